@@ -1,0 +1,116 @@
+"""What every command shares: lazily loaded settings and database, and output rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from engine.config import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LoomContext:
+    """Settings and database, loaded on first use so that ``--help`` never needs them."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._session_factory: sessionmaker[Session] | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from engine.config import load_settings
+
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        if self._session_factory is None:
+            from engine.db import create_db_engine, make_session_factory
+
+            self._session_factory = make_session_factory(
+                create_db_engine(self.settings.database.url)
+            )
+        return self._session_factory
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends cleanly, rolled back otherwise."""
+        with self.session_factory.begin() as session:
+            yield session
+
+
+def loom_context() -> LoomContext:
+    """The current command's :class:`LoomContext`."""
+    obj = click.get_current_context().find_object(LoomContext)
+    if obj is None:  # a command invoked outside the ``loom`` group, as in some tests
+        obj = LoomContext()
+        click.get_current_context().obj = obj
+    return obj
+
+
+def output_option(func: F) -> F:
+    """Add ``--output table|json`` to a list or show command."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help="Output format.",
+    )(func)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    value = _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as an aligned plain-text table with a header line."""
+    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    widths = [max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def emit(data: Any, output: str, columns: Sequence[str] | None = None) -> None:
+    """Print ``data`` (a list of rows or one object) as a table or as JSON."""
+    if output == "json":
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=_plain))
+        return
+    if isinstance(data, list):
+        if not data:
+            click.echo("(none)")
+            return
+        click.echo(render_table(data, columns or list(data[0])))
+        return
+    width = max((len(k) for k in data), default=0)
+    for key, value in data.items():
+        click.echo(f"{key.ljust(width)}  {_cell(value)}")

@@ -1,0 +1,239 @@
+"""``loom dags``: list, show, validate and reparse DAGs; pause and unpause them.
+
+``validate`` needs no database: it parses in child processes and reports. The other
+commands read or write the database that ``loom db upgrade`` created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.cli.common import emit, loom_context, output_option
+from engine.errors import NotFoundError
+from engine.models import Dag, ParseImportError, SerializedDag, utcnow
+from engine.parser.dagbag import parse_folder
+from engine.parser.processor import FileParseResult, parse_file
+from engine.parser.sync import RefreshReport, refresh_dags, set_dag_paused
+
+LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
+TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")
+NOT_INITIALISED = "database not initialised: run `loom db upgrade`"
+
+
+@click.group("dags")
+def group() -> None:
+    """List, show, validate and reparse DAGs; pause and unpause them."""
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A transaction on a database whose schema exists, else a clear error."""
+    with loom_context().session() as session:
+        if not sa.inspect(session.connection()).has_table(Dag.__tablename__):
+            raise click.ClickException(NOT_INITIALISED)
+        yield session
+
+
+# -- list and show ------------------------------------------------------------------------
+
+
+@group.command("list")
+@output_option
+@click.option("--include-inactive", is_flag=True, help="Also list DAGs whose file is gone.")
+def list_(output: str, include_inactive: bool) -> None:
+    """List the DAGs in the database (import errors are counted on stderr)."""
+    with _session() as session:
+        query = sa.select(Dag).order_by(Dag.dag_id)
+        if not include_inactive:
+            query = query.where(Dag.is_active)
+        rows = [_dag_row(dag, include_inactive) for dag in session.scalars(query)]
+        errors = session.scalar(sa.select(sa.func.count()).select_from(ParseImportError)) or 0
+    columns = (*LIST_COLUMNS, "active") if include_inactive else LIST_COLUMNS
+    emit(rows, output, columns)
+    if errors:
+        click.echo(f"{errors} import error(s): run `loom dags validate` for details", err=True)
+
+
+def _dag_row(dag: Dag, with_active: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "dag_id": dag.dag_id,
+        "schedule": dag.schedule,
+        "paused": dag.is_paused,
+        "owner": dag.owner,
+        "tags": list(dag.tags or []),
+        "file": dag.fileloc,
+    }
+    if with_active:
+        row["active"] = dag.is_active
+    return row
+
+
+@group.command("show")
+@click.argument("dag_id")
+@output_option
+def show(dag_id: str, output: str) -> None:
+    """Show a DAG's settings and its tasks with their upstream tasks."""
+    with _session() as session:
+        dag = session.get(Dag, dag_id)
+        serialized = session.get(SerializedDag, dag_id)
+        if dag is None or serialized is None:
+            raise NotFoundError(f"no DAG {dag_id!r}")
+        settings = _settings(dag, serialized.data)
+        tasks = [_task_row(task) for task in serialized.data["tasks"]]
+    if output == "json":
+        emit({"dag": settings, "tasks": tasks}, output)
+        return
+    emit(settings, output)
+    click.echo()
+    emit(tasks, output, TASK_COLUMNS)
+
+
+def _settings(dag: Dag, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dag_id": dag.dag_id,
+        "description": data.get("description"),
+        "file": dag.fileloc,
+        "owner": data.get("owner"),
+        "tags": data.get("tags", []),
+        "schedule": data.get("schedule_display"),
+        "timezone": data.get("timezone"),
+        "start_date": data.get("start_date"),
+        "end_date": data.get("end_date"),
+        "catchup": data.get("catchup"),
+        "max_active_runs": data.get("max_active_runs"),
+        "max_active_tasks": data.get("max_active_tasks"),
+        "params": sorted(data.get("params", {})),
+        "paused": dag.is_paused,
+        "active": dag.is_active,
+        "last_parsed_at": dag.last_parsed_at,
+    }
+
+
+def _task_row(task: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "task_id": task["task_id"],
+        "operator": task["operator"],
+        "upstream": list(task["upstream_task_ids"]),
+        "trigger_rule": task["trigger_rule"],
+        "retries": task["retries"],
+        "priority": task["priority"],
+        "pool": task["pool"],
+    }
+
+
+# -- validate and reparse -----------------------------------------------------------------
+
+
+@group.command("validate")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@output_option
+@click.option("--tracebacks", is_flag=True, help="Also print each error's traceback.")
+def validate(path: Path | None, output: str, tracebacks: bool) -> None:
+    """Parse PATH (a file or a folder; default core.dags_folder) and report every problem.
+
+    Needs no database. Exits 1 when any file has a problem.
+    """
+    results = _parse_for_validation(path)
+    problems = [
+        {"file": str(result.path), "message": error.message, "traceback": error.traceback}
+        for result in results
+        for error in result.errors
+    ]
+    dag_ids = sorted(dag_id for result in results for dag_id in result.dag_ids)
+    if output == "json":
+        emit({"files": len(results), "dags": dag_ids, "problems": problems}, output)
+    else:
+        _print_problems(problems, tracebacks)
+    summary = f"{len(results)} files, {len(dag_ids)} DAGs"
+    if problems:
+        count = sum(len(e.message.splitlines()) for result in results for e in result.errors)
+        raise click.ClickException(f"{summary}, {count} problem(s)")
+    if output != "json":
+        click.echo(f"{summary}, no problems")
+
+
+def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
+    core = loom_context().settings.core
+    timeout = core.parse_timeout.total_seconds()
+    target = (path or core.dags_folder).resolve()
+    if not target.exists():
+        raise click.ClickException(f"no such file or folder: {target}")
+    if target.is_file():
+        folder = core.dags_folder if target.is_relative_to(core.dags_folder) else target.parent
+        return [parse_file(target, dags_folder=folder, timeout=timeout)]
+    return parse_folder(target, timeout=timeout, parallelism=core.parse_parallelism)
+
+
+def _print_problems(problems: list[dict[str, Any]], tracebacks: bool) -> None:
+    for problem in problems:
+        click.echo(problem["message"])
+        if tracebacks and problem["traceback"]:
+            click.echo("    " + problem["traceback"].rstrip().replace("\n", "\n    "))
+
+
+@group.command("reparse")
+@click.option("--force", is_flag=True, help="Parse every file, changed or not.")
+@output_option
+def reparse(force: bool, output: str) -> None:
+    """Bring the database up to date with the DAG folder (only changed files are parsed)."""
+    core = loom_context().settings.core
+    with _session() as session:
+        report = refresh_dags(
+            session,
+            dags_folder=core.dags_folder,
+            timeout=core.parse_timeout.total_seconds(),
+            parallelism=core.parse_parallelism,
+            now=utcnow(),
+            force=force,
+        )
+    _print_report(report, output)
+
+
+def _print_report(report: RefreshReport, output: str) -> None:
+    if output == "json":
+        emit(vars(report), output)
+        return
+    click.echo(
+        f"{report.files} files: {len(report.parsed)} parsed, {report.unchanged} unchanged,"
+        f" {len(report.deleted)} deleted ({report.duration:.2f}s)"
+    )
+    for label, dag_ids in (
+        ("added", report.dags_added),
+        ("updated", report.dags_updated),
+        ("deactivated", report.dags_deactivated),
+    ):
+        if dag_ids:
+            click.echo(f"{label}: {', '.join(dag_ids)}")
+    for messages in report.import_errors.values():
+        for message in messages:
+            click.echo(f"import error: {message}", err=True)
+
+
+# -- pause and unpause --------------------------------------------------------------------
+
+
+@group.command("pause")
+@click.argument("dag_id")
+def pause(dag_id: str) -> None:
+    """Pause a DAG: no new scheduled runs are created for it."""
+    _set_paused(dag_id, True)
+
+
+@group.command("unpause")
+@click.argument("dag_id")
+def unpause(dag_id: str) -> None:
+    """Unpause a DAG: its schedule resumes."""
+    _set_paused(dag_id, False)
+
+
+def _set_paused(dag_id: str, is_paused: bool) -> None:
+    with _session() as session:
+        set_dag_paused(session, dag_id=dag_id, is_paused=is_paused)
+    click.echo(f"DAG {dag_id} is {'paused' if is_paused else 'unpaused'}")

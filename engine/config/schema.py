@@ -1,0 +1,326 @@
+"""The shape of Loom's configuration: value types that name the form they expect, the
+section models, and :class:`Settings`, which holds them all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from engine.config.masking import mask_value
+from engine.durations import format_duration, parse_duration
+from engine.errors import InvalidInputError
+
+# --- value types: each failure names the form it expects ------------------------------
+
+
+def _form_error(form: str) -> PydanticCustomError:
+    return PydanticCustomError("loom_form", "{form}", {"form": form})
+
+
+def _duration(value: object) -> object:
+    if isinstance(value, timedelta):
+        parsed = value
+    elif isinstance(value, str | int | float):
+        try:
+            parsed = parse_duration(value)
+        except InvalidInputError:
+            raise _form_error("a duration such as 5, 2.5s, 1m") from None
+    else:
+        raise _form_error("a duration such as 5, 2.5s, 1m")
+    if parsed <= timedelta(0):  # a zero interval or timeout would spin or never wait
+        raise _form_error("a duration longer than zero, such as 5, 2.5s, 1m")
+    return parsed
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):  # Python counts True as 1; a port of "yes" is a typo
+        raise _form_error("an integer")
+    return value
+
+
+def _int_range(low: int, high: int | None = None) -> AfterValidator:
+    form = f"an integer from {low} to {high}" if high else f"an integer of at least {low}"
+
+    def check(value: int) -> int:
+        if value < low or (high is not None and value > high):
+            raise _form_error(form)
+        return value
+
+    return AfterValidator(check)
+
+
+def _url(prefixes: tuple[str, ...], form: str, *, optional: bool = False) -> AfterValidator:
+    def check(value: str) -> str:
+        if optional and value == "":
+            return value
+        lowered = value.lower()
+        if not any(lowered.startswith(p) and len(value) > len(p) for p in prefixes):
+            raise _form_error(form)
+        return value
+
+    return AfterValidator(check)
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (LookupError, ValueError, OSError):  # unknown, malformed, or a tz folder
+        raise _form_error("a time zone name such as UTC or Europe/Berlin") from None
+    return value
+
+
+def _folded(fold: Callable[[str], str]) -> BeforeValidator:
+    return BeforeValidator(lambda value: fold(value) if isinstance(value, str) else value)
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):  # environment variables carry lists as "a, b, c"
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+Count = Annotated[int, BeforeValidator(_not_bool), _int_range(1)]
+Port = Annotated[int, BeforeValidator(_not_bool), _int_range(1, 65535)]
+DatabaseUrl = Annotated[
+    str,
+    _url(
+        ("sqlite:///", "postgresql://", "postgresql+psycopg://"),
+        "a database URL starting with sqlite:/// or postgresql+psycopg://",
+    ),
+]
+RedisUrl = Annotated[
+    str,
+    _url(
+        ("redis://", "rediss://", "unix://"), "a URL starting with redis://, rediss:// or unix://"
+    ),
+]
+AmqpUrl = Annotated[
+    str,
+    _url(
+        ("amqp://", "amqps://"), "empty or a URL starting with amqp:// or amqps://", optional=True
+    ),
+]
+HttpUrl = Annotated[str, _url(("http://", "https://"), "a URL starting with http:// or https://")]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+StrList = Annotated[list[str], BeforeValidator(_comma_list)]
+
+
+# --- sections ----------------------------------------------------------------------------
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        coerce_numbers_to_str=True,  # an unquoted YAML password of digits is still a password
+    )
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 2
+
+
+class CoreSettings(_Section):
+    """What every process shares: where DAGs live and how they are parsed."""
+
+    dags_folder: Path = Field(default=Path("dags"), validate_default=True)
+    """Folder of DAG files; a relative path is resolved against the working directory."""
+    parse_timeout: Duration = timedelta(seconds=30)
+    """Longest time one DAG file may take to import before it becomes an import error."""
+    parse_parallelism: Count = Field(default_factory=_cpu_count)
+    """How many DAG files are parsed at once (child processes)."""
+    default_timezone: TimeZoneName = "UTC"
+    """Time zone of schedules and dates that do not name one."""
+    max_log_bytes: Count = 1_048_576
+    """Largest task log kept per try."""
+    max_xcom_bytes: Count = 1_048_576
+    """Largest XCom value (serialized JSON) a task may return."""
+
+    @field_validator("dags_folder")
+    @classmethod
+    def _absolute(cls, value: Path, info: ValidationInfo) -> Path:
+        cwd = (info.context or {}).get("cwd") or Path.cwd()
+        return (Path(cwd) / value.expanduser()).resolve()
+
+
+class DatabaseSettings(_Section):
+    """The database, Loom's source of truth."""
+
+    url: DatabaseUrl
+    """SQLAlchemy URL; default sqlite:///<LOOM_HOME>/loom.db."""
+    pool_size: Count = 5
+    """Connections kept open per process (PostgreSQL)."""
+    echo: bool = False
+    """Log every SQL statement (debugging only)."""
+
+
+class ExecutorSettings(_Section):
+    """Where task instances run."""
+
+    kind: Annotated[Literal["local", "rq"], _folded(str.lower)] = "local"
+    """local: in-process workers (standalone); rq: RQ workers through Redis."""
+    concurrency: Count = 2
+    """Task instances the local executor runs at once."""
+
+
+class RedisSettings(_Section):
+    """Redis, the transport of the rq executor."""
+
+    url: RedisUrl = "redis://127.0.0.1:6379/0"
+    """Redis URL of the RQ queues."""
+
+
+class DlqSettings(_Section):
+    """Where task instances that finally failed are parked."""
+
+    amqp_url: AmqpUrl = ""
+    """RabbitMQ URL; empty keeps dead letters in the database."""
+    exchange: str = "loom.dlx"
+    """Exchange dead letters are published to."""
+    queue: str = "loom.dead_letters"
+    """Queue bound to the exchange that holds dead letters."""
+
+
+class SchedulerSettings(_Section):
+    """The scheduler loop."""
+
+    tick_interval: Duration = timedelta(seconds=1)
+    """Pause between two scheduler ticks (a wake-up cuts it short)."""
+    zombie_threshold: Duration = timedelta(seconds=60)
+    """A running task instance whose heartbeat is older than this is a zombie."""
+    parallelism: Count = 32
+    """Most task instances queued or running at once, across all DAGs."""
+    heartbeat_interval: Duration = timedelta(seconds=5)
+    """How often workers record a heartbeat for their running task instances."""
+    parse_interval: Duration = timedelta(seconds=10)
+    """How often DAG files are re-scanned for changes."""
+
+
+class WebserverSettings(_Section):
+    """The web UI and the REST API."""
+
+    host: str = "127.0.0.1"
+    """Address the webserver listens on."""
+    port: Port = 8080
+    """TCP port the webserver listens on."""
+    secret_key: str = ""
+    """Key that signs sessions and JWTs; must be set in production."""
+    workers: Count = 2
+    """Webserver worker processes."""
+    base_url: HttpUrl = "http://127.0.0.1:8080"
+    """Public URL of the web UI, used in links in e-mails and webhooks."""
+    access_token_ttl: Duration = timedelta(minutes=15)
+    """Lifetime of a JWT access token."""
+    refresh_token_ttl: Duration = timedelta(days=7)
+    """Lifetime of a JWT refresh token."""
+
+
+class SmtpSettings(_Section):
+    """The mail server alerts are sent through; an empty host sends no e-mail."""
+
+    host: str = ""
+    """SMTP server; empty disables e-mail."""
+    port: Port = 25
+    """SMTP server port."""
+    starttls: bool = False
+    """Upgrade the connection with STARTTLS."""
+    ssl: bool = False
+    """Connect with TLS from the start (SMTPS, usually port 465)."""
+    user: str = ""
+    """User name to log in with; empty skips login."""
+    password: str = ""
+    """Password to log in with."""
+    mail_from: str = "loom@localhost"
+    """Sender address of alerts."""
+    timeout: Duration = timedelta(seconds=10)
+    """Network timeout of one delivery attempt."""
+
+
+class WebhookSettings(_Section):
+    """One HTTP endpoint that receives event notifications as JSON."""
+
+    url: HttpUrl
+    """Endpoint that receives a POST per event (required)."""
+    secret: str = ""
+    """Shared secret that signs each request; empty sends unsigned requests."""
+    timeout: Duration = timedelta(seconds=10)
+    """Network timeout of one delivery attempt."""
+    max_attempts: Count = 8
+    """Delivery attempts before the notification is given up."""
+    events: StrList = Field(default_factory=list)
+    """Events to send; empty sends all."""
+
+
+class LoggingSettings(_Section):
+    """Log output of Loom's processes."""
+
+    level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], _folded(str.upper)] = "INFO"
+    """Lowest level logged."""
+    format: Annotated[Literal["text", "json"], _folded(str.lower)] = "text"
+    """text for people, json (one object per line) for log collectors."""
+
+
+class Settings(_Section):
+    """Loom's effective configuration. Build it with :func:`load_settings`."""
+
+    home: Path
+    """LOOM_HOME, absolute: where the embedded setup keeps its files (not a loom.yaml key)."""
+    config_file: Path | None = None
+    """The loom.yaml that was read, if any."""
+    core: CoreSettings = Field(default_factory=CoreSettings)
+    database: DatabaseSettings
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    dlq: DlqSettings = Field(default_factory=DlqSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    webserver: WebserverSettings = Field(default_factory=WebserverSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    webhooks: dict[str, WebhookSettings] = Field(default_factory=dict)
+    """Named webhook endpoints."""
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _embedded_defaults(cls, data: Any) -> Any:
+        """Validate every section (so defaults see the context) and derive the SQLite URL."""
+        if not isinstance(data, dict):
+            return data
+        filled: dict[str, Any] = {name: {} for name in section_names()} | data
+        database = filled["database"]
+        if isinstance(database, dict) and "url" not in database and "home" in data:
+            filled["database"] = {**database, "url": f"sqlite:///{Path(data['home'])}/loom.db"}
+        return filled
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as plain JSON data, secrets replaced by ``***``."""
+        result: dict[str, Any] = mask_value(self.model_dump(mode="json"))
+        return result
+
+
+def section_names() -> list[str]:
+    """The top-level keys of loom.yaml."""
+    return [name for name in Settings.model_fields if name not in ("home", "config_file")]

@@ -1,0 +1,54 @@
+"""Loom's exceptions: one base, a small tree, each mapped once at the edges.
+
+LoomError
+├── ConfigError            configuration file or environment override is invalid
+├── DagDefinitionError     a DAG file defines something Loom cannot accept
+│   └── DagValidationError     one or more validation problems, all listed
+├── TemplateError          a templated field failed to render
+├── NotFoundError          an id names nothing (dag, run, task, user, role, ...)
+├── ConflictError          the object exists already, or moved on (compare-and-set lost)
+├── InvalidInputError      input from a user is malformed (conf, duration, date, ...)
+└── IllegalTransitionError a state change the transition table forbids
+"""
+
+from __future__ import annotations
+
+
+class LoomError(Exception):
+    """Base of every error Loom raises on purpose."""
+
+
+class ConfigError(LoomError):
+    """The configuration is invalid; the message names the key and the expected form."""
+
+
+class DagDefinitionError(LoomError):
+    """A DAG file defines something Loom cannot accept."""
+
+
+class DagValidationError(DagDefinitionError):
+    """A DAG failed validation; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class TemplateError(LoomError):
+    """A templated field failed to render; the message names the field and the cause."""
+
+
+class NotFoundError(LoomError):
+    """The id names nothing."""
+
+
+class ConflictError(LoomError):
+    """The object exists already, or its state moved on before this change."""
+
+
+class InvalidInputError(LoomError):
+    """Input from a user is malformed; the message names the field and the problem."""
+
+
+class IllegalTransitionError(LoomError):
+    """A state change that the transition table in ``engine.state`` forbids."""

@@ -1,0 +1,114 @@
+"""What leaves Loom: the transactional outbox, dead letters and notification deliveries.
+
+A state change writes an :class:`OutboxMessage` in its own transaction; the relay
+delivers it afterwards, with retries, and marks it delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.models.base import (
+    Base,
+    JSONType,
+    StrEnumType,
+    UtcDateTime,
+    created_at_column,
+    updated_at_column,
+    utcnow,
+)
+from engine.models.dags import ID_LENGTH, PATH_LENGTH
+
+
+class OutboxKind(StrEnum):
+    """What an outbox message asks the relay to do."""
+
+    DEAD_LETTER = "dead_letter"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+    EVENT = "event"
+
+
+class OutboxState(StrEnum):
+    """Where an outbox message stands; ``FAILED`` means the relay gave up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class DeadLetterState(StrEnum):
+    """Where a dead letter stands: parked, replayed as a new try, or discarded."""
+
+    PENDING = "pending"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class OutboxMessage(Base):
+    """A side effect to deliver after the commit that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_state_available_at", "state", "available_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[OutboxKind] = mapped_column(StrEnumType(OutboxKind))
+    dedup_key: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH), unique=True)
+    """Set it to make writing the same message twice a no-op (a unique key)."""
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[OutboxState] = mapped_column(
+        StrEnumType(OutboxState), default=OutboxState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    """The relay may try to deliver the message at this time or later (backoff)."""
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_column()
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class DeadLetter(Base):
+    """A task attempt that failed for good, parked for a person to replay or discard."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (
+        sa.Index("ix_dead_letter_dag_id_run_id_task_id", "dag_id", "run_id", "task_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    try_number: Mapped[int]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[DeadLetterState] = mapped_column(
+        StrEnumType(DeadLetterState), default=DeadLetterState.PENDING, index=True
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    published: Mapped[bool] = mapped_column(default=False)
+    """True once the outbox relay has published it to RabbitMQ."""
+
+
+class NotificationDelivery(Base):
+    """One event sent (or being sent) on one channel to one target; unique per triple."""
+
+    __tablename__ = "notification_delivery"
+    __table_args__ = (sa.UniqueConstraint("event_id", "channel", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    channel: Mapped[str] = mapped_column(sa.String(64))
+    target: Mapped[str] = mapped_column(sa.String(PATH_LENGTH))
+    status: Mapped[str] = mapped_column(sa.String(32), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,208 @@
+"""Dag runs, task instances, their attempts, XComs and pools.
+
+``DagRun.state`` and ``TaskInstance.state`` refuse, on assignment, a move that the
+transition table in :mod:`engine.state` forbids. Concurrent writers use the
+compare-and-set helpers of :mod:`engine.transitions` instead of assigning.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+
+from engine.models.base import (
+    Base,
+    JSONType,
+    StrEnumType,
+    UtcDateTime,
+    created_at_column,
+    previous_value,
+    updated_at_column,
+    utcnow,
+)
+from engine.models.dags import ID_LENGTH
+from engine.state import DagRunState, TaskInstanceState, check_run_transition, check_task_transition
+
+DEFAULT_POOL = "default_pool"
+"""The pool of every task that names none; created with the schema."""
+
+
+class DagRunType(StrEnum):
+    """Why a dag run exists."""
+
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    BACKFILL = "backfill"
+
+
+class PriorityClass(StrEnum):
+    """Which queue class a task instance runs in (``loom.high``, ``loom.default``, ...)."""
+
+    HIGH = "high"
+    DEFAULT = "default"
+    LOW = "low"
+
+
+class DagRun(Base):
+    """One run of a DAG for one logical date."""
+
+    __tablename__ = "dag_run"
+    __table_args__ = (
+        sa.UniqueConstraint("dag_id", "run_id"),
+        sa.Index("ix_dag_run_dag_id_logical_date", "dag_id", "logical_date"),
+        sa.Index("ix_dag_run_state_run_after", "state", "run_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dag_id: Mapped[str] = mapped_column(
+        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE"), index=True
+    )
+    run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    logical_date: Mapped[datetime] = mapped_column(UtcDateTime())
+    data_interval_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    data_interval_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    run_type: Mapped[DagRunType] = mapped_column(StrEnumType(DagRunType))
+    state: Mapped[DagRunState] = mapped_column(
+        StrEnumType(DagRunState), default=DagRunState.QUEUED, index=True
+    )
+    conf: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    run_after: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    """The run may start at this time or later (a delayed trigger sets it in the future)."""
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    triggered_by: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    dag_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    """The serialized DAG version this run was created from."""
+    last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    task_instances: Mapped[list[TaskInstance]] = relationship(
+        back_populates="dag_run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @validates("state")
+    def _check_state(self, key: str, new: DagRunState | str) -> DagRunState:
+        new = DagRunState(new)
+        old = previous_value(self, key)
+        if old is not None and old != new:
+            check_run_transition(DagRunState(old), new)
+        return new
+
+
+class TaskInstance(Base):
+    """One task of one dag run; retried in place (``try_number`` counts the attempts)."""
+
+    __tablename__ = "task_instance"
+    __table_args__ = (
+        sa.UniqueConstraint("dag_id", "run_id", "task_id"),
+        sa.Index("ix_task_instance_state_next_retry_at", "state", "next_retry_at"),
+        sa.Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
+        sa.Index("ix_task_instance_dag_run_id_state", "dag_run_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dag_run_id: Mapped[int] = mapped_column(sa.ForeignKey("dag_run.id", ondelete="CASCADE"))
+    dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    state: Mapped[TaskInstanceState] = mapped_column(
+        StrEnumType(TaskInstanceState), default=TaskInstanceState.NONE, index=True
+    )
+    try_number: Mapped[int] = mapped_column(default=0)
+    max_tries: Mapped[int] = mapped_column(default=0)
+    priority_class: Mapped[PriorityClass] = mapped_column(
+        StrEnumType(PriorityClass), default=PriorityClass.DEFAULT
+    )
+    priority_weight: Mapped[int] = mapped_column(default=1)
+    queue: Mapped[str] = mapped_column(sa.String(ID_LENGTH), default="default")
+    pool: Mapped[str] = mapped_column(sa.String(ID_LENGTH), default=DEFAULT_POOL)
+    pool_slots: Mapped[int] = mapped_column(default=1)
+    operator: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    duration: Mapped[float | None]
+    """Seconds the last attempt ran."""
+    hostname: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    pid: Mapped[int | None]
+    last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    job_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    """The executor's id of the job that runs this instance (an RQ job id)."""
+    updated_at: Mapped[datetime] = updated_at_column()
+
+    dag_run: Mapped[DagRun] = relationship(back_populates="task_instances")
+    attempts: Mapped[list[TaskAttempt]] = relationship(
+        back_populates="task_instance",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="TaskAttempt.try_number",
+    )
+
+    @validates("state")
+    def _check_state(self, key: str, new: TaskInstanceState | str) -> TaskInstanceState:
+        new = TaskInstanceState(new)
+        old = previous_value(self, key)
+        if old is not None and old != new:
+            check_task_transition(TaskInstanceState(old), new)
+        return new
+
+
+class TaskAttempt(Base):
+    """One try of a task instance: where and how it ran, how it ended, and its log."""
+
+    __tablename__ = "task_attempt"
+    __table_args__ = (sa.UniqueConstraint("task_instance_id", "try_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_instance_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("task_instance.id", ondelete="CASCADE")
+    )
+    try_number: Mapped[int]
+    state: Mapped[str] = mapped_column(sa.String(32))
+    """The attempt's outcome (``running`` while it runs), a task instance state value."""
+    start_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    hostname: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    pid: Mapped[int | None]
+    error_type: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    traceback: Mapped[str | None] = mapped_column(sa.Text)
+    log: Mapped[str | None] = mapped_column(sa.Text)
+    log_truncated: Mapped[bool] = mapped_column(default=False)
+    rendered: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    """The templated fields as rendered for this attempt."""
+
+    task_instance: Mapped[TaskInstance] = relationship(back_populates="attempts")
+
+
+class XCom(Base):
+    """A value one task instance published (its return value under key ``return_value``)."""
+
+    __tablename__ = "xcom"
+    __table_args__ = (sa.UniqueConstraint("dag_id", "run_id", "task_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    key: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Pool(Base):
+    """A named number of slots that task instances in it share."""
+
+    __tablename__ = "pool"
+
+    name: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    slots: Mapped[int]
+    description: Mapped[str | None] = mapped_column(sa.Text)

@@ -1,0 +1,364 @@
+"""Bringing the database up to date with the DAG folder.
+
+:func:`refresh_dags` parses only what changed and writes ``dag``, ``serialized_dag``,
+``dag_file`` and ``import_error`` rows. Like every function here that takes ``session``
+it never commits: the caller owns the transaction.
+
+Rules (see docs/parsing.md):
+
+* ``dag.is_paused`` starts from ``is_paused_upon_creation`` when a dag_id is first seen
+  and is never overwritten by parsing afterwards.
+* A DAG becomes inactive when its file is deleted (or ignored), or when its file
+  imports and no longer defines it. A file that fails to import, or a DAG that fails
+  validation, keeps the last good version active next to the import error.
+* A file's import errors are replaced whenever it is parsed, and removed with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFoundError
+from engine.models import Dag, DagFile, ParseImportError, SerializedDag
+from engine.models.dags import ID_LENGTH
+from engine.parser.dagbag import (
+    ChangePlan,
+    FileStat,
+    KnownFile,
+    assign_dag_ids,
+    claims_of,
+    drop_duplicates,
+    plan_changes,
+)
+from engine.parser.discovery import discover_dag_files
+from engine.parser.processor import FileParseResult, parse_files
+from engine.serialization import dag_hash
+
+logger = logging.getLogger(__name__)
+
+
+class FileParser(Protocol):
+    """Parses files into results: :func:`engine.parser.processor.parse_files`."""
+
+    def __call__(
+        self, paths: Sequence[Path], *, dags_folder: Path, timeout: float, parallelism: int
+    ) -> list[FileParseResult]: ...
+
+
+@dataclass
+class RefreshReport:
+    """What one refresh did."""
+
+    files: int = 0
+    """DAG files found in the folder."""
+    parsed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    deleted: list[str] = field(default_factory=list)
+    dags_added: list[str] = field(default_factory=list)
+    dags_updated: list[str] = field(default_factory=list)
+    dags_deactivated: list[str] = field(default_factory=list)
+    import_errors: dict[str, list[str]] = field(default_factory=dict)
+    """Messages per file, for the files parsed in this refresh."""
+    duration: float = 0.0
+
+
+def refresh_dags(
+    session: Session,
+    *,
+    dags_folder: Path,
+    timeout: float,
+    parallelism: int,
+    now: datetime,
+    force: bool = False,
+    parser: FileParser = parse_files,
+) -> RefreshReport:
+    """Parse the changed files of ``dags_folder`` and write what they define.
+
+    Raises :class:`NotFoundError` when the folder does not exist: an unmounted volume
+    must not read as "every DAG was deleted".
+    """
+    if not dags_folder.is_dir():
+        raise NotFoundError(f"DAG folder {dags_folder} does not exist; nothing was changed")
+    started = time.monotonic()
+    known = known_files(session)
+    owners = active_owners(session)
+    paths = discover_dag_files(dags_folder)
+    plan = plan_changes(paths, known, force=force)
+    parse = functools.partial(
+        parser, dags_folder=dags_folder, timeout=timeout, parallelism=parallelism
+    )
+    results, claims, winners = _parse_and_assign(plan, known, owners, parse)
+    report = RefreshReport(files=len(paths), parsed=sorted(results), deleted=plan.deleted)
+    report.unchanged = len(paths) - len(results)
+    _write(session, plan, known, results, claims, now=now, report=report)
+    _deactivate(session, _lost_dag_ids(owners, winners, results), report)
+    _clear_stray_import_errors(session, {str(path) for path in paths})
+    session.flush()
+    report.duration = time.monotonic() - started
+    logger.info(
+        "refreshed %s: %s files, %s parsed, %s deleted, %s import errors",
+        dags_folder, report.files, len(report.parsed), len(report.deleted),
+        sum(len(errors) for errors in report.import_errors.values()),
+    )  # fmt: skip
+    return report
+
+
+# -- reading what the database remembers --------------------------------------------------
+
+
+def known_files(session: Session) -> dict[str, KnownFile]:
+    """Every ``dag_file`` row as a :class:`KnownFile`, by path."""
+    rows = session.scalars(sa.select(DagFile))
+    return {
+        row.path: KnownFile(row.path, FileStat(row.size, row.mtime), row.file_hash, row.dag_ids)
+        for row in rows
+    }
+
+
+def active_owners(session: Session) -> dict[str, str]:
+    """Each active dag_id → the file that defines it."""
+    rows = session.execute(sa.select(Dag.dag_id, Dag.fileloc).where(Dag.is_active))
+    return {row.dag_id: row.fileloc for row in rows}
+
+
+# -- deciding -----------------------------------------------------------------------------
+
+_Parse = Callable[[Sequence[Path]], list[FileParseResult]]
+
+
+def _parse_and_assign(
+    plan: ChangePlan, known: Mapping[str, KnownFile], owners: Mapping[str, str], parse: _Parse
+) -> tuple[dict[str, FileParseResult], dict[str, list[str]], dict[str, str]]:
+    """Parse the changed files, then give each dag_id to one file.
+
+    An unchanged file that now gets a dag_id it did not own (the owner lost it) is
+    parsed as well: its DAG was never stored, so only parsing can provide it.
+    """
+    results = {str(r.path): r for r in parse(plan.to_parse)} if plan.to_parse else {}
+    claims = _claims(results, plan.unchanged, known, owners)
+    winners = assign_dag_ids(claims, owners)
+    orphans = [
+        path
+        for path in plan.unchanged
+        if any(winners[d] == path and owners.get(d) != path for d in claims[path])
+    ]
+    if orphans:
+        results |= {str(r.path): r for r in parse([Path(p) for p in orphans])}
+        claims = _claims(results, [p for p in plan.unchanged if p not in results], known, owners)
+        winners = assign_dag_ids(claims, owners)
+    results = {path: drop_duplicates(result, winners) for path, result in results.items()}
+    return results, claims, winners
+
+
+def _claims(
+    results: Mapping[str, FileParseResult],
+    unchanged: Sequence[str],
+    known: Mapping[str, KnownFile],
+    owners: Mapping[str, str],
+) -> dict[str, list[str]]:
+    claims = {path: list(known[path].dag_ids) for path in unchanged}
+    for path, result in results.items():
+        previous = known[path].dag_ids if path in known else []
+        claims[path] = claims_of(result, previous=previous, owners=owners)
+    return claims
+
+
+def _lost_dag_ids(
+    owners: Mapping[str, str],
+    winners: Mapping[str, str],
+    results: Mapping[str, FileParseResult],
+) -> list[str]:
+    """Active dag_ids that no file defines any more (or only one that cannot load it)."""
+    lost = []
+    for dag_id, owner in owners.items():
+        winner = winners.get(dag_id)
+        if winner == owner:
+            continue
+        result = results.get(winner) if winner else None
+        if result is None or dag_id not in result.dag_ids:
+            lost.append(dag_id)
+    return sorted(lost)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _write(
+    session: Session,
+    plan: ChangePlan,
+    known: Mapping[str, KnownFile],
+    results: Mapping[str, FileParseResult],
+    claims: Mapping[str, list[str]],
+    *,
+    now: datetime,
+    report: RefreshReport,
+) -> None:
+    for path, result in sorted(results.items()):
+        _save_file(session, result, plan.stats.get(path), claims[path], now=now)
+        if result.errors:
+            report.import_errors[path] = [error.message for error in result.errors]
+    loaded = [(data, result) for result in results.values() for data in result.dags]
+    _save_dags(session, loaded, now=now, report=report)
+    for path in plan.unchanged:
+        if path not in results and plan.stats[path] != known[path].stat:
+            _touch_file(session, path, plan.stats[path])
+    for path in plan.deleted:
+        _forget_file(session, path)
+
+
+def _save_file(
+    session: Session,
+    result: FileParseResult,
+    stat: FileStat | None,
+    claims: list[str],
+    *,
+    now: datetime,
+) -> None:
+    path = str(result.path)
+    _replace_import_errors(session, result, now=now)
+    if stat is None:  # vanished while being parsed: forgotten until it comes back
+        session.execute(sa.delete(DagFile).where(DagFile.path == path))
+        return
+    row = session.get(DagFile, path)
+    if row is None:
+        row = DagFile(path=path)
+        session.add(row)
+    row.file_hash = result.file_hash
+    row.size, row.mtime = stat.size, stat.mtime
+    row.dag_ids = list(claims)
+    row.last_parsed_at = now
+    row.parse_duration = result.duration
+    row.has_import_error = bool(result.errors)
+
+
+def _replace_import_errors(session: Session, result: FileParseResult, *, now: datetime) -> None:
+    path = str(result.path)
+    session.execute(sa.delete(ParseImportError).where(ParseImportError.filename == path))
+    for error in result.errors:
+        logger.info("import error in %s: %s", path, error.message.splitlines()[0])
+        session.add(
+            ParseImportError(
+                filename=path,
+                message=error.message,
+                traceback=error.traceback,
+                file_hash=result.file_hash or None,
+                created_at=now,
+            )
+        )
+
+
+def _touch_file(session: Session, path: str, stat: FileStat) -> None:
+    row = session.get(DagFile, path)
+    if row is not None:
+        row.size, row.mtime = stat.size, stat.mtime
+
+
+def _forget_file(session: Session, path: str) -> None:
+    logger.info("DAG file %s is gone", path)
+    session.execute(sa.delete(DagFile).where(DagFile.path == path))
+    session.execute(sa.delete(ParseImportError).where(ParseImportError.filename == path))
+
+
+def _clear_stray_import_errors(session: Session, current: set[str]) -> None:
+    """Import errors of files that are no longer DAG files (deleted, ignored)."""
+    filenames = session.scalars(sa.select(ParseImportError.filename).distinct()).all()
+    stray = [name for name in filenames if name not in current]
+    if stray:
+        session.execute(sa.delete(ParseImportError).where(ParseImportError.filename.in_(stray)))
+
+
+def _save_dags(
+    session: Session,
+    loaded: list[tuple[dict[str, Any], FileParseResult]],
+    *,
+    now: datetime,
+    report: RefreshReport,
+) -> None:
+    outcomes = {
+        str(data["dag_id"]): _save_dag_row(session, data, str(result.path), now=now)
+        for data, result in loaded
+    }
+    session.flush()  # serialized_dag rows reference the dag rows
+    for data, result in loaded:
+        dag_id = str(data["dag_id"])
+        content_changed = _save_serialized(session, data, result)
+        if outcomes[dag_id] == "added":
+            report.dags_added.append(dag_id)
+        elif content_changed or outcomes[dag_id] == "moved":
+            report.dags_updated.append(dag_id)
+    report.dags_added.sort()
+    report.dags_updated.sort()
+
+
+def _save_dag_row(session: Session, data: dict[str, Any], path: str, *, now: datetime) -> str:
+    """Insert or update the ``dag`` row: "added", "moved" (file or activity) or "same"."""
+    dag_id = str(data["dag_id"])
+    row = session.get(Dag, dag_id)
+    if row is None:
+        # First sight: the only time parsing decides whether the DAG is paused.
+        row = Dag(dag_id=dag_id, is_paused=bool(data["is_paused_upon_creation"]))
+        session.add(row)
+        logger.info("DAG %s added from %s", dag_id, path)
+        outcome = "added"
+    else:
+        outcome = "same" if row.is_active and row.fileloc == path else "moved"
+    row.fileloc = path
+    row.description = data["description"]
+    row.owner = str(data["owner"])[:ID_LENGTH]
+    row.tags = list(data["tags"])
+    row.schedule = str(data["schedule_display"])[:ID_LENGTH]
+    row.max_active_runs = data["max_active_runs"]
+    row.max_active_tasks = data["max_active_tasks"]
+    row.is_active = True
+    row.last_parsed_at = now
+    return outcome
+
+
+def _save_serialized(session: Session, data: dict[str, Any], result: FileParseResult) -> bool:
+    """Insert or update the ``serialized_dag`` row; True when its content changed."""
+    dag_id = str(data["dag_id"])
+    digest = dag_hash(data)
+    row = session.get(SerializedDag, dag_id)
+    if row is None:
+        row = SerializedDag(dag_id=dag_id, data=data, dag_hash=digest)
+        session.add(row)
+        changed = True
+    else:
+        changed = row.dag_hash != digest
+        if changed:
+            row.data, row.dag_hash = data, digest
+    row.fileloc = str(result.path)
+    row.file_hash = result.file_hash
+    return changed
+
+
+def _deactivate(session: Session, dag_ids: list[str], report: RefreshReport) -> None:
+    for dag_id in dag_ids:
+        logger.info("DAG %s deactivated: its file no longer defines it", dag_id)
+    if dag_ids:
+        session.execute(sa.update(Dag).where(Dag.dag_id.in_(dag_ids)).values(is_active=False))
+    report.dags_deactivated = list(dag_ids)
+
+
+# -- what the CLI and the API read or change ----------------------------------------------
+
+
+def set_dag_paused(session: Session, *, dag_id: str, is_paused: bool) -> Dag:
+    """Pause or unpause a DAG (parsing never changes this again)."""
+    dag = session.get(Dag, dag_id)
+    if dag is None:
+        raise NotFoundError(f"no DAG {dag_id!r}")
+    if dag.is_paused != is_paused:
+        dag.is_paused = is_paused
+        logger.info("DAG %s %s", dag_id, "paused" if is_paused else "unpaused")
+    return dag

@@ -1,0 +1,242 @@
+"""Schedules: which data intervals a DAG runs for, and when each run becomes due.
+
+Semantics follow Airflow: a run covers the data interval ``[start, end)`` and is created
+once ``end`` has passed; its logical date is ``start``. ``@once`` runs a single time at
+``start_date``; ``None`` means manual triggers only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+
+from engine.errors import InvalidInputError
+
+PRESETS: dict[str, str | None] = {
+    "@once": None,
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+def ensure_aware(value: datetime) -> datetime:
+    """A timezone-aware datetime: a naive one is taken to be UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class DataInterval:
+    """The span of data one run covers; ``start`` is the run's logical date."""
+
+    start: datetime
+    end: datetime
+
+
+class Schedule(Protocol):
+    """What the scheduler asks of a DAG's schedule."""
+
+    @property
+    def description(self) -> str: ...
+
+    def next_interval(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> DataInterval | None:
+        """The interval of the next run to create (due once its ``end`` has passed)."""
+        ...
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        """The interval a manual run at ``logical_date`` covers."""
+        ...
+
+    def serialize(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class NoSchedule:
+    """Manual triggers only."""
+
+    description: str = "None"
+
+    def next_interval(self, **_: Any) -> DataInterval | None:
+        return None
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        return DataInterval(logical_date, logical_date)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": "none"}
+
+
+@dataclass(frozen=True)
+class OnceSchedule:
+    """A single run at ``start_date``."""
+
+    description: str = "@once"
+
+    def next_interval(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> DataInterval | None:
+        if last is not None:
+            return None
+        return DataInterval(start_date, start_date)
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        return DataInterval(logical_date, logical_date)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": "once"}
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """Intervals between consecutive ticks of a cron expression, in a time zone."""
+
+    expression: str
+    timezone: str = "UTC"
+    preset: str | None = None
+
+    @property
+    def description(self) -> str:
+        return self.preset or self.expression
+
+    def _tick(self, moment: datetime, *, forward: bool, inclusive: bool) -> datetime:
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        if inclusive and croniter.match(self.expression, local):
+            return moment
+        it = croniter(self.expression, local)
+        result = it.get_next(datetime) if forward else it.get_prev(datetime)
+        return ensure_aware(result).astimezone(UTC)
+
+    def next_interval(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> DataInterval | None:
+        start = last.end if last else self._tick(start_date, forward=True, inclusive=True)
+        if not catchup:
+            latest_end = self._tick(now, forward=False, inclusive=True)
+            latest_start = self._tick(latest_end, forward=False, inclusive=False)
+            start = max(start, latest_start)
+        if end_date is not None and start > end_date:
+            return None
+        return DataInterval(start, self._tick(start, forward=True, inclusive=False))
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        start = self._tick(logical_date, forward=False, inclusive=True)
+        return DataInterval(start, self._tick(start, forward=True, inclusive=False))
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "kind": "cron",
+            "expression": self.expression,
+            "timezone": self.timezone,
+            "preset": self.preset,
+        }
+
+
+@dataclass(frozen=True)
+class DeltaSchedule:
+    """Back-to-back intervals of a fixed length, counted from ``start_date``."""
+
+    delta: timedelta
+
+    @property
+    def description(self) -> str:
+        return f"every {self.delta}"
+
+    def next_interval(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> DataInterval | None:
+        start = last.end if last else start_date
+        if not catchup and now - self.delta > start:
+            complete = (now - start) // self.delta  # whole intervals that have ended
+            start = start + (complete - 1) * self.delta
+        if end_date is not None and start > end_date:
+            return None
+        return DataInterval(start, start + self.delta)
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        return DataInterval(logical_date, logical_date + self.delta)
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": "delta", "seconds": self.delta.total_seconds()}
+
+
+def _zone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInputError(f"unknown time zone {timezone!r}") from exc
+    return timezone
+
+
+def parse_schedule(value: object, *, timezone: str = "UTC") -> Schedule:
+    """Turn what a DAG file passes as ``schedule`` into a :class:`Schedule`."""
+    if value is None:
+        return NoSchedule()
+    if isinstance(value, timedelta):
+        if value <= timedelta(0):
+            raise InvalidInputError(f"schedule timedelta must be positive, got {value}")
+        return DeltaSchedule(value)
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"schedule must be a cron string, a preset, a timedelta or None, "
+            f"not {type(value).__name__}"
+        )
+    text = value.strip()
+    if text in PRESETS:
+        expression = PRESETS[text]
+        if expression is None:
+            return OnceSchedule()
+        return CronSchedule(expression, _zone(timezone), preset=text)
+    if not croniter.is_valid(text):
+        raise InvalidInputError(
+            f"invalid schedule {value!r}: expected a cron expression such as '0 6 * * *' "
+            f"or one of {', '.join(PRESETS)}"
+        )
+    return CronSchedule(text, _zone(timezone))
+
+
+def deserialize_schedule(data: dict[str, Any]) -> Schedule:
+    """Inverse of ``Schedule.serialize()``."""
+    kind = data["kind"]
+    if kind == "none":
+        return NoSchedule()
+    if kind == "once":
+        return OnceSchedule()
+    if kind == "delta":
+        return DeltaSchedule(timedelta(seconds=data["seconds"]))
+    if kind == "cron":
+        return CronSchedule(data["expression"], data["timezone"], data.get("preset"))
+    raise InvalidInputError(f"unknown schedule kind {kind!r}")

@@ -1,0 +1,70 @@
+"""Creating and listing users; the CLI and the API call these."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.models import Role, User
+from engine.security.passwords import hash_password
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}")
+"""Letters, digits and ``. _ @ + -``, starting with a letter or digit, 250 at most."""
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role_names: Sequence[str],
+    email: str | None = None,
+    full_name: str | None = None,
+) -> User:
+    """Add an active user with ``role_names``; flushed, never committed.
+
+    Raises InvalidInputError (bad username, short password), ConflictError (the
+    username is taken) or NotFoundError (an unknown role; the message lists the roles).
+    """
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInputError(f"username: {username!r} is not a valid username")
+    if get_user(session, username=username) is not None:
+        raise ConflictError(f"user {username!r} exists already")
+    roles = roles_named(session, role_names)
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        email=email,
+        full_name=full_name,
+        roles=roles,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, *, username: str) -> User | None:
+    """The user called ``username``, or None."""
+    return session.scalars(sa.select(User).where(User.username == username)).one_or_none()
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by username, with their roles loaded."""
+    return list(session.scalars(sa.select(User).order_by(User.username)))
+
+
+def roles_named(session: Session, names: Sequence[str]) -> list[Role]:
+    """The roles called ``names``; NotFoundError naming the unknown and the existing ones."""
+    roles = list(session.scalars(sa.select(Role).where(Role.name.in_(names)).order_by(Role.name)))
+    missing = sorted(set(names) - {role.name for role in roles})
+    if missing:
+        existing = session.scalars(sa.select(Role.name).order_by(Role.name)).all()
+        raise NotFoundError(
+            f"unknown role(s): {', '.join(missing)}; "
+            f"existing roles: {', '.join(existing) or '(none)'}"
+        )
+    return roles

@@ -1,0 +1,102 @@
+"""States of task instances and dag runs, and the one table of moves allowed between them.
+
+Every write of a state goes through :func:`check_task_transition` or
+:func:`check_run_transition` (the ORM models enforce it on assignment, and the
+compare-and-set helpers call it before issuing their ``UPDATE``), so a move that is not
+in the table below is a bug that fails loudly instead of a silent corruption.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from engine.errors import IllegalTransitionError
+
+
+class TaskInstanceState(StrEnum):
+    """Where one task of one dag run stands. ``NONE`` is a state, never Python's ``None``."""
+
+    NONE = "none"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    UP_FOR_RETRY = "up_for_retry"
+    UPSTREAM_FAILED = "upstream_failed"
+    SKIPPED = "skipped"
+    REMOVED = "removed"
+
+
+class DagRunState(StrEnum):
+    """Where one dag run stands."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+TI = TaskInstanceState
+
+FINISHED: frozenset[TaskInstanceState] = frozenset(
+    {TI.SUCCESS, TI.FAILED, TI.UPSTREAM_FAILED, TI.SKIPPED, TI.REMOVED}
+)
+"""A task instance in one of these states will not run again unless it is cleared."""
+
+UNFINISHED: frozenset[TaskInstanceState] = frozenset(TI) - FINISHED
+"""A task instance in one of these states may still run."""
+
+FAILED_STATES: frozenset[TaskInstanceState] = frozenset({TI.FAILED, TI.UPSTREAM_FAILED})
+"""Counted as failure by trigger rules and by the outcome of a run."""
+
+ACTIVE: frozenset[TaskInstanceState] = frozenset({TI.QUEUED, TI.RUNNING})
+"""Holding a slot: counted against parallelism, pools and ``max_active_tasks``."""
+
+RUN_FINISHED: frozenset[DagRunState] = frozenset({DagRunState.SUCCESS, DagRunState.FAILED})
+RUN_UNFINISHED: frozenset[DagRunState] = frozenset(DagRunState) - RUN_FINISHED
+
+_MARKED = frozenset({TI.SUCCESS, TI.FAILED})  # an operator may mark any task either way
+_CLEARED = frozenset({TI.NONE})  # clearing puts a task back to be run again
+
+TASK_TRANSITIONS: dict[TaskInstanceState, frozenset[TaskInstanceState]] = {
+    TI.NONE: frozenset({TI.SCHEDULED, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED}) | _MARKED,
+    TI.SCHEDULED: frozenset({TI.QUEUED, TI.NONE, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED})
+    | _MARKED,
+    TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED})
+    | _MARKED
+    | _CLEARED,
+    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.SKIPPED}) | _MARKED,
+    TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.REMOVED}) | _MARKED | _CLEARED,
+    TI.SUCCESS: frozenset({TI.FAILED}) | _CLEARED,
+    TI.FAILED: frozenset({TI.SUCCESS}) | _CLEARED,
+    TI.UPSTREAM_FAILED: frozenset({TI.SKIPPED}) | _MARKED | _CLEARED,
+    TI.SKIPPED: _MARKED | _CLEARED,
+    TI.REMOVED: _CLEARED,
+}
+"""``TASK_TRANSITIONS[a]`` holds every state a task instance may move to from ``a``."""
+
+RUN_TRANSITIONS: dict[DagRunState, frozenset[DagRunState]] = {
+    DagRunState.QUEUED: frozenset({DagRunState.RUNNING, DagRunState.SUCCESS, DagRunState.FAILED}),
+    DagRunState.RUNNING: frozenset({DagRunState.SUCCESS, DagRunState.FAILED, DagRunState.QUEUED}),
+    DagRunState.SUCCESS: frozenset({DagRunState.FAILED, DagRunState.QUEUED}),
+    DagRunState.FAILED: frozenset({DagRunState.SUCCESS, DagRunState.QUEUED}),
+}
+"""``RUN_TRANSITIONS[a]`` holds every state a dag run may move to from ``a``."""
+
+
+def can_transition_task(old: TaskInstanceState, new: TaskInstanceState) -> bool:
+    """True when the table allows a task instance to move from ``old`` to ``new``."""
+    return new in TASK_TRANSITIONS[old]
+
+
+def check_task_transition(old: TaskInstanceState, new: TaskInstanceState) -> None:
+    """Raise :class:`IllegalTransitionError` unless a task instance may move ``old`` → ``new``."""
+    if not can_transition_task(old, new):
+        raise IllegalTransitionError(f"task instance cannot move from {old} to {new}")
+
+
+def check_run_transition(old: DagRunState, new: DagRunState) -> None:
+    """Raise :class:`IllegalTransitionError` unless a dag run may move ``old`` → ``new``."""
+    if new not in RUN_TRANSITIONS[old]:
+        raise IllegalTransitionError(f"dag run cannot move from {old} to {new}")

@@ -1,0 +1,63 @@
+"""Rendering of templated task fields with Jinja2; an undefined name is an error that says which."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any, Protocol, runtime_checkable
+
+import jinja2
+
+from engine.errors import TemplateError
+
+
+@runtime_checkable
+class Reference(Protocol):
+    """A value known only when the task runs: an upstream XCom, a DAG param."""
+
+    def resolve(self, context: Mapping[str, Any]) -> Any: ...
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # rendering shell commands and SQL, not HTML
+    )
+
+
+def render_value(value: Any, context: Mapping[str, Any], *, where: str) -> Any:
+    """Render every string inside ``value`` (recursing into lists, tuples and dicts).
+
+    References (XCom results, DAG params) are resolved, and their values are never
+    rendered again: data from upstream is not a template. ``where`` names the field for
+    error messages, such as ``bash_command of task 'load'``.
+    """
+    if isinstance(value, Reference):
+        return value.resolve(context)
+    if isinstance(value, str):
+        return render_string(value, context, where=where)
+    if isinstance(value, list):
+        return [render_value(v, context, where=where) for v in value]
+    if isinstance(value, tuple):
+        return tuple(render_value(v, context, where=where) for v in value)
+    if isinstance(value, dict):
+        return {k: render_value(v, context, where=where) for k, v in value.items()}
+    return value
+
+
+def render_string(text: str, context: Mapping[str, Any], *, where: str) -> str:
+    """Render one template string, turning Jinja2's errors into :class:`TemplateError`."""
+    if "{{" not in text and "{%" not in text:
+        return text
+    try:
+        return _environment().from_string(text).render(context)
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{where}: {exc.message} in template {text!r}") from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"{where}: template syntax error on line {exc.lineno}: {exc.message}"
+        ) from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{where}: {exc}") from exc

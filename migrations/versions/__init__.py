@@ -1,0 +1,1 @@
+"""Numbered revisions, ``NNNN_slug.py``; each one reversible."""

@@ -1,0 +1,1 @@
+"""Loom plugins (skeleton: later issues fill it)."""

@@ -1,0 +1,95 @@
+"""Helpers of the parser tests: fixture folders, DAG file sources, a migrated database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import migrate
+from engine.db import create_db_engine, make_session_factory
+from engine.parser.processor import FileParseResult, parse_files
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MARKER = "# <- reported here"
+
+
+def marked_line(path: Path) -> int:
+    """The line of ``path`` that ends with the marker comment."""
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.rstrip().endswith(MARKER):
+            return number
+    raise AssertionError(f"{path} has no line marked {MARKER!r}")
+
+
+def dag_source(
+    *dag_ids: str,
+    tasks: Sequence[str] = ("extract", "load"),
+    paused: bool = False,
+    schedule: str | None = "@daily",
+) -> str:
+    """A DAG file defining each of ``dag_ids`` with ``tasks`` chained in order."""
+    lines = [
+        "from datetime import datetime",
+        "",
+        "from engine import DAG, EmptyOperator, chain",
+        "",
+    ]
+    for dag_id in dag_ids:
+        lines += [
+            f"with DAG({dag_id!r}, schedule={schedule!r}, start_date=datetime(2026, 1, 1),",
+            "         tags=['team'], default_args={'owner': 'data'},",
+            f"         is_paused_upon_creation={paused!r}) as dag:",
+            f"    chain(*[EmptyOperator(task_id=t) for t in {list(tasks)!r}])",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+class CountingParser:
+    """The real parser, remembering which files it was asked to parse."""
+
+    def __init__(self) -> None:
+        self.parsed: list[str] = []
+
+    def __call__(
+        self, paths: Sequence[Path], *, dags_folder: Path, timeout: float, parallelism: int
+    ) -> list[FileParseResult]:
+        self.parsed += [path.name for path in paths]
+        return parse_files(paths, dags_folder=dags_folder, timeout=timeout, parallelism=parallelism)
+
+
+@pytest.fixture
+def dags_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    return folder
+
+
+def _sessions_on(url: str) -> Iterator[sessionmaker[Session]]:
+    engine = create_db_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def migrated_sqlite(sqlite_url: str) -> str:
+    """A SQLite file database at the newest schema."""
+    migrate.upgrade(sqlite_url)
+    return sqlite_url
+
+
+@pytest.fixture
+def sessions(migrated_sqlite: str) -> Iterator[sessionmaker[Session]]:
+    yield from _sessions_on(migrated_sqlite)
+
+
+@pytest.fixture
+def pg_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a fresh PostgreSQL database at the newest schema."""
+    migrate.upgrade(postgres_url)
+    yield from _sessions_on(postgres_url)

@@ -1,0 +1,164 @@
+"""Migrations: upgrade, no drift from the models, downgrade; seeding; ``loom db``."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from engine import migrate
+from engine.cli import db_cmd
+from engine.cli.main import cli
+from engine.db import create_db_engine, make_session_factory
+from engine.models import Permission, Pool, Role
+from engine.security.roles import ADMIN, BUILTIN_ROLES, Action, Resource
+
+cli.add_command(db_cmd.group)
+
+
+def table_names(url: str) -> set[str]:
+    db = create_db_engine(url)
+    try:
+        return set(sa.inspect(db).get_table_names())
+    finally:
+        db.dispose()
+
+
+def upgrade_check_downgrade(url: str) -> None:
+    assert migrate.current(url) is None
+    migrate.upgrade(url)
+    assert migrate.current(url) == migrate.head()
+    assert migrate.check(url) == []
+    assert "task_instance" in table_names(url)
+
+    migrate.downgrade(url, "base")
+    assert migrate.current(url) is None
+    assert table_names(url) == {"alembic_version"}
+
+
+def test_upgrade_check_downgrade_on_sqlite(sqlite_url: str) -> None:
+    upgrade_check_downgrade(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_upgrade_check_downgrade_on_postgres(postgres_url: str) -> None:
+    upgrade_check_downgrade(postgres_url)
+
+
+def test_check_reports_a_database_behind_head(sqlite_url: str) -> None:
+    assert migrate.check(sqlite_url) == [
+        f"database is at revision base, not at head {migrate.head()}"
+    ]
+
+
+def test_check_reports_drift_from_the_models(sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    db = create_db_engine(sqlite_url)
+    with db.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE pool ADD COLUMN extra INTEGER")
+    db.dispose()
+    assert migrate.check(sqlite_url) == ["remove_column pool.extra"]
+
+
+def seeded_roles(url: str) -> dict[str, set[tuple[str, str]]]:
+    db = create_db_engine(url)
+    try:
+        with make_session_factory(db)() as session:
+            roles = session.scalars(sa.select(Role)).all()
+            assert session.scalar(sa.select(sa.func.count()).select_from(Permission)) == len(ADMIN)
+            assert all(role.is_builtin for role in roles)
+            return {r.name: {(p.action, p.resource) for p in r.permissions} for r in roles}
+    finally:
+        db.dispose()
+
+
+def default_pool_slots(url: str) -> int:
+    db = create_db_engine(url)
+    try:
+        with make_session_factory(db)() as session:
+            return session.get_one(Pool, "default_pool").slots
+    finally:
+        db.dispose()
+
+
+def assert_builtin_roles_seeded(url: str) -> None:
+    migrate.upgrade_and_seed(url)
+    first = seeded_roles(url)
+    assert default_pool_slots(url) == 128
+    migrate.upgrade_and_seed(url)
+    assert seeded_roles(url) == first
+
+    assert set(first) == set(BUILTIN_ROLES) == {"Admin", "Op", "User", "Viewer"}
+    assert first["Viewer"] < first["User"] < first["Op"] < first["Admin"]
+    assert len(first["Admin"]) == len(Action) * len(Resource)
+    assert ("read", "dags") in first["Viewer"]
+    assert ("read", "users") not in first["Viewer"]
+    assert ("edit", "dags") in first["User"]
+    assert ("delete", "dag_runs") in first["User"]
+    assert ("create", "pools") not in first["User"]
+    assert ("delete", "dead_letters") in first["Op"]
+    assert ("read", "audit_log") not in first["Op"]
+
+
+def test_builtin_roles_are_seeded_idempotently_on_sqlite(sqlite_url: str) -> None:
+    assert_builtin_roles_seeded(sqlite_url)
+
+
+@pytest.mark.postgres
+def test_builtin_roles_are_seeded_idempotently_on_postgres(postgres_url: str) -> None:
+    assert_builtin_roles_seeded(postgres_url)
+
+
+def test_seed_restores_a_builtin_role_and_keeps_a_resized_pool(sqlite_url: str) -> None:
+    migrate.upgrade_and_seed(sqlite_url)
+    db = create_db_engine(sqlite_url)
+    with make_session_factory(db).begin() as session:
+        session.scalars(sa.select(Role).where(Role.name == "Viewer")).one().permissions = []
+        session.get_one(Pool, "default_pool").slots = 4
+    with make_session_factory(db).begin() as session:
+        migrate.seed(session)
+    db.dispose()
+    assert ("read", "dags") in seeded_roles(sqlite_url)["Viewer"]
+    assert default_pool_slots(sqlite_url) == 4
+
+
+def test_db_cli_upgrade_check_current_downgrade(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
+    runner = CliRunner()
+
+    result = runner.invoke(cli, ["db", "check"])
+    assert result.exit_code == 1
+    assert "not at head" in result.output
+
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert f"is at revision {migrate.head()}" in result.output
+
+    result = runner.invoke(cli, ["db", "check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"database is up to date (revision {migrate.head()})"
+    assert runner.invoke(cli, ["db", "current"]).output.strip() == migrate.head()
+
+    result = runner.invoke(cli, ["db", "downgrade", "base"], input="n\n")
+    assert result.exit_code == 1
+    assert migrate.current(sqlite_url) == migrate.head()
+
+    result = runner.invoke(cli, ["db", "downgrade", "base", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(cli, ["db", "current"]).output.strip() == "base"
+
+
+@pytest.mark.postgres
+def test_check_reports_type_drift_on_postgres(postgres_url: str) -> None:
+    migrate.upgrade(postgres_url)
+    db = create_db_engine(postgres_url)
+    with db.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE task_instance ALTER COLUMN state TYPE VARCHAR(64)")
+        conn.exec_driver_sql("ALTER TABLE dag ALTER COLUMN created_at TYPE timestamp")
+    db.dispose()
+    assert sorted(migrate.check(postgres_url)) == [
+        "modify_type dag.created_at: TIMESTAMP() -> UtcDateTime(timezone=True)",
+        "modify_type task_instance.state: VARCHAR(length=64) -> StrEnumType(TaskInstanceState)",
+    ]

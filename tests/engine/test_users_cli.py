@@ -1,0 +1,108 @@
+"""``loom users`` and the user functions under it, on a migrated SQLite database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine import migrate
+from engine.cli import users_cmd
+from engine.cli.main import cli
+from engine.db import create_db_engine, make_session_factory
+from engine.errors import InvalidInputError
+from engine.security.passwords import verify_password
+from engine.security.users import create_user, get_user
+
+cli.add_command(users_cmd.group)
+
+
+@pytest.fixture
+def url(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    migrate.upgrade_and_seed(sqlite_url)
+    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
+    return sqlite_url
+
+
+def invoke(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, ["users", *args], input=stdin)
+
+
+def create(username: str, *roles: str, password: str = "s3cret-pass") -> Result:
+    role_args = [arg for role in roles for arg in ("--role", role)]
+    return invoke("create", "--username", username, *role_args, "--password-stdin", stdin=password)
+
+
+def test_create_with_password_from_stdin(url: str) -> None:
+    result = invoke(
+        "create", "--username", "ada", "--role", "Op", "--role", "Viewer",
+        "--email", "ada@example.com", "--password-stdin", stdin="s3cret-pass\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "created user ada (Op, Viewer)"
+
+    db = create_db_engine(url)
+    with make_session_factory(db)() as session:
+        user = get_user(session, username="ada")
+        assert user is not None
+        assert verify_password(user.password_hash, "s3cret-pass")
+        assert (user.email, user.is_active, user.token_version) == ("ada@example.com", True, 0)
+    db.dispose()
+
+
+def test_create_with_prompted_password(url: str) -> None:
+    result = invoke("create", "--username", "bob", "--role", "Viewer", stdin="pw-123456\n" * 2)
+    assert result.exit_code == 0, result.output
+    assert "created user bob (Viewer)" in result.output
+
+
+def test_duplicate_username_is_an_error(url: str) -> None:
+    assert create("ada", "Viewer").exit_code == 0
+    result = create("ada", "Admin")
+    assert result.exit_code == 1
+    assert "Error: user 'ada' exists already" in result.output
+
+
+def test_unknown_role_is_an_error_listing_the_roles(url: str) -> None:
+    result = create("ada", "Viewer", "Wizard")
+    assert result.exit_code == 1
+    assert (
+        "Error: unknown role(s): Wizard; existing roles: Admin, Op, User, Viewer" in result.output
+    )
+    assert json.loads(invoke("list", "--output", "json").output) == []
+
+
+def test_short_password_is_an_error(url: str) -> None:
+    result = create("ada", "Viewer", password="short")
+    assert result.exit_code == 1
+    assert "at least 8 characters" in result.output
+
+
+def test_role_is_required(url: str) -> None:
+    result = invoke("create", "--username", "ada", "--password-stdin", stdin="s3cret-pass")
+    assert result.exit_code == 2
+    assert "--role" in result.output
+
+
+def test_list_as_json_and_table(url: str) -> None:
+    assert create("zed", "Viewer").exit_code == 0
+    assert create("ada", "User", "Op").exit_code == 0
+
+    rows = json.loads(invoke("list", "--output", "json").output)
+    assert [(r["username"], r["roles"], r["active"], r["email"]) for r in rows] == [
+        ("ada", ["Op", "User"], True, None),
+        ("zed", ["Viewer"], True, None),
+    ]
+    assert rows[0]["created_at"].endswith("+00:00")
+
+    table = invoke("list").output.splitlines()
+    assert table[0].split() == ["username", "email", "roles", "active", "created_at"]
+    assert table[1].startswith("ada")
+
+
+def test_create_user_refuses_a_bad_username(url: str) -> None:
+    db = create_db_engine(url)
+    with make_session_factory(db)() as session, pytest.raises(InvalidInputError):
+        create_user(session, username="no spaces", password="s3cret-pass", role_names=[])
+    db.dispose()

@@ -1,0 +1,1 @@
+"""Loom webui (skeleton: later issues fill it)."""

@@ -1,0 +1,1 @@
+"""Loom workers (skeleton: later issues fill it)."""
