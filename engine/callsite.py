@@ -6,7 +6,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-_ENGINE_DIR = str(Path(__file__).resolve().parent)
+_LOOM_ROOT = Path(__file__).resolve().parent.parent
+_LOOM_DIRS = tuple(str(_LOOM_ROOT / name) + "/" for name in ("engine", "plugins"))
 
 
 @dataclass(frozen=True)
@@ -23,17 +24,26 @@ class CallSite:
 
 
 def user_call_site() -> CallSite:
-    """The innermost frame outside Loom's own ``engine`` package and the standard library."""
+    """Where user code constructed the current object or made the current call.
+
+    The innermost frame outside Loom's own packages, installed libraries and the standard
+    library; ``__init__`` frames are passed over, so that a custom operator's
+    ``super().__init__(...)`` reports the line that created the task, not its class.
+    """
     frame = sys._getframe(1)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_ENGINE_DIR) and not _is_library(filename):
-            return CallSite(filename, frame.f_lineno)
+        code = frame.f_code
+        if code.co_name != "__init__" and not _is_library(code.co_filename):
+            return CallSite(code.co_filename, frame.f_lineno)
         frame = frame.f_back  # type: ignore[assignment]
     return CallSite()
 
 
 def _is_library(filename: str) -> bool:
-    return filename.startswith("<frozen") or (
-        "/lib/python3" in filename and "site-packages" not in filename
+    return (
+        filename.startswith(_LOOM_DIRS)
+        or filename.startswith("<frozen")
+        or "/site-packages/" in filename
+        or filename.startswith(sys.prefix + "/lib/")
+        or filename.startswith(sys.base_prefix + "/lib/")
     )

@@ -85,13 +85,13 @@ def check(url: str) -> list[str]:
         return [_describe(diff) for diff in compare_metadata(context, Base.metadata)]
 
 
-def seed(session: Session) -> None:
+def seed(*, session: Session) -> None:
     """Add the rows every database needs (builtin roles, ``default_pool``). Idempotent."""
-    sync_builtin_roles(session)
-    ensure_default_pool(session)
+    sync_builtin_roles(session=session)
+    ensure_default_pool(session=session)
 
 
-def ensure_default_pool(session: Session) -> Pool:
+def ensure_default_pool(*, session: Session) -> Pool:
     """``default_pool``, created with 128 slots when absent (never resized)."""
     pool = session.get(Pool, DEFAULT_POOL)
     if pool is None:
@@ -111,7 +111,7 @@ def upgrade_and_seed(url: str, revision: str = "head") -> str | None:
         engine = create_db_engine(url)
         try:
             with make_session_factory(engine).begin() as session:
-                seed(session)
+                seed(session=session)
         finally:
             engine.dispose()
     return now

@@ -23,8 +23,8 @@ _PROTECTED = frozenset({"id", "state"})
 
 
 def set_task_state(
-    session: Session,
     *,
+    session: Session,
     ti_id: int,
     expected: TaskInstanceState,
     new: TaskInstanceState,
@@ -66,8 +66,8 @@ def set_task_state(
 
 
 def set_run_state(
-    session: Session,
     *,
+    session: Session,
     run_id_pk: int,
     expected: DagRunState,
     new: DagRunState,

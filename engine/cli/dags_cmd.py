@@ -186,7 +186,7 @@ def reparse(force: bool, output: str) -> None:
     core = loom_context().settings.core
     with _session() as session:
         report = refresh_dags(
-            session,
+            session=session,
             dags_folder=core.dags_folder,
             timeout=core.parse_timeout.total_seconds(),
             parallelism=core.parse_parallelism,
@@ -235,5 +235,5 @@ def unpause(dag_id: str) -> None:
 
 def _set_paused(dag_id: str, is_paused: bool) -> None:
     with _session() as session:
-        set_dag_paused(session, dag_id=dag_id, is_paused=is_paused)
+        set_dag_paused(session=session, dag_id=dag_id, is_paused=is_paused)
     click.echo(f"DAG {dag_id} is {'paused' if is_paused else 'unpaused'}")

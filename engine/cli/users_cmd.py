@@ -38,7 +38,7 @@ def create(
     password = _read_password(password_stdin)
     with loom_context().session() as session:
         user = create_user(
-            session,
+            session=session,
             username=username,
             password=password,
             role_names=list(roles),
@@ -53,7 +53,7 @@ def create(
 def list_(output: str) -> None:
     """List users with their roles."""
     with loom_context().session() as session:
-        rows = [_row(user) for user in list_users(session)]
+        rows = [_row(user) for user in list_users(session=session)]
     emit(rows, output, COLUMNS)
 
 

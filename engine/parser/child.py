@@ -37,8 +37,9 @@ from engine.validation import Problem, validate_dag
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024
 """Most output (stdout and stderr together) a DAG file may write while it is imported."""
 
-DUMP_BEFORE_TIMEOUT = 0.3
-"""Seconds before the timeout at which a hanging child writes its stack to its output."""
+DUMP_SIGNAL = signal.SIGUSR1
+"""Sent by the parent to a child that timed out: the child writes its stack to its output
+(so the import error shows where it hung) just before it is killed."""
 
 _PARSER_DIR = str(Path(__file__).resolve().parent)
 _ENGINE_DIR = str(Path(__file__).resolve().parent.parent)
@@ -51,9 +52,7 @@ def parse_in_child(
     # Its own process group, so that a timeout also kills what the file started.
     os.setpgid(0, 0)
     _contain_output(output_path)
-    # Shortly before the parent kills a hanging file, leave its stack in the output:
-    # the import error then shows where it hung.
-    faulthandler.dump_traceback_later(max(timeout - DUMP_BEFORE_TIMEOUT, timeout / 2))
+    faulthandler.register(DUMP_SIGNAL, file=sys.stderr, all_threads=True)
     # Not written next to the user's files, and never read stale: a file rewritten
     # within the same second with the same size would otherwise reuse old bytecode.
     sys.dont_write_bytecode = True

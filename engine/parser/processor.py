@@ -14,6 +14,7 @@ import functools
 import json
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -27,7 +28,7 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
 from typing import Any
 
-from engine.parser.child import parse_in_child
+from engine.parser.child import DUMP_SIGNAL, parse_in_child
 from engine.parser.discovery import file_hash
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ MAX_RESULT_BYTES = 64 * 1024 * 1024
 
 OUTPUT_TAIL_BYTES = 4096
 """How much of a failed child's last output goes into its import error's traceback."""
+
+STACK_DUMP_WAIT_SECONDS = 1.0
+"""How long a child that timed out may take to write its stack before it is killed."""
 
 EXIT_GRACE_SECONDS = 5.0
 """How long a child that sent its result may take to exit before it is killed."""
@@ -128,6 +132,9 @@ def parse_files(
 def _forkserver_context() -> ForkServerContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD_MODULES)
+    # Boot the server now, so that its start (importing Loom, a second or more on a busy
+    # machine) is not charged to the timeout of the first file parsed.
+    multiprocessing.forkserver.ensure_running()
     return context
 
 
@@ -196,6 +203,7 @@ class _Child:
         if exited:
             return self._finish(None)
         if time.monotonic() >= self.deadline:
+            self._dump_stack()
             self._kill()
             return self._failed(self._timeout_message())
         return None
@@ -241,6 +249,26 @@ class _Child:
         self._release()
         duration = time.monotonic() - self.started
         return FileParseResult(self.path, self.file_hash, duration=duration, **fields)
+
+    def _dump_stack(self) -> None:
+        """Ask a hanging child for its stack, and give it a moment to write it."""
+        pid = self.process.pid
+        if pid is None:
+            return
+        size = self._output_size()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, DUMP_SIGNAL)
+        waited = 0.0
+        while waited < STACK_DUMP_WAIT_SECONDS and self._output_size() == size:
+            time.sleep(0.02)
+            waited += 0.02
+        time.sleep(0.05)  # the dump is written in pieces; let it finish
+
+    def _output_size(self) -> int:
+        try:
+            return self.output.stat().st_size
+        except OSError:
+            return 0
 
     def _kill(self) -> None:
         pid = self.process.pid

@@ -73,8 +73,8 @@ class RefreshReport:
 
 
 def refresh_dags(
-    session: Session,
     *,
+    session: Session,
     dags_folder: Path,
     timeout: float,
     parallelism: int,
@@ -90,8 +90,8 @@ def refresh_dags(
     if not dags_folder.is_dir():
         raise NotFoundError(f"DAG folder {dags_folder} does not exist; nothing was changed")
     started = time.monotonic()
-    known = known_files(session)
-    owners = active_owners(session)
+    known = known_files(session=session)
+    owners = active_owners(session=session)
     paths = discover_dag_files(dags_folder)
     plan = plan_changes(paths, known, force=force)
     parse = functools.partial(
@@ -100,9 +100,9 @@ def refresh_dags(
     results, claims, winners = _parse_and_assign(plan, known, owners, parse)
     report = RefreshReport(files=len(paths), parsed=sorted(results), deleted=plan.deleted)
     report.unchanged = len(paths) - len(results)
-    _write(session, plan, known, results, claims, now=now, report=report)
-    _deactivate(session, _lost_dag_ids(owners, winners, results), report)
-    _clear_stray_import_errors(session, {str(path) for path in paths})
+    _write(plan, known, results, claims, session=session, now=now, report=report)
+    _deactivate(_lost_dag_ids(owners, winners, results), report, session=session)
+    _clear_stray_import_errors({str(path) for path in paths}, session=session)
     session.flush()
     report.duration = time.monotonic() - started
     logger.info(
@@ -116,7 +116,7 @@ def refresh_dags(
 # -- reading what the database remembers --------------------------------------------------
 
 
-def known_files(session: Session) -> dict[str, KnownFile]:
+def known_files(*, session: Session) -> dict[str, KnownFile]:
     """Every ``dag_file`` row as a :class:`KnownFile`, by path."""
     rows = session.scalars(sa.select(DagFile))
     return {
@@ -125,7 +125,7 @@ def known_files(session: Session) -> dict[str, KnownFile]:
     }
 
 
-def active_owners(session: Session) -> dict[str, str]:
+def active_owners(*, session: Session) -> dict[str, str]:
     """Each active dag_id → the file that defines it."""
     rows = session.execute(sa.select(Dag.dag_id, Dag.fileloc).where(Dag.is_active))
     return {row.dag_id: row.fileloc for row in rows}
@@ -194,38 +194,38 @@ def _lost_dag_ids(
 
 
 def _write(
-    session: Session,
     plan: ChangePlan,
     known: Mapping[str, KnownFile],
     results: Mapping[str, FileParseResult],
     claims: Mapping[str, list[str]],
     *,
+    session: Session,
     now: datetime,
     report: RefreshReport,
 ) -> None:
     for path, result in sorted(results.items()):
-        _save_file(session, result, plan.stats.get(path), claims[path], now=now)
+        _save_file(result, plan.stats.get(path), claims[path], session=session, now=now)
         if result.errors:
             report.import_errors[path] = [error.message for error in result.errors]
     loaded = [(data, result) for result in results.values() for data in result.dags]
-    _save_dags(session, loaded, now=now, report=report)
+    _save_dags(loaded, session=session, now=now, report=report)
     for path in plan.unchanged:
         if path not in results and plan.stats[path] != known[path].stat:
-            _touch_file(session, path, plan.stats[path])
+            _touch_file(path, plan.stats[path], session=session)
     for path in plan.deleted:
-        _forget_file(session, path)
+        _forget_file(path, session=session)
 
 
 def _save_file(
-    session: Session,
     result: FileParseResult,
     stat: FileStat | None,
     claims: list[str],
     *,
+    session: Session,
     now: datetime,
 ) -> None:
     path = str(result.path)
-    _replace_import_errors(session, result, now=now)
+    _replace_import_errors(result, session=session, now=now)
     if stat is None:  # vanished while being parsed: forgotten until it comes back
         session.execute(sa.delete(DagFile).where(DagFile.path == path))
         return
@@ -241,7 +241,7 @@ def _save_file(
     row.has_import_error = bool(result.errors)
 
 
-def _replace_import_errors(session: Session, result: FileParseResult, *, now: datetime) -> None:
+def _replace_import_errors(result: FileParseResult, *, session: Session, now: datetime) -> None:
     path = str(result.path)
     session.execute(sa.delete(ParseImportError).where(ParseImportError.filename == path))
     for error in result.errors:
@@ -257,19 +257,19 @@ def _replace_import_errors(session: Session, result: FileParseResult, *, now: da
         )
 
 
-def _touch_file(session: Session, path: str, stat: FileStat) -> None:
+def _touch_file(path: str, stat: FileStat, *, session: Session) -> None:
     row = session.get(DagFile, path)
     if row is not None:
         row.size, row.mtime = stat.size, stat.mtime
 
 
-def _forget_file(session: Session, path: str) -> None:
+def _forget_file(path: str, *, session: Session) -> None:
     logger.info("DAG file %s is gone", path)
     session.execute(sa.delete(DagFile).where(DagFile.path == path))
     session.execute(sa.delete(ParseImportError).where(ParseImportError.filename == path))
 
 
-def _clear_stray_import_errors(session: Session, current: set[str]) -> None:
+def _clear_stray_import_errors(current: set[str], *, session: Session) -> None:
     """Import errors of files that are no longer DAG files (deleted, ignored)."""
     filenames = session.scalars(sa.select(ParseImportError.filename).distinct()).all()
     stray = [name for name in filenames if name not in current]
@@ -278,20 +278,20 @@ def _clear_stray_import_errors(session: Session, current: set[str]) -> None:
 
 
 def _save_dags(
-    session: Session,
     loaded: list[tuple[dict[str, Any], FileParseResult]],
     *,
+    session: Session,
     now: datetime,
     report: RefreshReport,
 ) -> None:
     outcomes = {
-        str(data["dag_id"]): _save_dag_row(session, data, str(result.path), now=now)
+        str(data["dag_id"]): _save_dag_row(data, str(result.path), session=session, now=now)
         for data, result in loaded
     }
     session.flush()  # serialized_dag rows reference the dag rows
     for data, result in loaded:
         dag_id = str(data["dag_id"])
-        content_changed = _save_serialized(session, data, result)
+        content_changed = _save_serialized(data, result, session=session)
         if outcomes[dag_id] == "added":
             report.dags_added.append(dag_id)
         elif content_changed or outcomes[dag_id] == "moved":
@@ -300,7 +300,7 @@ def _save_dags(
     report.dags_updated.sort()
 
 
-def _save_dag_row(session: Session, data: dict[str, Any], path: str, *, now: datetime) -> str:
+def _save_dag_row(data: dict[str, Any], path: str, *, session: Session, now: datetime) -> str:
     """Insert or update the ``dag`` row: "added", "moved" (file or activity) or "same"."""
     dag_id = str(data["dag_id"])
     row = session.get(Dag, dag_id)
@@ -324,7 +324,7 @@ def _save_dag_row(session: Session, data: dict[str, Any], path: str, *, now: dat
     return outcome
 
 
-def _save_serialized(session: Session, data: dict[str, Any], result: FileParseResult) -> bool:
+def _save_serialized(data: dict[str, Any], result: FileParseResult, *, session: Session) -> bool:
     """Insert or update the ``serialized_dag`` row; True when its content changed."""
     dag_id = str(data["dag_id"])
     digest = dag_hash(data)
@@ -342,7 +342,7 @@ def _save_serialized(session: Session, data: dict[str, Any], result: FileParseRe
     return changed
 
 
-def _deactivate(session: Session, dag_ids: list[str], report: RefreshReport) -> None:
+def _deactivate(dag_ids: list[str], report: RefreshReport, *, session: Session) -> None:
     for dag_id in dag_ids:
         logger.info("DAG %s deactivated: its file no longer defines it", dag_id)
     if dag_ids:
@@ -353,7 +353,7 @@ def _deactivate(session: Session, dag_ids: list[str], report: RefreshReport) -> 
 # -- what the CLI and the API read or change ----------------------------------------------
 
 
-def set_dag_paused(session: Session, *, dag_id: str, is_paused: bool) -> Dag:
+def set_dag_paused(*, session: Session, dag_id: str, is_paused: bool) -> Dag:
     """Pause or unpause a DAG (parsing never changes this again)."""
     dag = session.get(Dag, dag_id)
     if dag is None:

@@ -72,13 +72,13 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[PermissionPair]]] = {
 """Name → (description, permissions) of each builtin role."""
 
 
-def sync_builtin_roles(session: Session) -> list[Role]:
+def sync_builtin_roles(*, session: Session) -> list[Role]:
     """Create or update the builtin roles (and the catalogue's permissions). Idempotent.
 
     A builtin role's permissions are reset to the catalogue's; its ``dag_tags`` are
     left as they are. Never commits.
     """
-    permissions = _ensure_permissions(session)
+    permissions = _ensure_permissions(session=session)
     roles = []
     for name, (description, pairs) in BUILTIN_ROLES.items():
         role = session.scalars(sa.select(Role).where(Role.name == name)).one_or_none()
@@ -93,7 +93,7 @@ def sync_builtin_roles(session: Session) -> list[Role]:
     return roles
 
 
-def _ensure_permissions(session: Session) -> dict[PermissionPair, Permission]:
+def _ensure_permissions(*, session: Session) -> dict[PermissionPair, Permission]:
     existing = {(p.action, p.resource): p for p in session.scalars(sa.select(Permission))}
     found: dict[PermissionPair, Permission] = {}
     for action, resource in sorted(ALL_PERMISSIONS):

@@ -17,8 +17,8 @@ USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}")
 
 
 def create_user(
-    session: Session,
     *,
+    session: Session,
     username: str,
     password: str,
     role_names: Sequence[str],
@@ -32,9 +32,9 @@ def create_user(
     """
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInputError(f"username: {username!r} is not a valid username")
-    if get_user(session, username=username) is not None:
+    if get_user(session=session, username=username) is not None:
         raise ConflictError(f"user {username!r} exists already")
-    roles = roles_named(session, role_names)
+    roles = roles_named(role_names, session=session)
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -47,17 +47,17 @@ def create_user(
     return user
 
 
-def get_user(session: Session, *, username: str) -> User | None:
+def get_user(*, session: Session, username: str) -> User | None:
     """The user called ``username``, or None."""
     return session.scalars(sa.select(User).where(User.username == username)).one_or_none()
 
 
-def list_users(session: Session) -> list[User]:
+def list_users(*, session: Session) -> list[User]:
     """Every user, by username, with their roles loaded."""
     return list(session.scalars(sa.select(User).order_by(User.username)))
 
 
-def roles_named(session: Session, names: Sequence[str]) -> list[Role]:
+def roles_named(names: Sequence[str], *, session: Session) -> list[Role]:
     """The roles called ``names``; NotFoundError naming the unknown and the existing ones."""
     roles = list(session.scalars(sa.select(Role).where(Role.name.in_(names)).order_by(Role.name)))
     missing = sorted(set(names) - {role.name for role in roles})

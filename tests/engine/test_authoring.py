@@ -184,3 +184,17 @@ def test_naive_dates_mean_utc_and_zones_drive_the_schedule() -> None:
         "zoned", schedule="@daily", start_date=datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
     )
     assert zoned.timezone == "Asia/Tokyo"
+
+
+def test_custom_operator_reports_the_line_that_created_the_task() -> None:
+    class Custom(EmptyOperator):
+        def __init__(self, task_id: str, **kwargs: object) -> None:
+            super().__init__(task_id, **kwargs)  # type: ignore[arg-type]
+
+    with DAG("custom"):
+        created_here = Custom(task_id="c")
+    import inspect
+
+    line = inspect.currentframe().f_lineno - 3  # type: ignore[union-attr]
+    assert created_here.call_site.file == __file__
+    assert created_here.call_site.line == line

@@ -116,7 +116,7 @@ def test_seed_restores_a_builtin_role_and_keeps_a_resized_pool(sqlite_url: str) 
         session.scalars(sa.select(Role).where(Role.name == "Viewer")).one().permissions = []
         session.get_one(Pool, "default_pool").slots = 4
     with make_session_factory(db).begin() as session:
-        migrate.seed(session)
+        migrate.seed(session=session)
     db.dispose()
     assert ("read", "dags") in seeded_roles(sqlite_url)["Viewer"]
     assert default_pool_slots(sqlite_url) == 4

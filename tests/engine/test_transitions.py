@@ -59,9 +59,9 @@ def test_task_cas_succeeds_once(factory: sessionmaker[Session], ids: tuple[int, 
         "try_number": 1,
     }
     with factory.begin() as session:
-        assert set_task_state(session, hostname="w1", pid=42, start_date=T0, **kwargs)
+        assert set_task_state(session=session, hostname="w1", pid=42, start_date=T0, **kwargs)
     with factory.begin() as session:
-        assert not set_task_state(session, hostname="w2", **kwargs)
+        assert not set_task_state(session=session, hostname="w2", **kwargs)
 
     row = ti_row(factory, ti_id)
     assert (row.state, row.hostname, row.pid, row.start_date) == (TI.RUNNING, "w1", 42, T0)
@@ -73,7 +73,7 @@ def test_task_cas_with_wrong_try_number_changes_nothing(
     _, ti_id = ids
     with factory.begin() as session:
         assert not set_task_state(
-            session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=2
+            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=2
         )
     assert ti_row(factory, ti_id).state is TI.QUEUED
 
@@ -84,7 +84,7 @@ def test_task_cas_refuses_an_illegal_transition(
     _, ti_id = ids
     with factory.begin() as session, pytest.raises(IllegalTransitionError):
         set_task_state(
-            session, ti_id=ti_id, expected=TI.QUEUED, new=TI.UPSTREAM_FAILED, try_number=1
+            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.UPSTREAM_FAILED, try_number=1
         )
     assert ti_row(factory, ti_id).state is TI.QUEUED
 
@@ -93,10 +93,10 @@ def test_task_cas_can_start_a_new_try(factory: sessionmaker[Session], ids: tuple
     _, ti_id = ids
     with factory.begin() as session:
         assert set_task_state(
-            session, ti_id=ti_id, expected=TI.QUEUED, new=TI.UP_FOR_RETRY, try_number=1
+            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.UP_FOR_RETRY, try_number=1
         )
         assert set_task_state(
-            session, ti_id=ti_id, expected=TI.UP_FOR_RETRY, new=TI.SCHEDULED, try_number=1,
+            session=session, ti_id=ti_id, expected=TI.UP_FOR_RETRY, new=TI.SCHEDULED, try_number=1,
             increment_try=True,
         )  # fmt: skip
     row = ti_row(factory, ti_id)
@@ -110,7 +110,12 @@ def test_task_cas_keeps_loaded_objects_in_step(
     with factory.begin() as session:
         ti = session.get_one(TaskInstance, ti_id)
         set_task_state(
-            session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1, hostname="w1"
+            session=session,
+            ti_id=ti_id,
+            expected=TI.QUEUED,
+            new=TI.RUNNING,
+            try_number=1,
+            hostname="w1",
         )
         assert (ti.state, ti.hostname) == (TI.RUNNING, "w1")
         ti.state = TI.SUCCESS  # the ORM check sees the new state, so this move is legal
@@ -125,7 +130,12 @@ def test_task_cas_refuses_unknown_or_protected_columns(
         for bad in bad_values:
             with pytest.raises(TypeError):
                 set_task_state(
-                    session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1, **bad
+                    session=session,
+                    ti_id=ti_id,
+                    expected=TI.QUEUED,
+                    new=TI.RUNNING,
+                    try_number=1,
+                    **bad,
                 )
 
 
@@ -134,7 +144,9 @@ def test_task_cas_logs_the_transition(
 ) -> None:
     _, ti_id = ids
     with caplog.at_level(logging.INFO, logger="engine.transitions"), factory.begin() as session:
-        set_task_state(session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1)
+        set_task_state(
+            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1
+        )
     assert [r.getMessage() for r in caplog.records] == [
         f"task instance {ti_id} (d1.r1.t1 try 1): queued -> running"
     ]
@@ -148,11 +160,14 @@ def test_run_cas(factory: sessionmaker[Session], ids: tuple[int, int]) -> None:
         "new": DagRunState.RUNNING,
     }
     with factory.begin() as session:
-        assert set_run_state(session, start_date=T0, **kwargs)
-        assert not set_run_state(session, **kwargs)
+        assert set_run_state(session=session, start_date=T0, **kwargs)
+        assert not set_run_state(session=session, **kwargs)
         with pytest.raises(IllegalTransitionError):
             set_run_state(
-                session, run_id_pk=run_pk, expected=DagRunState.RUNNING, new=DagRunState.RUNNING
+                session=session,
+                run_id_pk=run_pk,
+                expected=DagRunState.RUNNING,
+                new=DagRunState.RUNNING,
             )
     with factory() as session:
         run = session.get_one(DagRun, run_pk)
@@ -162,7 +177,9 @@ def test_run_cas(factory: sessionmaker[Session], ids: tuple[int, int]) -> None:
 def test_cas_does_not_commit(factory: sessionmaker[Session], ids: tuple[int, int]) -> None:
     _, ti_id = ids
     with factory() as session:
-        set_task_state(session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1)
+        set_task_state(
+            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1
+        )
         session.rollback()
     with factory() as session:
         state = session.scalar(sa.select(TaskInstance.state).where(TaskInstance.id == ti_id))

@@ -44,7 +44,7 @@ def test_create_with_password_from_stdin(url: str) -> None:
 
     db = create_db_engine(url)
     with make_session_factory(db)() as session:
-        user = get_user(session, username="ada")
+        user = get_user(session=session, username="ada")
         assert user is not None
         assert verify_password(user.password_hash, "s3cret-pass")
         assert (user.email, user.is_active, user.token_version) == ("ada@example.com", True, 0)
@@ -104,5 +104,5 @@ def test_list_as_json_and_table(url: str) -> None:
 def test_create_user_refuses_a_bad_username(url: str) -> None:
     db = create_db_engine(url)
     with make_session_factory(db)() as session, pytest.raises(InvalidInputError):
-        create_user(session, username="no spaces", password="s3cret-pass", role_names=[])
+        create_user(session=session, username="no spaces", password="s3cret-pass", role_names=[])
     db.dispose()

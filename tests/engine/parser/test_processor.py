@@ -171,7 +171,7 @@ def test_hanging_file_is_killed_at_the_timeout_showing_where_it_hung(
         f"{path}: timed out after 2 s while being imported (core.parse_timeout);"
         " the process was killed"
     )
-    assert TIMEOUT <= result.duration < TIMEOUT + 1.5
+    assert TIMEOUT <= result.duration < TIMEOUT + 5  # killed, not left to hang
     assert f'File "{path}", line {marked_line(path)}' in (result.errors[0].traceback or "")
 
 

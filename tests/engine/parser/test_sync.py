@@ -28,7 +28,7 @@ def refresh(
 ) -> RefreshReport:
     with sessions.begin() as session:
         return refresh_dags(
-            session,
+            session=session,
             dags_folder=folder,
             timeout=30,
             parallelism=2,
@@ -142,7 +142,7 @@ def test_force_parses_unchanged_files(sessions: Sessions, dags_folder: Path) -> 
     parser = CountingParser()
     with sessions.begin() as session:
         refresh_dags(
-            session, dags_folder=dags_folder, timeout=30, parallelism=1, now=NOW,
+            session=session, dags_folder=dags_folder, timeout=30, parallelism=1, now=NOW,
             force=True, parser=parser,
         )  # fmt: skip
     assert parser.parsed == ["etl.py"]
@@ -224,7 +224,7 @@ def test_pause_is_set_on_first_sight_only(sessions: Sessions, dags_folder: Path)
     refresh(sessions, dags_folder)
     assert dag_row(sessions, "etl").is_paused
     with sessions.begin() as session:
-        set_dag_paused(session, dag_id="etl", is_paused=False)
+        set_dag_paused(session=session, dag_id="etl", is_paused=False)
 
     path.write_text(dag_source("etl", tasks=("only",), paused=True))
     refresh(sessions, dags_folder)
@@ -238,7 +238,7 @@ def test_pause_is_set_on_first_sight_only(sessions: Sessions, dags_folder: Path)
 
 def test_pausing_an_unknown_dag_is_not_found(sessions: Sessions) -> None:
     with sessions.begin() as session, pytest.raises(NotFoundError, match="no DAG 'nope'"):
-        set_dag_paused(session, dag_id="nope", is_paused=True)
+        set_dag_paused(session=session, dag_id="nope", is_paused=True)
 
 
 def test_dag_id_stays_with_its_owner_then_passes_to_the_other_file(
