@@ -14,17 +14,9 @@ $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Until the scheduler lands, "running Loom" means: migrate, load the example DAGs into the
-# database, list them, and run each one in-process with `loom dags test`.
+# Loom on its embedded defaults: SQLite in .loom, the example DAGs, local workers.
 run: $(STAMP)
-	$(BIN)/loom db upgrade
-	$(BIN)/loom dags reparse
-	$(BIN)/loom dags list
-	@for dag in $$($(BIN)/loom dags list --output json | $(BIN)/python -c \
-	    'import json, sys; print(" ".join(d["dag_id"] for d in json.load(sys.stdin)))'); do \
-	  echo; echo "=== loom dags test $$dag"; \
-	  $(BIN)/loom dags test $$dag --retry-delay-scale 0.1 || exit 1; \
-	done
+	$(BIN)/loom standalone
 
 services:
 	scripts/ensure-services.sh

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from engine.errors import InvalidInputError
+from engine.schedules import ensure_aware
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -114,3 +117,30 @@ def emit(data: Any, output: str, columns: Sequence[str] | None = None) -> None:
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
         click.echo(f"{key.ljust(width)}  {_cell(value)}")
+
+
+def parse_conf(text: str | None, *, option: str = "--conf") -> dict[str, Any]:
+    """A run's conf from a JSON object given on the command line (``{}`` when absent)."""
+    if text is None:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{option} is not valid JSON: {exc.msg} at column {exc.colno}"
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{option} must be a JSON object, such as '{{\"key\": 1}}'")
+    return value
+
+
+def parse_logical_date(text: str | None, *, option: str = "--logical-date") -> datetime | None:
+    """An aware datetime from ISO 8601 text (naive means UTC); None when absent."""
+    if text is None:
+        return None
+    try:
+        return ensure_aware(datetime.fromisoformat(text))
+    except ValueError:
+        raise InvalidInputError(
+            f"{option} {text!r} is not an ISO date, such as 2026-01-31 or 2026-01-31T06:00+01:00"
+        ) from None

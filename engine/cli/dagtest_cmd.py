@@ -3,45 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from engine.cli.common import emit, loom_context, output_option
+from engine.cli.common import emit, loom_context, output_option, parse_conf, parse_logical_date
 from engine.dagtest import DagTestRun
 from engine.dagtest_loading import find_dag_file, load_dag
-from engine.errors import InvalidInputError
-from engine.schedules import ensure_aware
-
-
-def _conf(text: str | None) -> dict[str, Any]:
-    if text is None:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"--conf is not valid JSON: {exc.msg} at column {exc.colno}"
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidInputError("--conf must be a JSON object, such as '{\"key\": 1}'")
-    return value
-
-
-def _logical_date(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return ensure_aware(datetime.fromisoformat(text))
-    except ValueError:
-        raise InvalidInputError(
-            f"--logical-date {text!r} is not an ISO date, "
-            "such as 2026-01-31 or 2026-01-31T06:00+01:00"
-        ) from None
 
 
 @click.command("test")
@@ -77,7 +46,7 @@ def command(
     """
     core = loom_context().settings.core
     timeout = core.parse_timeout.total_seconds()
-    run_conf, when = _conf(conf), _logical_date(logical_date)
+    run_conf, when = parse_conf(conf), parse_logical_date(logical_date)
     path = (
         file_.resolve()
         if file_

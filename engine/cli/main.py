@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
 
 import click
 
-from engine.cli import config_cmd, dags_cmd, dagtest_cmd, db_cmd, users_cmd
+from engine.cli import (
+    config_cmd,
+    dags_cmd,
+    dagtest_cmd,
+    db_cmd,
+    dlq_cmd,
+    runs_cmd,
+    scheduler_cmd,
+    standalone_cmd,
+    tasks_cmd,
+    users_cmd,
+)
 from engine.cli.common import LoomContext
 from engine.errors import LoomError
 
@@ -22,7 +33,27 @@ def _version() -> str:
 
 
 class LoomGroup(click.Group):
-    """A group that turns Loom's own errors into a one-line message and exit status 1."""
+    """The ``loom`` group: Loom's own errors become a one-line message and exit status 1,
+    and commands of packages that engine/ may not import (``loom worker`` from workers/)
+    arrive as ``loom.commands`` entry points, loaded when first asked for."""
+
+    _plugins_loaded = False
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        for entry_point in entry_points(group="loom.commands"):
+            if entry_point.name not in self.commands:
+                self.add_command(entry_point.load(), entry_point.name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._load_plugins()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugins()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -45,8 +76,11 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 
 dags_cmd.group.add_command(dagtest_cmd.command)
-for _module in (config_cmd, dags_cmd, db_cmd, users_cmd):
-    cli.add_command(_module.group)
+dags_cmd.group.add_command(scheduler_cmd.trigger_command)
+for _group in (config_cmd, dags_cmd, db_cmd, dlq_cmd, runs_cmd, tasks_cmd, users_cmd):
+    cli.add_command(_group.group)
+for _command in (scheduler_cmd.command, standalone_cmd.command):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -292,6 +292,10 @@ def _save_dags(
     for data, result in loaded:
         dag_id = str(data["dag_id"])
         content_changed = _save_serialized(data, result, session=session)
+        if content_changed or outcomes[dag_id] == "moved":
+            # The scheduler's "next run due" hint was computed from the old schedule (or
+            # while the DAG was inactive): let it work the date out afresh.
+            session.get_one(Dag, dag_id).next_dagrun_create_after = None
         if outcomes[dag_id] == "added":
             report.dags_added.append(dag_id)
         elif content_changed or outcomes[dag_id] == "moved":

@@ -1,0 +1,69 @@
+"""``loom runs``: list a DAG's runs, show one with its tasks, mark one success or failed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from engine.cli.common import emit, loom_context, output_option
+from engine.queries import get_run, list_runs, run_row, task_instance_row, task_instances
+from engine.runs import mark_run
+from engine.state import DagRunState
+
+RUN_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "duration"]
+TASK_COLUMNS = ["task_id", "state", "try_number", "max_tries", "start_date", "duration", "hostname"]
+
+
+@click.group("runs")
+def group() -> None:
+    """Dag runs: list, show, mark."""
+
+
+@group.command("list")
+@click.argument("dag_id")
+@click.option("--state", type=click.Choice([s.value for s in DagRunState]), help="Only this state.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@output_option
+def list_command(dag_id: str, state: str | None, limit: int, output: str) -> None:
+    """The newest runs of DAG_ID first."""
+    with loom_context().session() as session:
+        rows = [
+            run_row(r) for r in list_runs(session=session, dag_id=dag_id, state=state, limit=limit)
+        ]
+    emit(rows, output, RUN_COLUMNS)
+
+
+@group.command("show")
+@click.argument("dag_id")
+@click.argument("run_id")
+@output_option
+def show_command(dag_id: str, run_id: str, output: str) -> None:
+    """One run and its task instances: states, tries, durations."""
+    with loom_context().session() as session:
+        run = get_run(session=session, dag_id=dag_id, run_id=run_id)
+        data = run_row(run)
+        tasks = [task_instance_row(ti) for ti in task_instances(session=session, run=run)]
+    if output == "json":
+        emit({**data, "task_instances": tasks}, output)
+        return
+    emit(data, output)
+    click.echo("")
+    emit(tasks, output, TASK_COLUMNS)
+
+
+@group.command("mark")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("state", type=click.Choice(["success", "failed"]))
+def mark_command(dag_id: str, run_id: str, state: str) -> None:
+    """Set a run's state by hand (its unfinished tasks are marked too)."""
+    with loom_context().session() as session:
+        mark_run(
+            session=session,
+            dag_id=dag_id,
+            run_id=run_id,
+            state=DagRunState(state),
+            now=datetime.now(UTC),
+        )
+    click.echo(f"run {run_id} of {dag_id} marked {state}")

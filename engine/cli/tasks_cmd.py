@@ -1,0 +1,74 @@
+"""``loom tasks``: read a task's logs, clear tasks so they run again."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import click
+
+from engine.cli.common import loom_context
+from engine.errors import NotFoundError
+from engine.queries import attempt_log, get_task_instance
+from engine.runs import clear_task_instances
+from engine.state import FINISHED
+
+FOLLOW_POLL_SECONDS = 1.0
+
+
+@click.group("tasks")
+def group() -> None:
+    """Task instances: logs, clear."""
+
+
+@group.command("logs")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_id")
+@click.option(
+    "--try", "try_number", type=click.IntRange(min=1), help="Which try (default: latest)."
+)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the task has finished.")
+def logs_command(
+    dag_id: str, run_id: str, task_id: str, try_number: int | None, follow: bool
+) -> None:
+    """Print the captured log of one try of a task."""
+    printed = 0
+    while True:
+        with loom_context().session() as session:
+            ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+            state = ti.state
+            try:
+                log = attempt_log(session=session, ti=ti, try_number=try_number)
+            except NotFoundError:
+                if not follow:
+                    raise
+                log = None
+        if log is not None:
+            if log.truncated and printed == 0:
+                click.echo("[... earlier output was cut: the log keeps its tail ...]")
+            click.echo(log.text[printed:], nl=False)
+            printed = len(log.text)
+        if not follow or (state in FINISHED and log is not None):
+            return
+        time.sleep(FOLLOW_POLL_SECONDS)
+
+
+@group.command("clear")
+@click.argument("dag_id")
+@click.argument("run_id")
+@click.argument("task_ids", nargs=-1)
+@click.option("--downstream", is_flag=True, help="Also clear every task downstream of them.")
+def clear_command(dag_id: str, run_id: str, task_ids: tuple[str, ...], downstream: bool) -> None:
+    """Put tasks (default: all of the run) back to run again, with fresh tries."""
+    with loom_context().session() as session:
+        cleared = clear_task_instances(
+            session=session,
+            dag_id=dag_id,
+            run_id=run_id,
+            task_ids=list(task_ids) or None,
+            downstream=downstream,
+            now=datetime.now(UTC),
+        )
+        names = sorted(ti.task_id for ti in cleared)
+    click.echo(f"cleared {len(names)} task(s): {', '.join(names) or '-'}")

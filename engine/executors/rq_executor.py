@@ -1,0 +1,152 @@
+"""The ``rq`` executor: task-instance tries as RQ jobs in Redis.
+
+A job carries ids only, as JSON: it calls ``workers.entry.run_job(ti_id=..,
+try_number=..)``. Its RQ id is derived from the try's
+:attr:`~engine.executors.base.TaskJob.job_id` (``"7:2"`` becomes ``"loom-7-2"``: RQ
+refuses ``:``, its key separator), and it is enqueued with RQ's atomic ``unique``
+check, so submitting a try that is already queued, scheduled or running does nothing.
+A delayed submission uses RQ's own ``enqueue_at``; workers run with RQ's built-in
+scheduler, which moves due jobs onto their queue (see ``docs/decisions.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES, TaskJob
+
+logger = logging.getLogger(__name__)
+
+JOB_TIMEOUT = -1
+"""RQ's job timeout: none (-1). Loom enforces ``execution_timeout`` in the runner, and a
+worker that dies is found by heartbeat (zombie detection), not by RQ."""
+
+RESULT_TTL = 60
+"""Seconds RQ keeps a finished job; its outcome lives in Loom's database."""
+
+FAILURE_TTL = 7 * 24 * 3600
+"""Seconds RQ keeps a job whose runner crashed (a bug or a lost database), for debugging."""
+
+FINAL_STATUSES = frozenset(
+    {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
+)
+"""RQ statuses after which a job will not run again by itself."""
+
+
+def rq_job_id(job_id: str) -> str:
+    """The RQ id of Loom job ``job_id`` (``"7:2"`` → ``"loom-7-2"``)."""
+    return "loom-" + job_id.replace(":", "-")
+
+
+def job_queues(connection: Redis) -> list[Queue]:
+    """Loom's RQ queues on ``connection``, most urgent first, with the JSON serializer."""
+    return [Queue(name, connection=connection, serializer=JSONSerializer) for name in QUEUE_NAMES]
+
+
+class RQExecutor:
+    """Submits tries as RQ jobs to ``loom.high``, ``loom.default`` and ``loom.low``."""
+
+    def __init__(self, redis: str | Redis, *, job_func: str = DEFAULT_JOB_FUNC) -> None:
+        self._connection = Redis.from_url(redis) if isinstance(redis, str) else redis
+        self._job_func = job_func
+        self._queues = {queue.name: queue for queue in job_queues(self._connection)}
+
+    @property
+    def connection(self) -> Redis:
+        """The Redis connection jobs are written with."""
+        return self._connection
+
+    def start(self) -> None:
+        """Check that Redis answers, so that a wrong ``redis.url`` fails at start."""
+        self._connection.ping()
+
+    def stop(self) -> None:
+        """Close idle connections; a later call reconnects."""
+        self._connection.close()
+
+    def submit(self, job: TaskJob, *, at: datetime | None = None) -> None:
+        """Enqueue ``job`` on its class's queue (at ``at``, if given) unless it is pending.
+
+        A job left from an earlier delivery of the same try that has finished or failed
+        is replaced: the scheduler only re-submits a try when :meth:`has_job` said it
+        was gone, and the runner's claim (compare-and-set) ignores a stale delivery.
+        """
+        if at is not None and at.tzinfo is None:
+            raise ValueError(f"at must be timezone-aware, got {at!r}")
+        if self._enqueue_unique(job, at):
+            return
+        if self._drop_if_final(rq_job_id(job.job_id)) and self._enqueue_unique(job, at):
+            return
+        logger.debug("job %s (%s) is already pending; not submitted again", job.job_id, job)
+
+    def has_job(self, job_id: str) -> bool:
+        """True while the job is in Redis and not final (queued, scheduled, started, ...)."""
+        status = self._status(rq_job_id(job_id))
+        return status is not None and status not in FINAL_STATUSES
+
+    def _enqueue_unique(self, job: TaskJob, at: datetime | None) -> bool:
+        queue = self._queues[job.queue]
+        rq_job = queue.create_job(
+            self._job_func,
+            kwargs={"ti_id": job.ti_id, "try_number": job.try_number},
+            job_id=rq_job_id(job.job_id),
+            timeout=JOB_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            description=job.describe(),
+            status=JobStatus.QUEUED if at is None else JobStatus.SCHEDULED,
+        )
+        try:
+            if at is None:
+                queue.enqueue_job(rq_job, unique=True)
+            else:
+                queue.schedule_job(rq_job, _whole_second_up(at), unique=True)
+        except DuplicateJobError:
+            return False
+        logger.info(
+            "submitted job %s (%s) to %s%s",
+            job.job_id,
+            job.describe(),
+            job.queue,
+            "" if at is None else f" at {at.isoformat()}",
+        )
+        return True
+
+    def _drop_if_final(self, rq_id: str) -> bool:
+        status = self._status(rq_id)
+        if status is None:  # expired or deleted since the duplicate check
+            return True
+        if status not in FINAL_STATUSES:
+            return False
+        try:
+            Job.fetch(rq_id, connection=self._connection, serializer=JSONSerializer).delete()
+        except NoSuchJobError:
+            return True
+        logger.info("replacing RQ job %s, which was %s", rq_id, status.value)
+        return True
+
+    def _status(self, rq_id: str) -> JobStatus | None:
+        raw: Any = self._connection.hget(Job.key_for(rq_id), "status")
+        if not raw:
+            return None
+        text = raw.decode() if isinstance(raw, bytes) else str(raw)
+        try:
+            return JobStatus(text)
+        except ValueError:  # a status a newer RQ introduced: treat it as pending
+            logger.warning("RQ job %s has unknown status %r", rq_id, text)
+            return JobStatus.QUEUED
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    """RQ keeps due times in whole seconds, cut down; round up so a job never runs early."""
+    if at.microsecond == 0:
+        return at
+    return at.replace(microsecond=0) + timedelta(seconds=1)

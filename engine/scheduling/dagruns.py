@@ -1,0 +1,174 @@
+"""Dag runs: create the runs schedules make due, and start queued runs within limits.
+
+Each DAG is handled under a lock on its ``dag`` row (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite has one writer anyway), so two schedulers never work on the same DAG
+at once; the unique key on ``(dag_id, run_id)`` backs this up.
+
+``Dag.next_dagrun_create_after`` says when to look at a DAG again: NULL means "not
+computed yet" (a DAG the parser just added), :data:`NEVER` means no scheduled run will
+ever be due (manual-only, ``@once`` done, past ``end_date``). The next interval itself is
+always computed from the last scheduled run, so the column is only a hint.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import ConflictError
+from engine.models import Dag, DagRun, DagRunType, SerializedDag
+from engine.runs import create_dag_run, make_run_id
+from engine.schedules import DataInterval, ensure_aware
+from engine.serialization import SerializedDAG
+from engine.state import RUN_UNFINISHED, DagRunState
+from engine.transitions import set_run_state
+
+logger = logging.getLogger(__name__)
+
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+"""``next_dagrun_create_after`` of a DAG that has no scheduled run to create, ever."""
+
+
+def create_due_runs(*, session: Session, now: datetime) -> list[DagRun]:
+    """Create every scheduled run that is due, DAG by DAG; returns the new runs."""
+    due = sa.or_(Dag.next_dagrun_create_after.is_(None), Dag.next_dagrun_create_after <= now)
+    stmt = (
+        sa.select(Dag)
+        .where(Dag.is_active, sa.not_(Dag.is_paused), due)
+        .order_by(Dag.dag_id)
+        .with_for_update(skip_locked=True)
+    )
+    created: list[DagRun] = []
+    for row in session.scalars(stmt).all():
+        created += _create_for_dag(row, session=session, now=now)
+    return created
+
+
+def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun]:
+    serialized = session.get(SerializedDag, row.dag_id)
+    if serialized is None:
+        row.next_dagrun_create_after = NEVER
+        return []
+    dag = SerializedDAG.from_dict(serialized.data)
+    if dag.start_date is None:
+        row.next_dagrun_create_after = NEVER
+        return []
+    active = _count_runs(session=session, dag_id=dag.dag_id, states=RUN_UNFINISHED)
+    last = _last_interval(session=session, dag_id=dag.dag_id)
+    created: list[DagRun] = []
+    while True:
+        interval = _next_interval(dag, last, now)
+        row.next_dagrun_create_after = NEVER if interval is None else interval.end
+        if interval is None or interval.end > now or active >= dag.max_active_runs:
+            return created
+        run = _create_scheduled(dag, interval, session=session, now=now)
+        if run is None:
+            return created
+        created.append(run)
+        active, last = active + 1, interval
+
+
+def _next_interval(
+    dag: SerializedDAG, last: DataInterval | None, now: datetime
+) -> DataInterval | None:
+    assert dag.start_date is not None
+    return dag.schedule.next_interval(
+        last=last,
+        start_date=ensure_aware(dag.start_date),
+        end_date=ensure_aware(dag.end_date) if dag.end_date is not None else None,
+        catchup=dag.catchup,
+        now=now,
+    )
+
+
+def _create_scheduled(
+    dag: SerializedDAG, interval: DataInterval, *, session: Session, now: datetime
+) -> DagRun | None:
+    logical_date = interval.start.astimezone(UTC)
+    try:
+        return create_dag_run(
+            session=session,
+            dag=dag,
+            run_id=make_run_id(DagRunType.SCHEDULED, logical_date),
+            run_type=DagRunType.SCHEDULED,
+            logical_date=logical_date,
+            data_interval=DataInterval(logical_date, interval.end.astimezone(UTC)),
+            conf=None,
+            run_after=interval.end,
+            now=now,
+        )
+    except ConflictError:
+        logger.warning("DAG %s: scheduled run for %s exists already", dag.dag_id, logical_date)
+        return None
+
+
+def _last_interval(*, session: Session, dag_id: str) -> DataInterval | None:
+    """The data interval of the DAG's latest scheduled run."""
+    row = session.execute(
+        sa.select(DagRun.data_interval_start, DagRun.data_interval_end)
+        .where(DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.SCHEDULED)
+        .order_by(DagRun.logical_date.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None or row.data_interval_start is None or row.data_interval_end is None:
+        return None
+    return DataInterval(row.data_interval_start, row.data_interval_end)
+
+
+def _count_runs(*, session: Session, dag_id: str, states: frozenset[DagRunState]) -> int:
+    stmt = sa.select(sa.func.count()).where(DagRun.dag_id == dag_id, DagRun.state.in_(states))
+    return session.scalar(stmt) or 0
+
+
+def start_queued_runs(*, session: Session, now: datetime) -> list[DagRun]:
+    """Move queued runs whose ``run_after`` has come to ``running``, oldest first.
+
+    A DAG never has more than ``max_active_runs`` running; runs of a paused or inactive
+    DAG wait.
+    """
+    dag_ids = session.scalars(
+        sa.select(DagRun.dag_id)
+        .where(DagRun.state == DagRunState.QUEUED, DagRun.run_after <= now)
+        .distinct()
+    ).all()
+    started: list[DagRun] = []
+    for dag_id in sorted(dag_ids):
+        row = session.scalars(
+            sa.select(Dag).where(Dag.dag_id == dag_id).with_for_update(skip_locked=True)
+        ).one_or_none()
+        if row is not None and row.is_active and not row.is_paused:
+            started += _start_for_dag(row, session=session, now=now)
+    return started
+
+
+def _start_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun]:
+    running = _count_runs(
+        session=session, dag_id=row.dag_id, states=frozenset({DagRunState.RUNNING})
+    )
+    room = row.max_active_runs - running
+    if room <= 0:
+        return []
+    runs = session.scalars(
+        sa.select(DagRun)
+        .where(
+            DagRun.dag_id == row.dag_id,
+            DagRun.state == DagRunState.QUEUED,
+            DagRun.run_after <= now,
+        )
+        .order_by(DagRun.run_after, DagRun.logical_date, DagRun.id)
+        .limit(room)
+    ).all()
+    started = []
+    for run in runs:
+        if set_run_state(
+            session=session,
+            run_id_pk=run.id,
+            expected=DagRunState.QUEUED,
+            new=DagRunState.RUNNING,
+            start_date=now,
+        ):
+            started.append(run)
+    return started

@@ -1,0 +1,45 @@
+"""Finishing: a run ends ``success`` or ``failed`` once none of its tasks can still run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.models import DagRun, TaskInstance
+from engine.serialization import SerializedDAG
+from engine.state import DagRunState, TaskInstanceState
+from engine.transitions import set_run_state
+from engine.trigger_rules import run_outcome
+
+logger = logging.getLogger(__name__)
+
+
+def finish_run_if_done(
+    *, session: Session, dag_run: DagRun, dag: SerializedDAG, now: datetime
+) -> DagRunState | None:
+    """Set the run's final state (with its end date) when all its tasks have finished.
+
+    Returns the state it finished in, or None while a task may still run (or when
+    another process finished it first).
+    """
+    rows = session.execute(
+        sa.select(TaskInstance.task_id, TaskInstance.state).where(
+            TaskInstance.dag_run_id == dag_run.id
+        )
+    )
+    states: dict[str, TaskInstanceState] = {row.task_id: row.state for row in rows}
+    leaves = [leaf for leaf in dag.leaves if leaf in states]
+    outcome = run_outcome(states, leaves)
+    if outcome is None:
+        return None
+    won = set_run_state(
+        session=session,
+        run_id_pk=dag_run.id,
+        expected=DagRunState.RUNNING,
+        new=outcome,
+        end_date=now,
+    )
+    return outcome if won else None

@@ -1,0 +1,176 @@
+"""Upkeep of running work: due retries, zombies, timed-out runs, vanished jobs.
+
+* :func:`promote_retries`: ``up_for_retry`` whose ``next_retry_at`` has come → ``scheduled``.
+* :func:`detect_zombies`: ``running`` with a heartbeat older than the threshold → the try
+  fails (error type ``Zombie``) through :func:`engine.taskinstances.record_failure`, so the
+  usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
+* :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails.
+  Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
+  a try queued or waiting for a retry (``queued``, ``up_for_retry``) become ``failed``
+  (the queued job's claim then loses its CAS); ``running`` ones are left to finish, and
+  their finish CAS still works.
+* :func:`stale_queued`: ``queued`` instances older than a grace period, which the caller
+  re-submits when the executor no longer has their job (Redis lost it, or the process
+  died between commit and submit). A second delivery of a try is harmless: only one
+  claim can win.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import ConflictError
+from engine.executors.base import TaskJob
+from engine.models import DagRun, SerializedDag, TaskInstance
+from engine.scheduling.submission import job_for
+from engine.serialization import SerializedDAG
+from engine.state import DagRunState, TaskInstanceState
+from engine.taskinstances import ZOMBIE_ERROR, record_failure
+from engine.transitions import set_run_state, set_task_state
+
+logger = logging.getLogger(__name__)
+
+TI = TaskInstanceState
+
+_TIMEOUT_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
+    TI.NONE: TI.SKIPPED,
+    TI.SCHEDULED: TI.SKIPPED,
+    TI.QUEUED: TI.FAILED,
+    TI.UP_FOR_RETRY: TI.FAILED,
+}
+
+
+def promote_retries(*, session: Session, now: datetime) -> list[TaskInstance]:
+    """Move due ``up_for_retry`` instances of running runs to ``scheduled``."""
+    tis = session.scalars(
+        sa.select(TaskInstance)
+        .join(DagRun, DagRun.id == TaskInstance.dag_run_id)
+        .where(
+            TaskInstance.state == TI.UP_FOR_RETRY,
+            TaskInstance.next_retry_at <= now,
+            DagRun.state == DagRunState.RUNNING,
+        )
+        .order_by(TaskInstance.next_retry_at, TaskInstance.id)
+        .with_for_update(of=TaskInstance, skip_locked=True)
+    ).all()
+    return [
+        ti
+        for ti in tis
+        if set_task_state(
+            session=session,
+            ti_id=ti.id,
+            expected=TI.UP_FOR_RETRY,
+            new=TI.SCHEDULED,
+            try_number=ti.try_number,
+            scheduled_at=now,
+        )
+    ]
+
+
+def detect_zombies(*, session: Session, now: datetime, threshold: timedelta) -> list[TaskInstance]:
+    """Fail the current try of every running instance whose heartbeat stopped."""
+    cutoff = now - threshold
+    stale = sa.or_(
+        TaskInstance.last_heartbeat_at < cutoff,
+        sa.and_(TaskInstance.last_heartbeat_at.is_(None), TaskInstance.start_date < cutoff),
+    )
+    tis = session.scalars(
+        sa.select(TaskInstance)
+        .where(TaskInstance.state == TI.RUNNING, stale)
+        .order_by(TaskInstance.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    dags: dict[str, SerializedDAG | None] = {}
+    zombies = []
+    for ti in tis:
+        dag = _dag(ti.dag_id, dags, session=session)
+        task = dag.tasks.get(ti.task_id) if dag is not None else None
+        if task is None:
+            logger.warning("zombie %s.%s.%s: its task is gone", ti.dag_id, ti.run_id, ti.task_id)
+            continue
+        seen = ti.last_heartbeat_at or ti.start_date
+        message = f"no heartbeat since {seen.isoformat() if seen else 'start'} (host {ti.hostname})"
+        logger.warning("zombie %s.%s.%s try %s: %s", ti.dag_id, ti.run_id, ti.task_id,
+                       ti.try_number, message)  # fmt: skip
+        try:
+            record_failure(
+                session=session,
+                ti=ti,
+                task=task,
+                error_type=ZOMBIE_ERROR,
+                message=message,
+                traceback=None,
+                now=now,
+            )
+        except ConflictError:  # its worker finished it after all
+            continue
+        zombies.append(ti)
+    return zombies
+
+
+def _dag(
+    dag_id: str, cache: dict[str, SerializedDAG | None], *, session: Session
+) -> SerializedDAG | None:
+    if dag_id not in cache:
+        row = session.get(SerializedDag, dag_id)
+        cache[dag_id] = SerializedDAG.from_dict(row.data) if row is not None else None
+    return cache[dag_id]
+
+
+def fail_timed_out_runs(*, session: Session, now: datetime) -> list[DagRun]:
+    """Fail every running run that has run longer than its DAG's ``dagrun_timeout``."""
+    runs = session.scalars(
+        sa.select(DagRun)
+        .where(DagRun.state == DagRunState.RUNNING, DagRun.start_date.is_not(None))
+        .order_by(DagRun.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    dags: dict[str, SerializedDAG | None] = {}
+    failed = []
+    for run in runs:
+        dag = _dag(run.dag_id, dags, session=session)
+        timeout = dag.dagrun_timeout if dag is not None else None
+        if timeout is None or run.start_date is None or now - run.start_date <= timeout:
+            continue
+        logger.warning("dag run %s.%s timed out after %s", run.dag_id, run.run_id, timeout)
+        _settle_unfinished(run, session=session, now=now)
+        if set_run_state(
+            session=session,
+            run_id_pk=run.id,
+            expected=DagRunState.RUNNING,
+            new=DagRunState.FAILED,
+            end_date=now,
+        ):
+            failed.append(run)
+    return failed
+
+
+def _settle_unfinished(run: DagRun, *, session: Session, now: datetime) -> None:
+    tis = session.scalars(
+        sa.select(TaskInstance).where(
+            TaskInstance.dag_run_id == run.id, TaskInstance.state.in_(list(_TIMEOUT_MOVES))
+        )
+    ).all()
+    for ti in tis:
+        set_task_state(
+            session=session,
+            ti_id=ti.id,
+            expected=ti.state,
+            new=_TIMEOUT_MOVES[ti.state],
+            try_number=ti.try_number,
+            end_date=now,
+        )
+
+
+def stale_queued(*, session: Session, now: datetime, grace: timedelta) -> list[TaskJob]:
+    """Jobs of instances queued longer than ``grace`` ago (candidates for re-submission)."""
+    tis = session.scalars(
+        sa.select(TaskInstance)
+        .where(TaskInstance.state == TI.QUEUED, TaskInstance.queued_at < now - grace)
+        .order_by(TaskInstance.queued_at, TaskInstance.id)
+    ).all()
+    return [job_for(ti) for ti in tis]

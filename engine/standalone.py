@@ -1,0 +1,88 @@
+"""``loom standalone``: every Loom process in one, on the embedded defaults.
+
+Migrates the database, then runs the scheduler (main thread), the local executor's
+worker processes and the outbox relay (a thread) until stopped. Production runs the same
+pieces as separate processes (``loom scheduler``, ``loom worker``, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.amqp import RabbitPublisher
+from engine.config import Settings
+from engine.db import create_db_engine, make_session_factory
+from engine.executors import Executor, build_executor
+from engine.migrate import upgrade_and_seed
+from engine.relay import OutboxRelay
+from engine.scheduler import Scheduler
+
+logger = logging.getLogger(__name__)
+
+RELAY_INTERVAL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """The pieces of a standalone Loom, built but not started."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    executor: Executor
+    scheduler: Scheduler
+    relay: OutboxRelay
+
+    def describe(self) -> list[str]:
+        """Where everything is, for the start-up banner."""
+        s = self.settings
+        dead_letters = s.dlq.amqp_url and f"RabbitMQ ({s.dlq.exchange} -> {s.dlq.queue})"
+        return [
+            f"home:          {s.home}",
+            f"config file:   {s.config_file or '(none: embedded defaults)'}",
+            f"database:      {s.database.url}",
+            f"dags folder:   {s.core.dags_folder}",
+            f"executor:      {s.executor.kind} (concurrency {s.executor.concurrency})",
+            f"dead letters:  {dead_letters or 'kept in the database'}",
+        ]
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; then stop every piece and wait for it."""
+        relay = threading.Thread(
+            target=self.relay.run,
+            args=(stop, RELAY_INTERVAL_SECONDS),
+            name="loom-relay",
+            daemon=True,
+        )
+        self.executor.start()
+        relay.start()
+        try:
+            self.scheduler.run(stop)
+        finally:
+            stop.set()
+            self.executor.stop()
+            relay.join(timeout=10)
+            logger.info("standalone stopped")
+
+
+def build_standalone(settings: Settings) -> Standalone:
+    """Migrate the database and build the scheduler, executor and relay."""
+    upgrade_and_seed(settings.database.url)
+    session_factory = make_session_factory(create_db_engine(settings.database.url))
+    dlq = settings.dlq
+    publisher = (
+        RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
+        if dlq.amqp_url
+        else None
+    )
+    executor = build_executor(settings)
+    return Standalone(
+        settings=settings,
+        session_factory=session_factory,
+        executor=executor,
+        scheduler=Scheduler(session_factory=session_factory, executor=executor, settings=settings),
+        relay=OutboxRelay(session_factory=session_factory, publisher=publisher),
+    )

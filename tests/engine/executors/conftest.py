@@ -1,0 +1,31 @@
+"""Redis for executor tests: database 15 only, flushed before and after each test."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+
+from tests.engine.executors.jobs import TEST_REDIS_URL
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[Redis]:
+    connection = Redis.from_url(TEST_REDIS_URL)
+    connection.flushdb()
+    try:
+        yield connection
+    finally:
+        connection.flushdb()
+        connection.close()
+
+
+@pytest.fixture
+def keep_signal_handlers() -> Iterator[None]:
+    """An in-process RQ worker installs SIGINT/SIGTERM/SIGALRM handlers; put ours back."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)

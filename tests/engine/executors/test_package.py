@@ -1,0 +1,41 @@
+"""The public names of engine.executors and how settings choose an executor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import engine.executors
+from engine.config import load_settings
+from engine.executors import LocalExecutor, RQExecutor, build_executor, worker_executor
+
+
+def test_public_names() -> None:
+    assert sorted(engine.executors.__all__) == sorted(
+        [
+            "DEFAULT_JOB_FUNC",
+            "PRIORITY_CLASSES",
+            "QUEUE_NAMES",
+            "Executor",
+            "LocalExecutor",
+            "RQExecutor",
+            "TaskJob",
+            "build_executor",
+            "worker_executor",
+        ]
+    )
+    assert engine.executors.QUEUE_NAMES == ("loom.high", "loom.default", "loom.low")
+
+
+def test_build_executor_follows_executor_kind(tmp_path: Path) -> None:
+    local = load_settings({"LOOM_HOME": str(tmp_path), "LOOM__EXECUTOR__CONCURRENCY": "3"})
+    assert isinstance(build_executor(local), LocalExecutor)
+    rq = load_settings(
+        {
+            "LOOM_HOME": str(tmp_path),
+            "LOOM__EXECUTOR__KIND": "rq",
+            "LOOM__REDIS__URL": "redis://127.0.0.1:6379/15",
+        }
+    )
+    executor = build_executor(rq, runner="tests.engine.executors.jobs.record_in_redis")
+    assert isinstance(executor, RQExecutor)
+    assert isinstance(worker_executor(rq), RQExecutor)  # outside a local pool process

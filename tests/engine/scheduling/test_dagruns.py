@@ -1,0 +1,166 @@
+"""Creating and starting dag runs: schedules, catchup, pause, max_active_runs, triggers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.models import Dag
+from engine.parser import set_dag_paused
+from engine.runs import trigger_dag
+from engine.state import DagRunState
+from tests.engine.scheduling.conftest import START, chain_dag, load, runs, write_dag
+
+DAY = timedelta(days=1)
+
+
+def test_catchup_creates_every_missed_interval_in_order(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(dags_folder, "daily", schedule="'@daily'", catchup="True", max_active_runs="16")
+    load(sessions, dags_folder)
+    now = START + 3 * DAY + timedelta(hours=1)
+    report = make_scheduler().tick(now)
+    created = runs(sessions, "daily")
+    assert report.runs_created == 3
+    assert [r.run_id for r in created] == [
+        f"scheduled__{(START + n * DAY).isoformat()}" for n in range(3)
+    ]
+    assert [(r.data_interval_start, r.data_interval_end) for r in created] == [
+        (START + n * DAY, START + (n + 1) * DAY) for n in range(3)
+    ]
+    assert make_scheduler().tick(now).runs_created == 0  # nothing new is due
+    with sessions() as session:
+        assert session.get(Dag, "daily").next_dagrun_create_after == START + 4 * DAY
+
+
+def test_without_catchup_only_the_latest_interval_runs(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(dags_folder, "daily", schedule="'@daily'", catchup="False")
+    load(sessions, dags_folder)
+    make_scheduler().tick(START + 10 * DAY + timedelta(hours=5))
+    assert [r.logical_date for r in runs(sessions, "daily")] == [START + 9 * DAY]
+
+
+def test_timedelta_schedule_respects_end_date(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(
+        dags_folder, "every6h", schedule="timedelta(hours=6)", catchup="True",
+        end_date="datetime(2026, 1, 1, 12)",
+    )  # fmt: skip
+    load(sessions, dags_folder)
+    make_scheduler().tick(START + 5 * DAY)
+    starts = [r.logical_date for r in runs(sessions, "every6h")]
+    assert starts == [START, START + timedelta(hours=6), START + timedelta(hours=12)]
+
+
+def test_paused_or_manual_dags_get_no_scheduled_runs(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(dags_folder, "paused", schedule="'@daily'", is_paused_upon_creation="True")
+    chain_dag(dags_folder, "manual")
+    load(sessions, dags_folder)
+    make_scheduler().tick(START + 3 * DAY)
+    assert runs(sessions, "paused") == []
+    assert runs(sessions, "manual") == []
+    with sessions.begin() as session:
+        set_dag_paused(session=session, dag_id="paused", is_paused=False)
+    make_scheduler().tick(START + 3 * DAY)
+    assert len(runs(sessions, "paused")) == 1
+
+
+def test_a_schedule_added_later_is_picked_up(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(dags_folder, "evolving")
+    load(sessions, dags_folder)
+    make_scheduler().tick(START + 3 * DAY)
+    assert runs(sessions, "evolving") == []
+    chain_dag(dags_folder, "evolving", schedule="'@daily'")
+    load(sessions, dags_folder)
+    make_scheduler().tick(START + 3 * DAY)
+    assert len(runs(sessions, "evolving")) == 1
+
+
+def test_max_active_runs_limits_creation_and_start(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(dags_folder, "daily", schedule="'@daily'", catchup="True", max_active_runs="2")
+    load(sessions, dags_folder)
+    now = START + 5 * DAY
+    make_scheduler().tick(now)
+    created = runs(sessions, "daily")
+    assert len(created) == 2
+    assert {r.state for r in created} == {DagRunState.RUNNING}
+    with sessions.begin() as session:  # a manual run waits for a free slot
+        trigger_dag(session=session, dag_id="daily", now=now)
+    make_scheduler().tick(now)
+    assert [r.state for r in runs(sessions, "daily")].count(DagRunState.QUEUED) == 1
+
+
+def test_delayed_trigger_starts_when_due(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    chain_dag(dags_folder, "manual")
+    load(sessions, dags_folder)
+    with sessions.begin() as session:
+        run = trigger_dag(
+            session=session, dag_id="manual", conf={"x": 1}, run_after=START + DAY, now=START
+        )
+        assert run.run_id == f"manual__{START.isoformat()}"
+    make_scheduler().tick(START + DAY / 2)
+    assert runs(sessions, "manual")[0].state is DagRunState.QUEUED
+    make_scheduler().tick(START + DAY)
+    assert runs(sessions, "manual")[0].state is DagRunState.RUNNING
+
+
+def test_trigger_refuses_bad_input_and_changes_nothing(
+    sessions: sessionmaker[Session], dags_folder: Path
+) -> None:
+    chain_dag(dags_folder, "manual")
+    write_dag(
+        dags_folder,
+        "typed",
+        """
+        from engine import Param
+        with DAG('typed', schedule=None, start_date=datetime(2026, 1, 1),
+                 params={'n': Param(1, type='integer')}) as dag:
+            EmptyOperator(task_id='a')
+        """,
+    )
+    chain_dag(dags_folder, "paused", is_paused_upon_creation="True")
+    load(sessions, dags_folder)
+    with sessions.begin() as session:
+        trigger_dag(session=session, dag_id="manual", run_id="r1", now=START)
+    cases: list[tuple[dict[str, Any], type[Exception]]] = [
+        ({"dag_id": "nope"}, NotFoundError),
+        ({"dag_id": "paused"}, ConflictError),
+        ({"dag_id": "typed", "conf": {"n": "x"}}, InvalidInputError),
+        ({"dag_id": "manual", "run_id": "r1"}, ConflictError),
+    ]
+    for kwargs, error in cases:
+        with sessions.begin() as session, pytest.raises(error):
+            trigger_dag(session=session, now=START, **kwargs)
+    assert [r.run_id for r in runs(sessions, "manual")] == ["r1"]
+    assert runs(sessions, "typed") == []
+    assert runs(sessions, "paused") == []
+
+
+def test_taken_run_id_keeps_the_transaction_usable(
+    sessions: sessionmaker[Session], dags_folder: Path
+) -> None:
+    chain_dag(dags_folder, "manual")
+    load(sessions, dags_folder)
+    with sessions.begin() as session:
+        trigger_dag(session=session, dag_id="manual", run_id="r1", now=START)
+        with pytest.raises(ConflictError):
+            trigger_dag(session=session, dag_id="manual", run_id="r1", now=START)
+        trigger_dag(session=session, dag_id="manual", run_id="r2", now=START)
+    assert [r.run_id for r in runs(sessions, "manual")] == ["r1", "r2"]

@@ -1,0 +1,119 @@
+"""The embedded path end to end: trigger from the CLI, run in standalone, inspect and act.
+
+Real SQLite, the real scheduler, the local executor's worker processes and the outbox
+relay, driven through the same commands an operator types.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine.cli.main import cli
+from engine.config import load_settings
+from engine.standalone import build_standalone
+
+DAG_FILE = """
+from datetime import datetime
+from engine import DAG, BashOperator, PythonOperator
+
+def shout():
+    print("hello from the worker")
+    return {"rows": 3}
+
+with DAG("pipeline", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    hello = PythonOperator(task_id="hello", python_callable=shout)
+    doomed = BashOperator(task_id="doomed", bash_command="echo about to fail; exit 7")
+    hello >> doomed
+"""
+
+
+def loom(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def run_state(run_id: str) -> str:
+    result = loom("runs", "show", "pipeline", run_id, "-o", "json")
+    return str(json.loads(result.stdout)["state"])
+
+
+@pytest.fixture
+def standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "pipeline.py").write_text(DAG_FILE)
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
+    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
+    pieces = build_standalone(load_settings())
+    stop = threading.Event()
+    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def wait_for(run_id: str, states: set[str], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = run_state(run_id)
+        if state in states:
+            return state
+        time.sleep(0.3)
+    raise AssertionError(f"run {run_id} still {run_state(run_id)} after {timeout} s")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("standalone")
+def test_trigger_run_inspect_clear_and_mark() -> None:
+    assert loom("dags", "reparse").exit_code == 0
+    triggered = loom("dags", "trigger", "pipeline", "--run-id", "first")
+    assert triggered.exit_code == 0, triggered.output
+    assert wait_for("first", {"success", "failed"}) == "failed"
+
+    shown = json.loads(loom("runs", "show", "pipeline", "first", "-o", "json").stdout)
+    states = {t["task_id"]: t["state"] for t in shown["task_instances"]}
+    assert states == {"hello": "success", "doomed": "failed"}
+
+    hello_log = loom("tasks", "logs", "pipeline", "first", "hello")
+    assert "hello from the worker" in hello_log.output
+    doomed_log = loom("tasks", "logs", "pipeline", "first", "doomed", "--try", "1")
+    assert "about to fail" in doomed_log.output
+
+    dead = json.loads(loom("dlq", "list", "-o", "json").stdout)
+    assert [(d["task_id"], d["state"]) for d in dead] == [("doomed", "pending")]
+
+    listed = json.loads(loom("runs", "list", "pipeline", "-o", "json").stdout)
+    assert [r["run_id"] for r in listed] == ["first"]
+
+    cleared = loom("tasks", "clear", "pipeline", "first", "doomed")
+    assert cleared.exit_code == 0, cleared.output
+    assert "cleared 1 task(s): doomed" in cleared.output
+    assert wait_for("first", {"failed"}) == "failed"
+    tries = loom("tasks", "logs", "pipeline", "first", "doomed", "--try", "2")
+    assert "about to fail" in tries.output  # the cleared task ran again, as try 2
+
+    marked = loom("runs", "mark", "pipeline", "first", "success")
+    assert marked.exit_code == 0, marked.output
+    assert run_state("first") == "success"
+
+
+def test_unknown_ids_are_clear_errors(tmp_path: Path) -> None:
+    assert loom("db", "upgrade").exit_code == 0
+    for args, message in [
+        (["runs", "list", "nope"], "no DAG 'nope'"),
+        (["runs", "show", "nope", "r"], "no DAG 'nope'"),
+        (["tasks", "logs", "nope", "r", "t"], "no DAG 'nope'"),
+        (["runs", "mark", "nope", "r", "success"], "nope"),
+    ]:
+        result = loom(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.output

@@ -1,0 +1,186 @@
+"""A migrated database (SQLite and PostgreSQL), a parsed DAG folder, runs, queued tries."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine import migrate
+from engine.db import create_db_engine, make_session_factory
+from engine.executors.base import TaskJob
+from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom
+from engine.parser import refresh_dags
+from engine.runs import create_dag_run, load_serialized_dag
+from engine.state import DagRunState, TaskInstanceState
+from engine.transitions import set_task_state
+from workers import RunnerContext, RunnerSettings
+
+DAG_FILES = Path(__file__).resolve().parent / "dagfiles"
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+TI = TaskInstanceState
+
+Sessions = sessionmaker[Session]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test runs on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'loom.db'}"
+    else:
+        yield request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def sessions(db_url: str) -> Iterator[Sessions]:
+    migrate.upgrade(db_url)
+    engine = create_db_engine(db_url)
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        migrate.seed(session=session)
+    try:
+        yield factory
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def dags_folder(tmp_path: Path, sessions: Sessions) -> Path:
+    """A DAG folder holding ``dagfiles/work.py``, parsed into the database."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    shutil.copy(DAG_FILES / "work.py", folder / "work.py")
+    refresh(sessions, folder)
+    return folder
+
+
+def refresh(sessions: Sessions, folder: Path) -> None:
+    with sessions.begin() as session:
+        refresh_dags(session=session, dags_folder=folder, timeout=60, parallelism=2, now=T0)
+
+
+@dataclass
+class RecordingExecutor:
+    """An executor that only remembers what was submitted (the runner's seam, not a service)."""
+
+    jobs: list[TaskJob] = field(default_factory=list)
+
+    def submit(self, job: TaskJob, *, at: datetime | None = None) -> None:
+        self.jobs.append(job)
+
+    def has_job(self, job_id: str) -> bool:
+        return any(job.job_id == job_id for job in self.jobs)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@pytest.fixture
+def executor() -> RecordingExecutor:
+    return RecordingExecutor()
+
+
+@pytest.fixture
+def ctx(sessions: Sessions, dags_folder: Path, executor: RecordingExecutor) -> RunnerContext:
+    return RunnerContext(
+        session_factory=sessions,
+        executor=executor,
+        settings=RunnerSettings(
+            max_log_bytes=64 * 1024,
+            max_xcom_bytes=1024,
+            heartbeat_interval=timedelta(seconds=0.05),
+            dags_folder=dags_folder,
+        ),
+        hostname="worker-1",
+        pid=4242,
+        rng=random.Random(7),
+    )
+
+
+def create_run(sessions: Sessions, dag_id: str = "work", run_id: str = "manual__1") -> int:
+    """A running dag run of ``dag_id`` with all its task instances in ``none``; its pk."""
+    with sessions.begin() as session:
+        dag = load_serialized_dag(session=session, dag_id=dag_id)
+        run = create_dag_run(
+            session=session,
+            dag=dag,
+            run_id=run_id,
+            run_type=DagRunType.MANUAL,
+            logical_date=T0,
+            data_interval=dag.schedule.interval_for(T0),
+            conf={},
+            run_after=T0,
+            now=T0,
+        )
+        run.state = DagRunState.RUNNING
+        return run.id
+
+
+def ti_id_of(sessions: Sessions, task_id: str, run_pk: int) -> int:
+    with sessions() as session:
+        stmt = sa.select(TaskInstance.id).where(
+            TaskInstance.dag_run_id == run_pk, TaskInstance.task_id == task_id
+        )
+        return session.scalars(stmt).one()
+
+
+def queue_try(sessions: Sessions, ti_id: int) -> int:
+    """Move the task instance to ``queued`` with a new try, as the scheduler does; its try."""
+    with sessions.begin() as session:
+        ti = session.get_one(TaskInstance, ti_id)
+        for expected, new, increment in (
+            (ti.state, TI.SCHEDULED, False),
+            (TI.SCHEDULED, TI.QUEUED, True),
+        ):
+            assert set_task_state(
+                session=session,
+                ti_id=ti_id,
+                expected=expected,
+                new=new,
+                try_number=ti.try_number,
+                increment_try=increment,
+            )
+        session.refresh(ti)
+        return ti.try_number
+
+
+def queued(sessions: Sessions, task_id: str, run_id: str = "manual__1") -> tuple[int, int]:
+    """A new run (unless ``run_id`` exists) and ``task_id``'s first try queued: (ti_id, try)."""
+    with sessions() as session:
+        pk = session.scalar(sa.select(DagRun.id).where(DagRun.run_id == run_id))
+    run_pk = pk if pk is not None else create_run(sessions, run_id=run_id)
+    ti_id = ti_id_of(sessions, task_id, run_pk)
+    return ti_id, queue_try(sessions, ti_id)
+
+
+def load_ti(sessions: Sessions, ti_id: int) -> TaskInstance:
+    with sessions() as session:
+        return session.get_one(TaskInstance, ti_id)
+
+
+def attempts(sessions: Sessions, ti_id: int) -> list[TaskAttempt]:
+    with sessions() as session:
+        stmt = (
+            sa.select(TaskAttempt)
+            .where(TaskAttempt.task_instance_id == ti_id)
+            .order_by(TaskAttempt.try_number)
+        )
+        return list(session.scalars(stmt))
+
+
+def xcoms(sessions: Sessions, task_id: str) -> dict[str, Any]:
+    with sessions() as session:
+        rows = session.scalars(sa.select(XCom).where(XCom.task_id == task_id))
+        return {row.key: row.value for row in rows}

@@ -1,0 +1,122 @@
+"""``loom worker`` as a real process against Redis database 15."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from engine.executors import RQExecutor, TaskJob
+from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
+from workers.rq_worker import parse_queues
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB_FUNC = "tests.engine.executors.jobs.record_in_redis"
+LOOM_WORKER = [sys.executable, "-c", "from workers.cli import command; command()"]
+
+
+@pytest.fixture
+def redis_conn() -> Iterator[Redis]:
+    connection = Redis.from_url(TEST_REDIS_URL)
+    connection.flushdb()
+    try:
+        yield connection
+    finally:
+        connection.flushdb()
+        connection.close()
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "LOOM__REDIS__URL": TEST_REDIS_URL, "PYTHONPATH": str(ROOT)}
+
+
+def _ran(redis_conn: Redis) -> list[str]:
+    return [item.decode() for item in redis_conn.lrange(RAN_KEY, 0, -1)]
+
+
+def _submit(redis_conn: Redis, *jobs: tuple[int, str]) -> RQExecutor:
+    executor = RQExecutor(redis_conn, job_func=JOB_FUNC)
+    for ti_id, priority in jobs:
+        executor.submit(TaskJob(ti_id, 1, "dag", "run", f"t{ti_id}", priority))
+    return executor
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("mode", ["--fork", "--no-fork"])
+def test_loom_worker_burst_runs_queued_jobs_and_exits(redis_conn: Redis, mode: str) -> None:
+    _submit(redis_conn, (1, "low"), (2, "high"), (3, "default"))
+    done = subprocess.run(
+        [*LOOM_WORKER, "--burst", mode], cwd=ROOT, env=_env(), timeout=60, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert _ran(redis_conn) == ["2:1", "3:1", "1:1"]
+
+
+@pytest.mark.redis
+def test_loom_worker_with_concurrency_runs_all_jobs(redis_conn: Redis) -> None:
+    _submit(redis_conn, *[(ti_id, "default") for ti_id in range(1, 7)])
+    done = subprocess.run(
+        [*LOOM_WORKER, "--burst", "--concurrency", "2", "-q", "high,default"],
+        cwd=ROOT,
+        env=_env(),
+        timeout=60,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(_ran(redis_conn)) == [f"{ti_id}:1" for ti_id in range(1, 7)]
+
+
+@pytest.mark.redis
+def test_a_running_worker_runs_delayed_jobs_when_due_and_stops_on_sigterm(
+    redis_conn: Redis,
+) -> None:
+    worker = subprocess.Popen(
+        [*LOOM_WORKER, "--concurrency", "2"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        executor = RQExecutor(redis_conn, job_func=JOB_FUNC)
+        at = datetime.now(UTC) + timedelta(seconds=2)
+        executor.submit(TaskJob(1, 1, "dag", "run", "t1", "default"), at=at)
+        deadline = time.monotonic() + 30
+        while not _ran(redis_conn) and time.monotonic() < deadline:
+            assert datetime.now(UTC) < at + timedelta(seconds=30)
+            time.sleep(0.05)
+        ran_at = datetime.now(UTC)
+        assert _ran(redis_conn) == ["1:1"]
+        assert ran_at >= at
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr.decode()
+
+
+@pytest.mark.redis
+def test_unknown_queue_is_a_usage_error() -> None:
+    done = subprocess.run(
+        [*LOOM_WORKER, "--burst", "-q", "urgent"],
+        cwd=ROOT,
+        env=_env(),
+        timeout=60,
+        capture_output=True,
+    )
+    assert done.returncode == 2
+    assert b"unknown queue 'urgent'" in done.stderr
+
+
+def test_parse_queues() -> None:
+    assert parse_queues([]) == ("loom.high", "loom.default", "loom.low")
+    assert parse_queues(["low,high", "loom.low"]) == ("loom.low", "loom.high")
+    with pytest.raises(ValueError, match="unknown queue"):
+        parse_queues(["urgent"])

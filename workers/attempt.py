@@ -1,0 +1,145 @@
+"""Running one claimed try in this process: import, context, execute, capture, time limit.
+
+The task's ``execution_timeout`` is enforced by :func:`engine.execution.execution_timeout`
+with ``SIGALRM``, which only the main thread of a process can receive. The runner is
+meant to run there (an RQ work horse, a local executor's worker process). A thread other
+than the main one cannot be interrupted at all in Python, so there the runner:
+
+* warns when the try starts,
+* records the try as timed out when it ends past its limit, whatever it returned (the
+  same happens on the main thread to a task that caught ``TaskTimeout`` and went on),
+* and stops the try's heartbeats shortly after the limit (see :mod:`workers.heartbeat`),
+  so that a try that never ends is failed by the scheduler as a zombie; its late finish
+  then loses the compare-and-set and changes nothing.
+
+The import of the DAG file happens inside the log capture, so what it prints or raises
+is part of the try's log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from engine.baseoperator import BaseOperator
+from engine.context import TaskInstanceHandle, build_context
+from engine.execution import AttemptResult, Outcome, run_attempt
+from engine.params import resolve_params
+from engine.signals import TaskTimeout
+from workers.claim import Claim
+from workers.context import RunnerContext
+from workers.logcapture import TailBuffer, capture_output
+from workers.xcom import DatabaseXComStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AttemptRecord:
+    """How a try ran: its result, log, and what callbacks and the finish need."""
+
+    result: AttemptResult
+    xcom: DatabaseXComStore
+    log: str = ""
+    log_truncated: bool = False
+    task: BaseOperator | None = None
+    """The task as imported; None when the import failed."""
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+def execute_attempt(claim: Claim, *, ctx: RunnerContext) -> AttemptRecord:
+    """Import the task and run it once, capturing its output; never raises for its failure."""
+    store = DatabaseXComStore(ctx.session_factory, max_bytes=ctx.settings.max_xcom_bytes)
+    with capture_output(ctx.settings.max_log_bytes) as log:
+        record = _run(claim, store, ctx=ctx)
+        if record.result.traceback:
+            log.write(record.result.traceback)
+        _note_end(record.result, log)
+    record.log = log.getvalue()
+    record.log_truncated = log.truncated
+    return record
+
+
+def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> AttemptRecord:
+    try:
+        dag, task = ctx.dag_cache.get_task(
+            claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
+        )
+        params = resolve_params(dag.params, claim.run.conf)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
+        return AttemptRecord(_import_failure(exc), store)
+    handle = TaskInstanceHandle(
+        dag_id=claim.dag_id,
+        run_id=claim.run_id,
+        task_id=claim.task_id,
+        try_number=claim.try_number,
+        max_tries=claim.max_tries,
+        xcom=store,
+    )
+    context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
+    _warn_if_uninterruptible(claim, task.execution_timeout)
+    started = time.monotonic()
+    result = run_attempt(task, context)
+    result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
+    return AttemptRecord(result, store, task=task, context=context)
+
+
+def enforce_timeout(result: AttemptResult, limit: timedelta | None, ran: float) -> AttemptResult:
+    """``result``, or a timed-out failure when the try ran past ``limit`` without failing."""
+    if limit is None or ran <= limit.total_seconds() or result.outcome is Outcome.FAILED:
+        return result
+    exc = TaskTimeout(
+        f"execution_timeout of {limit} exceeded: the task ran {ran:.1f}s and was not "
+        "interrupted (it caught the timeout, or it did not run in the main thread)"
+    )
+    return AttemptResult(
+        Outcome.FAILED,
+        error_type=type(exc).__name__,
+        error_message=str(exc),
+        timed_out=True,
+        rendered=result.rendered,
+    )
+
+
+def stop_heartbeat_at(limit: timedelta | None, interval: timedelta) -> float | None:
+    """When (``time.monotonic()``) a try with ``limit`` stops heartbeating: the limit plus
+    two heartbeat intervals, time enough for an interrupted try to finish normally."""
+    if limit is None:
+        return None
+    return time.monotonic() + (limit + 2 * interval).total_seconds()
+
+
+def _import_failure(exc: BaseException) -> AttemptResult:
+    if isinstance(exc, SystemExit):
+        message = f"the DAG file called sys.exit({exc.code!r}) while being imported"
+    else:
+        message = str(exc) or type(exc).__name__
+    return AttemptResult(
+        Outcome.FAILED,
+        error_type=type(exc).__name__,
+        error_message=message,
+        traceback="".join(traceback.format_exception(exc)),
+    )
+
+
+def _warn_if_uninterruptible(claim: Claim, limit: timedelta | None) -> None:
+    if limit is not None and threading.current_thread() is not threading.main_thread():
+        logger.warning(
+            "%s runs outside the main thread: its execution_timeout of %s cannot interrupt "
+            "it; a try past the limit is recorded as timed out when it ends",
+            claim.describe(), limit,
+        )  # fmt: skip
+
+
+def _note_end(result: AttemptResult, log: TailBuffer) -> None:
+    if result.outcome is Outcome.FAILED:
+        log.write(f"Task failed: {result.error_type}: {result.error_message}\n")
+    else:
+        log.write(f"Task {result.outcome.value}\n")

@@ -1,0 +1,139 @@
+"""Claiming a try: the compare-and-set ``queued → running`` that makes a delivery count.
+
+Only the delivery that wins the claim runs the task; a duplicate (the same try
+delivered twice) or a stale one (an older try) finds the row moved on and does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.context import RunInfo
+from engine.models import DagRun, SerializedDag, TaskInstance
+from engine.serialization import SerializedDAG, SerializedTask
+from engine.state import TaskInstanceState
+from engine.taskinstances import start_attempt
+from engine.transitions import set_task_state
+from workers.context import RunnerContext
+
+logger = logging.getLogger(__name__)
+
+TI = TaskInstanceState
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A try this process won, and what running it needs (read in the claiming transaction)."""
+
+    ti_id: int
+    try_number: int
+    max_tries: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    fileloc: str
+    run: RunInfo
+    dag: SerializedDAG
+    task: SerializedTask
+
+    def describe(self) -> str:
+        return f"{self.dag_id}.{self.run_id}.{self.task_id} try {self.try_number}"
+
+
+def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | None:
+    """Win try ``try_number`` of ``ti_id`` for this process (committed); None when lost.
+
+    A task that its DAG no longer has is moved ``queued → removed`` instead (nothing
+    could run it), and None is returned.
+    """
+    now = ctx.clock()
+    with ctx.session_factory() as session, session.begin():
+        ti = session.get(TaskInstance, ti_id)
+        if ti is None:
+            logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
+            return None
+        dag, fileloc = _serialized(session, ti.dag_id)
+        if dag is None or ti.task_id not in dag.tasks:
+            _remove(session, ti, try_number, now=now)
+            return None
+        if not _cas(session, ti_id, try_number, now=now, ctx=ctx):
+            logger.info(
+                "task instance %s try %s: not queued at this try (duplicate or stale "
+                "delivery); nothing to do",
+                ti_id, try_number,
+            )  # fmt: skip
+            return None
+        session.refresh(ti)
+        start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
+        return Claim(
+            ti_id=ti.id,
+            try_number=ti.try_number,
+            max_tries=ti.max_tries,
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            fileloc=fileloc,
+            run=run_info(ti.dag_run),
+            dag=dag,
+            task=dag.tasks[ti.task_id],
+        )
+
+
+def run_info(dag_run: DagRun) -> RunInfo:
+    """What the task's context shows of its run."""
+    conf: dict[str, Any] = dict(dag_run.conf or {})
+    return RunInfo(
+        dag_id=dag_run.dag_id,
+        run_id=dag_run.run_id,
+        logical_date=dag_run.logical_date,
+        data_interval_start=dag_run.data_interval_start or dag_run.logical_date,
+        data_interval_end=dag_run.data_interval_end or dag_run.logical_date,
+        conf=conf,
+        run_type=dag_run.run_type.value,
+    )
+
+
+def _cas(
+    session: Session, ti_id: int, try_number: int, *, now: datetime, ctx: RunnerContext
+) -> bool:
+    return set_task_state(
+        session=session,
+        ti_id=ti_id,
+        expected=TI.QUEUED,
+        new=TI.RUNNING,
+        try_number=try_number,
+        hostname=ctx.hostname,
+        pid=ctx.pid,
+        start_date=now,
+        last_heartbeat_at=now,
+        end_date=None,
+        duration=None,
+    )
+
+
+def _serialized(session: Session, dag_id: str) -> tuple[SerializedDAG | None, str]:
+    row = session.get(SerializedDag, dag_id)
+    if row is None:
+        return None, ""
+    return SerializedDAG.from_dict(row.data), row.fileloc
+
+
+def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:
+    moved = set_task_state(
+        session=session,
+        ti_id=ti.id,
+        expected=TI.QUEUED,
+        new=TI.REMOVED,
+        try_number=try_number,
+        end_date=now,
+    )
+    if moved:
+        logger.warning(
+            "task instance %s (%s.%s.%s): the DAG no longer has this task; removed",
+            ti.id, ti.dag_id, ti.run_id, ti.task_id,
+        )  # fmt: skip

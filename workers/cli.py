@@ -1,0 +1,63 @@
+"""``loom worker``: run RQ workers on Loom's queues (``executor.kind: rq``)."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cli.common import loom_context
+from workers.rq_worker import WorkerOptions, parse_queues, run_workers
+
+
+@click.command("worker")
+@click.option(
+    "--queues",
+    "-q",
+    multiple=True,
+    metavar="NAMES",
+    help="Queues to listen to, most urgent first, comma-separated or repeated "
+    "(high, default, low or loom.high, ...). Default: loom.high,loom.default,loom.low.",
+)
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty.")
+@click.option(
+    "--concurrency",
+    "-c",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes to run (each runs one job at a time).",
+)
+@click.option(
+    "--fork/--no-fork",
+    default=True,
+    show_default=True,
+    help="Run each job in a forked process (isolated) or in the worker itself (faster).",
+)
+@click.option(
+    "--dequeue-strategy",
+    type=click.Choice(["default", "round_robin"]),
+    default="default",
+    show_default=True,
+    help="default: strict priority by queue order; round_robin: rotate after each job.",
+)
+def command(
+    queues: tuple[str, ...], burst: bool, concurrency: int, fork: bool, dequeue_strategy: str
+) -> None:
+    """Run RQ workers that execute task instances from Redis (redis.url)."""
+    # The one place engine/ reaches into workers/: this command *is* the worker process.
+
+    try:
+        names = parse_queues(queues)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--queues") from exc
+    settings = loom_context().settings
+    options = WorkerOptions(
+        redis_url=settings.redis.url,
+        queues=names,
+        burst=burst,
+        fork=fork,
+        dequeue_strategy="round_robin" if dequeue_strategy == "round_robin" else "default",
+        logging_level=settings.logging.level,
+    )
+    status = run_workers(options, concurrency)
+    if status:
+        raise SystemExit(status)

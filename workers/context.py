@@ -1,0 +1,66 @@
+"""What the runner is given: its settings, connections, identity and clock."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from engine.config import Settings
+from engine.executors.base import Executor
+from workers.dagcache import DagCache
+from workers.followup import FollowUp, fast_follow
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """The few configuration values a runner needs."""
+
+    max_log_bytes: int = 1_048_576
+    """``core.max_log_bytes``: the most of a try's log that is kept (its tail)."""
+    max_xcom_bytes: int = 1_048_576
+    """``core.max_xcom_bytes``: the largest XCom value, as JSON."""
+    heartbeat_interval: timedelta = timedelta(seconds=5)
+    """``scheduler.heartbeat_interval``: how often a running try heartbeats."""
+    parallelism: int = 32
+    """``scheduler.parallelism``: fast-follow queues no more than this many in all."""
+    dags_folder: Path | None = None
+    """``core.dags_folder``, put on ``sys.path`` for DAG files' own imports."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RunnerSettings:
+        return cls(
+            max_log_bytes=settings.core.max_log_bytes,
+            max_xcom_bytes=settings.core.max_xcom_bytes,
+            heartbeat_interval=settings.scheduler.heartbeat_interval,
+            parallelism=settings.scheduler.parallelism,
+            dags_folder=settings.core.dags_folder,
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunnerContext:
+    """Everything :func:`workers.runner.run_task` depends on, passed in."""
+
+    session_factory: Callable[[], Session]
+    executor: Executor | None
+    """Where fast-follow jobs are submitted; None: no fast-follow, the scheduler queues."""
+    settings: RunnerSettings = field(default_factory=RunnerSettings)
+    hostname: str = field(default_factory=socket.gethostname)
+    pid: int = field(default_factory=os.getpid)
+    clock: Callable[[], datetime] = utc_now
+    follow_up: FollowUp | None = fast_follow
+    """Fast-follow after a success (needs ``executor``); None leaves it to the scheduler."""
+    dag_cache: DagCache = field(default_factory=DagCache)
+    rng: random.Random | None = None
+    """Randomness of the retry jitter (a seeded one in tests)."""

@@ -1,0 +1,103 @@
+"""DAG files imported in the worker process, cached by content hash.
+
+A worker imports the file that defines a task's DAG (user code runs here, as it must to
+run the task) and keeps what it built: the next try of any task of that file skips the
+import while the file's SHA-256 is unchanged. A changed file is imported afresh and
+replaces the old entry, so the cache holds one version per file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.baseoperator import BaseOperator
+from engine.dag import DAG, collect_dags
+from engine.errors import DagValidationError, NotFoundError
+from engine.parser.child import import_dag_file
+from engine.parser.discovery import file_hash
+from engine.validation import validate_dag
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """The valid DAGs one version of a file defined, and the problems of the others."""
+
+    fileloc: str
+    file_hash: str
+    dags: dict[str, DAG]
+    problems: dict[str, list[str]]
+
+
+class DagCache:
+    """Imported DAG files of this process, one version (the newest seen) per file."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, ImportedFile] = {}
+        self._lock = threading.Lock()
+        self.imports = 0
+        """How many times a file was actually imported (for tests and metrics)."""
+
+    def get_task(
+        self, fileloc: str, dag_id: str, task_id: str, *, dags_folder: Path | None = None
+    ) -> tuple[DAG, BaseOperator]:
+        """The DAG ``dag_id`` and its task ``task_id`` as the file now defines them.
+
+        Raises :class:`NotFoundError` when the file is gone or no longer defines the DAG
+        or the task, :class:`DagValidationError` when the DAG is now invalid, and lets
+        any error of the import itself propagate.
+        """
+        dag = self.get_dag(fileloc, dag_id, dags_folder=dags_folder)
+        if not dag.has_task(task_id):
+            raise NotFoundError(f"{fileloc} no longer defines task {task_id!r} of DAG {dag_id!r}")
+        return dag, dag.get_task(task_id)
+
+    def get_dag(self, fileloc: str, dag_id: str, *, dags_folder: Path | None = None) -> DAG:
+        imported = self.load(fileloc, dags_folder=dags_folder)
+        if dag_id in imported.problems:
+            raise DagValidationError(imported.problems[dag_id])
+        if dag_id not in imported.dags:
+            raise NotFoundError(f"{fileloc} no longer defines DAG {dag_id!r}")
+        return imported.dags[dag_id]
+
+    def load(self, fileloc: str, *, dags_folder: Path | None = None) -> ImportedFile:
+        """The file's DAGs, imported now unless this version is cached.
+
+        ``dags_folder`` (else the file's own folder) goes on ``sys.path`` first, as when
+        the parser imports the file, so that its imports of neighbour modules work.
+        """
+        path = Path(fileloc)
+        if not path.is_file():
+            raise NotFoundError(f"DAG file {fileloc} does not exist on this worker")
+        digest = file_hash(path)
+        with self._lock:
+            cached = self._files.get(fileloc)
+            if cached is not None and cached.file_hash == digest:
+                return cached
+            imported = self._import(path, digest, dags_folder or path.parent)
+            self._files[fileloc] = imported
+            return imported
+
+    def _import(self, path: Path, digest: str, dags_folder: Path) -> ImportedFile:
+        logger.info("importing DAG file %s (sha256 %s)", path, digest[:12])
+        folder = str(dags_folder)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        with collect_dags() as built:
+            import_dag_file(path)
+        self.imports += 1
+        dags: dict[str, DAG] = {}
+        problems: dict[str, list[str]] = {}
+        for dag in built:
+            dag.fileloc = str(path)
+            found = [str(problem) for problem in validate_dag(dag)]
+            if found:
+                problems[dag.dag_id] = found
+            else:
+                dags.setdefault(dag.dag_id, dag)
+        return ImportedFile(str(path), digest, dags, problems)

@@ -1,0 +1,68 @@
+"""The function RQ workers (and the local executor's processes) call for each job.
+
+A job carries ids only: ``run_job(ti_id=.., try_number=..)``. What the runner needs
+besides (settings, the database engine, where to submit follow-up tries) is built once
+per worker process by :func:`warm_up`, before jobs fork from it, and reused by every
+job; the database engine drops connections inherited across a fork.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import Settings, load_settings
+from engine.db import create_db_engine, make_session_factory
+from engine.executors import Executor, worker_executor
+from workers.context import RunnerContext, RunnerSettings
+from workers.dagcache import DagCache
+from workers.followup import fast_follow
+from workers.runner import run_task
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Process:
+    """What every job of one worker process shares."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    executor: Executor
+    dag_cache: DagCache
+
+
+def run_job(ti_id: int, try_number: int) -> str | None:
+    """Run one try of one task instance; returns its final state, or None if not claimed."""
+    shared = warm_up()
+    ctx = RunnerContext(
+        session_factory=shared.session_factory,
+        executor=shared.executor,
+        settings=RunnerSettings.from_settings(shared.settings),
+        follow_up=fast_follow,
+        dag_cache=shared.dag_cache,
+    )
+    state = run_task(ti_id, try_number, ctx=ctx)
+    return None if state is None else str(state.value)
+
+
+@functools.cache
+def warm_up() -> _Process:
+    """Load settings and create the database engine, once per process."""
+    settings = load_settings()
+    engine = create_db_engine(
+        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
+    )
+    # A forked work horse must not share pooled connections with its parent.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    logger.debug("worker process %s ready", os.getpid())
+    return _Process(
+        settings=settings,
+        session_factory=make_session_factory(engine),
+        executor=worker_executor(settings),
+        dag_cache=DagCache(),
+    )

@@ -1,0 +1,110 @@
+"""Finishing a try in one transaction: outcome, attempt row, XCom, dead letter, fast-follow.
+
+All of it commits together or not at all. When the task instance is no longer running
+this try (the scheduler declared it a zombie, someone marked it), the finish loses its
+compare-and-set and nothing of the try is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from engine.errors import ConflictError
+from engine.execution import Outcome
+from engine.executors.base import TaskJob
+from engine.models import TaskInstance
+from engine.scheduling import BRANCH_XCOM_KEY, Limits
+from engine.serialization import SerializedDAG, to_jsonable
+from engine.state import TaskInstanceState
+from engine.taskinstances import attempt_of, record_failure, record_finish
+from workers.attempt import AttemptRecord
+from workers.claim import Claim
+from workers.context import RunnerContext
+
+logger = logging.getLogger(__name__)
+
+TI = TaskInstanceState
+
+
+def finish_try(
+    claim: Claim, record: AttemptRecord, *, ctx: RunnerContext
+) -> tuple[TaskInstanceState | None, list[TaskJob]]:
+    """Record the try's outcome (committed); returns the new state (None when the finish
+    lost its compare-and-set) and the fast-follow jobs to submit."""
+    now = ctx.clock()
+    with ctx.session_factory() as session:
+        try:
+            with session.begin():
+                ti = _running_ti(session, claim)
+                state = _record_outcome(session, ti, claim, record, now=now, ctx=ctx)
+                _store_log(session, ti, record)
+                jobs = _fast_follow(session, ti, claim.dag, now=now, ctx=ctx)
+        except ConflictError as exc:
+            logger.warning("%s: finish discarded: %s", claim.describe(), exc)
+            return None, []
+    return state, jobs if state is TI.SUCCESS else []
+
+
+def _running_ti(session: Session, claim: Claim) -> TaskInstance:
+    ti = session.get(TaskInstance, claim.ti_id, populate_existing=True)
+    if ti is None or ti.state is not TI.RUNNING or ti.try_number != claim.try_number:
+        now_at = "gone" if ti is None else f"{ti.state} at try {ti.try_number}"
+        raise ConflictError(f"the task instance is no longer running this try ({now_at})")
+    return ti
+
+
+def _record_outcome(
+    session: Session,
+    ti: TaskInstance,
+    claim: Claim,
+    record: AttemptRecord,
+    *,
+    now: datetime,
+    ctx: RunnerContext,
+) -> TaskInstanceState:
+    result = record.result
+    if result.outcome is Outcome.SUCCESS:
+        if result.follow is not None:
+            record.xcom.set(
+                claim.dag_id, claim.run_id, claim.task_id, BRANCH_XCOM_KEY, result.follow
+            )
+        record.xcom.write(
+            session=session, dag_id=claim.dag_id, run_id=claim.run_id, task_id=claim.task_id
+        )
+        record_finish(session=session, ti=ti, state=TI.SUCCESS, now=now)
+        return TI.SUCCESS
+    if result.outcome is Outcome.SKIPPED:
+        record_finish(session=session, ti=ti, state=TI.SKIPPED, now=now)
+        return TI.SKIPPED
+    return record_failure(
+        session=session,
+        ti=ti,
+        task=claim.task,
+        error_type=result.error_type or "Error",
+        message=result.error_message or "the task failed",
+        traceback=result.traceback,
+        now=now,
+        rng=ctx.rng,
+        retryable=result.retryable,
+    )
+
+
+def _store_log(session: Session, ti: TaskInstance, record: AttemptRecord) -> None:
+    attempt = attempt_of(session=session, ti_id=ti.id, try_number=ti.try_number)
+    attempt.log = record.log
+    attempt.log_truncated = record.log_truncated
+    attempt.rendered = to_jsonable(record.result.rendered)
+    session.flush()
+
+
+def _fast_follow(
+    session: Session, ti: TaskInstance, dag: SerializedDAG, *, now: datetime, ctx: RunnerContext
+) -> list[TaskJob]:
+    """Only after a success, and only with an executor to submit to (else the tick does it)."""
+    if ti.state is not TI.SUCCESS or ctx.executor is None or ctx.follow_up is None:
+        return []
+    limits = Limits(parallelism=ctx.settings.parallelism)
+    return ctx.follow_up(session=session, ti=ti, dag=dag, limits=limits, now=now)

@@ -1,0 +1,131 @@
+"""The heartbeat of a running try: proof for the scheduler that its worker is alive.
+
+A background thread writes ``last_heartbeat_at`` every ``interval``, guarded like every
+write (``WHERE id = :id AND state = 'running' AND try_number = :n``), each beat in its
+own short transaction. It stops when the try finishes, when the row has moved on (the
+scheduler declared the try a zombie, or someone marked it), or once ``stop_at`` has
+passed: a task that ran past its ``execution_timeout`` and could not be interrupted
+then stops looking alive, and the scheduler's zombie detection fails the try.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.models import TaskInstance
+from engine.state import TaskInstanceState
+
+logger = logging.getLogger(__name__)
+
+THREAD_NAME_PREFIX = "loom-heartbeat"
+"""Name prefix of heartbeat threads (the log capture leaves their records out)."""
+
+
+def beat(*, session: Session, ti_id: int, try_number: int, now: datetime) -> bool:
+    """Record a heartbeat for try ``try_number`` of ``ti_id``; False when it is not running."""
+    stmt = (
+        sa.update(TaskInstance)
+        .where(
+            TaskInstance.id == ti_id,
+            TaskInstance.state == TaskInstanceState.RUNNING,
+            TaskInstance.try_number == try_number,
+        )
+        .values(last_heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    result = session.execute(stmt)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class Heartbeat:
+    """A thread that beats for one try; use it as a context manager around the attempt."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: Callable[[], Session],
+        ti_id: int,
+        try_number: int,
+        interval: timedelta,
+        clock: Callable[[], datetime],
+        stop_at: float | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.ti_id = ti_id
+        self.try_number = try_number
+        self.interval = interval.total_seconds()
+        self.clock = clock
+        self.stop_at = stop_at
+        """A ``time.monotonic()`` value after which no more beats are sent."""
+        self.beats = 0
+        self.lost = False
+        """True once a beat found the row no longer running this try."""
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"{THREAD_NAME_PREFIX}-{ti_id}-{try_number}", daemon=True
+        )
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop beating and wait for the thread to end."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            if self._past_deadline() or not self._beat_once():
+                return
+
+    def _past_deadline(self) -> bool:
+        if self.stop_at is None or time.monotonic() < self.stop_at:
+            return False
+        logger.error(
+            "task instance %s try %s: still running past its execution_timeout; heartbeats "
+            "stop so that the scheduler fails the try as a zombie",
+            self.ti_id, self.try_number,
+        )  # fmt: skip
+        return True
+
+    def _beat_once(self) -> bool:
+        """One beat; False when the thread should stop."""
+        try:
+            with self.session_factory() as session, session.begin():
+                alive = beat(
+                    session=session,
+                    ti_id=self.ti_id,
+                    try_number=self.try_number,
+                    now=self.clock(),
+                )
+        except Exception:
+            # The database may be back by the next beat; zombie detection covers a long outage.
+            logger.exception("task instance %s: heartbeat failed", self.ti_id)
+            return True
+        if not alive:
+            self.lost = True
+            logger.warning(
+                "task instance %s try %s is no longer running here; heartbeats stop",
+                self.ti_id, self.try_number,
+            )  # fmt: skip
+            return False
+        self.beats += 1
+        return True

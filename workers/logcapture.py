@@ -1,0 +1,104 @@
+"""One attempt's log: its stdout, stderr and logging records, capped, keeping the tail.
+
+What is captured: everything written to ``sys.stdout`` / ``sys.stderr`` (``print``, the
+BashOperator's streamed output, tracebacks printed by the task) and every logging record
+that reaches the root logger, except the runner's own heartbeat thread and SQLAlchemy.
+Output written straight to file descriptors 1 and 2 (a C extension, a child process
+given the worker's own descriptors) is not captured; it goes to the worker's output.
+
+Logging records are captured at the level the worker's logging is configured to (the
+entry point sets it from ``logging.level``); this module never changes logger levels.
+
+Only the last ``max_bytes`` bytes (UTF-8) are kept: a task that prints gigabytes keeps
+the worker's memory bounded and its log shows how it ended.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+"""How a logging record reads in a task's log."""
+
+IGNORED_THREAD_PREFIX = "loom-"
+"""Records from threads whose name starts with this (the runner's own) are not the task's."""
+
+_IGNORED_LOGGERS = ("sqlalchemy",)
+
+
+class TailBuffer(io.TextIOBase):
+    """A text stream that keeps only its last ``max_bytes`` bytes (UTF-8)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__()
+        self.max_bytes = max_bytes
+        self.truncated = False
+        self._chunks: deque[str] = deque()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        with self._lock:
+            self._chunks.append(text)
+            self._size += _size(text)
+            self._trim()
+        return len(text)
+
+    def getvalue(self) -> str:
+        """The kept text (at most ``max_bytes`` bytes)."""
+        with self._lock:
+            return "".join(self._chunks)
+
+    def _trim(self) -> None:
+        while self._size > self.max_bytes and self._chunks:
+            self.truncated = True
+            excess = self._size - self.max_bytes
+            front = self._chunks[0]
+            front_size = _size(front)
+            if front_size <= excess:
+                self._chunks.popleft()
+                self._size -= front_size
+                continue
+            # Cut inside the first chunk; a character split in two is dropped whole.
+            kept = front.encode("utf-8", "replace")[excess:].decode("utf-8", "ignore")
+            self._chunks[0] = kept
+            self._size += _size(kept) - front_size
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+class _TaskRecords(logging.Filter):
+    """Lets through the records a task's log should show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (record.threadName or "").startswith(IGNORED_THREAD_PREFIX):
+            return False
+        return not record.name.startswith(_IGNORED_LOGGERS)
+
+
+@contextmanager
+def capture_output(max_bytes: int) -> Iterator[TailBuffer]:
+    """Send stdout, stderr and logging into a :class:`TailBuffer` inside the block."""
+    buffer = TailBuffer(max_bytes)
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(_TaskRecords())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        with redirect_stdout(buffer), redirect_stderr(buffer):
+            yield buffer
+    finally:
+        root.removeHandler(handler)

@@ -1,0 +1,171 @@
+"""``loom worker``: RQ workers on Loom's queues, one per process, supervised when N > 1.
+
+A worker listens to the queues in the order given (``loom.high``, ``loom.default``,
+``loom.low`` by default): with the ``default`` dequeue strategy it always takes from the
+first non-empty queue (strict priority); ``round_robin`` rotates after each job so a
+busy class cannot starve the others. Every worker runs RQ's built-in scheduler (only one
+holds its lock at a time), which moves delayed jobs (``enqueue_at``) onto their queue.
+
+``fork=True`` uses :class:`rq.Worker`: each job runs in a forked work horse, so a crash
+or a leak in a task ends with that job. ``fork=False`` uses :class:`rq.SimpleWorker`: jobs
+run in the worker process itself, faster (no fork, warm caches) but less isolated.
+
+With ``concurrency`` above 1, :func:`run_workers` spawns that many processes, each
+running one worker, forwards SIGTERM/SIGINT to them (first signal: finish the current
+job and exit; second: abort it) and waits for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Literal
+
+from redis import Redis
+from rq import SimpleWorker, Worker
+from rq.serializers import JSONSerializer
+from rq.worker import DequeueStrategy
+
+from engine.executors.base import QUEUE_NAMES
+from engine.executors.rq_executor import job_queues
+
+logger = logging.getLogger(__name__)
+
+DequeueStrategyName = Literal["default", "round_robin"]
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How ``loom worker`` runs: what it listens to and how it runs jobs."""
+
+    redis_url: str
+    queues: tuple[str, ...] = QUEUE_NAMES
+    """Queue names, most urgent first."""
+    burst: bool = False
+    """Exit once the queues are empty instead of waiting for jobs."""
+    fork: bool = True
+    """Run each job in a forked work horse (rq.Worker) rather than in-process."""
+    dequeue_strategy: DequeueStrategyName = "default"
+    logging_level: str = "INFO"
+
+
+def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
+    """Run one RQ worker in this process until stopped (or, in burst mode, idle).
+
+    ``prepare`` loads settings and the database engine once, before jobs fork from this
+    process. Returns whether any job was processed.
+    """
+    connection = Redis.from_url(options.redis_url)
+    queues = [queue for queue in job_queues(connection) if queue.name in options.queues]
+    queues.sort(key=lambda queue: options.queues.index(queue.name))
+    worker_class = Worker if options.fork else SimpleWorker
+    worker = worker_class(queues, connection=connection, serializer=JSONSerializer)
+    if prepare:
+        _prepare_entry()
+    logger.info(
+        "worker %s on %s (%s, %s)",
+        worker.name,
+        ", ".join(options.queues),
+        "fork" if options.fork else "no fork",
+        options.dequeue_strategy,
+    )
+    worked: bool = worker.work(
+        burst=options.burst,
+        with_scheduler=True,
+        dequeue_strategy=DequeueStrategy(options.dequeue_strategy),
+        logging_level=options.logging_level,
+    )
+    return worked
+
+
+def _prepare_entry() -> None:
+    from workers.entry import warm_up
+
+    warm_up()
+
+
+def run_workers(options: WorkerOptions, concurrency: int) -> int:
+    """Run ``concurrency`` workers; with 1, in this process. Returns an exit status."""
+    if concurrency <= 1:
+        run_worker(options)
+        return 0
+    return _Supervisor(options, concurrency).run()
+
+
+class _Supervisor:
+    """Spawns the worker processes, forwards stop signals, waits for them all."""
+
+    def __init__(self, options: WorkerOptions, concurrency: int) -> None:
+        self._options = options
+        self._concurrency = concurrency
+        self._context = multiprocessing.get_context("spawn")
+        self._children: list[multiprocessing.process.BaseProcess] = []
+
+    def run(self) -> int:
+        previous = {sig: signal.signal(sig, self._forward) for sig in _STOP_SIGNALS}
+        try:
+            for number in range(self._concurrency):
+                self._children.append(self._start_child(number))
+            for child in self._children:
+                child.join()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        failed = [child for child in self._children if child.exitcode != 0]
+        for child in failed:
+            logger.error("worker process %s exited with %s", child.pid, child.exitcode)
+        return 1 if failed else 0
+
+    def _start_child(self, number: int) -> multiprocessing.process.BaseProcess:
+        child = self._context.Process(
+            target=_child_main, args=(self._options,), name=f"loom-worker-{number}"
+        )
+        child.start()
+        logger.info("started worker process %s", child.pid)
+        return child
+
+    def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        logger.info(
+            "received %s; stopping %s workers", signal.Signals(signum).name, len(self._children)
+        )
+        for child in self._children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _child_main(options: WorkerOptions) -> None:
+    """A supervised worker process: in its own process group, so that a Ctrl-C on the
+    terminal reaches only the supervisor, which forwards it once."""
+    os.setpgrp()
+    logging.basicConfig(
+        level=options.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    run_worker(options)
+
+
+def parse_queues(values: Sequence[str]) -> tuple[str, ...]:
+    """Queue names from ``--queues`` values: comma lists, ``high`` short for ``loom.high``.
+
+    Raises ValueError for a name that is not one of Loom's queues.
+    """
+    names: list[str] = []
+    for value in values:
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            name = item if item.startswith("loom.") else f"loom.{item}"
+            if name not in QUEUE_NAMES:
+                raise ValueError(
+                    f"unknown queue {item!r}; expected one of {', '.join(QUEUE_NAMES)}"
+                )
+            if name not in names:
+                names.append(name)
+    return tuple(names) or QUEUE_NAMES

@@ -1,0 +1,90 @@
+"""The task runner: one delivered try, from claim to fast-follow.
+
+:func:`run_task` is what a worker calls with a job's ``(ti_id, try_number)``::
+
+    claim (CAS queued → running, committed)
+    → heartbeat thread ─┐
+    → import the DAG file (cached by hash), run the attempt under its execution_timeout,
+      stdout / stderr / logging captured, XCom held back
+    → heartbeat stops ──┘
+    → finish in one transaction: CAS to success | skipped | up_for_retry | failed,
+      attempt row (log, rendered fields, error), XCom, dead letter, fast-follow
+    → after commit: submit fast-follow jobs, then run the task's callbacks
+
+Retries are not submitted from here: the scheduler promotes due ``up_for_retry`` tries.
+Call it in the main thread of its process (see :mod:`workers.attempt` on timeouts).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from engine.execution import run_callbacks
+from engine.executors.base import TaskJob
+from engine.state import TaskInstanceState
+from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
+from workers.claim import claim_try
+from workers.context import RunnerContext
+from workers.finish import finish_try
+from workers.heartbeat import Heartbeat
+
+logger = logging.getLogger(__name__)
+
+TI = TaskInstanceState
+
+_CALLBACKS = {
+    TI.SUCCESS: "on_success",
+    TI.UP_FOR_RETRY: "on_retry",
+    TI.FAILED: "on_failure",
+}
+
+
+def run_task(ti_id: int, try_number: int, *, ctx: RunnerContext) -> TaskInstanceState | None:
+    """Run try ``try_number`` of task instance ``ti_id``; returns the state it ended in.
+
+    None means this call changed nothing: the delivery was a duplicate or stale (the
+    claim was lost), or the try was taken away while it ran (the finish was lost).
+    """
+    claim = claim_try(ti_id, try_number, ctx=ctx)
+    if claim is None:
+        return None
+    logger.info("running %s on %s (pid %s)", claim.describe(), ctx.hostname, ctx.pid)
+    heartbeat = Heartbeat(
+        session_factory=ctx.session_factory,
+        ti_id=claim.ti_id,
+        try_number=claim.try_number,
+        interval=ctx.settings.heartbeat_interval,
+        clock=ctx.clock,
+        stop_at=stop_heartbeat_at(claim.task.execution_timeout, ctx.settings.heartbeat_interval),
+    )
+    with heartbeat:
+        record = execute_attempt(claim, ctx=ctx)
+    state, jobs = finish_try(claim, record, ctx=ctx)
+    if state is None:
+        return None
+    logger.info("%s finished: %s", claim.describe(), state)
+    _submit(jobs, ctx=ctx)
+    _run_callbacks(state, record)
+    return state
+
+
+def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:
+    if ctx.executor is None:
+        return
+    for job in jobs:
+        try:
+            ctx.executor.submit(job)
+        except Exception:
+            # The try is queued in the database; the scheduler's reconciliation re-submits it.
+            logger.exception("fast-follow: submitting %s failed", job.describe())
+
+
+def _run_callbacks(state: TaskInstanceState, record: AttemptRecord) -> None:
+    kind = _CALLBACKS.get(state)
+    if kind is None or record.task is None:
+        return
+    context = record.context
+    if state is not TI.SUCCESS:
+        context["exception"] = f"{record.result.error_type}: {record.result.error_message}"
+    callbacks = getattr(record.task, f"{kind}_callback")
+    run_callbacks(callbacks, context, kind=kind)
