@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from engine.cli import (
+    backfill_cmd,
     config_cmd,
     dags_cmd,
     dagtest_cmd,
@@ -77,6 +78,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 
 dags_cmd.group.add_command(dagtest_cmd.command)
 dags_cmd.group.add_command(scheduler_cmd.trigger_command)
+dags_cmd.group.add_command(backfill_cmd.command)
 for _group in (config_cmd, dags_cmd, db_cmd, dlq_cmd, runs_cmd, tasks_cmd, users_cmd):
     cli.add_command(_group.group)
 for _command in (scheduler_cmd.command, standalone_cmd.command):

@@ -117,3 +117,68 @@ def test_unknown_ids_are_clear_errors(tmp_path: Path) -> None:
         result = loom(*args)
         assert result.exit_code == 1, (args, result.output)
         assert message in result.output
+
+
+DAILY_FILE = """
+from datetime import datetime
+from engine import DAG, EmptyOperator
+
+with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1)) as dag:
+    EmptyOperator(task_id="only")
+"""
+
+
+@pytest.mark.slow
+def test_backfill_creates_runs_the_scheduler_executes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "daily.py").write_text(DAILY_FILE)
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
+    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
+    pieces = build_standalone(load_settings())
+    assert loom("dags", "reparse").exit_code == 0
+    stop = threading.Event()
+    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        result = loom("dags", "backfill", "daily", "--start", "2026-02-01", "--end", "2026-02-03")
+        assert result.exit_code == 0, result.output
+        assert "created 3 run(s)" in result.output
+        assert "3/3 finished: 3 success" in result.output
+        again = loom(
+            "dags", "backfill", "daily", "--start", "2026-02-01", "--end", "2026-02-04", "--no-wait"
+        )
+        assert "created 1 run(s); 3 interval(s) had a run already" in again.output
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    runs = json.loads(loom("runs", "list", "daily", "-o", "json").stdout)
+    backfilled = sorted(r["run_id"] for r in runs if r["run_type"] == "backfill")
+    assert backfilled[:3] == [
+        "backfill__2026-02-01T00:00:00+00:00",
+        "backfill__2026-02-02T00:00:00+00:00",
+        "backfill__2026-02-03T00:00:00+00:00",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "2026-02-05", "--end", "2026-02-01"], "--end is before --start"),
+        (["--start", "someday", "--end", "2026-02-01"], "--start 'someday' is not an ISO date"),
+    ],
+)
+def test_backfill_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "daily.py").write_text(DAILY_FILE)
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
+    assert loom("db", "upgrade").exit_code == 0
+    assert loom("dags", "reparse").exit_code == 0
+    result = loom("dags", "backfill", "daily", *args)
+    assert result.exit_code == 1
+    assert message in result.output
