@@ -1,0 +1,274 @@
+"""Real processes against real services: start ``loom scheduler`` / ``loom worker``, kill them.
+
+Every process a test starts goes through :func:`start_process` and is killed (with
+everything it spawned) when the test ends; its stdout and stderr go to files under the
+test's ``tmp_path`` and are printed when the test failed. Every wait is bounded
+(:func:`wait_until`). Redis database 13 is these tests' own and is flushed before and
+after each test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from redis import Redis
+
+REPO = Path(__file__).resolve().parents[2]
+LOOM = str(REPO / ".venv" / "bin" / "loom")
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, *, interval: float = 0.2, what: str = ""
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def _children(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc), deepest last."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to ``proc`` and every process it spawned (also in other process groups)."""
+    for pid in [*_children(proc.pid), proc.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+@dataclass
+class Processes:
+    """The processes one test started, with their log files."""
+
+    tmp_path: Path
+    started: list[tuple[str, subprocess.Popen[bytes], Path, Path]] = field(default_factory=list)
+    orphans: list[int] = field(default_factory=list)
+
+    def start(
+        self, args: Sequence[str], env: Mapping[str, str], *, name: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        name = name or f"{len(self.started)}-{Path(args[0]).name}-{'-'.join(args[1:2])}"
+        out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.Popen(
+                list(args),
+                env=dict(env),
+                stdout=stdout,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                cwd=self.tmp_path,
+                start_new_session=True,
+            )
+        self.started.append((name, proc, out, err))
+        return proc
+
+    def kill9(self, proc: subprocess.Popen[bytes]) -> None:
+        """``kill -9`` the process alone (its children, if any, live on until teardown)."""
+        self.orphans.extend(_children(proc.pid))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for _name, proc, _out, _err in self.started:
+            kill_tree(proc)
+        for pid in self.orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for _name, proc, _out, _err in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+    def dump_logs(self) -> None:
+        for name, _proc, out, err in self.started:
+            for path in (out, err):
+                text = path.read_text(errors="replace") if path.exists() else ""
+                sys.stdout.write(f"\n===== {name} {path.suffix[1:]} (last 6000 chars) =====\n")
+                sys.stdout.write(text[-6000:])
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Processes]:
+    procs = Processes(tmp_path)
+    try:
+        yield procs
+    finally:
+        procs.stop_all()
+        report = getattr(request.node, "rep_call", None)
+        if report is None or report.failed:
+            procs.dump_logs()
+
+
+@pytest.fixture
+def start_process(processes: Processes) -> Callable[..., subprocess.Popen[bytes]]:
+    """``start_process(args, env)``: a Popen logging to files, killed at teardown."""
+    return processes.start
+
+
+@pytest.fixture
+def redis13() -> Iterator[Redis]:
+    """Redis database 13, empty before and after the test."""
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    try:
+        yield connection
+    finally:
+        connection.flushdb()
+        connection.close()
+
+
+@pytest.fixture
+def dags_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def loom_env(tmp_path: Path, postgres_url: str, dags_folder: Path) -> dict[str, str]:
+    """Environment of every ``loom`` process of the test, on a freshly migrated database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LOOM")}
+    env.update(
+        LOOM_HOME=str(tmp_path / "loom-home"),
+        LOOM__DATABASE__URL=postgres_url,
+        LOOM__EXECUTOR__KIND="rq",
+        LOOM__REDIS__URL=REDIS_URL,
+        LOOM__CORE__DAGS_FOLDER=str(dags_folder),
+        LOOM__SCHEDULER__TICK_INTERVAL="0.2s",
+        LOOM__SCHEDULER__ZOMBIE_THRESHOLD="3s",
+        LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s",
+        LOOM__SCHEDULER__PARSE_INTERVAL="1s",
+        PYTHONUNBUFFERED="1",
+    )
+    result = loom_cli(env, "db", "upgrade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return env
+
+
+def loom_cli(
+    env: Mapping[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``loom`` command to completion."""
+    return subprocess.run(
+        [LOOM, *args], env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@dataclass
+class Db:
+    """Plain SQL against the test's database."""
+
+    engine: sa.Engine
+
+    def rows(self, sql: str, **params: Any) -> list[sa.Row[Any]]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(sa.text(sql), params))
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text(sql), params).scalar()
+
+    def run_states(self, dag_id: str) -> dict[str, str]:
+        rows = self.rows("SELECT run_id, state FROM dag_run WHERE dag_id = :d", d=dag_id)
+        return {row.run_id: row.state for row in rows}
+
+
+@pytest.fixture
+def db(postgres_url: str) -> Iterator[Db]:
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+    try:
+        yield Db(engine)
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Loom:
+    """Start the processes of one Loom deployment (scheduler, workers) and run commands."""
+
+    env: dict[str, str]
+    processes: Processes
+    db: Db
+    dags_folder: Path
+
+    def scheduler(self, name: str = "scheduler") -> subprocess.Popen[bytes]:
+        return self.processes.start([LOOM, "scheduler"], self.env, name=name)
+
+    def worker(self, *args: str, name: str = "worker") -> subprocess.Popen[bytes]:
+        return self.processes.start([LOOM, "worker", *args], self.env, name=name)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return loom_cli(self.env, *args)
+
+    def add_dag(self, name: str, source: str) -> None:
+        (self.dags_folder / f"{name}.py").write_text(source)
+
+    def reparse(self) -> None:
+        result = self.cli("dags", "reparse")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def trigger(self, dag_id: str, *args: str) -> str:
+        result = self.cli("dags", "trigger", dag_id, *args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def wait_runs(self, dag_id: str, count: int, timeout: float) -> dict[str, str]:
+        """Wait until ``count`` runs of ``dag_id`` have finished; returns run id → state."""
+
+        def finished() -> dict[str, str] | None:
+            states = self.db.run_states(dag_id)
+            done = {r: s for r, s in states.items() if s in ("success", "failed")}
+            return states if len(done) >= count else None
+
+        result: dict[str, str] = wait_until(
+            finished, timeout, interval=0.3, what=f"{count} finished runs of {dag_id}"
+        )
+        return result
+
+
+@pytest.fixture
+def loom(
+    loom_env: dict[str, str], processes: Processes, db: Db, dags_folder: Path, redis13: Redis
+) -> Loom:
+    return Loom(env=loom_env, processes=processes, db=db, dags_folder=dags_folder)
