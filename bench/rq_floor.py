@@ -1,0 +1,125 @@
+"""The raw RQ floor: no-op jobs through the worker class Loom uses, without Loom.
+
+``rq.SimpleWorker`` in burst mode with the JSON serializer and RQ's scheduler, listening
+to Loom's three queues, as ``loom worker --no-fork`` does. The jobs are enqueued first;
+each worker process waits for a start signal, then drains the queue. Jobs per second run
+from the first worker's start to the last worker's end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+from bench._infra import PYTHON, REDIS_URL, emit, processes, redis_database, temp_dir
+
+QUEUES = ("loom.high", "loom.default", "loom.low")
+GO_KEY = "bench:floor:go"
+
+
+def noop() -> None:
+    """The job: nothing."""
+
+
+def run(jobs: int, workers: int) -> dict[str, Any]:
+    """Drain ``jobs`` no-op jobs with ``workers`` SimpleWorker processes."""
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    with redis_database() as connection, temp_dir("loom-bench-floor-") as tmp:
+        queue = Queue("loom.default", connection=connection, serializer=JSONSerializer)
+        batch = 500
+        for start in range(0, jobs, batch):
+            queue.enqueue_many(
+                [
+                    Queue.prepare_data("bench.rq_floor.noop", result_ttl=60, timeout=-1)
+                    for _ in range(start, min(jobs, start + batch))
+                ]
+            )
+        command = [PYTHON, "-m", "bench.rq_floor", "worker", REDIS_URL]
+        with processes([command] * workers, env=_env(), log_dir=tmp) as procs:
+            _wait_ready(connection, workers)
+            connection.rpush(GO_KEY, *["go"] * workers)
+            for proc in procs:
+                proc.wait(timeout=300)
+            spans = [json.loads(line) for line in _result_lines(tmp, workers)]
+        left = queue.count
+    first = min(span["start"] for span in spans)
+    last = max(span["end"] for span in spans)
+    elapsed = last - first
+    return {
+        "workers": workers,
+        "jobs": jobs,
+        "left_in_queue": left,
+        "seconds": round(elapsed, 3),
+        "jobs_per_second": round(jobs / elapsed, 1),
+    }
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    from bench._infra import REPO
+
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def _wait_ready(connection: Any, count: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while int(connection.get("bench:floor:ready") or 0) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("floor workers did not start")
+        time.sleep(0.02)
+
+
+def _result_lines(folder: Any, count: int) -> list[str]:
+    lines = []
+    for number in range(count):
+        text = (folder / f"proc-{number}.log").read_text()
+        found = [line for line in text.splitlines() if line.startswith('{"start"')]
+        if not found:
+            raise RuntimeError(f"floor worker {number} printed no result:\n{text[-2000:]}")
+        lines.append(found[-1])
+    return lines
+
+
+def worker_main(redis_url: str) -> None:
+    """One worker process: build the worker, wait for the signal, drain in burst mode."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    connection = Redis.from_url(redis_url)
+    queues = [Queue(name, connection=connection, serializer=JSONSerializer) for name in QUEUES]
+    worker = SimpleWorker(queues, connection=connection, serializer=JSONSerializer)
+    connection.incr("bench:floor:ready")
+    connection.blpop([GO_KEY], timeout=60)
+    started = time.time()
+    worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+    print(json.dumps({"start": started, "end": time.time()}), flush=True)
+
+
+def main(jobs: int = 2000) -> dict[str, Any]:
+    two = run(jobs, 2)
+    one = run(jobs, 1)
+    return emit(
+        {
+            "benchmark": "rq_floor",
+            "worker_class": "rq.SimpleWorker (burst, JSONSerializer)",
+            "jobs": jobs,
+            "jobs_per_second_2_workers": two["jobs_per_second"],
+            "jobs_per_second_1_worker": one["jobs_per_second"],
+            "seconds_2_workers": two["seconds"],
+            "left_in_queue": two["left_in_queue"] + one["left_in_queue"],
+            "target": None,
+        }
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "worker":
+        worker_main(sys.argv[2])
+    else:
+        main()
