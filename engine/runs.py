@@ -34,12 +34,26 @@ def make_run_id(run_type: DagRunType, logical_date: datetime) -> str:
     return f"{run_type.value}__{logical_date.isoformat()}"
 
 
+_PARSED_DAGS: dict[tuple[str, str], SerializedDAG] = {}
+"""Deserialized DAGs by (dag_id, dag_hash): a hash names one content, so entries never go
+stale; a worker or scheduler deciding a 1,000-task DAG would otherwise rebuild it per task."""
+_PARSED_DAGS_LIMIT = 256
+
+
 def load_serialized_dag(*, session: Session, dag_id: str) -> SerializedDAG:
     """The DAG's graph as last parsed. Raises :class:`NotFoundError` when there is none."""
-    row = session.get(SerializedDag, dag_id)
-    if row is None:
+    digest = session.scalar(sa.select(SerializedDag.dag_hash).where(SerializedDag.dag_id == dag_id))
+    if digest is None:
         raise NotFoundError(f"no DAG {dag_id!r}")
-    return SerializedDAG.from_dict(row.data)
+    cached = _PARSED_DAGS.get((dag_id, digest))
+    if cached is not None:
+        return cached
+    data = session.scalar(sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id))
+    dag = SerializedDAG.from_dict(data or {})
+    if len(_PARSED_DAGS) >= _PARSED_DAGS_LIMIT:
+        _PARSED_DAGS.clear()
+    _PARSED_DAGS[(dag_id, digest)] = dag
+    return dag
 
 
 def create_dag_run(

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.context import RunInfo
+from engine.errors import NotFoundError
 from engine.models import DagRun, SerializedDag, TaskInstance
+from engine.runs import load_serialized_dag
 from engine.serialization import SerializedDAG, SerializedTask
 from engine.state import TaskInstanceState
 from engine.taskinstances import start_attempt
@@ -117,10 +120,12 @@ def _cas(
 
 
 def _serialized(session: Session, dag_id: str) -> tuple[SerializedDAG | None, str]:
-    row = session.get(SerializedDag, dag_id)
-    if row is None:
+    try:
+        dag = load_serialized_dag(session=session, dag_id=dag_id)
+    except NotFoundError:
         return None, ""
-    return SerializedDAG.from_dict(row.data), row.fileloc
+    fileloc = session.scalar(sa.select(SerializedDag.fileloc).where(SerializedDag.dag_id == dag_id))
+    return dag, fileloc or ""
 
 
 def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:
