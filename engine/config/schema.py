@@ -216,7 +216,7 @@ class SchedulerSettings(_Section):
     """Most task instances queued or running at once, across all DAGs."""
     heartbeat_interval: Duration = timedelta(seconds=5)
     """How often workers record a heartbeat for their running task instances."""
-    parse_interval: Duration = timedelta(seconds=10)
+    parse_interval: Duration = timedelta(seconds=1.5)
     """How often DAG files are re-scanned for changes."""
 
 
