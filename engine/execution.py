@@ -71,15 +71,15 @@ def run_attempt(task: BaseOperator, context: dict[str, Any]) -> AttemptResult:
         logger.info("task %s skipped itself: %s", task.task_id, exc)
         return AttemptResult(Outcome.SKIPPED, error_message=str(exc) or None)
     except TaskTimeout as exc:
-        return _failure(exc, timed_out=True)
+        return failure_result(exc, timed_out=True)
     except FailTask as exc:
-        return _failure(exc, retryable=False)
+        return failure_result(exc, retryable=False)
     except TemplateError as exc:
-        return _failure(exc)
+        return failure_result(exc)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - any error in user code is the task's failure
-        return _failure(exc)
+        return failure_result(exc)
 
 
 def _finish(
@@ -106,9 +106,10 @@ def _branch_targets(task: BaseOperator, value: Any) -> list[str]:
     return chosen
 
 
-def _failure(
+def failure_result(
     exc: BaseException, *, retryable: bool = True, timed_out: bool = False
 ) -> AttemptResult:
+    """An attempt that failed with ``exc``, its message and traceback recorded."""
     if isinstance(exc, SystemExit):
         message = f"the task called sys.exit({exc.code!r})"
     else:

@@ -21,14 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from engine.baseoperator import BaseOperator
 from engine.context import TaskInstanceHandle, build_context
-from engine.execution import AttemptResult, Outcome, run_attempt
+from engine.execution import AttemptResult, Outcome, failure_result, run_attempt
 from engine.params import resolve_params
 from engine.signals import TaskTimeout
 from workers.claim import Claim
@@ -117,16 +116,10 @@ def stop_heartbeat_at(limit: timedelta | None, interval: timedelta) -> float | N
 
 
 def _import_failure(exc: BaseException) -> AttemptResult:
+    result = failure_result(exc)
     if isinstance(exc, SystemExit):
-        message = f"the DAG file called sys.exit({exc.code!r}) while being imported"
-    else:
-        message = str(exc) or type(exc).__name__
-    return AttemptResult(
-        Outcome.FAILED,
-        error_type=type(exc).__name__,
-        error_message=message,
-        traceback="".join(traceback.format_exception(exc)),
-    )
+        result.error_message = f"the DAG file called sys.exit({exc.code!r}) while being imported"
+    return result
 
 
 def _warn_if_uninterruptible(claim: Claim, limit: timedelta | None) -> None:

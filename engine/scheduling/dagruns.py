@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import ConflictError
-from engine.models import Dag, DagRun, DagRunType, SerializedDag
-from engine.runs import create_dag_run, make_run_id
+from engine.errors import ConflictError, NotFoundError
+from engine.models import Dag, DagRun, DagRunType
+from engine.runs import create_dag_run, load_serialized_dag, make_run_id
 from engine.schedules import DataInterval, ensure_aware
 from engine.serialization import SerializedDAG
 from engine.state import RUN_UNFINISHED, DagRunState
@@ -48,11 +48,11 @@ def create_due_runs(*, session: Session, now: datetime) -> list[DagRun]:
 
 
 def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun]:
-    serialized = session.get(SerializedDag, row.dag_id)
-    if serialized is None:
+    try:
+        dag = load_serialized_dag(session=session, dag_id=row.dag_id)
+    except NotFoundError:
         row.next_dagrun_create_after = NEVER
         return []
-    dag = SerializedDAG.from_dict(serialized.data)
     if dag.start_date is None:
         row.next_dagrun_create_after = NEVER
         return []

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.models import DagRun, TaskInstance
+from engine.models import DagRun
+from engine.scheduling.readiness import task_states
 from engine.serialization import SerializedDAG
-from engine.state import DagRunState, TaskInstanceState
+from engine.state import DagRunState
 from engine.transitions import set_run_state
 from engine.trigger_rules import run_outcome
 
@@ -25,12 +25,7 @@ def finish_run_if_done(
     Returns the state it finished in, or None while a task may still run (or when
     another process finished it first).
     """
-    rows = session.execute(
-        sa.select(TaskInstance.task_id, TaskInstance.state).where(
-            TaskInstance.dag_run_id == dag_run.id
-        )
-    )
-    states: dict[str, TaskInstanceState] = {row.task_id: row.state for row in rows}
+    states = task_states(session=session, dag_run=dag_run)
     leaves = [leaf for leaf in dag.leaves if leaf in states]
     outcome = run_outcome(states, leaves)
     if outcome is None:

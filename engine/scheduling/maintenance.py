@@ -23,9 +23,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import ConflictError
+from engine.errors import ConflictError, NotFoundError
 from engine.executors.base import TaskJob
-from engine.models import DagRun, SerializedDag, TaskInstance
+from engine.models import DagRun, TaskInstance
+from engine.runs import load_serialized_dag
 from engine.scheduling.submission import job_for
 from engine.serialization import SerializedDAG
 from engine.state import DagRunState, TaskInstanceState
@@ -116,8 +117,10 @@ def _dag(
     dag_id: str, cache: dict[str, SerializedDAG | None], *, session: Session
 ) -> SerializedDAG | None:
     if dag_id not in cache:
-        row = session.get(SerializedDag, dag_id)
-        cache[dag_id] = SerializedDAG.from_dict(row.data) if row is not None else None
+        try:
+            cache[dag_id] = load_serialized_dag(session=session, dag_id=dag_id)
+        except NotFoundError:
+            cache[dag_id] = None
     return cache[dag_id]
 
 

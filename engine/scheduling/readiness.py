@@ -48,7 +48,7 @@ def decide_ready(
     """
     wanted = set(task_ids) if task_ids is not None else None
     tis = {ti.task_id: ti for ti in _instances(session=session, dag_run=dag_run, wanted=wanted)}
-    states = _states(session=session, dag_run=dag_run) if wanted is not None else {}
+    states = task_states(session=session, dag_run=dag_run) if wanted is not None else {}
     states.update({task_id: ti.state for task_id, ti in tis.items()})
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
     for task_id in topological_order(dag):
@@ -77,7 +77,7 @@ def _instances(*, session: Session, dag_run: DagRun, wanted: set[str] | None) ->
     return list(session.scalars(stmt.execution_options(populate_existing=True)))
 
 
-def _states(*, session: Session, dag_run: DagRun) -> dict[str, TaskInstanceState]:
+def task_states(*, session: Session, dag_run: DagRun) -> dict[str, TaskInstanceState]:
     """Every instance's state as plain rows: what trigger rules need of the upstream tasks."""
     rows = session.execute(
         sa.select(TaskInstance.task_id, TaskInstance.state).where(

@@ -24,6 +24,8 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 
+from tests.services import flushed_redis
+
 REPO = Path(__file__).resolve().parents[2]
 LOOM = str(REPO / ".venv" / "bin" / "loom")
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -149,13 +151,8 @@ def start_process(processes: Processes) -> Callable[..., subprocess.Popen[bytes]
 @pytest.fixture
 def redis13() -> Iterator[Redis]:
     """Redis database 13, empty before and after the test."""
-    connection = Redis.from_url(REDIS_URL)
-    connection.flushdb()
-    try:
+    with flushed_redis(REDIS_URL) as connection:
         yield connection
-    finally:
-        connection.flushdb()
-        connection.close()
 
 
 @pytest.fixture

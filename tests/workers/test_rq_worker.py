@@ -16,6 +16,7 @@ from redis import Redis
 
 from engine.executors import RQExecutor, TaskJob
 from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
+from tests.services import flushed_redis
 from workers.rq_worker import parse_queues
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,13 +26,8 @@ LOOM_WORKER = [sys.executable, "-c", "from workers.cli import command; command()
 
 @pytest.fixture
 def redis_conn() -> Iterator[Redis]:
-    connection = Redis.from_url(TEST_REDIS_URL)
-    connection.flushdb()
-    try:
+    with flushed_redis(TEST_REDIS_URL) as connection:
         yield connection
-    finally:
-        connection.flushdb()
-        connection.close()
 
 
 def _env() -> dict[str, str]:

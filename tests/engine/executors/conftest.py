@@ -9,17 +9,13 @@ import pytest
 from redis import Redis
 
 from tests.engine.executors.jobs import TEST_REDIS_URL
+from tests.services import flushed_redis
 
 
 @pytest.fixture
 def redis_conn() -> Iterator[Redis]:
-    connection = Redis.from_url(TEST_REDIS_URL)
-    connection.flushdb()
-    try:
+    with flushed_redis(TEST_REDIS_URL) as connection:
         yield connection
-    finally:
-        connection.flushdb()
-        connection.close()
 
 
 @pytest.fixture
