@@ -67,6 +67,7 @@ def run_dag(
     from engine.executors import RQExecutor
     from engine.runs import trigger_dag
     from engine.scheduler import Scheduler
+    from engine.wakeup import build_waker
 
     with (
         postgres_database() as url,
@@ -92,6 +93,7 @@ def run_dag(
                     executor=executor,
                     settings=settings,
                     parse_dags=False,  # parsing is benchmarked on its own (bench.parse_bench)
+                    waker=build_waker(url),  # as `loom scheduler` does
                 )
                 with SchedulerThread(scheduler, settings):
                     with sessions.begin() as session:

@@ -23,6 +23,7 @@ from engine.params import resolve_params
 from engine.schedules import DataInterval, ensure_aware
 from engine.serialization import SerializedDAG, SerializedTask
 from engine.state import DagRunState, TaskInstanceState
+from engine.wakeup import request_wake
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,23 @@ _PARSED_DAGS_LIMIT = 256
 
 def load_serialized_dag(*, session: Session, dag_id: str) -> SerializedDAG:
     """The DAG's graph as last parsed. Raises :class:`NotFoundError` when there is none."""
-    digest = session.scalar(sa.select(SerializedDag.dag_hash).where(SerializedDag.dag_id == dag_id))
-    if digest is None:
+    return load_serialized_dag_and_file(session=session, dag_id=dag_id)[0]
+
+
+def load_serialized_dag_and_file(*, session: Session, dag_id: str) -> tuple[SerializedDAG, str]:
+    """The DAG's graph as last parsed and the file it was parsed from, in one query when
+    the graph is cached. Raises :class:`NotFoundError` when there is none."""
+    row = session.execute(
+        sa.select(SerializedDag.dag_hash, SerializedDag.fileloc).where(
+            SerializedDag.dag_id == dag_id
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFoundError(f"no DAG {dag_id!r}")
+    return _parsed(session, dag_id, row.dag_hash), row.fileloc or ""
+
+
+def _parsed(session: Session, dag_id: str, digest: str) -> SerializedDAG:
     cached = _PARSED_DAGS.get((dag_id, digest))
     if cached is not None:
         return cached
@@ -143,6 +158,7 @@ def trigger_dag(
         raise InvalidInputError("run id must not be empty")
     dag = load_serialized_dag(session=session, dag_id=dag_id)
     when = ensure_aware(logical_date) if logical_date is not None else now
+    request_wake(session=session)
     return create_dag_run(
         session=session,
         dag=dag,
@@ -197,6 +213,7 @@ def clear_task_instances(
         run.state = DagRunState.QUEUED
         run.queued_at, run.end_date, run.start_date = now, None, None
     session.flush()
+    request_wake(session=session)
     logger.info("cleared %s task instances of %s.%s", len(cleared), dag_id, run_id)
     return cleared
 

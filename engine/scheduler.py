@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,23 +22,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
-from engine.models import DagRun, TaskInstance, utcnow
+from engine.models import DagRun, utcnow
 from engine.parser import refresh_dags
 from engine.runs import load_serialized_dag
 from engine.scheduling import (
     Limits,
+    active_count,
     create_due_runs,
-    decide_ready,
     detect_zombies,
     fail_timed_out_runs,
     finish_run_if_done,
+    instance_rows,
     promote_retries,
     queue_ready,
+    settle,
     stale_queued,
     start_queued_runs,
+    waiting_instances,
 )
 from engine.serialization import SerializedDAG
-from engine.state import DagRunState, TaskInstanceState
+from engine.state import DagRunState
+from engine.wakeup import LocalWaker, Waker
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +78,10 @@ class Scheduler:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         parse_dags: bool = True,
+        waker: Waker | None = None,
     ) -> None:
         self._sessions = session_factory
+        self._waker = waker or LocalWaker()
         self._executor = executor
         self._settings = settings
         self._clock = clock
@@ -85,27 +92,43 @@ class Scheduler:
         self._grace = max(2 * config.tick_interval, MIN_RECONCILE_GRACE)
 
     def run(self, stop_event: threading.Event) -> None:
-        """Tick until ``stop_event`` is set, pausing ``scheduler.tick_interval`` between ticks."""
+        """Tick until ``stop_event`` is set: a full tick every ``scheduler.tick_interval``
+        and, when woken in between (a task finished, a run was triggered), a quick one."""
         interval = self._settings.scheduler.tick_interval.total_seconds()
-        logger.info("scheduler started (tick every %ss)", interval)
+        logger.info("scheduler started (tick every %ss, or when woken)", interval)
+        next_full = time.monotonic()
         while not stop_event.is_set():
-            self.tick(self._clock())
-            stop_event.wait(interval)
+            if time.monotonic() >= next_full:
+                next_full = time.monotonic() + interval
+                self.tick(self._clock())
+            else:
+                self.tick(self._clock(), quick=True)
+            self._waker.wait(max(0.0, next_full - time.monotonic()))
         logger.info("scheduler stopped")
 
-    def tick(self, now: datetime) -> TickReport:
-        """One pass over every step, at ``now``."""
+    def wake(self) -> None:
+        """Tick again now instead of at the end of the interval."""
+        self._waker.wake()
+
+    def tick(self, now: datetime, *, quick: bool = False) -> TickReport:
+        """One pass over every step, at ``now``.
+
+        A ``quick`` tick moves work along only (start runs, promote retries, settle runs,
+        queue); parsing, new scheduled runs, zombies, run timeouts and reconciliation
+        wait for the next full tick.
+        """
         report = TickReport()
-        self._step("parse", report, lambda s: self._parse(s, now, report))
-        self._step("create runs", report, lambda s: self._create_runs(s, now, report))
+        if not quick:
+            self._step("parse", report, lambda s: self._parse(s, now, report))
+            self._step("create runs", report, lambda s: self._create_runs(s, now, report))
         self._step("start runs", report, lambda s: self._start_runs(s, now, report))
         self._step("promote retries", report, lambda s: self._promote(s, now, report))
-        self._step("decide readiness", report, lambda s: self._decide(s, now, report))
+        self._step("advance runs", report, lambda s: self._advance(s, now, report))
         self._submit(self._step("queue", report, lambda s: self._queue(s, now, report)), report)
-        self._step("zombies", report, lambda s: self._zombies(s, now, report))
-        self._step("run timeouts", report, lambda s: self._timeouts(s, now, report))
-        self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
-        self._step("finish runs", report, lambda s: self._finish(s, now, report))
+        if not quick:
+            self._step("zombies", report, lambda s: self._zombies(s, now, report))
+            self._step("run timeouts", report, lambda s: self._timeouts(s, now, report))
+            self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
         return report
 
     def _step(
@@ -145,21 +168,22 @@ class Scheduler:
     def _promote(self, session: Session, now: datetime, report: TickReport) -> None:
         report.retries_promoted = len(promote_retries(session=session, now=now))
 
-    def _decide(self, session: Session, now: datetime, report: TickReport) -> None:
-        for run, dag in _running_runs(session=session):
-            report.ready += len(decide_ready(session=session, dag_run=run, dag=dag, now=now))
+    def _advance(self, session: Session, now: datetime, report: TickReport) -> None:
+        """Settle every running run's waiting tasks, then finish the runs that are done."""
+        runs = _running_runs(session=session)
+        rows_by_run = instance_rows(session=session, run_ids=[run.id for run, _ in runs])
+        for run, dag in runs:
+            rows = rows_by_run[run.id]
+            report.ready += len(settle(session=session, dag_run=run, dag=dag, rows=rows, now=now))
+            states = {task_id: row.state for task_id, row in rows.items()}
+            if finish_run_if_done(session=session, dag_run=run, dag=dag, states=states, now=now):
+                report.runs_finished += 1
 
     def _queue(self, session: Session, now: datetime, report: TickReport) -> list[TaskJob]:
-        tis = session.scalars(
-            sa.select(TaskInstance)
-            .join(DagRun, DagRun.id == TaskInstance.dag_run_id)
-            .where(
-                TaskInstance.state == TaskInstanceState.SCHEDULED,
-                DagRun.state == DagRunState.RUNNING,
-            )
-            .with_for_update(of=TaskInstance, skip_locked=True)
-        ).all()
-        jobs = queue_ready(session=session, tis=tis, limits=self._limits, now=now)
+        if active_count(session=session) >= self._limits.parallelism:
+            return []  # the common case under load: no slot, nothing to read
+        waiting = waiting_instances(session=session)
+        jobs = queue_ready(session=session, waiting=waiting, limits=self._limits, now=now)
         report.queued = len(jobs)
         return jobs
 
@@ -172,11 +196,6 @@ class Scheduler:
 
     def _stale(self, session: Session, now: datetime) -> list[TaskJob]:
         return stale_queued(session=session, now=now, grace=self._grace)
-
-    def _finish(self, session: Session, now: datetime, report: TickReport) -> None:
-        for run, dag in _running_runs(session=session):
-            if finish_run_if_done(session=session, dag_run=run, dag=dag, now=now):
-                report.runs_finished += 1
 
     # -- after the commit -----------------------------------------------------------------
 

@@ -8,12 +8,14 @@ this module writes; the ``version`` key lets a later Loom read what an earlier o
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from engine.baseoperator import BaseOperator
@@ -247,6 +249,26 @@ class SerializedDAG:
     @property
     def leaves(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.downstream_task_ids]
+
+    @cached_property
+    def order(self) -> tuple[str, ...]:
+        """Task ids, each after all of its upstream tasks (ties by task id).
+
+        Cached: the scheduler walks this order for every running run on every tick.
+        """
+        pending = {task_id: len(task.upstream_task_ids) for task_id, task in self.tasks.items()}
+        ready = [task_id for task_id, count in pending.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            task_id = heapq.heappop(ready)
+            order.append(task_id)
+            for child in self.tasks[task_id].downstream_task_ids:
+                if child in pending:
+                    pending[child] -= 1
+                    if pending[child] == 0:
+                        heapq.heappush(ready, child)
+        return tuple(order)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,7 @@ from engine.executors import Executor, build_executor
 from engine.migrate import upgrade_and_seed
 from engine.relay import OutboxRelay
 from engine.scheduler import Scheduler
+from engine.wakeup import build_waker
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +79,15 @@ def build_standalone(settings: Settings) -> Standalone:
         if dlq.amqp_url
         else None
     )
-    executor = build_executor(settings)
+    waker = build_waker(settings.database.url)
+    executor = build_executor(settings, on_job_done=waker.wake)
+    scheduler = Scheduler(
+        session_factory=session_factory, executor=executor, settings=settings, waker=waker
+    )
     return Standalone(
         settings=settings,
         session_factory=session_factory,
         executor=executor,
-        scheduler=Scheduler(session_factory=session_factory, executor=executor, settings=settings),
+        scheduler=scheduler,
         relay=OutboxRelay(session_factory=session_factory, publisher=publisher),
     )

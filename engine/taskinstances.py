@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -37,6 +39,15 @@ ZOMBIE_ERROR = "Zombie"
 """``error_type`` of a try whose worker stopped heartbeating."""
 
 
+@dataclass(frozen=True)
+class AttemptDetails:
+    """What the process that ran a try knows of it: its captured log, rendered fields."""
+
+    log: str | None
+    log_truncated: bool
+    rendered: dict[str, Any]
+
+
 def record_failure(
     *,
     session: Session,
@@ -48,6 +59,7 @@ def record_failure(
     now: datetime,
     rng: random.Random | None = None,
     retryable: bool = True,
+    details: AttemptDetails | None = None,
 ) -> TaskInstanceState:
     """End ``ti``'s current try as failed; returns ``up_for_retry`` or ``failed``.
 
@@ -89,18 +101,24 @@ def record_failure(
         error_type=error_type,
         message=message,
         traceback=traceback,
+        details=details,
     )
     return new
 
 
 def record_finish(
-    *, session: Session, ti: TaskInstance, state: TaskInstanceState, now: datetime
+    *,
+    session: Session,
+    ti: TaskInstance,
+    state: TaskInstanceState,
+    now: datetime,
+    details: AttemptDetails | None = None,
 ) -> None:
     """End ``ti``'s running try as ``success`` or ``skipped`` (:class:`ConflictError` if lost)."""
     if state not in (TI.SUCCESS, TI.SKIPPED):
         raise ValueError(f"record_finish ends a try as success or skipped, not {state}")
     _move(session, ti, state, now=now)
-    end_attempt(session=session, ti=ti, state=state, now=now)
+    end_attempt(session=session, ti=ti, state=state, now=now, details=details)
 
 
 def start_attempt(
@@ -125,9 +143,14 @@ def end_attempt(
     error_type: str | None = None,
     message: str | None = None,
     traceback: str | None = None,
+    details: AttemptDetails | None = None,
 ) -> TaskAttempt:
-    """Record how ``ti``'s current try ended on its attempt row (created when absent)."""
+    """Record how ``ti``'s current try ended on its attempt row (created when absent),
+    with the runner's ``details`` (log, rendered fields) when it has them."""
     attempt = attempt_of(session=session, ti_id=ti.id, try_number=ti.try_number)
+    if details is not None:
+        attempt.log, attempt.log_truncated = details.log, details.log_truncated
+        attempt.rendered = details.rendered
     attempt.state = state.value
     attempt.end_date = now
     attempt.error_type = error_type
@@ -177,7 +200,7 @@ def _move(
     )
     if not won:
         raise ConflictError(_lost(ti, new, "the row moved on"))
-    session.refresh(ti)
+    # The compare-and-set synchronised ``ti`` in the session: no reload needed.
 
 
 def _lost(ti: TaskInstance, new: TaskInstanceState, why: str) -> str:

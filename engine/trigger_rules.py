@@ -6,7 +6,7 @@ so the three can never disagree about readiness. Semantics follow Airflow's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -139,7 +139,9 @@ READINESS_STATE = {
 """The final state a task takes when its rule rules it out."""
 
 
-def run_outcome(states: dict[str, TaskInstanceState], leaves: Iterable[str]) -> DagRunState | None:
+def run_outcome(
+    states: Mapping[str, TaskInstanceState], leaves: Iterable[str]
+) -> DagRunState | None:
     """The state a run finishes in, or ``None`` while any task may still run.
 
     A run fails when one of its leaves failed (directly or upstream); otherwise it

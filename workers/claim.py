@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.context import RunInfo
 from engine.errors import NotFoundError
-from engine.models import DagRun, SerializedDag, TaskInstance
-from engine.runs import load_serialized_dag
+from engine.models import DagRun, TaskInstance
+from engine.runs import load_serialized_dag_and_file
 from engine.serialization import SerializedDAG, SerializedTask
 from engine.state import TaskInstanceState
 from engine.taskinstances import start_attempt
@@ -71,7 +70,7 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
                 ti_id, try_number,
             )  # fmt: skip
             return None
-        session.refresh(ti)
+        # The compare-and-set synchronised ``ti`` in the session: no reload needed.
         start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
         return Claim(
             ti_id=ti.id,
@@ -81,10 +80,25 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             run_id=ti.run_id,
             task_id=ti.task_id,
             fileloc=fileloc,
-            run=run_info(ti.dag_run),
+            run=_run_info(session, ti.dag_run_id),
             dag=dag,
             task=dag.tasks[ti.task_id],
         )
+
+
+_RUN_INFOS: dict[int, RunInfo] = {}
+_RUN_INFOS_LIMIT = 1024
+
+
+def _run_info(session: Session, dag_run_id: int) -> RunInfo:
+    """The run's :class:`RunInfo`, cached: what it holds never changes once the run exists,
+    and a worker runs many tasks of the same run in a row."""
+    info = _RUN_INFOS.get(dag_run_id)
+    if info is None:
+        if len(_RUN_INFOS) >= _RUN_INFOS_LIMIT:
+            _RUN_INFOS.clear()
+        info = _RUN_INFOS[dag_run_id] = run_info(session.get_one(DagRun, dag_run_id))
+    return info
 
 
 def run_info(dag_run: DagRun) -> RunInfo:
@@ -121,11 +135,9 @@ def _cas(
 
 def _serialized(session: Session, dag_id: str) -> tuple[SerializedDAG | None, str]:
     try:
-        dag = load_serialized_dag(session=session, dag_id=dag_id)
+        return load_serialized_dag_and_file(session=session, dag_id=dag_id)
     except NotFoundError:
         return None, ""
-    fileloc = session.scalar(sa.select(SerializedDag.fileloc).where(SerializedDag.dag_id == dag_id))
-    return dag, fileloc or ""
 
 
 def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:

@@ -1,4 +1,5 @@
-"""Finishing a try in one transaction: outcome, attempt row, XCom, dead letter, fast-follow.
+"""Finishing a try in one transaction: outcome, attempt row, XCom, dead letter, fast-follow,
+and a wake-up for the scheduler when the fast-follow queued nothing.
 
 All of it commits together or not at all. When the task instance is no longer running
 this try (the scheduler declared it a zombie, someone marked it), the finish loses its
@@ -19,7 +20,8 @@ from engine.models import TaskInstance
 from engine.scheduling import BRANCH_XCOM_KEY, Limits
 from engine.serialization import SerializedDAG, to_jsonable
 from engine.state import TaskInstanceState
-from engine.taskinstances import attempt_of, record_failure, record_finish
+from engine.taskinstances import AttemptDetails, record_failure, record_finish
+from engine.wakeup import request_wake
 from workers.attempt import AttemptRecord
 from workers.claim import Claim
 from workers.context import RunnerContext
@@ -40,8 +42,12 @@ def finish_try(
             with session.begin():
                 ti = _running_ti(session, claim)
                 state = _record_outcome(session, ti, claim, record, now=now, ctx=ctx)
-                _store_log(session, ti, record)
                 jobs = _fast_follow(session, ti, claim.dag, now=now, ctx=ctx)
+                if not jobs:
+                    # A slot is free, the run may be done or something waits elsewhere:
+                    # the scheduler acts now. A fast-follow that queued the next task
+                    # needs no tick (a chain runs without waking it).
+                    request_wake(session=session)
         except ConflictError as exc:
             logger.warning("%s: finish discarded: %s", claim.describe(), exc)
             return None, []
@@ -66,6 +72,11 @@ def _record_outcome(
     ctx: RunnerContext,
 ) -> TaskInstanceState:
     result = record.result
+    details = AttemptDetails(
+        log=record.log,
+        log_truncated=record.log_truncated,
+        rendered=to_jsonable(result.rendered),
+    )
     if result.outcome is Outcome.SUCCESS:
         if result.follow is not None:
             record.xcom.set(
@@ -74,10 +85,10 @@ def _record_outcome(
         record.xcom.write(
             session=session, dag_id=claim.dag_id, run_id=claim.run_id, task_id=claim.task_id
         )
-        record_finish(session=session, ti=ti, state=TI.SUCCESS, now=now)
+        record_finish(session=session, ti=ti, state=TI.SUCCESS, now=now, details=details)
         return TI.SUCCESS
     if result.outcome is Outcome.SKIPPED:
-        record_finish(session=session, ti=ti, state=TI.SKIPPED, now=now)
+        record_finish(session=session, ti=ti, state=TI.SKIPPED, now=now, details=details)
         return TI.SKIPPED
     return record_failure(
         session=session,
@@ -89,15 +100,8 @@ def _record_outcome(
         now=now,
         rng=ctx.rng,
         retryable=result.retryable,
+        details=details,
     )
-
-
-def _store_log(session: Session, ti: TaskInstance, record: AttemptRecord) -> None:
-    attempt = attempt_of(session=session, ti_id=ti.id, try_number=ti.try_number)
-    attempt.log = record.log
-    attempt.log_truncated = record.log_truncated
-    attempt.rendered = to_jsonable(record.result.rendered)
-    session.flush()
 
 
 def _fast_follow(

@@ -40,4 +40,4 @@ def fast_follow(
     if not downstream:
         return []
     ready = decide_ready(session=session, dag_run=ti.dag_run, dag=dag, task_ids=downstream, now=now)
-    return queue_ready(session=session, tis=ready, limits=limits, now=now)
+    return queue_ready(session=session, waiting=ready, limits=limits, now=now)

@@ -105,6 +105,7 @@ class _Supervisor:
         self._concurrency = concurrency
         self._context = multiprocessing.get_context("spawn")
         self._children: list[multiprocessing.process.BaseProcess] = []
+        self._stopping = False
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._forward) for sig in _STOP_SIGNALS}
@@ -116,7 +117,7 @@ class _Supervisor:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        failed = [child for child in self._children if child.exitcode != 0]
+        failed = [child for child in self._children if not self._clean_exit(child)]
         for child in failed:
             logger.error("worker process %s exited with %s", child.pid, child.exitcode)
         return 1 if failed else 0
@@ -129,7 +130,13 @@ class _Supervisor:
         logger.info("started worker process %s", child.pid)
         return child
 
+    def _clean_exit(self, child: multiprocessing.process.BaseProcess) -> bool:
+        """Exit status 0, or ended by the SIGTERM we forwarded: a child still starting up
+        has no handler yet, and had no task to lose."""
+        return child.exitcode == 0 or (self._stopping and child.exitcode == -signal.SIGTERM)
+
     def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        self._stopping = True
         logger.info(
             "received %s; stopping %s workers", signal.Signals(signum).name, len(self._children)
         )

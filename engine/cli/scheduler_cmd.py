@@ -14,6 +14,7 @@ from engine.durations import parse_duration
 from engine.errors import InvalidInputError, LoomError
 from engine.executors import build_executor
 from engine.models import utcnow
+from engine.wakeup import build_waker
 
 if TYPE_CHECKING:
     pass
@@ -33,14 +34,18 @@ def command() -> None:
     ctx = loom_context()
     settings = ctx.settings
     logging.getLogger().setLevel(settings.logging.level)
-    executor = build_executor(settings)
-    scheduler = Scheduler(session_factory=ctx.session_factory, executor=executor, settings=settings)
+    waker = build_waker(settings.database.url)
+    executor = build_executor(settings, on_job_done=waker.wake)
+    scheduler = Scheduler(
+        session_factory=ctx.session_factory, executor=executor, settings=settings, waker=waker
+    )
     stop = stop_on_signals()
     executor.start()
     try:
         scheduler.run(stop)
     finally:
         executor.stop()
+        waker.close()
 
 
 @click.command("trigger")

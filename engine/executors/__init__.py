@@ -10,6 +10,7 @@ scheduler's reconciliation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.executors.base import DEFAULT_JOB_FUNC as DEFAULT_JOB_FUNC
@@ -37,16 +38,22 @@ __all__ = [
 ]
 
 
-def build_executor(settings: Settings, *, runner: str | None = None) -> Executor:
+def build_executor(
+    settings: Settings,
+    *,
+    runner: str | None = None,
+    on_job_done: Callable[[], None] | None = None,
+) -> Executor:
     """The executor ``executor.kind`` names, not yet started.
 
     ``runner`` is the dotted path of the job function (default ``workers.entry.run_job``);
-    tests pass their own.
+    tests pass their own. A local executor calls ``on_job_done`` after each job (the
+    scheduler's wake-up); RQ workers wake schedulers through the database instead.
     """
     job_func = runner or DEFAULT_JOB_FUNC
     if settings.executor.kind == "rq":
         return RQExecutor(settings.redis.url, job_func=job_func)
-    return LocalExecutor(settings.executor.concurrency, job_func=job_func)
+    return LocalExecutor(settings.executor.concurrency, job_func=job_func, on_job_done=on_job_done)
 
 
 def worker_executor(settings: Settings) -> Executor:

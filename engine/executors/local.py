@@ -109,6 +109,7 @@ class LocalExecutor:
         start_method: Literal["spawn", "forkserver"] = "spawn",
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = _utcnow,
+        on_job_done: Callable[[], None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -121,6 +122,7 @@ class LocalExecutor:
         )
         self._stop_timeout = stop_timeout
         self._clock = clock
+        self._on_job_done = on_job_done
         self._lock = threading.Lock()
         self._queues = _Queues()
         self._slots: list[_Slot] = []
@@ -234,6 +236,8 @@ class LocalExecutor:
             self._queues.running.discard(slot.job.job_id)
         logger.debug("job %s done in pid %s", slot.job.job_id, slot.process.pid)
         slot.job = None
+        if self._on_job_done is not None:
+            self._on_job_done()
 
     def _replace_dead(self, index: int) -> None:
         slot = self._slots[index]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from engine.models import DagRun
-from engine.scheduling.readiness import task_states
 from engine.serialization import SerializedDAG
-from engine.state import DagRunState
+from engine.state import DagRunState, TaskInstanceState
 from engine.transitions import set_run_state
 from engine.trigger_rules import run_outcome
 
@@ -18,14 +18,19 @@ logger = logging.getLogger(__name__)
 
 
 def finish_run_if_done(
-    *, session: Session, dag_run: DagRun, dag: SerializedDAG, now: datetime
+    *,
+    session: Session,
+    dag_run: DagRun,
+    dag: SerializedDAG,
+    states: Mapping[str, TaskInstanceState],
+    now: datetime,
 ) -> DagRunState | None:
     """Set the run's final state (with its end date) when all its tasks have finished.
 
+    ``states`` are the run's instance states by task id, as the caller just read them.
     Returns the state it finished in, or None while a task may still run (or when
     another process finished it first).
     """
-    states = task_states(session=session, dag_run=dag_run)
     leaves = [leaf for leaf in dag.leaves if leaf in states]
     outcome = run_outcome(states, leaves)
     if outcome is None:

@@ -27,7 +27,7 @@ from engine.errors import ConflictError, NotFoundError
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
 from engine.runs import load_serialized_dag
-from engine.scheduling.submission import job_for
+from engine.scheduling.submission import Waiting, job_for
 from engine.serialization import SerializedDAG
 from engine.state import DagRunState, TaskInstanceState
 from engine.taskinstances import ZOMBIE_ERROR, record_failure
@@ -171,9 +171,9 @@ def _settle_unfinished(run: DagRun, *, session: Session, now: datetime) -> None:
 
 def stale_queued(*, session: Session, now: datetime, grace: timedelta) -> list[TaskJob]:
     """Jobs of instances queued longer than ``grace`` ago (candidates for re-submission)."""
-    tis = session.scalars(
-        sa.select(TaskInstance)
+    rows = session.execute(
+        sa.select(*Waiting.columns())
         .where(TaskInstance.state == TI.QUEUED, TaskInstance.queued_at < now - grace)
         .order_by(TaskInstance.queued_at, TaskInstance.id)
-    ).all()
-    return [job_for(ti) for ti in tis]
+    )
+    return [job_for(Waiting(*row)) for row in rows]

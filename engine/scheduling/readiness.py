@@ -1,7 +1,10 @@
 """Readiness: which task instances of a run may run now, by trigger rule and branch.
 
-:func:`decide_ready` walks a run's tasks in dependency order, so one call settles a whole
-cascade (a failure turns every ``all_success`` task below it to ``upstream_failed``).
+:func:`settle` walks a run's tasks in dependency order, so one call settles a whole
+cascade (a failure turns every ``all_success`` task below it to ``upstream_failed``). The
+scheduler settles every running run from rows read in one query (:func:`instance_rows`);
+a worker's fast-follow settles the tasks right below the one it finished
+(:func:`decide_ready`).
 Runnable instances move ``none → scheduled``; ``scheduled`` means "ready, waiting for a
 slot" (:mod:`engine.scheduling.submission` queues them). Every move is a compare-and-set,
 so the scheduler and a worker's fast-follow may decide the same run at once.
@@ -9,26 +12,109 @@ so the scheduler and a worker's fast-follow may decide the same run at once.
 
 from __future__ import annotations
 
-import heapq
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.models import DagRun, TaskInstance, XCom
+from engine.scheduling.submission import Waiting
 from engine.serialization import SerializedDAG, SerializedTask
-from engine.state import TaskInstanceState
+from engine.state import FINISHED, TaskInstanceState
 from engine.transitions import set_task_state
-from engine.trigger_rules import READINESS_STATE, Readiness, UpstreamSummary, evaluate
+from engine.trigger_rules import (
+    READINESS_STATE,
+    Readiness,
+    TriggerRule,
+    UpstreamSummary,
+    evaluate,
+)
 
 logger = logging.getLogger(__name__)
 
 TI = TaskInstanceState
 
+MAX_LISTED_TASKS = 64
+"""Beyond this many task ids, reading the whole run beats binding a long ``IN`` list."""
+
 BRANCH_XCOM_KEY = "__branch__"
 """XCom key under which the runner stores a branch task's chosen task ids (a list)."""
+
+
+@dataclass
+class InstanceRow:
+    """What readiness needs of a task instance. Plain rows, not ORM objects: a tick reads
+    every instance of every running run, and building thousands of objects dominated it."""
+
+    id: int
+    task_id: str
+    state: TaskInstanceState
+    try_number: int
+
+
+RunRows = dict[str, InstanceRow]
+"""A run's instances by task id."""
+
+
+def instance_rows(
+    *, session: Session, run_ids: Collection[int], task_ids: Collection[str] | None = None
+) -> dict[int, RunRows]:
+    """The instances of the runs ``run_ids`` (primary keys), one query for all of them;
+    only those of ``task_ids`` when given."""
+    by_run: dict[int, RunRows] = {run_id: {} for run_id in run_ids}
+    if not by_run:
+        return by_run
+    stmt = sa.select(
+        TaskInstance.id,
+        TaskInstance.dag_run_id,
+        TaskInstance.task_id,
+        TaskInstance.state,
+        TaskInstance.try_number,
+    ).where(TaskInstance.dag_run_id.in_(sorted(by_run)))
+    if task_ids is not None:
+        stmt = stmt.where(TaskInstance.task_id.in_(sorted(task_ids)))
+    rows = session.execute(stmt)
+    for ti_id, run_id, task_id, state, try_number in rows:
+        by_run[run_id][task_id] = InstanceRow(ti_id, task_id, state, try_number)
+    return by_run
+
+
+def settle(
+    *,
+    session: Session,
+    dag_run: DagRun,
+    dag: SerializedDAG,
+    rows: RunRows,
+    now: datetime,
+    only: Collection[str] | None = None,
+) -> list[InstanceRow]:
+    """Apply trigger rules and branch choices to the run's instances in ``none``.
+
+    Ruled-out instances become ``skipped`` or ``upstream_failed``; runnable ones become
+    ``scheduled``. Considers every waiting instance, or those of ``only``; ``rows`` is
+    updated in place. Returns the rows this call moved to ``scheduled``.
+    """
+    waiting = [
+        task_id
+        for task_id in dag.order
+        if task_id in rows and rows[task_id].state is TI.NONE and (only is None or task_id in only)
+    ]
+    if not waiting:
+        return []
+    states = {task_id: row.state for task_id, row in rows.items()}
+    choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
+    scheduled = []
+    for task_id in waiting:
+        verdict = _verdict(dag.tasks[task_id], states, choices)
+        row = rows[task_id]
+        if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
+            states[task_id] = row.state
+            if row.state is TI.SCHEDULED:
+                scheduled.append(row)
+    return scheduled
 
 
 def decide_ready(
@@ -36,55 +122,26 @@ def decide_ready(
     session: Session,
     dag_run: DagRun,
     dag: SerializedDAG,
-    task_ids: Iterable[str] | None = None,
+    task_ids: Iterable[str],
     now: datetime,
-) -> list[TaskInstance]:
-    """Apply trigger rules and branch choices to the run's instances in ``none``.
-
-    Ruled-out instances become ``skipped`` or ``upstream_failed``; runnable ones become
-    ``scheduled``. Returns every ``scheduled`` instance of the run (limited to
-    ``task_ids`` when given): those that became ready now and those still waiting for
-    a slot (or a retry that came due).
-    """
-    wanted = set(task_ids) if task_ids is not None else None
-    tis = {ti.task_id: ti for ti in _instances(session=session, dag_run=dag_run, wanted=wanted)}
-    states = task_states(session=session, dag_run=dag_run) if wanted is not None else {}
-    states.update({task_id: ti.state for task_id, ti in tis.items()})
-    choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
-    for task_id in topological_order(dag):
-        ti = tis.get(task_id)
-        if ti is None or ti.state is not TI.NONE or (wanted is not None and task_id not in wanted):
-            continue
-        verdict = _verdict(dag.tasks[task_id], states, choices)
-        if verdict is not Readiness.WAIT and _apply(verdict, ti, session=session, now=now):
-            states[task_id] = ti.state
-    return [
-        ti
-        for task_id, ti in tis.items()
-        if ti.state is TI.SCHEDULED and (wanted is None or task_id in wanted)
+) -> list[Waiting]:
+    """Settle the run's instances of ``task_ids``; return those of them now ``scheduled``
+    (just decided, or still waiting for a slot), ready for
+    :func:`~engine.scheduling.submission.queue_ready`. A worker's fast-follow uses it."""
+    wanted = set(task_ids)
+    # The wanted tasks and their upstream tasks are all a verdict reads: a chain's
+    # fast-follow reads two rows, not the whole run.
+    needed = wanted.union(*(dag.tasks[t].upstream_task_ids for t in wanted if t in dag.tasks))
+    subset = needed if len(needed) <= MAX_LISTED_TASKS else None
+    rows = instance_rows(session=session, run_ids=[dag_run.id], task_ids=subset)[dag_run.id]
+    settle(session=session, dag_run=dag_run, dag=dag, rows=rows, now=now, only=wanted)
+    ids = [
+        row.id for task_id, row in rows.items() if task_id in wanted and row.state is TI.SCHEDULED
     ]
-
-
-def _instances(*, session: Session, dag_run: DagRun, wanted: set[str] | None) -> list[TaskInstance]:
-    """The run's instances as objects; for a fast-follow (``wanted``), only those.
-
-    A worker finishing one of a thousand parallel tasks decides only its downstream
-    task; building a thousand objects for that made a fan-out quadratic.
-    """
-    stmt = sa.select(TaskInstance).where(TaskInstance.dag_run_id == dag_run.id)
-    if wanted is not None:
-        stmt = stmt.where(TaskInstance.task_id.in_(sorted(wanted)))
-    return list(session.scalars(stmt.execution_options(populate_existing=True)))
-
-
-def task_states(*, session: Session, dag_run: DagRun) -> dict[str, TaskInstanceState]:
-    """Every instance's state as plain rows: what trigger rules need of the upstream tasks."""
-    rows = session.execute(
-        sa.select(TaskInstance.task_id, TaskInstance.state).where(
-            TaskInstance.dag_run_id == dag_run.id
-        )
-    )
-    return {str(task_id): TaskInstanceState(state) for task_id, state in rows}
+    if not ids:
+        return []
+    stmt = sa.select(*Waiting.columns()).where(TaskInstance.id.in_(ids)).order_by(TaskInstance.id)
+    return [Waiting(*row) for row in session.execute(stmt)]
 
 
 def _verdict(
@@ -93,6 +150,14 @@ def _verdict(
     choices: Mapping[str, frozenset[str]],
 ) -> Readiness:
     upstream = [up for up in task.upstream_task_ids if up in states]
+    if not any(states[up] in FINISHED for up in upstream):
+        # Nothing upstream has finished: every rule but ``always`` waits. The common case
+        # of a busy run, answered without counting.
+        return (
+            Readiness.RUN
+            if task.trigger_rule is TriggerRule.ALWAYS or not upstream
+            else Readiness.WAIT
+        )
     for up in upstream:
         chosen = choices.get(up)
         if chosen is not None and task.task_id not in chosen:
@@ -100,19 +165,20 @@ def _verdict(
     return evaluate(task.trigger_rule, UpstreamSummary.of(states[up] for up in upstream))
 
 
-def _apply(verdict: Readiness, ti: TaskInstance, *, session: Session, now: datetime) -> bool:
+def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datetime) -> bool:
     run = verdict is Readiness.RUN
+    new = TI.SCHEDULED if run else READINESS_STATE[verdict]
+    moved = {"scheduled_at": now, "end_date": None} if run else {"end_date": now}
     won = set_task_state(
         session=session,
-        ti_id=ti.id,
+        ti_id=row.id,
         expected=TI.NONE,
-        new=TI.SCHEDULED if run else READINESS_STATE[verdict],
-        try_number=ti.try_number,
-        scheduled_at=now if run else ti.scheduled_at,
-        end_date=None if run else now,
+        new=new,
+        try_number=row.try_number,
+        **moved,
     )
     if won:
-        session.refresh(ti)
+        row.state = new
     return won
 
 
@@ -146,20 +212,3 @@ def _branch_choices(
         else:
             logger.warning("branch %s of %s: ignoring choice %r", task_id, dag_run.run_id, value)
     return choices
-
-
-def topological_order(dag: SerializedDAG) -> list[str]:
-    """Task ids, each after all of its upstream tasks (ties by task id)."""
-    pending = {task_id: len(task.upstream_task_ids) for task_id, task in dag.tasks.items()}
-    ready = [task_id for task_id, count in pending.items() if count == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        task_id = heapq.heappop(ready)
-        order.append(task_id)
-        for child in dag.tasks[task_id].downstream_task_ids:
-            if child in pending:
-                pending[child] -= 1
-                if pending[child] == 0:
-                    heapq.heappush(ready, child)
-    return order

@@ -19,13 +19,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.executors.base import TaskJob
-from engine.models import Dag, Pool, PriorityClass, TaskInstance
-from engine.state import ACTIVE, TaskInstanceState
+from engine.models import Dag, DagRun, Pool, PriorityClass, TaskInstance
+from engine.state import ACTIVE, DagRunState, TaskInstanceState
 from engine.transitions import set_task_state
 
 logger = logging.getLogger(__name__)
@@ -40,12 +41,36 @@ CLASS_RANK: dict[PriorityClass, int] = {
 
 _warned_pools: set[str] = set()
 
+_ACTIVE = TaskInstance.state.in_(list(ACTIVE))
+
 
 @dataclass(frozen=True)
 class Limits:
     """The global limit; per-DAG and per-pool limits are read from their rows."""
 
     parallelism: int
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A ``scheduled`` task instance as submission sees it: the columns it orders and
+    limits by, read as plain rows (a busy tick has thousands of them)."""
+
+    id: int
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+    pool: str
+    pool_slots: int
+    priority_class: PriorityClass
+    priority_weight: int
+    scheduled_at: datetime | None
+
+    @classmethod
+    def columns(cls) -> tuple[sa.ColumnElement[Any], ...]:
+        """The task instance columns to select, in field order."""
+        return tuple(getattr(TaskInstance, name) for name in cls.__dataclass_fields__)
 
 
 @dataclass
@@ -58,7 +83,7 @@ class _Usage:
     pool_slots: dict[str, int]
     max_active_tasks: dict[str, int]
 
-    def admits(self, ti: TaskInstance, limits: Limits) -> bool:
+    def admits(self, ti: Waiting, limits: Limits) -> bool:
         if self.total >= limits.parallelism:
             return False
         if self.by_dag.get(ti.dag_id, 0) >= self.max_active_tasks.get(ti.dag_id, 0):
@@ -68,44 +93,59 @@ class _Usage:
             return False
         return self.by_pool.get(ti.pool, 0) + ti.pool_slots <= self.pool_slots[ti.pool]
 
-    def take(self, ti: TaskInstance) -> None:
+    def take(self, ti: Waiting) -> None:
         self.total += 1
         self.by_dag[ti.dag_id] = self.by_dag.get(ti.dag_id, 0) + 1
         self.by_pool[ti.pool] = self.by_pool.get(ti.pool, 0) + ti.pool_slots
 
 
-def priority_key(ti: TaskInstance) -> tuple[int, int, float, int]:
+def priority_key(ti: Waiting) -> tuple[int, int, float, int]:
     """Sort key: class, then weight (higher first), then age (oldest first), then id."""
     aged = ti.scheduled_at.timestamp() if ti.scheduled_at is not None else 0.0
     return (CLASS_RANK.get(ti.priority_class, 1), -ti.priority_weight, aged, ti.id)
 
 
-def queue_ready(
-    *, session: Session, tis: Sequence[TaskInstance], limits: Limits, now: datetime
-) -> list[TaskJob]:
-    """Move ``scheduled`` instances to ``queued`` (a new try) in priority order, within limits.
+def waiting_instances(*, session: Session) -> list[Waiting]:
+    """Every ``scheduled`` instance of a running run."""
+    rows = session.execute(
+        sa.select(*Waiting.columns())
+        .join(DagRun, DagRun.id == TaskInstance.dag_run_id)
+        .where(TaskInstance.state == TI.SCHEDULED, DagRun.state == DagRunState.RUNNING)
+    )
+    return [Waiting(*row) for row in rows]
 
-    Returns one job per instance this call queued; submit them after the commit.
+
+def active_count(*, session: Session) -> int:
+    """Instances holding a slot (``queued`` or ``running``), across all DAGs."""
+    return session.scalar(sa.select(sa.func.count()).where(_ACTIVE)) or 0
+
+
+def queue_ready(
+    *, session: Session, waiting: Sequence[Waiting], limits: Limits, now: datetime
+) -> list[TaskJob]:
+    """Move ``waiting`` instances to ``queued`` (a new try) in priority order, within limits.
+
+    An instance that another process queued meanwhile loses its compare-and-set and is
+    left out. Returns one job per instance this call queued; submit them after the commit.
     """
-    candidates = [ti for ti in tis if ti.state is TI.SCHEDULED]
-    if not candidates:
+    if not waiting:
         return []
-    usage = _usage(session=session, dag_ids={ti.dag_id for ti in candidates})
+    usage = _usage(session=session, dag_ids={ti.dag_id for ti in waiting})
     jobs = []
-    for ti in sorted(candidates, key=priority_key):
+    for ti in sorted(waiting, key=priority_key):
         if usage.total >= limits.parallelism:
             break
         if usage.admits(ti, limits) and _queue(ti, session=session, now=now):
             usage.take(ti)
-            jobs.append(job_for(ti))
+            jobs.append(job_for(ti, try_number=ti.try_number + 1))
     return jobs
 
 
-def job_for(ti: TaskInstance) -> TaskJob:
-    """The executor job of ``ti``'s current try."""
+def job_for(ti: Waiting | TaskInstance, *, try_number: int | None = None) -> TaskJob:
+    """The executor job of ``ti``'s try ``try_number`` (default: its current try)."""
     return TaskJob(
         ti_id=ti.id,
-        try_number=ti.try_number,
+        try_number=ti.try_number if try_number is None else try_number,
         dag_id=ti.dag_id,
         run_id=ti.run_id,
         task_id=ti.task_id,
@@ -113,8 +153,8 @@ def job_for(ti: TaskInstance) -> TaskJob:
     )
 
 
-def _queue(ti: TaskInstance, *, session: Session, now: datetime) -> bool:
-    won = set_task_state(
+def _queue(ti: Waiting, *, session: Session, now: datetime) -> bool:
+    return set_task_state(
         session=session,
         ti_id=ti.id,
         expected=TI.SCHEDULED,
@@ -124,38 +164,39 @@ def _queue(ti: TaskInstance, *, session: Session, now: datetime) -> bool:
         queued_at=now,
         job_id=f"{ti.id}:{ti.try_number + 1}",
     )
-    if won:
-        session.refresh(ti)
-    return won
 
 
 def _usage(*, session: Session, dag_ids: set[str]) -> _Usage:
+    # Pools first: their row locks serialise every process that queues (see above).
     pools = session.scalars(sa.select(Pool).order_by(Pool.name).with_for_update()).all()
-    active = TaskInstance.state.in_(list(ACTIVE))
-    total = session.scalar(sa.select(sa.func.count()).where(active)) or 0
-    by_dag = session.execute(
-        sa.select(TaskInstance.dag_id, sa.func.count())
-        .where(active, TaskInstance.dag_id.in_(dag_ids))
-        .group_by(TaskInstance.dag_id)
-    )
-    by_pool = session.execute(
-        sa.select(TaskInstance.pool, sa.func.sum(TaskInstance.pool_slots))
-        .where(active)
-        .group_by(TaskInstance.pool)
-    )
+    groups = session.execute(
+        sa.select(
+            TaskInstance.dag_id,
+            TaskInstance.pool,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(TaskInstance.pool_slots), 0),
+        )
+        .where(_ACTIVE)
+        .group_by(TaskInstance.dag_id, TaskInstance.pool)
+    ).all()
+    by_dag: dict[str, int] = {}
+    by_pool: dict[str, int] = {}
+    for dag_id, pool, count, slots in groups:
+        by_dag[dag_id] = by_dag.get(dag_id, 0) + int(count)
+        by_pool[pool] = by_pool.get(pool, 0) + int(slots)
     max_tasks = session.execute(
         sa.select(Dag.dag_id, Dag.max_active_tasks).where(Dag.dag_id.in_(dag_ids))
     )
     return _Usage(
-        total=total,
-        by_dag={dag_id: int(n) for dag_id, n in by_dag},
-        by_pool={pool: int(n or 0) for pool, n in by_pool},
+        total=sum(by_dag.values()),
+        by_dag=by_dag,
+        by_pool=by_pool,
         pool_slots={pool.name: pool.slots for pool in pools},
         max_active_tasks={dag_id: int(n) for dag_id, n in max_tasks},
     )
 
 
-def _warn_unknown_pool(ti: TaskInstance) -> None:
+def _warn_unknown_pool(ti: Waiting) -> None:
     if ti.pool not in _warned_pools:
         _warned_pools.add(ti.pool)
         logger.warning(

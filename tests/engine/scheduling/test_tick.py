@@ -205,7 +205,7 @@ def test_fast_follow_helpers_work_inside_a_callers_transaction(
         dag = load_serialized_dag(session=session, dag_id="chain")
         assert decide_ready(session=session, dag_run=run, dag=dag, task_ids=["b"], now=START) == []
         ready = decide_ready(session=session, dag_run=run, dag=dag, task_ids=["a"], now=START)
-        jobs = queue_ready(session=session, tis=ready, limits=Limits(parallelism=1), now=START)
+        jobs = queue_ready(session=session, waiting=ready, limits=Limits(parallelism=1), now=START)
         assert [(j.task_id, j.try_number) for j in jobs] == [("a", 1)]
     assert states(sessions, "chain") == {"a": TI.QUEUED, "b": TI.NONE, "c": TI.NONE}
 
