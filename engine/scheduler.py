@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
+from engine.heartbeats import record_scheduler_heartbeat
 from engine.models import DagRun, TaskInstance, utcnow
 from engine.parser import refresh_dags
 from engine.runs import load_serialized_dag
@@ -96,6 +97,7 @@ class Scheduler:
     def tick(self, now: datetime) -> TickReport:
         """One pass over every step, at ``now``."""
         report = TickReport()
+        self._step("heartbeat", report, lambda s: record_scheduler_heartbeat(session=s, now=now))
         self._step("parse", report, lambda s: self._parse(s, now, report))
         self._step("create runs", report, lambda s: self._create_runs(s, now, report))
         self._step("start runs", report, lambda s: self._start_runs(s, now, report))
