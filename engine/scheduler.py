@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
+from engine.heartbeats import record_scheduler_heartbeat
 from engine.models import DagRun, utcnow
 from engine.parser import refresh_dags
 from engine.runs import load_serialized_dag
@@ -119,6 +120,9 @@ class Scheduler:
         """
         report = TickReport()
         if not quick:
+            self._step(
+                "heartbeat", report, lambda s: record_scheduler_heartbeat(session=s, now=now)
+            )
             self._step("parse", report, lambda s: self._parse(s, now, report))
             self._step("create runs", report, lambda s: self._create_runs(s, now, report))
         self._step("start runs", report, lambda s: self._start_runs(s, now, report))

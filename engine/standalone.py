@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +26,9 @@ from engine.wakeup import build_waker
 logger = logging.getLogger(__name__)
 
 RELAY_INTERVAL_SECONDS = 1.0
+
+SERVICES_GROUP = "loom.standalone"
+"""Entry point group of ``fn(settings, stop_event) -> Thread`` services standalone runs."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Standalone:
             f"dags folder:   {s.core.dags_folder}",
             f"executor:      {s.executor.kind} (concurrency {s.executor.concurrency})",
             f"dead letters:  {dead_letters or 'kept in the database'}",
+            f"web UI / API:  http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
         ]
 
     def run(self, stop: threading.Event) -> None:
@@ -60,13 +65,27 @@ class Standalone:
         )
         self.executor.start()
         relay.start()
+        services: list[threading.Thread] = []
         try:
+            services = _start_services(self.settings, stop)
             self.scheduler.run(stop)
         finally:
             stop.set()
             self.executor.stop()
             relay.join(timeout=10)
+            for service in services:
+                service.join(timeout=10)
             logger.info("standalone stopped")
+
+
+def _start_services(settings: Settings, stop: threading.Event) -> list[threading.Thread]:
+    """Start the services other packages plug in (the webserver, from ``webui``) through
+    the ``loom.standalone`` entry points: engine/ never imports them."""
+    threads = []
+    for entry in entry_points(group=SERVICES_GROUP):
+        threads.append(entry.load()(settings, stop))
+        logger.info("standalone: %s started", entry.name)
+    return threads
 
 
 def build_standalone(settings: Settings) -> Standalone:

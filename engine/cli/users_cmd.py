@@ -1,4 +1,4 @@
-"""``loom users``: create and list the users of the web UI and the API."""
+"""``loom users``: create, list, disable and reset the password of users."""
 
 from __future__ import annotations
 
@@ -9,14 +9,20 @@ import click
 
 from engine.cli.common import emit, loom_context, output_option
 from engine.models import User
-from engine.security.users import create_user, list_users
+from engine.security.users import (
+    create_user,
+    list_users,
+    require_user,
+    set_active,
+    set_password,
+)
 
 COLUMNS = ("username", "email", "roles", "active", "created_at")
 
 
 @click.group("users")
 def group() -> None:
-    """Create and list users."""
+    """Create, list and disable users; reset passwords."""
 
 
 @group.command("create")
@@ -55,6 +61,40 @@ def list_(output: str) -> None:
     with loom_context().session() as session:
         rows = [_row(user) for user in list_users(session=session)]
     emit(rows, output, COLUMNS)
+
+
+@group.command("disable")
+@click.argument("username")
+def disable(username: str) -> None:
+    """Disable a user: no more sign-ins, and their tokens stop working at once."""
+    with loom_context().session() as session:
+        set_active(
+            session=session, user=require_user(session=session, username=username), active=False
+        )
+    click.echo(f"disabled user {username}")
+
+
+@group.command("enable")
+@click.argument("username")
+def enable(username: str) -> None:
+    """Enable a disabled user again."""
+    with loom_context().session() as session:
+        set_active(
+            session=session, user=require_user(session=session, username=username), active=True
+        )
+    click.echo(f"enabled user {username}")
+
+
+@group.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def reset_password(username: str, password_stdin: bool) -> None:
+    """Set a new password (and unlock the account); the user's tokens stop working."""
+    password = _read_password(password_stdin)
+    with loom_context().session() as session:
+        user = require_user(session=session, username=username)
+        set_password(session=session, user=user, password=password)
+    click.echo(f"password of {username} reset")
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -15,6 +15,7 @@ from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
 from engine.models.dags import ParseImportError as ParseImportError
 from engine.models.dags import SerializedDag as SerializedDag
+from engine.models.heartbeats import SchedulerHeartbeat as SchedulerHeartbeat
 from engine.models.operations import DeadLetter as DeadLetter
 from engine.models.operations import DeadLetterState as DeadLetterState
 from engine.models.operations import NotificationDelivery as NotificationDelivery
@@ -31,6 +32,7 @@ from engine.models.runs import TaskInstance as TaskInstance
 from engine.models.runs import XCom as XCom
 from engine.models.security import AuditLog as AuditLog
 from engine.models.security import Permission as Permission
+from engine.models.security import RevokedSession as RevokedSession
 from engine.models.security import Role as Role
 from engine.models.security import User as User
 from engine.models.security import role_permission as role_permission
@@ -55,7 +57,9 @@ __all__ = [
     "Permission",
     "Pool",
     "PriorityClass",
+    "RevokedSession",
     "Role",
+    "SchedulerHeartbeat",
     "SerializedDag",
     "StrEnumType",
     "TaskAttempt",

@@ -2,7 +2,8 @@
 
 A role grants permissions, each an ``(action, resource)`` pair; a role whose
 ``dag_tags`` is not empty limits DAG-level access to DAGs carrying one of those tags.
-Bumping ``User.token_version`` revokes every token issued to the user.
+Bumping ``User.token_version`` revokes every token issued to the user; a
+:class:`RevokedSession` revokes the tokens of one sign-in (a logout).
 """
 
 from __future__ import annotations
@@ -100,3 +101,19 @@ class AuditLog(Base):
     outcome: Mapped[str] = mapped_column(sa.String(32))
     """``success``, ``denied`` or ``error``."""
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class RevokedSession(Base):
+    """One sign-in whose tokens (access and refresh) were revoked by a logout.
+
+    Every token carries the id of the sign-in it belongs to; a row here refuses them
+    all until ``expires_at`` (when its refresh token would expire anyway; then the row
+    may be pruned).
+    """
+
+    __tablename__ = "revoked_session"
+
+    session_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

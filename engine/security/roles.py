@@ -7,11 +7,14 @@ for anything else).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Permission, Role
 
 
@@ -107,3 +110,100 @@ def _ensure_permissions(*, session: Session) -> dict[PermissionPair, Permission]
 
 def _permission_key(permission: Permission) -> tuple[str, str]:
     return (permission.resource, permission.action)
+
+
+# -- custom roles: what the API and the CLI call --------------------------------------------
+
+ROLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
+"""Letters, digits, space and ``. _ -``, starting with a letter or digit, 64 at most."""
+
+MAX_TAG_LENGTH = 100
+"""Longest DAG tag a role may be limited to."""
+
+
+def parse_permissions(pairs: Iterable[tuple[str, str]]) -> set[PermissionPair]:
+    """``(action, resource)`` strings as catalogue pairs; InvalidInputError names the unknown."""
+    parsed: set[PermissionPair] = set()
+    for action, resource in pairs:
+        try:
+            parsed.add((Action(action), Resource(resource)))
+        except ValueError:
+            raise InvalidInputError(
+                f"permissions: ({action}, {resource}) is not in the catalogue; actions are "
+                f"{', '.join(Action)} and resources {', '.join(Resource)}"
+            ) from None
+    return parsed
+
+
+def list_roles(*, session: Session) -> list[Role]:
+    """Every role, by name, with its permissions loaded."""
+    return list(session.scalars(sa.select(Role).order_by(Role.name)))
+
+
+def require_role(*, session: Session, name: str) -> Role:
+    """The role called ``name``; NotFoundError when there is none."""
+    role = session.scalars(sa.select(Role).where(Role.name == name)).one_or_none()
+    if role is None:
+        raise NotFoundError(f"no role {name!r}")
+    return role
+
+
+def create_role(
+    *,
+    session: Session,
+    name: str,
+    permissions: Iterable[tuple[str, str]],
+    description: str | None = None,
+    dag_tags: Sequence[str] = (),
+) -> Role:
+    """Add a custom role; ConflictError when the name is taken. Never commits."""
+    if not ROLE_NAME_PATTERN.fullmatch(name):
+        raise InvalidInputError(f"name: {name!r} is not a valid role name")
+    if session.scalars(sa.select(Role.id).where(Role.name == name)).first() is not None:
+        raise ConflictError(f"role {name!r} exists already")
+    role = Role(name=name, description=description, dag_tags=_tags(dag_tags), is_builtin=False)
+    role.permissions = _permission_rows(parse_permissions(permissions), session=session)
+    session.add(role)
+    session.flush()
+    return role
+
+
+def update_role(
+    *,
+    session: Session,
+    role: Role,
+    permissions: Iterable[tuple[str, str]] | None = None,
+    description: str | None = None,
+    dag_tags: Sequence[str] | None = None,
+) -> Role:
+    """Change a role; a builtin role's permissions belong to the catalogue (ConflictError)."""
+    if permissions is not None:
+        if role.is_builtin:
+            raise ConflictError(f"role {role.name!r} is builtin: its permissions cannot change")
+        role.permissions = _permission_rows(parse_permissions(permissions), session=session)
+    if description is not None:
+        role.description = description
+    if dag_tags is not None:
+        role.dag_tags = _tags(dag_tags)
+    session.flush()
+    return role
+
+
+def delete_role(*, session: Session, role: Role) -> None:
+    """Remove a custom role (its users lose it); builtin roles stay (ConflictError)."""
+    if role.is_builtin:
+        raise ConflictError(f"role {role.name!r} is builtin and cannot be deleted")
+    session.delete(role)
+    session.flush()
+
+
+def _tags(tags: Sequence[str]) -> list[str]:
+    cleaned = sorted({tag.strip() for tag in tags})
+    if any(not tag or len(tag) > MAX_TAG_LENGTH for tag in cleaned):
+        raise InvalidInputError(f"dag_tags: a tag must have 1 to {MAX_TAG_LENGTH} characters")
+    return cleaned
+
+
+def _permission_rows(pairs: set[PermissionPair], *, session: Session) -> list[Permission]:
+    rows = _ensure_permissions(session=session)
+    return sorted((rows[pair] for pair in pairs), key=_permission_key)

@@ -68,3 +68,45 @@ def roles_named(names: Sequence[str], *, session: Session) -> list[Role]:
             f"existing roles: {', '.join(existing) or '(none)'}"
         )
     return roles
+
+
+def require_user(*, session: Session, username: str) -> User:
+    """The user called ``username``; NotFoundError when there is none."""
+    user = get_user(session=session, username=username)
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def set_password(*, session: Session, user: User, password: str) -> None:
+    """Change ``user``'s password and revoke every token issued to them."""
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_tokens(user)
+    session.flush()
+
+
+def set_active(*, session: Session, user: User, active: bool) -> None:
+    """Enable or disable ``user``; disabling revokes every token issued to them."""
+    if user.is_active and not active:
+        revoke_tokens(user)
+    user.is_active = active
+    session.flush()
+
+
+def set_roles(*, session: Session, user: User, role_names: Sequence[str]) -> None:
+    """Replace ``user``'s roles (their tokens stay valid: permissions are read per request)."""
+    user.roles = roles_named(role_names, session=session)
+    session.flush()
+
+
+def delete_user(*, session: Session, user: User) -> None:
+    """Remove ``user``; their audit entries keep the username."""
+    session.delete(user)
+    session.flush()
+
+
+def revoke_tokens(user: User) -> None:
+    """Make every token issued to ``user`` so far invalid (they carry the old version)."""
+    user.token_version = (user.token_version or 0) + 1

@@ -57,7 +57,8 @@ def test_public_names() -> None:
         "DEFAULT_POOL", "AuditLog", "Base", "Dag", "DagFile", "DagRun", "DagRunType",
         "DeadLetter", "DeadLetterState", "JSONType", "NotificationDelivery", "OutboxKind",
         "OutboxMessage", "OutboxState", "ParseImportError", "Permission", "Pool",
-        "PriorityClass", "Role", "SerializedDag", "StrEnumType", "TaskAttempt",
+        "PriorityClass", "RevokedSession", "Role", "SchedulerHeartbeat", "SerializedDag",
+        "StrEnumType", "TaskAttempt",
         "TaskInstance", "User", "UtcDateTime", "XCom", "role_permission", "user_role", "utcnow",
     }  # fmt: skip
 

@@ -106,3 +106,32 @@ def test_create_user_refuses_a_bad_username(url: str) -> None:
     with make_session_factory(db)() as session, pytest.raises(InvalidInputError):
         create_user(session=session, username="no spaces", password="s3cret-pass", role_names=[])
     db.dispose()
+
+
+def _user(url: str, username: str) -> tuple[bool, int, str]:
+    db = create_db_engine(url)
+    with make_session_factory(db)() as session:
+        user = get_user(session=session, username=username)
+        assert user is not None
+        found = (user.is_active, user.token_version, user.password_hash)
+    db.dispose()
+    return found
+
+
+def test_disable_and_enable_revoke_tokens_once(url: str) -> None:
+    create("ada", "Viewer")
+    result = invoke("disable", "ada")
+    assert result.exit_code == 0, result.output
+    assert _user(url, "ada")[:2] == (False, 1)
+    assert invoke("enable", "ada").exit_code == 0
+    assert _user(url, "ada")[:2] == (True, 1)
+    assert invoke("disable", "nobody").exit_code == 1
+
+
+def test_reset_password_sets_it_and_revokes_tokens(url: str) -> None:
+    create("ada", "Viewer")
+    result = invoke("reset-password", "ada", "--password-stdin", stdin="brand-new-pass\n")
+    assert result.exit_code == 0, result.output
+    active, version, password_hash = _user(url, "ada")
+    assert (active, version) == (True, 1)
+    assert verify_password(password_hash, "brand-new-pass")

@@ -1,0 +1,37 @@
+"""``loom roles``: the roles, their permissions and DAG tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from engine.cli.common import emit, loom_context, output_option
+from engine.models import Role
+from engine.security.roles import list_roles
+
+COLUMNS = ("name", "builtin", "dag_tags", "permissions")
+
+
+@click.group("roles")
+def group() -> None:
+    """List roles (manage them through the API: /api/v1/roles)."""
+
+
+@group.command("list")
+@output_option
+def list_(output: str) -> None:
+    """List roles with their permissions (action:resource) and DAG tags."""
+    with loom_context().session() as session:
+        rows = [_row(role) for role in list_roles(session=session)]
+    emit(rows, output, COLUMNS)
+
+
+def _row(role: Role) -> dict[str, Any]:
+    return {
+        "name": role.name,
+        "description": role.description,
+        "builtin": role.is_builtin,
+        "dag_tags": list(role.dag_tags or []),
+        "permissions": [f"{p.action}:{p.resource}" for p in role.permissions],
+    }

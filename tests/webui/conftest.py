@@ -1,0 +1,91 @@
+"""App, client and token fixtures for the API (after Flask's tutorial: ``app``, ``client``).
+
+The test world (see :mod:`tests.webui.world`) is built once into a SQLite template file;
+each test gets a copy, so tests may change anything. ``pg_app`` builds the same world in
+a fresh PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.webui.world import PASSWORD, USERNAMES, build_world, make_settings
+from webui import create_app
+from webui.db import dispose
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated, seeded SQLite world every SQLite test starts from."""
+    root = tmp_path_factory.mktemp("world")
+    build_world(f"sqlite:///{root / 'template.db'}", root / "dags")
+    return root
+
+
+_APPS: list[Flask] = []
+
+
+def app_for(url: str, tmp_path: Path, dags: Path, **env: str) -> Flask:
+    """An app on database ``url``; its connections are closed when the test ends."""
+    settings = make_settings(url, tmp_path / "home", dags, **env)
+    app = create_app({"TESTING": True, "LOOM_SETTINGS": settings})
+    _APPS.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _dispose_apps() -> Iterator[None]:
+    yield
+    while _APPS:
+        dispose(_APPS.pop())
+
+
+@pytest.fixture
+def app(template: Path, tmp_path: Path) -> Flask:
+    db_file = tmp_path / "loom.db"
+    shutil.copy(template / "template.db", db_file)
+    return app_for(f"sqlite:///{db_file}", tmp_path, template / "dags")
+
+
+@pytest.fixture
+def pg_app(postgres_url: str, tmp_path: Path) -> Flask:
+    world = build_world(postgres_url, tmp_path / "dags")
+    return app_for(postgres_url, tmp_path, world.dags_folder)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
+    """Sign in through the API; the token response."""
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def as_role(client: FlaskClient) -> Callable[[str], dict[str, str]]:
+    """``as_role("Admin")``: headers with an access token of that role's user."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(role: str) -> dict[str, str]:
+        if role not in cache:
+            username = USERNAMES.get(role, role)
+            cache[role] = bearer(login(client, username)["access_token"])
+        return cache[role]
+
+    return headers

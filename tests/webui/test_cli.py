@@ -1,0 +1,107 @@
+"""``loom webserver``, ``loom roles list``, and the helpers ``loom standalone`` uses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from engine import migrate
+from engine.cli.main import cli
+from engine.config import load_settings
+from tests.webui.world import SECRET
+from webui.serve import SECRET_FILE, ensure_secret_key, serve_in_thread
+
+
+def test_webserver_refuses_to_start_without_a_secret_key(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
+    result = CliRunner().invoke(cli, ["webserver", "--port", "8999"])
+    assert result.exit_code == 1
+    assert "webserver.secret_key is not set" in result.output
+    assert "LOOM__WEBSERVER__SECRET_KEY" in result.output
+
+
+def test_roles_list_shows_builtin_roles_and_permissions(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrate.upgrade_and_seed(sqlite_url)
+    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
+    result = CliRunner().invoke(cli, ["roles", "list", "--output", "json"])
+    assert result.exit_code == 0, result.output
+    roles = {row["name"]: row for row in json.loads(result.output)}
+    assert sorted(roles) == ["Admin", "Op", "User", "Viewer"]
+    assert "read:dags" in roles["Viewer"]["permissions"]
+    assert "read:audit_log" not in roles["Viewer"]["permissions"]
+
+
+def test_standalone_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    settings = load_settings({"LOOM_HOME": str(tmp_path)}, cwd=tmp_path)
+    first = ensure_secret_key(settings).webserver.secret_key
+    assert len(first) >= 32
+    path = tmp_path / SECRET_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert ensure_secret_key(settings).webserver.secret_key == first
+    configured = load_settings(
+        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__SECRET_KEY": SECRET}, cwd=tmp_path
+    )
+    assert ensure_secret_key(configured).webserver.secret_key == SECRET
+
+
+def test_serve_in_thread_serves_the_api_until_stopped(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__PORT": "18765"}, cwd=tmp_path
+    )
+    migrate.upgrade_and_seed(settings.database.url)
+    stop = threading.Event()
+    thread = serve_in_thread(settings, stop)
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:18765/api/v1/version", timeout=5) as reply:
+            assert json.load(reply)["api"] == "v1"
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
+    env = {**os.environ, "LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__SECRET_KEY": SECRET}
+    loom = str(Path(sys.executable).parent / "loom")
+    subprocess.run([loom, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    server = subprocess.Popen(
+        [loom, "webserver", "--port", "18767", "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        body = _poll("http://127.0.0.1:18767/api/v1/health", deadline=time.monotonic() + 30)
+        assert body["components"]["database"]["status"] == "healthy"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _poll(url: str, deadline: float) -> dict[str, Any]:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                result: dict[str, Any] = json.load(reply)
+                return result
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)

@@ -1,0 +1,101 @@
+"""Trigger through the API → the run executes on a real ``loom worker`` (RQ, Redis db 11)
+→ its state, task instances and logs are read back through the API, on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.db import create_db_engine, make_session_factory
+from engine.executors import RQExecutor
+from engine.models import utcnow
+from engine.scheduler import Scheduler
+from tests.services import flushed_redis
+from tests.webui.conftest import app_for, bearer, login
+from tests.webui.world import build_world
+
+REDIS_URL = "redis://127.0.0.1:6379/11"
+WORKER = [sys.executable, "-c", "from workers.cli import command; command()", "--burst"]
+
+
+@pytest.fixture
+def redis_db() -> Iterator[None]:
+    with flushed_redis(REDIS_URL):
+        yield
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+def test_trigger_run_on_a_worker_and_read_state_and_logs(
+    postgres_url: str, tmp_path: Path, redis_db: None
+) -> None:
+    world = build_world(postgres_url, tmp_path / "dags")
+    env = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
+    app = app_for(postgres_url, tmp_path, world.dags_folder, **env)
+    client = app.test_client()
+    headers = bearer(login(client, "user")["access_token"])
+    created = client.post("/api/v1/dags/example/dagRuns", json={"conf": {"n": 42}}, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    run_path = f"/api/v1/dags/example/dagRuns/{created.get_json()['run_id']}"
+
+    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path, env)
+
+    run = client.get(run_path, headers=headers).get_json()
+    assert run["state"] == "success"
+    tis = client.get(f"{run_path}/taskInstances", headers=headers).get_json()["items"]
+    assert {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in tis} == {
+        "extract": ("success", 1),
+        "load": ("success", 1),
+    }
+    log = client.get(f"{run_path}/taskInstances/extract/logs/1", headers=headers).get_json()
+    assert "extracting 42" in log["content"]
+    assert log["complete"] is True
+
+
+def _run_until_done(
+    client: FlaskClient,
+    run_path: str,
+    headers: dict[str, str],
+    url: str,
+    dags: Path,
+    tmp_path: Path,
+    env: dict[str, str],
+) -> None:
+    """Scheduler ticks in this process, burst workers in child processes, until the run ends."""
+    app_settings = client.application.extensions["loom.settings"]
+    engine = create_db_engine(url)
+    scheduler = Scheduler(
+        session_factory=make_session_factory(engine),
+        executor=RQExecutor(REDIS_URL),
+        settings=app_settings,
+        parse_dags=False,
+    )
+    worker_env = {
+        **os.environ,
+        **env,
+        "LOOM__DATABASE__URL": url,
+        "LOOM__CORE__DAGS_FOLDER": str(dags),
+        "LOOM_HOME": str(tmp_path / "w"),
+    }
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            scheduler.tick(utcnow())
+            state = client.get(run_path, headers=headers).get_json()["state"]
+            if state in {"success", "failed"}:
+                return
+            done = subprocess.run(
+                WORKER, env=worker_env, capture_output=True, timeout=60, cwd=tmp_path
+            )
+            assert done.returncode == 0, done.stderr.decode()[-3000:]
+        raise AssertionError("the run did not finish within 90 s")
+    finally:
+        engine.dispose()

@@ -1,0 +1,115 @@
+"""Bad input never yields a 500: one JSON error shape with 400/404/409/413/422."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+
+from webui.api.schemas.common import MAX_LIMIT
+from webui.app import MAX_CONTENT_LENGTH
+
+Headers = Callable[[str], dict[str, str]]
+SHAPE = {"code", "message", "errors"}
+
+
+def test_malformed_json_is_400(client: FlaskClient, as_role: Headers) -> None:
+    response = client.post(
+        "/api/v1/pools",
+        data="{not json",
+        headers={**as_role("Op"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    body = response.get_json()
+    assert set(body) == SHAPE
+    assert body["message"] == "the request body is not valid JSON"
+
+
+def test_wrong_types_are_422_with_errors_by_field(client: FlaskClient, as_role: Headers) -> None:
+    response = client.post(
+        "/api/v1/pools", json={"name": 5, "slots": "many", "color": "red"}, headers=as_role("Op")
+    )
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert set(errors) == {"name", "slots", "color"}
+    assert errors["slots"] == ["Not a valid integer."]
+
+
+def test_domain_validation_is_422_naming_the_field(client: FlaskClient, as_role: Headers) -> None:
+    response = client.post(
+        "/api/v1/dags/example/dagRuns", json={"conf": {"n": "five"}}, headers=as_role("User")
+    )
+    assert response.status_code == 422
+    assert "param 'n' must be of type integer" in response.get_json()["message"]
+    short = client.post(
+        "/api/v1/users",
+        json={"username": "u", "password": "short", "roles": ["Viewer"]},
+        headers=as_role("Admin"),
+    )
+    assert short.status_code == 422
+    assert short.get_json()["errors"] == {"password": ["must be at least 8 characters long"]}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/dags/nope",
+        "/api/v1/dags/example/dagRuns/nope",
+        "/api/v1/dags/example/dagRuns/manual__1/taskInstances/nope",
+        "/api/v1/dags/example/dagRuns/manual__1/taskInstances/extract/logs/9",
+        "/api/v1/pools/nope",
+        "/api/v1/deadLetters/999",
+        "/api/v1/importErrors/999",
+        "/api/v1/users/nope",
+        "/api/v1/roles/nope",
+        "/api/v1/no/such/route",
+    ],
+)
+def test_unknown_ids_are_404(client: FlaskClient, as_role: Headers, path: str) -> None:
+    response = client.get(path, headers=as_role("Admin"))
+    assert response.status_code == 404
+    assert set(response.get_json()) == SHAPE
+
+
+def test_conflicts_are_409(client: FlaskClient, as_role: Headers) -> None:
+    taken = client.post("/api/v1/pools", json={"name": "etl", "slots": 1}, headers=as_role("Op"))
+    assert taken.status_code == 409
+    builtin = client.delete("/api/v1/roles/Viewer", headers=as_role("Admin"))
+    assert builtin.status_code == 409
+    paused = client.patch("/api/v1/dags/example", json={"is_paused": True}, headers=as_role("User"))
+    assert paused.status_code == 200
+    trigger = client.post("/api/v1/dags/example/dagRuns", json={}, headers=as_role("User"))
+    assert trigger.status_code == 409
+
+
+def test_an_oversized_body_is_413(client: FlaskClient, as_role: Headers) -> None:
+    big = {"name": "big", "slots": 1, "description": "x" * (MAX_CONTENT_LENGTH + 1)}
+    response = client.post("/api/v1/pools", json=big, headers=as_role("Op"))
+    assert response.status_code == 413
+    assert set(response.get_json()) == SHAPE
+
+
+def test_page_sizes_are_capped(client: FlaskClient, as_role: Headers) -> None:
+    page = client.get(f"/api/v1/auditLog?limit={MAX_LIMIT * 50}", headers=as_role("Admin"))
+    assert page.status_code == 200
+    assert page.get_json()["limit"] == MAX_LIMIT
+
+
+def test_paging_and_ordering(client: FlaskClient, as_role: Headers) -> None:
+    admin = as_role("Admin")
+    first = client.get("/api/v1/users?limit=2&order_by=-username", headers=admin).get_json()
+    assert [u["username"] for u in first["items"]] == ["viewer", "victim"]
+    assert first["total"] == 6
+    second = client.get("/api/v1/users?limit=2&offset=2&order_by=-username", headers=admin)
+    assert [u["username"] for u in second.get_json()["items"]] == ["user", "op"]
+    bad = client.get("/api/v1/users?order_by=password_hash", headers=admin)
+    assert bad.status_code == 422
+    assert "order_by" in bad.get_json()["errors"]
+    assert client.get("/api/v1/users?limit=0", headers=admin).status_code == 422
+
+
+def test_nul_characters_in_ids_are_400(client: FlaskClient, as_role: Headers) -> None:
+    response = client.get("/api/v1/dags/a%00b", headers=as_role("Admin"))
+    assert response.status_code == 400
+    assert set(response.get_json()) == SHAPE

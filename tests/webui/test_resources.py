@@ -1,0 +1,203 @@
+"""Every resource against a real PostgreSQL (and Redis and RabbitMQ for /health)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from engine.heartbeats import record_scheduler_heartbeat
+from engine.models import utcnow
+from tests.webui.conftest import app_for, bearer, login
+from tests.webui.world import PASSWORD, build_world
+from webui import db
+
+pytestmark = pytest.mark.postgres
+RUN = "/api/v1/dags/example/dagRuns/manual__1"
+
+
+@pytest.fixture
+def pg(pg_app: Flask) -> Callable[..., dict]:
+    client = pg_app.test_client()
+    tokens = {
+        role: bearer(login(client, role.lower())["access_token"])
+        for role in ("User", "Op", "Admin")
+    }
+
+    def call(
+        method: str, path: str, role: str = "Admin", status: int = 200, **kwargs: object
+    ) -> dict:
+        response = client.open(path, method=method, headers=tokens[role], **kwargs)
+        assert response.status_code == status, response.get_json()
+        return response.get_json() if response.data else {}
+
+    return call
+
+
+def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict]) -> None:
+    assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?tags=finance,other")["items"]] == [
+        "finance_report"
+    ]
+    assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?search=ETL")["items"]] == ["example"]
+    assert (
+        pg("PATCH", "/api/v1/dags/example", "User", json={"is_paused": True})["is_paused"] is True
+    )
+    assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?paused=true")["items"]] == ["example"]
+    assert "BashOperator" in pg("GET", "/api/v1/dags/example/source")["content"]
+    graph = pg("GET", "/api/v1/dags/example/graph")
+    assert graph["edges"] == [{"source": "extract", "target": "load"}]
+    assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
+    pg("DELETE", "/api/v1/dags/finance_report", status=204)
+    pg("GET", "/api/v1/dags/finance_report", status=404)
+    assert pg("GET", "/api/v1/dagRuns?dag_id=finance_report")["total"] == 0
+
+
+def test_runs_trigger_filter_mark_clear_delete(pg: Callable[..., dict]) -> None:
+    later = "2030-01-01T00:00:00+00:00"
+    run = pg(
+        "POST",
+        "/api/v1/dags/example/dagRuns",
+        "User",
+        status=201,
+        json={"conf": {"n": 7}, "run_id": "api_run", "run_after": later},
+    )
+    assert (run["state"], run["conf"], run["triggered_by"]) == ("queued", {"n": 7}, "user")
+    assert run["run_after"].startswith("2030-01-01")
+    queued = pg("GET", "/api/v1/dags/example/dagRuns?state=queued&order_by=run_id")
+    assert [r["run_id"] for r in queued["items"]] == ["api_run", "manual__1"]
+    dated = pg(
+        "GET",
+        "/api/v1/dagRuns?logical_date_gte=2026-01-05T00:00:00Z&logical_date_lte=2026-01-05T00:00:01Z",
+    )
+    assert {(r["dag_id"], r["run_id"]) for r in dated["items"]} == {
+        ("example", "manual__1"),
+        ("finance_report", "manual__1"),
+    }
+    assert pg("PATCH", RUN, "User", json={"state": "failed"})["state"] == "failed"
+    cleared = pg("POST", f"{RUN}/clear", "User", json={"task_ids": ["extract"], "downstream": True})
+    assert sorted(ti["task_id"] for ti in cleared["items"]) == ["extract", "load"]
+    assert pg("GET", RUN)["state"] == "queued"
+    pg("DELETE", "/api/v1/dags/example/dagRuns/api_run", "User", status=204)
+    pg("GET", "/api/v1/dags/example/dagRuns/api_run", status=404)
+
+
+def test_task_instances_mark_clear_logs_xcom(pg: Callable[..., dict]) -> None:
+    tis = pg("GET", f"{RUN}/taskInstances?state=failed")
+    assert [ti["task_id"] for ti in tis["items"]] == ["extract"]
+    assert (
+        pg("PATCH", f"{RUN}/taskInstances/extract", "User", json={"state": "success"})["state"]
+        == "success"
+    )
+    log = pg("GET", f"{RUN}/taskInstances/extract/logs/1")
+    assert (log["content"], log["complete"]) == ("extracting 2\nfailed\n", True)
+    tail = pg("GET", f"{RUN}/taskInstances/extract/logs/1?offset=13")
+    assert (tail["content"], tail["offset"], tail["next_offset"]) == ("failed\n", 13, 20)
+    xcom = pg("GET", f"{RUN}/taskInstances/extract/xcom")
+    assert xcom["items"][0]["key"] == "rows"
+    assert xcom["items"][0]["value"] == {"count": 3}
+    cleared = pg("POST", f"{RUN}/taskInstances/extract/clear", "User", json={"downstream": False})
+    assert [ti["task_id"] for ti in cleared["items"]] == ["extract"]
+    assert pg("GET", f"{RUN}/taskInstances/extract")["state"] == "none"
+
+
+def test_pools_crud(pg: Callable[..., dict]) -> None:
+    created = pg("POST", "/api/v1/pools", "Op", status=201, json={"name": "gpu", "slots": 2})
+    assert (created["slots"], created["open_slots"]) == (2, 2)
+    assert pg("PATCH", "/api/v1/pools/gpu", "Op", json={"slots": 5})["slots"] == 5
+    assert [p["name"] for p in pg("GET", "/api/v1/pools", "Op")["items"]] == [
+        "default_pool",
+        "etl",
+        "gpu",
+    ]
+    pg("DELETE", "/api/v1/pools/gpu", "Op", status=204)
+    pg("DELETE", "/api/v1/pools/default_pool", "Op", status=409)
+
+
+def test_dead_letters_list_get_replay_discard(pg: Callable[..., dict]) -> None:
+    letters = pg("GET", "/api/v1/deadLetters?state=pending", "Op")
+    assert [d["task_id"] for d in letters["items"]] == ["extract"]
+    assert pg("GET", "/api/v1/deadLetters/1", "Op")["payload"]["error"]["message"] == "boom"
+    replayed = pg("POST", "/api/v1/deadLetters/1/replay", "Op")
+    assert (replayed["state"], replayed["resolved_by"]) == ("replayed", "op")
+    pg("POST", "/api/v1/deadLetters/1/discard", "Op", status=409)
+    assert pg("GET", f"{RUN}/taskInstances/extract")["state"] == "none"
+
+
+def test_users_and_roles_crud(pg: Callable[..., dict]) -> None:
+    role = pg(
+        "POST",
+        "/api/v1/roles",
+        status=201,
+        json={
+            "name": "Auditor",
+            "dag_tags": ["etl"],
+            "permissions": [
+                {"action": "read", "resource": "audit_log"},
+                {"action": "read", "resource": "dags"},
+            ],
+        },
+    )
+    assert (role["is_builtin"], role["dag_tags"]) == (False, ["etl"])
+    user = pg(
+        "POST",
+        "/api/v1/users",
+        status=201,
+        json={"username": "aud", "password": PASSWORD, "roles": ["Auditor"], "email": "a@x.io"},
+    )
+    assert user["roles"] == ["Auditor"]
+    pg(
+        "PATCH",
+        "/api/v1/roles/Auditor",
+        json={"permissions": [{"action": "read", "resource": "dags"}]},
+    )
+    assert pg("GET", "/api/v1/roles/Auditor")["permissions"] == [
+        {"action": "read", "resource": "dags"}
+    ]
+    assert pg("PATCH", "/api/v1/users/aud", json={"roles": ["Viewer", "Auditor"]})["roles"] == [
+        "Auditor",
+        "Viewer",
+    ]
+    pg("PATCH", "/api/v1/roles/Viewer", status=409, json={"permissions": []})
+    pg("DELETE", "/api/v1/roles/Auditor", status=204)
+    assert pg("GET", "/api/v1/users/aud")["roles"] == ["Viewer"]
+    pg("DELETE", "/api/v1/users/aud", status=204)
+    pg("DELETE", "/api/v1/users/admin", status=409)  # not yourself
+    assert len(pg("GET", "/api/v1/permissions")) >= 40
+
+
+@pytest.mark.redis
+@pytest.mark.rabbitmq
+def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> None:
+    world = build_world(postgres_url, tmp_path / "dags")
+    app = app_for(
+        postgres_url,
+        tmp_path,
+        world.dags_folder,
+        LOOM__EXECUTOR__KIND="rq",
+        LOOM__REDIS__URL="redis://127.0.0.1:6379/11",
+        LOOM__DLQ__AMQP_URL="amqp://guest:guest@127.0.0.1:5672/%2F",
+    )
+    client = app.test_client()
+    body = client.get("/api/v1/health").get_json()
+    assert {name: c["status"] for name, c in body["components"].items()} == {
+        "database": "healthy",
+        "redis": "healthy",
+        "rabbitmq": "healthy",
+        "scheduler": "unhealthy",
+    }
+    with app.app_context(), db.sessions().begin() as session:
+        record_scheduler_heartbeat(session=session, now=utcnow())
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "healthy"
+    broken = app_for(
+        postgres_url,
+        tmp_path,
+        world.dags_folder,
+        LOOM__EXECUTOR__KIND="rq",
+        LOOM__REDIS__URL="redis://127.0.0.1:1/11",
+    )
+    components = broken.test_client().get("/api/v1/health").get_json()["components"]
+    assert components["redis"]["status"] == "unhealthy"

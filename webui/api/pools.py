@@ -1,0 +1,101 @@
+"""``/pools``: list, create, get, resize, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from engine.models import Pool
+from engine.pools import (
+    POOL_ORDER,
+    PoolUsage,
+    create_pool,
+    delete_pool,
+    pool_query,
+    require_pool,
+    update_pool,
+    usage,
+)
+from engine.security.roles import Action, Resource
+from webui import db
+from webui.api.paging import paged
+from webui.api.schemas.admin import PoolCreateSchema, PoolPatchSchema, PoolSchema
+from webui.api.schemas.common import PageArgs, page_of
+from webui.auth import requires
+
+blp = Blueprint("pools", __name__, url_prefix="/api/v1/pools", description="Pools")
+
+
+def _row(entry: PoolUsage) -> dict[str, Any]:
+    pool = entry.pool
+    return {
+        "name": pool.name,
+        "slots": pool.slots,
+        "description": pool.description,
+        "running_slots": entry.running_slots,
+        "queued_slots": entry.queued_slots,
+        "open_slots": entry.open_slots,
+    }
+
+
+def _one(pool: Pool) -> dict[str, Any]:
+    return _row(usage(session=db.session(), pools=[pool])[0])
+
+
+@blp.route("", methods=["GET"])
+@requires(Action.READ, Resource.POOLS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(PoolSchema))
+def list_pools(args: dict[str, Any]) -> Any:
+    """List pools with the slots in use."""
+    page = paged(pool_query(), args, POOL_ORDER, "name")
+    rows = [_row(u) for u in usage(session=db.session(), pools=page.items)]
+    return {"items": rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+
+
+@blp.route("", methods=["POST"])
+@requires(Action.CREATE, Resource.POOLS)
+@blp.arguments(PoolCreateSchema)
+@blp.response(201, PoolSchema)
+def create(body: dict[str, Any]) -> Any:
+    """Create a pool."""
+    pool = create_pool(
+        session=db.session(),
+        name=body["name"],
+        slots=body["slots"],
+        description=body["description"],
+    )
+    db.commit()
+    return _one(pool)
+
+
+@blp.route("/<pool_name>", methods=["GET"])
+@requires(Action.READ, Resource.POOLS)
+@blp.response(200, PoolSchema)
+def get_pool(pool_name: str) -> Any:
+    """Get one pool."""
+    return _one(require_pool(session=db.session(), name=pool_name))
+
+
+@blp.route("/<pool_name>", methods=["PATCH"])
+@requires(Action.EDIT, Resource.POOLS)
+@blp.arguments(PoolPatchSchema)
+@blp.response(200, PoolSchema)
+def patch_pool(body: dict[str, Any], pool_name: str) -> Any:
+    """Resize a pool or change its description."""
+    pool = require_pool(session=db.session(), name=pool_name)
+    update_pool(
+        session=db.session(), pool=pool, slots=body["slots"], description=body["description"]
+    )
+    db.commit()
+    return _one(pool)
+
+
+@blp.route("/<pool_name>", methods=["DELETE"])
+@requires(Action.DELETE, Resource.POOLS)
+@blp.response(204)
+def delete(pool_name: str) -> None:
+    """Delete a pool (``default_pool`` cannot be deleted)."""
+    delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=pool_name))
+    db.commit()

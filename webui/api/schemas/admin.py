@@ -1,0 +1,103 @@
+"""Import errors, pools, dead letters, the audit log, health and version."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine.models import DeadLetterState
+from webui.api.schemas.common import PageArgs
+
+
+class ImportErrorSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    filename = fields.String(required=True)
+    message = fields.String(required=True)
+    traceback = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class PoolSchema(ma.Schema):
+    name = fields.String(required=True)
+    slots = fields.Integer(required=True)
+    description = fields.String(allow_none=True)
+    running_slots = fields.Integer()
+    queued_slots = fields.Integer()
+    open_slots = fields.Integer()
+
+
+class PoolCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=250))
+    slots = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
+    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
+
+
+class PoolPatchSchema(ma.Schema):
+    slots = fields.Integer(load_default=None, validate=validate.Range(min=0, max=1_000_000))
+    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
+
+
+class DeadLetterListArgs(PageArgs):
+    state = fields.String(
+        load_default=None, validate=validate.OneOf([s.value for s in DeadLetterState])
+    )
+    dag_id = fields.String(load_default=None, validate=validate.Length(max=250))
+
+
+class DeadLetterSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    dag_id = fields.String(required=True)
+    run_id = fields.String(required=True)
+    task_id = fields.String(required=True)
+    try_number = fields.Integer()
+    state = fields.String(required=True)
+    payload = fields.Dict()
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    published = fields.Boolean()
+
+
+class AuditListArgs(PageArgs):
+    username = fields.String(load_default=None, validate=validate.Length(max=250))
+    action = fields.String(load_default=None, validate=validate.Length(max=250))
+    outcome = fields.String(
+        load_default=None, validate=validate.OneOf(["success", "denied", "error"])
+    )
+    target = fields.String(
+        load_default=None,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Targets starting with this text"},
+    )
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+
+class AuditEntrySchema(ma.Schema):
+    id = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    user_id = fields.Integer(allow_none=True)
+    username = fields.String(allow_none=True)
+    source_ip = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    target = fields.String(allow_none=True)
+    outcome = fields.String(required=True)
+    details = fields.Dict()
+
+
+class ComponentSchema(ma.Schema):
+    status = fields.String(
+        required=True, validate=validate.OneOf(["healthy", "unhealthy", "not_configured"])
+    )
+    detail = fields.String(allow_none=True)
+
+
+class HealthSchema(ma.Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["healthy", "unhealthy"]))
+    components = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema))
+    scheduler_heartbeat = fields.DateTime(allow_none=True)
+
+
+class VersionSchema(ma.Schema):
+    version = fields.String(required=True)
+    api = fields.String(required=True)

@@ -1,0 +1,67 @@
+"""DAGs: list arguments, the DAG, its source and its graph."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from webui.api.schemas.common import PageArgs
+
+
+class DagListArgs(PageArgs):
+    tags = fields.List(
+        fields.String(validate=validate.Length(max=100)),
+        load_default=None,
+        metadata={"description": "Only DAGs carrying one of these tags (repeat or comma-separate)"},
+    )
+    paused = fields.Boolean(load_default=None)
+    only_active = fields.Boolean(
+        load_default=True, metadata={"description": "Hide DAGs whose file is gone"}
+    )
+    search = fields.String(
+        load_default=None,
+        validate=validate.Length(max=250),
+        metadata={"description": "Text in the dag_id or the description"},
+    )
+
+
+class DagSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    owner = fields.String(allow_none=True)
+    tags = fields.List(fields.String())
+    schedule = fields.String(allow_none=True)
+    is_paused = fields.Boolean()
+    is_active = fields.Boolean()
+    fileloc = fields.String()
+    max_active_runs = fields.Integer()
+    max_active_tasks = fields.Integer()
+    last_parsed_at = fields.DateTime(allow_none=True)
+    next_dagrun_create_after = fields.DateTime(allow_none=True)
+
+
+class DagPatchSchema(ma.Schema):
+    is_paused = fields.Boolean(required=True)
+
+
+class DagSourceSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    fileloc = fields.String(required=True)
+    content = fields.String(required=True)
+    truncated = fields.Boolean(required=True)
+
+
+class EdgeSchema(ma.Schema):
+    source = fields.String(required=True)
+    target = fields.String(required=True)
+
+
+class DagGraphSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    tasks = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "Each task's settings (retries, pool, priority, trigger rule...)"},
+    )
+    edges = fields.List(fields.Nested(EdgeSchema), required=True)
+    params = fields.Dict(required=True)

@@ -1,0 +1,139 @@
+"""Dag runs and task instances: list arguments, bodies and representations."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine.state import DagRunState, TaskInstanceState
+from webui.api.schemas.common import PageArgs
+
+RUN_ID = validate.Regexp(
+    r"^[A-Za-z0-9_.:+-]{1,250}$", error="letters, digits and . _ : + - only, 250 at most"
+)
+
+
+class RunListArgs(PageArgs):
+    state = fields.List(
+        fields.String(validate=validate.OneOf([s.value for s in DagRunState])),
+        load_default=None,
+    )
+    run_type = fields.List(
+        fields.String(validate=validate.OneOf(["scheduled", "manual", "backfill"])),
+        load_default=None,
+    )
+    logical_date_gte = fields.AwareDateTime(load_default=None)
+    logical_date_lte = fields.AwareDateTime(load_default=None)
+    start_date_gte = fields.AwareDateTime(load_default=None)
+    start_date_lte = fields.AwareDateTime(load_default=None)
+
+
+class AllRunsArgs(RunListArgs):
+    dag_id = fields.List(
+        fields.String(validate=validate.Length(max=250)),
+        load_default=None,
+        metadata={"description": "Only runs of these DAGs"},
+    )
+
+
+class DagRunSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    run_id = fields.String(required=True)
+    state = fields.String(required=True)
+    run_type = fields.String(required=True)
+    logical_date = fields.DateTime(required=True)
+    data_interval_start = fields.DateTime(allow_none=True)
+    data_interval_end = fields.DateTime(allow_none=True)
+    run_after = fields.DateTime(allow_none=True)
+    queued_at = fields.DateTime(allow_none=True)
+    start_date = fields.DateTime(allow_none=True)
+    end_date = fields.DateTime(allow_none=True)
+    triggered_by = fields.String(allow_none=True)
+    conf = fields.Dict()
+
+
+class TriggerSchema(ma.Schema):
+    conf = fields.Dict(load_default=None, metadata={"description": "Checked against params"})
+    run_id = fields.String(load_default=None, validate=RUN_ID)
+    logical_date = fields.AwareDateTime(load_default=None)
+    run_after = fields.AwareDateTime(
+        load_default=None, metadata={"description": "Start the run at this time, not now"}
+    )
+
+
+class RunPatchSchema(ma.Schema):
+    state = fields.String(required=True, validate=validate.OneOf(["success", "failed"]))
+
+
+class ClearRunSchema(ma.Schema):
+    task_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=250)),
+        load_default=None,
+        validate=validate.Length(max=10_000),
+        metadata={"description": "Only these tasks (default: every task)"},
+    )
+    downstream = fields.Boolean(load_default=False)
+
+
+class TaskInstanceListArgs(PageArgs):
+    state = fields.List(
+        fields.String(validate=validate.OneOf([s.value for s in TaskInstanceState])),
+        load_default=None,
+    )
+
+
+class TaskInstanceSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    run_id = fields.String(required=True)
+    task_id = fields.String(required=True)
+    state = fields.String(required=True)
+    try_number = fields.Integer()
+    max_tries = fields.Integer()
+    priority_class = fields.String()
+    priority_weight = fields.Integer()
+    pool = fields.String()
+    pool_slots = fields.Integer()
+    queue = fields.String()
+    operator = fields.String(allow_none=True)
+    queued_at = fields.DateTime(allow_none=True)
+    start_date = fields.DateTime(allow_none=True)
+    end_date = fields.DateTime(allow_none=True)
+    duration = fields.Float(allow_none=True)
+    hostname = fields.String(allow_none=True)
+    next_retry_at = fields.DateTime(allow_none=True)
+
+
+class TaskClearSchema(ma.Schema):
+    downstream = fields.Boolean(load_default=False)
+
+
+class TaskPatchSchema(ma.Schema):
+    state = fields.String(required=True, validate=validate.OneOf(["success", "failed", "skipped"]))
+
+
+class LogArgs(ma.Schema):
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(min=0, max=1_000_000_000),
+        metadata={"description": "Characters to skip: pass the last next_offset to tail"},
+    )
+
+
+class LogSchema(ma.Schema):
+    try_number = fields.Integer(required=True)
+    state = fields.String(required=True)
+    content = fields.String(required=True)
+    offset = fields.Integer(required=True)
+    next_offset = fields.Integer(required=True)
+    truncated = fields.Boolean(required=True)
+    complete = fields.Boolean(required=True)
+
+
+class XComSchema(ma.Schema):
+    key = fields.String(required=True)
+    value = fields.Raw(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class XComListSchema(ma.Schema):
+    items = fields.List(fields.Nested(XComSchema), required=True)

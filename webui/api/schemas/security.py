@@ -1,0 +1,110 @@
+"""Sign-in, users and roles."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine.security.roles import Action, Resource
+
+USERNAME = validate.Length(min=1, max=250)
+PASSWORD = validate.Length(min=1, max=1024)  # argon2 hashes any length; cap the work
+
+
+class LoginSchema(ma.Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+
+
+class TokensSchema(ma.Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"description": "Always Bearer"})
+    expires_in = fields.Integer(required=True, metadata={"description": "Access token seconds"})
+
+
+class AccessTokenSchema(ma.Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+
+
+class PermissionSchema(ma.Schema):
+    action = fields.String(required=True, validate=validate.OneOf([a.value for a in Action]))
+    resource = fields.String(required=True, validate=validate.OneOf([r.value for r in Resource]))
+
+
+class RoleSchema(ma.Schema):
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    dag_tags = fields.List(fields.String(), metadata={"description": "Empty: every DAG"})
+    is_builtin = fields.Boolean()
+    permissions = fields.List(fields.Nested(PermissionSchema))
+
+
+class RoleCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
+    dag_tags = fields.List(
+        fields.String(validate=validate.Length(max=100)),
+        load_default=list,
+        validate=validate.Length(max=1000),
+    )
+    permissions = fields.List(
+        fields.Nested(PermissionSchema), required=True, validate=validate.Length(max=1000)
+    )
+
+
+class RolePatchSchema(ma.Schema):
+    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
+    dag_tags = fields.List(
+        fields.String(validate=validate.Length(max=100)),
+        load_default=None,
+        validate=validate.Length(max=1000),
+    )
+    permissions = fields.List(
+        fields.Nested(PermissionSchema), load_default=None, validate=validate.Length(max=1000)
+    )
+
+
+class UserSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    email = fields.String(allow_none=True)
+    full_name = fields.String(allow_none=True)
+    is_active = fields.Boolean(required=True)
+    roles = fields.Method("_role_names", metadata={"description": "Role names"})
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+    def _role_names(self, user: object) -> list[str]:
+        roles = user["roles"] if isinstance(user, dict) else getattr(user, "roles", [])
+        return [role if isinstance(role, str) else role.name for role in roles]
+
+
+class MeSchema(UserSchema):
+    permissions = fields.List(fields.String(), metadata={"description": "action:resource"})
+
+
+class UserCreateSchema(ma.Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+    roles = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+    email = fields.String(load_default=None, validate=validate.Length(max=320))
+    full_name = fields.String(load_default=None, validate=validate.Length(max=250))
+
+
+class UserPatchSchema(ma.Schema):
+    password = fields.String(load_default=None, validate=PASSWORD, load_only=True)
+    roles = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+    )
+    email = fields.String(load_default=None, validate=validate.Length(max=320))
+    full_name = fields.String(load_default=None, validate=validate.Length(max=250))
+    is_active = fields.Boolean(load_default=None)

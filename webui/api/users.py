@@ -1,0 +1,116 @@
+"""``/users``: list, create, get, change (password, roles, active), disable, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g
+from flask_smorest import Blueprint
+
+from engine.errors import ConflictError
+from engine.models import User
+from engine.security.roles import Action, Resource
+from engine.security.users import (
+    create_user,
+    delete_user,
+    require_user,
+    set_active,
+    set_password,
+    set_roles,
+)
+from webui import db
+from webui.api.paging import paged
+from webui.api.schemas.common import PageArgs, page_of
+from webui.api.schemas.security import UserCreateSchema, UserPatchSchema, UserSchema
+from webui.auth import requires
+
+blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
+
+USER_ORDER = {"username": User.username, "created_at": User.created_at, "id": User.id}
+
+
+def _not_yourself(user: User, what: str) -> None:
+    if user.id == g.loom_user.id:
+        raise ConflictError(f"you cannot {what} yourself; ask another admin")
+
+
+@blp.route("", methods=["GET"])
+@requires(Action.READ, Resource.USERS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(UserSchema))
+def list_users(args: dict[str, Any]) -> Any:
+    """List users with their roles."""
+    return paged(sa.select(User), args, USER_ORDER, "username")
+
+
+@blp.route("", methods=["POST"])
+@requires(Action.CREATE, Resource.USERS)
+@blp.arguments(UserCreateSchema)
+@blp.response(201, UserSchema)
+def create(body: dict[str, Any]) -> Any:
+    """Create a user with one or more roles."""
+    user = create_user(
+        session=db.session(),
+        username=body["username"],
+        password=body["password"],
+        role_names=body["roles"],
+        email=body["email"],
+        full_name=body["full_name"],
+    )
+    db.commit()
+    return user
+
+
+@blp.route("/<username>", methods=["GET"])
+@requires(Action.READ, Resource.USERS)
+@blp.response(200, UserSchema)
+def get_user(username: str) -> Any:
+    """Get one user."""
+    return require_user(session=db.session(), username=username)
+
+
+@blp.route("/<username>", methods=["PATCH"])
+@requires(Action.EDIT, Resource.USERS)
+@blp.arguments(UserPatchSchema)
+@blp.response(200, UserSchema)
+def patch_user(body: dict[str, Any], username: str) -> Any:
+    """Change a user; a new password or ``is_active: false`` revokes their tokens at once."""
+    session = db.session()
+    user = require_user(session=session, username=username)
+    if body["is_active"] is False:
+        _not_yourself(user, "disable")
+    if body["password"] is not None:
+        set_password(session=session, user=user, password=body["password"])
+    if body["roles"] is not None:
+        set_roles(session=session, user=user, role_names=body["roles"])
+    if body["is_active"] is not None:
+        set_active(session=session, user=user, active=body["is_active"])
+    for field in ("email", "full_name"):
+        if body[field] is not None:
+            setattr(user, field, body[field])
+    db.commit()
+    return user
+
+
+@blp.route("/<username>/disable", methods=["POST"])
+@requires(Action.EDIT, Resource.USERS)
+@blp.response(200, UserSchema)
+def disable(username: str) -> Any:
+    """Disable a user: they cannot sign in, and their tokens stop working at once."""
+    user = require_user(session=db.session(), username=username)
+    _not_yourself(user, "disable")
+    set_active(session=db.session(), user=user, active=False)
+    db.commit()
+    return user
+
+
+@blp.route("/<username>", methods=["DELETE"])
+@requires(Action.DELETE, Resource.USERS)
+@blp.response(204)
+def delete(username: str) -> None:
+    """Delete a user (audit entries keep their name)."""
+    user = require_user(session=db.session(), username=username)
+    _not_yourself(user, "delete")
+    delete_user(session=db.session(), user=user)
+    db.commit()

@@ -1,0 +1,51 @@
+"""The Flask app factory: ``create_app(config=None)``.
+
+``config`` is a :class:`~engine.config.Settings`, or a mapping of Flask settings
+(``TESTING``, ``MAX_CONTENT_LENGTH``...) that may carry the Loom settings under
+``LOOM_SETTINGS``; without either, :func:`engine.config.load_settings` reads loom.yaml
+and the environment. The app refuses to start without ``webserver.secret_key``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import BadRequest
+
+from engine.config import Settings, load_settings
+from webui import api, audit, auth, db, errors
+
+MAX_CONTENT_LENGTH = 1_048_576
+"""Largest request body; a larger one is refused with 413."""
+
+
+def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Build the webserver's app: API, authentication, audit, error handling."""
+    overrides: dict[str, Any] = {}
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        overrides = dict(config or {})
+        settings = overrides.pop("LOOM_SETTINGS", None) or load_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=auth.check_secret(settings.webserver.secret_key),
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+    )
+    app.config.update(overrides)
+    app.extensions["loom.settings"] = settings
+    errors.init_app(app)
+    db.init_app(app, settings)
+    auth.init_app(app, settings)
+    api.init_app(app)
+    audit.init_app(app)
+    app.before_request(_refuse_nul)
+    return app
+
+
+def _refuse_nul() -> None:
+    """A NUL character can be no id or filter value (PostgreSQL refuses it in text)."""
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        raise BadRequest("the URL contains a NUL character")

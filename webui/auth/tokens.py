@@ -1,0 +1,129 @@
+"""JWTs: issuing access and refresh tokens, and refusing every token that no longer holds.
+
+A token names its user (``sub``), the user's ``token_version`` when it was issued
+(``ver``) and its sign-in (``sid``, shared by the access and refresh tokens of one
+login). On every request :func:`engine.security.authn.token_user` checks all three
+against the database, so a logout, a password change or a disabled user takes effect at
+once, across webserver processes and restarts. Only HS256 is accepted: a token signed
+otherwise, with ``alg: none``, tampered with or expired is refused with 401.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, g
+from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
+
+from engine.config import Settings
+from engine.errors import ConfigError
+from engine.models import User
+from engine.security.authn import token_user
+from webui import db
+from webui.errors import error_response
+
+MIN_SECRET_LENGTH = 32
+"""Shorter secrets are refused: HS256 keys should be at least 256 bits."""
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a successful login returns."""
+
+    access_token: str
+    refresh_token: str
+    session_id: str
+
+
+def check_secret(secret: str) -> str:
+    """``secret`` when it is usable to sign tokens; ConfigError with the fix otherwise."""
+    if not secret:
+        raise ConfigError(
+            "webserver.secret_key is not set: the webserver signs its tokens with it. Set it "
+            "in loom.yaml or LOOM__WEBSERVER__SECRET_KEY to a long random string, e.g. the "
+            "output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"webserver.secret_key must be at least {MIN_SECRET_LENGTH} characters long"
+        )
+    return secret
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Configure flask-jwt-extended on ``app`` with Loom's claims and checks."""
+    web = settings.webserver
+    app.config.update(
+        JWT_SECRET_KEY=check_secret(web.secret_key),
+        JWT_ALGORITHM=ALGORITHM,
+        JWT_DECODE_ALGORITHMS=[ALGORITHM],
+        JWT_TOKEN_LOCATION=["headers"],
+        JWT_ACCESS_TOKEN_EXPIRES=web.access_token_ttl,
+        JWT_REFRESH_TOKEN_EXPIRES=web.refresh_token_ttl,
+        JWT_ERROR_MESSAGE_KEY="message",
+    )
+    manager = JWTManager(app)
+    manager.token_in_blocklist_loader(_revoked)
+    manager.user_lookup_loader(lambda _header, _payload: g.get("loom_token_user"))
+    manager.user_lookup_error_loader(lambda _header, _payload: _unauthorized("token revoked"))
+    manager.expired_token_loader(lambda _header, _payload: _unauthorized("token has expired"))
+    manager.invalid_token_loader(lambda reason: _unauthorized(f"invalid token: {reason}"))
+    manager.unauthorized_loader(lambda reason: _unauthorized(f"missing token: {reason}"))
+    manager.revoked_token_loader(lambda _header, _payload: _unauthorized("token revoked"))
+    manager.needs_fresh_token_loader(lambda _header, _payload: _unauthorized("fresh token needed"))
+    manager.token_verification_failed_loader(
+        lambda _header, _payload: _unauthorized("token refused")
+    )
+
+
+def issue_tokens(user: User) -> TokenPair:
+    """A new sign-in for ``user``: an access token and a refresh token sharing its id."""
+    session_id = uuid.uuid4().hex
+    claims = _claims(user, session_id)
+    return TokenPair(
+        access_token=create_access_token(identity=str(user.id), additional_claims=claims),
+        refresh_token=create_refresh_token(identity=str(user.id), additional_claims=claims),
+        session_id=session_id,
+    )
+
+
+def refreshed_access_token(user: User, payload: dict[str, Any]) -> str:
+    """A new access token of the same sign-in as the refresh token ``payload``."""
+    claims = _claims(user, str(payload["sid"]))
+    token: str = create_access_token(identity=str(user.id), additional_claims=claims)
+    return token
+
+
+def expiry(payload: dict[str, Any]) -> datetime:
+    """When the token ``payload`` expires."""
+    from datetime import UTC
+
+    return datetime.fromtimestamp(int(payload["exp"]), UTC)
+
+
+def _claims(user: User, session_id: str) -> dict[str, Any]:
+    return {"ver": user.token_version, "sid": session_id, "name": user.username}
+
+
+def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+    """True when the token no longer holds; otherwise its user is kept for the request."""
+    try:
+        user_id, version, session_id = int(payload["sub"]), payload["ver"], str(payload["sid"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    if not isinstance(version, int):
+        return True
+    user = token_user(
+        session=db.session(), user_id=user_id, token_version=version, session_id=session_id
+    )
+    g.loom_token_user = user
+    return user is None
+
+
+def _unauthorized(message: str) -> Response:
+    return error_response(401, message, headers={"WWW-Authenticate": "Bearer"})

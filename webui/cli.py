@@ -1,0 +1,30 @@
+"""``loom webserver``: the REST API served by gunicorn (plugged in as a ``loom.commands``
+entry point, since engine/ may not import webui/)."""
+
+from __future__ import annotations
+
+import click
+
+from engine.cli.common import loom_context
+from webui.serve import run_gunicorn
+
+
+@click.command("webserver")
+@click.option("--host", default=None, help="Address to listen on (default: webserver.host).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Default: webserver.port."
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: webserver.workers).",
+)
+def webserver_command(host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the REST API (/api/v1) with gunicorn; needs webserver.secret_key."""
+    settings = loom_context().settings
+    web = settings.webserver
+    run_gunicorn(
+        settings, host=host or web.host, port=port or web.port, workers=workers or web.workers
+    )

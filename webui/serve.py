@@ -1,0 +1,105 @@
+"""Running the webserver: gunicorn for ``loom webserver``, a thread for ``loom standalone``.
+
+``loom standalone`` needs no configuration, so :func:`ensure_secret_key` generates a
+signing key once and keeps it in ``$LOOM_HOME/webserver_secret_key`` (mode 0600); a
+production start (``loom webserver``) never does this and refuses to run without
+``webserver.secret_key``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from werkzeug.serving import make_server
+
+from engine.config import Settings
+from webui.app import create_app
+from webui.auth import check_secret
+from webui.db import dispose
+
+logger = logging.getLogger(__name__)
+
+SECRET_FILE = "webserver_secret_key"
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """``settings`` with a secret key: the configured one, else one kept in LOOM_HOME."""
+    if settings.webserver.secret_key:
+        return settings
+    path = Path(settings.home) / SECRET_FILE
+    if path.exists():
+        key = path.read_text().strip()
+    else:
+        key = secrets.token_urlsafe(48)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key + "\n")
+        logger.info("generated a webserver secret key in %s", path)
+    webserver = settings.webserver.model_copy(update={"secret_key": key})
+    return settings.model_copy(update={"webserver": webserver})
+
+
+def serve_in_thread(settings: Settings, stop_event: threading.Event) -> threading.Thread:
+    """Serve the app on ``webserver.host:port`` in a daemon thread until ``stop_event`` is set.
+
+    For ``loom standalone``: the secret key comes from :func:`ensure_secret_key`. The
+    port is bound before this returns, so a busy port fails the caller at once.
+    """
+    app = create_app(ensure_secret_key(settings))
+    server = make_server(settings.webserver.host, settings.webserver.port, app, threaded=True)
+
+    def run() -> None:
+        watcher = threading.Thread(target=_stop_when_set, args=(server, stop_event), daemon=True)
+        watcher.start()
+        server.serve_forever()
+        dispose(app)
+        logger.info("webserver stopped")
+
+    thread = threading.Thread(target=run, name="loom-webserver", daemon=True)
+    thread.start()
+    logger.info(
+        "webserver on http://%s:%s/api/v1/docs", settings.webserver.host, settings.webserver.port
+    )
+    return thread
+
+
+def _stop_when_set(server: Any, stop_event: threading.Event) -> None:
+    stop_event.wait()
+    server.shutdown()
+
+
+class GunicornServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn running :func:`create_app` in each worker process (nothing shared by fork)."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self._settings = settings
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return create_app(self._settings)
+
+
+def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Serve the API with gunicorn until stopped; refuses to start without a secret key."""
+    check_secret(settings.webserver.secret_key)
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "accesslog": "-",
+        "loglevel": settings.logging.level.lower(),
+        "proc_name": "loom-webserver",
+    }
+    GunicornServer(settings, options).run()
