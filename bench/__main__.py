@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import loom_runs, memory_bench, parse_bench, rq_floor, tick_bench
+from bench import api_bench, loom_runs, memory_bench, parse_bench, rq_floor, tick_bench
 
 
 def _guarded(name: str, body: Callable[[], Any]) -> Any:
@@ -34,6 +34,7 @@ def main() -> None:
     _guarded("scheduler_tick", tick_bench.main)
     _guarded("parse", parse_bench.main)
     _guarded("standalone_memory", memory_bench.main)
+    _guarded("api", api_bench.main)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,190 @@
+"""REST API latency under load: ``loom webserver`` (gunicorn) on PostgreSQL.
+
+200 DAGs x 100 runs x 20 tasks (400,000 task instances, inserted in bulk after the DAG
+files are parsed); 50 client threads with keep-alive connections request pages of 100:
+``GET /api/v1/dags`` and one run's task instances. Prints p50 and p99 per endpoint.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench._infra import (
+    LOOM,
+    emit,
+    loom_environ,
+    parse_into,
+    percentile,
+    postgres_database,
+    processes,
+    temp_dir,
+    utcnow,
+    write_dag,
+)
+
+DAGS, RUNS, TASKS = 200, 100, 20
+CLIENTS, REQUESTS_PER_CLIENT = 50, 40
+PORT = 18_931
+PASSWORD = "bench-password-123"
+DAG_SOURCE = """
+from datetime import datetime
+from engine import DAG, EmptyOperator, chain
+
+with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), tags=["bench"]) as dag:
+    chain(*[EmptyOperator(task_id=f"t{{i:02d}}") for i in range({tasks})])
+"""
+
+
+def _populate(url: str, dags_folder: Any) -> None:
+    from engine.db import create_db_engine, make_session_factory
+    from engine.models import DagRun, TaskInstance
+    from engine.security.users import create_user
+
+    for number in range(DAGS):
+        dag_id = f"bench_api_{number:03d}"
+        write_dag(dags_folder, dag_id, DAG_SOURCE.format(dag_id=dag_id, tasks=TASKS))
+    engine = create_db_engine(url)
+    sessions = make_session_factory(engine)
+    parse_into(sessions, dags_folder)
+    start = utcnow() - timedelta(days=1)
+    with engine.begin() as conn:
+        runs = [
+            {
+                "dag_id": f"bench_api_{d:03d}",
+                "run_id": f"manual__{r:03d}",
+                "logical_date": start + timedelta(minutes=r),
+                "run_type": "manual",
+                "state": "success",
+                "conf": {},
+                "run_after": start,
+                "start_date": start,
+                "end_date": start,
+            }
+            for d in range(DAGS)
+            for r in range(RUNS)
+        ]
+        conn.execute(sa.insert(DagRun.__table__), runs)
+        ids = conn.execute(sa.select(DagRun.id, DagRun.dag_id, DagRun.run_id)).all()
+        tis = [
+            {
+                "dag_run_id": pk,
+                "dag_id": dag_id,
+                "run_id": run_id,
+                "task_id": f"t{t:02d}",
+                "state": "success",
+                "try_number": 1,
+                "max_tries": 1,
+                "priority_class": "default",
+                "priority_weight": 1,
+                "queue": "default",
+                "pool": "default_pool",
+                "pool_slots": 1,
+                "start_date": start,
+                "end_date": start,
+                "duration": 0.01,
+            }
+            for pk, dag_id, run_id in ids
+            for t in range(TASKS)
+        ]
+        for chunk in range(0, len(tis), 20_000):
+            conn.execute(sa.insert(TaskInstance.__table__), tis[chunk : chunk + 20_000])
+        conn.execute(sa.text("ANALYZE"))
+    with sessions.begin() as session:
+        create_user(session=session, username="bench", password=PASSWORD, role_names=["Admin"])
+    engine.dispose()
+
+
+def _request(conn: http.client.HTTPConnection, path: str, token: str) -> float:
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"GET {path}: HTTP {response.status}")
+    return time.perf_counter() - started
+
+
+def _login() -> str:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+            body = json.dumps({"username": "bench", "password": PASSWORD})
+            conn.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
+            return str(json.loads(conn.getresponse().read())["access_token"])
+        except (OSError, http.client.HTTPException, KeyError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _load(paths: dict[str, str], token: str) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {name: [] for name in paths}
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        mine: dict[str, list[float]] = {name: [] for name in paths}
+        for index in range(REQUESTS_PER_CLIENT):
+            name = list(paths)[(number + index) % len(paths)]
+            mine[name].append(_request(conn, paths[name], token))
+        with lock:
+            for name, values in mine.items():
+                timings[name] += values
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings
+
+
+def main() -> dict[str, Any]:
+    with postgres_database() as url, temp_dir("loom-bench-api-") as tmp:
+        dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
+        for folder in (dags, home, logs):
+            folder.mkdir()
+        _populate(url, dags)
+        env = loom_environ(
+            database_url=url, dags_folder=dags, home=home, LOOM__WEBSERVER__SECRET_KEY="b" * 48
+        )
+        command = [LOOM, "webserver", "--host", "127.0.0.1", "--port", str(PORT), "-w", "2"]
+        with processes([command], env=env, log_dir=logs):
+            token = _login()
+            paths = {
+                "GET /dags?limit=100": "/api/v1/dags?limit=100",
+                "GET run task instances (20)": (
+                    "/api/v1/dags/bench_api_042/dagRuns/manual__050/taskInstances?limit=100"
+                ),
+            }
+            for path in paths.values():  # warm-up
+                _request(http.client.HTTPConnection("127.0.0.1", PORT, timeout=30), path, token)
+            timings = _load(paths, token)
+    figures: dict[str, Any] = {
+        "benchmark": "api",
+        "dags": DAGS,
+        "runs": DAGS * RUNS,
+        "task_instances": DAGS * RUNS * TASKS,
+        "clients": CLIENTS,
+        "gunicorn_workers": 2,
+    }
+    for name, values in timings.items():
+        figures[name] = {
+            "requests": len(values),
+            "p50_ms": round(1000 * percentile(values, 0.5), 1),
+            "p99_ms": round(1000 * percentile(values, 0.99), 1),
+        }
+    figures["target"] = {"p99_ms": 50}
+    return emit(figures)
+
+
+if __name__ == "__main__":
+    main()
