@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFoundError
-from engine.models import Dag, DagRun, TaskAttempt, TaskInstance
+from engine.models import Dag, DagRun, TaskInstance
 
 
 def _duration(start: datetime | None, end: datetime | None) -> float | None:
@@ -102,27 +101,3 @@ def get_task_instance(*, session: Session, dag_id: str, run_id: str, task_id: st
     if ti is None:
         raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
     return ti
-
-
-@dataclass(frozen=True)
-class AttemptLog:
-    """The captured log of one try."""
-
-    try_number: int
-    state: str
-    text: str
-    truncated: bool
-
-
-def attempt_log(*, session: Session, ti: TaskInstance, try_number: int | None = None) -> AttemptLog:
-    """The log of try ``try_number`` (default: the latest recorded try)."""
-    query = sa.select(TaskAttempt).where(TaskAttempt.task_instance_id == ti.id)
-    if try_number is not None:
-        query = query.where(TaskAttempt.try_number == try_number)
-    attempt = session.scalar(query.order_by(TaskAttempt.try_number.desc()).limit(1))
-    if attempt is None:
-        which = f"try {try_number}" if try_number is not None else "any try"
-        raise NotFoundError(
-            f"task {ti.task_id!r} has no log for {which} yet (state {ti.state.value})"
-        )
-    return AttemptLog(attempt.try_number, attempt.state, attempt.log or "", attempt.log_truncated)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, DeadLetter, TaskAttempt, TaskInstance, XCom
 from engine.queries import get_run, get_task_instance
-from engine.state import TaskInstanceState
+from engine.state import FINISHED, TaskInstanceState
 
 TI = TaskInstanceState
 
@@ -140,7 +140,12 @@ def xcoms_of(*, session: Session, ti: TaskInstance) -> list[XCom]:
 
 @dataclass(frozen=True)
 class LogChunk:
-    """Part of one try's log: ``content`` starts at ``offset``; ask again from ``next_offset``."""
+    """Part of one try's log: ``content`` starts at ``offset``; ask again from ``next_offset``.
+
+    Offsets count characters of the try's whole output, so they stay valid while the kept
+    tail of a long log moves on: an ``offset`` beyond the one asked for means the output
+    in between was cut (core.max_log_bytes).
+    """
 
     try_number: int
     state: str
@@ -153,20 +158,39 @@ class LogChunk:
     """The try has finished: nothing will be added."""
 
 
-def log_chunk(*, session: Session, ti: TaskInstance, try_number: int, offset: int) -> LogChunk:
-    """Try ``try_number``'s log from character ``offset`` on; NotFoundError for an unknown try."""
-    if try_number < 1 or try_number > max(ti.try_number, 0):
+def log_chunk(
+    *, session: Session, ti: TaskInstance, try_number: int | None, offset: int = 0
+) -> LogChunk:
+    """Try ``try_number``'s log (default: the latest try with a log) from ``offset`` on.
+
+    A running try's log grows as the worker streams it (core.log_stream_interval).
+    NotFoundError for a try that does not exist, or when no try has started yet.
+    """
+    if try_number is not None and not 1 <= try_number <= max(ti.try_number, 0):
         raise NotFoundError(
             f"task {ti.task_id!r} has no try {try_number} (it is at try {ti.try_number})"
         )
-    attempt = session.scalar(
-        sa.select(TaskAttempt).where(
-            TaskAttempt.task_instance_id == ti.id, TaskAttempt.try_number == try_number
-        )
+    query = sa.select(TaskAttempt).where(TaskAttempt.task_instance_id == ti.id)
+    if try_number is not None:
+        query = query.where(TaskAttempt.try_number == try_number)
+    attempt = session.scalar(query.order_by(TaskAttempt.try_number.desc()).limit(1))
+    if attempt is None:
+        if try_number is None:
+            raise NotFoundError(
+                f"task {ti.task_id!r} has no log yet: no try has started (state {ti.state.value})"
+            )
+        # A try that never started (or whose row is still to come): nothing will be added
+        # once the task instance has moved past it.
+        over = ti.state in FINISHED or try_number < ti.try_number
+        return LogChunk(try_number, ti.state.value, "", 0, 0, False, over)
+    text, kept_from = attempt.log or "", attempt.log_start
+    start = min(max(offset - kept_from, 0), len(text))
+    return LogChunk(
+        try_number=attempt.try_number,
+        state=attempt.state,
+        content=text[start:],
+        offset=kept_from + start,
+        next_offset=kept_from + len(text),
+        truncated=attempt.log_truncated,
+        complete=attempt.state != TI.RUNNING.value,
     )
-    text = (attempt.log if attempt else None) or ""
-    start = min(max(offset, 0), len(text))
-    state = attempt.state if attempt else ti.state.value
-    complete = attempt is not None and attempt.state != TI.RUNNING.value
-    truncated = bool(attempt and attempt.log_truncated)
-    return LogChunk(try_number, state, text[start:], start, len(text), truncated, complete)

@@ -46,6 +46,8 @@ class AttemptDetails:
     log: str | None
     log_truncated: bool
     rendered: dict[str, Any]
+    log_start: int = 0
+    """Where ``log`` starts in the try's whole output (the characters cut from its front)."""
 
 
 def record_failure(
@@ -150,6 +152,7 @@ def end_attempt(
     attempt = attempt_of(session=session, ti_id=ti.id, try_number=ti.try_number)
     if details is not None:
         attempt.log, attempt.log_truncated = details.log, details.log_truncated
+        attempt.log_start = details.log_start
         attempt.rendered = details.rendered
     attempt.state = state.value
     attempt.end_date = now

@@ -46,21 +46,24 @@ class AttemptRecord:
     xcom: DatabaseXComStore
     log: str = ""
     log_truncated: bool = False
+    log_start: int = 0
+    """Where ``log`` starts in the try's whole output (the characters cut from its front)."""
     task: BaseOperator | None = None
     """The task as imported; None when the import failed."""
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def execute_attempt(claim: Claim, *, ctx: RunnerContext) -> AttemptRecord:
-    """Import the task and run it once, capturing its output; never raises for its failure."""
+def execute_attempt(claim: Claim, log: TailBuffer, *, ctx: RunnerContext) -> AttemptRecord:
+    """Import the task and run it once, capturing its output into ``log``; never raises for
+    its failure."""
     store = DatabaseXComStore(ctx.session_factory, max_bytes=ctx.settings.max_xcom_bytes)
-    with capture_output(ctx.settings.max_log_bytes) as log:
+    with capture_output(log):
         record = _run(claim, store, ctx=ctx)
         if record.result.traceback:
             log.write(record.result.traceback)
         _note_end(record.result, log)
-    record.log = log.getvalue()
-    record.log_truncated = log.truncated
+    kept = log.snapshot()
+    record.log, record.log_truncated, record.log_start = kept.text, kept.truncated, kept.start
     return record
 
 

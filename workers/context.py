@@ -24,6 +24,8 @@ class RunnerSettings:
 
     max_log_bytes: int = 1_048_576
     """``core.max_log_bytes``: the most of a try's log that is kept (its tail)."""
+    log_stream_interval: timedelta = timedelta(seconds=1)
+    """``core.log_stream_interval``: how often a running try's new output is stored."""
     max_xcom_bytes: int = 1_048_576
     """``core.max_xcom_bytes``: the largest XCom value, as JSON."""
     heartbeat_interval: timedelta = timedelta(seconds=5)
@@ -37,6 +39,7 @@ class RunnerSettings:
     def from_settings(cls, settings: Settings) -> RunnerSettings:
         return cls(
             max_log_bytes=settings.core.max_log_bytes,
+            log_stream_interval=settings.core.log_stream_interval,
             max_xcom_bytes=settings.core.max_xcom_bytes,
             heartbeat_interval=settings.scheduler.heartbeat_interval,
             parallelism=settings.scheduler.parallelism,

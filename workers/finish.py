@@ -76,6 +76,7 @@ def _record_outcome(
         log=record.log,
         log_truncated=record.log_truncated,
         rendered=to_jsonable(result.rendered),
+        log_start=record.log_start,
     )
     if result.outcome is Outcome.SUCCESS:
         if result.follow is not None:

@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 """How a logging record reads in a task's log."""
@@ -31,6 +32,17 @@ IGNORED_THREAD_PREFIX = "loom-"
 _IGNORED_LOGGERS = ("sqlalchemy",)
 
 
+@dataclass(frozen=True)
+class LogSnapshot:
+    """A buffer's kept text at one moment."""
+
+    text: str
+    start: int
+    """Where ``text`` starts in the whole output (the characters cut from its front)."""
+    truncated: bool
+    version: int
+
+
 class TailBuffer(io.TextIOBase):
     """A text stream that keeps only its last ``max_bytes`` bytes (UTF-8)."""
 
@@ -38,6 +50,10 @@ class TailBuffer(io.TextIOBase):
         super().__init__()
         self.max_bytes = max_bytes
         self.truncated = False
+        self.start = 0
+        """Where the kept text starts in the whole output: the characters cut from its front."""
+        self.version = 0
+        """Counts writes, so a reader can tell cheaply whether anything was added."""
         self._chunks: deque[str] = deque()
         self._size = 0
         self._lock = threading.Lock()
@@ -51,13 +67,18 @@ class TailBuffer(io.TextIOBase):
         with self._lock:
             self._chunks.append(text)
             self._size += _size(text)
+            self.version += 1
             self._trim()
         return len(text)
 
     def getvalue(self) -> str:
         """The kept text (at most ``max_bytes`` bytes)."""
+        return self.snapshot().text
+
+    def snapshot(self) -> LogSnapshot:
+        """The kept text and where it starts, read together."""
         with self._lock:
-            return "".join(self._chunks)
+            return LogSnapshot("".join(self._chunks), self.start, self.truncated, self.version)
 
     def _trim(self) -> None:
         while self._size > self.max_bytes and self._chunks:
@@ -68,10 +89,12 @@ class TailBuffer(io.TextIOBase):
             if front_size <= excess:
                 self._chunks.popleft()
                 self._size -= front_size
+                self.start += len(front)
                 continue
             # Cut inside the first chunk; a character split in two is dropped whole.
             kept = front.encode("utf-8", "replace")[excess:].decode("utf-8", "ignore")
             self._chunks[0] = kept
+            self.start += len(front) - len(kept)
             self._size += _size(kept) - front_size
 
 
@@ -89,9 +112,8 @@ class _TaskRecords(logging.Filter):
 
 
 @contextmanager
-def capture_output(max_bytes: int) -> Iterator[TailBuffer]:
-    """Send stdout, stderr and logging into a :class:`TailBuffer` inside the block."""
-    buffer = TailBuffer(max_bytes)
+def capture_output(buffer: TailBuffer) -> Iterator[TailBuffer]:
+    """Send stdout, stderr and logging into ``buffer`` inside the block."""
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(_TaskRecords())

@@ -3,10 +3,10 @@
 :func:`run_task` is what a worker calls with a job's ``(ti_id, try_number)``::
 
     claim (CAS queued → running, committed)
-    → heartbeat thread ─┐
+    → heartbeat and log-streaming threads ─┐
     → import the DAG file (cached by hash), run the attempt under its execution_timeout,
-      stdout / stderr / logging captured, XCom held back
-    → heartbeat stops ──┘
+      stdout / stderr / logging captured (and streamed), XCom held back
+    → the threads stop ────────────────────┘
     → finish in one transaction: CAS to success | skipped | up_for_retry | failed,
       attempt row (log, rendered fields, error), XCom, dead letter, fast-follow
     → after commit: submit fast-follow jobs, then run the task's callbacks
@@ -27,6 +27,8 @@ from workers.claim import claim_try
 from workers.context import RunnerContext
 from workers.finish import finish_try
 from workers.heartbeat import Heartbeat
+from workers.logcapture import TailBuffer
+from workers.logstream import LogStreamer
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +59,16 @@ def run_task(ti_id: int, try_number: int, *, ctx: RunnerContext) -> TaskInstance
         clock=ctx.clock,
         stop_at=stop_heartbeat_at(claim.task.execution_timeout, ctx.settings.heartbeat_interval),
     )
-    with heartbeat:
-        record = execute_attempt(claim, ctx=ctx)
+    log = TailBuffer(ctx.settings.max_log_bytes)
+    streamer = LogStreamer(
+        session_factory=ctx.session_factory,
+        ti_id=claim.ti_id,
+        try_number=claim.try_number,
+        buffer=log,
+        interval=ctx.settings.log_stream_interval,
+    )
+    with heartbeat, streamer:
+        record = execute_attempt(claim, log, ctx=ctx)
     state, jobs = finish_try(claim, record, ctx=ctx)
     if state is None:
         return None

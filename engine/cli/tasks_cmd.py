@@ -9,9 +9,9 @@ import click
 
 from engine.cli.common import loom_context
 from engine.errors import NotFoundError
-from engine.queries import attempt_log, get_task_instance
+from engine.queries import get_task_instance
+from engine.runops import log_chunk
 from engine.runs import clear_task_instances
-from engine.state import FINISHED
 
 FOLLOW_POLL_SECONDS = 1.0
 
@@ -28,28 +28,31 @@ def group() -> None:
 @click.option(
     "--try", "try_number", type=click.IntRange(min=1), help="Which try (default: latest)."
 )
-@click.option("--follow", "-f", is_flag=True, help="Keep printing until the task has finished.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the try has finished.")
 def logs_command(
     dag_id: str, run_id: str, task_id: str, try_number: int | None, follow: bool
 ) -> None:
-    """Print the captured log of one try of a task."""
-    printed = 0
+    """Print the captured log of one try of a task (live, with --follow)."""
+    offset = 0
     while True:
         with loom_context().session() as session:
             ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
-            state = ti.state
             try:
-                log = attempt_log(session=session, ti=ti, try_number=try_number)
+                chunk = log_chunk(session=session, ti=ti, try_number=try_number, offset=offset)
             except NotFoundError:
-                if not follow:
+                if not follow or try_number is not None:
                     raise
-                log = None
-        if log is not None:
-            if log.truncated and printed == 0:
-                click.echo("[... earlier output was cut: the log keeps its tail ...]")
-            click.echo(log.text[printed:], nl=False)
-            printed = len(log.text)
-        if not follow or (state in FINISHED and log is not None):
+                chunk = None  # no try has started yet: wait for the first one
+        if chunk is not None:
+            # Follow the try found first, even if a retry starts before it is printed.
+            try_number = chunk.try_number
+            if chunk.offset > offset:
+                click.echo(
+                    f"[... {chunk.offset - offset} characters were cut: the log keeps its tail ...]"
+                )
+            click.echo(chunk.content, nl=False)
+            offset = chunk.next_offset
+        if not follow or (chunk is not None and chunk.complete):
             return
         time.sleep(FOLLOW_POLL_SECONDS)
 

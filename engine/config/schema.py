@@ -157,6 +157,8 @@ class CoreSettings(_Section):
     """Time zone of schedules and dates that do not name one."""
     max_log_bytes: Count = 1_048_576
     """Largest task log kept per try."""
+    log_stream_interval: Duration = timedelta(seconds=1)
+    """How often a running try's new output is copied to the database, to be followed live."""
     max_xcom_bytes: Count = 1_048_576
     """Largest XCom value (serialized JSON) a task may return."""
 

@@ -177,6 +177,9 @@ class TaskAttempt(Base):
     traceback: Mapped[str | None] = mapped_column(sa.Text)
     log: Mapped[str | None] = mapped_column(sa.Text)
     log_truncated: Mapped[bool] = mapped_column(default=False)
+    log_start: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Where ``log`` starts in the try's whole output: the characters cut from its front,
+    so that offsets into a log being followed stay valid while its tail moves on."""
     rendered: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """The templated fields as rendered for this attempt."""
 

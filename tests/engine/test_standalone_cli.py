@@ -7,8 +7,15 @@ relay, driven through the same commands an operator types.
 from __future__ import annotations
 
 import json
+import os
+import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,13 +40,36 @@ with DAG("pipeline", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     hello >> doomed
 """
 
+GATED_DAG_FILE = """
+import os, time
+from datetime import datetime
+from engine import DAG, PythonOperator
+
+def wait_at_gate():
+    print("waiting at the gate", flush=True)
+    while not os.path.exists(os.environ["LOOM_TEST_GATE"]):
+        time.sleep(0.05)
+    print("through the gate")
+
+with DAG("gated", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    PythonOperator(task_id="wait", python_callable=wait_at_gate)
+"""
+
+LOOM_BIN = str(Path(sys.executable).parent / "loom")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
 
 def loom(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
 
-def run_state(run_id: str) -> str:
-    result = loom("runs", "show", "pipeline", run_id, "-o", "json")
+def run_state(run_id: str, dag_id: str = "pipeline") -> str:
+    result = loom("runs", "show", dag_id, run_id, "-o", "json")
     return str(json.loads(result.stdout)["state"])
 
 
@@ -48,6 +78,10 @@ def standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "pipeline.py").write_text(DAG_FILE)
+    (dags / "gated.py").write_text(GATED_DAG_FILE)
+    monkeypatch.setenv("LOOM_TEST_GATE", str(tmp_path / "gate"))
+    monkeypatch.setenv("LOOM__CORE__LOG_STREAM_INTERVAL", "0.2s")
+    monkeypatch.setenv("LOOM__WEBSERVER__PORT", str(free_port()))
     monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
     monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
     pieces = build_standalone(load_settings())
@@ -61,14 +95,14 @@ def standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
         thread.join(timeout=30)
 
 
-def wait_for(run_id: str, states: set[str], timeout: float = 60) -> str:
+def wait_for(run_id: str, states: set[str], dag_id: str = "pipeline", timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = run_state(run_id)
+        state = run_state(run_id, dag_id)
         if state in states:
             return state
         time.sleep(0.3)
-    raise AssertionError(f"run {run_id} still {run_state(run_id)} after {timeout} s")
+    raise AssertionError(f"run {run_id} still {run_state(run_id, dag_id)} after {timeout} s")
 
 
 @pytest.mark.slow
@@ -104,6 +138,59 @@ def test_trigger_run_inspect_clear_and_mark() -> None:
     marked = loom("runs", "mark", "pipeline", "first", "success")
     assert marked.exit_code == 0, marked.output
     assert run_state("first") == "success"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("standalone")
+def test_tasks_logs_follow_prints_a_running_try_live(tmp_path: Path) -> None:
+    assert loom("dags", "reparse").exit_code == 0
+    assert loom("dags", "trigger", "gated", "--run-id", "live").exit_code == 0
+    lines: queue.Queue[str] = queue.Queue()
+    with subprocess.Popen(
+        [LOOM_BIN, "tasks", "logs", "gated", "live", "wait", "--follow"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    ) as follower:
+        assert follower.stdout is not None
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout])
+        reader.start()
+        try:
+            first = lines.get(timeout=60)
+            # Printed while the task still waits at its gate, so it was streamed, not read
+            # at the finish.
+            assert first == "waiting at the gate\n"
+            assert run_state("live", "gated") == "running"
+            (tmp_path / "gate").touch()
+            assert follower.wait(timeout=60) == 0
+        finally:
+            follower.kill()
+            reader.join(timeout=10)
+    rest = "".join(lines.get_nowait() for _ in range(lines.qsize()))
+    assert "through the gate\n" in rest
+    assert rest.rstrip().endswith("Task success")
+    assert wait_for("live", {"success", "failed"}, "gated") == "success"
+
+
+@pytest.mark.usefixtures("standalone")
+def test_standalone_serves_the_api_and_reports_its_scheduler_alive() -> None:
+    base = f"http://127.0.0.1:{os.environ['LOOM__WEBSERVER__PORT']}/api/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=5) as reply:
+                health = json.load(reply)
+            if health["components"]["scheduler"]["status"] == "healthy":
+                break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "standalone's API never reported its scheduler"
+        time.sleep(0.3)
+    assert health["components"]["database"]["status"] == "healthy"
+    with pytest.raises(urllib.error.HTTPError) as anonymous:
+        urllib.request.urlopen(f"{base}/dags", timeout=5)
+    assert anonymous.value.code == 401
+    anonymous.value.close()
 
 
 def test_unknown_ids_are_clear_errors(tmp_path: Path) -> None:

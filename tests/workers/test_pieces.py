@@ -50,7 +50,7 @@ def test_capture_output_takes_print_and_logging_but_not_runner_threads() -> None
     import logging
 
     logger = logging.getLogger("user.code")
-    with capture_output(1000) as log:
+    with capture_output(TailBuffer(1000)) as log:
         print("printed")
         logger.warning("logged")
         thread = threading.Thread(

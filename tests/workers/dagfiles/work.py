@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from engine import (
@@ -59,6 +61,16 @@ def chatty() -> None:
         print(f"line {number:05d} of chatter")
 
 
+def gated() -> None:
+    print("before the gate", flush=True)
+    gate = Path(os.environ["LOOM_TEST_GATE"])
+    while not gate.exists():
+        time.sleep(0.02)
+    for number in range(200):
+        print(f"line {number:03d} after the gate")
+    print("done")
+
+
 def not_json() -> object:
     return object()
 
@@ -90,6 +102,7 @@ with DAG("work", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     )
     PythonOperator(task_id="sleepy", python_callable=sleep_short)
     PythonOperator(task_id="chatty", python_callable=chatty)
+    PythonOperator(task_id="gated", python_callable=gated)
     PythonOperator(task_id="not_json", python_callable=not_json)
     PythonOperator(
         task_id="callback_breaks",

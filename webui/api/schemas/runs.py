@@ -123,7 +123,13 @@ class LogSchema(ma.Schema):
     try_number = fields.Integer(required=True)
     state = fields.String(required=True)
     content = fields.String(required=True)
-    offset = fields.Integer(required=True)
+    offset = fields.Integer(
+        required=True,
+        metadata={
+            "description": "Where content starts in the try's whole output; beyond the "
+            "offset asked for when the output in between was cut (core.max_log_bytes)"
+        },
+    )
     next_offset = fields.Integer(required=True)
     truncated = fields.Boolean(required=True)
     complete = fields.Boolean(required=True)

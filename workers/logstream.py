@@ -1,0 +1,109 @@
+"""Streaming a running try's log into its attempt row, so that it can be followed live.
+
+A background thread copies the captured tail into ``task_attempt.log`` every ``interval``
+when something was written since the last copy, guarded like every write
+(``WHERE ... AND state = 'running'``): once the finish has recorded the attempt's outcome
+(and its complete log) a late copy changes nothing. A try shorter than ``interval`` is
+never copied: it costs nothing but a sleeping thread.
+
+The kept text moves on as a long log passes ``core.max_log_bytes``; ``log_start`` (where
+the kept text starts in the whole output) is written with it, so a reader following by
+offset (``loom tasks logs --follow``, the API, the UI) stays in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.models import TaskAttempt
+from engine.state import TaskInstanceState
+from workers.logcapture import IGNORED_THREAD_PREFIX, LogSnapshot, TailBuffer
+
+logger = logging.getLogger(__name__)
+
+
+def store_log(*, session: Session, ti_id: int, try_number: int, snapshot: LogSnapshot) -> bool:
+    """Write ``snapshot`` as the log of the running try; False when the try is not running."""
+    stmt = (
+        sa.update(TaskAttempt)
+        .where(
+            TaskAttempt.task_instance_id == ti_id,
+            TaskAttempt.try_number == try_number,
+            TaskAttempt.state == TaskInstanceState.RUNNING.value,
+        )
+        .values(log=snapshot.text, log_truncated=snapshot.truncated, log_start=snapshot.start)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+class LogStreamer:
+    """A thread that copies ``buffer`` into the try's attempt row; a context manager."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: Callable[[], Session],
+        ti_id: int,
+        try_number: int,
+        buffer: TailBuffer,
+        interval: timedelta,
+    ) -> None:
+        self.session_factory = session_factory
+        self.ti_id = ti_id
+        self.try_number = try_number
+        self.buffer = buffer
+        self.interval = interval.total_seconds()
+        self.copies = 0
+        self._copied_version = 0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run,
+            name=f"{IGNORED_THREAD_PREFIX}logstream-{ti_id}-{try_number}",
+            daemon=True,
+        )
+
+    def __enter__(self) -> LogStreamer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            if self.buffer.version != self._copied_version and not self._copy():
+                return
+
+    def _copy(self) -> bool:
+        """One copy; False when the thread should stop (the try is no longer running)."""
+        snapshot = self.buffer.snapshot()
+        try:
+            with self.session_factory() as session, session.begin():
+                running = store_log(
+                    session=session,
+                    ti_id=self.ti_id,
+                    try_number=self.try_number,
+                    snapshot=snapshot,
+                )
+        except Exception:
+            # Only the live view suffers; the finish writes the whole log with the outcome.
+            logger.exception("task instance %s: streaming its log failed", self.ti_id)
+            return True
+        self._copied_version = snapshot.version
+        self.copies += 1
+        return running
