@@ -20,6 +20,7 @@ run: $(STAMP)
 
 services:
 	scripts/ensure-services.sh
+	scripts/ensure-browser.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

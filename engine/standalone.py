@@ -8,10 +8,14 @@ pieces as separate processes (``loom scheduler``, ``loom worker``, ...).
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import threading
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.amqp import RabbitPublisher
@@ -19,13 +23,19 @@ from engine.config import Settings
 from engine.db import create_db_engine, make_session_factory
 from engine.executors import Executor, build_executor
 from engine.migrate import upgrade_and_seed
+from engine.models import User
 from engine.relay import OutboxRelay
 from engine.scheduler import Scheduler
+from engine.security.users import create_user
 from engine.wakeup import build_waker
 
 logger = logging.getLogger(__name__)
 
 RELAY_INTERVAL_SECONDS = 1.0
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_FILE = "standalone_admin_password"
+"""Where standalone keeps the password of the admin it created (in LOOM_HOME, mode 0600)."""
 
 SERVICES_GROUP = "loom.standalone"
 """Entry point group of ``fn(settings, stop_event) -> Thread`` services standalone runs."""
@@ -40,6 +50,8 @@ class Standalone:
     executor: Executor
     scheduler: Scheduler
     relay: OutboxRelay
+    admin_password_file: Path | None = None
+    """Where the password of the admin standalone created is; None when users existed."""
 
     def describe(self) -> list[str]:
         """Where everything is, for the start-up banner."""
@@ -52,8 +64,15 @@ class Standalone:
             f"dags folder:   {s.core.dags_folder}",
             f"executor:      {s.executor.kind} (concurrency {s.executor.concurrency})",
             f"dead letters:  {dead_letters or 'kept in the database'}",
-            f"web UI / API:  http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
+            f"web UI:        http://{s.webserver.host}:{s.webserver.port}/",
+            f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
+            f"sign in as:    {self._sign_in_hint()}",
         ]
+
+    def _sign_in_hint(self) -> str:
+        if self.admin_password_file is None:
+            return "an existing user (`loom users list`)"
+        return f"{ADMIN_USERNAME}, password in {self.admin_password_file}"
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set; then stop every piece and wait for it."""
@@ -92,6 +111,7 @@ def build_standalone(settings: Settings) -> Standalone:
     """Migrate the database and build the scheduler, executor and relay."""
     upgrade_and_seed(settings.database.url)
     session_factory = make_session_factory(create_db_engine(settings.database.url))
+    admin_password_file = ensure_admin(session_factory, Path(settings.home))
     dlq = settings.dlq
     publisher = (
         RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
@@ -109,4 +129,26 @@ def build_standalone(settings: Settings) -> Standalone:
         executor=executor,
         scheduler=scheduler,
         relay=OutboxRelay(session_factory=session_factory, publisher=publisher),
+        admin_password_file=admin_password_file,
     )
+
+
+def ensure_admin(session_factory: sessionmaker[Session], home: Path) -> Path | None:
+    """On a database without users, create ``admin`` (role Admin) with a random password
+    kept in LOOM_HOME, so that a fresh ``make run`` can be signed in to; the file, or None
+    when there were users already (then nothing is created or changed)."""
+    path = home / ADMIN_PASSWORD_FILE
+    with session_factory.begin() as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(User)):
+            return path if path.exists() else None
+        password = secrets.token_urlsafe(18)
+        create_user(
+            session=session, username=ADMIN_USERNAME, password=password, role_names=["Admin"]
+        )
+        home.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password + "\n")
+    logger.info("created user %s; its password is in %s", ADMIN_USERNAME, path)
+    return path

@@ -1,4 +1,4 @@
-"""Audit of the API: every mutating request (and so every sign-in) leaves one entry.
+"""Audit of the API and the UI: every mutating request (and so every sign-in) leaves one entry.
 
 Recorded after the response is decided, in a transaction of its own, so that refused
 and failed requests are recorded as well as successful ones (the request's own
@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/"
+UI_BLUEPRINT = "ui"
 
 
 def init_app(app: Flask) -> None:
@@ -43,7 +44,8 @@ def outcome_of(status: int) -> audit.Outcome:
 
 
 def _record(response: Response) -> Response:
-    if request.method not in MUTATING or not request.path.startswith(API_PREFIX):
+    audited = request.path.startswith(API_PREFIX) or request.blueprint == UI_BLUEPRINT
+    if request.method not in MUTATING or not audited:
         return response
     extra = g.get("loom_audit", {})
     user = g.get("loom_user")

@@ -22,7 +22,7 @@ from webui.serve import run_gunicorn
     help="Worker processes (default: webserver.workers).",
 )
 def webserver_command(host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve the REST API (/api/v1) with gunicorn; needs webserver.secret_key."""
+    """Serve the web UI and the REST API (/api/v1) with gunicorn; needs webserver.secret_key."""
     settings = loom_context().settings
     web = settings.webserver
     run_gunicorn(

@@ -11,17 +11,16 @@ then stops looking alive, and the scheduler's zombie detection fails the try.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import TracebackType
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.models import TaskInstance
 from engine.state import TaskInstanceState
+from workers.periodic import PeriodicThread
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ def beat(*, session: Session, ti_id: int, try_number: int, now: datetime) -> boo
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-class Heartbeat:
+class Heartbeat(PeriodicThread):
     """A thread that beats for one try; use it as a context manager around the attempt."""
 
     def __init__(
@@ -58,43 +57,21 @@ class Heartbeat:
         clock: Callable[[], datetime],
         stop_at: float | None = None,
     ) -> None:
+        super().__init__(
+            name=f"{THREAD_NAME_PREFIX}-{ti_id}-{try_number}", interval=interval.total_seconds()
+        )
         self.session_factory = session_factory
         self.ti_id = ti_id
         self.try_number = try_number
-        self.interval = interval.total_seconds()
         self.clock = clock
         self.stop_at = stop_at
         """A ``time.monotonic()`` value after which no more beats are sent."""
         self.beats = 0
         self.lost = False
         """True once a beat found the row no longer running this try."""
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"{THREAD_NAME_PREFIX}-{ti_id}-{try_number}", daemon=True
-        )
 
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        """Stop beating and wait for the thread to end."""
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self.interval):
-            if self._past_deadline() or not self._beat_once():
-                return
+    def step(self) -> bool:
+        return not self._past_deadline() and self._beat_once()
 
     def _past_deadline(self) -> bool:
         if self.stop_at is None or time.monotonic() < self.stop_at:

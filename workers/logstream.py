@@ -14,10 +14,8 @@ offset (``loom tasks logs --follow``, the API, the UI) stays in step.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import timedelta
-from types import TracebackType
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +23,7 @@ from sqlalchemy.orm import Session
 from engine.models import TaskAttempt
 from engine.state import TaskInstanceState
 from workers.logcapture import IGNORED_THREAD_PREFIX, LogSnapshot, TailBuffer
+from workers.periodic import PeriodicThread
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ def store_log(*, session: Session, ti_id: int, try_number: int, snapshot: LogSna
     return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
 
 
-class LogStreamer:
+class LogStreamer(PeriodicThread):
     """A thread that copies ``buffer`` into the try's attempt row; a context manager."""
 
     def __init__(
@@ -56,38 +55,19 @@ class LogStreamer:
         buffer: TailBuffer,
         interval: timedelta,
     ) -> None:
+        super().__init__(
+            name=f"{IGNORED_THREAD_PREFIX}logstream-{ti_id}-{try_number}",
+            interval=interval.total_seconds(),
+        )
         self.session_factory = session_factory
         self.ti_id = ti_id
         self.try_number = try_number
         self.buffer = buffer
-        self.interval = interval.total_seconds()
         self.copies = 0
         self._copied_version = 0
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run,
-            name=f"{IGNORED_THREAD_PREFIX}logstream-{ti_id}-{try_number}",
-            daemon=True,
-        )
 
-    def __enter__(self) -> LogStreamer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stopped.wait(self.interval):
-            if self.buffer.version != self._copied_version and not self._copy():
-                return
+    def step(self) -> bool:
+        return self.buffer.version == self._copied_version or self._copy()
 
     def _copy(self) -> bool:
         """One copy; False when the thread should stop (the try is no longer running)."""

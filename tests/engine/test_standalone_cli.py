@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from engine.cli.main import cli
 from engine.config import load_settings
-from engine.standalone import build_standalone
+from engine.standalone import ADMIN_PASSWORD_FILE, build_standalone
 
 DAG_FILE = """
 from datetime import datetime
@@ -191,6 +191,19 @@ def test_standalone_serves_the_api_and_reports_its_scheduler_alive() -> None:
         urllib.request.urlopen(f"{base}/dags", timeout=5)
     assert anonymous.value.code == 401
     anonymous.value.close()
+
+    # A fresh standalone has an admin whose password it keeps in LOOM_HOME.
+    secret_file = Path(os.environ["LOOM_HOME"]) / ADMIN_PASSWORD_FILE
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    login = urllib.request.Request(
+        f"{base}/auth/login",
+        data=json.dumps(
+            {"username": "admin", "password": secret_file.read_text().strip()}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=5) as reply:
+        assert "access_token" in json.load(reply)
 
 
 def test_unknown_ids_are_clear_errors(tmp_path: Path) -> None:

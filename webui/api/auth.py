@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import current_app, g
 from flask_jwt_extended import current_user, get_jwt
 from flask_smorest import Blueprint
-from werkzeug.exceptions import TooManyRequests, Unauthorized
 
-from engine.models import utcnow
-from engine.security.authn import (
-    LoginOutcome,
-    attempt_login,
-    prune_revoked_sessions,
-    revoke_session,
-)
-from webui import db
 from webui.api.schemas.common import MessageSchema
 from webui.api.schemas.security import AccessTokenSchema, LoginSchema, MeSchema, TokensSchema
-from webui.audit import note
 from webui.auth import authenticated, issue_tokens, public, refresh_token_required
+from webui.auth.login import check_credentials, end_sign_in
 from webui.auth.rbac import current_access
-from webui.auth.tokens import expiry, refreshed_access_token
+from webui.auth.tokens import refreshed_access_token
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
 
@@ -40,23 +30,7 @@ def _access_seconds() -> int:
 @blp.alt_response(429, response="TOO_MANY_REQUESTS")
 def login(body: dict[str, Any]) -> Any:
     """Exchange a username and password for an access token and a refresh token."""
-    result = attempt_login(
-        session=db.session(), username=body["username"], password=body["password"], now=utcnow()
-    )
-    db.commit()  # failures count, whatever the outcome
-    user = result.user
-    note(
-        username=body["username"],
-        user_id=user.id if user else None,
-        details={"login": result.outcome.value},
-    )
-    if result.outcome is LoginOutcome.LOCKED and result.retry_after is not None:
-        seconds = math.ceil(result.retry_after.total_seconds())
-        error = TooManyRequests(f"too many failed sign-ins; try again in {seconds} s")
-        error.data = {"headers": {"Retry-After": str(seconds)}}  # type: ignore[attr-defined]
-        raise error
-    if user is None:
-        raise Unauthorized("invalid username or password")
+    user = check_credentials(body["username"], body["password"])
     tokens = issue_tokens(user)
     return {
         "access_token": tokens.access_token,
@@ -81,16 +55,7 @@ def refresh() -> Any:
 @blp.response(200, MessageSchema)
 def logout() -> Any:
     """Revoke this sign-in: its access token and its refresh token stop working at once."""
-    payload = get_jwt()
-    refresh_ttl = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    revoke_session(
-        session=db.session(),
-        session_id=str(payload["sid"]),
-        user_id=current_user.id,
-        expires_at=expiry(payload) + refresh_ttl,
-    )
-    prune_revoked_sessions(session=db.session(), now=utcnow())  # keeps the table small
-    db.commit()
+    end_sign_in(get_jwt(), current_user.id)
     return {"message": "signed out"}
 
 

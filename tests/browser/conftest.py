@@ -1,0 +1,195 @@
+"""A real Loom deployment for the browser tests, and Debian's Chromium to drive it.
+
+One deployment for the whole package: PostgreSQL (a fresh database), ``loom scheduler``,
+``loom worker`` on Redis database 10, and ``loom webserver`` (gunicorn) on a free port,
+each a real process. Users of every role are created with ``loom users create``.
+Playwright launches /usr/bin/chromium (``playwright install`` cannot download here);
+without it the tests are skipped, and fail in CI.
+
+Every test saves a screenshot of each page it visits (:func:`shoot`) into
+``artifacts/screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import textwrap
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import IN_CI, fresh_postgres_database, require_service
+from tests.processes import LOOM, REPO, Processes, loom_cli, wait_until
+from tests.services import flushed_redis
+
+CHROMIUM = os.environ.get("LOOM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+REDIS_URL = "redis://127.0.0.1:6379/10"
+SECRET = "browser-tests-secret-key-long-enough-for-hs256"
+PASSWORD = "a-long-browser-password"
+USERS = {"admin": "Admin", "op": "Op", "user": "User", "viewer": "Viewer"}
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+
+DAG_FILE = textwrap.dedent(
+    """
+    import os
+    from datetime import datetime, timedelta
+    from pathlib import Path
+
+    from engine import DAG, BashOperator, Param, PythonOperator
+
+    def check_marker():
+        marker = Path(os.environ["LOOM_BROWSER_MARKER"])
+        print(f"looking for {marker.name}")
+        if not marker.exists():
+            raise RuntimeError("the marker file is missing")
+        print("the marker is there")
+
+    with DAG("greet", schedule=None, start_date=datetime(2026, 1, 1), tags=["demo"],
+             description="Says hello, then done",
+             params={"name": Param("world", type="string")}) as greet:
+        hello = BashOperator(task_id="hello", bash_command="echo hello {{ params.name }}")
+        done = BashOperator(task_id="done", bash_command="echo done")
+        hello >> done
+
+    with DAG("fragile", schedule=None, start_date=datetime(2026, 1, 1), tags=["demo"],
+             description="Fails until its marker file exists") as fragile:
+        check = PythonOperator(task_id="check", python_callable=check_marker, retries=0)
+        report = BashOperator(task_id="report", bash_command="echo reported")
+        check >> report
+
+    with DAG("nightly", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False,
+             tags=["etl"], description="A scheduled DAG, paused",
+             is_paused_upon_creation=True) as nightly:
+        BashOperator(task_id="extract", bash_command="echo extract",
+                     execution_timeout=timedelta(minutes=5))
+    """
+)
+
+
+def require_browser() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = f"no Chromium at {CHROMIUM} (scripts/ensure-browser.sh installs Debian's)"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """Pages are opened by full URL (pytest-base-url's own fixture warns on pytest 9)."""
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    require_browser()
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+@dataclass
+class Deployment:
+    """The running Loom the browser talks to."""
+
+    url: str
+    env: dict[str, str]
+    marker: Path
+
+    def loom(self, *args: str, stdin: str | None = None) -> str:
+        result = loom_cli(self.env, *args, stdin=stdin)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    require_browser()
+    require_service("redis")
+    root = tmp_path_factory.mktemp("browser-loom")
+    dags = root / "dags"
+    dags.mkdir()
+    (dags / "browser_dags.py").write_text(DAG_FILE)
+    (dags / "broken.py").write_text("from engine import DAG\ndef oops(:\n")
+    port = _free_port()
+    processes = Processes(root)
+    with fresh_postgres_database() as db_url, flushed_redis(REDIS_URL):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM")}
+        env.update(
+            LOOM_HOME=str(root / "home"),
+            LOOM__DATABASE__URL=db_url,
+            LOOM__EXECUTOR__KIND="rq",
+            LOOM__REDIS__URL=REDIS_URL,
+            LOOM__CORE__DAGS_FOLDER=str(dags),
+            LOOM__CORE__LOG_STREAM_INTERVAL="0.3s",
+            LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
+            LOOM__SCHEDULER__PARSE_INTERVAL="1s",
+            LOOM__WEBSERVER__SECRET_KEY=SECRET,
+            LOOM__WEBSERVER__PORT=str(port),
+            LOOM__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
+            LOOM_BROWSER_MARKER=str(root / "marker"),
+            PYTHONUNBUFFERED="1",
+        )
+        deployment = Deployment(f"http://127.0.0.1:{port}", env, root / "marker")
+        deployment.loom("db", "upgrade")
+        deployment.loom("dags", "reparse")  # the DAGs are there before the first page
+        for username, role in USERS.items():
+            deployment.loom(
+                "users", "create", "--username", username, "--role", role, "--password-stdin",
+                stdin=PASSWORD,
+            )  # fmt: skip
+        try:
+            processes.start([LOOM, "scheduler"], env, name="scheduler")
+            processes.start([LOOM, "worker"], env, name="worker")
+            processes.start([LOOM, "webserver", "--workers", "2"], env, name="webserver")
+            wait_until(lambda: _answers(f"{deployment.url}/login"), 60, what="the webserver")
+            yield deployment
+        except BaseException:
+            processes.dump_logs()
+            raise
+        finally:
+            processes.stop_all()
+
+
+def sign_in(page: Page, loom: Deployment, username: str) -> None:
+    """Sign in through the login form; lands on the DAG list."""
+    page.goto(f"{loom.url}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="DAGs")).to_be_visible()
+
+
+def shoot(page: Page, name: str) -> None:
+    """Save a screenshot of the page as it is now into artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"))

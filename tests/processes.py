@@ -1,0 +1,129 @@
+"""Real ``loom`` processes for tests: started with logs in files, killed with their children.
+
+Every process a test starts goes through :class:`Processes` and is killed (with
+everything it spawned) when the test ends; its stdout and stderr go to files and are
+printed when the test failed. Every wait is bounded (:func:`wait_until`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+LOOM = str(REPO / ".venv" / "bin" / "loom")
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, *, interval: float = 0.2, what: str = ""
+) -> Any:
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def _children(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc), deepest last."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    """Send ``sig`` to ``proc`` and every process it spawned (also in other process groups)."""
+    for pid in [*_children(proc.pid), proc.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+
+@dataclass
+class Processes:
+    """The processes one test started, with their log files."""
+
+    tmp_path: Path
+    started: list[tuple[str, subprocess.Popen[bytes], Path, Path]] = field(default_factory=list)
+    orphans: list[int] = field(default_factory=list)
+
+    def start(
+        self, args: Sequence[str], env: Mapping[str, str], *, name: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        name = name or f"{len(self.started)}-{Path(args[0]).name}-{'-'.join(args[1:2])}"
+        out, err = self.tmp_path / f"{name}.out", self.tmp_path / f"{name}.err"
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            proc = subprocess.Popen(
+                list(args),
+                env=dict(env),
+                stdout=stdout,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                cwd=self.tmp_path,
+                start_new_session=True,
+            )
+        self.started.append((name, proc, out, err))
+        return proc
+
+    def kill9(self, proc: subprocess.Popen[bytes]) -> None:
+        """``kill -9`` the process alone (its children, if any, live on until teardown)."""
+        self.orphans.extend(_children(proc.pid))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for _name, proc, _out, _err in self.started:
+            kill_tree(proc)
+        for pid in self.orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for _name, proc, _out, _err in self.started:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+
+    def dump_logs(self) -> None:
+        for name, _proc, out, err in self.started:
+            for path in (out, err):
+                text = path.read_text(errors="replace") if path.exists() else ""
+                sys.stdout.write(f"\n===== {name} {path.suffix[1:]} (last 6000 chars) =====\n")
+                sys.stdout.write(text[-6000:])
+
+
+def loom_cli(
+    env: Mapping[str, str], *args: str, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one ``loom`` command to completion (``stdin``: text fed to it)."""
+    return subprocess.run(
+        [LOOM, *args],
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

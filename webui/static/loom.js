@@ -1,0 +1,57 @@
+// Loom's UI needs no build step: this file is all its JavaScript, and every page works
+// without it (it adds confirmations, live refresh and log following).
+"use strict";
+
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+});
+
+// An element with data-live="URL" is replaced by a fresh copy of itself from URL every
+// few seconds, until the copy no longer carries data-live (the run or task finished).
+function refreshLive(element) {
+  const url = element.dataset.live;
+  const seconds = Number(element.dataset.liveSeconds || 2);
+  setTimeout(async () => {
+    try {
+      const reply = await fetch(url, { headers: { "X-Loom-Fragment": "1" }, credentials: "same-origin" });
+      if (!reply.ok) return;
+      const holder = document.createElement("div");
+      holder.innerHTML = await reply.text();
+      const fresh = holder.firstElementChild;
+      if (!fresh) return;
+      element.replaceWith(fresh);
+      if (fresh.dataset.live) refreshLive(fresh);
+    } catch (error) {
+      refreshLive(element);  // the server may be back on the next try
+    }
+  }, seconds * 1000);
+}
+
+// A <pre data-log="URL" data-offset="N"> keeps appending a running try's log.
+function followLog(pre) {
+  let offset = Number(pre.dataset.offset || 0);
+  const poll = async () => {
+    try {
+      const reply = await fetch(`${pre.dataset.log}?offset=${offset}`, { credentials: "same-origin" });
+      if (reply.ok) {
+        const chunk = await reply.json();
+        if (chunk.offset > offset) pre.append(`[... ${chunk.offset - offset} characters were cut ...]\n`);
+        pre.append(chunk.content);
+        offset = chunk.next_offset;
+        if (chunk.complete) {
+          pre.removeAttribute("data-log");
+          pre.closest("[data-log-state]")?.setAttribute("data-log-state", chunk.state);
+          return;
+        }
+      }
+    } catch (error) { /* try again */ }
+    setTimeout(poll, 1000);
+  };
+  setTimeout(poll, 1000);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-live]").forEach(refreshLive);
+  document.querySelectorAll("pre[data-log]").forEach(followLog);
+});

@@ -1,0 +1,82 @@
+"""The UI's blueprint: who is signed in, CSRF, the template helpers, HTML error pages."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, g, render_template
+from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import HTTPException
+
+from engine.catalog import import_error_query
+from engine.errors import LoomError
+from engine.listing import dag_ids_tagged
+from engine.models import ParseImportError
+from engine.security.access import Access
+from engine.security.roles import Action, Resource
+from webui import db
+from webui.errors import STATUS_BY_ERROR
+from webui.ui import present
+from webui.ui.session import can, check_csrf, csrf_token, current_user, load_sign_in, store_cookies
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("ui", __name__, static_folder="../static", static_url_path="/ui-static")
+
+IMPORT_ERRORS_SHOWN = 10
+"""The banner lists this many broken files at most (and says how many there are)."""
+
+
+@bp.before_request
+def _before() -> None:
+    load_sign_in()
+    check_csrf()
+
+
+bp.after_request(store_cookies)
+
+
+@bp.record_once
+def _template_helpers(state: BlueprintSetupState) -> None:
+    """Globals rather than context, so that imported macros see them too."""
+    state.app.jinja_env.globals.update(
+        can=can,
+        csrf_token=csrf_token,
+        current_user=current_user,
+        import_errors=_import_errors,
+        **present.TEMPLATE_HELPERS,
+    )
+
+
+def _import_errors() -> tuple[list[ParseImportError], int]:
+    """The broken DAG files the signed-in user may see (the first few) and their number."""
+    access: Access | None = g.get("loom_access")
+    if access is None or not access.allows(Action.READ, Resource.IMPORT_ERRORS):
+        return [], 0
+    session = db.session()
+    scope = access.dag_scope(Action.READ, Resource.IMPORT_ERRORS)
+    dag_ids = None if scope is None else dag_ids_tagged(session=session, tags=scope)
+    stmt = import_error_query(session=session, dag_ids=dag_ids)
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    shown = session.scalars(stmt.order_by(ParseImportError.filename).limit(IMPORT_ERRORS_SHOWN))
+    return list(shown), int(total or 0)
+
+
+@bp.errorhandler(LoomError)
+def _loom_error(exc: LoomError) -> tuple[str, int]:
+    status = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 400)
+    return render_template("ui/error.html", status=status, message=str(exc)), status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
+    status = exc.code or 500
+    return render_template("ui/error.html", status=status, message=exc.description), status
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> tuple[str, int]:
+    logger.exception("UI request failed")
+    message = "something went wrong on the server; the error is in its log"
+    return render_template("ui/error.html", status=500, message=message), 500
