@@ -15,12 +15,17 @@ function refreshLive(element) {
   setTimeout(async () => {
     try {
       const reply = await fetch(url, { headers: { "X-Loom-Fragment": "1" }, credentials: "same-origin" });
+      if (reply.redirected) {  // signed out meanwhile: show the login page, not inside this one
+        window.location.assign(reply.url);
+        return;
+      }
       if (!reply.ok) return;
       const holder = document.createElement("div");
       holder.innerHTML = await reply.text();
       const fresh = holder.firstElementChild;
       if (!fresh) return;
       element.replaceWith(fresh);
+      fresh.querySelectorAll("pre[data-log]").forEach(followLog);
       if (fresh.dataset.live) refreshLive(fresh);
     } catch (error) {
       refreshLive(element);  // the server may be back on the next try

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, render_template
+from flask import Blueprint, Response, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
@@ -45,8 +45,13 @@ def _template_helpers(state: BlueprintSetupState) -> None:
         csrf_token=csrf_token,
         current_user=current_user,
         import_errors=_import_errors,
+        dag_file=_dag_file,
         **present.TEMPLATE_HELPERS,
     )
+
+
+def _dag_file(filename: str) -> str:
+    return present.dag_file(filename, current_app.extensions["loom.settings"].core.dags_folder)
 
 
 def _import_errors() -> tuple[list[ParseImportError], int]:

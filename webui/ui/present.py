@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from engine.scheduling import NEVER
@@ -69,6 +70,12 @@ def span(length: timedelta) -> str:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h {minutes:02d}m"
+
+
+def dag_file(filename: str, dags_folder: Path) -> str:
+    """A DAG file's path as its authors know it: relative to the DAGs folder when inside."""
+    path = Path(filename)
+    return str(path.relative_to(dags_folder)) if path.is_relative_to(dags_folder) else filename
 
 
 TEMPLATE_HELPERS: dict[str, Any] = {

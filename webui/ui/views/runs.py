@@ -1,15 +1,295 @@
-"""SCAFFOLD (replaced by the run and task instance pages work)."""
+"""A run and one of its task instances: states, tries, Gantt bars, logs, XCom, and actions.
+
+A run id may hold ``/``, ``:`` and ``+`` (``scheduled__2026-01-05T00:00:00+00:00``), so
+it is always the last part of a URL (``<path:run_id>``); what comes after a run in a
+URL goes before it instead, under a prefix of its own (``/dags/<dag_id>/run-live/<run>``).
+
+While a run or a task instance may still change, its part of the page carries
+``data-live`` (loom.js replaces it with its fragment every few seconds), and a running
+try's log carries ``data-log`` (loom.js appends the chunks the JSON endpoint returns).
+"""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response
+
+from engine.errors import NotFoundError
+from engine.models import Dag, TaskInstance, utcnow
+from engine.queries import get_task_instance
+from engine.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
+from engine.runs import clear_task_instances, mark_run
+from engine.runview import attempts_of, run_view, task_fields
+from engine.security.roles import Action, Resource
+from engine.state import FINISHED, DagRunState, TaskInstanceState
+from webui import db
+from webui.auth import check_dag, current_access
 from webui.ui.blueprint import bp
+from webui.ui.present import span
+from webui.ui.session import page
+
+RUN = "/dags/<dag_id>/runs/<path:run_id>"
+MARKS = {"success", "failed"}
+"""What a person may mark a run or a task instance from these pages."""
 
 
-@bp.route("/dags/<dag_id>/runs/<path:run_id>")
+def pretty(value: Any) -> str:
+    """A JSON value as it reads on a page: strings as they are, the rest indented."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def seconds(value: float | None) -> str:
+    """A number of seconds as durations read elsewhere (``3.2s``, ``1m 05s``)."""
+    return "—" if value is None else span(timedelta(seconds=value))
+
+
+def _helpers() -> dict[str, Any]:
+    """What the templates of this module use besides the blueprint's globals."""
+    return {"pretty": pretty, "seconds": seconds, "now": utcnow()}
+
+
+def _may(dag: Dag, action: Action, resource: Resource) -> bool:
+    """Whether the signed-in user may ``action`` ``resource`` of ``dag`` (its tags' scope)."""
+    return current_access().allows_dag(action, resource, dag.tags or ())
+
+
+def _chosen(form_field: str) -> str:
+    value = request.form.get(form_field, "")
+    if value not in MARKS:
+        raise BadRequest(f"{form_field}: must be success or failed, not {value!r}")
+    return value
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+@bp.route(RUN)
+@page(Action.READ, Resource.DAG_RUNS)
 def run(dag_id: str, run_id: str) -> str:
-    return f"run {run_id}"
+    dag = check_dag(dag_id)
+    return render_template(
+        "ui/run.html",
+        dag=dag,
+        view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
+        show_tasks=_may(dag, Action.READ, Resource.TASK_INSTANCES),
+        may_edit=_may(dag, Action.EDIT, Resource.DAG_RUNS),
+        **_helpers(),
+    )
 
 
-@bp.route("/dags/<dag_id>/runs/<path:run_id>/tasks/<task_id>")
+@bp.route("/dags/<dag_id>/run-live/<path:run_id>")
+@page(Action.READ, Resource.DAG_RUNS)
+def run_live(dag_id: str, run_id: str) -> str:
+    """The run's facts and task table alone, for loom.js to refresh them in place."""
+    dag = check_dag(dag_id)
+    return render_template(
+        "ui/run_live.html",
+        dag=dag,
+        view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
+        show_tasks=_may(dag, Action.READ, Resource.TASK_INSTANCES),
+        **_helpers(),
+    )
+
+
+@bp.route("/dags/<dag_id>/run-mark/<path:run_id>", methods=["POST"])
+@page(Action.EDIT, Resource.DAG_RUNS)
+def mark_run_state(dag_id: str, run_id: str) -> Response:
+    check_dag(dag_id)
+    state = DagRunState(_chosen("state"))
+    mark_run(session=db.session(), dag_id=dag_id, run_id=run_id, state=state, now=utcnow())
+    db.commit()
+    flash(f"run {run_id} marked {state.value}")
+    return redirect(url_for("ui.run", dag_id=dag_id, run_id=run_id))
+
+
+@bp.route("/dags/<dag_id>/run-clear/<path:run_id>", methods=["POST"])
+@page(Action.EDIT, Resource.DAG_RUNS)
+def clear_run(dag_id: str, run_id: str) -> Response:
+    """Clear the run's failed tasks (``only_failed=true``, the default) or all of them."""
+    check_dag(dag_id)
+    session = db.session()
+    only_failed = request.form.get("only_failed", "true") != "false"
+    task_ids = None
+    if only_failed:
+        view = run_view(session=session, dag_id=dag_id, run_id=run_id, now=utcnow())
+        task_ids = view.failed_task_ids
+    if task_ids == []:
+        flash("the run has no failed tasks: nothing was cleared")
+        return redirect(url_for("ui.run", dag_id=dag_id, run_id=run_id))
+    cleared = clear_task_instances(
+        session=session, dag_id=dag_id, run_id=run_id, task_ids=task_ids, now=utcnow()
+    )
+    db.commit()
+    flash(_cleared_message(cleared))
+    return redirect(url_for("ui.run", dag_id=dag_id, run_id=run_id))
+
+
+def _cleared_message(cleared: list[TaskInstance]) -> str:
+    names = ", ".join(sorted(ti.task_id for ti in cleared)) or "none (running tasks are left)"
+    return f"cleared {len(cleared)} task(s) to run again: {names}"
+
+
+# -- a task instance --------------------------------------------------------------------------
+
+
+@bp.route(f"{RUN}/tasks/<task_id>")
+@page(Action.READ, Resource.TASK_INSTANCES)
 def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
-    return f"task {task_id}"
+    dag = check_dag(dag_id)
+    session = db.session()
+    ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    wanted = request.args.get("try", type=int)
+    if "try" in request.args and (wanted is None or wanted < 1):
+        raise BadRequest("try: must be a try number, 1 or more")
+    attempts = attempts_of(session=session, ti=ti)
+    may_logs = _may(dag, Action.READ, Resource.TASK_LOGS)
+    log = _log_or_none(ti, wanted) if may_logs else None
+    latest = attempts[-1].try_number if attempts else None
+    shown_try = log.try_number if log is not None else wanted or latest
+    attempt = next((a for a in attempts if a.try_number == shown_try), None)
+    return render_template(
+        "ui/task_instance.html",
+        dag=dag,
+        ti=ti,
+        attempts=attempts,
+        shown_try=shown_try,
+        log=log,
+        may_logs=may_logs,
+        fields=task_fields(session=session, ti=ti, attempt=attempt),
+        xcoms=xcoms_of(session=session, ti=ti) if _may(dag, Action.READ, Resource.XCOM) else None,
+        may_edit=_may(dag, Action.EDIT, Resource.TASK_INSTANCES),
+        finished=ti.state in FINISHED,
+        **_helpers(),
+    )
+
+
+def _log_or_none(ti: TaskInstance, try_number: int | None) -> LogChunk | None:
+    """The whole log of a try (default: the latest); None while no try has started."""
+    if try_number is None and ti.try_number < 1:
+        return None
+    try:
+        return log_chunk(session=db.session(), ti=ti, try_number=try_number)
+    except NotFoundError:
+        if try_number is not None:
+            raise
+        return None
+
+
+@bp.route("/dags/<dag_id>/task-live/<task_id>/<path:run_id>")
+@page(Action.READ, Resource.TASK_INSTANCES)
+def task_instance_live(dag_id: str, run_id: str, task_id: str) -> str:
+    """The task instance's facts and attempts alone, for loom.js to refresh them in place."""
+    check_dag(dag_id)
+    session = db.session()
+    ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    return render_template(
+        "ui/task_instance_live.html",
+        ti=ti,
+        attempts=attempts_of(session=session, ti=ti),
+        finished=ti.state in FINISHED,
+        **_helpers(),
+    )
+
+
+@bp.route("/dags/<dag_id>/task-log-live/<task_id>/<path:run_id>")
+@page(Action.READ, Resource.TASK_LOGS)
+def task_log_live(dag_id: str, run_id: str, task_id: str) -> str:
+    """The latest try's log, refreshed whole until it is complete: for a page opened
+    before any try started (a try running when the page opened is followed instead)."""
+    check_dag(dag_id)
+    ti = get_task_instance(session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id)
+    return render_template(
+        "ui/task_instance_log.html",
+        ti=ti,
+        log=_log_or_none(ti, None),
+        finished=ti.state in FINISHED,
+        **_helpers(),
+    )
+
+
+@bp.route("/dags/<dag_id>/task-log/<task_id>/<path:run_id>")
+@bp.route("/dags/<dag_id>/task-try-log/<task_id>/<int:try_number>/<path:run_id>")
+@page(Action.READ, Resource.TASK_LOGS)
+def task_log(dag_id: str, run_id: str, task_id: str, try_number: int | None = None) -> Response:
+    """A try's log from ``?offset=`` on, as JSON (``?try=``, or in the path; default latest)."""
+    try:
+        offset = _whole("offset") or 0
+        wanted = try_number if try_number is not None else _whole("try")
+    except ValueError as exc:
+        return _json_error(400, str(exc))
+    try:
+        check_dag(dag_id)
+        ti = get_task_instance(session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id)
+        chunk = log_chunk(session=db.session(), ti=ti, try_number=wanted, offset=offset)
+    except NotFoundError as exc:
+        return _json_error(404, str(exc))
+    return jsonify(
+        try_number=chunk.try_number,
+        state=chunk.state,
+        content=chunk.content,
+        offset=chunk.offset,
+        next_offset=chunk.next_offset,
+        truncated=chunk.truncated,
+        complete=chunk.complete,
+    )
+
+
+def _whole(name: str) -> int | None:
+    """Query argument ``name`` as a whole number (0 or more); None when absent."""
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise ValueError(f"{name}: must be a whole number, 0 or more, not {raw!r}")
+    return int(raw)
+
+
+def _json_error(status: int, message: str) -> Response:
+    reply = jsonify(message=message)
+    reply.status_code = status
+    return reply
+
+
+@bp.route("/dags/<dag_id>/task-clear/<task_id>/<path:run_id>", methods=["POST"])
+@page(Action.EDIT, Resource.TASK_INSTANCES)
+def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
+    """Clear the task (``downstream=true``: and everything downstream) to run again."""
+    check_dag(dag_id)
+    session = db.session()
+    get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    cleared = clear_task_instances(
+        session=session,
+        dag_id=dag_id,
+        run_id=run_id,
+        task_ids=[task_id],
+        downstream=request.form.get("downstream") == "true",
+        now=utcnow(),
+    )
+    db.commit()
+    flash(_cleared_message(cleared))
+    return redirect(url_for("ui.task_instance", dag_id=dag_id, run_id=run_id, task_id=task_id))
+
+
+@bp.route("/dags/<dag_id>/task-mark/<task_id>/<path:run_id>", methods=["POST"])
+@page(Action.EDIT, Resource.TASK_INSTANCES)
+def mark_task(dag_id: str, run_id: str, task_id: str) -> Response:
+    check_dag(dag_id)
+    state = TaskInstanceState(_chosen("state"))
+    mark_task_instance(
+        session=db.session(),
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        state=state,
+        now=utcnow(),
+    )
+    db.commit()
+    flash(f"task {task_id} marked {state.value}")
+    return redirect(url_for("ui.task_instance", dag_id=dag_id, run_id=run_id, task_id=task_id))
