@@ -70,6 +70,16 @@ def roles_named(names: Sequence[str], *, session: Session) -> list[Role]:
     return roles
 
 
+def refuse_self_lockout(*, user: User, acting: User, what: str, field: str = "") -> None:
+    """Nobody disables or deletes themselves: another admin must, so that one always remains.
+
+    ``field`` names the form field the refusal belongs to, when there is one.
+    """
+    if user.id == acting.id:
+        prefix = f"{field}: " if field else ""
+        raise ConflictError(f"{prefix}you cannot {what} yourself; ask another admin")
+
+
 def require_user(*, session: Session, username: str) -> User:
     """The user called ``username``; NotFoundError when there is none."""
     user = get_user(session=session, username=username)

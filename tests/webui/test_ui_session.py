@@ -16,6 +16,7 @@ from tests.webui.conftest import app_for
 from tests.webui.ui import csrf_of, ui_sign_in
 from tests.webui.world import PASSWORD
 from webui import db
+from webui.ui.present import dag_file
 from webui.ui.session import ACCESS_COOKIE, REFRESH_COOKIE, safe_next
 
 
@@ -147,8 +148,13 @@ def test_dag_list_shows_dags_runs_and_import_errors(client: FlaskClient) -> None
     assert 'aria-label="manual__1: ' in page
     assert "/dags/example/runs/manual__1" in page
     assert "1 DAG file failed to import" in page
-    assert ">broken.py</a>" in page  # named as its authors know it, in the DAGs folder
-    assert "/dags/broken.py" not in page
+    assert ">/dags/broken.py</a>" in page  # outside the DAGs folder: named in full
+
+
+def test_a_dag_file_is_named_relative_to_the_dags_folder() -> None:
+    folder = Path("/srv/loom/dags")
+    assert dag_file("/srv/loom/dags/team/etl.py", folder) == "team/etl.py"
+    assert dag_file("/elsewhere/etl.py", folder) == "/elsewhere/etl.py"
 
 
 def test_dag_list_search_and_tag_filter(client: FlaskClient) -> None:

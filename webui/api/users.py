@@ -8,12 +8,12 @@ import sqlalchemy as sa
 from flask import g
 from flask_smorest import Blueprint
 
-from engine.errors import ConflictError
 from engine.models import User
 from engine.security.roles import Action, Resource
 from engine.security.users import (
     create_user,
     delete_user,
+    refuse_self_lockout,
     require_user,
     set_active,
     set_password,
@@ -28,11 +28,6 @@ from webui.auth import requires
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 
 USER_ORDER = {"username": User.username, "created_at": User.created_at, "id": User.id}
-
-
-def _not_yourself(user: User, what: str) -> None:
-    if user.id == g.loom_user.id:
-        raise ConflictError(f"you cannot {what} yourself; ask another admin")
 
 
 @blp.route("", methods=["GET"])
@@ -79,7 +74,7 @@ def patch_user(body: dict[str, Any], username: str) -> Any:
     session = db.session()
     user = require_user(session=session, username=username)
     if body["is_active"] is False:
-        _not_yourself(user, "disable")
+        refuse_self_lockout(user=user, acting=g.loom_user, what="disable")
     if body["password"] is not None:
         set_password(session=session, user=user, password=body["password"])
     if body["roles"] is not None:
@@ -99,7 +94,7 @@ def patch_user(body: dict[str, Any], username: str) -> Any:
 def disable(username: str) -> Any:
     """Disable a user: they cannot sign in, and their tokens stop working at once."""
     user = require_user(session=db.session(), username=username)
-    _not_yourself(user, "disable")
+    refuse_self_lockout(user=user, acting=g.loom_user, what="disable")
     set_active(session=db.session(), user=user, active=False)
     db.commit()
     return user
@@ -111,6 +106,6 @@ def disable(username: str) -> Any:
 def delete(username: str) -> None:
     """Delete a user (audit entries keep their name)."""
     user = require_user(session=db.session(), username=username)
-    _not_yourself(user, "delete")
+    refuse_self_lockout(user=user, acting=g.loom_user, what="delete")
     delete_user(session=db.session(), user=user)
     db.commit()

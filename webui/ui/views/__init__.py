@@ -1,5 +1,15 @@
 """The UI's pages, one module per area; importing this package registers them all."""
 
-from webui.ui.views import admin, dag, dags, runs, signin
+from webui.ui.views import (
+    audit_log,
+    dag,
+    dags,
+    dead_letters,
+    pools,
+    roles,
+    runs,
+    signin,
+    users,
+)
 
-__all__ = ["admin", "dag", "dags", "runs", "signin"]
+__all__ = ["audit_log", "dag", "dags", "dead_letters", "pools", "roles", "runs", "signin", "users"]

@@ -1,30 +1,60 @@
-"""SCAFFOLD (replaced by the dead letters, pools, audit, users and roles pages work)."""
+"""What the admin pages' forms share: reading fields, and refusals shown next to a field.
+
+The engine names the field in its message (``slots: must be 0 or more``); a refusal
+that names none (``pool 'etl' exists already``) goes next to the field the form says.
+A refused form is shown again with what was typed, and the request's changes are
+rolled back, so that nothing changed.
+"""
 
 from __future__ import annotations
 
-from webui.ui.blueprint import bp
+import re
+
+from flask import request
+
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from webui import db
+
+FORM_ERRORS = (InvalidInputError, ConflictError, NotFoundError)
+"""What a form's input may be refused with (unknown roles are NotFoundError)."""
+
+FormErrors = dict[str, str]
+"""Problems by form field."""
+
+_FIELD_PROBLEM = re.compile(r"^([a-z_]+): (.+)$", re.DOTALL)
+
+DESCRIPTION_LENGTH = 10_000
+"""Longest description of a pool or a role (as the API accepts)."""
 
 
-@bp.route("/dead-letters")
-def dead_letters() -> str:
-    return "dead letters"
+def refusal(exc: Exception, field: str) -> tuple[FormErrors, int]:
+    """``exc`` as problems by field, and the status of the page that shows them again."""
+    db.session().rollback()
+    match = _FIELD_PROBLEM.match(str(exc))
+    errors = {match.group(1): match.group(2)} if match else {field: str(exc)}
+    return errors, 409 if isinstance(exc, ConflictError) else 422
 
 
-@bp.route("/pools")
-def pools() -> str:
-    return "pools"
+def text(name: str, *, longest: int) -> str | None:
+    """The form's ``name`` field, trimmed; None when blank; refused when too long."""
+    value = request.form.get(name, "").strip()
+    if len(value) > longest:
+        raise InvalidInputError(f"{name}: must be at most {longest} characters")
+    return value or None
 
 
-@bp.route("/audit")
-def audit() -> str:
-    return "audit"
+def whole_number(name: str, *, most: int) -> int:
+    """The form's ``name`` field as an integer up to ``most``; refused when it is not one."""
+    value = request.form.get(name, "").strip()
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidInputError(f"{name}: must be a whole number, not {value!r}") from None
+    if number > most:
+        raise InvalidInputError(f"{name}: must be at most {most}")
+    return number
 
 
-@bp.route("/users")
-def users() -> str:
-    return "users"
-
-
-@bp.route("/roles")
-def roles() -> str:
-    return "roles"
+def words(name: str) -> list[str]:
+    """The form's ``name`` field as comma-separated words (blank ones dropped)."""
+    return [word.strip() for word in request.form.get(name, "").split(",") if word.strip()]

@@ -1,0 +1,103 @@
+"""Dead letters: the list by status, one dead letter's message, replay and discard."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+import engine.deadletters
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.listing import Page, paginate, within_dags
+from engine.models import DeadLetter, DeadLetterState, utcnow
+from engine.security.roles import Action, Resource
+from webui import db
+from webui.auth import visible_dag_ids
+from webui.ui.blueprint import bp
+from webui.ui.session import page
+
+PAGE_SIZE = 50
+ALL = "all"
+"""The status filter that keeps every dead letter."""
+
+
+@bp.route("/dead-letters")
+@page(Action.READ, Resource.DEAD_LETTERS)
+def dead_letters() -> str:
+    status = request.args.get("status", DeadLetterState.PENDING.value)
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    stmt = within_dags(sa.select(DeadLetter), DeadLetter.dag_id, visible_dag_ids())
+    if status != ALL:
+        stmt = stmt.where(DeadLetter.state == _state(status))
+    listed: Page[DeadLetter] = paginate(
+        session=db.session(),
+        stmt=stmt,
+        order=[DeadLetter.id.desc()],
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+    return render_template(
+        "ui/dead_letters.html", page=listed, status=status, statuses=[*DeadLetterState, ALL]
+    )
+
+
+@bp.route("/dead-letters/<int:id>")
+@page(Action.READ, Resource.DEAD_LETTERS)
+def dead_letter(id: int) -> str:
+    return render_template("ui/dead_letter.html", letter=_visible(id))
+
+
+@bp.route("/dead-letters/<int:id>/replay", methods=["POST"])
+@page(Action.EDIT, Resource.DEAD_LETTERS)
+def replay_dead_letter(id: int) -> Response | tuple[str, int]:
+    letter = _visible(id)
+    try:
+        engine.deadletters.replay_dead_letter(
+            session=db.session(), id=id, now=utcnow(), by=g.loom_user.username
+        )
+    except ConflictError as refused:
+        return _refused(id, refused)
+    db.commit()
+    flash(
+        f"dead letter {id} replayed: {letter.dag_id}.{letter.task_id} runs again with fresh tries"
+    )
+    return redirect(url_for("ui.dead_letter", id=id))
+
+
+@bp.route("/dead-letters/<int:id>/discard", methods=["POST"])
+@page(Action.DELETE, Resource.DEAD_LETTERS)
+def discard_dead_letter(id: int) -> Response | tuple[str, int]:
+    letter = _visible(id)
+    try:
+        engine.deadletters.discard_dead_letter(
+            session=db.session(), id=id, now=utcnow(), by=g.loom_user.username
+        )
+    except ConflictError as refused:
+        return _refused(id, refused)
+    db.commit()
+    flash(f"dead letter {id} discarded: {letter.dag_id}.{letter.task_id} will not run again")
+    return redirect(url_for("ui.dead_letter", id=id))
+
+
+def _visible(id: int) -> DeadLetter:
+    """Dead letter ``id`` when the page's permission reaches its DAG; else 404, as if absent."""
+    letter = engine.deadletters.get_dead_letter(session=db.session(), id=id)
+    visible = visible_dag_ids()
+    if visible is not None and letter.dag_id not in visible:
+        raise NotFoundError(f"dead letter {id} not found")
+    return letter
+
+
+def _refused(id: int, refused: ConflictError) -> tuple[str, int]:
+    """The dead letter again, as it is now, with why nothing was done."""
+    db.session().rollback()
+    flash(str(refused), "error")
+    return render_template("ui/dead_letter.html", letter=_visible(id)), 409
+
+
+def _state(status: str) -> DeadLetterState:
+    try:
+        return DeadLetterState(status)
+    except ValueError:
+        choices = ", ".join([*DeadLetterState, ALL])
+        raise InvalidInputError(f"status: {status!r} is not one of {choices}") from None
