@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import api_bench, loom_runs, memory_bench, parse_bench, rq_floor, tick_bench
+from bench import api_bench, loom_runs, memory_bench, parse_bench, rq_floor, tick_bench, ui_bench
 
 
 def _guarded(name: str, body: Callable[[], Any]) -> Any:
@@ -35,6 +35,7 @@ def main() -> None:
     _guarded("parse", parse_bench.main)
     _guarded("standalone_memory", memory_bench.main)
     _guarded("api", api_bench.main)
+    _guarded("ui", ui_bench.main)
 
 
 if __name__ == "__main__":

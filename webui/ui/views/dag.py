@@ -1,30 +1,356 @@
-"""SCAFFOLD (replaced by the DAG page work): the endpoint names other pages link to."""
+"""One DAG's pages: the grid, the graph, the code, the run history, and the trigger form.
+
+Everything comes from the database (the serialized graph, never the DAG's code) through
+the engine services the API uses; the trigger form calls ``engine.runs.trigger_dag``, as
+the API does, so conf is checked against the params in one place.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from flask import flash, get_template_attribute, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response
+
+from engine.catalog import dag_source
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.graph_layout import layered_layout
+from engine.grid import Grid
+from engine.grid import dag_grid as grid_of
+from engine.listing import Page, paginate
+from engine.models import Dag, DagRun, TaskInstance, utcnow
+from engine.params import Param
+from engine.queries import get_run, list_runs
+from engine.runops import RunFilter, run_query
+from engine.runs import load_serialized_dag, trigger_dag
+from engine.security.roles import Action, Resource
+from engine.serialization import SerializedTask
+from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
+from webui import db
+from webui.api.schemas.runs import RUN_ID
+from webui.auth import check_dag
 from webui.ui.blueprint import bp
+from webui.ui.present import state_label
+from webui.ui.session import can, current_user, page
+
+GRID_RUNS = 25
+"""Runs (columns) the grid shows unless ``?runs=`` says otherwise."""
+GRID_RUNS_MAX = 100
+RUNS_PAGE_SIZE = 50
+RUN_CHOICES = 50
+"""Latest runs offered by the graph's run selector (the chosen one is always offered)."""
+FRAGMENT_HEADER = "X-Loom-Fragment"
+_HREF_SLOT, _LABEL_SLOT, _TASK_SLOT = "@@href@@", "@@label@@", "__loom_task__"
+_MISSING_SQUARE = (
+    f'<span class="sq missing" role="img" title="{_LABEL_SLOT}: not in this run" '
+    f'aria-label="{_LABEL_SLOT}: not in this run"></span>'
+)
+
+
+# -- grid ------------------------------------------------------------------------------------
 
 
 @bp.route("/dags/<dag_id>")
+@page(Action.READ, Resource.DAGS)
 def dag_grid(dag_id: str) -> str:
-    return f"grid of {dag_id}"
+    dag = check_dag(dag_id)
+    wanted = min(max(request.args.get("runs", GRID_RUNS, type=int), 1), GRID_RUNS_MAX)
+    shown = wanted if can(Action.READ, Resource.DAG_RUNS) else 0
+    grid = grid_of(session=db.session(), dag_id=dag_id, runs=shown)
+    run_hrefs = [url_for("ui.run", dag_id=dag_id, run_id=run.run_id) for run in grid.runs]
+    return render_template(
+        "ui/dag_grid.html",
+        dag=dag,
+        grid=grid,
+        run_hrefs=run_hrefs,
+        cells=_grid_cells(dag_id, grid),
+        wanted=wanted,
+    )
+
+
+def _grid_cells(dag_id: str, grid: Grid) -> list[Markup]:
+    """Each row's cells as HTML: a ``state_square`` per cell, linked to its task instance.
+
+    A grid of 1,000 tasks and 25 runs would call the macro 25,000 times, some 300 ms of
+    Jinja alone. So the macro renders once per state, with slots for the link and the
+    label, and each cell fills the slots: the markup still comes from the macro only.
+    """
+    square = get_template_attribute("ui/macros.html", "state_square")
+    shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
+    for state in TaskInstanceState:
+        shapes[state] = str(square(state, _HREF_SLOT, _LABEL_SLOT))
+    columns = [_cell_link(dag_id, run.run_id) for run in grid.runs]
+    rows = []
+    for row in grid.rows:
+        task = str(escape(row.task_id))
+        cells = [
+            "<td>"
+            + shapes[state]
+            .replace(_HREF_SLOT, f"{head}{task}{tail}")
+            .replace(_LABEL_SLOT, f"{task} on {run_id}")
+            + "</td>"
+            for state, (head, tail, run_id) in zip(row.states, columns, strict=True)
+        ]
+        rows.append(Markup("".join(cells)))
+    return rows
+
+
+def _cell_link(dag_id: str, run_id: str) -> tuple[str, str, str]:
+    """The task instance link of a run's cells as ``head + task_id + tail``, and the run id,
+    HTML-escaped (task ids need no URL quoting: letters, digits and ``_.-`` only)."""
+    cell = url_for("ui.task_instance", dag_id=dag_id, run_id=run_id, task_id=_TASK_SLOT)
+    head, tail = cell.rsplit(_TASK_SLOT, 1)
+    return str(escape(head)), str(escape(tail)), str(escape(run_id))
+
+
+# -- graph -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _GraphRun:
+    """The run whose states colour the graph, and the runs the selector offers."""
+
+    run: DagRun | None
+    states: dict[str, TaskInstanceState]
+    choices: list[DagRun]
 
 
 @bp.route("/dags/<dag_id>/graph")
+@page(Action.READ, Resource.DAGS)
 def dag_graph(dag_id: str) -> str:
-    return f"graph of {dag_id}"
+    dag = check_dag(dag_id)
+    serialized = load_serialized_dag(session=db.session(), dag_id=dag_id)
+    chosen = _graph_run(dag_id, request.args.get("run_id", "").strip())
+    layout = layered_layout(
+        {task_id: _node_width(task) for task_id, task in serialized.tasks.items()},
+        serialized.edges,
+    )
+    context: dict[str, Any] = {
+        "dag": dag,
+        "serialized": serialized,
+        "layout": layout,
+        "chosen": chosen,
+        "titles": {t: _node_title(task, chosen) for t, task in serialized.tasks.items()},
+        "live": chosen.run is not None and chosen.run.state in RUN_UNFINISHED,
+    }
+    if request.headers.get(FRAGMENT_HEADER):
+        return render_template("ui/dag_graph_figure.html", **context)
+    return render_template("ui/dag_graph.html", **context)
+
+
+def _graph_run(dag_id: str, run_id: str) -> _GraphRun:
+    """The run asked for (404 when it does not exist), else the latest, with its states."""
+    if not can(Action.READ, Resource.DAG_RUNS):
+        return _GraphRun(None, {}, [])
+    session = db.session()
+    choices = list_runs(session=session, dag_id=dag_id, limit=RUN_CHOICES)
+    run = get_run(session=session, dag_id=dag_id, run_id=run_id) if run_id else None
+    if run is not None and run not in choices:
+        choices.append(run)
+    run = run or (choices[0] if choices else None)
+    if run is None:
+        return _GraphRun(None, {}, choices)
+    states = sa.select(TaskInstance.task_id, TaskInstance.state).where(
+        TaskInstance.dag_run_id == run.id
+    )
+    return _GraphRun(run, {row.task_id: row.state for row in session.execute(states)}, choices)
+
+
+def _node_width(task: SerializedTask) -> float:
+    """Room for the node's two lines (the task id; the operator and the state)."""
+    longest = max(len(task.task_id) + 2, len(task.operator) + len("upstream failed") + 3)
+    return max(96.0, 16.0 + 7.0 * longest)
+
+
+def _node_title(task: SerializedTask, chosen: _GraphRun) -> str:
+    """What hovering a node tells: the task's settings and its state in the chosen run."""
+    state = state_label(chosen.states.get(task.task_id)) if chosen.run else "no run chosen"
+    return "\n".join(
+        [
+            task.task_id,
+            f"operator: {task.operator}",
+            f"trigger rule: {task.trigger_rule.value}",
+            f"priority weight: {task.priority_weight} ({task.priority} queue)",
+            f"state: {state}",
+        ]
+    )
+
+
+# -- code ------------------------------------------------------------------------------------
 
 
 @bp.route("/dags/<dag_id>/code")
-def dag_code(dag_id: str) -> str:
-    return f"code of {dag_id}"
+@page(Action.READ, Resource.DAGS)
+def dag_code(dag_id: str) -> tuple[str, int]:
+    dag = check_dag(dag_id)
+    try:
+        source = dag_source(session=db.session(), dag_id=dag_id)
+    except NotFoundError as exc:
+        return render_template("ui/dag_code.html", dag=dag, source=None, problem=str(exc)), 404
+    code = _highlighted(source.content)
+    return render_template("ui/dag_code.html", dag=dag, source=source, code=code), 200
+
+
+def _highlighted(source: str) -> Markup:
+    """The Python source as HTML (pygments escapes it), lines numbered and anchored."""
+    formatter = HtmlFormatter(
+        linenos="table", lineanchors="line", anchorlinenos=True, cssclass="highlight"
+    )
+    return Markup(str(highlight(source, PythonLexer(), formatter)))
+
+
+# -- run history -----------------------------------------------------------------------------
 
 
 @bp.route("/dags/<dag_id>/runs")
+@page(Action.READ, Resource.DAG_RUNS)
 def dag_runs(dag_id: str) -> str:
-    return f"runs of {dag_id}"
+    dag = check_dag(dag_id)
+    state = request.args.get("state", "").strip()
+    if state and state not in {s.value for s in DagRunState}:
+        allowed = ", ".join(s.value for s in DagRunState)
+        raise BadRequest(f"state: {state!r} is not one of {allowed}")
+    offset = max(request.args.get("offset", 0, type=int), 0)
+    listed: Page[DagRun] = paginate(
+        session=db.session(),
+        stmt=run_query(RunFilter(dag_ids={dag_id}, states=[state] if state else None)),
+        order=[DagRun.logical_date.desc(), DagRun.id.desc()],
+        limit=RUNS_PAGE_SIZE,
+        offset=offset,
+    )
+    now = utcnow()
+    seconds = {run.id: _seconds(run, now) for run in listed.items}
+    longest = max((s for s in seconds.values() if s is not None), default=0.0)
+    return render_template(
+        "ui/dag_runs.html",
+        dag=dag,
+        page=listed,
+        state=state,
+        states=list(DagRunState),
+        seconds=seconds,
+        longest=longest,
+        now=now,
+    )
+
+
+def _seconds(run: DagRun, now: datetime) -> float | None:
+    """How long the run took (or has been running)."""
+    if run.start_date is None:
+        return None
+    end = run.end_date or (now if run.state in RUN_UNFINISHED else None)
+    return None if end is None else max((end - run.start_date).total_seconds(), 0.0)
+
+
+# -- trigger ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TriggerForm:
+    """The trigger form as typed, so that a refused form comes back as it was."""
+
+    conf: str
+    run_id: str
+    logical_date: str
 
 
 @bp.route("/dags/<dag_id>/trigger", methods=["GET", "POST"])
-def trigger(dag_id: str) -> str:
-    return f"trigger {dag_id}"
+@page(Action.CREATE, Resource.DAG_RUNS)
+def trigger(dag_id: str) -> str | Response | tuple[str, int]:
+    dag = check_dag(dag_id)
+    params = load_serialized_dag(session=db.session(), dag_id=dag_id).params
+    if request.method == "GET":
+        form = _TriggerForm(_default_conf(params), "", "")
+        return _trigger_page(dag, params, form, {})
+    form = _TriggerForm(
+        request.form.get("conf", ""),
+        request.form.get("run_id", "").strip(),
+        request.form.get("logical_date", "").strip(),
+    )
+    errors: dict[str, str] = {}
+    conf, run_id, logical_date = _conf(form, errors), _run_id(form, errors), _date(form, errors)
+    if errors:
+        return _trigger_page(dag, params, form, errors), 400
+    try:
+        run = trigger_dag(
+            session=db.session(),
+            dag_id=dag_id,
+            conf=conf,
+            run_id=run_id,
+            logical_date=logical_date,
+            now=utcnow(),
+            triggered_by=_username(),
+        )
+    except InvalidInputError as exc:
+        return _trigger_page(dag, params, form, {"conf": str(exc)}), 400
+    except ConflictError as exc:
+        field = "form" if dag.is_paused else "run_id"
+        return _trigger_page(dag, params, form, {field: str(exc)}), 409
+    db.commit()
+    flash(f"Triggered {dag_id}: run {run.run_id} is queued")
+    return redirect(url_for("ui.run", dag_id=dag_id, run_id=run.run_id))
+
+
+def _trigger_page(
+    dag: Dag, params: dict[str, Param], form: _TriggerForm, errors: dict[str, str]
+) -> str:
+    return render_template("ui/trigger.html", dag=dag, params=params, form=form, errors=errors)
+
+
+def _default_conf(params: dict[str, Param]) -> str:
+    """The params' defaults as pretty JSON (required params have none to offer)."""
+    defaults = {name: p.default for name, p in params.items() if not p.required}
+    return json.dumps(defaults, indent=2, ensure_ascii=False, default=str)
+
+
+def _conf(form: _TriggerForm, errors: dict[str, str]) -> dict[str, Any] | None:
+    text = form.conf.strip() or "{}"
+    try:
+        conf = json.loads(text)
+    except json.JSONDecodeError as exc:
+        errors["conf"] = (
+            f"conf is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        )
+        return None
+    if not isinstance(conf, dict):
+        errors["conf"] = f'conf must be a JSON object such as {{"key": "value"}}, not {text[:40]}'
+        return None
+    return conf
+
+
+def _run_id(form: _TriggerForm, errors: dict[str, str]) -> str | None:
+    if not form.run_id:
+        return None
+    try:
+        RUN_ID(form.run_id)
+    except ma.ValidationError as exc:
+        errors["run_id"] = f"run id: {'; '.join(map(str, exc.messages))}"
+        return None
+    return form.run_id
+
+
+def _date(form: _TriggerForm, errors: dict[str, str]) -> datetime | None:
+    if not form.logical_date:
+        return None
+    try:
+        return datetime.fromisoformat(form.logical_date)
+    except ValueError:
+        errors["logical_date"] = (
+            f"logical date: {form.logical_date!r} is not an ISO 8601 date and time "
+            "such as 2026-01-05T00:00:00+00:00 (UTC when no offset is given)"
+        )
+        return None
+
+
+def _username() -> str | None:
+    user = current_user()
+    return user.username if user is not None else None
