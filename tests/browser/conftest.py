@@ -65,7 +65,7 @@ DAG_FILE = textwrap.dedent(
              description="Says hello, then done",
              params={"name": Param("world", type="string")}) as greet:
         hello = BashOperator(task_id="hello", bash_command="echo hello {{ params.name }}")
-        done = BashOperator(task_id="done", bash_command="echo done")
+        done = BashOperator(task_id="done", bash_command="sleep 2; echo done")
         hello >> done
 
     with DAG("fragile", schedule=None, start_date=datetime(2026, 1, 1), tags=["demo"],
@@ -192,4 +192,5 @@ def sign_in(page: Page, loom: Deployment, username: str) -> None:
 def shoot(page: Page, name: str) -> None:
     """Save a screenshot of the page as it is now into artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"))
+    path = SCREENSHOTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"
+    page.screenshot(path=str(path), full_page=True)
