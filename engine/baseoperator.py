@@ -95,6 +95,10 @@ class BaseOperator:
         email: str | Iterable[str] | None = None,
         email_on_failure: bool = True,
         email_on_retry: bool = True,
+        email_on_success: bool = False,
+        notify: str | Iterable[str] | None = None,
+        notify_on_success: bool = False,
+        deadline: timedelta | float | None = None,
         doc: str | None = None,
     ) -> None:
         self.call_site: CallSite = user_call_site()
@@ -114,9 +118,15 @@ class BaseOperator:
         self.on_success_callback = as_callbacks(on_success_callback)
         self.on_failure_callback = as_callbacks(on_failure_callback)
         self.on_retry_callback = as_callbacks(on_retry_callback)
-        self.email = [email] if isinstance(email, str) else list(email or [])
+        self.email = _names(email)
         self.email_on_failure = bool(email_on_failure)
         self.email_on_retry = bool(email_on_retry)
+        self.email_on_success = bool(email_on_success)
+        self.notify = _names(notify)
+        """Webhook targets (names under ``webhooks`` in loom.yaml) told about this task."""
+        self.notify_on_success = bool(notify_on_success)
+        self.deadline = self._duration("deadline", deadline)
+        """Alert when the task has not finished this long after its run started."""
         self.doc = doc
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
@@ -169,6 +179,11 @@ class BaseOperator:
             self.problems.append(f"pool_slots must be a positive integer, got {self.pool_slots!r}")
         if self.execution_timeout is not None and self.execution_timeout == timedelta(0):
             self.problems.append("execution_timeout must be positive")
+        if self.deadline is not None and self.deadline == timedelta(0):
+            self.problems.append("deadline must be positive")
+        for name in ("email", "notify"):
+            if not all(isinstance(item, str) and item for item in getattr(self, name)):
+                self.problems.append(f"{name} must be a string or a list of non-empty strings")
         for name in ("on_success_callback", "on_failure_callback", "on_retry_callback"):
             if not all(callable(cb) for cb in getattr(self, name)):
                 self.problems.append(f"{name} must be callable or a list of callables")
@@ -224,6 +239,14 @@ class BaseOperator:
 
     def __repr__(self) -> str:
         return f"<{self.operator_name} {self.task_id}>"
+
+
+def _names(value: str | Iterable[str] | None) -> list[str]:
+    """One name or several as a list (``email="ops@x"`` and ``email=["a@x", "b@x"]``);
+    anything else becomes a one-item list that validation then reports."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple | set) else [value]  # type: ignore[list-item]
 
 
 def _is_int(value: Any) -> bool:

@@ -79,6 +79,13 @@ class DAG:
         doc_md: str | None = None,
         on_success_callback: Callback | list[Callback] | None = None,
         on_failure_callback: Callback | list[Callback] | None = None,
+        email: str | Sequence[str] | None = None,
+        email_on_failure: bool | None = None,
+        email_on_retry: bool | None = None,
+        email_on_success: bool = False,
+        notify: str | Sequence[str] | None = None,
+        notify_on_success: bool = False,
+        deadline: timedelta | None = None,
     ) -> None:
         self.call_site: CallSite = user_call_site()
         self.problems: list[tuple[str, CallSite]] = []
@@ -87,6 +94,18 @@ class DAG:
         self.description = description
         self.doc_md = doc_md
         self.default_args: dict[str, Any] = dict(default_args or {})
+        self._share_alert_settings(
+            email=email,
+            email_on_failure=email_on_failure,
+            email_on_retry=email_on_retry,
+            notify=notify,
+        )
+        self.email_on_success = bool(email_on_success)
+        """Alert by e-mail when a run succeeds (task successes are opted into per task)."""
+        self.notify_on_success = bool(notify_on_success)
+        """Tell the ``notify`` webhooks when a run succeeds."""
+        self.deadline = deadline
+        """Alert once when a run is still running this long after it started."""
         self.catchup = bool(catchup)
         self.tags = list(tags or [])
         self.max_active_runs = max_active_runs
@@ -106,6 +125,19 @@ class DAG:
         self._check_settings()
         for collector in _collectors:
             collector.append(self)
+
+    def _share_alert_settings(self, **given: Any) -> None:
+        """Alert settings given to the DAG are its tasks' defaults too (as if in
+        ``default_args``), and those in ``default_args`` are the DAG's own when it names
+        none: one ``email=`` reaches both the run's and the tasks' alerts."""
+        for name, value in given.items():
+            if value is not None:
+                self.default_args.setdefault(name, value)
+        self.email: list[str] = _names(self.default_args.get("email"))
+        """Recipients of the run's alerts (failed, succeeded, deadline missed)."""
+        self.email_on_failure = bool(self.default_args.get("email_on_failure", True))
+        self.notify: list[str] = _names(self.default_args.get("notify"))
+        """Webhook targets (names under ``webhooks`` in loom.yaml) told about the run."""
 
     # -- construction checks: recorded, reported all at once by validation ----------------
 
@@ -145,6 +177,13 @@ class DAG:
                 self.add_problem(f"param {name!r}: default must be JSON-serializable")
         if not all(isinstance(tag, str) for tag in self.tags):
             self.add_problem(f"tags must be strings, got {self.tags!r}")
+        if self.deadline is not None and (
+            not isinstance(self.deadline, timedelta) or self.deadline <= timedelta(0)
+        ):
+            self.add_problem(f"deadline must be a positive timedelta, got {self.deadline!r}")
+        for name in ("email", "notify"):
+            if not all(isinstance(item, str) and item for item in getattr(self, name)):
+                self.add_problem(f"{name} must be a string or a list of non-empty strings")
 
     # -- tasks ----------------------------------------------------------------------------
 
@@ -223,6 +262,13 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG {self.dag_id}>"
+
+
+def _names(value: Any) -> list[str]:
+    """One name or several as a list (``email="ops@x"`` and ``email=["a@x", "b@x"]``)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple | set) else [value]
 
 
 def _timezone_of(start_date: datetime | None) -> str:

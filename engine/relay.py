@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.config import Settings
 from engine.deadletters import PUBLISH, REMOVE, pending_publication
 from engine.errors import LoomError
 from engine.models import DeadLetter, DeadLetterState, OutboxKind, OutboxMessage, utcnow
@@ -194,3 +195,15 @@ def _job(message: OutboxMessage) -> _Job:
         dead_letter_id=int(payload["dead_letter_id"]),
         body=payload.get("message"),
     )
+
+
+def build_relay(settings: Settings, session_factory: sessionmaker[Session]) -> OutboxRelay:
+    """The relay of ``settings``: publishing to RabbitMQ when ``dlq.amqp_url`` is set,
+    else only marking dead letters as kept in the database."""
+    dlq = settings.dlq
+    publisher: DeadLetterPublisher | None = None
+    if dlq.amqp_url:
+        from engine.amqp import RabbitPublisher  # pika only where RabbitMQ is used
+
+        publisher = RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
+    return OutboxRelay(session_factory=session_factory, publisher=publisher)

@@ -209,9 +209,11 @@ def clear_task_instances(
         ti.state = TI.NONE
         ti.max_tries = ti.try_number + (task.max_tries if task else 1)
         ti.next_retry_at = ti.end_date = ti.start_date = ti.job_id = None
+        ti.deadline_missed_at = None  # a new start, a new deadline
     if cleared and run.state is not DagRunState.QUEUED:
         run.state = DagRunState.QUEUED
         run.queued_at, run.end_date, run.start_date = now, None, None
+        run.deadline_missed_at = None
     session.flush()
     request_wake(session=session)
     logger.info("cleared %s task instances of %s.%s", len(cleared), dag_id, run_id)

@@ -23,7 +23,9 @@ from engine.config import Settings
 from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
 from engine.heartbeats import record_scheduler_heartbeat
+from engine.metrics import instruments
 from engine.models import DagRun, utcnow
+from engine.notifications.deadlines import fire_missed_deadlines
 from engine.parser import refresh_dags
 from engine.runs import load_serialized_dag
 from engine.scheduling import (
@@ -63,6 +65,7 @@ class TickReport:
     queued: int = 0
     zombies: int = 0
     runs_timed_out: int = 0
+    deadlines_missed: int = 0
     resubmitted: int = 0
     runs_finished: int = 0
     errors: list[str] = field(default_factory=list)
@@ -98,12 +101,17 @@ class Scheduler:
         interval = self._settings.scheduler.tick_interval.total_seconds()
         logger.info("scheduler started (tick every %ss, or when woken)", interval)
         next_full = time.monotonic()
+        counted = instruments.get()
         while not stop_event.is_set():
-            if time.monotonic() >= next_full:
-                next_full = time.monotonic() + interval
-                self.tick(self._clock())
+            started = time.monotonic()
+            if started >= next_full:
+                next_full = started + interval
+                report = self.tick(self._clock())
             else:
-                self.tick(self._clock(), quick=True)
+                report = self.tick(self._clock(), quick=True)
+            counted.tick_duration.observe(time.monotonic() - started)
+            if report.zombies:
+                counted.zombies_detected.inc(report.zombies)
             self._waker.wait(max(0.0, next_full - time.monotonic()))
         logger.info("scheduler stopped")
 
@@ -115,8 +123,8 @@ class Scheduler:
         """One pass over every step, at ``now``.
 
         A ``quick`` tick moves work along only (start runs, promote retries, settle runs,
-        queue); parsing, new scheduled runs, zombies, run timeouts and reconciliation
-        wait for the next full tick.
+        queue); parsing, new scheduled runs, zombies, run timeouts, deadline alerts and
+        reconciliation wait for the next full tick.
         """
         report = TickReport()
         if not quick:
@@ -132,6 +140,7 @@ class Scheduler:
         if not quick:
             self._step("zombies", report, lambda s: self._zombies(s, now, report))
             self._step("run timeouts", report, lambda s: self._timeouts(s, now, report))
+            self._step("deadlines", report, lambda s: self._deadlines(s, now, report))
             self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
         return report
 
@@ -197,6 +206,9 @@ class Scheduler:
 
     def _timeouts(self, session: Session, now: datetime, report: TickReport) -> None:
         report.runs_timed_out = len(fail_timed_out_runs(session=session, now=now))
+
+    def _deadlines(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.deadlines_missed = fire_missed_deadlines(session=session, now=now)
 
     def _stale(self, session: Session, now: datetime) -> list[TaskJob]:
         return stale_queued(session=session, now=now, grace=self._grace)

@@ -97,6 +97,10 @@ class SerializedTask:
     fields: dict[str, Any]
     doc: str | None
     line: int | None
+    email_on_success: bool = False
+    notify: tuple[str, ...] = ()
+    notify_on_success: bool = False
+    deadline: timedelta | None = None
 
     @classmethod
     def from_operator(cls, task: BaseOperator) -> SerializedTask:
@@ -120,6 +124,10 @@ class SerializedTask:
             email=tuple(task.email),
             email_on_failure=task.email_on_failure,
             email_on_retry=task.email_on_retry,
+            email_on_success=task.email_on_success,
+            notify=tuple(task.notify),
+            notify_on_success=task.notify_on_success,
+            deadline=task.deadline,
             callbacks=tuple(
                 kind
                 for kind in ("on_success", "on_failure", "on_retry")
@@ -157,6 +165,10 @@ class SerializedTask:
             "email": list(self.email),
             "email_on_failure": self.email_on_failure,
             "email_on_retry": self.email_on_retry,
+            "email_on_success": self.email_on_success,
+            "notify": list(self.notify),
+            "notify_on_success": self.notify_on_success,
+            "deadline": _seconds(self.deadline),
             "callbacks": list(self.callbacks),
             "template_fields": list(self.template_fields),
             "fields": self.fields,
@@ -186,6 +198,11 @@ class SerializedTask:
             email=tuple(data["email"]),
             email_on_failure=data["email_on_failure"],
             email_on_retry=data["email_on_retry"],
+            # .get: DAGs serialized before alerts existed lack these keys until reparsed
+            email_on_success=data.get("email_on_success", False),
+            notify=tuple(data.get("notify", ())),
+            notify_on_success=data.get("notify_on_success", False),
+            deadline=_delta(data.get("deadline")),
             callbacks=tuple(data["callbacks"]),
             template_fields=tuple(data["template_fields"]),
             fields=data["fields"],
@@ -216,6 +233,12 @@ class SerializedDAG:
     params: dict[str, Param]
     callbacks: tuple[str, ...]
     tasks: dict[str, SerializedTask]
+    email: tuple[str, ...] = ()
+    email_on_failure: bool = True
+    email_on_success: bool = False
+    notify: tuple[str, ...] = ()
+    notify_on_success: bool = False
+    deadline: timedelta | None = None
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
@@ -240,6 +263,12 @@ class SerializedDAG:
                 kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
             ),
             tasks={t.task_id: SerializedTask.from_operator(t) for t in dag.tasks},
+            email=tuple(dag.email),
+            email_on_failure=dag.email_on_failure,
+            email_on_success=dag.email_on_success,
+            notify=tuple(dag.notify),
+            notify_on_success=dag.notify_on_success,
+            deadline=dag.deadline,
         )
 
     @property
@@ -291,6 +320,12 @@ class SerializedDAG:
             "is_paused_upon_creation": self.is_paused_upon_creation,
             "params": {name: p.serialize() for name, p in self.params.items()},
             "callbacks": list(self.callbacks),
+            "email": list(self.email),
+            "email_on_failure": self.email_on_failure,
+            "email_on_success": self.email_on_success,
+            "notify": list(self.notify),
+            "notify_on_success": self.notify_on_success,
+            "deadline": _seconds(self.deadline),
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "edges": [list(edge) for edge in self.edges],
         }
@@ -318,6 +353,13 @@ class SerializedDAG:
             params={name: Param.deserialize(p) for name, p in data["params"].items()},
             callbacks=tuple(data["callbacks"]),
             tasks={t["task_id"]: SerializedTask.from_dict(t) for t in data["tasks"]},
+            # .get: DAGs serialized before alerts existed lack these keys until reparsed
+            email=tuple(data.get("email", ())),
+            email_on_failure=data.get("email_on_failure", True),
+            email_on_success=data.get("email_on_success", False),
+            notify=tuple(data.get("notify", ())),
+            notify_on_success=data.get("notify_on_success", False),
+            deadline=_delta(data.get("deadline")),
         )
 
 

@@ -1,8 +1,9 @@
 """``loom standalone``: every Loom process in one, on the embedded defaults.
 
 Migrates the database, then runs the scheduler (main thread), the local executor's
-worker processes and the outbox relay (a thread) until stopped. Production runs the same
-pieces as separate processes (``loom scheduler``, ``loom worker``, ...).
+worker processes, the outbox relay and the notifier (threads) until stopped. Production
+runs the same pieces as separate processes (``loom scheduler``, ``loom worker``,
+``loom notifier``, ...).
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.amqp import RabbitPublisher
 from engine.config import Settings
 from engine.db import create_db_engine, make_session_factory
 from engine.executors import Executor, build_executor
 from engine.migrate import upgrade_and_seed
 from engine.models import User
-from engine.relay import OutboxRelay
+from engine.notifications import Notifier, build_notifier
+from engine.relay import OutboxRelay, build_relay
 from engine.scheduler import Scheduler
 from engine.security.users import create_user
 from engine.wakeup import build_waker
@@ -50,6 +51,7 @@ class Standalone:
     executor: Executor
     scheduler: Scheduler
     relay: OutboxRelay
+    notifier: Notifier
     admin_password_file: Path | None = None
     """Where the password of the admin standalone created is; None when users existed."""
 
@@ -64,6 +66,7 @@ class Standalone:
             f"dags folder:   {s.core.dags_folder}",
             f"executor:      {s.executor.kind} (concurrency {s.executor.concurrency})",
             f"dead letters:  {dead_letters or 'kept in the database'}",
+            f"alerts:        {_alert_channels(s)}",
             f"web UI:        http://{s.webserver.host}:{s.webserver.port}/",
             f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
             f"sign in as:    {self._sign_in_hint()}",
@@ -82,8 +85,15 @@ class Standalone:
             name="loom-relay",
             daemon=True,
         )
+        notifier = threading.Thread(
+            target=self.notifier.run,
+            args=(stop, self.settings.alerts.poll_interval),
+            name="loom-notifier",
+            daemon=True,
+        )
         self.executor.start()
         relay.start()
+        notifier.start()
         services: list[threading.Thread] = []
         try:
             services = _start_services(self.settings, stop)
@@ -91,9 +101,8 @@ class Standalone:
         finally:
             stop.set()
             self.executor.stop()
-            relay.join(timeout=10)
-            for service in services:
-                service.join(timeout=10)
+            for thread in (relay, notifier, *services):
+                thread.join(timeout=10)
             logger.info("standalone stopped")
 
 
@@ -108,16 +117,10 @@ def _start_services(settings: Settings, stop: threading.Event) -> list[threading
 
 
 def build_standalone(settings: Settings) -> Standalone:
-    """Migrate the database and build the scheduler, executor and relay."""
+    """Migrate the database and build the scheduler, executor, relay and notifier."""
     upgrade_and_seed(settings.database.url)
     session_factory = make_session_factory(create_db_engine(settings.database.url))
     admin_password_file = ensure_admin(session_factory, Path(settings.home))
-    dlq = settings.dlq
-    publisher = (
-        RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
-        if dlq.amqp_url
-        else None
-    )
     waker = build_waker(settings.database.url)
     executor = build_executor(settings, on_job_done=waker.wake)
     scheduler = Scheduler(
@@ -128,9 +131,19 @@ def build_standalone(settings: Settings) -> Standalone:
         session_factory=session_factory,
         executor=executor,
         scheduler=scheduler,
-        relay=OutboxRelay(session_factory=session_factory, publisher=publisher),
+        relay=build_relay(settings, session_factory),
+        notifier=build_notifier(settings, session_factory),
         admin_password_file=admin_password_file,
     )
+
+
+def _alert_channels(settings: Settings) -> str:
+    channels = []
+    if settings.smtp.host:
+        channels.append(f"e-mail via {settings.smtp.host}:{settings.smtp.port}")
+    if settings.webhooks:
+        channels.append(f"webhooks {', '.join(sorted(settings.webhooks))}")
+    return "; ".join(channels) or "none configured (smtp, webhooks)"
 
 
 def ensure_admin(session_factory: sessionmaker[Session], home: Path) -> Path | None:

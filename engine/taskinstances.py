@@ -5,6 +5,10 @@
   scheduler for a zombie (error type ``Zombie``); it never assumes the caller is the
   process that ran the try.
 * :func:`record_finish`: ``success`` or ``skipped``.
+
+Both write the alert events of the outcome (:mod:`engine.notifications.emit`) in the
+same transaction: ``task.retrying``, or ``task.failed`` and ``dead_letter.created``, or
+``task.succeeded`` when the task opted in.
 * :func:`start_attempt` / :func:`end_attempt`: the :class:`TaskAttempt` row of a try.
 
 Each outcome is a compare-and-set on ``(state, try_number)`` of the task instance as the
@@ -26,6 +30,7 @@ from sqlalchemy.orm import Session
 from engine.deadletters import record_dead_letter
 from engine.errors import ConflictError
 from engine.models import TaskAttempt, TaskInstance
+from engine.notifications import emit
 from engine.retries import retry_delay_for
 from engine.serialization import SerializedTask
 from engine.state import ACTIVE, TaskInstanceState
@@ -82,10 +87,13 @@ def record_failure(
         )
         new = TI.UP_FOR_RETRY
         _move(session, ti, new, now=now, next_retry_at=now + delay)
+        emit.task_retrying(
+            session=session, ti=ti, task=task, error_type=error_type, message=message, now=now
+        )
     else:
         new = TI.FAILED
         _move(session, ti, new, now=now)
-        record_dead_letter(
+        dead_letter = record_dead_letter(
             session=session,
             ti=ti,
             dag_run=ti.dag_run,
@@ -95,6 +103,13 @@ def record_failure(
             worker_host=ti.hostname,
             now=now,
         )
+        emit.task_failed(
+            session=session, ti=ti, task=task, error_type=error_type, message=message, now=now
+        )
+        emit.dead_letter_created(
+            session=session, ti=ti, task=task, dead_letter_id=dead_letter.id,
+            error_type=error_type, message=message, now=now,
+        )  # fmt: skip
     end_attempt(
         session=session,
         ti=ti,
@@ -112,6 +127,7 @@ def record_finish(
     *,
     session: Session,
     ti: TaskInstance,
+    task: SerializedTask,
     state: TaskInstanceState,
     now: datetime,
     details: AttemptDetails | None = None,
@@ -121,6 +137,8 @@ def record_finish(
         raise ValueError(f"record_finish ends a try as success or skipped, not {state}")
     _move(session, ti, state, now=now)
     end_attempt(session=session, ti=ti, state=state, now=now, details=details)
+    if state is TI.SUCCESS:
+        emit.task_succeeded(session=session, ti=ti, task=task, now=now)
 
 
 def start_attempt(

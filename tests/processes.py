@@ -96,6 +96,15 @@ class Processes:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop one process as an operator would (SIGTERM), waiting for it to exit."""
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            kill_tree(proc)
+            raise
+
     def stop_all(self) -> None:
         for _name, proc, _out, _err in self.started:
             kill_tree(proc)

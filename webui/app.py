@@ -15,7 +15,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
 from engine.config import Settings, load_settings
-from webui import api, audit, auth, db, errors, ui
+from webui import api, audit, auth, db, errors, metrics, ui
 
 MAX_CONTENT_LENGTH = 1_048_576
 """Largest request body; a larger one is refused with 413."""
@@ -42,6 +42,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     ui.init_app(app, settings)
     audit.init_app(app)
+    metrics.init_app(app)
     app.before_request(_refuse_nul)
     return app
 

@@ -17,9 +17,12 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 from werkzeug.serving import make_server
 
 from engine.config import Settings
+from engine.metrics.exposition import use_multiprocess_dir
+from engine.processlog import configure_logging
 from webui.app import create_app
 from webui.auth import check_secret
 from webui.db import dispose
@@ -89,17 +92,24 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
+        configure_logging(self._settings.logging)
         return create_app(self._settings)
+
+
+def _forget_worker_metrics(_server: Any, worker: Any) -> None:
+    GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)
 
 
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve the API with gunicorn until stopped; refuses to start without a secret key."""
     check_secret(settings.webserver.secret_key)
+    use_multiprocess_dir("webserver")  # before the workers fork: they count in files
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "accesslog": "-",
         "loglevel": settings.logging.level.lower(),
         "proc_name": "loom-webserver",
+        "child_exit": _forget_worker_metrics,
     }
     GunicornServer(settings, options).run()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.context import RunInfo
 from engine.errors import NotFoundError
+from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.runs import load_serialized_dag_and_file
 from engine.serialization import SerializedDAG, SerializedTask
@@ -71,6 +72,8 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             )  # fmt: skip
             return None
         # The compare-and-set synchronised ``ti`` in the session: no reload needed.
+        if ti.queued_at is not None:
+            instruments.get().scheduling_delay.observe(max((now - ti.queued_at).total_seconds(), 0))
         start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
         return Claim(
             ti_id=ti.id,
@@ -86,18 +89,20 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         )
 
 
-_RUN_INFOS: dict[int, RunInfo] = {}
+_RUN_INFOS: dict[tuple[str, int], RunInfo] = {}
 _RUN_INFOS_LIMIT = 1024
 
 
 def _run_info(session: Session, dag_run_id: int) -> RunInfo:
     """The run's :class:`RunInfo`, cached: what it holds never changes once the run exists,
-    and a worker runs many tasks of the same run in a row."""
-    info = _RUN_INFOS.get(dag_run_id)
+    and a worker runs many tasks of the same run in a row. Keyed by database too: a
+    process may serve several (tests do), where the same primary key is another run."""
+    key = (str(session.get_bind().engine.url), dag_run_id)
+    info = _RUN_INFOS.get(key)
     if info is None:
         if len(_RUN_INFOS) >= _RUN_INFOS_LIMIT:
             _RUN_INFOS.clear()
-        info = _RUN_INFOS[dag_run_id] = run_info(session.get_one(DagRun, dag_run_id))
+        info = _RUN_INFOS[key] = run_info(session.get_one(DagRun, dag_run_id))
     return info
 
 

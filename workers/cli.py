@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import loom_context
+from engine.metrics.exposition import serve_metrics, use_multiprocess_dir
+from engine.metrics.state import QueueDepthCollector
+from engine.processlog import configure_logging
 from workers.rq_worker import WorkerOptions, parse_queues, run_workers
 
 
@@ -56,8 +59,18 @@ def command(
         burst=burst,
         fork=fork,
         dequeue_strategy="round_robin" if dequeue_strategy == "round_robin" else "default",
-        logging_level=settings.logging.level,
+        logging=settings.logging,
     )
+    configure_logging(settings.logging)
+    if settings.metrics.worker_port:
+        # Before any job runs: what forked work horses and worker processes count must
+        # reach this process's endpoint.
+        use_multiprocess_dir("worker")
+        serve_metrics(
+            host=settings.metrics.host,
+            port=settings.metrics.worker_port,
+            collectors=[QueueDepthCollector(settings.redis.url)],
+        )
     status = run_workers(options, concurrency)
     if status:
         raise SystemExit(status)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.errors import ConflictError
 from engine.execution import Outcome
 from engine.executors.base import TaskJob
+from engine.metrics import instruments
 from engine.models import TaskInstance
 from engine.scheduling import BRANCH_XCOM_KEY, Limits
 from engine.serialization import SerializedDAG, to_jsonable
@@ -41,6 +42,7 @@ def finish_try(
         try:
             with session.begin():
                 ti = _running_ti(session, claim)
+                started = ti.start_date or now
                 state = _record_outcome(session, ti, claim, record, now=now, ctx=ctx)
                 jobs = _fast_follow(session, ti, claim.dag, now=now, ctx=ctx)
                 if not jobs:
@@ -51,7 +53,18 @@ def finish_try(
         except ConflictError as exc:
             logger.warning("%s: finish discarded: %s", claim.describe(), exc)
             return None, []
+    _count(state, (now - started).total_seconds())
     return state, jobs if state is TI.SUCCESS else []
+
+
+OUTCOME_OF_STATE = {TI.SUCCESS: "success", TI.UP_FOR_RETRY: "retry", TI.SKIPPED: "skipped"}
+
+
+def _count(state: TaskInstanceState, seconds: float) -> None:
+    outcome = OUTCOME_OF_STATE.get(state, "failed")
+    counted = instruments.get()
+    counted.task_attempts.labels(outcome).inc()
+    counted.task_duration.labels(outcome).observe(max(seconds, 0.0))
 
 
 def _running_ti(session: Session, claim: Claim) -> TaskInstance:
@@ -86,10 +99,14 @@ def _record_outcome(
         record.xcom.write(
             session=session, dag_id=claim.dag_id, run_id=claim.run_id, task_id=claim.task_id
         )
-        record_finish(session=session, ti=ti, state=TI.SUCCESS, now=now, details=details)
+        record_finish(
+            session=session, ti=ti, task=claim.task, state=TI.SUCCESS, now=now, details=details
+        )
         return TI.SUCCESS
     if result.outcome is Outcome.SKIPPED:
-        record_finish(session=session, ti=ti, state=TI.SKIPPED, now=now, details=details)
+        record_finish(
+            session=session, ti=ti, task=claim.task, state=TI.SKIPPED, now=now, details=details
+        )
         return TI.SKIPPED
     return record_failure(
         session=session,

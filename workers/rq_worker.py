@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import FrameType
 from typing import Literal
 
@@ -31,8 +31,10 @@ from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from rq.worker import DequeueStrategy
 
+from engine.config.schema import LoggingSettings
 from engine.executors.base import QUEUE_NAMES
 from engine.executors.rq_executor import job_queues
+from engine.processlog import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ class WorkerOptions:
     fork: bool = True
     """Run each job in a forked work horse (rq.Worker) rather than in-process."""
     dequeue_strategy: DequeueStrategyName = "default"
-    logging_level: str = "INFO"
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    """Level and format of the worker's own log (a task's output goes to its try's log)."""
 
 
 def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
@@ -78,7 +81,7 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
         burst=options.burst,
         with_scheduler=True,
         dequeue_strategy=DequeueStrategy(options.dequeue_strategy),
-        logging_level=options.logging_level,
+        logging_level=options.logging.level,
     )
     return worked
 
@@ -152,9 +155,7 @@ def _child_main(options: WorkerOptions) -> None:
     """A supervised worker process: in its own process group, so that a Ctrl-C on the
     terminal reaches only the supervisor, which forwards it once."""
     os.setpgrp()
-    logging.basicConfig(
-        level=options.logging_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(options.logging)
     run_worker(options)
 
 

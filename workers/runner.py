@@ -21,9 +21,10 @@ import logging
 
 from engine.execution import run_callbacks
 from engine.executors.base import TaskJob
+from engine.processlog import try_ids
 from engine.state import TaskInstanceState
 from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
-from workers.claim import claim_try
+from workers.claim import Claim, claim_try
 from workers.context import RunnerContext
 from workers.finish import finish_try
 from workers.heartbeat import Heartbeat
@@ -50,6 +51,14 @@ def run_task(ti_id: int, try_number: int, *, ctx: RunnerContext) -> TaskInstance
     claim = claim_try(ti_id, try_number, ctx=ctx)
     if claim is None:
         return None
+    ids = try_ids(
+        dag_id=claim.dag_id, run_id=claim.run_id, task_id=claim.task_id, try_number=claim.try_number
+    )
+    with ids:
+        return _run_claimed(claim, ctx=ctx)
+
+
+def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | None:
     logger.info("running %s on %s (pid %s)", claim.describe(), ctx.hostname, ctx.pid)
     heartbeat = Heartbeat(
         session_factory=ctx.session_factory,

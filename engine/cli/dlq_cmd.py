@@ -88,20 +88,14 @@ def discard_command(dead_letter_id: int) -> None:
 def _relay_now(ctx: LoomContext) -> None:
     """One relay pass, so that RabbitMQ forgets the message now rather than at the next pass."""
     from engine.models import utcnow
-    from engine.relay import DeadLetterPublisher, OutboxRelay
+    from engine.relay import build_relay
 
-    dlq = ctx.settings.dlq
-    publisher: DeadLetterPublisher | None = None
-    if dlq.amqp_url:
-        from engine.amqp import RabbitPublisher
-
-        publisher = RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
-    relay = OutboxRelay(session_factory=ctx.session_factory, publisher=publisher)
+    relay = build_relay(ctx.settings, ctx.session_factory)
     try:
         report = relay.run_once(utcnow())
     finally:
-        if publisher is not None:
-            publisher.close()
+        if relay.publisher is not None:
+            relay.publisher.close()
     if report.failed:
         click.echo(
             "warning: RabbitMQ could not be updated now; the outbox relay will retry", err=True

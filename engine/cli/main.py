@@ -16,6 +16,7 @@ from engine.cli import (
     dagtest_cmd,
     db_cmd,
     dlq_cmd,
+    notifier_cmd,
     runs_cmd,
     scheduler_cmd,
     standalone_cmd,
@@ -81,7 +82,7 @@ dags_cmd.group.add_command(scheduler_cmd.trigger_command)
 dags_cmd.group.add_command(backfill_cmd.command)
 for _group in (config_cmd, dags_cmd, db_cmd, dlq_cmd, runs_cmd, tasks_cmd, users_cmd):
     cli.add_command(_group.group)
-for _command in (scheduler_cmd.command, standalone_cmd.command):
+for _command in (scheduler_cmd.command, standalone_cmd.command, notifier_cmd.command):
     cli.add_command(_command)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,11 +14,18 @@ from engine.cli.process import stop_on_signals
 from engine.durations import parse_duration
 from engine.errors import InvalidInputError, LoomError
 from engine.executors import build_executor
+from engine.metrics.exposition import serve_metrics
+from engine.metrics.state import DatabaseStateCollector, QueueDepthCollector
 from engine.models import utcnow
+from engine.processlog import configure_logging
 from engine.wakeup import build_waker
 
 if TYPE_CHECKING:
-    pass
+    from prometheus_client.registry import Collector
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from engine.config import Settings
+    from engine.metrics.exposition import MetricsEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -27,25 +35,55 @@ def command() -> None:
     """Run the scheduler until SIGTERM or SIGINT.
 
     Creates due runs, queues ready task instances in priority order and hands them to
-    the executor of ``executor.kind``.
+    the executor of ``executor.kind``. Also runs the outbox relay that publishes dead
+    letters to RabbitMQ (safe beside other schedulers' relays: rows are claimed with a
+    lease).
     """
+    from engine.relay import build_relay
     from engine.scheduler import Scheduler
 
     ctx = loom_context()
     settings = ctx.settings
-    logging.getLogger().setLevel(settings.logging.level)
+    configure_logging(settings.logging)
     waker = build_waker(settings.database.url)
     executor = build_executor(settings, on_job_done=waker.wake)
     scheduler = Scheduler(
         session_factory=ctx.session_factory, executor=executor, settings=settings, waker=waker
     )
+    endpoint = _serve_metrics(settings, ctx.session_factory)
     stop = stop_on_signals()
+    relay = threading.Thread(
+        target=build_relay(settings, ctx.session_factory).run,
+        args=(stop,),
+        name="loom-relay",
+        daemon=True,
+    )
     executor.start()
+    relay.start()
     try:
         scheduler.run(stop)
     finally:
+        stop.set()
         executor.stop()
         waker.close()
+        relay.join(timeout=10)
+        if endpoint is not None:
+            endpoint.close()
+
+
+def _serve_metrics(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> MetricsEndpoint | None:
+    """The scheduler's /metrics: its own counts, and the state of the whole deployment
+    (runs, task instances, dead letters, outbox, import errors, RQ queues)."""
+    if not settings.metrics.scheduler_port:
+        return None
+    collectors: list[Collector] = [DatabaseStateCollector(session_factory.kw["bind"], clock=utcnow)]
+    if settings.executor.kind == "rq":
+        collectors.append(QueueDepthCollector(settings.redis.url))
+    return serve_metrics(
+        host=settings.metrics.host, port=settings.metrics.scheduler_port, collectors=collectors
+    )
 
 
 @click.command("trigger")

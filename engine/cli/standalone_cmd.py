@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from engine.cli.common import loom_context
 from engine.cli.process import stop_on_signals
+from engine.processlog import configure_logging
 from engine.standalone import build_standalone
 
 
@@ -15,7 +14,7 @@ from engine.standalone import build_standalone
 def command() -> None:
     """Migrate, then run the scheduler, local workers and outbox relay until Ctrl-C."""
     settings = loom_context().settings
-    logging.getLogger().setLevel(settings.logging.level)
+    configure_logging(settings.logging)
     standalone = build_standalone(settings)
     click.echo("Loom standalone")
     for line in standalone.describe():

@@ -12,12 +12,14 @@ file when it is called, and the caller passes the result on.
 
 The package splits by idea: :mod:`~engine.config.schema` (value types, sections,
 :class:`Settings`), :mod:`~engine.config.loading` (file, YAML, environment, error
-messages) and :mod:`~engine.config.masking` (hiding secrets).
+messages), :mod:`~engine.config.ssm` (``ssm:`` values read from AWS SSM Parameter Store)
+and :mod:`~engine.config.masking` (hiding secrets).
 """
 
 from engine.config.loading import CONFIG_FILE_NAME, ENV_PREFIX, load_settings
 from engine.config.masking import MASK
 from engine.config.schema import (
+    AlertsSettings,
     CoreSettings,
     DatabaseSettings,
     DlqSettings,
@@ -36,6 +38,7 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "ENV_PREFIX",
     "MASK",
+    "AlertsSettings",
     "CoreSettings",
     "DatabaseSettings",
     "DlqSettings",

@@ -1,5 +1,6 @@
 """Reading the configuration: finding loom.yaml, reading it, applying ``LOOM__``
-variables, and turning every problem into one line of a :class:`ConfigError`.
+variables, resolving ``ssm:`` values, and turning every problem into one line of a
+:class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from engine.config.masking import mask_value
+from engine.config.masking import MASK, mask_value
 from engine.config.schema import Settings, WebhookSettings, section_names
+from engine.config.ssm import overlaps, resolve_ssm_values
 from engine.errors import ConfigError
 
 ENV_PREFIX = "LOOM__"
@@ -51,12 +53,18 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
     overrides = _apply_env(data, env, problems)
     origin = _Origins(config_file, overrides)
     problems += _drop_unknown_sections(data, origin)
+    ssm = resolve_ssm_values(data, env, origin.source, problems)
     try:
         settings = Settings.model_validate(
-            {**data, "home": home, "config_file": config_file}, context={"cwd": base}
+            {**data, "home": home, "config_file": config_file},
+            context={"cwd": base, "secure_paths": ssm.secure},
         )
     except ValidationError as exc:
-        problems += [origin.describe(error) for error in exc.errors()]
+        problems += [
+            origin.describe(error, secure=ssm.secure)
+            for error in exc.errors()
+            if not overlaps(_loc(error), ssm.unresolved)  # its SSM problem says enough
+        ]
     if problems:
         raise ConfigError("\n".join(problems))
     return settings
@@ -186,14 +194,28 @@ class _Origins:
     overrides: list[_Override]
 
     def prefix(self, loc: tuple[str, ...]) -> str:
+        override = self._override(loc)
+        if override:
+            return f"{override.label()}: "
+        return f"{self.config_file}: " if self.config_file else ""
+
+    def source(self, loc: tuple[str, ...]) -> str:
+        """The variable or file that set the value at ``loc``."""
+        override = self._override(loc)
+        if override:
+            return override.name
+        return str(self.config_file or CONFIG_FILE_NAME)
+
+    def _override(self, loc: tuple[str, ...]) -> _Override | None:
         for override in reversed(self.overrides):
             shared = min(len(loc), len(override.loc))
             if loc[:shared] == override.loc[:shared]:
-                return f"{override.label()}: "
-        return f"{self.config_file}: " if self.config_file else ""
+                return override
+        return None
 
-    def describe(self, error: ErrorDetails) -> str:
-        loc = tuple(str(part) for part in error["loc"])
+    def describe(self, error: ErrorDetails, *, secure: frozenset[tuple[str, ...]]) -> str:
+        """One line for a validation error; values read from SecureStrings show as ***."""
+        loc = _loc(error)
         key = ".".join(loc)
         kind = error["type"]
         if kind == "missing":  # name the variable or file that created the parent
@@ -202,8 +224,12 @@ class _Origins:
             return (
                 self.prefix(loc) + f"{key} is not a known key{_did_you_mean(loc[-1], _known(loc))}"
             )
-        shown = mask_value(error["input"], loc[-1])
+        shown = MASK if overlaps(loc, secure) else mask_value(error["input"], loc[-1])
         return self.prefix(loc) + f"{key} must be {_expected(error)} (got {shown!r})"
+
+
+def _loc(error: ErrorDetails) -> tuple[str, ...]:
+    return tuple(str(part) for part in error["loc"])
 
 
 def _expected(error: ErrorDetails) -> str:

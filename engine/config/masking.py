@@ -1,8 +1,10 @@
-"""Masking secrets in configuration values: by key name, and passwords inside URLs."""
+"""Masking secrets in configuration values: by key name, passwords inside URLs, and
+values at given key paths (those read from SSM SecureStrings)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
@@ -28,3 +30,30 @@ def mask_value(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         return _URL_PASSWORD.sub(rf"\1:{MASK}@", value)
     return value
+
+
+def mask_paths(data: dict[str, Any], paths: Iterable[tuple[str, ...]]) -> None:
+    """Replace the values at ``paths`` in ``data`` by ``***``, in place.
+
+    A path that goes deeper than the data (an item of a comma-separated string that
+    validation turned into a list) masks the deepest value it reaches.
+    """
+    for path in paths:
+        parent: Any = None
+        node: Any = data
+        step: Any = None
+        for part in path:
+            child = _child_key(node, part)
+            if child is None:
+                break
+            parent, step, node = node, child, node[child]
+        if parent is not None and node not in ("", None):
+            parent[step] = MASK
+
+
+def _child_key(node: Any, part: str) -> str | int | None:
+    if isinstance(node, dict):
+        return part if part in node else None
+    if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        return int(part)
+    return None

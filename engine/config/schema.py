@@ -18,13 +18,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from engine.config.masking import mask_value
+from engine.config.masking import mask_paths, mask_value
 from engine.durations import format_duration, parse_duration
 from engine.errors import InvalidInputError
 
@@ -97,6 +98,22 @@ def _comma_list(value: object) -> object:
     return value
 
 
+def _event_names(value: list[str]) -> list[str]:
+    # Imported here, not at the top: engine.notifications imports this package.
+    from engine.notifications.events import EventType
+
+    known = [event.value for event in EventType]
+    if any(name not in known for name in value):
+        raise _form_error(f"a list of event names from {', '.join(known)}")
+    return value
+
+
+def _addresses(value: list[str]) -> list[str]:
+    if any("@" not in address or address.strip() != address for address in value):
+        raise _form_error("a list of e-mail addresses such as ops@example.com")
+    return value
+
+
 Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),
@@ -104,6 +121,7 @@ Duration = Annotated[
 ]
 Count = Annotated[int, BeforeValidator(_not_bool), _int_range(1)]
 Port = Annotated[int, BeforeValidator(_not_bool), _int_range(1, 65535)]
+PortOrOff = Annotated[int, BeforeValidator(_not_bool), _int_range(0, 65535)]
 DatabaseUrl = Annotated[
     str,
     _url(
@@ -126,6 +144,8 @@ AmqpUrl = Annotated[
 HttpUrl = Annotated[str, _url(("http://", "https://"), "a URL starting with http:// or https://")]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 StrList = Annotated[list[str], BeforeValidator(_comma_list)]
+EventNames = Annotated[list[str], BeforeValidator(_comma_list), AfterValidator(_event_names)]
+Addresses = Annotated[list[str], BeforeValidator(_comma_list), AfterValidator(_addresses)]
 
 
 # --- sections ----------------------------------------------------------------------------
@@ -260,6 +280,8 @@ class SmtpSettings(_Section):
     """Sender address of alerts."""
     timeout: Duration = timedelta(seconds=10)
     """Network timeout of one delivery attempt."""
+    max_attempts: Count = 8
+    """Delivery attempts of one e-mail before it is given up."""
 
 
 class WebhookSettings(_Section):
@@ -273,8 +295,19 @@ class WebhookSettings(_Section):
     """Network timeout of one delivery attempt."""
     max_attempts: Count = 8
     """Delivery attempts before the notification is given up."""
-    events: StrList = Field(default_factory=list)
-    """Events to send; empty sends all."""
+    events: EventNames = Field(default_factory=list)
+    """Events to send (such as task.failed, dag_run.failed); empty sends all."""
+
+
+class AlertsSettings(_Section):
+    """Who hears about events when a task or DAG names no one, and the notifier's pace."""
+
+    email: Addresses = Field(default_factory=list)
+    """Recipients of alerts of tasks and DAGs that set no ``email`` of their own."""
+    notify: StrList = Field(default_factory=list)
+    """Webhooks (names under ``webhooks``) of tasks and DAGs that set no ``notify``."""
+    poll_interval: Duration = timedelta(seconds=1)
+    """Pause of the notifier between two passes that found nothing to deliver."""
 
 
 class LoggingSettings(_Section):
@@ -284,6 +317,20 @@ class LoggingSettings(_Section):
     """Lowest level logged."""
     format: Annotated[Literal["text", "json"], _folded(str.lower)] = "text"
     """text for people, json (one object per line) for log collectors."""
+
+
+class MetricsSettings(_Section):
+    """Prometheus endpoints of the scheduler, workers and notifier (the webserver serves
+    /metrics on its own port). A port of 0 serves none."""
+
+    host: str = "127.0.0.1"
+    """Address the metrics endpoints listen on (0.0.0.0 in containers)."""
+    scheduler_port: PortOrOff = 9101
+    """Port of ``loom scheduler``'s /metrics."""
+    worker_port: PortOrOff = 9102
+    """Port of ``loom worker``'s /metrics."""
+    notifier_port: PortOrOff = 9103
+    """Port of ``loom notifier``'s /metrics."""
 
 
 class Settings(_Section):
@@ -303,7 +350,11 @@ class Settings(_Section):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     webhooks: dict[str, WebhookSettings] = Field(default_factory=dict)
     """Named webhook endpoints."""
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    _secure_paths: frozenset[tuple[str, ...]] = PrivateAttr(default_factory=frozenset)
+    """Key paths whose values came from SSM SecureStrings: masked whatever their name."""
 
     @model_validator(mode="before")
     @classmethod
@@ -317,9 +368,15 @@ class Settings(_Section):
             filled["database"] = {**database, "url": f"sqlite:///{Path(data['home'])}/loom.db"}
         return filled
 
+    @model_validator(mode="after")
+    def _remember_secure_paths(self, info: ValidationInfo) -> Settings:
+        self._secure_paths = frozenset((info.context or {}).get("secure_paths", ()))
+        return self
+
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain JSON data, secrets replaced by ``***``."""
         result: dict[str, Any] = mask_value(self.model_dump(mode="json"))
+        mask_paths(result, self._secure_paths)
         return result
 
 

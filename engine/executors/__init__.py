@@ -53,7 +53,12 @@ def build_executor(
     job_func = runner or DEFAULT_JOB_FUNC
     if settings.executor.kind == "rq":
         return RQExecutor(settings.redis.url, job_func=job_func)
-    return LocalExecutor(settings.executor.concurrency, job_func=job_func, on_job_done=on_job_done)
+    return LocalExecutor(
+        settings.executor.concurrency,
+        job_func=job_func,
+        on_job_done=on_job_done,
+        logging_settings=settings.logging,
+    )
 
 
 def worker_executor(settings: Settings) -> Executor:

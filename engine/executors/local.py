@@ -32,7 +32,9 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
+from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
+from engine.processlog import configure_logging
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ class LocalExecutor:
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = _utcnow,
         on_job_done: Callable[[], None] | None = None,
+        logging_settings: LoggingSettings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -123,6 +126,7 @@ class LocalExecutor:
         self._stop_timeout = stop_timeout
         self._clock = clock
         self._on_job_done = on_job_done
+        self._logging = logging_settings or _logging_like_this_process()
         self._lock = threading.Lock()
         self._queues = _Queues()
         self._slots: list[_Slot] = []
@@ -264,7 +268,7 @@ class LocalExecutor:
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=_child_main,
-            args=(child_end, self._job_func, logging.getLogger().getEffectiveLevel()),
+            args=(child_end, self._job_func, self._logging),
             name="loom-local-worker",
             daemon=True,
         )
@@ -370,11 +374,16 @@ class _ParentLink:
         """Nothing to stop: the parent owns the pool."""
 
 
-def _child_main(conn: Connection, job_func: str, log_level: int) -> None:
+def _logging_like_this_process() -> LoggingSettings:
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return LoggingSettings(level=level if level in ("DEBUG", "INFO", "ERROR") else "WARNING")
+
+
+def _child_main(conn: Connection, job_func: str, logging_settings: LoggingSettings) -> None:
     """A pool process: run jobs the parent sends until it sends ``None``."""
     global _child_link
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(logging_settings)
     link = _child_link = _ParentLink(conn)
     func = _import_function(job_func)
     while True:

@@ -18,6 +18,7 @@ from engine.models.dags import SerializedDag as SerializedDag
 from engine.models.heartbeats import SchedulerHeartbeat as SchedulerHeartbeat
 from engine.models.operations import DeadLetter as DeadLetter
 from engine.models.operations import DeadLetterState as DeadLetterState
+from engine.models.operations import DeliveryStatus as DeliveryStatus
 from engine.models.operations import NotificationDelivery as NotificationDelivery
 from engine.models.operations import OutboxKind as OutboxKind
 from engine.models.operations import OutboxMessage as OutboxMessage
@@ -48,6 +49,7 @@ __all__ = [
     "DagRunType",
     "DeadLetter",
     "DeadLetterState",
+    "DeliveryStatus",
     "JSONType",
     "NotificationDelivery",
     "OutboxKind",

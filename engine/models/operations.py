@@ -32,6 +32,8 @@ class OutboxKind(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
     EVENT = "event"
+    NOTIFICATION = "notification"
+    """An alert event; the notifier fans it out into :class:`NotificationDelivery` rows."""
 
 
 class OutboxState(StrEnum):
@@ -96,18 +98,44 @@ class DeadLetter(Base):
     """True once the outbox relay has published it to RabbitMQ."""
 
 
+class DeliveryStatus(StrEnum):
+    """Where one delivery stands; ``FAILED`` means the notifier gave up on it."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class NotificationDelivery(Base):
     """One event sent (or being sent) on one channel to one target; unique per triple."""
 
     __tablename__ = "notification_delivery"
-    __table_args__ = (sa.UniqueConstraint("event_id", "channel", "target"),)
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "channel", "target"),
+        sa.Index("ix_notification_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_notification_delivery_dag_id_run_id", "dag_id", "run_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    event_type: Mapped[str] = mapped_column(sa.String(64), default="")
     channel: Mapped[str] = mapped_column(sa.String(64))
+    """``email`` or ``webhook``."""
     target: Mapped[str] = mapped_column(sa.String(PATH_LENGTH))
-    status: Mapped[str] = mapped_column(sa.String(32), default="pending")
+    """``smtp`` for e-mail, the webhook's name for a webhook."""
+    recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    """E-mail addresses; empty for a webhook."""
+    dag_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    run_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    task_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    """The event document (schema version 1, with its ``url``) this delivery sends."""
+    status: Mapped[DeliveryStatus] = mapped_column(
+        StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    """The notifier may try this delivery at this time or later (backoff, or a claim)."""
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

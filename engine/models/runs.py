@@ -79,6 +79,8 @@ class DagRun(Base):
     dag_hash: Mapped[str | None] = mapped_column(sa.String(64))
     """The serialized DAG version this run was created from."""
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the DAG's run ``deadline`` was found missed (set once: the alert fires once)."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -136,6 +138,8 @@ class TaskInstance(Base):
     next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     job_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     """The executor's id of the job that runs this instance (an RQ job id)."""
+    deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When the task's ``deadline`` was found missed (set once: the alert fires once)."""
     updated_at: Mapped[datetime] = updated_at_column()
 
     dag_run: Mapped[DagRun] = relationship(back_populates="task_instances")

@@ -1,4 +1,5 @@
-"""Finishing: a run ends ``success`` or ``failed`` once none of its tasks can still run."""
+"""Finishing: a run ends ``success`` or ``failed`` once none of its tasks can still run,
+and the ``dag_run.failed`` (or, when asked, ``dag_run.succeeded``) alert is written with it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from engine.models import DagRun
+from engine.notifications import emit
 from engine.serialization import SerializedDAG
 from engine.state import DagRunState, TaskInstanceState
 from engine.transitions import set_run_state
@@ -42,4 +44,7 @@ def finish_run_if_done(
         new=outcome,
         end_date=now,
     )
-    return outcome if won else None
+    if not won:
+        return None
+    emit.dag_run_finished(session=session, dag_run=dag_run, dag=dag, state=outcome, now=now)
+    return outcome

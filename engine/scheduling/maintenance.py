@@ -4,7 +4,8 @@
 * :func:`detect_zombies`: ``running`` with a heartbeat older than the threshold → the try
   fails (error type ``Zombie``) through :func:`engine.taskinstances.record_failure`, so the
   usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
-* :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails.
+* :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
+  (with its ``dag_run.failed`` alert).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
   a try queued or waiting for a retry (``queued``, ``up_for_retry``) become ``failed``
   (the queued job's claim then loses its CAS); ``running`` ones are left to finish, and
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from engine.errors import ConflictError, NotFoundError
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
+from engine.notifications import emit
 from engine.runs import load_serialized_dag
 from engine.scheduling.submission import Waiting, job_for
 from engine.serialization import SerializedDAG
@@ -148,6 +150,11 @@ def fail_timed_out_runs(*, session: Session, now: datetime) -> list[DagRun]:
             new=DagRunState.FAILED,
             end_date=now,
         ):
+            assert dag is not None
+            emit.dag_run_finished(
+                session=session, dag_run=run, dag=dag, state=DagRunState.FAILED, now=now,
+                error=("DagRunTimeout", f"the run took longer than dagrun_timeout ({timeout})"),
+            )  # fmt: skip
             failed.append(run)
     return failed
 

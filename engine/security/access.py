@@ -25,6 +25,7 @@ DAG_RESOURCES: frozenset[Resource] = frozenset(
         Resource.XCOM,
         Resource.IMPORT_ERRORS,
         Resource.DEAD_LETTERS,
+        Resource.NOTIFICATIONS,
     }
 )
 """Resources that belong to a DAG, and so follow a role's ``dag_tags``."""

@@ -38,6 +38,7 @@ class Resource(StrEnum):
     IMPORT_ERRORS = "import_errors"
     POOLS = "pools"
     DEAD_LETTERS = "dead_letters"
+    NOTIFICATIONS = "notifications"
     USERS = "users"
     ROLES = "roles"
     AUDIT_LOG = "audit_log"
@@ -51,25 +52,29 @@ ALL_PERMISSIONS: frozenset[PermissionPair] = frozenset((a, r) for a in Action fo
 """Every permission of the catalogue."""
 
 _ADMIN_ONLY = frozenset({Resource.USERS, Resource.ROLES, Resource.AUDIT_LOG, Resource.CONFIG})
+_OP_AND_ADMIN = frozenset({Resource.NOTIFICATIONS})
+"""Read by operators only: deliveries show recipients' addresses and receivers' errors."""
 _WRITES = frozenset({Action.CREATE, Action.EDIT, Action.DELETE})
 
 VIEWER: frozenset[PermissionPair] = frozenset(
-    (Action.READ, r) for r in Resource if r not in _ADMIN_ONLY
+    (Action.READ, r) for r in Resource if r not in _ADMIN_ONLY | _OP_AND_ADMIN
 )
 USER: frozenset[PermissionPair] = (
     VIEWER
     | {(a, r) for a in _WRITES for r in (Resource.DAG_RUNS, Resource.TASK_INSTANCES)}
     | {(Action.EDIT, Resource.DAGS)}
 )
-OP: frozenset[PermissionPair] = USER | {
-    (a, r) for a in Action for r in (Resource.POOLS, Resource.DEAD_LETTERS)
-}
+OP: frozenset[PermissionPair] = (
+    USER
+    | {(a, r) for a in Action for r in (Resource.POOLS, Resource.DEAD_LETTERS)}
+    | {(Action.READ, r) for r in _OP_AND_ADMIN}
+)
 ADMIN: frozenset[PermissionPair] = ALL_PERMISSIONS
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[PermissionPair]]] = {
     "Viewer": ("Read DAGs, runs, task instances, logs and dead letters.", VIEWER),
     "User": ("Viewer, plus trigger, clear and mark runs and tasks, pause DAGs.", USER),
-    "Op": ("User, plus manage pools and dead letters.", OP),
+    "Op": ("User, plus manage pools and dead letters, read alert deliveries.", OP),
     "Admin": ("Everything, including users, roles, the audit log and configuration.", ADMIN),
 }
 """Name → (description, permissions) of each builtin role."""

@@ -100,6 +100,10 @@ class Db:
         with self.engine.connect() as conn:
             return conn.execute(sa.text(sql), params).scalar()
 
+    def execute(self, sql: str, **params: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.text(sql), params)
+
     def run_states(self, dag_id: str) -> dict[str, str]:
         rows = self.rows("SELECT run_id, state FROM dag_run WHERE dag_id = :d", d=dag_id)
         return {row.run_id: row.state for row in rows}
@@ -125,6 +129,11 @@ class Loom:
 
     def scheduler(self, name: str = "scheduler") -> subprocess.Popen[bytes]:
         return self.processes.start([LOOM, "scheduler"], self.env, name=name)
+
+    def scheduler_with(self, **env: str) -> subprocess.Popen[bytes]:
+        """A scheduler with these settings on top of the deployment's."""
+        name = f"scheduler-{len(self.processes.started)}"
+        return self.processes.start([LOOM, "scheduler"], {**self.env, **env}, name=name)
 
     def worker(self, *args: str, name: str = "worker") -> subprocess.Popen[bytes]:
         return self.processes.start([LOOM, "worker", *args], self.env, name=name)

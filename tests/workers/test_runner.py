@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import workers
-from engine.models import DeadLetter, OutboxMessage, TaskInstance
+from engine.models import DeadLetter, OutboxKind, OutboxMessage, TaskInstance
 from engine.retries import JITTER
 from engine.state import TaskInstanceState
 from tests.workers.conftest import (
@@ -114,7 +114,8 @@ def test_last_try_fails_and_records_a_dead_letter(sessions: Sessions, ctx: Runne
         assert (dead.task_id, dead.try_number) == ("final", 1)
         assert dead.payload["error"]["type"] == "ValueError"
         assert dead.payload["worker_host"] == "worker-1"
-        assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 1
+        kinds = session.scalars(sa.select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
+        assert kinds == [OutboxKind.DEAD_LETTER, OutboxKind.NOTIFICATION, OutboxKind.NOTIFICATION]
 
 
 def test_fail_task_fails_at_once_despite_retries(sessions: Sessions, ctx: RunnerContext) -> None:

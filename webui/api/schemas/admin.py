@@ -1,11 +1,11 @@
-"""Import errors, pools, dead letters, the audit log, health and version."""
+"""Import errors, pools, dead letters, alert deliveries, the audit log, health and version."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from engine.models import DeadLetterState
+from engine.models import DeadLetterState, DeliveryStatus
 from webui.api.schemas.common import PageArgs
 
 
@@ -101,3 +101,36 @@ class HealthSchema(ma.Schema):
 class VersionSchema(ma.Schema):
     version = fields.String(required=True)
     api = fields.String(required=True)
+
+
+class NotificationListArgs(PageArgs):
+    status = fields.String(
+        load_default=None, validate=validate.OneOf([s.value for s in DeliveryStatus])
+    )
+    channel = fields.String(load_default=None, validate=validate.OneOf(["email", "webhook"]))
+    target = fields.String(load_default=None, validate=validate.Length(max=1000))
+    event_type = fields.String(load_default=None, validate=validate.Length(max=64))
+    event_id = fields.String(load_default=None, validate=validate.Length(max=250))
+    dag_id = fields.String(load_default=None, validate=validate.Length(max=250))
+    run_id = fields.String(load_default=None, validate=validate.Length(max=250))
+    task_id = fields.String(load_default=None, validate=validate.Length(max=250))
+
+
+class NotificationSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    event_id = fields.String(required=True)
+    event_type = fields.String(required=True)
+    channel = fields.String(required=True)
+    target = fields.String(required=True)
+    recipients = fields.List(fields.String())
+    dag_id = fields.String(allow_none=True)
+    run_id = fields.String(allow_none=True)
+    task_id = fields.String(allow_none=True)
+    status = fields.String(required=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.DateTime()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    delivered_at = fields.DateTime(allow_none=True)
+    payload = fields.Dict(metadata={"description": "The event document this delivery sends"})

@@ -1,0 +1,41 @@
+"""``loom notifier``: the process that sends e-mail and webhook alerts."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from engine.cli.common import emit, loom_context, output_option
+from engine.cli.process import stop_on_signals
+from engine.metrics.exposition import serve_metrics
+from engine.processlog import configure_logging
+
+
+@click.command("notifier")
+@click.option("--once", is_flag=True, help="Run one pass, print what it did, and exit.")
+@output_option
+def command(once: bool, output: str) -> None:
+    """Deliver alert events until SIGTERM or SIGINT.
+
+    Fans each event out into deliveries (e-mail through ``smtp``, webhooks under
+    ``webhooks``), sends them with retries and backoff, and records every outcome
+    (``GET /api/v1/notifications``). Several notifiers may run side by side.
+    """
+    from engine.notifications import build_notifier
+
+    ctx = loom_context()
+    settings = ctx.settings
+    notifier = build_notifier(settings, ctx.session_factory)
+    if once:  # a one-off: the report is the output, warnings go to the CLI's stderr
+        emit(dataclasses.asdict(notifier.run_once()), output)
+        return
+    configure_logging(settings.logging)
+    endpoint = None
+    if settings.metrics.notifier_port:
+        endpoint = serve_metrics(host=settings.metrics.host, port=settings.metrics.notifier_port)
+    try:
+        notifier.run(stop_on_signals(), settings.alerts.poll_interval)
+    finally:
+        if endpoint is not None:
+            endpoint.close()

@@ -1,0 +1,231 @@
+"""Webhooks against a real local HTTP endpoint: signature, retries, give-up, outage."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.models import DeliveryStatus
+from engine.notifications import build_notifier, verify_signature
+from engine.notifications.notifier import Notifier, NotifierReport
+from tests.engine.notifications.conftest import (
+    BASE_URL,
+    NOW,
+    SECRET,
+    Receiver,
+    Reply,
+    Sessions,
+    add_event,
+    deliveries,
+    make_settings,
+)
+
+pytestmark = pytest.mark.postgres
+SEC = timedelta(seconds=1)
+
+
+MakeNotifier = Callable[..., Notifier]
+
+
+@pytest.fixture
+def notifier_for(
+    postgres_url: str, sessions: Sessions, receiver: Receiver, tmp_path: Path
+) -> MakeNotifier:
+    """``notifier_for(**webhook_settings)``: a notifier whose webhook ``ops`` is ``receiver``."""
+
+    def make(**hook: Any) -> Notifier:
+        webhook = {"url": receiver.url, "secret": SECRET, "timeout": "1s", **hook}
+        settings = make_settings(postgres_url, tmp_path / "home", webhooks={"ops": webhook})
+        return build_notifier(settings, sessions, clock=lambda: NOW)
+
+    return make
+
+
+def test_a_signed_json_post_that_a_receiver_verifies(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    event_id = add_event(sessions, notify=("ops",))
+
+    report = notifier_for().run_once(NOW)
+
+    assert report == NotifierReport(events=1, planned=1, delivered=1)
+    [request] = receiver.requests
+    headers, body = request.headers, request.body
+    assert headers["Content-Type"] == "application/json"
+    assert headers["X-Loom-Event"] == "task.failed"
+    assert headers["X-Loom-Event-Id"] == headers["Idempotency-Key"] == event_id
+    assert headers["X-Loom-Delivery-Attempt"] == "1"
+    assert headers["X-Loom-Timestamp"] == str(int(NOW.timestamp()))
+    # The documented algorithm, written out: hex HMAC-SHA256 of "<timestamp>." + raw body.
+    signed = headers["X-Loom-Timestamp"].encode() + b"." + body
+    expected = "sha256=" + hmac.new(SECRET.encode(), signed, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Loom-Signature"], expected)
+    assert verify_signature(
+        SECRET, timestamp=headers["X-Loom-Timestamp"], body=body,
+        signature=headers["X-Loom-Signature"], now=NOW + 10 * SEC,
+    )  # fmt: skip
+    assert not verify_signature(
+        SECRET, timestamp=headers["X-Loom-Timestamp"], body=body + b" ",
+        signature=headers["X-Loom-Signature"], now=NOW,
+    )  # fmt: skip
+    assert not verify_signature(  # a replay ten minutes later
+        SECRET, timestamp=headers["X-Loom-Timestamp"], body=body,
+        signature=headers["X-Loom-Signature"], now=NOW + timedelta(minutes=10),
+    )  # fmt: skip
+    payload = json.loads(body)
+    assert payload["schema_version"] == 1
+    assert payload["event_id"] == event_id
+    assert (payload["dag_id"], payload["task_id"], payload["try_number"]) == ("etl", "extract", 2)
+    assert payload["error"] == {"type": "ValueError", "message": "bad row 7"}
+    assert payload["url"] == (
+        f"{BASE_URL}/dags/etl/runs/manual__2026-03-01T06%3A00%3A00%2B00%3A00/tasks/extract"
+    )
+    [delivery] = deliveries(sessions)
+    assert (delivery.channel, delivery.target, delivery.status, delivery.attempts) == (
+        "webhook", "ops", DeliveryStatus.DELIVERED, 1,
+    )  # fmt: skip
+    assert delivery.delivered_at == NOW
+
+
+def test_500_is_retried_with_backoff_and_the_same_event_id_and_body(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    add_event(sessions, notify=("ops",))
+    receiver.answer(Reply(500), Reply(503))
+    notifier = notifier_for()
+
+    assert notifier.run_once(NOW).retrying == 1
+    [delivery] = deliveries(sessions)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert delivery.next_attempt_at == NOW + 2 * SEC
+    assert "HTTP 500" in (delivery.last_error or "")
+    assert notifier.run_once(NOW + SEC).tried == 0  # backing off
+    assert notifier.run_once(NOW + 2 * SEC).retrying == 1
+    assert deliveries(sessions)[0].next_attempt_at == NOW + 6 * SEC  # 2 s, then 4 s
+    assert notifier.run_once(NOW + 6 * SEC).delivered == 1
+
+    assert len(receiver.requests) == 3
+    assert len(set(receiver.event_ids())) == 1
+    assert len({request.body for request in receiver.requests}) == 1
+    assert [r.headers["X-Loom-Delivery-Attempt"] for r in receiver.requests] == ["1", "2", "3"]
+    assert deliveries(sessions)[0].attempts == 3
+
+
+def test_a_timeout_is_retried(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    add_event(sessions, notify=("ops",))
+    receiver.answer(Reply(delay=1.0))
+    notifier = notifier_for(timeout="0.2s")
+
+    assert notifier.run_once(NOW).retrying == 1
+    [delivery] = deliveries(sessions)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert "timed out" in (delivery.last_error or "")
+    assert notifier.run_once(NOW + 2 * SEC).delivered == 1
+    assert len(receiver.requests) == 2
+
+
+def test_400_gives_up_at_once(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    add_event(sessions, notify=("ops",))
+    receiver.answer(Reply(400))
+    notifier = notifier_for()
+
+    assert notifier.run_once(NOW).given_up == 1
+    assert notifier.run_once(NOW + timedelta(hours=1)).tried == 0
+    assert len(receiver.requests) == 1
+    [delivery] = deliveries(sessions)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 1)
+    assert (delivery.last_error or "").startswith("HTTP 400 from")
+
+
+def test_429_honours_retry_after_and_max_attempts_gives_up(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    add_event(sessions, notify=("ops",))
+    receiver.answer(Reply(429, headers={"Retry-After": "30"}), Reply(500))
+    notifier = notifier_for(max_attempts=2)
+
+    assert notifier.run_once(NOW).retrying == 1
+    assert deliveries(sessions)[0].next_attempt_at == NOW + 30 * SEC
+    assert notifier.run_once(NOW + 30 * SEC).given_up == 1
+    [delivery] = deliveries(sessions)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 2)
+    assert "given up after 2 attempts" in (delivery.last_error or "")
+
+
+def test_an_outage_then_recovery_delivers_every_event_exactly_once(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    notifier = notifier_for()
+    receiver.stop()
+    sent = {add_event(sessions, notify=("ops",)) for _ in range(3)}
+
+    report = notifier.run_once(NOW)
+    assert (report.planned, report.retrying, report.held) == (3, 1, 2)  # one probe, two wait
+    assert {(d.status, d.attempts) for d in deliveries(sessions)} == {(DeliveryStatus.PENDING, 0)}
+    assert "cannot reach" in (deliveries(sessions)[0].last_error or "")
+    assert notifier.run_once(NOW + 2 * SEC).retrying == 1  # still down: not counted
+    assert notifier.run_once(NOW + 3 * SEC).tried == 0
+
+    receiver.start()
+    assert notifier.run_once(NOW + 10 * SEC).delivered == 3
+    assert notifier.run_once(NOW + timedelta(hours=1)).tried == 0
+    assert sorted(receiver.event_ids()) == sorted(sent)
+    assert {(d.status, d.attempts) for d in deliveries(sessions)} == {(DeliveryStatus.DELIVERED, 1)}
+
+
+def test_a_restarted_notifier_sends_nothing_twice(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    add_event(sessions, notify=("ops",))
+    add_event(sessions, notify=("ops",))
+    first = notifier_for()
+    assert first.run_once(NOW).delivered == 2
+    add_event(sessions, notify=("ops",), now=NOW + SEC)
+
+    restarted = notifier_for()
+    assert restarted.run_once(NOW + SEC).delivered == 1
+    assert restarted.run_once(NOW + timedelta(days=1)).tried == 0
+    assert len(receiver.requests) == len(set(receiver.event_ids())) == 3
+
+
+def test_a_claim_in_flight_is_left_alone_until_its_lease_runs_out(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    from engine.notifications.deliveries import claim_next
+
+    add_event(sessions, notify=("ops",))
+    crashed = notifier_for()
+    crashed._fan_out(NOW, NotifierReport())  # the first step of a pass
+    with sessions.begin() as session:  # claimed, then the process died before sending
+        assert claim_next(session=session, now=NOW, until=NOW + crashed.lease) is not None
+
+    other = notifier_for()
+    assert other.run_once(NOW + SEC).tried == 0
+    assert other.run_once(NOW + crashed.lease).delivered == 1
+    assert len(receiver.requests) == 1
+
+
+def test_unknown_webhook_names_and_event_filters(
+    sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
+) -> None:
+    add_event(sessions, notify=("ops", "nobody"))
+    notifier = notifier_for(events=["dag_run.failed"])
+
+    report = notifier.run_once(NOW)
+
+    assert (report.planned, report.tried) == (1, 0)  # ops does not want task.failed
+    [unknown] = deliveries(sessions)
+    assert (unknown.target, unknown.status) == ("nobody", DeliveryStatus.FAILED)
+    assert "no webhook named 'nobody'" in (unknown.last_error or "")
+    assert receiver.requests == []

@@ -1,0 +1,86 @@
+"""Every process's /metrics, scraped live from a real deployment and checked by promtool."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from tests.observability.conftest import Deployment, check_metrics, value
+from tests.processes import wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+
+@pytest.mark.parametrize("process", ["webserver", "scheduler", "worker", "notifier"])
+def test_promtool_accepts_each_endpoint(
+    deployment: Deployment, finished_run: str, process: str
+) -> None:
+    exposition = deployment.scrape(process)
+    checked = check_metrics(exposition)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "# TYPE" in exposition
+
+
+def test_promtool_rejects_a_broken_exposition() -> None:
+    """The check above can fail: promtool really reads what it is given."""
+    checked = check_metrics("# TYPE loom_x counter\nloom_x{a=b} one\n")
+    assert checked.returncode != 0
+
+
+def test_worker_counts_the_tries_of_its_forked_work_horses(
+    deployment: Deployment, finished_run: str
+) -> None:
+    exposition = deployment.scrape("worker")
+    # Each try ran in a forked work horse: the counts reach the worker's endpoint anyway.
+    assert value(exposition, "loom_task_attempts_total", outcome="success") == 2
+    assert value(exposition, "loom_task_attempts_total", outcome="failed") == 1
+    assert value(exposition, "loom_task_duration_seconds_count") == 3
+    assert value(exposition, "loom_scheduling_delay_seconds_count") == 3
+    assert value(exposition, "loom_queue_depth", queue="loom.default") == 0
+
+
+def test_scheduler_reports_the_state_of_the_deployment(
+    deployment: Deployment, finished_run: str
+) -> None:
+    exposition = deployment.scrape("scheduler")
+    assert value(exposition, "loom_dag_runs", state="failed") == 1
+    assert value(exposition, "loom_dag_runs", state="success") == 0
+    assert value(exposition, "loom_task_instances", state="success") == 2
+    assert value(exposition, "loom_task_instances", state="failed") == 1
+    assert value(exposition, "loom_dead_letters", state="pending") == 1
+    assert value(exposition, "loom_parse_errors") == 0
+    assert value(exposition, "loom_scheduler_tick_duration_seconds_count") > 0
+    assert value(exposition, "loom_state_read_ok", source="database") == 1
+    assert value(exposition, "loom_state_read_ok", source="redis") == 1
+
+
+def test_webserver_adds_up_its_gunicorn_workers(deployment: Deployment) -> None:
+    health = deployment.endpoints["webserver"].replace("/metrics", "/api/v1/health")
+    before = value(
+        deployment.scrape("webserver"),
+        "flask_http_request_duration_seconds_count",
+        path="/api/v1/health",
+    )
+    for _ in range(20):  # a new connection each: both gunicorn workers answer some
+        with urllib.request.urlopen(health, timeout=10) as reply:
+            assert reply.status == 200
+    after = value(
+        deployment.scrape("webserver"),
+        "flask_http_request_duration_seconds_count",
+        path="/api/v1/health",
+    )
+    assert after - before == 20
+
+
+def test_notifier_counts_its_deliveries(deployment: Deployment, finished_run: str) -> None:
+    def delivered() -> float:
+        exposition = deployment.scrape("notifier")
+        return value(
+            exposition, "loom_notification_deliveries_total", channel="webhook", outcome="delivered"
+        )
+
+    # The failed try, its dead letter and the failed run: three events for the webhook.
+    assert wait_until(lambda: delivered() >= 3, 30, what="three webhook deliveries")
+    assert value(deployment.scrape("notifier"), "loom_notification_deliveries_total",
+                 outcome="given_up") == 0  # fmt: skip

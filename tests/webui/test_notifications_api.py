@@ -1,0 +1,82 @@
+"""``GET /api/v1/notifications``: alert deliveries, filtered, for operators only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from flask.testing import FlaskClient
+
+from engine.db import create_db_engine, make_session_factory
+from engine.models import DeliveryStatus, NotificationDelivery
+from engine.security.roles import create_role
+from engine.security.users import create_user
+from tests.webui.world import PASSWORD, T0
+
+Headers = Callable[[str], dict[str, str]]
+
+
+def add_deliveries(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'loom.db'}")
+    rows = [
+        ("e1", "task.failed", "email", "smtp", ["ops@x.io"], "example", DeliveryStatus.DELIVERED),
+        ("e1", "task.failed", "webhook", "ops", [], "example", DeliveryStatus.PENDING),
+        ("e2", "dag_run.failed", "webhook", "ops", [], "finance_report", DeliveryStatus.FAILED),
+    ]
+    try:
+        with make_session_factory(engine).begin() as session:
+            for event_id, event_type, channel, target, recipients, dag_id, status in rows:
+                session.add(
+                    NotificationDelivery(
+                        event_id=event_id, event_type=event_type, channel=channel,
+                        target=target, recipients=recipients, dag_id=dag_id, run_id="manual__1",
+                        task_id="extract" if event_type.startswith("task") else None,
+                        payload={"event_id": event_id}, status=status, attempts=1,
+                        next_attempt_at=T0, created_at=T0,
+                        last_error="HTTP 400" if status is DeliveryStatus.FAILED else None,
+                    )
+                )  # fmt: skip
+            create_role(
+                session=session, name="EtlOps", dag_tags=["etl"],
+                permissions=[("read", "notifications")],
+            )  # fmt: skip
+            create_user(
+                session=session, username="etlops", password=PASSWORD, role_names=["EtlOps"]
+            )
+    finally:
+        engine.dispose()
+
+
+def test_operators_list_and_filter_deliveries(
+    client: FlaskClient, as_role: Headers, tmp_path: Path
+) -> None:
+    add_deliveries(tmp_path)
+    url = "/api/v1/notifications"
+
+    page = client.get(url, headers=as_role("Op")).get_json()
+    assert page["total"] == 3
+    assert [(d["event_id"], d["channel"]) for d in page["items"]] == [
+        ("e2", "webhook"), ("e1", "webhook"), ("e1", "email"),
+    ]  # fmt: skip
+    first = page["items"][2]
+    assert (first["recipients"], first["status"], first["attempts"]) == (
+        ["ops@x.io"],
+        "delivered",
+        1,
+    )
+    assert first["payload"] == {"event_id": "e1"}
+
+    def ids(query: str) -> list[tuple[str, str]]:
+        items = client.get(f"{url}?{query}", headers=as_role("Admin")).get_json()["items"]
+        return [(d["event_id"], d["target"]) for d in items]
+
+    assert ids("status=failed") == [("e2", "ops")]
+    assert ids("channel=email") == [("e1", "smtp")]
+    assert ids("event_id=e1&order_by=id") == [("e1", "smtp"), ("e1", "ops")]
+    assert ids("dag_id=example&event_type=task.failed&target=ops") == [("e1", "ops")]
+    assert client.get(f"{url}?status=lost", headers=as_role("Op")).status_code == 422
+    assert client.get(url, headers=as_role("Viewer")).status_code == 403
+    assert client.get(url, headers=as_role("User")).status_code == 403
+    limited = client.get(url, headers=as_role("etlops")).get_json()
+    assert {d["dag_id"] for d in limited["items"]} == {"example"}
+    assert limited["total"] == 2
