@@ -21,6 +21,7 @@ run: $(STAMP)
 services:
 	scripts/ensure-services.sh
 	scripts/ensure-browser.sh
+	scripts/ensure-tools.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ import click
 
 from engine.cli.common import loom_context
 from engine.metrics.exposition import serve_metrics, use_multiprocess_dir
-from engine.metrics.state import QueueDepthCollector
+from engine.metrics.state import QueueDepths, StateCollector
 from engine.processlog import configure_logging
 from workers.rq_worker import WorkerOptions, parse_queues, run_workers
 
@@ -69,7 +69,7 @@ def command(
         serve_metrics(
             host=settings.metrics.host,
             port=settings.metrics.worker_port,
-            collectors=[QueueDepthCollector(settings.redis.url)],
+            collectors=[StateCollector([QueueDepths(settings.redis.url)])],
         )
     status = run_workers(options, concurrency)
     if status:

@@ -15,17 +15,17 @@ from engine.durations import parse_duration
 from engine.errors import InvalidInputError, LoomError
 from engine.executors import build_executor
 from engine.metrics.exposition import serve_metrics
-from engine.metrics.state import DatabaseStateCollector, QueueDepthCollector
+from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
 from engine.models import utcnow
 from engine.processlog import configure_logging
 from engine.wakeup import build_waker
 
 if TYPE_CHECKING:
-    from prometheus_client.registry import Collector
     from sqlalchemy.orm import Session, sessionmaker
 
     from engine.config import Settings
     from engine.metrics.exposition import MetricsEndpoint
+    from engine.metrics.state import StateSource
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +78,13 @@ def _serve_metrics(
     (runs, task instances, dead letters, outbox, import errors, RQ queues)."""
     if not settings.metrics.scheduler_port:
         return None
-    collectors: list[Collector] = [DatabaseStateCollector(session_factory.kw["bind"], clock=utcnow)]
+    sources: list[StateSource] = [DatabaseState(session_factory.kw["bind"], clock=utcnow)]
     if settings.executor.kind == "rq":
-        collectors.append(QueueDepthCollector(settings.redis.url))
+        sources.append(QueueDepths(settings.redis.url))
     return serve_metrics(
-        host=settings.metrics.host, port=settings.metrics.scheduler_port, collectors=collectors
+        host=settings.metrics.host,
+        port=settings.metrics.scheduler_port,
+        collectors=[StateCollector(sources)],
     )
 
 

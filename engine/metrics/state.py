@@ -2,16 +2,16 @@
 
 Gauges of shared state are computed at scrape time from the source of truth rather than
 tracked by each process, so they are right whatever process changed the state and after
-any restart. A failing read never fails the scrape: ``loom_state_read_ok`` says 0 and
-the error is logged.
+any restart. A failing read never fails the scrape: ``loom_state_read_ok{source}`` says 0
+and the error is logged.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -33,23 +33,50 @@ from engine.state import DagRunState, TaskInstanceState
 logger = logging.getLogger(__name__)
 
 
-class DatabaseStateCollector(Collector):
+class StateSource(Protocol):
+    """One place state is read from: ``name`` labels its ``loom_state_read_ok`` sample."""
+
+    name: str
+
+    def read(self) -> list[Metric]: ...
+
+
+class StateCollector(Collector):
+    """The metrics of each source, and whether each could be read."""
+
+    def __init__(self, sources: Sequence[StateSource]) -> None:
+        self._sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        read_ok = GaugeMetricFamily(
+            "loom_state_read_ok",
+            "1 when the last read of a state source succeeded.",
+            labels=["source"],
+        )
+        for source in self._sources:
+            try:
+                metrics = source.read()
+            except Exception:
+                logger.exception("could not read the %s for /metrics", source.name)
+                read_ok.add_metric([source.name], 0.0)
+                continue
+            yield from metrics
+            read_ok.add_metric([source.name], 1.0)
+        yield read_ok
+
+
+class DatabaseState:
     """Runs and task instances by state, dead letters, outbox backlog, import errors."""
+
+    name = "database"
 
     def __init__(self, engine: Engine, *, clock: Callable[[], datetime]) -> None:
         self._engine = engine
         self._clock = clock
 
-    def collect(self) -> Iterator[Metric]:
-        try:
-            with self._engine.connect() as connection:
-                metrics = list(self._read(connection))
-        except Exception:
-            logger.exception("could not read Loom's state for /metrics")
-            yield _read_ok("database", ok=False)
-            return
-        yield from metrics
-        yield _read_ok("database", ok=True)
+    def read(self) -> list[Metric]:
+        with self._engine.connect() as connection:
+            return list(self._read(connection))
 
     def _read(self, connection: sa.Connection) -> Iterator[Metric]:
         yield _by_label(
@@ -106,30 +133,26 @@ class DatabaseStateCollector(Collector):
         yield gauge
 
 
-class QueueDepthCollector(Collector):
+class QueueDepths:
     """Jobs waiting in each RQ queue (``loom.high``, ``loom.default``, ``loom.low``)."""
+
+    name = "redis"
 
     def __init__(self, redis_url: str) -> None:
         self._redis_url = redis_url
         self._connection: Any = None
 
-    def collect(self) -> Iterator[Metric]:
+    def read(self) -> list[Metric]:
         from redis import Redis  # only the rq executor has Redis to read
 
-        try:
-            if self._connection is None:
-                self._connection = Redis.from_url(self._redis_url, socket_timeout=2)
-            depths = {
-                name: float(self._connection.llen(f"rq:queue:{name}")) for name in QUEUE_NAMES
-            }
-        except Exception:
-            logger.exception("could not read the RQ queue depths for /metrics")
-            yield _read_ok("redis", ok=False)
-            return
-        yield _by_label(
-            "loom_queue_depth", "Jobs waiting in each RQ queue.", "queue", depths, QUEUE_NAMES
-        )
-        yield _read_ok("redis", ok=True)
+        if self._connection is None:
+            self._connection = Redis.from_url(self._redis_url, socket_timeout=2)
+        depths = {name: float(self._connection.llen(f"rq:queue:{name}")) for name in QUEUE_NAMES}
+        return [
+            _by_label(
+                "loom_queue_depth", "Jobs waiting in each RQ queue.", "queue", depths, QUEUE_NAMES
+            )
+        ]
 
 
 def _counts(
@@ -146,14 +169,6 @@ def _by_label(
     gauge = GaugeMetricFamily(name, documentation, labels=[label])
     for value in dict.fromkeys([*known, *values]):
         gauge.add_metric([value], values.get(value, 0.0))
-    return gauge
-
-
-def _read_ok(source: str, *, ok: bool) -> GaugeMetricFamily:
-    gauge = GaugeMetricFamily(
-        "loom_state_read_ok", "1 when the last read of a state source succeeded.", labels=["source"]
-    )
-    gauge.add_metric([source], 1.0 if ok else 0.0)
     return gauge
 
 
