@@ -15,7 +15,9 @@ COPY workers ./workers
 COPY webui ./webui
 COPY plugins ./plugins
 COPY migrations ./migrations
-RUN /opt/venv/bin/pip install --no-cache-dir ./
+# Optional extras, e.g. --build-arg LOOM_EXTRAS=ssm for `ssm:` configuration values.
+ARG LOOM_EXTRAS=""
+RUN /opt/venv/bin/pip install --no-cache-dir ".${LOOM_EXTRAS:+[$LOOM_EXTRAS]}"
 
 FROM python:3.11-slim AS runtime
 LABEL org.opencontainers.image.title="Loom" \

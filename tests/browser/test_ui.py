@@ -128,6 +128,7 @@ def test_replay_a_dead_letter(page: Page, loom: Deployment) -> None:
 def test_admin_pages(page: Page, loom: Deployment) -> None:
     sign_in(page, loom, "admin")
     for link, heading in [
+        ("Alerts", "Alerts"),
         ("Pools", "Pools"),
         ("Audit log", "Audit log"),
         ("Users", "Users"),

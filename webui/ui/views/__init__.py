@@ -5,6 +5,7 @@ from webui.ui.views import (
     dag,
     dags,
     dead_letters,
+    notifications,
     pools,
     roles,
     runs,
@@ -12,4 +13,15 @@ from webui.ui.views import (
     users,
 )
 
-__all__ = ["audit_log", "dag", "dags", "dead_letters", "pools", "roles", "runs", "signin", "users"]
+__all__ = [
+    "audit_log",
+    "dag",
+    "dags",
+    "dead_letters",
+    "notifications",
+    "pools",
+    "roles",
+    "runs",
+    "signin",
+    "users",
+]

@@ -1,0 +1,50 @@
+"""Alert deliveries: every e-mail and webhook call, with its status, attempts and error."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from werkzeug.exceptions import BadRequest
+
+from engine.listing import Page, paginate
+from engine.models import DeliveryStatus, NotificationDelivery
+from engine.notifications.deliveries import deliveries
+from engine.security.roles import Action, Resource
+from webui import db
+from webui.auth import visible_dag_ids
+from webui.ui.blueprint import bp
+from webui.ui.session import page
+
+PAGE_SIZE = 50
+CHANNELS = ("email", "webhook")
+FILTERS = ("status", "channel", "dag_id", "event_type")
+
+
+@bp.route("/notifications")
+@page(Action.READ, Resource.NOTIFICATIONS)
+def notifications() -> str:
+    args = {name: request.args.get(name, "").strip() for name in FILTERS}
+    if args["status"] and args["status"] not in {s.value for s in DeliveryStatus}:
+        raise BadRequest(f"status must be one of {', '.join(s.value for s in DeliveryStatus)}")
+    if args["channel"] and args["channel"] not in CHANNELS:
+        raise BadRequest(f"channel must be one of {', '.join(CHANNELS)}")
+    stmt = deliveries(
+        dag_ids=visible_dag_ids(),
+        status=DeliveryStatus(args["status"]) if args["status"] else None,
+        channel=args["channel"] or None,
+        dag_id=args["dag_id"] or None,
+        event_type=args["event_type"] or None,
+    )
+    listed: Page[NotificationDelivery] = paginate(
+        session=db.session(),
+        stmt=stmt,
+        order=[NotificationDelivery.id.desc()],
+        limit=PAGE_SIZE,
+        offset=max(request.args.get("offset", 0, type=int), 0),
+    )
+    return render_template(
+        "ui/notifications.html",
+        page=listed,
+        args=args,
+        statuses=[s.value for s in DeliveryStatus],
+        channels=CHANNELS,
+    )
