@@ -5,9 +5,15 @@ from __future__ import annotations
 import urllib.request
 
 import pytest
+import yaml
 
-from tests.observability.conftest import Deployment, check_metrics, value
+from tests.deploy import test_grafana as grafana
+from tests.deploy.promql import metric_names
+from tests.deploy.tools import DEPLOY
+from tests.observability.conftest import Deployment, check_metrics, samples, value
 from tests.processes import wait_until
+
+ALERT_RULES = DEPLOY / "prometheus" / "rules" / "loom-alerts.yml"
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -84,3 +90,24 @@ def test_notifier_counts_its_deliveries(deployment: Deployment, finished_run: st
     assert wait_until(lambda: delivered() >= 3, 30, what="three webhook deliveries")
     assert value(deployment.scrape("notifier"), "loom_notification_deliveries_total",
                  outcome="given_up") == 0  # fmt: skip
+
+
+def test_every_metric_the_dashboard_and_alerts_use_is_on_a_live_endpoint(
+    deployment: Deployment, finished_run: str
+) -> None:
+    """The Grafana dashboard and the alert rules query series Loom really serves."""
+    wait_until(
+        lambda: value(deployment.scrape("notifier"), "loom_notification_deliveries_total") > 0,
+        30,
+        what="a notification delivery",
+    )
+    served = {
+        name
+        for process in deployment.endpoints
+        for name, _labels in samples(deployment.scrape(process))
+    }
+    rules = yaml.safe_load(ALERT_RULES.read_text())
+    queries = [*grafana.exprs(), *(r["expr"] for g in rules["groups"] for r in g["rules"])]
+    used = {name for query in queries for name in metric_names(query)} - {"up"}
+    assert used, "no metric names found in the dashboard and rules"
+    assert used - served == set(), "used by the dashboard or alerts but served by no process"
