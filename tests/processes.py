@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,3 +138,37 @@ def loom_cli(
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 now."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+def rq_deployment_env(
+    *, home: Path, database_url: str, redis_url: str, dags_folder: Path, **settings: str
+) -> dict[str, str]:
+    """The environment of a test deployment's ``loom`` processes (RQ executor): this
+    process's, without any Loom or Prometheus setting of its own, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOM", "PROMETHEUS"))}
+    env.update(
+        LOOM_HOME=str(home),
+        LOOM__DATABASE__URL=database_url,
+        LOOM__EXECUTOR__KIND="rq",
+        LOOM__REDIS__URL=redis_url,
+        LOOM__CORE__DAGS_FOLDER=str(dags_folder),
+        PYTHONUNBUFFERED="1",
+        **settings,
+    )
+    return env

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import textwrap
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import IN_CI, fresh_postgres_database, require_service
-from tests.processes import LOOM, REPO, Processes, loom_cli, wait_until
+from tests.processes import (
+    LOOM,
+    REPO,
+    Processes,
+    answers,
+    free_port,
+    loom_cli,
+    rq_deployment_env,
+    wait_until,
+)
 from tests.services import flushed_redis
 
 CHROMIUM = os.environ.get("LOOM_CHROMIUM", "/usr/bin/chromium")
@@ -117,20 +124,6 @@ class Deployment:
         return result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     require_browser()
@@ -140,16 +133,14 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     dags.mkdir()
     (dags / "browser_dags.py").write_text(DAG_FILE)
     (dags / "broken.py").write_text("from engine import DAG\ndef oops(:\n")
-    port = _free_port()
+    port = free_port()
     processes = Processes(root)
     with fresh_postgres_database() as db_url, flushed_redis(REDIS_URL):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOOM")}
-        env.update(
-            LOOM_HOME=str(root / "home"),
-            LOOM__DATABASE__URL=db_url,
-            LOOM__EXECUTOR__KIND="rq",
-            LOOM__REDIS__URL=REDIS_URL,
-            LOOM__CORE__DAGS_FOLDER=str(dags),
+        env = rq_deployment_env(
+            home=root / "home",
+            database_url=db_url,
+            redis_url=REDIS_URL,
+            dags_folder=dags,
             LOOM__CORE__LOG_STREAM_INTERVAL="0.3s",
             LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
             LOOM__SCHEDULER__PARSE_INTERVAL="1s",
@@ -157,7 +148,6 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             LOOM__WEBSERVER__PORT=str(port),
             LOOM__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
             LOOM_BROWSER_MARKER=str(root / "marker"),
-            PYTHONUNBUFFERED="1",
         )
         deployment = Deployment(f"http://127.0.0.1:{port}", env, root / "marker")
         deployment.loom("db", "upgrade")
@@ -171,7 +161,7 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             processes.start([LOOM, "scheduler"], env, name="scheduler")
             processes.start([LOOM, "worker"], env, name="worker")
             processes.start([LOOM, "webserver", "--workers", "2"], env, name="webserver")
-            wait_until(lambda: _answers(f"{deployment.url}/login"), 60, what="the webserver")
+            wait_until(lambda: answers(f"{deployment.url}/login"), 60, what="the webserver")
             yield deployment
         except BaseException:
             processes.dump_logs()

@@ -9,7 +9,6 @@ import functools
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import textwrap
 import threading
@@ -22,7 +21,15 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import IN_CI, fresh_postgres_database, require_service
-from tests.processes import LOOM, Processes, loom_cli, wait_until
+from tests.processes import (
+    LOOM,
+    Processes,
+    answers,
+    free_port,
+    loom_cli,
+    rq_deployment_env,
+    wait_until,
+)
 from tests.services import flushed_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -76,23 +83,9 @@ def value(text: str, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples(text).items() if n == name and wanted <= set(ls))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def fetch(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as reply:
         return str(reply.read().decode())
-
-
-def _answers(url: str) -> bool:
-    try:
-        fetch(url)
-        return True
-    except OSError:
-        return False
 
 
 class _Accepting(http.server.BaseHTTPRequestHandler):
@@ -141,13 +134,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     receiver = _start_receiver()
     processes = Processes(root)
     with fresh_postgres_database() as db_url, flushed_redis(REDIS_URL):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOM", "PROMETHEUS"))}
-        env.update(
-            LOOM_HOME=str(root / "home"),
-            LOOM__DATABASE__URL=db_url,
-            LOOM__EXECUTOR__KIND="rq",
-            LOOM__REDIS__URL=REDIS_URL,
-            LOOM__CORE__DAGS_FOLDER=str(dags),
+        env = rq_deployment_env(
+            home=root / "home",
+            database_url=db_url,
+            redis_url=REDIS_URL,
+            dags_folder=dags,
             LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
             LOOM__WEBSERVER__SECRET_KEY=SECRET,
             LOOM__WEBSERVER__PORT=str(ports["webserver"]),
@@ -158,7 +149,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             LOOM__ALERTS__NOTIFY="ops",
             LOOM__LOGGING__FORMAT="json",
             LOOM__LOGGING__LEVEL="INFO",
-            PYTHONUNBUFFERED="1",
         )
         endpoints = {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
         loom = Deployment(env=env, endpoints=endpoints, logs=root)
@@ -170,7 +160,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             processes.start([LOOM, "webserver", "--workers", "2"], env, name="webserver")
             processes.start([LOOM, "notifier"], env, name="notifier")
             for name, url in endpoints.items():
-                wait_until(functools.partial(_answers, url), 60, what=f"the {name}'s /metrics")
+                wait_until(functools.partial(answers, url), 60, what=f"the {name}'s /metrics")
             yield loom
         except BaseException:
             processes.dump_logs()

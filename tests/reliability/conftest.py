@@ -9,7 +9,6 @@ after each test.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 
-from tests.processes import LOOM, Processes, loom_cli, wait_until
+from tests.processes import LOOM, Processes, loom_cli, rq_deployment_env, wait_until
 from tests.services import flushed_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -68,18 +67,15 @@ def dags_folder(tmp_path: Path) -> Path:
 @pytest.fixture
 def loom_env(tmp_path: Path, postgres_url: str, dags_folder: Path) -> dict[str, str]:
     """Environment of every ``loom`` process of the test, on a freshly migrated database."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LOOM")}
-    env.update(
-        LOOM_HOME=str(tmp_path / "loom-home"),
-        LOOM__DATABASE__URL=postgres_url,
-        LOOM__EXECUTOR__KIND="rq",
-        LOOM__REDIS__URL=REDIS_URL,
-        LOOM__CORE__DAGS_FOLDER=str(dags_folder),
+    env = rq_deployment_env(
+        home=tmp_path / "loom-home",
+        database_url=postgres_url,
+        redis_url=REDIS_URL,
+        dags_folder=dags_folder,
         LOOM__SCHEDULER__TICK_INTERVAL="0.2s",
         LOOM__SCHEDULER__ZOMBIE_THRESHOLD="3s",
         LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s",
         LOOM__SCHEDULER__PARSE_INTERVAL="1s",
-        PYTHONUNBUFFERED="1",
     )
     result = loom_cli(env, "db", "upgrade")
     assert result.returncode == 0, result.stdout + result.stderr
