@@ -12,11 +12,11 @@ from flask import render_template, request
 
 from engine.audit import AuditFilter, Outcome, audit_query
 from engine.errors import InvalidInputError
-from engine.listing import Page, paginate
+from engine.listing import Page
 from engine.models import AuditLog
 from engine.security.roles import Action, Resource
-from webui import db
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.session import page
 from webui.ui.views.admin import FormErrors
 
@@ -41,7 +41,6 @@ def audit() -> tuple[str, int]:
     args = {
         name: request.args.get(name, "").strip() for name in ("user", "dag_id", "outcome", "since")
     }
-    offset = max(request.args.get("offset", 0, type=int), 0)
     errors: FormErrors = {}
     try:
         since = _moment(args["since"])
@@ -52,9 +51,7 @@ def audit() -> tuple[str, int]:
         since, outcome = None, None
     filters = AuditFilter(username=args["user"] or None, outcome=outcome, since=since)
     stmt = _about_dag(audit_query(filters), args["dag_id"])
-    listed: Page[AuditLog] = paginate(
-        session=db.session(), stmt=stmt, order=[AuditLog.id.desc()], limit=PAGE_SIZE, offset=offset
-    )
+    listed: Page[AuditLog] = list_page(stmt, order=[AuditLog.id.desc()], limit=PAGE_SIZE)
     rows = [_row(entry) for entry in listed.items]
     page_html = render_template(
         "ui/audit.html", page=listed, rows=rows, args=args, errors=errors, outcomes=list(Outcome)

@@ -27,7 +27,7 @@ from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.graph_layout import layered_layout
 from engine.grid import Grid
 from engine.grid import dag_grid as grid_of
-from engine.listing import Page, paginate
+from engine.listing import Page
 from engine.models import Dag, DagRun, TaskInstance, utcnow
 from engine.params import Param
 from engine.queries import get_run, list_runs
@@ -40,6 +40,7 @@ from webui import db
 from webui.api.schemas.runs import RUN_ID
 from webui.auth import check_dag
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.present import state_label
 from webui.ui.session import can, current_user, page
 
@@ -220,13 +221,10 @@ def dag_runs(dag_id: str) -> str:
     if state and state not in {s.value for s in DagRunState}:
         allowed = ", ".join(s.value for s in DagRunState)
         raise BadRequest(f"state: {state!r} is not one of {allowed}")
-    offset = max(request.args.get("offset", 0, type=int), 0)
-    listed: Page[DagRun] = paginate(
-        session=db.session(),
-        stmt=run_query(RunFilter(dag_ids={dag_id}, states=[state] if state else None)),
+    listed: Page[DagRun] = list_page(
+        run_query(RunFilter(dag_ids={dag_id}, states=[state] if state else None)),
         order=[DagRun.logical_date.desc(), DagRun.id.desc()],
         limit=RUNS_PAGE_SIZE,
-        offset=offset,
     )
     now = utcnow()
     seconds = {run.id: _seconds(run, now) for run in listed.items}

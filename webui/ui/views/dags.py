@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.catalog import DagFilter, dag_query, get_import_error
-from engine.listing import Page, paginate
+from engine.listing import Page
 from engine.models import Dag
 from engine.overview import recent_runs
 from engine.parser.sync import set_dag_paused
@@ -16,6 +16,7 @@ from engine.security.roles import Action, Resource
 from webui import db
 from webui.auth import check_dag, visible_dag_ids
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.session import page
 
 PAGE_SIZE = 50
@@ -34,7 +35,6 @@ def dags() -> str:
     search = request.args.get("search", "").strip()
     tag = request.args.get("tag", "").strip()
     paused = {"active": False, "paused": True}.get(request.args.get("status", ""))
-    offset = max(request.args.get("offset", 0, type=int), 0)
     filters = DagFilter(
         tags=[tag] if tag else None,
         paused=paused,
@@ -43,12 +43,8 @@ def dags() -> str:
         dag_ids=visible_dag_ids(),
     )
     session = db.session()
-    listed: Page[Dag] = paginate(
-        session=session,
-        stmt=dag_query(filters, session=session),
-        order=[Dag.dag_id],
-        limit=PAGE_SIZE,
-        offset=offset,
+    listed: Page[Dag] = list_page(
+        dag_query(filters, session=session), order=[Dag.dag_id], limit=PAGE_SIZE
     )
     runs = recent_runs(
         session=session, dag_ids=[d.dag_id for d in listed.items], per_dag=RECENT_RUNS

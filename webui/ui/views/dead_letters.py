@@ -8,12 +8,13 @@ from werkzeug.wrappers import Response
 
 import engine.deadletters
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.listing import Page, paginate, within_dags
+from engine.listing import Page, within_dags
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.session import page
 
 PAGE_SIZE = 50
@@ -25,17 +26,10 @@ ALL = "all"
 @page(Action.READ, Resource.DEAD_LETTERS)
 def dead_letters() -> str:
     status = request.args.get("status", DeadLetterState.PENDING.value)
-    offset = max(request.args.get("offset", 0, type=int), 0)
     stmt = within_dags(sa.select(DeadLetter), DeadLetter.dag_id, visible_dag_ids())
     if status != ALL:
         stmt = stmt.where(DeadLetter.state == _state(status))
-    listed: Page[DeadLetter] = paginate(
-        session=db.session(),
-        stmt=stmt,
-        order=[DeadLetter.id.desc()],
-        limit=PAGE_SIZE,
-        offset=offset,
-    )
+    listed: Page[DeadLetter] = list_page(stmt, order=[DeadLetter.id.desc()], limit=PAGE_SIZE)
     return render_template(
         "ui/dead_letters.html", page=listed, status=status, statuses=[*DeadLetterState, ALL]
     )

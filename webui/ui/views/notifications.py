@@ -5,13 +5,13 @@ from __future__ import annotations
 from flask import render_template, request
 from werkzeug.exceptions import BadRequest
 
-from engine.listing import Page, paginate
+from engine.listing import Page
 from engine.models import DeliveryStatus, NotificationDelivery
 from engine.notifications.deliveries import deliveries
 from engine.security.roles import Action, Resource
-from webui import db
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.session import page
 
 PAGE_SIZE = 50
@@ -34,12 +34,8 @@ def notifications() -> str:
         dag_id=args["dag_id"] or None,
         event_type=args["event_type"] or None,
     )
-    listed: Page[NotificationDelivery] = paginate(
-        session=db.session(),
-        stmt=stmt,
-        order=[NotificationDelivery.id.desc()],
-        limit=PAGE_SIZE,
-        offset=max(request.args.get("offset", 0, type=int), 0),
+    listed: Page[NotificationDelivery] = list_page(
+        stmt, order=[NotificationDelivery.id.desc()], limit=PAGE_SIZE
     )
     return render_template(
         "ui/notifications.html",

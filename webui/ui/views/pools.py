@@ -9,12 +9,13 @@ from werkzeug.wrappers import Response
 
 import engine.pools
 from engine.errors import ConflictError
-from engine.listing import Page, paginate
+from engine.listing import Page
 from engine.models import DEFAULT_POOL, Pool
 from engine.pools import PoolUsage
 from engine.security.roles import Action, Resource
 from webui import db
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.session import page
 from webui.ui.views.admin import (
     DESCRIPTION_LENGTH,
@@ -96,15 +97,8 @@ def delete_pool(name: str) -> Response | tuple[str, int]:
 
 
 def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
-    offset = max(request.args.get("offset", 0, type=int), 0)
     session = db.session()
-    listed: Page[Pool] = paginate(
-        session=session,
-        stmt=engine.pools.pool_query(),
-        order=[Pool.name],
-        limit=PAGE_SIZE,
-        offset=offset,
-    )
+    listed: Page[Pool] = list_page(engine.pools.pool_query(), order=[Pool.name], limit=PAGE_SIZE)
     usages: list[PoolUsage] = engine.pools.usage(session=session, pools=listed.items)
     return render_template(
         "ui/pools.html",

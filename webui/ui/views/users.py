@@ -13,11 +13,12 @@ from werkzeug.wrappers import Response
 
 import engine.security.users
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.listing import Page, paginate
+from engine.listing import Page
 from engine.models import User
 from engine.security.roles import Action, Resource, list_roles
 from webui import db
 from webui.ui.blueprint import bp
+from webui.ui.paging import list_page
 from webui.ui.session import page
 from webui.ui.views.admin import FORM_ERRORS, FormErrors, refusal, text
 
@@ -125,14 +126,7 @@ def _password() -> str:
 
 
 def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
-    offset = max(request.args.get("offset", 0, type=int), 0)
-    listed: Page[User] = paginate(
-        session=db.session(),
-        stmt=sa.select(User),
-        order=[User.username],
-        limit=PAGE_SIZE,
-        offset=offset,
-    )
+    listed: Page[User] = list_page(sa.select(User), order=[User.username], limit=PAGE_SIZE)
     chosen = request.form.getlist("roles") if form else []
     return render_template(
         "ui/users.html",
