@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
+from rq import Queue
 
 from engine.executors import RQExecutor, TaskJob
 from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
 from tests.services import flushed_redis
-from workers.rq_worker import parse_queues
+from workers.rq_worker import LoomSimpleWorker, parse_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_FUNC = "tests.engine.executors.jobs.record_in_redis"
@@ -96,6 +97,69 @@ def test_a_running_worker_runs_delayed_jobs_when_due_and_stops_on_sigterm(
         worker.send_signal(signal.SIGTERM)
         _, stderr = worker.communicate(timeout=30)
     assert worker.returncode == 0, stderr.decode()
+
+
+PROMPT_EXIT_SECONDS = 15
+"""Far above a normal exit (2-3 s on a loaded 2-core machine), far below the 60 s that
+RQ's own pubsub listener could take to stop."""
+
+
+@pytest.mark.redis
+def test_worker_with_concurrency_exits_promptly_every_time(redis_conn: Redis) -> None:
+    for attempt in range(10):
+        started = time.monotonic()
+        done = subprocess.run(
+            [*LOOM_WORKER, "--burst", "--concurrency", "2"],
+            cwd=ROOT,
+            env=_env(),
+            timeout=90,
+            capture_output=True,
+        )
+        took = time.monotonic() - started
+        assert done.returncode == 0, done.stderr.decode()
+        assert took < PROMPT_EXIT_SECONDS, f"exit {attempt} took {took:.1f} s"
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("mode", ["--fork", "--no-fork"])
+def test_worker_stops_promptly_on_sigterm_soon_after_starting(redis_conn: Redis, mode: str) -> None:
+    for attempt in range(3):
+        worker = subprocess.Popen(
+            [*LOOM_WORKER, mode], cwd=ROOT, env=_env(), stderr=subprocess.PIPE
+        )
+        _wait_until_registered(redis_conn)
+        worker.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        _, stderr = worker.communicate(timeout=90)
+        took = time.monotonic() - started
+        assert worker.returncode == 0, stderr.decode()
+        assert took < PROMPT_EXIT_SECONDS, f"stop {attempt} took {took:.1f} s"
+
+
+@pytest.mark.redis
+def test_a_stop_signal_while_the_worker_starts_is_kept_for_the_work_loop(
+    redis_conn: Redis,
+) -> None:
+    """Between registering in Redis and RQ installing its handlers, SIGTERM used to kill
+    the worker outright, leaving its registration and scheduler process behind."""
+    worker = LoomSimpleWorker([Queue("loom.default", connection=redis_conn)], connection=redis_conn)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        worker.bootstrap()
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert worker._stop_requested
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        worker.teardown()
+    assert not redis_conn.smembers("rq:workers")
+
+
+def _wait_until_registered(redis_conn: Redis) -> None:
+    """Until RQ lists a worker: by then it has subscribed to its command channel."""
+    deadline = time.monotonic() + 30
+    while not redis_conn.smembers("rq:workers"):
+        assert time.monotonic() < deadline, "the worker never registered"
+        time.sleep(0.05)
 
 
 @pytest.mark.redis
