@@ -28,9 +28,12 @@ with DAG(
     planned = PythonOperator(task_id="plan", python_callable=plan)
     announce = BashOperator(
         task_id="announce",
+        # The run's conf comes from whoever triggers it: it reaches the shell quoted
+        # (| sh) or through the environment, never spliced into the command.
         bash_command=(
-            "echo 'loading into {{ params.target }} "
-            'with conf {{ dag_run.conf | tojson }}: {{ ti.xcom_pull("plan")["rows"] }} rows\''
+            'echo "loading into {{ params.target }} with conf $RUN_CONF:" '
+            '{{ ti.xcom_pull("plan")["rows"] | sh }} rows'
         ),
+        env={"RUN_CONF": "{{ dag_run.conf | tojson }}"},
     )
     planned >> announce

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import NotFoundError
 from engine.listing import dag_ids_tagged
-from engine.models import Dag, DagFile, DeadLetter, ParseImportError, XCom
+from engine.models import Dag, DagFile, DagWarning, DeadLetter, ParseImportError, XCom
 from engine.queries import require_dag
 from engine.runs import load_serialized_dag
 
@@ -158,6 +158,16 @@ def import_error_query(*, session: Session, dag_ids: Collection[str] | None) -> 
         if wanted.intersection(ids or ())
     ]
     return stmt.where(ParseImportError.filename.in_(files))
+
+
+def dag_warning_query(*, dag_ids: Collection[str] | None) -> sa.Select[Any]:
+    """Warnings of active DAGs; with ``dag_ids``, only of those DAGs."""
+    stmt = (
+        sa.select(DagWarning)
+        .join(Dag, Dag.dag_id == DagWarning.dag_id)
+        .where(Dag.is_active.is_(True))
+    )
+    return stmt if dag_ids is None else stmt.where(DagWarning.dag_id.in_(list(dag_ids)))
 
 
 def get_import_error(*, session: Session, id: int) -> ParseImportError:

@@ -47,7 +47,15 @@ class ConflictError(LoomError):
 
 
 class InvalidInputError(LoomError):
-    """Input from a user is malformed; the message names the field and the problem."""
+    """Input from a user is malformed; the message names the field and the problem.
+
+    ``problems`` (field, dotted for nested ones, → problems) lists every problem when
+    there are several, so that an edge can show each next to its field.
+    """
+
+    def __init__(self, message: str, *, problems: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
 
 
 class IllegalTransitionError(LoomError):

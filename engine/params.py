@@ -1,7 +1,9 @@
 """DAG params: named, typed defaults that a run's ``conf`` may override.
 
-A plain value in ``params={...}`` is a default with no type constraint; a :class:`Param`
-adds a JSON type, choices, bounds and a description, and can be required (no default).
+A plain value in ``params={...}`` is a default that also fixes the param's JSON type (a
+string default accepts only strings: conf is untrusted input, docs/decisions.md); a
+:class:`Param` states a JSON type, choices, bounds and a description, and can be
+required (no default). A conf that breaks any param is refused with every problem.
 """
 
 from __future__ import annotations
@@ -49,19 +51,25 @@ class Param:
     def required(self) -> bool:
         return self.default is _MISSING
 
-    def check(self, name: str, value: Any) -> None:
-        """Raise :class:`InvalidInputError` naming ``name`` unless ``value`` fits."""
+    def problems(self, value: Any) -> list[str]:
+        """What is wrong with ``value`` for this param (empty when it fits)."""
         if self.type is not None and not _is_type(value, self.type):
-            raise InvalidInputError(
-                f"param {name!r} must be of type {self.type}, got {type(value).__name__}"
-            )
+            return [f"must be of type {self.type}, got {type(value).__name__}"]
+        found: list[str] = []
         if self.enum is not None and value not in self.enum:
-            raise InvalidInputError(f"param {name!r} must be one of {list(self.enum)}")
+            found.append(f"must be one of {list(self.enum)}")
         if isinstance(value, int | float) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
-                raise InvalidInputError(f"param {name!r} must be at least {self.minimum}")
+                found.append(f"must be at least {self.minimum}")
             if self.maximum is not None and value > self.maximum:
-                raise InvalidInputError(f"param {name!r} must be at most {self.maximum}")
+                found.append(f"must be at most {self.maximum}")
+        return found
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise :class:`InvalidInputError` naming ``name`` unless ``value`` fits."""
+        problems = self.problems(value)
+        if problems:
+            raise ParamsError({name: problems})
 
     def serialize(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.type, "description": self.description}
@@ -85,6 +93,30 @@ class Param:
         )
 
 
+class ParamsError(InvalidInputError):
+    """A conf that breaks one or more params; ``problems`` holds all of them by param."""
+
+    def __init__(self, problems: Mapping[str, list[str]]) -> None:
+        listed = "; ".join(
+            f"param {name!r} {problem}" for name, found in problems.items() for problem in found
+        )
+        super().__init__(
+            f"conf does not fit the DAG's params: {listed}",
+            problems={f"conf.{name}": list(found) for name, found in problems.items()},
+        )
+        self.by_param = {name: list(found) for name, found in problems.items()}
+
+
+def json_type_of(value: Any) -> str | None:
+    """The JSON type a plain default fixes, or None (no constraint) for None and others."""
+    if value is None:
+        return None
+    for name in ("boolean", "integer", "number", "string", "array", "object"):
+        if _is_type(value, name):
+            return name
+    return None
+
+
 def _is_type(value: Any, json_type: str) -> bool:
     if json_type in {"integer", "number"} and isinstance(value, bool):
         return False  # True is an int to Python, never a number to a JSON schema
@@ -92,9 +124,10 @@ def _is_type(value: Any, json_type: str) -> bool:
 
 
 def as_params(raw: Mapping[str, Any] | None) -> dict[str, Param]:
-    """Normalise a DAG's ``params`` argument: every value becomes a :class:`Param`."""
+    """Normalise a DAG's ``params`` argument: every value becomes a :class:`Param`; a plain
+    default fixes the param's JSON type."""
     return {
-        name: value if isinstance(value, Param) else Param(default=value)
+        name: value if isinstance(value, Param) else Param(default=value, type=json_type_of(value))
         for name, value in (raw or {}).items()
     }
 
@@ -103,17 +136,24 @@ def resolve_params(params: Mapping[str, Param], conf: Mapping[str, Any] | None) 
     """The params a run sees: defaults overridden by ``conf``, each checked.
 
     Keys of ``conf`` that are not params pass through unchecked (as in Airflow, where
-    ``dag_run.conf`` may carry more than the declared params).
+    ``dag_run.conf`` may carry more than the declared params). Raises :class:`ParamsError`
+    with every problem of every param.
     """
     conf = dict(conf or {})
     resolved: dict[str, Any] = {}
+    problems: dict[str, list[str]] = {}
     for name, param in params.items():
         if name in conf:
             value = conf[name]
         elif param.required:
-            raise InvalidInputError(f"param {name!r} is required: give it in the run's conf")
+            problems[name] = ["is required: give it in the run's conf"]
+            continue
         else:
             value = param.default
-        param.check(name, value)
+        found = param.problems(value)
+        if found:
+            problems[name] = found
         resolved[name] = value
+    if problems:
+        raise ParamsError(problems)
     return resolved

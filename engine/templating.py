@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
@@ -20,11 +21,22 @@ class Reference(Protocol):
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # rendering shell commands and SQL, not HTML
     )
+    environment.filters["sh"] = shell_quote
+    return environment
+
+
+def shell_quote(value: Any) -> str:
+    """The ``sh`` filter: ``value`` as one shell word, whatever it contains.
+
+    ``{{ params.region | sh }}`` is safe inside a ``bash_command`` even when the value comes
+    from a run's conf, which any user allowed to trigger can set.
+    """
+    return shlex.quote(value if isinstance(value, str) else str(value))
 
 
 def render_value(value: Any, context: Mapping[str, Any], *, where: str) -> Any:

@@ -77,6 +77,8 @@ def _loom_error(exc: LoomError) -> Response:
     message = str(exc)
     match = _FIELD_MESSAGE.match(message)
     errors = {match.group(1): [match.group(2)]} if match and code == 422 else None
+    if isinstance(exc, InvalidInputError) and exc.problems:
+        errors = exc.problems
     return error_response(code, message, errors)
 
 

@@ -21,6 +21,7 @@ from engine.models import Dag, ParseImportError, SerializedDag, utcnow
 from engine.parser.dagbag import parse_folder
 from engine.parser.processor import FileParseResult, parse_file
 from engine.parser.sync import RefreshReport, refresh_dags, set_dag_paused
+from engine.shell_safety import shell_injection_warnings
 
 LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
 TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")
@@ -138,7 +139,8 @@ def _task_row(task: dict[str, Any]) -> dict[str, Any]:
 def validate(path: Path | None, output: str, tracebacks: bool) -> None:
     """Parse PATH (a file or a folder; default core.dags_folder) and report every problem.
 
-    Needs no database. Exits 1 when any file has a problem.
+    Needs no database. Exits 1 when any file has a problem; warnings (such as a shell
+    command that interpolates conf without ``| sh``) are printed and do not fail.
     """
     results = _parse_for_validation(path)
     problems = [
@@ -146,11 +148,22 @@ def validate(path: Path | None, output: str, tracebacks: bool) -> None:
         for result in results
         for error in result.errors
     ]
+    warnings = [
+        {"file": str(result.path), "dag_id": str(data["dag_id"]), "message": message}
+        for result in results
+        for data in result.dags
+        for message in shell_injection_warnings(data)
+    ]
     dag_ids = sorted(dag_id for result in results for dag_id in result.dag_ids)
     if output == "json":
-        emit({"files": len(results), "dags": dag_ids, "problems": problems}, output)
+        document = {"files": len(results), "dags": dag_ids, "problems": problems}
+        emit({**document, "warnings": warnings}, output)
     else:
         _print_problems(problems, tracebacks)
+        for warning in warnings:
+            click.echo(
+                f"warning: {warning['file']}: DAG {warning['dag_id']!r}: {warning['message']}"
+            )
     summary = f"{len(results)} files, {len(dag_ids)} DAGs"
     if problems:
         count = sum(len(e.message.splitlines()) for result in results for e in result.errors)

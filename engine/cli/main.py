@@ -61,7 +61,14 @@ class LoomGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LoomError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_describe(exc)) from exc
+
+
+def _describe(exc: LoomError) -> str:
+    """The error's message, and each of several problems on a line of its own."""
+    problems = getattr(exc, "problems", None) or {}
+    lines = [f"  {field}: {problem}" for field, found in problems.items() for problem in found]
+    return "\n".join([str(exc), *lines]) if len(lines) > 1 else str(exc)
 
 
 @click.group(cls=LoomGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,6 +13,7 @@ from engine.models.base import UtcDateTime as UtcDateTime
 from engine.models.base import utcnow as utcnow
 from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
+from engine.models.dags import DagWarning as DagWarning
 from engine.models.dags import ParseImportError as ParseImportError
 from engine.models.dags import SerializedDag as SerializedDag
 from engine.models.heartbeats import SchedulerHeartbeat as SchedulerHeartbeat
@@ -47,6 +48,7 @@ __all__ = [
     "DagFile",
     "DagRun",
     "DagRunType",
+    "DagWarning",
     "DeadLetter",
     "DeadLetterState",
     "DeliveryStatus",

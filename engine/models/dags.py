@@ -1,4 +1,5 @@
-"""What parsing DAG files produces: DAGs, their serialized graphs, files and import errors."""
+"""What parsing DAG files produces: DAGs, their serialized graphs, files, import errors and
+warnings."""
 
 from __future__ import annotations
 
@@ -92,3 +93,20 @@ class ParseImportError(Base):
     traceback: Mapped[str | None] = mapped_column(sa.Text)
     file_hash: Mapped[str | None] = mapped_column(sa.String(HASH_LENGTH))
     created_at: Mapped[datetime] = created_at_column()
+
+
+class DagWarning(Base):
+    """Something about a DAG that works but is risky; shown beside import errors.
+
+    One row per DAG and kind of warning (Airflow's ``dag_warning``), replaced at each parse.
+    """
+
+    __tablename__ = "dag_warning"
+
+    dag_id: Mapped[str] = mapped_column(
+        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True
+    )
+    warning_type: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    """One line per finding."""
+    timestamp: Mapped[datetime] = created_at_column()

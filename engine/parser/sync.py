@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import NotFoundError
-from engine.models import Dag, DagFile, ParseImportError, SerializedDag
+from engine.models import Dag, DagFile, DagWarning, ParseImportError, SerializedDag
 from engine.models.dags import ID_LENGTH
 from engine.parser.dagbag import (
     ChangePlan,
@@ -43,6 +43,8 @@ from engine.parser.dagbag import (
 from engine.parser.discovery import discover_dag_files
 from engine.parser.processor import FileParseResult, parse_files
 from engine.serialization import dag_hash
+from engine.shell_safety import WARNING_TYPE as SHELL_WARNING_TYPE
+from engine.shell_safety import shell_injection_warnings
 
 logger = logging.getLogger(__name__)
 
@@ -291,6 +293,7 @@ def _save_dags(
     session.flush()  # serialized_dag rows reference the dag rows
     for data, result in loaded:
         dag_id = str(data["dag_id"])
+        _replace_dag_warnings(data, session=session, now=now)
         content_changed = _save_serialized(data, result, session=session)
         if content_changed or outcomes[dag_id] == "moved":
             # The scheduler's "next run due" hint was computed from the old schedule (or
@@ -302,6 +305,22 @@ def _save_dags(
             report.dags_updated.append(dag_id)
     report.dags_added.sort()
     report.dags_updated.sort()
+
+
+def _replace_dag_warnings(data: dict[str, Any], *, session: Session, now: datetime) -> None:
+    dag_id = str(data["dag_id"])
+    session.execute(sa.delete(DagWarning).where(DagWarning.dag_id == dag_id))
+    found = shell_injection_warnings(data)
+    if found:
+        logger.info("DAG %s: %s warning(s): %s", dag_id, len(found), found[0])
+        session.add(
+            DagWarning(
+                dag_id=dag_id,
+                warning_type=SHELL_WARNING_TYPE,
+                message="\n".join(found),
+                timestamp=now,
+            )
+        )
 
 
 def _save_dag_row(data: dict[str, Any], path: str, *, session: Session, now: datetime) -> str:

@@ -55,6 +55,7 @@ def add_ti(session: Session, run: DagRun, task_id: str = "t1") -> TaskInstance:
 def test_public_names() -> None:
     assert set(engine.models.__all__) == {
         "DEFAULT_POOL", "AuditLog", "Base", "Dag", "DagFile", "DagRun", "DagRunType",
+        "DagWarning",
         "DeadLetter", "DeadLetterState", "DeliveryStatus", "JSONType", "NotificationDelivery",
         "OutboxKind",
         "OutboxMessage", "OutboxState", "ParseImportError", "Permission", "Pool",

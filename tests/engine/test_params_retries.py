@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.params import Param, as_params, resolve_params
+from engine.params import Param, ParamsError, as_params, resolve_params
 from engine.retries import JITTER, retry_delay_for
 
 PARAMS = as_params(
@@ -42,6 +42,35 @@ def test_conf_overrides_defaults_and_extra_keys_pass_through() -> None:
 def test_bad_conf_is_refused_naming_the_param(conf: dict[str, object], message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         resolve_params(PARAMS, conf)
+
+
+def test_a_plain_default_fixes_the_json_type() -> None:
+    params = as_params({"region": "eu", "n": 3, "ratio": 0.5, "on": False, "ids": [1], "x": None})
+    assert {name: p.type for name, p in params.items()} == {
+        "region": "string",
+        "n": "integer",
+        "ratio": "number",
+        "on": "boolean",
+        "ids": "array",
+        "x": None,
+    }
+    with pytest.raises(InvalidInputError, match="param 'region' must be of type string, got int"):
+        resolve_params(params, {"region": 5})
+    assert resolve_params(params, {"ratio": 2, "x": {"any": 1}})["ratio"] == 2
+
+
+def test_every_problem_of_every_param_is_listed() -> None:
+    with pytest.raises(ParamsError) as refused:
+        resolve_params(PARAMS, {"size": 0, "target": "prod"})
+    assert refused.value.by_param == {
+        "target": ["must be one of ['staging', 'production']"],
+        "size": ["must be at least 1"],
+        "needed": ["is required: give it in the run's conf"],
+    }
+    assert set(refused.value.problems) == {"conf.target", "conf.size", "conf.needed"}
+    message = str(refused.value)
+    for name in ("'target'", "'size'", "'needed'"):
+        assert name in message
 
 
 def test_param_round_trips_through_serialization() -> None:

@@ -15,7 +15,7 @@ from engine import DAG, EmptyOperator, Param
 
 with DAG(
     "sized", schedule=None, start_date=datetime(2026, 1, 1),
-    params={"size": Param(1, type="integer", minimum=1)},
+    params={"size": Param(1, type="integer", minimum=1), "region": "eu"},
 ) as sized:
     EmptyOperator(task_id="only")
 
@@ -29,6 +29,10 @@ CASES = [
     (["sized", "--conf", "[1, 2]"], "--conf must be a JSON object"),
     (["sized", "--conf", '{"size": "large"}'], "param 'size' must be of type integer"),
     (["sized", "--conf", '{"size": 0}'], "param 'size' must be at least 1"),
+    (
+        ["sized", "--conf", '{"size": 0, "region": 7}'],
+        "\n  conf.size: must be at least 1\n  conf.region: must be of type string, got int",
+    ),
     (["resting"], "DAG 'resting' is paused"),
     (["sized", "--run-id", "taken"], "already has a run 'taken'"),
     (["sized", "--delay", "5 parsecs"], "'5 parsecs' is not a duration"),

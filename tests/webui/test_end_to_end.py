@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from engine.db import create_db_engine, make_session_factory
 from engine.executors import RQExecutor
 from engine.models import utcnow
+from engine.parser import refresh_dags
 from engine.scheduler import Scheduler
 from tests.services import flushed_redis
 from tests.webui.conftest import app_for, bearer, login
@@ -58,6 +59,57 @@ def test_trigger_run_on_a_worker_and_read_state_and_logs(
     log = client.get(f"{run_path}/taskInstances/extract/logs/1", headers=headers).get_json()
     assert "extracting 42" in log["content"]
     assert log["complete"] is True
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_dag() -> str:
+    """The DAG the README teaches with (its first Python block)."""
+    return README.read_text().split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.slow
+def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
+    postgres_url: str, tmp_path: Path, redis_db: None
+) -> None:
+    """A User triggered the README's DAG with shell syntax in conf; the worker ran it."""
+    world = build_world(postgres_url, tmp_path / "dags")
+    (world.dags_folder / "orders.py").write_text(_readme_dag())
+    marker = tmp_path / "pwned"
+    attack = f"x'; touch {marker}; echo \"$(touch {marker})\" '"
+    env = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
+    app = app_for(postgres_url, tmp_path, world.dags_folder, **env)
+    client = app.test_client()
+    _reparse(postgres_url, world.dags_folder)
+    headers = bearer(login(client, "user")["access_token"])
+    refused = client.post(
+        "/api/v1/dags/orders/dagRuns", json={"conf": {"region": ["eu"]}}, headers=headers
+    )
+    assert refused.status_code == 422, refused.get_json()
+    created = client.post(
+        "/api/v1/dags/orders/dagRuns", json={"conf": {"region": attack}}, headers=headers
+    )
+    assert created.status_code == 201, created.get_json()
+    run_path = f"/api/v1/dags/orders/dagRuns/{created.get_json()['run_id']}"
+
+    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path, env)
+
+    assert client.get(run_path, headers=headers).get_json()["state"] == "success"
+    log = client.get(f"{run_path}/taskInstances/report/logs/1", headers=headers).get_json()
+    assert f"{attack}: 6" in log["content"]
+    assert not marker.exists()
+
+
+def _reparse(url: str, dags: Path) -> None:
+    engine = create_db_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=utcnow())
+    finally:
+        engine.dispose()
 
 
 def _run_until_done(

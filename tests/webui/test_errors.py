@@ -42,6 +42,16 @@ def test_domain_validation_is_422_naming_the_field(client: FlaskClient, as_role:
     )
     assert response.status_code == 422
     assert "param 'n' must be of type integer" in response.get_json()["message"]
+    both = client.post(
+        "/api/v1/dags/example/dagRuns",
+        json={"conf": {"n": "five", "region": ["eu"]}},
+        headers=as_role("User"),
+    )
+    assert both.status_code == 422
+    assert both.get_json()["errors"] == {
+        "conf.n": ["must be of type integer, got str"],
+        "conf.region": ["must be of type string, got list"],
+    }
     short = client.post(
         "/api/v1/users",
         json={"username": "u", "password": "short", "roles": ["Viewer"]},

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from engine.graph_layout import NodeBox, crossings, layered_layout
 from engine.grid import dag_grid
-from engine.models import Dag, DagRun, TaskInstance
+from engine.models import Dag, DagRun, DagWarning, TaskInstance
 from engine.runs import trigger_dag
 from engine.state import DagRunState, TaskInstanceState
 from tests.webui.ui import ui_sign_in
@@ -70,6 +70,29 @@ def set_dag(app: Flask, dag_id: str, **values: object) -> None:
         for name, value in values.items():
             setattr(dag, name, value)
         db.commit()
+
+
+# -- warnings --------------------------------------------------------------------------------
+
+
+def test_dag_warnings_show_in_a_banner_within_the_users_scope(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        for dag_id in ("example", "finance_report"):
+            message = f"task 'x': bash_command interpolates {{{{ params.a }}}} in {dag_id}"
+            db.session().add(DagWarning(dag_id=dag_id, warning_type="unquoted", message=message))
+        db.commit()
+    ui_sign_in(client, "Admin")
+    page = text(client.get("/dags"))
+    assert "2 DAGs with warnings:" in page
+    assert "bash_command interpolates {{ params.a }} in finance_report" in page
+    scoped = client.application.test_client()
+    ui_sign_in(scoped, "etl")  # EtlViewer: DAGs tagged etl only
+    page = text(scoped.get("/dags"))
+    assert "1 DAG with warnings:" in page
+    assert "in example" in page
+    assert "finance_report" not in page
 
 
 # -- grid ------------------------------------------------------------------------------------
@@ -252,7 +275,7 @@ def test_trigger_form_is_prefilled_from_params(client: FlaskClient) -> None:
     page = text(client.get("/dags/example/trigger"))
     assert "<h1>Trigger example</h1>" in page
     assert '<label for="conf">Conf</label>' in page
-    assert textarea(page) == '{\n  "n": 1\n}'
+    assert textarea(page) == '{\n  "n": 1,\n  "region": "eu"\n}'
     assert '<button type="submit">Trigger</button>' in page
 
 
@@ -286,7 +309,7 @@ def test_trigger_with_a_logical_date_and_default_run_id(app: Flask, client: Flas
     ("form", "field", "problem"),
     [
         ({"conf": '{"n": 5'}, "conf", "conf is not valid JSON"),
-        ({"conf": '{"n": "five"}'}, "conf", "param 'n' must be of type integer, got str"),
+        ({"conf": '{"n": "five"}'}, "param.n", "must be of type integer, got str"),
         ({"conf": "[1, 2]"}, "conf", "conf must be a JSON object"),
         ({"conf": "{}", "run_id": "has space"}, "run_id", "run id: letters, digits"),
         ({"conf": "{}", "logical_date": "next tuesday"}, "logical_date", "not an ISO 8601"),
@@ -302,6 +325,18 @@ def test_trigger_refuses_bad_input_next_to_the_field(
     assert problem in field_error(page, field)
     assert f'aria-describedby="{field}-error"' in page or "conf-help conf-error" in page
     assert textarea(page) == form["conf"]  # the form comes back as typed
+    assert list(runs_of(app, "example")) == ["manual__1"]
+
+
+def test_trigger_lists_every_broken_param_next_to_it(app: Flask, client: FlaskClient) -> None:
+    csrf = ui_sign_in(client, "User")
+    conf = '{"n": "five", "region": 7}'
+    reply = client.post("/dags/example/trigger", data={"csrf_token": csrf, "conf": conf})
+    assert reply.status_code == 400
+    page = text(reply)
+    assert field_error(page, "param.n") == "✗ must be of type integer, got str"
+    assert field_error(page, "param.region") == "✗ must be of type string, got int"
+    assert "2 problem(s)" in field_error(page, "conf")
     assert list(runs_of(app, "example")) == ["manual__1"]
 
 

@@ -38,7 +38,8 @@ DAG_FILE = textwrap.dedent(
     from engine import DAG, Param, BashOperator
 
     with DAG("example", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"],
-             params={"n": Param(1, type="integer")}, description="An ETL example") as dag:
+             params={"n": Param(1, type="integer"), "region": "eu"},
+             description="An ETL example") as dag:
         extract = BashOperator(task_id="extract", bash_command="echo extracting {{ params.n }}")
         load = BashOperator(task_id="load", bash_command="echo loading")
         extract >> load

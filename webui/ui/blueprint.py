@@ -9,10 +9,10 @@ from flask import Blueprint, Response, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
-from engine.catalog import import_error_query
+from engine.catalog import dag_warning_query, import_error_query
 from engine.errors import LoomError
 from engine.listing import dag_ids_tagged
-from engine.models import ParseImportError
+from engine.models import DagWarning, ParseImportError
 from engine.security.access import Access
 from engine.security.roles import Action, Resource
 from webui import db
@@ -45,6 +45,7 @@ def _template_helpers(state: BlueprintSetupState) -> None:
         csrf_token=csrf_token,
         current_user=current_user,
         import_errors=_import_errors,
+        dag_warnings=_dag_warnings,
         dag_file=_dag_file,
         **present.TEMPLATE_HELPERS,
     )
@@ -65,6 +66,20 @@ def _import_errors() -> tuple[list[ParseImportError], int]:
     stmt = import_error_query(session=session, dag_ids=dag_ids)
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
     shown = session.scalars(stmt.order_by(ParseImportError.filename).limit(IMPORT_ERRORS_SHOWN))
+    return list(shown), int(total or 0)
+
+
+def _dag_warnings() -> tuple[list[DagWarning], int]:
+    """Warnings of DAGs the signed-in user may see (the first few) and their number."""
+    access: Access | None = g.get("loom_access")
+    if access is None or not access.allows(Action.READ, Resource.DAGS):
+        return [], 0
+    session = db.session()
+    scope = access.dag_scope(Action.READ, Resource.DAGS)
+    dag_ids = None if scope is None else dag_ids_tagged(session=session, tags=scope)
+    stmt = dag_warning_query(dag_ids=dag_ids)
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    shown = session.scalars(stmt.order_by(DagWarning.dag_id).limit(IMPORT_ERRORS_SHOWN))
     return list(shown), int(total or 0)
 
 

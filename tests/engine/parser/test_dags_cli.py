@@ -75,6 +75,25 @@ def test_validate_reports_crashes_without_a_database(tmp_path: Path) -> None:
     assert "2 files, 1 DAGs, 1 problem(s)" in result.stderr
 
 
+def test_validate_warns_about_conf_spliced_into_a_shell_command(configured: Path) -> None:
+    (configured / "shell.py").write_text(
+        "from datetime import datetime\n"
+        "from engine import DAG, BashOperator\n"
+        "with DAG('shell', schedule=None, start_date=datetime(2026, 1, 1)):\n"
+        "    BashOperator(task_id='a', bash_command='echo {{ dag_run.conf.x }}')\n"
+        "    BashOperator(task_id='b', bash_command='echo {{ dag_run.conf.x | sh }}')\n"
+    )
+    result = invoke("validate")
+    assert result.exit_code == 0, result.output  # a warning does not fail validation
+    assert result.stdout.startswith(
+        f"warning: {configured / 'shell.py'}: DAG 'shell': task 'a': bash_command "
+        "interpolates {{ dag_run.conf }} without '| sh'"
+    )
+    assert "task 'b'" not in result.stdout
+    document = json.loads(invoke("validate", "--output", "json").stdout)
+    assert [w["dag_id"] for w in document["warnings"]] == ["shell"]
+
+
 # -- commands on the database -------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import NotFoundError
-from engine.models import Dag, DagFile, ParseImportError, SerializedDag
+from engine.models import Dag, DagFile, DagWarning, ParseImportError, SerializedDag
 from engine.parser import RefreshReport, refresh_dags, set_dag_paused
 from engine.parser.discovery import file_hash
 from engine.serialization import SerializedDAG, dag_hash
@@ -301,3 +301,34 @@ def test_missing_folder_changes_nothing(sessions: Sessions, dags_folder: Path) -
     with pytest.raises(NotFoundError, match="does not exist; nothing was changed"):
         refresh(sessions, dags_folder / "unmounted")
     assert dag_row(sessions, "etl").is_active
+
+
+UNQUOTED = """
+from datetime import datetime
+from engine import DAG, BashOperator
+
+with DAG("shell", schedule=None, start_date=datetime(2026, 1, 1), params={"region": "eu"}):
+    BashOperator(task_id="report", bash_command="echo {{ params.region }}")
+"""
+
+
+def warnings_of(sessions: Sessions) -> dict[str, str]:
+    with sessions() as session:
+        return {w.dag_id: w.message for w in session.scalars(sa.select(DagWarning))}
+
+
+@pytest.mark.postgres
+def test_an_unquoted_conf_in_a_shell_command_is_a_warning_until_fixed(
+    pg_sessions: Sessions, dags_folder: Path
+) -> None:
+    path = dags_folder / "shell.py"
+    path.write_text(UNQUOTED)
+    report = refresh(pg_sessions, dags_folder)
+    assert report.dags_added == ["shell"]
+    assert report.import_errors == {}  # a warning, not an error: the DAG loads
+    [message] = warnings_of(pg_sessions).values()
+    assert message.startswith("task 'report': bash_command interpolates {{ params.region }}")
+
+    path.write_text(UNQUOTED.replace("params.region }}", "params.region | sh }}"))
+    refresh(pg_sessions, dags_folder)
+    assert warnings_of(pg_sessions) == {}

@@ -29,7 +29,7 @@ from engine.grid import Grid
 from engine.grid import dag_grid as grid_of
 from engine.listing import Page
 from engine.models import Dag, DagRun, TaskInstance, utcnow
-from engine.params import Param
+from engine.params import Param, ParamsError
 from engine.queries import get_run, list_runs
 from engine.runops import RunFilter, run_query
 from engine.runs import load_serialized_dag, trigger_dag
@@ -288,6 +288,8 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
             now=utcnow(),
             triggered_by=_username(),
         )
+    except ParamsError as exc:
+        return _trigger_page(dag, params, form, _param_errors(exc)), 400
     except InvalidInputError as exc:
         return _trigger_page(dag, params, form, {"conf": str(exc)}), 400
     except ConflictError as exc:
@@ -296,6 +298,14 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
     db.commit()
     flash(f"Triggered {dag_id}: run {run.run_id} is queued")
     return redirect(url_for("ui.run", dag_id=dag_id, run_id=run.run_id))
+
+
+def _param_errors(exc: ParamsError) -> dict[str, str]:
+    """Each param's problems next to its row, and a summary next to the conf."""
+    errors = {f"param.{name}": "; ".join(found) for name, found in exc.by_param.items()}
+    count = sum(len(found) for found in exc.by_param.values())
+    errors["conf"] = f"conf does not fit the params: {count} problem(s), listed with each param"
+    return errors
 
 
 def _trigger_page(
