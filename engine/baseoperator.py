@@ -159,7 +159,7 @@ class BaseOperator:
             return TriggerRule.ALL_SUCCESS
 
     def _check_settings(self) -> None:
-        if not isinstance(self.task_id, str) or not ID_PATTERN.match(self.task_id):
+        if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):
             self.problems.append(
                 f"invalid task_id {self.task_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
             )

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from engine.baseoperator import BaseOperator
 
 P = ParamSpec("P")
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{1,250}$")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,250}")
 Callback = Callable[[dict[str, Any]], Any]
 
 _context_stack: list[DAG] = []
@@ -152,7 +152,7 @@ class DAG:
             return NoSchedule()
 
     def _check_settings(self) -> None:
-        if not isinstance(self.dag_id, str) or not ID_PATTERN.match(self.dag_id):
+        if not isinstance(self.dag_id, str) or not ID_PATTERN.fullmatch(self.dag_id):
             self.add_problem(
                 f"invalid dag_id {self.dag_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
             )

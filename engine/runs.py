@@ -9,6 +9,7 @@ and leaves the caller's transaction usable).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -20,14 +21,19 @@ from sqlalchemy.orm import Session
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, PriorityClass, SerializedDag, TaskInstance
 from engine.params import resolve_params
-from engine.schedules import DataInterval, ensure_aware
+from engine.schedules import DataInterval
 from engine.serialization import SerializedDAG, SerializedTask
 from engine.state import DagRunState, TaskInstanceState
+from engine.userinput import check_id, check_json, checked_datetime
 from engine.wakeup import request_wake
 
 logger = logging.getLogger(__name__)
 
 TI = TaskInstanceState
+
+
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:+-]{1,250}")
+RUN_ID_ALLOWED = "letters, digits and . _ : + - only, 250 at most"
 
 
 def make_run_id(run_type: DagRunType, logical_date: datetime) -> str:
@@ -90,6 +96,7 @@ def create_dag_run(
     ``run_id`` raises :class:`ConflictError`; the insert runs in a SAVEPOINT, so the
     caller's transaction survives it.
     """
+    check_json(conf or {}, field="conf")
     resolve_params(dag.params, conf)
     run = DagRun(
         dag_id=dag.dag_id,
@@ -156,8 +163,14 @@ def trigger_dag(
         raise ConflictError(f"DAG {dag_id!r} is paused; unpause it to trigger runs")
     if run_id is not None and not run_id.strip():
         raise InvalidInputError("run id must not be empty")
+    if run_id is not None:
+        check_id(run_id, RUN_ID_PATTERN, field="run_id", allowed=RUN_ID_ALLOWED)
     dag = load_serialized_dag(session=session, dag_id=dag_id)
-    when = ensure_aware(logical_date) if logical_date is not None else now
+    when = now if logical_date is None else checked_datetime(logical_date, field="logical_date")
+    try:
+        interval = dag.schedule.interval_for(when)
+    except OverflowError:
+        raise InvalidInputError("logical_date: out of range for the DAG's schedule") from None
     request_wake(session=session)
     return create_dag_run(
         session=session,
@@ -165,9 +178,9 @@ def trigger_dag(
         run_id=run_id or make_run_id(DagRunType.MANUAL, when),
         run_type=DagRunType.MANUAL,
         logical_date=when,
-        data_interval=dag.schedule.interval_for(when),
+        data_interval=interval,
         conf=conf,
-        run_after=ensure_aware(run_after) if run_after is not None else now,
+        run_after=now if run_after is None else checked_datetime(run_after, field="run_after"),
         now=now,
         triggered_by=triggered_by,
     )

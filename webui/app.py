@@ -12,13 +12,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 from engine.config import Settings, load_settings
 from webui import api, audit, auth, db, errors, metrics, ui
 
 MAX_CONTENT_LENGTH = 1_048_576
 """Largest request body; a larger one is refused with 413."""
+
+MAX_URI_LENGTH = 4096
+"""Longest path and query string; a longer one is refused with 414 (the JSON error shape).
+Below gunicorn's own limit (``webui.serve``), so that gunicorn passes such URIs here."""
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -43,8 +47,15 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     ui.init_app(app, settings)
     audit.init_app(app)
     metrics.init_app(app)
+    app.before_request(_refuse_long_uri)
     app.before_request(_refuse_nul)
     return app
+
+
+def _refuse_long_uri() -> None:
+    raw = request.environ.get("RAW_URI") or request.full_path
+    if len(raw) > MAX_URI_LENGTH:
+        raise RequestURITooLarge(f"the URI is longer than {MAX_URI_LENGTH} characters")
 
 
 def _refuse_nul() -> None:

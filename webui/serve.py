@@ -100,6 +100,10 @@ def _forget_worker_metrics(_server: Any, worker: Any) -> None:
     GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)
 
 
+GUNICORN_REQUEST_LINE_LIMIT = 8190
+"""gunicorn's largest request line: longer ones get gunicorn's own plain 400."""
+
+
 def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve the API with gunicorn until stopped; refuses to start without a secret key."""
     check_secret(settings.webserver.secret_key)
@@ -110,6 +114,8 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         "accesslog": "-",
         "loglevel": settings.logging.level.lower(),
         "proc_name": "loom-webserver",
+        # gunicorn's most; the app answers URIs over MAX_URI_LENGTH with its JSON 414
+        "limit_request_line": GUNICORN_REQUEST_LINE_LIMIT,
         "child_exit": _forget_worker_metrics,
     }
     GunicornServer(settings, options).run()

@@ -104,11 +104,18 @@ class _StopsPromptly(BaseWorker):
     """
 
     def bootstrap(self, *args: Any, **kwargs: Any) -> None:
+        self._starting_pid = os.getpid()
         for signum in _STOP_SIGNALS:
             signal.signal(signum, self._stop_while_starting)
         super().bootstrap(*args, **kwargs)
 
     def _stop_while_starting(self, signum: int, _frame: FrameType | None) -> None:
+        if os.getpid() != self._starting_pid:
+            # A process forked while starting (RQ's scheduler) that has not installed its
+            # own handlers yet: the signal means what it would have meant, stop now.
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         logger.info("received %s while starting; stopping", signal.Signals(signum).name)
         self._stop_requested = True
 

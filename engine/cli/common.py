@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.errors import InvalidInputError
-from engine.schedules import ensure_aware
+from engine.errors import InvalidInputError, LoomError
+from engine.userinput import checked_datetime, loads_json
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -119,16 +119,18 @@ def emit(data: Any, output: str, columns: Sequence[str] | None = None) -> None:
         click.echo(f"{key.ljust(width)}  {_cell(value)}")
 
 
+def describe_error(exc: LoomError) -> str:
+    """An error's message for the terminal, each of several problems on a line of its own."""
+    problems = exc.problems if isinstance(exc, InvalidInputError) else {}
+    lines = [f"  {field}: {problem}" for field, found in problems.items() for problem in found]
+    return "\n".join([str(exc), *lines]) if len(lines) > 1 else str(exc)
+
+
 def parse_conf(text: str | None, *, option: str = "--conf") -> dict[str, Any]:
     """A run's conf from a JSON object given on the command line (``{}`` when absent)."""
     if text is None:
         return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(
-            f"{option} is not valid JSON: {exc.msg} at column {exc.colno}"
-        ) from None
+    value = loads_json(text, field=option)
     if not isinstance(value, dict):
         raise InvalidInputError(f"{option} must be a JSON object, such as '{{\"key\": 1}}'")
     return value
@@ -139,8 +141,9 @@ def parse_logical_date(text: str | None, *, option: str = "--logical-date") -> d
     if text is None:
         return None
     try:
-        return ensure_aware(datetime.fromisoformat(text))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInputError(
             f"{option} {text!r} is not an ISO date, such as 2026-01-31 or 2026-01-31T06:00+01:00"
         ) from None
+    return checked_datetime(parsed, field=option)

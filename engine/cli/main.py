@@ -23,7 +23,7 @@ from engine.cli import (
     tasks_cmd,
     users_cmd,
 )
-from engine.cli.common import LoomContext
+from engine.cli.common import LoomContext, describe_error
 from engine.errors import LoomError
 
 
@@ -61,14 +61,7 @@ class LoomGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LoomError as exc:
-            raise click.ClickException(_describe(exc)) from exc
-
-
-def _describe(exc: LoomError) -> str:
-    """The error's message, and each of several problems on a line of its own."""
-    problems = getattr(exc, "problems", None) or {}
-    lines = [f"  {field}: {problem}" for field, found in problems.items() for problem in found]
-    return "\n".join([str(exc), *lines]) if len(lines) > 1 else str(exc)
+            raise click.ClickException(describe_error(exc)) from exc
 
 
 @click.group(cls=LoomGroup, context_settings={"help_option_names": ["-h", "--help"]})

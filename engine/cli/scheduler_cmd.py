@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.cli.common import loom_context, parse_conf, parse_logical_date
+from engine.cli.common import describe_error, loom_context, parse_conf, parse_logical_date
 from engine.cli.process import stop_on_signals
 from engine.durations import parse_duration
 from engine.errors import InvalidInputError, LoomError
@@ -123,7 +123,7 @@ def trigger_command(
             )
             run_id, starts = run.run_id, run.run_after
     except LoomError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(describe_error(exc)) from exc
     click.echo(f"Created run {run_id} of {dag_id}, due at {starts.isoformat()}")
 
 

@@ -123,8 +123,11 @@ def test_grid_shows_tasks_by_runs_with_links(client: FlaskClient) -> None:
 def test_grid_cells_escape_run_ids_and_mark_missing_tasks(app: Flask, client: FlaskClient) -> None:
     with app.app_context():
         session = db.session()
-        run = trigger_dag(session=session, dag_id="example", run_id='odd&"id', now=T0)
+        run = trigger_dag(session=session, dag_id="example", run_id="odd", now=T0)
         session.delete(next(ti for ti in run.task_instances if ti.task_id == "load"))
+        # An id no edge accepts today, as a run of an older version may carry.
+        for row in (run, *run.task_instances):
+            row.run_id = 'odd&"id'
         db.commit()
     ui_sign_in(client, "Admin")
     page = text(client.get("/dags/example"))

@@ -124,13 +124,16 @@ def test_worker_with_concurrency_exits_promptly_every_time(redis_conn: Redis) ->
 @pytest.mark.parametrize("mode", ["--fork", "--no-fork"])
 def test_worker_stops_promptly_on_sigterm_soon_after_starting(redis_conn: Redis, mode: str) -> None:
     for attempt in range(3):
-        worker = subprocess.Popen(
+        with subprocess.Popen(
             [*LOOM_WORKER, mode], cwd=ROOT, env=_env(), stderr=subprocess.PIPE
-        )
-        _wait_until_registered(redis_conn)
-        worker.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        _, stderr = worker.communicate(timeout=90)
+        ) as worker:
+            try:
+                _wait_until_registered(redis_conn)
+                worker.send_signal(signal.SIGTERM)
+                started = time.monotonic()
+                _, stderr = worker.communicate(timeout=90)
+            finally:
+                worker.kill()  # a no-op once it has exited
         took = time.monotonic() - started
         assert worker.returncode == 0, stderr.decode()
         assert took < PROMPT_EXIT_SECONDS, f"stop {attempt} took {took:.1f} s"
@@ -148,6 +151,13 @@ def test_a_stop_signal_while_the_worker_starts_is_kept_for_the_work_loop(
         worker.bootstrap()
         os.kill(os.getpid(), signal.SIGTERM)
         assert worker._stop_requested
+        child = os.fork()
+        if child == 0:  # like RQ's scheduler process, forked before installing handlers
+            os.kill(os.getpid(), signal.SIGTERM)
+            os._exit(0)  # not reached: the signal keeps its default meaning there
+        _, status = os.waitpid(child, 0)
+        assert os.WIFSIGNALED(status)
+        assert os.WTERMSIG(status) == signal.SIGTERM
     finally:
         signal.signal(signal.SIGTERM, previous)
         worker.teardown()

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.audit import AUDIT_ORDER, AuditFilter, audit_query
 from engine.security.roles import Action, Resource
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import AuditEntrySchema, AuditListArgs
 from webui.api.schemas.common import page_of

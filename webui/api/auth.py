@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import current_app, g
 from flask_jwt_extended import current_user, get_jwt
-from flask_smorest import Blueprint
 
+from webui.api.blueprint import Blueprint
 from webui.api.schemas.common import MessageSchema
 from webui.api.schemas.security import AccessTokenSchema, LoginSchema, MeSchema, TokensSchema
 from webui.auth import authenticated, issue_tokens, public, refresh_token_required

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_smorest import Blueprint
 
 from engine.models import utcnow
 from engine.queries import get_run
@@ -14,6 +13,7 @@ from engine.runs import clear_task_instances, mark_run, trigger_dag
 from engine.security.roles import Action, Resource
 from engine.state import DagRunState
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import csv_or_list, page_of
 from webui.api.schemas.runs import (

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.catalog import DAG_ORDER, DagFilter, dag_graph, dag_query, dag_source, delete_dag
 from engine.parser.sync import set_dag_paused
 from engine.security.roles import Action, Resource
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import csv_or_list, page_of
 from webui.api.schemas.dags import (

@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g
-from flask_smorest import Blueprint
 
 from engine.deadletters import discard_dead_letter, get_dead_letter, replay_dead_letter
 from engine.errors import NotFoundError
@@ -14,6 +13,7 @@ from engine.listing import within_dags
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import DeadLetterListArgs, DeadLetterSchema
 from webui.api.schemas.common import page_of

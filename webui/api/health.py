@@ -12,7 +12,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from engine.config import Settings
 from engine.health import (
@@ -25,6 +24,7 @@ from engine.health import (
 )
 from engine.models import utcnow
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.schemas.admin import HealthSchema, VersionSchema
 from webui.auth import public
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.catalog import IMPORT_ERROR_ORDER, get_import_error, import_error_query
 from engine.errors import NotFoundError
 from engine.security.roles import Action, Resource
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import ImportErrorSchema
 from webui.api.schemas.common import PageArgs, page_of

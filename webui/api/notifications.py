@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.models import DeliveryStatus, NotificationDelivery
 from engine.notifications.deliveries import deliveries
 from engine.security.roles import Action, Resource
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import NotificationListArgs, NotificationSchema
 from webui.api.schemas.common import page_of

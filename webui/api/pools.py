@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.models import Pool
 from engine.pools import (
     POOL_ORDER,
@@ -19,6 +17,7 @@ from engine.pools import (
 )
 from engine.security.roles import Action, Resource
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import PoolCreateSchema, PoolPatchSchema, PoolSchema
 from webui.api.schemas.common import PageArgs, page_of

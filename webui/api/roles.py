@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from engine.models import Role
 from engine.security.roles import (
@@ -18,6 +17,7 @@ from engine.security.roles import (
     update_role,
 )
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import PageArgs, page_of
 from webui.api.schemas.security import (

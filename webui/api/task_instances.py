@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from engine.models import utcnow
 from engine.queries import get_run, get_task_instance
 from engine.runops import (
@@ -19,6 +17,7 @@ from engine.runs import clear_task_instances
 from engine.security.roles import Action, Resource
 from engine.state import TaskInstanceState
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import csv_or_list, page_of
 from webui.api.schemas.runs import (

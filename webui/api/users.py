@@ -6,7 +6,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import g
-from flask_smorest import Blueprint
 
 from engine.models import User
 from engine.security.roles import Action, Resource
@@ -20,6 +19,7 @@ from engine.security.users import (
     set_roles,
 )
 from webui import db
+from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import PageArgs, page_of
 from webui.api.schemas.security import UserCreateSchema, UserPatchSchema, UserSchema

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine.models import DeadLetterState, DeliveryStatus
-from webui.api.schemas.common import PageArgs
+from webui.api.schemas.common import DateTime, PageArgs
 
 
 class ImportErrorSchema(ma.Schema):
@@ -69,8 +69,8 @@ class AuditListArgs(PageArgs):
         validate=validate.Length(max=1000),
         metadata={"description": "Targets starting with this text"},
     )
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
+    since = DateTime(load_default=None)
+    until = DateTime(load_default=None)
 
 
 class AuditEntrySchema(ma.Schema):

@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 import functools
+import re
+from datetime import datetime
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
+
+from engine.userinput import DATE_OUT_OF_RANGE, date_in_range
 
 DEFAULT_LIMIT = 100
 """Items per page when ``limit`` is not given."""
 MAX_LIMIT = 1000
 """Largest page: a larger ``limit`` is cut to this."""
 MAX_OFFSET = 1_000_000_000
+
+
+class DateTime(fields.AwareDateTime):
+    """An aware ISO 8601 date and time from a client, within the range every edge accepts
+    (:mod:`engine.userinput`): a date at the calendar's ends is a 422, not an overflow."""
+
+    def _deserialize(self, value: object, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed: datetime = super()._deserialize(value, attr, data, **kwargs)
+        if not date_in_range(parsed):
+            raise ma.ValidationError(DATE_OUT_OF_RANGE)
+        return parsed
+
+
+class FullMatch(validate.Validator):
+    """The whole value matches ``pattern`` (marshmallow's ``Regexp`` matches a prefix)."""
+
+    def __init__(self, pattern: re.Pattern[str], error: str) -> None:
+        self.pattern = pattern
+        self.problem = error
+
+    def __call__(self, value: str) -> str:
+        if not self.pattern.fullmatch(value):
+            raise ma.ValidationError(self.problem)
+        return value
 
 
 class PageArgs(ma.Schema):

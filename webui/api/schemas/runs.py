@@ -5,12 +5,11 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
 from engine.state import DagRunState, TaskInstanceState
-from webui.api.schemas.common import PageArgs
+from webui.api.schemas.common import DateTime, FullMatch, PageArgs
 
-RUN_ID = validate.Regexp(
-    r"^[A-Za-z0-9_.:+-]{1,250}$", error="letters, digits and . _ : + - only, 250 at most"
-)
+RUN_ID = FullMatch(RUN_ID_PATTERN, RUN_ID_ALLOWED)
 
 
 class RunListArgs(PageArgs):
@@ -22,10 +21,10 @@ class RunListArgs(PageArgs):
         fields.String(validate=validate.OneOf(["scheduled", "manual", "backfill"])),
         load_default=None,
     )
-    logical_date_gte = fields.AwareDateTime(load_default=None)
-    logical_date_lte = fields.AwareDateTime(load_default=None)
-    start_date_gte = fields.AwareDateTime(load_default=None)
-    start_date_lte = fields.AwareDateTime(load_default=None)
+    logical_date_gte = DateTime(load_default=None)
+    logical_date_lte = DateTime(load_default=None)
+    start_date_gte = DateTime(load_default=None)
+    start_date_lte = DateTime(load_default=None)
 
 
 class AllRunsArgs(RunListArgs):
@@ -55,8 +54,8 @@ class DagRunSchema(ma.Schema):
 class TriggerSchema(ma.Schema):
     conf = fields.Dict(load_default=None, metadata={"description": "Checked against params"})
     run_id = fields.String(load_default=None, validate=RUN_ID)
-    logical_date = fields.AwareDateTime(load_default=None)
-    run_after = fields.AwareDateTime(
+    logical_date = DateTime(load_default=None)
+    run_after = DateTime(
         load_default=None, metadata={"description": "Start the run at this time, not now"}
     )
 

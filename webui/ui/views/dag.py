@@ -36,6 +36,7 @@ from engine.runs import load_serialized_dag, trigger_dag
 from engine.security.roles import Action, Resource
 from engine.serialization import SerializedTask
 from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
+from engine.userinput import checked_datetime, loads_json
 from webui import db
 from webui.api.schemas.runs import RUN_ID
 from webui.auth import check_dag
@@ -323,11 +324,9 @@ def _default_conf(params: dict[str, Param]) -> str:
 def _conf(form: _TriggerForm, errors: dict[str, str]) -> dict[str, Any] | None:
     text = form.conf.strip() or "{}"
     try:
-        conf = json.loads(text)
-    except json.JSONDecodeError as exc:
-        errors["conf"] = (
-            f"conf is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        )
+        conf = loads_json(text, field="conf")
+    except InvalidInputError as exc:
+        errors["conf"] = str(exc)
         return None
     if not isinstance(conf, dict):
         errors["conf"] = f'conf must be a JSON object such as {{"key": "value"}}, not {text[:40]}'
@@ -350,12 +349,17 @@ def _date(form: _TriggerForm, errors: dict[str, str]) -> datetime | None:
     if not form.logical_date:
         return None
     try:
-        return datetime.fromisoformat(form.logical_date)
+        parsed = datetime.fromisoformat(form.logical_date)
     except ValueError:
         errors["logical_date"] = (
             f"logical date: {form.logical_date!r} is not an ISO 8601 date and time "
             "such as 2026-01-05T00:00:00+00:00 (UTC when no offset is given)"
         )
+        return None
+    try:
+        return checked_datetime(parsed, field="logical date")
+    except InvalidInputError as exc:
+        errors["logical_date"] = str(exc)
         return None
 
 
