@@ -111,5 +111,8 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         "loglevel": settings.logging.level.lower(),
         "proc_name": "loom-webserver",
         "child_exit": _forget_worker_metrics,
+        # gunicorn would take X-Forwarded-Proto from 127.0.0.1 as the scheme; whom to
+        # believe about HTTPS is webserver.proxy_fix's decision (webui/headers.py).
+        "secure_scheme_headers": {},
     }
     GunicornServer(settings, options).run()
