@@ -53,9 +53,10 @@ def test_weak_keys_are_refused_with_how_to_make_one(key: str, problem: str) -> N
         secrets.token_urlsafe(48),
         secrets.token_urlsafe(24),
         secrets.token_hex(32),
-        "3f9c1a7be2d04856c9e1f0a3b7d2e6c4",  # 32 hex digits, 13 distinct: 128 real bits
+        "900243c0166b1421c9b1c2cb9d06c143",  # 32 random hex digits, only 10 distinct
         "test-secret-key-that-is-long-enough-for-hs256",
     ],
+    ids=["token_urlsafe(48)", "token_urlsafe(24)", "token_hex(32)", "hex-32", "tests' key"],
 )
 def test_random_keys_are_accepted(key: str) -> None:
     assert check_secret(key) == key
