@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import secrets
 import threading
 import time
 from datetime import timedelta
@@ -154,7 +155,10 @@ def main() -> dict[str, Any]:
             folder.mkdir()
         _populate(url, dags)
         env = loom_environ(
-            database_url=url, dags_folder=dags, home=home, LOOM__WEBSERVER__SECRET_KEY="b" * 48
+            database_url=url,
+            dags_folder=dags,
+            home=home,
+            LOOM__WEBSERVER__SECRET_KEY=secrets.token_urlsafe(48),
         )
         command = [LOOM, "webserver", "--host", "127.0.0.1", "--port", str(PORT), "-w", "2"]
         with processes([command], env=env, log_dir=logs):

@@ -12,6 +12,7 @@ page; the graph page of the same DAG is measured too, for information.
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -162,7 +163,7 @@ def _signed_in_client(url: str, home: Path) -> Any:
     environ = {
         "LOOM_HOME": str(home),
         "LOOM__DATABASE__URL": url,
-        "LOOM__WEBSERVER__SECRET_KEY": "b" * 48,
+        "LOOM__WEBSERVER__SECRET_KEY": secrets.token_urlsafe(48),
         "LOOM__CORE__DAGS_FOLDER": str(home / "dags"),
         "LOOM__LOGGING__LEVEL": "WARNING",
     }

@@ -15,7 +15,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 from engine.config import Settings, load_settings
-from webui import api, audit, auth, db, errors, metrics, ui
+from webui import api, audit, auth, db, errors, headers, metrics, ui
 
 MAX_CONTENT_LENGTH = 1_048_576
 """Largest request body; a larger one is refused with 413."""
@@ -26,7 +26,7 @@ Below gunicorn's own limit (``webui.serve``), so that gunicorn passes such URIs 
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
-    """Build the webserver's app: API, web UI, authentication, audit, error handling."""
+    """Build the webserver's app: API, web UI, authentication, audit, errors, headers."""
     overrides: dict[str, Any] = {}
     if isinstance(config, Settings):
         settings = config
@@ -41,6 +41,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     app.extensions["loom.settings"] = settings
     errors.init_app(app)
+    headers.init_app(app, settings)
     db.init_app(app, settings)
     auth.init_app(app, settings)
     api.init_app(app)

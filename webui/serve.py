@@ -117,5 +117,8 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         # gunicorn's most; the app answers URIs over MAX_URI_LENGTH with its JSON 414
         "limit_request_line": GUNICORN_REQUEST_LINE_LIMIT,
         "child_exit": _forget_worker_metrics,
+        # gunicorn would take X-Forwarded-Proto from 127.0.0.1 as the scheme; whom to
+        # believe about HTTPS is webserver.proxy_fix's decision (webui/headers.py).
+        "secure_scheme_headers": {},
     }
     GunicornServer(settings, options).run()

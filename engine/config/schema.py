@@ -122,6 +122,7 @@ Duration = Annotated[
 Count = Annotated[int, BeforeValidator(_not_bool), _int_range(1)]
 Port = Annotated[int, BeforeValidator(_not_bool), _int_range(1, 65535)]
 PortOrOff = Annotated[int, BeforeValidator(_not_bool), _int_range(0, 65535)]
+NonNegative = Annotated[int, BeforeValidator(_not_bool), _int_range(0)]
 DatabaseUrl = Annotated[
     str,
     _url(
@@ -259,6 +260,8 @@ class WebserverSettings(_Section):
     """Lifetime of a JWT access token."""
     refresh_token_ttl: Duration = timedelta(days=7)
     """Lifetime of a JWT refresh token."""
+    proxy_fix: NonNegative = 0
+    """Reverse proxies in front of the webserver whose X-Forwarded-For and -Proto are trusted."""
 
 
 class SmtpSettings(_Section):

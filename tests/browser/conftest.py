@@ -170,6 +170,21 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
             processes.stop_all()
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violation(page: Page) -> Iterator[None]:
+    """Every page works under Loom's Content-Security-Policy: Chromium reports each
+    refused script, style, frame or connection on the console."""
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert refused == []
+
+
 def sign_in(page: Page, loom: Deployment, username: str) -> None:
     """Sign in through the login form; lands on the DAG list."""
     page.goto(f"{loom.url}/login")

@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import Deployment, shoot, sign_in
 
@@ -191,3 +191,27 @@ def test_sign_out_ends_the_session(page: Page, loom: Deployment, browser: Browse
         expect(stale).to_have_url(re.compile("/login"))
     finally:
         other.close()
+
+
+def test_the_api_docs_work_offline_under_the_csp(page: Page, loom: Deployment) -> None:
+    """Swagger UI comes from the webserver: with every other site unreachable, the
+    operations are listed and can be tried."""
+    elsewhere: list[str] = []
+
+    def local_only(route: Route) -> None:
+        if route.request.url.startswith(loom.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.goto(f"{loom.url}/api/v1/docs")
+    expect(page.get_by_role("heading", name=re.compile("Loom REST API"))).to_be_visible()
+    version = page.locator(".opblock", has_text="/api/v1/version").first
+    version.locator(".opblock-summary").click()
+    version.get_by_role("button", name="Try it out").click()
+    version.get_by_role("button", name="Execute").click()
+    expect(version.locator(".response .response-col_status").first).to_contain_text("200")
+    shoot(page, "api-docs")
+    assert elsewhere == []

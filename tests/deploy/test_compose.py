@@ -1,11 +1,13 @@
 """deploy/docker-compose.yml: `docker compose config` and the compose-spec schema accept
 it, and it has what the issue asks (two schedulers, a one-shot migration the others wait
-for, health checks, scalable workers), with a Loom configuration that Loom accepts."""
+for, health checks, scalable workers), with a Loom configuration that Loom accepts; every
+secret is a required variable, Redis asks for a password, ports listen on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -13,17 +15,31 @@ from typing import Any
 
 from engine.config import load_settings
 from tests.deploy import tools
-from webui.auth.tokens import check_secret
+from webui.auth import check_secret
 
 COMPOSE = tools.DEPLOY / "docker-compose.yml"
 LOOM_ROLES = {"webserver", "scheduler", "worker", "notifier"}
 BACKING = {"postgres", "redis", "rabbitmq"}
+SECRETS = {
+    name: secrets.token_urlsafe(48)
+    for name in (
+        "LOOM_SECRET_KEY",
+        "POSTGRES_PASSWORD",
+        "REDIS_PASSWORD",
+        "RABBITMQ_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+    )
+}
+"""The variables the file requires (it has no default for any secret), as an operator sets them."""
 
 
-def compose(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`docker compose -f path ARGS` without the variables the file reads, so that the
-    defaults it documents are what is checked."""
+def compose(
+    path: Path, *args: str, variables: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`docker compose -f path ARGS` with the required secrets (or ``variables``) and no
+    other variable, so that the defaults the file documents are what is checked."""
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    env |= SECRETS if variables is None else variables
     return tools.run(tools.docker_compose(), "-f", path, *args, env=env)
 
 
@@ -36,8 +52,12 @@ def resolved() -> dict[str, Any]:
     return loaded
 
 
-def services() -> dict[str, Any]:
-    return dict(resolved()["services"])
+def services(variables: dict[str, str] | None = None) -> dict[str, Any]:
+    if variables is None:
+        return dict(resolved()["services"])
+    result = compose(COMPOSE, "config", "--format", "json", variables=variables)
+    assert result.returncode == 0, tools.explain(result)
+    return dict(json.loads(result.stdout)["services"])
 
 
 def loom_services() -> dict[str, Any]:
@@ -125,3 +145,46 @@ def test_prometheus_and_grafana_get_the_files_in_deploy() -> None:
             if volume["type"] == "bind":
                 assert Path(volume["source"]).exists(), volume["source"]
                 assert Path(volume["source"]).is_relative_to(tools.DEPLOY)
+
+
+def test_every_secret_is_a_required_variable() -> None:
+    """No secret has a default: without any one of them, Compose refuses the file."""
+    for name in SECRETS:
+        others = {k: v for k, v in SECRETS.items() if k != name}
+        result = compose(COMPOSE, "config", "--quiet", variables=others)
+        assert result.returncode != 0, f"{name} has a default"
+        assert f"required variable {name} is missing a value: set {name}" in result.stderr
+
+
+def test_services_get_the_secrets_the_operator_set() -> None:
+    s = services()
+    assert (
+        s["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+        == (SECRETS["GRAFANA_ADMIN_PASSWORD"])
+    )
+    assert s["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_PASS"] == SECRETS["RABBITMQ_PASSWORD"]
+    assert s["postgres"]["environment"]["POSTGRES_PASSWORD"] == SECRETS["POSTGRES_PASSWORD"]
+    for name, service in loom_services().items():
+        environment = service["environment"]
+        assert environment["LOOM__WEBSERVER__SECRET_KEY"] == SECRETS["LOOM_SECRET_KEY"], name
+
+
+def test_redis_asks_for_a_password_and_loom_sends_it(tmp_path: Path) -> None:
+    redis = services()["redis"]
+    password = SECRETS["REDIS_PASSWORD"]
+    command = redis["command"]
+    assert command[command.index("--requirepass") + 1] == password
+    assert redis["environment"]["REDISCLI_AUTH"] == password  # the health check signs in
+    for name, service in loom_services().items():
+        settings = load_settings({**service["environment"]}, cwd=tmp_path)
+        assert settings.redis.url == f"redis://:{password}@redis:6379/0", name
+
+
+def test_published_ports_listen_on_localhost_unless_loom_bind_says_otherwise() -> None:
+    published = {n: s["ports"] for n, s in services().items() if s.get("ports")}
+    assert set(published) == {"webserver", "rabbitmq", "prometheus", "grafana"}
+    for name, ports in published.items():
+        assert {port["host_ip"] for port in ports} == {"127.0.0.1"}, name
+    everywhere = services({**SECRETS, "LOOM_BIND": "0.0.0.0"})
+    for name in published:
+        assert {port["host_ip"] for port in everywhere[name]["ports"]} == {"0.0.0.0"}, name

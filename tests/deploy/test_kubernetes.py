@@ -1,29 +1,89 @@
 """deploy/k8s: the example overlay renders with kustomize and `kubernetes-validate
 --strict` accepts it (and each manifest file); the workloads have probes, resources, an
-autoscaler, disruption budgets and a migration Job, with a configuration Loom accepts."""
+autoscaler, disruption budgets and a migration Job, with a configuration Loom accepts.
+No secret value is committed: the overlay generates its Secret from a git-ignored
+``secrets.env``, which the tests write from ``secrets.env.example`` in a copy of
+deploy/k8s, as an operator does."""
 
 from __future__ import annotations
 
 import base64
+import re
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from engine.config import load_settings
 from tests.deploy import tools
-from webui.auth.tokens import check_secret
+from webui.auth import check_secret
 
 K8S = tools.DEPLOY / "k8s"
 BASE = K8S / "base"
 OVERLAY = K8S / "overlays" / "example"
+SECRETS_FILE = "secrets.env"
 ROLES = {"webserver", "scheduler", "worker", "notifier"}
+
+_PASSWORD = secrets.token_urlsafe(24)
+OPERATOR_VALUES = {
+    "LOOM__DATABASE__URL": f"postgresql+psycopg://loom:{_PASSWORD}@db.internal:5432/loom",
+    "LOOM__REDIS__URL": f"redis://:{_PASSWORD}@redis.internal:6379/0",
+    "LOOM__DLQ__AMQP_URL": f"amqp://loom:{_PASSWORD}@rabbitmq.internal:5672/%2F",
+    "LOOM__WEBSERVER__SECRET_KEY": secrets.token_urlsafe(48),
+}
+"""What an operator writes into secrets.env for each key of secrets.env.example."""
+
+
+def example_values(example: Path) -> dict[str, str]:
+    """The assignments of an env file (comments and blank lines skipped)."""
+    lines = example.read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+    return dict(pairs)
+
+
+def copy_without_secrets(target: Path) -> Path:
+    """deploy/k8s copied to ``target`` as Git has it (no secrets.env)."""
+    shutil.copytree(K8S, target, ignore=shutil.ignore_patterns(SECRETS_FILE))
+    return target
+
+
+@cache
+def deployed() -> Path:
+    """A copy of deploy/k8s with the overlay's secrets.env written from its example."""
+    copy = copy_without_secrets(Path(tempfile.mkdtemp(prefix="loom-k8s-")) / "k8s")
+    overlay = copy / OVERLAY.relative_to(K8S)
+    keys = example_values(overlay / f"{SECRETS_FILE}.example")
+    (overlay / SECRETS_FILE).write_text("".join(f"{k}={OPERATOR_VALUES[k]}\n" for k in keys))
+    return copy
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_the_copy() -> Iterator[None]:
+    yield
+    if deployed.cache_info().currsize:
+        shutil.rmtree(deployed().parent, ignore_errors=True)
+        deployed.cache_clear()
+        rendered.cache_clear()
+
+
+def in_copy(directory: Path) -> Path:
+    return deployed() / directory.relative_to(K8S)
+
+
+def rendered_at(directory: Path) -> subprocess.CompletedProcess[str]:
+    return tools.run(tools.kustomize(), directory)
 
 
 @cache
 def rendered(directory: Path) -> str:
-    result = tools.run(tools.kustomize(), directory)
+    result = rendered_at(in_copy(directory))
     assert result.returncode == 0, tools.explain(result)
     return result.stdout
 
@@ -75,12 +135,16 @@ def test_each_manifest_file_passes_strict_validation() -> None:
 
 
 def test_every_file_a_kustomization_names_exists() -> None:
+    """Committed, except the Secret's source: that has a committed example instead."""
     for directory in (BASE, OVERLAY):
         spec = kustomization(directory)
         paths = list(spec.get("resources", []))
         paths += [patch["path"] for patch in spec.get("patches", []) if "path" in patch]
-        for generator in spec.get("configMapGenerator", []) + spec.get("secretGenerator", []):
+        for generator in spec.get("configMapGenerator", []):
             paths += generator.get("envs", []) + generator.get("files", [])
+        for generator in spec.get("secretGenerator", []):
+            for entry in generator.get("envs", []) + generator.get("files", []):
+                assert (directory / f"{entry}.example").is_file(), f"{directory}: {entry}"
         for entry in paths:
             target = directory / entry
             assert target.exists(), f"{directory}: {entry}"
@@ -186,3 +250,44 @@ def test_loom_accepts_the_configuration_the_pods_get(tmp_path: Path) -> None:
     assert settings.executor.kind == "rq"
     assert settings.metrics.host == "0.0.0.0"
     check_secret(settings.webserver.secret_key)
+
+
+def test_no_secret_value_is_committed(tmp_path: Path) -> None:
+    """Secrets come only from git-ignored files whose committed examples carry no value;
+    no committed file holds a password; without the real file the overlay does not render."""
+    for directory in (BASE, OVERLAY):
+        for generator in kustomization(directory).get("secretGenerator", []):
+            assert "literals" not in generator, directory
+            for entry in generator.get("envs", []) + generator.get("files", []):
+                assert _ignored_by_git(directory / entry), f"{directory / entry} is not ignored"
+                example = example_values(directory / f"{entry}.example")
+                assert example, f"{directory / entry}.example lists no key"
+                assert set(example.values()) == {""}, f"{directory / entry}.example has values"
+    credential = re.compile(r"://[^/\s:@]*:([^@\s]*)@")
+    for path in K8S.rglob("*"):
+        if path.is_file() and path.name != SECRETS_FILE:
+            text = path.read_text()
+            assert set(credential.findall(text)) <= {"PASSWORD"}, path
+            assert not re.search(r"change-?me|insecure", text, re.IGNORECASE), path
+    pristine = copy_without_secrets(tmp_path / "k8s")
+    assert "kind: Secret" not in rendered_at(pristine / "base").stdout
+    result = rendered_at(pristine / OVERLAY.relative_to(K8S))
+    assert result.returncode != 0, tools.explain(result)
+    assert SECRETS_FILE in result.stderr
+
+
+def test_the_generated_secret_holds_what_the_operator_wrote() -> None:
+    (secret,) = of_kind("Secret").values()
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert data == OPERATOR_VALUES
+    assert secret["metadata"]["name"].startswith("loom-secrets-")  # hashed: a change rolls pods
+
+
+def _ignored_by_git(path: Path) -> bool:
+    result = subprocess.run(
+        ["git", "check-ignore", "--quiet", "--no-index", str(path)],
+        cwd=tools.ROOT,
+        capture_output=True,
+        check=False,
+    )
+    return result.returncode == 0

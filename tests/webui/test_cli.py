@@ -90,6 +90,16 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
     try:
         body = _poll("http://127.0.0.1:18767/api/v1/health", deadline=time.monotonic() + 30)
         assert body["components"]["database"]["status"] == "healthy"
+        # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default; Loom does not
+        # without webserver.proxy_fix, so a client cannot pass for HTTPS.
+        forged = urllib.request.Request(
+            "http://127.0.0.1:18767/login", headers={"X-Forwarded-Proto": "https"}
+        )
+        with urllib.request.urlopen(forged, timeout=5) as reply:
+            cookies = reply.headers.get_all("Set-Cookie")
+            assert reply.headers["X-Frame-Options"] == "DENY"
+        assert cookies
+        assert not any("secure" in c.lower().split("; ") for c in cookies), cookies
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

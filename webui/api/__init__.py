@@ -1,8 +1,9 @@
 """The REST API under ``/api/v1``: flask-smorest blueprints, one per area.
 
 The OpenAPI 3 document is served at ``/api/v1/openapi.json`` and interactive
-documentation at ``/api/v1/docs``. Every operation declares its permission
-(:mod:`webui.auth.rbac`); :func:`init_app` refuses to start when one does not.
+documentation at ``/api/v1/docs`` (:mod:`webui.api.docs`: Swagger UI served locally).
+Every operation declares its permission (:mod:`webui.auth.rbac`); :func:`init_app`
+refuses to start when one does not.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from webui.api import (
     dag_runs,
     dags,
     dead_letters,
+    docs,
     health,
     import_errors,
     notifications,
@@ -50,8 +52,6 @@ SPEC_CONFIG: dict[str, Any] = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
 }
 
 
@@ -74,6 +74,7 @@ def init_app(app: Flask) -> Api:
     )
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
+    app.register_blueprint(docs.bp)
     _check_declarations(app)
     return api
 

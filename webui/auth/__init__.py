@@ -8,7 +8,7 @@ from webui.auth.rbac import refresh_token_required as refresh_token_required
 from webui.auth.rbac import requires as requires
 from webui.auth.scope import check_dag as check_dag
 from webui.auth.scope import visible_dag_ids as visible_dag_ids
-from webui.auth.tokens import check_secret as check_secret
+from webui.auth.secret_key import check_secret as check_secret
 from webui.auth.tokens import init_app as init_app
 from webui.auth.tokens import issue_tokens as issue_tokens
 

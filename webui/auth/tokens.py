@@ -19,14 +19,11 @@ from flask import Flask, Response, g
 from flask_jwt_extended import JWTManager, create_access_token, create_refresh_token
 
 from engine.config import Settings
-from engine.errors import ConfigError
 from engine.models import User
 from engine.security.authn import token_user
 from webui import db
+from webui.auth.secret_key import check_secret
 from webui.errors import error_response
-
-MIN_SECRET_LENGTH = 32
-"""Shorter secrets are refused: HS256 keys should be at least 256 bits."""
 
 ALGORITHM = "HS256"
 
@@ -38,21 +35,6 @@ class TokenPair:
     access_token: str
     refresh_token: str
     session_id: str
-
-
-def check_secret(secret: str) -> str:
-    """``secret`` when it is usable to sign tokens; ConfigError with the fix otherwise."""
-    if not secret:
-        raise ConfigError(
-            "webserver.secret_key is not set: the webserver signs its tokens with it. Set it "
-            "in loom.yaml or LOOM__WEBSERVER__SECRET_KEY to a long random string, e.g. the "
-            "output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
-        )
-    if len(secret) < MIN_SECRET_LENGTH:
-        raise ConfigError(
-            f"webserver.secret_key must be at least {MIN_SECRET_LENGTH} characters long"
-        )
-    return secret
 
 
 def init_app(app: Flask, settings: Settings) -> None:

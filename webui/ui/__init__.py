@@ -17,6 +17,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     """Register the UI's pages on ``app``."""
     from webui.ui import views  # noqa: F401 - the views register their routes on the blueprint
     from webui.ui.blueprint import bp
+    from webui.ui.session import LoomSessionInterface
 
     app.config["LOOM_SECURE_COOKIES"] = settings.webserver.base_url.lower().startswith("https://")
+    app.session_interface = LoomSessionInterface()
     app.register_blueprint(bp)

@@ -1,10 +1,12 @@
 """Who is signed in to the web UI, and the guards of its pages and forms.
 
 The UI keeps the same JWTs as the API, in HttpOnly cookies (``SameSite=Lax``, and
-``Secure`` when ``webserver.base_url`` is https): the access token, and the refresh
-token that renews an expired access token on the next page. Every check of the API
-applies (signature, expiry, revoked sign-in, disabled user, changed password), through
-:func:`engine.security.authn.token_user`. The API itself reads tokens from the
+``Secure`` when the request came over HTTPS, directly or through a trusted proxy, or
+``webserver.base_url`` is https: :func:`cookies_secure`): the access token, and the
+refresh token that renews an expired access token on the next page. Flask's own session
+cookie (flash messages) follows the same rule (:class:`LoomSessionInterface`). Every
+check of the API applies (signature, expiry, revoked sign-in, disabled user, changed
+password), through :func:`engine.security.authn.token_user`. The API itself reads tokens from the
 ``Authorization`` header only, so a cookie never authorizes an API call.
 
 Every form and action carries a CSRF token: an HMAC of the sign-in id (stable while the
@@ -23,7 +25,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, g, redirect, request, url_for
+from flask import Flask, Response, current_app, g, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_jwt_extended import decode_token
 from jwt.exceptions import ExpiredSignatureError, InvalidTokenError
 from werkzeug.exceptions import BadRequest, Forbidden
@@ -128,12 +131,28 @@ def sign_in(response: Response, tokens: TokenPair) -> None:
         (REFRESH_COOKIE, tokens.refresh_token),
     ):
         _set_cookie(response, name, value, max_age=lasting)
-    response.delete_cookie(PRELOGIN_COOKIE)
+    _delete_cookie(response, PRELOGIN_COOKIE)
 
 
 def sign_out(response: Response) -> None:
     for name in (ACCESS_COOKIE, REFRESH_COOKIE):
-        response.delete_cookie(name)
+        _delete_cookie(response, name)
+
+
+def cookies_secure() -> bool:
+    """Whether cookies are marked ``Secure``: the request came over HTTPS (directly, or
+    through a proxy ``webserver.proxy_fix`` trusts), or ``webserver.base_url`` is https."""
+    return request.is_secure or bool(current_app.config["LOOM_SECURE_COOKIES"])
+
+
+class LoomSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed session cookie (it carries flash messages) on Loom's cookie terms."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return cookies_secure()
+
+    def get_cookie_samesite(self, app: Flask) -> str:
+        return "Lax"
 
 
 def store_cookies(response: Response) -> Response:
@@ -211,6 +230,10 @@ def _set_cookie(response: Response, name: str, value: str, *, max_age: int) -> N
         max_age=max_age,
         httponly=True,
         samesite="Lax",
-        secure=bool(current_app.config["LOOM_SECURE_COOKIES"]),
+        secure=cookies_secure(),
         path="/",
     )
+
+
+def _delete_cookie(response: Response, name: str) -> None:
+    response.delete_cookie(name, path="/", secure=cookies_secure(), httponly=True, samesite="Lax")
