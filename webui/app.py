@@ -16,13 +16,15 @@ from werkzeug.exceptions import BadRequest
 
 from engine.config import Settings, load_settings
 from webui import api, audit, auth, db, errors, metrics, ui
+from webui.auth import throttle
 
 MAX_CONTENT_LENGTH = 1_048_576
 """Largest request body; a larger one is refused with 413."""
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
-    """Build the webserver's app: API, web UI, authentication, audit, error handling."""
+    """Build the webserver's app: API, web UI, authentication (sign-ins rate-limited), audit,
+    error handling."""
     overrides: dict[str, Any] = {}
     if isinstance(config, Settings):
         settings = config
@@ -39,6 +41,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     db.init_app(app, settings)
     auth.init_app(app, settings)
+    throttle.init_app(app, settings)
     api.init_app(app)
     ui.init_app(app, settings)
     audit.init_app(app)

@@ -55,7 +55,8 @@ def add_ti(session: Session, run: DagRun, task_id: str = "t1") -> TaskInstance:
 def test_public_names() -> None:
     assert set(engine.models.__all__) == {
         "DEFAULT_POOL", "AuditLog", "Base", "Dag", "DagFile", "DagRun", "DagRunType",
-        "DeadLetter", "DeadLetterState", "DeliveryStatus", "JSONType", "NotificationDelivery",
+        "DeadLetter", "DeadLetterState", "DeliveryStatus", "JSONType", "LoginFailure",
+        "NotificationDelivery",
         "OutboxKind",
         "OutboxMessage", "OutboxState", "ParseImportError", "Permission", "Pool",
         "PriorityClass", "RevokedSession", "Role", "SchedulerHeartbeat", "SerializedDag",
