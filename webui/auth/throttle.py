@@ -47,7 +47,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter:
     ]
     limiter = Limiter(
         client_address,
-        application_limits=limits,  # type: ignore[arg-type]
+        application_limits=limits,  # type: ignore[arg-type]  # an invariant list of a union
         storage_uri=storage_uri(settings),
         strategy=STRATEGY,
         key_prefix=KEY_PREFIX,
