@@ -170,9 +170,15 @@ def dag_warning_query(*, dag_ids: Collection[str] | None) -> sa.Select[Any]:
     return stmt if dag_ids is None else stmt.where(DagWarning.dag_id.in_(list(dag_ids)))
 
 
-def get_import_error(*, session: Session, id: int) -> ParseImportError:
-    """Import error ``id``; NotFoundError when there is none."""
-    error = session.get(ParseImportError, id)
+def get_import_error(
+    *, session: Session, id: int, dag_ids: Collection[str] | None = None
+) -> ParseImportError:
+    """Import error ``id``; NotFoundError when there is none, or (with ``dag_ids``, a
+    reader's DAGs) when its file defines none of those DAGs."""
+    stmt = import_error_query(session=session, dag_ids=dag_ids)
+    error: ParseImportError | None = session.scalars(
+        stmt.where(ParseImportError.id == id)
+    ).one_or_none()
     if error is None:
         raise NotFoundError(f"no import error {id}")
     return error

@@ -17,6 +17,7 @@ The published message (``schema_version`` 1) is :func:`dead_letter_message`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -145,10 +146,13 @@ def list_dead_letters(
     return list(session.scalars(stmt))
 
 
-def get_dead_letter(*, session: Session, id: int) -> DeadLetter:
-    """Dead letter ``id``; :class:`NotFoundError` when there is none."""
+def get_dead_letter(
+    *, session: Session, id: int, dag_ids: Collection[str] | None = None
+) -> DeadLetter:
+    """Dead letter ``id``; :class:`NotFoundError` when there is none, or (with ``dag_ids``,
+    a reader's DAGs) when it belongs to another DAG."""
     dead_letter = session.get(DeadLetter, id)
-    if dead_letter is None:
+    if dead_letter is None or (dag_ids is not None and dead_letter.dag_id not in dag_ids):
         raise NotFoundError(f"dead letter {id} not found")
     return dead_letter
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 from engine.config import Settings, load_settings
 from webui import api, audit, auth, db, errors, headers, metrics, ui
+from webui.auth import throttle
 
 MAX_CONTENT_LENGTH = 1_048_576
 """Largest request body; a larger one is refused with 413."""
@@ -26,7 +27,8 @@ Below gunicorn's own limit (``webui.serve``), so that gunicorn passes such URIs 
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
-    """Build the webserver's app: API, web UI, authentication, audit, errors, headers."""
+    """Build the webserver's app: API, web UI, authentication (sign-ins rate-limited), audit,
+    errors, headers."""
     overrides: dict[str, Any] = {}
     if isinstance(config, Settings):
         settings = config
@@ -44,6 +46,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     headers.init_app(app, settings)
     db.init_app(app, settings)
     auth.init_app(app, settings)
+    throttle.init_app(app, settings)
     api.init_app(app)
     ui.init_app(app, settings)
     audit.init_app(app)

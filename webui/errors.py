@@ -83,6 +83,8 @@ def _loom_error(exc: LoomError) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    if isinstance(exc.response, Response):  # built in this shape already (a rate limit's 429)
+        return exc.response
     code = exc.code or 500
     data = getattr(exc, "data", None) or {}
     errors = _flatten_validation(data.get("messages") or data.get("errors") or {})

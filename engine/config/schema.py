@@ -108,6 +108,17 @@ def _event_names(value: list[str]) -> list[str]:
     return value
 
 
+def _rate_limits(value: str) -> str:
+    # Imported here: reading the configuration need not load the rate limiting library.
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise _form_error("rate limits such as '20 per minute; 100 per hour'") from None
+    return value
+
+
 def _addresses(value: list[str]) -> list[str]:
     if any("@" not in address or address.strip() != address for address in value):
         raise _form_error("a list of e-mail addresses such as ops@example.com")
@@ -144,6 +155,7 @@ AmqpUrl = Annotated[
 ]
 HttpUrl = Annotated[str, _url(("http://", "https://"), "a URL starting with http:// or https://")]
 TimeZoneName = Annotated[str, AfterValidator(_timezone)]
+RateLimits = Annotated[str, AfterValidator(_rate_limits)]
 StrList = Annotated[list[str], BeforeValidator(_comma_list)]
 EventNames = Annotated[list[str], BeforeValidator(_comma_list), AfterValidator(_event_names)]
 Addresses = Annotated[list[str], BeforeValidator(_comma_list), AfterValidator(_addresses)]
@@ -211,10 +223,11 @@ class ExecutorSettings(_Section):
 
 
 class RedisSettings(_Section):
-    """Redis, the transport of the rq executor."""
+    """Redis, the transport of the rq executor; the webservers' shared sign-in rate limits."""
 
     url: RedisUrl = "redis://127.0.0.1:6379/0"
-    """Redis URL of the RQ queues."""
+    """Redis URL of the RQ queues and, when set (or with the rq executor), of the sign-in
+    rate limits."""
 
 
 class DlqSettings(_Section):
@@ -262,6 +275,32 @@ class WebserverSettings(_Section):
     """Lifetime of a JWT refresh token."""
     proxy_fix: NonNegative = 0
     """Reverse proxies in front of the webserver whose X-Forwarded-For and -Proto are trusted."""
+
+
+class LoginSettings(_Section):
+    """Sign-in throttling, for the API and the web UI alike: rate limits per client address
+    and for all clients, and locks after failed passwords per username and address."""
+
+    client_limit: RateLimits = "20 per minute; 100 per hour"
+    """Sign-in attempts one client address may make, whatever the usernames and passwords."""
+    global_limit: RateLimits = "20 per second"
+    """Sign-in attempts of all clients together: bounds the CPU that password checks take."""
+    free_failures: Count = 5
+    """Failed passwords in a row for one username from one address before that address is
+    locked out of that username."""
+    lock_base: Duration = timedelta(seconds=30)
+    """First lock of a username for one address; doubles with each further failure."""
+    lock_max: Duration = timedelta(minutes=15)
+    """Longest lock of a username for one address."""
+    forget_after: Duration = timedelta(days=1)
+    """An address's failures for a username are forgotten after this long without any."""
+    account_failures: Count = 50
+    """Failed passwords for one username from all addresses within ``account_window`` that
+    lock it for every address for ``account_lock``."""
+    account_window: Duration = timedelta(minutes=10)
+    """Window in which ``account_failures`` are counted."""
+    account_lock: Duration = timedelta(minutes=1)
+    """How long a username is locked for every address once ``account_failures`` is reached."""
 
 
 class SmtpSettings(_Section):
@@ -350,6 +389,7 @@ class Settings(_Section):
     dlq: DlqSettings = Field(default_factory=DlqSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     webserver: WebserverSettings = Field(default_factory=WebserverSettings)
+    login: LoginSettings = Field(default_factory=LoginSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     webhooks: dict[str, WebhookSettings] = Field(default_factory=dict)
     """Named webhook endpoints."""

@@ -33,6 +33,7 @@ from engine.models.runs import TaskAttempt as TaskAttempt
 from engine.models.runs import TaskInstance as TaskInstance
 from engine.models.runs import XCom as XCom
 from engine.models.security import AuditLog as AuditLog
+from engine.models.security import LoginFailure as LoginFailure
 from engine.models.security import Permission as Permission
 from engine.models.security import RevokedSession as RevokedSession
 from engine.models.security import Role as Role
@@ -53,6 +54,7 @@ __all__ = [
     "DeadLetterState",
     "DeliveryStatus",
     "JSONType",
+    "LoginFailure",
     "NotificationDelivery",
     "OutboxKind",
     "OutboxMessage",

@@ -3,7 +3,9 @@
 A role grants permissions, each an ``(action, resource)`` pair; a role whose
 ``dag_tags`` is not empty limits DAG-level access to DAGs carrying one of those tags.
 Bumping ``User.token_version`` revokes every token issued to the user; a
-:class:`RevokedSession` revokes the tokens of one sign-in (a logout).
+:class:`RevokedSession` revokes the tokens of one sign-in (a logout). A
+:class:`LoginFailure` counts failed sign-ins of a username (see
+:mod:`engine.security.throttle`).
 """
 
 from __future__ import annotations
@@ -76,8 +78,6 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = created_at_column()
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     token_version: Mapped[int] = mapped_column(default=0)
     """Part of every token issued; bumping it revokes them all."""
 
@@ -117,3 +117,23 @@ class RevokedSession(Base):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
     revoked_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+CLIENT_LENGTH = 64
+"""Longest client address kept (an IPv6 address with a zone fits)."""
+
+
+class LoginFailure(Base):
+    """Failed sign-ins of one username (as typed: known or not) from one client address,
+    or from every address (``client`` is ``*``), and the lock they caused."""
+
+    __tablename__ = "login_failure"
+
+    username: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    client: Mapped[str] = mapped_column(sa.String(CLIENT_LENGTH), primary_key=True)
+    failures: Mapped[int]
+    """Failed attempts since ``first_at`` (from one address: attempts not yet successful,
+    counted before the password is checked)."""
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,10 +1,12 @@
 """Signing in: password checks with throttling, and which issued tokens still hold.
 
-Throttling lives in the ``user`` row (``failed_logins``, ``locked_until``), so it holds
-across webserver processes and restarts: after :data:`FREE_ATTEMPTS` failures in a row,
-each further failure locks the account for :data:`LOCK_BASE` doubled per extra failure,
-at most :data:`LOCK_MAX`; a success resets the count. A locked account refuses even the
-right password until the lock ends.
+A sign-in is two steps with a commit between them (:mod:`engine.security.throttle`
+explains why): :func:`begin_login` counts the attempt of this username from this
+client address and refuses it while that pair, or the username for every address, is
+locked; :func:`finish_login` checks the password and counts the outcome. An unknown
+username goes through the same steps, counts and hashing (a dummy hash), and gets the
+same answer as a wrong password, so that neither the answer, its time nor a lock tells
+whether an account exists.
 
 A token stays valid while its user exists and is active, its ``token_version`` is the
 user's current one (a password change or a disable bumps it) and its sign-in was not
@@ -22,18 +24,16 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.config import LoginSettings
 from engine.models import RevokedSession, User
+from engine.security import throttle
 from engine.security.passwords import hash_password, needs_rehash, verify_password
 from engine.security.users import get_user
 
 logger = logging.getLogger(__name__)
 
-FREE_ATTEMPTS = 5
-"""Failed sign-ins in a row before the account is locked for a while."""
-LOCK_BASE = timedelta(seconds=30)
-"""Lock after the first failure past :data:`FREE_ATTEMPTS`; doubles with each further one."""
-LOCK_MAX = timedelta(minutes=15)
-"""Longest lock."""
+SHORTEST_RETRY = timedelta(seconds=1)
+"""A locked attempt is never told to retry sooner than this."""
 
 
 @functools.cache
@@ -53,57 +53,52 @@ class LoginOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class LoginResult:
-    """The outcome of :func:`attempt_login`; ``user`` is set on success."""
+    """The outcome of a sign-in attempt; ``user`` is set on success."""
 
     outcome: LoginOutcome
     user: User | None = None
     retry_after: timedelta | None = None
-    """How long a locked account stays locked."""
+    """How long a locked attempt should wait."""
 
 
-def attempt_login(*, session: Session, username: str, password: str, now: datetime) -> LoginResult:
-    """Check ``password`` for ``username``, counting failures. Never commits: the caller
-    commits whatever the outcome, so that failures are counted."""
+def begin_login(
+    *, session: Session, username: str, client: str, now: datetime, settings: LoginSettings
+) -> LoginResult | None:
+    """Count an attempt of ``username`` from address ``client``; a LOCKED result when it is
+    refused (its password must not be checked), else None. Never commits: the caller
+    commits, then calls :func:`finish_login`."""
+    until = throttle.reserve_attempt(
+        session=session, username=username, client=client, now=now, settings=settings
+    )
+    if until is None:
+        return None
+    return LoginResult(LoginOutcome.LOCKED, retry_after=max(until - now, SHORTEST_RETRY))
+
+
+def finish_login(
+    *,
+    session: Session,
+    username: str,
+    password: str,
+    client: str,
+    now: datetime,
+    settings: LoginSettings,
+) -> LoginResult:
+    """Check ``password`` for ``username`` and count the outcome. Never commits: the
+    caller commits whatever the outcome, so that failures are counted."""
     user = get_user(session=session, username=username)
-    if user is None:
-        verify_password(_dummy_hash(), password)
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    if user.locked_until is not None and user.locked_until > now:
-        return LoginResult(LoginOutcome.LOCKED, retry_after=user.locked_until - now)
-    if not verify_password(user.password_hash, password):
-        _count_failure(user, now)
-        return LoginResult(LoginOutcome.BAD_CREDENTIALS)
-    if not user.is_active:
-        return LoginResult(LoginOutcome.DISABLED)
+    right = verify_password(user.password_hash if user else _dummy_hash(), password)
+    throttle.prune_failures(session=session, now=now, settings=settings)
+    if user is None or not right or not user.is_active:
+        throttle.record_failure(session=session, username=username, now=now, settings=settings)
+        outcome = LoginOutcome.DISABLED if user and right else LoginOutcome.BAD_CREDENTIALS
+        return LoginResult(outcome)
+    throttle.record_success(session=session, username=username, client=client)
     _record_success(user, password, now)
     return LoginResult(LoginOutcome.SUCCESS, user=user)
 
 
-def lock_duration(failed_logins: int) -> timedelta | None:
-    """How long an account with ``failed_logins`` failures in a row is locked (None: not)."""
-    extra = failed_logins - FREE_ATTEMPTS
-    if extra < 0:
-        return None
-    lock: timedelta = LOCK_BASE * (2 ** min(extra, 20))
-    return min(lock, LOCK_MAX)
-
-
-def _count_failure(user: User, now: datetime) -> None:
-    user.failed_logins = (user.failed_logins or 0) + 1
-    lock = lock_duration(user.failed_logins)
-    if lock is not None:
-        user.locked_until = now + lock
-        logger.warning(
-            "user %s locked for %s after %s failed sign-ins",
-            user.username,
-            lock,
-            user.failed_logins,
-        )
-
-
 def _record_success(user: User, password: str, now: datetime) -> None:
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

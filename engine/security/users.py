@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Role, User
 from engine.security.passwords import hash_password
+from engine.security.throttle import forget_failures
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}")
 """Letters, digits and ``. _ @ + -``, starting with a letter or digit, 250 at most."""
@@ -91,8 +92,7 @@ def require_user(*, session: Session, username: str) -> User:
 def set_password(*, session: Session, user: User, password: str) -> None:
     """Change ``user``'s password and revoke every token issued to them."""
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    forget_failures(session=session, username=user.username)
     revoke_tokens(user)
     session.flush()
 

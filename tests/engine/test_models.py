@@ -56,7 +56,8 @@ def test_public_names() -> None:
     assert set(engine.models.__all__) == {
         "DEFAULT_POOL", "AuditLog", "Base", "Dag", "DagFile", "DagRun", "DagRunType",
         "DagWarning",
-        "DeadLetter", "DeadLetterState", "DeliveryStatus", "JSONType", "NotificationDelivery",
+        "DeadLetter", "DeadLetterState", "DeliveryStatus", "JSONType", "LoginFailure",
+        "NotificationDelivery",
         "OutboxKind",
         "OutboxMessage", "OutboxState", "ParseImportError", "Permission", "Pool",
         "PriorityClass", "RevokedSession", "Role", "SchedulerHeartbeat", "SerializedDag",

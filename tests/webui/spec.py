@@ -1,10 +1,13 @@
-"""The OpenAPI document of the app, read without a database (for test parametrization)."""
+"""The app's OpenAPI document and its UI routes, read without a database (for test
+parametrization)."""
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
 from typing import Any
+
+from flask import Flask
 
 from tests.webui.world import make_settings
 from webui import create_app
@@ -13,12 +16,16 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 
 @functools.cache
-def openapi() -> dict[str, Any]:
-    """The document ``/api/v1/openapi.json`` serves."""
+def _app() -> Flask:
     home = Path("/nonexistent-loom-home")
     settings = make_settings("sqlite:///:memory:", home, home / "dags")
-    app = create_app({"TESTING": True, "LOOM_SETTINGS": settings})
-    document: dict[str, Any] = app.test_client().get("/api/v1/openapi.json").get_json()
+    return create_app({"TESTING": True, "LOOM_SETTINGS": settings})
+
+
+@functools.cache
+def openapi() -> dict[str, Any]:
+    """The document ``/api/v1/openapi.json`` serves."""
+    document: dict[str, Any] = _app().test_client().get("/api/v1/openapi.json").get_json()
     return document
 
 
@@ -29,4 +36,14 @@ def operations() -> list[tuple[str, str, dict[str, Any]]]:
         for path, item in openapi()["paths"].items()
         for method in METHODS
         if method in item
+    ]
+
+
+def ui_routes() -> list[tuple[str, str, frozenset[str]]]:
+    """Every (endpoint, method, argument names) of the web UI's routes (GET and POST)."""
+    return [
+        (rule.endpoint, method, frozenset(rule.arguments))
+        for rule in _app().url_map.iter_rules()
+        if rule.endpoint.startswith("ui.")
+        for method in sorted((rule.methods or set()) & {"GET", "POST"})
     ]

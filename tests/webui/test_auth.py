@@ -1,9 +1,9 @@
-"""Sign-in, tokens, revocation (logout, password change, disable), throttling, audit."""
+"""Sign-in, tokens, revocation (logout, password change, disable), audit (throttling:
+test_login_throttle.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.errors import ConfigError
-from engine.models import AuditLog, User
-from engine.security.authn import FREE_ATTEMPTS, lock_duration
+from engine.models import AuditLog
 from tests.webui.conftest import bearer, login
 from tests.webui.world import PASSWORD, make_settings
 from webui import create_app, db
@@ -132,29 +131,6 @@ def test_an_expired_access_token_is_refused(app: Flask, template: Path, tmp_path
     response = client.get(ME, headers=bearer(tokens["access_token"]))
     assert response.status_code == 401
     assert response.get_json()["message"] == "token has expired"
-
-
-def test_repeated_failures_lock_the_account_even_for_the_right_password(
-    app: Flask, client: FlaskClient
-) -> None:
-    for _ in range(FREE_ATTEMPTS):
-        bad = client.post(LOGIN, json={"username": "op", "password": "wrong-password"})
-        assert bad.status_code == 401
-    locked = client.post(LOGIN, json={"username": "op", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) == 30
-    assert "too many failed sign-ins" in locked.get_json()["message"]
-    with app.app_context():
-        user = db.session().scalars(sa.select(User).where(User.username == "op")).one()
-        assert user.failed_logins == FREE_ATTEMPTS
-        db.session().close()
-
-
-def test_lock_duration_doubles_and_is_capped() -> None:
-    assert lock_duration(FREE_ATTEMPTS - 1) is None
-    assert lock_duration(FREE_ATTEMPTS) == timedelta(seconds=30)
-    assert lock_duration(FREE_ATTEMPTS + 2) == timedelta(seconds=120)
-    assert lock_duration(FREE_ATTEMPTS + 50) == timedelta(minutes=15)
 
 
 def test_logins_and_mutations_are_audited_with_user_source_and_outcome(

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import g
 
 from engine.deadletters import discard_dead_letter, get_dead_letter, replay_dead_letter
-from engine.errors import NotFoundError
 from engine.listing import within_dags
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
@@ -31,11 +30,7 @@ DEAD_LETTER_ORDER = {
 
 
 def _visible(dead_letter_id: int) -> DeadLetter:
-    dead_letter = get_dead_letter(session=db.session(), id=dead_letter_id)
-    visible = visible_dag_ids()
-    if visible is not None and dead_letter.dag_id not in visible:
-        raise NotFoundError(f"dead letter {dead_letter_id} not found")
-    return dead_letter
+    return get_dead_letter(session=db.session(), id=dead_letter_id, dag_ids=visible_dag_ids())
 
 
 @blp.route("", methods=["GET"])

@@ -2,41 +2,51 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import current_app
-from werkzeug.exceptions import TooManyRequests, Unauthorized
+from werkzeug.exceptions import Unauthorized
 
 from engine.models import User, utcnow
 from engine.security.authn import (
     LoginOutcome,
-    attempt_login,
+    begin_login,
+    finish_login,
     prune_revoked_sessions,
     revoke_session,
 )
 from webui import db
 from webui.audit import note
+from webui.auth.throttle import client_address, too_many_attempts
 from webui.auth.tokens import expiry
 
 
 def check_credentials(username: str, password: str) -> User:
     """The user, when the password is right and the account usable; else Unauthorized, or
-    TooManyRequests (with Retry-After) for a locked account. Every attempt is counted
-    (committed) and named in the request's audit entry."""
-    result = attempt_login(session=db.session(), username=username, password=password, now=utcnow())
-    db.commit()  # failures count, whatever the outcome
-    user = result.user
-    note(
-        username=username,
-        user_id=user.id if user else None,
-        details={"login": result.outcome.value},
+    TooManyRequests (with Retry-After) while this username is locked for this client
+    address or for all. Every attempt is counted (committed, before and after the password
+    is checked) and named in the request's audit entry."""
+    settings = current_app.extensions["loom.settings"].login
+    session, now, client = db.session(), utcnow(), client_address()
+    result = begin_login(
+        session=session, username=username, client=client, now=now, settings=settings
     )
+    db.commit()  # the attempt counts before its password is checked: concurrent ones see it
+    if result is None:
+        result = finish_login(
+            session=session,
+            username=username,
+            password=password,
+            client=client,
+            now=now,
+            settings=settings,
+        )
+        db.commit()  # failures count, whatever the outcome
+    user = result.user
+    details = {"login": result.outcome.value}
+    note(username=username, user_id=user.id if user else None, details=details)
     if result.outcome is LoginOutcome.LOCKED and result.retry_after is not None:
-        seconds = math.ceil(result.retry_after.total_seconds())
-        error = TooManyRequests(f"too many failed sign-ins; try again in {seconds} s")
-        error.data = {"headers": {"Retry-After": str(seconds)}}  # type: ignore[attr-defined]
-        raise error
+        raise too_many_attempts(result.retry_after.total_seconds())
     if user is None:
         raise Unauthorized("invalid username or password")
     return user

@@ -1,7 +1,10 @@
 """Per-DAG access: a role limited to some tags sees only DAGs carrying one of them, in
 lists as in single objects. A DAG outside the user's scope answers 404, as if absent.
 
-Both helpers use the permission the current view declared with ``@requires``.
+The one home of DAG scope for the API and the web UI alike. :func:`visible_dag_ids` and
+:func:`check_dag` use the permission the current view declared (``@requires`` in the
+API, ``page`` in the UI) unless they are given one; :func:`allows_dag` answers for one
+DAG and any permission (what a page shows besides its main object).
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from webui import db
 from webui.auth.rbac import current_access
 
 
-def visible_dag_ids() -> set[str] | None:
-    """Ids of the DAGs the current view's permission reaches; None: every DAG."""
-    action, resource = _permission()
+def visible_dag_ids(
+    action: Action | None = None, resource: Resource | None = None
+) -> set[str] | None:
+    """Ids of the DAGs ``action`` on ``resource`` (default: the current view's permission)
+    reaches for the signed-in user; None: every DAG."""
+    action, resource = _permission(action, resource)
     scope = current_access().dag_scope(action, resource)
     if scope is None:
         return None
@@ -31,10 +37,19 @@ def check_dag(dag_id: str) -> Dag:
     """The DAG, when it exists and the current view's permission reaches it; else 404."""
     dag = db.session().get(Dag, dag_id)
     action, resource = _permission()
-    if dag is None or not current_access().allows_dag(action, resource, dag.tags or ()):
+    if dag is None or not allows_dag(dag, action, resource):
         raise NotFoundError(f"no DAG {dag_id!r}")
     return dag
 
 
-def _permission() -> tuple[Action, Resource]:
+def allows_dag(dag: Dag, action: Action, resource: Resource) -> bool:
+    """Whether the signed-in user may ``action`` ``resource`` of ``dag`` (its tags' scope)."""
+    return current_access().allows_dag(action, resource, dag.tags or ())
+
+
+def _permission(
+    action: Action | None = None, resource: Resource | None = None
+) -> tuple[Action, Resource]:
+    if action is not None and resource is not None:
+        return action, resource
     return cast("tuple[Action, Resource]", g.loom_permission)

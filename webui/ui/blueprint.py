@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, g, render_template
+from flask import Blueprint, Response, current_app, render_template
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
 from engine.catalog import dag_warning_query, import_error_query
 from engine.errors import LoomError
-from engine.listing import dag_ids_tagged
 from engine.models import DagWarning, ParseImportError
-from engine.security.access import Access
 from engine.security.roles import Action, Resource
 from webui import db
+from webui.auth import visible_dag_ids
 from webui.errors import STATUS_BY_ERROR
 from webui.ui import present
 from webui.ui.session import can, check_csrf, csrf_token, current_user, load_sign_in, store_cookies
@@ -57,12 +56,10 @@ def _dag_file(filename: str) -> str:
 
 def _import_errors() -> tuple[list[ParseImportError], int]:
     """The broken DAG files the signed-in user may see (the first few) and their number."""
-    access: Access | None = g.get("loom_access")
-    if access is None or not access.allows(Action.READ, Resource.IMPORT_ERRORS):
+    if not can(Action.READ, Resource.IMPORT_ERRORS):
         return [], 0
     session = db.session()
-    scope = access.dag_scope(Action.READ, Resource.IMPORT_ERRORS)
-    dag_ids = None if scope is None else dag_ids_tagged(session=session, tags=scope)
+    dag_ids = visible_dag_ids(Action.READ, Resource.IMPORT_ERRORS)
     stmt = import_error_query(session=session, dag_ids=dag_ids)
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
     shown = session.scalars(stmt.order_by(ParseImportError.filename).limit(IMPORT_ERRORS_SHOWN))
@@ -71,13 +68,10 @@ def _import_errors() -> tuple[list[ParseImportError], int]:
 
 def _dag_warnings() -> tuple[list[DagWarning], int]:
     """Warnings of DAGs the signed-in user may see (the first few) and their number."""
-    access: Access | None = g.get("loom_access")
-    if access is None or not access.allows(Action.READ, Resource.DAGS):
+    if not can(Action.READ, Resource.DAGS):
         return [], 0
     session = db.session()
-    scope = access.dag_scope(Action.READ, Resource.DAGS)
-    dag_ids = None if scope is None else dag_ids_tagged(session=session, tags=scope)
-    stmt = dag_warning_query(dag_ids=dag_ids)
+    stmt = dag_warning_query(dag_ids=visible_dag_ids(Action.READ, Resource.DAGS))
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
     shown = session.scalars(stmt.order_by(DagWarning.dag_id).limit(IMPORT_ERRORS_SHOWN))
     return list(shown), int(total or 0)

@@ -31,11 +31,13 @@ from flask_jwt_extended import decode_token
 from jwt.exceptions import ExpiredSignatureError, InvalidTokenError
 from werkzeug.exceptions import BadRequest, Forbidden
 
-from engine.models import User
+from engine.models import Dag, User
 from engine.security.access import Access, access_of
 from engine.security.authn import token_user
 from engine.security.roles import Action, Resource
 from webui import db
+from webui.auth.rbac import ATTRIBUTE, AUTHENTICATED
+from webui.auth.scope import allows_dag
 from webui.auth.tokens import TokenPair, refreshed_access_token
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,15 +88,22 @@ def current_user() -> User | None:
     return cast("User | None", g.get("loom_user"))
 
 
-def can(action: Action | str, resource: Resource | str) -> bool:
-    """Whether the signed-in user may ``action`` ``resource`` (hides what they may not)."""
+def can(action: Action | str, resource: Resource | str, dag: Dag | None = None) -> bool:
+    """Whether the signed-in user may ``action`` ``resource`` (of ``dag``, within its tags'
+    scope, when given): pages hide what the user may not do."""
     access = cast("Access | None", g.get("loom_access"))
-    return access is not None and access.allows(Action(action), Resource(resource))
+    if access is None:
+        return False
+    if dag is None:
+        return access.allows(Action(action), Resource(resource))
+    return allows_dag(dag, Action(action), Resource(resource))
 
 
 def page(action: Action | None = None, resource: Resource | None = None) -> Callable[[F], F]:
     """Guard a view: signed in (else to the login page), and allowed ``action`` on
-    ``resource`` when given (else 403). Sets the permission the scope helpers read."""
+    ``resource`` when given (else 403). Sets the permission the scope helpers read, and
+    declares it as an API view does (:func:`webui.auth.declared_permission` reads it)."""
+    declared = AUTHENTICATED if action is None or resource is None else f"{action}:{resource}"
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -108,6 +117,7 @@ def page(action: Action | None = None, resource: Resource | None = None) -> Call
                 g.loom_permission = (action, resource)
             return view(*args, **kwargs)
 
+        setattr(wrapper, ATTRIBUTE, declared)
         return cast(F, wrapper)
 
     return decorate

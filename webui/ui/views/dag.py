@@ -39,11 +39,11 @@ from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
 from engine.userinput import checked_datetime, loads_json
 from webui import db
 from webui.api.schemas.runs import RUN_ID
-from webui.auth import check_dag
+from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.present import state_label
-from webui.ui.session import can, current_user, page
+from webui.ui.session import current_user, page
 
 GRID_RUNS = 25
 """Runs (columns) the grid shows unless ``?runs=`` says otherwise."""
@@ -67,7 +67,7 @@ _MISSING_SQUARE = (
 def dag_grid(dag_id: str) -> str:
     dag = check_dag(dag_id)
     wanted = min(max(request.args.get("runs", GRID_RUNS, type=int), 1), GRID_RUNS_MAX)
-    shown = wanted if can(Action.READ, Resource.DAG_RUNS) else 0
+    shown = wanted if allows_dag(dag, Action.READ, Resource.DAG_RUNS) else 0
     grid = grid_of(session=db.session(), dag_id=dag_id, runs=shown)
     run_hrefs = [url_for("ui.run", dag_id=dag_id, run_id=run.run_id) for run in grid.runs]
     return render_template(
@@ -132,7 +132,7 @@ class _GraphRun:
 def dag_graph(dag_id: str) -> str:
     dag = check_dag(dag_id)
     serialized = load_serialized_dag(session=db.session(), dag_id=dag_id)
-    chosen = _graph_run(dag_id, request.args.get("run_id", "").strip())
+    chosen = _graph_run(dag, request.args.get("run_id", "").strip())
     layout = layered_layout(
         {task_id: _node_width(task) for task_id, task in serialized.tasks.items()},
         serialized.edges,
@@ -150,11 +150,11 @@ def dag_graph(dag_id: str) -> str:
     return render_template("ui/dag_graph.html", **context)
 
 
-def _graph_run(dag_id: str, run_id: str) -> _GraphRun:
+def _graph_run(dag: Dag, run_id: str) -> _GraphRun:
     """The run asked for (404 when it does not exist), else the latest, with its states."""
-    if not can(Action.READ, Resource.DAG_RUNS):
+    if not allows_dag(dag, Action.READ, Resource.DAG_RUNS):
         return _GraphRun(None, {}, [])
-    session = db.session()
+    session, dag_id = db.session(), dag.dag_id
     choices = list_runs(session=session, dag_id=dag_id, limit=RUN_CHOICES)
     run = get_run(session=session, dag_id=dag_id, run_id=run_id) if run_id else None
     if run is not None and run not in choices:

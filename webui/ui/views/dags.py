@@ -14,7 +14,7 @@ from engine.overview import recent_runs
 from engine.parser.sync import set_dag_paused
 from engine.security.roles import Action, Resource
 from webui import db
-from webui.auth import check_dag, visible_dag_ids
+from webui.auth import allows_dag, check_dag, visible_dag_ids
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.session import page
@@ -46,9 +46,8 @@ def dags() -> str:
     listed: Page[Dag] = list_page(
         dag_query(filters, session=session), order=[Dag.dag_id], limit=PAGE_SIZE
     )
-    runs = recent_runs(
-        session=session, dag_ids=[d.dag_id for d in listed.items], per_dag=RECENT_RUNS
-    )
+    with_runs = [d.dag_id for d in listed.items if allows_dag(d, Action.READ, Resource.DAG_RUNS)]
+    runs = recent_runs(session=session, dag_ids=with_runs, per_dag=RECENT_RUNS)
     args: dict[str, Any] = {"search": search, "tag": tag, "status": request.args.get("status", "")}
     return render_template("ui/dags.html", page=listed, runs=runs, args=args)
 
@@ -67,6 +66,6 @@ def pause(dag_id: str) -> Response:
 @bp.route("/import-errors/<int:id>")
 @page(Action.READ, Resource.IMPORT_ERRORS)
 def import_error(id: int) -> str:
-    return render_template(
-        "ui/import_error.html", error=get_import_error(session=db.session(), id=id)
-    )
+    """A broken DAG file's error; 404 unless the file defines a DAG the user may see."""
+    error = get_import_error(session=db.session(), id=id, dag_ids=visible_dag_ids())
+    return render_template("ui/import_error.html", error=error)

@@ -7,7 +7,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 import engine.deadletters
-from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.errors import ConflictError, InvalidInputError
 from engine.listing import Page, within_dags
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
@@ -75,11 +75,8 @@ def discard_dead_letter(id: int) -> Response | tuple[str, int]:
 
 def _visible(id: int) -> DeadLetter:
     """Dead letter ``id`` when the page's permission reaches its DAG; else 404, as if absent."""
-    letter = engine.deadletters.get_dead_letter(session=db.session(), id=id)
     visible = visible_dag_ids()
-    if visible is not None and letter.dag_id not in visible:
-        raise NotFoundError(f"dead letter {id} not found")
-    return letter
+    return engine.deadletters.get_dead_letter(session=db.session(), id=id, dag_ids=visible)
 
 
 def _refused(id: int, refused: ConflictError) -> tuple[str, int]:

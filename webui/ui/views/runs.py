@@ -20,7 +20,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from engine.errors import NotFoundError
-from engine.models import Dag, TaskInstance, utcnow
+from engine.models import TaskInstance, utcnow
 from engine.queries import get_task_instance
 from engine.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
 from engine.runs import clear_task_instances, mark_run
@@ -28,7 +28,7 @@ from engine.runview import attempts_of, run_view, task_fields
 from engine.security.roles import Action, Resource
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from webui import db
-from webui.auth import check_dag, current_access
+from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.present import span
 from webui.ui.session import page
@@ -55,11 +55,6 @@ def _helpers() -> dict[str, Any]:
     return {"pretty": pretty, "seconds": seconds, "now": utcnow()}
 
 
-def _may(dag: Dag, action: Action, resource: Resource) -> bool:
-    """Whether the signed-in user may ``action`` ``resource`` of ``dag`` (its tags' scope)."""
-    return current_access().allows_dag(action, resource, dag.tags or ())
-
-
 def _chosen(form_field: str) -> str:
     value = request.form.get(form_field, "")
     if value not in MARKS:
@@ -78,8 +73,8 @@ def run(dag_id: str, run_id: str) -> str:
         "ui/run.html",
         dag=dag,
         view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
-        show_tasks=_may(dag, Action.READ, Resource.TASK_INSTANCES),
-        may_edit=_may(dag, Action.EDIT, Resource.DAG_RUNS),
+        show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
+        may_edit=allows_dag(dag, Action.EDIT, Resource.DAG_RUNS),
         **_helpers(),
     )
 
@@ -93,7 +88,7 @@ def run_live(dag_id: str, run_id: str) -> str:
         "ui/run_live.html",
         dag=dag,
         view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
-        show_tasks=_may(dag, Action.READ, Resource.TASK_INSTANCES),
+        show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
         **_helpers(),
     )
 
@@ -149,7 +144,8 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
     if "try" in request.args and (wanted is None or wanted < 1):
         raise BadRequest("try: must be a try number, 1 or more")
     attempts = attempts_of(session=session, ti=ti)
-    may_logs = _may(dag, Action.READ, Resource.TASK_LOGS)
+    may_logs = allows_dag(dag, Action.READ, Resource.TASK_LOGS)
+    may_xcom = allows_dag(dag, Action.READ, Resource.XCOM)
     log = _log_or_none(ti, wanted) if may_logs else None
     latest = attempts[-1].try_number if attempts else None
     shown_try = log.try_number if log is not None else wanted or latest
@@ -163,8 +159,8 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
         log=log,
         may_logs=may_logs,
         fields=task_fields(session=session, ti=ti, attempt=attempt),
-        xcoms=xcoms_of(session=session, ti=ti) if _may(dag, Action.READ, Resource.XCOM) else None,
-        may_edit=_may(dag, Action.EDIT, Resource.TASK_INSTANCES),
+        xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
+        may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,
         **_helpers(),
     )

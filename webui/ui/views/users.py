@@ -14,8 +14,9 @@ from werkzeug.wrappers import Response
 import engine.security.users
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.listing import Page
-from engine.models import User
+from engine.models import User, utcnow
 from engine.security.roles import Action, Resource, list_roles
+from engine.security.throttle import locked_until
 from webui import db
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
@@ -150,4 +151,5 @@ def _user_page(
         errors=errors or {},
         form=form or {},
         is_self=found.id == g.loom_user.id,
+        locked_until=locked_until(session=db.session(), username=found.username, now=utcnow()),
     )
