@@ -71,7 +71,7 @@ DAG_FILE = textwrap.dedent(
     with DAG("greet", schedule=None, start_date=datetime(2026, 1, 1), tags=["demo"],
              description="Says hello, then done",
              params={"name": Param("world", type="string")}) as greet:
-        hello = BashOperator(task_id="hello", bash_command="echo hello {{ params.name }}")
+        hello = BashOperator(task_id="hello", bash_command="echo hello {{ params.name | sh }}")
         done = BashOperator(task_id="done", bash_command="sleep 2; echo done")
         hello >> done
 

@@ -339,7 +339,7 @@ def test_trigger_lists_every_broken_param_next_to_it(app: Flask, client: FlaskCl
     page = text(reply)
     assert field_error(page, "param.n") == "✗ must be of type integer, got str"
     assert field_error(page, "param.region") == "✗ must be of type string, got int"
-    assert "2 problem(s)" in field_error(page, "conf")
+    assert "does not fit the params n, region" in field_error(page, "conf")
     assert list(runs_of(app, "example")) == ["manual__1"]
 
 

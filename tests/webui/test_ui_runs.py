@@ -504,7 +504,10 @@ def test_run_ids_with_slashes_colons_and_pluses_work(
     app: Flask, client: FlaskClient, post: Post, run_id: str
 ) -> None:
     with world(app) as session:
-        trigger_dag(session=session, dag_id="example", run_id=run_id, now=T0)
+        run = trigger_dag(session=session, dag_id="example", run_id="renamed", now=T0)
+        # Ids no edge accepts today (a slash), as a run of an older version may carry.
+        for row in (run, *run.task_instances):
+            row.run_id = run_id
     post("/dags/example/run-mark/manual__1", "Admin", state="success")  # signs in
     run_page = html(client, f"/dags/example/runs/{run_id}")
     assert f"<code>{run_id}</code>" in run_page

@@ -304,8 +304,8 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
 def _param_errors(exc: ParamsError) -> dict[str, str]:
     """Each param's problems next to its row, and a summary next to the conf."""
     errors = {f"param.{name}": "; ".join(found) for name, found in exc.by_param.items()}
-    count = sum(len(found) for found in exc.by_param.values())
-    errors["conf"] = f"conf does not fit the params: {count} problem(s), listed with each param"
+    names = ", ".join(exc.by_param)
+    errors["conf"] = f"conf does not fit the params {names}: each problem is shown by its param"
     return errors
 
 
