@@ -6,7 +6,18 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine.models import DeadLetterState, DeliveryStatus
+from engine.notifications.deliveries import shown_error
 from webui.api.schemas.common import PageArgs
+
+
+class LastError(fields.String):
+    """A delivery's ``last_error``, URLs masked to their host (even in rows stored before
+    the notifier masked them)."""
+
+    def _serialize(
+        self, value: object, attr: str | None, obj: object, **kwargs: object
+    ) -> str | None:
+        return None if value is None else shown_error(str(value))
 
 
 class ImportErrorSchema(ma.Schema):
@@ -128,7 +139,7 @@ class NotificationSchema(ma.Schema):
     task_id = fields.String(allow_none=True)
     status = fields.String(required=True)
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = LastError(allow_none=True)
     next_attempt_at = fields.DateTime()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
