@@ -9,6 +9,7 @@ holds its lock at a time), which moves delayed jobs (``enqueue_at``) onto their 
 ``fork=True`` uses :class:`rq.Worker`: each job runs in a forked work horse, so a crash
 or a leak in a task ends with that job. ``fork=False`` uses :class:`rq.SimpleWorker`: jobs
 run in the worker process itself, faster (no fork, warm caches) but less isolated.
+Either way a job runs only if it calls one of ``entry_points`` (:mod:`workers.entrypoints`).
 
 With ``concurrency`` above 1, :func:`run_workers` spawns that many processes, each
 running one worker, forwards SIGTERM/SIGINT to them (first signal: finish the current
@@ -32,9 +33,10 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, DequeueStrategy
 
 from engine.config.schema import LoggingSettings
-from engine.executors.base import QUEUE_NAMES
+from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES
 from engine.executors.rq_executor import job_queues
 from engine.processlog import configure_logging
+from workers.entrypoints import RunsOnlyEntryPoints
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class WorkerOptions:
     dequeue_strategy: DequeueStrategyName = "default"
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     """Level and format of the worker's own log (a task's output goes to its try's log)."""
+    entry_points: frozenset[str] = frozenset({DEFAULT_JOB_FUNC})
+    """Dotted names of the functions a job may call; any other job fails unrun."""
 
 
 def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
@@ -67,7 +71,12 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
     queues = [queue for queue in job_queues(connection) if queue.name in options.queues]
     queues.sort(key=lambda queue: options.queues.index(queue.name))
     worker_class = LoomForkingWorker if options.fork else LoomSimpleWorker
-    worker = worker_class(queues, connection=connection, serializer=JSONSerializer)
+    worker = worker_class(
+        queues,
+        connection=connection,
+        serializer=JSONSerializer,
+        entry_points=options.entry_points,
+    )
     if prepare:
         _prepare_entry()
     logger.info(
@@ -123,12 +132,13 @@ class _StopsPromptly(BaseWorker):
         )
 
 
-class LoomForkingWorker(_StopsPromptly, Worker):
-    """RQ's forking worker (a work horse per job), stopping promptly."""
+class LoomForkingWorker(RunsOnlyEntryPoints, _StopsPromptly, Worker):
+    """RQ's forking worker (a work horse per job), stopping promptly, running only
+    Loom's jobs."""
 
 
-class LoomSimpleWorker(_StopsPromptly, SimpleWorker):
-    """RQ's in-process worker, stopping promptly."""
+class LoomSimpleWorker(RunsOnlyEntryPoints, _StopsPromptly, SimpleWorker):
+    """RQ's in-process worker, stopping promptly, running only Loom's jobs."""
 
 
 def _prepare_entry() -> None:
