@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Literal
 
-from redis import Redis
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, DequeueStrategy
@@ -36,6 +35,7 @@ from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES
 from engine.executors.rq_executor import job_queues
 from engine.processlog import configure_logging
+from engine.redisconn import check, connect
 from workers.entrypoints import RunsOnlyEntryPoints
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,8 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
     ``prepare`` loads settings and the database engine once, before jobs fork from this
     process. Returns whether any job was processed.
     """
-    connection = Redis.from_url(options.redis_url)
+    connection = connect(options.redis_url)
+    check(connection)  # a refused password is one clear line, not RQ's traceback
     queues = [queue for queue in job_queues(connection) if queue.name in options.queues]
     queues.sort(key=lambda queue: options.queues.index(queue.name))
     worker_class = LoomForkingWorker if options.fork else LoomSimpleWorker
@@ -152,6 +153,7 @@ def run_workers(options: WorkerOptions, concurrency: int) -> int:
     if concurrency <= 1:
         run_worker(options)
         return 0
+    check(connect(options.redis_url))  # once, before any child starts
     return _Supervisor(options, concurrency).run()
 
 

@@ -213,7 +213,7 @@ class RedisSettings(_Section):
     """Redis, the transport of the rq executor."""
 
     url: RedisUrl = "redis://127.0.0.1:6379/0"
-    """Redis URL of the RQ queues."""
+    """Redis URL of the RQ queues; credentials as redis://user:password@host:port/db."""
 
 
 class DlqSettings(_Section):
