@@ -49,6 +49,10 @@ def _record(response: Response) -> Response:
         return response
     extra = g.get("loom_audit", {})
     user = g.get("loom_user")
+    if response.status_code >= 400 and "loom_db" in g:
+        # A refused change may be flushed, not committed: drop it (and, on SQLite, the
+        # write lock it holds, which the entry's own transaction would wait for).
+        db.session().rollback()
     try:
         with db.sessions().begin() as session:
             audit.record(
