@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 
+from engine.audit import Outcome
 from engine.models import User, utcnow
 from engine.security.authn import (
     LoginOutcome,
@@ -25,13 +26,14 @@ def check_credentials(username: str, password: str) -> User:
     TooManyRequests (with Retry-After) for a locked account. Every attempt is counted
     (committed) and named in the request's audit entry."""
     result = attempt_login(session=db.session(), username=username, password=password, now=utcnow())
-    db.commit()  # failures count, whatever the outcome
     user = result.user
     note(
         username=username,
         user_id=user.id if user else None,
         details={"login": result.outcome.value},
+        outcome=Outcome.SUCCESS if result.outcome is LoginOutcome.SUCCESS else Outcome.DENIED,
     )
+    db.commit()  # failures count, whatever the outcome, with their audit entry
     if result.outcome is LoginOutcome.LOCKED and result.retry_after is not None:
         seconds = math.ceil(result.retry_after.total_seconds())
         error = TooManyRequests(f"too many failed sign-ins; try again in {seconds} s")

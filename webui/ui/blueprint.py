@@ -83,5 +83,7 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> tuple[str, int]:
     logger.exception("UI request failed")
+    if "loom_db" in g:  # the error page reads the database: not through a failed transaction
+        db.session().rollback()
     message = "something went wrong on the server; the error is in its log"
     return render_template("ui/error.html", status=500, message=message), 500

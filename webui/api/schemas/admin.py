@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.audit import Outcome
 from engine.models import DeadLetterState, DeliveryStatus
 from engine.notifications.deliveries import shown_error
 from webui.api.schemas.common import PageArgs
@@ -73,7 +74,7 @@ class AuditListArgs(PageArgs):
     username = fields.String(load_default=None, validate=validate.Length(max=250))
     action = fields.String(load_default=None, validate=validate.Length(max=250))
     outcome = fields.String(
-        load_default=None, validate=validate.OneOf(["success", "denied", "error"])
+        load_default=None, validate=validate.OneOf([outcome.value for outcome in Outcome])
     )
     target = fields.String(
         load_default=None,
