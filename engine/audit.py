@@ -1,7 +1,8 @@
 """The audit log: who did what, to what, from where, and how it ended.
 
 Entries are only ever added (:func:`record`) and read (:func:`audit_query`). The
-webserver records every mutating request and every sign-in; the caller commits.
+webserver records every mutating request and every sign-in, a change's entry in the
+change's own transaction (see :mod:`webui.audit`); the caller commits.
 """
 
 from __future__ import annotations
@@ -22,8 +23,13 @@ class Outcome(StrEnum):
     """How an audited action ended."""
 
     SUCCESS = "success"
+    """Done; written in the same transaction as the change."""
     DENIED = "denied"
+    """Not allowed: not signed in, no permission, or throttled (401, 403, 429)."""
+    REFUSED = "refused"
+    """Refused for what was asked: a conflict, invalid input, nothing found (other 4xx)."""
     ERROR = "error"
+    """Failed on the server's side (5xx); nothing was changed."""
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 import pika
 import sqlalchemy as sa
 from pika.exceptions import AMQPError
-from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.errors import ConfigError
 from engine.heartbeats import latest_scheduler_heartbeat
+from engine.redisconn import check, connect
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +58,15 @@ def check_redis(url: str | None) -> ComponentHealth:
     """Redis answers ``PING`` (None: Redis is not used)."""
     if not url:
         return ComponentHealth(NOT_CONFIGURED)
-    client = Redis.from_url(
-        url, socket_timeout=PROBE_TIMEOUT_SECONDS, socket_connect_timeout=PROBE_TIMEOUT_SECONDS
-    )
     try:
-        client.ping()
-    except RedisError as exc:
+        client = connect(
+            url, socket_timeout=PROBE_TIMEOUT_SECONDS, socket_connect_timeout=PROBE_TIMEOUT_SECONDS
+        )
+    except ConfigError as exc:
+        return ComponentHealth(UNHEALTHY, type(exc).__name__)
+    try:
+        check(client)
+    except (RedisError, ConfigError) as exc:
         return ComponentHealth(UNHEALTHY, type(exc).__name__)
     finally:
         client.close()

@@ -67,7 +67,8 @@ class JsonLineFormatter(logging.Formatter):
             if value is not None:
                 line[key] = value
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            # A filter may have rendered (and masked) the traceback already.
+            line["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(line, default=str, ensure_ascii=False)
 
 

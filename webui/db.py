@@ -1,11 +1,14 @@
 """One database session per request, opened on first use and closed when the request ends.
 
 Handlers that change something call :func:`commit` (the request owns the transaction);
-whatever was not committed is rolled back when the session closes.
+whatever was not committed is rolled back when the session closes. What must be written
+with every change (the request's audit entry) joins the transaction through
+:func:`before_commit`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from flask import Flask, current_app, g
@@ -15,6 +18,9 @@ from engine.config import Settings
 from engine.db import create_db_engine, make_session_factory
 
 EXTENSION = "loom.sessions"
+BEFORE_COMMIT = "loom.before_commit"
+
+CommitHook = Callable[[Session], None]
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -37,9 +43,26 @@ def session() -> Session:
     return cast(Session, g.loom_db)
 
 
+def before_commit(app: Flask, hook: CommitHook) -> None:
+    """Have :func:`commit` call ``hook(session)`` inside the transaction, before committing."""
+    app.extensions.setdefault(BEFORE_COMMIT, []).append(hook)
+
+
 def commit() -> None:
-    """Commit this request's transaction."""
-    session().commit()
+    """Commit this request's transaction, with what the before-commit hooks add to it.
+
+    A hook that fails fails the commit: then nothing of the transaction is kept.
+    """
+    current = session()
+    for hook in current_app.extensions.get(BEFORE_COMMIT, ()):
+        hook(current)
+    current.commit()
+    g.loom_committed = True
+
+
+def committed() -> bool:
+    """Whether this request committed a transaction."""
+    return bool(g.get("loom_committed"))
 
 
 def _close(_exc: Any) -> None:

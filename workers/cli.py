@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import loom_context
+from engine.executors.base import DEFAULT_JOB_FUNC
 from engine.metrics.exposition import serve_metrics, use_multiprocess_dir
 from engine.metrics.state import QueueDepths, StateCollector
 from engine.processlog import configure_logging
@@ -42,8 +43,21 @@ from workers.rq_worker import WorkerOptions, parse_queues, run_workers
     show_default=True,
     help="default: strict priority by queue order; round_robin: rotate after each job.",
 )
+@click.option(
+    "--entry-point",
+    "entry_points",
+    multiple=True,
+    metavar="DOTTED.NAME",
+    help="Also run jobs that call this function (repeatable; tests, custom runners). "
+    f"Jobs calling anything else than {DEFAULT_JOB_FUNC} or these fail unrun.",
+)
 def command(
-    queues: tuple[str, ...], burst: bool, concurrency: int, fork: bool, dequeue_strategy: str
+    queues: tuple[str, ...],
+    burst: bool,
+    concurrency: int,
+    fork: bool,
+    dequeue_strategy: str,
+    entry_points: tuple[str, ...],
 ) -> None:
     """Run RQ workers that execute task instances from Redis (redis.url)."""
     # The one place engine/ reaches into workers/: this command *is* the worker process.
@@ -60,6 +74,7 @@ def command(
         fork=fork,
         dequeue_strategy="round_robin" if dequeue_strategy == "round_robin" else "default",
         logging=settings.logging,
+        entry_points=frozenset({DEFAULT_JOB_FUNC, *entry_points}),
     )
     configure_logging(settings.logging)
     if settings.metrics.worker_port:

@@ -9,6 +9,7 @@ holds its lock at a time), which moves delayed jobs (``enqueue_at``) onto their 
 ``fork=True`` uses :class:`rq.Worker`: each job runs in a forked work horse, so a crash
 or a leak in a task ends with that job. ``fork=False`` uses :class:`rq.SimpleWorker`: jobs
 run in the worker process itself, faster (no fork, warm caches) but less isolated.
+Either way a job runs only if it calls one of ``entry_points`` (:mod:`workers.entrypoints`).
 
 With ``concurrency`` above 1, :func:`run_workers` spawns that many processes, each
 running one worker, forwards SIGTERM/SIGINT to them (first signal: finish the current
@@ -26,15 +27,16 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Literal
 
-from redis import Redis
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, DequeueStrategy
 
 from engine.config.schema import LoggingSettings
-from engine.executors.base import QUEUE_NAMES
+from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES
 from engine.executors.rq_executor import job_queues
 from engine.processlog import configure_logging
+from engine.redisconn import check, connect
+from workers.entrypoints import RunsOnlyEntryPoints
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ class WorkerOptions:
     dequeue_strategy: DequeueStrategyName = "default"
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     """Level and format of the worker's own log (a task's output goes to its try's log)."""
+    entry_points: frozenset[str] = frozenset({DEFAULT_JOB_FUNC})
+    """Dotted names of the functions a job may call; any other job fails unrun."""
 
 
 def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
@@ -63,11 +67,17 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
     ``prepare`` loads settings and the database engine once, before jobs fork from this
     process. Returns whether any job was processed.
     """
-    connection = Redis.from_url(options.redis_url)
+    connection = connect(options.redis_url)
+    check(connection)  # a refused password is one clear line, not RQ's traceback
     queues = [queue for queue in job_queues(connection) if queue.name in options.queues]
     queues.sort(key=lambda queue: options.queues.index(queue.name))
     worker_class = LoomForkingWorker if options.fork else LoomSimpleWorker
-    worker = worker_class(queues, connection=connection, serializer=JSONSerializer)
+    worker = worker_class(
+        queues,
+        connection=connection,
+        serializer=JSONSerializer,
+        entry_points=options.entry_points,
+    )
     if prepare:
         _prepare_entry()
     logger.info(
@@ -130,12 +140,13 @@ class _StopsPromptly(BaseWorker):
         )
 
 
-class LoomForkingWorker(_StopsPromptly, Worker):
-    """RQ's forking worker (a work horse per job), stopping promptly."""
+class LoomForkingWorker(RunsOnlyEntryPoints, _StopsPromptly, Worker):
+    """RQ's forking worker (a work horse per job), stopping promptly, running only
+    Loom's jobs."""
 
 
-class LoomSimpleWorker(_StopsPromptly, SimpleWorker):
-    """RQ's in-process worker, stopping promptly."""
+class LoomSimpleWorker(RunsOnlyEntryPoints, _StopsPromptly, SimpleWorker):
+    """RQ's in-process worker, stopping promptly, running only Loom's jobs."""
 
 
 def _prepare_entry() -> None:
@@ -149,6 +160,7 @@ def run_workers(options: WorkerOptions, concurrency: int) -> int:
     if concurrency <= 1:
         run_worker(options)
         return 0
+    check(connect(options.redis_url))  # once, before any child starts
     return _Supervisor(options, concurrency).run()
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-from sqlalchemy.engine import make_url
 
 from engine import migrate
 from engine.cli.common import loom_context
+from engine.config.masking import mask_url
 
 
 @click.group("db")
@@ -19,7 +19,7 @@ def _url() -> str:
 
 
 def _shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    return mask_url(url)
 
 
 @group.command("upgrade")

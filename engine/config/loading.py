@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from engine.config.masking import MASK, mask_value
+from engine.config.masking import MASK, mask_urls_in, mask_value
 from engine.config.schema import Settings, WebhookSettings, section_names
 from engine.config.ssm import overlaps, resolve_ssm_values
 from engine.errors import ConfigError
@@ -34,7 +34,7 @@ class _Override:
     loc: tuple[str, ...]
 
     def label(self) -> str:
-        return f"{self.name}={mask_value(self.value, self.loc[-1])}"
+        return f"{self.name}={mask_value(self.value, self.loc[-1], within=self.loc[:-1])}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -119,7 +119,10 @@ def _apply_env(
             continue
         loc = _env_loc(name)
         if loc is None:
-            shown = mask_value(env[name], name.rsplit("__", 1)[-1].lower())
+            # Not knowing which setting it meant, show no URL beyond its host.
+            shown = mask_urls_in(
+                str(mask_value(env[name], name.rsplit("__", 1)[-1].lower())), hide_paths=True
+            )
             problems.append(
                 f"{name}={shown}: not a setting; use LOOM__<SECTION>__<KEY>"
                 " or LOOM__WEBHOOKS__<NAME>__<KEY>"
@@ -224,7 +227,9 @@ class _Origins:
             return (
                 self.prefix(loc) + f"{key} is not a known key{_did_you_mean(loc[-1], _known(loc))}"
             )
-        shown = MASK if overlaps(loc, secure) else mask_value(error["input"], loc[-1])
+        shown = (
+            MASK if overlaps(loc, secure) else mask_value(error["input"], loc[-1], within=loc[:-1])
+        )
         return self.prefix(loc) + f"{key} must be {_expected(error)} (got {shown!r})"
 
 

@@ -227,7 +227,7 @@ class RedisSettings(_Section):
 
     url: RedisUrl = "redis://127.0.0.1:6379/0"
     """Redis URL of the RQ queues and, when set (or with the rq executor), of the sign-in
-    rate limits."""
+    rate limits; credentials as redis://user:password@host:port/db."""
 
 
 class DlqSettings(_Section):

@@ -22,6 +22,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES, TaskJob
+from engine.redisconn import check, connect
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class RQExecutor:
     """Submits tries as RQ jobs to ``loom.high``, ``loom.default`` and ``loom.low``."""
 
     def __init__(self, redis: str | Redis, *, job_func: str = DEFAULT_JOB_FUNC) -> None:
-        self._connection = Redis.from_url(redis) if isinstance(redis, str) else redis
+        self._connection = connect(redis) if isinstance(redis, str) else redis
         self._job_func = job_func
         self._queues = {queue.name: queue for queue in job_queues(self._connection)}
 
@@ -65,8 +66,9 @@ class RQExecutor:
         return self._connection
 
     def start(self) -> None:
-        """Check that Redis answers, so that a wrong ``redis.url`` fails at start."""
-        self._connection.ping()
+        """Check that Redis answers and takes the credentials, so that a wrong
+        ``redis.url`` fails at start with a clear message (ConfigError)."""
+        check(self._connection)
 
     def stop(self) -> None:
         """Close idle connections; a later call reconnects."""

@@ -143,10 +143,10 @@ class QueueDepths:
         self._connection: Any = None
 
     def read(self) -> list[Metric]:
-        from redis import Redis  # only the rq executor has Redis to read
+        from engine.redisconn import connect  # only the rq executor has Redis to read
 
         if self._connection is None:
-            self._connection = Redis.from_url(self._redis_url, socket_timeout=2)
+            self._connection = connect(self._redis_url, socket_timeout=2)
         depths = {name: float(self._connection.llen(f"rq:queue:{name}")) for name in QUEUE_NAMES}
         return [
             _by_label(

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.config.masking import mask_urls_in
 from engine.models import DeliveryStatus, NotificationDelivery
 from engine.notifications.routing import PlannedDelivery
 
@@ -28,6 +29,13 @@ logger = logging.getLogger(__name__)
 
 MAX_ERROR_CHARS = 4000
 """``last_error`` keeps at most this many characters."""
+
+
+def shown_error(error: str) -> str:
+    """A delivery's error as it may be stored and shown: URLs masked to their host (a
+    webhook URL is often its credential), also in rows written before masking existed."""
+    return mask_urls_in(error, hide_paths=True)
+
 
 D = NotificationDelivery
 
@@ -175,7 +183,7 @@ def hold_target(
 
 def _settle(session: Session, job: DeliveryJob, **values: Any) -> bool:
     if values.get("last_error"):
-        values["last_error"] = str(values["last_error"])[-MAX_ERROR_CHARS:]
+        values["last_error"] = shown_error(str(values["last_error"]))[-MAX_ERROR_CHARS:]
     result = session.execute(
         sa.update(D)
         .where(

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
+from engine.config.masking import MaskUrls, mask_urls_in
 from engine.metrics import instruments
 from engine.models import OutboxKind, OutboxMessage, utcnow
 from engine.notifications.channels import Channel, DeliveryError, FailureKind
@@ -52,6 +53,7 @@ from engine.notifications.webhook import WebhookChannel
 from engine.outbox import backoff, claim_due, mark_delivered, mark_failed_attempt
 
 logger = logging.getLogger(__name__)
+logger.addFilter(MaskUrls(hide_paths=True))  # failures and tracebacks may name a webhook URL
 
 BATCH_SIZE = 100
 """Outbox rows fanned out, and deliveries tried, per pass at most."""
@@ -217,13 +219,14 @@ class Notifier:
         report: NotifierReport,
         failed_targets: set[tuple[str, str]],
     ) -> None:
+        reason = mask_urls_in(str(failure), hide_paths=True)
         logger.warning("event %s (%s) by %s to %s, attempt %s: %s %s", job.event_id,
                        job.event_type, job.channel, job.target, job.attempts + 1,
-                       failure.kind, failure)  # fmt: skip
+                       failure.kind, reason)  # fmt: skip
         retry_at = self._retry_at(job, channel, failure, now)
         with self.session_factory.begin() as session:
             if retry_at is None:
-                error = str(failure)
+                error = reason
                 if failure.kind is not FailureKind.PERMANENT:
                     error += f" (given up after {job.attempts + 1} attempts)"
                 won = record_given_up(session=session, job=job, error=error, now=now)
@@ -231,7 +234,7 @@ class Notifier:
                 return
             counted = failure.kind is not FailureKind.UNREACHABLE
             won = record_retry(
-                session=session, job=job, error=str(failure), retry_at=retry_at, counted=counted
+                session=session, job=job, error=reason, retry_at=retry_at, counted=counted
             )
             _count(report, "retrying", won, job.channel)
             report.held += hold_target(

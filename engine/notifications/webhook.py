@@ -21,6 +21,10 @@ Outcomes: 2xx delivered; 408, 429 (honouring ``Retry-After``), 5xx, a read timeo
 dropped connection are retried with exponential backoff up to ``max_attempts``; a
 refused or timed-out connection is retried until the endpoint is back; any other status
 (other 4xx, a redirect, which is not followed) gives up at once.
+
+A webhook URL usually is the credential (Slack's, Teams', a token in the query): failure
+messages name the endpoint by scheme and host only (``https://hooks.slack.com/***``), and
+the path and query are masked in an excerpt of the receiver's answer too.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import json
 import logging
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -39,6 +44,7 @@ from email.message import Message
 from typing import Any
 
 from engine.config import WebhookSettings
+from engine.config.masking import MASK, mask_url, mask_urls_in
 from engine.models import utcnow
 from engine.notifications.channels import DeliveryError, FailureKind
 from engine.notifications.deliveries import DeliveryJob
@@ -127,11 +133,12 @@ class WebhookChannel:
                 FailureKind.PERMANENT,
             )
         request = self.request(job, webhook)
+        shown = mask_url(webhook.url, hide_path=True)
         try:
             with self._opener.open(request, timeout=webhook.timeout.total_seconds()) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
-            raise _status_failure(exc) from exc
+            raise _status_failure(exc, shown, webhook.url) from exc
         except urllib.error.URLError as exc:
             # No connection (refused, DNS, connect timeout): an outage. A TLS failure is
             # more likely a certificate problem, so it counts against max_attempts.
@@ -140,11 +147,11 @@ class WebhookChannel:
                 if isinstance(exc.reason, ssl.SSLError)
                 else FailureKind.UNREACHABLE
             )
-            raise DeliveryError(f"cannot reach {webhook.url}: {exc.reason}", kind) from exc
+            reason = _scrub(str(exc.reason), webhook.url)
+            raise DeliveryError(f"cannot reach {shown}: {reason}", kind) from exc
         except (TimeoutError, OSError, http.client.HTTPException) as exc:  # after connecting
-            raise DeliveryError(
-                f"{webhook.url}: {type(exc).__name__}: {exc}", FailureKind.TRANSIENT
-            ) from exc
+            error = _scrub(f"{type(exc).__name__}: {exc}", webhook.url)
+            raise DeliveryError(f"{shown}: {error}", FailureKind.TRANSIENT) from exc
         return None
 
     def request(self, job: DeliveryJob, webhook: WebhookSettings) -> urllib.request.Request:
@@ -165,14 +172,26 @@ class WebhookChannel:
         return urllib.request.Request(webhook.url, data=body, headers=headers, method="POST")
 
 
-def _status_failure(exc: urllib.error.HTTPError) -> DeliveryError:
+def _status_failure(exc: urllib.error.HTTPError, shown: str, url: str) -> DeliveryError:
     status = exc.code
-    message = f"HTTP {status} from {exc.url}: {_excerpt(exc)}".rstrip(": ")
+    message = f"HTTP {status} from {shown}: {_scrub(_excerpt(exc), url)}".rstrip(": ")
     if status >= 500 or status in RETRYABLE_STATUSES:
         return DeliveryError(message, FailureKind.TRANSIENT, retry_after=_retry_after(exc.headers))
     if 300 <= status < 400:
         message += " (redirects are not followed: configure the final URL)"
     return DeliveryError(message, FailureKind.PERMANENT)
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` with URLs masked, and the webhook's own path and query too, should the
+    receiver echo them without the host ("no hook /services/T0/B0/XXXX")."""
+    text = mask_urls_in(text, hide_paths=True)
+    parts = urllib.parse.urlsplit(url)
+    tail = parts._replace(scheme="", netloc="").geturl()
+    for secret in sorted({tail, parts.path, parts.query}, key=len, reverse=True):
+        if secret.strip("/"):
+            text = text.replace(secret, MASK)
+    return text
 
 
 def _excerpt(exc: urllib.error.HTTPError) -> str:

@@ -7,11 +7,11 @@ same permission add up: the scope is the union, and "every DAG" wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.models import Role
-from engine.security.roles import Action, Resource
+from engine.security.roles import ALL_PERMISSIONS, Action, Resource
 
 DagScope = frozenset[str] | None
 """Tags a permission is limited to; None: every DAG."""
@@ -58,16 +58,32 @@ class Access:
         scope = self.dag_scope(action, resource)
         return scope is None or not scope.isdisjoint(tags)
 
+    def is_unscoped_admin(self) -> bool:
+        """True when every permission of the catalogue is granted, on every DAG."""
+        return all(self.allows(a, r) and self.dag_scope(a, r) is None for a, r in ALL_PERMISSIONS)
+
+
+Grant = tuple[Sequence[str] | None, str, str]
+"""One permission a role grants: ``(the role's dag_tags, action, resource)``."""
+
 
 def access_of(roles: Iterable[Role]) -> Access:
     """The combined :class:`Access` of ``roles``."""
-    grants: dict[tuple[str, str], DagScope] = {}
-    for role in roles:
-        role_scope: DagScope = frozenset(role.dag_tags) if role.dag_tags else None
-        for permission in role.permissions:
-            key = (permission.action, permission.resource)
-            grants[key] = _union(grants[key], role_scope) if key in grants else role_scope
-    return Access(grants)
+    return access_from(
+        (role.dag_tags, permission.action, permission.resource)
+        for role in roles
+        for permission in role.permissions
+    )
+
+
+def access_from(grants: Iterable[Grant]) -> Access:
+    """The combined :class:`Access` of ``grants`` (as read straight from the database)."""
+    combined: dict[tuple[str, str], DagScope] = {}
+    for tags, action, resource in grants:
+        scope: DagScope = frozenset(tags) if tags else None
+        key = (action, resource)
+        combined[key] = _union(combined[key], scope) if key in combined else scope
+    return Access(combined)
 
 
 def _union(a: DagScope, b: DagScope) -> DagScope:

@@ -181,25 +181,34 @@ def update_role(
     description: str | None = None,
     dag_tags: Sequence[str] | None = None,
 ) -> Role:
-    """Change a role; a builtin role's permissions belong to the catalogue (ConflictError)."""
-    if permissions is not None:
-        if role.is_builtin:
-            raise ConflictError(f"role {role.name!r} is builtin: its permissions cannot change")
-        role.permissions = _permission_rows(parse_permissions(permissions), session=session)
-    if description is not None:
-        role.description = description
-    if dag_tags is not None:
-        role.dag_tags = _tags(dag_tags)
-    session.flush()
+    """Change a role; a builtin role's permissions belong to the catalogue (ConflictError),
+    and so does a change that would leave no active, unscoped admin (scoping the Admin
+    role to some DAG tags, say)."""
+    if permissions is not None and role.is_builtin:
+        raise ConflictError(f"role {role.name!r} is builtin: its permissions cannot change")
+    from engine.security.admins import keeping_an_admin  # admins reads access, access this
+
+    rows = None if permissions is None else parse_permissions(permissions)
+    tags = None if dag_tags is None else _tags(dag_tags)
+    with keeping_an_admin(session=session):
+        if rows is not None:
+            role.permissions = _permission_rows(rows, session=session)
+        if description is not None:
+            role.description = description
+        if tags is not None:
+            role.dag_tags = tags
     return role
 
 
 def delete_role(*, session: Session, role: Role) -> None:
-    """Remove a custom role (its users lose it); builtin roles stay (ConflictError)."""
+    """Remove a custom role (its users lose it); builtin roles stay, and so does a role
+    without which no active, unscoped admin would remain (ConflictError)."""
     if role.is_builtin:
         raise ConflictError(f"role {role.name!r} is builtin and cannot be deleted")
-    session.delete(role)
-    session.flush()
+    from engine.security.admins import keeping_an_admin  # admins reads access, access this
+
+    with keeping_an_admin(session=session):
+        session.delete(role)
 
 
 def _tags(tags: Sequence[str]) -> list[str]:

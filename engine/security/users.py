@@ -1,4 +1,8 @@
-"""Creating and listing users; the CLI and the API call these."""
+"""Creating, listing and changing users; the CLI, the API and the UI call these.
+
+A change that would leave no active Admin seeing every DAG is refused
+(:mod:`engine.security.admins`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Role, User
+from engine.security.admins import keeping_an_admin
 from engine.security.passwords import hash_password
 from engine.security.throttle import forget_failures
 
@@ -98,23 +103,34 @@ def set_password(*, session: Session, user: User, password: str) -> None:
 
 
 def set_active(*, session: Session, user: User, active: bool) -> None:
-    """Enable or disable ``user``; disabling revokes every token issued to them."""
-    if user.is_active and not active:
+    """Enable or disable ``user``; disabling revokes every token issued to them.
+
+    ConflictError when that would disable the last active, unscoped admin.
+    """
+    if not user.is_active or active:
+        user.is_active = active
+        session.flush()
+        return
+    with keeping_an_admin(session=session):
         revoke_tokens(user)
-    user.is_active = active
-    session.flush()
+        user.is_active = False
 
 
 def set_roles(*, session: Session, user: User, role_names: Sequence[str]) -> None:
-    """Replace ``user``'s roles (their tokens stay valid: permissions are read per request)."""
-    user.roles = roles_named(role_names, session=session)
-    session.flush()
+    """Replace ``user``'s roles (their tokens stay valid: permissions are read per request).
+
+    ConflictError when that would leave no active, unscoped admin.
+    """
+    roles = roles_named(role_names, session=session)
+    with keeping_an_admin(session=session):
+        user.roles = roles
 
 
 def delete_user(*, session: Session, user: User) -> None:
-    """Remove ``user``; their audit entries keep the username."""
-    session.delete(user)
-    session.flush()
+    """Remove ``user``; their audit entries keep the username. ConflictError when they
+    are the last active, unscoped admin."""
+    with keeping_an_admin(session=session):
+        session.delete(user)
 
 
 def revoke_tokens(user: User) -> None:

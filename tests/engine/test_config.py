@@ -364,8 +364,9 @@ def test_masked_hides_secrets_and_url_passwords(tmp_path: Path) -> None:
         "LOOM__WEBSERVER__SECRET_KEY": "jwt-key",
         "LOOM__SMTP__USER": "mailer",
         "LOOM__SMTP__PASSWORD": "smtp-pass",
-        "LOOM__WEBHOOKS__OPS__URL": "https://hooks.example.com/loom",
+        "LOOM__WEBHOOKS__OPS__URL": "https://hooks.example.com/services/T0/B0/hook-token",
         "LOOM__WEBHOOKS__OPS__SECRET": "hmac-key",
+        "LOOM__WEBHOOKS__TEAMS__URL": "https://bot:bot-pass@teams.example.com/x?key=q-key",
     }
 
     data = load_settings(environ, cwd=tmp_path).masked()
@@ -377,14 +378,16 @@ def test_masked_hides_secrets_and_url_passwords(tmp_path: Path) -> None:
     assert data["smtp"]["password"] == "***"
     assert data["smtp"]["user"] == "mailer"
     assert data["webhooks"]["ops"] == {
-        "url": "https://hooks.example.com/loom",
+        "url": "https://hooks.example.com/***",
         "secret": "***",
         "timeout": "10s",
         "max_attempts": 8,
         "events": [],
     }
+    assert data["webhooks"]["teams"]["url"] == "https://***@teams.example.com/***"
     text = json.dumps(data)
-    for secret in ("pg-pass", "redis-pass", "guest@", "jwt-key", "smtp-pass", "hmac-key"):
+    secrets = ("pg-pass", "redis-pass", "guest@", "jwt-key", "smtp-pass", "hmac-key")
+    for secret in (*secrets, "hook-token", "bot", "q-key"):
         assert secret not in text
 
 
@@ -401,11 +404,14 @@ def test_masked_is_plain_json_and_leaves_empty_secrets_visible(tmp_path: Path) -
 def test_error_messages_mask_secrets(tmp_path: Path) -> None:
     environ = {"LOOM__DATABASE__URL": "mysql://root:hunter2@db/loom", "LOOM__SMTP__PASSWORD": ""}
     environ["LOOM__SMTP__API_TOKEN"] = "tok-123"
+    environ["LOOM__WEBHOOKS__OPS__URL"] = "ftp://hooks.example.com/hook-token"
+    environ["LOOM__WEBHOOKS__URL"] = "https://hooks.example.com/other-token"
 
     text = "\n".join(problems(environ, tmp_path))
 
-    assert "hunter2" not in text
-    assert "tok-123" not in text
+    for secret in ("hunter2", "tok-123", "hook-token", "other-token"):
+        assert secret not in text
+    assert "LOOM__WEBHOOKS__OPS__URL=ftp://hooks.example.com/***: webhooks.ops.url" in text
     assert "LOOM__DATABASE__URL=mysql://root:***@db/loom: database.url must be" in text
     assert "LOOM__SMTP__API_TOKEN=***: smtp.api_token is not a known key" in text
 
@@ -416,7 +422,11 @@ def test_error_messages_mask_secrets(tmp_path: Path) -> None:
 def test_config_show_table(tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(home / "loom.yaml", "smtp:\n  password: smtp-pass\n")
     monkeypatch.chdir(tmp_path)
-    environ = {"LOOM_HOME": str(home), "LOOM__WEBHOOKS__OPS__URL": "https://h/x"}
+    environ = {
+        "LOOM_HOME": str(home),
+        "LOOM__WEBHOOKS__OPS__URL": "https://h/x",
+        "LOOM__REDIS__URL": "redis://loom:pa/ss@cache:6379/0",
+    }
 
     result = CliRunner().invoke(group, ["show"], env=environ)
 
@@ -429,8 +439,10 @@ def test_config_show_table(tmp_path: Path, home: Path, monkeypatch: pytest.Monke
     assert "webserver.port = 8080" in lines
     assert "database.echo = false" in lines
     assert 'dlq.amqp_url = ""' in lines
-    assert "webhooks.ops.url = https://h/x" in lines
-    assert "smtp-pass" not in result.output
+    assert "webhooks.ops.url = https://h/***" in lines
+    assert "redis.url = redis://loom:***@cache:6379/0" in lines
+    for secret in ("smtp-pass", "pa/ss", "h/x"):
+        assert secret not in result.output
 
 
 def test_config_show_table_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ from engine.cli import users_cmd
 from engine.cli.main import cli
 from engine.db import create_db_engine, make_session_factory
 from engine.errors import InvalidInputError
+from engine.security.admins import LAST_ADMIN
 from engine.security.passwords import verify_password
 from engine.security.users import create_user, get_user
 
@@ -126,6 +127,16 @@ def test_disable_and_enable_revoke_tokens_once(url: str) -> None:
     assert invoke("enable", "ada").exit_code == 0
     assert _user(url, "ada")[:2] == (True, 1)
     assert invoke("disable", "nobody").exit_code == 1
+
+
+def test_the_last_admin_cannot_be_disabled(url: str) -> None:
+    create("ada", "Admin")
+    result = invoke("disable", "ada")
+    assert result.exit_code == 1
+    assert f"Error: {LAST_ADMIN}" in result.output
+    assert _user(url, "ada")[:2] == (True, 0)  # nothing changed
+    create("bob", "Admin")
+    assert invoke("disable", "ada").exit_code == 0  # bob remains
 
 
 def test_reset_password_sets_it_and_revokes_tokens(url: str) -> None:

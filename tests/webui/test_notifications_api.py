@@ -15,6 +15,10 @@ from tests.webui.world import PASSWORD, T0
 
 Headers = Callable[[str], dict[str, str]]
 
+LEAKY_ERROR = "HTTP 400 from https://hooks.slack.com/services/T0/B0/hook-token?key=q-key"
+"""A failed delivery's error as the notifier stored it before it masked URLs."""
+MASKED_ERROR = "HTTP 400 from https://hooks.slack.com/***"
+
 
 def add_deliveries(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'loom.db'}")
@@ -33,7 +37,7 @@ def add_deliveries(tmp_path: Path) -> None:
                         task_id="extract" if event_type.startswith("task") else None,
                         payload={"event_id": event_id}, status=status, attempts=1,
                         next_attempt_at=T0, created_at=T0,
-                        last_error="HTTP 400" if status is DeliveryStatus.FAILED else None,
+                        last_error=LEAKY_ERROR if status is DeliveryStatus.FAILED else None,
                     )
                 )  # fmt: skip
             create_role(
@@ -80,3 +84,13 @@ def test_operators_list_and_filter_deliveries(
     limited = client.get(url, headers=as_role("etlops")).get_json()
     assert {d["dag_id"] for d in limited["items"]} == {"example"}
     assert limited["total"] == 2
+
+
+def test_a_webhook_url_in_last_error_shows_only_its_host(
+    client: FlaskClient, as_role: Headers, tmp_path: Path
+) -> None:
+    add_deliveries(tmp_path)
+    reply = client.get("/api/v1/notifications?status=failed", headers=as_role("Admin"))
+    [failed] = reply.get_json()["items"]
+    assert failed["last_error"] == MASKED_ERROR
+    assert "hook-token" not in reply.get_data(as_text=True)

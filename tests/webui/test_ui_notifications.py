@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from tests.webui.test_notifications_api import add_deliveries
+from tests.webui.test_notifications_api import MASKED_ERROR, add_deliveries
 from tests.webui.ui import csrf_of, ui_sign_in
 from tests.webui.world import PASSWORD
 
@@ -24,7 +24,9 @@ def test_an_operator_sees_every_delivery_with_its_status(
     assert _rows(page) == 3
     assert "ops@x.io" in page  # an e-mail names its recipients
     assert 'class="delivery-status delivery-failed">failed' in page
-    assert "HTTP 400" in page  # the last error
+    assert MASKED_ERROR in page  # the last error, its webhook URL to the host only
+    assert "hook-token" not in page
+    assert "q-key" not in page
     assert "/dags/example/runs/manual__1/tasks/extract" in page
     assert 'href="/notifications"' in page  # in the menu
 

@@ -22,7 +22,13 @@ from workers.rq_worker import LoomSimpleWorker, parse_queues
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_FUNC = "tests.engine.executors.jobs.record_in_redis"
-LOOM_WORKER = [sys.executable, "-c", "from workers.cli import command; command()"]
+LOOM_WORKER = [
+    sys.executable,
+    "-c",
+    "from workers.cli import command; command()",
+    "--entry-point",
+    JOB_FUNC,
+]
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app
 from werkzeug.exceptions import Unauthorized
 
+from engine.audit import Outcome
 from engine.models import User, utcnow
 from engine.security.authn import (
     LoginOutcome,
@@ -25,13 +26,16 @@ def check_credentials(username: str, password: str) -> User:
     """The user, when the password is right and the account usable; else Unauthorized, or
     TooManyRequests (with Retry-After) while this username is locked for this client
     address or for all. Every attempt is counted (committed, before and after the password
-    is checked) and named in the request's audit entry."""
+    is checked) and named in the request's audit entry, written with the final count."""
     settings = current_app.extensions["loom.settings"].login
     session, now, client = db.session(), utcnow(), client_address()
     result = begin_login(
         session=session, username=username, client=client, now=now, settings=settings
     )
-    db.commit()  # the attempt counts before its password is checked: concurrent ones see it
+    # The attempt counts before its password is checked, so that concurrent ones see it.
+    # Bookkeeping, not the request's change: the audit entry joins the commit below, once
+    # the outcome is known.
+    session.commit()
     if result is None:
         result = finish_login(
             session=session,
@@ -41,10 +45,14 @@ def check_credentials(username: str, password: str) -> User:
             now=now,
             settings=settings,
         )
-        db.commit()  # failures count, whatever the outcome
     user = result.user
-    details = {"login": result.outcome.value}
-    note(username=username, user_id=user.id if user else None, details=details)
+    note(
+        username=username,
+        user_id=user.id if user else None,
+        details={"login": result.outcome.value},
+        outcome=Outcome.SUCCESS if result.outcome is LoginOutcome.SUCCESS else Outcome.DENIED,
+    )
+    db.commit()  # failures count, whatever the outcome, with their audit entry
     if result.outcome is LoginOutcome.LOCKED and result.retry_after is not None:
         raise too_many_attempts(result.retry_after.total_seconds())
     if user is None:

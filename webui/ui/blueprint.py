@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
@@ -92,5 +92,7 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> tuple[str, int]:
     logger.exception("UI request failed")
+    if "loom_db" in g:  # the error page reads the database: not through a failed transaction
+        db.session().rollback()
     message = "something went wrong on the server; the error is in its log"
     return render_template("ui/error.html", status=500, message=message), 500

@@ -33,7 +33,13 @@ def _executor(redis_conn: Redis) -> RQExecutor:
 
 def _burst(**options: object) -> None:
     run_worker(
-        WorkerOptions(redis_url=TEST_REDIS_URL, burst=True, fork=False, **options),  # type: ignore[arg-type]
+        WorkerOptions(
+            redis_url=TEST_REDIS_URL,
+            burst=True,
+            fork=False,
+            entry_points=frozenset({JOB_FUNC}),
+            **options,  # type: ignore[arg-type]
+        ),
         prepare=False,
     )
 

@@ -164,6 +164,7 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b"ok"
 
 
 class Receiver:
@@ -180,6 +181,10 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
+
+    def url_with(self, tail: str) -> str:
+        """This endpoint's URL with another path and query (it answers on any path)."""
+        return f"http://127.0.0.1:{self.port}{tail}"
 
     def answer(self, *replies: Reply) -> None:
         self.replies.extend(replies)
@@ -199,9 +204,9 @@ class Receiver:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Length", "2")
+                    self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(reply.body)
                 except OSError:  # the client gave up waiting
                     pass
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -229,3 +230,51 @@ def test_unknown_webhook_names_and_event_filters(
     assert (unknown.target, unknown.status) == ("nobody", DeliveryStatus.FAILED)
     assert "no webhook named 'nobody'" in (unknown.last_error or "")
     assert receiver.requests == []
+
+
+HOOK_TAIL = "/services/T0/B0/hook-token?key=query-key"
+
+
+def test_a_refusal_stores_and_logs_the_webhook_url_to_its_host_only(
+    sessions: Sessions,
+    receiver: Receiver,
+    notifier_for: MakeNotifier,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The receiver echoes the URL it was called on (many do): neither the stored error
+    nor the notifier's log may carry the path or query, which are the credential."""
+    add_event(sessions, notify=("ops",))
+    echo = f"no such hook: {receiver.url_with(HOOK_TAIL)} ({HOOK_TAIL})".encode()
+    receiver.answer(Reply(404, body=echo))
+
+    with caplog.at_level(logging.INFO, logger="engine.notifications"):
+        assert notifier_for(url=receiver.url_with(HOOK_TAIL)).run_once(NOW).given_up == 1
+
+    [delivery] = deliveries(sessions)
+    error = delivery.last_error or ""
+    host = f"http://127.0.0.1:{receiver.port}/***"
+    assert error == f"HTTP 404 from {host}: no such hook: {host} (***)"
+    for leaked in (error, caplog.text):
+        assert "hook-token" not in leaked
+        assert "query-key" not in leaked
+    assert f"{host}: no such hook" in caplog.text
+
+
+def test_an_unreachable_webhook_is_named_by_its_host_only(
+    sessions: Sessions,
+    receiver: Receiver,
+    notifier_for: MakeNotifier,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    add_event(sessions, notify=("ops",))
+    receiver.stop()
+    url = f"http://hook:p@ss:w@127.0.0.1:{receiver.port}{HOOK_TAIL}"
+
+    with caplog.at_level(logging.INFO, logger="engine.notifications"):
+        assert notifier_for(url=url).run_once(NOW).retrying == 1
+
+    error = deliveries(sessions)[0].last_error or ""
+    assert error.startswith("cannot reach http://***@127.0.0.1:")
+    for leaked in (error, caplog.text):
+        for secret in ("p@ss", "ss:w", "hook-token", "query-key"):
+            assert secret not in leaked

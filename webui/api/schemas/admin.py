@@ -5,8 +5,20 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.audit import Outcome
 from engine.models import DeadLetterState, DeliveryStatus
+from engine.notifications.deliveries import shown_error
 from webui.api.schemas.common import DateTime, PageArgs
+
+
+class LastError(fields.String):
+    """A delivery's ``last_error``, URLs masked to their host (even in rows stored before
+    the notifier masked them)."""
+
+    def _serialize(
+        self, value: object, attr: str | None, obj: object, **kwargs: object
+    ) -> str | None:
+        return None if value is None else shown_error(str(value))
 
 
 class ImportErrorSchema(ma.Schema):
@@ -62,7 +74,7 @@ class AuditListArgs(PageArgs):
     username = fields.String(load_default=None, validate=validate.Length(max=250))
     action = fields.String(load_default=None, validate=validate.Length(max=250))
     outcome = fields.String(
-        load_default=None, validate=validate.OneOf(["success", "denied", "error"])
+        load_default=None, validate=validate.OneOf([outcome.value for outcome in Outcome])
     )
     target = fields.String(
         load_default=None,
@@ -128,7 +140,7 @@ class NotificationSchema(ma.Schema):
     task_id = fields.String(allow_none=True)
     status = fields.String(required=True)
     attempts = fields.Integer()
-    last_error = fields.String(allow_none=True)
+    last_error = LastError(allow_none=True)
     next_attempt_at = fields.DateTime()
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

@@ -7,7 +7,7 @@ from werkzeug.exceptions import BadRequest
 
 from engine.listing import Page
 from engine.models import DeliveryStatus, NotificationDelivery
-from engine.notifications.deliveries import deliveries
+from engine.notifications.deliveries import deliveries, shown_error
 from engine.security.roles import Action, Resource
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
@@ -43,4 +43,5 @@ def notifications() -> str:
         args=args,
         statuses=[s.value for s in DeliveryStatus],
         channels=CHANNELS,
+        shown_error=shown_error,
     )

@@ -1,6 +1,7 @@
 """Users (Admin): the list, create, change roles, active flag and password, delete.
 
-As in the API, an admin cannot disable or delete themselves: another admin must.
+As in the API, an admin cannot disable or delete themselves: another admin must; and no
+change may leave no active Admin who sees every DAG (engine.security.admins).
 """
 
 from __future__ import annotations
@@ -85,10 +86,11 @@ def delete_user(username: str) -> Response | tuple[str, int]:
     found = engine.security.users.require_user(session=db.session(), username=username)
     try:
         engine.security.users.refuse_self_lockout(user=found, acting=g.loom_user, what="delete")
+        engine.security.users.delete_user(session=db.session(), user=found)
     except ConflictError as refused:
+        db.session().rollback()
         flash(str(refused), "error")
         return _user_page(found), 409
-    engine.security.users.delete_user(session=db.session(), user=found)
     db.commit()
     flash(f"user {username} deleted; their audit entries keep the name")
     return redirect(url_for("ui.users"))
