@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from subprocess import PIPE
 
 import pytest
 from redis import Redis
@@ -17,6 +18,7 @@ from rq import Queue
 
 from engine.executors import RQExecutor, TaskJob
 from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
+from tests.processes import kill_tree
 from tests.services import flushed_redis
 from workers.rq_worker import LoomSimpleWorker, parse_queues
 
@@ -41,6 +43,31 @@ def _env() -> dict[str, str]:
     return {**os.environ, "LOOM__REDIS__URL": TEST_REDIS_URL, "PYTHONPATH": str(ROOT)}
 
 
+def _run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[bytes]:
+    """Run ``loom worker`` to its end; on a timeout, kill it and every process it started
+    (a leaked worker would hold RQ's scheduler locks on this database for later tests)."""
+    with subprocess.Popen(
+        [*LOOM_WORKER, *args], cwd=ROOT, env=_env(), stdout=PIPE, stderr=PIPE
+    ) as worker:
+        try:
+            stdout, stderr = worker.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_tree(worker)
+            raise
+    return subprocess.CompletedProcess(worker.args, worker.returncode, stdout, stderr)
+
+
+def _stop(worker: subprocess.Popen[bytes], timeout: float = 90) -> bytes:
+    """SIGTERM ``worker`` and wait for it; on a timeout, kill its whole tree. Its stderr."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        _, stderr = worker.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(worker)
+        raise
+    return stderr
+
+
 def _ran(redis_conn: Redis) -> list[str]:
     return [item.decode() for item in redis_conn.lrange(RAN_KEY, 0, -1)]
 
@@ -56,9 +83,7 @@ def _submit(redis_conn: Redis, *jobs: tuple[int, str]) -> RQExecutor:
 @pytest.mark.parametrize("mode", ["--fork", "--no-fork"])
 def test_loom_worker_burst_runs_queued_jobs_and_exits(redis_conn: Redis, mode: str) -> None:
     _submit(redis_conn, (1, "low"), (2, "high"), (3, "default"))
-    done = subprocess.run(
-        [*LOOM_WORKER, "--burst", mode], cwd=ROOT, env=_env(), timeout=60, capture_output=True
-    )
+    done = _run("--burst", mode)
     assert done.returncode == 0, done.stderr.decode()
     assert _ran(redis_conn) == ["2:1", "3:1", "1:1"]
 
@@ -66,13 +91,7 @@ def test_loom_worker_burst_runs_queued_jobs_and_exits(redis_conn: Redis, mode: s
 @pytest.mark.redis
 def test_loom_worker_with_concurrency_runs_all_jobs(redis_conn: Redis) -> None:
     _submit(redis_conn, *[(ti_id, "default") for ti_id in range(1, 7)])
-    done = subprocess.run(
-        [*LOOM_WORKER, "--burst", "--concurrency", "2", "-q", "high,default"],
-        cwd=ROOT,
-        env=_env(),
-        timeout=60,
-        capture_output=True,
-    )
+    done = _run("--burst", "--concurrency", "2", "-q", "high,default")
     assert done.returncode == 0, done.stderr.decode()
     assert sorted(_ran(redis_conn)) == [f"{ti_id}:1" for ti_id in range(1, 7)]
 
@@ -100,8 +119,7 @@ def test_a_running_worker_runs_delayed_jobs_when_due_and_stops_on_sigterm(
         assert _ran(redis_conn) == ["1:1"]
         assert ran_at >= at
     finally:
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=30)
+        stderr = _stop(worker)
     assert worker.returncode == 0, stderr.decode()
 
 
@@ -114,13 +132,7 @@ RQ's own pubsub listener could take to stop."""
 def test_worker_with_concurrency_exits_promptly_every_time(redis_conn: Redis) -> None:
     for attempt in range(10):
         started = time.monotonic()
-        done = subprocess.run(
-            [*LOOM_WORKER, "--burst", "--concurrency", "2"],
-            cwd=ROOT,
-            env=_env(),
-            timeout=90,
-            capture_output=True,
-        )
+        done = _run("--burst", "--concurrency", "2")
         took = time.monotonic() - started
         assert done.returncode == 0, done.stderr.decode()
         assert took < PROMPT_EXIT_SECONDS, f"exit {attempt} took {took:.1f} s"
@@ -135,11 +147,11 @@ def test_worker_stops_promptly_on_sigterm_soon_after_starting(redis_conn: Redis,
         ) as worker:
             try:
                 _wait_until_registered(redis_conn)
-                worker.send_signal(signal.SIGTERM)
-                started = time.monotonic()
-                _, stderr = worker.communicate(timeout=90)
-            finally:
-                worker.kill()  # a no-op once it has exited
+            except AssertionError:
+                kill_tree(worker)
+                raise
+            started = time.monotonic()
+            stderr = _stop(worker)
         took = time.monotonic() - started
         assert worker.returncode == 0, stderr.decode()
         assert took < PROMPT_EXIT_SECONDS, f"stop {attempt} took {took:.1f} s"
@@ -180,13 +192,7 @@ def _wait_until_registered(redis_conn: Redis) -> None:
 
 @pytest.mark.redis
 def test_unknown_queue_is_a_usage_error() -> None:
-    done = subprocess.run(
-        [*LOOM_WORKER, "--burst", "-q", "urgent"],
-        cwd=ROOT,
-        env=_env(),
-        timeout=60,
-        capture_output=True,
-    )
+    done = _run("--burst", "-q", "urgent")
     assert done.returncode == 2
     assert b"unknown queue 'urgent'" in done.stderr
 
