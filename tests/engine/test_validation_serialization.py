@@ -76,6 +76,14 @@ def test_dag_level_problems_are_all_reported() -> None:
     assert "needs a start_date" in found
 
 
+def test_ids_with_a_trailing_newline_are_invalid() -> None:
+    with DAG("nl_dag\n") as dag:
+        EmptyOperator(task_id="nl_task\n")
+    found = "\n".join(messages(dag))
+    assert "invalid dag_id 'nl_dag\\n'" in found
+    assert "invalid task_id 'nl_task\\n'" in found
+
+
 def test_check_dag_raises_with_every_problem() -> None:
     with DAG("bad", schedule="@daily", start_date=START) as dag:
         EmptyOperator(task_id="t", retries=-2)

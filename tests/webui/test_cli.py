@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,13 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
             assert reply.headers["X-Frame-Options"] == "DENY"
         assert cookies
         assert not any("secure" in c.lower().split("; ") for c in cookies), cookies
+        # gunicorn's default request line limit (4094) would answer this itself, in plain
+        # text; raised, it passes the URI to the app, which gives the JSON error shape.
+        long_uri = "http://127.0.0.1:18767/api/v1/dags?dag_id_pattern=" + "x" * 6000
+        with pytest.raises(urllib.error.HTTPError) as too_long:
+            urllib.request.urlopen(long_uri, timeout=5)
+        assert too_long.value.code == 414
+        assert json.load(too_long.value)["code"] == 414
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
