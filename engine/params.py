@@ -94,7 +94,8 @@ class Param:
 
 
 class ParamsError(InvalidInputError):
-    """A conf that breaks one or more params; ``problems`` holds all of them by param."""
+    """A conf that breaks one or more params; ``problems`` holds all of them, by
+    ``conf.<param>``."""
 
     def __init__(self, problems: Mapping[str, list[str]]) -> None:
         listed = "; ".join(
@@ -102,9 +103,16 @@ class ParamsError(InvalidInputError):
         )
         super().__init__(
             f"conf does not fit the DAG's params: {listed}",
-            problems={f"conf.{name}": list(found) for name, found in problems.items()},
+            problems={f"{_CONF}{name}": list(found) for name, found in problems.items()},
         )
-        self.by_param = {name: list(found) for name, found in problems.items()}
+
+    @property
+    def by_param(self) -> dict[str, list[str]]:
+        """The problems by param name."""
+        return {field.removeprefix(_CONF): found for field, found in self.problems.items()}
+
+
+_CONF = "conf."
 
 
 def json_type_of(value: Any) -> str | None:

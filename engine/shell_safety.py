@@ -66,7 +66,6 @@ def unquoted_untrusted(template: str, *, safe_params: frozenset[str] = frozenset
         tree = _parser_environment().parse(template)
     except jinja2.TemplateSyntaxError:
         return []  # rendering reports the syntax error when the task runs
-    _mark_parents(tree)
     return [
         _describe(expression)
         for output in tree.find_all(nodes.Output)
@@ -86,39 +85,30 @@ def _is_quoted(expression: nodes.Node) -> bool:
     return isinstance(expression, nodes.Filter) and expression.name == "sh"
 
 
-def _reads_untrusted(expression: nodes.Node, safe_params: frozenset[str]) -> bool:
-    return any(_untrusted_reference(node, safe_params) for node in _walk(expression))
-
-
-def _mark_parents(tree: nodes.Node) -> None:
-    """Mark names that are the base of an attribute or item access, which
-    :func:`_untrusted_reference` judges as a whole (``params.n`` may be safe)."""
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        if isinstance(node, nodes.Getattr | nodes.Getitem) and isinstance(node.node, nodes.Name):
-            node.node.loom_has_attribute = True  # type: ignore[attr-defined]
+def _reads_untrusted(node: nodes.Node, safe_params: frozenset[str]) -> bool:
+    """Whether ``node`` reads a bare untrusted name, ``dag_run.conf``, or ``params.x`` for
+    an unsafe ``x``. An access on a name is judged as a whole (``params.n`` may be safe);
+    only a subscript's own expression is looked into further."""
+    if isinstance(node, nodes.Getattr | nodes.Getitem) and isinstance(node.node, nodes.Name):
+        base, attribute = node.node.name, _attribute(node)
+        if base == "dag_run":
+            unsafe = attribute == "conf"
+        elif base == "params":
+            unsafe = attribute not in safe_params
+        else:
+            unsafe = base in UNTRUSTED_NAMES
+        return unsafe or (
+            isinstance(node, nodes.Getitem) and _reads_untrusted(node.arg, safe_params)
+        )
+    if isinstance(node, nodes.Name):
+        return node.name in UNTRUSTED_NAMES
+    return any(_reads_untrusted(child, safe_params) for child in node.iter_child_nodes())
 
 
 def _walk(node: nodes.Node) -> Iterator[nodes.Node]:
     yield node
     for child in node.iter_child_nodes():
         yield from _walk(child)
-
-
-def _untrusted_reference(node: nodes.Node, safe_params: frozenset[str]) -> bool:
-    """A bare untrusted name, ``dag_run.conf``, or ``params.x`` for an unsafe ``x``."""
-    if isinstance(node, nodes.Getattr | nodes.Getitem) and isinstance(node.node, nodes.Name):
-        base, attribute = node.node.name, _attribute(node)
-        if base == "dag_run":
-            return attribute == "conf"
-        if base == "params":
-            return attribute not in safe_params
-        return base in UNTRUSTED_NAMES
-    return isinstance(node, nodes.Name) and node.name in UNTRUSTED_NAMES and _bare(node)
-
-
-def _bare(node: nodes.Name) -> bool:
-    """Set by :func:`_mark_parents`: whether the name is used on its own, not as ``x.attr``."""
-    return not getattr(node, "loom_has_attribute", False)
 
 
 def _attribute(node: nodes.Getattr | nodes.Getitem) -> str | None:

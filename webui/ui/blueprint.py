@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, render_template
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("ui", __name__, static_folder="../static", static_url_path="/ui-static")
 
 IMPORT_ERRORS_SHOWN = 10
-"""The banner lists this many broken files at most (and says how many there are)."""
+"""A banner (import errors, DAG warnings) lists this many at most, and says how many in all."""
 
 
 @bp.before_request
@@ -58,22 +59,26 @@ def _import_errors() -> tuple[list[ParseImportError], int]:
     """The broken DAG files the signed-in user may see (the first few) and their number."""
     if not can(Action.READ, Resource.IMPORT_ERRORS):
         return [], 0
-    session = db.session()
     dag_ids = visible_dag_ids(Action.READ, Resource.IMPORT_ERRORS)
-    stmt = import_error_query(session=session, dag_ids=dag_ids)
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    shown = session.scalars(stmt.order_by(ParseImportError.filename).limit(IMPORT_ERRORS_SHOWN))
-    return list(shown), int(total or 0)
+    stmt = import_error_query(session=db.session(), dag_ids=dag_ids)
+    return _first_few(stmt, ParseImportError.filename)
 
 
 def _dag_warnings() -> tuple[list[DagWarning], int]:
     """Warnings of DAGs the signed-in user may see (the first few) and their number."""
     if not can(Action.READ, Resource.DAGS):
         return [], 0
+    return _first_few(
+        dag_warning_query(dag_ids=visible_dag_ids(Action.READ, Resource.DAGS)),
+        DagWarning.dag_id,
+    )
+
+
+def _first_few(stmt: sa.Select[Any], order: Any) -> tuple[list[Any], int]:
+    """What a banner lists: the first :data:`IMPORT_ERRORS_SHOWN` rows, and how many in all."""
     session = db.session()
-    stmt = dag_warning_query(dag_ids=visible_dag_ids(Action.READ, Resource.DAGS))
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    shown = session.scalars(stmt.order_by(DagWarning.dag_id).limit(IMPORT_ERRORS_SHOWN))
+    shown = session.scalars(stmt.order_by(order).limit(IMPORT_ERRORS_SHOWN))
     return list(shown), int(total or 0)
 
 
