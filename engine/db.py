@@ -1,16 +1,20 @@
 """Database engines and sessions: SQLite for ``loom standalone``, PostgreSQL in production.
 
-Nothing here reads configuration: callers pass the URL (``settings.database.url``).
+Nothing here reads configuration: callers pass the URL, or the ``database`` settings
+(:func:`engine_for`, what every long-lived process uses, so that each honours them all).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from engine.config.schema import DatabaseSettings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite connection waits for a lock held by another process."""
@@ -27,6 +31,11 @@ def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> Eng
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, echo=echo, pool_size=pool_size)
     return sa.create_engine(parsed, echo=echo, pool_size=pool_size, pool_pre_ping=True)
+
+
+def engine_for(database: DatabaseSettings) -> Engine:
+    """The engine of the ``database`` settings: URL, pool size and statement echo."""
+    return create_db_engine(database.url, echo=database.echo, pool_size=database.pool_size)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
-from engine.db import create_db_engine, make_session_factory
+from engine.db import engine_for, make_session_factory
 from engine.executors import Executor, build_executor
 from engine.migrate import upgrade_and_seed
 from engine.models import User
@@ -119,7 +119,7 @@ def _start_services(settings: Settings, stop: threading.Event) -> list[threading
 def build_standalone(settings: Settings) -> Standalone:
     """Migrate the database and build the scheduler, executor, relay and notifier."""
     upgrade_and_seed(settings.database.url)
-    session_factory = make_session_factory(create_db_engine(settings.database.url))
+    session_factory = make_session_factory(engine_for(settings.database))
     admin_password_file = ensure_admin(session_factory, Path(settings.home))
     waker = build_waker(settings.database.url)
     executor = build_executor(settings, on_job_done=waker.wake)

@@ -15,7 +15,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
-from engine.db import create_db_engine, make_session_factory
+from engine.db import engine_for, make_session_factory
 
 EXTENSION = "loom.sessions"
 BEFORE_COMMIT = "loom.before_commit"
@@ -25,9 +25,7 @@ CommitHook = Callable[[Session], None]
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Create the engine for ``settings.database.url`` and close sessions after requests."""
-    db = settings.database
-    engine = create_db_engine(db.url, echo=db.echo, pool_size=db.pool_size)
-    app.extensions[EXTENSION] = make_session_factory(engine)
+    app.extensions[EXTENSION] = make_session_factory(engine_for(settings.database))
     app.teardown_appcontext(_close)
 
 

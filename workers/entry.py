@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings, load_settings
-from engine.db import create_db_engine, make_session_factory
+from engine.db import engine_for, make_session_factory
 from engine.executors import Executor, worker_executor
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
@@ -54,9 +54,7 @@ def run_job(ti_id: int, try_number: int) -> str | None:
 def warm_up() -> _Process:
     """Load settings and create the database engine, once per process."""
     settings = load_settings()
-    engine = create_db_engine(
-        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
-    )
+    engine = engine_for(settings.database)
     # A forked work horse must not share pooled connections with its parent.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     logger.debug("worker process %s ready", os.getpid())

@@ -40,11 +40,9 @@ class LoomContext:
     @property
     def session_factory(self) -> sessionmaker[Session]:
         if self._session_factory is None:
-            from engine.db import create_db_engine, make_session_factory
+            from engine.db import engine_for, make_session_factory
 
-            self._session_factory = make_session_factory(
-                create_db_engine(self.settings.database.url)
-            )
+            self._session_factory = make_session_factory(engine_for(self.settings.database))
         return self._session_factory
 
     @contextmanager
