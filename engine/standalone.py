@@ -28,7 +28,7 @@ from engine.notifications import Notifier, build_notifier
 from engine.relay import OutboxRelay, build_relay
 from engine.scheduler import Scheduler
 from engine.security.users import create_user
-from engine.wakeup import build_waker
+from engine.wakeup import Waker, build_waker
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ class Standalone:
     scheduler: Scheduler
     relay: OutboxRelay
     notifier: Notifier
+    waker: Waker
+    """Wakes the scheduler early (on PostgreSQL, a LISTEN connection: closed on stop)."""
     admin_password_file: Path | None = None
     """Where the password of the admin standalone created is; None when users existed."""
 
@@ -103,6 +105,7 @@ class Standalone:
             self.executor.stop()
             for thread in (relay, notifier, *services):
                 thread.join(timeout=10)
+            self.waker.close()
             logger.info("standalone stopped")
 
 
@@ -133,6 +136,7 @@ def build_standalone(settings: Settings) -> Standalone:
         scheduler=scheduler,
         relay=build_relay(settings, session_factory),
         notifier=build_notifier(settings, session_factory),
+        waker=waker,
         admin_password_file=admin_password_file,
     )
 

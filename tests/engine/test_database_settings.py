@@ -1,4 +1,5 @@
-"""Every process builds its database engine from all of ``database.*``: URL, pool size, echo.
+"""Every process builds its database engine from all of ``database.*``: URL, pool size, echo;
+and standalone lets go of its connections when it stops.
 
 The scheduler, notifier and every CLI command get theirs from ``LoomContext``; standalone,
 the webserver and the workers from :func:`engine.db.engine_for`. ``pool_size`` and
@@ -7,14 +8,18 @@ the webserver and the workers from :func:`engine.db.engine_for`. ``pool_size`` a
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from engine.cli.common import LoomContext
 from engine.config import load_settings
 from engine.standalone import build_standalone
+from tests.conftest import POSTGRES_ADMIN_URL
+from tests.processes import free_port, wait_until
 
 
 @pytest.fixture
@@ -46,3 +51,37 @@ def test_standalone_engine_honours_pool_size_and_echo(tuned: Path) -> None:
         assert _tuned(engine)
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_standalone_on_postgres_closes_its_wake_up_listener_when_stopped(
+    postgres_url: str, tuned: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOM__DATABASE__URL", postgres_url)
+    monkeypatch.setenv("LOOM__DATABASE__ECHO", "false")
+    monkeypatch.setenv("LOOM__WEBSERVER__PORT", str(free_port()))
+    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
+    pieces = build_standalone(load_settings())
+    stop = threading.Event()
+    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
+    thread.start()
+    database = postgres_url.rsplit("/", 1)[1]
+    admin = sa.create_engine(POSTGRES_ADMIN_URL)
+    try:
+        wait_until(lambda: _listeners(admin, database) == 1, timeout=30)
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert _listeners(admin, database) == 0
+    finally:
+        stop.set()
+        pieces.session_factory.kw["bind"].dispose()
+        admin.dispose()
+
+
+def _listeners(admin: sa.Engine, database: str) -> int:
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND query ILIKE 'LISTEN%'"
+    )
+    with admin.connect() as conn:
+        return int(conn.execute(query, {"db": database}).scalar_one())
