@@ -69,7 +69,7 @@ def postgres_database(*, migrate: bool = True) -> Iterator[str]:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
         if migrate:
-            from engine.migrate import upgrade_and_seed
+            from engine.models.migrate import upgrade_and_seed
 
             upgrade_and_seed(url)
         yield url

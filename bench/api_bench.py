@@ -36,7 +36,8 @@ PORT = 18_931
 PASSWORD = "bench-password-123"
 DAG_SOURCE = """
 from datetime import datetime
-from engine import DAG, EmptyOperator, chain
+from engine import DAG, EmptyOperator
+from engine import chain
 
 with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), tags=["bench"]) as dag:
     chain(*[EmptyOperator(task_id=f"t{{i:02d}}") for i in range({tasks})])
@@ -44,8 +45,8 @@ with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), tags=["benc
 
 
 def _populate(url: str, dags_folder: Any) -> None:
-    from engine.db import create_db_engine, make_session_factory
     from engine.models import DagRun, TaskInstance
+    from engine.models.session import create_db_engine, make_session_factory
     from engine.security.users import create_user
 
     for number in range(DAGS):

@@ -1,7 +1,7 @@
 """Loom end to end on PostgreSQL and Redis: a fan-out and a chain of no-op tasks.
 
 Workers are real ``loom worker`` processes (``--no-fork``: rq.SimpleWorker, or
-``--fork``: rq.Worker); a :class:`~engine.scheduler.Scheduler` with an
+``--fork``: rq.Worker); a :class:`~engine.scheduling.scheduler.Scheduler` with an
 :class:`~engine.executors.RQExecutor` ticks in this process every
 ``scheduler.tick_interval``. Time runs from ``trigger_dag``'s commit until the run is
 ``success`` in the database (the scheduler's "finish runs" step marks it), so a figure
@@ -45,7 +45,8 @@ with DAG("bench_fan_out", schedule=None, start_date=datetime(2026, 1, 1)) as dag
 
 CHAIN_DAG = """
 from datetime import datetime
-from engine import DAG, EmptyOperator, chain
+from engine import DAG, EmptyOperator
+from engine import chain
 
 with DAG("bench_chain", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     chain(*[EmptyOperator(task_id=f"t{{i:03d}}") for i in range({length})])
@@ -63,11 +64,11 @@ def run_dag(
 ) -> dict[str, Any]:
     """Trigger ``dag_id`` once with ``workers`` loom workers; timings of the run."""
     from engine.config import load_settings
-    from engine.db import create_db_engine, make_session_factory
     from engine.executors import RQExecutor
-    from engine.runs import trigger_dag
-    from engine.scheduler import Scheduler
-    from engine.wakeup import build_waker
+    from engine.models.session import create_db_engine, make_session_factory
+    from engine.scheduling.scheduler import Scheduler
+    from engine.scheduling.wakeup import build_waker
+    from engine.services.runs import trigger_dag
 
     with (
         postgres_database() as url,

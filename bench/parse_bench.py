@@ -60,7 +60,7 @@ def main(count: int = 1000) -> dict[str, object]:
 def change_detection(count: int) -> dict[str, object]:
     """Refresh the folder into PostgreSQL, change one file, time the refresh that sees it."""
     from engine.config import SchedulerSettings
-    from engine.db import create_db_engine, make_session_factory
+    from engine.models.session import create_db_engine, make_session_factory
     from engine.parser import refresh_dags
 
     parallelism = os.cpu_count() or 2

@@ -64,7 +64,7 @@ class RecordingExecutor:
 
 def _populate(sessions: Any, runs: int) -> int:
     from engine.models import DagRun, TaskInstance
-    from engine.runs import trigger_dag
+    from engine.services.runs import trigger_dag
     from engine.state import DagRunState, TaskInstanceState
 
     now = utcnow()
@@ -107,8 +107,8 @@ def _populate(sessions: Any, runs: int) -> int:
 
 def main(runs: int = 100, ticks: int = 10) -> dict[str, Any]:
     from engine.config import load_settings
-    from engine.db import create_db_engine, make_session_factory
-    from engine.scheduler import Scheduler
+    from engine.models.session import create_db_engine, make_session_factory
+    from engine.scheduling.scheduler import Scheduler
 
     with postgres_database() as url, temp_dir("loom-bench-tick-") as tmp:
         dags = tmp / "dags"

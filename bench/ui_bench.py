@@ -58,7 +58,7 @@ def _small_dag(dag_id: str) -> Any:
 
 
 def _dag_rows(dags: list[Any], now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from engine.serialization import dag_hash, serialize_dag
+    from engine.authoring.serialization import dag_hash, serialize_dag
 
     dag_rows, serialized_rows = [], []
     for dag in dags:
@@ -106,8 +106,8 @@ def _run_rows(dag_id: str, count: int, start: datetime) -> list[dict[str, Any]]:
 
 
 def _populate(url: str) -> None:
-    from engine.db import create_db_engine
     from engine.models import Dag, DagRun, SerializedDag, TaskInstance
+    from engine.models.session import create_db_engine
 
     now = utcnow()
     start = now - timedelta(days=30)
@@ -152,7 +152,7 @@ def _populate(url: str) -> None:
 
 def _signed_in_client(url: str, home: Path) -> Any:
     from engine.config import load_settings
-    from engine.db import create_db_engine, make_session_factory
+    from engine.models.session import create_db_engine, make_session_factory
     from engine.security.users import create_user
     from webui import create_app
 

@@ -1,1 +1,1 @@
-"""Loom's Alembic environment and numbered, reversible revisions (see ``engine.migrate``)."""
+"""Loom's Alembic environment and numbered, reversible revisions (see ``engine.models.migrate``)."""

@@ -1,6 +1,6 @@
-"""Alembic environment: runs on the connection :mod:`engine.migrate` hands over.
+"""Alembic environment: runs on the connection :mod:`engine.models.migrate` hands over.
 
-Run through ``loom db upgrade`` (or :func:`engine.migrate.upgrade`); it passes an open
+Run through ``loom db upgrade`` (or :func:`engine.models.migrate.upgrade`); it passes an open
 connection in ``config.attributes["connection"]``. Without one, an engine is made from
 ``sqlalchemy.url``.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection, make_url
 
-from engine.db import create_db_engine
-from engine.migrate import migration_options
+from engine.models.migrate import migration_options
+from engine.models.session import create_db_engine
 
 config = context.config
 

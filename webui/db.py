@@ -15,7 +15,7 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
-from engine.db import engine_for, make_session_factory
+from engine.models.session import engine_for, make_session_factory
 
 EXTENSION = "loom.sessions"
 BEFORE_COMMIT = "loom.before_commit"

@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from engine.config import Settings
 from engine.metrics.exposition import use_multiprocess_dir
-from engine.processlog import configure_logging
+from engine.runtime.processlog import configure_logging
 from webui.app import create_app
 from webui.auth import check_secret
 from webui.db import dispose

@@ -1,6 +1,6 @@
 """Running one claimed try in this process: import, context, execute, capture, time limit.
 
-The task's ``execution_timeout`` is enforced by :func:`engine.execution.execution_timeout`
+The task's ``execution_timeout`` is enforced by :func:`engine.execution.attempt.execution_timeout`
 with ``SIGALRM``, which only the main thread of a process can receive. The runner is
 meant to run there (an RQ work horse, a local executor's worker process). A thread other
 than the main one cannot be interrupted at all in Python, so there the runner:
@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from engine.baseoperator import BaseOperator
-from engine.context import TaskInstanceHandle, build_context
-from engine.execution import AttemptResult, Outcome, failure_result, run_attempt
-from engine.params import resolve_params
-from engine.signals import TaskTimeout
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.params import resolve_params
+from engine.authoring.signals import TaskTimeout
+from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
+from engine.execution.context import TaskInstanceHandle, build_context
 from workers.claim import Claim
 from workers.context import RunnerContext
 from workers.logcapture import TailBuffer, capture_output

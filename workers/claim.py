@@ -13,15 +13,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from engine.context import RunInfo
+from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import NotFoundError
+from engine.execution.context import RunInfo
+from engine.execution.outcomes import start_attempt
 from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
-from engine.runs import load_serialized_dag_and_file
-from engine.serialization import SerializedDAG, SerializedTask
+from engine.models.transitions import set_task_state
+from engine.services.runs import load_serialized_dag_and_file
 from engine.state import TaskInstanceState
-from engine.taskinstances import start_attempt
-from engine.transitions import set_task_state
 from workers.context import RunnerContext
 
 logger = logging.getLogger(__name__)

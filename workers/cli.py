@@ -8,7 +8,7 @@ from engine.cli.common import loom_context
 from engine.executors.base import DEFAULT_JOB_FUNC
 from engine.metrics.exposition import serve_metrics, use_multiprocess_dir
 from engine.metrics.state import QueueDepths, StateCollector
-from engine.processlog import configure_logging
+from engine.runtime.processlog import configure_logging
 from workers.rq_worker import WorkerOptions, parse_queues, run_workers
 
 

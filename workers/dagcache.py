@@ -14,12 +14,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.baseoperator import BaseOperator
-from engine.dag import DAG, collect_dags
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.dag import DAG, collect_dags
+from engine.authoring.validation import validate_dag
 from engine.errors import DagValidationError, NotFoundError
 from engine.parser.child import import_dag_file
 from engine.parser.discovery import file_hash
-from engine.validation import validate_dag
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings, load_settings
-from engine.db import engine_for, make_session_factory
 from engine.executors import Executor, worker_executor
+from engine.models.session import engine_for, make_session_factory
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
 from workers.followup import fast_follow

@@ -13,16 +13,16 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG, to_jsonable
 from engine.errors import ConflictError
-from engine.execution import Outcome
+from engine.execution.attempt import Outcome
+from engine.execution.outcomes import AttemptDetails, record_failure, record_finish
 from engine.executors.base import TaskJob
 from engine.metrics import instruments
 from engine.models import TaskInstance
 from engine.scheduling import BRANCH_XCOM_KEY, Limits
-from engine.serialization import SerializedDAG, to_jsonable
+from engine.scheduling.wakeup import request_wake
 from engine.state import TaskInstanceState
-from engine.taskinstances import AttemptDetails, record_failure, record_finish
-from engine.wakeup import request_wake
 from workers.attempt import AttemptRecord
 from workers.claim import Claim
 from workers.context import RunnerContext

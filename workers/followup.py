@@ -12,10 +12,10 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
 from engine.executors.base import TaskJob
 from engine.models import TaskInstance
 from engine.scheduling import Limits, decide_ready, queue_ready
-from engine.serialization import SerializedDAG
 
 
 class FollowUp(Protocol):

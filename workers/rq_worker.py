@@ -34,8 +34,8 @@ from rq.worker import BaseWorker, DequeueStrategy
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES
 from engine.executors.rq_executor import job_queues
-from engine.processlog import configure_logging
-from engine.redisconn import check, connect
+from engine.runtime.processlog import configure_logging
+from engine.runtime.redisconn import check, connect
 from workers.entrypoints import RunsOnlyEntryPoints
 
 logger = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 
-from engine.execution import run_callbacks
+from engine.execution.attempt import run_callbacks
 from engine.executors.base import TaskJob
-from engine.processlog import try_ids
+from engine.runtime.processlog import try_ids
 from engine.state import TaskInstanceState
 from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
 from workers.claim import Claim, claim_try

@@ -28,7 +28,7 @@ class XComTooLargeError(ValueError):
 
 
 class DatabaseXComStore:
-    """The :class:`engine.context.XComStore` of one try in a worker."""
+    """The :class:`engine.execution.context.XComStore` of one try in a worker."""
 
     def __init__(self, session_factory: Callable[[], Session], *, max_bytes: int) -> None:
         self.session_factory = session_factory

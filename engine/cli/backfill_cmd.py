@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import click
 import sqlalchemy as sa
 
-from engine.backfill import backfill_dag
 from engine.cli.common import loom_context, parse_logical_date
 from engine.models import DagRun
+from engine.services.backfill import backfill_dag
 from engine.state import RUN_FINISHED, DagRunState
 
 POLL_SECONDS = 1.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from engine.errors import InvalidInputError, LoomError
-from engine.userinput import checked_datetime, loads_json
+from engine.services.userinput import checked_datetime, loads_json
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +40,7 @@ class LoomContext:
     @property
     def session_factory(self) -> sessionmaker[Session]:
         if self._session_factory is None:
-            from engine.db import engine_for, make_session_factory
+            from engine.models.session import engine_for, make_session_factory
 
             self._session_factory = make_session_factory(engine_for(self.settings.database))
         return self._session_factory

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from engine.cli.common import emit, loom_context, output_option, parse_conf, parse_logical_date
-from engine.dagtest import DagTestRun
-from engine.dagtest_loading import find_dag_file, load_dag
+from engine.execution.dagtest import DagTestRun
+from engine.parser.inprocess import find_dag_file, load_dag
 
 
 @click.command("test")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from engine import migrate
 from engine.cli.common import loom_context
 from engine.config.masking import mask_url
+from engine.models import migrate
 
 
 @click.group("db")

@@ -29,8 +29,8 @@ def group() -> None:
 @output_option
 def list_command(state: str | None, limit: int, offset: int, output: str) -> None:
     """List dead letters, newest first."""
-    from engine.deadletters import list_dead_letters
     from engine.models import DeadLetterState
+    from engine.services.deadletters import list_dead_letters
 
     with loom_context().session() as session:
         rows = list_dead_letters(
@@ -48,7 +48,7 @@ def list_command(state: str | None, limit: int, offset: int, output: str) -> Non
 @output_option
 def show_command(dead_letter_id: int, output: str) -> None:
     """Show one dead letter with its error and traceback."""
-    from engine.deadletters import get_dead_letter
+    from engine.services.deadletters import get_dead_letter
 
     with loom_context().session() as session:
         row = get_dead_letter(session=session, id=dead_letter_id)
@@ -60,8 +60,8 @@ def show_command(dead_letter_id: int, output: str) -> None:
 @click.argument("dead_letter_id", type=int)
 def replay_command(dead_letter_id: int) -> None:
     """Run the dead letter's task again with fresh tries."""
-    from engine.deadletters import replay_dead_letter
     from engine.models import utcnow
+    from engine.services.deadletters import replay_dead_letter
 
     ctx = loom_context()
     with ctx.session() as session:
@@ -75,8 +75,8 @@ def replay_command(dead_letter_id: int) -> None:
 @click.argument("dead_letter_id", type=int)
 def discard_command(dead_letter_id: int) -> None:
     """Resolve the dead letter without running anything again."""
-    from engine.deadletters import discard_dead_letter
     from engine.models import utcnow
+    from engine.services.deadletters import discard_dead_letter
 
     ctx = loom_context()
     with ctx.session() as session:
@@ -87,8 +87,8 @@ def discard_command(dead_letter_id: int) -> None:
 
 def _relay_now(ctx: LoomContext) -> None:
     """One relay pass, so that RabbitMQ forgets the message now rather than at the next pass."""
+    from engine.delivery.relay import build_relay
     from engine.models import utcnow
-    from engine.relay import build_relay
 
     relay = build_relay(ctx.settings, ctx.session_factory)
     try:

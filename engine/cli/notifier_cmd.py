@@ -9,7 +9,7 @@ import click
 from engine.cli.common import emit, loom_context, output_option
 from engine.cli.process import stop_on_signals
 from engine.metrics.exposition import serve_metrics
-from engine.processlog import configure_logging
+from engine.runtime.processlog import configure_logging
 
 
 @click.command("notifier")
@@ -22,7 +22,7 @@ def command(once: bool, output: str) -> None:
     ``webhooks``), sends them with retries and backoff, and records every outcome
     (``GET /api/v1/notifications``). Several notifiers may run side by side.
     """
-    from engine.notifications import build_notifier
+    from engine.delivery.notifications import build_notifier
 
     ctx = loom_context()
     settings = ctx.settings

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import click
 
 from engine.cli.common import emit, loom_context, output_option
-from engine.queries import get_run, list_runs, run_row, task_instance_row, task_instances
-from engine.runs import mark_run
+from engine.services.queries import get_run, list_runs, run_row, task_instance_row, task_instances
+from engine.services.runs import mark_run
 from engine.state import DagRunState
 
 RUN_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "duration"]

@@ -17,8 +17,8 @@ from engine.executors import build_executor
 from engine.metrics.exposition import serve_metrics
 from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
 from engine.models import utcnow
-from engine.processlog import configure_logging
-from engine.wakeup import build_waker
+from engine.runtime.processlog import configure_logging
+from engine.scheduling.wakeup import build_waker
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -39,8 +39,8 @@ def command() -> None:
     letters to RabbitMQ (safe beside other schedulers' relays: rows are claimed with a
     lease).
     """
-    from engine.relay import build_relay
-    from engine.scheduler import Scheduler
+    from engine.delivery.relay import build_relay
+    from engine.scheduling.scheduler import Scheduler
 
     ctx = loom_context()
     settings = ctx.settings
@@ -104,7 +104,7 @@ def trigger_command(
     delay: str | None,
 ) -> None:
     """Create a manual run of DAG_ID; the scheduler starts it when it is due."""
-    from engine.runs import trigger_dag
+    from engine.services.runs import trigger_dag
 
     try:
         now = utcnow()

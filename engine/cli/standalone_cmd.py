@@ -6,8 +6,8 @@ import click
 
 from engine.cli.common import loom_context
 from engine.cli.process import stop_on_signals
-from engine.processlog import configure_logging
-from engine.standalone import build_standalone
+from engine.runtime.processlog import configure_logging
+from engine.runtime.standalone import build_standalone
 
 
 @click.command("standalone")

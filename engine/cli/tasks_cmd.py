@@ -9,9 +9,9 @@ import click
 
 from engine.cli.common import loom_context
 from engine.errors import NotFoundError
-from engine.queries import get_task_instance
-from engine.runops import log_chunk
-from engine.runs import clear_task_instances
+from engine.services.queries import get_task_instance
+from engine.services.runops import log_chunk
+from engine.services.runs import clear_task_instances
 
 FOLLOW_POLL_SECONDS = 1.0
 

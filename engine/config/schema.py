@@ -99,8 +99,8 @@ def _comma_list(value: object) -> object:
 
 
 def _event_names(value: list[str]) -> list[str]:
-    # Imported here, not at the top: engine.notifications imports this package.
-    from engine.notifications.events import EventType
+    # Imported here, not at the top: engine.delivery.notifications imports this package.
+    from engine.delivery.notifications.events import EventType
 
     known = [event.value for event in EventType]
     if any(name not in known for name in value):

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
-from engine.processlog import configure_logging
+from engine.runtime.processlog import configure_logging
 
 logger = logging.getLogger(__name__)
 

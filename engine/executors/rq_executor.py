@@ -22,7 +22,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES, TaskJob
-from engine.redisconn import check, connect
+from engine.runtime.redisconn import check, connect
 
 logger = logging.getLogger(__name__)
 

@@ -143,7 +143,7 @@ class QueueDepths:
         self._connection: Any = None
 
     def read(self) -> list[Metric]:
-        from engine.redisconn import connect  # only the rq executor has Redis to read
+        from engine.runtime.redisconn import connect  # only the rq executor has Redis to read
 
         if self._connection is None:
             self._connection = connect(self._redis_url, socket_timeout=2)

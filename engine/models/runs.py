@@ -2,7 +2,7 @@
 
 ``DagRun.state`` and ``TaskInstance.state`` refuse, on assignment, a move that the
 transition table in :mod:`engine.state` forbids. Concurrent writers use the
-compare-and-set helpers of :mod:`engine.transitions` instead of assigning.
+compare-and-set helpers of :mod:`engine.models.transitions` instead of assigning.
 """
 
 from __future__ import annotations

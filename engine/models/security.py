@@ -99,7 +99,7 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     target: Mapped[str | None] = mapped_column(sa.String(PATH_LENGTH))
     outcome: Mapped[str] = mapped_column(sa.String(32))
-    """``success``, ``denied``, ``refused`` or ``error`` (engine.audit.Outcome)."""
+    """``success``, ``denied``, ``refused`` or ``error`` (engine.services.audit.Outcome)."""
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
 

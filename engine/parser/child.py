@@ -30,9 +30,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from engine.dag import DAG, collect_dags
-from engine.serialization import serialize_dag
-from engine.validation import Problem, validate_dag
+from engine.authoring.dag import DAG, collect_dags
+from engine.authoring.serialization import serialize_dag
+from engine.authoring.validation import Problem, validate_dag
 
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024
 """Most output (stdout and stderr together) a DAG file may write while it is imported."""
@@ -136,7 +136,7 @@ def _text_stream(fd: int) -> io.TextIOWrapper:
 def import_dag_file(path: Path) -> ModuleType:
     """Run ``path`` as a module of its own (see :func:`module_name`); errors propagate.
 
-    The DAGs it constructs are found with :func:`engine.dag.collect_dags`.
+    The DAGs it constructs are found with :func:`engine.authoring.dag.collect_dags`.
     """
     name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -170,7 +170,7 @@ def _user_frames(stack: traceback.StackSummary) -> list[traceback.FrameSummary]:
 
 
 def _is_user_file(filename: str) -> bool:
-    # The same rule as engine.callsite.user_call_site, which names DAG problems' lines.
+    # The same rule as engine.authoring.callsite.user_call_site, which names DAG problems' lines.
     if filename.startswith((_ENGINE_DIR, "<frozen")):
         return False
     return "/lib/python3" not in filename or "site-packages" in filename

@@ -28,6 +28,8 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
 from typing import Any
 
+import engine
+from engine.lazy import stub_exports
 from engine.parser.child import DUMP_SIGNAL, parse_in_child
 from engine.parser.discovery import file_hash
 
@@ -40,8 +42,14 @@ _PARSER_FRAME = re.compile(
 )
 """A stack dump's frames of the parser's own machinery, which say nothing about the file."""
 
-PRELOAD_MODULES = ["engine", "engine.cli", "engine.parser.child"]
-"""Imported once by the forkserver, so that every child starts with them loaded.
+PRELOAD_MODULES = [
+    "engine.cli",
+    "engine.parser.child",
+    *sorted(set(stub_exports(Path(engine.__file__).with_suffix(".pyi")).values())),
+]
+"""Imported once by the forkserver, so that every child starts with them loaded: the
+modules of everything ``from engine import ...`` offers a DAG file (``engine`` itself
+loads them lazily).
 
 ``engine.cli`` is here for a CPython quirk: the forkserver never preloads ``__main__``
 (the main path is not passed to it), so each child re-runs the parent's main script.
@@ -77,7 +85,7 @@ class FileParseResult:
     path: Path
     file_hash: str
     dags: list[dict[str, Any]]
-    """Serialized valid DAGs (see :func:`engine.serialization.serialize_dag`)."""
+    """Serialized valid DAGs (see :func:`engine.authoring.serialization.serialize_dag`)."""
     errors: list[ImportErrorInfo]
     duration: float
     """Seconds from the child's start to its result."""

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import dag_hash
 from engine.errors import NotFoundError
 from engine.models import Dag, DagFile, DagWarning, ParseImportError, SerializedDag
 from engine.models.dags import ID_LENGTH
@@ -42,9 +43,8 @@ from engine.parser.dagbag import (
 )
 from engine.parser.discovery import discover_dag_files
 from engine.parser.processor import FileParseResult, parse_files
-from engine.serialization import dag_hash
-from engine.shell_safety import WARNING_TYPE as SHELL_WARNING_TYPE
-from engine.shell_safety import shell_injection_warnings
+from engine.parser.shell_safety import WARNING_TYPE as SHELL_WARNING_TYPE
+from engine.parser.shell_safety import shell_injection_warnings
 
 logger = logging.getLogger(__name__)
 

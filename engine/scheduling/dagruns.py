@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.schedules import DataInterval, ensure_aware
+from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
-from engine.runs import create_dag_run, load_serialized_dag, make_run_id
-from engine.schedules import DataInterval, ensure_aware
-from engine.serialization import SerializedDAG
+from engine.models.transitions import set_run_state
+from engine.services.runs import create_dag_run, load_serialized_dag, make_run_id
 from engine.state import RUN_UNFINISHED, DagRunState
-from engine.transitions import set_run_state
 
 logger = logging.getLogger(__name__)
 

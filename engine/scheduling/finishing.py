@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
+from engine.authoring.trigger_rules import run_outcome
+from engine.delivery.notifications import emit
 from engine.models import DagRun
-from engine.notifications import emit
-from engine.serialization import SerializedDAG
+from engine.models.transitions import set_run_state
 from engine.state import DagRunState, TaskInstanceState
-from engine.transitions import set_run_state
-from engine.trigger_rules import run_outcome
 
 logger = logging.getLogger(__name__)
 

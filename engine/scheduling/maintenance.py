@@ -2,7 +2,7 @@
 
 * :func:`promote_retries`: ``up_for_retry`` whose ``next_retry_at`` has come → ``scheduled``.
 * :func:`detect_zombies`: ``running`` with a heartbeat older than the threshold → the try
-  fails (error type ``Zombie``) through :func:`engine.taskinstances.record_failure`, so the
+  fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_failure`, so the
   usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
   (with its ``dag_run.failed`` alert).
@@ -24,16 +24,16 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
+from engine.delivery.notifications import emit
 from engine.errors import ConflictError, NotFoundError
+from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
-from engine.notifications import emit
-from engine.runs import load_serialized_dag
+from engine.models.transitions import set_run_state, set_task_state
 from engine.scheduling.submission import Waiting, job_for
-from engine.serialization import SerializedDAG
+from engine.services.runs import load_serialized_dag
 from engine.state import DagRunState, TaskInstanceState
-from engine.taskinstances import ZOMBIE_ERROR, record_failure
-from engine.transitions import set_run_state, set_task_state
 
 logger = logging.getLogger(__name__)
 

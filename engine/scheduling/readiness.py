@@ -20,18 +20,18 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.models import DagRun, TaskInstance, XCom
-from engine.scheduling.submission import Waiting
-from engine.serialization import SerializedDAG, SerializedTask
-from engine.state import FINISHED, TaskInstanceState
-from engine.transitions import set_task_state
-from engine.trigger_rules import (
+from engine.authoring.serialization import SerializedDAG, SerializedTask
+from engine.authoring.trigger_rules import (
     READINESS_STATE,
     Readiness,
     TriggerRule,
     UpstreamSummary,
     evaluate,
 )
+from engine.models import DagRun, TaskInstance, XCom
+from engine.models.transitions import set_task_state
+from engine.scheduling.submission import Waiting
+from engine.state import FINISHED, TaskInstanceState
 
 logger = logging.getLogger(__name__)
 

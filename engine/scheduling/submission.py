@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from engine.executors.base import TaskJob
 from engine.models import Dag, DagRun, Pool, PriorityClass, TaskInstance
+from engine.models.transitions import set_task_state
 from engine.state import ACTIVE, DagRunState, TaskInstanceState
-from engine.transitions import set_task_state
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from engine import DAG, BashOperator, EmptyOperator, FailTask, PythonOperator, SkipTask, task
-from engine.dagtest import DagTestRun
 from engine.errors import DagValidationError, InvalidInputError
+from engine.execution.dagtest import DagTestRun
 from engine.state import DagRunState
 from engine.state import TaskInstanceState as S
 

@@ -2,7 +2,7 @@
 and standalone lets go of its connections when it stops.
 
 The scheduler, notifier and every CLI command get theirs from ``LoomContext``; standalone,
-the webserver and the workers from :func:`engine.db.engine_for`. ``pool_size`` and
+the webserver and the workers from :func:`engine.models.session.engine_for`. ``pool_size`` and
 ``echo`` used to reach the webserver and the workers only.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from engine.cli.common import LoomContext
 from engine.config import load_settings
-from engine.standalone import build_standalone
+from engine.runtime.standalone import build_standalone
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.processes import free_port, wait_until
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from engine import migrate
-from engine.db import create_db_engine, make_session_factory
-from engine.heartbeats import latest_scheduler_heartbeat, record_scheduler_heartbeat
-from engine.models import Permission, Role
+from engine.models import Permission, Role, migrate
+from engine.models.session import create_db_engine, make_session_factory
+from engine.scheduling.heartbeats import latest_scheduler_heartbeat, record_scheduler_heartbeat
 from engine.security.access import access_of
 from engine.security.roles import Action, Resource
 

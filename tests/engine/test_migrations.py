@@ -6,11 +6,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from engine import migrate
 from engine.cli import db_cmd
 from engine.cli.main import cli
-from engine.db import create_db_engine, make_session_factory
-from engine.models import Permission, Pool, Role
+from engine.models import Permission, Pool, Role, migrate
+from engine.models.session import create_db_engine, make_session_factory
 from engine.security.roles import ADMIN, BUILTIN_ROLES, Action, Resource
 
 cli.add_command(db_cmd.group)

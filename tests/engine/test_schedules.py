@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine.errors import InvalidInputError
-from engine.schedules import (
+from engine.authoring.schedules import (
     CronSchedule,
     DataInterval,
     DeltaSchedule,
@@ -16,6 +15,7 @@ from engine.schedules import (
     deserialize_schedule,
     parse_schedule,
 )
+from engine.errors import InvalidInputError
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

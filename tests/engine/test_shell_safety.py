@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 
 from engine import DAG, BashOperator, Param
-from engine.serialization import serialize_dag
-from engine.shell_safety import shell_injection_warnings, unquoted_untrusted
-from engine.templating import render_string
+from engine.authoring.serialization import serialize_dag
+from engine.authoring.templating import render_string
+from engine.parser.shell_safety import shell_injection_warnings, unquoted_untrusted
 
 ATTACK = "x'; id > /tmp/pwned; echo '"
 

@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from engine.cli.main import cli
 from engine.config import load_settings
-from engine.standalone import ADMIN_PASSWORD_FILE, build_standalone
+from engine.runtime.standalone import ADMIN_PASSWORD_FILE, build_standalone
 
 DAG_FILE = """
 from datetime import datetime

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from engine import DAG, BashOperator
-from engine.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
+from engine.authoring.templating import render_value
 from engine.errors import TemplateError
-from engine.execution import render_task
-from engine.templating import render_value
+from engine.execution.attempt import render_task
+from engine.execution.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
 
 LOGICAL = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
 

@@ -11,12 +11,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import migrate
-from engine.db import create_db_engine, make_session_factory
 from engine.errors import IllegalTransitionError
-from engine.models import Dag, DagRun, DagRunType, TaskInstance
+from engine.models import Dag, DagRun, DagRunType, TaskInstance, migrate
+from engine.models.session import create_db_engine, make_session_factory
+from engine.models.transitions import set_run_state, set_task_state
 from engine.state import DagRunState, TaskInstanceState
-from engine.transitions import set_run_state, set_task_state
 
 TI = TaskInstanceState
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,7 +142,10 @@ def test_task_cas_logs_the_transition(
     factory: sessionmaker[Session], ids: tuple[int, int], caplog: pytest.LogCaptureFixture
 ) -> None:
     _, ti_id = ids
-    with caplog.at_level(logging.INFO, logger="engine.transitions"), factory.begin() as session:
+    with (
+        caplog.at_level(logging.INFO, logger="engine.models.transitions"),
+        factory.begin() as session,
+    ):
         set_task_state(
             session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1
         )

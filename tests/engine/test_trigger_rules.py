@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from engine.authoring.trigger_rules import Readiness as R  # noqa: N817 - keeps the table readable
+from engine.authoring.trigger_rules import TriggerRule as T
+from engine.authoring.trigger_rules import UpstreamSummary, evaluate, run_outcome
 from engine.state import DagRunState
 from engine.state import TaskInstanceState as S
-from engine.trigger_rules import Readiness as R  # noqa: N817 - keeps the table readable
-from engine.trigger_rules import TriggerRule as T
-from engine.trigger_rules import UpstreamSummary, evaluate, run_outcome
 
 CASES = [
     (T.ALL_SUCCESS, [S.SUCCESS, S.SUCCESS], R.RUN),

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from engine.errors import InvalidInputError
-from engine.userinput import MAX_JSON_DEPTH, check_id, check_json, checked_datetime, loads_json
+from engine.services.userinput import (
+    MAX_JSON_DEPTH,
+    check_id,
+    check_json,
+    checked_datetime,
+    loads_json,
+)
 
 
 @pytest.mark.parametrize(

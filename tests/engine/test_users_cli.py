@@ -7,11 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner, Result
 
-from engine import migrate
 from engine.cli import users_cmd
 from engine.cli.main import cli
-from engine.db import create_db_engine, make_session_factory
 from engine.errors import InvalidInputError
+from engine.models import migrate
+from engine.models.session import create_db_engine, make_session_factory
 from engine.security.admins import LAST_ADMIN
 from engine.security.passwords import verify_password
 from engine.security.users import create_user, get_user

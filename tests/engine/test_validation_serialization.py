@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from engine import DAG, BashOperator, EmptyOperator, Param, PythonOperator, task
+from engine.authoring.serialization import SerializedDAG, dag_hash, serialize_dag
+from engine.authoring.validation import check_dag, topological_order, validate_dag
 from engine.errors import DagValidationError
-from engine.serialization import SerializedDAG, dag_hash, serialize_dag
-from engine.validation import check_dag, topological_order, validate_dag
 
 START = datetime(2026, 1, 1)
 

@@ -8,8 +8,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from engine.db import create_db_engine, make_session_factory
-from engine.wakeup import LocalWaker, PostgresWaker, build_waker, request_wake
+from engine.models.session import create_db_engine, make_session_factory
+from engine.scheduling.wakeup import LocalWaker, PostgresWaker, build_waker, request_wake
 
 
 @pytest.mark.postgres

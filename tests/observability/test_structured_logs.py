@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from engine.processlog import JsonLineFormatter, TryIdsFilter, try_ids
+from engine.runtime.processlog import JsonLineFormatter, TryIdsFilter, try_ids
 from tests.observability.conftest import Deployment
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from engine.amqp import delete_topology
+from engine.delivery.amqp import delete_topology
 from tests.processes import wait_until
 
 from .conftest import Loom

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from engine import migrate
 from engine.cli.main import cli
 from engine.config import load_settings
+from engine.models import migrate
 from tests.webui.world import SECRET
 from webui.serve import SECRET_FILE, ensure_secret_key, serve_in_thread
 

@@ -21,8 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.config import LoginSettings
-from engine.db import create_db_engine, make_session_factory
 from engine.models import LoginFailure
+from engine.models.session import create_db_engine, make_session_factory
 from engine.security.throttle import EVERY_ADDRESS, lock_duration
 from tests.processes import LOOM, Processes, answers, free_port, wait_until
 from tests.services import flushed_redis

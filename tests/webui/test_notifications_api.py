@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 
-from engine.db import create_db_engine, make_session_factory
 from engine.models import DeliveryStatus, NotificationDelivery
+from engine.models.session import create_db_engine, make_session_factory
 from engine.security.roles import create_role
 from engine.security.users import create_user
 from tests.webui.world import PASSWORD, T0

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import audit
 from engine.models import AuditLog, utcnow
+from engine.services import audit
 from tests.webui.admin import (
     in_db,
     letter_id,

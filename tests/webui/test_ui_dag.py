@@ -13,14 +13,14 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.graph_layout import NodeBox, crossings, layered_layout
-from engine.grid import dag_grid
 from engine.models import Dag, DagRun, DagWarning, TaskInstance
-from engine.runs import trigger_dag
+from engine.services.runs import trigger_dag
 from engine.state import DagRunState, TaskInstanceState
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import T0
 from webui import db
+from webui.ui.viewmodels.graph_layout import NodeBox, crossings, layered_layout
+from webui.ui.viewmodels.grid import dag_grid
 
 # -- helpers ---------------------------------------------------------------------------------
 

@@ -21,8 +21,6 @@ import sqlalchemy as sa
 from flask import Flask, g, url_for
 from flask.testing import FlaskClient
 
-from engine.db import create_db_engine, make_session_factory
-from engine.deadletters import record_dead_letter
 from engine.models import (
     DagFile,
     DeliveryStatus,
@@ -31,10 +29,12 @@ from engine.models import (
     TaskAttempt,
     User,
 )
-from engine.queries import get_run
+from engine.models.session import create_db_engine, make_session_factory
 from engine.security.access import DAG_RESOURCES
 from engine.security.roles import BUILTIN_ROLES, OP, Action, Resource, create_role
 from engine.security.users import create_user
+from engine.services.deadletters import record_dead_letter
+from engine.services.queries import get_run
 from engine.state import TaskInstanceState
 from tests.webui.conftest import app_for
 from tests.webui.spec import ui_routes

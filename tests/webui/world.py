@@ -13,16 +13,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine import migrate
 from engine.config import Settings, load_settings
-from engine.db import create_db_engine, make_session_factory
-from engine.deadletters import record_dead_letter
-from engine.models import ParseImportError, Pool, RevokedSession, TaskAttempt, XCom
+from engine.models import ParseImportError, Pool, RevokedSession, TaskAttempt, XCom, migrate
+from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
-from engine.queries import get_run
-from engine.runs import trigger_dag
 from engine.security.roles import VIEWER, create_role
 from engine.security.users import create_user
+from engine.services.deadletters import record_dead_letter
+from engine.services.queries import get_run
+from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"

@@ -14,14 +14,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import migrate
-from engine.db import create_db_engine, make_session_factory
 from engine.executors.base import TaskJob
-from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom
+from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom, migrate
+from engine.models.session import create_db_engine, make_session_factory
+from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
-from engine.runs import create_dag_run, load_serialized_dag
+from engine.services.runs import create_dag_run, load_serialized_dag
 from engine.state import DagRunState, TaskInstanceState
-from engine.transitions import set_task_state
 from workers import RunnerContext, RunnerSettings
 
 DAG_FILES = Path(__file__).resolve().parent / "dagfiles"

@@ -14,9 +14,9 @@ import pytest
 
 from engine.errors import ConfigError
 from engine.executors import RQExecutor, TaskJob
-from engine.health import HEALTHY, UNHEALTHY, check_redis
 from engine.metrics.state import QueueDepths
-from engine.redisconn import connect
+from engine.runtime.redisconn import connect
+from engine.services.health import HEALTHY, UNHEALTHY, check_redis
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records
 from tests.processes import LOOM, REPO
 from tests.services import flushed_redis

@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-import workers
+from engine.execution.retries import JITTER
 from engine.models import DeadLetter, OutboxKind, OutboxMessage, TaskInstance
-from engine.retries import JITTER
 from engine.state import TaskInstanceState
 from tests.workers.conftest import (
     RecordingExecutor,
@@ -24,12 +23,6 @@ from tests.workers.conftest import (
 from workers import RunnerContext, run_task
 
 TI = TaskInstanceState
-
-
-def test_public_names() -> None:
-    assert set(workers.__all__) == {
-        "DagCache", "DatabaseXComStore", "RunnerContext", "RunnerSettings", "run_task",
-    }  # fmt: skip
 
 
 def test_success_claims_runs_and_stores_xcom_log_and_attempt(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.audit import AUDIT_ORDER, AuditFilter, audit_query
 from engine.security.roles import Action, Resource
+from engine.services.audit import AUDIT_ORDER, AuditFilter, audit_query
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import AuditEntrySchema, AuditListArgs

@@ -3,7 +3,7 @@
 webargs parses bodies with ``json.loads``, and a body nested thousands of levels deep
 raises ``RecursionError`` (a 500). Here it is a 422 naming the body, like every other bad
 input; malformed JSON stays webargs' 400. What a parsed value may hold (depth, NUL, NaN)
-is checked where it is used (:func:`engine.userinput.check_json`).
+is checked where it is used (:func:`engine.services.userinput.check_json`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import flask_smorest
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from engine.userinput import too_deep
+from engine.services.userinput import too_deep
 
 
 class StrictJsonParser(FlaskParser):

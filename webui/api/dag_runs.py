@@ -7,10 +7,10 @@ from typing import Any
 from flask import g
 
 from engine.models import utcnow
-from engine.queries import get_run
-from engine.runops import RUN_ORDER, RunFilter, delete_run, run_query
-from engine.runs import clear_task_instances, mark_run, trigger_dag
 from engine.security.roles import Action, Resource
+from engine.services.queries import get_run
+from engine.services.runops import RUN_ORDER, RunFilter, delete_run, run_query
+from engine.services.runs import clear_task_instances, mark_run, trigger_dag
 from engine.state import DagRunState
 from webui import db
 from webui.api.blueprint import Blueprint

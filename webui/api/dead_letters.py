@@ -7,10 +7,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g
 
-from engine.deadletters import discard_dead_letter, get_dead_letter, replay_dead_letter
-from engine.listing import within_dags
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
+from engine.services.deadletters import discard_dead_letter, get_dead_letter, replay_dead_letter
+from engine.services.pagination import within_dags
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

@@ -14,7 +14,8 @@ from typing import Any
 from flask import current_app
 
 from engine.config import Settings
-from engine.health import (
+from engine.models import utcnow
+from engine.services.health import (
     HEALTHY,
     UNHEALTHY,
     check_database,
@@ -22,7 +23,6 @@ from engine.health import (
     check_redis,
     check_scheduler,
 )
-from engine.models import utcnow
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.schemas.admin import HealthSchema, VersionSchema

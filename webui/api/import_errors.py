@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.catalog import IMPORT_ERROR_ORDER, get_import_error, import_error_query
 from engine.security.roles import Action, Resource
+from engine.services.dags import IMPORT_ERROR_ORDER, get_import_error, import_error_query
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

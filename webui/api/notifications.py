@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.delivery.notifications.deliveries import deliveries
 from engine.models import DeliveryStatus, NotificationDelivery
-from engine.notifications.deliveries import deliveries
 from engine.security.roles import Action, Resource
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

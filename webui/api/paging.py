@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.listing import Page, ordering, paginate
+from engine.services.pagination import Page, ordering, paginate
 from webui import db
 from webui.api.schemas.common import MAX_LIMIT
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from engine.models import Pool
-from engine.pools import (
+from engine.security.roles import Action, Resource
+from engine.services.pools import (
     POOL_ORDER,
     PoolUsage,
     create_pool,
@@ -15,7 +16,6 @@ from engine.pools import (
     update_pool,
     usage,
 )
-from engine.security.roles import Action, Resource
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from engine.models import utcnow
-from engine.queries import get_run, get_task_instance
-from engine.runops import (
+from engine.security.roles import Action, Resource
+from engine.services.queries import get_run, get_task_instance
+from engine.services.runops import (
     TASK_INSTANCE_ORDER,
     log_chunk,
     mark_task_instance,
     task_instance_query,
     xcoms_of,
 )
-from engine.runs import clear_task_instances
-from engine.security.roles import Action, Resource
+from engine.services.runs import clear_task_instances
 from engine.state import TaskInstanceState
 from webui import db
 from webui.api.blueprint import Blueprint

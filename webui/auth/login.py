@@ -7,7 +7,6 @@ from typing import Any
 from flask import current_app
 from werkzeug.exceptions import Unauthorized
 
-from engine.audit import Outcome
 from engine.models import User, utcnow
 from engine.security.authn import (
     LoginOutcome,
@@ -16,6 +15,7 @@ from engine.security.authn import (
     prune_revoked_sessions,
     revoke_session,
 )
+from engine.services.audit import Outcome
 from webui import db
 from webui.audit import note
 from webui.auth.throttle import client_address, too_many_attempts

@@ -14,9 +14,9 @@ from typing import cast
 from flask import g
 
 from engine.errors import NotFoundError
-from engine.listing import dag_ids_tagged
 from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.pagination import dag_ids_tagged
 from webui import db
 from webui.auth.rbac import current_access
 

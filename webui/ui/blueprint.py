@@ -10,10 +10,10 @@ from flask import Blueprint, Response, current_app, g, render_template
 from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
-from engine.catalog import dag_warning_query, import_error_query
 from engine.errors import LoomError
 from engine.models import DagWarning, ParseImportError
 from engine.security.roles import Action, Resource
+from engine.services.dags import dag_warning_query, import_error_query
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.errors import STATUS_BY_ERROR

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import request
 
-from engine.listing import Page, paginate
+from engine.services.pagination import Page, paginate
 from webui import db
 
 T = TypeVar("T")

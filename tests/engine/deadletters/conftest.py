@@ -11,10 +11,9 @@ import pika
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import DAG, EmptyOperator, migrate
-from engine.amqp import delete_topology
-from engine.db import create_db_engine, make_session_factory
-from engine.deadletters import record_dead_letter
+from engine import DAG, EmptyOperator
+from engine.authoring.serialization import dag_hash, serialize_dag
+from engine.delivery.amqp import delete_topology
 from engine.models import (
     Dag,
     DagRun,
@@ -22,8 +21,10 @@ from engine.models import (
     DeadLetter,
     SerializedDag,
     TaskInstance,
+    migrate,
 )
-from engine.serialization import dag_hash, serialize_dag
+from engine.models.session import create_db_engine, make_session_factory
+from engine.services.deadletters import record_dead_letter
 from engine.state import DagRunState, TaskInstanceState
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"

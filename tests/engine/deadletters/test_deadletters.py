@@ -6,14 +6,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.deadletters import (
-    TRACEBACK_TAIL_BYTES,
-    discard_dead_letter,
-    get_dead_letter,
-    list_dead_letters,
-    record_dead_letter,
-    replay_dead_letter,
-)
 from engine.errors import ConflictError, NotFoundError
 from engine.models import (
     DagRun,
@@ -23,6 +15,14 @@ from engine.models import (
     OutboxMessage,
     OutboxState,
     TaskInstance,
+)
+from engine.services.deadletters import (
+    TRACEBACK_TAIL_BYTES,
+    discard_dead_letter,
+    get_dead_letter,
+    list_dead_letters,
+    record_dead_letter,
+    replay_dead_letter,
 )
 from engine.state import DagRunState, TaskInstanceState
 

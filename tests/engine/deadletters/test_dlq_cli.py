@@ -7,12 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner, Result
 
-from engine import migrate
 from engine.cli import dlq_cmd
 from engine.cli.main import cli
-from engine.db import create_db_engine, make_session_factory
-from engine.models import DeadLetter, DeadLetterState, OutboxMessage, OutboxState
-from engine.relay import OutboxRelay
+from engine.delivery.relay import OutboxRelay
+from engine.models import DeadLetter, DeadLetterState, OutboxMessage, OutboxState, migrate
+from engine.models.session import create_db_engine, make_session_factory
 
 from .conftest import NOW, RUN_ID, Broker, add_dead_letter
 
@@ -96,7 +95,7 @@ def test_replay_and_discard(ids: list[int], sqlite_url: str) -> None:
 def test_replay_removes_the_message_from_rabbitmq(
     ids: list[int], sqlite_url: str, broker: Broker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.amqp import RabbitPublisher
+    from engine.delivery.amqp import RabbitPublisher
 
     engine = create_db_engine(sqlite_url)
     publisher = RabbitPublisher(broker.url, exchange=broker.exchange, queue=broker.queue)

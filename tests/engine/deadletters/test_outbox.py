@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import outbox
+from engine.delivery import outbox
+from engine.delivery.outbox import backoff, claim_due, enqueue, mark_delivered, mark_failed_attempt
 from engine.models import OutboxKind, OutboxMessage, OutboxState
-from engine.outbox import backoff, claim_due, enqueue, mark_delivered, mark_failed_attempt
 
 from .conftest import NOW
 
@@ -100,8 +100,8 @@ def test_failed_attempts_back_off_exponentially_up_to_five_minutes_and_never_giv
 
 @pytest.mark.postgres
 def test_a_second_relay_skips_rows_another_one_has_locked(postgres_url: str) -> None:
-    from engine import migrate
-    from engine.db import create_db_engine, make_session_factory
+    from engine.models import migrate
+    from engine.models.session import create_db_engine, make_session_factory
 
     migrate.upgrade_and_seed(postgres_url)
     engine = create_db_engine(postgres_url)

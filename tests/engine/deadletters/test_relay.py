@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.amqp import DeliveryError, RabbitPublisher
-from engine.deadletters import discard_dead_letter, replay_dead_letter
+from engine.delivery.amqp import DeliveryError, RabbitPublisher
+from engine.delivery.outbox import enqueue
+from engine.delivery.relay import OutboxRelay, RelayReport
 from engine.models import DeadLetter, OutboxKind, OutboxMessage, OutboxState
-from engine.outbox import enqueue
-from engine.relay import OutboxRelay, RelayReport
+from engine.services.deadletters import discard_dead_letter, replay_dead_letter
 
 from .conftest import CLOSED_PORT_URL, NOW, RUN_ID, Broker, add_dead_letter
 

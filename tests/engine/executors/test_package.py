@@ -1,4 +1,4 @@
-"""The public names of engine.executors and how settings choose an executor."""
+"""How settings choose an executor, and the queue names it uses."""
 
 from __future__ import annotations
 
@@ -9,20 +9,7 @@ from engine.config import load_settings
 from engine.executors import LocalExecutor, RQExecutor, build_executor, worker_executor
 
 
-def test_public_names() -> None:
-    assert sorted(engine.executors.__all__) == sorted(
-        [
-            "DEFAULT_JOB_FUNC",
-            "PRIORITY_CLASSES",
-            "QUEUE_NAMES",
-            "Executor",
-            "LocalExecutor",
-            "RQExecutor",
-            "TaskJob",
-            "build_executor",
-            "worker_executor",
-        ]
-    )
+def test_queue_names_are_loom_dot_priority_class() -> None:
     assert engine.executors.QUEUE_NAMES == ("loom.high", "loom.default", "loom.low")
 
 

@@ -28,13 +28,12 @@ from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import migrate
 from engine.config import Settings
-from engine.db import create_db_engine, make_session_factory
-from engine.models import NotificationDelivery, OutboxKind
-from engine.notifications.events import Event, EventType
-from engine.notifications.routing import Route
-from engine.outbox import enqueue
+from engine.delivery.notifications.events import Event, EventType
+from engine.delivery.notifications.routing import Route
+from engine.delivery.outbox import enqueue
+from engine.models import NotificationDelivery, OutboxKind, migrate
+from engine.models.session import create_db_engine, make_session_factory
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 BASE_URL = "https://loom.example.com"
@@ -285,7 +284,7 @@ def add_event(
     task_id: str | None = "extract",
     now: datetime = NOW,
 ) -> str:
-    """Write an event to the outbox as :mod:`engine.notifications.emit` does; its id."""
+    """Write an event to the outbox as :mod:`engine.delivery.notifications.emit` does; its id."""
     event = Event(
         event_type=event_type,
         occurred_at=now,

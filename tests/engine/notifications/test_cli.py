@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import migrate
 from engine.cli.main import cli
-from engine.db import create_db_engine, make_session_factory
+from engine.models import migrate
+from engine.models.session import create_db_engine, make_session_factory
 from tests.engine.notifications.conftest import Receiver, add_event
 
 

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from engine.models import OutboxKind, OutboxMessage
-from engine.runs import clear_task_instances, trigger_dag
-from engine.scheduler import Scheduler
+from engine.scheduling.scheduler import Scheduler
+from engine.services.runs import clear_task_instances, trigger_dag
 from tests.engine.notifications.conftest import Sessions
 from tests.engine.scheduling.conftest import (
     START,

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from engine.delivery.notifications import EventType, build_notifier
+from engine.delivery.notifications.email import render_email
+from engine.delivery.notifications.events import Event, with_url
+from engine.delivery.notifications.notifier import Notifier
 from engine.models import DeliveryStatus
-from engine.notifications import EventType, build_notifier
-from engine.notifications.email import render_email
-from engine.notifications.events import Event, with_url
-from engine.notifications.notifier import Notifier
 from tests.engine.notifications.conftest import (
     BASE_URL,
     NOW,

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from engine.delivery.notifications import build_notifier, verify_signature
 from engine.models import DeliveryStatus, utcnow
-from engine.notifications import build_notifier, verify_signature
 from engine.parser import refresh_dags
-from engine.runs import trigger_dag
-from engine.scheduler import Scheduler
+from engine.scheduling.scheduler import Scheduler
+from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
 from tests.engine.notifications.conftest import (
     SECRET,

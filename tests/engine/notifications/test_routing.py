@@ -9,12 +9,18 @@ from typing import Any
 import pytest
 
 from engine import DAG, EmptyOperator
+from engine.authoring.serialization import SerializedDAG
+from engine.authoring.validation import check_dag
 from engine.config import load_settings
+from engine.delivery.notifications import EventType
+from engine.delivery.notifications.routing import (
+    PlannedDelivery,
+    Route,
+    Router,
+    run_route,
+    task_route,
+)
 from engine.errors import ConfigError
-from engine.notifications import EventType
-from engine.notifications.routing import PlannedDelivery, Route, Router, run_route, task_route
-from engine.serialization import SerializedDAG
-from engine.validation import check_dag
 from tests.engine.notifications.conftest import make_settings
 
 E = EventType
@@ -143,12 +149,3 @@ def _plain_dag() -> DAG:
     with DAG("etl") as dag:
         EmptyOperator(task_id="extract")
     return dag
-
-
-def test_public_names() -> None:
-    import engine.notifications
-
-    assert set(engine.notifications.__all__) == {
-        "SCHEMA_VERSION", "Event", "EventType", "Notifier", "NotifierReport", "build_notifier",
-        "sign", "verify_signature",
-    }  # fmt: skip

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from engine.delivery.notifications import build_notifier, verify_signature
+from engine.delivery.notifications.notifier import Notifier, NotifierReport
 from engine.models import DeliveryStatus
-from engine.notifications import build_notifier, verify_signature
-from engine.notifications.notifier import Notifier, NotifierReport
 from tests.engine.notifications.conftest import (
     BASE_URL,
     NOW,
@@ -203,7 +203,7 @@ def test_a_restarted_notifier_sends_nothing_twice(
 def test_a_claim_in_flight_is_left_alone_until_its_lease_runs_out(
     sessions: Sessions, receiver: Receiver, notifier_for: MakeNotifier
 ) -> None:
-    from engine.notifications.deliveries import claim_next
+    from engine.delivery.notifications.deliveries import claim_next
 
     add_event(sessions, notify=("ops",))
     crashed = notifier_for()
@@ -247,7 +247,7 @@ def test_a_refusal_stores_and_logs_the_webhook_url_to_its_host_only(
     echo = f"no such hook: {receiver.url_with(HOOK_TAIL)} ({HOOK_TAIL})".encode()
     receiver.answer(Reply(404, body=echo))
 
-    with caplog.at_level(logging.INFO, logger="engine.notifications"):
+    with caplog.at_level(logging.INFO, logger="engine.delivery.notifications"):
         assert notifier_for(url=receiver.url_with(HOOK_TAIL)).run_once(NOW).given_up == 1
 
     [delivery] = deliveries(sessions)
@@ -270,7 +270,7 @@ def test_an_unreachable_webhook_is_named_by_its_host_only(
     receiver.stop()
     url = f"http://hook:p@ss:w@127.0.0.1:{receiver.port}{HOOK_TAIL}"
 
-    with caplog.at_level(logging.INFO, logger="engine.notifications"):
+    with caplog.at_level(logging.INFO, logger="engine.delivery.notifications"):
         assert notifier_for(url=url).run_once(NOW).retrying == 1
 
     error = deliveries(sessions)[0].last_error or ""

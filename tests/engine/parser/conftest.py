@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import migrate
-from engine.db import create_db_engine, make_session_factory
+from engine.models import migrate
+from engine.models.session import create_db_engine, make_session_factory
 from engine.parser.processor import FileParseResult, parse_files
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -17,15 +17,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import migrate
 from engine.config import Settings
-from engine.db import create_db_engine, make_session_factory
 from engine.executors.base import TaskJob
-from engine.models import DagRun, TaskInstance
+from engine.models import DagRun, TaskInstance, migrate
+from engine.models.session import create_db_engine, make_session_factory
+from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
-from engine.scheduler import Scheduler
+from engine.scheduling.scheduler import Scheduler
 from engine.state import TaskInstanceState
-from engine.transitions import set_task_state
 
 TI = TaskInstanceState
 START = datetime(2026, 1, 1, tzinfo=UTC)

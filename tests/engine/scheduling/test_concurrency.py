@@ -13,10 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine import migrate
-from engine.db import create_db_engine, make_session_factory
-from engine.models import DagRun
-from engine.scheduler import Scheduler
+from engine.models import DagRun, migrate
+from engine.models.session import create_db_engine, make_session_factory
+from engine.scheduling.scheduler import Scheduler
 from tests.engine.scheduling.conftest import (
     START,
     TI,

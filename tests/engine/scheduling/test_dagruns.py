@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag
 from engine.parser import set_dag_paused
-from engine.runs import trigger_dag
+from engine.services.runs import trigger_dag
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, chain_dag, load, runs, write_dag
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.runs import trigger_dag
+from engine.models.transitions import set_task_state
+from engine.services.runs import trigger_dag
 from engine.state import DagRunState
-from engine.transitions import set_task_state
 from tests.engine.scheduling.conftest import (
     START,
     TI,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from engine.audit import Outcome
+from engine.delivery.notifications.deliveries import shown_error
 from engine.models import DeadLetterState, DeliveryStatus
-from engine.notifications.deliveries import shown_error
+from engine.services.audit import Outcome
 from webui.api.schemas.common import DateTime, PageArgs
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from engine.userinput import DATE_OUT_OF_RANGE, date_in_range
+from engine.services.userinput import DATE_OUT_OF_RANGE, date_in_range
 
 DEFAULT_LIMIT = 100
 """Items per page when ``limit`` is not given."""
@@ -21,7 +21,7 @@ MAX_OFFSET = 1_000_000_000
 
 class DateTime(fields.AwareDateTime):
     """An aware ISO 8601 date and time from a client, within the range every edge accepts
-    (:mod:`engine.userinput`): a date at the calendar's ends is a 422, not an overflow."""
+    (:mod:`engine.services.userinput`): a date at the calendar's ends is a 422, not an overflow."""
 
     def _deserialize(self, value: object, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         parsed: datetime = super()._deserialize(value, attr, data, **kwargs)

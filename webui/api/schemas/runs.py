@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from engine.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
+from engine.services.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
 from engine.state import DagRunState, TaskInstanceState
 from webui.api.schemas.common import DateTime, FullMatch, PageArgs
 

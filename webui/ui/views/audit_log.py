@@ -10,11 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import render_template, request
 
-from engine.audit import AuditFilter, Outcome, audit_query
 from engine.errors import InvalidInputError
-from engine.listing import Page
 from engine.models import AuditLog
 from engine.security.roles import Action, Resource
+from engine.services.audit import AuditFilter, Outcome, audit_query
+from engine.services.pagination import Page
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.session import page

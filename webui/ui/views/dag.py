@@ -1,7 +1,7 @@
 """One DAG's pages: the grid, the graph, the code, the run history, and the trigger form.
 
 Everything comes from the database (the serialized graph, never the DAG's code) through
-the engine services the API uses; the trigger form calls ``engine.runs.trigger_dag``, as
+the engine services the API uses; the trigger form calls ``engine.services.runs.trigger_dag``, as
 the API does, so conf is checked against the params in one place.
 """
 
@@ -22,21 +22,18 @@ from pygments.lexers import PythonLexer
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from engine.catalog import dag_source
+from engine.authoring.params import Param, ParamsError
+from engine.authoring.serialization import SerializedTask
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.graph_layout import layered_layout
-from engine.grid import Grid
-from engine.grid import dag_grid as grid_of
-from engine.listing import Page
 from engine.models import Dag, DagRun, TaskInstance, utcnow
-from engine.params import Param, ParamsError
-from engine.queries import get_run, list_runs
-from engine.runops import RunFilter, run_query
-from engine.runs import load_serialized_dag, trigger_dag
 from engine.security.roles import Action, Resource
-from engine.serialization import SerializedTask
+from engine.services.dags import dag_source
+from engine.services.pagination import Page
+from engine.services.queries import get_run, list_runs
+from engine.services.runops import RunFilter, run_query
+from engine.services.runs import load_serialized_dag, trigger_dag
+from engine.services.userinput import checked_datetime, loads_json
 from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
-from engine.userinput import checked_datetime, loads_json
 from webui import db
 from webui.api.schemas.runs import RUN_ID
 from webui.auth import allows_dag, check_dag
@@ -44,6 +41,9 @@ from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.present import state_label
 from webui.ui.session import current_user, page
+from webui.ui.viewmodels.graph_layout import layered_layout
+from webui.ui.viewmodels.grid import Grid
+from webui.ui.viewmodels.grid import dag_grid as grid_of
 
 GRID_RUNS = 25
 """Runs (columns) the grid shows unless ``?runs=`` says otherwise."""

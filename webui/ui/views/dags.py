@@ -7,17 +7,17 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from engine.catalog import DagFilter, dag_query, get_import_error
-from engine.listing import Page
 from engine.models import Dag
-from engine.overview import recent_runs
 from engine.parser.sync import set_dag_paused
 from engine.security.roles import Action, Resource
+from engine.services.dags import DagFilter, dag_query, get_import_error
+from engine.services.pagination import Page
 from webui import db
 from webui.auth import allows_dag, check_dag, visible_dag_ids
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.session import page
+from webui.ui.viewmodels.overview import recent_runs
 
 PAGE_SIZE = 50
 RECENT_RUNS = 10

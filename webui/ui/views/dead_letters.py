@@ -6,11 +6,11 @@ import sqlalchemy as sa
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-import engine.deadletters
+import engine.services.deadletters
 from engine.errors import ConflictError, InvalidInputError
-from engine.listing import Page, within_dags
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
+from engine.services.pagination import Page, within_dags
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
@@ -46,7 +46,7 @@ def dead_letter(id: int) -> str:
 def replay_dead_letter(id: int) -> Response | tuple[str, int]:
     letter = _visible(id)
     try:
-        engine.deadletters.replay_dead_letter(
+        engine.services.deadletters.replay_dead_letter(
             session=db.session(), id=id, now=utcnow(), by=g.loom_user.username
         )
     except ConflictError as refused:
@@ -63,7 +63,7 @@ def replay_dead_letter(id: int) -> Response | tuple[str, int]:
 def discard_dead_letter(id: int) -> Response | tuple[str, int]:
     letter = _visible(id)
     try:
-        engine.deadletters.discard_dead_letter(
+        engine.services.deadletters.discard_dead_letter(
             session=db.session(), id=id, now=utcnow(), by=g.loom_user.username
         )
     except ConflictError as refused:
@@ -76,7 +76,7 @@ def discard_dead_letter(id: int) -> Response | tuple[str, int]:
 def _visible(id: int) -> DeadLetter:
     """Dead letter ``id`` when the page's permission reaches its DAG; else 404, as if absent."""
     visible = visible_dag_ids()
-    return engine.deadletters.get_dead_letter(session=db.session(), id=id, dag_ids=visible)
+    return engine.services.deadletters.get_dead_letter(session=db.session(), id=id, dag_ids=visible)
 
 
 def _refused(id: int, refused: ConflictError) -> tuple[str, int]:

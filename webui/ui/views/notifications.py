@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import render_template, request
 from werkzeug.exceptions import BadRequest
 
-from engine.listing import Page
+from engine.delivery.notifications.deliveries import deliveries, shown_error
 from engine.models import DeliveryStatus, NotificationDelivery
-from engine.notifications.deliveries import deliveries, shown_error
 from engine.security.roles import Action, Resource
+from engine.services.pagination import Page
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page

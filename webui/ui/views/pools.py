@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-import engine.pools
+import engine.services.pools
 from engine.errors import ConflictError
-from engine.listing import Page
 from engine.models import DEFAULT_POOL, Pool
-from engine.pools import PoolUsage
 from engine.security.roles import Action, Resource
+from engine.services.pagination import Page
+from engine.services.pools import PoolUsage
 from webui import db
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
@@ -42,7 +42,7 @@ def pools() -> str:
 def create_pool() -> Response | tuple[str, int]:
     name = request.form.get("name", "").strip()
     try:
-        engine.pools.create_pool(
+        engine.services.pools.create_pool(
             session=db.session(),
             name=name,
             slots=whole_number("slots", most=MAX_SLOTS),
@@ -59,15 +59,15 @@ def create_pool() -> Response | tuple[str, int]:
 @bp.route("/pools/<name>")
 @page(Action.READ, Resource.POOLS)
 def pool(name: str) -> str:
-    return _edit_page(engine.pools.require_pool(session=db.session(), name=name))
+    return _edit_page(engine.services.pools.require_pool(session=db.session(), name=name))
 
 
 @bp.route("/pools/<name>", methods=["POST"])
 @page(Action.EDIT, Resource.POOLS)
 def edit_pool(name: str) -> Response | tuple[str, int]:
-    found = engine.pools.require_pool(session=db.session(), name=name)
+    found = engine.services.pools.require_pool(session=db.session(), name=name)
     try:
-        engine.pools.update_pool(
+        engine.services.pools.update_pool(
             session=db.session(),
             pool=found,
             slots=whole_number("slots", most=MAX_SLOTS),
@@ -84,9 +84,9 @@ def edit_pool(name: str) -> Response | tuple[str, int]:
 @bp.route("/pools/<name>/delete", methods=["POST"])
 @page(Action.DELETE, Resource.POOLS)
 def delete_pool(name: str) -> Response | tuple[str, int]:
-    found = engine.pools.require_pool(session=db.session(), name=name)
+    found = engine.services.pools.require_pool(session=db.session(), name=name)
     try:
-        engine.pools.delete_pool(session=db.session(), pool=found)
+        engine.services.pools.delete_pool(session=db.session(), pool=found)
     except ConflictError as refused:
         db.session().rollback()
         flash(str(refused), "error")
@@ -98,8 +98,10 @@ def delete_pool(name: str) -> Response | tuple[str, int]:
 
 def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
     session = db.session()
-    listed: Page[Pool] = list_page(engine.pools.pool_query(), order=[Pool.name], limit=PAGE_SIZE)
-    usages: list[PoolUsage] = engine.pools.usage(session=session, pools=listed.items)
+    listed: Page[Pool] = list_page(
+        engine.services.pools.pool_query(), order=[Pool.name], limit=PAGE_SIZE
+    )
+    usages: list[PoolUsage] = engine.services.pools.usage(session=session, pools=listed.items)
     return render_template(
         "ui/pools.html",
         page=listed,
@@ -113,7 +115,7 @@ def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None 
 def _edit_page(
     found: Pool, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
 ) -> str:
-    [used] = engine.pools.usage(session=db.session(), pools=[found])
+    [used] = engine.services.pools.usage(session=db.session(), pools=[found])
     return render_template(
         "ui/pools_edit.html",
         usage=used,

@@ -21,17 +21,17 @@ from werkzeug.wrappers import Response
 
 from engine.errors import NotFoundError
 from engine.models import TaskInstance, utcnow
-from engine.queries import get_task_instance
-from engine.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
-from engine.runs import clear_task_instances, mark_run
-from engine.runview import attempts_of, run_view, task_fields
 from engine.security.roles import Action, Resource
+from engine.services.queries import get_task_instance
+from engine.services.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
+from engine.services.runs import clear_task_instances, mark_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from webui import db
 from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.present import span
 from webui.ui.session import page
+from webui.ui.viewmodels.runview import attempts_of, run_view, task_fields
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}

@@ -1,0 +1,16 @@
+from engine.authoring.baseoperator import BaseOperator as BaseOperator
+from engine.authoring.chain import chain as chain
+from engine.authoring.dag import DAG as DAG
+from engine.authoring.dag import dag as dag
+from engine.authoring.operators import BashOperator as BashOperator
+from engine.authoring.operators import BranchPythonOperator as BranchPythonOperator
+from engine.authoring.operators import EmptyOperator as EmptyOperator
+from engine.authoring.operators import PythonOperator as PythonOperator
+from engine.authoring.params import Param as Param
+from engine.authoring.signals import AirflowFailException as AirflowFailException
+from engine.authoring.signals import AirflowSkipException as AirflowSkipException
+from engine.authoring.signals import FailTask as FailTask
+from engine.authoring.signals import SkipTask as SkipTask
+from engine.authoring.taskflow import XComArg as XComArg
+from engine.authoring.taskflow import task as task
+from engine.authoring.trigger_rules import TriggerRule as TriggerRule

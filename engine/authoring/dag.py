@@ -1,0 +1,328 @@
+"""The DAG: a named graph of tasks with a schedule, and the ``with DAG(...)`` context."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ParamSpec, overload
+from zoneinfo import ZoneInfo
+
+from engine.authoring.callsite import CallSite, user_call_site
+from engine.authoring.params import Param, as_params
+from engine.authoring.schedules import NoSchedule, Schedule, ensure_aware, parse_schedule
+from engine.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from engine.authoring.baseoperator import BaseOperator
+
+P = ParamSpec("P")
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.\-]{1,250}")
+Callback = Callable[[dict[str, Any]], Any]
+
+_context_stack: list[DAG] = []
+_collectors: list[list[DAG]] = []
+
+
+def current_dag() -> DAG | None:
+    """The DAG of the innermost ``with DAG(...)`` block, if any."""
+    return _context_stack[-1] if _context_stack else None
+
+
+@contextmanager
+def collect_dags() -> Iterator[list[DAG]]:
+    """Collect every DAG constructed inside the block (how the parser finds a file's DAGs)."""
+    found: list[DAG] = []
+    _collectors.append(found)
+    try:
+        yield found
+    finally:
+        _collectors.remove(found)
+
+
+def as_callbacks(value: Any) -> list[Callback]:
+    """A callback argument as a list: ``None``, one callable, or a list of callables."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+class DAG:
+    """A workflow: tasks, their dependencies, and when it runs.
+
+    Use it as a context manager; operators created inside the block join it::
+
+        with DAG("etl", schedule="@daily", start_date=datetime(2026, 1, 1)) as dag:
+            extract >> transform >> load
+    """
+
+    def __init__(
+        self,
+        dag_id: str,
+        *,
+        schedule: str | timedelta | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        catchup: bool = False,
+        default_args: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Sequence[str] | None = None,
+        description: str | None = None,
+        max_active_runs: int = 16,
+        max_active_tasks: int = 16,
+        dagrun_timeout: timedelta | None = None,
+        is_paused_upon_creation: bool = False,
+        doc_md: str | None = None,
+        on_success_callback: Callback | list[Callback] | None = None,
+        on_failure_callback: Callback | list[Callback] | None = None,
+        email: str | Sequence[str] | None = None,
+        email_on_failure: bool | None = None,
+        email_on_retry: bool | None = None,
+        email_on_success: bool = False,
+        notify: str | Sequence[str] | None = None,
+        notify_on_success: bool = False,
+        deadline: timedelta | None = None,
+    ) -> None:
+        self.call_site: CallSite = user_call_site()
+        self.problems: list[tuple[str, CallSite]] = []
+        self.dag_id = dag_id
+        self.fileloc = self.call_site.file or "<unknown>"
+        self.description = description
+        self.doc_md = doc_md
+        self.default_args: dict[str, Any] = dict(default_args or {})
+        self._share_alert_settings(
+            email=email,
+            email_on_failure=email_on_failure,
+            email_on_retry=email_on_retry,
+            notify=notify,
+        )
+        self.email_on_success = bool(email_on_success)
+        """Alert by e-mail when a run succeeds (task successes are opted into per task)."""
+        self.notify_on_success = bool(notify_on_success)
+        """Tell the ``notify`` webhooks when a run succeeds."""
+        self.deadline = deadline
+        """Alert once when a run is still running this long after it started."""
+        self.catchup = bool(catchup)
+        self.tags = list(tags or [])
+        self.max_active_runs = max_active_runs
+        self.max_active_tasks = max_active_tasks
+        self.dagrun_timeout = dagrun_timeout
+        self.is_paused_upon_creation = is_paused_upon_creation
+        self.on_success_callback = as_callbacks(on_success_callback)
+        self.on_failure_callback = as_callbacks(on_failure_callback)
+        self.params: dict[str, Param] = as_params(params)
+        self.start_date = ensure_aware(start_date) if start_date else None
+        self.end_date = ensure_aware(end_date) if end_date else None
+        self.timezone = _timezone_of(start_date)
+        self.schedule_arg = schedule
+        self.schedule: Schedule = self._parse_schedule(schedule)
+        self.task_dict: dict[str, BaseOperator] = {}
+        self.pending_edges: list[tuple[str, str, CallSite]] = []
+        self._check_settings()
+        for collector in _collectors:
+            collector.append(self)
+
+    def _share_alert_settings(self, **given: Any) -> None:
+        """Alert settings given to the DAG are its tasks' defaults too (as if in
+        ``default_args``), and those in ``default_args`` are the DAG's own when it names
+        none: one ``email=`` reaches both the run's and the tasks' alerts."""
+        for name, value in given.items():
+            if value is not None:
+                self.default_args.setdefault(name, value)
+        self.email: list[str] = _names(self.default_args.get("email"))
+        """Recipients of the run's alerts (failed, succeeded, deadline missed)."""
+        self.email_on_failure = bool(self.default_args.get("email_on_failure", True))
+        self.notify: list[str] = _names(self.default_args.get("notify"))
+        """Webhook targets (names under ``webhooks`` in loom.yaml) told about the run."""
+
+    # -- construction checks: recorded, reported all at once by validation ----------------
+
+    def add_problem(self, message: str, site: CallSite | None = None) -> None:
+        self.problems.append((message, site or self.call_site))
+
+    def _parse_schedule(self, schedule: object) -> Schedule:
+        try:
+            return parse_schedule(schedule, timezone=self.timezone)
+        except InvalidInputError as exc:
+            self.add_problem(str(exc))
+            return NoSchedule()
+
+    def _check_settings(self) -> None:
+        if not isinstance(self.dag_id, str) or not ID_PATTERN.fullmatch(self.dag_id):
+            self.add_problem(
+                f"invalid dag_id {self.dag_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
+            )
+        if self.schedule_arg is not None and self.start_date is None:
+            self.add_problem(f"schedule {self.schedule_arg!r} needs a start_date")
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            self.add_problem("end_date is before start_date")
+        for name in ("max_active_runs", "max_active_tasks"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                self.add_problem(f"{name} must be a positive integer, got {value!r}")
+        if self.dagrun_timeout is not None and (
+            not isinstance(self.dagrun_timeout, timedelta) or self.dagrun_timeout <= timedelta(0)
+        ):
+            self.add_problem(
+                f"dagrun_timeout must be a positive timedelta, got {self.dagrun_timeout!r}"
+            )
+        for name, param in self.params.items():
+            try:
+                json.dumps(param.default)
+            except (TypeError, ValueError):
+                self.add_problem(f"param {name!r}: default must be JSON-serializable")
+        if not all(isinstance(tag, str) for tag in self.tags):
+            self.add_problem(f"tags must be strings, got {self.tags!r}")
+        if self.deadline is not None and (
+            not isinstance(self.deadline, timedelta) or self.deadline <= timedelta(0)
+        ):
+            self.add_problem(f"deadline must be a positive timedelta, got {self.deadline!r}")
+        for name in ("email", "notify"):
+            if not all(isinstance(item, str) and item for item in getattr(self, name)):
+                self.add_problem(f"{name} must be a string or a list of non-empty strings")
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def add_task(self, task: BaseOperator) -> None:
+        """Make ``task`` part of this DAG; a second task with a taken id is a problem."""
+        existing = self.task_dict.get(task.task_id)
+        if existing is task:
+            return
+        if existing is not None:
+            self.add_problem(
+                f"duplicate task id {task.task_id!r} (first defined at {existing.call_site})",
+                task.call_site,
+            )
+            return
+        self.task_dict[task.task_id] = task
+        task.dag = self
+
+    @property
+    def tasks(self) -> list[BaseOperator]:
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.task_dict)
+
+    def get_task(self, task_id: str) -> BaseOperator:
+        try:
+            return self.task_dict[task_id]
+        except KeyError:
+            raise KeyError(f"DAG {self.dag_id!r} has no task {task_id!r}") from None
+
+    def has_task(self, task_id: str) -> bool:
+        return task_id in self.task_dict
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """Every dependency as ``(upstream_id, downstream_id)``, sorted."""
+        return sorted(
+            (up, task.task_id) for task in self.task_dict.values() for up in task.upstream_task_ids
+        )
+
+    @property
+    def leaves(self) -> list[str]:
+        return [t.task_id for t in self.task_dict.values() if not t.downstream_task_ids]
+
+    @property
+    def roots(self) -> list[str]:
+        return [t.task_id for t in self.task_dict.values() if not t.upstream_task_ids]
+
+    @property
+    def owner(self) -> str:
+        owners = sorted({t.owner for t in self.task_dict.values()})
+        return ", ".join(owners) if owners else str(self.default_args.get("owner", "loom"))
+
+    def resolve_pending_edges(self) -> list[tuple[str, CallSite]]:
+        """Link dependencies given by task id; return a problem for each unknown id."""
+        problems: list[tuple[str, CallSite]] = []
+        for up_id, down_id, site in self.pending_edges:
+            missing = [tid for tid in (up_id, down_id) if tid not in self.task_dict]
+            if missing:
+                problems.append((f"dependency refers to unknown task {missing[0]!r}", site))
+                continue
+            self.task_dict[up_id].downstream_task_ids.add(down_id)
+            self.task_dict[down_id].upstream_task_ids.add(up_id)
+        self.pending_edges.clear()
+        return problems
+
+    # -- context manager ------------------------------------------------------------------
+
+    def __enter__(self) -> DAG:
+        _context_stack.append(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _context_stack.pop()
+
+    def __repr__(self) -> str:
+        return f"<DAG {self.dag_id}>"
+
+
+def _names(value: Any) -> list[str]:
+    """One name or several as a list (``email="ops@x"`` and ``email=["a@x", "b@x"]``)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple | set) else [value]
+
+
+def _timezone_of(start_date: datetime | None) -> str:
+    # Cron schedules follow the start date's named zone (so 06:00 stays 06:00 across DST);
+    # a fixed offset or a naive date falls back to UTC.
+    tz = start_date.tzinfo if start_date else None
+    return tz.key if isinstance(tz, ZoneInfo) else "UTC"
+
+
+class ParamRef:
+    """A DAG param passed to a task by a ``@dag`` function; resolved when the task runs."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        return context["params"][self.name]
+
+    def __repr__(self) -> str:
+        return f"ParamRef({self.name!r})"
+
+
+@overload
+def dag(func: Callable[P, Any], /) -> Callable[P, DAG]: ...
+@overload
+def dag(
+    dag_id: str | None = None, /, **dag_kwargs: Any
+) -> Callable[[Callable[P, Any]], Callable[P, DAG]]: ...
+def dag(
+    func_or_id: Callable[P, Any] | str | None = None, /, **dag_kwargs: Any
+) -> Callable[P, DAG] | Callable[[Callable[P, Any]], Callable[P, DAG]]:
+    """Turn a function into a DAG factory: calling it builds the DAG.
+
+    The function's parameters become DAG params (their defaults the params' defaults);
+    inside, each is a reference that tasks receive resolved when they run.
+    """
+
+    def decorate(func: Callable[P, Any], dag_id: str | None) -> Callable[P, DAG]:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def factory(*args: P.args, **kwargs: P.kwargs) -> DAG:
+            bound = signature.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            params = {**bound.arguments, **dict(dag_kwargs.get("params") or {})}
+            options = {**dag_kwargs, "params": params}
+            options.setdefault("description", inspect.getdoc(func))
+            with DAG(dag_id or func.__name__, **options) as new_dag:
+                refs = {name: ParamRef(name) for name in bound.arguments}
+                func(**refs)  # type: ignore[call-arg, arg-type]
+            return new_dag
+
+        return factory
+
+    if callable(func_or_id):
+        return decorate(func_or_id, None)
+    return lambda func: decorate(func, func_or_id)

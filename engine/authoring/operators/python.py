@@ -1,0 +1,91 @@
+"""PythonOperator and BranchPythonOperator: run a Python callable as a task."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from engine.authoring.baseoperator import BaseOperator
+
+
+class PythonOperator(BaseOperator):
+    """Call ``python_callable(*op_args, **op_kwargs)``; its return value becomes the XCom.
+
+    Context values (``ti``, ``params``, ``logical_date``, ``ds``...) are passed to the
+    callable when its signature names them or takes ``**kwargs``.
+    """
+
+    template_fields = ("op_args", "op_kwargs", "templates_dict")
+
+    def __init__(
+        self,
+        task_id: str,
+        python_callable: Callable[..., Any],
+        *,
+        op_args: Sequence[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        templates_dict: Mapping[str, Any] | None = None,
+        multiple_outputs: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, **kwargs)
+        if not callable(python_callable):
+            self.problems.append(f"python_callable must be callable, got {python_callable!r}")
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = dict(templates_dict) if templates_dict is not None else None
+        self.multiple_outputs = multiple_outputs
+
+    def execute(self, context: Mapping[str, Any]) -> Any:
+        kwargs = context_kwargs(self.python_callable, self.op_args, self.op_kwargs, context)
+        if self.templates_dict is not None and "templates_dict" not in kwargs:
+            kwargs.setdefault("templates_dict", self.templates_dict)
+        return self.python_callable(*self.op_args, **kwargs)
+
+    def serialize_fields(self) -> dict[str, Any]:
+        func = self.python_callable
+        return {
+            "python_callable": _dotted_name(func),
+            "op_args": self.op_args,
+            "op_kwargs": self.op_kwargs,
+            "templates_dict": self.templates_dict,
+            "multiple_outputs": self.multiple_outputs,
+        }
+
+
+class BranchPythonOperator(PythonOperator):
+    """Return the task id (or list of ids) to follow; other direct downstream tasks are skipped."""
+
+    is_branch = True
+
+
+def context_kwargs(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    context: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``kwargs`` plus the context values that ``func`` asks for by name or via ``**kwargs``."""
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError):  # a builtin without a signature takes nothing extra
+        return dict(kwargs)
+    params = signature.parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    positional = [
+        name for name, p in params.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ][: len(args)]
+    result = dict(kwargs)
+    for key, value in context.items():
+        if key in result or key in positional:
+            continue
+        if takes_any or (key in params and params[key].kind is not params[key].POSITIONAL_ONLY):
+            result[key] = value
+    return result
+
+
+def _dotted_name(func: Callable[..., Any]) -> str:
+    module = getattr(func, "__module__", None) or "?"
+    return f"{module}.{getattr(func, '__qualname__', repr(func))}"

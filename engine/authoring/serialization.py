@@ -1,0 +1,374 @@
+"""DAGs as JSON: what the scheduler and the webserver read instead of importing user code.
+
+:class:`SerializedDAG` carries everything but the code itself (callables become names,
+callbacks become flags). ``SerializedDAG.from_dict(d).to_dict() == d`` for every ``d``
+this module writes; the ``version`` key lets a later Loom read what an earlier one wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from functools import cached_property
+from typing import Any
+
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.dag import DAG
+from engine.authoring.params import Param
+from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.templating import Reference
+from engine.authoring.trigger_rules import TriggerRule
+
+SERIALIZATION_VERSION = 1
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-safe picture of an operator field, for display (not for re-running)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # JSON has no NaN or infinity
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Reference) and hasattr(value, "serialize"):
+        return value.serialize()
+    if isinstance(value, list | tuple | set):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    # Without the memory address, so that the DAG's hash is stable from parse to parse.
+    return _ADDRESS.sub("", repr(value))
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _delta(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
+
+
+def _date(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass(frozen=True)
+class SerializedTask:
+    """One task's settings and dependencies, without its code."""
+
+    task_id: str
+    operator: str
+    upstream_task_ids: tuple[str, ...]
+    downstream_task_ids: tuple[str, ...]
+    owner: str
+    retries: int
+    retry_delay: timedelta
+    retry_exponential_backoff: bool
+    max_retry_delay: timedelta | None
+    priority: str
+    priority_weight: int
+    pool: str
+    pool_slots: int
+    execution_timeout: timedelta | None
+    trigger_rule: TriggerRule
+    is_branch: bool
+    email: tuple[str, ...]
+    email_on_failure: bool
+    email_on_retry: bool
+    callbacks: tuple[str, ...]
+    """Which callbacks the task has: ``on_success``, ``on_failure``, ``on_retry``."""
+    template_fields: tuple[str, ...]
+    fields: dict[str, Any]
+    doc: str | None
+    line: int | None
+    email_on_success: bool = False
+    notify: tuple[str, ...] = ()
+    notify_on_success: bool = False
+    deadline: timedelta | None = None
+
+    @classmethod
+    def from_operator(cls, task: BaseOperator) -> SerializedTask:
+        return cls(
+            task_id=task.task_id,
+            operator=task.operator_name,
+            upstream_task_ids=tuple(sorted(task.upstream_task_ids)),
+            downstream_task_ids=tuple(sorted(task.downstream_task_ids)),
+            owner=task.owner,
+            retries=task.retries,
+            retry_delay=task.retry_delay,
+            retry_exponential_backoff=task.retry_exponential_backoff,
+            max_retry_delay=task.max_retry_delay,
+            priority=task.priority,
+            priority_weight=task.priority_weight,
+            pool=task.pool,
+            pool_slots=task.pool_slots,
+            execution_timeout=task.execution_timeout,
+            trigger_rule=task.trigger_rule,
+            is_branch=task.is_branch,
+            email=tuple(task.email),
+            email_on_failure=task.email_on_failure,
+            email_on_retry=task.email_on_retry,
+            email_on_success=task.email_on_success,
+            notify=tuple(task.notify),
+            notify_on_success=task.notify_on_success,
+            deadline=task.deadline,
+            callbacks=tuple(
+                kind
+                for kind in ("on_success", "on_failure", "on_retry")
+                if getattr(task, f"{kind}_callback")
+            ),
+            template_fields=tuple(task.template_fields),
+            fields=to_jsonable(task.serialize_fields()),
+            doc=task.doc,
+            line=task.call_site.line,
+        )
+
+    @property
+    def max_tries(self) -> int:
+        """Tries in all: the first one plus the retries."""
+        return self.retries + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task_id": self.task_id,
+            "operator": self.operator,
+            "upstream_task_ids": list(self.upstream_task_ids),
+            "downstream_task_ids": list(self.downstream_task_ids),
+            "owner": self.owner,
+            "retries": self.retries,
+            "retry_delay": self.retry_delay.total_seconds(),
+            "retry_exponential_backoff": self.retry_exponential_backoff,
+            "max_retry_delay": _seconds(self.max_retry_delay),
+            "priority": self.priority,
+            "priority_weight": self.priority_weight,
+            "pool": self.pool,
+            "pool_slots": self.pool_slots,
+            "execution_timeout": _seconds(self.execution_timeout),
+            "trigger_rule": self.trigger_rule.value,
+            "is_branch": self.is_branch,
+            "email": list(self.email),
+            "email_on_failure": self.email_on_failure,
+            "email_on_retry": self.email_on_retry,
+            "email_on_success": self.email_on_success,
+            "notify": list(self.notify),
+            "notify_on_success": self.notify_on_success,
+            "deadline": _seconds(self.deadline),
+            "callbacks": list(self.callbacks),
+            "template_fields": list(self.template_fields),
+            "fields": self.fields,
+            "doc": self.doc,
+            "line": self.line,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
+        return cls(
+            task_id=data["task_id"],
+            operator=data["operator"],
+            upstream_task_ids=tuple(data["upstream_task_ids"]),
+            downstream_task_ids=tuple(data["downstream_task_ids"]),
+            owner=data["owner"],
+            retries=data["retries"],
+            retry_delay=timedelta(seconds=data["retry_delay"]),
+            retry_exponential_backoff=data["retry_exponential_backoff"],
+            max_retry_delay=_delta(data["max_retry_delay"]),
+            priority=data["priority"],
+            priority_weight=data["priority_weight"],
+            pool=data["pool"],
+            pool_slots=data["pool_slots"],
+            execution_timeout=_delta(data["execution_timeout"]),
+            trigger_rule=TriggerRule(data["trigger_rule"]),
+            is_branch=data["is_branch"],
+            email=tuple(data["email"]),
+            email_on_failure=data["email_on_failure"],
+            email_on_retry=data["email_on_retry"],
+            # .get: DAGs serialized before alerts existed lack these keys until reparsed
+            email_on_success=data.get("email_on_success", False),
+            notify=tuple(data.get("notify", ())),
+            notify_on_success=data.get("notify_on_success", False),
+            deadline=_delta(data.get("deadline")),
+            callbacks=tuple(data["callbacks"]),
+            template_fields=tuple(data["template_fields"]),
+            fields=data["fields"],
+            doc=data["doc"],
+            line=data["line"],
+        )
+
+
+@dataclass(frozen=True)
+class SerializedDAG:
+    """A DAG as the scheduler and the webserver see it: settings and graph, no code."""
+
+    dag_id: str
+    fileloc: str
+    description: str | None
+    doc_md: str | None
+    owner: str
+    tags: tuple[str, ...]
+    schedule: Schedule
+    timezone: str
+    start_date: datetime | None
+    end_date: datetime | None
+    catchup: bool
+    max_active_runs: int
+    max_active_tasks: int
+    dagrun_timeout: timedelta | None
+    is_paused_upon_creation: bool
+    params: dict[str, Param]
+    callbacks: tuple[str, ...]
+    tasks: dict[str, SerializedTask]
+    email: tuple[str, ...] = ()
+    email_on_failure: bool = True
+    email_on_success: bool = False
+    notify: tuple[str, ...] = ()
+    notify_on_success: bool = False
+    deadline: timedelta | None = None
+
+    @classmethod
+    def from_dag(cls, dag: DAG) -> SerializedDAG:
+        return cls(
+            dag_id=dag.dag_id,
+            fileloc=dag.fileloc,
+            description=dag.description,
+            doc_md=dag.doc_md,
+            owner=dag.owner,
+            tags=tuple(dag.tags),
+            schedule=dag.schedule,
+            timezone=dag.timezone,
+            start_date=dag.start_date,
+            end_date=dag.end_date,
+            catchup=dag.catchup,
+            max_active_runs=dag.max_active_runs,
+            max_active_tasks=dag.max_active_tasks,
+            dagrun_timeout=dag.dagrun_timeout,
+            is_paused_upon_creation=dag.is_paused_upon_creation,
+            params=dict(dag.params),
+            callbacks=tuple(
+                kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
+            ),
+            tasks={t.task_id: SerializedTask.from_operator(t) for t in dag.tasks},
+            email=tuple(dag.email),
+            email_on_failure=dag.email_on_failure,
+            email_on_success=dag.email_on_success,
+            notify=tuple(dag.notify),
+            notify_on_success=dag.notify_on_success,
+            deadline=dag.deadline,
+        )
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        return sorted((up, t.task_id) for t in self.tasks.values() for up in t.upstream_task_ids)
+
+    @property
+    def leaves(self) -> list[str]:
+        return [t.task_id for t in self.tasks.values() if not t.downstream_task_ids]
+
+    @cached_property
+    def order(self) -> tuple[str, ...]:
+        """Task ids, each after all of its upstream tasks (ties by task id).
+
+        Cached: the scheduler walks this order for every running run on every tick.
+        """
+        pending = {task_id: len(task.upstream_task_ids) for task_id, task in self.tasks.items()}
+        ready = [task_id for task_id, count in pending.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            task_id = heapq.heappop(ready)
+            order.append(task_id)
+            for child in self.tasks[task_id].downstream_task_ids:
+                if child in pending:
+                    pending[child] -= 1
+                    if pending[child] == 0:
+                        heapq.heappush(ready, child)
+        return tuple(order)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": SERIALIZATION_VERSION,
+            "dag_id": self.dag_id,
+            "fileloc": self.fileloc,
+            "description": self.description,
+            "doc_md": self.doc_md,
+            "owner": self.owner,
+            "tags": list(self.tags),
+            "schedule": self.schedule.serialize(),
+            "schedule_display": self.schedule.description,
+            "timezone": self.timezone,
+            "start_date": _iso(self.start_date),
+            "end_date": _iso(self.end_date),
+            "catchup": self.catchup,
+            "max_active_runs": self.max_active_runs,
+            "max_active_tasks": self.max_active_tasks,
+            "dagrun_timeout": _seconds(self.dagrun_timeout),
+            "is_paused_upon_creation": self.is_paused_upon_creation,
+            "params": {name: p.serialize() for name, p in self.params.items()},
+            "callbacks": list(self.callbacks),
+            "email": list(self.email),
+            "email_on_failure": self.email_on_failure,
+            "email_on_success": self.email_on_success,
+            "notify": list(self.notify),
+            "notify_on_success": self.notify_on_success,
+            "deadline": _seconds(self.deadline),
+            "tasks": [t.to_dict() for t in self.tasks.values()],
+            "edges": [list(edge) for edge in self.edges],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SerializedDAG:
+        if data.get("version") != SERIALIZATION_VERSION:
+            raise ValueError(f"unsupported serialized DAG version {data.get('version')!r}")
+        return cls(
+            dag_id=data["dag_id"],
+            fileloc=data["fileloc"],
+            description=data["description"],
+            doc_md=data["doc_md"],
+            owner=data["owner"],
+            tags=tuple(data["tags"]),
+            schedule=deserialize_schedule(data["schedule"]),
+            timezone=data["timezone"],
+            start_date=_date(data["start_date"]),
+            end_date=_date(data["end_date"]),
+            catchup=data["catchup"],
+            max_active_runs=data["max_active_runs"],
+            max_active_tasks=data["max_active_tasks"],
+            dagrun_timeout=_delta(data["dagrun_timeout"]),
+            is_paused_upon_creation=data["is_paused_upon_creation"],
+            params={name: Param.deserialize(p) for name, p in data["params"].items()},
+            callbacks=tuple(data["callbacks"]),
+            tasks={t["task_id"]: SerializedTask.from_dict(t) for t in data["tasks"]},
+            # .get: DAGs serialized before alerts existed lack these keys until reparsed
+            email=tuple(data.get("email", ())),
+            email_on_failure=data.get("email_on_failure", True),
+            email_on_success=data.get("email_on_success", False),
+            notify=tuple(data.get("notify", ())),
+            notify_on_success=data.get("notify_on_success", False),
+            deadline=_delta(data.get("deadline")),
+        )
+
+
+def serialize_dag(dag: DAG) -> dict[str, Any]:
+    """``dag`` as a JSON-safe dict (see :class:`SerializedDAG`)."""
+    return SerializedDAG.from_dag(dag).to_dict()
+
+
+def dag_hash(data: dict[str, Any]) -> str:
+    """A stable fingerprint of a serialized DAG: equal exactly when the content is equal."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

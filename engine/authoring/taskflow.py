@@ -1,0 +1,154 @@
+"""TaskFlow: ``@task`` functions whose return values flow to other tasks as XCom.
+
+Calling a decorated function inside a DAG creates a task and returns an :class:`XComArg`;
+passing that to another task's call creates the dependency and, when the task runs,
+delivers the upstream return value.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.dag import current_dag
+from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RETURN_VALUE = "return_value"
+
+
+class XComArg:
+    """A reference to a task's XCom (its return value, or one key of it)."""
+
+    def __init__(self, operator: BaseOperator, key: str = RETURN_VALUE, path: tuple[Any, ...] = ()):
+        self.operator = operator
+        self.key = key
+        self.path = path
+
+    def __getitem__(self, item: Any) -> XComArg:
+        return XComArg(self.operator, self.key, (*self.path, item))
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        value = context["ti"].xcom_pull(task_ids=self.operator.task_id, key=self.key)
+        for item in self.path:
+            value = value[item]
+        return value
+
+    def serialize(self) -> dict[str, Any]:
+        return {"xcom_arg": self.operator.task_id, "key": self.key, "path": list(self.path)}
+
+    def __rshift__(self, other: Any) -> Any:
+        return self.operator >> other
+
+    def __lshift__(self, other: Any) -> Any:
+        return self.operator << other
+
+    def __rrshift__(self, other: Any) -> XComArg:
+        self.operator.set_upstream(other)
+        return self
+
+    def __rlshift__(self, other: Any) -> XComArg:
+        self.operator.set_downstream(other)
+        return self
+
+    def __repr__(self) -> str:
+        return f"XComArg({self.operator.task_id!r}, {self.key!r})"
+
+
+def find_xcom_args(value: Any) -> list[XComArg]:
+    """Every :class:`XComArg` inside ``value`` (recursing into lists, tuples and dicts)."""
+    if isinstance(value, XComArg):
+        return [value]
+    if isinstance(value, list | tuple | set):
+        return [arg for item in value for arg in find_xcom_args(item)]
+    if isinstance(value, dict):
+        return [arg for item in value.values() for arg in find_xcom_args(item)]
+    return []
+
+
+class _DecoratedTask(Generic[P, R]):
+    """What ``@task`` returns: calling it inside a DAG adds a task and returns its XComArg."""
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        operator_class: type[PythonOperator],
+        options: dict[str, Any],
+    ) -> None:
+        self.function = func
+        self.operator_class = operator_class
+        self.options = options
+        functools.update_wrapper(self, func)
+
+    def override(self, **options: Any) -> _DecoratedTask[P, R]:
+        """The same task with other settings (``task_id``, ``retries``, ``priority``...)."""
+        return _DecoratedTask(self.function, self.operator_class, {**self.options, **options})
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> XComArg:
+        options = dict(self.options)
+        multiple_outputs = bool(options.pop("multiple_outputs", False))
+        task_id = options.pop("task_id", None) or _unique_task_id(self.function.__name__)
+        operator = self.operator_class(
+            task_id=task_id,
+            python_callable=self.function,
+            op_args=list(args),
+            op_kwargs=dict(kwargs),
+            multiple_outputs=multiple_outputs,
+            **options,
+        )
+        for upstream in find_xcom_args([args, kwargs]):
+            operator.set_upstream(upstream.operator)
+        return XComArg(operator)
+
+
+def _unique_task_id(name: str) -> str:
+    """Airflow's rule: a second call of the same function gets ``name__1``, and so on."""
+    dag = current_dag()
+    if dag is None or not dag.has_task(name):
+        return name
+    n = 1
+    while dag.has_task(f"{name}__{n}"):
+        n += 1
+    return f"{name}__{n}"
+
+
+class _TaskDecorator:
+    """``@task``, ``@task(retries=2)``, and ``@task.branch``."""
+
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> _DecoratedTask[P, R]: ...
+    @overload
+    def __call__(
+        self, func: None = None, /, **options: Any
+    ) -> Callable[[Callable[P, R]], _DecoratedTask[P, R]]: ...
+    def __call__(
+        self, func: Callable[P, R] | None = None, /, **options: Any
+    ) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
+        return _decorate(func, PythonOperator, options)
+
+    @overload
+    def branch(self, func: Callable[P, R], /) -> _DecoratedTask[P, R]: ...
+    @overload
+    def branch(
+        self, func: None = None, /, **options: Any
+    ) -> Callable[[Callable[P, R]], _DecoratedTask[P, R]]: ...
+    def branch(
+        self, func: Callable[P, R] | None = None, /, **options: Any
+    ) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
+        """A function that returns the task id (or ids) to follow."""
+        return _decorate(func, BranchPythonOperator, options)
+
+
+def _decorate(
+    func: Callable[P, R] | None, operator_class: type[PythonOperator], options: dict[str, Any]
+) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
+    if func is not None:
+        return _DecoratedTask(func, operator_class, options)
+    return lambda f: _DecoratedTask(f, operator_class, options)
+
+
+task = _TaskDecorator()

@@ -1,0 +1,86 @@
+"""DAG validation: every problem in a DAG, each with its file and line where known.
+
+Checks recorded while the DAG file ran (bad settings, invalid schedule, duplicate task
+ids, links across DAGs) are joined by the graph checks done here with networkx: unknown
+task references and cycles, each cycle reported as its path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from engine.authoring.callsite import CallSite
+from engine.authoring.dag import DAG
+from engine.errors import DagValidationError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a DAG."""
+
+    message: str
+    dag_id: str | None = None
+    file: str | None = None
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = CallSite(self.file, self.line)
+        dag = f"DAG {self.dag_id!r}: " if self.dag_id else ""
+        return f"{where}: {dag}{self.message}" if self.file else f"{dag}{self.message}"
+
+
+def _problem(dag: DAG, message: str, site: CallSite) -> Problem:
+    return Problem(message, dag.dag_id, site.file, site.line)
+
+
+def validate_dag(dag: DAG) -> list[Problem]:
+    """All problems of ``dag``; an empty list means it is valid.
+
+    Resolves dependencies given by task id as a side effect, so call it once the DAG
+    file has finished running.
+    """
+    problems = [_problem(dag, message, site) for message, site in dag.problems]
+    problems += [_problem(dag, message, site) for message, site in dag.resolve_pending_edges()]
+    for task in dag.tasks:
+        problems += [
+            _problem(dag, f"task {task.task_id!r}: {message}", task.call_site)
+            for message in task.problems
+        ]
+    problems += _cycle_problems(dag)
+    return problems
+
+
+def graph_of(dag: DAG) -> nx.DiGraph[str]:
+    """The DAG's tasks and dependencies as a networkx directed graph."""
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(dag.task_ids)
+    graph.add_edges_from(dag.edges)
+    return graph
+
+
+def _cycle_problems(dag: DAG) -> list[Problem]:
+    graph = graph_of(dag)
+    problems = []
+    for component in nx.strongly_connected_components(graph):
+        sub = graph.subgraph(component)
+        if len(component) == 1 and not any(sub.has_edge(n, n) for n in component):
+            continue
+        cycle = nx.find_cycle(sub)
+        path = [edge[0] for edge in cycle] + [cycle[0][0]]
+        first = dag.task_dict[path[0]]
+        problems.append(_problem(dag, "dependency cycle: " + " -> ".join(path), first.call_site))
+    return problems
+
+
+def check_dag(dag: DAG) -> None:
+    """Raise :class:`DagValidationError` listing every problem, if there is any."""
+    problems = validate_dag(dag)
+    if problems:
+        raise DagValidationError([str(p) for p in problems])
+
+
+def topological_order(dag: DAG) -> list[str]:
+    """Task ids so that each comes after its upstream tasks (ties broken by id)."""
+    return list(nx.lexicographical_topological_sort(graph_of(dag)))

@@ -1,0 +1,310 @@
+"""The notifier: turns alert events from the outbox into e-mails and webhook calls.
+
+One pass (:meth:`Notifier.run_once`) works in two steps:
+
+1. **fan out** — in one transaction, take due ``notification`` outbox rows, plan their
+   deliveries (:class:`~engine.delivery.notifications.routing.Router`), insert one
+   ``notification_delivery`` row per (event, channel, target) and mark the outbox rows
+   delivered. A unique key on the triple makes a second fan-out impossible.
+2. **deliver** — one delivery at a time: claim it (a lease, committed), send it outside
+   any transaction, then record the outcome with a compare-and-set on the claim:
+   ``delivered``; pending again with exponential backoff; or ``failed`` (given up).
+   After a failure that says the receiver is down or overloaded, that target's other
+   deliveries wait for the same retry time instead of each costing a timeout.
+
+Guarantees: a delivery recorded ``delivered`` is never sent again, across restarts and
+replicas. A notifier that dies between the receiver's acknowledgement and the record
+sends that one delivery again when its lease runs out (at least once); receivers drop
+the copy by its event id (``X-Loom-Event-Id`` / ``Idempotency-Key``, e-mail
+``Message-ID``). The notifier runs in its own process (``loom notifier``) or thread
+(``loom standalone``): a slow or failing channel never holds up the scheduler or the
+workers, which only write outbox rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import Settings
+from engine.config.masking import MaskUrls, mask_urls_in
+from engine.delivery.notifications.channels import Channel, DeliveryError, FailureKind
+from engine.delivery.notifications.deliveries import (
+    DeliveryJob,
+    add_deliveries,
+    claim_next,
+    hold_target,
+    record_delivered,
+    record_given_up,
+    record_retry,
+)
+from engine.delivery.notifications.email import EmailChannel
+from engine.delivery.notifications.events import with_url
+from engine.delivery.notifications.routing import Route, Router
+from engine.delivery.notifications.webhook import WebhookChannel
+from engine.delivery.outbox import backoff, claim_due, mark_delivered, mark_failed_attempt
+from engine.metrics import instruments
+from engine.models import OutboxKind, OutboxMessage, utcnow
+
+logger = logging.getLogger(__name__)
+logger.addFilter(MaskUrls(hide_paths=True))  # failures and tracebacks may name a webhook URL
+
+BATCH_SIZE = 100
+"""Outbox rows fanned out, and deliveries tried, per pass at most."""
+CLAIM_MARGIN = timedelta(seconds=30)
+"""A claim lasts the longest possible try plus this."""
+OUTAGE_BACKOFF_MIN = timedelta(seconds=2)
+OUTAGE_BACKOFF_MAX = timedelta(minutes=5)
+"""While a receiver cannot be reached, it is probed again after as long as the delivery
+has waited so far (so the pauses double), within these bounds."""
+
+
+@dataclass
+class NotifierReport:
+    """What one pass did."""
+
+    events: int = 0
+    """Outbox events fanned out into deliveries."""
+    planned: int = 0
+    """Deliveries created (including those failed at once: an unknown webhook name)."""
+    delivered: int = 0
+    retrying: int = 0
+    given_up: int = 0
+    held: int = 0
+    """Deliveries made to wait because their target just failed."""
+    lost: int = 0
+    """Outcomes discarded because another notifier took the claim over."""
+
+    @property
+    def tried(self) -> int:
+        return self.delivered + self.retrying + self.given_up + self.lost
+
+
+class Notifier:
+    """Fans events out into deliveries and sends them; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        router: Router,
+        channels: Mapping[str, Channel],
+        base_url: str,
+        clock: Callable[[], datetime] = utcnow,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.session_factory = session_factory
+        self.router = router
+        self.channels = dict(channels)
+        self.base_url = base_url
+        self.clock = clock
+        self.batch_size = batch_size
+        longest = max((c.longest_try() for c in self.channels.values()), default=timedelta(0))
+        self.lease = CLAIM_MARGIN + longest
+        self.pass_errors = 0
+        """Passes that failed as a whole (a database outage, say); logged with traceback."""
+
+    def run(self, stop_event: threading.Event, interval: float | timedelta = 1.0) -> None:
+        """Run passes until ``stop_event`` is set, pausing ``interval`` when idle."""
+        seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
+        logger.info("notifier started (channels: %s)", ", ".join(self.channels) or "none")
+        while not stop_event.is_set():
+            report = self._safe_pass()
+            busy = report is not None and (
+                report.events >= self.batch_size or report.tried >= self.batch_size
+            )
+            if not busy:
+                stop_event.wait(seconds)
+        logger.info("notifier stopped")
+
+    def run_once(self, now: datetime | None = None) -> NotifierReport:
+        """One pass: fan out due events, then try due deliveries, at most ``batch_size``.
+
+        ``now`` fixes the time of the whole pass (tests); None reads the clock at each
+        step, so that a claim made late in a long pass still gets its whole lease.
+        """
+        current = self.clock if now is None else _fixed(now)
+        report = NotifierReport()
+        self._fan_out(current(), report)
+        failed_targets: set[tuple[str, str]] = set()
+        while report.tried < self.batch_size:
+            job = self._claim(current(), failed_targets)
+            if job is None:
+                break
+            self._deliver(job, current, report, failed_targets)
+        return report
+
+    def _safe_pass(self) -> NotifierReport | None:
+        try:
+            return self.run_once()
+        except Exception:  # a loop must survive a database outage; logged and counted
+            self.pass_errors += 1
+            logger.exception("notifier pass failed (%s so far)", self.pass_errors)
+            return None
+
+    # -- fan out ------------------------------------------------------------------------
+
+    def _fan_out(self, now: datetime, report: NotifierReport) -> None:
+        with self.session_factory.begin() as session:
+            messages = claim_due(
+                session=session, now=now, limit=self.batch_size, kinds=[OutboxKind.NOTIFICATION]
+            )
+            for message in messages:
+                self._fan_out_one(session, message, now, report)
+
+    def _fan_out_one(
+        self, session: Session, message: OutboxMessage, now: datetime, report: NotifierReport
+    ) -> None:
+        try:
+            with session.begin_nested():
+                event = with_url(self.base_url, message.payload["event"])
+                route = Route.from_dict(message.payload.get("route") or {})
+                plans = self.router.plan(event["event_type"], route)
+                add_deliveries(session=session, event=event, plans=plans, now=now)
+                mark_delivered(session=session, message=message, now=now)
+        except Exception as exc:  # a malformed row must not block the others; kept, retried
+            logger.exception("notification outbox message %s cannot be fanned out", message.id)
+            mark_failed_attempt(
+                session=session, message=message, error=f"{type(exc).__name__}: {exc}", now=now
+            )
+            return
+        report.events += 1
+        report.planned += len(plans)
+
+    # -- deliver ------------------------------------------------------------------------
+
+    def _claim(self, now: datetime, skip: set[tuple[str, str]]) -> DeliveryJob | None:
+        with self.session_factory.begin() as session:
+            return claim_next(session=session, now=now, until=now + self.lease, skip=skip)
+
+    def _deliver(
+        self,
+        job: DeliveryJob,
+        current: Callable[[], datetime],
+        report: NotifierReport,
+        failed_targets: set[tuple[str, str]],
+    ) -> None:
+        channel = self.channels.get(job.channel)
+        try:
+            if channel is None:
+                raise DeliveryError(f"no {job.channel!r} channel", FailureKind.PERMANENT)
+            note = channel.send(job)
+        except DeliveryError as exc:
+            self._record_failure(job, channel, exc, current(), report, failed_targets)
+            return
+        except Exception as exc:  # a bug in a channel: logged with traceback, then retried
+            logger.exception("delivery %s (%s to %s) raised", job.id, job.channel, job.target)
+            bug = DeliveryError(f"{type(exc).__name__}: {exc}", FailureKind.TRANSIENT)
+            self._record_failure(job, channel, bug, current(), report, failed_targets)
+            return
+        with self.session_factory.begin() as session:
+            won = record_delivered(session=session, job=job, now=current(), note=note)
+        _count(report, "delivered", won, job.channel)
+        if won:
+            logger.info("event %s (%s) delivered by %s to %s", job.event_id, job.event_type,
+                        job.channel, job.target)  # fmt: skip
+
+    def _record_failure(
+        self,
+        job: DeliveryJob,
+        channel: Channel | None,
+        failure: DeliveryError,
+        now: datetime,
+        report: NotifierReport,
+        failed_targets: set[tuple[str, str]],
+    ) -> None:
+        reason = mask_urls_in(str(failure), hide_paths=True)
+        logger.warning("event %s (%s) by %s to %s, attempt %s: %s %s", job.event_id,
+                       job.event_type, job.channel, job.target, job.attempts + 1,
+                       failure.kind, reason)  # fmt: skip
+        retry_at = self._retry_at(job, channel, failure, now)
+        with self.session_factory.begin() as session:
+            if retry_at is None:
+                error = reason
+                if failure.kind is not FailureKind.PERMANENT:
+                    error += f" (given up after {job.attempts + 1} attempts)"
+                won = record_given_up(session=session, job=job, error=error, now=now)
+                _count(report, "given_up", won, job.channel)
+                return
+            counted = failure.kind is not FailureKind.UNREACHABLE
+            won = record_retry(
+                session=session, job=job, error=reason, retry_at=retry_at, counted=counted
+            )
+            _count(report, "retrying", won, job.channel)
+            report.held += hold_target(
+                session=session, channel=job.channel, target=job.target, now=now, until=retry_at
+            )
+        failed_targets.add((job.channel, job.target))
+
+    def _retry_at(
+        self, job: DeliveryJob, channel: Channel | None, failure: DeliveryError, now: datetime
+    ) -> datetime | None:
+        """When to try again; None: give up."""
+        if failure.kind is FailureKind.PERMANENT or channel is None:
+            return None
+        if failure.kind is FailureKind.UNREACHABLE:
+            waited = now - job.created_at
+            return now + min(max(waited, OUTAGE_BACKOFF_MIN), OUTAGE_BACKOFF_MAX)
+        attempts = job.attempts + 1
+        if attempts >= channel.max_attempts(job.target):
+            return None
+        delay = backoff(attempts)
+        if failure.retry_after is not None and failure.retry_after > delay:
+            delay = failure.retry_after
+        return now + delay
+
+
+def _fixed(now: datetime) -> Callable[[], datetime]:
+    def clock() -> datetime:
+        return now
+
+    return clock
+
+
+def _count(report: NotifierReport, field: str, won: bool, channel: str) -> None:
+    """Count an attempt's outcome in the pass's report and in the process's metrics."""
+    name = field if won else "lost"
+    setattr(report, name, getattr(report, name) + 1)
+    instruments.get().notification_deliveries.labels(channel, name).inc()
+
+
+def build_notifier(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    smtp_ssl_context: ssl.SSLContext | None = None,
+) -> Notifier:
+    """A notifier with the channels and defaults of ``settings``.
+
+    ``smtp_ssl_context`` replaces the system's certificate authorities for SMTP TLS.
+    """
+    router = Router(settings)
+    timeouts = [w.timeout for w in settings.webhooks.values()] or [timedelta(seconds=10)]
+    channels: dict[str, Channel] = {
+        "email": EmailChannel(settings.smtp, clock=clock, ssl_context=smtp_ssl_context),
+        "webhook": WebhookChannel(router.webhook, longest_timeout=max(timeouts), clock=clock),
+    }
+    _warn_about(settings, router)
+    return Notifier(
+        session_factory=session_factory,
+        router=router,
+        channels=channels,
+        base_url=settings.webserver.base_url,
+        clock=clock,
+    )
+
+
+def _warn_about(settings: Settings, router: Router) -> None:
+    """Say at start what would otherwise only show as missing alerts."""
+    if settings.alerts.email and not settings.smtp.host:
+        logger.warning("alerts.email is set but smtp.host is empty: no e-mail will be sent")
+    for name in settings.alerts.notify:
+        if router.webhook(name) is None:
+            logger.warning("alerts.notify names %r, which is not under webhooks", name)

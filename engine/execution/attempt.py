@@ -1,0 +1,157 @@
+"""Running one attempt of one task in the current process: render, execute, classify.
+
+The workers and ``loom dags test`` share this, so a task behaves the same everywhere.
+Log capture, heartbeats and state writes are the caller's business.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import signal
+import threading
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
+from engine.authoring.templating import render_value
+from engine.errors import TemplateError
+from engine.execution.context import RETURN_VALUE, TaskInstanceHandle, ensure_json
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class AttemptResult:
+    """How one attempt ended, and what it produced."""
+
+    outcome: Outcome
+    return_value: Any = None
+    follow: list[str] | None = None
+    """For a branching task: the downstream task ids to run; the others are skipped."""
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    retryable: bool = True
+    timed_out: bool = False
+    rendered: dict[str, Any] = field(default_factory=dict)
+
+
+def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
+    """A copy of ``task`` with its templated fields rendered and references resolved."""
+    rendered = copy.copy(task)
+    for name in task.template_fields:
+        where = f"{name} of task {task.task_id!r}"
+        setattr(rendered, name, render_value(getattr(task, name), context, where=where))
+    return rendered
+
+
+def run_attempt(task: BaseOperator, context: dict[str, Any]) -> AttemptResult:
+    """Run ``task`` once with ``context``; never raises for a failure of the task itself."""
+    try:
+        rendered = render_task(task, context)
+        fields = {name: getattr(rendered, name) for name in task.template_fields}
+        context["task"] = rendered
+        with execution_timeout(task.execution_timeout):
+            value = rendered.execute(context)
+        return _finish(task, value, context["ti"], fields)
+    except SkipTask as exc:
+        logger.info("task %s skipped itself: %s", task.task_id, exc)
+        return AttemptResult(Outcome.SKIPPED, error_message=str(exc) or None)
+    except TaskTimeout as exc:
+        return failure_result(exc, timed_out=True)
+    except FailTask as exc:
+        return failure_result(exc, retryable=False)
+    except TemplateError as exc:
+        return failure_result(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any error in user code is the task's failure
+        return failure_result(exc)
+
+
+def _finish(
+    task: BaseOperator, value: Any, ti: TaskInstanceHandle, fields: dict[str, Any]
+) -> AttemptResult:
+    follow = _branch_targets(task, value) if task.is_branch else None
+    ensure_json(value, what=f"return value of task {task.task_id!r}")
+    if value is not None:
+        ti.xcom_push(RETURN_VALUE, value)
+        if getattr(task, "multiple_outputs", False) and isinstance(value, dict):
+            for key, item in value.items():
+                ti.xcom_push(str(key), item)
+    return AttemptResult(Outcome.SUCCESS, return_value=value, follow=follow, rendered=fields)
+
+
+def _branch_targets(task: BaseOperator, value: Any) -> list[str]:
+    chosen = [value] if isinstance(value, str) else list(value or [])
+    unknown = [tid for tid in chosen if tid not in task.downstream_task_ids]
+    if unknown:
+        raise ValueError(
+            f"branch task {task.task_id!r} chose {unknown}, which are not directly downstream "
+            f"of it (downstream: {sorted(task.downstream_task_ids)})"
+        )
+    return chosen
+
+
+def failure_result(
+    exc: BaseException, *, retryable: bool = True, timed_out: bool = False
+) -> AttemptResult:
+    """An attempt that failed with ``exc``, its message and traceback recorded."""
+    if isinstance(exc, SystemExit):
+        message = f"the task called sys.exit({exc.code!r})"
+    else:
+        message = str(exc) or type(exc).__name__
+    return AttemptResult(
+        Outcome.FAILED,
+        error_type=type(exc).__name__,
+        error_message=message,
+        traceback="".join(traceback.format_exception(exc)),
+        retryable=retryable,
+        timed_out=timed_out,
+    )
+
+
+@contextmanager
+def execution_timeout(limit: timedelta | None) -> Iterator[None]:
+    """Raise :class:`TaskTimeout` inside the block once ``limit`` has passed.
+
+    Uses ``SIGALRM``, so it only works in the main thread; elsewhere (where a worker
+    enforces the limit by stopping the process) it does nothing.
+    """
+    if limit is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seconds = limit.total_seconds()
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise TaskTimeout(f"execution_timeout of {limit} exceeded")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_callbacks(callbacks: list[Any], context: Mapping[str, Any], *, kind: str) -> None:
+    """Call each callback with ``context``; an error is logged and changes nothing."""
+    for callback in callbacks:
+        try:
+            callback(context)
+        except Exception:
+            logger.exception("%s callback %r raised; the task's state is unchanged", kind, callback)

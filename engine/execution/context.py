@@ -1,0 +1,118 @@
+"""The context a running task sees: dates, run, params, and its XCom handle (``ti``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from engine.authoring.baseoperator import BaseOperator
+    from engine.authoring.dag import DAG
+
+RETURN_VALUE = "return_value"
+
+
+class XComStore(Protocol):
+    """Where XCom values live: memory for ``dags test``, the database for workers."""
+
+    def get(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+        """The stored value; ``None`` when there is none."""
+        ...
+
+    def set(self, dag_id: str, run_id: str, task_id: str, key: str, value: Any) -> None: ...
+
+
+@dataclass
+class MemoryXComStore:
+    """XCom values in a dict, for in-process runs."""
+
+    values: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
+
+    def get(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+        return self.values.get((dag_id, run_id, task_id, key))
+
+    def set(self, dag_id: str, run_id: str, task_id: str, key: str, value: Any) -> None:
+        self.values[(dag_id, run_id, task_id, key)] = value
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a task knows of its dag run (``dag_run`` in templates)."""
+
+    dag_id: str
+    run_id: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: Mapping[str, Any] = field(default_factory=dict)
+    run_type: str = "manual"
+
+
+@dataclass
+class TaskInstanceHandle:
+    """``ti`` in a task's context: its identity, its try, and XCom access."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    try_number: int
+    max_tries: int
+    xcom: XComStore
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        """Store ``value`` (it must be JSON-serializable) under ``key`` for this task."""
+        ensure_json(value, what=f"XCom {key!r} of task {self.task_id!r}")
+        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, value)
+
+    def xcom_pull(
+        self, task_ids: str | Iterable[str] | None = None, key: str = RETURN_VALUE
+    ) -> Any:
+        """One task's value, or a list for several task ids (``None`` where absent)."""
+        if task_ids is None:
+            task_ids = self.task_id
+        if isinstance(task_ids, str):
+            return self.xcom.get(self.dag_id, self.run_id, task_ids, key)
+        return [self.xcom.get(self.dag_id, self.run_id, tid, key) for tid in task_ids]
+
+
+def ensure_json(value: Any, *, what: str) -> None:
+    """Raise ``TypeError`` naming ``what`` unless ``value`` survives a JSON round trip."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{what} must be JSON-serializable; got {type(value).__name__}: {exc}"
+        ) from None
+
+
+def build_context(
+    *,
+    dag: DAG,
+    task: BaseOperator,
+    run: RunInfo,
+    ti: TaskInstanceHandle,
+    params: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The template and callable context, with Airflow's names."""
+    logical = run.logical_date
+    return {
+        "dag": dag,
+        "task": task,
+        "ti": ti,
+        "task_instance": ti,
+        "dag_run": run,
+        "run_id": run.run_id,
+        "logical_date": logical,
+        "ds": logical.strftime("%Y-%m-%d"),
+        "ds_nodash": logical.strftime("%Y%m%d"),
+        "ts": logical.isoformat(),
+        "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
+        "data_interval_start": run.data_interval_start,
+        "data_interval_end": run.data_interval_end,
+        "params": dict(params),
+        "conf": dict(run.conf),
+        "macros": {"datetime": datetime, "timedelta": timedelta, "json": json},
+    }

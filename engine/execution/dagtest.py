@@ -1,0 +1,220 @@
+"""``loom dags test``: one DAG run, in this process, with no service at all.
+
+It honours dependencies, trigger rules, branching, retries (their delays scaled by
+``retry_delay_scale``) and XCom, moving every task through the same state table the
+scheduler uses, so a DAG that passes here behaves the same when scheduled.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.dag import DAG
+from engine.authoring.params import resolve_params
+from engine.authoring.trigger_rules import (
+    READINESS_STATE,
+    Readiness,
+    UpstreamSummary,
+    evaluate,
+    run_outcome,
+)
+from engine.authoring.validation import check_dag, topological_order
+from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
+from engine.execution.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
+from engine.execution.retries import retry_delay_for
+from engine.state import DagRunState, TaskInstanceState, check_task_transition
+
+TI = TaskInstanceState
+
+
+@dataclass
+class TaskReport:
+    """How one task of the test run ended."""
+
+    task_id: str
+    state: TaskInstanceState = TI.NONE
+    tries: int = 0
+    duration: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class DagTestReport:
+    """How the test run ended."""
+
+    dag_id: str
+    run_id: str
+    state: DagRunState
+    tasks: dict[str, TaskReport] = field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state is DagRunState.SUCCESS
+
+
+class DagTestRun:
+    """One in-process run of ``dag``; call :meth:`run` once."""
+
+    def __init__(
+        self,
+        dag: DAG,
+        *,
+        conf: Mapping[str, Any] | None = None,
+        logical_date: datetime | None = None,
+        retry_delay_scale: float = 1.0,
+        echo: Callable[[str], None] = print,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        check_dag(dag)
+        self.dag = dag
+        self.params = resolve_params(dag.params, conf)
+        logical = logical_date or datetime.now(UTC)
+        interval = dag.schedule.interval_for(logical)
+        self.run_info = RunInfo(
+            dag_id=dag.dag_id,
+            run_id=f"test__{logical.isoformat()}",
+            logical_date=logical,
+            data_interval_start=interval.start,
+            data_interval_end=interval.end,
+            conf=dict(conf or {}),
+            run_type="test",
+        )
+        self.retry_delay_scale = retry_delay_scale
+        self.echo = echo
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.xcom = MemoryXComStore()
+        self.reports = {tid: TaskReport(tid) for tid in dag.task_ids}
+
+    # -- the run --------------------------------------------------------------------------
+
+    def run(self) -> DagTestReport:
+        order = topological_order(self.dag)
+        while self._advance(order):
+            pass
+        states = {tid: report.state for tid, report in self.reports.items()}
+        outcome = run_outcome(states, self.dag.leaves) or DagRunState.FAILED
+        self._run_dag_callbacks(outcome)
+        return DagTestReport(self.dag.dag_id, self.run_info.run_id, outcome, self.reports)
+
+    def _advance(self, order: list[str]) -> bool:
+        """Decide every waiting task once; True when anything moved."""
+        moved = False
+        for task_id in order:
+            if self.reports[task_id].state is not TI.NONE:
+                continue
+            task = self.dag.task_dict[task_id]
+            upstream = UpstreamSummary.of(self.reports[u].state for u in task.upstream_task_ids)
+            readiness = evaluate(task.trigger_rule, upstream)
+            if readiness is Readiness.WAIT:
+                continue
+            moved = True
+            if readiness is Readiness.RUN:
+                self._run_task(task)
+            else:
+                self._move(task_id, READINESS_STATE[readiness])
+                self.echo(f"{task_id}: {self.reports[task_id].state}")
+        return moved
+
+    def _move(self, task_id: str, new: TaskInstanceState) -> None:
+        report = self.reports[task_id]
+        check_task_transition(report.state, new)
+        report.state = new
+
+    # -- one task, with its retries --------------------------------------------------------
+
+    def _run_task(self, task: BaseOperator) -> None:
+        report = self.reports[task.task_id]
+        max_tries = task.retries + 1
+        while True:
+            for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
+                self._move(task.task_id, state)
+            report.tries += 1
+            context = self._context(task, report.tries, max_tries)
+            started = time.monotonic()
+            result = run_attempt(task, context)
+            report.duration += time.monotonic() - started
+            if not self._settle(task, result, context, max_tries):
+                return
+            self._wait_for_retry(task, report.tries)
+
+    def _settle(
+        self, task: BaseOperator, result: AttemptResult, context: dict[str, Any], max_tries: int
+    ) -> bool:
+        """Record the attempt's outcome; True when the task is up for another try."""
+        report = self.reports[task.task_id]
+        if result.outcome is Outcome.SUCCESS:
+            self._move(task.task_id, TI.SUCCESS)
+            self.echo(f"{task.task_id}: success (try {report.tries}/{max_tries})")
+            self._skip_unfollowed(task, result.follow)
+            run_callbacks(task.on_success_callback, context, kind="on_success")
+            return False
+        if result.outcome is Outcome.SKIPPED:
+            self._move(task.task_id, TI.SKIPPED)
+            self.echo(f"{task.task_id}: skipped ({result.error_message or 'by the task'})")
+            return False
+        report.error = f"{result.error_type}: {result.error_message}"
+        context["exception"] = report.error
+        if result.retryable and report.tries < max_tries:
+            self._move(task.task_id, TI.UP_FOR_RETRY)
+            run_callbacks(task.on_retry_callback, context, kind="on_retry")
+            self.echo(
+                f"{task.task_id}: up_for_retry (try {report.tries}/{max_tries}) {report.error}"
+            )
+            return True
+        self._move(task.task_id, TI.FAILED)
+        run_callbacks(task.on_failure_callback, context, kind="on_failure")
+        self.echo(f"{task.task_id}: failed (try {report.tries}/{max_tries}) {report.error}")
+        if result.traceback:
+            self.echo(result.traceback.rstrip())
+        return False
+
+    def _wait_for_retry(self, task: BaseOperator, try_number: int) -> None:
+        delay = retry_delay_for(
+            try_number,
+            retry_delay=task.retry_delay,
+            exponential=task.retry_exponential_backoff,
+            max_retry_delay=task.max_retry_delay,
+            rng=self.rng,
+        )
+        seconds = delay.total_seconds() * self.retry_delay_scale
+        if seconds > 0:
+            self.echo(f"{task.task_id}: next try in {seconds:.1f}s")
+            self.sleep(seconds)
+
+    def _skip_unfollowed(self, task: BaseOperator, follow: list[str] | None) -> None:
+        if follow is None:
+            return
+        for task_id in sorted(task.downstream_task_ids - set(follow)):
+            if self.reports[task_id].state is TI.NONE:
+                self._move(task_id, TI.SKIPPED)
+                self.echo(f"{task_id}: skipped (not chosen by branch {task.task_id!r})")
+
+    def _context(self, task: BaseOperator, try_number: int, max_tries: int) -> dict[str, Any]:
+        handle = TaskInstanceHandle(
+            dag_id=self.dag.dag_id,
+            run_id=self.run_info.run_id,
+            task_id=task.task_id,
+            try_number=try_number,
+            max_tries=max_tries,
+            xcom=self.xcom,
+        )
+        return build_context(
+            dag=self.dag, task=task, run=self.run_info, ti=handle, params=self.params
+        )
+
+    def _run_dag_callbacks(self, outcome: DagRunState) -> None:
+        callbacks = (
+            self.dag.on_success_callback
+            if outcome is DagRunState.SUCCESS
+            else self.dag.on_failure_callback
+        )
+        context = {"dag": self.dag, "dag_run": self.run_info, "run_id": self.run_info.run_id}
+        run_callbacks(callbacks, context, kind=f"dag on_{outcome.value}")

@@ -1,0 +1,171 @@
+"""``loom standalone``: every Loom process in one, on the embedded defaults.
+
+Migrates the database, then runs the scheduler (main thread), the local executor's
+worker processes, the outbox relay and the notifier (threads) until stopped. Production
+runs the same pieces as separate processes (``loom scheduler``, ``loom worker``,
+``loom notifier``, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.config import Settings
+from engine.delivery.notifications import Notifier, build_notifier
+from engine.delivery.relay import OutboxRelay, build_relay
+from engine.executors import Executor, build_executor
+from engine.models import User
+from engine.models.migrate import upgrade_and_seed
+from engine.models.session import engine_for, make_session_factory
+from engine.scheduling.scheduler import Scheduler
+from engine.scheduling.wakeup import Waker, build_waker
+from engine.security.users import create_user
+
+logger = logging.getLogger(__name__)
+
+RELAY_INTERVAL_SECONDS = 1.0
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD_FILE = "standalone_admin_password"
+"""Where standalone keeps the password of the admin it created (in LOOM_HOME, mode 0600)."""
+
+SERVICES_GROUP = "loom.standalone"
+"""Entry point group of ``fn(settings, stop_event) -> Thread`` services standalone runs."""
+
+
+@dataclass(frozen=True)
+class Standalone:
+    """The pieces of a standalone Loom, built but not started."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    executor: Executor
+    scheduler: Scheduler
+    relay: OutboxRelay
+    notifier: Notifier
+    waker: Waker
+    """Wakes the scheduler early (on PostgreSQL, a LISTEN connection: closed on stop)."""
+    admin_password_file: Path | None = None
+    """Where the password of the admin standalone created is; None when users existed."""
+
+    def describe(self) -> list[str]:
+        """Where everything is, for the start-up banner."""
+        s = self.settings
+        dead_letters = s.dlq.amqp_url and f"RabbitMQ ({s.dlq.exchange} -> {s.dlq.queue})"
+        return [
+            f"home:          {s.home}",
+            f"config file:   {s.config_file or '(none: embedded defaults)'}",
+            f"database:      {s.database.url}",
+            f"dags folder:   {s.core.dags_folder}",
+            f"executor:      {s.executor.kind} (concurrency {s.executor.concurrency})",
+            f"dead letters:  {dead_letters or 'kept in the database'}",
+            f"alerts:        {_alert_channels(s)}",
+            f"web UI:        http://{s.webserver.host}:{s.webserver.port}/",
+            f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
+            f"sign in as:    {self._sign_in_hint()}",
+        ]
+
+    def _sign_in_hint(self) -> str:
+        if self.admin_password_file is None:
+            return "an existing user (`loom users list`)"
+        return f"{ADMIN_USERNAME}, password in {self.admin_password_file}"
+
+    def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; then stop every piece and wait for it."""
+        relay = threading.Thread(
+            target=self.relay.run,
+            args=(stop, RELAY_INTERVAL_SECONDS),
+            name="loom-relay",
+            daemon=True,
+        )
+        notifier = threading.Thread(
+            target=self.notifier.run,
+            args=(stop, self.settings.alerts.poll_interval),
+            name="loom-notifier",
+            daemon=True,
+        )
+        self.executor.start()
+        relay.start()
+        notifier.start()
+        services: list[threading.Thread] = []
+        try:
+            services = _start_services(self.settings, stop)
+            self.scheduler.run(stop)
+        finally:
+            stop.set()
+            self.executor.stop()
+            for thread in (relay, notifier, *services):
+                thread.join(timeout=10)
+            self.waker.close()
+            logger.info("standalone stopped")
+
+
+def _start_services(settings: Settings, stop: threading.Event) -> list[threading.Thread]:
+    """Start the services other packages plug in (the webserver, from ``webui``) through
+    the ``loom.standalone`` entry points: engine/ never imports them."""
+    threads = []
+    for entry in entry_points(group=SERVICES_GROUP):
+        threads.append(entry.load()(settings, stop))
+        logger.info("standalone: %s started", entry.name)
+    return threads
+
+
+def build_standalone(settings: Settings) -> Standalone:
+    """Migrate the database and build the scheduler, executor, relay and notifier."""
+    upgrade_and_seed(settings.database.url)
+    session_factory = make_session_factory(engine_for(settings.database))
+    admin_password_file = ensure_admin(session_factory, Path(settings.home))
+    waker = build_waker(settings.database.url)
+    executor = build_executor(settings, on_job_done=waker.wake)
+    scheduler = Scheduler(
+        session_factory=session_factory, executor=executor, settings=settings, waker=waker
+    )
+    return Standalone(
+        settings=settings,
+        session_factory=session_factory,
+        executor=executor,
+        scheduler=scheduler,
+        relay=build_relay(settings, session_factory),
+        notifier=build_notifier(settings, session_factory),
+        waker=waker,
+        admin_password_file=admin_password_file,
+    )
+
+
+def _alert_channels(settings: Settings) -> str:
+    channels = []
+    if settings.smtp.host:
+        channels.append(f"e-mail via {settings.smtp.host}:{settings.smtp.port}")
+    if settings.webhooks:
+        channels.append(f"webhooks {', '.join(sorted(settings.webhooks))}")
+    return "; ".join(channels) or "none configured (smtp, webhooks)"
+
+
+def ensure_admin(session_factory: sessionmaker[Session], home: Path) -> Path | None:
+    """On a database without users, create ``admin`` (role Admin) with a random password
+    kept in LOOM_HOME, so that a fresh ``make run`` can be signed in to; the file, or None
+    when there were users already (then nothing is created or changed)."""
+    path = home / ADMIN_PASSWORD_FILE
+    with session_factory.begin() as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(User)):
+            return path if path.exists() else None
+        password = secrets.token_urlsafe(18)
+        create_user(
+            session=session, username=ADMIN_USERNAME, password=password, role_names=["Admin"]
+        )
+        home.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(password + "\n")
+    logger.info("created user %s; its password is in %s", ADMIN_USERNAME, path)
+    return path

@@ -1,0 +1,260 @@
+"""The scheduler: a short loop around :meth:`Scheduler.tick`, one named step at a time.
+
+A tick is a function of ``now``. Each step runs in its own transaction, so a failing
+step is logged with its traceback, counted in :attr:`TickReport.errors` and rolled back
+while the others go on. Jobs are handed to the executor only after the transaction that
+queued them has committed. Schedulers keep no state between ticks beyond the time of the
+last DAG folder scan, so several can run side by side (see :mod:`engine.scheduling`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.authoring.serialization import SerializedDAG
+from engine.config import Settings
+from engine.delivery.notifications.deadlines import fire_missed_deadlines
+from engine.errors import NotFoundError
+from engine.executors.base import Executor, TaskJob
+from engine.metrics import instruments
+from engine.models import DagRun, utcnow
+from engine.parser import refresh_dags
+from engine.scheduling import (
+    Limits,
+    active_count,
+    create_due_runs,
+    detect_zombies,
+    fail_timed_out_runs,
+    finish_run_if_done,
+    instance_rows,
+    promote_retries,
+    queue_ready,
+    settle,
+    stale_queued,
+    start_queued_runs,
+    waiting_instances,
+)
+from engine.scheduling.heartbeats import record_scheduler_heartbeat
+from engine.scheduling.wakeup import LocalWaker, Waker
+from engine.services.runs import load_serialized_dag
+from engine.state import DagRunState
+
+logger = logging.getLogger(__name__)
+
+MIN_RECONCILE_GRACE = timedelta(seconds=5)
+"""Least time a task instance stays queued before its job's absence is acted on."""
+
+
+@dataclass
+class TickReport:
+    """What one tick did: counts per step, and the steps that failed."""
+
+    parsed: bool = False
+    runs_created: int = 0
+    runs_started: int = 0
+    retries_promoted: int = 0
+    ready: int = 0
+    queued: int = 0
+    zombies: int = 0
+    runs_timed_out: int = 0
+    deadlines_missed: int = 0
+    resubmitted: int = 0
+    runs_finished: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Scheduler:
+    """Creates runs, decides readiness, queues and submits task instances."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        executor: Executor,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        parse_dags: bool = True,
+        waker: Waker | None = None,
+    ) -> None:
+        self._sessions = session_factory
+        self._waker = waker or LocalWaker()
+        self._executor = executor
+        self._settings = settings
+        self._clock = clock
+        self._parse_dags = parse_dags
+        self._last_parse: datetime | None = None
+        config = settings.scheduler
+        self._limits = Limits(parallelism=config.parallelism)
+        self._grace = max(2 * config.tick_interval, MIN_RECONCILE_GRACE)
+
+    def run(self, stop_event: threading.Event) -> None:
+        """Tick until ``stop_event`` is set: a full tick every ``scheduler.tick_interval``
+        and, when woken in between (a task finished, a run was triggered), a quick one."""
+        interval = self._settings.scheduler.tick_interval.total_seconds()
+        logger.info("scheduler started (tick every %ss, or when woken)", interval)
+        next_full = time.monotonic()
+        counted = instruments.get()
+        while not stop_event.is_set():
+            started = time.monotonic()
+            if started >= next_full:
+                next_full = started + interval
+                report = self.tick(self._clock())
+            else:
+                report = self.tick(self._clock(), quick=True)
+            counted.tick_duration.observe(time.monotonic() - started)
+            if report.zombies:
+                counted.zombies_detected.inc(report.zombies)
+            self._waker.wait(max(0.0, next_full - time.monotonic()))
+        logger.info("scheduler stopped")
+
+    def wake(self) -> None:
+        """Tick again now instead of at the end of the interval."""
+        self._waker.wake()
+
+    def tick(self, now: datetime, *, quick: bool = False) -> TickReport:
+        """One pass over every step, at ``now``.
+
+        A ``quick`` tick moves work along only (start runs, promote retries, settle runs,
+        queue); parsing, new scheduled runs, zombies, run timeouts, deadline alerts and
+        reconciliation wait for the next full tick.
+        """
+        report = TickReport()
+        if not quick:
+            self._step(
+                "heartbeat", report, lambda s: record_scheduler_heartbeat(session=s, now=now)
+            )
+            self._step("parse", report, lambda s: self._parse(s, now, report))
+            self._step("create runs", report, lambda s: self._create_runs(s, now, report))
+        self._step("start runs", report, lambda s: self._start_runs(s, now, report))
+        self._step("promote retries", report, lambda s: self._promote(s, now, report))
+        self._step("advance runs", report, lambda s: self._advance(s, now, report))
+        self._submit(self._step("queue", report, lambda s: self._queue(s, now, report)), report)
+        if not quick:
+            self._step("zombies", report, lambda s: self._zombies(s, now, report))
+            self._step("run timeouts", report, lambda s: self._timeouts(s, now, report))
+            self._step("deadlines", report, lambda s: self._deadlines(s, now, report))
+            self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
+        return report
+
+    def _step(
+        self, name: str, report: TickReport, body: Callable[[Session], Sequence[TaskJob] | None]
+    ) -> Sequence[TaskJob]:
+        try:
+            with self._sessions.begin() as session:
+                return body(session) or []
+        except Exception:  # one failing step must not stop the others; logged and counted
+            logger.exception("scheduler step %r failed", name)
+            report.errors.append(name)
+            return []
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _parse(self, session: Session, now: datetime, report: TickReport) -> None:
+        interval = self._settings.scheduler.parse_interval
+        if not self._parse_dags or (self._last_parse and now - self._last_parse < interval):
+            return
+        self._last_parse = now
+        core = self._settings.core
+        refresh_dags(
+            session=session,
+            dags_folder=core.dags_folder,
+            timeout=core.parse_timeout.total_seconds(),
+            parallelism=core.parse_parallelism,
+            now=now,
+        )
+        report.parsed = True
+
+    def _create_runs(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.runs_created = len(create_due_runs(session=session, now=now))
+
+    def _start_runs(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.runs_started = len(start_queued_runs(session=session, now=now))
+
+    def _promote(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.retries_promoted = len(promote_retries(session=session, now=now))
+
+    def _advance(self, session: Session, now: datetime, report: TickReport) -> None:
+        """Settle every running run's waiting tasks, then finish the runs that are done."""
+        runs = _running_runs(session=session)
+        rows_by_run = instance_rows(session=session, run_ids=[run.id for run, _ in runs])
+        for run, dag in runs:
+            rows = rows_by_run[run.id]
+            report.ready += len(settle(session=session, dag_run=run, dag=dag, rows=rows, now=now))
+            states = {task_id: row.state for task_id, row in rows.items()}
+            if finish_run_if_done(session=session, dag_run=run, dag=dag, states=states, now=now):
+                report.runs_finished += 1
+
+    def _queue(self, session: Session, now: datetime, report: TickReport) -> list[TaskJob]:
+        if active_count(session=session) >= self._limits.parallelism:
+            return []  # the common case under load: no slot, nothing to read
+        waiting = waiting_instances(session=session)
+        jobs = queue_ready(session=session, waiting=waiting, limits=self._limits, now=now)
+        report.queued = len(jobs)
+        return jobs
+
+    def _zombies(self, session: Session, now: datetime, report: TickReport) -> None:
+        threshold = self._settings.scheduler.zombie_threshold
+        report.zombies = len(detect_zombies(session=session, now=now, threshold=threshold))
+
+    def _timeouts(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.runs_timed_out = len(fail_timed_out_runs(session=session, now=now))
+
+    def _deadlines(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.deadlines_missed = fire_missed_deadlines(session=session, now=now)
+
+    def _stale(self, session: Session, now: datetime) -> list[TaskJob]:
+        return stale_queued(session=session, now=now, grace=self._grace)
+
+    # -- after the commit -----------------------------------------------------------------
+
+    def _submit(self, jobs: Sequence[TaskJob], report: TickReport) -> None:
+        for job in jobs:
+            try:
+                self._executor.submit(job)
+            except Exception:  # the job stays queued; reconciliation submits it again
+                logger.exception("submitting job %s (%s) failed", job.job_id, job.describe())
+                report.errors.append("submit")
+
+    def _reconcile(self, jobs: Sequence[TaskJob], report: TickReport) -> None:
+        try:
+            self._resubmit_vanished(jobs, report)
+        except Exception:  # the executor is unreachable: next tick tries again
+            logger.exception("reconciling queued jobs failed")
+            report.errors.append("reconcile")
+
+    def _resubmit_vanished(self, jobs: Sequence[TaskJob], report: TickReport) -> None:
+        for job in jobs:
+            if not self._executor.has_job(job.job_id):
+                logger.warning("job %s (%s) vanished: submitting it again", job.job_id,
+                               job.describe())  # fmt: skip
+                self._executor.submit(job)
+                report.resubmitted += 1
+
+
+def _running_runs(*, session: Session) -> list[tuple[DagRun, SerializedDAG]]:
+    """Running runs this scheduler could lock, each with its DAG (runs of a lost DAG left out)."""
+    stmt = (
+        sa.select(DagRun)
+        .where(DagRun.state == DagRunState.RUNNING)
+        .order_by(DagRun.id)
+        .with_for_update(skip_locked=True)
+    )
+    dags: dict[str, SerializedDAG] = {}
+    pairs = []
+    for run in session.scalars(stmt):
+        if run.dag_id not in dags:
+            try:
+                dags[run.dag_id] = load_serialized_dag(session=session, dag_id=run.dag_id)
+            except NotFoundError:
+                logger.warning("dag run %s.%s: its DAG is gone", run.dag_id, run.run_id)
+                continue
+        pairs.append((run, dags[run.dag_id]))
+    return pairs

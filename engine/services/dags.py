@@ -1,0 +1,184 @@
+"""What the API reads about DAGs: filtered lists, the graph, the source, import errors.
+
+Also :func:`delete_dag`, which forgets a DAG's metadata and history but not its file:
+the DAG comes back, without history, at the next parse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.errors import NotFoundError
+from engine.models import Dag, DagFile, DagWarning, DeadLetter, ParseImportError, XCom
+from engine.services.pagination import dag_ids_tagged
+from engine.services.queries import require_dag
+from engine.services.runs import load_serialized_dag
+
+MAX_SOURCE_BYTES = 1_048_576
+"""Larger DAG files are shown cut to this size."""
+
+
+@dataclass(frozen=True)
+class DagFilter:
+    """What to keep when listing DAGs; None keeps everything."""
+
+    tags: Collection[str] | None = None
+    """DAGs carrying at least one of these tags."""
+    paused: bool | None = None
+    active: bool | None = True
+    search: str | None = None
+    """Text found in the dag_id or the description (case-insensitive)."""
+    dag_ids: Collection[str] | None = None
+    """Only these DAGs (a reader limited to some DAGs)."""
+
+
+DAG_ORDER: dict[str, Any] = {
+    "dag_id": Dag.dag_id,
+    "last_parsed_at": Dag.last_parsed_at,
+    "next_dagrun_create_after": Dag.next_dagrun_create_after,
+}
+"""Columns DAG lists may be ordered by."""
+
+
+def dag_query(filters: DagFilter, *, session: Session) -> sa.Select[Any]:
+    """The DAGs matching ``filters`` (unordered: the caller pages them)."""
+    stmt = sa.select(Dag)
+    if filters.tags:
+        stmt = stmt.where(Dag.dag_id.in_(dag_ids_tagged(session=session, tags=filters.tags)))
+    if filters.dag_ids is not None:
+        stmt = stmt.where(Dag.dag_id.in_(sorted(filters.dag_ids)))
+    if filters.paused is not None:
+        stmt = stmt.where(Dag.is_paused == filters.paused)
+    if filters.active is not None:
+        stmt = stmt.where(Dag.is_active == filters.active)
+    if filters.search:
+        pattern = f"%{_escape_like(filters.search.lower())}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(Dag.dag_id).like(pattern, escape="\\"),
+                sa.func.lower(sa.func.coalesce(Dag.description, "")).like(pattern, escape="\\"),
+            )
+        )
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def dag_graph(*, session: Session, dag_id: str) -> dict[str, Any]:
+    """The DAG's tasks with their settings, its edges and its params, from the database."""
+    require_dag(session=session, dag_id=dag_id)
+    dag = load_serialized_dag(session=session, dag_id=dag_id)
+    tasks = []
+    for task in dag.tasks.values():
+        data = task.to_dict()
+        data.pop("fields", None)  # operator arguments may be large; the graph is the shape
+        tasks.append(data)
+    edges = [
+        {"source": task.task_id, "target": child}
+        for task in dag.tasks.values()
+        for child in task.downstream_task_ids
+    ]
+    params = {
+        name: {
+            "default": None if p.required else p.default,
+            "required": p.required,
+            "type": p.type,
+            "description": p.description,
+        }
+        for name, p in dag.params.items()
+    }
+    return {"dag_id": dag_id, "tasks": tasks, "edges": edges, "params": params}
+
+
+@dataclass(frozen=True)
+class DagSource:
+    """A DAG file's text as the webserver can read it."""
+
+    fileloc: str
+    content: str
+    truncated: bool
+
+
+def dag_source(*, session: Session, dag_id: str) -> DagSource:
+    """The text of the file that defines ``dag_id``; NotFoundError when it is unreadable here."""
+    dag = require_dag(session=session, dag_id=dag_id)
+    try:
+        with Path(dag.fileloc).open("rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError:
+        raise NotFoundError(
+            f"the source of DAG {dag_id!r} ({dag.fileloc}) is not readable"
+        ) from None
+    text = data[:MAX_SOURCE_BYTES].decode("utf-8", errors="replace")
+    return DagSource(dag.fileloc, text, len(data) > MAX_SOURCE_BYTES)
+
+
+def delete_dag(*, session: Session, dag_id: str) -> None:
+    """Forget ``dag_id``: its row, graph, runs, task instances, XComs and dead letters.
+
+    Its file's parse record goes too, so the next parse reads the file again and the
+    DAG (if still defined) comes back with no history, as in Airflow. Never commits.
+    """
+    dag = require_dag(session=session, dag_id=dag_id)
+    session.execute(sa.delete(XCom).where(XCom.dag_id == dag_id))
+    session.execute(sa.delete(DeadLetter).where(DeadLetter.dag_id == dag_id))
+    session.execute(sa.delete(DagFile).where(DagFile.path == dag.fileloc))
+    session.delete(dag)  # serialized graph, runs, task instances: ON DELETE CASCADE
+    session.flush()
+
+
+# -- import errors ---------------------------------------------------------------------------
+
+
+IMPORT_ERROR_ORDER: dict[str, Any] = {
+    "id": ParseImportError.id,
+    "filename": ParseImportError.filename,
+    "created_at": ParseImportError.created_at,
+}
+"""Columns import error lists may be ordered by."""
+
+
+def import_error_query(*, session: Session, dag_ids: Collection[str] | None) -> sa.Select[Any]:
+    """Import errors; with ``dag_ids``, only those of files that define one of those DAGs."""
+    stmt = sa.select(ParseImportError)
+    if dag_ids is None:
+        return stmt
+    wanted = set(dag_ids)
+    files = [
+        path
+        for path, ids in session.execute(sa.select(DagFile.path, DagFile.dag_ids))
+        if wanted.intersection(ids or ())
+    ]
+    return stmt.where(ParseImportError.filename.in_(files))
+
+
+def dag_warning_query(*, dag_ids: Collection[str] | None) -> sa.Select[Any]:
+    """Warnings of active DAGs; with ``dag_ids``, only of those DAGs."""
+    stmt = (
+        sa.select(DagWarning)
+        .join(Dag, Dag.dag_id == DagWarning.dag_id)
+        .where(Dag.is_active.is_(True))
+    )
+    return stmt if dag_ids is None else stmt.where(DagWarning.dag_id.in_(list(dag_ids)))
+
+
+def get_import_error(
+    *, session: Session, id: int, dag_ids: Collection[str] | None = None
+) -> ParseImportError:
+    """Import error ``id``; NotFoundError when there is none, or (with ``dag_ids``, a
+    reader's DAGs) when its file defines none of those DAGs."""
+    stmt = import_error_query(session=session, dag_ids=dag_ids)
+    error: ParseImportError | None = session.scalars(
+        stmt.where(ParseImportError.id == id)
+    ).one_or_none()
+    if error is None:
+        raise NotFoundError(f"no import error {id}")
+    return error

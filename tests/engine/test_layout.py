@@ -1,0 +1,97 @@
+"""The rooms of engine/ keep their promises: cheap leaf imports, authoring without I/O
+libraries, lazy re-exports that resolve, and no import of webui/ or workers/."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import engine
+
+ENGINE_DIR = Path(engine.__file__).parent
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules loaded by a fresh interpreter that ran ``code``."""
+    script = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out.splitlines()[-1]))
+
+
+def test_a_leaf_import_loads_neither_the_authoring_api_nor_its_libraries() -> None:
+    loaded = _modules_after("import engine.errors")
+    assert {m for m in loaded if m.startswith("engine")} == {
+        "engine",
+        "engine.errors",
+        "engine.lazy",
+    }
+    assert not loaded & {"croniter", "jinja2", "networkx", "sqlalchemy"}
+
+
+def test_the_authoring_api_imports_no_database_web_or_queue_library() -> None:
+    loaded = _modules_after("import engine\nfor name in engine.__all__: getattr(engine, name)")
+    assert "engine.authoring.dag" in loaded
+    assert not loaded & {"sqlalchemy", "flask", "rq", "redis", "pika", "psycopg"}
+
+
+def test_every_public_name_resolves_to_what_its_module_defines() -> None:
+    from engine.authoring.dag import DAG
+    from engine.authoring.taskflow import task
+
+    assert engine.DAG is DAG
+    assert engine.task is task
+    assert set(dir(engine)) == set(engine.__all__)
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None
+
+
+def test_an_unknown_name_is_an_attribute_error_that_names_it() -> None:
+    with pytest.raises(AttributeError, match="'TaskGroupp'"):
+        engine.TaskGroupp  # noqa: B018
+    with pytest.raises(ImportError, match="TaskGroupp"):
+        exec("from engine import TaskGroupp")
+
+
+def _imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_engine_imports_nothing_of_webui_or_workers() -> None:
+    offenders = {
+        str(path.relative_to(ENGINE_DIR)): found
+        for path in ENGINE_DIR.rglob("*.py")
+        if (found := _imported_packages(path) & {"webui", "workers"})
+    }
+    assert offenders == {}
+
+
+def test_authoring_imports_no_other_room_of_the_engine() -> None:
+    allowed = {
+        "engine.authoring",
+        "engine.errors",
+        "engine.state",
+        "engine.lazy",
+        "engine.durations",
+    }
+    offenders = {}
+    for path in (ENGINE_DIR / "authoring").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith("engine.") and not module.startswith(tuple(allowed)):
+                offenders[path.name] = module
+    assert offenders == {}

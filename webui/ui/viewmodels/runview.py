@@ -1,0 +1,154 @@
+"""What the run and task instance pages show, read in a few queries.
+
+A run's task instances with their tries, times and where each sits on the run's
+timeline (a Gantt chart); a task instance's attempts without their logs, and its
+templated fields as rendered by a try (or as the DAG file writes them, before any try).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, defer
+
+from engine.models import DagRun, TaskAttempt, TaskInstance
+from engine.services.queries import get_run, task_instances
+from engine.services.runs import load_serialized_dag
+from engine.state import FAILED_STATES, FINISHED, RUN_FINISHED, TaskInstanceState
+
+SHORTEST_TIMELINE_SECONDS = 1.0
+"""A timeline spans at least this long, so that instant tasks do not fill the chart."""
+
+
+@dataclass(frozen=True)
+class Bar:
+    """Where a task instance ran on its run's timeline, in fractions of the timeline."""
+
+    left: float
+    width: float
+    offset: float
+    """Seconds from the timeline's start to the task instance's start."""
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One task instance of the run page: its duration so far and its bar (None: not started)."""
+
+    ti: TaskInstance
+    duration: float | None
+    bar: Bar | None
+
+    @property
+    def finished(self) -> bool:
+        return self.ti.state in FINISHED
+
+
+@dataclass(frozen=True)
+class RunView:
+    """A run with its task instances in start order."""
+
+    run: DagRun
+    rows: list[TaskRow]
+
+    @property
+    def finished(self) -> bool:
+        return self.run.state in RUN_FINISHED
+
+    @property
+    def duration(self) -> float | None:
+        return _seconds(self.run.start_date, self.run.end_date)
+
+    @property
+    def failed_task_ids(self) -> list[str]:
+        """The tasks that failed or could not run because an upstream failed."""
+        return [row.ti.task_id for row in self.rows if row.ti.state in FAILED_STATES]
+
+
+def run_view(*, session: Session, dag_id: str, run_id: str, now: datetime) -> RunView:
+    """The run ``run_id`` of ``dag_id`` and its task instances; NotFoundError when absent.
+
+    Times of what still runs are counted to ``now``.
+    """
+    run = get_run(session=session, dag_id=dag_id, run_id=run_id)
+    tis = task_instances(session=session, run=run)
+    start, length = _timeline(run, tis, now)
+    rows = [TaskRow(ti, _ti_seconds(ti, now), _bar(ti, start, length, now)) for ti in tis]
+    return RunView(run, rows)
+
+
+def _timeline(run: DagRun, tis: list[TaskInstance], now: datetime) -> tuple[datetime | None, float]:
+    """The chart's start (the earliest start, kept by a cleared run's unchanged tasks
+    too) and its length in seconds."""
+    starts = [t for t in [run.start_date, *(ti.start_date for ti in tis)] if t is not None]
+    if not starts:
+        return None, SHORTEST_TIMELINE_SECONDS
+    run_end = run.end_date or (None if run.state in RUN_FINISHED else now)
+    ends = [run_end, *(_ti_end(ti, now) for ti in tis if ti.start_date is not None)]
+    begin = min(starts)
+    stop = max([e for e in ends if e is not None], default=begin)
+    return begin, max((stop - begin).total_seconds(), SHORTEST_TIMELINE_SECONDS)
+
+
+def _bar(ti: TaskInstance, start: datetime | None, length: float, now: datetime) -> Bar | None:
+    if start is None or ti.start_date is None:
+        return None
+    offset = (ti.start_date - start).total_seconds()
+    ran = (_ti_end(ti, now) - ti.start_date).total_seconds()
+    left = min(max(offset / length, 0.0), 1.0)
+    return Bar(left=left, width=min(max(ran / length, 0.0), 1.0 - left), offset=offset)
+
+
+def _ti_end(ti: TaskInstance, now: datetime) -> datetime:
+    """When the task instance stopped, or ``now`` while it may still run."""
+    if ti.end_date is not None:
+        return ti.end_date
+    return now if ti.state not in FINISHED else ti.start_date or now
+
+
+def _ti_seconds(ti: TaskInstance, now: datetime) -> float | None:
+    if ti.start_date is None:
+        return None
+    if ti.state is TaskInstanceState.RUNNING:
+        return _seconds(ti.start_date, now)
+    if ti.duration is not None:
+        return ti.duration
+    return _seconds(ti.start_date, ti.end_date)
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max((end - start).total_seconds(), 0.0)
+
+
+def attempts_of(*, session: Session, ti: TaskInstance) -> list[TaskAttempt]:
+    """The tries of ``ti`` in order, without their logs (which may be long)."""
+    stmt = (
+        sa.select(TaskAttempt)
+        .where(TaskAttempt.task_instance_id == ti.id)
+        .options(defer(TaskAttempt.log), defer(TaskAttempt.traceback))
+        .order_by(TaskAttempt.try_number)
+    )
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class TaskFields:
+    """A task's templated fields (a BashOperator's command, a PythonOperator's arguments)."""
+
+    values: dict[str, Any]
+    rendered_by_try: int | None
+    """The try that rendered them; None: as the DAG file writes them (no try rendered yet)."""
+
+
+def task_fields(*, session: Session, ti: TaskInstance, attempt: TaskAttempt | None) -> TaskFields:
+    """The fields ``attempt`` rendered, else the templates of the DAG as last parsed."""
+    if attempt is not None and attempt.rendered:
+        return TaskFields(dict(attempt.rendered), attempt.try_number)
+    dag = load_serialized_dag(session=session, dag_id=ti.dag_id)
+    task = dag.tasks.get(ti.task_id)
+    written = {} if task is None else {k: task.fields.get(k) for k in task.template_fields}
+    return TaskFields(written, None)
