@@ -9,29 +9,26 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.callsite import CallSite, user_call_site
-from engine.authoring.dag import DAG, ID_PATTERN, as_callbacks, current_dag
+from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
 from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
     from engine.authoring.taskflow import XComArg
 
-PRIORITY_CLASSES = ("high", "default", "low")
-"""Queue classes, served in this order by the workers."""
-
-DEFAULT_POOL = "default_pool"
-
 InitT = TypeVar("InitT", bound=Callable[..., None])
 
 
-def apply_default_args(init: InitT) -> InitT:
+def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -> InitT:
     """Fill an operator's keyword arguments that the caller left out from ``default_args``.
 
     The defaults come from the DAG (``dag=`` or the enclosing ``with DAG``) merged with the
-    operator's own ``default_args=``, as in Airflow; explicit arguments always win.
+    operator's own ``default_args=``, as in Airflow; explicit arguments always win. The
+    names filled are ``init``'s parameters and ``settings`` (those it takes as ``**``).
     """
     signature = inspect.signature(init)
-    names = {
+    names = settings | {
         name
         for name, p in signature.parameters.items()
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name not in {"self", "task_id"}
@@ -50,14 +47,6 @@ def apply_default_args(init: InitT) -> InitT:
     return wrapper  # type: ignore[return-value]
 
 
-def _seconds(value: timedelta | float | int | None) -> timedelta | None:
-    if value is None or isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    raise TypeError(f"expected a timedelta or seconds, got {type(value).__name__}")
-
-
 class BaseOperator:
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
@@ -73,120 +62,57 @@ class BaseOperator:
         if "__init__" in cls.__dict__:
             cls.__init__ = apply_default_args(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
-    def __init__(
-        self,
-        task_id: str,
-        *,
-        dag: DAG | None = None,
-        owner: str = "loom",
-        retries: int = 0,
-        retry_delay: timedelta | float = timedelta(minutes=5),
-        retry_exponential_backoff: bool = False,
-        max_retry_delay: timedelta | float | None = None,
-        priority: str = "default",
-        priority_weight: int = 1,
-        pool: str = DEFAULT_POOL,
-        pool_slots: int = 1,
-        execution_timeout: timedelta | float | None = None,
-        trigger_rule: str | TriggerRule = TriggerRule.ALL_SUCCESS,
-        on_success_callback: Any = None,
-        on_failure_callback: Any = None,
-        on_retry_callback: Any = None,
-        email: str | Iterable[str] | None = None,
-        email_on_failure: bool = True,
-        email_on_retry: bool = True,
-        email_on_success: bool = False,
-        notify: str | Iterable[str] | None = None,
-        notify_on_success: bool = False,
-        deadline: timedelta | float | None = None,
-        doc: str | None = None,
-    ) -> None:
+    def __init__(self, task_id: str, *, dag: DAG | None = None, **settings: Any) -> None:
+        """Take ``task_id`` and the settings of :data:`TASK_SETTINGS`; anything else is a
+        ``TypeError`` that names it, as Python reports any unknown keyword argument."""
+        unknown = sorted(settings.keys() - SETTING_NAMES)
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
+            )
         self.call_site: CallSite = user_call_site()
         self.problems: list[str] = []
         self.task_id = task_id
-        self.owner = owner
-        self.retries = retries
-        self.retry_delay = self._duration("retry_delay", retry_delay) or timedelta(0)
-        self.retry_exponential_backoff = bool(retry_exponential_backoff)
-        self.max_retry_delay = self._duration("max_retry_delay", max_retry_delay)
-        self.priority = priority
-        self.priority_weight = priority_weight
-        self.pool = pool
-        self.pool_slots = pool_slots
-        self.execution_timeout = self._duration("execution_timeout", execution_timeout)
-        self.trigger_rule = self._trigger_rule(trigger_rule)
-        self.on_success_callback = as_callbacks(on_success_callback)
-        self.on_failure_callback = as_callbacks(on_failure_callback)
-        self.on_retry_callback = as_callbacks(on_retry_callback)
-        self.email = _names(email)
-        self.email_on_failure = bool(email_on_failure)
-        self.email_on_retry = bool(email_on_retry)
-        self.email_on_success = bool(email_on_success)
-        self.notify = _names(notify)
-        """Webhook targets (names under ``webhooks`` in loom.yaml) told about this task."""
-        self.notify_on_success = bool(notify_on_success)
-        self.deadline = self._duration("deadline", deadline)
-        """Alert when the task has not finished this long after its run started."""
-        self.doc = doc
+        self._check_task_id()
+        for setting in TASK_SETTINGS:
+            value = settings.get(setting.name, setting.default)
+            setattr(self, setting.name, setting.kind.accept(setting.name, value, self.problems))
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
-        self._check_settings()
         self.dag: DAG | None = None
         owner_dag = dag or current_dag()
         if owner_dag is not None:
             owner_dag.add_task(self)
 
-    # -- settings checks: recorded as problems, reported by validation ----------------------
+    # Set from TASK_SETTINGS by __init__; declared for type checkers.
+    owner: str
+    retries: int
+    retry_delay: timedelta
+    retry_exponential_backoff: bool
+    max_retry_delay: timedelta | None
+    priority: str
+    priority_weight: int
+    pool: str
+    pool_slots: int
+    execution_timeout: timedelta | None
+    trigger_rule: TriggerRule
+    on_success_callback: list[Callable[..., Any]]
+    on_failure_callback: list[Callable[..., Any]]
+    on_retry_callback: list[Callable[..., Any]]
+    email: list[str]
+    email_on_failure: bool
+    email_on_retry: bool
+    email_on_success: bool
+    notify: list[str]
+    notify_on_success: bool
+    deadline: timedelta | None
+    doc: str | None
 
-    def _duration(self, name: str, value: Any) -> timedelta | None:
-        try:
-            duration = _seconds(value)
-        except TypeError as exc:
-            self.problems.append(f"{name}: {exc}")
-            return None
-        if duration is not None and duration < timedelta(0):
-            self.problems.append(f"{name} must not be negative, got {duration}")
-        return duration
-
-    def _trigger_rule(self, value: str | TriggerRule) -> TriggerRule:
-        try:
-            return TriggerRule(value)
-        except ValueError:
-            self.problems.append(
-                f"unknown trigger_rule {value!r}; expected one of "
-                + ", ".join(rule.value for rule in TriggerRule)
-            )
-            return TriggerRule.ALL_SUCCESS
-
-    def _check_settings(self) -> None:
+    def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):
             self.problems.append(
                 f"invalid task_id {self.task_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
             )
-        if not _is_int(self.retries) or self.retries < 0:
-            self.problems.append(f"retries must be a non-negative integer, got {self.retries!r}")
-        if self.priority not in PRIORITY_CLASSES:
-            self.problems.append(
-                f"priority must be one of {', '.join(PRIORITY_CLASSES)}, got {self.priority!r}"
-            )
-        if not _is_int(self.priority_weight):
-            self.problems.append(
-                f"priority_weight must be an integer, got {self.priority_weight!r}"
-            )
-        if not isinstance(self.pool, str) or not self.pool:
-            self.problems.append(f"pool must be a non-empty string, got {self.pool!r}")
-        if not _is_int(self.pool_slots) or self.pool_slots < 1:
-            self.problems.append(f"pool_slots must be a positive integer, got {self.pool_slots!r}")
-        if self.execution_timeout is not None and self.execution_timeout == timedelta(0):
-            self.problems.append("execution_timeout must be positive")
-        if self.deadline is not None and self.deadline == timedelta(0):
-            self.problems.append("deadline must be positive")
-        for name in ("email", "notify"):
-            if not all(isinstance(item, str) and item for item in getattr(self, name)):
-                self.problems.append(f"{name} must be a string or a list of non-empty strings")
-        for name in ("on_success_callback", "on_failure_callback", "on_retry_callback"):
-            if not all(callable(cb) for cb in getattr(self, name)):
-                self.problems.append(f"{name} must be callable or a list of callables")
 
     # -- dependencies ---------------------------------------------------------------------
 
@@ -239,18 +165,6 @@ class BaseOperator:
 
     def __repr__(self) -> str:
         return f"<{self.operator_name} {self.task_id}>"
-
-
-def _names(value: str | Iterable[str] | None) -> list[str]:
-    """One name or several as a list (``email="ops@x"`` and ``email=["a@x", "b@x"]``);
-    anything else becomes a one-item list that validation then reports."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple | set) else [value]  # type: ignore[list-item]
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _flatten(value: Any) -> Iterable[BaseOperator | str]:
@@ -307,4 +221,6 @@ def _adopt(up: BaseOperator, down: BaseOperator) -> None:
         )
 
 
-BaseOperator.__init__ = apply_default_args(BaseOperator.__init__)  # type: ignore[method-assign]
+BaseOperator.__init__ = apply_default_args(  # type: ignore[method-assign]
+    BaseOperator.__init__, settings=SETTING_NAMES
+)

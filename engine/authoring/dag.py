@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.params import Param, as_params
 from engine.authoring.schedules import NoSchedule, Schedule, ensure_aware, parse_schedule
+from engine.authoring.tasksettings import as_callbacks, as_names
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -42,13 +43,6 @@ def collect_dags() -> Iterator[list[DAG]]:
         yield found
     finally:
         _collectors.remove(found)
-
-
-def as_callbacks(value: Any) -> list[Callback]:
-    """A callback argument as a list: ``None``, one callable, or a list of callables."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 class DAG:
@@ -133,10 +127,10 @@ class DAG:
         for name, value in given.items():
             if value is not None:
                 self.default_args.setdefault(name, value)
-        self.email: list[str] = _names(self.default_args.get("email"))
+        self.email: list[str] = as_names(self.default_args.get("email"))
         """Recipients of the run's alerts (failed, succeeded, deadline missed)."""
         self.email_on_failure = bool(self.default_args.get("email_on_failure", True))
-        self.notify: list[str] = _names(self.default_args.get("notify"))
+        self.notify: list[str] = as_names(self.default_args.get("notify"))
         """Webhook targets (names under ``webhooks`` in loom.yaml) told about the run."""
 
     # -- construction checks: recorded, reported all at once by validation ----------------
@@ -262,13 +256,6 @@ class DAG:
 
     def __repr__(self) -> str:
         return f"<DAG {self.dag_id}>"
-
-
-def _names(value: Any) -> list[str]:
-    """One name or several as a list (``email="ops@x"`` and ``email=["a@x", "b@x"]``)."""
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple | set) else [value]
 
 
 def _timezone_of(start_date: datetime | None) -> str:

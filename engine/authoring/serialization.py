@@ -22,6 +22,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.tasksettings import SERIALIZED_SETTINGS
 from engine.authoring.templating import Reference
 from engine.authoring.trigger_rules import TriggerRule
 
@@ -70,12 +71,22 @@ def _iso(value: datetime | None) -> str | None:
 
 @dataclass(frozen=True)
 class SerializedTask:
-    """One task's settings and dependencies, without its code."""
+    """One task's settings and dependencies, without its code.
+
+    The settings are those of :data:`~engine.authoring.tasksettings.TASK_SETTINGS` that
+    are serialized, one typed field each; they are written and read through the table.
+    """
 
     task_id: str
     operator: str
     upstream_task_ids: tuple[str, ...]
     downstream_task_ids: tuple[str, ...]
+    is_branch: bool
+    callbacks: tuple[str, ...]
+    """Which callbacks the task has: ``on_success``, ``on_failure``, ``on_retry``."""
+    template_fields: tuple[str, ...]
+    fields: dict[str, Any]
+    line: int | None
     owner: str
     retries: int
     retry_delay: timedelta
@@ -87,47 +98,24 @@ class SerializedTask:
     pool_slots: int
     execution_timeout: timedelta | None
     trigger_rule: TriggerRule
-    is_branch: bool
     email: tuple[str, ...]
     email_on_failure: bool
     email_on_retry: bool
-    callbacks: tuple[str, ...]
-    """Which callbacks the task has: ``on_success``, ``on_failure``, ``on_retry``."""
-    template_fields: tuple[str, ...]
-    fields: dict[str, Any]
+    email_on_success: bool
+    notify: tuple[str, ...]
+    notify_on_success: bool
+    deadline: timedelta | None
     doc: str | None
-    line: int | None
-    email_on_success: bool = False
-    notify: tuple[str, ...] = ()
-    notify_on_success: bool = False
-    deadline: timedelta | None = None
 
     @classmethod
     def from_operator(cls, task: BaseOperator) -> SerializedTask:
+        settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         return cls(
             task_id=task.task_id,
             operator=task.operator_name,
             upstream_task_ids=tuple(sorted(task.upstream_task_ids)),
             downstream_task_ids=tuple(sorted(task.downstream_task_ids)),
-            owner=task.owner,
-            retries=task.retries,
-            retry_delay=task.retry_delay,
-            retry_exponential_backoff=task.retry_exponential_backoff,
-            max_retry_delay=task.max_retry_delay,
-            priority=task.priority,
-            priority_weight=task.priority_weight,
-            pool=task.pool,
-            pool_slots=task.pool_slots,
-            execution_timeout=task.execution_timeout,
-            trigger_rule=task.trigger_rule,
             is_branch=task.is_branch,
-            email=tuple(task.email),
-            email_on_failure=task.email_on_failure,
-            email_on_retry=task.email_on_retry,
-            email_on_success=task.email_on_success,
-            notify=tuple(task.notify),
-            notify_on_success=task.notify_on_success,
-            deadline=task.deadline,
             callbacks=tuple(
                 kind
                 for kind in ("on_success", "on_failure", "on_retry")
@@ -135,8 +123,8 @@ class SerializedTask:
             ),
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
-            doc=task.doc,
             line=task.call_site.line,
+            **settings,
         )
 
     @property
@@ -150,64 +138,32 @@ class SerializedTask:
             "operator": self.operator,
             "upstream_task_ids": list(self.upstream_task_ids),
             "downstream_task_ids": list(self.downstream_task_ids),
-            "owner": self.owner,
-            "retries": self.retries,
-            "retry_delay": self.retry_delay.total_seconds(),
-            "retry_exponential_backoff": self.retry_exponential_backoff,
-            "max_retry_delay": _seconds(self.max_retry_delay),
-            "priority": self.priority,
-            "priority_weight": self.priority_weight,
-            "pool": self.pool,
-            "pool_slots": self.pool_slots,
-            "execution_timeout": _seconds(self.execution_timeout),
-            "trigger_rule": self.trigger_rule.value,
             "is_branch": self.is_branch,
-            "email": list(self.email),
-            "email_on_failure": self.email_on_failure,
-            "email_on_retry": self.email_on_retry,
-            "email_on_success": self.email_on_success,
-            "notify": list(self.notify),
-            "notify_on_success": self.notify_on_success,
-            "deadline": _seconds(self.deadline),
             "callbacks": list(self.callbacks),
             "template_fields": list(self.template_fields),
             "fields": self.fields,
-            "doc": self.doc,
             "line": self.line,
+            **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
+        # .get: a DAG serialized before a setting existed lacks its key until reparsed.
+        settings = {
+            s.name: s.kind.load(data[s.name]) if s.name in data else s.stored_default()
+            for s in SERIALIZED_SETTINGS
+        }
         return cls(
             task_id=data["task_id"],
             operator=data["operator"],
             upstream_task_ids=tuple(data["upstream_task_ids"]),
             downstream_task_ids=tuple(data["downstream_task_ids"]),
-            owner=data["owner"],
-            retries=data["retries"],
-            retry_delay=timedelta(seconds=data["retry_delay"]),
-            retry_exponential_backoff=data["retry_exponential_backoff"],
-            max_retry_delay=_delta(data["max_retry_delay"]),
-            priority=data["priority"],
-            priority_weight=data["priority_weight"],
-            pool=data["pool"],
-            pool_slots=data["pool_slots"],
-            execution_timeout=_delta(data["execution_timeout"]),
-            trigger_rule=TriggerRule(data["trigger_rule"]),
             is_branch=data["is_branch"],
-            email=tuple(data["email"]),
-            email_on_failure=data["email_on_failure"],
-            email_on_retry=data["email_on_retry"],
-            # .get: DAGs serialized before alerts existed lack these keys until reparsed
-            email_on_success=data.get("email_on_success", False),
-            notify=tuple(data.get("notify", ())),
-            notify_on_success=data.get("notify_on_success", False),
-            deadline=_delta(data.get("deadline")),
             callbacks=tuple(data["callbacks"]),
             template_fields=tuple(data["template_fields"]),
             fields=data["fields"],
-            doc=data["doc"],
             line=data["line"],
+            **settings,
         )
 
 

@@ -1,0 +1,224 @@
+"""A task's settings, declared once: name, default, how a value is checked and stored.
+
+:class:`~engine.authoring.baseoperator.BaseOperator` takes its keyword arguments, fills
+them from ``default_args`` and checks them from :data:`TASK_SETTINGS`;
+:class:`~engine.authoring.serialization.SerializedTask` writes and reads them from the
+same table. A new task argument is one more line here (and a typed field on
+``SerializedTask``, which a test holds to this table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from engine.authoring.trigger_rules import TriggerRule
+
+PRIORITY_CLASSES = ("high", "default", "low")
+"""Queue classes, served in this order by the workers."""
+
+DEFAULT_POOL = "default_pool"
+
+Problems = list[str]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How values of one sort of setting are taken from a DAG file, stored and read back."""
+
+    accept: Callable[[str, Any, Problems], Any]
+    """The value to keep for an argument; what is wrong with it goes into ``problems``."""
+    dump: Callable[[Any], Any] = lambda value: value
+    """The value as JSON."""
+    load: Callable[[Any], Any] = lambda value: value
+    """The value from JSON."""
+
+
+@dataclass(frozen=True)
+class TaskSetting:
+    name: str
+    default: Any
+    kind: Kind
+    doc: str = ""
+    serialized: bool = True
+    """Stored in the serialized DAG (callbacks are not: they are code)."""
+
+    def stored(self, value: Any) -> Any:
+        """An accepted value as it reads back from the serialized DAG."""
+        return self.kind.load(self.kind.dump(value))
+
+    def stored_default(self) -> Any:
+        """What a serialized DAG written before this setting existed means by it."""
+        return self.stored(self.kind.accept(self.name, self.default, []))
+
+
+def _accept_any(name: str, value: Any, problems: Problems) -> Any:
+    return value
+
+
+def _accept_bool(name: str, value: Any, problems: Problems) -> bool:
+    return bool(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _accept_count(name: str, value: Any, problems: Problems) -> Any:
+    if not _is_int(value) or value < 0:
+        problems.append(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _accept_positive_count(name: str, value: Any, problems: Problems) -> Any:
+    if not _is_int(value) or value < 1:
+        problems.append(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _accept_int(name: str, value: Any, problems: Problems) -> Any:
+    if not _is_int(value):
+        problems.append(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def _accept_priority(name: str, value: Any, problems: Problems) -> Any:
+    if value not in PRIORITY_CLASSES:
+        problems.append(f"{name} must be one of {', '.join(PRIORITY_CLASSES)}, got {value!r}")
+    return value
+
+
+def _accept_pool(name: str, value: Any, problems: Problems) -> Any:
+    if not isinstance(value, str) or not value:
+        problems.append(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def to_timedelta(value: timedelta | float | int | None) -> timedelta | None:
+    """A duration given as a ``timedelta`` or as seconds."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    raise TypeError(f"expected a timedelta or seconds, got {type(value).__name__}")
+
+
+def _accept_duration(name: str, value: Any, problems: Problems) -> timedelta | None:
+    try:
+        duration = to_timedelta(value)
+    except TypeError as exc:
+        problems.append(f"{name}: {exc}")
+        return None
+    if duration is not None and duration < timedelta(0):
+        problems.append(f"{name} must not be negative, got {duration}")
+    return duration
+
+
+def _accept_delay(name: str, value: Any, problems: Problems) -> timedelta:
+    return _accept_duration(name, value, problems) or timedelta(0)
+
+
+def _accept_limit(name: str, value: Any, problems: Problems) -> timedelta | None:
+    """An optional duration that, when given, must be more than zero."""
+    duration = _accept_duration(name, value, problems)
+    if duration is not None and duration == timedelta(0):
+        problems.append(f"{name} must be positive")
+    return duration
+
+
+def _accept_trigger_rule(name: str, value: Any, problems: Problems) -> TriggerRule:
+    try:
+        return TriggerRule(value)
+    except ValueError:
+        problems.append(
+            f"unknown {name} {value!r}; expected one of "
+            + ", ".join(rule.value for rule in TriggerRule)
+        )
+        return TriggerRule.ALL_SUCCESS
+
+
+def as_names(value: str | Iterable[str] | None) -> list[str]:
+    """One name or several as a list (``email="ops@x"`` and ``email=["a@x", "b@x"]``);
+    anything else becomes a one-item list that validation then reports."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple | set) else [value]  # type: ignore[list-item]
+
+
+def _accept_names(name: str, value: Any, problems: Problems) -> list[str]:
+    names = as_names(value)
+    if not all(isinstance(item, str) and item for item in names):
+        problems.append(f"{name} must be a string or a list of non-empty strings")
+    return names
+
+
+def as_callbacks(value: Any) -> list[Callable[..., Any]]:
+    """A callback argument as a list: ``None``, one callable, or a list of callables."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _accept_callbacks(name: str, value: Any, problems: Problems) -> list[Callable[..., Any]]:
+    callbacks = as_callbacks(value)
+    if not all(callable(cb) for cb in callbacks):
+        problems.append(f"{name} must be callable or a list of callables")
+    return callbacks
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def _delta(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)
+
+
+ANY = Kind(_accept_any)
+BOOL = Kind(_accept_bool)
+COUNT = Kind(_accept_count)
+POSITIVE_COUNT = Kind(_accept_positive_count)
+INT = Kind(_accept_int)
+PRIORITY = Kind(_accept_priority)
+POOL = Kind(_accept_pool)
+DELAY = Kind(_accept_delay, dump=_seconds, load=_delta)
+DURATION = Kind(_accept_duration, dump=_seconds, load=_delta)
+LIMIT = Kind(_accept_limit, dump=_seconds, load=_delta)
+RULE = Kind(_accept_trigger_rule, dump=lambda rule: rule.value, load=TriggerRule)
+NAMES = Kind(_accept_names, dump=list, load=tuple)
+CALLBACKS = Kind(_accept_callbacks)
+
+TASK_SETTINGS: tuple[TaskSetting, ...] = (
+    TaskSetting("owner", "loom", ANY),
+    TaskSetting("retries", 0, COUNT, "Tries after the first one."),
+    TaskSetting("retry_delay", timedelta(minutes=5), DELAY),
+    TaskSetting("retry_exponential_backoff", False, BOOL),
+    TaskSetting("max_retry_delay", None, DURATION),
+    TaskSetting("priority", "default", PRIORITY, "Queue class: high, default or low."),
+    TaskSetting("priority_weight", 1, INT),
+    TaskSetting("pool", DEFAULT_POOL, POOL),
+    TaskSetting("pool_slots", 1, POSITIVE_COUNT),
+    TaskSetting("execution_timeout", None, LIMIT),
+    TaskSetting("trigger_rule", TriggerRule.ALL_SUCCESS, RULE),
+    TaskSetting("on_success_callback", None, CALLBACKS, serialized=False),
+    TaskSetting("on_failure_callback", None, CALLBACKS, serialized=False),
+    TaskSetting("on_retry_callback", None, CALLBACKS, serialized=False),
+    TaskSetting("email", None, NAMES),
+    TaskSetting("email_on_failure", True, BOOL),
+    TaskSetting("email_on_retry", True, BOOL),
+    TaskSetting("email_on_success", False, BOOL),
+    TaskSetting("notify", None, NAMES, "Webhook targets (names under ``webhooks`` in loom.yaml)."),
+    TaskSetting("notify_on_success", False, BOOL),
+    TaskSetting(
+        "deadline",
+        None,
+        LIMIT,
+        "Alert when the task has not finished this long after its run started.",
+    ),
+    TaskSetting("doc", None, ANY),
+)
+
+SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)
+SERIALIZED_SETTINGS = tuple(setting for setting in TASK_SETTINGS if setting.serialized)

@@ -1,0 +1,53 @@
+"""Task settings are declared once: the operator, default_args and serialization follow
+the table, and the typed record holds exactly its serialized settings."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from engine import DAG, EmptyOperator
+from engine.authoring.serialization import SerializedTask
+from engine.authoring.tasksettings import SERIALIZED_SETTINGS, TASK_SETTINGS
+
+STRUCTURE = {
+    "task_id", "operator", "upstream_task_ids", "downstream_task_ids", "is_branch",
+    "callbacks", "template_fields", "fields", "line",
+}  # fmt: skip
+
+
+def test_the_serialized_record_holds_every_serialized_setting_and_nothing_else() -> None:
+    fields = {field.name for field in dataclasses.fields(SerializedTask)}
+    assert fields - STRUCTURE == {setting.name for setting in SERIALIZED_SETTINGS}
+
+
+def test_every_setting_has_its_default_on_a_bare_operator() -> None:
+    task = EmptyOperator(task_id="bare")
+    for setting in TASK_SETTINGS:
+        assert getattr(task, setting.name) == setting.kind.accept(setting.name, setting.default, [])
+    assert task.problems == []
+
+
+def test_default_args_fill_any_setting_and_the_round_trip_keeps_it() -> None:
+    with DAG("d", default_args={"retries": 3, "deadline": 90, "email": "ops@example.com"}):
+        task = EmptyOperator(task_id="t", pool="slow")
+    stored = SerializedTask.from_operator(task)
+    assert (stored.retries, stored.deadline, stored.email, stored.pool) == (
+        3, timedelta(seconds=90), ("ops@example.com",), "slow",
+    )  # fmt: skip
+    assert SerializedTask.from_dict(stored.to_dict()) == stored
+
+
+def test_a_dag_serialized_before_a_setting_existed_reads_its_default() -> None:
+    data = SerializedTask.from_operator(EmptyOperator(task_id="old")).to_dict()
+    for name in ("deadline", "notify", "email_on_success"):
+        del data[name]
+    old = SerializedTask.from_dict(data)
+    assert (old.deadline, old.notify, old.email_on_success) == (None, (), False)
+
+
+def test_an_unknown_argument_is_a_type_error_that_names_it() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'retires'"):
+        EmptyOperator(task_id="typo", retires=3)
