@@ -8,30 +8,14 @@ replaces the old entry, so the cache holds one version per file.
 
 from __future__ import annotations
 
-import logging
-import sys
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.dag import DAG, collect_dags
-from engine.authoring.validation import validate_dag
-from engine.errors import DagValidationError, NotFoundError
-from engine.parser.child import import_dag_file
+from engine.authoring.dag import DAG
+from engine.errors import NotFoundError
 from engine.parser.discovery import file_hash
-
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImportedFile:
-    """The valid DAGs one version of a file defined, and the problems of the others."""
-
-    fileloc: str
-    file_hash: str
-    dags: dict[str, DAG]
-    problems: dict[str, list[str]]
+from engine.parser.inprocess import ImportedFile, import_dags
 
 
 class DagCache:
@@ -52,18 +36,10 @@ class DagCache:
         or the task, :class:`DagValidationError` when the DAG is now invalid, and lets
         any error of the import itself propagate.
         """
-        dag = self.get_dag(fileloc, dag_id, dags_folder=dags_folder)
+        dag = self.load(fileloc, dags_folder=dags_folder).dag(dag_id)
         if not dag.has_task(task_id):
             raise NotFoundError(f"{fileloc} no longer defines task {task_id!r} of DAG {dag_id!r}")
         return dag, dag.get_task(task_id)
-
-    def get_dag(self, fileloc: str, dag_id: str, *, dags_folder: Path | None = None) -> DAG:
-        imported = self.load(fileloc, dags_folder=dags_folder)
-        if dag_id in imported.problems:
-            raise DagValidationError(imported.problems[dag_id])
-        if dag_id not in imported.dags:
-            raise NotFoundError(f"{fileloc} no longer defines DAG {dag_id!r}")
-        return imported.dags[dag_id]
 
     def load(self, fileloc: str, *, dags_folder: Path | None = None) -> ImportedFile:
         """The file's DAGs, imported now unless this version is cached.
@@ -79,25 +55,7 @@ class DagCache:
             cached = self._files.get(fileloc)
             if cached is not None and cached.file_hash == digest:
                 return cached
-            imported = self._import(path, digest, dags_folder or path.parent)
+            imported = import_dags(path, file_hash=digest, dags_folder=dags_folder or path.parent)
+            self.imports += 1
             self._files[fileloc] = imported
             return imported
-
-    def _import(self, path: Path, digest: str, dags_folder: Path) -> ImportedFile:
-        logger.info("importing DAG file %s (sha256 %s)", path, digest[:12])
-        folder = str(dags_folder)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        with collect_dags() as built:
-            import_dag_file(path)
-        self.imports += 1
-        dags: dict[str, DAG] = {}
-        problems: dict[str, list[str]] = {}
-        for dag in built:
-            dag.fileloc = str(path)
-            found = [str(problem) for problem in validate_dag(dag)]
-            if found:
-                problems[dag.dag_id] = found
-            else:
-                dags.setdefault(dag.dag_id, dag)
-        return ImportedFile(str(path), digest, dags, problems)

@@ -1,18 +1,67 @@
-"""Finding one DAG by id and importing its file in this process, for ``loom dags test``.
+"""Importing a DAG file in this process: what workers and ``loom dags test`` do.
 
-The folder is first parsed in child processes (so a hanging or crashing neighbour file
-cannot take the command down); only the file that defines the DAG is imported here.
+:func:`import_dags` imports one file and validates what it built; the worker's
+:class:`~workers.dagcache.DagCache` keeps the result per file version. ``loom dags
+test`` first parses the folder in child processes (so a hanging or crashing neighbour
+file cannot take the command down) and then imports only the file that defines the DAG.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.authoring.dag import DAG, collect_dags
+from engine.authoring.validation import validate_dag
 from engine.errors import DagValidationError, NotFoundError
-from engine.parser import parse_file, parse_folder
 from engine.parser.child import import_dag_file
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """The valid DAGs one version of a file defined, and the problems of the others."""
+
+    fileloc: str
+    file_hash: str
+    dags: dict[str, DAG]
+    problems: dict[str, list[str]]
+
+    def dag(self, dag_id: str) -> DAG:
+        """The valid DAG ``dag_id``; :class:`DagValidationError` or :class:`NotFoundError`."""
+        if dag_id in self.problems:
+            raise DagValidationError(self.problems[dag_id])
+        if dag_id not in self.dags:
+            raise NotFoundError(f"{self.fileloc} no longer defines DAG {dag_id!r}")
+        return self.dags[dag_id]
+
+
+def import_dags(path: Path, *, file_hash: str, dags_folder: Path) -> ImportedFile:
+    """Import ``path`` in this process and validate each DAG it defines.
+
+    ``dags_folder`` goes on ``sys.path`` first (once), as when the parser imports the
+    file, so that its imports of neighbour modules work. Errors of the import itself
+    propagate.
+    """
+    logger.info("importing DAG file %s (sha256 %s)", path, file_hash[:12])
+    folder = str(dags_folder)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    with collect_dags() as built:
+        import_dag_file(path)
+    dags: dict[str, DAG] = {}
+    problems: dict[str, list[str]] = {}
+    for dag in built:
+        dag.fileloc = str(path)
+        found = [str(problem) for problem in validate_dag(dag)]
+        if found:
+            problems[dag.dag_id] = found
+        else:
+            dags.setdefault(dag.dag_id, dag)
+    return ImportedFile(str(path), file_hash, dags, problems)
 
 
 def find_dag_file(dag_id: str, *, dags_folder: Path, timeout: float, parallelism: int) -> Path:
@@ -21,6 +70,8 @@ def find_dag_file(dag_id: str, *, dags_folder: Path, timeout: float, parallelism
     Raises :class:`DagValidationError` when the DAG is defined but invalid, and
     :class:`NotFoundError` when no file defines it.
     """
+    from engine.parser.dagbag import parse_folder  # child processes: not for workers
+
     results = parse_folder(dags_folder, timeout=timeout, parallelism=parallelism)
     for result in results:
         if dag_id in result.dag_ids:
@@ -36,12 +87,11 @@ def find_dag_file(dag_id: str, *, dags_folder: Path, timeout: float, parallelism
 
 def load_dag(dag_id: str, path: Path, *, dags_folder: Path, timeout: float) -> DAG:
     """Import ``path`` here and return its DAG ``dag_id`` (checked in a child first)."""
+    from engine.parser.processor import parse_file  # child processes: not for workers
+
     checked = parse_file(path, dags_folder=dags_folder, timeout=timeout)
     if dag_id not in checked.dag_ids:
         if checked.errors:
             raise DagValidationError([error.message for error in checked.errors])
         raise NotFoundError(f"{path} does not define DAG {dag_id!r}")
-    sys.path.insert(0, str(dags_folder))
-    with collect_dags() as dags:
-        import_dag_file(path)
-    return next(dag for dag in dags if dag.dag_id == dag_id)
+    return import_dags(path, file_hash=checked.file_hash, dags_folder=dags_folder).dag(dag_id)
