@@ -10,8 +10,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection, make_url
 
-from engine.models.migrate import migration_options
 from engine.models.session import create_db_engine
+from migrations import migration_options
 
 config = context.config
 

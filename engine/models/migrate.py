@@ -6,10 +6,8 @@ Each function takes the database URL, opens its own engine and disposes of it.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,24 +23,16 @@ from sqlalchemy.schema import SchemaItem
 from engine.models import DEFAULT_POOL, Base, Pool
 from engine.models.session import create_db_engine, make_session_factory
 from engine.security.roles import sync_builtin_roles
+from migrations import SCRIPT_LOCATION, migration_options
 
 DEFAULT_POOL_SLOTS = 128
 """Slots of ``default_pool`` when it is first created."""
 
 
-def migration_options(dialect_name: str) -> dict[str, Any]:
-    """Options for ``context.configure`` shared by ``env.py`` and :func:`check`."""
-    return {
-        "target_metadata": Base.metadata,
-        "compare_type": True,
-        "render_as_batch": dialect_name == "sqlite",
-    }
-
-
 def alembic_config(url: str) -> Config:
     """An Alembic config for ``url`` whose scripts are the ``migrations`` package."""
     config = Config()
-    config.set_main_option("script_location", str(_script_location()))
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
     config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
@@ -115,12 +105,6 @@ def upgrade_and_seed(url: str, revision: str = "head") -> str | None:
         finally:
             engine.dispose()
     return now
-
-
-def _script_location() -> Path:
-    package = importlib.import_module("migrations")
-    assert package.__file__ is not None
-    return Path(package.__file__).parent
 
 
 @contextmanager
