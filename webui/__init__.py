@@ -1,4 +1,4 @@
-"""Loom's webserver: the REST API (and, later, the web UI), built by :func:`create_app`."""
+"""Loom's webserver: the REST API and the web UI, built by :func:`create_app`."""
 
 from webui.app import create_app as create_app
 
