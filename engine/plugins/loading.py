@@ -61,6 +61,16 @@ def load_plugins(folder: Path | None) -> PluginRegistry:
     return outcome
 
 
+def load_plugins_or_log(folder: Path | None) -> PluginRegistry:
+    """:func:`load_plugins` for a service that must stay up (scheduler, webserver): a
+    broken plugin is logged with its traceback, and the process goes on without plugins."""
+    try:
+        return load_plugins(folder)
+    except PluginError:
+        logger.exception("plugins of %s not loaded; going on without them", folder)
+        return PluginRegistry()
+
+
 def forget_plugins() -> None:
     """Undo :func:`load_plugins` (for tests): registrations, modules and cached results."""
     with _lock:
