@@ -14,3 +14,5 @@ from engine.authoring.signals import SkipTask as SkipTask
 from engine.authoring.taskflow import XComArg as XComArg
 from engine.authoring.taskflow import task as task
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
+from engine.plugins.base import AirflowPlugin as AirflowPlugin
+from engine.plugins.base import LoomPlugin as LoomPlugin

@@ -8,6 +8,7 @@ LoomError
 ├── NotFoundError          an id names nothing (dag, run, task, user, role, ...)
 ├── ConflictError          the object exists already, or moved on (compare-and-set lost)
 ├── InvalidInputError      input from a user is malformed (conf, duration, date, ...)
+├── PluginError            a plugin file failed to import or defines something unusable
 └── IllegalTransitionError a state change the transition table forbids
 """
 
@@ -56,6 +57,11 @@ class InvalidInputError(LoomError):
     def __init__(self, message: str, *, problems: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or {}
+
+
+class PluginError(LoomError):
+    """A plugin file failed to import or defines something Loom cannot use; the message
+    names the file, the attribute and the problem."""
 
 
 class IllegalTransitionError(LoomError):

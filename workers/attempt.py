@@ -30,6 +30,9 @@ from engine.authoring.params import resolve_params
 from engine.authoring.signals import TaskTimeout
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
 from engine.execution.context import TaskInstanceHandle, build_context
+from engine.plugins.listeners import notify_listeners
+from engine.plugins.loading import load_plugins
+from engine.state import TaskInstanceState
 from workers.claim import Claim
 from workers.context import RunnerContext
 from workers.logcapture import TailBuffer, capture_output
@@ -69,6 +72,7 @@ def execute_attempt(claim: Claim, log: TailBuffer, *, ctx: RunnerContext) -> Att
 
 def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> AttemptRecord:
     try:
+        load_plugins(ctx.settings.plugins_folder)  # a broken plugin fails the try, named
         dag, task = ctx.dag_cache.get_task(
             claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
         )
@@ -86,6 +90,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         xcom=store,
     )
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
+    notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)
     started = time.monotonic()
     result = run_attempt(task, context)

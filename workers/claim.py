@@ -20,6 +20,7 @@ from engine.execution.outcomes import start_attempt
 from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
+from engine.plugins.base import TaskInstanceEvent
 from engine.services.runs import load_serialized_dag_and_file
 from engine.state import TaskInstanceState
 from workers.context import RunnerContext
@@ -46,6 +47,20 @@ class Claim:
 
     def describe(self) -> str:
         return f"{self.dag_id}.{self.run_id}.{self.task_id} try {self.try_number}"
+
+    def event(
+        self, state: TaskInstanceState, *, previous: TaskInstanceState, error: str | None = None
+    ) -> TaskInstanceEvent:
+        """What plugins' listeners hear of this try moving to ``state``."""
+        return TaskInstanceEvent(
+            dag_id=self.dag_id,
+            run_id=self.run_id,
+            task_id=self.task_id,
+            try_number=self.try_number,
+            state=state.value,
+            previous_state=previous.value,
+            error=error,
+        )
 
 
 def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | None:

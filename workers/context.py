@@ -34,6 +34,8 @@ class RunnerSettings:
     """``scheduler.parallelism``: fast-follow queues no more than this many in all."""
     dags_folder: Path | None = None
     """``core.dags_folder``, put on ``sys.path`` for DAG files' own imports."""
+    plugins_folder: Path | None = None
+    """``core.plugins_folder``: loaded once per process, before the first DAG file."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerSettings:
@@ -44,6 +46,7 @@ class RunnerSettings:
             heartbeat_interval=settings.scheduler.heartbeat_interval,
             parallelism=settings.scheduler.parallelism,
             dags_folder=settings.core.dags_folder,
+            plugins_folder=settings.core.plugins_folder,
         )
 
 

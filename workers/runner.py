@@ -9,7 +9,7 @@
     → the threads stop ────────────────────┘
     → finish in one transaction: CAS to success | skipped | up_for_retry | failed,
       attempt row (log, rendered fields, error), XCom, dead letter, fast-follow
-    → after commit: submit fast-follow jobs, then run the task's callbacks
+    → after commit: submit fast-follow jobs, run the task's callbacks, tell plugins' listeners
 
 Retries are not submitted from here: the scheduler promotes due ``up_for_retry`` tries.
 Call it in the main thread of its process (see :mod:`workers.attempt` on timeouts).
@@ -21,6 +21,7 @@ import logging
 
 from engine.execution.attempt import run_callbacks
 from engine.executors.base import TaskJob
+from engine.plugins.listeners import notify_listeners
 from engine.runtime.processlog import try_ids
 from engine.state import TaskInstanceState
 from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
@@ -84,6 +85,7 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
     logger.info("%s finished: %s", claim.describe(), state)
     _submit(jobs, ctx=ctx)
     _run_callbacks(state, record)
+    notify_listeners(claim.event(state, previous=TI.RUNNING, error=_error(state, record)))
     return state
 
 
@@ -96,6 +98,12 @@ def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:
         except Exception:
             # The try is queued in the database; the scheduler's reconciliation re-submits it.
             logger.exception("fast-follow: submitting %s failed", job.describe())
+
+
+def _error(state: TaskInstanceState, record: AttemptRecord) -> str | None:
+    if state in (TI.SUCCESS, TI.SKIPPED):
+        return None
+    return f"{record.result.error_type}: {record.result.error_message}"
 
 
 def _run_callbacks(state: TaskInstanceState, record: AttemptRecord) -> None:

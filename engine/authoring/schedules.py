@@ -7,6 +7,7 @@ once ``end`` has passed; its logical date is ``start``. ``@once`` runs a single 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -193,6 +194,61 @@ class DeltaSchedule:
         return {"kind": "delta", "seconds": self.delta.total_seconds()}
 
 
+_TIMETABLES: dict[str, type[Any]] = {}
+"""Timetable classes of the loaded plugins (see :mod:`engine.plugins`), by
+:func:`timetable_key`."""
+
+
+def set_plugin_timetables(classes: Mapping[str, type[Any]]) -> None:
+    """Make plugins' timetable classes usable as ``schedule=`` and readable when serialized."""
+    _TIMETABLES.clear()
+    _TIMETABLES.update(classes)
+
+
+def timetable_key(cls: type[Any]) -> str:
+    """The name a serialized DAG records for a timetable class: ``module.Class``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+@dataclass(frozen=True)
+class PluginTimetable:
+    """A plugin's timetable instance as a schedule: it decides the intervals; the class
+    name and its ``serialize()`` data are what the database keeps."""
+
+    timetable: Any
+    key: str
+
+    @property
+    def description(self) -> str:
+        return str(self.timetable.description)
+
+    def next_interval(self, **arguments: Any) -> DataInterval | None:
+        result: DataInterval | None = self.timetable.next_interval(**arguments)
+        return result
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        result: DataInterval = self.timetable.interval_for(logical_date)
+        return result
+
+    def serialize(self) -> dict[str, Any]:
+        return {"kind": "timetable", "class": self.key, "data": self.timetable.serialize()}
+
+
+def _plugin_timetable(value: object) -> PluginTimetable | None:
+    key = timetable_key(type(value))
+    return PluginTimetable(value, key) if _TIMETABLES.get(key) is type(value) else None
+
+
+def _registered_timetable(key: str) -> type[Any]:
+    cls = _TIMETABLES.get(key)
+    if cls is None:
+        raise InvalidInputError(
+            f"the schedule uses timetable {key!r}, which no plugin loaded in this process "
+            "registers (is its plugin file in core.plugins_folder?)"
+        )
+    return cls
+
+
 def _zone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
@@ -209,10 +265,13 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Schedule:
         if value <= timedelta(0):
             raise InvalidInputError(f"schedule timedelta must be positive, got {value}")
         return DeltaSchedule(value)
+    plugin_timetable = _plugin_timetable(value)
+    if plugin_timetable is not None:
+        return plugin_timetable
     if not isinstance(value, str):
         raise InvalidInputError(
-            f"schedule must be a cron string, a preset, a timedelta or None, "
-            f"not {type(value).__name__}"
+            f"schedule must be a cron string, a preset, a timedelta, None or an instance "
+            f"of a timetable a plugin registers, not {type(value).__name__}"
         )
     text = value.strip()
     if text in PRESETS:
@@ -239,4 +298,7 @@ def deserialize_schedule(data: dict[str, Any]) -> Schedule:
         return DeltaSchedule(timedelta(seconds=data["seconds"]))
     if kind == "cron":
         return CronSchedule(data["expression"], data["timezone"], data.get("preset"))
+    if kind == "timetable":
+        timetable = _registered_timetable(data["class"]).deserialize(data["data"])
+        return PluginTimetable(timetable, data["class"])
     raise InvalidInputError(f"unknown schedule kind {kind!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,6 +28,25 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["sh"] = shell_quote
     return environment
+
+
+_plugin_filter_names: set[str] = set()
+"""Filters that plugins added (see :mod:`engine.plugins`), replaced as a whole on reload."""
+
+
+def set_plugin_filters(filters: Mapping[str, Callable[..., Any]]) -> None:
+    """Make plugins' ``filters`` usable in every later rendering of this process."""
+    environment = _environment()
+    for name in _plugin_filter_names:
+        environment.filters.pop(name, None)
+    _plugin_filter_names.clear()
+    environment.filters.update(filters)
+    _plugin_filter_names.update(filters)
+
+
+def builtin_filter_names() -> frozenset[str]:
+    """Names of the filters Jinja2 and Loom define, which a plugin may not replace."""
+    return frozenset(_environment().filters) - _plugin_filter_names
 
 
 def shell_quote(value: Any) -> str:

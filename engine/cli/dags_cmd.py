@@ -6,6 +6,7 @@ commands read or write the database that ``loom db upgrade`` created.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from engine.cli.common import emit, loom_context, output_option
 from engine.errors import NotFoundError
 from engine.models import Dag, ParseImportError, SerializedDag, utcnow
 from engine.parser.dagbag import parse_folder
-from engine.parser.processor import FileParseResult, parse_file
+from engine.parser.processor import FileParseResult, parse_file, parse_files
 from engine.parser.shell_safety import shell_injection_warnings
 from engine.parser.sync import RefreshReport, refresh_dags, set_dag_paused
 
@@ -180,8 +181,17 @@ def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
         raise click.ClickException(f"no such file or folder: {target}")
     if target.is_file():
         folder = core.dags_folder if target.is_relative_to(core.dags_folder) else target.parent
-        return [parse_file(target, dags_folder=folder, timeout=timeout)]
-    return parse_folder(target, timeout=timeout, parallelism=core.parse_parallelism)
+        return [
+            parse_file(
+                target, dags_folder=folder, timeout=timeout, plugins_folder=core.plugins_folder
+            )
+        ]
+    return parse_folder(
+        target,
+        timeout=timeout,
+        parallelism=core.parse_parallelism,
+        plugins_folder=core.plugins_folder,
+    )
 
 
 def _print_problems(problems: list[dict[str, Any]], tracebacks: bool) -> None:
@@ -205,6 +215,7 @@ def reparse(force: bool, output: str) -> None:
             parallelism=core.parse_parallelism,
             now=utcnow(),
             force=force,
+            parser=functools.partial(parse_files, plugins_folder=core.plugins_folder),
         )
     _print_report(report, output)
 

@@ -55,9 +55,13 @@ def command(
             dags_folder=core.dags_folder,
             timeout=timeout,
             parallelism=core.parse_parallelism,
+            plugins_folder=core.plugins_folder,
         )
     )
-    dag = load_dag(dag_id, path, dags_folder=core.dags_folder, timeout=timeout)
+    dag = load_dag(
+        dag_id, path, dags_folder=core.dags_folder, timeout=timeout,
+        plugins_folder=core.plugins_folder,
+    )  # fmt: skip
     as_json = output == "json"
     echo = (lambda _: None) if as_json else click.echo
     # With --output json, stdout carries the JSON alone: the tasks' own output goes to stderr.

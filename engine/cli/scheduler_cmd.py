@@ -17,6 +17,7 @@ from engine.executors import build_executor
 from engine.metrics.exposition import serve_metrics
 from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
 from engine.models import utcnow
+from engine.plugins.loading import load_plugins_or_log
 from engine.runtime.processlog import configure_logging
 from engine.scheduling.wakeup import build_waker
 
@@ -45,6 +46,8 @@ def command() -> None:
     ctx = loom_context()
     settings = ctx.settings
     configure_logging(settings.logging)
+    # Plugins' timetables: serialized DAGs name them, and the scheduler computes their runs.
+    load_plugins_or_log(settings.core.plugins_folder)
     waker = build_waker(settings.database.url)
     executor = build_executor(settings, on_job_done=waker.wake)
     scheduler = Scheduler(

@@ -182,6 +182,9 @@ class CoreSettings(_Section):
 
     dags_folder: Path = Field(default=Path("dags"), validate_default=True)
     """Folder of DAG files; a relative path is resolved against the working directory."""
+    plugins_folder: Path = Field(default=Path("plugins"), validate_default=True)
+    """Folder of plugin files, loaded by every process that runs DAG code; resolved like
+    dags_folder. A folder that does not exist holds no plugins."""
     parse_timeout: Duration = timedelta(seconds=30)
     """Longest time one DAG file may take to import before it becomes an import error."""
     parse_parallelism: Count = Field(default_factory=_cpu_count)
@@ -195,7 +198,7 @@ class CoreSettings(_Section):
     max_xcom_bytes: Count = 1_048_576
     """Largest XCom value (serialized JSON) a task may return."""
 
-    @field_validator("dags_folder")
+    @field_validator("dags_folder", "plugins_folder")
     @classmethod
     def _absolute(cls, value: Path, info: ValidationInfo) -> Path:
         cwd = (info.context or {}).get("cwd") or Path.cwd()

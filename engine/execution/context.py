@@ -8,11 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.plugins.registry import active_plugins
+
 if TYPE_CHECKING:
     from engine.authoring.baseoperator import BaseOperator
     from engine.authoring.dag import DAG
 
 RETURN_VALUE = "return_value"
+
+BUILTIN_MACROS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "json": json}
+"""``macros.<name>`` in templates; plugins add ``macros.<plugin name>`` beside these."""
 
 
 class XComStore(Protocol):
@@ -114,5 +119,5 @@ def build_context(
         "data_interval_end": run.data_interval_end,
         "params": dict(params),
         "conf": dict(run.conf),
-        "macros": {"datetime": datetime, "timedelta": timedelta, "json": json},
+        "macros": {**BUILTIN_MACROS, **active_plugins().macros},
     }

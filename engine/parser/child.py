@@ -33,6 +33,7 @@ from typing import Any
 from engine.authoring.dag import DAG, collect_dags
 from engine.authoring.serialization import serialize_dag
 from engine.authoring.validation import Problem, validate_dag
+from engine.plugins.loading import load_plugins
 
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024
 """Most output (stdout and stderr together) a DAG file may write while it is imported."""
@@ -46,7 +47,12 @@ _ENGINE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
 def parse_in_child(
-    conn: Connection, path: str, dags_folder: str, output_path: str, timeout: float
+    conn: Connection,
+    path: str,
+    dags_folder: str,
+    output_path: str,
+    timeout: float,
+    plugins_folder: str | None = None,
 ) -> None:
     """The child process's target: parse ``path`` and send the result over ``conn``."""
     # Its own process group, so that a timeout also kills what the file started.
@@ -56,18 +62,26 @@ def parse_in_child(
     # Not written next to the user's files, and never read stale: a file rewritten
     # within the same second with the same size would otherwise reuse old bytecode.
     sys.dont_write_bytecode = True
-    result = parse_dag_file(Path(path), Path(dags_folder))
+    plugins = Path(plugins_folder) if plugins_folder else None
+    result = parse_dag_file(Path(path), Path(dags_folder), plugins_folder=plugins)
     conn.send_bytes(json.dumps(result).encode())
     conn.close()
     # Skip interpreter shutdown: threads or atexit hooks the file left must not delay us.
     os._exit(0)
 
 
-def parse_dag_file(path: Path, dags_folder: Path) -> dict[str, Any]:
-    """Import ``path``, then validate and serialize every DAG it defined."""
+def parse_dag_file(
+    path: Path, dags_folder: Path, *, plugins_folder: Path | None = None
+) -> dict[str, Any]:
+    """Load the plugins, import ``path``, then validate and serialize every DAG it defined.
+
+    A broken plugin is an import error of every file: it could change what any of them
+    defines, so none is trusted.
+    """
     sys.path.insert(0, str(dags_folder))
     with collect_dags() as dags:
         try:
+            load_plugins(plugins_folder)
             import_dag_file(path)
         except SystemExit as exc:
             return _failure(f"{path}: called sys.exit({exc.code!r}) while being imported")

@@ -142,10 +142,18 @@ def drop_duplicates(result: FileParseResult, winners: Mapping[str, str]) -> File
 
 
 def parse_folder(
-    folder: Path, *, timeout: float, parallelism: int, safe_mode: bool = True
+    folder: Path,
+    *,
+    timeout: float,
+    parallelism: int,
+    safe_mode: bool = True,
+    plugins_folder: Path | None = None,
 ) -> list[FileParseResult]:
     """Parse every DAG file of ``folder`` and apply the cross-file checks (no database)."""
     paths = discover_dag_files(folder, safe_mode=safe_mode)
-    results = parse_files(paths, dags_folder=folder, timeout=timeout, parallelism=parallelism)
+    results = parse_files(
+        paths, dags_folder=folder, timeout=timeout, parallelism=parallelism,
+        plugins_folder=plugins_folder,
+    )  # fmt: skip
     winners = assign_dag_ids({str(r.path): r.dag_ids for r in results}, {})
     return [drop_duplicates(result, winners) for result in results]

@@ -17,6 +17,7 @@ from engine.authoring.dag import DAG, collect_dags
 from engine.authoring.validation import validate_dag
 from engine.errors import DagValidationError, NotFoundError
 from engine.parser.child import import_dag_file
+from engine.plugins.loading import load_plugins
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,14 @@ def import_dags(path: Path, *, file_hash: str, dags_folder: Path) -> ImportedFil
     return ImportedFile(str(path), file_hash, dags, problems)
 
 
-def find_dag_file(dag_id: str, *, dags_folder: Path, timeout: float, parallelism: int) -> Path:
+def find_dag_file(
+    dag_id: str,
+    *,
+    dags_folder: Path,
+    timeout: float,
+    parallelism: int,
+    plugins_folder: Path | None = None,
+) -> Path:
     """The file under ``dags_folder`` that defines ``dag_id``.
 
     Raises :class:`DagValidationError` when the DAG is defined but invalid, and
@@ -72,7 +80,9 @@ def find_dag_file(dag_id: str, *, dags_folder: Path, timeout: float, parallelism
     """
     from engine.parser.dagbag import parse_folder  # child processes: not for workers
 
-    results = parse_folder(dags_folder, timeout=timeout, parallelism=parallelism)
+    results = parse_folder(
+        dags_folder, timeout=timeout, parallelism=parallelism, plugins_folder=plugins_folder
+    )
     for result in results:
         if dag_id in result.dag_ids:
             return result.path
@@ -85,13 +95,25 @@ def find_dag_file(dag_id: str, *, dags_folder: Path, timeout: float, parallelism
     )
 
 
-def load_dag(dag_id: str, path: Path, *, dags_folder: Path, timeout: float) -> DAG:
-    """Import ``path`` here and return its DAG ``dag_id`` (checked in a child first)."""
+def load_dag(
+    dag_id: str,
+    path: Path,
+    *,
+    dags_folder: Path,
+    timeout: float,
+    plugins_folder: Path | None = None,
+) -> DAG:
+    """Import ``path`` here and return its DAG ``dag_id`` (checked in a child first).
+
+    The plugins of ``plugins_folder`` are loaded into this process before the import."""
     from engine.parser.processor import parse_file  # child processes: not for workers
 
-    checked = parse_file(path, dags_folder=dags_folder, timeout=timeout)
+    checked = parse_file(
+        path, dags_folder=dags_folder, timeout=timeout, plugins_folder=plugins_folder
+    )
     if dag_id not in checked.dag_ids:
         if checked.errors:
             raise DagValidationError([error.message for error in checked.errors])
         raise NotFoundError(f"{path} does not define DAG {dag_id!r}")
+    load_plugins(plugins_folder)
     return import_dags(path, file_hash=checked.file_hash, dags_folder=dags_folder).dag(dag_id)

@@ -99,19 +99,33 @@ class FileParseResult:
         return [str(data["dag_id"]) for data in self.dags]
 
 
-def parse_file(path: Path, *, dags_folder: Path, timeout: float) -> FileParseResult:
+def parse_file(
+    path: Path, *, dags_folder: Path, timeout: float, plugins_folder: Path | None = None
+) -> FileParseResult:
     """Parse one DAG file in a child process."""
-    return parse_files([path], dags_folder=dags_folder, timeout=timeout, parallelism=1)[0]
+    return parse_files(
+        [path], dags_folder=dags_folder, timeout=timeout, parallelism=1,
+        plugins_folder=plugins_folder,
+    )[0]  # fmt: skip
 
 
 def parse_files(
-    paths: Sequence[Path], *, dags_folder: Path, timeout: float, parallelism: int
+    paths: Sequence[Path],
+    *,
+    dags_folder: Path,
+    timeout: float,
+    parallelism: int,
+    plugins_folder: Path | None = None,
 ) -> list[FileParseResult]:
-    """Parse ``paths``, up to ``parallelism`` at once; results in the order of ``paths``."""
+    """Parse ``paths``, up to ``parallelism`` at once; results in the order of ``paths``.
+
+    Each child loads the plugins of ``plugins_folder`` (None: no plugins) first."""
     started = time.monotonic()
     results: dict[int, FileParseResult] = {}
     with tempfile.TemporaryDirectory(prefix="loom-parse-") as scratch:
-        launcher = _Launcher(_forkserver_context(), dags_folder, timeout, Path(scratch))
+        launcher = _Launcher(
+            _forkserver_context(), dags_folder, timeout, Path(scratch), plugins_folder
+        )
         pending = deque(enumerate(paths))
         running: list[_Child] = []
         try:
@@ -164,6 +178,7 @@ class _Launcher:
     dags_folder: Path
     timeout: float
     scratch: Path
+    plugins_folder: Path | None = None
 
     def start(self, index: int, path: Path) -> _Child | FileParseResult:
         try:
@@ -175,7 +190,14 @@ class _Launcher:
         receiver, sender = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=parse_in_child,
-            args=(sender, str(path), str(self.dags_folder), str(output), self.timeout),
+            args=(
+                sender,
+                str(path),
+                str(self.dags_folder),
+                str(output),
+                self.timeout,
+                str(self.plugins_folder) if self.plugins_folder else None,
+            ),
             name=f"loom-parse-{path.name}",
             daemon=True,
         )

@@ -26,6 +26,7 @@ from engine.executors import Executor, build_executor
 from engine.models import User
 from engine.models.migrate import upgrade_and_seed
 from engine.models.session import engine_for, make_session_factory
+from engine.plugins.loading import load_plugins_or_log
 from engine.scheduling.scheduler import Scheduler
 from engine.scheduling.wakeup import Waker, build_waker
 from engine.security.users import create_user
@@ -124,6 +125,7 @@ def build_standalone(settings: Settings) -> Standalone:
     upgrade_and_seed(settings.database.url)
     session_factory = make_session_factory(engine_for(settings.database))
     admin_password_file = ensure_admin(session_factory, Path(settings.home))
+    load_plugins_or_log(settings.core.plugins_folder)  # timetables, as in `loom scheduler`
     waker = build_waker(settings.database.url)
     executor = build_executor(settings, on_job_done=waker.wake)
     scheduler = Scheduler(

@@ -9,6 +9,7 @@ last DAG folder scan, so several can run side by side (see :mod:`engine.scheduli
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -26,7 +27,7 @@ from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
 from engine.metrics import instruments
 from engine.models import DagRun, utcnow
-from engine.parser import refresh_dags
+from engine.parser import parse_files, refresh_dags
 from engine.scheduling import (
     Limits,
     active_count,
@@ -169,6 +170,7 @@ class Scheduler:
             timeout=core.parse_timeout.total_seconds(),
             parallelism=core.parse_parallelism,
             now=now,
+            parser=functools.partial(parse_files, plugins_folder=core.plugins_folder),
         )
         report.parsed = True
 

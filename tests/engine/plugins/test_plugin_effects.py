@@ -1,0 +1,84 @@
+"""Plugins at work: listeners hear a worker's try after its commits; the UI shows links."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from engine.plugins.base import TaskInstanceEvent
+from engine.plugins.loading import forget_plugins
+from engine.state import TaskInstanceState
+from tests.webui.conftest import app_for
+from tests.workers.conftest import Sessions, queued
+from workers import RunnerContext, run_task
+
+HEARD: list[TaskInstanceEvent] = []
+
+LISTENER_PLUGIN = """
+from engine import LoomPlugin
+from tests.engine.plugins.test_plugin_effects import HEARD
+
+class Recorder:
+    def on_task_instance_running(self, event):
+        HEARD.append(event)
+    def on_task_instance_success(self, event):
+        HEARD.append(event)
+    def on_task_instance_failed(self, event):
+        raise RuntimeError("a broken listener changes nothing")
+
+class ListenerPlugin(LoomPlugin):
+    name = "recorder"
+    listeners = [Recorder()]
+    ui_links = [{"name": "Team runbook", "href": "https://runbook.example.com/"}]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugins() -> Iterator[None]:
+    forget_plugins()
+    HEARD.clear()
+    yield
+    forget_plugins()
+
+
+@pytest.fixture
+def plugins_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "recorder_plugin.py").write_text(LISTENER_PLUGIN, encoding="utf-8")
+    return folder
+
+
+def test_listeners_hear_running_and_success_after_each_commit(
+    sessions: Sessions, ctx: RunnerContext, plugins_folder: Path
+) -> None:
+    ctx.settings = dataclasses.replace(ctx.settings, plugins_folder=plugins_folder)
+    ti_id, try_number = queued(sessions, "produce")
+
+    assert run_task(ti_id, try_number, ctx=ctx) is TaskInstanceState.SUCCESS
+
+    assert [(e.task_id, e.previous_state, e.state) for e in HEARD] == [
+        ("produce", "queued", "running"),
+        ("produce", "running", "success"),
+    ]
+    assert HEARD[-1].try_number == try_number
+
+
+def test_ui_links_appear_in_the_navigation(
+    template: Path, tmp_path: Path, plugins_folder: Path
+) -> None:
+    app: Flask = app_for(
+        "sqlite:///" + str(tmp_path / "ui.db"),
+        tmp_path,
+        template / "dags",
+        LOOM__CORE__PLUGINS_FOLDER=str(plugins_folder),
+    )
+    html = app.jinja_env.from_string(
+        "{% for link in plugin_links %}<a href='{{ link.href }}'>{{ link.name }}</a>{% endfor %}"
+    ).render()
+    assert "Team runbook" in html
+    assert "https://runbook.example.com/" in html
