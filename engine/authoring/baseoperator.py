@@ -12,14 +12,10 @@ from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, as_callbacks, current_dag
 from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
+from engine.priority import DEFAULT_POOL, PRIORITY_CLASSES
 
 if TYPE_CHECKING:
     from engine.authoring.taskflow import XComArg
-
-PRIORITY_CLASSES = ("high", "default", "low")
-"""Queue classes, served in this order by the workers."""
-
-DEFAULT_POOL = "default_pool"
 
 InitT = TypeVar("InitT", bound=Callable[..., None])
 

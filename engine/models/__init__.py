@@ -24,11 +24,9 @@ from engine.models.operations import NotificationDelivery as NotificationDeliver
 from engine.models.operations import OutboxKind as OutboxKind
 from engine.models.operations import OutboxMessage as OutboxMessage
 from engine.models.operations import OutboxState as OutboxState
-from engine.models.runs import DEFAULT_POOL as DEFAULT_POOL
 from engine.models.runs import DagRun as DagRun
 from engine.models.runs import DagRunType as DagRunType
 from engine.models.runs import Pool as Pool
-from engine.models.runs import PriorityClass as PriorityClass
 from engine.models.runs import TaskAttempt as TaskAttempt
 from engine.models.runs import TaskInstance as TaskInstance
 from engine.models.runs import XCom as XCom
@@ -42,7 +40,6 @@ from engine.models.security import role_permission as role_permission
 from engine.models.security import user_role as user_role
 
 __all__ = [
-    "DEFAULT_POOL",
     "AuditLog",
     "Base",
     "Dag",
@@ -62,7 +59,6 @@ __all__ = [
     "ParseImportError",
     "Permission",
     "Pool",
-    "PriorityClass",
     "RevokedSession",
     "Role",
     "SchedulerHeartbeat",

@@ -15,12 +15,12 @@ from engine.models import (
     Dag,
     DagRun,
     DagRunType,
-    PriorityClass,
     TaskAttempt,
     TaskInstance,
     migrate,
 )
 from engine.models.session import create_db_engine, make_session_factory
+from engine.priority import PriorityClass
 from engine.state import DagRunState, TaskInstanceState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
