@@ -16,9 +16,9 @@ from engine.errors import InvalidInputError, LoomError
 from engine.executors import build_executor
 from engine.metrics.exposition import serve_metrics
 from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
-from engine.models import utcnow
 from engine.runtime.processlog import configure_logging
 from engine.scheduling.wakeup import build_waker
+from engine.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker

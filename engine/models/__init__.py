@@ -10,7 +10,6 @@ from engine.models.base import Base as Base
 from engine.models.base import JSONType as JSONType
 from engine.models.base import StrEnumType as StrEnumType
 from engine.models.base import UtcDateTime as UtcDateTime
-from engine.models.base import utcnow as utcnow
 from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
 from engine.models.dags import DagWarning as DagWarning
@@ -71,5 +70,4 @@ __all__ = [
     "XCom",
     "role_permission",
     "user_role",
-    "utcnow",
 ]

@@ -23,11 +23,11 @@ from engine.models.base import (
     created_at_column,
     previous_value,
     updated_at_column,
-    utcnow,
 )
 from engine.models.dags import ID_LENGTH
 from engine.priority import DEFAULT_POOL, PriorityClass, queue_name
 from engine.state import DagRunState, TaskInstanceState, check_run_transition, check_task_transition
+from engine.timeutil import utcnow
 
 
 def _queue_of_priority_class(context: DefaultExecutionContext) -> str:
