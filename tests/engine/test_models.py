@@ -94,6 +94,17 @@ def test_defaults_and_enums_come_back_typed(session: Session) -> None:
     assert loaded.dag_run.conf == {}
 
 
+def test_queue_defaults_to_the_queue_of_the_priority_class(session: Session) -> None:
+    run = add_run(session)
+    default = add_ti(session, run)
+    high = TaskInstance(
+        dag_run=run, dag_id=run.dag_id, run_id=run.run_id, task_id="t2", priority_class="high"
+    )
+    session.add(high)
+    session.flush()
+    assert (default.queue, high.queue) == ("loom.default", "loom.high")
+
+
 def test_dag_id_run_id_is_unique(session: Session) -> None:
     add_run(session, run_id="r1")
     with pytest.raises(IntegrityError):
