@@ -17,13 +17,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
+
+from engine.timeutil import utcnow as utcnow  # re-exported for the benchmarks
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -38,10 +39,6 @@ def emit(figures: dict[str, Any]) -> dict[str, Any]:
     """Print one benchmark's figures as one JSON line."""
     print(json.dumps(figures), flush=True)
     return figures
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -22,8 +22,8 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy.orm import Session
 
-from engine.models import utcnow
 from engine.services import audit
+from engine.timeutil import utcnow
 from webui import db
 
 logger = logging.getLogger(__name__)

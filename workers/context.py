@@ -7,13 +7,14 @@ import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from engine.config import Settings
 from engine.executors.base import Executor
+from engine.timeutil import utcnow
 from workers.dagcache import DagCache
 from workers.followup import FollowUp, fast_follow
 
@@ -50,10 +51,6 @@ class RunnerSettings:
         )
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class RunnerContext:
     """Everything :func:`workers.runner.run_task` depends on, passed in."""
@@ -64,7 +61,7 @@ class RunnerContext:
     settings: RunnerSettings = field(default_factory=RunnerSettings)
     hostname: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
-    clock: Callable[[], datetime] = utc_now
+    clock: Callable[[], datetime] = utcnow
     follow_up: FollowUp | None = fast_follow
     """Fast-follow after a success (needs ``executor``); None leaves it to the scheduler."""
     dag_cache: DagCache = field(default_factory=DagCache)

@@ -32,8 +32,9 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, DequeueStrategy
 
 from engine.config.schema import LoggingSettings
-from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES
+from engine.executors.base import DEFAULT_JOB_FUNC
 from engine.executors.rq_executor import job_queues
+from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, queue_name
 from engine.runtime.processlog import configure_logging
 from engine.runtime.redisconn import check, connect
 from workers.entrypoints import RunsOnlyEntryPoints
@@ -233,7 +234,7 @@ def parse_queues(values: Sequence[str]) -> tuple[str, ...]:
         for item in (part.strip() for part in value.split(",")):
             if not item:
                 continue
-            name = item if item.startswith("loom.") else f"loom.{item}"
+            name = item if item.startswith(QUEUE_PREFIX) else queue_name(item)
             if name not in QUEUE_NAMES:
                 raise ValueError(
                     f"unknown queue {item!r}; expected one of {', '.join(QUEUE_NAMES)}"

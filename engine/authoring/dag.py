@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.params import Param, as_params
-from engine.authoring.schedules import NoSchedule, Schedule, ensure_aware, parse_schedule
+from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
 from engine.authoring.tasksettings import as_callbacks, as_names
 from engine.errors import InvalidInputError
+from engine.timeutil import ensure_aware
 
 if TYPE_CHECKING:
     from engine.authoring.baseoperator import BaseOperator

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from engine.errors import InvalidInputError
+from engine.timeutil import ensure_aware
 
 PRESETS: dict[str, str | None] = {
     "@once": None,
@@ -27,11 +28,6 @@ PRESETS: dict[str, str | None] = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
 }
-
-
-def ensure_aware(value: datetime) -> datetime:
-    """A timezone-aware datetime: a naive one is taken to be UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)

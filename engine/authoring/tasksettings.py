@@ -15,11 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.authoring.trigger_rules import TriggerRule
-
-PRIORITY_CLASSES = ("high", "default", "low")
-"""Queue classes, served in this order by the workers."""
-
-DEFAULT_POOL = "default_pool"
+from engine.priority import DEFAULT_POOL, PRIORITY_CLASSES
 
 Problems = list[str]
 

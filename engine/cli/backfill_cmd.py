@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
 import click
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from engine.cli.common import loom_context, parse_logical_date
 from engine.models import DagRun
 from engine.services.backfill import backfill_dag
 from engine.state import RUN_FINISHED, DagRunState
+from engine.timeutil import utcnow
 
 POLL_SECONDS = 1.0
 
@@ -34,9 +34,7 @@ def command(dag_id: str, start_text: str, end_text: str, no_wait: bool) -> None:
     assert end is not None
     ctx = loom_context()
     with ctx.session() as session:
-        report = backfill_dag(
-            session=session, dag_id=dag_id, start=start, end=end, now=datetime.now(UTC)
-        )
+        report = backfill_dag(session=session, dag_id=dag_id, start=start, end=end, now=utcnow())
     click.echo(
         f"created {len(report.created)} run(s); "
         f"{len(report.existing)} interval(s) had a run already"

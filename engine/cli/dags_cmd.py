@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from engine.cli.common import emit, loom_context, output_option
 from engine.errors import NotFoundError
-from engine.models import Dag, ParseImportError, SerializedDag, utcnow
+from engine.models import Dag, ParseImportError, SerializedDag
 from engine.parser.dagbag import parse_folder
 from engine.parser.processor import FileParseResult, parse_file, parse_files
 from engine.parser.shell_safety import shell_injection_warnings
 from engine.parser.sync import RefreshReport, refresh_dags, set_dag_paused
+from engine.timeutil import utcnow
 
 LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
 TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")

@@ -60,8 +60,8 @@ def show_command(dead_letter_id: int, output: str) -> None:
 @click.argument("dead_letter_id", type=int)
 def replay_command(dead_letter_id: int) -> None:
     """Run the dead letter's task again with fresh tries."""
-    from engine.models import utcnow
     from engine.services.deadletters import replay_dead_letter
+    from engine.timeutil import utcnow
 
     ctx = loom_context()
     with ctx.session() as session:
@@ -75,8 +75,8 @@ def replay_command(dead_letter_id: int) -> None:
 @click.argument("dead_letter_id", type=int)
 def discard_command(dead_letter_id: int) -> None:
     """Resolve the dead letter without running anything again."""
-    from engine.models import utcnow
     from engine.services.deadletters import discard_dead_letter
+    from engine.timeutil import utcnow
 
     ctx = loom_context()
     with ctx.session() as session:
@@ -88,7 +88,7 @@ def discard_command(dead_letter_id: int) -> None:
 def _relay_now(ctx: LoomContext) -> None:
     """One relay pass, so that RabbitMQ forgets the message now rather than at the next pass."""
     from engine.delivery.relay import build_relay
-    from engine.models import utcnow
+    from engine.timeutil import utcnow
 
     relay = build_relay(ctx.settings, ctx.session_factory)
     try:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
 from engine.cli.common import emit, loom_context, output_option
 from engine.services.queries import get_run, list_runs, run_row, task_instance_row, task_instances
 from engine.services.runs import mark_run
 from engine.state import DagRunState
+from engine.timeutil import utcnow
 
 RUN_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "duration"]
 TASK_COLUMNS = ["task_id", "state", "try_number", "max_tries", "start_date", "duration", "hostname"]
@@ -64,6 +63,6 @@ def mark_command(dag_id: str, run_id: str, state: str) -> None:
             dag_id=dag_id,
             run_id=run_id,
             state=DagRunState(state),
-            now=datetime.now(UTC),
+            now=utcnow(),
         )
     click.echo(f"run {run_id} of {dag_id} marked {state}")

@@ -16,10 +16,10 @@ from engine.errors import InvalidInputError, LoomError
 from engine.executors import build_executor
 from engine.metrics.exposition import serve_metrics
 from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
-from engine.models import utcnow
 from engine.plugins.loading import load_plugins_or_log
 from engine.runtime.processlog import configure_logging
 from engine.scheduling.wakeup import build_waker
+from engine.timeutil import utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker

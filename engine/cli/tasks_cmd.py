@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import click
 
@@ -12,6 +11,7 @@ from engine.errors import NotFoundError
 from engine.services.queries import get_task_instance
 from engine.services.runops import log_chunk
 from engine.services.runs import clear_task_instances
+from engine.timeutil import utcnow
 
 FOLLOW_POLL_SECONDS = 1.0
 
@@ -71,7 +71,7 @@ def clear_command(dag_id: str, run_id: str, task_ids: tuple[str, ...], downstrea
             run_id=run_id,
             task_ids=list(task_ids) or None,
             downstream=downstream,
-            now=datetime.now(UTC),
+            now=utcnow(),
         )
         names = sorted(ti.task_id for ti in cleared)
     click.echo(f"cleared {len(names)} task(s): {', '.join(names) or '-'}")

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.delivery.outbox import claim_due, mark_delivered, mark_failed_attempt
 from engine.errors import LoomError
-from engine.models import DeadLetter, DeadLetterState, OutboxKind, OutboxMessage, utcnow
+from engine.models import DeadLetter, DeadLetterState, OutboxKind, OutboxMessage
 from engine.services.deadletters import PUBLISH, REMOVE, pending_publication
+from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

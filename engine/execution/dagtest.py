@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
@@ -29,6 +29,7 @@ from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_ca
 from engine.execution.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
 from engine.execution.retries import retry_delay_for
 from engine.state import DagRunState, TaskInstanceState, check_task_transition
+from engine.timeutil import utcnow
 
 TI = TaskInstanceState
 
@@ -75,7 +76,7 @@ class DagTestRun:
         check_dag(dag)
         self.dag = dag
         self.params = resolve_params(dag.params, conf)
-        logical = logical_date or datetime.now(UTC)
+        logical = logical_date or utcnow()
         interval = dag.schedule.interval_for(logical)
         self.run_info = RunInfo(
             dag_id=dag.dag_id,

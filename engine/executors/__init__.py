@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.executors.base import DEFAULT_JOB_FUNC as DEFAULT_JOB_FUNC
-from engine.executors.base import PRIORITY_CLASSES as PRIORITY_CLASSES
-from engine.executors.base import QUEUE_NAMES as QUEUE_NAMES
 from engine.executors.base import Executor as Executor
 from engine.executors.base import TaskJob as TaskJob
 from engine.executors.local import LocalExecutor as LocalExecutor
 from engine.executors.local import child_executor
 from engine.executors.rq_executor import RQExecutor as RQExecutor
+from engine.priority import PRIORITY_CLASSES as PRIORITY_CLASSES
+from engine.priority import QUEUE_NAMES as QUEUE_NAMES
 
 if TYPE_CHECKING:
     from engine.config import Settings

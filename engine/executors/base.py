@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-PRIORITY_CLASSES = ("high", "default", "low")
-"""Queue classes, most urgent first; a task's ``priority`` is one of them."""
-
-QUEUE_NAMES = tuple(f"loom.{name}" for name in PRIORITY_CLASSES)
-"""RQ queues, in the order workers listen to them: ``loom.high``, ``loom.default``,
-``loom.low``."""
+from engine.priority import (
+    PRIORITY_CLASSES,
+    QUEUE_NAMES,
+    PriorityClass,
+    queue_name,
+    try_job_id,
+)
 
 DEFAULT_JOB_FUNC = "workers.entry.run_job"
 """Dotted path of the function a worker calls with ``ti_id`` and ``try_number``."""
@@ -26,7 +27,11 @@ DEFAULT_JOB_FUNC = "workers.entry.run_job"
 
 @dataclass(frozen=True)
 class TaskJob:
-    """One try of one task instance, on its way to a worker."""
+    """One try of one task instance, on its way to a worker.
+
+    ``queue`` is the task instance's ``queue`` column, where the executor puts the job;
+    left out, it is the queue of ``priority_class``.
+    """
 
     ti_id: int
     try_number: int
@@ -34,6 +39,7 @@ class TaskJob:
     run_id: str
     task_id: str
     priority_class: str
+    queue: str = ""
 
     def __post_init__(self) -> None:
         if self.priority_class not in PRIORITY_CLASSES:
@@ -41,21 +47,21 @@ class TaskJob:
                 f"priority_class must be one of {', '.join(PRIORITY_CLASSES)}, "
                 f"got {self.priority_class!r}"
             )
+        if not self.queue:
+            # Frozen: the derived default is set the way dataclasses set fields.
+            object.__setattr__(self, "queue", queue_name(self.priority_class))
+        if self.queue not in QUEUE_NAMES:
+            raise ValueError(f"queue must be one of {', '.join(QUEUE_NAMES)}, got {self.queue!r}")
 
     @property
     def job_id(self) -> str:
         """``"{ti_id}:{try_number}"``: the same try always has the same id."""
-        return f"{self.ti_id}:{self.try_number}"
-
-    @property
-    def queue(self) -> str:
-        """``loom.<priority_class>``."""
-        return f"loom.{self.priority_class}"
+        return try_job_id(self.ti_id, self.try_number)
 
     @property
     def rank(self) -> int:
         """0 for ``high``, 1 for ``default``, 2 for ``low``."""
-        return PRIORITY_CLASSES.index(self.priority_class)
+        return PriorityClass(self.priority_class).rank
 
     def describe(self) -> str:
         """``dag_id/run_id/task_id try n`` for log lines and job descriptions."""

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
@@ -35,6 +35,7 @@ from typing import Any, Literal
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
 from engine.runtime.processlog import configure_logging
+from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,6 @@ KILL_GRACE_SECONDS = 2.0
 
 _child_link: _ParentLink | None = None
 """In a pool process: the link to the parent executor; elsewhere ``None``."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def child_executor() -> _ParentLink | None:
@@ -110,7 +107,7 @@ class LocalExecutor:
         job_func: str = DEFAULT_JOB_FUNC,
         start_method: Literal["spawn", "forkserver"] = "spawn",
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
         on_job_done: Callable[[], None] | None = None,
         logging_settings: LoggingSettings | None = None,
     ) -> None:

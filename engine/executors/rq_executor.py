@@ -21,7 +21,8 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from engine.executors.base import DEFAULT_JOB_FUNC, QUEUE_NAMES, TaskJob
+from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
+from engine.priority import QUEUE_NAMES
 from engine.runtime.redisconn import check, connect
 
 logger = logging.getLogger(__name__)

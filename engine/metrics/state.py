@@ -18,7 +18,6 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
-from engine.executors import QUEUE_NAMES
 from engine.models import (
     DagRun,
     DeadLetter,
@@ -28,6 +27,7 @@ from engine.models import (
     TaskInstance,
 )
 from engine.models.operations import DeadLetterState, OutboxKind
+from engine.priority import QUEUE_NAMES
 from engine.state import DagRunState, TaskInstanceState
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from engine.models.base import Base as Base
 from engine.models.base import JSONType as JSONType
 from engine.models.base import StrEnumType as StrEnumType
 from engine.models.base import UtcDateTime as UtcDateTime
-from engine.models.base import utcnow as utcnow
 from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
 from engine.models.dags import DagWarning as DagWarning
@@ -24,11 +23,9 @@ from engine.models.operations import NotificationDelivery as NotificationDeliver
 from engine.models.operations import OutboxKind as OutboxKind
 from engine.models.operations import OutboxMessage as OutboxMessage
 from engine.models.operations import OutboxState as OutboxState
-from engine.models.runs import DEFAULT_POOL as DEFAULT_POOL
 from engine.models.runs import DagRun as DagRun
 from engine.models.runs import DagRunType as DagRunType
 from engine.models.runs import Pool as Pool
-from engine.models.runs import PriorityClass as PriorityClass
 from engine.models.runs import TaskAttempt as TaskAttempt
 from engine.models.runs import TaskInstance as TaskInstance
 from engine.models.runs import XCom as XCom
@@ -42,7 +39,6 @@ from engine.models.security import role_permission as role_permission
 from engine.models.security import user_role as user_role
 
 __all__ = [
-    "DEFAULT_POOL",
     "AuditLog",
     "Base",
     "Dag",
@@ -62,7 +58,6 @@ __all__ = [
     "ParseImportError",
     "Permission",
     "Pool",
-    "PriorityClass",
     "RevokedSession",
     "Role",
     "SchedulerHeartbeat",
@@ -75,5 +70,4 @@ __all__ = [
     "XCom",
     "role_permission",
     "user_role",
-    "utcnow",
 ]

@@ -20,8 +20,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import SchemaItem
 
-from engine.models import DEFAULT_POOL, Base, Pool
+from engine.models import Base, Pool
 from engine.models.session import create_db_engine, make_session_factory
+from engine.priority import DEFAULT_POOL
 from engine.security.roles import sync_builtin_roles
 from migrations import SCRIPT_LOCATION, migration_options
 

@@ -20,9 +20,9 @@ from engine.models.base import (
     UtcDateTime,
     created_at_column,
     updated_at_column,
-    utcnow,
 )
 from engine.models.dags import ID_LENGTH, PATH_LENGTH
+from engine.timeutil import utcnow
 
 
 class OutboxKind(StrEnum):

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from engine.models.base import (
@@ -22,13 +23,18 @@ from engine.models.base import (
     created_at_column,
     previous_value,
     updated_at_column,
-    utcnow,
 )
 from engine.models.dags import ID_LENGTH
+from engine.priority import DEFAULT_POOL, PriorityClass, queue_name
 from engine.state import DagRunState, TaskInstanceState, check_run_transition, check_task_transition
+from engine.timeutil import utcnow
 
-DEFAULT_POOL = "default_pool"
-"""The pool of every task that names none; created with the schema."""
+
+def _queue_of_priority_class(context: DefaultExecutionContext) -> str:
+    """The default ``queue`` of a task instance: the queue of its ``priority_class``, so the
+    two agree for a row inserted without a queue (``priority_class`` has its own default)."""
+    row = context.get_current_parameters()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    return queue_name(row["priority_class"])
 
 
 class DagRunType(StrEnum):
@@ -37,14 +43,6 @@ class DagRunType(StrEnum):
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     BACKFILL = "backfill"
-
-
-class PriorityClass(StrEnum):
-    """Which queue class a task instance runs in (``loom.high``, ``loom.default``, ...)."""
-
-    HIGH = "high"
-    DEFAULT = "default"
-    LOW = "low"
 
 
 class DagRun(Base):
@@ -122,7 +120,9 @@ class TaskInstance(Base):
         StrEnumType(PriorityClass), default=PriorityClass.DEFAULT
     )
     priority_weight: Mapped[int] = mapped_column(default=1)
-    queue: Mapped[str] = mapped_column(sa.String(ID_LENGTH), default="default")
+    queue: Mapped[str] = mapped_column(sa.String(ID_LENGTH), default=_queue_of_priority_class)
+    """The queue the executor puts this instance's tries on; by default the queue of its
+    ``priority_class`` (``loom.high``, ``loom.default``, ``loom.low``)."""
     pool: Mapped[str] = mapped_column(sa.String(ID_LENGTH), default=DEFAULT_POOL)
     pool_slots: Mapped[int] = mapped_column(default=1)
     operator: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))

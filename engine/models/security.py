@@ -16,8 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.models.base import Base, JSONType, UtcDateTime, created_at_column, utcnow
+from engine.models.base import Base, JSONType, UtcDateTime, created_at_column
 from engine.models.dags import ID_LENGTH, PATH_LENGTH
+from engine.timeutil import utcnow
 
 role_permission = sa.Table(
     "role_permission",

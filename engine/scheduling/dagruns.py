@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.authoring.schedules import DataInterval, ensure_aware
+from engine.authoring.schedules import DataInterval
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
 from engine.models.transitions import set_run_state
 from engine.services.runs import create_dag_run, load_serialized_dag, make_run_id
 from engine.state import RUN_UNFINISHED, DagRunState
+from engine.timeutil import ensure_aware
 
 logger = logging.getLogger(__name__)
 

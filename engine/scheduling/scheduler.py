@@ -26,7 +26,7 @@ from engine.delivery.notifications.deadlines import fire_missed_deadlines
 from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
 from engine.metrics import instruments
-from engine.models import DagRun, utcnow
+from engine.models import DagRun
 from engine.parser import parse_files, refresh_dags
 from engine.scheduling import (
     Limits,
@@ -47,6 +47,7 @@ from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.wakeup import LocalWaker, Waker
 from engine.services.runs import load_serialized_dag
 from engine.state import DagRunState
+from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

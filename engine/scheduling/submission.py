@@ -25,19 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.executors.base import TaskJob
-from engine.models import Dag, DagRun, Pool, PriorityClass, TaskInstance
+from engine.models import Dag, DagRun, Pool, TaskInstance
 from engine.models.transitions import set_task_state
+from engine.priority import PriorityClass, try_job_id
 from engine.state import ACTIVE, DagRunState, TaskInstanceState
 
 logger = logging.getLogger(__name__)
 
 TI = TaskInstanceState
-
-CLASS_RANK: dict[PriorityClass, int] = {
-    PriorityClass.HIGH: 0,
-    PriorityClass.DEFAULT: 1,
-    PriorityClass.LOW: 2,
-}
 
 _warned_pools: set[str] = set()
 
@@ -65,6 +60,7 @@ class Waiting:
     pool_slots: int
     priority_class: PriorityClass
     priority_weight: int
+    queue: str
     scheduled_at: datetime | None
 
     @classmethod
@@ -102,7 +98,7 @@ class _Usage:
 def priority_key(ti: Waiting) -> tuple[int, int, float, int]:
     """Sort key: class, then weight (higher first), then age (oldest first), then id."""
     aged = ti.scheduled_at.timestamp() if ti.scheduled_at is not None else 0.0
-    return (CLASS_RANK.get(ti.priority_class, 1), -ti.priority_weight, aged, ti.id)
+    return (ti.priority_class.rank, -ti.priority_weight, aged, ti.id)
 
 
 def waiting_instances(*, session: Session) -> list[Waiting]:
@@ -150,6 +146,7 @@ def job_for(ti: Waiting | TaskInstance, *, try_number: int | None = None) -> Tas
         run_id=ti.run_id,
         task_id=ti.task_id,
         priority_class=ti.priority_class.value,
+        queue=ti.queue,
     )
 
 
@@ -162,7 +159,7 @@ def _queue(ti: Waiting, *, session: Session, now: datetime) -> bool:
         try_number=ti.try_number,
         increment_try=True,
         queued_at=now,
-        job_id=f"{ti.id}:{ti.try_number + 1}",
+        job_id=try_job_id(ti.id, ti.try_number + 1),
     )
 
 

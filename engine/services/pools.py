@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import DEFAULT_POOL, Pool, TaskInstance
+from engine.models import Pool, TaskInstance
+from engine.priority import DEFAULT_POOL
 from engine.state import TaskInstanceState
 
 POOL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,249}")

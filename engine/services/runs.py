@@ -22,7 +22,8 @@ from engine.authoring.params import resolve_params
 from engine.authoring.schedules import DataInterval
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import Dag, DagRun, DagRunType, PriorityClass, SerializedDag, TaskInstance
+from engine.models import Dag, DagRun, DagRunType, SerializedDag, TaskInstance
+from engine.priority import PriorityClass
 from engine.scheduling.wakeup import request_wake
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
@@ -123,7 +124,6 @@ def create_dag_run(
 
 
 def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
-    priority = PriorityClass(task.priority)
     return TaskInstance(
         dag_id=run.dag_id,
         run_id=run.run_id,
@@ -131,9 +131,8 @@ def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
         state=TI.NONE,
         try_number=0,
         max_tries=task.max_tries,
-        priority_class=priority,
+        priority_class=PriorityClass(task.priority),
         priority_weight=task.priority_weight,
-        queue=f"loom.{priority.value}",
         pool=task.pool,
         pool_slots=task.pool_slots,
         operator=task.operator,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.errors import InvalidInputError
+from engine.timeutil import ensure_aware
 
 MAX_JSON_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in a run's conf or a request body."""
@@ -74,7 +75,7 @@ DATE_OUT_OF_RANGE = (
 def checked_datetime(value: datetime, *, field: str) -> datetime:
     """``value`` made aware (naive means UTC, an offset is kept); :class:`InvalidInputError`
     naming ``field`` when it lies outside the accepted range."""
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    aware = ensure_aware(value)
     if not date_in_range(aware):
         raise InvalidInputError(f"{field}: {DATE_OUT_OF_RANGE}")
     return aware

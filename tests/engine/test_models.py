@@ -15,12 +15,12 @@ from engine.models import (
     Dag,
     DagRun,
     DagRunType,
-    PriorityClass,
     TaskAttempt,
     TaskInstance,
     migrate,
 )
 from engine.models.session import create_db_engine, make_session_factory
+from engine.priority import PriorityClass
 from engine.state import DagRunState, TaskInstanceState
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -92,6 +92,17 @@ def test_defaults_and_enums_come_back_typed(session: Session) -> None:
     assert loaded.dag_run.state is DagRunState.QUEUED
     assert loaded.dag_run.run_type is DagRunType.MANUAL
     assert loaded.dag_run.conf == {}
+
+
+def test_queue_defaults_to_the_queue_of_the_priority_class(session: Session) -> None:
+    run = add_run(session)
+    default = add_ti(session, run)
+    high = TaskInstance(
+        dag_run=run, dag_id=run.dag_id, run_id=run.run_id, task_id="t2", priority_class="high"
+    )
+    session.add(high)
+    session.flush()
+    assert (default.queue, high.queue) == ("loom.default", "loom.high")
 
 
 def test_dag_id_run_id_is_unique(session: Session) -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, generate_latest
 
 from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
-from engine.models import utcnow
+from engine.timeutil import utcnow
 from tests.observability.conftest import value
 
 pytestmark = pytest.mark.redis

@@ -14,10 +14,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.executors import RQExecutor
-from engine.models import utcnow
 from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
 from engine.scheduling.scheduler import Scheduler
+from engine.timeutil import utcnow
 from tests.services import flushed_redis
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import build_world

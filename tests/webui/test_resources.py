@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from engine.models import utcnow
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
+from engine.timeutil import utcnow
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import PASSWORD, build_world
 from webui import db

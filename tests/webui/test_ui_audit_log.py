@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.models import AuditLog, utcnow
+from engine.models import AuditLog
 from engine.services import audit
+from engine.timeutil import utcnow
 from tests.webui.admin import (
     in_db,
     letter_id,

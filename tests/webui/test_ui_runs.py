@@ -15,12 +15,13 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy.orm import Session
 
-from engine.models import DagRun, TaskAttempt, TaskInstance, utcnow
+from engine.models import DagRun, TaskAttempt, TaskInstance
 from engine.security.roles import create_role
 from engine.security.users import create_user
 from engine.services.queries import get_run, get_task_instance
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState, TaskInstanceState
+from engine.timeutil import utcnow
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import PASSWORD, T0
 from webui import db

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import g
 
-from engine.models import utcnow
 from engine.security.roles import Action, Resource
 from engine.services.queries import get_run
 from engine.services.runops import RUN_ORDER, RunFilter, delete_run, run_query
 from engine.services.runs import clear_task_instances, mark_run, trigger_dag
 from engine.state import DagRunState
+from engine.timeutil import utcnow
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

@@ -7,10 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import g
 
-from engine.models import DeadLetter, DeadLetterState, utcnow
+from engine.models import DeadLetter, DeadLetterState
 from engine.security.roles import Action, Resource
 from engine.services.deadletters import discard_dead_letter, get_dead_letter, replay_dead_letter
 from engine.services.pagination import within_dags
+from engine.timeutil import utcnow
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

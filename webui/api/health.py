@@ -14,7 +14,6 @@ from typing import Any
 from flask import current_app
 
 from engine.config import Settings
-from engine.models import utcnow
 from engine.services.health import (
     HEALTHY,
     UNHEALTHY,
@@ -23,6 +22,7 @@ from engine.services.health import (
     check_redis,
     check_scheduler,
 )
+from engine.timeutil import utcnow
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.schemas.admin import HealthSchema, VersionSchema

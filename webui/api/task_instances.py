@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.models import utcnow
 from engine.security.roles import Action, Resource
 from engine.services.queries import get_run, get_task_instance
 from engine.services.runops import (
@@ -16,6 +15,7 @@ from engine.services.runops import (
 )
 from engine.services.runs import clear_task_instances
 from engine.state import TaskInstanceState
+from engine.timeutil import utcnow
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app
 from werkzeug.exceptions import Unauthorized
 
-from engine.models import User, utcnow
+from engine.models import User
 from engine.security.authn import (
     LoginOutcome,
     begin_login,
@@ -16,6 +16,7 @@ from engine.security.authn import (
     revoke_session,
 )
 from engine.services.audit import Outcome
+from engine.timeutil import utcnow
 from webui import db
 from webui.audit import note
 from webui.auth.throttle import client_address, too_many_attempts

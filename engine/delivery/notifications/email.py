@@ -29,7 +29,7 @@ from engine.config import SmtpSettings
 from engine.delivery.notifications.channels import DeliveryError, FailureKind
 from engine.delivery.notifications.deliveries import DeliveryJob
 from engine.delivery.notifications.routing import EMAIL
-from engine.models import utcnow
+from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

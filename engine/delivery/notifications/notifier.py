@@ -50,7 +50,8 @@ from engine.delivery.notifications.routing import Route, Router
 from engine.delivery.notifications.webhook import WebhookChannel
 from engine.delivery.outbox import backoff, claim_due, mark_delivered, mark_failed_attempt
 from engine.metrics import instruments
-from engine.models import OutboxKind, OutboxMessage, utcnow
+from engine.models import OutboxKind, OutboxMessage
+from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskUrls(hide_paths=True))  # failures and tracebacks may name a webhook URL

@@ -48,7 +48,7 @@ from engine.config.masking import MASK, mask_url, mask_urls_in
 from engine.delivery.notifications.channels import DeliveryError, FailureKind
 from engine.delivery.notifications.deliveries import DeliveryJob
 from engine.delivery.notifications.routing import WEBHOOK
-from engine.models import utcnow
+from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from engine.delivery.notifications import build_notifier, verify_signature
-from engine.models import DeliveryStatus, utcnow
+from engine.models import DeliveryStatus
 from engine.parser import refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
+from engine.timeutil import utcnow
 from tests.engine.notifications.conftest import (
     SECRET,
     Receiver,

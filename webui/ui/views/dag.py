@@ -25,7 +25,7 @@ from werkzeug.wrappers import Response
 from engine.authoring.params import Param, ParamsError
 from engine.authoring.serialization import SerializedTask
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import Dag, DagRun, TaskInstance, utcnow
+from engine.models import Dag, DagRun, TaskInstance
 from engine.security.roles import Action, Resource
 from engine.services.dags import dag_source
 from engine.services.pagination import Page
@@ -34,6 +34,7 @@ from engine.services.runops import RunFilter, run_query
 from engine.services.runs import load_serialized_dag, trigger_dag
 from engine.services.userinput import checked_datetime, loads_json
 from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
+from engine.timeutil import utcnow
 from webui import db
 from webui.api.schemas.runs import RUN_ID
 from webui.auth import allows_dag, check_dag

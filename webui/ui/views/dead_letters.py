@@ -8,9 +8,10 @@ from werkzeug.wrappers import Response
 
 import engine.services.deadletters
 from engine.errors import ConflictError, InvalidInputError
-from engine.models import DeadLetter, DeadLetterState, utcnow
+from engine.models import DeadLetter, DeadLetterState
 from engine.security.roles import Action, Resource
 from engine.services.pagination import Page, within_dags
+from engine.timeutil import utcnow
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp

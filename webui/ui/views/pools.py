@@ -9,7 +9,8 @@ from werkzeug.wrappers import Response
 
 import engine.services.pools
 from engine.errors import ConflictError
-from engine.models import DEFAULT_POOL, Pool
+from engine.models import Pool
+from engine.priority import DEFAULT_POOL
 from engine.security.roles import Action, Resource
 from engine.services.pagination import Page
 from engine.services.pools import PoolUsage

@@ -20,12 +20,13 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from engine.errors import NotFoundError
-from engine.models import TaskInstance, utcnow
+from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
 from engine.services.queries import get_task_instance
 from engine.services.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
 from engine.services.runs import clear_task_instances, mark_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState
+from engine.timeutil import utcnow
 from webui import db
 from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp

@@ -14,10 +14,11 @@ from werkzeug.wrappers import Response
 
 import engine.security.users
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import User, utcnow
+from engine.models import User
 from engine.security.roles import Action, Resource, list_roles
 from engine.security.throttle import locked_until
 from engine.services.pagination import Page
+from engine.timeutil import utcnow
 from webui import db
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
