@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from engine.plugins.base import TaskInstanceEvent
 from engine.plugins.loading import forget_plugins
 from engine.state import TaskInstanceState
 from tests.webui.conftest import app_for
-from tests.workers.conftest import Sessions, queued
+from tests.webui.ui import ui_sign_in
+from tests.workers.conftest import Sessions, load_ti, queued
 from workers import RunnerContext, run_task
 
 HEARD: list[TaskInstanceEvent] = []
@@ -68,17 +70,32 @@ def test_listeners_hear_running_and_success_after_each_commit(
     assert HEARD[-1].try_number == try_number
 
 
-def test_ui_links_appear_in_the_navigation(
+def test_a_listener_that_raises_changes_nothing_about_the_try(
+    sessions: Sessions, ctx: RunnerContext, plugins_folder: Path
+) -> None:
+    ctx.settings = dataclasses.replace(ctx.settings, plugins_folder=plugins_folder)
+    ti_id, try_number = queued(sessions, "final")
+
+    assert run_task(ti_id, try_number, ctx=ctx) is TaskInstanceState.FAILED
+
+    assert [(e.task_id, e.state) for e in HEARD] == [("final", "running")]
+    assert load_ti(sessions, ti_id).state == TaskInstanceState.FAILED
+
+
+def test_ui_links_appear_in_the_navigation_of_a_signed_in_page(
     template: Path, tmp_path: Path, plugins_folder: Path
 ) -> None:
+    db_file = tmp_path / "loom.db"
+    shutil.copy(template / "template.db", db_file)
     app: Flask = app_for(
-        "sqlite:///" + str(tmp_path / "ui.db"),
+        f"sqlite:///{db_file}",
         tmp_path,
         template / "dags",
         LOOM__CORE__PLUGINS_FOLDER=str(plugins_folder),
     )
-    html = app.jinja_env.from_string(
-        "{% for link in plugin_links %}<a href='{{ link.href }}'>{{ link.name }}</a>{% endfor %}"
-    ).render()
-    assert "Team runbook" in html
-    assert "https://runbook.example.com/" in html
+    client = app.test_client()
+    ui_sign_in(client, "Viewer")
+
+    page = client.get("/dags").get_data(as_text=True)
+
+    assert '<a class="plugin-link" href="https://runbook.example.com/">Team runbook</a>' in page
