@@ -50,17 +50,6 @@ def declare_topology(channel: BlockingChannel, *, exchange: str, queue: str) -> 
     channel.queue_bind(queue=queue, exchange=exchange, routing_key=ROUTING_KEY)
 
 
-def delete_topology(amqp_url: str, *, exchange: str, queue: str) -> None:
-    """Delete ``queue`` and ``exchange`` with everything in them (tests, decommissioning)."""
-    connection = pika.BlockingConnection(_parameters(amqp_url))
-    try:
-        channel = connection.channel()
-        channel.queue_delete(queue=queue)
-        channel.exchange_delete(exchange=exchange)
-    finally:
-        connection.close()
-
-
 class RabbitPublisher:
     """Publishes dead letters to RabbitMQ and removes them again; one connection, reused.
 

@@ -23,7 +23,6 @@ from engine.models.operations import DeliveryStatus as DeliveryStatus
 from engine.models.operations import NotificationDelivery as NotificationDelivery
 from engine.models.operations import OutboxKind as OutboxKind
 from engine.models.operations import OutboxMessage as OutboxMessage
-from engine.models.operations import OutboxState as OutboxState
 from engine.models.runs import DEFAULT_POOL as DEFAULT_POOL
 from engine.models.runs import DagRun as DagRun
 from engine.models.runs import DagRunType as DagRunType
@@ -58,7 +57,6 @@ __all__ = [
     "NotificationDelivery",
     "OutboxKind",
     "OutboxMessage",
-    "OutboxState",
     "ParseImportError",
     "Permission",
     "Pool",

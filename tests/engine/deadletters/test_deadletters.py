@@ -11,9 +11,9 @@ from engine.models import (
     DagRun,
     DeadLetter,
     DeadLetterState,
+    DeliveryStatus,
     OutboxKind,
     OutboxMessage,
-    OutboxState,
     TaskInstance,
 )
 from engine.services.deadletters import (
@@ -45,7 +45,7 @@ def test_record_writes_the_dead_letter_and_its_outbox_row(
         )  # fmt: skip
         [row] = outbox_rows(session)
     assert (row.kind, row.state, row.dedup_key) == (
-        OutboxKind.DEAD_LETTER, OutboxState.PENDING, f"dead_letter:{dead_letter_id}",
+        OutboxKind.DEAD_LETTER, DeliveryStatus.PENDING, f"dead_letter:{dead_letter_id}",
     )  # fmt: skip
     assert row.payload == {
         "action": "publish", "dead_letter_id": dead_letter_id, "message": dead_letter.payload,
