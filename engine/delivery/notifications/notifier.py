@@ -36,7 +36,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.config.masking import MaskUrls, mask_urls_in
 from engine.delivery.dispatcher import (
-    BATCH_SIZE,
     ClaimedMessage,
     Clock,
     Dispatcher,
@@ -211,27 +210,6 @@ def _count(report: DispatchReport, field: str, won: bool, channel: str) -> None:
     instruments.get().notification_deliveries.labels(channel, name).inc()
 
 
-def make_notifier(
-    *,
-    session_factory: sessionmaker[Session],
-    router: Router,
-    channels: Mapping[str, Channel],
-    base_url: str,
-    clock: Clock = utcnow,
-    batch_size: int = BATCH_SIZE,
-) -> Dispatcher:
-    """A dispatcher of ``notification`` rows that sends their deliveries through ``channels``."""
-    sender = ChannelSender(session_factory=session_factory, channels=channels)
-    return Dispatcher(
-        name="notifier",
-        session_factory=session_factory,
-        handlers={OutboxKind.NOTIFICATION: FanOutHandler(router=router, base_url=base_url)},
-        follow_ups=[sender],
-        batch_size=batch_size,
-        clock=clock,
-    )
-
-
 def build_notifier(
     settings: Settings,
     session_factory: sessionmaker[Session],
@@ -239,25 +217,32 @@ def build_notifier(
     clock: Clock = utcnow,
     smtp_ssl_context: ssl.SSLContext | None = None,
 ) -> Dispatcher:
-    """A notifier with the channels and defaults of ``settings``.
+    """A dispatcher of ``notification`` rows with the channels and defaults of ``settings``.
 
     ``smtp_ssl_context`` replaces the system's certificate authorities for SMTP TLS.
     """
     router = Router(settings)
+    _warn_about(settings, router)
+    channels = _channels(settings, router, clock, smtp_ssl_context)
+    logger.info("notifier channels: %s", ", ".join(channels))
+    fan_out = FanOutHandler(router=router, base_url=settings.webserver.base_url)
+    return Dispatcher(
+        name="notifier",
+        session_factory=session_factory,
+        handlers={OutboxKind.NOTIFICATION: fan_out},
+        follow_ups=[ChannelSender(session_factory=session_factory, channels=channels)],
+        clock=clock,
+    )
+
+
+def _channels(
+    settings: Settings, router: Router, clock: Clock, smtp_ssl_context: ssl.SSLContext | None
+) -> dict[str, Channel]:
     timeouts = [w.timeout for w in settings.webhooks.values()] or [timedelta(seconds=10)]
-    channels: dict[str, Channel] = {
+    return {
         "email": EmailChannel(settings.smtp, clock=clock, ssl_context=smtp_ssl_context),
         "webhook": WebhookChannel(router.webhook, longest_timeout=max(timeouts), clock=clock),
     }
-    _warn_about(settings, router)
-    logger.info("notifier channels: %s", ", ".join(channels))
-    return make_notifier(
-        session_factory=session_factory,
-        router=router,
-        channels=channels,
-        base_url=settings.webserver.base_url,
-        clock=clock,
-    )
 
 
 def _warn_about(settings: Settings, router: Router) -> None:

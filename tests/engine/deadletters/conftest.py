@@ -134,3 +134,10 @@ def add_dead_letter(session: Session, **kwargs: str | int) -> DeadLetter:
         worker_host="worker-1",
         now=NOW,
     )
+
+
+@pytest.fixture
+def dead_letter_id(session_factory: sessionmaker[Session]) -> int:
+    """The id of a committed dead letter (see :func:`add_dead_letter`)."""
+    with session_factory.begin() as session:
+        return add_dead_letter(session).id

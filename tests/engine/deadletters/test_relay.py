@@ -52,10 +52,8 @@ def test_without_a_broker_dead_letters_stay_in_the_database(
 
 @pytest.mark.rabbitmq
 def test_the_relay_publishes_a_persistent_json_message(
-    session_factory: sessionmaker[Session], broker: Broker
+    session_factory: sessionmaker[Session], broker: Broker, dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     relay = make_relay(session_factory=session_factory, publisher=publisher_for(broker))
     try:
         assert relay.run_once(NOW) == DispatchReport(claimed=1, published=1)
@@ -82,10 +80,8 @@ def test_the_relay_publishes_a_persistent_json_message(
 
 @pytest.mark.rabbitmq
 def test_enqueuing_the_same_publication_twice_sends_one_message(
-    session_factory: sessionmaker[Session], broker: Broker
+    session_factory: sessionmaker[Session], broker: Broker, dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     with session_factory.begin() as session:
         row = session.scalars(sa.select(OutboxMessage)).one()
         again = enqueue(
@@ -103,10 +99,11 @@ def test_enqueuing_the_same_publication_twice_sends_one_message(
 
 @pytest.mark.rabbitmq
 def test_a_broker_outage_delays_delivery_and_loses_nothing(
-    session_factory: sessionmaker[Session], broker: Broker, caplog: pytest.LogCaptureFixture
+    session_factory: sessionmaker[Session],
+    broker: Broker,
+    caplog: pytest.LogCaptureFixture,
+    dead_letter_id: int,
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     down = make_relay(
         session_factory=session_factory, publisher=publisher_for(broker, CLOSED_PORT_URL)
     )
@@ -232,10 +229,8 @@ def test_run_loops_until_stopped(session_factory: sessionmaker[Session], broker:
 
 @pytest.mark.rabbitmq
 def test_a_removal_waits_for_a_publication_still_in_flight(
-    session_factory: sessionmaker[Session], broker: Broker
+    session_factory: sessionmaker[Session], broker: Broker, dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     down = make_relay(
         session_factory=session_factory, publisher=publisher_for(broker, CLOSED_PORT_URL)
     )
