@@ -35,8 +35,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from engine.delivery.errors import RetryLaterError
 from engine.delivery.outbox import claim_due, mark_delivered, mark_failed_attempt
-from engine.errors import LoomError
 from engine.models import OutboxKind, OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -45,10 +45,6 @@ BATCH_SIZE = 100
 """Outbox rows one pass claims at most (and deliveries a follow-up step tries at most)."""
 
 Clock = Callable[[], datetime]
-
-
-class RetryLaterError(LoomError):
-    """A delivery that must wait for something expected; retried without a traceback."""
 
 
 @dataclass

@@ -24,8 +24,8 @@ from engine.delivery.dispatcher import (
     ClaimedMessage,
     Clock,
     Dispatcher,
-    RetryLaterError,
 )
+from engine.delivery.errors import RetryLaterError
 from engine.models import DeadLetter, DeadLetterState, OutboxKind, utcnow
 from engine.services.deadletters import PUBLISH, REMOVE, pending_publication
 

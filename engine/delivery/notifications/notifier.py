@@ -41,7 +41,8 @@ from engine.delivery.dispatcher import (
     Dispatcher,
     DispatchReport,
 )
-from engine.delivery.notifications.channels import Channel, DeliveryError, FailureKind
+from engine.delivery.errors import DeliveryError, FailureKind
+from engine.delivery.notifications.channels import Channel
 from engine.delivery.notifications.deliveries import (
     DeliveryJob,
     add_deliveries,
