@@ -82,8 +82,9 @@ class FanOutHandler:
         self.base_url = base_url
 
     def describe(self, message: ClaimedMessage) -> str:
-        event = message.payload.get("event") or {}
-        return f"fan out event {event.get('event_id')}"
+        event = message.payload.get("event")
+        event_id = event.get("event_id") if isinstance(event, dict) else None
+        return f"fan out event {event_id}"
 
     def deliver(self, message: ClaimedMessage) -> str:
         """Nothing leaves Loom here: the deliveries are written by :meth:`record`."""
