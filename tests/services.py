@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pika
 from redis import Redis
 
 
@@ -20,4 +21,15 @@ def flushed_redis(url: str) -> Iterator[Redis]:
         yield connection
     finally:
         connection.flushdb()
+        connection.close()
+
+
+def delete_rabbitmq_topology(amqp_url: str, *, exchange: str, queue: str) -> None:
+    """Delete a test's own ``queue`` and ``exchange`` with everything in them."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        channel.queue_delete(queue=queue)
+        channel.exchange_delete(exchange=exchange)
+    finally:
         connection.close()

@@ -29,9 +29,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 IGNORED_THREAD_PREFIX = "loom-"
 """Records from threads whose name starts with this (the runner's own) are not the task's."""
 
-_IGNORED_LOGGERS = ("sqlalchemy", "workers.")
-"""Not the task's: the database driver, and the runner's own lines (they go to the
-worker's log, with the try's ids)."""
+_IGNORED_LOGGERS = ("sqlalchemy", "workers.", "engine.parser.", "engine.plugins.")
+"""Not the task's: the database driver, and the runner's own lines — importing the DAG
+file and the plugins included (they go to the worker's log, with the try's ids)."""
 
 
 @dataclass(frozen=True)

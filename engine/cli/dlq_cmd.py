@@ -94,8 +94,7 @@ def _relay_now(ctx: LoomContext) -> None:
     try:
         report = relay.run_once(utcnow())
     finally:
-        if relay.publisher is not None:
-            relay.publisher.close()
+        relay.close()
     if report.failed:
         click.echo(
             "warning: RabbitMQ could not be updated now; the outbox relay will retry", err=True

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
-from pika.exceptions import AMQPError
+from pika.exceptions import AMQPConnectionError, AMQPError
 
-from engine.errors import LoomError
+from engine.delivery.errors import DeliveryError, FailureKind, describe
 
 logger = logging.getLogger(__name__)
 
@@ -39,26 +39,11 @@ MAX_SCAN = 100_000
 T = TypeVar("T")
 
 
-class DeliveryError(LoomError):
-    """The broker could not be reached or refused a message; the relay retries later."""
-
-
 def declare_topology(channel: BlockingChannel, *, exchange: str, queue: str) -> None:
     """Declare the durable exchange and queue and bind them (a no-op when they exist)."""
     channel.exchange_declare(exchange=exchange, exchange_type="fanout", durable=True)
     channel.queue_declare(queue=queue, durable=True)
     channel.queue_bind(queue=queue, exchange=exchange, routing_key=ROUTING_KEY)
-
-
-def delete_topology(amqp_url: str, *, exchange: str, queue: str) -> None:
-    """Delete ``queue`` and ``exchange`` with everything in them (tests, decommissioning)."""
-    connection = pika.BlockingConnection(_parameters(amqp_url))
-    try:
-        channel = connection.channel()
-        channel.queue_delete(queue=queue)
-        channel.exchange_delete(exchange=exchange)
-    finally:
-        connection.close()
 
 
 class RabbitPublisher:
@@ -152,13 +137,18 @@ class RabbitPublisher:
         except (AMQPError, OSError) as exc:
             self.close()
             if not reused:
-                raise DeliveryError(f"{what} via {self._safe_url()}: {_describe(exc)}") from exc
-            logger.info("AMQP connection went stale (%s); reconnecting", _describe(exc))
+                raise self._failure(what, exc) from exc
+            logger.info("AMQP connection went stale (%s); reconnecting", describe(exc))
         try:
             return operation(self._open_channel())
         except (AMQPError, OSError) as exc:
             self.close()
-            raise DeliveryError(f"{what} via {self._safe_url()}: {_describe(exc)}") from exc
+            raise self._failure(what, exc) from exc
+
+    def _failure(self, what: str, exc: AMQPError | OSError) -> DeliveryError:
+        unreachable = isinstance(exc, AMQPConnectionError | OSError)
+        kind = FailureKind.UNREACHABLE if unreachable else FailureKind.TRANSIENT
+        return DeliveryError(f"{what} via {self._safe_url()}: {describe(exc)}", kind)
 
     def _open_channel(self) -> BlockingChannel:
         if self._channel is not None and self._channel.is_open:
@@ -183,7 +173,3 @@ def _parameters(amqp_url: str) -> pika.URLParameters:
     params.stack_timeout = CONNECT_TIMEOUT * 2
     params.blocked_connection_timeout = CONNECT_TIMEOUT * 6
     return params
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,8 +1,8 @@
 """The transactional outbox: side effects written with the state change that causes them.
 
-A state change calls :func:`enqueue` in its own transaction; a relay (see
-:mod:`engine.delivery.relay`) later claims due rows with :func:`claim_due`, delivers them outside
-any transaction, and records the outcome with :func:`mark_delivered` or
+A state change calls :func:`enqueue` in its own transaction; a dispatcher (see
+:mod:`engine.delivery.dispatcher`) then claims due rows with :func:`claim_due`, delivers
+them outside any transaction, and records the outcome with :func:`mark_delivered` or
 :func:`mark_failed_attempt`. A failed delivery is retried forever with capped
 exponential backoff: an outage delays delivery and loses nothing.
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from engine.models import OutboxKind, OutboxMessage, OutboxState
+from engine.models import DeliveryStatus, OutboxKind, OutboxMessage
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ BACKOFF_CAP = timedelta(minutes=5)
 """The longest pause between two delivery attempts of one message."""
 
 CLAIM_LEASE = timedelta(seconds=30)
-"""How long a claimed message is hidden from other relays while one delivers it."""
+"""How long a claimed message is hidden from other dispatchers while one delivers it."""
 
 MAX_ERROR_CHARS = 4000
 """``last_error`` keeps at most this many characters of the error."""
@@ -55,7 +55,7 @@ def enqueue(
         kind=kind,
         payload=payload,
         dedup_key=dedup_key,
-        state=OutboxState.PENDING,
+        state=DeliveryStatus.PENDING,
         attempts=0,
         available_at=now,
         created_at=now,
@@ -82,15 +82,16 @@ def claim_due(
     kinds: Collection[OutboxKind] | None = None,
     lease: timedelta = CLAIM_LEASE,
 ) -> list[OutboxMessage]:
-    """Pending messages due at ``now`` (oldest first), hidden from other relays for ``lease``.
+    """Pending messages due at ``now`` (oldest first), hidden from other dispatchers for
+    ``lease``; ``kinds``: only these kinds.
 
     The rows stay ``pending``; their ``available_at`` moves to ``now + lease``, so that a
-    relay that dies before recording the outcome only delays them. PostgreSQL skips
+    dispatcher that dies before recording the outcome only delays them. PostgreSQL skips
     rows another transaction has locked (``FOR UPDATE SKIP LOCKED``).
     """
     stmt = (
         sa.select(OutboxMessage)
-        .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.available_at <= now)
+        .where(OutboxMessage.state == DeliveryStatus.PENDING, OutboxMessage.available_at <= now)
         .order_by(OutboxMessage.available_at, OutboxMessage.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -105,8 +106,8 @@ def claim_due(
 
 
 def mark_delivered(*, session: Session, message: OutboxMessage, now: datetime) -> None:
-    """Record that ``message`` was delivered; the relay will not touch it again."""
-    message.state = OutboxState.DELIVERED
+    """Record that ``message`` was delivered; no dispatcher will touch it again."""
+    message.state = DeliveryStatus.DELIVERED
     message.delivered_at = now
     session.flush()
     logger.info("outbox message %s (%s) delivered", message.id, message.kind)
@@ -133,11 +134,6 @@ def backoff(attempts: int) -> timedelta:
     """Pause after ``attempts`` failed attempts: ``2**attempts`` seconds, at most 5 minutes."""
     exponent = min(max(attempts, 0), 16)  # 2**16 s is far past the cap already
     return min(timedelta(seconds=2**exponent), BACKOFF_CAP)
-
-
-def get_by_dedup_key(*, session: Session, dedup_key: str) -> OutboxMessage | None:
-    """The message written with ``dedup_key``, if any."""
-    return _by_dedup_key(session, dedup_key)
 
 
 def _by_dedup_key(session: Session, dedup_key: str) -> OutboxMessage | None:

@@ -1,45 +1,37 @@
-"""The outbox relay: delivers dead-letter outbox rows after the commit that wrote them.
+"""The outbox relay: the dispatcher of ``dead_letter`` rows, which go to RabbitMQ.
 
-One pass (:meth:`OutboxRelay.run_once`) works in three steps:
-
-1. **claim** — in one short transaction, take due ``dead_letter`` rows and lease them
-   (``available_at`` moves ~30 s ahead, so that another relay skips them);
-2. **deliver** — outside any transaction, publish to RabbitMQ or remove from it;
-3. **record** — in one transaction per row, mark it delivered (and the dead letter
-   ``published``) or record the failed attempt with its error and backoff.
-
-Delivery is **at least once**: a relay that dies between publishing and recording
-publishes the message again when the lease runs out. Consumers deduplicate by the
-AMQP ``message_id`` (the dead letter's id). With no publisher (no ``dlq.amqp_url``)
-dead letters live in the database only and rows are marked delivered without sending.
-Rows of other kinds (e-mail, webhooks) are left for their own relay.
+A ``dead_letter`` row asks to publish a dead letter (written when a task fails for good)
+or to remove it from the queue again (written when a person replays or discards it).
+:class:`DeadLetterHandler` does either for :class:`~engine.delivery.dispatcher.Dispatcher`,
+which claims, retries and backs off (see there for the guarantees). Consumers
+deduplicate by the AMQP ``message_id``, the dead letter's id. With no publisher (no
+``dlq.amqp_url``) dead letters live in the database only and rows are marked delivered
+without sending. The relay runs inside ``loom scheduler`` and ``loom standalone``;
+``notification`` rows are the notifier's.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
-from engine.delivery.outbox import claim_due, mark_delivered, mark_failed_attempt
-from engine.errors import LoomError
-from engine.models import DeadLetter, DeadLetterState, OutboxKind, OutboxMessage
+from engine.delivery.dispatcher import (
+    BATCH_SIZE,
+    ClaimedMessage,
+    Clock,
+    Dispatcher,
+)
+from engine.delivery.errors import RetryLaterError
+from engine.models import DeadLetter, DeadLetterState, OutboxKind
 from engine.services.deadletters import PUBLISH, REMOVE, pending_publication
 from engine.timeutil import utcnow
 
-logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
-"""Rows one pass claims at most."""
-
-
-class PublicationPendingError(LoomError):
+class PublicationPendingError(RetryLaterError):
     """A removal found the dead letter's publication still pending; it is retried later."""
 
 
@@ -53,112 +45,47 @@ class DeadLetterPublisher(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
-class RelayReport:
-    """What one pass did; ``failed`` rows are pending again, with a backoff."""
-
-    claimed: int = 0
-    published: int = 0
-    removed: int = 0
-    kept_in_database: int = 0
-    """Delivered without sending: no publisher, or nothing left to do."""
-    failed: int = 0
-
-
-@dataclass(frozen=True)
-class _Job:
-    message_id: int
-    action: str
-    dead_letter_id: int
-    body: dict[str, Any] | None
-
-
-class OutboxRelay:
-    """Delivers dead-letter outbox rows; see the module docstring for the guarantees."""
+class DeadLetterHandler:
+    """Publishes dead letters to RabbitMQ, or removes them, as each row's ``action`` says."""
 
     def __init__(
-        self,
-        *,
-        session_factory: sessionmaker[Session],
-        publisher: DeadLetterPublisher | None,
-        batch_size: int = BATCH_SIZE,
-        clock: Callable[[], datetime] = utcnow,
+        self, *, session_factory: sessionmaker[Session], publisher: DeadLetterPublisher | None
     ) -> None:
         self.session_factory = session_factory
         self.publisher = publisher
-        self.batch_size = batch_size
-        self.clock = clock
-        self.pass_errors = 0
-        """Passes that failed as a whole (a database outage, say); logged with traceback."""
 
-    def run(self, stop_event: threading.Event, interval: float | timedelta = 1.0) -> None:
-        """Run passes until ``stop_event`` is set, pausing ``interval`` when idle."""
-        seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
-        try:
-            while not stop_event.is_set():
-                report = self._safe_pass()
-                if report is None or report.claimed < self.batch_size:
-                    stop_event.wait(seconds)
-        finally:
-            if self.publisher is not None:
-                self.publisher.close()
+    def describe(self, message: ClaimedMessage) -> str:
+        return f"{_action(message)} dead letter {message.payload.get('dead_letter_id')}"
 
-    def run_once(self, now: datetime) -> RelayReport:
-        """One pass at ``now``: claim due rows, deliver each, record each outcome."""
-        jobs = self._claim(now)
-        report = RelayReport(claimed=len(jobs))
-        for job in jobs:
-            self._deliver_and_record(job, now, report)
-        return report
-
-    def _safe_pass(self) -> RelayReport | None:
-        try:
-            return self.run_once(self.clock())
-        except Exception:  # a loop must survive a database outage; logged and counted
-            self.pass_errors += 1
-            logger.exception("outbox relay pass failed (%s so far)", self.pass_errors)
-            return None
-
-    def _claim(self, now: datetime) -> list[_Job]:
-        with self.session_factory.begin() as session:
-            messages = claim_due(
-                session=session, now=now, limit=self.batch_size, kinds=[OutboxKind.DEAD_LETTER]
-            )
-            return [_job(message) for message in messages]
-
-    def _deliver_and_record(self, job: _Job, now: datetime, report: RelayReport) -> None:
-        try:
-            outcome = self._deliver(job)
-        except PublicationPendingError as exc:  # expected between two relays; no traceback
-            logger.info("outbox message %s: %s", job.message_id, exc)
-            self._record_failure(job, f"{type(exc).__name__}: {exc}", now)
-            report.failed += 1
-            return
-        except Exception as exc:  # recorded on the row and retried; never silent
-            logger.exception(
-                "outbox message %s (%s dead letter %s) failed",
-                job.message_id, job.action, job.dead_letter_id,
-            )  # fmt: skip
-            self._record_failure(job, f"{type(exc).__name__}: {exc}", now)
-            report.failed += 1
-            return
-        self._record_success(job, now, published=outcome == "published")
-        setattr(report, outcome, getattr(report, outcome) + 1)
-
-    def _deliver(self, job: _Job) -> str:
-        """Deliver one row; returns the :class:`RelayReport` field to count it in."""
+    def deliver(self, message: ClaimedMessage) -> str:
+        """Deliver one row; returns the report field to count it in."""
         if self.publisher is None:
             return "kept_in_database"
-        if job.action == PUBLISH:
-            if self._resolved(job.dead_letter_id):
+        action, dead_letter_id = _action(message), _dead_letter_id(message)
+        if action == PUBLISH:
+            if self._resolved(dead_letter_id):
                 return "kept_in_database"  # replayed or discarded before it went out
-            self.publisher.publish(job.dead_letter_id, job.body or {})
+            self.publisher.publish(dead_letter_id, message.payload.get("message") or {})
             return "published"
-        if job.action == REMOVE:
-            self._check_published(job.dead_letter_id)
-            found = self.publisher.remove_message(job.dead_letter_id)
+        if action == REMOVE:
+            self._check_published(dead_letter_id)
+            found = self.publisher.remove_message(dead_letter_id)
             return "removed" if found else "kept_in_database"
-        raise ValueError(f"unknown dead-letter outbox action {job.action!r}")
+        raise ValueError(f"unknown dead-letter outbox action {action!r}")
+
+    def record(
+        self, *, session: Session, message: ClaimedMessage, outcome: str, now: datetime
+    ) -> dict[str, int]:
+        """A published dead letter says so (the UI and ``loom dlq`` show it)."""
+        if outcome == "published":
+            dead_letter = session.get(DeadLetter, _dead_letter_id(message))
+            if dead_letter is not None:
+                dead_letter.published = True
+        return {outcome: 1}
+
+    def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
 
     def _resolved(self, dead_letter_id: int) -> bool:
         with self.session_factory() as session:
@@ -173,32 +100,34 @@ class OutboxRelay:
                     f"dead letter {dead_letter_id} is still being published; removal waits"
                 )
 
-    def _record_success(self, job: _Job, now: datetime, *, published: bool) -> None:
-        with self.session_factory.begin() as session:
-            message = session.get_one(OutboxMessage, job.message_id)
-            mark_delivered(session=session, message=message, now=now)
-            if published:
-                dead_letter = session.get(DeadLetter, job.dead_letter_id)
-                if dead_letter is not None:
-                    dead_letter.published = True
 
-    def _record_failure(self, job: _Job, error: str, now: datetime) -> None:
-        with self.session_factory.begin() as session:
-            message = session.get_one(OutboxMessage, job.message_id)
-            mark_failed_attempt(session=session, message=message, error=error, now=now)
+def _action(message: ClaimedMessage) -> str:
+    return str(message.payload.get("action", PUBLISH))
 
 
-def _job(message: OutboxMessage) -> _Job:
-    payload = message.payload or {}
-    return _Job(
-        message_id=message.id,
-        action=str(payload.get("action", PUBLISH)),
-        dead_letter_id=int(payload["dead_letter_id"]),
-        body=payload.get("message"),
+def _dead_letter_id(message: ClaimedMessage) -> int:
+    return int(message.payload["dead_letter_id"])
+
+
+def make_relay(
+    *,
+    session_factory: sessionmaker[Session],
+    publisher: DeadLetterPublisher | None,
+    batch_size: int = BATCH_SIZE,
+    clock: Clock = utcnow,
+) -> Dispatcher:
+    """A dispatcher of ``dead_letter`` rows that publishes through ``publisher``."""
+    handler = DeadLetterHandler(session_factory=session_factory, publisher=publisher)
+    return Dispatcher(
+        name="outbox relay",
+        session_factory=session_factory,
+        handlers={OutboxKind.DEAD_LETTER: handler},
+        batch_size=batch_size,
+        clock=clock,
     )
 
 
-def build_relay(settings: Settings, session_factory: sessionmaker[Session]) -> OutboxRelay:
+def build_relay(settings: Settings, session_factory: sessionmaker[Session]) -> Dispatcher:
     """The relay of ``settings``: publishing to RabbitMQ when ``dlq.amqp_url`` is set,
     else only marking dead letters as kept in the database."""
     dlq = settings.dlq
@@ -207,4 +136,4 @@ def build_relay(settings: Settings, session_factory: sessionmaker[Session]) -> O
         from engine.delivery.amqp import RabbitPublisher  # pika only where RabbitMQ is used
 
         publisher = RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
-    return OutboxRelay(session_factory=session_factory, publisher=publisher)
+    return make_relay(session_factory=session_factory, publisher=publisher)

@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from engine.models import (
     DagRun,
     DeadLetter,
+    DeliveryStatus,
     OutboxMessage,
-    OutboxState,
     ParseImportError,
     TaskInstance,
 )
@@ -100,7 +100,7 @@ class DatabaseState:
             _counts(connection, DeadLetter.state),
             [s.value for s in DeadLetterState],
         )
-        pending = OutboxMessage.state == OutboxState.PENDING
+        pending = OutboxMessage.state == DeliveryStatus.PENDING
         yield _by_label(
             "loom_outbox_backlog",
             "Outbox messages not yet delivered, by kind.",

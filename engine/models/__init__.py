@@ -22,7 +22,6 @@ from engine.models.operations import DeliveryStatus as DeliveryStatus
 from engine.models.operations import NotificationDelivery as NotificationDelivery
 from engine.models.operations import OutboxKind as OutboxKind
 from engine.models.operations import OutboxMessage as OutboxMessage
-from engine.models.operations import OutboxState as OutboxState
 from engine.models.runs import DagRun as DagRun
 from engine.models.runs import DagRunType as DagRunType
 from engine.models.runs import Pool as Pool
@@ -54,7 +53,6 @@ __all__ = [
     "NotificationDelivery",
     "OutboxKind",
     "OutboxMessage",
-    "OutboxState",
     "ParseImportError",
     "Permission",
     "Pool",

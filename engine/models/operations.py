@@ -1,7 +1,8 @@
 """What leaves Loom: the transactional outbox, dead letters and notification deliveries.
 
-A state change writes an :class:`OutboxMessage` in its own transaction; the relay
-delivers it afterwards, with retries, and marks it delivered.
+A state change writes an :class:`OutboxMessage` in its own transaction; a dispatcher
+(:mod:`engine.delivery.dispatcher`) delivers it afterwards, with retries, and marks it
+delivered.
 """
 
 from __future__ import annotations
@@ -26,18 +27,20 @@ from engine.timeutil import utcnow
 
 
 class OutboxKind(StrEnum):
-    """What an outbox message asks the relay to do."""
+    """What an outbox message asks for; each kind has its handler in ``engine.delivery``."""
 
     DEAD_LETTER = "dead_letter"
-    EMAIL = "email"
-    WEBHOOK = "webhook"
-    EVENT = "event"
+    """Publish a dead letter to RabbitMQ, or remove it (the outbox relay)."""
     NOTIFICATION = "notification"
     """An alert event; the notifier fans it out into :class:`NotificationDelivery` rows."""
 
 
-class OutboxState(StrEnum):
-    """Where an outbox message stands; ``FAILED`` means the relay gave up."""
+class DeliveryStatus(StrEnum):
+    """Where a side effect stands: an outbox message, or one notification delivery.
+
+    ``FAILED`` means the notifier gave up on a delivery; outbox messages are retried
+    until they are delivered and never reach it.
+    """
 
     PENDING = "pending"
     DELIVERED = "delivered"
@@ -63,12 +66,13 @@ class OutboxMessage(Base):
     dedup_key: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH), unique=True)
     """Set it to make writing the same message twice a no-op (a unique key)."""
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    state: Mapped[OutboxState] = mapped_column(
-        StrEnumType(OutboxState), default=OutboxState.PENDING
+    state: Mapped[DeliveryStatus] = mapped_column(
+        StrEnumType(DeliveryStatus), default=DeliveryStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(default=0)
     available_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    """The relay may try to deliver the message at this time or later (backoff)."""
+    """A dispatcher may try to deliver the message at this time or later (backoff, or a
+    claim's lease)."""
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = created_at_column()
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -96,14 +100,6 @@ class DeadLetter(Base):
     resolved_by: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     published: Mapped[bool] = mapped_column(default=False)
     """True once the outbox relay has published it to RabbitMQ."""
-
-
-class DeliveryStatus(StrEnum):
-    """Where one delivery stands; ``FAILED`` means the notifier gave up on it."""
-
-    PENDING = "pending"
-    DELIVERED = "delivered"
-    FAILED = "failed"
 
 
 class NotificationDelivery(Base):

@@ -20,8 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
-from engine.delivery.notifications import Notifier, build_notifier
-from engine.delivery.relay import OutboxRelay, build_relay
+from engine.delivery.dispatcher import Dispatcher
+from engine.delivery.notifications import build_notifier
+from engine.delivery.relay import build_relay
 from engine.executors import Executor, build_executor
 from engine.models import User
 from engine.models.migrate import upgrade_and_seed
@@ -51,8 +52,8 @@ class Standalone:
     session_factory: sessionmaker[Session]
     executor: Executor
     scheduler: Scheduler
-    relay: OutboxRelay
-    notifier: Notifier
+    relay: Dispatcher
+    notifier: Dispatcher
     waker: Waker
     """Wakes the scheduler early (on PostgreSQL, a LISTEN connection: closed on stop)."""
     admin_password_file: Path | None = None

@@ -30,9 +30,9 @@ from engine.models import (
     DagRun,
     DeadLetter,
     DeadLetterState,
+    DeliveryStatus,
     OutboxKind,
     OutboxMessage,
-    OutboxState,
     TaskInstance,
 )
 from engine.services.runs import clear_task_instances
@@ -252,6 +252,6 @@ def pending_publication(*, session: Session, dead_letter_id: int) -> OutboxMessa
     """The outbox row that still has to publish dead letter ``dead_letter_id``, if any."""
     stmt = sa.select(OutboxMessage).where(
         OutboxMessage.dedup_key == publish_dedup_key(dead_letter_id),
-        OutboxMessage.state == OutboxState.PENDING,
+        OutboxMessage.state == DeliveryStatus.PENDING,
     )
     return session.scalars(stmt).one_or_none()

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from engine.delivery.amqp import delete_topology
 from tests.processes import wait_until
+from tests.services import delete_rabbitmq_topology
 
 from .conftest import Loom
 
@@ -44,7 +44,7 @@ def topology() -> Iterator[tuple[str, str]]:
     suffix = uuid.uuid4().hex[:12]
     names = (f"loom.dlx.test-{suffix}", f"loom.dead_letters.test-{suffix}")
     yield names
-    delete_topology(AMQP_URL, exchange=names[0], queue=names[1])
+    delete_rabbitmq_topology(AMQP_URL, exchange=names[0], queue=names[1])
 
 
 def _drain(queue: str) -> list[str | None]:

@@ -11,7 +11,7 @@ deliveries, one per channel and target (:mod:`~engine.delivery.notifications.rou
 and backoff. Deadline misses are found by a scheduler step
 (:mod:`~engine.delivery.notifications.deadlines`).
 
-Exceptions: :class:`~engine.delivery.notifications.channels.DeliveryError` (a
+Exceptions: :class:`~engine.delivery.errors.DeliveryError` (a
 :class:`~engine.errors.LoomError`) says how one try failed.
 """
 

@@ -26,7 +26,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from engine.config import SmtpSettings
-from engine.delivery.notifications.channels import DeliveryError, FailureKind
+from engine.delivery.errors import DeliveryError, FailureKind, describe
 from engine.delivery.notifications.deliveries import DeliveryJob
 from engine.delivery.notifications.routing import EMAIL
 from engine.timeutil import utcnow
@@ -120,12 +120,12 @@ class EmailChannel:
             raise _reply_failure(exc) from exc
         except ssl.SSLError as exc:  # reached, but TLS failed: likely a certificate problem
             raise DeliveryError(
-                f"TLS with SMTP server {s.host}:{s.port} failed: {_describe(exc)}",
+                f"TLS with SMTP server {s.host}:{s.port} failed: {describe(exc)}",
                 FailureKind.TRANSIENT,
             ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(
-                f"cannot reach SMTP server {s.host}:{s.port}: {_describe(exc)}",
+                f"cannot reach SMTP server {s.host}:{s.port}: {describe(exc)}",
                 FailureKind.UNREACHABLE,
             ) from exc
 
@@ -148,7 +148,7 @@ class EmailChannel:
         except smtplib.SMTPResponseException as exc:
             raise _reply_failure(exc) from exc
         except (smtplib.SMTPException, OSError) as exc:  # dropped connection, read timeout
-            raise DeliveryError(f"SMTP: {_describe(exc)}", FailureKind.TRANSIENT) from exc
+            raise DeliveryError(f"SMTP: {describe(exc)}", FailureKind.TRANSIENT) from exc
 
     def _context(self) -> ssl.SSLContext:
         return self._ssl_context or ssl.create_default_context()
@@ -165,10 +165,6 @@ def _recipients(refused: dict[str, tuple[int, bytes]]) -> str:
         f"{address} ({code} {reply.decode(errors='replace')})"
         for address, (code, reply) in sorted(refused.items())
     )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _close(client: smtplib.SMTP) -> None:

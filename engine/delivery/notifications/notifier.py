@@ -1,16 +1,19 @@
 """The notifier: turns alert events from the outbox into e-mails and webhook calls.
 
-One pass (:meth:`Notifier.run_once`) works in two steps:
+It is a :class:`~engine.delivery.dispatcher.Dispatcher` of ``notification`` rows whose
+passes work in two steps:
 
-1. **fan out** — in one transaction, take due ``notification`` outbox rows, plan their
-   deliveries (:class:`~engine.delivery.notifications.routing.Router`), insert one
-   ``notification_delivery`` row per (event, channel, target) and mark the outbox rows
-   delivered. A unique key on the triple makes a second fan-out impossible.
-2. **deliver** — one delivery at a time: claim it (a lease, committed), send it outside
-   any transaction, then record the outcome with a compare-and-set on the claim:
-   ``delivered``; pending again with exponential backoff; or ``failed`` (given up).
-   After a failure that says the receiver is down or overloaded, that target's other
-   deliveries wait for the same retry time instead of each costing a timeout.
+1. **fan out** (:class:`FanOutHandler`) — each due event is planned into deliveries
+   (:class:`~engine.delivery.notifications.routing.Router`): one
+   ``notification_delivery`` row per (event, channel, target), inserted in the
+   transaction that marks the outbox row delivered. A unique key on the triple makes a
+   second fan-out impossible.
+2. **send** (:class:`ChannelSender`) — one delivery at a time: claim it (a lease,
+   committed), send it outside any transaction, then record the outcome with a
+   compare-and-set on the claim: ``delivered``; pending again with exponential backoff;
+   or ``failed`` (given up). After a failure that says the receiver is down or
+   overloaded, that target's other deliveries wait for the same retry time instead of
+   each costing a timeout.
 
 Guarantees: a delivery recorded ``delivered`` is never sent again, across restarts and
 replicas. A notifier that dies between the receiver's acknowledgement and the record
@@ -25,16 +28,21 @@ from __future__ import annotations
 
 import logging
 import ssl
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
 from engine.config.masking import MaskUrls, mask_urls_in
-from engine.delivery.notifications.channels import Channel, DeliveryError, FailureKind
+from engine.delivery.dispatcher import (
+    ClaimedMessage,
+    Clock,
+    Dispatcher,
+    DispatchReport,
+)
+from engine.delivery.errors import DeliveryError, FailureKind
+from engine.delivery.notifications.channels import Channel
 from engine.delivery.notifications.deliveries import (
     DeliveryJob,
     add_deliveries,
@@ -48,16 +56,14 @@ from engine.delivery.notifications.email import EmailChannel
 from engine.delivery.notifications.events import with_url
 from engine.delivery.notifications.routing import Route, Router
 from engine.delivery.notifications.webhook import WebhookChannel
-from engine.delivery.outbox import backoff, claim_due, mark_delivered, mark_failed_attempt
+from engine.delivery.outbox import backoff
 from engine.metrics import instruments
-from engine.models import OutboxKind, OutboxMessage
+from engine.models import OutboxKind
 from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 logger.addFilter(MaskUrls(hide_paths=True))  # failures and tracebacks may name a webhook URL
 
-BATCH_SIZE = 100
-"""Outbox rows fanned out, and deliveries tried, per pass at most."""
 CLAIM_MARGIN = timedelta(seconds=30)
 """A claim lasts the longest possible try plus this."""
 OUTAGE_BACKOFF_MIN = timedelta(seconds=2)
@@ -65,131 +71,70 @@ OUTAGE_BACKOFF_MAX = timedelta(minutes=5)
 """While a receiver cannot be reached, it is probed again after as long as the delivery
 has waited so far (so the pauses double), within these bounds."""
 
-
-@dataclass
-class NotifierReport:
-    """What one pass did."""
-
-    events: int = 0
-    """Outbox events fanned out into deliveries."""
-    planned: int = 0
-    """Deliveries created (including those failed at once: an unknown webhook name)."""
-    delivered: int = 0
-    retrying: int = 0
-    given_up: int = 0
-    held: int = 0
-    """Deliveries made to wait because their target just failed."""
-    lost: int = 0
-    """Outcomes discarded because another notifier took the claim over."""
-
-    @property
-    def tried(self) -> int:
-        return self.delivered + self.retrying + self.given_up + self.lost
+Target = tuple[str, str]
+"""A (channel, target) pair, such as ``("webhook", "ops")``."""
 
 
-class Notifier:
-    """Fans events out into deliveries and sends them; see the module docstring."""
+class FanOutHandler:
+    """Plans the deliveries of each ``notification`` row (an alert event)."""
+
+    def __init__(self, *, router: Router, base_url: str) -> None:
+        self.router = router
+        self.base_url = base_url
+
+    def describe(self, message: ClaimedMessage) -> str:
+        event = message.payload.get("event")
+        event_id = event.get("event_id") if isinstance(event, dict) else None
+        return f"fan out event {event_id}"
+
+    def deliver(self, message: ClaimedMessage) -> str:
+        """Nothing leaves Loom here: the deliveries are written by :meth:`record`."""
+        return "events"
+
+    def record(
+        self, *, session: Session, message: ClaimedMessage, outcome: str, now: datetime
+    ) -> dict[str, int]:
+        """Insert one delivery per (channel, target) the event's route and settings name."""
+        event = with_url(self.base_url, message.payload["event"])
+        route = Route.from_dict(message.payload.get("route") or {})
+        plans = self.router.plan(event["event_type"], route)
+        add_deliveries(session=session, event=event, plans=plans, now=now)
+        return {outcome: 1, "planned": len(plans)}
+
+    def close(self) -> None:
+        """Channels connect per delivery: nothing stays open."""
+
+
+class ChannelSender:
+    """Sends due deliveries through their channels, one at a time, and records each outcome."""
 
     def __init__(
-        self,
-        *,
-        session_factory: sessionmaker[Session],
-        router: Router,
-        channels: Mapping[str, Channel],
-        base_url: str,
-        clock: Callable[[], datetime] = utcnow,
-        batch_size: int = BATCH_SIZE,
+        self, *, session_factory: sessionmaker[Session], channels: Mapping[str, Channel]
     ) -> None:
         self.session_factory = session_factory
-        self.router = router
         self.channels = dict(channels)
-        self.base_url = base_url
-        self.clock = clock
-        self.batch_size = batch_size
         longest = max((c.longest_try() for c in self.channels.values()), default=timedelta(0))
         self.lease = CLAIM_MARGIN + longest
-        self.pass_errors = 0
-        """Passes that failed as a whole (a database outage, say); logged with traceback."""
 
-    def run(self, stop_event: threading.Event, interval: float | timedelta = 1.0) -> None:
-        """Run passes until ``stop_event`` is set, pausing ``interval`` when idle."""
-        seconds = interval.total_seconds() if isinstance(interval, timedelta) else interval
-        logger.info("notifier started (channels: %s)", ", ".join(self.channels) or "none")
-        while not stop_event.is_set():
-            report = self._safe_pass()
-            busy = report is not None and (
-                report.events >= self.batch_size or report.tried >= self.batch_size
-            )
-            if not busy:
-                stop_event.wait(seconds)
-        logger.info("notifier stopped")
-
-    def run_once(self, now: datetime | None = None) -> NotifierReport:
-        """One pass: fan out due events, then try due deliveries, at most ``batch_size``.
-
-        ``now`` fixes the time of the whole pass (tests); None reads the clock at each
-        step, so that a claim made late in a long pass still gets its whole lease.
-        """
-        current = self.clock if now is None else _fixed(now)
-        report = NotifierReport()
-        self._fan_out(current(), report)
-        failed_targets: set[tuple[str, str]] = set()
-        while report.tried < self.batch_size:
+    def run(self, current: Clock, report: DispatchReport, limit: int) -> None:
+        """Try due deliveries until ``report`` counts ``limit`` tries or none is due."""
+        failed_targets: set[Target] = set()
+        while report.tried < limit:
             job = self._claim(current(), failed_targets)
             if job is None:
                 break
             self._deliver(job, current, report, failed_targets)
-        return report
 
-    def _safe_pass(self) -> NotifierReport | None:
-        try:
-            return self.run_once()
-        except Exception:  # a loop must survive a database outage; logged and counted
-            self.pass_errors += 1
-            logger.exception("notifier pass failed (%s so far)", self.pass_errors)
-            return None
-
-    # -- fan out ------------------------------------------------------------------------
-
-    def _fan_out(self, now: datetime, report: NotifierReport) -> None:
-        with self.session_factory.begin() as session:
-            messages = claim_due(
-                session=session, now=now, limit=self.batch_size, kinds=[OutboxKind.NOTIFICATION]
-            )
-            for message in messages:
-                self._fan_out_one(session, message, now, report)
-
-    def _fan_out_one(
-        self, session: Session, message: OutboxMessage, now: datetime, report: NotifierReport
-    ) -> None:
-        try:
-            with session.begin_nested():
-                event = with_url(self.base_url, message.payload["event"])
-                route = Route.from_dict(message.payload.get("route") or {})
-                plans = self.router.plan(event["event_type"], route)
-                add_deliveries(session=session, event=event, plans=plans, now=now)
-                mark_delivered(session=session, message=message, now=now)
-        except Exception as exc:  # a malformed row must not block the others; kept, retried
-            logger.exception("notification outbox message %s cannot be fanned out", message.id)
-            mark_failed_attempt(
-                session=session, message=message, error=f"{type(exc).__name__}: {exc}", now=now
-            )
-            return
-        report.events += 1
-        report.planned += len(plans)
-
-    # -- deliver ------------------------------------------------------------------------
-
-    def _claim(self, now: datetime, skip: set[tuple[str, str]]) -> DeliveryJob | None:
+    def _claim(self, now: datetime, skip: set[Target]) -> DeliveryJob | None:
         with self.session_factory.begin() as session:
             return claim_next(session=session, now=now, until=now + self.lease, skip=skip)
 
     def _deliver(
         self,
         job: DeliveryJob,
-        current: Callable[[], datetime],
-        report: NotifierReport,
-        failed_targets: set[tuple[str, str]],
+        current: Clock,
+        report: DispatchReport,
+        failed_targets: set[Target],
     ) -> None:
         channel = self.channels.get(job.channel)
         try:
@@ -217,8 +162,8 @@ class Notifier:
         channel: Channel | None,
         failure: DeliveryError,
         now: datetime,
-        report: NotifierReport,
-        failed_targets: set[tuple[str, str]],
+        report: DispatchReport,
+        failed_targets: set[Target],
     ) -> None:
         reason = mask_urls_in(str(failure), hide_paths=True)
         logger.warning("event %s (%s) by %s to %s, attempt %s: %s %s", job.event_id,
@@ -261,14 +206,7 @@ class Notifier:
         return now + delay
 
 
-def _fixed(now: datetime) -> Callable[[], datetime]:
-    def clock() -> datetime:
-        return now
-
-    return clock
-
-
-def _count(report: NotifierReport, field: str, won: bool, channel: str) -> None:
+def _count(report: DispatchReport, field: str, won: bool, channel: str) -> None:
     """Count an attempt's outcome in the pass's report and in the process's metrics."""
     name = field if won else "lost"
     setattr(report, name, getattr(report, name) + 1)
@@ -279,27 +217,35 @@ def build_notifier(
     settings: Settings,
     session_factory: sessionmaker[Session],
     *,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Clock = utcnow,
     smtp_ssl_context: ssl.SSLContext | None = None,
-) -> Notifier:
-    """A notifier with the channels and defaults of ``settings``.
+) -> Dispatcher:
+    """A dispatcher of ``notification`` rows with the channels and defaults of ``settings``.
 
     ``smtp_ssl_context`` replaces the system's certificate authorities for SMTP TLS.
     """
     router = Router(settings)
+    _warn_about(settings, router)
+    channels = _channels(settings, router, clock, smtp_ssl_context)
+    logger.info("notifier channels: %s", ", ".join(channels))
+    fan_out = FanOutHandler(router=router, base_url=settings.webserver.base_url)
+    return Dispatcher(
+        name="notifier",
+        session_factory=session_factory,
+        handlers={OutboxKind.NOTIFICATION: fan_out},
+        follow_ups=[ChannelSender(session_factory=session_factory, channels=channels)],
+        clock=clock,
+    )
+
+
+def _channels(
+    settings: Settings, router: Router, clock: Clock, smtp_ssl_context: ssl.SSLContext | None
+) -> dict[str, Channel]:
     timeouts = [w.timeout for w in settings.webhooks.values()] or [timedelta(seconds=10)]
-    channels: dict[str, Channel] = {
+    return {
         "email": EmailChannel(settings.smtp, clock=clock, ssl_context=smtp_ssl_context),
         "webhook": WebhookChannel(router.webhook, longest_timeout=max(timeouts), clock=clock),
     }
-    _warn_about(settings, router)
-    return Notifier(
-        session_factory=session_factory,
-        router=router,
-        channels=channels,
-        base_url=settings.webserver.base_url,
-        clock=clock,
-    )
 
 
 def _warn_about(settings: Settings, router: Router) -> None:

@@ -45,7 +45,7 @@ from typing import Any
 
 from engine.config import WebhookSettings
 from engine.config.masking import MASK, mask_url, mask_urls_in
-from engine.delivery.notifications.channels import DeliveryError, FailureKind
+from engine.delivery.errors import DeliveryError, FailureKind
 from engine.delivery.notifications.deliveries import DeliveryJob
 from engine.delivery.notifications.routing import WEBHOOK
 from engine.timeutil import utcnow

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine import DAG, EmptyOperator
 from engine.authoring.serialization import dag_hash, serialize_dag
-from engine.delivery.amqp import delete_topology
 from engine.models import (
     Dag,
     DagRun,
@@ -26,6 +25,7 @@ from engine.models import (
 from engine.models.session import create_db_engine, make_session_factory
 from engine.services.deadletters import record_dead_letter
 from engine.state import DagRunState, TaskInstanceState
+from tests.services import delete_rabbitmq_topology
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:5999/"
@@ -76,7 +76,7 @@ def broker() -> Iterator[Broker]:
     suffix = uuid.uuid4().hex[:12]
     names = Broker(AMQP_URL, f"loom.dlx.test-{suffix}", f"loom.dead_letters.test-{suffix}")
     yield names
-    delete_topology(AMQP_URL, exchange=names.exchange, queue=names.queue)
+    delete_rabbitmq_topology(AMQP_URL, exchange=names.exchange, queue=names.queue)
 
 
 def add_failed_run(
@@ -134,3 +134,10 @@ def add_dead_letter(session: Session, **kwargs: str | int) -> DeadLetter:
         worker_host="worker-1",
         now=NOW,
     )
+
+
+@pytest.fixture
+def dead_letter_id(session_factory: sessionmaker[Session]) -> int:
+    """The id of a committed dead letter (see :func:`add_dead_letter`)."""
+    with session_factory.begin() as session:
+        return add_dead_letter(session).id

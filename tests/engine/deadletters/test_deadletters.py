@@ -11,9 +11,9 @@ from engine.models import (
     DagRun,
     DeadLetter,
     DeadLetterState,
+    DeliveryStatus,
     OutboxKind,
     OutboxMessage,
-    OutboxState,
     TaskInstance,
 )
 from engine.services.deadletters import (
@@ -34,10 +34,8 @@ def outbox_rows(session: Session) -> list[OutboxMessage]:
 
 
 def test_record_writes_the_dead_letter_and_its_outbox_row(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     with session_factory() as session:
         dead_letter = session.get_one(DeadLetter, dead_letter_id)
         assert (dead_letter.state, dead_letter.try_number, dead_letter.published) == (
@@ -45,7 +43,7 @@ def test_record_writes_the_dead_letter_and_its_outbox_row(
         )  # fmt: skip
         [row] = outbox_rows(session)
     assert (row.kind, row.state, row.dedup_key) == (
-        OutboxKind.DEAD_LETTER, OutboxState.PENDING, f"dead_letter:{dead_letter_id}",
+        OutboxKind.DEAD_LETTER, DeliveryStatus.PENDING, f"dead_letter:{dead_letter_id}",
     )  # fmt: skip
     assert row.payload == {
         "action": "publish", "dead_letter_id": dead_letter_id, "message": dead_letter.payload,
@@ -117,10 +115,8 @@ def test_list_and_get(session_factory: sessionmaker[Session]) -> None:
 
 
 def test_replay_runs_the_task_again_with_fresh_tries(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     with session_factory.begin() as session:
         replay_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
     with session_factory() as session:
@@ -168,10 +164,8 @@ def test_replay_refuses_a_task_instance_that_runs_again_already(
 
 
 def test_discard_resolves_without_touching_the_task_instance(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     with session_factory.begin() as session:
         discard_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
     with session_factory() as session:

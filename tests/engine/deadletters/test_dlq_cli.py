@@ -9,8 +9,8 @@ from click.testing import CliRunner, Result
 
 from engine.cli import dlq_cmd
 from engine.cli.main import cli
-from engine.delivery.relay import OutboxRelay
-from engine.models import DeadLetter, DeadLetterState, OutboxMessage, OutboxState, migrate
+from engine.delivery.relay import make_relay
+from engine.models import DeadLetter, DeadLetterState, DeliveryStatus, OutboxMessage, migrate
 from engine.models.session import create_db_engine, make_session_factory
 
 from .conftest import NOW, RUN_ID, Broker, add_dead_letter
@@ -87,7 +87,7 @@ def test_replay_and_discard(ids: list[int], sqlite_url: str) -> None:
         assert states == [DeadLetterState.REPLAYED, DeadLetterState.DISCARDED]
         assert session.get_one(DeadLetter, ids[0]).resolved_by.startswith("cli")  # type: ignore[union-attr]
         # no broker configured: the CLI's relay pass settled every outbox row in the database
-        assert {m.state for m in session.query(OutboxMessage)} == {OutboxState.DELIVERED}
+        assert {m.state for m in session.query(OutboxMessage)} == {DeliveryStatus.DELIVERED}
     engine.dispose()
 
 
@@ -100,7 +100,7 @@ def test_replay_removes_the_message_from_rabbitmq(
     engine = create_db_engine(sqlite_url)
     publisher = RabbitPublisher(broker.url, exchange=broker.exchange, queue=broker.queue)
     try:
-        relay = OutboxRelay(session_factory=make_session_factory(engine), publisher=publisher)
+        relay = make_relay(session_factory=make_session_factory(engine), publisher=publisher)
         assert relay.run_once(NOW).published == 2
     finally:
         publisher.close()

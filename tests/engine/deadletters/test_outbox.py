@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.delivery import outbox
 from engine.delivery.outbox import backoff, claim_due, enqueue, mark_delivered, mark_failed_attempt
-from engine.models import OutboxKind, OutboxMessage, OutboxState
+from engine.models import DeliveryStatus, OutboxKind, OutboxMessage
 
 from .conftest import NOW
 
@@ -63,13 +63,13 @@ def test_claim_takes_due_pending_rows_of_the_kinds_asked_and_leases_them(
         due = add(session, "a")
         later = add(session, "b")
         session.get_one(OutboxMessage, later).available_at = NOW + timedelta(minutes=1)
-        email = add(session, "c", OutboxKind.EMAIL)
+        email = add(session, "c", OutboxKind.NOTIFICATION)
         done = add(session, "d")
         mark_delivered(session=session, message=session.get_one(OutboxMessage, done), now=NOW)
     with session_factory.begin() as session:
         claimed = claim_due(session=session, now=NOW, limit=10, kinds=[OutboxKind.DEAD_LETTER])
         assert [m.id for m in claimed] == [due]
-        assert claimed[0].state == OutboxState.PENDING
+        assert claimed[0].state == DeliveryStatus.PENDING
         assert claimed[0].available_at == NOW + outbox.CLAIM_LEASE
     with session_factory.begin() as session:
         assert claim_due(session=session, now=NOW, limit=10, kinds=[OutboxKind.DEAD_LETTER]) == []
@@ -92,7 +92,7 @@ def test_failed_attempts_back_off_exponentially_up_to_five_minutes_and_never_giv
             mark_failed_attempt(session=session, message=message, error=f"down {attempt}", now=NOW)
     with session_factory() as session:
         message = session.get_one(OutboxMessage, message_id)
-        assert (message.state, message.attempts) == (OutboxState.PENDING, 12)
+        assert (message.state, message.attempts) == (DeliveryStatus.PENDING, 12)
         assert message.last_error == "down 12"
         assert message.available_at == NOW + timedelta(minutes=5)
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 8, 9, 1000)] == [2, 4, 8, 256, 300, 300]

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.delivery.amqp import DeliveryError, RabbitPublisher
+from engine.delivery.dispatcher import DispatchReport
 from engine.delivery.outbox import enqueue
-from engine.delivery.relay import OutboxRelay, RelayReport
-from engine.models import DeadLetter, OutboxKind, OutboxMessage, OutboxState
+from engine.delivery.relay import make_relay
+from engine.models import DeadLetter, DeliveryStatus, OutboxKind, OutboxMessage
 from engine.services.deadletters import discard_dead_letter, replay_dead_letter
 
 from .conftest import CLOSED_PORT_URL, NOW, RUN_ID, Broker, add_dead_letter
@@ -39,28 +40,26 @@ def test_without_a_broker_dead_letters_stay_in_the_database(
     with session_factory.begin() as session:
         dead_letter_id = add_dead_letter(session).id
         email = enqueue(
-            session=session, kind=OutboxKind.EMAIL, payload={}, dedup_key=None, now=NOW
+            session=session, kind=OutboxKind.NOTIFICATION, payload={}, dedup_key=None, now=NOW
         ).id
-    report = OutboxRelay(session_factory=session_factory, publisher=None).run_once(NOW)
-    assert report == RelayReport(claimed=1, kept_in_database=1)
+    report = make_relay(session_factory=session_factory, publisher=None).run_once(NOW)
+    assert report == DispatchReport(claimed=1, kept_in_database=1)
     states = {row.id: row.state for row in rows(session_factory)}
-    assert states[email] == OutboxState.PENDING  # other kinds are another relay's
-    assert OutboxState.DELIVERED in states.values()
+    assert states[email] == DeliveryStatus.PENDING  # other kinds are another dispatcher's
+    assert DeliveryStatus.DELIVERED in states.values()
     assert dead_letter(session_factory, dead_letter_id).published is False
 
 
 @pytest.mark.rabbitmq
 def test_the_relay_publishes_a_persistent_json_message(
-    session_factory: sessionmaker[Session], broker: Broker
+    session_factory: sessionmaker[Session], broker: Broker, dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
-    relay = OutboxRelay(session_factory=session_factory, publisher=publisher_for(broker))
+    relay = make_relay(session_factory=session_factory, publisher=publisher_for(broker))
     try:
-        assert relay.run_once(NOW) == RelayReport(claimed=1, published=1)
-        assert relay.run_once(NOW + timedelta(minutes=1)) == RelayReport()
+        assert relay.run_once(NOW) == DispatchReport(claimed=1, published=1)
+        assert relay.run_once(NOW + timedelta(minutes=1)) == DispatchReport()
     finally:
-        relay.publisher.close()  # type: ignore[union-attr]
+        relay.close()
     [(properties, body)] = broker.get_all()
     assert properties.delivery_mode == 2
     assert properties.content_type == "application/json"
@@ -76,15 +75,13 @@ def test_the_relay_publishes_a_persistent_json_message(
     )  # fmt: skip
     assert dead_letter(session_factory, dead_letter_id).published is True
     [row] = rows(session_factory)
-    assert (row.state, row.delivered_at, row.attempts) == (OutboxState.DELIVERED, NOW, 0)
+    assert (row.state, row.delivered_at, row.attempts) == (DeliveryStatus.DELIVERED, NOW, 0)
 
 
 @pytest.mark.rabbitmq
 def test_enqueuing_the_same_publication_twice_sends_one_message(
-    session_factory: sessionmaker[Session], broker: Broker
+    session_factory: sessionmaker[Session], broker: Broker, dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
     with session_factory.begin() as session:
         row = session.scalars(sa.select(OutboxMessage)).one()
         again = enqueue(
@@ -94,7 +91,7 @@ def test_enqueuing_the_same_publication_twice_sends_one_message(
         assert again.id == row.id
     publisher = publisher_for(broker)
     try:
-        OutboxRelay(session_factory=session_factory, publisher=publisher).run_once(NOW)
+        make_relay(session_factory=session_factory, publisher=publisher).run_once(NOW)
     finally:
         publisher.close()
     assert len(broker.get_all()) == 1
@@ -102,31 +99,32 @@ def test_enqueuing_the_same_publication_twice_sends_one_message(
 
 @pytest.mark.rabbitmq
 def test_a_broker_outage_delays_delivery_and_loses_nothing(
-    session_factory: sessionmaker[Session], broker: Broker, caplog: pytest.LogCaptureFixture
+    session_factory: sessionmaker[Session],
+    broker: Broker,
+    caplog: pytest.LogCaptureFixture,
+    dead_letter_id: int,
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
-    down = OutboxRelay(
+    down = make_relay(
         session_factory=session_factory, publisher=publisher_for(broker, CLOSED_PORT_URL)
     )
-    assert down.run_once(NOW) == RelayReport(claimed=1, failed=1)
+    assert down.run_once(NOW) == DispatchReport(claimed=1, failed=1)
     assert "outbox message 1 (publish dead letter 1) failed" in caplog.text
     assert "Traceback" in caplog.text
     [row] = rows(session_factory)
-    assert (row.state, row.attempts) == (OutboxState.PENDING, 1)
+    assert (row.state, row.attempts) == (DeliveryStatus.PENDING, 1)
     assert row.available_at == NOW + timedelta(seconds=2)
     assert "DeliveryError" in (row.last_error or "")
     assert "127.0.0.1:5999" in (row.last_error or "")
-    assert down.run_once(NOW + timedelta(seconds=1)) == RelayReport()  # backing off
-    assert down.run_once(NOW + timedelta(seconds=2)) == RelayReport(claimed=1, failed=1)
+    assert down.run_once(NOW + timedelta(seconds=1)) == DispatchReport()  # backing off
+    assert down.run_once(NOW + timedelta(seconds=2)) == DispatchReport(claimed=1, failed=1)
     [row] = rows(session_factory)
     assert (row.attempts, row.available_at) == (2, NOW + timedelta(seconds=6))
 
     up = publisher_for(broker)
-    relay = OutboxRelay(session_factory=session_factory, publisher=up)
+    relay = make_relay(session_factory=session_factory, publisher=up)
     try:
-        assert relay.run_once(NOW + timedelta(seconds=6)) == RelayReport(claimed=1, published=1)
-        assert relay.run_once(NOW + timedelta(hours=1)) == RelayReport()
+        assert relay.run_once(NOW + timedelta(seconds=6)) == DispatchReport(claimed=1, published=1)
+        assert relay.run_once(NOW + timedelta(hours=1)) == DispatchReport()
     finally:
         up.close()
     [(properties, _body)] = broker.get_all()
@@ -178,12 +176,12 @@ def test_replay_and_discard_remove_the_message_from_the_queue(
         first = add_dead_letter(session).id
         second = add_dead_letter(session, run_id="manual__2").id
     publisher = publisher_for(broker)
-    relay = OutboxRelay(session_factory=session_factory, publisher=publisher)
+    relay = make_relay(session_factory=session_factory, publisher=publisher)
     try:
         assert relay.run_once(NOW).published == 2
         with session_factory.begin() as session:
             resolve(session=session, id=first, now=NOW, by="ada")  # type: ignore[operator]
-        assert relay.run_once(NOW) == RelayReport(claimed=1, removed=1)
+        assert relay.run_once(NOW) == DispatchReport(claimed=1, removed=1)
     finally:
         publisher.close()
     assert [p.message_id for p, _body in broker.get_all()] == [str(second)]
@@ -198,10 +196,10 @@ def test_a_dead_letter_resolved_before_publication_is_never_sent(
         discard_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
     publisher = publisher_for(broker)
     try:
-        report = OutboxRelay(session_factory=session_factory, publisher=publisher).run_once(NOW)
+        report = make_relay(session_factory=session_factory, publisher=publisher).run_once(NOW)
     finally:
         publisher.close()
-    assert report == RelayReport(claimed=2, kept_in_database=2)
+    assert report == DispatchReport(claimed=2, kept_in_database=2)
     assert broker.get_all() == []
     assert dead_letter(session_factory, dead_letter_id).published is False
 
@@ -211,14 +209,14 @@ def test_run_loops_until_stopped(session_factory: sessionmaker[Session], broker:
     with session_factory.begin() as session:
         add_dead_letter(session)
     stop = threading.Event()
-    relay = OutboxRelay(
+    relay = make_relay(
         session_factory=session_factory, publisher=publisher_for(broker), clock=lambda: NOW
     )
     thread = threading.Thread(target=relay.run, args=(stop, 0.05))
     thread.start()
     try:
         for _ in range(100):
-            if rows(session_factory)[0].state == OutboxState.DELIVERED:
+            if rows(session_factory)[0].state == DeliveryStatus.DELIVERED:
                 break
             stop.wait(0.05)
     finally:
@@ -231,25 +229,23 @@ def test_run_loops_until_stopped(session_factory: sessionmaker[Session], broker:
 
 @pytest.mark.rabbitmq
 def test_a_removal_waits_for_a_publication_still_in_flight(
-    session_factory: sessionmaker[Session], broker: Broker
+    session_factory: sessionmaker[Session], broker: Broker, dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
-    down = OutboxRelay(
+    down = make_relay(
         session_factory=session_factory, publisher=publisher_for(broker, CLOSED_PORT_URL)
     )
     assert down.run_once(NOW).failed == 1  # the publication backs off until NOW + 2 s
     with session_factory.begin() as session:
         discard_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
     publisher = publisher_for(broker)
-    relay = OutboxRelay(session_factory=session_factory, publisher=publisher)
+    relay = make_relay(session_factory=session_factory, publisher=publisher)
     try:
-        assert relay.run_once(NOW) == RelayReport(claimed=1, failed=1)
+        assert relay.run_once(NOW) == DispatchReport(claimed=1, failed=1)
         remove = rows(session_factory)[1]
         assert "still being published" in (remove.last_error or "")
         later = NOW + timedelta(seconds=2)
-        assert relay.run_once(later) == RelayReport(claimed=2, kept_in_database=2)
+        assert relay.run_once(later) == DispatchReport(claimed=2, kept_in_database=2)
     finally:
         publisher.close()
     assert broker.get_all() == []
-    assert {row.state for row in rows(session_factory)} == {OutboxState.DELIVERED}
+    assert {row.state for row in rows(session_factory)} == {DeliveryStatus.DELIVERED}

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.notifications import EventType, build_notifier
 from engine.delivery.notifications.email import render_email
 from engine.delivery.notifications.events import Event, with_url
-from engine.delivery.notifications.notifier import Notifier
 from engine.models import DeliveryStatus
 from tests.engine.notifications.conftest import (
     BASE_URL,
@@ -91,7 +91,7 @@ def test_every_event_renders_a_subject_a_text_and_an_html_body(event_type: Event
         assert "Deadline:      1800.0 s after the run started" in text
 
 
-MakeNotifier = Callable[..., Notifier]
+MakeNotifier = Callable[..., Dispatcher]
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def notifier_for(postgres_url: str, sessions: Sessions, tmp_path: Path) -> MakeN
         alerts: dict[str, Any] | None = None,
         trust: ssl.SSLContext | None = None,
         **smtp: Any,
-    ) -> Notifier:
+    ) -> Dispatcher:
         settings = make_settings(
             postgres_url,
             tmp_path / "home",

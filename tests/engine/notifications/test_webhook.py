@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from engine.delivery.dispatcher import Dispatcher, DispatchReport
 from engine.delivery.notifications import build_notifier, verify_signature
-from engine.delivery.notifications.notifier import Notifier, NotifierReport
+from engine.delivery.notifications.notifier import ChannelSender
 from engine.models import DeliveryStatus
 from tests.engine.notifications.conftest import (
     BASE_URL,
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.postgres
 SEC = timedelta(seconds=1)
 
 
-MakeNotifier = Callable[..., Notifier]
+MakeNotifier = Callable[..., Dispatcher]
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def notifier_for(
 ) -> MakeNotifier:
     """``notifier_for(**webhook_settings)``: a notifier whose webhook ``ops`` is ``receiver``."""
 
-    def make(**hook: Any) -> Notifier:
+    def make(**hook: Any) -> Dispatcher:
         webhook = {"url": receiver.url, "secret": SECRET, "timeout": "1s", **hook}
         settings = make_settings(postgres_url, tmp_path / "home", webhooks={"ops": webhook})
         return build_notifier(settings, sessions, clock=lambda: NOW)
@@ -56,7 +57,7 @@ def test_a_signed_json_post_that_a_receiver_verifies(
 
     report = notifier_for().run_once(NOW)
 
-    assert report == NotifierReport(events=1, planned=1, delivered=1)
+    assert report == DispatchReport(claimed=1, events=1, planned=1, delivered=1)
     [request] = receiver.requests
     headers, body = request.headers, request.body
     assert headers["Content-Type"] == "application/json"
@@ -207,13 +208,15 @@ def test_a_claim_in_flight_is_left_alone_until_its_lease_runs_out(
 
     add_event(sessions, notify=("ops",))
     crashed = notifier_for()
-    crashed._fan_out(NOW, NotifierReport())  # the first step of a pass
+    [sender] = crashed.follow_ups
+    assert isinstance(sender, ChannelSender)
+    crashed.dispatch_outbox(NOW, DispatchReport())  # the first step of a pass
     with sessions.begin() as session:  # claimed, then the process died before sending
-        assert claim_next(session=session, now=NOW, until=NOW + crashed.lease) is not None
+        assert claim_next(session=session, now=NOW, until=NOW + sender.lease) is not None
 
     other = notifier_for()
     assert other.run_once(NOW + SEC).tried == 0
-    assert other.run_once(NOW + crashed.lease).delivered == 1
+    assert other.run_once(NOW + sender.lease).delivered == 1
     assert len(receiver.requests) == 1
 
 
