@@ -13,7 +13,16 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from bench import api_bench, loom_runs, memory_bench, parse_bench, rq_floor, tick_bench, ui_bench
+from bench import (
+    api_bench,
+    cli_bench,
+    loom_runs,
+    memory_bench,
+    parse_bench,
+    rq_floor,
+    tick_bench,
+    ui_bench,
+)
 
 
 def _guarded(name: str, body: Callable[[], Any]) -> Any:
@@ -33,6 +42,7 @@ def main() -> None:
     _guarded("chain", lambda: loom_runs.emit(loom_runs.chain()))
     _guarded("scheduler_tick", tick_bench.main)
     _guarded("parse", parse_bench.main)
+    _guarded("cli", cli_bench.main)
     _guarded("standalone_memory", memory_bench.main)
     _guarded("api", api_bench.main)
     _guarded("ui", ui_bench.main)

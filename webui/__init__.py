@@ -1,5 +1,5 @@
 """Loom's webserver: the REST API and the web UI, built by :func:`create_app`."""
 
-from webui.app import create_app as create_app
+from engine.lazy import attach_stub
 
-__all__ = ["create_app"]
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import loom_context
-from webui.serve import run_gunicorn
 
 
 @click.command("webserver")
@@ -23,6 +22,8 @@ from webui.serve import run_gunicorn
 )
 def webserver_command(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the web UI and the REST API (/api/v1) with gunicorn; needs webserver.secret_key."""
+    from webui.serve import run_gunicorn
+
     settings = loom_context().settings
     web = settings.webserver
     run_gunicorn(

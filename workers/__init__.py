@@ -6,10 +6,6 @@
 * :class:`DatabaseXComStore` is XCom in the database, as a running try sees it.
 """
 
-from workers.context import RunnerContext as RunnerContext
-from workers.context import RunnerSettings as RunnerSettings
-from workers.dagcache import DagCache as DagCache
-from workers.runner import run_task as run_task
-from workers.xcom import DatabaseXComStore as DatabaseXComStore
+from engine.lazy import attach_stub
 
-__all__ = ["DagCache", "DatabaseXComStore", "RunnerContext", "RunnerSettings", "run_task"]
+__getattr__, __dir__, __all__ = attach_stub(__name__, __file__)

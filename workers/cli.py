@@ -6,10 +6,6 @@ import click
 
 from engine.cli.common import loom_context
 from engine.executors.base import DEFAULT_JOB_FUNC
-from engine.metrics.exposition import serve_metrics, use_multiprocess_dir
-from engine.metrics.state import QueueDepths, StateCollector
-from engine.runtime.processlog import configure_logging
-from workers.rq_worker import WorkerOptions, parse_queues, run_workers
 
 
 @click.command("worker")
@@ -61,6 +57,9 @@ def command(
 ) -> None:
     """Run RQ workers that execute task instances from Redis (redis.url)."""
     # The one place engine/ reaches into workers/: this command *is* the worker process.
+    from engine.runtime.endpoints import serve_worker_metrics
+    from engine.runtime.processlog import configure_logging
+    from workers.rq_worker import WorkerOptions, parse_queues, run_workers
 
     try:
         names = parse_queues(queues)
@@ -77,15 +76,7 @@ def command(
         entry_points=frozenset({DEFAULT_JOB_FUNC, *entry_points}),
     )
     configure_logging(settings.logging)
-    if settings.metrics.worker_port:
-        # Before any job runs: what forked work horses and worker processes count must
-        # reach this process's endpoint.
-        use_multiprocess_dir("worker")
-        serve_metrics(
-            host=settings.metrics.host,
-            port=settings.metrics.worker_port,
-            collectors=[StateCollector([QueueDepths(settings.redis.url)])],
-        )
+    serve_worker_metrics(settings)  # before any job runs, so that every job is counted
     status = run_workers(options, concurrency)
     if status:
         raise SystemExit(status)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings, load_settings
 from engine.executors import Executor, worker_executor
-from engine.models.session import engine_for, make_session_factory
+from engine.runtime.database import session_factory_for
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
 from workers.followup import fast_follow
@@ -54,13 +54,11 @@ def run_job(ti_id: int, try_number: int) -> str | None:
 def warm_up() -> _Process:
     """Load settings and create the database engine, once per process."""
     settings = load_settings()
-    engine = engine_for(settings.database)
-    # A forked work horse must not share pooled connections with its parent.
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    session_factory = session_factory_for(settings, forks=True)  # RQ forks work horses
     logger.debug("worker process %s ready", os.getpid())
     return _Process(
         settings=settings,
-        session_factory=make_session_factory(engine),
+        session_factory=session_factory,
         executor=worker_executor(settings),
         dag_cache=DagCache(),
     )

@@ -40,9 +40,9 @@ class LoomContext:
     @property
     def session_factory(self) -> sessionmaker[Session]:
         if self._session_factory is None:
-            from engine.models.session import engine_for, make_session_factory
+            from engine.runtime.database import session_factory_for
 
-            self._session_factory = make_session_factory(engine_for(self.settings.database))
+            self._session_factory = session_factory_for(self.settings)
         return self._session_factory
 
     @contextmanager

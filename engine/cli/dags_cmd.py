@@ -10,27 +10,27 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from engine.cli.common import emit, loom_context, output_option
+from engine.cli.registry import LazyGroup
 from engine.errors import NotFoundError
-from engine.models import Dag, ParseImportError, SerializedDag
-from engine.parser.dagbag import parse_folder
-from engine.parser.processor import FileParseResult, parse_file, parse_files
-from engine.parser.shell_safety import shell_injection_warnings
-from engine.parser.sync import RefreshReport, refresh_dags, set_dag_paused
-from engine.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from engine.models import Dag
+    from engine.parser.processor import FileParseResult
+    from engine.parser.sync import RefreshReport
 
 LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
 TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")
 NOT_INITIALISED = "database not initialised: run `loom db upgrade`"
 
 
-@click.group("dags")
+@click.group("dags", cls=LazyGroup, place="dags")
 def group() -> None:
     """List, show, validate and reparse DAGs; pause and unpause them."""
 
@@ -38,6 +38,10 @@ def group() -> None:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A transaction on a database whose schema exists, else a clear error."""
+    import sqlalchemy as sa
+
+    from engine.models import Dag
+
     with loom_context().session() as session:
         if not sa.inspect(session.connection()).has_table(Dag.__tablename__):
             raise click.ClickException(NOT_INITIALISED)
@@ -52,6 +56,10 @@ def _session() -> Iterator[Session]:
 @click.option("--include-inactive", is_flag=True, help="Also list DAGs whose file is gone.")
 def list_(output: str, include_inactive: bool) -> None:
     """List the DAGs in the database (import errors are counted on stderr)."""
+    import sqlalchemy as sa
+
+    from engine.models import Dag, ParseImportError
+
     with _session() as session:
         query = sa.select(Dag).order_by(Dag.dag_id)
         if not include_inactive:
@@ -83,6 +91,8 @@ def _dag_row(dag: Dag, with_active: bool) -> dict[str, Any]:
 @output_option
 def show(dag_id: str, output: str) -> None:
     """Show a DAG's settings and its tasks with their upstream tasks."""
+    from engine.models import Dag, SerializedDag
+
     with _session() as session:
         dag = session.get(Dag, dag_id)
         serialized = session.get(SerializedDag, dag_id)
@@ -144,6 +154,8 @@ def validate(path: Path | None, output: str, tracebacks: bool) -> None:
     Needs no database. Exits 1 when any file has a problem; warnings (such as a shell
     command that interpolates conf without ``| sh``) are printed and do not fail.
     """
+    from engine.parser.shell_safety import shell_injection_warnings
+
     results = _parse_for_validation(path)
     problems = [
         {"file": str(result.path), "message": error.message, "traceback": error.traceback}
@@ -175,6 +187,9 @@ def validate(path: Path | None, output: str, tracebacks: bool) -> None:
 
 
 def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
+    from engine.parser.dagbag import parse_folder
+    from engine.parser.processor import parse_file
+
     core = loom_context().settings.core
     timeout = core.parse_timeout.total_seconds()
     target = (path or core.dags_folder).resolve()
@@ -207,6 +222,10 @@ def _print_problems(problems: list[dict[str, Any]], tracebacks: bool) -> None:
 @output_option
 def reparse(force: bool, output: str) -> None:
     """Bring the database up to date with the DAG folder (only changed files are parsed)."""
+    from engine.parser.processor import parse_files
+    from engine.parser.sync import refresh_dags
+    from engine.timeutil import utcnow
+
     core = loom_context().settings.core
     with _session() as session:
         report = refresh_dags(
@@ -259,6 +278,8 @@ def unpause(dag_id: str) -> None:
 
 
 def _set_paused(dag_id: str, is_paused: bool) -> None:
+    from engine.parser.sync import set_dag_paused
+
     with _session() as session:
         set_dag_paused(session=session, dag_id=dag_id, is_paused=is_paused)
     click.echo(f"DAG {dag_id} is {'paused' if is_paused else 'unpaused'}")

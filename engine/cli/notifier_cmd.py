@@ -8,8 +8,6 @@ import click
 
 from engine.cli.common import emit, loom_context, output_option
 from engine.cli.process import stop_on_signals
-from engine.metrics.exposition import serve_metrics
-from engine.runtime.processlog import configure_logging
 
 
 @click.command("notifier")
@@ -23,6 +21,8 @@ def command(once: bool, output: str) -> None:
     (``GET /api/v1/notifications``). Several notifiers may run side by side.
     """
     from engine.delivery.notifications import build_notifier
+    from engine.runtime.endpoints import notifier_metrics
+    from engine.runtime.processlog import configure_logging
 
     ctx = loom_context()
     settings = ctx.settings
@@ -31,11 +31,5 @@ def command(once: bool, output: str) -> None:
         emit(dataclasses.asdict(notifier.run_once()), output)
         return
     configure_logging(settings.logging)
-    endpoint = None
-    if settings.metrics.notifier_port:
-        endpoint = serve_metrics(host=settings.metrics.host, port=settings.metrics.notifier_port)
-    try:
+    with notifier_metrics(settings):
         notifier.run(stop_on_signals(), settings.alerts.poll_interval)
-    finally:
-        if endpoint is not None:
-            endpoint.close()

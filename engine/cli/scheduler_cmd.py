@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import click
 
 from engine.cli.common import describe_error, loom_context, parse_conf, parse_logical_date
 from engine.cli.process import stop_on_signals
-from engine.durations import parse_duration
 from engine.errors import InvalidInputError, LoomError
-from engine.executors import build_executor
-from engine.metrics.exposition import serve_metrics
-from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
-from engine.plugins.loading import load_plugins_or_log
-from engine.runtime.processlog import configure_logging
-from engine.scheduling.wakeup import build_waker
-from engine.timeutil import utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
-
-    from engine.config import Settings
-    from engine.metrics.exposition import MetricsEndpoint
-    from engine.metrics.state import StateSource
-
-logger = logging.getLogger(__name__)
 
 
 @click.command("scheduler")
@@ -40,55 +20,16 @@ def command() -> None:
     letters to RabbitMQ (safe beside other schedulers' relays: rows are claimed with a
     lease).
     """
-    from engine.delivery.relay import build_relay
-    from engine.scheduling.scheduler import Scheduler
+    from engine.runtime.endpoints import scheduler_metrics
+    from engine.runtime.processes import build_scheduler_process
+    from engine.runtime.processlog import configure_logging
 
     ctx = loom_context()
     settings = ctx.settings
     configure_logging(settings.logging)
-    # Plugins' timetables: serialized DAGs name them, and the scheduler computes their runs.
-    load_plugins_or_log(settings.core.plugins_folder)
-    waker = build_waker(settings.database.url)
-    executor = build_executor(settings, on_job_done=waker.wake)
-    scheduler = Scheduler(
-        session_factory=ctx.session_factory, executor=executor, settings=settings, waker=waker
-    )
-    endpoint = _serve_metrics(settings, ctx.session_factory)
-    stop = stop_on_signals()
-    relay = threading.Thread(
-        target=build_relay(settings, ctx.session_factory).run,
-        args=(stop,),
-        name="loom-relay",
-        daemon=True,
-    )
-    executor.start()
-    relay.start()
-    try:
-        scheduler.run(stop)
-    finally:
-        stop.set()
-        executor.stop()
-        waker.close()
-        relay.join(timeout=10)
-        if endpoint is not None:
-            endpoint.close()
-
-
-def _serve_metrics(
-    settings: Settings, session_factory: sessionmaker[Session]
-) -> MetricsEndpoint | None:
-    """The scheduler's /metrics: its own counts, and the state of the whole deployment
-    (runs, task instances, dead letters, outbox, import errors, RQ queues)."""
-    if not settings.metrics.scheduler_port:
-        return None
-    sources: list[StateSource] = [DatabaseState(session_factory.kw["bind"], clock=utcnow)]
-    if settings.executor.kind == "rq":
-        sources.append(QueueDepths(settings.redis.url))
-    return serve_metrics(
-        host=settings.metrics.host,
-        port=settings.metrics.scheduler_port,
-        collectors=[StateCollector(sources)],
-    )
+    process = build_scheduler_process(settings, ctx.session_factory)
+    with scheduler_metrics(settings, ctx.session_factory):
+        process.run(stop_on_signals())
 
 
 @click.command("trigger")
@@ -108,6 +49,7 @@ def trigger_command(
 ) -> None:
     """Create a manual run of DAG_ID; the scheduler starts it when it is due."""
     from engine.services.runs import trigger_dag
+    from engine.timeutil import utcnow
 
     try:
         now = utcnow()
@@ -133,6 +75,8 @@ def trigger_command(
 def _run_after(at: str | None, delay: str | None, *, now: datetime) -> datetime:
     if at is not None and delay is not None:
         raise InvalidInputError("give --at or --delay, not both")
+    from engine.durations import parse_duration
+
     if delay is not None:
         return now + parse_duration(delay)
     when = parse_logical_date(at, option="--at")

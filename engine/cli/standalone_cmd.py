@@ -6,13 +6,14 @@ import click
 
 from engine.cli.common import loom_context
 from engine.cli.process import stop_on_signals
-from engine.runtime.processlog import configure_logging
-from engine.runtime.standalone import build_standalone
 
 
 @click.command("standalone")
 def command() -> None:
     """Migrate, then run the scheduler, local workers and outbox relay until Ctrl-C."""
+    from engine.runtime.processlog import configure_logging
+    from engine.runtime.standalone import build_standalone
+
     settings = loom_context().settings
     configure_logging(settings.logging)
     standalone = build_standalone(settings)

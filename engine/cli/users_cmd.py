@@ -67,22 +67,22 @@ def list_(output: str) -> None:
 @click.argument("username")
 def disable(username: str) -> None:
     """Disable a user: no more sign-ins, and their tokens stop working at once."""
-    with loom_context().session() as session:
-        set_active(
-            session=session, user=require_user(session=session, username=username), active=False
-        )
-    click.echo(f"disabled user {username}")
+    _set_active(username, active=False)
 
 
 @group.command("enable")
 @click.argument("username")
 def enable(username: str) -> None:
     """Enable a disabled user again."""
+    _set_active(username, active=True)
+
+
+def _set_active(username: str, *, active: bool) -> None:
     with loom_context().session() as session:
         set_active(
-            session=session, user=require_user(session=session, username=username), active=True
+            session=session, user=require_user(session=session, username=username), active=active
         )
-    click.echo(f"enabled user {username}")
+    click.echo(f"{'enabled' if active else 'disabled'} user {username}")
 
 
 @group.command("reset-password")

@@ -13,7 +13,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,19 +22,18 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.notifications import build_notifier
-from engine.delivery.relay import build_relay
-from engine.executors import Executor, build_executor
 from engine.models import User
 from engine.models.migrate import upgrade_and_seed
-from engine.models.session import engine_for, make_session_factory
-from engine.plugins.loading import load_plugins_or_log
-from engine.scheduling.scheduler import Scheduler
-from engine.scheduling.wakeup import Waker, build_waker
+from engine.runtime.database import session_factory_for
+from engine.runtime.processes import (
+    SchedulerProcess,
+    Service,
+    build_scheduler_process,
+    start_thread,
+)
 from engine.security.users import create_user
 
 logger = logging.getLogger(__name__)
-
-RELAY_INTERVAL_SECONDS = 1.0
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD_FILE = "standalone_admin_password"
@@ -48,16 +47,19 @@ SERVICES_GROUP = "loom.standalone"
 class Standalone:
     """The pieces of a standalone Loom, built but not started."""
 
-    settings: Settings
-    session_factory: sessionmaker[Session]
-    executor: Executor
-    scheduler: Scheduler
-    relay: Dispatcher
+    process: SchedulerProcess
+    """The scheduler with its executor, waker and outbox relay."""
     notifier: Dispatcher
-    waker: Waker
-    """Wakes the scheduler early (on PostgreSQL, a LISTEN connection: closed on stop)."""
     admin_password_file: Path | None = None
     """Where the password of the admin standalone created is; None when users existed."""
+
+    @property
+    def settings(self) -> Settings:
+        return self.process.settings
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        return self.process.session_factory
 
     def describe(self) -> list[str]:
         """Where everything is, for the start-up banner."""
@@ -83,63 +85,38 @@ class Standalone:
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set; then stop every piece and wait for it."""
-        relay = threading.Thread(
-            target=self.relay.run,
-            args=(stop, RELAY_INTERVAL_SECONDS),
-            name="loom-relay",
-            daemon=True,
-        )
-        notifier = threading.Thread(
-            target=self.notifier.run,
-            args=(stop, self.settings.alerts.poll_interval),
-            name="loom-notifier",
-            daemon=True,
-        )
-        self.executor.start()
-        relay.start()
-        notifier.start()
-        services: list[threading.Thread] = []
-        try:
-            services = _start_services(self.settings, stop)
-            self.scheduler.run(stop)
-        finally:
-            stop.set()
-            self.executor.stop()
-            for thread in (relay, notifier, *services):
-                thread.join(timeout=10)
-            self.waker.close()
-            logger.info("standalone stopped")
+        plugged_in = [
+            _plugged_in_service(self.settings, entry)
+            for entry in entry_points(group=SERVICES_GROUP)
+        ]
+        self.process.run(stop, beside=[self._start_notifier, *plugged_in])
+        logger.info("standalone stopped")
+
+    def _start_notifier(self, stop: threading.Event) -> threading.Thread:
+        interval = self.settings.alerts.poll_interval
+        return start_thread("loom-notifier", self.notifier.run, stop, interval)
 
 
-def _start_services(settings: Settings, stop: threading.Event) -> list[threading.Thread]:
-    """Start the services other packages plug in (the webserver, from ``webui``) through
-    the ``loom.standalone`` entry points: engine/ never imports them."""
-    threads = []
-    for entry in entry_points(group=SERVICES_GROUP):
-        threads.append(entry.load()(settings, stop))
+def _plugged_in_service(settings: Settings, entry: EntryPoint) -> Service:
+    """A service another package plugs in (the webserver, from ``webui``) through the
+    ``loom.standalone`` entry points: engine/ never imports them."""
+
+    def start(stop: threading.Event) -> threading.Thread:
+        thread: threading.Thread = entry.load()(settings, stop)
         logger.info("standalone: %s started", entry.name)
-    return threads
+        return thread
+
+    return start
 
 
 def build_standalone(settings: Settings) -> Standalone:
     """Migrate the database and build the scheduler, executor, relay and notifier."""
     upgrade_and_seed(settings.database.url)
-    session_factory = make_session_factory(engine_for(settings.database))
+    session_factory = session_factory_for(settings)
     admin_password_file = ensure_admin(session_factory, Path(settings.home))
-    load_plugins_or_log(settings.core.plugins_folder)  # timetables, as in `loom scheduler`
-    waker = build_waker(settings.database.url)
-    executor = build_executor(settings, on_job_done=waker.wake)
-    scheduler = Scheduler(
-        session_factory=session_factory, executor=executor, settings=settings, waker=waker
-    )
     return Standalone(
-        settings=settings,
-        session_factory=session_factory,
-        executor=executor,
-        scheduler=scheduler,
-        relay=build_relay(settings, session_factory),
+        process=build_scheduler_process(settings, session_factory),
         notifier=build_notifier(settings, session_factory),
-        waker=waker,
         admin_password_file=admin_password_file,
     )
 

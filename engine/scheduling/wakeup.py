@@ -10,18 +10,23 @@ that transaction commits, to every listening scheduler on any machine
 (:class:`PostgresWaker`). On SQLite (``loom standalone`` on one machine) the local
 executor runs in the scheduler's process and wakes it directly (:class:`LocalWaker`).
 A lost wake costs nothing but latency: the next full tick does the same work.
+
+psycopg is imported where a :class:`PostgresWaker` uses it: :func:`request_wake` is on
+the path of every trigger and clear, and on SQLite it must not load the PostgreSQL driver.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    import psycopg
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +92,8 @@ class PostgresWaker:
         self._lock = threading.Lock()
 
     def wait(self, timeout: float) -> bool:
+        import psycopg
+
         try:
             listener = self._listening()
             woken = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
@@ -100,6 +107,8 @@ class PostgresWaker:
             return self._local.wait(min(timeout, RECONNECT_PAUSE_SECONDS))
 
     def wake(self) -> None:
+        import psycopg
+
         try:
             with psycopg.connect(self._conninfo, autocommit=True) as conn:
                 conn.execute(f"NOTIFY {CHANNEL}")
@@ -111,6 +120,8 @@ class PostgresWaker:
         self._local.close()
 
     def _listening(self) -> psycopg.Connection[tuple[object, ...]]:
+        import psycopg
+
         with self._lock:
             if self._listener is None or self._listener.closed:
                 listener = psycopg.connect(self._conninfo, autocommit=True)

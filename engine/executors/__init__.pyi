@@ -1,0 +1,10 @@
+from engine.executors.base import DEFAULT_JOB_FUNC as DEFAULT_JOB_FUNC
+from engine.executors.base import Executor as Executor
+from engine.executors.base import TaskJob as TaskJob
+from engine.executors.factory import build_executor as build_executor
+from engine.executors.factory import worker_executor as worker_executor
+from engine.executors.local import LocalExecutor as LocalExecutor
+from engine.executors.local import child_executor as child_executor
+from engine.executors.rq_executor import RQExecutor as RQExecutor
+from engine.priority import PRIORITY_CLASSES as PRIORITY_CLASSES
+from engine.priority import QUEUE_NAMES as QUEUE_NAMES

@@ -1,0 +1,49 @@
+"""Choosing the executor: the one ``executor.kind`` names for a scheduler, and the one a
+task runner inside a worker submits follow-up tries to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from engine.executors.base import DEFAULT_JOB_FUNC, Executor
+from engine.executors.local import LocalExecutor, child_executor
+from engine.executors.rq_executor import RQExecutor
+
+if TYPE_CHECKING:
+    from engine.config import Settings
+
+
+def build_executor(
+    settings: Settings,
+    *,
+    runner: str | None = None,
+    on_job_done: Callable[[], None] | None = None,
+) -> Executor:
+    """The executor ``executor.kind`` names, not yet started.
+
+    ``runner`` is the dotted path of the job function (default ``workers.entry.run_job``);
+    tests pass their own. A local executor calls ``on_job_done`` after each job (the
+    scheduler's wake-up); RQ workers wake schedulers through the database instead.
+    """
+    job_func = runner or DEFAULT_JOB_FUNC
+    if settings.executor.kind == "rq":
+        return RQExecutor(settings.redis.url, job_func=job_func)
+    return LocalExecutor(
+        settings.executor.concurrency,
+        job_func=job_func,
+        on_job_done=on_job_done,
+        logging_settings=settings.logging,
+    )
+
+
+def worker_executor(settings: Settings) -> Executor:
+    """The executor a task runner submits follow-up tries to, from inside a worker.
+
+    In a local executor's pool process it forwards to that executor; anywhere else
+    (an RQ worker) it is an :class:`RQExecutor` on ``redis.url``.
+    """
+    link = child_executor()
+    if link is not None:
+        return link
+    return RQExecutor(settings.redis.url)
