@@ -21,7 +21,8 @@ from engine.models import Dag, ParseImportError, SerializedDag, utcnow
 from engine.parser.dagbag import parse_folder
 from engine.parser.processor import FileParseResult, parse_file
 from engine.parser.shell_safety import shell_injection_warnings
-from engine.parser.sync import RefreshReport, refresh_dags, set_dag_paused
+from engine.parser.sync import RefreshReport, refresh_dags
+from engine.services.dags import set_dag_paused
 
 LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
 TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")

@@ -16,7 +16,8 @@ from engine.authoring.schedules import DataInterval, NoSchedule, ensure_aware
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
-from engine.services.runs import create_dag_run, load_serialized_dag, make_run_id
+from engine.services.dags import load_serialized_dag
+from engine.services.runs import create_dag_run, make_run_id
 
 MAX_BACKFILL_RUNS = 1000
 """More intervals than this in one request is almost certainly a typo in a date."""

@@ -35,7 +35,7 @@ from engine.models import (
     OutboxState,
     TaskInstance,
 )
-from engine.services.runs import clear_task_instances
+from engine.services.taskinstances import clear_task_instances
 from engine.state import FINISHED
 
 logger = logging.getLogger(__name__)
@@ -161,9 +161,10 @@ def replay_dead_letter(*, session: Session, id: int, now: datetime, by: str) -> 
     """Run the dead letter's task again with fresh tries, and resolve the dead letter.
 
     The task instance and its downstream task instances (which its failure marked
-    ``upstream_failed``) are cleared by :func:`engine.services.runs.clear_task_instances`: back
-    to ``none`` with ``max_tries`` grown by ``retries + 1`` beyond the current try, and
-    the dag run back to ``queued``.
+    ``upstream_failed``) are cleared by
+    :func:`engine.services.taskinstances.clear_task_instances`: back to ``none`` with
+    ``max_tries`` grown by ``retries + 1`` beyond the current try, and the dag run back
+    to ``queued``.
     ConflictError when the dead letter is resolved already or its task instance is not
     finished (something else runs it again already).
     """

@@ -22,9 +22,16 @@ from werkzeug.wrappers import Response
 from engine.errors import NotFoundError
 from engine.models import TaskInstance, utcnow
 from engine.security.roles import Action, Resource
-from engine.services.queries import get_task_instance
-from engine.services.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
-from engine.services.runs import clear_task_instances, mark_run
+from engine.services.runs import mark_run
+from engine.services.taskinstances import (
+    LogChunk,
+    clear_task_instance,
+    clear_task_instances,
+    get_task_instance,
+    log_chunk,
+    mark_task_instance,
+    xcoms_of,
+)
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from webui import db
 from webui.auth import allows_dag, check_dag
@@ -258,13 +265,11 @@ def _json_error(status: int, message: str) -> Response:
 def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
     """Clear the task (``downstream=true``: and everything downstream) to run again."""
     check_dag(dag_id)
-    session = db.session()
-    get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
-    cleared = clear_task_instances(
-        session=session,
+    cleared = clear_task_instance(
+        session=db.session(),
         dag_id=dag_id,
         run_id=run_id,
-        task_ids=[task_id],
+        task_id=task_id,
         downstream=request.form.get("downstream") == "true",
         now=utcnow(),
     )
