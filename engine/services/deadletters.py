@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from engine.models import (
     OutboxState,
     TaskInstance,
 )
+from engine.services.pagination import Page, paginate, within_dags
 from engine.services.taskinstances import clear_task_instances
 from engine.state import FINISHED
 
@@ -132,18 +134,46 @@ def dead_letter_message(
     }
 
 
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """What to keep when listing dead letters; None keeps everything."""
+
+    state: DeadLetterState | None = None
+    dag_id: str | None = None
+    dag_ids: Collection[str] | None = None
+    """Only these DAGs' (a reader limited to some DAGs)."""
+
+
+DEAD_LETTER_ORDER: dict[str, Any] = {
+    "id": DeadLetter.id,
+    "created_at": DeadLetter.created_at,
+    "dag_id": DeadLetter.dag_id,
+}
+"""Columns dead letter lists may be ordered by."""
+
+
+def dead_letter_query(filters: DeadLetterFilter) -> sa.Select[Any]:
+    """The dead letters matching ``filters`` (unordered: the caller pages them)."""
+    stmt = within_dags(sa.select(DeadLetter), DeadLetter.dag_id, filters.dag_ids)
+    if filters.state is not None:
+        stmt = stmt.where(DeadLetter.state == filters.state)
+    if filters.dag_id is not None:
+        stmt = stmt.where(DeadLetter.dag_id == filters.dag_id)
+    return stmt
+
+
 def list_dead_letters(
     *,
     session: Session,
-    state: DeadLetterState | None = None,
+    filters: DeadLetterFilter = DeadLetterFilter(),
     limit: int = 100,
     offset: int = 0,
-) -> list[DeadLetter]:
-    """Dead letters, newest first, optionally only those in ``state``."""
-    stmt = sa.select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit).offset(offset)
-    if state is not None:
-        stmt = stmt.where(DeadLetter.state == state)
-    return list(session.scalars(stmt))
+) -> Page[DeadLetter]:
+    """A page of the dead letters matching ``filters``, newest first."""
+    stmt = dead_letter_query(filters)
+    return paginate(
+        session=session, stmt=stmt, order=[DeadLetter.id.desc()], limit=limit, offset=offset
+    )
 
 
 def get_dead_letter(

@@ -61,7 +61,9 @@ def ordering(columns: Mapping[str, Any], order_by: str | None, default: str) -> 
     return [first, tiebreak.desc() if default.startswith("-") else tiebreak.asc()]
 
 
-def within_dags(stmt: sa.Select[Any], column: Any, dag_ids: Collection[str] | None) -> Any:
+def within_dags(
+    stmt: sa.Select[Any], column: Any, dag_ids: Collection[str] | None
+) -> sa.Select[Any]:
     """``stmt`` limited to rows whose ``column`` is in ``dag_ids`` (None: no limit)."""
     if dag_ids is None:
         return stmt

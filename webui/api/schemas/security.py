@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -42,29 +44,32 @@ class RoleSchema(ma.Schema):
     permissions = fields.List(fields.Nested(PermissionSchema))
 
 
-class RoleCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
-    dag_tags = fields.List(
+def _dag_tags(**missing: Any) -> fields.Field[Any]:
+    """A role's DAG tag scope in a body; ``missing`` says what leaving it out means."""
+    return fields.List(
         fields.String(validate=validate.Length(max=100)),
-        load_default=list,
         validate=validate.Length(max=1000),
+        **missing,
     )
-    permissions = fields.List(
-        fields.Nested(PermissionSchema), required=True, validate=validate.Length(max=1000)
+
+
+def _permissions(**missing: Any) -> fields.Field[Any]:
+    """A role's permissions in a body; ``missing`` says what leaving them out means."""
+    return fields.List(
+        fields.Nested(PermissionSchema), validate=validate.Length(max=1000), **missing
     )
 
 
 class RolePatchSchema(ma.Schema):
     description = fields.String(load_default=None, validate=validate.Length(max=10_000))
-    dag_tags = fields.List(
-        fields.String(validate=validate.Length(max=100)),
-        load_default=None,
-        validate=validate.Length(max=1000),
-    )
-    permissions = fields.List(
-        fields.Nested(PermissionSchema), load_default=None, validate=validate.Length(max=1000)
-    )
+    dag_tags = _dag_tags(load_default=None)
+    permissions = _permissions(load_default=None)
+
+
+class RoleCreateSchema(RolePatchSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    dag_tags = _dag_tags(load_default=list)
+    permissions = _permissions(required=True)
 
 
 class UserSchema(ma.Schema):

@@ -75,27 +75,24 @@ def _chosen(form_field: str) -> str:
 @bp.route(RUN)
 @page(Action.READ, Resource.DAG_RUNS)
 def run(dag_id: str, run_id: str) -> str:
-    dag = check_dag(dag_id)
-    return render_template(
-        "ui/run.html",
-        dag=dag,
-        view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
-        show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
-        may_edit=allows_dag(dag, Action.EDIT, Resource.DAG_RUNS),
-        **_helpers(),
-    )
+    return _run_page("ui/run.html", dag_id, run_id)
 
 
 @bp.route("/dags/<dag_id>/run-live/<path:run_id>")
 @page(Action.READ, Resource.DAG_RUNS)
 def run_live(dag_id: str, run_id: str) -> str:
     """The run's facts and task table alone, for loom.js to refresh them in place."""
+    return _run_page("ui/run_live.html", dag_id, run_id)
+
+
+def _run_page(template: str, dag_id: str, run_id: str) -> str:
     dag = check_dag(dag_id)
     return render_template(
-        "ui/run_live.html",
+        template,
         dag=dag,
         view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
         show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
+        may_edit=allows_dag(dag, Action.EDIT, Resource.DAG_RUNS),
         **_helpers(),
     )
 
