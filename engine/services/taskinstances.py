@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.authoring.serialization import SerializedDAG
 from engine.durations import seconds_between
@@ -98,6 +98,17 @@ def task_instance_row(ti: TaskInstance) -> dict[str, Any]:
         "hostname": ti.hostname,
         "next_retry_at": ti.next_retry_at,
     }
+
+
+def attempts_of(*, session: Session, ti: TaskInstance) -> list[TaskAttempt]:
+    """The tries of ``ti`` in order, without their logs (which may be long)."""
+    stmt = (
+        sa.select(TaskAttempt)
+        .where(TaskAttempt.task_instance_id == ti.id)
+        .options(defer(TaskAttempt.log), defer(TaskAttempt.traceback))
+        .order_by(TaskAttempt.try_number)
+    )
+    return list(session.scalars(stmt))
 
 
 def xcoms_of(*, session: Session, ti: TaskInstance) -> list[XCom]:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from engine.durations import seconds_between
 from engine.models import DagRun, TaskAttempt, TaskInstance
@@ -118,17 +117,6 @@ def _ti_seconds(ti: TaskInstance, now: datetime) -> float | None:
     if ti.duration is not None:
         return ti.duration
     return seconds_between(ti.start_date, ti.end_date)
-
-
-def attempts_of(*, session: Session, ti: TaskInstance) -> list[TaskAttempt]:
-    """The tries of ``ti`` in order, without their logs (which may be long)."""
-    stmt = (
-        sa.select(TaskAttempt)
-        .where(TaskAttempt.task_instance_id == ti.id)
-        .options(defer(TaskAttempt.log), defer(TaskAttempt.traceback))
-        .order_by(TaskAttempt.try_number)
-    )
-    return list(session.scalars(stmt))
 
 
 @dataclass(frozen=True)

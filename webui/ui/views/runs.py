@@ -25,6 +25,7 @@ from engine.security.roles import Action, Resource
 from engine.services.runs import mark_run
 from engine.services.taskinstances import (
     LogChunk,
+    attempts_of,
     clear_task_instance,
     clear_task_instances,
     get_task_instance,
@@ -38,7 +39,7 @@ from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.present import span
 from webui.ui.session import page
-from webui.ui.viewmodels.runview import attempts_of, run_view, task_fields
+from webui.ui.viewmodels.runview import run_view, task_fields
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
