@@ -30,16 +30,16 @@ def group() -> None:
 def list_command(state: str | None, limit: int, offset: int, output: str) -> None:
     """List dead letters, newest first."""
     from engine.models import DeadLetterState
-    from engine.services.deadletters import DeadLetterFilter, list_dead_letters
+    from engine.services.deadletters import list_dead_letters
 
     with loom_context().session() as session:
         listed = list_dead_letters(
             session=session,
-            filters=DeadLetterFilter(state=DeadLetterState(state) if state else None),
+            state=DeadLetterState(state) if state else None,
             limit=limit,
             offset=offset,
         )
-        data = [_summary(row) for row in listed.items]
+        data = [_summary(row) for row in listed]
     emit(data, output, LIST_COLUMNS)
 
 

@@ -165,12 +165,14 @@ def dead_letter_query(filters: DeadLetterFilter) -> sa.Select[Any]:
 def list_dead_letters(
     *,
     session: Session,
-    filters: DeadLetterFilter = DeadLetterFilter(),
+    state: DeadLetterState | None = None,
+    dag_ids: Collection[str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> Page[DeadLetter]:
-    """A page of the dead letters matching ``filters``, newest first."""
-    stmt = dead_letter_query(filters)
+    """A page of dead letters, newest first, optionally only those in ``state`` (and of
+    ``dag_ids``, a reader's DAGs)."""
+    stmt = dead_letter_query(DeadLetterFilter(state=state, dag_ids=dag_ids))
     return paginate(
         session=session, stmt=stmt, order=[DeadLetter.id.desc()], limit=limit, offset=offset
     )

@@ -7,7 +7,7 @@ the caller (``-name`` for descending) from an allowed set.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +27,9 @@ class Page(Generic[T]):
     total: int
     limit: int
     offset: int
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
 
     @classmethod
     def whole(cls, items: Sequence[T]) -> Page[T]:

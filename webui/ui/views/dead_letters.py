@@ -11,7 +11,6 @@ import engine.services.deadletters
 from engine.errors import ConflictError, InvalidInputError
 from engine.models import DeadLetter, DeadLetterState, utcnow
 from engine.security.roles import Action, Resource
-from engine.services.deadletters import DeadLetterFilter
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
@@ -27,11 +26,12 @@ ALL = "all"
 @page(Action.READ, Resource.DEAD_LETTERS)
 def dead_letters() -> str:
     status = request.args.get("status", DeadLetterState.PENDING.value)
-    filters = DeadLetterFilter(
-        state=None if status == ALL else _state(status), dag_ids=visible_dag_ids()
-    )
     listed = engine.services.deadletters.list_dead_letters(
-        session=db.session(), filters=filters, limit=PAGE_SIZE, offset=offset_arg()
+        session=db.session(),
+        state=None if status == ALL else _state(status),
+        dag_ids=visible_dag_ids(),
+        limit=PAGE_SIZE,
+        offset=offset_arg(),
     )
     return render_template(
         "ui/dead_letters.html", page=listed, status=status, statuses=[*DeadLetterState, ALL]
