@@ -142,9 +142,11 @@ def set_roles(*, session: Session, user: User, role_names: Sequence[str]) -> Non
         user.roles = roles
 
 
-def delete_user(*, session: Session, user: User) -> None:
-    """Remove ``user``; their audit entries keep the username. ConflictError when they
-    are the last active, unscoped admin."""
+def delete_user(*, session: Session, user: User, acting: User | None = None) -> None:
+    """Remove ``user`` (as ``acting``, who cannot remove themselves); their audit entries
+    keep the username. ConflictError when they are the last active, unscoped admin."""
+    if acting is not None:
+        refuse_self_lockout(user=user, acting=acting, what="delete")
     with keeping_an_admin(session=session):
         session.delete(user)
 

@@ -13,9 +13,7 @@ from engine.security.users import (
     UserChanges,
     create_user,
     delete_user,
-    refuse_self_lockout,
     require_user,
-    set_active,
     update_user,
     user_query,
 )
@@ -89,8 +87,8 @@ def patch_user(body: dict[str, Any], username: str) -> Any:
 def disable(username: str) -> Any:
     """Disable a user: they cannot sign in, and their tokens stop working at once."""
     user = require_user(session=db.session(), username=username)
-    refuse_self_lockout(user=user, acting=g.loom_user, what="disable")
-    set_active(session=db.session(), user=user, active=False)
+    disabled = UserChanges(is_active=False)
+    update_user(session=db.session(), user=user, acting=g.loom_user, changes=disabled)
     db.commit()
     return user
 
@@ -101,6 +99,5 @@ def disable(username: str) -> Any:
 def delete(username: str) -> None:
     """Delete a user (audit entries keep their name)."""
     user = require_user(session=db.session(), username=username)
-    refuse_self_lockout(user=user, acting=g.loom_user, what="delete")
-    delete_user(session=db.session(), user=user)
+    delete_user(session=db.session(), user=user, acting=g.loom_user)
     db.commit()

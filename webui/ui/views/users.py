@@ -86,8 +86,7 @@ def delete_user(username: str) -> Response | tuple[str, int]:
     found = _named(username)
 
     def remove() -> None:
-        engine.security.users.refuse_self_lockout(user=found, acting=g.loom_user, what="delete")
-        engine.security.users.delete_user(session=db.session(), user=found)
+        engine.security.users.delete_user(session=db.session(), user=found, acting=g.loom_user)
 
     return deleted(
         remove,
