@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from engine.errors import InvalidInputError
@@ -116,3 +116,11 @@ def _not_a_duration(text: object) -> InvalidInputError:
     return InvalidInputError(
         f"{text!r} is not a duration; use forms like 30s, 5m, 1h30m, 2d or PT5M"
     )
+
+
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    """How long from ``start`` to ``end`` in seconds, to the millisecond; None unless both
+    are known. Never negative: clocks of two hosts may disagree by a little."""
+    if start is None or end is None:
+        return None
+    return round(max((end - start).total_seconds(), 0.0), 3)

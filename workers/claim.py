@@ -21,7 +21,7 @@ from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
-from engine.services.runs import load_serialized_dag_and_file
+from engine.services.dags import load_serialized_dag_and_file
 from engine.state import TaskInstanceState
 from workers.context import RunnerContext
 

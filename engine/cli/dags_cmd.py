@@ -278,7 +278,7 @@ def unpause(dag_id: str) -> None:
 
 
 def _set_paused(dag_id: str, is_paused: bool) -> None:
-    from engine.parser.sync import set_dag_paused
+    from engine.services.dags import set_dag_paused
 
     with _session() as session:
         set_dag_paused(session=session, dag_id=dag_id, is_paused=is_paused)

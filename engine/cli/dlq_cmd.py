@@ -33,13 +33,13 @@ def list_command(state: str | None, limit: int, offset: int, output: str) -> Non
     from engine.services.deadletters import list_dead_letters
 
     with loom_context().session() as session:
-        rows = list_dead_letters(
+        listed = list_dead_letters(
             session=session,
             state=DeadLetterState(state) if state else None,
             limit=limit,
             offset=offset,
         )
-        data = [_summary(row) for row in rows]
+        data = [_summary(row) for row in listed]
     emit(data, output, LIST_COLUMNS)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import emit, loom_context, output_option
-from engine.services.queries import get_run, list_runs, run_row, task_instance_row, task_instances
-from engine.services.runs import mark_run
+from engine.services.runs import get_run, list_runs, mark_run, run_row
+from engine.services.taskinstances import task_instance_row, task_instances
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 
@@ -27,9 +27,8 @@ def group() -> None:
 def list_command(dag_id: str, state: str | None, limit: int, output: str) -> None:
     """The newest runs of DAG_ID first."""
     with loom_context().session() as session:
-        rows = [
-            run_row(r) for r in list_runs(session=session, dag_id=dag_id, state=state, limit=limit)
-        ]
+        listed = list_runs(session=session, dag_id=dag_id, state=state, limit=limit)
+        rows = [run_row(run) for run in listed.items]
     emit(rows, output, RUN_COLUMNS)
 
 

@@ -8,9 +8,7 @@ import click
 
 from engine.cli.common import loom_context
 from engine.errors import NotFoundError
-from engine.services.queries import get_task_instance
-from engine.services.runops import log_chunk
-from engine.services.runs import clear_task_instances
+from engine.services.taskinstances import clear_task_instances, get_task_instance, log_chunk
 from engine.timeutil import utcnow
 
 FOLLOW_POLL_SECONDS = 1.0

@@ -6,4 +6,3 @@ from engine.parser.processor import parse_file as parse_file
 from engine.parser.processor import parse_files as parse_files
 from engine.parser.sync import RefreshReport as RefreshReport
 from engine.parser.sync import refresh_dags as refresh_dags
-from engine.parser.sync import set_dag_paused as set_dag_paused

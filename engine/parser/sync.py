@@ -371,17 +371,3 @@ def _deactivate(dag_ids: list[str], report: RefreshReport, *, session: Session) 
     if dag_ids:
         session.execute(sa.update(Dag).where(Dag.dag_id.in_(dag_ids)).values(is_active=False))
     report.dags_deactivated = list(dag_ids)
-
-
-# -- what the CLI and the API read or change ----------------------------------------------
-
-
-def set_dag_paused(*, session: Session, dag_id: str, is_paused: bool) -> Dag:
-    """Pause or unpause a DAG (parsing never changes this again)."""
-    dag = session.get(Dag, dag_id)
-    if dag is None:
-        raise NotFoundError(f"no DAG {dag_id!r}")
-    if dag.is_paused != is_paused:
-        dag.is_paused = is_paused
-        logger.info("DAG %s %s", dag_id, "paused" if is_paused else "unpaused")
-    return dag

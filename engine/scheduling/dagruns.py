@@ -23,7 +23,8 @@ from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
 from engine.models.transitions import set_run_state
-from engine.services.runs import create_dag_run, load_serialized_dag, make_run_id
+from engine.services.dags import load_serialized_dag
+from engine.services.runs import create_dag_run, make_run_id
 from engine.state import RUN_UNFINISHED, DagRunState
 from engine.timeutil import ensure_aware
 

@@ -32,7 +32,7 @@ from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_run_state, set_task_state
 from engine.scheduling.submission import Waiting, job_for
-from engine.services.runs import load_serialized_dag
+from engine.services.dags import load_serialized_dag
 from engine.state import DagRunState, TaskInstanceState
 
 logger = logging.getLogger(__name__)

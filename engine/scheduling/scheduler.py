@@ -45,7 +45,7 @@ from engine.scheduling import (
 )
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.wakeup import LocalWaker, Waker
-from engine.services.runs import load_serialized_dag
+from engine.services.dags import load_serialized_dag
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 

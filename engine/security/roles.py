@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -142,7 +143,16 @@ def parse_permissions(pairs: Iterable[tuple[str, str]]) -> set[PermissionPair]:
 
 def list_roles(*, session: Session) -> list[Role]:
     """Every role, by name, with its permissions loaded."""
-    return list(session.scalars(sa.select(Role).order_by(Role.name)))
+    return list(session.scalars(role_query().order_by(Role.name)))
+
+
+def role_query() -> sa.Select[Any]:
+    """Every role (unordered: the caller pages them)."""
+    return sa.select(Role)
+
+
+ROLE_ORDER: dict[str, Any] = {"name": Role.name, "id": Role.id}
+"""Columns role lists may be ordered by."""
 
 
 def require_role(*, session: Session, name: str) -> Role:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -60,7 +63,20 @@ def get_user(*, session: Session, username: str) -> User | None:
 
 def list_users(*, session: Session) -> list[User]:
     """Every user, by username, with their roles loaded."""
-    return list(session.scalars(sa.select(User).order_by(User.username)))
+    return list(session.scalars(user_query().order_by(User.username)))
+
+
+def user_query() -> sa.Select[Any]:
+    """Every user (unordered: the caller pages them)."""
+    return sa.select(User)
+
+
+USER_ORDER: dict[str, Any] = {
+    "username": User.username,
+    "created_at": User.created_at,
+    "id": User.id,
+}
+"""Columns user lists may be ordered by."""
 
 
 def roles_named(names: Sequence[str], *, session: Session) -> list[Role]:
@@ -126,9 +142,11 @@ def set_roles(*, session: Session, user: User, role_names: Sequence[str]) -> Non
         user.roles = roles
 
 
-def delete_user(*, session: Session, user: User) -> None:
-    """Remove ``user``; their audit entries keep the username. ConflictError when they
-    are the last active, unscoped admin."""
+def delete_user(*, session: Session, user: User, acting: User | None = None) -> None:
+    """Remove ``user`` (as ``acting``, who cannot remove themselves); their audit entries
+    keep the username. ConflictError when they are the last active, unscoped admin."""
+    if acting is not None:
+        refuse_self_lockout(user=user, acting=acting, what="delete")
     with keeping_an_admin(session=session):
         session.delete(user)
 
@@ -136,3 +154,48 @@ def delete_user(*, session: Session, user: User) -> None:
 def revoke_tokens(user: User) -> None:
     """Make every token issued to ``user`` so far invalid (they carry the old version)."""
     user.token_version = (user.token_version or 0) + 1
+
+
+class Keep(Enum):
+    """The value of a field that an update leaves as it is (None would clear it)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    """What to change about a user: None (KEEP for the fields None would clear) keeps it."""
+
+    password: str | None = None
+    role_names: Sequence[str] | None = None
+    is_active: bool | None = None
+    email: str | Keep | None = KEEP
+    full_name: str | Keep | None = KEEP
+
+
+def update_user(
+    *, session: Session, user: User, acting: User, changes: UserChanges, field: str = ""
+) -> User:
+    """Apply ``changes`` to ``user`` as ``acting``; flushed, never committed.
+
+    A new password or disabling revokes ``user``'s tokens at once. ConflictError when
+    ``acting`` would disable themselves (``field`` names the form field the refusal
+    belongs to) or no active, unscoped admin would remain.
+    """
+    if changes.is_active is False:
+        refuse_self_lockout(user=user, acting=acting, what="disable", field=field)
+    if changes.password is not None:
+        set_password(session=session, user=user, password=changes.password)
+    if changes.role_names is not None:
+        set_roles(session=session, user=user, role_names=changes.role_names)
+    if changes.is_active is not None:
+        set_active(session=session, user=user, active=changes.is_active)
+    if changes.email is not KEEP:
+        user.email = changes.email
+    if changes.full_name is not KEEP:
+        user.full_name = changes.full_name
+    session.flush()
+    return user

@@ -40,6 +40,8 @@ class AuditFilter:
     action: str | None = None
     outcome: str | None = None
     target_prefix: str | None = None
+    dag_id: str | None = None
+    """Entries whose target is a path of this DAG (``/dags/<dag_id>`` in the UI or the API)."""
     since: datetime | None = None
     until: datetime | None = None
 
@@ -83,11 +85,21 @@ def audit_query(filters: AuditFilter) -> sa.Select[Any]:
         stmt = stmt.where(AuditLog.outcome == filters.outcome)
     if filters.target_prefix is not None:
         stmt = stmt.where(AuditLog.target.startswith(filters.target_prefix, autoescape=True))
+    if filters.dag_id:
+        stmt = stmt.where(_about_dag(filters.dag_id))
     if filters.since is not None:
         stmt = stmt.where(AuditLog.created_at >= filters.since)
     if filters.until is not None:
         stmt = stmt.where(AuditLog.created_at <= filters.until)
     return stmt
+
+
+def _about_dag(dag_id: str) -> sa.ColumnElement[bool]:
+    under = f"/dags/{dag_id}"
+    return sa.or_(
+        AuditLog.target.endswith(under, autoescape=True),
+        AuditLog.target.contains(f"{under}/", autoescape=True),
+    )
 
 
 AUDIT_ORDER: dict[str, Any] = {

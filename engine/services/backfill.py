@@ -16,7 +16,8 @@ from engine.authoring.schedules import DataInterval, NoSchedule
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
-from engine.services.runs import create_dag_run, load_serialized_dag, make_run_id
+from engine.services.dags import load_serialized_dag
+from engine.services.runs import create_dag_run, make_run_id
 from engine.timeutil import ensure_aware
 
 MAX_BACKFILL_RUNS = 1000

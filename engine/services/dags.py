@@ -1,11 +1,15 @@
-"""What the API reads about DAGs: filtered lists, the graph, the source, import errors.
+"""DAGs as every edge reads and changes them: filtered lists, the graph, the source,
+pause and unpause, import errors and warnings.
 
-Also :func:`delete_dag`, which forgets a DAG's metadata and history but not its file:
-the DAG comes back, without history, at the next parse.
+The graph comes from the serialized DAG the parser stored (:func:`load_serialized_dag`,
+cached by content hash): the webserver and the scheduler never import DAG code.
+:func:`delete_dag` forgets a DAG's metadata and history but not its file: the DAG comes
+back, without history, at the next parse.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +18,82 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
 from engine.errors import NotFoundError
-from engine.models import Dag, DagFile, DagWarning, DeadLetter, ParseImportError, XCom
-from engine.services.pagination import dag_ids_tagged
-from engine.services.queries import require_dag
-from engine.services.runs import load_serialized_dag
+from engine.models import (
+    Dag,
+    DagFile,
+    DagWarning,
+    DeadLetter,
+    ParseImportError,
+    SerializedDag,
+    XCom,
+)
+
+logger = logging.getLogger(__name__)
 
 MAX_SOURCE_BYTES = 1_048_576
 """Larger DAG files are shown cut to this size."""
+
+
+def require_dag(*, session: Session, dag_id: str) -> Dag:
+    """The DAG row, or :class:`NotFoundError` naming the id."""
+    dag = session.get(Dag, dag_id)
+    if dag is None:
+        raise NotFoundError(f"no DAG {dag_id!r}; `loom dags list` shows the known ones")
+    return dag
+
+
+def set_dag_paused(*, session: Session, dag_id: str, is_paused: bool) -> Dag:
+    """Pause or unpause a DAG (parsing never changes this again)."""
+    dag = session.get(Dag, dag_id)
+    if dag is None:
+        raise NotFoundError(f"no DAG {dag_id!r}")
+    if dag.is_paused != is_paused:
+        dag.is_paused = is_paused
+        logger.info("DAG %s %s", dag_id, "paused" if is_paused else "unpaused")
+    return dag
+
+
+# -- the serialized graph --------------------------------------------------------------------
+
+_PARSED_DAGS: dict[tuple[str, str], SerializedDAG] = {}
+"""Deserialized DAGs by (dag_id, dag_hash): a hash names one content, so entries never go
+stale; a worker or scheduler deciding a 1,000-task DAG would otherwise rebuild it per task."""
+_PARSED_DAGS_LIMIT = 256
+
+
+def load_serialized_dag(*, session: Session, dag_id: str) -> SerializedDAG:
+    """The DAG's graph as last parsed. Raises :class:`NotFoundError` when there is none."""
+    return load_serialized_dag_and_file(session=session, dag_id=dag_id)[0]
+
+
+def load_serialized_dag_and_file(*, session: Session, dag_id: str) -> tuple[SerializedDAG, str]:
+    """The DAG's graph as last parsed and the file it was parsed from, in one query when
+    the graph is cached. Raises :class:`NotFoundError` when there is none."""
+    row = session.execute(
+        sa.select(SerializedDag.dag_hash, SerializedDag.fileloc).where(
+            SerializedDag.dag_id == dag_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no DAG {dag_id!r}")
+    return _parsed(session, dag_id, row.dag_hash), row.fileloc or ""
+
+
+def _parsed(session: Session, dag_id: str, digest: str) -> SerializedDAG:
+    cached = _PARSED_DAGS.get((dag_id, digest))
+    if cached is not None:
+        return cached
+    data = session.scalar(sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id))
+    dag = SerializedDAG.from_dict(data or {})
+    if len(_PARSED_DAGS) >= _PARSED_DAGS_LIMIT:
+        _PARSED_DAGS.clear()
+    _PARSED_DAGS[(dag_id, digest)] = dag
+    return dag
+
+
+# -- lists -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -66,6 +138,17 @@ def dag_query(filters: DagFilter, *, session: Session) -> sa.Select[Any]:
             )
         )
     return stmt
+
+
+def dag_ids_tagged(*, session: Session, tags: Collection[str]) -> list[str]:
+    """Ids of the DAGs carrying at least one of ``tags``.
+
+    Tags are a JSON list per DAG; matching them in Python keeps one query for SQLite
+    and PostgreSQL alike (a DAG table holds thousands of rows, not millions).
+    """
+    wanted = set(tags)
+    rows = session.execute(sa.select(Dag.dag_id, Dag.tags))
+    return sorted(dag_id for dag_id, dag_tags in rows if wanted.intersection(dag_tags or ()))
 
 
 def _escape_like(text: str) -> str:

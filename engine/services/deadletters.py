@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,8 @@ from engine.models import (
     OutboxMessage,
     TaskInstance,
 )
-from engine.services.runs import clear_task_instances
+from engine.services.pagination import Page, paginate, within_dags
+from engine.services.taskinstances import clear_task_instances
 from engine.state import FINISHED
 
 logger = logging.getLogger(__name__)
@@ -132,18 +134,48 @@ def dead_letter_message(
     }
 
 
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """What to keep when listing dead letters; None keeps everything."""
+
+    state: DeadLetterState | None = None
+    dag_id: str | None = None
+    dag_ids: Collection[str] | None = None
+    """Only these DAGs' (a reader limited to some DAGs)."""
+
+
+DEAD_LETTER_ORDER: dict[str, Any] = {
+    "id": DeadLetter.id,
+    "created_at": DeadLetter.created_at,
+    "dag_id": DeadLetter.dag_id,
+}
+"""Columns dead letter lists may be ordered by."""
+
+
+def dead_letter_query(filters: DeadLetterFilter) -> sa.Select[Any]:
+    """The dead letters matching ``filters`` (unordered: the caller pages them)."""
+    stmt = within_dags(sa.select(DeadLetter), DeadLetter.dag_id, filters.dag_ids)
+    if filters.state is not None:
+        stmt = stmt.where(DeadLetter.state == filters.state)
+    if filters.dag_id is not None:
+        stmt = stmt.where(DeadLetter.dag_id == filters.dag_id)
+    return stmt
+
+
 def list_dead_letters(
     *,
     session: Session,
     state: DeadLetterState | None = None,
+    dag_ids: Collection[str] | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[DeadLetter]:
-    """Dead letters, newest first, optionally only those in ``state``."""
-    stmt = sa.select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit).offset(offset)
-    if state is not None:
-        stmt = stmt.where(DeadLetter.state == state)
-    return list(session.scalars(stmt))
+) -> Page[DeadLetter]:
+    """A page of dead letters, newest first, optionally only those in ``state`` (and of
+    ``dag_ids``, a reader's DAGs)."""
+    stmt = dead_letter_query(DeadLetterFilter(state=state, dag_ids=dag_ids))
+    return paginate(
+        session=session, stmt=stmt, order=[DeadLetter.id.desc()], limit=limit, offset=offset
+    )
 
 
 def get_dead_letter(
@@ -161,9 +193,10 @@ def replay_dead_letter(*, session: Session, id: int, now: datetime, by: str) -> 
     """Run the dead letter's task again with fresh tries, and resolve the dead letter.
 
     The task instance and its downstream task instances (which its failure marked
-    ``upstream_failed``) are cleared by :func:`engine.services.runs.clear_task_instances`: back
-    to ``none`` with ``max_tries`` grown by ``retries + 1`` beyond the current try, and
-    the dag run back to ``queued``.
+    ``upstream_failed``) are cleared by
+    :func:`engine.services.taskinstances.clear_task_instances`: back to ``none`` with
+    ``max_tries`` grown by ``retries + 1`` beyond the current try, and the dag run back
+    to ``queued``.
     ConflictError when the dead letter is resolved already or its task instance is not
     finished (something else runs it again already).
     """

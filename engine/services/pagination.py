@@ -1,4 +1,4 @@
-"""Pages of query results, ordering by name, and DAG visibility by tags.
+"""Pages of query results, ordering by name, and limiting rows to some DAGs.
 
 What every list of the API (and any other reader) shares: a filtered ``SELECT`` becomes
 a :class:`Page` (the rows asked for plus the total count), ordered by a column named by
@@ -7,7 +7,7 @@ the caller (``-name`` for descending) from an allowed set.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInputError
-from engine.models import Dag
 
 T = TypeVar("T")
 
@@ -28,6 +27,14 @@ class Page(Generic[T]):
     total: int
     limit: int
     offset: int
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    @classmethod
+    def whole(cls, items: Sequence[T]) -> Page[T]:
+        """Every item of a short list that is not paged (what an action changed)."""
+        return cls(items=list(items), total=len(items), limit=len(items), offset=0)
 
 
 def paginate(
@@ -57,18 +64,9 @@ def ordering(columns: Mapping[str, Any], order_by: str | None, default: str) -> 
     return [first, tiebreak.desc() if default.startswith("-") else tiebreak.asc()]
 
 
-def dag_ids_tagged(*, session: Session, tags: Collection[str]) -> list[str]:
-    """Ids of the DAGs carrying at least one of ``tags``.
-
-    Tags are a JSON list per DAG; matching them in Python keeps one query for SQLite
-    and PostgreSQL alike (a DAG table holds thousands of rows, not millions).
-    """
-    wanted = set(tags)
-    rows = session.execute(sa.select(Dag.dag_id, Dag.tags))
-    return sorted(dag_id for dag_id, dag_tags in rows if wanted.intersection(dag_tags or ()))
-
-
-def within_dags(stmt: sa.Select[Any], column: Any, dag_ids: Collection[str] | None) -> Any:
+def within_dags(
+    stmt: sa.Select[Any], column: Any, dag_ids: Collection[str] | None
+) -> sa.Select[Any]:
     """``stmt`` limited to rows whose ``column`` is in ``dag_ids`` (None: no limit)."""
     if dag_ids is None:
         return stmt

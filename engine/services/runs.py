@@ -1,4 +1,6 @@
-"""Creating and changing dag runs: what the scheduler, the CLI and the API call.
+"""Dag runs: trigger, get, list, mark and delete one; what the scheduler and every edge
+(CLI, API, UI) call. Task instances of a run (clearing them too) are
+:mod:`engine.services.taskinstances`.
 
 Every function takes ``session`` keyword-only and never commits; the caller owns the
 transaction. Run ids read ``<run type>__<logical date, ISO 8601>`` unless given, and are
@@ -10,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +24,13 @@ from sqlalchemy.orm import Session
 from engine.authoring.params import resolve_params
 from engine.authoring.schedules import DataInterval
 from engine.authoring.serialization import SerializedDAG, SerializedTask
+from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import Dag, DagRun, DagRunType, SerializedDag, TaskInstance
+from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCom
 from engine.priority import PriorityClass
 from engine.scheduling.wakeup import request_wake
+from engine.services.dags import load_serialized_dag, require_dag
+from engine.services.pagination import Page, paginate
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
 
@@ -40,42 +46,6 @@ RUN_ID_ALLOWED = "letters, digits and . _ : + - only, 250 at most"
 def make_run_id(run_type: DagRunType, logical_date: datetime) -> str:
     """``scheduled__2026-01-01T00:00:00+00:00`` and the like."""
     return f"{run_type.value}__{logical_date.isoformat()}"
-
-
-_PARSED_DAGS: dict[tuple[str, str], SerializedDAG] = {}
-"""Deserialized DAGs by (dag_id, dag_hash): a hash names one content, so entries never go
-stale; a worker or scheduler deciding a 1,000-task DAG would otherwise rebuild it per task."""
-_PARSED_DAGS_LIMIT = 256
-
-
-def load_serialized_dag(*, session: Session, dag_id: str) -> SerializedDAG:
-    """The DAG's graph as last parsed. Raises :class:`NotFoundError` when there is none."""
-    return load_serialized_dag_and_file(session=session, dag_id=dag_id)[0]
-
-
-def load_serialized_dag_and_file(*, session: Session, dag_id: str) -> tuple[SerializedDAG, str]:
-    """The DAG's graph as last parsed and the file it was parsed from, in one query when
-    the graph is cached. Raises :class:`NotFoundError` when there is none."""
-    row = session.execute(
-        sa.select(SerializedDag.dag_hash, SerializedDag.fileloc).where(
-            SerializedDag.dag_id == dag_id
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"no DAG {dag_id!r}")
-    return _parsed(session, dag_id, row.dag_hash), row.fileloc or ""
-
-
-def _parsed(session: Session, dag_id: str, digest: str) -> SerializedDAG:
-    cached = _PARSED_DAGS.get((dag_id, digest))
-    if cached is not None:
-        return cached
-    data = session.scalar(sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id))
-    dag = SerializedDAG.from_dict(data or {})
-    if len(_PARSED_DAGS) >= _PARSED_DAGS_LIMIT:
-        _PARSED_DAGS.clear()
-    _PARSED_DAGS[(dag_id, digest)] = dag
-    return dag
 
 
 def create_dag_run(
@@ -185,76 +155,13 @@ def trigger_dag(
     )
 
 
-def get_dag_run(*, session: Session, dag_id: str, run_id: str) -> DagRun:
-    """The run ``run_id`` of ``dag_id``; :class:`NotFoundError` when there is none."""
-    run = session.scalars(
-        sa.select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
-    ).one_or_none()
-    if run is None:
-        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
-    return run
-
-
-def clear_task_instances(
-    *,
-    session: Session,
-    dag_id: str,
-    run_id: str,
-    task_ids: Iterable[str] | None = None,
-    downstream: bool = False,
-    now: datetime,
-) -> list[TaskInstance]:
-    """Put task instances back to ``none`` so that they run again, with fresh tries.
-
-    ``task_ids`` None clears the whole run; ``downstream`` adds every task downstream of
-    those named. Running instances are left alone (their worker finishes them). The run
-    goes back to ``queued``.
-    """
-    run = get_dag_run(session=session, dag_id=dag_id, run_id=run_id)
-    dag = load_serialized_dag(session=session, dag_id=dag_id)
-    wanted = _clear_set(dag, task_ids, downstream=downstream)
-    cleared = [
-        ti for ti in run.task_instances if ti.task_id in wanted and ti.state is not TI.RUNNING
-    ]
-    for ti in cleared:
-        task = dag.tasks.get(ti.task_id)
-        ti.state = TI.NONE
-        ti.max_tries = ti.try_number + (task.max_tries if task else 1)
-        ti.next_retry_at = ti.end_date = ti.start_date = ti.job_id = None
-        ti.deadline_missed_at = None  # a new start, a new deadline
-    if cleared and run.state is not DagRunState.QUEUED:
-        run.state = DagRunState.QUEUED
-        run.queued_at, run.end_date, run.start_date = now, None, None
-        run.deadline_missed_at = None
-    session.flush()
-    request_wake(session=session)
-    logger.info("cleared %s task instances of %s.%s", len(cleared), dag_id, run_id)
-    return cleared
-
-
-def _clear_set(dag: SerializedDAG, task_ids: Iterable[str] | None, *, downstream: bool) -> set[str]:
-    if task_ids is None:
-        return set(dag.tasks)
-    wanted = set(task_ids)
-    unknown = wanted - set(dag.tasks)
-    if unknown:
-        raise NotFoundError(f"DAG {dag.dag_id!r} has no task {', '.join(sorted(unknown))}")
-    todo = list(wanted) if downstream else []
-    while todo:
-        for child in dag.tasks[todo.pop()].downstream_task_ids:
-            if child not in wanted:
-                wanted.add(child)
-                todo.append(child)
-    return wanted
-
-
 def mark_run(
     *, session: Session, dag_id: str, run_id: str, state: DagRunState, now: datetime
 ) -> DagRun:
     """Mark a run ``success`` or ``failed`` (by hand); its end date becomes ``now``."""
     if state not in {DagRunState.SUCCESS, DagRunState.FAILED}:
         raise InvalidInputError(f"a run can be marked success or failed, not {state}")
-    run = get_dag_run(session=session, dag_id=dag_id, run_id=run_id)
+    run = get_run(session=session, dag_id=dag_id, run_id=run_id)
     if run.state is not state:
         logger.info(
             "dag run %s (%s.%s): %s -> %s (marked)", run.id, dag_id, run_id, run.state, state
@@ -263,3 +170,105 @@ def mark_run(
         run.end_date = now
         session.flush()
     return run
+
+
+def delete_run(*, session: Session, dag_id: str, run_id: str) -> None:
+    """Forget one run: its task instances, tries, XComs and dead letters. Never commits.
+
+    A worker still running one of its tries finds its task instance gone and changes
+    nothing (its finish is a compare-and-set on a row that no longer exists).
+    """
+    run = get_run(session=session, dag_id=dag_id, run_id=run_id)
+    session.execute(sa.delete(XCom).where(XCom.dag_id == dag_id, XCom.run_id == run_id))
+    session.execute(
+        sa.delete(DeadLetter).where(DeadLetter.dag_id == dag_id, DeadLetter.run_id == run_id)
+    )
+    session.delete(run)
+    session.flush()
+
+
+# -- reading runs ----------------------------------------------------------------------------
+
+
+def get_run(*, session: Session, dag_id: str, run_id: str) -> DagRun:
+    """The run ``run_id`` of ``dag_id``; :class:`NotFoundError` naming the DAG when it does
+    not exist, else naming the run."""
+    require_dag(session=session, dag_id=dag_id)
+    run = session.scalar(sa.select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+    if run is None:
+        raise NotFoundError(f"DAG {dag_id!r} has no run {run_id!r}")
+    return run
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """What to keep when listing dag runs; None keeps everything."""
+
+    dag_ids: Collection[str] | None = None
+    states: Collection[str] | None = None
+    run_types: Collection[str] | None = None
+    logical_date_gte: datetime | None = None
+    logical_date_lte: datetime | None = None
+    start_date_gte: datetime | None = None
+    start_date_lte: datetime | None = None
+
+
+RUN_ORDER: dict[str, Any] = {
+    "id": DagRun.id,
+    "dag_id": DagRun.dag_id,
+    "run_id": DagRun.run_id,
+    "logical_date": DagRun.logical_date,
+    "start_date": DagRun.start_date,
+    "end_date": DagRun.end_date,
+    "state": DagRun.state,
+}
+"""Columns run lists may be ordered by."""
+
+NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
+"""How the CLI and the UI list a DAG's runs."""
+
+
+def run_query(filters: RunFilter) -> sa.Select[Any]:
+    """The dag runs matching ``filters`` (unordered: the caller pages them)."""
+    stmt = sa.select(DagRun)
+    if filters.dag_ids is not None:
+        stmt = stmt.where(DagRun.dag_id.in_(sorted(filters.dag_ids)))
+    if filters.states:
+        stmt = stmt.where(DagRun.state.in_(sorted(filters.states)))
+    if filters.run_types:
+        stmt = stmt.where(DagRun.run_type.in_(sorted(filters.run_types)))
+    bounds = (
+        (DagRun.logical_date, filters.logical_date_gte, filters.logical_date_lte),
+        (DagRun.start_date, filters.start_date_gte, filters.start_date_lte),
+    )
+    for column, low, high in bounds:
+        if low is not None:
+            stmt = stmt.where(column >= low)
+        if high is not None:
+            stmt = stmt.where(column <= high)
+    return stmt
+
+
+def list_runs(
+    *, session: Session, dag_id: str, state: str | None = None, limit: int = 100, offset: int = 0
+) -> Page[DagRun]:
+    """A page of a DAG's runs, the newest first; NotFoundError when the DAG does not exist."""
+    require_dag(session=session, dag_id=dag_id)
+    stmt = run_query(RunFilter(dag_ids={dag_id}, states=[state] if state else None))
+    return paginate(session=session, stmt=stmt, order=NEWEST_FIRST, limit=limit, offset=offset)
+
+
+def run_row(run: DagRun) -> dict[str, Any]:
+    """A dag run as a flat, JSON-friendly row."""
+    return {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "state": run.state.value,
+        "run_type": run.run_type.value,
+        "logical_date": run.logical_date,
+        "run_after": run.run_after,
+        "start_date": run.start_date,
+        "end_date": run.end_date,
+        "duration": seconds_between(run.start_date, run.end_date),
+        "conf": run.conf,
+    }

@@ -34,7 +34,7 @@ from engine.security.access import DAG_RESOURCES
 from engine.security.roles import BUILTIN_ROLES, OP, Action, Resource, create_role
 from engine.security.users import create_user
 from engine.services.deadletters import record_dead_letter
-from engine.services.queries import get_run
+from engine.services.runs import get_run
 from engine.state import TaskInstanceState
 from tests.webui.conftest import app_for
 from tests.webui.spec import ui_routes

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from engine.models import DagRun, TaskAttempt, TaskInstance
 from engine.security.roles import create_role
 from engine.security.users import create_user
-from engine.services.queries import get_run, get_task_instance
-from engine.services.runs import trigger_dag
+from engine.services.runs import get_run, trigger_dag
+from engine.services.taskinstances import get_task_instance
 from engine.state import DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from tests.webui.ui import ui_sign_in

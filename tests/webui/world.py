@@ -20,8 +20,7 @@ from engine.parser import refresh_dags
 from engine.security.roles import VIEWER, create_role
 from engine.security.users import create_user
 from engine.services.deadletters import record_dead_letter
-from engine.services.queries import get_run
-from engine.services.runs import trigger_dag
+from engine.services.runs import get_run, trigger_dag
 from engine.state import TaskInstanceState
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"

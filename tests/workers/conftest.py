@@ -19,7 +19,8 @@ from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom, m
 from engine.models.session import create_db_engine, make_session_factory
 from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
-from engine.services.runs import create_dag_run, load_serialized_dag
+from engine.services.dags import load_serialized_dag
+from engine.services.runs import create_dag_run
 from engine.state import DagRunState, TaskInstanceState
 from workers import RunnerContext, RunnerSettings
 

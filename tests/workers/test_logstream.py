@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.models import TaskInstance
-from engine.services.runops import LogChunk, log_chunk
+from engine.services.taskinstances import LogChunk, log_chunk
 from engine.state import TaskInstanceState
 from tests.workers.conftest import Sessions, attempts, queued
 from workers import RunnerContext, run_task

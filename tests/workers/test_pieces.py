@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from engine.errors import ConflictError, NotFoundError
 from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
 from engine.models import DeadLetter, TaskInstance
-from engine.services.runs import load_serialized_dag
+from engine.services.dags import load_serialized_dag
 from engine.state import TaskInstanceState
 from tests.workers.conftest import Sessions, attempts, load_ti, queued, xcoms
 from workers import DagCache, DatabaseXComStore, RunnerContext, run_task

@@ -26,6 +26,7 @@ def list_audit_log(args: dict[str, Any]) -> Any:
         action=args["action"],
         outcome=args["outcome"],
         target_prefix=args["target"],
+        dag_id=args["dag_id"],
         since=args["since"],
         until=args["until"],
     )

@@ -7,9 +7,17 @@ from typing import Any
 from flask import g
 
 from engine.security.roles import Action, Resource
-from engine.services.queries import get_run
-from engine.services.runops import RUN_ORDER, RunFilter, delete_run, run_query
-from engine.services.runs import clear_task_instances, mark_run, trigger_dag
+from engine.services.pagination import Page
+from engine.services.runs import (
+    RUN_ORDER,
+    RunFilter,
+    delete_run,
+    get_run,
+    mark_run,
+    run_query,
+    trigger_dag,
+)
+from engine.services.taskinstances import clear_task_instances
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 from webui import db
@@ -133,7 +141,6 @@ def delete(dag_id: str, run_id: str) -> None:
 def clear_run(body: dict[str, Any], dag_id: str, run_id: str) -> Any:
     """Clear task instances of a run (all, or some and optionally their downstream)."""
     check_dag(dag_id)
-    get_run(session=db.session(), dag_id=dag_id, run_id=run_id)
     cleared = clear_task_instances(
         session=db.session(),
         dag_id=dag_id,
@@ -143,4 +150,4 @@ def clear_run(body: dict[str, Any], dag_id: str, run_id: str) -> Any:
         now=utcnow(),
     )
     db.commit()
-    return {"items": cleared, "total": len(cleared), "limit": len(cleared), "offset": 0}
+    return Page.whole(cleared)

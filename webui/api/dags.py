@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.parser.sync import set_dag_paused
 from engine.security.roles import Action, Resource
-from engine.services.dags import DAG_ORDER, DagFilter, dag_graph, dag_query, dag_source, delete_dag
+from engine.services.dags import (
+    DAG_ORDER,
+    DagFilter,
+    dag_graph,
+    dag_query,
+    dag_source,
+    delete_dag,
+    set_dag_paused,
+)
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged

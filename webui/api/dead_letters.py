@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-import sqlalchemy as sa
 from flask import g
 
 from engine.models import DeadLetter, DeadLetterState
 from engine.security.roles import Action, Resource
-from engine.services.deadletters import discard_dead_letter, get_dead_letter, replay_dead_letter
-from engine.services.pagination import within_dags
+from engine.services.deadletters import (
+    DEAD_LETTER_ORDER,
+    DeadLetterFilter,
+    dead_letter_query,
+    discard_dead_letter,
+    get_dead_letter,
+    replay_dead_letter,
+)
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.blueprint import Blueprint
@@ -23,12 +29,6 @@ blp = Blueprint(
     "dead_letters", __name__, url_prefix="/api/v1/deadLetters", description="Dead letters"
 )
 
-DEAD_LETTER_ORDER = {
-    "id": DeadLetter.id,
-    "created_at": DeadLetter.created_at,
-    "dag_id": DeadLetter.dag_id,
-}
-
 
 def _visible(dead_letter_id: int) -> DeadLetter:
     return get_dead_letter(session=db.session(), id=dead_letter_id, dag_ids=visible_dag_ids())
@@ -40,12 +40,12 @@ def _visible(dead_letter_id: int) -> DeadLetter:
 @blp.response(200, page_of(DeadLetterSchema))
 def list_dead_letters(args: dict[str, Any]) -> Any:
     """List dead letters (filter by state and DAG), newest first by default."""
-    stmt = within_dags(sa.select(DeadLetter), DeadLetter.dag_id, visible_dag_ids())
-    if args["state"] is not None:
-        stmt = stmt.where(DeadLetter.state == DeadLetterState(args["state"]))
-    if args["dag_id"] is not None:
-        stmt = stmt.where(DeadLetter.dag_id == args["dag_id"])
-    return paged(stmt, args, DEAD_LETTER_ORDER, "-id")
+    filters = DeadLetterFilter(
+        state=None if args["state"] is None else DeadLetterState(args["state"]),
+        dag_id=args["dag_id"],
+        dag_ids=visible_dag_ids(),
+    )
+    return paged(dead_letter_query(filters), args, DEAD_LETTER_ORDER, "-id")
 
 
 @blp.route("/<int:dead_letter_id>", methods=["GET"])
@@ -61,12 +61,7 @@ def get_one(dead_letter_id: int) -> Any:
 @blp.response(200, DeadLetterSchema)
 def replay(dead_letter_id: int) -> Any:
     """Run the task again with fresh tries, and resolve the dead letter."""
-    _visible(dead_letter_id)
-    dead_letter = replay_dead_letter(
-        session=db.session(), id=dead_letter_id, now=utcnow(), by=g.loom_user.username
-    )
-    db.commit()
-    return dead_letter
+    return _resolved(dead_letter_id, replay_dead_letter)
 
 
 @blp.route("/<int:dead_letter_id>/discard", methods=["POST"])
@@ -74,8 +69,13 @@ def replay(dead_letter_id: int) -> Any:
 @blp.response(200, DeadLetterSchema)
 def discard(dead_letter_id: int) -> Any:
     """Resolve the dead letter without running anything again."""
+    return _resolved(dead_letter_id, discard_dead_letter)
+
+
+def _resolved(dead_letter_id: int, resolve: Callable[..., DeadLetter]) -> DeadLetter:
+    """Replay or discard (``resolve``) a dead letter the caller may see, as them; committed."""
     _visible(dead_letter_id)
-    dead_letter = discard_dead_letter(
+    dead_letter = resolve(
         session=db.session(), id=dead_letter_id, now=utcnow(), by=g.loom_user.username
     )
     db.commit()

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
-from engine.models import Role
 from engine.security.roles import (
     ALL_PERMISSIONS,
+    ROLE_ORDER,
     Action,
     Resource,
     create_role,
     delete_role,
     require_role,
+    role_query,
     update_role,
 )
 from webui import db
@@ -30,8 +29,6 @@ from webui.auth import requires
 
 blp = Blueprint("roles", __name__, url_prefix="/api/v1", description="Roles and permissions")
 
-ROLE_ORDER = {"name": Role.name, "id": Role.id}
-
 
 def _pairs(permissions: list[dict[str, str]] | None) -> list[tuple[str, str]] | None:
     if permissions is None:
@@ -45,7 +42,7 @@ def _pairs(permissions: list[dict[str, str]] | None) -> list[tuple[str, str]] | 
 @blp.response(200, page_of(RoleSchema))
 def list_roles(args: dict[str, Any]) -> Any:
     """List roles with their permissions and DAG tags."""
-    return paged(sa.select(Role), args, ROLE_ORDER, "name")
+    return paged(role_query(), args, ROLE_ORDER, "name")
 
 
 @blp.route("/roles", methods=["POST"])

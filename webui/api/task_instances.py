@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from engine.security.roles import Action, Resource
-from engine.services.queries import get_run, get_task_instance
-from engine.services.runops import (
+from engine.services.pagination import Page
+from engine.services.runs import get_run
+from engine.services.taskinstances import (
     TASK_INSTANCE_ORDER,
+    clear_task_instance,
+    get_task_instance,
     log_chunk,
     mark_task_instance,
     task_instance_query,
     xcoms_of,
 )
-from engine.services.runs import clear_task_instances
 from engine.state import TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
@@ -86,17 +88,16 @@ def patch_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> An
 def clear_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> Any:
     """Clear a task instance (and, optionally, everything downstream of it) to run again."""
     check_dag(dag_id)
-    get_task_instance(session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id)
-    cleared = clear_task_instances(
+    cleared = clear_task_instance(
         session=db.session(),
         dag_id=dag_id,
         run_id=run_id,
-        task_ids=[task_id],
+        task_id=task_id,
         downstream=body["downstream"],
         now=utcnow(),
     )
     db.commit()
-    return {"items": cleared, "total": len(cleared), "limit": len(cleared), "offset": 0}
+    return Page.whole(cleared)
 
 
 @blp.route("/<task_id>/logs/<int:try_number>", methods=["GET"])

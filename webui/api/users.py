@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import g
 
-from engine.models import User
 from engine.security.roles import Action, Resource
 from engine.security.users import (
+    KEEP,
+    USER_ORDER,
+    UserChanges,
     create_user,
     delete_user,
-    refuse_self_lockout,
     require_user,
-    set_active,
-    set_password,
-    set_roles,
+    update_user,
+    user_query,
 )
 from webui import db
 from webui.api.blueprint import Blueprint
@@ -27,8 +26,6 @@ from webui.auth import requires
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 
-USER_ORDER = {"username": User.username, "created_at": User.created_at, "id": User.id}
-
 
 @blp.route("", methods=["GET"])
 @requires(Action.READ, Resource.USERS)
@@ -36,7 +33,7 @@ USER_ORDER = {"username": User.username, "created_at": User.created_at, "id": Us
 @blp.response(200, page_of(UserSchema))
 def list_users(args: dict[str, Any]) -> Any:
     """List users with their roles."""
-    return paged(sa.select(User), args, USER_ORDER, "username")
+    return paged(user_query(), args, USER_ORDER, "username")
 
 
 @blp.route("", methods=["POST"])
@@ -71,19 +68,15 @@ def get_user(username: str) -> Any:
 @blp.response(200, UserSchema)
 def patch_user(body: dict[str, Any], username: str) -> Any:
     """Change a user; a new password or ``is_active: false`` revokes their tokens at once."""
-    session = db.session()
-    user = require_user(session=session, username=username)
-    if body["is_active"] is False:
-        refuse_self_lockout(user=user, acting=g.loom_user, what="disable")
-    if body["password"] is not None:
-        set_password(session=session, user=user, password=body["password"])
-    if body["roles"] is not None:
-        set_roles(session=session, user=user, role_names=body["roles"])
-    if body["is_active"] is not None:
-        set_active(session=session, user=user, active=body["is_active"])
-    for field in ("email", "full_name"):
-        if body[field] is not None:
-            setattr(user, field, body[field])
+    user = require_user(session=db.session(), username=username)
+    changes = UserChanges(
+        password=body["password"],
+        role_names=body["roles"],
+        is_active=body["is_active"],
+        email=KEEP if body["email"] is None else body["email"],
+        full_name=KEEP if body["full_name"] is None else body["full_name"],
+    )
+    update_user(session=db.session(), user=user, acting=g.loom_user, changes=changes)
     db.commit()
     return user
 
@@ -94,8 +87,8 @@ def patch_user(body: dict[str, Any], username: str) -> Any:
 def disable(username: str) -> Any:
     """Disable a user: they cannot sign in, and their tokens stop working at once."""
     user = require_user(session=db.session(), username=username)
-    refuse_self_lockout(user=user, acting=g.loom_user, what="disable")
-    set_active(session=db.session(), user=user, active=False)
+    disabled = UserChanges(is_active=False)
+    update_user(session=db.session(), user=user, acting=g.loom_user, changes=disabled)
     db.commit()
     return user
 
@@ -106,6 +99,5 @@ def disable(username: str) -> Any:
 def delete(username: str) -> None:
     """Delete a user (audit entries keep their name)."""
     user = require_user(session=db.session(), username=username)
-    refuse_self_lockout(user=user, acting=g.loom_user, what="delete")
-    delete_user(session=db.session(), user=user)
+    delete_user(session=db.session(), user=user, acting=g.loom_user)
     db.commit()

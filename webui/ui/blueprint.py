@@ -14,6 +14,7 @@ from engine.errors import LoomError
 from engine.models import DagWarning, ParseImportError
 from engine.security.roles import Action, Resource
 from engine.services.dags import dag_warning_query, import_error_query
+from engine.services.pagination import Page, paginate
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.errors import STATUS_BY_ERROR
@@ -76,10 +77,10 @@ def _dag_warnings() -> tuple[list[DagWarning], int]:
 
 def _first_few(stmt: sa.Select[Any], order: Any) -> tuple[list[Any], int]:
     """What a banner lists: the first :data:`IMPORT_ERRORS_SHOWN` rows, and how many in all."""
-    session = db.session()
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    shown = session.scalars(stmt.order_by(order).limit(IMPORT_ERRORS_SHOWN))
-    return list(shown), int(total or 0)
+    first: Page[Any] = paginate(
+        session=db.session(), stmt=stmt, order=[order], limit=IMPORT_ERRORS_SHOWN, offset=0
+    )
+    return first.items, first.total
 
 
 @bp.errorhandler(LoomError)

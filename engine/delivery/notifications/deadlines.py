@@ -26,7 +26,7 @@ from engine.authoring.serialization import SerializedDAG
 from engine.delivery.notifications.emit import dag_run_deadline_missed, task_deadline_missed
 from engine.errors import NotFoundError
 from engine.models import DagRun, TaskInstance
-from engine.services.runs import load_serialized_dag
+from engine.services.dags import load_serialized_dag
 from engine.state import UNFINISHED, DagRunState
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from engine.models import OutboxKind, OutboxMessage
 from engine.scheduling.scheduler import Scheduler
-from engine.services.runs import clear_task_instances, trigger_dag
+from engine.services.runs import trigger_dag
+from engine.services.taskinstances import clear_task_instances
 from tests.engine.notifications.conftest import Sessions
 from tests.engine.scheduling.conftest import (
     START,

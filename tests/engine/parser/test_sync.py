@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.authoring.serialization import SerializedDAG, dag_hash
 from engine.errors import NotFoundError
 from engine.models import Dag, DagFile, DagWarning, ParseImportError, SerializedDag
-from engine.parser import RefreshReport, refresh_dags, set_dag_paused
+from engine.parser import RefreshReport, refresh_dags
 from engine.parser.discovery import file_hash
+from engine.services.dags import set_dag_paused
 from tests.engine.parser.conftest import CountingParser, dag_source
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag
-from engine.parser import set_dag_paused
+from engine.services.dags import set_dag_paused
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, chain_dag, load, runs, write_dag

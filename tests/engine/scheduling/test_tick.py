@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Pool, XCom
 from engine.scheduling import BRANCH_XCOM_KEY, Limits, decide_ready, queue_ready
-from engine.services.runs import load_serialized_dag, trigger_dag
+from engine.services.dags import load_serialized_dag
+from engine.services.runs import trigger_dag
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import (
     START,

@@ -81,6 +81,11 @@ class AuditListArgs(PageArgs):
         validate=validate.Length(max=1000),
         metadata={"description": "Targets starting with this text"},
     )
+    dag_id = fields.String(
+        load_default=None,
+        validate=validate.Length(max=250),
+        metadata={"description": "Entries about this DAG (its UI or API paths)"},
+    )
     since = DateTime(load_default=None)
     until = DateTime(load_default=None)
 

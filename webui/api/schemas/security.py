@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -9,6 +11,8 @@ from engine.security.roles import Action, Resource
 
 USERNAME = validate.Length(min=1, max=250)
 PASSWORD = validate.Length(min=1, max=1024)  # argon2 hashes any length; cap the work
+EMAIL = validate.Length(max=320)
+FULL_NAME = validate.Length(max=250)
 
 
 class LoginSchema(ma.Schema):
@@ -42,29 +46,32 @@ class RoleSchema(ma.Schema):
     permissions = fields.List(fields.Nested(PermissionSchema))
 
 
-class RoleCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
-    dag_tags = fields.List(
+def _dag_tags(**missing: Any) -> fields.Field[Any]:
+    """A role's DAG tag scope in a body; ``missing`` says what leaving it out means."""
+    return fields.List(
         fields.String(validate=validate.Length(max=100)),
-        load_default=list,
         validate=validate.Length(max=1000),
+        **missing,
     )
-    permissions = fields.List(
-        fields.Nested(PermissionSchema), required=True, validate=validate.Length(max=1000)
+
+
+def _permissions(**missing: Any) -> fields.Field[Any]:
+    """A role's permissions in a body; ``missing`` says what leaving them out means."""
+    return fields.List(
+        fields.Nested(PermissionSchema), validate=validate.Length(max=1000), **missing
     )
 
 
 class RolePatchSchema(ma.Schema):
     description = fields.String(load_default=None, validate=validate.Length(max=10_000))
-    dag_tags = fields.List(
-        fields.String(validate=validate.Length(max=100)),
-        load_default=None,
-        validate=validate.Length(max=1000),
-    )
-    permissions = fields.List(
-        fields.Nested(PermissionSchema), load_default=None, validate=validate.Length(max=1000)
-    )
+    dag_tags = _dag_tags(load_default=None)
+    permissions = _permissions(load_default=None)
+
+
+class RoleCreateSchema(RolePatchSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    dag_tags = _dag_tags(load_default=list)
+    permissions = _permissions(required=True)
 
 
 class UserSchema(ma.Schema):
@@ -86,25 +93,26 @@ class MeSchema(UserSchema):
     permissions = fields.List(fields.String(), metadata={"description": "action:resource"})
 
 
-class UserCreateSchema(ma.Schema):
-    username = fields.String(required=True, validate=USERNAME)
-    password = fields.String(required=True, validate=PASSWORD, load_only=True)
-    roles = fields.List(
+def _role_names(**missing: Any) -> fields.Field[Any]:
+    """A user's role names in a body; ``missing`` says what leaving them out means."""
+    return fields.List(
         fields.String(validate=validate.Length(min=1, max=64)),
-        required=True,
         validate=validate.Length(min=1, max=100),
+        **missing,
     )
-    email = fields.String(load_default=None, validate=validate.Length(max=320))
-    full_name = fields.String(load_default=None, validate=validate.Length(max=250))
 
 
 class UserPatchSchema(ma.Schema):
     password = fields.String(load_default=None, validate=PASSWORD, load_only=True)
-    roles = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
-        load_default=None,
-        validate=validate.Length(min=1, max=100),
-    )
-    email = fields.String(load_default=None, validate=validate.Length(max=320))
-    full_name = fields.String(load_default=None, validate=validate.Length(max=250))
+    roles = _role_names(load_default=None)
+    email = fields.String(load_default=None, validate=EMAIL)
+    full_name = fields.String(load_default=None, validate=FULL_NAME)
     is_active = fields.Boolean(load_default=None)
+
+
+class UserCreateSchema(ma.Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    password = fields.String(required=True, validate=PASSWORD, load_only=True)
+    roles = _role_names(required=True)
+    email = fields.String(load_default=None, validate=EMAIL)
+    full_name = fields.String(load_default=None, validate=FULL_NAME)

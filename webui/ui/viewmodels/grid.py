@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.models import DagRun, TaskInstance
-from engine.services.runs import load_serialized_dag
+from engine.services.dags import load_serialized_dag
 from engine.state import DagRunState, TaskInstanceState
 
 

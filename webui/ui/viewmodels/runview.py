@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
+from engine.durations import seconds_between
 from engine.models import DagRun, TaskAttempt, TaskInstance
-from engine.services.queries import get_run, task_instances
-from engine.services.runs import load_serialized_dag
+from engine.services.dags import load_serialized_dag
+from engine.services.runs import get_run
+from engine.services.taskinstances import task_instances
 from engine.state import FAILED_STATES, FINISHED, RUN_FINISHED, TaskInstanceState
 
 SHORTEST_TIMELINE_SECONDS = 1.0
@@ -59,7 +60,7 @@ class RunView:
 
     @property
     def duration(self) -> float | None:
-        return _seconds(self.run.start_date, self.run.end_date)
+        return seconds_between(self.run.start_date, self.run.end_date)
 
     @property
     def failed_task_ids(self) -> list[str]:
@@ -112,27 +113,10 @@ def _ti_seconds(ti: TaskInstance, now: datetime) -> float | None:
     if ti.start_date is None:
         return None
     if ti.state is TaskInstanceState.RUNNING:
-        return _seconds(ti.start_date, now)
+        return seconds_between(ti.start_date, now)
     if ti.duration is not None:
         return ti.duration
-    return _seconds(ti.start_date, ti.end_date)
-
-
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return max((end - start).total_seconds(), 0.0)
-
-
-def attempts_of(*, session: Session, ti: TaskInstance) -> list[TaskAttempt]:
-    """The tries of ``ti`` in order, without their logs (which may be long)."""
-    stmt = (
-        sa.select(TaskAttempt)
-        .where(TaskAttempt.task_instance_id == ti.id)
-        .options(defer(TaskAttempt.log), defer(TaskAttempt.traceback))
-        .order_by(TaskAttempt.try_number)
-    )
-    return list(session.scalars(stmt))
+    return seconds_between(ti.start_date, ti.end_date)
 
 
 @dataclass(frozen=True)

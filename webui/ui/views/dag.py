@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import flash, get_template_attribute, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from pygments import highlight
@@ -24,14 +23,13 @@ from werkzeug.wrappers import Response
 
 from engine.authoring.params import Param, ParamsError
 from engine.authoring.serialization import SerializedTask
+from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import Dag, DagRun, TaskInstance
+from engine.models import Dag, DagRun
 from engine.security.roles import Action, Resource
-from engine.services.dags import dag_source
-from engine.services.pagination import Page
-from engine.services.queries import get_run, list_runs
-from engine.services.runops import RunFilter, run_query
-from engine.services.runs import load_serialized_dag, trigger_dag
+from engine.services.dags import dag_source, load_serialized_dag
+from engine.services.runs import get_run, list_runs, trigger_dag
+from engine.services.taskinstances import task_states
 from engine.services.userinput import checked_datetime, loads_json
 from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
@@ -39,7 +37,7 @@ from webui import db
 from webui.api.schemas.runs import RUN_ID
 from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
-from webui.ui.paging import list_page
+from webui.ui.paging import offset_arg
 from webui.ui.present import state_label
 from webui.ui.session import current_user, page
 from webui.ui.viewmodels.graph_layout import layered_layout
@@ -156,17 +154,14 @@ def _graph_run(dag: Dag, run_id: str) -> _GraphRun:
     if not allows_dag(dag, Action.READ, Resource.DAG_RUNS):
         return _GraphRun(None, {}, [])
     session, dag_id = db.session(), dag.dag_id
-    choices = list_runs(session=session, dag_id=dag_id, limit=RUN_CHOICES)
+    choices = list_runs(session=session, dag_id=dag_id, limit=RUN_CHOICES).items
     run = get_run(session=session, dag_id=dag_id, run_id=run_id) if run_id else None
     if run is not None and run not in choices:
         choices.append(run)
     run = run or (choices[0] if choices else None)
     if run is None:
         return _GraphRun(None, {}, choices)
-    states = sa.select(TaskInstance.task_id, TaskInstance.state).where(
-        TaskInstance.dag_run_id == run.id
-    )
-    return _GraphRun(run, {row.task_id: row.state for row in session.execute(states)}, choices)
+    return _GraphRun(run, task_states(session=session, run=run), choices)
 
 
 def _node_width(task: SerializedTask) -> float:
@@ -223,10 +218,12 @@ def dag_runs(dag_id: str) -> str:
     if state and state not in {s.value for s in DagRunState}:
         allowed = ", ".join(s.value for s in DagRunState)
         raise BadRequest(f"state: {state!r} is not one of {allowed}")
-    listed: Page[DagRun] = list_page(
-        run_query(RunFilter(dag_ids={dag_id}, states=[state] if state else None)),
-        order=[DagRun.logical_date.desc(), DagRun.id.desc()],
+    listed = list_runs(
+        session=db.session(),
+        dag_id=dag_id,
+        state=state or None,
         limit=RUNS_PAGE_SIZE,
+        offset=offset_arg(),
     )
     now = utcnow()
     seconds = {run.id: _seconds(run, now) for run in listed.items}
@@ -245,10 +242,8 @@ def dag_runs(dag_id: str) -> str:
 
 def _seconds(run: DagRun, now: datetime) -> float | None:
     """How long the run took (or has been running)."""
-    if run.start_date is None:
-        return None
     end = run.end_date or (now if run.state in RUN_UNFINISHED else None)
-    return None if end is None else max((end - run.start_date).total_seconds(), 0.0)
+    return seconds_between(run.start_date, end)
 
 
 # -- trigger ---------------------------------------------------------------------------------

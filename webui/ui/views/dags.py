@@ -8,9 +8,8 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from engine.models import Dag
-from engine.parser.sync import set_dag_paused
 from engine.security.roles import Action, Resource
-from engine.services.dags import DagFilter, dag_query, get_import_error
+from engine.services.dags import DagFilter, dag_query, get_import_error, set_dag_paused
 from engine.services.pagination import Page
 from webui import db
 from webui.auth import allows_dag, check_dag, visible_dag_ids

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Callable
+
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -10,12 +11,11 @@ import engine.services.deadletters
 from engine.errors import ConflictError, InvalidInputError
 from engine.models import DeadLetter, DeadLetterState
 from engine.security.roles import Action, Resource
-from engine.services.pagination import Page, within_dags
 from engine.timeutil import utcnow
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.ui.blueprint import bp
-from webui.ui.paging import list_page
+from webui.ui.paging import offset_arg
 from webui.ui.session import page
 
 PAGE_SIZE = 50
@@ -27,10 +27,13 @@ ALL = "all"
 @page(Action.READ, Resource.DEAD_LETTERS)
 def dead_letters() -> str:
     status = request.args.get("status", DeadLetterState.PENDING.value)
-    stmt = within_dags(sa.select(DeadLetter), DeadLetter.dag_id, visible_dag_ids())
-    if status != ALL:
-        stmt = stmt.where(DeadLetter.state == _state(status))
-    listed: Page[DeadLetter] = list_page(stmt, order=[DeadLetter.id.desc()], limit=PAGE_SIZE)
+    listed = engine.services.deadletters.list_dead_letters(
+        session=db.session(),
+        state=None if status == ALL else _state(status),
+        dag_ids=visible_dag_ids(),
+        limit=PAGE_SIZE,
+        offset=offset_arg(),
+    )
     return render_template(
         "ui/dead_letters.html", page=listed, status=status, statuses=[*DeadLetterState, ALL]
     )
@@ -45,32 +48,28 @@ def dead_letter(id: int) -> str:
 @bp.route("/dead-letters/<int:id>/replay", methods=["POST"])
 @page(Action.EDIT, Resource.DEAD_LETTERS)
 def replay_dead_letter(id: int) -> Response | tuple[str, int]:
-    letter = _visible(id)
-    try:
-        engine.services.deadletters.replay_dead_letter(
-            session=db.session(), id=id, now=utcnow(), by=g.loom_user.username
-        )
-    except ConflictError as refused:
-        return _refused(id, refused)
-    db.commit()
-    flash(
-        f"dead letter {id} replayed: {letter.dag_id}.{letter.task_id} runs again with fresh tries"
-    )
-    return redirect(url_for("ui.dead_letter", id=id))
+    resolve = engine.services.deadletters.replay_dead_letter
+    return _resolve(id, resolve, "replayed", "runs again with fresh tries")
 
 
 @bp.route("/dead-letters/<int:id>/discard", methods=["POST"])
 @page(Action.DELETE, Resource.DEAD_LETTERS)
 def discard_dead_letter(id: int) -> Response | tuple[str, int]:
+    resolve = engine.services.deadletters.discard_dead_letter
+    return _resolve(id, resolve, "discarded", "will not run again")
+
+
+def _resolve(
+    id: int, resolve: Callable[..., DeadLetter], done: str, consequence: str
+) -> Response | tuple[str, int]:
+    """Replay or discard (``resolve``) a dead letter the user may see; say what follows."""
     letter = _visible(id)
     try:
-        engine.services.deadletters.discard_dead_letter(
-            session=db.session(), id=id, now=utcnow(), by=g.loom_user.username
-        )
+        resolve(session=db.session(), id=id, now=utcnow(), by=g.loom_user.username)
     except ConflictError as refused:
         return _refused(id, refused)
     db.commit()
-    flash(f"dead letter {id} discarded: {letter.dag_id}.{letter.task_id} will not run again")
+    flash(f"dead letter {id} {done}: {letter.dag_id}.{letter.task_id} {consequence}")
     return redirect(url_for("ui.dead_letter", id=id))
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from werkzeug.wrappers import Response
 
 import engine.services.pools
-from engine.errors import ConflictError
 from engine.models import Pool
 from engine.priority import DEFAULT_POOL
 from engine.security.roles import Action, Resource
@@ -20,9 +20,10 @@ from webui.ui.paging import list_page
 from webui.ui.session import page
 from webui.ui.views.admin import (
     DESCRIPTION_LENGTH,
-    FORM_ERRORS,
     FormErrors,
-    refusal,
+    deleted,
+    form_context,
+    saved,
     text,
     whole_number,
 )
@@ -42,59 +43,66 @@ def pools() -> str:
 @page(Action.CREATE, Resource.POOLS)
 def create_pool() -> Response | tuple[str, int]:
     name = request.form.get("name", "").strip()
-    try:
+
+    def create() -> None:
         engine.services.pools.create_pool(
             session=db.session(),
             name=name,
             slots=whole_number("slots", most=MAX_SLOTS),
             description=text("description", longest=DESCRIPTION_LENGTH),
         )
-    except FORM_ERRORS as refused:
-        errors, status = refusal(refused, "name")
-        return _list_page(errors=errors, form=request.form), status
-    db.commit()
-    flash(f"pool {name} created")
-    return redirect(url_for("ui.pools"))
+
+    return saved(
+        create,
+        field="name",
+        again=_list_page,
+        done=f"pool {name} created",
+        then=url_for("ui.pools"),
+    )
 
 
 @bp.route("/pools/<name>")
 @page(Action.READ, Resource.POOLS)
 def pool(name: str) -> str:
-    return _edit_page(engine.services.pools.require_pool(session=db.session(), name=name))
+    return _edit_page(_named(name))
 
 
 @bp.route("/pools/<name>", methods=["POST"])
 @page(Action.EDIT, Resource.POOLS)
 def edit_pool(name: str) -> Response | tuple[str, int]:
-    found = engine.services.pools.require_pool(session=db.session(), name=name)
-    try:
+    found = _named(name)
+
+    def update() -> None:
         engine.services.pools.update_pool(
             session=db.session(),
             pool=found,
             slots=whole_number("slots", most=MAX_SLOTS),
             description=text("description", longest=DESCRIPTION_LENGTH) or "",
         )
-    except FORM_ERRORS as refused:
-        errors, status = refusal(refused, "slots")
-        return _edit_page(found, errors=errors, form=request.form), status
-    db.commit()
-    flash(f"pool {name} saved: {found.slots} slots")
-    return redirect(url_for("ui.pools"))
+
+    return saved(
+        update,
+        field="slots",
+        again=functools.partial(_edit_page, found),
+        done=lambda: f"pool {name} saved: {found.slots} slots",
+        then=url_for("ui.pools"),
+    )
 
 
 @bp.route("/pools/<name>/delete", methods=["POST"])
 @page(Action.DELETE, Resource.POOLS)
 def delete_pool(name: str) -> Response | tuple[str, int]:
-    found = engine.services.pools.require_pool(session=db.session(), name=name)
-    try:
-        engine.services.pools.delete_pool(session=db.session(), pool=found)
-    except ConflictError as refused:
-        db.session().rollback()
-        flash(str(refused), "error")
-        return _list_page(), 409
-    db.commit()
-    flash(f"pool {name} deleted; its tasks wait until a pool of that name exists again")
-    return redirect(url_for("ui.pools"))
+    found = _named(name)
+    return deleted(
+        lambda: engine.services.pools.delete_pool(session=db.session(), pool=found),
+        again=_list_page,
+        done=f"pool {name} deleted; its tasks wait until a pool of that name exists again",
+        then=url_for("ui.pools"),
+    )
+
+
+def _named(name: str) -> Pool:
+    return engine.services.pools.require_pool(session=db.session(), name=name)
 
 
 def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
@@ -108,8 +116,7 @@ def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None 
         page=listed,
         usages=usages,
         default_pool=DEFAULT_POOL,
-        errors=errors or {},
-        form=form or {},
+        **form_context(errors, form),
     )
 
 
@@ -121,6 +128,5 @@ def _edit_page(
         "ui/pools_edit.html",
         usage=used,
         default_pool=DEFAULT_POOL,
-        errors=errors or {},
-        form=form or {},
+        **form_context(errors, form),
     )

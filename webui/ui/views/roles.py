@@ -6,13 +6,13 @@ description and DAG tags change, and it cannot be deleted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request, url_for
 from werkzeug.wrappers import Response
 
 import engine.security.roles
-from engine.errors import ConflictError
 from engine.models import Role
 from engine.security.roles import Action, Resource
 from webui import db
@@ -20,9 +20,10 @@ from webui.ui.blueprint import bp
 from webui.ui.session import page
 from webui.ui.views.admin import (
     DESCRIPTION_LENGTH,
-    FORM_ERRORS,
     FormErrors,
-    refusal,
+    deleted,
+    form_context,
+    saved,
     text,
     words,
 )
@@ -41,7 +42,8 @@ def roles() -> str:
 @page(Action.CREATE, Resource.ROLES)
 def create_role() -> Response | tuple[str, int]:
     name = request.form.get("name", "").strip()
-    try:
+
+    def create() -> None:
         engine.security.roles.create_role(
             session=db.session(),
             name=name,
@@ -49,25 +51,28 @@ def create_role() -> Response | tuple[str, int]:
             description=text("description", longest=DESCRIPTION_LENGTH),
             dag_tags=words("dag_tags"),
         )
-    except FORM_ERRORS as refused:
-        errors, status = refusal(refused, "name")
-        return _list_page(errors=errors, form=request.form), status
-    db.commit()
-    flash(f"role {name} created")
-    return redirect(url_for("ui.role", name=name))
+
+    return saved(
+        create,
+        field="name",
+        again=_list_page,
+        done=f"role {name} created",
+        then=url_for("ui.role", name=name),
+    )
 
 
 @bp.route("/roles/<name>")
 @page(Action.READ, Resource.ROLES)
 def role(name: str) -> str:
-    return _role_page(engine.security.roles.require_role(session=db.session(), name=name))
+    return _role_page(_named(name))
 
 
 @bp.route("/roles/<name>", methods=["POST"])
 @page(Action.EDIT, Resource.ROLES)
 def edit_role(name: str) -> Response | tuple[str, int]:
-    found = engine.security.roles.require_role(session=db.session(), name=name)
-    try:
+    found = _named(name)
+
+    def update() -> None:
         engine.security.roles.update_role(
             session=db.session(),
             role=found,
@@ -75,27 +80,30 @@ def edit_role(name: str) -> Response | tuple[str, int]:
             description=text("description", longest=DESCRIPTION_LENGTH) or "",
             dag_tags=words("dag_tags"),
         )
-    except FORM_ERRORS as refused:
-        errors, status = refusal(refused, PERMISSION_FIELD)
-        return _role_page(found, errors=errors, form=request.form), status
-    db.commit()
-    flash(f"role {name} saved")
-    return redirect(url_for("ui.role", name=name))
+
+    return saved(
+        update,
+        field=PERMISSION_FIELD,
+        again=functools.partial(_role_page, found),
+        done=f"role {name} saved",
+        then=url_for("ui.role", name=name),
+    )
 
 
 @bp.route("/roles/<name>/delete", methods=["POST"])
 @page(Action.DELETE, Resource.ROLES)
 def delete_role(name: str) -> Response | tuple[str, int]:
-    found = engine.security.roles.require_role(session=db.session(), name=name)
-    try:
-        engine.security.roles.delete_role(session=db.session(), role=found)
-    except ConflictError as refused:
-        db.session().rollback()
-        flash(str(refused), "error")
-        return _role_page(found), 409
-    db.commit()
-    flash(f"role {name} deleted; its users lost it")
-    return redirect(url_for("ui.roles"))
+    found = _named(name)
+    return deleted(
+        lambda: engine.security.roles.delete_role(session=db.session(), role=found),
+        again=functools.partial(_role_page, found),
+        done=f"role {name} deleted; its users lost it",
+        then=url_for("ui.roles"),
+    )
+
+
+def _named(name: str) -> Role:
+    return engine.security.roles.require_role(session=db.session(), name=name)
 
 
 def _chosen_permissions() -> list[tuple[str, str]]:
@@ -132,8 +140,7 @@ def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None 
         chosen=chosen,
         actions=list(Action),
         resources=list(Resource),
-        errors=errors or {},
-        form=form or {},
+        **form_context(errors, form),
     )
 
 
@@ -147,6 +154,5 @@ def _role_page(
         chosen=chosen,
         actions=list(Action),
         resources=list(Resource),
-        errors=errors or {},
-        form=form or {},
+        **form_context(errors, form),
     )

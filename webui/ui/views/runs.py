@@ -22,9 +22,17 @@ from werkzeug.wrappers import Response
 from engine.errors import NotFoundError
 from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
-from engine.services.queries import get_task_instance
-from engine.services.runops import LogChunk, log_chunk, mark_task_instance, xcoms_of
-from engine.services.runs import clear_task_instances, mark_run
+from engine.services.runs import mark_run
+from engine.services.taskinstances import (
+    LogChunk,
+    attempts_of,
+    clear_task_instance,
+    clear_task_instances,
+    get_task_instance,
+    log_chunk,
+    mark_task_instance,
+    xcoms_of,
+)
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
@@ -32,7 +40,7 @@ from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.present import span
 from webui.ui.session import page
-from webui.ui.viewmodels.runview import attempts_of, run_view, task_fields
+from webui.ui.viewmodels.runview import run_view, task_fields
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
@@ -69,27 +77,24 @@ def _chosen(form_field: str) -> str:
 @bp.route(RUN)
 @page(Action.READ, Resource.DAG_RUNS)
 def run(dag_id: str, run_id: str) -> str:
-    dag = check_dag(dag_id)
-    return render_template(
-        "ui/run.html",
-        dag=dag,
-        view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
-        show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
-        may_edit=allows_dag(dag, Action.EDIT, Resource.DAG_RUNS),
-        **_helpers(),
-    )
+    return _run_page("ui/run.html", dag_id, run_id)
 
 
 @bp.route("/dags/<dag_id>/run-live/<path:run_id>")
 @page(Action.READ, Resource.DAG_RUNS)
 def run_live(dag_id: str, run_id: str) -> str:
     """The run's facts and task table alone, for loom.js to refresh them in place."""
+    return _run_page("ui/run_live.html", dag_id, run_id)
+
+
+def _run_page(template: str, dag_id: str, run_id: str) -> str:
     dag = check_dag(dag_id)
     return render_template(
-        "ui/run_live.html",
+        template,
         dag=dag,
         view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
         show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
+        may_edit=allows_dag(dag, Action.EDIT, Resource.DAG_RUNS),
         **_helpers(),
     )
 
@@ -259,13 +264,11 @@ def _json_error(status: int, message: str) -> Response:
 def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
     """Clear the task (``downstream=true``: and everything downstream) to run again."""
     check_dag(dag_id)
-    session = db.session()
-    get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
-    cleared = clear_task_instances(
-        session=session,
+    cleared = clear_task_instance(
+        session=db.session(),
         dag_id=dag_id,
         run_id=run_id,
-        task_ids=[task_id],
+        task_id=task_id,
         downstream=request.form.get("downstream") == "true",
         now=utcnow(),
     )
