@@ -14,7 +14,7 @@ import pika
 import pytest
 
 from engine.delivery.amqp import delete_topology
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 from .conftest import Loom
 
