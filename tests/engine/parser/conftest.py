@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import migrate
-from engine.models.session import create_db_engine, make_session_factory
 from engine.parser.processor import FileParseResult, parse_files
+from tests.support.database import database_sessions
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = "# <- reported here"
@@ -62,21 +62,6 @@ class CountingParser:
 
 
 @pytest.fixture
-def dags_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    return folder
-
-
-def _sessions_on(url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
 def migrated_sqlite(sqlite_url: str) -> str:
     """A SQLite file database at the newest schema."""
     migrate.upgrade(sqlite_url)
@@ -85,11 +70,13 @@ def migrated_sqlite(sqlite_url: str) -> str:
 
 @pytest.fixture
 def sessions(migrated_sqlite: str) -> Iterator[sessionmaker[Session]]:
-    yield from _sessions_on(migrated_sqlite)
+    with database_sessions(migrated_sqlite) as factory:
+        yield factory
 
 
 @pytest.fixture
 def pg_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a fresh PostgreSQL database at the newest schema."""
     migrate.upgrade(postgres_url)
-    yield from _sessions_on(postgres_url)
+    with database_sessions(postgres_url) as factory:
+        yield factory

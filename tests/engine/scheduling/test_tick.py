@@ -16,7 +16,6 @@ from engine.state import DagRunState
 from tests.engine.scheduling.conftest import (
     START,
     TI,
-    RecordingExecutor,
     chain_dag,
     load,
     runs,
@@ -24,6 +23,7 @@ from tests.engine.scheduling.conftest import (
     work,
     write_dag,
 )
+from tests.support.executors import RecordingExecutor
 
 SEC = timedelta(seconds=1)
 
