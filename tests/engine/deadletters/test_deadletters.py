@@ -26,7 +26,7 @@ from engine.services.deadletters import (
 )
 from engine.state import DagRunState, TaskInstanceState
 
-from .conftest import NOW, RUN_ID, add_dead_letter, add_failed_run
+from .conftest import NOW, RUN_ID, add_dead_letter, add_failed_run, committed_dead_letter
 
 
 def outbox_rows(session: Session) -> list[OutboxMessage]:
@@ -36,8 +36,7 @@ def outbox_rows(session: Session) -> list[OutboxMessage]:
 def test_record_writes_the_dead_letter_and_its_outbox_row(
     session_factory: sessionmaker[Session],
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     with session_factory() as session:
         dead_letter = session.get_one(DeadLetter, dead_letter_id)
         assert (dead_letter.state, dead_letter.try_number, dead_letter.published) == (
@@ -119,8 +118,7 @@ def test_list_and_get(session_factory: sessionmaker[Session]) -> None:
 def test_replay_runs_the_task_again_with_fresh_tries(
     session_factory: sessionmaker[Session],
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     with session_factory.begin() as session:
         replay_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
     with session_factory() as session:
@@ -170,8 +168,7 @@ def test_replay_refuses_a_task_instance_that_runs_again_already(
 def test_discard_resolves_without_touching_the_task_instance(
     session_factory: sessionmaker[Session],
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     with session_factory.begin() as session:
         discard_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
     with session_factory() as session:

@@ -16,7 +16,7 @@ from engine.delivery.relay import OutboxRelay, RelayReport
 from engine.models import DeadLetter, OutboxKind, OutboxMessage, OutboxState
 from engine.services.deadletters import discard_dead_letter, replay_dead_letter
 
-from .conftest import CLOSED_PORT_URL, NOW, RUN_ID, Broker, add_dead_letter
+from .conftest import CLOSED_PORT_URL, NOW, RUN_ID, Broker, add_dead_letter, committed_dead_letter
 
 
 def publisher_for(broker: Broker, url: str | None = None) -> RabbitPublisher:
@@ -53,8 +53,7 @@ def test_without_a_broker_dead_letters_stay_in_the_database(
 def test_the_relay_publishes_a_persistent_json_message(
     session_factory: sessionmaker[Session], broker: Broker
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     relay = OutboxRelay(session_factory=session_factory, publisher=publisher_for(broker))
     try:
         assert relay.run_once(NOW) == RelayReport(claimed=1, published=1)
@@ -83,8 +82,7 @@ def test_the_relay_publishes_a_persistent_json_message(
 def test_enqueuing_the_same_publication_twice_sends_one_message(
     session_factory: sessionmaker[Session], broker: Broker
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     with session_factory.begin() as session:
         row = session.scalars(sa.select(OutboxMessage)).one()
         again = enqueue(
@@ -104,8 +102,7 @@ def test_enqueuing_the_same_publication_twice_sends_one_message(
 def test_a_broker_outage_delays_delivery_and_loses_nothing(
     session_factory: sessionmaker[Session], broker: Broker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     down = OutboxRelay(
         session_factory=session_factory, publisher=publisher_for(broker, CLOSED_PORT_URL)
     )
@@ -233,8 +230,7 @@ def test_run_loops_until_stopped(session_factory: sessionmaker[Session], broker:
 def test_a_removal_waits_for_a_publication_still_in_flight(
     session_factory: sessionmaker[Session], broker: Broker
 ) -> None:
-    with session_factory.begin() as session:
-        dead_letter_id = add_dead_letter(session).id
+    dead_letter_id = committed_dead_letter(session_factory)
     down = OutboxRelay(
         session_factory=session_factory, publisher=publisher_for(broker, CLOSED_PORT_URL)
     )
