@@ -1,4 +1,6 @@
-"""Fixtures every test package may use, registered from ``tests/conftest.py``.
+"""Fixtures every test package may use, registered from ``tests/conftest.py``: a database
+per backend (empty, or migrated and seeded, with sessions on it), a DAG folder, an
+executor that records what it is given.
 
 A package that needs more (a DAG folder with files in it) overrides the fixture in its
 own conftest and asks for this one under the same name.
@@ -18,11 +20,17 @@ from tests.support.executors import RecordingExecutor
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A migrated, seeded database: a SQLite file, then a fresh PostgreSQL database."""
+def empty_db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database: a SQLite file, then a fresh PostgreSQL database."""
     url: str = request.getfixturevalue(f"{request.param}_url")
-    migrate.upgrade_and_seed(url)
     return url
+
+
+@pytest.fixture
+def db_url(empty_db_url: str) -> str:
+    """A migrated, seeded database: a SQLite file, then a fresh PostgreSQL database."""
+    migrate.upgrade_and_seed(empty_db_url)
+    return empty_db_url
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from engine.execution.retries import JITTER
 from engine.models import DeadLetter, OutboxKind, OutboxMessage, TaskInstance
 from engine.state import TaskInstanceState
+from tests.support.executors import RecordingExecutor
 from tests.workers.conftest import (
-    RecordingExecutor,
     Sessions,
     attempts,
     load_ti,

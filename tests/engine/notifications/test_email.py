@@ -25,11 +25,11 @@ from tests.engine.notifications.conftest import (
     add_event,
     alert_settings,
     deliveries,
-    free_port,
     login_checker,
     self_signed_certificate,
     server_tls,
 )
+from tests.support.network import free_port
 
 SEC = timedelta(seconds=1)
 RUN_ID = "manual__2026-03-01T06:00:00+00:00"

@@ -68,15 +68,25 @@ def migrated_sqlite(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture
-def sessions(migrated_sqlite: str) -> Iterator[sessionmaker[Session]]:
-    with database_sessions(migrated_sqlite) as factory:
+def _sessions_at_head(url: str) -> Iterator[sessionmaker[Session]]:
+    migrate.upgrade(url)
+    with database_sessions(url) as factory:
         yield factory
+
+
+@pytest.fixture
+def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a SQLite file database at the newest schema."""
+    yield from _sessions_at_head(sqlite_url)
 
 
 @pytest.fixture
 def pg_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a fresh PostgreSQL database at the newest schema."""
-    migrate.upgrade(postgres_url)
-    with database_sessions(postgres_url) as factory:
-        yield factory
+    yield from _sessions_at_head(postgres_url)
+
+
+@pytest.fixture
+def each_db_sessions(empty_db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database at the newest schema: SQLite, then PostgreSQL."""
+    yield from _sessions_at_head(empty_db_url)

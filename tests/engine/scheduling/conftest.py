@@ -1,4 +1,5 @@
-"""Helpers of the scheduling tests: a migrated database per backend, DAG files, a clock.
+"""Helpers of the scheduling tests: DAG files, a scheduler factory, a clock. The migrated
+database per backend (``db_url``, ``sessions``) comes from :mod:`tests.support.fixtures`.
 
 The executor seam is :class:`tests.support.executors.RecordingExecutor` (the ``executor``
 fixture): it records what the scheduler submits and answers ``has_job`` from that record.
