@@ -23,8 +23,8 @@ from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import build_world
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
+# The RQ executor on the tests' Redis database: the app's settings, the workers' environment.
 ON_RQ = {"executor": {"kind": "rq"}, "redis": {"url": REDIS_URL}}
-"""The settings of the app and its workers: the RQ executor on the tests' Redis database."""
 RQ_ENV = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
 WORKER = [sys.executable, "-c", "from workers.cli import command; command()", "--burst"]
 
