@@ -25,6 +25,7 @@ from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.timeutil import utcnow as utcnow  # re-exported for the benchmarks
+from tests.support.services import flushed_redis
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -76,16 +77,9 @@ def postgres_database(*, migrate: bool = True) -> Iterator[str]:
         admin.dispose()
 
 
-@contextlib.contextmanager
-def redis_database(url: str = REDIS_URL) -> Iterator[Redis]:
+def redis_database(url: str = REDIS_URL) -> contextlib.AbstractContextManager[Redis]:
     """The dedicated Redis database, flushed before and after."""
-    connection = Redis.from_url(url)
-    connection.flushdb()
-    try:
-        yield connection
-    finally:
-        connection.flushdb()
-        connection.close()
+    return flushed_redis(url)
 
 
 def loom_environ(

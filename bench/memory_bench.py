@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench._infra import LOOM, REPO, emit, processes, temp_dir
+from tests.support.processes import descendants
 
 MANUAL_DAGS = ("flaky_retry", "params_example")
 SAMPLE_SECONDS = 0.2
@@ -34,26 +35,6 @@ def pss_kib(pid: int) -> int:
         if line.startswith("Pss:"):
             return int(line.split()[1])
     return 0
-
-
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -105,7 +86,7 @@ def main(duration: float = 15.0) -> dict[str, Any]:
                 if standalone.poll() is not None:
                     log = (logs / "proc-0.log").read_text()[-2000:]
                     raise RuntimeError(f"loom standalone exited early:\n{log}")
-                pids = descendants(standalone.pid)
+                pids = [standalone.pid, *descendants(standalone.pid)]
                 samples.append((time.monotonic() - started, sum(map(pss_kib, pids)), len(pids)))
                 if not triggered and _parsed(db):
                     for dag_id in MANUAL_DAGS:

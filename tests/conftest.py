@@ -8,35 +8,14 @@ fails in CI (``CI=true``), where a skip would hide a missing service.
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-SERVICE_PORTS = {"postgres": 5432, "redis": 6379, "rabbitmq": 5672}
-POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+from tests.support.services import SERVICE_PORTS, fresh_postgres_database, require_service
 
-
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str) -> None:
-    """Skip (or, in CI, fail) the calling test when service ``name`` does not answer."""
-    if _reachable(SERVICE_PORTS[name]):
-        return
-    message = f"{name} is not reachable on 127.0.0.1:{SERVICE_PORTS[name]}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(message)
+pytest_plugins = ["tests.support.fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -53,24 +32,6 @@ def _isolated_loom_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("LOOM"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("LOOM_HOME", str(tmp_path / "loom-home"))
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database (its URL), dropped afterwards."""
-    require_service("postgres")
-    import sqlalchemy as sa
-
-    name = f"loom_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture

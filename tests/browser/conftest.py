@@ -23,18 +23,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import IN_CI, fresh_postgres_database, require_service
-from tests.processes import (
+from tests.support.network import answers, free_port
+from tests.support.processes import (
     LOOM,
     REPO,
-    Processes,
-    answers,
-    free_port,
     loom_cli,
-    rq_deployment_env,
+    processes_under,
     wait_until,
 )
-from tests.services import flushed_redis
+from tests.support.services import IN_CI, require_service, rq_deployment
 
 CHROMIUM = os.environ.get("LOOM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -134,21 +131,18 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     (dags / "browser_dags.py").write_text(DAG_FILE)
     (dags / "broken.py").write_text("from engine import DAG\ndef oops(:\n")
     port = free_port()
-    processes = Processes(root)
-    with fresh_postgres_database() as db_url, flushed_redis(REDIS_URL):
-        env = rq_deployment_env(
-            home=root / "home",
-            database_url=db_url,
-            redis_url=REDIS_URL,
-            dags_folder=dags,
-            LOOM__CORE__LOG_STREAM_INTERVAL="0.3s",
-            LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
-            LOOM__SCHEDULER__PARSE_INTERVAL="1s",
-            LOOM__WEBSERVER__SECRET_KEY=SECRET,
-            LOOM__WEBSERVER__PORT=str(port),
-            LOOM__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
-            LOOM_BROWSER_MARKER=str(root / "marker"),
-        )
+    with rq_deployment(
+        root,
+        redis_url=REDIS_URL,
+        dags_folder=dags,
+        LOOM__CORE__LOG_STREAM_INTERVAL="0.3s",
+        LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
+        LOOM__SCHEDULER__PARSE_INTERVAL="1s",
+        LOOM__WEBSERVER__SECRET_KEY=SECRET,
+        LOOM__WEBSERVER__PORT=str(port),
+        LOOM__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
+        LOOM_BROWSER_MARKER=str(root / "marker"),
+    ) as env:
         deployment = Deployment(f"http://127.0.0.1:{port}", env, root / "marker")
         deployment.loom("db", "upgrade")
         deployment.loom("dags", "reparse")  # the DAGs are there before the first page
@@ -157,17 +151,12 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
                 "users", "create", "--username", username, "--role", role, "--password-stdin",
                 stdin=PASSWORD,
             )  # fmt: skip
-        try:
+        with processes_under(root) as processes:
             processes.start([LOOM, "scheduler"], env, name="scheduler")
             processes.start([LOOM, "worker"], env, name="worker")
             processes.start([LOOM, "webserver", "--workers", "2"], env, name="webserver")
             wait_until(lambda: answers(f"{deployment.url}/login"), 60, what="the webserver")
             yield deployment
-        except BaseException:
-            processes.dump_logs()
-            raise
-        finally:
-            processes.stop_all()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy import tools
+from tests.support.network import free_port
 
 DOCKERFILE = tools.ROOT / "Dockerfile"
 ENTRYPOINT = tools.DEPLOY / "docker" / "entrypoint.sh"
@@ -168,12 +168,6 @@ def endpoint() -> Iterator[http.server.HTTPServer]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def healthcheck(*roles: str, **env: str) -> int:

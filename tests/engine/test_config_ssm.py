@@ -22,18 +22,12 @@ from moto.server import ThreadedMotoServer
 from engine.cli.config_cmd import group
 from engine.config import load_settings, ssm
 from engine.errors import ConfigError
+from tests.support.network import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 
 Put = Callable[..., None]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def moto_api(url: str, action: str, body: bytes = b"") -> None:

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Engine
 from engine.cli.common import LoomContext
 from engine.config import load_settings
 from engine.runtime.standalone import build_standalone
-from tests.conftest import POSTGRES_ADMIN_URL
-from tests.processes import free_port, wait_until
+from tests.support.network import free_port
+from tests.support.processes import wait_until
+from tests.support.services import POSTGRES_ADMIN_URL
 
 
 @pytest.fixture

@@ -35,13 +35,8 @@ def upgrade_check_downgrade(url: str) -> None:
     assert table_names(url) == {"alembic_version"}
 
 
-def test_upgrade_check_downgrade_on_sqlite(sqlite_url: str) -> None:
-    upgrade_check_downgrade(sqlite_url)
-
-
-@pytest.mark.postgres
-def test_upgrade_check_downgrade_on_postgres(postgres_url: str) -> None:
-    upgrade_check_downgrade(postgres_url)
+def test_upgrade_check_downgrade(empty_db_url: str) -> None:
+    upgrade_check_downgrade(empty_db_url)
 
 
 def test_check_reports_a_database_behind_head(sqlite_url: str) -> None:
@@ -99,13 +94,8 @@ def assert_builtin_roles_seeded(url: str) -> None:
     assert ("read", "audit_log") not in first["Op"]
 
 
-def test_builtin_roles_are_seeded_idempotently_on_sqlite(sqlite_url: str) -> None:
-    assert_builtin_roles_seeded(sqlite_url)
-
-
-@pytest.mark.postgres
-def test_builtin_roles_are_seeded_idempotently_on_postgres(postgres_url: str) -> None:
-    assert_builtin_roles_seeded(postgres_url)
+def test_builtin_roles_are_seeded_idempotently(empty_db_url: str) -> None:
+    assert_builtin_roles_seeded(empty_db_url)
 
 
 def test_seed_restores_a_builtin_role_and_keeps_a_resized_pool(sqlite_url: str) -> None:

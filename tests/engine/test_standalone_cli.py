@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,7 @@ from click.testing import CliRunner, Result
 from engine.cli.main import cli
 from engine.config import load_settings
 from engine.runtime.standalone import ADMIN_PASSWORD_FILE, build_standalone
+from tests.support.network import free_port
 
 DAG_FILE = """
 from datetime import datetime
@@ -56,12 +56,6 @@ with DAG("gated", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
 """
 
 LOOM_BIN = str(Path(sys.executable).parent / "loom")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def loom(*args: str) -> Result:

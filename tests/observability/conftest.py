@@ -20,17 +20,14 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import IN_CI, fresh_postgres_database, require_service
-from tests.processes import (
+from tests.support.network import answers, free_port
+from tests.support.processes import (
     LOOM,
-    Processes,
-    answers,
-    free_port,
     loom_cli,
-    rq_deployment_env,
+    processes_under,
     wait_until,
 )
-from tests.services import flushed_redis
+from tests.support.services import IN_CI, require_service, rq_deployment
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 SECRET = "metrics-tests-secret-key-long-enough-for-hs256"
@@ -132,41 +129,35 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     (dags / "measured.py").write_text(DAG_FILE)
     ports = {name: free_port() for name in ("webserver", "scheduler", "worker", "notifier")}
     receiver = _start_receiver()
-    processes = Processes(root)
-    with fresh_postgres_database() as db_url, flushed_redis(REDIS_URL):
-        env = rq_deployment_env(
-            home=root / "home",
-            database_url=db_url,
-            redis_url=REDIS_URL,
-            dags_folder=dags,
-            LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
-            LOOM__WEBSERVER__SECRET_KEY=SECRET,
-            LOOM__WEBSERVER__PORT=str(ports["webserver"]),
-            LOOM__METRICS__SCHEDULER_PORT=str(ports["scheduler"]),
-            LOOM__METRICS__WORKER_PORT=str(ports["worker"]),
-            LOOM__METRICS__NOTIFIER_PORT=str(ports["notifier"]),
-            LOOM__WEBHOOKS__OPS__URL=f"http://127.0.0.1:{receiver.server_port}/hook",
-            LOOM__ALERTS__NOTIFY="ops",
-            LOOM__LOGGING__FORMAT="json",
-            LOOM__LOGGING__LEVEL="INFO",
-        )
+    with rq_deployment(
+        root,
+        redis_url=REDIS_URL,
+        dags_folder=dags,
+        LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
+        LOOM__WEBSERVER__SECRET_KEY=SECRET,
+        LOOM__WEBSERVER__PORT=str(ports["webserver"]),
+        LOOM__METRICS__SCHEDULER_PORT=str(ports["scheduler"]),
+        LOOM__METRICS__WORKER_PORT=str(ports["worker"]),
+        LOOM__METRICS__NOTIFIER_PORT=str(ports["notifier"]),
+        LOOM__WEBHOOKS__OPS__URL=f"http://127.0.0.1:{receiver.server_port}/hook",
+        LOOM__ALERTS__NOTIFY="ops",
+        LOOM__LOGGING__FORMAT="json",
+        LOOM__LOGGING__LEVEL="INFO",
+    ) as env:
         endpoints = {name: f"http://127.0.0.1:{port}/metrics" for name, port in ports.items()}
         loom = Deployment(env=env, endpoints=endpoints, logs=root)
         loom.loom("db", "upgrade")
         loom.loom("dags", "reparse")
         try:
-            processes.start([LOOM, "scheduler"], env, name="scheduler")
-            processes.start([LOOM, "worker"], env, name="worker")
-            processes.start([LOOM, "webserver", "--workers", "2"], env, name="webserver")
-            processes.start([LOOM, "notifier"], env, name="notifier")
-            for name, url in endpoints.items():
-                wait_until(functools.partial(answers, url), 60, what=f"the {name}'s /metrics")
-            yield loom
-        except BaseException:
-            processes.dump_logs()
-            raise
+            with processes_under(root) as processes:
+                processes.start([LOOM, "scheduler"], env, name="scheduler")
+                processes.start([LOOM, "worker"], env, name="worker")
+                processes.start([LOOM, "webserver", "--workers", "2"], env, name="webserver")
+                processes.start([LOOM, "notifier"], env, name="notifier")
+                for name, url in endpoints.items():
+                    wait_until(functools.partial(answers, url), 60, what=f"the {name}'s /metrics")
+                yield loom
         finally:
-            processes.stop_all()
             receiver.shutdown()
             receiver.server_close()
 

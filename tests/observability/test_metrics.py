@@ -11,7 +11,7 @@ from tests.deploy import test_grafana as grafana
 from tests.deploy.promql import metric_names
 from tests.deploy.tools import DEPLOY
 from tests.observability.conftest import Deployment, check_metrics, samples, value
-from tests.processes import wait_until
+from tests.support.processes import wait_until
 
 ALERT_RULES = DEPLOY / "prometheus" / "rules" / "loom-alerts.yml"
 

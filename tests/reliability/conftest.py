@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 
-from tests.processes import LOOM, Processes, loom_cli, rq_deployment_env, wait_until
-from tests.services import flushed_redis
+from tests.support.processes import LOOM, Processes, loom_cli, rq_deployment_env, wait_until
+from tests.support.services import flushed_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
@@ -55,13 +55,6 @@ def redis13() -> Iterator[Redis]:
     """Redis database 13, empty before and after the test."""
     with flushed_redis(REDIS_URL) as connection:
         yield connection
-
-
-@pytest.fixture
-def dags_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    return folder
 
 
 @pytest.fixture

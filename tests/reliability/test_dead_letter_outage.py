@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pika
 import pytest
 
-from tests.processes import wait_until
-from tests.services import delete_rabbitmq_topology
+from tests.support.processes import wait_until
+from tests.support.services import delete_rabbitmq_topology
 
 from .conftest import Loom
 

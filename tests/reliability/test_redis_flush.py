@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from redis import Redis
 
-from .conftest import Loom, wait_until
+from tests.support.processes import wait_until
+
+from .conftest import Loom
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Loom, wait_until
+from tests.support.processes import wait_until
+
+from .conftest import Loom
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 

@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webui.world import PASSWORD, USERNAMES, build_world, make_settings
+from tests.support.settings import make_settings
+from tests.webui.world import PASSWORD, SECRET, USERNAMES, build_world
 from webui import create_app
 from webui.db import dispose
 
@@ -32,9 +33,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 _APPS: list[Flask] = []
 
 
-def app_for(url: str, tmp_path: Path, dags: Path, **env: str) -> Flask:
-    """An app on database ``url``; its connections are closed when the test ends."""
-    settings = make_settings(url, tmp_path / "home", dags, **env)
+def app_for(url: str, tmp_path: Path, dags: Path, **sections: dict[str, Any]) -> Flask:
+    """An app on database ``url`` (``sections``: settings on top of the test world's); its
+    connections are closed when the test ends."""
+    settings = make_settings(
+        url, tmp_path / "home", dags_folder=dags, secret_key=SECRET, **sections
+    )
     app = create_app({"TESTING": True, "LOOM_SETTINGS": settings})
     _APPS.append(app)
     return app

@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask
 
-from tests.webui.world import make_settings
+from tests.support.settings import make_settings
+from tests.webui.world import SECRET
 from webui import create_app
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -18,7 +19,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 @functools.cache
 def _app() -> Flask:
     home = Path("/nonexistent-loom-home")
-    settings = make_settings("sqlite:///:memory:", home, home / "dags")
+    settings = make_settings(
+        "sqlite:///:memory:", home, dags_folder=home / "dags", secret_key=SECRET
+    )
     return create_app({"TESTING": True, "LOOM_SETTINGS": settings})
 
 

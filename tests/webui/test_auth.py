@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 
 from engine.errors import ConfigError
 from engine.models import AuditLog
+from tests.support.settings import make_settings
 from tests.webui.conftest import bearer, login
-from tests.webui.world import PASSWORD, make_settings
+from tests.webui.world import PASSWORD, SECRET
 from webui import create_app, db
 
 LOGIN = "/api/v1/auth/login"
@@ -119,8 +120,9 @@ def test_an_expired_access_token_is_refused(app: Flask, template: Path, tmp_path
     settings = make_settings(
         app.extensions["loom.settings"].database.url,
         tmp_path / "home",
-        template / "dags",
-        LOOM__WEBSERVER__ACCESS_TOKEN_TTL="1",
+        dags_folder=template / "dags",
+        secret_key=SECRET,
+        webserver={"access_token_ttl": "1"},
     )
     short = create_app({"TESTING": True, "LOOM_SETTINGS": settings})
     client = short.test_client()
@@ -172,7 +174,7 @@ def test_the_app_refuses_to_start_without_a_usable_secret(
     template: Path, tmp_path: Path, secret: str
 ) -> None:
     settings = make_settings(
-        "sqlite:///:memory:", tmp_path, template / "dags", LOOM__WEBSERVER__SECRET_KEY=secret
+        "sqlite:///:memory:", tmp_path, dags_folder=template / "dags", secret_key=secret
     )
     with pytest.raises(ConfigError, match=r"webserver\.secret_key"):
         create_app(settings)

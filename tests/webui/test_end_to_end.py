@@ -18,11 +18,14 @@ from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.timeutil import utcnow
-from tests.services import flushed_redis
+from tests.support.services import flushed_redis
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import build_world
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
+# The RQ executor on the tests' Redis database: the app's settings, the workers' environment.
+ON_RQ = {"executor": {"kind": "rq"}, "redis": {"url": REDIS_URL}}
+RQ_ENV = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
 WORKER = [sys.executable, "-c", "from workers.cli import command; command()", "--burst"]
 
 
@@ -39,15 +42,14 @@ def test_trigger_run_on_a_worker_and_read_state_and_logs(
     postgres_url: str, tmp_path: Path, redis_db: None
 ) -> None:
     world = build_world(postgres_url, tmp_path / "dags")
-    env = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
-    app = app_for(postgres_url, tmp_path, world.dags_folder, **env)
+    app = app_for(postgres_url, tmp_path, world.dags_folder, **ON_RQ)
     client = app.test_client()
     headers = bearer(login(client, "user")["access_token"])
     created = client.post("/api/v1/dags/example/dagRuns", json={"conf": {"n": 42}}, headers=headers)
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/example/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path, env)
+    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
 
     run = client.get(run_path, headers=headers).get_json()
     assert run["state"] == "success"
@@ -80,8 +82,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     (world.dags_folder / "orders.py").write_text(_readme_dag())
     marker = tmp_path / "pwned"
     attack = f"x'; touch {marker}; echo \"$(touch {marker})\" '"
-    env = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
-    app = app_for(postgres_url, tmp_path, world.dags_folder, **env)
+    app = app_for(postgres_url, tmp_path, world.dags_folder, **ON_RQ)
     client = app.test_client()
     _reparse(postgres_url, world.dags_folder)
     headers = bearer(login(client, "user")["access_token"])
@@ -95,7 +96,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/orders/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path, env)
+    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
 
     assert client.get(run_path, headers=headers).get_json()["state"] == "success"
     log = client.get(f"{run_path}/taskInstances/report/logs/1", headers=headers).get_json()
@@ -119,7 +120,6 @@ def _run_until_done(
     url: str,
     dags: Path,
     tmp_path: Path,
-    env: dict[str, str],
 ) -> None:
     """Scheduler ticks in this process, burst workers in child processes, until the run ends."""
     app_settings = client.application.extensions["loom.settings"]
@@ -132,7 +132,7 @@ def _run_until_done(
     )
     worker_env = {
         **os.environ,
-        **env,
+        **RQ_ENV,
         "LOOM__DATABASE__URL": url,
         "LOOM__CORE__DAGS_FOLDER": str(dags),
         "LOOM_HOME": str(tmp_path / "w"),

@@ -48,7 +48,7 @@ def proxied_app(template: Path, tmp_path: Path) -> Flask:
     db_file = tmp_path / "loom.db"
     shutil.copy(template / "template.db", db_file)
     return app_for(
-        f"sqlite:///{db_file}", tmp_path, template / "dags", LOOM__WEBSERVER__PROXY_FIX="1"
+        f"sqlite:///{db_file}", tmp_path, template / "dags", webserver={"proxy_fix": "1"}
     )
 
 

@@ -5,7 +5,6 @@ Redis db 8), for the API's login and the UI's login form alike."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import urllib.error
 import urllib.request
@@ -24,8 +23,9 @@ from engine.config import LoginSettings
 from engine.models import LoginFailure
 from engine.models.session import create_db_engine, make_session_factory
 from engine.security.throttle import EVERY_ADDRESS, lock_duration
-from tests.processes import LOOM, Processes, answers, free_port, wait_until
-from tests.services import flushed_redis
+from tests.support.network import answers, free_port
+from tests.support.processes import LOOM, outside_environ, processes_under, wait_until
+from tests.support.services import flushed_redis
 from tests.webui.conftest import app_for
 from tests.webui.ui import csrf_of
 from tests.webui.world import PASSWORD, SECRET, build_world
@@ -59,10 +59,7 @@ def counts(app: Flask) -> dict[tuple[str, str], int]:
 
 # -- per username and address, in the database ---------------------------------------------
 
-UNLIMITED = {
-    "LOOM__LOGIN__CLIENT_LIMIT": "1000 per second",
-    "LOOM__LOGIN__GLOBAL_LIMIT": "1000 per second",
-}
+UNLIMITED = {"client_limit": "1000 per second", "global_limit": "1000 per second"}
 """Rate limits out of the way of the tests of the counts."""
 
 
@@ -70,7 +67,7 @@ UNLIMITED = {
 def pg_counts_app(postgres_url: str, tmp_path: Path) -> Flask:
     """The test world in PostgreSQL, with rate limits out of the way."""
     world = build_world(postgres_url, tmp_path / "dags")
-    return app_for(postgres_url, tmp_path, world.dags_folder, **UNLIMITED)
+    return app_for(postgres_url, tmp_path, world.dags_folder, login=UNLIMITED)
 
 
 @pytest.mark.postgres
@@ -136,8 +133,8 @@ def test_failures_from_many_addresses_lock_the_username_briefly_for_all(
 ) -> None:
     """The short cap on guessing one password from many addresses (docs/decisions.md)."""
     world = build_world(postgres_url, tmp_path / "dags")
-    cap = {"LOOM__LOGIN__ACCOUNT_FAILURES": str(2 * FREE)}
-    app = app_for(postgres_url, tmp_path, world.dags_folder, **UNLIMITED, **cap)
+    cap = {"account_failures": str(2 * FREE)}
+    app = app_for(postgres_url, tmp_path, world.dags_folder, login=UNLIMITED | cap)
     client = app.test_client()
     for address in (A, B):
         for _ in range(FREE):
@@ -172,7 +169,7 @@ def test_a_new_password_lifts_the_locks(app: Flask, client: FlaskClient, as_role
 def test_the_client_limit_answers_429_with_retry_after_for_api_and_form(
     template: Path, tmp_path: Path
 ) -> None:
-    app = _sqlite_app(template, tmp_path, LOOM__LOGIN__CLIENT_LIMIT="3 per minute")
+    app = _sqlite_app(template, tmp_path, login={"client_limit": "3 per minute"})
     client = app.test_client()
     assert attempt(client, "op", "wrong-password").status_code == 401
     assert attempt(client, "viewer", "wrong-password").status_code == 401
@@ -194,7 +191,7 @@ def test_the_client_limit_answers_429_with_retry_after_for_api_and_form(
 
 
 def test_the_global_limit_holds_for_all_addresses(template: Path, tmp_path: Path) -> None:
-    app = _sqlite_app(template, tmp_path, LOOM__LOGIN__GLOBAL_LIMIT="2 per minute")
+    app = _sqlite_app(template, tmp_path, login={"global_limit": "2 per minute"})
     client = app.test_client()
     assert attempt(client, "op", "wrong-password", A).status_code == 401
     assert attempt(client, "op", "wrong-password", B).status_code == 401
@@ -207,9 +204,9 @@ def test_limits_are_counted_in_redis_and_shared_by_webservers(
     template: Path, tmp_path: Path
 ) -> None:
     with flushed_redis(REDIS_URL) as redis:
-        env = {"LOOM__REDIS__URL": REDIS_URL, "LOOM__LOGIN__CLIENT_LIMIT": "2 per minute"}
-        first = _sqlite_app(template, tmp_path, **env).test_client()
-        second = _sqlite_app(template, tmp_path, **env).test_client()  # another process
+        shared = {"redis": {"url": REDIS_URL}, "login": {"client_limit": "2 per minute"}}
+        first = _sqlite_app(template, tmp_path, **shared).test_client()
+        second = _sqlite_app(template, tmp_path, **shared).test_client()  # another process
         assert attempt(first, "op", "wrong-password").status_code == 401
         assert attempt(second, "op", "wrong-password").status_code == 401
         refused = attempt(first, "op", PASSWORD)
@@ -219,11 +216,11 @@ def test_limits_are_counted_in_redis_and_shared_by_webservers(
         assert any(b"loom-login" in key for key in redis.keys("*"))
 
 
-def _sqlite_app(template: Path, tmp_path: Path, **env: str) -> Flask:
+def _sqlite_app(template: Path, tmp_path: Path, **sections: dict[str, str]) -> Flask:
     db_file = tmp_path / "loom.db"
     if not db_file.exists():
         db_file.write_bytes((template / "template.db").read_bytes())
-    return app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", **env)
+    return app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", **sections)
 
 
 # -- a real webserver -------------------------------------------------------------------------
@@ -234,26 +231,20 @@ def webserver(postgres_url: str, tmp_path: Path) -> Iterator[str]:
     """``loom webserver`` (gunicorn, 4 workers) on the test world in PostgreSQL; its URL."""
     world = build_world(postgres_url, tmp_path / "dags")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOM", "PROMETHEUS"))}
-    env |= {
+    env = outside_environ() | {
         "LOOM_HOME": str(tmp_path / "home"),
         "LOOM__DATABASE__URL": postgres_url,
         "LOOM__CORE__DAGS_FOLDER": str(world.dags_folder),
         "LOOM__WEBSERVER__SECRET_KEY": SECRET,
         "LOOM__WEBSERVER__PORT": str(port),
-        **UNLIMITED,
+        "LOOM__LOGIN__CLIENT_LIMIT": UNLIMITED["client_limit"],
+        "LOOM__LOGIN__GLOBAL_LIMIT": UNLIMITED["global_limit"],
     }
-    processes = Processes(tmp_path)
-    try:
+    with processes_under(tmp_path) as processes:
         processes.start([LOOM, "webserver", "--workers", "4"], env, name="webserver")
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: answers(f"{url}/api/v1/version"), 60, what="the webserver")
         yield url
-    except BaseException:
-        processes.dump_logs()
-        raise
-    finally:
-        processes.stop_all()
 
 
 def _post_login(url: str, username: str, password: str) -> int:

@@ -11,7 +11,7 @@ import base64
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,12 @@ from flask_jwt_extended import create_access_token
 from engine.models import User
 from engine.security.roles import BUILTIN_ROLES, Action, Resource
 from tests.webui.conftest import app_for
+from tests.webui.resettable import ResettableApp
 from tests.webui.spec import operations
 from tests.webui.world import PASSWORD, REVOKED_SID, ROLES, USERNAMES
 from webui import db as webdb
 from webui.auth.tokens import issue_tokens
+from webui.db import dispose
 
 BAD_TOKENS = ("expired", "revoked", "tampered", "alg_none")
 CASES = (*ROLES, "no_token", *BAD_TOKENS)
@@ -86,24 +88,10 @@ def test_every_operation_has_an_example_request() -> None:
 
 
 @dataclass
-class Matrix:
+class Matrix(ResettableApp):
     """One app for the whole module; its SQLite file is reset from the template when dirty."""
 
-    app: Flask
-    template: Path
-    db_file: Path
-    tokens: dict[str, dict[str, str]]
-    dirty: bool = False
-
-    def reset(self) -> None:
-        if not self.dirty:
-            return
-        with self.app.app_context():
-            webdb.sessions().kw["bind"].dispose()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.db_file}{suffix}").unlink(missing_ok=True)
-        shutil.copy(self.template / "template.db", self.db_file)
-        self.dirty = False
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -115,9 +103,8 @@ def matrix(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with app.app_context():
         tokens = _tokens()
         webdb.session().close()
-    yield Matrix(app, template, db_file, tokens)
-    with app.app_context():
-        webdb.sessions().kw["bind"].dispose()
+    yield Matrix(app, template / "template.db", db_file, tokens=tokens)
+    dispose(app)
 
 
 def _tokens() -> dict[str, dict[str, str]]:

@@ -175,9 +175,9 @@ def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> No
         postgres_url,
         tmp_path,
         world.dags_folder,
-        LOOM__EXECUTOR__KIND="rq",
-        LOOM__REDIS__URL="redis://127.0.0.1:6379/11",
-        LOOM__DLQ__AMQP_URL="amqp://guest:guest@127.0.0.1:5672/%2F",
+        executor={"kind": "rq"},
+        redis={"url": "redis://127.0.0.1:6379/11"},
+        dlq={"amqp_url": "amqp://guest:guest@127.0.0.1:5672/%2F"},
     )
     client = app.test_client()
     body = client.get("/api/v1/health").get_json()
@@ -196,8 +196,8 @@ def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> No
         postgres_url,
         tmp_path,
         world.dags_folder,
-        LOOM__EXECUTOR__KIND="rq",
-        LOOM__REDIS__URL="redis://127.0.0.1:1/11",
+        executor={"kind": "rq"},
+        redis={"url": "redis://127.0.0.1:1/11"},
     )
     components = broken.test_client().get("/api/v1/health").get_json()["components"]
     assert components["redis"]["status"] == "unhealthy"

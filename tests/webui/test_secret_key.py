@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from engine.cli.main import cli
 from engine.config import load_settings
 from engine.errors import ConfigError
-from tests.webui.world import make_settings
+from tests.support.settings import make_settings
 from webui import create_app
 from webui.auth import check_secret
 from webui.serve import ensure_secret_key, serve_in_thread
@@ -67,7 +67,7 @@ def test_create_app_refuses_a_weak_key(
     template: Path, tmp_path: Path, key: str, problem: str
 ) -> None:
     settings = make_settings(
-        "sqlite:///:memory:", tmp_path, template / "dags", LOOM__WEBSERVER__SECRET_KEY=key
+        "sqlite:///:memory:", tmp_path, dags_folder=template / "dags", secret_key=key
     )
     with pytest.raises(ConfigError, match=problem) as refused:
         create_app(settings)

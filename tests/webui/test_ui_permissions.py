@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,14 @@ from engine.services.deadletters import record_dead_letter
 from engine.services.runs import get_run
 from engine.state import TaskInstanceState
 from tests.webui.conftest import app_for
+from tests.webui.resettable import ResettableApp
 from tests.webui.spec import ui_routes
 from tests.webui.ui import csrf_of
 from tests.webui.world import PASSWORD, ROLES, T0, USERNAMES
 from webui import db as webdb
 from webui.auth import declared_permission
 from webui.auth.tokens import issue_tokens
+from webui.db import dispose
 from webui.ui.session import ACCESS_COOKIE, csrf_token
 
 SCOPED = "etl_op"
@@ -201,26 +203,12 @@ def _delivery(dag_id: str) -> NotificationDelivery:
 
 
 @dataclass
-class Matrix:
+class Matrix(ResettableApp):
     """One app for the module; its SQLite file is reset from the module's template when a
     request may have changed it."""
 
-    app: Flask
-    template: Path
-    db_file: Path
-    sign_ins: dict[str, tuple[str, str]]
+    sign_ins: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Case → (access token, CSRF token)."""
-    dirty: bool = False
-
-    def reset(self) -> None:
-        if not self.dirty:
-            return
-        with self.app.app_context():
-            webdb.sessions().kw["bind"].dispose()
-        for suffix in ("-wal", "-shm"):
-            Path(f"{self.db_file}{suffix}").unlink(missing_ok=True)
-        shutil.copy(self.template, self.db_file)
-        self.dirty = False
 
     def client(self, case: str) -> tuple[FlaskClient, str]:
         """A client signed in as ``case`` (with no cookie when signed out) and its CSRF token."""
@@ -243,9 +231,8 @@ def matrix(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with app.app_context():
         sign_ins = _sign_ins(app)
         webdb.session().close()
-    yield Matrix(app, module_template, db_file, sign_ins)
-    with app.app_context():
-        webdb.sessions().kw["bind"].dispose()
+    yield Matrix(app, module_template, db_file, sign_ins=sign_ins)
+    dispose(app)
 
 
 def _sign_ins(app: Flask) -> dict[str, tuple[str, str]]:

@@ -8,11 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webui.admin import (
-    role_of,
-    row_of,
-    text_of,
-)
+from tests.webui.admin import role_of, row_of, text_of
 from tests.webui.ui import ui_sign_in
 
 

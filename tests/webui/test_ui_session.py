@@ -103,7 +103,7 @@ def test_expired_access_token_is_renewed_from_the_refresh_cookie(
         f"sqlite:///{tmp_path / 'loom.db'}",
         tmp_path,
         template / "dags",
-        LOOM__WEBSERVER__ACCESS_TOKEN_TTL="1s",
+        webserver={"access_token_ttl": "1s"},
     )
     client = app.test_client()
     ui_sign_in(client, "Viewer")

@@ -9,12 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.security.passwords import verify_password
-from tests.webui.admin import (
-    NEW_PASSWORD,
-    row_of,
-    text_of,
-    user_of,
-)
+from tests.webui.admin import NEW_PASSWORD, row_of, text_of, user_of
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import PASSWORD
 

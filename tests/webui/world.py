@@ -13,7 +13,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine.config import Settings, load_settings
 from engine.models import ParseImportError, Pool, RevokedSession, TaskAttempt, XCom, migrate
 from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
@@ -53,18 +52,6 @@ DAG_FILE = textwrap.dedent(
 class World:
     url: str
     dags_folder: Path
-
-
-def make_settings(url: str, home: Path, dags_folder: Path, **env: str) -> Settings:
-    """Settings for ``url`` with the test secret, read from no file and no real environment."""
-    environ = {
-        "LOOM_HOME": str(home),
-        "LOOM__DATABASE__URL": url,
-        "LOOM__WEBSERVER__SECRET_KEY": SECRET,
-        "LOOM__CORE__DAGS_FOLDER": str(dags_folder),
-        **env,
-    }
-    return load_settings(environ, cwd=home.parent)
 
 
 def build_world(url: str, folder: Path) -> World:

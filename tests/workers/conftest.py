@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,14 +12,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.executors.base import TaskJob
-from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom, migrate
-from engine.models.session import create_db_engine, make_session_factory
+from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom
 from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
 from engine.services.dags import load_serialized_dag
 from engine.services.runs import create_dag_run
 from engine.state import DagRunState, TaskInstanceState
+from tests.support.executors import RecordingExecutor
 from workers import RunnerContext, RunnerSettings
 
 DAG_FILES = Path(__file__).resolve().parent / "dagfiles"
@@ -31,65 +28,17 @@ TI = TaskInstanceState
 Sessions = sessionmaker[Session]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each test runs on a SQLite file and on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'loom.db'}"
-    else:
-        yield request.getfixturevalue("postgres_url")
-
-
 @pytest.fixture
-def sessions(db_url: str) -> Iterator[Sessions]:
-    migrate.upgrade(db_url)
-    engine = create_db_engine(db_url)
-    factory = make_session_factory(engine)
-    with factory.begin() as session:
-        migrate.seed(session=session)
-    try:
-        yield factory
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def dags_folder(tmp_path: Path, sessions: Sessions) -> Path:
-    """A DAG folder holding ``dagfiles/work.py``, parsed into the database."""
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    shutil.copy(DAG_FILES / "work.py", folder / "work.py")
-    refresh(sessions, folder)
-    return folder
+def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
+    """The DAG folder holding ``dagfiles/work.py``, parsed into the database."""
+    shutil.copy(DAG_FILES / "work.py", dags_folder / "work.py")
+    refresh(sessions, dags_folder)
+    return dags_folder
 
 
 def refresh(sessions: Sessions, folder: Path) -> None:
     with sessions.begin() as session:
         refresh_dags(session=session, dags_folder=folder, timeout=60, parallelism=2, now=T0)
-
-
-@dataclass
-class RecordingExecutor:
-    """An executor that only remembers what was submitted (the runner's seam, not a service)."""
-
-    jobs: list[TaskJob] = field(default_factory=list)
-
-    def submit(self, job: TaskJob, *, at: datetime | None = None) -> None:
-        self.jobs.append(job)
-
-    def has_job(self, job_id: str) -> bool:
-        return any(job.job_id == job_id for job in self.jobs)
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-
-@pytest.fixture
-def executor() -> RecordingExecutor:
-    return RecordingExecutor()
 
 
 @pytest.fixture

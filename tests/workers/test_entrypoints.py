@@ -17,8 +17,8 @@ from rq.webhook import Webhook
 
 from engine.executors import DEFAULT_JOB_FUNC
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records
-from tests.processes import LOOM, REPO
-from tests.services import flushed_redis
+from tests.support.processes import LOOM, REPO
+from tests.support.services import flushed_redis
 from workers.entrypoints import refusal
 
 pytestmark = pytest.mark.redis
@@ -49,14 +49,7 @@ def test_loom_worker_fails_an_os_system_job_without_running_it(
     )
     _queue(redis_conn).enqueue(RECORD_JOB, kwargs={"ti_id": 1, "try_number": 1})
 
-    done = subprocess.run(
-        [LOOM, "worker", "--burst", mode, "--entry-point", RECORD_JOB],
-        cwd=REPO,
-        env=_env(tmp_path, **{RECORD_FILE_ENV: str(records)}),
-        timeout=120,
-        capture_output=True,
-        text=True,
-    )
+    done = _burst_worker(tmp_path, records, mode, "--entry-point", RECORD_JOB)
 
     assert done.returncode == 0, done.stderr
     assert not pwned.exists()
@@ -77,14 +70,7 @@ def test_by_default_only_run_job_may_run(redis_conn: Redis, tmp_path: Path) -> N
     records = tmp_path / "records"
     job = _queue(redis_conn).enqueue(RECORD_JOB, kwargs={"ti_id": 1, "try_number": 1})
 
-    done = subprocess.run(
-        [LOOM, "worker", "--burst", "--no-fork"],
-        cwd=REPO,
-        env=_env(tmp_path, **{RECORD_FILE_ENV: str(records)}),
-        timeout=120,
-        capture_output=True,
-        text=True,
-    )
+    done = _burst_worker(tmp_path, records, "--no-fork")
 
     assert done.returncode == 0, done.stderr
     assert read_records(records) == []
@@ -133,6 +119,18 @@ def test_a_pickled_payload_is_refused_unread(redis_conn: Redis) -> None:
     reason = refusal(stored, LOOM_ONLY)
     assert reason is not None
     assert reason.startswith("its payload cannot be read as Loom's JSON")
+
+
+def _burst_worker(tmp_path: Path, records: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """``loom worker --burst`` with ``options``, recording jobs in ``records``, to its end."""
+    return subprocess.run(
+        [LOOM, "worker", "--burst", *options],
+        cwd=REPO,
+        env=_env(tmp_path, **{RECORD_FILE_ENV: str(records)}),
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

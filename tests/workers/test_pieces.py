@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -77,19 +78,25 @@ def test_beat_only_touches_the_running_try(sessions: Sessions, ctx: RunnerContex
     assert load_ti(sessions, ti_id).last_heartbeat_at != NOW
 
 
+def _fast_heartbeat(sessions: Sessions, ti_id: int, try_number: int, **options: Any) -> Heartbeat:
+    """A heartbeat of the try every 20 ms, on the wall clock."""
+    return Heartbeat(
+        session_factory=sessions,
+        ti_id=ti_id,
+        try_number=try_number,
+        interval=timedelta(seconds=0.02),
+        clock=lambda: datetime.now(UTC),
+        **options,
+    )
+
+
 def test_heartbeat_stops_when_the_try_is_taken_away(sessions: Sessions, dags_folder: Path) -> None:
     ti_id, try_number = queued(sessions, "sleepy")
     with sessions.begin() as session:  # claimed by some worker
         session.execute(
             sa.update(TaskInstance).where(TaskInstance.id == ti_id).values(state=TI.RUNNING)
         )
-    heartbeat = Heartbeat(
-        session_factory=sessions,
-        ti_id=ti_id,
-        try_number=try_number,
-        interval=timedelta(seconds=0.02),
-        clock=lambda: datetime.now(UTC),
-    )
+    heartbeat = _fast_heartbeat(sessions, ti_id, try_number)
     with heartbeat:
         _wait_for(lambda: heartbeat.beats >= 2)
         with sessions.begin() as session:
@@ -102,14 +109,7 @@ def test_heartbeat_stops_when_the_try_is_taken_away(sessions: Sessions, dags_fol
 
 def test_heartbeat_stops_past_its_deadline(sessions: Sessions, dags_folder: Path) -> None:
     ti_id, try_number = queued(sessions, "sleepy")
-    heartbeat = Heartbeat(
-        session_factory=sessions,
-        ti_id=ti_id,
-        try_number=try_number,
-        interval=timedelta(seconds=0.02),
-        clock=lambda: datetime.now(UTC),
-        stop_at=time.monotonic(),
-    )
+    heartbeat = _fast_heartbeat(sessions, ti_id, try_number, stop_at=time.monotonic())
     with heartbeat:
         time.sleep(0.1)
         assert not heartbeat._thread.is_alive()
@@ -201,6 +201,24 @@ def test_xcom_values_are_written_only_on_finish(sessions: Sessions) -> None:
 # -- outcomes shared with the scheduler ----------------------------------------------------
 
 
+def _fail_as_zombie(
+    sessions: Sessions, ti_id: int, task_id: str, now: datetime
+) -> TaskInstanceState:
+    """What the scheduler does to a try whose heartbeat stopped: fail it (committed)."""
+    with sessions.begin() as session:
+        ti = session.get_one(TaskInstance, ti_id)
+        task = load_serialized_dag(session=session, dag_id="work").tasks[task_id]
+        return record_failure(
+            session=session,
+            ti=ti,
+            task=task,
+            error_type=ZOMBIE_ERROR,
+            message="no heartbeat",
+            traceback=None,
+            now=now,
+        )
+
+
 def test_record_failure_serves_zombie_detection(sessions: Sessions, dags_folder: Path) -> None:
     ti_id, _try_number = queued(sessions, "final")
     with sessions.begin() as session:
@@ -209,18 +227,7 @@ def test_record_failure_serves_zombie_detection(sessions: Sessions, dags_folder:
             .where(TaskInstance.id == ti_id)
             .values(state=TI.RUNNING, hostname="lost-host", start_date=NOW)
         )
-    with sessions.begin() as session:
-        ti = session.get_one(TaskInstance, ti_id)
-        task = load_serialized_dag(session=session, dag_id="work").tasks["final"]
-        state = record_failure(
-            session=session,
-            ti=ti,
-            task=task,
-            error_type=ZOMBIE_ERROR,
-            message="no heartbeat",
-            traceback=None,
-            now=NOW + timedelta(minutes=5),
-        )
+    state = _fail_as_zombie(sessions, ti_id, "final", NOW + timedelta(minutes=5))
     assert state is TI.FAILED
     ti = load_ti(sessions, ti_id)
     assert (ti.state, ti.duration) == (TI.FAILED, 300.0)
@@ -263,18 +270,7 @@ def test_a_try_taken_away_while_running_writes_nothing(
 
     def zombie_detection() -> None:
         _wait_for(lambda: load_ti(sessions, ti_id).state is TI.RUNNING)
-        with sessions.begin() as session:
-            ti = session.get_one(TaskInstance, ti_id)
-            task = load_serialized_dag(session=session, dag_id="work").tasks["sleepy"]
-            record_failure(
-                session=session,
-                ti=ti,
-                task=task,
-                error_type=ZOMBIE_ERROR,
-                message="no heartbeat",
-                traceback=None,
-                now=datetime.now(UTC),
-            )
+        _fail_as_zombie(sessions, ti_id, "sleepy", datetime.now(UTC))
 
     scheduler = threading.Thread(target=zombie_detection)
     scheduler.start()

@@ -18,8 +18,8 @@ from engine.metrics.state import QueueDepths
 from engine.runtime.redisconn import connect
 from engine.services.health import HEALTHY, UNHEALTHY, check_redis
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records
-from tests.processes import LOOM, REPO
-from tests.services import flushed_redis
+from tests.support.processes import LOOM, REPO
+from tests.support.services import flushed_redis
 
 pytestmark = pytest.mark.redis
 

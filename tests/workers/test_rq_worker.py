@@ -18,8 +18,8 @@ from rq import Queue
 
 from engine.executors import RQExecutor, TaskJob
 from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
-from tests.processes import kill_tree
-from tests.services import flushed_redis
+from tests.support.processes import kill_tree
+from tests.support.services import flushed_redis
 from workers.rq_worker import LoomSimpleWorker, parse_queues
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from engine.execution.retries import JITTER
 from engine.models import DeadLetter, OutboxKind, OutboxMessage, TaskInstance
 from engine.state import TaskInstanceState
+from tests.support.executors import RecordingExecutor
 from tests.workers.conftest import (
-    RecordingExecutor,
     Sessions,
     attempts,
     load_ti,
@@ -125,16 +125,26 @@ def test_skip_task_ends_skipped(sessions: Sessions, ctx: RunnerContext) -> None:
     assert attempts(sessions, ti_id)[0].state == "skipped"
 
 
-def test_timeout_is_recorded(sessions: Sessions, ctx: RunnerContext) -> None:
-    ti_id, try_number = queued(sessions, "slow")  # sleeps 5s, execution_timeout 0.3s
+@pytest.mark.parametrize(
+    ("task_id", "error_type", "message"),
+    [
+        ("slow", "TaskTimeout", "execution_timeout"),  # sleeps 5s, execution_timeout 0.3s
+        ("not_json", "TypeError", "return value of task 'not_json' must be JSON-serializable"),
+    ],
+    ids=["timeout_is_recorded", "non_json_return_value_fails_clearly"],
+)
+def test_a_failed_try_records_its_error_and_no_xcom(
+    sessions: Sessions, ctx: RunnerContext, task_id: str, error_type: str, message: str
+) -> None:
+    ti_id, try_number = queued(sessions, task_id)
 
     assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED
 
     [attempt] = attempts(sessions, ti_id)
-    assert attempt.error_type == "TaskTimeout"
+    assert attempt.error_type == error_type
     assert attempt.error_message is not None
-    assert "execution_timeout" in attempt.error_message
-    assert xcoms(sessions, "slow") == {}
+    assert message in attempt.error_message
+    assert xcoms(sessions, task_id) == {}
 
 
 def test_timeout_outside_main_thread_is_recorded_when_the_try_ends(
@@ -170,18 +180,6 @@ def test_log_cap_keeps_the_tail(sessions: Sessions, ctx: RunnerContext) -> None:
     assert len(attempt.log.encode()) <= ctx.settings.max_log_bytes
     assert "line 04999 of chatter" in attempt.log
     assert "line 00000 of chatter" not in attempt.log
-
-
-def test_non_json_return_value_fails_clearly(sessions: Sessions, ctx: RunnerContext) -> None:
-    ti_id, try_number = queued(sessions, "not_json")
-
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED
-
-    [attempt] = attempts(sessions, ti_id)
-    assert attempt.error_type == "TypeError"
-    assert attempt.error_message is not None
-    assert "return value of task 'not_json' must be JSON-serializable" in attempt.error_message
-    assert xcoms(sessions, "not_json") == {}
 
 
 @pytest.mark.parametrize(
@@ -223,7 +221,7 @@ def test_branch_choice_is_stored_and_followed(
     assert run_task(ti_id, try_number, ctx=ctx) is TI.SUCCESS
 
     assert xcoms(sessions, "branch") == {"return_value": "left", "__branch__": ["left"]}
-    assert [job.task_id for job in executor.jobs] == ["left"]
+    assert [job.task_id for job in executor.submitted] == ["left"]
     with sessions() as session:
         states = dict(session.execute(sa.select(TaskInstance.task_id, TaskInstance.state)).all())
     assert (states["left"], states["right"]) == (TI.QUEUED, TI.SKIPPED)
@@ -236,13 +234,13 @@ def test_fast_follow_queues_ready_downstream_and_submits_after_commit(
 
     assert run_task(ti_id, try_number, ctx=ctx) is TI.SUCCESS
 
-    [job] = executor.jobs
+    [job] = executor.submitted
     assert (job.task_id, job.try_number, job.priority_class) == ("consume", 1, "default")
     assert load_ti(sessions, job.ti_id).state is TI.QUEUED
     # The downstream try then runs and reads the upstream XCom from the database.
     assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
     assert xcoms(sessions, "consume") == {"return_value": 2}
-    assert executor.jobs == [job]
+    assert executor.submitted == [job]
 
 
 def test_no_fast_follow_without_an_executor(sessions: Sessions, ctx: RunnerContext) -> None:

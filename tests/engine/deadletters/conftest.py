@@ -20,12 +20,10 @@ from engine.models import (
     DeadLetter,
     SerializedDag,
     TaskInstance,
-    migrate,
 )
-from engine.models.session import create_db_engine, make_session_factory
 from engine.services.deadletters import record_dead_letter
 from engine.state import DagRunState, TaskInstanceState
-from tests.services import delete_rabbitmq_topology
+from tests.support.services import delete_rabbitmq_topology
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 CLOSED_PORT_URL = "amqp://guest:guest@127.0.0.1:5999/"
@@ -33,19 +31,10 @@ NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 RUN_ID = "manual__2026-03-01T12:00:00+00:00"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """A migrated, seeded database: SQLite, and PostgreSQL when it answers."""
-    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    migrate.upgrade_and_seed(url)
-    return str(url)
-
-
 @pytest.fixture
-def session_factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    yield make_session_factory(engine)
-    engine.dispose()
+def session_factory(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on a migrated, seeded database (SQLite, then PostgreSQL)."""
+    return sessions
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 
 from tests.engine.executors.jobs import TEST_REDIS_URL
-from tests.services import flushed_redis
+from tests.support.services import flushed_redis
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import ssl
 import subprocess
 import threading
@@ -33,19 +32,14 @@ from engine.delivery.notifications.events import Event, EventType
 from engine.delivery.notifications.routing import Route
 from engine.delivery.outbox import enqueue
 from engine.models import NotificationDelivery, OutboxKind, migrate
-from engine.models.session import create_db_engine, make_session_factory
+from tests.support.database import database_sessions
+from tests.support.network import free_port
+from tests.support.settings import make_settings
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 BASE_URL = "https://loom.example.com"
 SECRET = "webhook-secret"
 Sessions = sessionmaker[Session]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- SMTP ---------------------------------------------------------------------------------
@@ -246,32 +240,20 @@ def receiver() -> Iterator[Receiver]:
 def sessions(postgres_url: str) -> Iterator[Sessions]:
     """A migrated, seeded PostgreSQL database."""
     migrate.upgrade_and_seed(postgres_url)
-    engine = create_db_engine(postgres_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
+    with database_sessions(postgres_url) as factory:
+        yield factory
 
 
-def make_settings(
-    url: str,
-    home: Path,
-    *,
-    smtp: dict[str, Any] | None = None,
-    webhooks: dict[str, dict[str, Any]] | None = None,
-    alerts: dict[str, Any] | None = None,
-    **sections: Any,
+def alert_settings(
+    url: str, home: Path, *, smtp: dict[str, Any] | None = None, **sections: Any
 ) -> Settings:
-    return Settings.model_validate(
-        {
-            "home": str(home),
-            "database": {"url": url},
-            "webserver": {"base_url": BASE_URL},
-            "smtp": {"timeout": "2s", **(smtp or {})},
-            "webhooks": webhooks or {},
-            "alerts": alerts or {},
-            **sections,
-        }
+    """Settings of the alert tests: links to ``BASE_URL``, SMTP giving up after 2 s."""
+    return make_settings(
+        url,
+        home,
+        webserver={"base_url": BASE_URL},
+        smtp={"timeout": "2s", **(smtp or {})},
+        **sections,
     )
 
 

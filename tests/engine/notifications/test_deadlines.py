@@ -13,15 +13,9 @@ from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
 from engine.services.taskinstances import clear_task_instances
 from tests.engine.notifications.conftest import Sessions
-from tests.engine.scheduling.conftest import (
-    START,
-    TI,
-    RecordingExecutor,
-    load,
-    work,
-    write_dag,
-)
-from tests.engine.scheduling.conftest import make_settings as scheduler_settings
+from tests.engine.scheduling.conftest import START, TI, load, work, write_dag
+from tests.support.executors import RecordingExecutor
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.postgres
 MIN = timedelta(minutes=1)
@@ -52,20 +46,17 @@ def missed(sessions: Sessions) -> list[tuple[str, str | None]]:
 
 
 @pytest.fixture
-def executor() -> RecordingExecutor:
-    return RecordingExecutor()
-
-
-@pytest.fixture
 def schedulers(
-    postgres_url: str, sessions: Sessions, tmp_path: Path, executor: RecordingExecutor
+    postgres_url: str,
+    sessions: Sessions,
+    tmp_path: Path,
+    dags_folder: Path,
+    executor: RecordingExecutor,
 ) -> list[Scheduler]:
     """Two schedulers on one database, sharing ``executor``."""
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    write_dag(folder, "late", DAG_BODY)
-    load(sessions, folder)
-    settings = scheduler_settings(tmp_path, postgres_url, folder)
+    write_dag(dags_folder, "late", DAG_BODY)
+    load(sessions, dags_folder)
+    settings = make_settings(postgres_url, tmp_path / "home", dags_folder=dags_folder)
 
     def make() -> Scheduler:
         return Scheduler(

@@ -23,13 +23,13 @@ from tests.engine.notifications.conftest import (
     Sessions,
     SmtpServer,
     add_event,
+    alert_settings,
     deliveries,
-    free_port,
     login_checker,
-    make_settings,
     self_signed_certificate,
     server_tls,
 )
+from tests.support.network import free_port
 
 SEC = timedelta(seconds=1)
 RUN_ID = "manual__2026-03-01T06:00:00+00:00"
@@ -104,7 +104,7 @@ def notifier_for(postgres_url: str, sessions: Sessions, tmp_path: Path) -> MakeN
         trust: ssl.SSLContext | None = None,
         **smtp: Any,
     ) -> Dispatcher:
-        settings = make_settings(
+        settings = alert_settings(
             postgres_url,
             tmp_path / "home",
             smtp={"host": "127.0.0.1", "port": server.port, "mail_from": "loom@x.io", **smtp},

@@ -24,10 +24,10 @@ from tests.engine.notifications.conftest import (
     Receiver,
     Sessions,
     SmtpServer,
+    alert_settings,
     deliveries,
-    make_settings,
 )
-from tests.engine.scheduling.conftest import RecordingExecutor
+from tests.support.executors import RecordingExecutor
 from workers import RunnerContext, RunnerSettings, run_task
 
 pytestmark = pytest.mark.postgres
@@ -59,7 +59,7 @@ def test_a_failing_run_alerts_by_email_and_webhook(
     folder = tmp_path / "dags"
     folder.mkdir()
     (folder / "nightly.py").write_text(DAG_FILE)
-    settings = make_settings(
+    settings = alert_settings(
         postgres_url,
         tmp_path / "home",
         core={"dags_folder": str(folder)},

@@ -21,7 +21,7 @@ from engine.delivery.notifications.routing import (
     task_route,
 )
 from engine.errors import ConfigError
-from tests.engine.notifications.conftest import make_settings
+from tests.engine.notifications.conftest import alert_settings
 
 E = EventType
 
@@ -76,7 +76,7 @@ def test_bad_alert_settings_are_dag_problems() -> None:
 
 
 def test_the_router_fills_in_defaults_and_filters_webhooks(tmp_path: Path) -> None:
-    settings = make_settings(
+    settings = alert_settings(
         "sqlite:///x.db",
         tmp_path,
         smtp={"host": "mail.x.io"},
@@ -103,7 +103,7 @@ def test_the_router_fills_in_defaults_and_filters_webhooks(tmp_path: Path) -> No
     assert unknown.error is not None
     assert "no webhook named 'typo'" in unknown.error
     assert "Pager, ops" in unknown.error
-    no_smtp = Router(make_settings("sqlite:///x.db", tmp_path, alerts={"email": ["o@x.io"]}))
+    no_smtp = Router(alert_settings("sqlite:///x.db", tmp_path, alerts={"email": ["o@x.io"]}))
     assert no_smtp.plan("task.failed", Route(None, None)) == []
 
 

@@ -25,8 +25,8 @@ from tests.engine.notifications.conftest import (
     Reply,
     Sessions,
     add_event,
+    alert_settings,
     deliveries,
-    make_settings,
 )
 
 pytestmark = pytest.mark.postgres
@@ -44,7 +44,7 @@ def notifier_for(
 
     def make(**hook: Any) -> Dispatcher:
         webhook = {"url": receiver.url, "secret": SECRET, "timeout": "1s", **hook}
-        settings = make_settings(postgres_url, tmp_path / "home", webhooks={"ops": webhook})
+        settings = alert_settings(postgres_url, tmp_path / "home", webhooks={"ops": webhook})
         return build_notifier(settings, sessions, clock=lambda: NOW)
 
     return make

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import migrate
-from engine.models.session import create_db_engine, make_session_factory
 from engine.parser.processor import FileParseResult, parse_files
+from tests.support.database import database_sessions
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = "# <- reported here"
@@ -62,34 +62,31 @@ class CountingParser:
 
 
 @pytest.fixture
-def dags_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    return folder
-
-
-def _sessions_on(url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
 def migrated_sqlite(sqlite_url: str) -> str:
     """A SQLite file database at the newest schema."""
     migrate.upgrade(sqlite_url)
     return sqlite_url
 
 
+def _sessions_at_head(url: str) -> Iterator[sessionmaker[Session]]:
+    migrate.upgrade(url)
+    with database_sessions(url) as factory:
+        yield factory
+
+
 @pytest.fixture
-def sessions(migrated_sqlite: str) -> Iterator[sessionmaker[Session]]:
-    yield from _sessions_on(migrated_sqlite)
+def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a SQLite file database at the newest schema."""
+    yield from _sessions_at_head(sqlite_url)
 
 
 @pytest.fixture
 def pg_sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a fresh PostgreSQL database at the newest schema."""
-    migrate.upgrade(postgres_url)
-    yield from _sessions_on(postgres_url)
+    yield from _sessions_at_head(postgres_url)
+
+
+@pytest.fixture
+def each_db_sessions(empty_db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a database at the newest schema: SQLite, then PostgreSQL."""
+    yield from _sessions_at_head(empty_db_url)

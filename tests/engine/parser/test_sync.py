@@ -91,14 +91,9 @@ def check_round_trip(sessions: Sessions, folder: Path) -> None:
 
 
 def test_first_refresh_stores_dags_files_and_import_errors(
-    sessions: Sessions, dags_folder: Path
+    each_db_sessions: Sessions, dags_folder: Path
 ) -> None:
-    check_round_trip(sessions, dags_folder)
-
-
-@pytest.mark.postgres
-def test_first_refresh_round_trip_on_postgres(pg_sessions: Sessions, dags_folder: Path) -> None:
-    check_round_trip(pg_sessions, dags_folder)
+    check_round_trip(each_db_sessions, dags_folder)
 
 
 def check_change_detection(sessions: Sessions, folder: Path) -> None:
@@ -126,15 +121,8 @@ def check_change_detection(sessions: Sessions, folder: Path) -> None:
         assert [t["task_id"] for t in serialized.data["tasks"]] == ["extract", "clean", "load"]
 
 
-def test_only_changed_files_are_parsed_again(sessions: Sessions, dags_folder: Path) -> None:
-    check_change_detection(sessions, dags_folder)
-
-
-@pytest.mark.postgres
-def test_only_changed_files_are_parsed_again_on_postgres(
-    pg_sessions: Sessions, dags_folder: Path
-) -> None:
-    check_change_detection(pg_sessions, dags_folder)
+def test_only_changed_files_are_parsed_again(each_db_sessions: Sessions, dags_folder: Path) -> None:
+    check_change_detection(each_db_sessions, dags_folder)
 
 
 def test_force_parses_unchanged_files(sessions: Sessions, dags_folder: Path) -> None:

@@ -91,7 +91,7 @@ def test_ui_links_appear_in_the_navigation_of_a_signed_in_page(
         f"sqlite:///{db_file}",
         tmp_path,
         template / "dags",
-        LOOM__CORE__PLUGINS_FOLDER=str(plugins_folder),
+        core={"plugins_folder": str(plugins_folder)},
     )
     client = app.test_client()
     ui_sign_in(client, "Viewer")

@@ -1,14 +1,13 @@
-"""Helpers of the scheduling tests: a migrated database per backend, DAG files, a clock.
+"""Helpers of the scheduling tests: DAG files, a scheduler factory, a clock. The migrated
+database per backend (``db_url``, ``sessions``) comes from :mod:`tests.support.fixtures`.
 
-``RecordingExecutor`` is the executor seam for unit tests of scheduling logic: it
-records what the scheduler submits and answers ``has_job`` from that record.
+The executor seam is :class:`tests.support.executors.RecordingExecutor` (the ``executor``
+fixture): it records what the scheduler submits and answers ``has_job`` from that record.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,82 +16,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.config import Settings
 from engine.executors.base import TaskJob
-from engine.models import DagRun, TaskInstance, migrate
-from engine.models.session import create_db_engine, make_session_factory
+from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.state import TaskInstanceState
+from tests.support.executors import RecordingExecutor
+from tests.support.settings import make_settings
 
 TI = TaskInstanceState
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class RecordingExecutor:
-    """Remembers submitted jobs; ``lost`` job ids answer False to ``has_job``."""
-
-    submitted: list[TaskJob] = field(default_factory=list)
-    lost: set[str] = field(default_factory=set)
-
-    def submit(self, job: TaskJob, *, at: datetime | None = None) -> None:
-        self.submitted.append(job)
-        self.lost.discard(job.job_id)
-
-    def has_job(self, job_id: str) -> bool:
-        return job_id not in self.lost and any(j.job_id == job_id for j in self.submitted)
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    @property
-    def task_ids(self) -> list[str]:
-        return [job.task_id for job in self.submitted]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """A migrated, seeded database: SQLite, then PostgreSQL."""
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    migrate.upgrade_and_seed(url)
-    return url
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = create_db_engine(db_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def dags_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    return folder
-
-
-def make_settings(tmp_path: Path, url: str, dags_folder: Path, **scheduler: Any) -> Settings:
-    return Settings.model_validate(
-        {
-            "home": str(tmp_path / "home"),
-            "database": {"url": url},
-            "core": {"dags_folder": str(dags_folder)},
-            "scheduler": scheduler,
-        }
-    )
-
-
-@pytest.fixture
-def executor() -> RecordingExecutor:
-    return RecordingExecutor()
 
 
 @pytest.fixture
@@ -104,7 +38,9 @@ def make_scheduler(
     executor: RecordingExecutor,
 ) -> Any:
     def make(**scheduler: Any) -> Scheduler:
-        settings = make_settings(tmp_path, db_url, dags_folder, **scheduler)
+        settings = make_settings(
+            db_url, tmp_path / "home", dags_folder=dags_folder, scheduler=scheduler
+        )
         return Scheduler(
             session_factory=sessions, executor=executor, settings=settings, parse_dags=False
         )

@@ -16,15 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.models import DagRun, migrate
 from engine.models.session import create_db_engine, make_session_factory
 from engine.scheduling.scheduler import Scheduler
-from tests.engine.scheduling.conftest import (
-    START,
-    TI,
-    RecordingExecutor,
-    chain_dag,
-    load,
-    make_settings,
-    work,
-)
+from tests.engine.scheduling.conftest import START, TI, chain_dag, load, work
+from tests.support.executors import RecordingExecutor
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.postgres
 
@@ -52,7 +46,9 @@ def _schedulers(
     for _ in range(2):
         executor = RecordingExecutor()
         sessions = _sessions(url, engines)
-        settings = make_settings(tmp_path, url, folder, parallelism=1000)
+        settings = make_settings(
+            url, tmp_path / "home", dags_folder=folder, scheduler={"parallelism": 1000}
+        )
         made.append(
             (
                 Scheduler(

@@ -11,17 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.models.transitions import set_task_state
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState
-from tests.engine.scheduling.conftest import (
-    START,
-    TI,
-    RecordingExecutor,
-    chain_dag,
-    load,
-    runs,
-    states,
-    ti_of,
-    work,
-)
+from tests.engine.scheduling.conftest import START, TI, chain_dag, load, runs, states, ti_of, work
+from tests.support.executors import RecordingExecutor
 
 SEC = timedelta(seconds=1)
 

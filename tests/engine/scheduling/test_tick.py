@@ -17,7 +17,6 @@ from engine.state import DagRunState
 from tests.engine.scheduling.conftest import (
     START,
     TI,
-    RecordingExecutor,
     chain_dag,
     load,
     runs,
@@ -25,6 +24,7 @@ from tests.engine.scheduling.conftest import (
     work,
     write_dag,
 )
+from tests.support.executors import RecordingExecutor
 
 SEC = timedelta(seconds=1)
 

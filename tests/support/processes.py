@@ -10,17 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LOOM = str(REPO / ".venv" / "bin" / "loom")
 
 
@@ -38,9 +36,9 @@ def wait_until(
         time.sleep(interval)
 
 
-def _children(pid: int) -> list[int]:
-    """Every live descendant of ``pid`` (from /proc), deepest last."""
-    parents: dict[int, list[int]] = {}
+def descendants(pid: int) -> list[int]:
+    """Every live descendant of ``pid`` (from /proc), each after its parent."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -49,11 +47,11 @@ def _children(pid: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        parents.setdefault(ppid, []).append(int(entry.name))
+        children.setdefault(ppid, []).append(int(entry.name))
     found: list[int] = []
     todo = [pid]
     while todo:
-        for child in parents.get(todo.pop(), []):
+        for child in children.get(todo.pop(), []):
             found.append(child)
             todo.append(child)
     return found
@@ -61,7 +59,7 @@ def _children(pid: int) -> list[int]:
 
 def kill_tree(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     """Send ``sig`` to ``proc`` and every process it spawned (also in other process groups)."""
-    for pid in [*_children(proc.pid), proc.pid]:
+    for pid in [*descendants(proc.pid), proc.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
 
@@ -94,7 +92,7 @@ class Processes:
 
     def kill9(self, proc: subprocess.Popen[bytes]) -> None:
         """``kill -9`` the process alone (its children, if any, live on until teardown)."""
-        self.orphans.extend(_children(proc.pid))
+        self.orphans.extend(descendants(proc.pid))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
@@ -125,6 +123,20 @@ class Processes:
                 sys.stdout.write(text[-6000:])
 
 
+@contextlib.contextmanager
+def processes_under(root: Path) -> Iterator[Processes]:
+    """Processes logging under ``root``, all killed on the way out; their logs are printed
+    when the block failed (a fixture's setup, say)."""
+    processes = Processes(root)
+    try:
+        yield processes
+    except BaseException:
+        processes.dump_logs()
+        raise
+    finally:
+        processes.stop_all()
+
+
 def loom_cli(
     env: Mapping[str, str], *args: str, timeout: float = 60, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -140,20 +152,9 @@ def loom_cli(
     )
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def answers(url: str) -> bool:
-    """Whether ``url`` answers 200 now."""
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
+def outside_environ() -> dict[str, str]:
+    """This process's environment without any Loom or Prometheus setting of its own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("LOOM", "PROMETHEUS"))}
 
 
 def rq_deployment_env(
@@ -161,7 +162,7 @@ def rq_deployment_env(
 ) -> dict[str, str]:
     """The environment of a test deployment's ``loom`` processes (RQ executor): this
     process's, without any Loom or Prometheus setting of its own, plus ``settings``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LOOM", "PROMETHEUS"))}
+    env = outside_environ()
     env.update(
         LOOM_HOME=str(home),
         LOOM__DATABASE__URL=database_url,
