@@ -71,7 +71,7 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest
         """``method rule``, allowed to roles granting ``action`` on ``resource`` (the
         blueprint's by default): the view gets the ``query`` or ``body`` arguments parsed,
         and answers ``status`` with ``returns`` (nothing for 204)."""
-        granted = resource or self.resource
+        granted = resource if resource is not None else self.resource
         if granted is None:
             raise TypeError(f"{method} {rule}: name the resource it acts on")
 
