@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask.testing import FlaskClient
 
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.timeutil import utcnow
@@ -19,17 +19,16 @@ RUN = "/api/v1/dags/example/dagRuns/manual__1"
 
 
 @pytest.fixture
-def pg(pg_app: Flask) -> Callable[..., dict]:
-    client = pg_app.test_client()
+def pg(pg_client: FlaskClient) -> Callable[..., dict]:
     tokens = {
-        role: bearer(login(client, role.lower())["access_token"])
+        role: bearer(login(pg_client, role.lower())["access_token"])
         for role in ("User", "Op", "Admin")
     }
 
     def call(
         method: str, path: str, role: str = "Admin", status: int = 200, **kwargs: object
     ) -> dict:
-        response = client.open(path, method=method, headers=tokens[role], **kwargs)
+        response = pg_client.open(path, method=method, headers=tokens[role], **kwargs)
         assert response.status_code == status, response.get_json()
         return response.get_json() if response.data else {}
 

@@ -13,7 +13,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine.models import ParseImportError, Pool, RevokedSession, TaskAttempt, XCom, migrate
+from engine.models import (
+    DagRun,
+    ParseImportError,
+    Pool,
+    RevokedSession,
+    TaskAttempt,
+    TaskInstance,
+    XCom,
+    migrate,
+)
 from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
 from engine.security.roles import VIEWER, create_role
@@ -70,6 +79,22 @@ def build_world(url: str, folder: Path) -> World:
     return World(url, folder)
 
 
+def fail_for_good(
+    session: sa.orm.Session, run: DagRun, ti: TaskInstance, error_type: str, message: str
+) -> None:
+    """Park ``ti``'s failed try as a dead letter, as worker w1 would have at T0."""
+    record_dead_letter(
+        session=session,
+        ti=ti,
+        dag_run=run,
+        error_type=error_type,
+        message=message,
+        traceback=None,
+        worker_host="w1",
+        now=T0,
+    )
+
+
 def _people(session: sa.orm.Session) -> None:
     for role, username in USERNAMES.items():
         create_user(session=session, username=username, password=PASSWORD, role_names=[role])
@@ -106,15 +131,6 @@ def _history(session: sa.orm.Session) -> None:
             dag_id="example", run_id="manual__1", task_id="extract", key="rows", value={"count": 3}
         )
     )
-    record_dead_letter(
-        session=session,
-        ti=ti,
-        dag_run=run,
-        error_type="ValueError",
-        message="boom",
-        traceback=None,
-        worker_host="w1",
-        now=T0,
-    )
+    fail_for_good(session, run, ti, "ValueError", "boom")
     session.add(ParseImportError(filename="/dags/broken.py", message="SyntaxError: bad"))
     session.flush()

@@ -12,6 +12,7 @@ try's log carries ``data-log`` (loom.js appends the chunks the JSON endpoint ret
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -232,15 +233,7 @@ def task_log(dag_id: str, run_id: str, task_id: str, try_number: int | None = No
         chunk = log_chunk(session=db.session(), ti=ti, try_number=wanted, offset=offset)
     except NotFoundError as exc:
         return _json_error(404, str(exc))
-    return jsonify(
-        try_number=chunk.try_number,
-        state=chunk.state,
-        content=chunk.content,
-        offset=chunk.offset,
-        next_offset=chunk.next_offset,
-        truncated=chunk.truncated,
-        complete=chunk.complete,
-    )
+    return jsonify(asdict(chunk))
 
 
 def _whole(name: str) -> int | None:
