@@ -127,7 +127,8 @@ class DagTestRun:
         return moved
 
     def _readiness(self, task: BaseOperator) -> Readiness:
-        states = {tid: report.state for tid, report in self.reports.items()}
+        inputs = task.upstream_task_ids | self.setups_and_teardowns.indirect_setups(task.task_id)
+        states = {tid: self.reports[tid].state for tid in inputs}
         by_setups = self.setups_and_teardowns.verdict(task.task_id, states)
         if by_setups is not None:
             return by_setups
