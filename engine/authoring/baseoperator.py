@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.setupteardown import SetupTeardownMixin, on_task_created
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
 from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
@@ -47,7 +48,7 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
     return wrapper  # type: ignore[return-value]
 
 
-class BaseOperator:
+class BaseOperator(SetupTeardownMixin):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
     template_fields: ClassVar[tuple[str, ...]] = ()
@@ -83,6 +84,7 @@ class BaseOperator:
         owner_dag = dag or current_dag()
         if owner_dag is not None:
             owner_dag.add_task(self)
+        on_task_created(self, settings)
 
     # Set from TASK_SETTINGS by __init__; declared for type checkers.
     owner: str
@@ -107,6 +109,9 @@ class BaseOperator:
     notify_on_success: bool
     deadline: timedelta | None
     doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
 
     def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):
@@ -140,6 +145,9 @@ class BaseOperator:
 
     def __rlshift__(self, other: Any) -> BaseOperator:
         self.set_downstream(other)
+        return self
+
+    def _marked_task(self) -> BaseOperator:
         return self
 
     @property

@@ -22,6 +22,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.tasksettings import SERIALIZED_SETTINGS
 from engine.authoring.templating import Reference
 from engine.authoring.trigger_rules import TriggerRule
@@ -106,6 +107,9 @@ class SerializedTask:
     notify_on_success: bool
     deadline: timedelta | None
     doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
 
     @classmethod
     def from_operator(cls, task: BaseOperator) -> SerializedTask:
@@ -234,6 +238,11 @@ class SerializedDAG:
     @property
     def leaves(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.downstream_task_ids]
+
+    @cached_property
+    def setups_and_teardowns(self) -> SetupTeardownIndex:
+        """Setup and teardown rules over this DAG's tasks (built once)."""
+        return SetupTeardownIndex(self.tasks)
 
     @cached_property
     def order(self) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import current_dag
 from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
+from engine.authoring.setupteardown import SetupTeardownMixin
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -21,13 +22,17 @@ R = TypeVar("R")
 RETURN_VALUE = "return_value"
 
 
-class XComArg:
-    """A reference to a task's XCom (its return value, or one key of it)."""
+class XComArg(SetupTeardownMixin):
+    """A reference to a task's XCom (its return value, or one key of it); ``as_setup``,
+    ``as_teardown`` and ``with`` act on its task."""
 
     def __init__(self, operator: BaseOperator, key: str = RETURN_VALUE, path: tuple[Any, ...] = ()):
         self.operator = operator
         self.key = key
         self.path = path
+
+    def _marked_task(self) -> BaseOperator:
+        return self.operator
 
     def __getitem__(self, item: Any) -> XComArg:
         return XComArg(self.operator, self.key, (*self.path, item))

@@ -214,6 +214,11 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
         "Alert when the task has not finished this long after its run started.",
     ),
     TaskSetting("doc", None, ANY),
+    TaskSetting("is_setup", False, BOOL, "Prepares what work tasks use (``@setup``)."),
+    TaskSetting("is_teardown", False, BOOL, "Cleans up after its setups, even when work failed."),
+    TaskSetting(
+        "on_failure_fail_dagrun", False, BOOL, "A failed teardown fails the run (teardowns only)."
+    ),
 )
 
 SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)

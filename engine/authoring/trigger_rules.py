@@ -25,6 +25,7 @@ class TriggerRule(StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
 
 
 class Readiness(StrEnum):
@@ -130,6 +131,9 @@ _RULES = {
     TriggerRule.NONE_FAILED: _none_failed,
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: _none_failed_min_one_success,
     TriggerRule.NONE_SKIPPED: _none_skipped,
+    # Without knowing which upstream tasks are setups, a teardown's rule is all_done;
+    # engine.authoring.setupteardown_rules decides it with them.
+    TriggerRule.ALL_DONE_SETUP_SUCCESS: _all_done,
 }
 
 READINESS_STATE = {

@@ -13,6 +13,7 @@ import networkx as nx
 
 from engine.authoring.callsite import CallSite
 from engine.authoring.dag import DAG
+from engine.authoring.setupteardown import problems_of as setup_teardown_problems
 from engine.errors import DagValidationError
 
 
@@ -48,6 +49,7 @@ def validate_dag(dag: DAG) -> list[Problem]:
             _problem(dag, f"task {task.task_id!r}: {message}", task.call_site)
             for message in task.problems
         ]
+    problems += [_problem(dag, message, site) for message, site in setup_teardown_problems(dag)]
     problems += _cycle_problems(dag)
     return problems
 

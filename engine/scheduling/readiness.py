@@ -108,7 +108,7 @@ def settle(
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
     scheduled = []
     for task_id in waiting:
-        verdict = _verdict(dag.tasks[task_id], states, choices)
+        verdict = _verdict(dag, dag.tasks[task_id], states, choices)
         row = rows[task_id]
         if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
             states[task_id] = row.state
@@ -132,6 +132,8 @@ def decide_ready(
     # The wanted tasks and their upstream tasks are all a verdict reads: a chain's
     # fast-follow reads two rows, not the whole run.
     needed = wanted.union(*(dag.tasks[t].upstream_task_ids for t in wanted if t in dag.tasks))
+    setups = dag.setups_and_teardowns
+    needed |= set().union(*(setups.indirect_setups(t) for t in wanted if t in dag.tasks))
     subset = needed if len(needed) <= MAX_LISTED_TASKS else None
     rows = instance_rows(session=session, run_ids=[dag_run.id], task_ids=subset)[dag_run.id]
     settle(session=session, dag_run=dag_run, dag=dag, rows=rows, now=now, only=wanted)
@@ -145,6 +147,7 @@ def decide_ready(
 
 
 def _verdict(
+    dag: SerializedDAG,
     task: SerializedTask,
     states: Mapping[str, TaskInstanceState],
     choices: Mapping[str, frozenset[str]],
@@ -162,6 +165,9 @@ def _verdict(
         chosen = choices.get(up)
         if chosen is not None and task.task_id not in chosen:
             return Readiness.SKIP
+    by_setups = dag.setups_and_teardowns.verdict(task.task_id, states)
+    if by_setups is not None:
+        return by_setups
     return evaluate(task.trigger_rule, UpstreamSummary.of(states[up] for up in upstream))
 
 
