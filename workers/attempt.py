@@ -88,12 +88,14 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         try_number=claim.try_number,
         max_tries=claim.max_tries,
         xcom=store,
+        map_index=claim.map_index,
+        mapped_task_ids=frozenset(t for t, s in claim.dag.tasks.items() if s.mapped is not None),
     )
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)
     started = time.monotonic()
-    result = run_attempt(task, context)
+    result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(result, store, task=task, context=context)
 

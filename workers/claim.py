@@ -40,13 +40,15 @@ class Claim:
     dag_id: str
     run_id: str
     task_id: str
+    map_index: int
     fileloc: str
     run: RunInfo
     dag: SerializedDAG
     task: SerializedTask
 
     def describe(self) -> str:
-        return f"{self.dag_id}.{self.run_id}.{self.task_id} try {self.try_number}"
+        index = f"[{self.map_index}]" if self.map_index >= 0 else ""
+        return f"{self.dag_id}.{self.run_id}.{self.task_id}{index} try {self.try_number}"
 
     def event(
         self, state: TaskInstanceState, *, previous: TaskInstanceState, error: str | None = None
@@ -97,6 +99,7 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             dag_id=ti.dag_id,
             run_id=ti.run_id,
             task_id=ti.task_id,
+            map_index=ti.map_index,
             fileloc=fileloc,
             run=_run_info(session, ti.dag_run_id),
             dag=dag,

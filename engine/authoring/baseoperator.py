@@ -16,6 +16,7 @@ from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
+    from engine.authoring.mapping import OperatorPartial
     from engine.authoring.taskflow import XComArg
 
 InitT = TypeVar("InitT", bound=Callable[..., None])
@@ -119,6 +120,13 @@ class BaseOperator(SetupTeardownMixin):
                 f"invalid task_id {self.task_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
             )
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """Fix this operator's arguments (``task_id`` among them) for ``.expand(...)``."""
+        from engine.authoring.mapping import OperatorPartial
+
+        return OperatorPartial(cls, kwargs)
+
     # -- dependencies ---------------------------------------------------------------------
 
     def set_downstream(self, other: Any) -> None:
@@ -181,7 +189,8 @@ def _flatten(value: Any) -> Iterable[BaseOperator | str]:
     if isinstance(value, BaseOperator | str):
         yield value
     elif isinstance(value, XComArg):
-        yield value.operator
+        for ref in value.references():
+            yield ref.operator
     elif isinstance(value, list | tuple | set):
         for item in value:
             yield from _flatten(item)

@@ -110,11 +110,17 @@ class SerializedTask:
     is_setup: bool
     is_teardown: bool
     on_failure_fail_dagrun: bool
+    mapped: dict[str, Any] | None = None
+    """What a mapped task expands (see :mod:`engine.authoring.expansion`); None: not mapped."""
 
     @classmethod
     def from_operator(cls, task: BaseOperator) -> SerializedTask:
+        from engine.authoring.mapping import MappedOperator
+
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
+        mapped = task.expand_input.serialize() if isinstance(task, MappedOperator) else None
         return cls(
+            mapped=to_jsonable(mapped),
             task_id=task.task_id,
             operator=task.operator_name,
             upstream_task_ids=tuple(sorted(task.upstream_task_ids)),
@@ -148,6 +154,8 @@ class SerializedTask:
             "fields": self.fields,
             "line": self.line,
             **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
+            # Only when mapped: an unmapped task's dict (and its DAG's hash) is unchanged.
+            **({"mapped": self.mapped} if self.mapped is not None else {}),
         }
 
     @classmethod
@@ -167,6 +175,7 @@ class SerializedTask:
             template_fields=tuple(data["template_fields"]),
             fields=data["fields"],
             line=data["line"],
+            mapped=data.get("mapped"),
             **settings,
         )
 

@@ -78,6 +78,7 @@ def record_dead_letter(
         dag_id=ti.dag_id,
         run_id=ti.run_id,
         task_id=ti.task_id,
+        map_index=ti.map_index,
         try_number=ti.try_number,
         state=DeadLetterState.PENDING,
         created_at=now,
@@ -258,6 +259,7 @@ def _task_instance(session: Session, dead_letter: DeadLetter) -> TaskInstance:
         TaskInstance.dag_id == dead_letter.dag_id,
         TaskInstance.run_id == dead_letter.run_id,
         TaskInstance.task_id == dead_letter.task_id,
+        TaskInstance.map_index == dead_letter.map_index,
     )
     ti = session.scalars(stmt).one_or_none()
     if ti is None:
