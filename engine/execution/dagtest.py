@@ -20,9 +20,11 @@ from engine.authoring.params import resolve_params
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
     Readiness,
+    SETUP_RULES,
     UpstreamSummary,
     evaluate,
     run_outcome,
+    setup_ids,
 )
 from engine.authoring.validation import check_dag, topological_order
 from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
@@ -112,7 +114,11 @@ class DagTestRun:
             if self.reports[task_id].state is not TI.NONE:
                 continue
             task = self.dag.task_dict[task_id]
-            upstream = UpstreamSummary.of(self.reports[u].state for u in task.upstream_task_ids)
+            ups = task.upstream_task_ids
+            setups = setup_ids(self.dag.task_dict, ups) if task.trigger_rule in SETUP_RULES else ()
+            upstream = UpstreamSummary.of(
+                (self.reports[u].state for u in ups), (self.reports[u].state for u in setups)
+            )
             readiness = evaluate(task.trigger_rule, upstream)
             if readiness is Readiness.WAIT:
                 continue

@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
+    SETUP_RULES,
     Readiness,
     TriggerRule,
     UpstreamSummary,
     evaluate,
+    setup_ids,
 )
 from engine.models import DagRun, TaskInstance, XCom
 from engine.models.transitions import set_task_state
@@ -108,7 +110,7 @@ def settle(
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
     scheduled = []
     for task_id in waiting:
-        verdict = _verdict(dag.tasks[task_id], states, choices)
+        verdict = _verdict(dag, dag.tasks[task_id], states, choices)
         row = rows[task_id]
         if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
             states[task_id] = row.state
@@ -145,6 +147,7 @@ def decide_ready(
 
 
 def _verdict(
+    dag: SerializedDAG,
     task: SerializedTask,
     states: Mapping[str, TaskInstanceState],
     choices: Mapping[str, frozenset[str]],
@@ -162,7 +165,11 @@ def _verdict(
         chosen = choices.get(up)
         if chosen is not None and task.task_id not in chosen:
             return Readiness.SKIP
-    return evaluate(task.trigger_rule, UpstreamSummary.of(states[up] for up in upstream))
+    setups = setup_ids(dag.tasks, upstream) if task.trigger_rule in SETUP_RULES else ()
+    return evaluate(
+        task.trigger_rule,
+        UpstreamSummary.of((states[up] for up in upstream), (states[up] for up in setups)),
+    )
 
 
 def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datetime) -> bool:
