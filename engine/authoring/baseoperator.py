@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from engine.authoring.arguments import unknown_argument
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, current_dag
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
@@ -37,12 +38,15 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
     @functools.wraps(init)
     def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
         dag = kwargs.get("dag") or current_dag()
-        defaults = {**(dag.default_args if dag else {}), **kwargs.pop("default_args", {})}
+        own = dict(kwargs.pop("default_args", None) or {})
+        defaults = {**(dag.default_args if dag else {}), **own}
         positional = signature.bind_partial(self, *args).arguments
         for name in names - kwargs.keys() - positional.keys():
             if name in defaults:
                 kwargs[name] = defaults[name]
         init(self, *args, **kwargs)
+        if own:  # checked by validation, once every operator class of the file exists
+            self.own_default_args = tuple(own)
 
     return wrapper  # type: ignore[return-value]
 
@@ -52,6 +56,9 @@ class BaseOperator:
 
     template_fields: ClassVar[tuple[str, ...]] = ()
     """Attributes rendered with Jinja2 before ``execute``."""
+
+    own_default_args: tuple[str, ...] = ()
+    """The keys of the task's own ``default_args=``."""
 
     is_branch: ClassVar[bool] = False
     """A branching task returns the task id(s) to follow; its other direct downstream
@@ -64,14 +71,12 @@ class BaseOperator:
 
     def __init__(self, task_id: str, *, dag: DAG | None = None, **settings: Any) -> None:
         """Take ``task_id`` and the settings of :data:`TASK_SETTINGS`; anything else is a
-        ``TypeError`` that names it, as Python reports any unknown keyword argument."""
-        unknown = sorted(settings.keys() - SETTING_NAMES)
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
-            )
+        problem that names it (see :mod:`engine.authoring.arguments`)."""
         self.call_site: CallSite = user_call_site()
-        self.problems: list[str] = []
+        self.problems: list[str] = [
+            unknown_argument(name, of=type(self).__name__)
+            for name in sorted(settings.keys() - SETTING_NAMES)
+        ]
         self.task_id = task_id
         self._check_task_id()
         for setting in TASK_SETTINGS:
