@@ -19,8 +19,8 @@ from engine.authoring.dag import DAG
 from engine.authoring.params import resolve_params
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
-    Readiness,
     SETUP_RULES,
+    Readiness,
     UpstreamSummary,
     evaluate,
     run_outcome,
