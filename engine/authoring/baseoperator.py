@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from engine.authoring.arguments import unknown_argument
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.params import Param
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
 from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
@@ -82,6 +83,7 @@ class BaseOperator:
         for setting in TASK_SETTINGS:
             value = settings.get(setting.name, setting.default)
             setattr(self, setting.name, setting.kind.accept(setting.name, value, self.problems))
+        self.depends_on_past = self.depends_on_past or self.wait_for_downstream  # as Airflow
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag: DAG | None = None
@@ -112,6 +114,21 @@ class BaseOperator:
     notify_on_success: bool
     deadline: timedelta | None
     doc: str | None
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool
 
     def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):

@@ -111,6 +111,8 @@ class DAG:
         self.is_paused_upon_creation = is_paused_upon_creation
         self.on_success_callback = as_callbacks(on_success_callback)
         self.on_failure_callback = as_callbacks(on_failure_callback)
+        # Airflow moves default_args' params into the DAG's (and they win).
+        params = {**(params or {}), **self.default_args.pop("params", {})}
         self.params: dict[str, Param] = as_params(params)
         # Airflow 2's habit: the DAG's dates in default_args (tasks' own dates are not kept).
         start_date = start_date or self.default_args.get("start_date")

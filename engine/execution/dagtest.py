@@ -213,9 +213,10 @@ class DagTestRun:
             max_tries=max_tries,
             xcom=self.xcom,
         )
-        return build_context(
-            dag=self.dag, task=task, run=self.run_info, ti=handle, params=self.params
-        )
+        params = self.params
+        if task.params:  # the task's own params over the DAG's
+            params = resolve_params({**self.dag.params, **task.params}, self.run_info.conf)
+        return build_context(dag=self.dag, task=task, run=self.run_info, ti=handle, params=params)
 
     def _run_dag_callbacks(self, outcome: DagRunState) -> None:
         callbacks = (

@@ -32,6 +32,7 @@ from engine.authoring.trigger_rules import (
 )
 from engine.models import DagRun, TaskInstance, XCom
 from engine.models.transitions import set_task_state
+from engine.scheduling.pastdeps import blocked_by_past
 from engine.scheduling.submission import Waiting
 from engine.state import FINISHED, TaskInstanceState
 
@@ -96,8 +97,9 @@ def settle(
     """Apply trigger rules and branch choices to the run's instances in ``none``.
 
     Ruled-out instances become ``skipped`` or ``upstream_failed``; runnable ones become
-    ``scheduled``. Considers every waiting instance, or those of ``only``; ``rows`` is
-    updated in place. Returns the rows this call moved to ``scheduled``.
+    ``scheduled`` unless their previous run holds them (:mod:`engine.scheduling.pastdeps`).
+    Considers every waiting instance, or those of ``only``; ``rows`` is updated in place.
+    Returns the rows this call moved to ``scheduled``.
     """
     waiting = [
         task_id
@@ -108,9 +110,12 @@ def settle(
         return []
     states = {task_id: row.state for task_id, row in rows.items()}
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
+    past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
     scheduled = []
     for task_id in waiting:
         verdict = _verdict(dag, dag.tasks[task_id], states, choices)
+        if verdict is Readiness.RUN and task_id in past:
+            continue  # waits in ``none`` for its previous run
         row = rows[task_id]
         if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
             states[task_id] = row.state
