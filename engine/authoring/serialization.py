@@ -26,6 +26,7 @@ from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.tasksettings import SERIALIZED_SETTINGS
 from engine.authoring.templating import Reference
 from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.weights import effective_weights
 
 SERIALIZATION_VERSION = 1
 
@@ -88,6 +89,8 @@ class SerializedTask:
     template_fields: tuple[str, ...]
     fields: dict[str, Any]
     line: int | None
+    priority_weight_total: int
+    """The weight the scheduler sorts by: ``priority_weight`` added up by ``weight_rule``."""
     owner: str
     retries: int
     retry_delay: timedelta
@@ -110,9 +113,26 @@ class SerializedTask:
     is_setup: bool
     is_teardown: bool
     on_failure_fail_dagrun: bool
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool
 
     @classmethod
-    def from_operator(cls, task: BaseOperator) -> SerializedTask:
+    def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
+        """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
+        as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         return cls(
             task_id=task.task_id,
@@ -128,8 +148,14 @@ class SerializedTask:
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
+            priority_weight_total=task.priority_weight if weight is None else weight,
             **settings,
         )
+
+    @property
+    def display_name(self) -> str:
+        """What the UI shows for the task: its ``task_display_name``, else its id."""
+        return self.task_display_name or self.task_id
 
     @property
     def max_tries(self) -> int:
@@ -147,6 +173,7 @@ class SerializedTask:
             "template_fields": list(self.template_fields),
             "fields": self.fields,
             "line": self.line,
+            "priority_weight_total": self.priority_weight_total,
             **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
         }
 
@@ -167,6 +194,7 @@ class SerializedTask:
             template_fields=tuple(data["template_fields"]),
             fields=data["fields"],
             line=data["line"],
+            priority_weight_total=data.get("priority_weight_total", settings["priority_weight"]),
             **settings,
         )
 
@@ -202,6 +230,7 @@ class SerializedDAG:
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
+        weights = effective_weights(dag.task_dict)
         return cls(
             dag_id=dag.dag_id,
             fileloc=dag.fileloc,
@@ -222,7 +251,10 @@ class SerializedDAG:
             callbacks=tuple(
                 kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
             ),
-            tasks={t.task_id: SerializedTask.from_operator(t) for t in dag.tasks},
+            tasks={
+                t.task_id: SerializedTask.from_operator(t, weight=weights[t.task_id])
+                for t in dag.tasks
+            },
             email=tuple(dag.email),
             email_on_failure=dag.email_on_failure,
             email_on_success=dag.email_on_success,

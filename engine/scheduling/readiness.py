@@ -23,13 +23,16 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
+    SETUP_RULES,
     Readiness,
     TriggerRule,
     UpstreamSummary,
     evaluate,
+    setup_ids,
 )
 from engine.models import DagRun, TaskInstance, XCom
 from engine.models.transitions import set_task_state
+from engine.scheduling.pastdeps import blocked_by_past
 from engine.scheduling.submission import Waiting
 from engine.state import FINISHED, TaskInstanceState
 
@@ -94,8 +97,9 @@ def settle(
     """Apply trigger rules and branch choices to the run's instances in ``none``.
 
     Ruled-out instances become ``skipped`` or ``upstream_failed``; runnable ones become
-    ``scheduled``. Considers every waiting instance, or those of ``only``; ``rows`` is
-    updated in place. Returns the rows this call moved to ``scheduled``.
+    ``scheduled`` unless their previous run holds them (:mod:`engine.scheduling.pastdeps`).
+    Considers every waiting instance, or those of ``only``; ``rows`` is updated in place.
+    Returns the rows this call moved to ``scheduled``.
     """
     waiting = [
         task_id
@@ -106,9 +110,12 @@ def settle(
         return []
     states = {task_id: row.state for task_id, row in rows.items()}
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
+    past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
     scheduled = []
     for task_id in waiting:
         verdict = _verdict(dag, dag.tasks[task_id], states, choices)
+        if verdict is Readiness.RUN and task_id in past:
+            continue  # waits in ``none`` for its previous run
         row = rows[task_id]
         if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
             states[task_id] = row.state
@@ -168,7 +175,11 @@ def _verdict(
     by_setups = dag.setups_and_teardowns.verdict(task.task_id, states)
     if by_setups is not None:
         return by_setups
-    return evaluate(task.trigger_rule, UpstreamSummary.of(states[up] for up in upstream))
+    setups = setup_ids(dag.tasks, upstream) if task.trigger_rule in SETUP_RULES else ()
+    return evaluate(
+        task.trigger_rule,
+        UpstreamSummary.of((states[up] for up in upstream), (states[up] for up in setups)),
+    )
 
 
 def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datetime) -> bool:

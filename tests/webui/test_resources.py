@@ -48,6 +48,11 @@ def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict])
     graph = pg("GET", "/api/v1/dags/example/graph")
     assert graph["edges"] == [{"source": "extract", "target": "load"}]
     assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
+    load = next(t for t in graph["tasks"] if t["task_id"] == "load")
+    assert (load["task_display_name"], load["doc_md"]) == ("Load rows", "Loads <b>rows</b>.")
+    assert (load["weight_rule"], load["priority_weight_total"], load["queue"]) == (
+        "downstream", 1, None,
+    )  # fmt: skip
     pg("DELETE", "/api/v1/dags/finance_report", status=204)
     pg("GET", "/api/v1/dags/finance_report", status=404)
     assert pg("GET", "/api/v1/dagRuns?dag_id=finance_report")["total"] == 0
