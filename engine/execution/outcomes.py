@@ -104,11 +104,8 @@ def record_failure(
             now=now,
         )
         emit.task_failed(
-            session=session, ti=ti, task=task, error_type=error_type, message=message, now=now
-        )
-        emit.dead_letter_created(
-            session=session, ti=ti, task=task, dead_letter_id=dead_letter.id,
-            error_type=error_type, message=message, now=now,
+            session=session, ti=ti, task=task, error_type=error_type, message=message,
+            dead_letter_id=dead_letter.id, now=now,
         )  # fmt: skip
     end_attempt(
         session=session,
