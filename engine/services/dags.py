@@ -29,6 +29,7 @@ from engine.models import (
     SerializedDag,
     XCom,
 )
+from engine.services.pagination import within_dags
 
 logger = logging.getLogger(__name__)
 
@@ -120,11 +121,9 @@ DAG_ORDER: dict[str, Any] = {
 
 def dag_query(filters: DagFilter, *, session: Session) -> sa.Select[Any]:
     """The DAGs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(Dag)
+    stmt = within_dags(sa.select(Dag), Dag.dag_id, filters.dag_ids)
     if filters.tags:
         stmt = stmt.where(Dag.dag_id.in_(dag_ids_tagged(session=session, tags=filters.tags)))
-    if filters.dag_ids is not None:
-        stmt = stmt.where(Dag.dag_id.in_(sorted(filters.dag_ids)))
     if filters.paused is not None:
         stmt = stmt.where(Dag.is_paused == filters.paused)
     if filters.active is not None:
@@ -250,7 +249,7 @@ def dag_warning_query(*, dag_ids: Collection[str] | None) -> sa.Select[Any]:
         .join(Dag, Dag.dag_id == DagWarning.dag_id)
         .where(Dag.is_active.is_(True))
     )
-    return stmt if dag_ids is None else stmt.where(DagWarning.dag_id.in_(list(dag_ids)))
+    return within_dags(stmt, DagWarning.dag_id, dag_ids)
 
 
 def get_import_error(

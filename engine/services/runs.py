@@ -30,7 +30,7 @@ from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCo
 from engine.priority import PriorityClass
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import load_serialized_dag, require_dag
-from engine.services.pagination import Page, paginate
+from engine.services.pagination import Page, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
 
@@ -230,9 +230,7 @@ NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
 
 def run_query(filters: RunFilter) -> sa.Select[Any]:
     """The dag runs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(DagRun)
-    if filters.dag_ids is not None:
-        stmt = stmt.where(DagRun.dag_id.in_(sorted(filters.dag_ids)))
+    stmt = within_dags(sa.select(DagRun), DagRun.dag_id, filters.dag_ids)
     if filters.states:
         stmt = stmt.where(DagRun.state.in_(sorted(filters.states)))
     if filters.run_types:
