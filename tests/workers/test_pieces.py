@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, NotFoundError
-from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
+from engine.execution.outcomes import record_zombie
 from engine.models import DeadLetter, TaskInstance
 from engine.services.dags import load_serialized_dag
 from engine.state import TaskInstanceState
@@ -214,16 +214,7 @@ def _fail_as_zombie(
     """What the scheduler does to a try whose heartbeat stopped: fail it."""
     ti = session.get_one(TaskInstance, ti_id)
     task = load_serialized_dag(session=session, dag_id="work").tasks[task_id]
-    return record_failure(
-        session=session,
-        ti=ti,
-        task=task,
-        error_type=ZOMBIE_ERROR,
-        message=message,
-        traceback=None,
-        now=now,
-        rng=rng,
-    )
+    return record_zombie(session=session, ti=ti, task=task, message=message, now=now, rng=rng)
 
 
 def test_record_failure_serves_zombie_detection(sessions: Sessions, dags_folder: Path) -> None:
