@@ -29,7 +29,7 @@ from engine.models import (
     SerializedDag,
     XCom,
 )
-from engine.services.pagination import within_dags
+from engine.services.pagination import order_columns, within_dags
 
 logger = logging.getLogger(__name__)
 
@@ -111,11 +111,7 @@ class DagFilter:
     """Only these DAGs (a reader limited to some DAGs)."""
 
 
-DAG_ORDER: dict[str, Any] = {
-    "dag_id": Dag.dag_id,
-    "last_parsed_at": Dag.last_parsed_at,
-    "next_dagrun_create_after": Dag.next_dagrun_create_after,
-}
+DAG_ORDER = order_columns(Dag.dag_id, Dag.last_parsed_at, Dag.next_dagrun_create_after)
 """Columns DAG lists may be ordered by."""
 
 
@@ -220,11 +216,9 @@ def delete_dag(*, session: Session, dag_id: str) -> None:
 # -- import errors ---------------------------------------------------------------------------
 
 
-IMPORT_ERROR_ORDER: dict[str, Any] = {
-    "id": ParseImportError.id,
-    "filename": ParseImportError.filename,
-    "created_at": ParseImportError.created_at,
-}
+IMPORT_ERROR_ORDER = order_columns(
+    ParseImportError.id, ParseImportError.filename, ParseImportError.created_at
+)
 """Columns import error lists may be ordered by."""
 
 

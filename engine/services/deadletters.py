@@ -36,7 +36,7 @@ from engine.models import (
     OutboxMessage,
     TaskInstance,
 )
-from engine.services.pagination import Page, paginate, within_dags
+from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.taskinstances import clear_task_instances
 from engine.state import FINISHED
 from engine.trykey import try_key
@@ -139,11 +139,7 @@ class DeadLetterFilter:
     """Only these DAGs' (a reader limited to some DAGs)."""
 
 
-DEAD_LETTER_ORDER: dict[str, Any] = {
-    "id": DeadLetter.id,
-    "created_at": DeadLetter.created_at,
-    "dag_id": DeadLetter.dag_id,
-}
+DEAD_LETTER_ORDER = order_columns(DeadLetter.id, DeadLetter.created_at, DeadLetter.dag_id)
 """Columns dead letter lists may be ordered by."""
 
 
