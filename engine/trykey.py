@@ -20,8 +20,8 @@ class TryKey(TypedDict):
     try_number: int
 
 
-class HasTryKey(Protocol):
-    """Anything that knows which try it is about."""
+class HasInstanceKey(Protocol):
+    """Anything that knows which task instance it is about."""
 
     @property
     def dag_id(self) -> str: ...
@@ -29,6 +29,11 @@ class HasTryKey(Protocol):
     def run_id(self) -> str: ...
     @property
     def task_id(self) -> str: ...
+
+
+class HasTryKey(HasInstanceKey, Protocol):
+    """Anything that knows which try it is about."""
+
     @property
     def try_number(self) -> int: ...
 
