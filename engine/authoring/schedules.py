@@ -14,8 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
 
@@ -156,6 +154,8 @@ class CronSchedule(_BackToBack):
         return self.preset or self.expression
 
     def _tick(self, moment: datetime, *, forward: bool, inclusive: bool) -> datetime:
+        from croniter import croniter  # here: reading a serialized DAG needs no croniter
+
         local = moment.astimezone(ZoneInfo(self.timezone))
         if inclusive and croniter.match(self.expression, local):
             return moment
@@ -299,6 +299,8 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Schedule:
         if expression is None:
             return OnceSchedule()
         return CronSchedule(expression, _zone(timezone), preset=text)
+    from croniter import croniter
+
     if not croniter.is_valid(text):
         raise InvalidInputError(
             f"invalid schedule {value!r}: expected a cron expression such as '0 6 * * *' "
