@@ -10,13 +10,12 @@ from flask.testing import FlaskClient
 
 from engine.security.passwords import verify_password
 from tests.webui.admin import NEW_PASSWORD, field_error, row_of, text_of, user_of
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as, ui_sign_in
 from tests.webui.world import PASSWORD
 
 
 def test_user_list(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    page = text_of(client.get("/users"))
+    page = page_as(client, "Admin", "/users")
     assert "<h1>Users</h1>" in page
     row = row_of(page, 'data-user="viewer"')
     assert "Viewer" in row
