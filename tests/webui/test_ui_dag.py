@@ -223,10 +223,8 @@ def test_code_shows_the_highlighted_source(client: FlaskClient) -> None:
 
 def test_code_of_a_missing_file_says_so(app: Flask, client: FlaskClient) -> None:
     set_dag(app, "example", fileloc="/nowhere/gone.py")
-    ui_sign_in(client, "Viewer")
-    reply = client.get("/dags/example/code")
-    assert reply.status_code == 404
-    assert "/nowhere/gone.py) is not readable" in text_of(reply)
+    page = page_as(client, "Viewer", "/dags/example/code", status=404)
+    assert "/nowhere/gone.py) is not readable" in page
 
 
 # -- run history -----------------------------------------------------------------------------
@@ -373,11 +371,9 @@ PAGES = ("", "/graph", "/code", "/runs", "/trigger")
 
 @pytest.mark.parametrize("suffix", PAGES)
 def test_unknown_dag_is_a_clear_404_page(client: FlaskClient, suffix: str) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get(f"/dags/nope{suffix}")
-    assert reply.status_code == 404
-    assert "404 — Not found" in text_of(reply)
-    assert "no DAG &#39;nope&#39;" in text_of(reply)
+    page = page_as(client, "Admin", f"/dags/nope{suffix}", status=404)
+    assert "404 — Not found" in page
+    assert "no DAG &#39;nope&#39;" in page
 
 
 @pytest.mark.parametrize("suffix", PAGES[:4])

@@ -109,10 +109,8 @@ def test_bad_role_input_is_shown_next_to_its_field(
 
 
 def test_unknown_role_is_a_404_page(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get("/roles/Nobody")
-    assert reply.status_code == 404
-    assert "no role &#39;Nobody&#39;" in text_of(reply)
+    page = page_as(client, "Admin", "/roles/Nobody", status=404)
+    assert "no role &#39;Nobody&#39;" in page
 
 
 # -- who may: pages, hidden controls, forged posts, CSRF --------------------------------------

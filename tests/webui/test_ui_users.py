@@ -119,10 +119,8 @@ def test_delete_user(app: Flask, client: FlaskClient) -> None:
 
 
 def test_unknown_user_is_a_404_page(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get("/users/nobody")
-    assert reply.status_code == 404
-    assert "no user &#39;nobody&#39;" in text_of(reply)
+    page = page_as(client, "Admin", "/users/nobody", status=404)
+    assert "no user &#39;nobody&#39;" in page
 
 
 # -- roles ------------------------------------------------------------------------------------
