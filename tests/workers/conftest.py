@@ -31,9 +31,14 @@ Sessions = sessionmaker[Session]
 @pytest.fixture
 def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
     """The DAG folder holding ``dagfiles/work.py``, parsed into the database."""
-    shutil.copy(DAG_FILES / "work.py", dags_folder / "work.py")
-    refresh(sessions, dags_folder)
-    return dags_folder
+    return holding(dags_folder, sessions, "work.py")
+
+
+def holding(folder: Path, sessions: Sessions, dag_file: str) -> Path:
+    """``folder`` with ``dagfiles/<dag_file>`` copied in, parsed into the database."""
+    shutil.copy(DAG_FILES / dag_file, folder / dag_file)
+    refresh(sessions, folder)
+    return folder
 
 
 def refresh(sessions: Sessions, folder: Path) -> None:

@@ -3,19 +3,17 @@ a task's params merged over the DAG's."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from engine.state import TaskInstanceState
 from tests.workers.conftest import (
-    DAG_FILES,
     Sessions,
     attempts,
     create_run,
+    holding,
     queue_try,
-    refresh,
     ti_id_of,
     xcoms,
 )
@@ -26,9 +24,7 @@ TI = TaskInstanceState
 
 @pytest.fixture
 def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    shutil.copy(DAG_FILES / "knobs.py", dags_folder / "knobs.py")
-    refresh(sessions, dags_folder)
-    return dags_folder
+    return holding(dags_folder, sessions, "knobs.py")
 
 
 def _ti(sessions: Sessions, task_id: str) -> int:

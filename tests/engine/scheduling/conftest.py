@@ -73,15 +73,19 @@ class Rig:
         """Parse the DAG folder into the database."""
         load(self.sessions, self.dags_folder, now)
 
-    def trigger(self, dag_id: str, run_id: str = "r") -> None:
+    def trigger(self, dag_id: str, run_id: str = "r", logical_date: datetime | None = None) -> None:
+        """A manual run of ``dag_id``, made at ``START`` (logical date: then, by default)."""
         with self.sessions.begin() as session:
-            trigger_dag(session=session, dag_id=dag_id, run_id=run_id, now=START)
+            trigger_dag(
+                session=session, dag_id=dag_id, run_id=run_id, logical_date=logical_date,
+                now=START,
+            )  # fmt: skip
 
     def runs(self, dag_id: str) -> list[DagRun]:
         return runs(self.sessions, dag_id)
 
-    def states(self, dag_id: str) -> dict[str, TI]:
-        return states(self.sessions, dag_id)
+    def states(self, dag_id: str, run_id: str | None = None) -> dict[str, TI]:
+        return states(self.sessions, dag_id, run_id)
 
     def work(self, job: TaskJob, outcome: TI, now: datetime, **values: Any) -> None:
         """What a worker does with ``job``: claim it, then finish it as ``outcome``."""

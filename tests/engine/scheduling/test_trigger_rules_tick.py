@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
-
-from engine.services.runs import trigger_dag
-from engine.state import TaskInstanceState
-from tests.engine.scheduling.conftest import START, load, states, work, write_dag
-from tests.support.executors import RecordingExecutor
-
-TI = TaskInstanceState
+from tests.engine.scheduling.conftest import START, TI, Rig
 
 
-def test_new_rules_decide_run_skip_and_upstream_failed(
-    sessions: sessionmaker[Session],
-    dags_folder: Path,
-    make_scheduler: Any,
-    executor: RecordingExecutor,
-) -> None:
-    write_dag(
-        dags_folder,
+def test_new_rules_decide_run_skip_and_upstream_failed(rig: Rig) -> None:
+    rig.manual_dag(
         "newrules",
         """
-        with DAG('newrules', schedule=None, start_date=datetime(2026, 1, 1)) as dag:
             bad = EmptyOperator(task_id='bad')
             good = EmptyOperator(task_id='good')
             after_bad = EmptyOperator(task_id='after_bad')
@@ -40,15 +23,14 @@ def test_new_rules_decide_run_skip_and_upstream_failed(
             t('setup_ok', 'all_done_setup_success', bad, good)
         """,
     )
-    load(sessions, dags_folder)
-    with sessions.begin() as session:
-        trigger_dag(session=session, dag_id="newrules", run_id="r", now=START)
-    scheduler = make_scheduler()
+    rig.load()
+    rig.trigger("newrules")
+    scheduler = rig.scheduler()
     scheduler.tick(START)
-    for job in list(executor.submitted):
-        work(sessions, job, TI.FAILED if job.task_id == "bad" else TI.SUCCESS, START)
+    for job in list(rig.executor.submitted):
+        rig.work(job, TI.FAILED if job.task_id == "bad" else TI.SUCCESS, START)
     scheduler.tick(START)
-    got = states(sessions, "newrules")
+    got = rig.states("newrules")
     assert got["after_bad"] is TI.UPSTREAM_FAILED
     assert got["done_ran"] is TI.QUEUED
     assert got["done_none"] is TI.SKIPPED
