@@ -5,16 +5,13 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.arguments import unknown_argument
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, current_dag
-from engine.authoring.params import Param
 from engine.authoring.setupteardown import SetupTeardownMixin, on_task_created
-from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
-from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS, SerializedSettingValues
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
@@ -53,7 +50,7 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
     return wrapper  # type: ignore[return-value]
 
 
-class BaseOperator(SetupTeardownMixin):
+class BaseOperator(SetupTeardownMixin, SerializedSettingValues):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
     template_fields: ClassVar[tuple[str, ...]] = ()
@@ -93,47 +90,10 @@ class BaseOperator(SetupTeardownMixin):
             owner_dag.add_task(self)
         on_task_created(self, settings)
 
-    # Set from TASK_SETTINGS by __init__; declared for type checkers.
-    owner: str
-    retries: int
-    retry_delay: timedelta
-    retry_exponential_backoff: bool
-    max_retry_delay: timedelta | None
-    priority: str
-    priority_weight: int
-    pool: str
-    pool_slots: int
-    execution_timeout: timedelta | None
-    trigger_rule: TriggerRule
+    # Set from TASK_SETTINGS by __init__: the serialized ones are typed by the base class.
     on_success_callback: list[Callable[..., Any]]
     on_failure_callback: list[Callable[..., Any]]
     on_retry_callback: list[Callable[..., Any]]
-    email: list[str]
-    email_on_failure: bool
-    email_on_retry: bool
-    email_on_success: bool
-    notify: list[str]
-    notify_on_success: bool
-    deadline: timedelta | None
-    doc: str | None
-    is_setup: bool
-    is_teardown: bool
-    on_failure_fail_dagrun: bool
-    doc_md: str | None
-    doc_rst: str | None
-    doc_json: str | None
-    doc_yaml: str | None
-    task_display_name: str | None
-    do_xcom_push: bool
-    multiple_outputs: bool
-    params: dict[str, Param]
-    weight_rule: str
-    queue: str | None
-    max_active_tis_per_dag: int | None
-    max_active_tis_per_dagrun: int | None
-    depends_on_past: bool
-    wait_for_downstream: bool
-    ignore_first_depends_on_past: bool
 
     def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):

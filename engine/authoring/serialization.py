@@ -12,8 +12,8 @@ import heapq
 import json
 import math
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -24,9 +24,8 @@ from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
-from engine.authoring.tasksettings import SERIALIZED_SETTINGS
+from engine.authoring.tasksettings import SERIALIZED_SETTINGS, SerializedSettingValues
 from engine.authoring.templating import Reference
-from engine.authoring.trigger_rules import TriggerRule
 from engine.authoring.weights import effective_weights
 
 SERIALIZATION_VERSION = 1
@@ -112,11 +111,12 @@ def _load(fields: dict[str, _Field], data: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class SerializedTask:
+class SerializedTask(SerializedSettingValues):
     """One task's settings and dependencies, without its code.
 
     The settings are those of :data:`~engine.authoring.tasksettings.TASK_SETTINGS` that
-    are serialized, one typed field each; they are written and read through the table.
+    are serialized: written and read through the table, typed by
+    :class:`~engine.authoring.tasksettings.SerializedSettingValues`.
     """
 
     task_id: str
@@ -131,43 +131,12 @@ class SerializedTask:
     line: int | None
     priority_weight_total: int
     """The weight the scheduler sorts by: ``priority_weight`` added up by ``weight_rule``."""
-    owner: str
-    retries: int
-    retry_delay: timedelta
-    retry_exponential_backoff: bool
-    max_retry_delay: timedelta | None
-    priority: str
-    priority_weight: int
-    pool: str
-    pool_slots: int
-    execution_timeout: timedelta | None
-    trigger_rule: TriggerRule
-    email: tuple[str, ...]
-    email_on_failure: bool
-    email_on_retry: bool
-    email_on_success: bool
-    notify: tuple[str, ...]
-    notify_on_success: bool
-    deadline: timedelta | None
-    doc: str | None
-    is_setup: bool
-    is_teardown: bool
-    on_failure_fail_dagrun: bool
-    doc_md: str | None
-    doc_rst: str | None
-    doc_json: str | None
-    doc_yaml: str | None
-    task_display_name: str | None
-    do_xcom_push: bool
-    multiple_outputs: bool
-    params: dict[str, Param]
-    weight_rule: str
-    queue: str | None
-    max_active_tis_per_dag: int | None
-    max_active_tis_per_dagrun: int | None
-    depends_on_past: bool
-    wait_for_downstream: bool
-    ignore_first_depends_on_past: bool
+    settings: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
+    """The serialized settings by name; each is also an attribute (typed by the base)."""
+
+    def __post_init__(self) -> None:
+        for setting in SERIALIZED_SETTINGS:
+            object.__setattr__(self, setting.name, self.settings[setting.name])
 
     @classmethod
     def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
@@ -189,7 +158,7 @@ class SerializedTask:
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
             priority_weight_total=task.priority_weight if weight is None else weight,
-            **settings,
+            settings=settings,
         )
 
     @property
@@ -208,11 +177,10 @@ class SerializedTask:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
         fields = _load(_TASK_FIELDS, data)
+        settings = {s.name: fields.pop(s.name) for s in SERIALIZED_SETTINGS}
         # Written since weight rules exist; before, the weight was the task's own.
-        fields["priority_weight_total"] = data.get(
-            "priority_weight_total", fields["priority_weight"]
-        )
-        return cls(**fields)
+        total = data.get("priority_weight_total", settings["priority_weight"])
+        return cls(**fields, priority_weight_total=total, settings=settings)
 
 
 _TASK_FIELDS: dict[str, _Field] = {

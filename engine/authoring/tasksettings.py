@@ -9,7 +9,7 @@ same table. A new task argument is one more line here (and a typed field on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -281,3 +281,48 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
 
 SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)
 SERIALIZED_SETTINGS = tuple(setting for setting in TASK_SETTINGS if setting.serialized)
+
+
+class SerializedSettingValues:
+    """The type of each serialized setting's value, declared once for type checkers:
+    :class:`~engine.authoring.baseoperator.BaseOperator` and
+    :class:`~engine.authoring.serialization.SerializedTask` both have these attributes
+    (a test holds the names to :data:`SERIALIZED_SETTINGS`)."""
+
+    owner: str
+    retries: int
+    retry_delay: timedelta
+    retry_exponential_backoff: bool
+    max_retry_delay: timedelta | None
+    priority: str
+    priority_weight: int
+    pool: str
+    pool_slots: int
+    execution_timeout: timedelta | None
+    trigger_rule: TriggerRule
+    email: Sequence[str]
+    email_on_failure: bool
+    email_on_retry: bool
+    email_on_success: bool
+    notify: Sequence[str]
+    notify_on_success: bool
+    deadline: timedelta | None
+    doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool
