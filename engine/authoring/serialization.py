@@ -12,7 +12,7 @@ import heapq
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -22,6 +22,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import SERIALIZED_SETTINGS
 from engine.authoring.templating import Reference
 from engine.authoring.trigger_rules import TriggerRule
@@ -87,6 +88,8 @@ class SerializedTask:
     template_fields: tuple[str, ...]
     fields: dict[str, Any]
     line: int | None
+    task_group_id: str | None
+    """The full id of the task group the task is directly in; ``None`` at the DAG's root."""
     owner: str
     retries: int
     retry_delay: timedelta
@@ -124,6 +127,7 @@ class SerializedTask:
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
+            task_group_id=task.task_group.group_id if task.task_group else None,
             **settings,
         )
 
@@ -143,6 +147,7 @@ class SerializedTask:
             "template_fields": list(self.template_fields),
             "fields": self.fields,
             "line": self.line,
+            "task_group_id": self.task_group_id,
             **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
         }
 
@@ -163,7 +168,59 @@ class SerializedTask:
             template_fields=tuple(data["template_fields"]),
             fields=data["fields"],
             line=data["line"],
+            task_group_id=data.get("task_group_id"),  # None before task groups existed
             **settings,
+        )
+
+
+@dataclass(frozen=True)
+class SerializedTaskGroup:
+    """A task group as the UI draws it: its place in the tree and what it holds."""
+
+    group_id: str
+    label: str
+    tooltip: str
+    prefix_group_id: bool
+    parent_group_id: str | None
+    """``None`` for a group at the DAG's root."""
+    children: tuple[str, ...]
+    """Full ids of its tasks and subgroups, in the order they were added."""
+
+    @classmethod
+    def tree_of(cls, root: TaskGroup) -> dict[str, SerializedTaskGroup]:
+        """Every group under ``root`` (parents before children), by full id."""
+        found: dict[str, SerializedTaskGroup] = {}
+        for group_id, group in root.get_task_group_dict().items():
+            parent = group.parent_group
+            found[group_id] = cls(
+                group_id=group_id,
+                label=group.label or group_id,
+                tooltip=group.tooltip,
+                prefix_group_id=group.prefix_group_id,
+                parent_group_id=parent.group_id if parent else None,
+                children=tuple(group.children),
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group_id": self.group_id,
+            "label": self.label,
+            "tooltip": self.tooltip,
+            "prefix_group_id": self.prefix_group_id,
+            "parent_group_id": self.parent_group_id,
+            "children": list(self.children),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SerializedTaskGroup:
+        return cls(
+            group_id=data["group_id"],
+            label=data["label"],
+            tooltip=data["tooltip"],
+            prefix_group_id=data["prefix_group_id"],
+            parent_group_id=data["parent_group_id"],
+            children=tuple(data["children"]),
         )
 
 
@@ -195,6 +252,11 @@ class SerializedDAG:
     notify: tuple[str, ...] = ()
     notify_on_success: bool = False
     deadline: timedelta | None = None
+    task_groups: dict[str, SerializedTaskGroup] = field(default_factory=dict)
+    """Every task group, parents first, by full id (empty for a DAG without groups)."""
+    edge_info: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """Edge labels, ``{upstream_id: {downstream_id: {"label": ...}}}`` (ids may be a
+    group's join ids, ``g.upstream_join_id`` / ``g.downstream_join_id``)."""
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
@@ -225,7 +287,21 @@ class SerializedDAG:
             notify=tuple(dag.notify),
             notify_on_success=dag.notify_on_success,
             deadline=dag.deadline,
+            task_groups=SerializedTaskGroup.tree_of(dag.task_group),
+            edge_info={up: dict(downs) for up, downs in dag.edge_info.items()},
         )
+
+    def group_path(self, task_id: str) -> tuple[str, ...]:
+        """The ids of the groups ``task_id`` is in, outermost first."""
+        path: list[str] = []
+        group_id = self.tasks[task_id].task_group_id
+        while group_id is not None:
+            path.append(group_id)
+            group_id = self.task_groups[group_id].parent_group_id
+        return tuple(reversed(path))
+
+    def edge_label(self, upstream_id: str, downstream_id: str) -> str | None:
+        return self.edge_info.get(upstream_id, {}).get(downstream_id, {}).get("label")
 
     @property
     def edges(self) -> list[tuple[str, str]]:
@@ -284,6 +360,8 @@ class SerializedDAG:
             "deadline": _seconds(self.deadline),
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "edges": [list(edge) for edge in self.edges],
+            "task_groups": [g.to_dict() for g in self.task_groups.values()],
+            "edge_info": self.edge_info,
         }
 
     @classmethod
@@ -316,6 +394,12 @@ class SerializedDAG:
             notify=tuple(data.get("notify", ())),
             notify_on_success=data.get("notify_on_success", False),
             deadline=_delta(data.get("deadline")),
+            # .get: DAGs serialized before task groups and labels lack these keys
+            task_groups={
+                g["group_id"]: SerializedTaskGroup.from_dict(g)
+                for g in data.get("task_groups", ())
+            },
+            edge_info=data.get("edge_info", {}),
         )
 
 

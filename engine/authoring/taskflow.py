@@ -14,6 +14,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import current_dag
 from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
+from engine.authoring.taskgroup import current_task_group
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,12 +107,14 @@ class _DecoratedTask(Generic[P, R]):
 
 
 def _unique_task_id(name: str) -> str:
-    """Airflow's rule: a second call of the same function gets ``name__1``, and so on."""
+    """Airflow's rule: a second call of the same function gets ``name__1``, and so on
+    (compared by full id, inside the current task group)."""
     dag = current_dag()
-    if dag is None or not dag.has_task(name):
+    group = current_task_group(dag)
+    if dag is None or group is None or not dag.has_task(group.child_id(name)):
         return name
     n = 1
-    while dag.has_task(f"{name}__{n}"):
+    while dag.has_task(group.child_id(f"{name}__{n}")):
         n += 1
     return f"{name}__{n}"
 

@@ -14,7 +14,7 @@ from engine.authoring.tasksettings import SERIALIZED_SETTINGS, TASK_SETTINGS
 
 STRUCTURE = {
     "task_id", "operator", "upstream_task_ids", "downstream_task_ids", "is_branch",
-    "callbacks", "template_fields", "fields", "line",
+    "callbacks", "template_fields", "fields", "line", "task_group_id",
 }  # fmt: skip
 
 
