@@ -87,6 +87,5 @@ def _check_operand(node: Any) -> None:
 
     if not isinstance(node, BaseOperator | XComArg | TaskGroup):
         raise TypeError(
-            f"Cannot use edge labels with {type(node).__name__}, "
-            "only tasks, XComArg or TaskGroups"
+            f"Cannot use edge labels with {type(node).__name__}, only tasks, XComArg or TaskGroups"
         )

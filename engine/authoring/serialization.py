@@ -396,8 +396,7 @@ class SerializedDAG:
             deadline=_delta(data.get("deadline")),
             # .get: DAGs serialized before task groups and labels lack these keys
             task_groups={
-                g["group_id"]: SerializedTaskGroup.from_dict(g)
-                for g in data.get("task_groups", ())
+                g["group_id"]: SerializedTaskGroup.from_dict(g) for g in data.get("task_groups", ())
             },
             edge_info=data.get("edge_info", {}),
         )

@@ -49,7 +49,9 @@ def check_group_id(group_id: object) -> str:
     if not isinstance(group_id, str):
         raise TypeError(f"The key has to be a string and is {type(group_id)}:{group_id}")
     if len(group_id) > GROUP_ID_MAX:
-        raise ValueError(f"The key has to be less than {GROUP_ID_MAX} characters, not {len(group_id)}")
+        raise ValueError(
+            f"The key has to be less than {GROUP_ID_MAX} characters, not {len(group_id)}"
+        )
     if not GROUP_ID_PATTERN.fullmatch(group_id):
         raise ValueError(
             f"The key {group_id!r} has to be made of alphanumeric characters, dashes, "

@@ -18,16 +18,18 @@ def ids(tasks: object) -> list[str]:
 
 
 def test_group_default_args_sit_between_the_dags_and_the_operators() -> None:
-    with DAG("d", default_args={"retries": 1, "pool": "dag_pool", "priority_weight": 7}):
-        with TaskGroup("outer", default_args={"retries": 3, "pool": "outer_pool"}):
-            with TaskGroup("inner", default_args={"pool": "inner_pool"}):
-                plain = EmptyOperator(task_id="plain")
-                own = EmptyOperator(task_id="own", default_args={"pool": "own_pool"})
-                explicit = EmptyOperator(task_id="explicit", retries=2, default_args={"retries": 9})
-        outside = EmptyOperator(task_id="outside")
+    dag = DAG("d", default_args={"retries": 1, "pool": "dag_pool", "priority_weight": 7})
+    with dag, TaskGroup("outer", default_args={"retries": 3, "pool": "outer_pool"}):
+        with TaskGroup("inner", default_args={"pool": "inner_pool"}):
+            plain = EmptyOperator(task_id="plain")
+            own = EmptyOperator(task_id="own", default_args={"pool": "own_pool"})
+            explicit = EmptyOperator(task_id="explicit", retries=2, default_args={"retries": 9})
+        outer_only = EmptyOperator(task_id="outer_only")
+    outside = EmptyOperator(task_id="outside", dag=dag)
     assert (plain.retries, plain.pool, plain.priority_weight) == (3, "inner_pool", 7)
     assert own.pool == "own_pool"
     assert explicit.retries == 2
+    assert (outer_only.retries, outer_only.pool) == (3, "outer_pool")
     assert (outside.retries, outside.pool) == (1, "dag_pool")
 
 
@@ -38,14 +40,16 @@ def test_task_ids_are_prefixed_by_the_immediate_group_only() -> None:
                 EmptyOperator(task_id="t")
             with TaskGroup("c", prefix_group_id=False) as c:
                 EmptyOperator(task_id="u")
-        with TaskGroup("x", prefix_group_id=False):
-            with TaskGroup("y"):
-                EmptyOperator(task_id="v")
+        with TaskGroup("x", prefix_group_id=False), TaskGroup("y"):
+            EmptyOperator(task_id="v")
     assert sorted(dag.task_ids) == ["a.b.t", "u", "y.v"]
     assert list(dag.task_group.children) == ["a", "x"]
     assert list(a.children) == ["a.b", "a.c"]
-    assert a["b"] is b and a["c"] is c and c.group_id == "a.c"
-    assert list(b.children) == ["a.b.t"] and b.label == "b"
+    assert a["b"] is b
+    assert a["c"] is c
+    assert c.group_id == "a.c"
+    assert list(b.children) == ["a.b.t"]
+    assert b.label == "b"
     with pytest.raises(KeyError, match="Task 'nope' not found"):
         a["nope"]
 
@@ -103,8 +107,10 @@ def test_task_group_decorator_suffixes_and_returns_the_result_or_the_group() -> 
         result = produce_last()
         start = EmptyOperator(task_id="start")
         start >> result
-    assert isinstance(first, TaskGroup) and isinstance(second, TaskGroup)
-    assert (first.group_id, second.group_id, first.tooltip) == ("prepare", "prepare__1", "Get things ready.")
+    assert isinstance(first, TaskGroup)
+    assert isinstance(second, TaskGroup)
+    assert (first.group_id, second.group_id) == ("prepare", "prepare__1")
+    assert first.tooltip == "Get things ready."
     assert sorted(dag.task_ids) == [
         "prepare.step", "prepare.step__1", "prepare__1.step", "prepare__1.step__1",
         "produce.step", "start",
@@ -123,7 +129,8 @@ def test_dependencies_to_and_from_groups_use_roots_and_leaves() -> None:
             EmptyOperator(task_id="x")
         start >> g >> end
         g >> h
-    assert ids(g.roots) == ["g.a"] and ids(g.leaves) == ["g.b", "g.c"]
+    assert ids(g.roots) == ["g.a"]
+    assert ids(g.leaves) == ["g.b", "g.c"]
     assert sorted(dag.edges) == [
         ("g.a", "g.b"), ("g.a", "g.c"), ("g.b", "end"), ("g.b", "h.x"), ("g.c", "end"),
         ("g.c", "h.x"), ("start", "g.a"),
@@ -173,7 +180,8 @@ def test_labels_link_the_two_sides_and_record_the_label() -> None:
     assert dag.get_edge_info("a", "e") == {"label": "y"}
     assert dag.get_edge_info("e", "b") == {"label": "z"}
     assert dag.get_edge_info("b", "c") == {}
-    assert "Label" not in {t.operator_name for t in dag.tasks} and len(dag.tasks) == 4
+    assert "Label" not in {t.operator_name for t in dag.tasks}
+    assert len(dag.tasks) == 4
 
 
 def test_labels_with_groups_xcom_args_and_chain() -> None:
@@ -202,16 +210,15 @@ def test_labels_with_groups_xcom_args_and_chain() -> None:
 def test_a_label_refuses_what_is_not_a_task_an_xcom_or_a_group(operand: object) -> None:
     with DAG("d"):
         a = EmptyOperator(task_id="a")
-        with pytest.raises(TypeError, match="Cannot use edge labels with .*only tasks, XComArg"):
+        with pytest.raises(TypeError, match=r"Cannot use edge labels with .*only tasks, XComArg"):
             a >> Label("x") >> operand  # type: ignore[operator]
 
 
 def test_groups_and_labels_survive_serialization() -> None:
     with DAG("d") as dag:
         start = EmptyOperator(task_id="start")
-        with TaskGroup("outer", tooltip="the outside"):
-            with TaskGroup("inner", prefix_group_id=False):
-                EmptyOperator(task_id="deep")
+        with TaskGroup("outer", tooltip="the outside"), TaskGroup("inner", prefix_group_id=False):
+            EmptyOperator(task_id="deep")
         start >> Label("go") >> dag.task_group["outer"]
     data = serialize_dag(dag)
     restored = SerializedDAG.from_dict(json.loads(json.dumps(data)))
@@ -222,7 +229,10 @@ def test_groups_and_labels_survive_serialization() -> None:
     assert restored.group_path("deep") == ("outer", "outer.inner")
     outer, inner = restored.task_groups["outer"], restored.task_groups["outer.inner"]
     assert (outer.label, outer.tooltip, outer.children, outer.parent_group_id) == (
-        "outer", "the outside", ("outer.inner",), None
+        "outer",
+        "the outside",
+        ("outer.inner",),
+        None,
     )
     assert (inner.label, inner.prefix_group_id, inner.children) == ("inner", False, ("deep",))
     assert restored.edge_label("start", "deep") == "go"
@@ -236,5 +246,7 @@ def test_a_dag_serialized_before_groups_still_loads() -> None:
     for serialized_task in data["tasks"]:
         del serialized_task["task_group_id"]
     old = SerializedDAG.from_dict(data)
-    assert old.task_groups == {} and old.edge_info == {}
-    assert old.tasks["a"].task_group_id is None and old.group_path("b") == ()
+    assert old.task_groups == {}
+    assert old.edge_info == {}
+    assert old.tasks["a"].task_group_id is None
+    assert old.group_path("b") == ()
