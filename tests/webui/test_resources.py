@@ -47,7 +47,7 @@ def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict])
     assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?paused=true")["items"]] == ["example"]
     assert "BashOperator" in pg("GET", "/api/v1/dags/example/source")["content"]
     graph = pg("GET", "/api/v1/dags/example/graph")
-    assert graph["edges"] == [{"source": "extract", "target": "load"}]
+    assert graph["edges"] == [{"source": "extract", "target": "load", "label": None}]
     assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
     pg("DELETE", "/api/v1/dags/finance_report", status=204)
     pg("GET", "/api/v1/dags/finance_report", status=404)
