@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.dependencies import DependencyMixin
 from engine.authoring.edges import EdgeModifier
 from engine.authoring.taskgroup import TaskGroup, current_task_group
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
@@ -55,7 +56,7 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
     return wrapper  # type: ignore[return-value]
 
 
-class BaseOperator:
+class BaseOperator(DependencyMixin):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
     template_fields: ClassVar[tuple[str, ...]] = ()
@@ -145,22 +146,6 @@ class BaseOperator:
         """Make ``other`` (a task, an XCom result, a task group, a task id, or a list of
         them) run before this; ``edge_modifier`` (a ``Label``) labels the edges."""
         link_nodes(other, self, edge_modifier)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> BaseOperator:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> BaseOperator:
-        self.set_downstream(other)
-        return self
 
     @property
     def output(self) -> XComArg:

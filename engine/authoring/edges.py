@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.authoring.dependencies import DependencyMixin
 
-class EdgeModifier:
+
+class EdgeModifier(DependencyMixin):
     """Something written between two nodes of a dependency chain that adds to the edges."""
 
     def __init__(self, label: str | None = None) -> None:
@@ -50,22 +52,6 @@ class EdgeModifier:
     def set_downstream(self, other: Any, edge_modifier: Any = None) -> None:
         for node in _items(other):
             self.add_downstream(node)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> EdgeModifier:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> EdgeModifier:
-        self.set_downstream(other)
-        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r})"

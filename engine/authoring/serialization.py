@@ -12,7 +12,7 @@ import heapq
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -203,25 +203,11 @@ class SerializedTaskGroup:
         return found
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "group_id": self.group_id,
-            "label": self.label,
-            "tooltip": self.tooltip,
-            "prefix_group_id": self.prefix_group_id,
-            "parent_group_id": self.parent_group_id,
-            "children": list(self.children),
-        }
+        return {**asdict(self), "children": list(self.children)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTaskGroup:
-        return cls(
-            group_id=data["group_id"],
-            label=data["label"],
-            tooltip=data["tooltip"],
-            prefix_group_id=data["prefix_group_id"],
-            parent_group_id=data["parent_group_id"],
-            children=tuple(data["children"]),
-        )
+        return cls(**{**data, "children": tuple(data["children"])})
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from engine.authoring.callsite import CallSite, user_call_site
+from engine.authoring.dependencies import DependencyMixin
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def check_group_id(group_id: object) -> str:
     return group_id
 
 
-class TaskGroup:
+class TaskGroup(DependencyMixin):
     """A named, nestable set of tasks, drawn as one box in the graph and one row in the grid.
 
     ::
@@ -221,22 +222,6 @@ class TaskGroup:
         from engine.authoring.baseoperator import link_nodes
 
         link_nodes(other, self, edge_modifier)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> TaskGroup:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> TaskGroup:
-        self.set_downstream(other)
-        return self
 
     # -- context manager --------------------------------------------------------------
 
