@@ -277,10 +277,11 @@ class SerializedDAG:
             edge_info={up: dict(downs) for up, downs in dag.edge_info.items()},
         )
 
-    def group_path(self, task_id: str) -> tuple[str, ...]:
-        """The ids of the groups ``task_id`` is in, outermost first."""
+    def group_path(self, node_id: str) -> tuple[str, ...]:
+        """The ids of the groups a task or group is in, outermost first."""
         path: list[str] = []
-        group_id = self.tasks[task_id].task_group_id
+        task = self.tasks.get(node_id)
+        group_id = task.task_group_id if task else self.task_groups[node_id].parent_group_id
         while group_id is not None:
             path.append(group_id)
             group_id = self.task_groups[group_id].parent_group_id

@@ -143,18 +143,6 @@ def _join_node(
     return node_id  # an open group's join: its tasks' own edges carry the label
 
 
-def ancestors(dag: SerializedDAG, node: str) -> tuple[str, ...]:
-    """The groups a task or group is in, outermost first."""
-    if node in dag.tasks:
-        return dag.group_path(node)
-    path: list[str] = []
-    parent = dag.task_groups[node].parent_group_id
-    while parent is not None:
-        path.append(parent)
-        parent = dag.task_groups[parent].parent_group_id
-    return tuple(reversed(path))
-
-
 @dataclass(frozen=True)
 class GroupBox:
     """An open group drawn as a box around its visible nodes."""
@@ -175,12 +163,12 @@ def group_boxes(dag: SerializedDAG, folded: GroupedGraph, layout: Layout) -> lis
     """A box per open group around the nodes inside it, outer groups first."""
     inside: dict[str, list[NodeBox]] = {group_id: [] for group_id in folded.expanded}
     for node, box in layout.nodes.items():
-        for group_id in ancestors(dag, node):
+        for group_id in dag.group_path(node):
             if group_id in inside:
                 inside[group_id].append(box)
     height = {group_id: _open_levels(dag, group_id, folded.expanded) for group_id in inside}
     boxes = []
-    for group_id in sorted(inside, key=lambda g: (len(ancestors(dag, g)), g)):
+    for group_id in sorted(inside, key=lambda g: (len(dag.group_path(g)), g)):
         held = inside[group_id]
         if not held:
             continue

@@ -47,7 +47,6 @@ from webui.ui.viewmodels.grid import dag_grid as grid_of
 from webui.ui.viewmodels.groups import (
     GroupBox,
     aggregate_state,
-    ancestors,
     group_boxes,
     grouped_graph,
     members,
@@ -164,7 +163,7 @@ def dag_graph(dag_id: str) -> str:
     def collapse_url(group_id: str) -> str:
         """Closes ``group_id`` and the groups inside it."""
         kept = [
-            g for g in folded.expanded if g != group_id and group_id not in ancestors(serialized, g)
+            g for g in folded.expanded if g != group_id and group_id not in serialized.group_path(g)
         ]
         return graph_url(kept)
 
