@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.callsite import CallSite, user_call_site
-from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.dag import DAG, ID_PATTERN
 from engine.authoring.dependencies import DependencyMixin
 from engine.authoring.edges import EdgeModifier
-from engine.authoring.taskgroup import TaskGroup, current_task_group
+from engine.authoring.taskgroup import TaskGroup, placement
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
 from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
@@ -40,8 +40,7 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
 
     @functools.wraps(init)
     def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
-        dag = kwargs.get("dag") or current_dag()
-        group = kwargs.get("task_group") or current_task_group(dag)
+        dag, group = placement(kwargs.get("dag"), kwargs.get("task_group"))
         defaults = {
             **(dag.default_args if dag else {}),
             **(group.default_args if group else {}),
@@ -91,8 +90,7 @@ class BaseOperator(DependencyMixin):
             )
         self.call_site: CallSite = user_call_site()
         self.problems: list[str] = []
-        owner_dag = dag or (task_group.dag if task_group else None) or current_dag()
-        group = task_group or current_task_group(owner_dag)
+        owner_dag, group = placement(dag, task_group)
         self.task_group: TaskGroup | None = None
         self.task_id = group.child_id(task_id) if group and isinstance(task_id, str) else task_id
         self._check_task_id()

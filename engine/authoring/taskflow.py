@@ -12,9 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.dag import current_dag
 from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
-from engine.authoring.taskgroup import current_task_group
+from engine.authoring.taskgroup import placement
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,8 +108,7 @@ class _DecoratedTask(Generic[P, R]):
 def _unique_task_id(name: str) -> str:
     """Airflow's rule: a second call of the same function gets ``name__1``, and so on
     (compared by full id, inside the current task group)."""
-    dag = current_dag()
-    group = current_task_group(dag)
+    dag, group = placement()
     if dag is None or group is None or not dag.has_task(group.child_id(name)):
         return name
     n = 1

@@ -45,6 +45,18 @@ def current_task_group(dag: DAG | None) -> TaskGroup | None:
     return dag.task_group if dag is not None else None
 
 
+def placement(
+    dag: DAG | None = None, task_group: TaskGroup | None = None
+) -> tuple[DAG | None, TaskGroup | None]:
+    """The DAG and group a task created now joins: those given, else the innermost
+    ``with TaskGroup`` (and its DAG, even outside ``with DAG``), else the current DAG."""
+    from engine.authoring.dag import current_dag
+
+    hint = task_group or (_group_stack[-1] if _group_stack else None)
+    owner = dag or (hint.dag if hint else None) or current_dag()
+    return owner, task_group or current_task_group(owner)
+
+
 def check_group_id(group_id: object) -> str:
     """``group_id`` if it is a valid group id (no dots: they join ids), else raise."""
     if not isinstance(group_id, str):

@@ -250,3 +250,13 @@ def test_a_dag_serialized_before_groups_still_loads() -> None:
     assert old.edge_info == {}
     assert old.tasks["a"].task_group_id is None
     assert old.group_path("b") == ()
+
+
+def test_a_group_given_its_dag_places_tasks_without_a_with_dag_block() -> None:
+    dag = DAG("d", default_args={"retries": 4})
+    with TaskGroup("g", dag=dag, default_args={"pool": "p"}) as g:
+        inside = EmptyOperator(task_id="t")
+    later = EmptyOperator(task_id="u", task_group=g)
+    assert (inside.task_id, inside.dag, inside.retries, inside.pool) == ("g.t", dag, 4, "p")
+    assert (later.task_id, later.task_group, later.pool) == ("g.u", g, "p")
+    assert list(g.children) == ["g.t", "g.u"]
