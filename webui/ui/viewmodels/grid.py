@@ -7,7 +7,7 @@ runs stays one fast page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,7 +70,7 @@ def dag_grid(*, session: Session, dag_id: str, runs: int) -> Grid:
         cells = tuple(states.get((task_id, pk)) for pk, _ in columns)
         return GridRow(task_id, cells, ancestors, label=task_id)
 
-    rows = _tree_rows(dag, None, (), row_of, (None,) * len(columns))
+    rows = _tree_rows(dag, None, (), row_of, (None,) * len(columns), _first_positions(dag))
     rows += [row_of(t) for t in sorted({task_id for task_id, _ in states} - dag.tasks.keys())]
     return Grid([run for _, run in columns], rows)
 
@@ -81,26 +81,21 @@ def _tree_rows(
     ancestors: tuple[str, ...],
     row_of: Callable[[str, tuple[str, ...]], GridRow],
     blank: tuple[None, ...],
+    first: Mapping[str, int],
 ) -> list[GridRow]:
-    """The rows of a group's children (the root's when ``group_id`` is None), in order."""
-    position = {task_id: index for index, task_id in enumerate(dag.order)}
+    """The rows of a group's children (the root's when ``group_id`` is None), each placed
+    where its first task is in the DAG's order (``first``)."""
     if group_id is None:
         children = [t for t in dag.order if dag.tasks[t].task_group_id is None]
         children += [g for g, group in dag.task_groups.items() if group.parent_group_id is None]
     else:
         children = list(dag.task_groups[group_id].children)
-
-    def first(node: str) -> int:
-        if node in dag.tasks:
-            return position[node]
-        return min((position[t] for t in members(dag, node)), default=len(position))
-
     rows: list[GridRow] = []
-    for node in sorted(children, key=first):
+    for node in sorted(children, key=lambda n: first.get(n, len(dag.order))):
         if node in dag.tasks:
             rows.append(row_of(node, ancestors))
             continue
-        inner = _tree_rows(dag, node, (*ancestors, node), row_of, blank)
+        inner = _tree_rows(dag, node, (*ancestors, node), row_of, blank, first)
         direct = [row for row in inner if row.ancestors == (*ancestors, node)]
         columns = zip(*(r.states for r in direct), strict=True)
         cells = tuple(aggregate_state(column) for column in columns) or blank
@@ -108,6 +103,15 @@ def _tree_rows(
         rows.append(GridRow(node, cells, ancestors, is_group=True, label=label))
         rows += inner
     return rows
+
+
+def _first_positions(dag: SerializedDAG) -> dict[str, int]:
+    """Each task's place in the DAG's order, and each group's as its first task's."""
+    first = {task_id: index for index, task_id in enumerate(dag.order)}
+    for group_id, task_ids in members(dag).items():
+        if task_ids:
+            first[group_id] = first[task_ids[0]]
+    return first
 
 
 def _latest_runs(session: Session, dag_id: str, limit: int) -> list[tuple[int, GridRun]]:

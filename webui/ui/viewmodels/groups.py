@@ -65,9 +65,13 @@ def parse_expanded(arg: str | None, dag: SerializedDAG) -> set[str]:
     return {group_id for group_id in arg.split(",") if group_id in dag.task_groups}
 
 
-def members(dag: SerializedDAG, group_id: str) -> list[str]:
-    """The task ids in ``group_id`` at any depth, in the DAG's order."""
-    return [task_id for task_id in dag.order if group_id in dag.group_path(task_id)]
+def members(dag: SerializedDAG) -> dict[str, list[str]]:
+    """Each group's task ids at any depth, in the DAG's order (one pass over the tasks)."""
+    found: dict[str, list[str]] = {group_id: [] for group_id in dag.task_groups}
+    for task_id in dag.order:
+        for group_id in dag.group_path(task_id):
+            found[group_id].append(task_id)
+    return found
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def grouped_graph(dag: SerializedDAG, expanded: set[str]) -> GroupedGraph:
 
 def _fold(dag: SerializedDAG, expanded: frozenset[str]) -> GroupedGraph:
     shown = {task_id: visible_node(dag, task_id, expanded) for task_id in dag.order}
+    held = members(dag)
     nodes = list(dict.fromkeys(shown.values()))
     edges: list[tuple[str, str]] = []
     labels: dict[tuple[str, str], str] = {}
@@ -123,21 +128,28 @@ def _fold(dag: SerializedDAG, expanded: frozenset[str]) -> GroupedGraph:
     drawn = set(edges)
     for up, downs in dag.edge_info.items():
         for down, info in downs.items():
-            edge = (_join_node(dag, up, shown, expanded), _join_node(dag, down, shown, expanded))
+            edge = (
+                _join_node(dag, up, shown, held, expanded),
+                _join_node(dag, down, shown, held, expanded),
+            )
             if "label" in info and edge in drawn:
                 labels.setdefault(edge, info["label"])
     return GroupedGraph(nodes, list(dict.fromkeys(edges)), labels, expanded)
 
 
 def _join_node(
-    dag: SerializedDAG, node_id: str, shown: Mapping[str, str], expanded: frozenset[str]
+    dag: SerializedDAG,
+    node_id: str,
+    shown: Mapping[str, str],
+    held: Mapping[str, list[str]],
+    expanded: frozenset[str],
 ) -> str:
     """The visible node of an edge end in ``edge_info``: a task, or a group's join node."""
     if node_id in shown:
         return shown[node_id]
     group_id = node_id.rsplit(".", 1)[0]
     if group_id in dag.task_groups and group_id not in expanded:
-        first = next(iter(members(dag, group_id)), None)
+        first = next(iter(held[group_id]), None)
         if first is not None:
             return visible_node(dag, first, expanded)
     return node_id  # an open group's join: its tasks' own edges carry the label

@@ -149,7 +149,8 @@ def dag_graph(dag_id: str) -> str:
     layout = layered_layout(
         {node: _node_width(serialized, node) for node in folded.nodes}, folded.edges
     )
-    groups = {n: members(serialized, n) for n in folded.nodes if n not in serialized.tasks}
+    held = members(serialized)
+    groups = {n: held[n] for n in folded.nodes if n not in serialized.tasks}
     states: dict[str, TaskInstanceState | None] = {**chosen.states}
     for group_id, task_ids in groups.items():
         states[group_id] = aggregate_state(chosen.states.get(t) for t in task_ids)
