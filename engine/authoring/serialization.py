@@ -22,10 +22,12 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import SERIALIZED_SETTINGS
 from engine.authoring.templating import Reference
 from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.weights import effective_weights
 
 SERIALIZATION_VERSION = 1
 
@@ -88,6 +90,8 @@ class SerializedTask:
     template_fields: tuple[str, ...]
     fields: dict[str, Any]
     line: int | None
+    priority_weight_total: int
+    """The weight the scheduler sorts by: ``priority_weight`` added up by ``weight_rule``."""
     task_group_id: str | None
     """The full id of the task group the task is directly in; ``None`` at the DAG's root."""
     owner: str
@@ -109,9 +113,29 @@ class SerializedTask:
     notify_on_success: bool
     deadline: timedelta | None
     doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool
 
     @classmethod
-    def from_operator(cls, task: BaseOperator) -> SerializedTask:
+    def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
+        """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
+        as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         return cls(
             task_id=task.task_id,
@@ -127,9 +151,15 @@ class SerializedTask:
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
+            priority_weight_total=task.priority_weight if weight is None else weight,
             task_group_id=task.task_group.group_id if task.task_group else None,
             **settings,
         )
+
+    @property
+    def display_name(self) -> str:
+        """What the UI shows for the task: its ``task_display_name``, else its id."""
+        return self.task_display_name or self.task_id
 
     @property
     def max_tries(self) -> int:
@@ -147,6 +177,7 @@ class SerializedTask:
             "template_fields": list(self.template_fields),
             "fields": self.fields,
             "line": self.line,
+            "priority_weight_total": self.priority_weight_total,
             "task_group_id": self.task_group_id,
             **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
         }
@@ -168,6 +199,7 @@ class SerializedTask:
             template_fields=tuple(data["template_fields"]),
             fields=data["fields"],
             line=data["line"],
+            priority_weight_total=data.get("priority_weight_total", settings["priority_weight"]),
             task_group_id=data.get("task_group_id"),  # None before task groups existed
             **settings,
         )
@@ -246,6 +278,7 @@ class SerializedDAG:
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
+        weights = effective_weights(dag.task_dict)
         return cls(
             dag_id=dag.dag_id,
             fileloc=dag.fileloc,
@@ -266,7 +299,10 @@ class SerializedDAG:
             callbacks=tuple(
                 kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
             ),
-            tasks={t.task_id: SerializedTask.from_operator(t) for t in dag.tasks},
+            tasks={
+                t.task_id: SerializedTask.from_operator(t, weight=weights[t.task_id])
+                for t in dag.tasks
+            },
             email=tuple(dag.email),
             email_on_failure=dag.email_on_failure,
             email_on_success=dag.email_on_success,
@@ -297,6 +333,11 @@ class SerializedDAG:
     @property
     def leaves(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.downstream_task_ids]
+
+    @cached_property
+    def setups_and_teardowns(self) -> SetupTeardownIndex:
+        """Setup and teardown rules over this DAG's tasks (built once)."""
+        return SetupTeardownIndex(self.tasks)
 
     @cached_property
     def order(self) -> tuple[str, ...]:

@@ -114,6 +114,7 @@ class TaskGroup(DependencyMixin):
             self.dag, self.parent_group, self._label = dag, None, None
             self.group_id: str | None = None
             self.default_args: dict[str, Any] = {}
+            self.own_default_args: tuple[str, ...] = ()
             self.display_name = ""
             return
         owner = dag or (parent_group.dag if parent_group else None) or current_dag()
@@ -134,6 +135,8 @@ class TaskGroup(DependencyMixin):
         self.group_id = full_id
         self.display_name = group_display_name
         self.default_args = {**parent.default_args, **(default_args or {})}
+        self.own_default_args = tuple(default_args or {})
+        """The keys given to this group (checked by validation like a task's own)."""
         owner.group_ids.add(full_id)
         parent.children[full_id] = self
 
@@ -211,9 +214,19 @@ class TaskGroup(DependencyMixin):
 
     @property
     def leaves(self) -> list[BaseOperator]:
-        """Tasks of the group with no downstream task inside it."""
-        ids = {t.task_id for t in self.iter_tasks()}
-        return [t for t in self.iter_tasks() if not t.downstream_task_ids & ids]
+        """Tasks of the group with no downstream task inside it; a teardown among them
+        stands aside for the work it follows (as in Airflow, so that ``group >> next``
+        does not wait for the group's cleanup)."""
+        tasks = {t.task_id: t for t in self.iter_tasks()}
+        found: dict[str, BaseOperator] = {}
+        for task in tasks.values():
+            if task.downstream_task_ids & tasks.keys():
+                continue
+            if task.is_teardown:
+                found.update((t.task_id, t) for t in _work_before(task, tasks))
+            else:
+                found[task.task_id] = task
+        return list(found.values())
 
     def get_roots(self) -> list[BaseOperator]:
         return self.roots
@@ -246,6 +259,24 @@ class TaskGroup(DependencyMixin):
 
     def __repr__(self) -> str:
         return f"<TaskGroup {self.group_id or '(root)'}>"
+
+
+def _work_before(teardown: BaseOperator, tasks: dict[str, BaseOperator]) -> list[BaseOperator]:
+    """The nearest tasks of the group upstream of ``teardown`` that are neither setups nor
+    teardowns (walking through teardowns) and lead to no other work in the group."""
+    found: list[BaseOperator] = []
+    todo, seen = [teardown], {teardown.task_id}
+    while todo:
+        for up_id in sorted(todo.pop().upstream_task_ids & tasks.keys() - seen):
+            seen.add(up_id)
+            up = tasks[up_id]
+            if up.is_teardown:
+                todo.append(up)
+            elif not up.is_setup and all(
+                tasks[d].is_teardown for d in up.downstream_task_ids & tasks.keys()
+            ):
+                found.append(up)
+    return found
 
 
 def _suffixed(label: str, parent: TaskGroup, dag: DAG) -> str:

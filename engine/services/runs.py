@@ -27,7 +27,7 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCom
-from engine.priority import PriorityClass
+from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import load_serialized_dag, require_dag
 from engine.services.pagination import Page, paginate
@@ -94,6 +94,7 @@ def create_dag_run(
 
 
 def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
+    named = {"queue": queue_name(task.queue)} if task.queue else {}  # else the class's queue
     return TaskInstance(
         dag_id=run.dag_id,
         run_id=run.run_id,
@@ -102,10 +103,11 @@ def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
         try_number=0,
         max_tries=task.max_tries,
         priority_class=PriorityClass(task.priority),
-        priority_weight=task.priority_weight,
+        priority_weight=task.priority_weight_total,
         pool=task.pool,
         pool_slots=task.pool_slots,
         operator=task.operator,
+        **named,
     )
 
 

@@ -176,7 +176,8 @@ def clear_task_instances(
     """Put task instances back to ``none`` so that they run again, with fresh tries.
 
     ``task_ids`` None clears the whole run; ``downstream`` adds every task downstream of
-    those named. Running instances are left alone (their worker finishes them). The run
+    those named; the setups they work within and those setups' teardowns come along
+    (as in Airflow). Running instances are left alone (their worker finishes them). The run
     goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
@@ -214,7 +215,8 @@ def _clear_set(dag: SerializedDAG, task_ids: Iterable[str] | None, *, downstream
             if child not in wanted:
                 wanted.add(child)
                 todo.append(child)
-    return wanted
+    # A task runs within its setups: clearing it clears them and their teardowns.
+    return dag.setups_and_teardowns.clear_with(wanted)
 
 
 # -- logs ------------------------------------------------------------------------------------

@@ -1,9 +1,4 @@
-"""Initial schema: every table of engine.models as of Loom 0.1.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-28
-"""
+"""Initial schema: every table of engine.models as of Loom 0.1."""
 
 from __future__ import annotations
 

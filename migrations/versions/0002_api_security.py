@@ -1,9 +1,4 @@
-"""Revoked sign-ins (logout) and scheduler heartbeats (health check).
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-28
-"""
+"""Revoked sign-ins (logout) and scheduler heartbeats (health check)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Where a kept log starts in its try's whole output, for following a running try's log.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-28
-"""
+"""Where a kept log starts in its try's whole output, for following a running try's log."""
 
 from __future__ import annotations
 

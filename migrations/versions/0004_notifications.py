@@ -3,10 +3,6 @@
 ``notification_delivery`` (created empty by 0001) gains the event's type, ids and
 document, the e-mail recipients and the time of the next attempt; ``dag_run`` and
 ``task_instance`` gain ``deadline_missed_at``, set once when a deadline is found missed.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""DAG warnings: risky but working DAG definitions, shown beside import errors.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-04
-"""
+"""DAG warnings: risky but working DAG definitions, shown beside import errors."""
 
 from __future__ import annotations
 

@@ -5,10 +5,6 @@ address, and from every address (client ``*``); it replaces ``user.failed_logins
 ``user.locked_until``, which counted per account only (so anyone could lock anyone out)
 and never counted unknown usernames. Downgrading brings the columns back empty: the
 counts of the new table are not carried over.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-08
 """
 
 from __future__ import annotations

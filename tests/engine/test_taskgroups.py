@@ -260,3 +260,25 @@ def test_a_group_given_its_dag_places_tasks_without_a_with_dag_block() -> None:
     assert (inside.task_id, inside.dag, inside.retries, inside.pool) == ("g.t", dag, 4, "p")
     assert (later.task_id, later.task_group, later.pool) == ("g.u", g, "p")
     assert list(g.children) == ["g.t", "g.u"]
+
+
+def test_a_groups_teardown_does_not_hold_back_what_follows_the_group() -> None:
+    with DAG("d") as dag:
+        with TaskGroup("g") as g:
+            create = EmptyOperator(task_id="create")
+            work = EmptyOperator(task_id="work")
+            delete = EmptyOperator(task_id="delete")
+            create >> work >> delete.as_teardown(setups=create)
+        end = EmptyOperator(task_id="end")
+        g >> end
+    assert ids(g.leaves) == ["g.work"]
+    assert end.upstream_task_ids == {"g.work"}
+    assert validate_dag(dag) == []
+
+
+def test_unknown_group_default_args_are_reported_with_the_group() -> None:
+    with DAG("d") as dag, TaskGroup("g", default_args={"retriez": 2}):
+        EmptyOperator(task_id="t")
+    (problem,) = validate_dag(dag)
+    assert problem.message.startswith("task group 'g': unknown default_args key 'retriez'")
+    assert problem.file == __file__

@@ -15,9 +15,9 @@ from engine.services.dags import (
     set_dag_paused,
 )
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
-from webui.api.schemas.common import csv_or_list, page_of
+from webui.api.schemas.common import csv_or_list
 from webui.api.schemas.dags import (
     DagGraphSchema,
     DagListArgs,
@@ -25,15 +25,12 @@ from webui.api.schemas.dags import (
     DagSchema,
     DagSourceSchema,
 )
-from webui.auth import check_dag, requires, visible_dag_ids
+from webui.auth import check_dag, visible_dag_ids
 
-blp = Blueprint("dags", __name__, url_prefix="/api/v1/dags", description="DAGs")
+blp = api_blueprint("dags", "/dags", "DAGs", Resource.DAGS)
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.arguments(DagListArgs, location="query")
-@blp.response(200, page_of(DagSchema))
+@blp.listing("", DagSchema, DagListArgs)
 def list_dags(args: dict[str, Any]) -> Any:
     """List DAGs (filter by tags, paused, text; order by dag_id, last_parsed_at)."""
     filters = DagFilter(
@@ -47,18 +44,13 @@ def list_dags(args: dict[str, Any]) -> Any:
     return paged(stmt, args, DAG_ORDER, "dag_id")
 
 
-@blp.route("/<dag_id>", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.response(200, DagSchema)
+@blp.operation("GET", "/<dag_id>", Action.READ, returns=DagSchema)
 def get_dag(dag_id: str) -> Any:
     """Get one DAG."""
     return check_dag(dag_id)
 
 
-@blp.route("/<dag_id>", methods=["PATCH"])
-@requires(Action.EDIT, Resource.DAGS)
-@blp.arguments(DagPatchSchema)
-@blp.response(200, DagSchema)
+@blp.operation("PATCH", "/<dag_id>", Action.EDIT, body=DagPatchSchema, returns=DagSchema)
 def patch_dag(body: dict[str, Any], dag_id: str) -> Any:
     """Pause or unpause a DAG."""
     check_dag(dag_id)
@@ -67,9 +59,7 @@ def patch_dag(body: dict[str, Any], dag_id: str) -> Any:
     return dag
 
 
-@blp.route("/<dag_id>", methods=["DELETE"])
-@requires(Action.DELETE, Resource.DAGS)
-@blp.response(204)
+@blp.operation("DELETE", "/<dag_id>", Action.DELETE, status=204)
 def delete(dag_id: str) -> None:
     """Delete a DAG's metadata and history (its file stays; the next parse brings it back)."""
     check_dag(dag_id)
@@ -77,9 +67,7 @@ def delete(dag_id: str) -> None:
     db.commit()
 
 
-@blp.route("/<dag_id>/source", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.response(200, DagSourceSchema)
+@blp.operation("GET", "/<dag_id>/source", Action.READ, returns=DagSourceSchema)
 def get_source(dag_id: str) -> Any:
     """The DAG file's source text."""
     check_dag(dag_id)
@@ -92,9 +80,7 @@ def get_source(dag_id: str) -> Any:
     }
 
 
-@blp.route("/<dag_id>/graph", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.response(200, DagGraphSchema)
+@blp.operation("GET", "/<dag_id>/graph", Action.READ, returns=DagGraphSchema)
 def get_graph(dag_id: str) -> Any:
     """The DAG's tasks with their settings, and its edges (from the serialized DAG)."""
     check_dag(dag_id)
