@@ -12,7 +12,8 @@ import heapq
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -70,6 +71,45 @@ def _date(value: str | None) -> datetime | None:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+_REQUIRED: Any = object()
+"""``_Field.missing`` of a key every serialized DAG has."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class _Field:
+    """How one serialized field is written as JSON and read back."""
+
+    dump: Callable[[Any], Any] = _same
+    load: Callable[[Any], Any] = _same
+    missing: Any = _REQUIRED
+    """What a DAG serialized before the field existed means by it (read until reparsed)."""
+    take: Callable[[Any], Any] = _same
+    """The field's value from the DAG's attribute of the same name."""
+
+    def read(self, data: dict[str, Any], name: str) -> Any:
+        if name not in data and self.missing is not _REQUIRED:
+            return self.missing
+        return self.load(data[name])
+
+
+_AS_IS = _Field()
+_NAMES = _Field(dump=list, load=tuple, take=tuple)
+_DATE = _Field(dump=_iso, load=_date)
+_DURATION = _Field(dump=_seconds, load=_delta)
+
+
+def _dump(fields: dict[str, _Field], record: Any) -> dict[str, Any]:
+    return {name: field.dump(getattr(record, name)) for name, field in fields.items()}
+
+
+def _load(fields: dict[str, _Field], data: dict[str, Any]) -> dict[str, Any]:
+    return {name: field.read(data, name) for name, field in fields.items()}
 
 
 @dataclass(frozen=True)
@@ -167,42 +207,33 @@ class SerializedTask:
         return self.retries + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "task_id": self.task_id,
-            "operator": self.operator,
-            "upstream_task_ids": list(self.upstream_task_ids),
-            "downstream_task_ids": list(self.downstream_task_ids),
-            "is_branch": self.is_branch,
-            "callbacks": list(self.callbacks),
-            "template_fields": list(self.template_fields),
-            "fields": self.fields,
-            "line": self.line,
-            "priority_weight_total": self.priority_weight_total,
-            "task_group_id": self.task_group_id,
-            **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
-        }
+        return {**_dump(_TASK_FIELDS, self), "priority_weight_total": self.priority_weight_total}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
-        # .get: a DAG serialized before a setting existed lacks its key until reparsed.
-        settings = {
-            s.name: s.kind.load(data[s.name]) if s.name in data else s.stored_default()
-            for s in SERIALIZED_SETTINGS
-        }
-        return cls(
-            task_id=data["task_id"],
-            operator=data["operator"],
-            upstream_task_ids=tuple(data["upstream_task_ids"]),
-            downstream_task_ids=tuple(data["downstream_task_ids"]),
-            is_branch=data["is_branch"],
-            callbacks=tuple(data["callbacks"]),
-            template_fields=tuple(data["template_fields"]),
-            fields=data["fields"],
-            line=data["line"],
-            priority_weight_total=data.get("priority_weight_total", settings["priority_weight"]),
-            task_group_id=data.get("task_group_id"),  # None before task groups existed
-            **settings,
+        fields = _load(_TASK_FIELDS, data)
+        # Written since weight rules exist; before, the weight was the task's own.
+        fields["priority_weight_total"] = data.get(
+            "priority_weight_total", fields["priority_weight"]
         )
+        return cls(**fields)
+
+
+_TASK_FIELDS: dict[str, _Field] = {
+    "task_id": _AS_IS,
+    "operator": _AS_IS,
+    "upstream_task_ids": _NAMES,
+    "downstream_task_ids": _NAMES,
+    "is_branch": _AS_IS,
+    "callbacks": _NAMES,
+    "template_fields": _NAMES,
+    "fields": _AS_IS,
+    "line": _AS_IS,
+    "task_group_id": _Field(missing=None),  # None before task groups existed
+    **{s.name: _Field(s.kind.dump, s.kind.load, s.stored_default()) for s in SERIALIZED_SETTINGS},
+}
+"""Every field of :class:`SerializedTask` by name; a DAG serialized before a setting
+existed lacks its key until reparsed, and reads as the setting's default."""
 
 
 @dataclass(frozen=True)
@@ -279,23 +310,9 @@ class SerializedDAG:
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
         weights = effective_weights(dag.task_dict)
+        settings = {name: field.take(getattr(dag, name)) for name, field in _DAG_SETTINGS.items()}
         return cls(
-            dag_id=dag.dag_id,
-            fileloc=dag.fileloc,
-            description=dag.description,
-            doc_md=dag.doc_md,
-            owner=dag.owner,
-            tags=tuple(dag.tags),
-            schedule=dag.schedule,
-            timezone=dag.timezone,
-            start_date=dag.start_date,
-            end_date=dag.end_date,
-            catchup=dag.catchup,
-            max_active_runs=dag.max_active_runs,
-            max_active_tasks=dag.max_active_tasks,
-            dagrun_timeout=dag.dagrun_timeout,
-            is_paused_upon_creation=dag.is_paused_upon_creation,
-            params=dict(dag.params),
+            **settings,
             callbacks=tuple(
                 kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
             ),
@@ -303,12 +320,6 @@ class SerializedDAG:
                 t.task_id: SerializedTask.from_operator(t, weight=weights[t.task_id])
                 for t in dag.tasks
             },
-            email=tuple(dag.email),
-            email_on_failure=dag.email_on_failure,
-            email_on_success=dag.email_on_success,
-            notify=tuple(dag.notify),
-            notify_on_success=dag.notify_on_success,
-            deadline=dag.deadline,
             task_groups=SerializedTaskGroup.tree_of(dag.task_group),
             edge_info={up: dict(downs) for up, downs in dag.edge_info.items()},
         )
@@ -362,34 +373,10 @@ class SerializedDAG:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": SERIALIZATION_VERSION,
-            "dag_id": self.dag_id,
-            "fileloc": self.fileloc,
-            "description": self.description,
-            "doc_md": self.doc_md,
-            "owner": self.owner,
-            "tags": list(self.tags),
-            "schedule": self.schedule.serialize(),
+            **_dump(_DAG_FIELDS, self),
             "schedule_display": self.schedule.description,
-            "timezone": self.timezone,
-            "start_date": _iso(self.start_date),
-            "end_date": _iso(self.end_date),
-            "catchup": self.catchup,
-            "max_active_runs": self.max_active_runs,
-            "max_active_tasks": self.max_active_tasks,
-            "dagrun_timeout": _seconds(self.dagrun_timeout),
-            "is_paused_upon_creation": self.is_paused_upon_creation,
-            "params": {name: p.serialize() for name, p in self.params.items()},
-            "callbacks": list(self.callbacks),
-            "email": list(self.email),
-            "email_on_failure": self.email_on_failure,
-            "email_on_success": self.email_on_success,
-            "notify": list(self.notify),
-            "notify_on_success": self.notify_on_success,
-            "deadline": _seconds(self.deadline),
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "edges": [list(edge) for edge in self.edges],
-            "task_groups": [g.to_dict() for g in self.task_groups.values()],
-            "edge_info": self.edge_info,
         }
 
     @classmethod
@@ -397,37 +384,54 @@ class SerializedDAG:
         if data.get("version") != SERIALIZATION_VERSION:
             raise ValueError(f"unsupported serialized DAG version {data.get('version')!r}")
         return cls(
-            dag_id=data["dag_id"],
-            fileloc=data["fileloc"],
-            description=data["description"],
-            doc_md=data["doc_md"],
-            owner=data["owner"],
-            tags=tuple(data["tags"]),
-            schedule=deserialize_schedule(data["schedule"]),
-            timezone=data["timezone"],
-            start_date=_date(data["start_date"]),
-            end_date=_date(data["end_date"]),
-            catchup=data["catchup"],
-            max_active_runs=data["max_active_runs"],
-            max_active_tasks=data["max_active_tasks"],
-            dagrun_timeout=_delta(data["dagrun_timeout"]),
-            is_paused_upon_creation=data["is_paused_upon_creation"],
-            params={name: Param.deserialize(p) for name, p in data["params"].items()},
-            callbacks=tuple(data["callbacks"]),
+            **_load(_DAG_FIELDS, data),
             tasks={t["task_id"]: SerializedTask.from_dict(t) for t in data["tasks"]},
-            # .get: DAGs serialized before alerts existed lack these keys until reparsed
-            email=tuple(data.get("email", ())),
-            email_on_failure=data.get("email_on_failure", True),
-            email_on_success=data.get("email_on_success", False),
-            notify=tuple(data.get("notify", ())),
-            notify_on_success=data.get("notify_on_success", False),
-            deadline=_delta(data.get("deadline")),
-            # .get: DAGs serialized before task groups and labels lack these keys
-            task_groups={
-                g["group_id"]: SerializedTaskGroup.from_dict(g) for g in data.get("task_groups", ())
-            },
-            edge_info=data.get("edge_info", {}),
         )
+
+
+_DAG_SETTINGS: dict[str, _Field] = {
+    "dag_id": _AS_IS,
+    "fileloc": _AS_IS,
+    "description": _AS_IS,
+    "doc_md": _AS_IS,
+    "owner": _AS_IS,
+    "tags": _NAMES,
+    "timezone": _AS_IS,
+    "start_date": _DATE,
+    "end_date": _DATE,
+    "catchup": _AS_IS,
+    "max_active_runs": _AS_IS,
+    "max_active_tasks": _AS_IS,
+    "dagrun_timeout": _DURATION,
+    "is_paused_upon_creation": _AS_IS,
+    "schedule": _Field(lambda schedule: schedule.serialize(), deserialize_schedule),
+    "params": _Field(
+        lambda params: {name: p.serialize() for name, p in params.items()},
+        lambda data: {name: Param.deserialize(p) for name, p in data.items()},
+        take=dict,
+    ),
+    # Alerts came later: a DAG serialized before them lacks these keys until reparsed.
+    "email": replace(_NAMES, missing=()),
+    "email_on_failure": _Field(missing=True),
+    "email_on_success": _Field(missing=False),
+    "notify": replace(_NAMES, missing=()),
+    "notify_on_success": _Field(missing=False),
+    "deadline": _Field(_seconds, _delta, missing=None),
+}
+"""The fields :class:`SerializedDAG` takes by name from the :class:`DAG`."""
+
+_DAG_FIELDS: dict[str, _Field] = {
+    **_DAG_SETTINGS,
+    "callbacks": _NAMES,
+    # Task groups and labels came later: a DAG serialized before them has neither.
+    "task_groups": _Field(
+        lambda groups: [group.to_dict() for group in groups.values()],
+        lambda data: {g["group_id"]: SerializedTaskGroup.from_dict(g) for g in data},
+        missing={},
+    ),
+    "edge_info": _Field(missing={}),
+}
+"""Every field of :class:`SerializedDAG` but ``tasks`` (written as a list)."""
 
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:

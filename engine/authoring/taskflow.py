@@ -134,7 +134,10 @@ def _unique_task_id(name: str) -> str:
 
 
 class _TaskDecorator:
-    """``@task``, ``@task(retries=2)``, and ``@task.branch``."""
+    """``@decorator`` and ``@decorator(retries=2)``: a function as a task of one operator class."""
+
+    def __init__(self, operator_class: type[PythonOperator]) -> None:
+        self._operator_class = operator_class
 
     @overload
     def __call__(self, func: Callable[P, R], /) -> _DecoratedTask[P, R]: ...
@@ -145,27 +148,16 @@ class _TaskDecorator:
     def __call__(
         self, func: Callable[P, R] | None = None, /, **options: Any
     ) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
-        return _decorate(func, PythonOperator, options)
-
-    @overload
-    def branch(self, func: Callable[P, R], /) -> _DecoratedTask[P, R]: ...
-    @overload
-    def branch(
-        self, func: None = None, /, **options: Any
-    ) -> Callable[[Callable[P, R]], _DecoratedTask[P, R]]: ...
-    def branch(
-        self, func: Callable[P, R] | None = None, /, **options: Any
-    ) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
-        """A function that returns the task id (or ids) to follow."""
-        return _decorate(func, BranchPythonOperator, options)
+        if func is not None:
+            return _DecoratedTask(func, self._operator_class, options)
+        return lambda f: _DecoratedTask(f, self._operator_class, options)
 
 
-def _decorate(
-    func: Callable[P, R] | None, operator_class: type[PythonOperator], options: dict[str, Any]
-) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
-    if func is not None:
-        return _DecoratedTask(func, operator_class, options)
-    return lambda f: _DecoratedTask(f, operator_class, options)
+class _Task(_TaskDecorator):
+    """``@task``, ``@task(retries=2)``, and ``@task.branch``."""
+
+    branch = _TaskDecorator(BranchPythonOperator)
+    """A function that returns the task id (or ids) to follow."""
 
 
-task = _TaskDecorator()
+task = _Task(PythonOperator)

@@ -8,24 +8,22 @@ lead to it, so a diamond ``a >> [b, c] >> d`` of weight-1 tasks gives ``a`` 4.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Protocol
+
+from engine.authoring.nodes import TaskNode
 
 INT32 = (-(2**31), 2**31 - 1)
 """The range the total is clamped to (the database column is a 32-bit integer)."""
 
 
-class Weighted(Protocol):
+class Weighted(TaskNode, Protocol):
     """What the sum reads of a task (an operator or a serialized task)."""
 
     @property
     def priority_weight(self) -> int: ...
     @property
     def weight_rule(self) -> str: ...
-    @property
-    def upstream_task_ids(self) -> Iterable[str]: ...
-    @property
-    def downstream_task_ids(self) -> Iterable[str]: ...
 
 
 def effective_weights(tasks: Mapping[str, Weighted]) -> dict[str, int]:

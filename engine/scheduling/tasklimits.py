@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,18 +18,10 @@ from sqlalchemy.orm import Session
 from engine.models import TaskInstance
 from engine.services.dags import load_serialized_dags
 from engine.state import ACTIVE
+from engine.trykey import HasInstanceKey
 
 TaskKey = tuple[str, str]
 """``(dag_id, task_id)``."""
-
-
-class Instance(Protocol):
-    @property
-    def dag_id(self) -> str: ...
-    @property
-    def run_id(self) -> str: ...
-    @property
-    def task_id(self) -> str: ...
 
 
 @dataclass
@@ -42,22 +33,22 @@ class TaskLimits:
     in_dag: Counter[TaskKey] = field(default_factory=Counter)
     in_run: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
-    def admits(self, ti: Instance) -> bool:
+    def admits(self, ti: HasInstanceKey) -> bool:
         key = (ti.dag_id, ti.task_id)
         if key in self.per_dag and self.in_dag[key] >= self.per_dag[key]:
             return False
         return key not in self.per_run or self.in_run[_run_key(ti)] < self.per_run[key]
 
-    def take(self, ti: Instance) -> None:
+    def take(self, ti: HasInstanceKey) -> None:
         self.in_dag[(ti.dag_id, ti.task_id)] += 1
         self.in_run[_run_key(ti)] += 1
 
 
-def _run_key(ti: Instance) -> tuple[str, str, str]:
+def _run_key(ti: HasInstanceKey) -> tuple[str, str, str]:
     return (ti.dag_id, ti.run_id, ti.task_id)
 
 
-def task_limits(*, session: Session, waiting: Sequence[Instance]) -> TaskLimits:
+def task_limits(*, session: Session, waiting: Sequence[HasInstanceKey]) -> TaskLimits:
     """The limits of the tasks of ``waiting`` and their instances in use now."""
     limits = TaskLimits()
     dags = load_serialized_dags(session=session, dag_ids={ti.dag_id for ti in waiting})

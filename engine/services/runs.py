@@ -30,7 +30,7 @@ from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCo
 from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import load_serialized_dag, require_dag
-from engine.services.pagination import Page, paginate
+from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
 
@@ -215,15 +215,15 @@ class RunFilter:
     start_date_lte: datetime | None = None
 
 
-RUN_ORDER: dict[str, Any] = {
-    "id": DagRun.id,
-    "dag_id": DagRun.dag_id,
-    "run_id": DagRun.run_id,
-    "logical_date": DagRun.logical_date,
-    "start_date": DagRun.start_date,
-    "end_date": DagRun.end_date,
-    "state": DagRun.state,
-}
+RUN_ORDER = order_columns(
+    DagRun.id,
+    DagRun.dag_id,
+    DagRun.run_id,
+    DagRun.logical_date,
+    DagRun.start_date,
+    DagRun.end_date,
+    DagRun.state,
+)
 """Columns run lists may be ordered by."""
 
 NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
@@ -232,9 +232,7 @@ NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
 
 def run_query(filters: RunFilter) -> sa.Select[Any]:
     """The dag runs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(DagRun)
-    if filters.dag_ids is not None:
-        stmt = stmt.where(DagRun.dag_id.in_(sorted(filters.dag_ids)))
+    stmt = within_dags(sa.select(DagRun), DagRun.dag_id, filters.dag_ids)
     if filters.states:
         stmt = stmt.where(DagRun.state.in_(sorted(filters.states)))
     if filters.run_types:

@@ -21,6 +21,7 @@ from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import load_serialized_dag
+from engine.services.pagination import order_columns
 from engine.services.runs import get_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 
@@ -48,13 +49,13 @@ def get_task_instance(*, session: Session, dag_id: str, run_id: str, task_id: st
     return ti
 
 
-TASK_INSTANCE_ORDER: dict[str, Any] = {
-    "task_id": TaskInstance.task_id,
-    "state": TaskInstance.state,
-    "start_date": TaskInstance.start_date,
-    "end_date": TaskInstance.end_date,
-    "priority_weight": TaskInstance.priority_weight,
-}
+TASK_INSTANCE_ORDER = order_columns(
+    TaskInstance.task_id,
+    TaskInstance.state,
+    TaskInstance.start_date,
+    TaskInstance.end_date,
+    TaskInstance.priority_weight,
+)
 """Columns task instance lists may be ordered by."""
 
 

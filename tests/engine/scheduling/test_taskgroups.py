@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
-from typing import Any
-
-from sqlalchemy.orm import Session, sessionmaker
 
 from engine.services.dags import load_serialized_dag
-from engine.services.runs import trigger_dag
 from engine.state import DagRunState
-from tests.engine.scheduling.conftest import START, TI, load, runs, states, work, write_dag
-from tests.support.executors import RecordingExecutor
+from tests.engine.scheduling.conftest import START, TI, Rig, write_dag
 
 SEC = timedelta(seconds=1)
 
 
-def test_groups_run_after_their_upstream_and_before_their_downstream(
-    sessions: sessionmaker[Session],
-    dags_folder: Path,
-    make_scheduler: Any,
-    executor: RecordingExecutor,
-) -> None:
+def test_groups_run_after_their_upstream_and_before_their_downstream(rig: Rig) -> None:
     write_dag(
-        dags_folder,
+        rig.dags_folder,
         "grouped",
         """
         from engine import TaskGroup, Label, task_group
@@ -41,23 +30,23 @@ def test_groups_run_after_their_upstream_and_before_their_downstream(
             start >> Label("then") >> load >> report()
         """,
     )
-    load(sessions, dags_folder)
-    with sessions.begin() as session:
+    rig.load()
+    with rig.sessions() as session:
         serialized = load_serialized_dag(session=session, dag_id="grouped")
-        assert serialized.tasks["load.b"].task_group_id == "load"
-        assert serialized.edge_label("start", "load.a") == "then"
-        trigger_dag(session=session, dag_id="grouped", run_id="r", now=START)
-    scheduler = make_scheduler()
+    assert serialized.tasks["load.b"].task_group_id == "load"
+    assert serialized.edge_label("start", "load.a") == "then"
+    rig.trigger("grouped")
+    scheduler = rig.scheduler()
     waves = [["start"], ["load.a"], ["load.b", "load.c"], ["report.write"]]
     for step, wave in enumerate(waves):
-        before = len(executor.submitted)
+        before = len(rig.executor.submitted)
         report = scheduler.tick(START + step * SEC)
         assert not report.errors
-        jobs = executor.submitted[before:]
+        jobs = rig.executor.submitted[before:]
         assert sorted(job.task_id for job in jobs) == wave
         for job in jobs:
-            work(sessions, job, TI.SUCCESS, START + step * SEC)
+            rig.work(job, TI.SUCCESS, START + step * SEC)
     scheduler.tick(START + 10 * SEC)
-    (run,) = runs(sessions, "grouped")
+    (run,) = rig.runs("grouped")
     assert run.state is DagRunState.SUCCESS
-    assert set(states(sessions, "grouped").values()) == {TI.SUCCESS}
+    assert set(rig.states("grouped").values()) == {TI.SUCCESS}
