@@ -16,6 +16,7 @@ from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.params import Param, as_params
 from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
+from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import as_callbacks, as_names
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
@@ -124,6 +125,12 @@ class DAG:
         self.schedule: Schedule = self._parse_schedule(schedule)
         self.task_dict: dict[str, BaseOperator] = {}
         self.pending_edges: list[tuple[str, str, CallSite]] = []
+        self.task_group = TaskGroup(None, dag=self)
+        """The root task group: every task and group of the DAG is in it."""
+        self.group_ids: set[str] = set()
+        """The full id of every task group; they share one namespace with task ids."""
+        self.edge_info: dict[str, dict[str, dict[str, str]]] = {}
+        """Labels on edges, ``{upstream_id: {downstream_id: {"label": ...}}}``."""
         self._check_settings()
         for collector in _collectors:
             collector.append(self)
@@ -189,8 +196,9 @@ class DAG:
 
     # -- tasks ----------------------------------------------------------------------------
 
-    def add_task(self, task: BaseOperator) -> None:
-        """Make ``task`` part of this DAG; a second task with a taken id is a problem."""
+    def add_task(self, task: BaseOperator, group: TaskGroup | None = None) -> None:
+        """Make ``task`` part of this DAG (in ``group``, by default the root group); a
+        second task with a taken id is a problem, as is a task named like a group."""
         existing = self.task_dict.get(task.task_id)
         if existing is task:
             return
@@ -200,8 +208,19 @@ class DAG:
                 task.call_site,
             )
             return
+        if task.task_id in self.group_ids:
+            self.add_problem(f"task id {task.task_id!r} is taken by a task group", task.call_site)
+            return
         self.task_dict[task.task_id] = task
         task.dag = self
+        (group or self.task_group).add(task)
+
+    def set_edge_info(self, upstream_id: str, downstream_id: str, info: dict[str, str]) -> None:
+        """Attach ``info`` (``{"label": ...}``) to an edge, replacing what it had."""
+        self.edge_info.setdefault(upstream_id, {})[downstream_id] = info
+
+    def get_edge_info(self, upstream_id: str, downstream_id: str) -> dict[str, str]:
+        return self.edge_info.get(upstream_id, {}).get(downstream_id, {})
 
     @property
     def tasks(self) -> list[BaseOperator]:

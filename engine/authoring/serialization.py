@@ -13,7 +13,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -24,6 +24,7 @@ from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
+from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import SERIALIZED_SETTINGS, SerializedSettingValues
 from engine.authoring.templating import Reference
 from engine.authoring.weights import effective_weights
@@ -131,6 +132,8 @@ class SerializedTask(SerializedSettingValues):
     line: int | None
     priority_weight_total: int
     """The weight the scheduler sorts by: ``priority_weight`` added up by ``weight_rule``."""
+    task_group_id: str | None
+    """The full id of the task group the task is directly in; ``None`` at the DAG's root."""
     settings: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
     """The serialized settings by name; each is also an attribute (typed by the base)."""
 
@@ -158,6 +161,7 @@ class SerializedTask(SerializedSettingValues):
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
             priority_weight_total=task.priority_weight if weight is None else weight,
+            task_group_id=task.task_group.group_id if task.task_group else None,
             settings=settings,
         )
 
@@ -193,10 +197,48 @@ _TASK_FIELDS: dict[str, _Field] = {
     "template_fields": _NAMES,
     "fields": _AS_IS,
     "line": _AS_IS,
+    "task_group_id": _Field(missing=None),  # None before task groups existed
     **{s.name: _Field(s.kind.dump, s.kind.load, s.stored_default()) for s in SERIALIZED_SETTINGS},
 }
 """Every field of :class:`SerializedTask` by name; a DAG serialized before a setting
 existed lacks its key until reparsed, and reads as the setting's default."""
+
+
+@dataclass(frozen=True)
+class SerializedTaskGroup:
+    """A task group as the UI draws it: its place in the tree and what it holds."""
+
+    group_id: str
+    label: str
+    tooltip: str
+    prefix_group_id: bool
+    parent_group_id: str | None
+    """``None`` for a group at the DAG's root."""
+    children: tuple[str, ...]
+    """Full ids of its tasks and subgroups, in the order they were added."""
+
+    @classmethod
+    def tree_of(cls, root: TaskGroup) -> dict[str, SerializedTaskGroup]:
+        """Every group under ``root`` (parents before children), by full id."""
+        found: dict[str, SerializedTaskGroup] = {}
+        for group_id, group in root.get_task_group_dict().items():
+            parent = group.parent_group
+            found[group_id] = cls(
+                group_id=group_id,
+                label=group.label or group_id,
+                tooltip=group.tooltip,
+                prefix_group_id=group.prefix_group_id,
+                parent_group_id=parent.group_id if parent else None,
+                children=tuple(group.children),
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "children": list(self.children)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SerializedTaskGroup:
+        return cls(**{**data, "children": tuple(data["children"])})
 
 
 @dataclass(frozen=True)
@@ -227,6 +269,11 @@ class SerializedDAG:
     notify: tuple[str, ...] = ()
     notify_on_success: bool = False
     deadline: timedelta | None = None
+    task_groups: dict[str, SerializedTaskGroup] = field(default_factory=dict)
+    """Every task group, parents first, by full id (empty for a DAG without groups)."""
+    edge_info: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """Edge labels, ``{upstream_id: {downstream_id: {"label": ...}}}`` (ids may be a
+    group's join ids, ``g.upstream_join_id`` / ``g.downstream_join_id``)."""
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
@@ -241,7 +288,22 @@ class SerializedDAG:
                 t.task_id: SerializedTask.from_operator(t, weight=weights[t.task_id])
                 for t in dag.tasks
             },
+            task_groups=SerializedTaskGroup.tree_of(dag.task_group),
+            edge_info={up: dict(downs) for up, downs in dag.edge_info.items()},
         )
+
+    def group_path(self, node_id: str) -> tuple[str, ...]:
+        """The ids of the groups a task or group is in, outermost first."""
+        path: list[str] = []
+        task = self.tasks.get(node_id)
+        group_id = task.task_group_id if task else self.task_groups[node_id].parent_group_id
+        while group_id is not None:
+            path.append(group_id)
+            group_id = self.task_groups[group_id].parent_group_id
+        return tuple(reversed(path))
+
+    def edge_label(self, upstream_id: str, downstream_id: str) -> str | None:
+        return self.edge_info.get(upstream_id, {}).get(downstream_id, {}).get("label")
 
     @property
     def edges(self) -> list[tuple[str, str]]:
@@ -326,7 +388,17 @@ _DAG_SETTINGS: dict[str, _Field] = {
 }
 """The fields :class:`SerializedDAG` takes by name from the :class:`DAG`."""
 
-_DAG_FIELDS: dict[str, _Field] = {**_DAG_SETTINGS, "callbacks": _NAMES}
+_DAG_FIELDS: dict[str, _Field] = {
+    **_DAG_SETTINGS,
+    "callbacks": _NAMES,
+    # Task groups and labels came later: a DAG serialized before them has neither.
+    "task_groups": _Field(
+        lambda groups: [group.to_dict() for group in groups.values()],
+        lambda data: {g["group_id"]: SerializedTaskGroup.from_dict(g) for g in data},
+        missing={},
+    ),
+    "edge_info": _Field(missing={}),
+}
 """Every field of :class:`SerializedDAG` but ``tasks`` (written as a list)."""
 
 

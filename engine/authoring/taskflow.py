@@ -13,9 +13,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.dag import current_dag
 from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
 from engine.authoring.setupteardown import SetupTeardownMixin
+from engine.authoring.taskgroup import placement
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -122,12 +122,13 @@ def _returns_mapping(func: Callable[..., Any]) -> bool:
 
 
 def _unique_task_id(name: str) -> str:
-    """Airflow's rule: a second call of the same function gets ``name__1``, and so on."""
-    dag = current_dag()
-    if dag is None or not dag.has_task(name):
+    """Airflow's rule: a second call of the same function gets ``name__1``, and so on
+    (compared by full id, inside the current task group)."""
+    dag, group = placement()
+    if dag is None or group is None or not dag.has_task(group.child_id(name)):
         return name
     n = 1
-    while dag.has_task(f"{name}__{n}"):
+    while dag.has_task(group.child_id(f"{name}__{n}")):
         n += 1
     return f"{name}__{n}"
 

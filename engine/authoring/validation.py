@@ -80,13 +80,18 @@ def known_task_arguments() -> frozenset[str]:
                 for name, p in inspect.signature(init).parameters.items()
                 if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
             )
-    return frozenset(names - {"self", "task_id", "dag"})
+    return frozenset(names - {"self", "task_id", "dag", "task_group"})
 
 
 def _default_args_problems(dag: DAG) -> list[Problem]:
-    """Unknown ``default_args`` keys: the DAG's at its line, a task's own at the task's."""
+    """Unknown ``default_args`` keys: the DAG's at its line, a task's or a task group's own
+    at theirs."""
     owners = [(dag.default_args, "", dag.call_site)] + [
         (task.own_default_args, f"task {task.task_id!r}: ", task.call_site) for task in dag.tasks
+    ]
+    owners += [
+        (group.own_default_args, f"task group {group_id!r}: ", group.call_site)
+        for group_id, group in dag.task_group.get_task_group_dict().items()
     ]
     if not any(keys for keys, _, _ in owners):
         return []

@@ -160,7 +160,7 @@ def dag_graph(*, session: Session, dag_id: str) -> dict[str, Any]:
         data.pop("fields", None)  # operator arguments may be large; the graph is the shape
         tasks.append(data)
     edges = [
-        {"source": task.task_id, "target": child}
+        {"source": task.task_id, "target": child, "label": dag.edge_label(task.task_id, child)}
         for task in dag.tasks.values()
         for child in task.downstream_task_ids
     ]
@@ -173,7 +173,13 @@ def dag_graph(*, session: Session, dag_id: str) -> dict[str, Any]:
         }
         for name, p in dag.params.items()
     }
-    return {"dag_id": dag_id, "tasks": tasks, "edges": edges, "params": params}
+    return {
+        "dag_id": dag_id,
+        "tasks": tasks,
+        "edges": edges,
+        "params": params,
+        "task_groups": [group.to_dict() for group in dag.task_groups.values()],
+    }
 
 
 @dataclass(frozen=True)

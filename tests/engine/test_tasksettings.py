@@ -17,6 +17,7 @@ from engine.authoring.tasksettings import (
 STRUCTURE = {
     "task_id", "operator", "upstream_task_ids", "downstream_task_ids", "is_branch",
     "callbacks", "template_fields", "fields", "line", "priority_weight_total",
+    "task_group_id",
 }  # fmt: skip
 
 

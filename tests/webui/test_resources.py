@@ -48,7 +48,7 @@ def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict])
     assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?paused=true")["items"]] == ["example"]
     assert "BashOperator" in pg("GET", "/api/v1/dags/example/source")["content"]
     graph = pg("GET", "/api/v1/dags/example/graph")
-    assert graph["edges"] == [{"source": "extract", "target": "load"}]
+    assert graph["edges"] == [{"source": "extract", "target": "load", "label": None}]
     assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
     load = next(t for t in graph["tasks"] if t["task_id"] == "load")
     assert (load["task_display_name"], load["doc_md"]) == ("Load rows", "Loads <b>rows</b>.")

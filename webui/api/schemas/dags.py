@@ -54,6 +54,24 @@ class DagSourceSchema(ma.Schema):
 class EdgeSchema(ma.Schema):
     source = fields.String(required=True)
     target = fields.String(required=True)
+    label = fields.String(
+        allow_none=True, metadata={"description": "The edge's label (``Label(...)``), if any"}
+    )
+
+
+class TaskGroupSchema(ma.Schema):
+    group_id = fields.String(required=True, metadata={"description": "Full (prefixed) id"})
+    label = fields.String(required=True)
+    tooltip = fields.String(required=True)
+    prefix_group_id = fields.Boolean(required=True)
+    parent_group_id = fields.String(
+        allow_none=True, required=True, metadata={"description": "None at the DAG's root"}
+    )
+    children = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Full ids of its tasks and subgroups"},
+    )
 
 
 class DagGraphSchema(ma.Schema):
@@ -61,7 +79,11 @@ class DagGraphSchema(ma.Schema):
     tasks = fields.List(
         fields.Dict(),
         required=True,
-        metadata={"description": "Each task's settings (retries, pool, priority, trigger rule...)"},
+        metadata={
+            "description": "Each task's settings (retries, pool, priority, trigger rule...)"
+            " and its task_group_id (None at the DAG's root)"
+        },
     )
     edges = fields.List(fields.Nested(EdgeSchema), required=True)
+    task_groups = fields.List(fields.Nested(TaskGroupSchema), required=True)
     params = fields.Dict(required=True)
