@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG, SerializedTask
-from engine.errors import NotFoundError
 from engine.execution.context import RunInfo
 from engine.execution.outcomes import start_attempt
 from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
-from engine.services.dags import load_serialized_dag_and_file
+from engine.services.dagversions import load_run_dags
 from engine.state import TaskInstanceState
 from workers.context import RunnerContext
 
@@ -75,7 +74,7 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         if ti is None:
             logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
             return None
-        dag, fileloc = _serialized(session, ti.dag_id)
+        dag, fileloc = _serialized(session, ti)
         if dag is None or ti.task_id not in dag.tasks:
             _remove(session, ti, try_number, now=now)
             return None
@@ -153,11 +152,10 @@ def _cas(
     )
 
 
-def _serialized(session: Session, dag_id: str) -> tuple[SerializedDAG | None, str]:
-    try:
-        return load_serialized_dag_and_file(session=session, dag_id=dag_id)
-    except NotFoundError:
-        return None, ""
+def _serialized(session: Session, ti: TaskInstance) -> tuple[SerializedDAG | None, str]:
+    """The graph of the run's DAG version, and the file that defines the DAG today."""
+    found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
+    return (None, "") if found is None else (found.dag, found.fileloc)
 
 
 def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:

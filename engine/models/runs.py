@@ -75,7 +75,12 @@ class DagRun(Base):
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     triggered_by: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     dag_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    """The serialized DAG version this run was created from."""
+    """The content hash of the serialized DAG this run was created from."""
+    dag_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("dag_version.id", ondelete="SET NULL")
+    )
+    """The DAG version this run was created with and is scheduled on to its end; NULL for
+    runs older than versions (they follow the latest graph)."""
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime())
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the DAG's run ``deadline`` was found missed (set once: the alert fires once)."""
