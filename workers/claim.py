@@ -42,7 +42,10 @@ class Claim:
     fileloc: str
     run: RunInfo
     dag: SerializedDAG
+    """The graph of the run's DAG version (the file may define another one by now)."""
     task: SerializedTask
+    dag_version: int | None = None
+    """The number of the run's DAG version; None for a run older than versions."""
 
     def describe(self) -> str:
         return f"{self.dag_id}.{self.run_id}.{self.task_id} try {self.try_number}"
@@ -74,8 +77,8 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         if ti is None:
             logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
             return None
-        dag, fileloc = _serialized(session, ti)
-        if dag is None or ti.task_id not in dag.tasks:
+        found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
+        if found is None or ti.task_id not in found.dag.tasks:
             _remove(session, ti, try_number, now=now)
             return None
         if not _cas(session, ti_id, try_number, now=now, ctx=ctx):
@@ -96,10 +99,11 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             dag_id=ti.dag_id,
             run_id=ti.run_id,
             task_id=ti.task_id,
-            fileloc=fileloc,
+            fileloc=found.fileloc,
             run=_run_info(session, ti.dag_run_id),
-            dag=dag,
-            task=dag.tasks[ti.task_id],
+            dag=found.dag,
+            task=found.dag.tasks[ti.task_id],
+            dag_version=found.version_number,
         )
 
 
@@ -150,12 +154,6 @@ def _cas(
         end_date=None,
         duration=None,
     )
-
-
-def _serialized(session: Session, ti: TaskInstance) -> tuple[SerializedDAG | None, str]:
-    """The graph of the run's DAG version, and the file that defines the DAG today."""
-    found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
-    return (None, "") if found is None else (found.dag, found.fileloc)
 
 
 def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:

@@ -17,7 +17,7 @@ from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
 from engine.models import DeadLetter, TaskInstance
 from engine.services.dags import load_serialized_dag
 from engine.state import TaskInstanceState
-from tests.workers.conftest import Sessions, attempts, load_ti, queued, xcoms
+from tests.workers.conftest import Sessions, attempts, load_ti, queued, refresh, xcoms
 from workers import DagCache, DatabaseXComStore, RunnerContext, run_task
 from workers.heartbeat import Heartbeat, beat
 from workers.logcapture import TailBuffer, capture_output
@@ -158,7 +158,28 @@ def test_a_file_that_no_longer_defines_the_task_fails_the_try(
 
     [attempt] = attempts(sessions, ti_id)
     assert attempt.error_type == "NotFoundError"
-    assert attempt.error_message == f"{source} no longer defines task 'final' of DAG 'work'"
+    assert attempt.error_message == (
+        f"{source} no longer defines task 'final' of DAG 'work': the run is on version 1 of "
+        "the DAG, which has the task, but workers run the DAG file's current code"
+    )
+
+
+def test_a_task_removed_by_a_new_version_fails_its_old_runs_try_by_name(
+    sessions: Sessions, ctx: RunnerContext, dags_folder: Path
+) -> None:
+    ti_id, try_number = queued(sessions, "final")
+    source = dags_folder / "work.py"
+    source.write_text(source.read_text().replace('task_id="final"', 'task_id="renamed"'))
+    refresh(sessions, dags_folder)  # version 2 has no "final"; the run stays on version 1
+
+    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED  # claimed, not "removed"
+
+    [attempt] = attempts(sessions, ti_id)
+    assert attempt.error_message is not None
+    assert attempt.error_message.endswith(
+        "the run is on version 1 of the DAG, which has the task, but workers run the DAG "
+        "file's current code"
+    )
 
 
 def test_a_dag_file_that_fails_to_import_fails_the_try_with_its_output(
