@@ -35,6 +35,7 @@ from engine.services.dags import (
     load_serialized_dag,
     require_dag,
 )
+from engine.services.pagination import Page
 
 logger = logging.getLogger(__name__)
 
@@ -174,33 +175,48 @@ class VersionSummary:
     """Runs created with this version."""
 
 
-def list_versions(*, session: Session, dag_id: str) -> list[VersionSummary]:
-    """Every version of ``dag_id``, newest first; :class:`NotFoundError` for an unknown DAG."""
+def list_versions(
+    *, session: Session, dag_id: str, limit: int | None = None, offset: int = 0
+) -> Page[VersionSummary]:
+    """A page of the versions of ``dag_id``, newest first (all of them without ``limit``);
+    :class:`NotFoundError` for an unknown DAG."""
     require_dag(session=session, dag_id=dag_id)
-    runs = dict(
-        session.execute(
-            sa.select(DagRun.dag_version_id, sa.func.count())
-            .where(DagRun.dag_id == dag_id, DagRun.dag_version_id.is_not(None))
-            .group_by(DagRun.dag_version_id)
-        ).all()
+    stmt = sa.select(DagVersion.id, DagVersion.version_number, DagVersion.created_at,
+                     DagVersion.dag_hash).where(DagVersion.dag_id == dag_id)  # fmt: skip
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    page = stmt.order_by(DagVersion.version_number.desc()).offset(offset)
+    rows = session.execute(page if limit is None else page.limit(limit)).all()
+    runs = _runs_per_version(session, [row.id for row in rows])
+    items = [_summary(session, dag_id, row, runs.get(row.id, 0)) for row in rows]
+    return Page(items=items, total=total, limit=len(items) if limit is None else limit,
+                offset=offset)  # fmt: skip
+
+
+def describe_version(*, session: Session, dag_id: str, version_number: int) -> VersionSummary:
+    """Version ``version_number`` of ``dag_id`` as lists show it."""
+    version = get_version(session=session, dag_id=dag_id, version_number=version_number)
+    runs = _runs_per_version(session, [version.id]).get(version.id, 0)
+    return _summary(session, dag_id, version, runs)
+
+
+def _summary(session: Session, dag_id: str, row: Any, run_count: int) -> VersionSummary:
+    return VersionSummary(
+        dag_id=dag_id,
+        version_number=row.version_number,
+        created_at=row.created_at,
+        dag_hash=row.dag_hash,
+        task_count=len(_version_dag(session, dag_id, row.dag_hash, row.id).tasks),
+        run_count=run_count,
     )
+
+
+def _runs_per_version(session: Session, version_ids: list[int]) -> dict[int, int]:
     rows = session.execute(
-        sa.select(DagVersion.id, DagVersion.version_number, DagVersion.created_at,
-                  DagVersion.dag_hash)
-        .where(DagVersion.dag_id == dag_id)
-        .order_by(DagVersion.version_number.desc())
-    ).all()  # fmt: skip
-    return [
-        VersionSummary(
-            dag_id=dag_id,
-            version_number=row.version_number,
-            created_at=row.created_at,
-            dag_hash=row.dag_hash,
-            task_count=len(_version_dag(session, dag_id, row.dag_hash, row.id).tasks),
-            run_count=runs.get(row.id, 0),
-        )
-        for row in rows
-    ]
+        sa.select(DagRun.dag_version_id, sa.func.count())
+        .where(DagRun.dag_version_id.in_(version_ids))
+        .group_by(DagRun.dag_version_id)
+    ).all()
+    return {int(version_id): int(count) for version_id, count in rows if version_id is not None}
 
 
 def get_version(*, session: Session, dag_id: str, version_number: int) -> DagVersion:

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from engine.authoring.params import resolve_params
 from engine.authoring.schedules import DataInterval
@@ -237,7 +237,7 @@ NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
 
 def run_query(filters: RunFilter) -> sa.Select[Any]:
     """The dag runs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(DagRun)
+    stmt = sa.select(DagRun).options(undefer(DagRun.dag_version_number))
     if filters.dag_ids is not None:
         stmt = stmt.where(DagRun.dag_id.in_(sorted(filters.dag_ids)))
     if filters.states:

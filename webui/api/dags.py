@@ -1,4 +1,4 @@
-"""``/dags``: list, get, pause, source, graph, delete (metadata only)."""
+"""``/dags``: list, get, pause, source, graph, versions, delete (metadata only)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ from engine.services.dags import (
     delete_dag,
     set_dag_paused,
 )
+from engine.services.dagversions import describe_version, list_versions, version_source
 from webui import db
 from webui.api.blueprint import Blueprint
 from webui.api.paging import paged
-from webui.api.schemas.common import csv_or_list, page_of
+from webui.api.schemas.common import MAX_LIMIT, PageArgs, csv_or_list, page_of
 from webui.api.schemas.dags import (
     DagGraphSchema,
     DagListArgs,
     DagPatchSchema,
     DagSchema,
+    DagSourceArgs,
     DagSourceSchema,
+    DagVersionSchema,
 )
 from webui.auth import check_dag, requires, visible_dag_ids
 
@@ -79,11 +82,16 @@ def delete(dag_id: str) -> None:
 
 @blp.route("/<dag_id>/source", methods=["GET"])
 @requires(Action.READ, Resource.DAGS)
+@blp.arguments(DagSourceArgs, location="query")
 @blp.response(200, DagSourceSchema)
-def get_source(dag_id: str) -> Any:
-    """The DAG file's source text."""
+def get_source(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG file's source text, now or as parsed into ``version_number``."""
     check_dag(dag_id)
-    source = dag_source(session=db.session(), dag_id=dag_id)
+    number = args["version_number"]
+    if number is None:
+        source = dag_source(session=db.session(), dag_id=dag_id)
+    else:
+        source = version_source(session=db.session(), dag_id=dag_id, version_number=number)
     return {
         "dag_id": dag_id,
         "fileloc": source.fileloc,
@@ -99,3 +107,25 @@ def get_graph(dag_id: str) -> Any:
     """The DAG's tasks with their settings, and its edges (from the serialized DAG)."""
     check_dag(dag_id)
     return dag_graph(session=db.session(), dag_id=dag_id)
+
+
+@blp.route("/<dag_id>/dagVersions", methods=["GET"])
+@requires(Action.READ, Resource.DAGS)
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(DagVersionSchema))
+def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG's versions, newest first: one per change of its serialized graph."""
+    check_dag(dag_id)
+    limit = min(int(args["limit"]), MAX_LIMIT)
+    return list_versions(
+        session=db.session(), dag_id=dag_id, limit=limit, offset=int(args["offset"])
+    )
+
+
+@blp.route("/<dag_id>/dagVersions/<int:version_number>", methods=["GET"])
+@requires(Action.READ, Resource.DAGS)
+@blp.response(200, DagVersionSchema)
+def get_dag_version(dag_id: str, version_number: int) -> Any:
+    """One version of the DAG."""
+    check_dag(dag_id)
+    return describe_version(session=db.session(), dag_id=dag_id, version_number=version_number)
