@@ -60,12 +60,7 @@ def add_version_if_changed(
     Returns the new version, or None when nothing changed.
     """
     dag_id = str(data["dag_id"])
-    latest = session.execute(
-        sa.select(DagVersion.version_number, DagVersion.dag_hash)
-        .where(DagVersion.dag_id == dag_id)
-        .order_by(DagVersion.version_number.desc())
-        .limit(1)
-    ).one_or_none()
+    latest = _latest_version(session, dag_id)
     if latest is not None and latest.dag_hash == digest:
         return None
     number = 1 if latest is None else latest.version_number + 1
@@ -99,15 +94,20 @@ class RunDag:
 def latest_dag_version(*, session: Session, dag_id: str) -> tuple[SerializedDAG, int | None]:
     """The DAG's latest graph and the id of its version (None when it has no version yet),
     for a new run. Raises :class:`NotFoundError` when the DAG has no graph."""
-    row = session.execute(
-        sa.select(DagVersion.id, DagVersion.dag_hash)
+    row = _latest_version(session, dag_id)
+    if row is None:
+        return load_serialized_dag(session=session, dag_id=dag_id), None
+    return _version_dag(session, dag_id, row.dag_hash, row.id), row.id
+
+
+def _latest_version(session: Session, dag_id: str) -> Any:
+    """The id, number and hash of the DAG's latest version; None when it has none."""
+    return session.execute(
+        sa.select(DagVersion.id, DagVersion.version_number, DagVersion.dag_hash)
         .where(DagVersion.dag_id == dag_id)
         .order_by(DagVersion.version_number.desc())
         .limit(1)
     ).one_or_none()
-    if row is None:
-        return load_serialized_dag(session=session, dag_id=dag_id), None
-    return _version_dag(session, dag_id, row.dag_hash, row.id), row.id
 
 
 def load_run_dags(*, session: Session, run_ids: Collection[int]) -> dict[int, RunDag]:

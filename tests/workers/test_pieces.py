@@ -147,38 +147,23 @@ def test_dag_cache_names_a_missing_task_or_file(dags_folder: Path) -> None:
         cache.get_task(str(dags_folder / "gone.py"), "work", "produce")
 
 
+@pytest.mark.parametrize("reparsed", [False, True], ids=["file-changed", "new-version"])
 def test_a_file_that_no_longer_defines_the_task_fails_the_try(
-    sessions: Sessions, ctx: RunnerContext, dags_folder: Path
+    sessions: Sessions, ctx: RunnerContext, dags_folder: Path, reparsed: bool
 ) -> None:
     ti_id, try_number = queued(sessions, "final")
     source = dags_folder / "work.py"
     source.write_text(source.read_text().replace('task_id="final"', 'task_id="renamed"'))
+    if reparsed:
+        refresh(sessions, dags_folder)  # version 2 has no "final"; the run stays on version 1
 
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED
+    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED  # claimed, not "removed"
 
     [attempt] = attempts(sessions, ti_id)
     assert attempt.error_type == "NotFoundError"
     assert attempt.error_message == (
         f"{source} no longer defines task 'final' of DAG 'work': the run is on version 1 of "
         "the DAG, which has the task, but workers run the DAG file's current code"
-    )
-
-
-def test_a_task_removed_by_a_new_version_fails_its_old_runs_try_by_name(
-    sessions: Sessions, ctx: RunnerContext, dags_folder: Path
-) -> None:
-    ti_id, try_number = queued(sessions, "final")
-    source = dags_folder / "work.py"
-    source.write_text(source.read_text().replace('task_id="final"', 'task_id="renamed"'))
-    refresh(sessions, dags_folder)  # version 2 has no "final"; the run stays on version 1
-
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED  # claimed, not "removed"
-
-    [attempt] = attempts(sessions, ti_id)
-    assert attempt.error_message is not None
-    assert attempt.error_message.endswith(
-        "the run is on version 1 of the DAG, which has the task, but workers run the DAG "
-        "file's current code"
     )
 
 

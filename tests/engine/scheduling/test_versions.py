@@ -7,10 +7,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import DagRun, DagVersion
+from engine.scheduling.scheduler import Scheduler
 from engine.services.dagversions import list_versions
 from engine.services.runs import trigger_dag
 from engine.services.taskinstances import clear_task_instances
@@ -37,12 +39,13 @@ def _version_of(sessions: sessionmaker[Session], run_id: str) -> int:
         return number
 
 
-def _v1_run_then_v2(
+@pytest.fixture
+def on_v2(
     sessions: sessionmaker[Session],
     dags_folder: Path,
     make_scheduler: Any,
     executor: RecordingExecutor,
-) -> Any:
+) -> Scheduler:
     """r1 created on v1 (a >> b >> c) with ``a`` done; then the file becomes v2
     (a >> c >> d: ``b`` removed, ``d`` added)."""
     chain_dag(dags_folder, tasks="'a', 'b', 'c'")
@@ -57,12 +60,9 @@ def _v1_run_then_v2(
 
 
 def test_a_run_finishes_on_its_version_while_the_file_changes(
-    sessions: sessionmaker[Session],
-    dags_folder: Path,
-    make_scheduler: Any,
-    executor: RecordingExecutor,
+    sessions: sessionmaker[Session], on_v2: Scheduler, executor: RecordingExecutor
 ) -> None:
-    scheduler = _v1_run_then_v2(sessions, dags_folder, make_scheduler, executor)
+    scheduler = on_v2
     with sessions() as session:
         assert [v.version_number for v in list_versions(session=session, dag_id="chain")] == [2, 1]
 
@@ -80,12 +80,9 @@ def test_a_run_finishes_on_its_version_while_the_file_changes(
 
 
 def test_a_new_run_takes_the_newest_version(
-    sessions: sessionmaker[Session],
-    dags_folder: Path,
-    make_scheduler: Any,
-    executor: RecordingExecutor,
+    sessions: sessionmaker[Session], on_v2: Scheduler, executor: RecordingExecutor
 ) -> None:
-    scheduler = _v1_run_then_v2(sessions, dags_folder, make_scheduler, executor)
+    scheduler = on_v2
     _trigger(sessions, "r2")
 
     assert set(states(sessions, "chain", "r2")) == {"a", "c", "d"}
@@ -99,13 +96,8 @@ def test_a_new_run_takes_the_newest_version(
     assert (summaries[2].task_count, summaries[2].run_count) == (3, 1)
 
 
-def test_clearing_an_old_run_follows_its_own_graph(
-    sessions: sessionmaker[Session],
-    dags_folder: Path,
-    make_scheduler: Any,
-    executor: RecordingExecutor,
-) -> None:
-    _v1_run_then_v2(sessions, dags_folder, make_scheduler, executor)
+@pytest.mark.usefixtures("on_v2")
+def test_clearing_an_old_run_follows_its_own_graph(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         cleared = clear_task_instances(
             session=session,
