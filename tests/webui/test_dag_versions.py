@@ -9,13 +9,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.models.session import create_db_engine, make_session_factory
-from engine.parser import refresh_dags
+from tests.support.services import flushed_redis
 from tests.webui.conftest import app_for, bearer, login
+from tests.webui.test_end_to_end import reparse, run_until_done
 from tests.webui.ui import ui_sign_in
-from tests.webui.world import T0, build_world
+from tests.webui.world import build_world
 
 pytestmark = pytest.mark.postgres
+REDIS_URL = "redis://127.0.0.1:6379/3"
 ADDED = 'BashOperator(task_id="audit", bash_command="echo audit")'
 
 
@@ -24,18 +25,14 @@ def versioned(postgres_url: str, tmp_path: Path) -> Flask:
     """The test world (run manual__1 of ``example`` on version 1), then ``example`` gets a
     third task ``audit``: version 2."""
     world = build_world(postgres_url, tmp_path / "dags")
-    path = world.dags_folder / "example_dags.py"
-    path.write_text(path.read_text().replace("extract >> load", f"extract >> load >> {ADDED}"))
-    engine = create_db_engine(postgres_url)
-    try:
-        with make_session_factory(engine).begin() as session:
-            report = refresh_dags(
-                session=session, dags_folder=world.dags_folder, timeout=60, parallelism=1, now=T0
-            )
-            assert report.dags_updated == ["example"]
-    finally:
-        engine.dispose()
+    _add_audit(postgres_url, world.dags_folder)
     return app_for(postgres_url, tmp_path, world.dags_folder)
+
+
+def _add_audit(url: str, dags: Path) -> None:
+    path = dags / "example_dags.py"
+    path.write_text(path.read_text().replace("extract >> load", f"extract >> load >> {ADDED}"))
+    reparse(url, dags)
 
 
 @pytest.fixture
@@ -131,3 +128,36 @@ def test_the_graph_of_a_run_is_its_versions(
     assert "audit" not in old
     assert "DAG version 2</a>" in new
     assert "audit" in new
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+def test_an_old_run_keeps_its_order_on_real_workers_after_the_file_reverses_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    with flushed_redis(REDIS_URL):
+        world = build_world(postgres_url, tmp_path / "dags")
+        app = app_for(
+            postgres_url, tmp_path, world.dags_folder,
+            executor={"kind": "rq"}, redis={"url": REDIS_URL},
+        )  # fmt: skip
+        client = app.test_client()
+        headers = bearer(login(client, "user")["access_token"])
+        runs = "/api/v1/dags/example/dagRuns"
+        client.post(runs, json={"run_id": "old"}, headers=headers)  # v1: extract >> load
+        path = world.dags_folder / "example_dags.py"
+        path.write_text(path.read_text().replace("extract >> load", "load >> extract"))
+        reparse(postgres_url, world.dags_folder)
+        client.post(runs, json={"run_id": "new"}, headers=headers)  # v2: load >> extract
+
+        order = {}
+        for run_id in ("old", "new"):
+            run_until_done(
+                client, f"{runs}/{run_id}", headers, postgres_url, world.dags_folder, tmp_path,
+                redis_url=REDIS_URL,
+            )  # fmt: skip
+            assert client.get(f"{runs}/{run_id}", headers=headers).get_json()["state"] == "success"
+            items = client.get(f"{runs}/{run_id}/taskInstances", headers=headers).get_json()
+            started = sorted(items["items"], key=lambda ti: ti["start_date"])
+            order[run_id] = [ti["task_id"] for ti in started]
+    assert order == {"old": ["extract", "load"], "new": ["load", "extract"]}

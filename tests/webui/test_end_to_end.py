@@ -49,7 +49,7 @@ def test_trigger_run_on_a_worker_and_read_state_and_logs(
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/example/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
+    run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
 
     run = client.get(run_path, headers=headers).get_json()
     assert run["state"] == "success"
@@ -84,7 +84,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     attack = f"x'; touch {marker}; echo \"$(touch {marker})\" '"
     app = app_for(postgres_url, tmp_path, world.dags_folder, **ON_RQ)
     client = app.test_client()
-    _reparse(postgres_url, world.dags_folder)
+    reparse(postgres_url, world.dags_folder)
     headers = bearer(login(client, "user")["access_token"])
     refused = client.post(
         "/api/v1/dags/orders/dagRuns", json={"conf": {"region": ["eu"]}}, headers=headers
@@ -96,7 +96,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/orders/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
+    run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
 
     assert client.get(run_path, headers=headers).get_json()["state"] == "success"
     log = client.get(f"{run_path}/taskInstances/report/logs/1", headers=headers).get_json()
@@ -104,7 +104,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert not marker.exists()
 
 
-def _reparse(url: str, dags: Path) -> None:
+def reparse(url: str, dags: Path) -> None:
     engine = create_db_engine(url)
     try:
         with make_session_factory(engine).begin() as session:
@@ -113,26 +113,28 @@ def _reparse(url: str, dags: Path) -> None:
         engine.dispose()
 
 
-def _run_until_done(
+def run_until_done(
     client: FlaskClient,
     run_path: str,
     headers: dict[str, str],
     url: str,
     dags: Path,
     tmp_path: Path,
+    redis_url: str = REDIS_URL,
 ) -> None:
     """Scheduler ticks in this process, burst workers in child processes, until the run ends."""
     app_settings = client.application.extensions["loom.settings"]
     engine = create_db_engine(url)
     scheduler = Scheduler(
         session_factory=make_session_factory(engine),
-        executor=RQExecutor(REDIS_URL),
+        executor=RQExecutor(redis_url),
         settings=app_settings,
         parse_dags=False,
     )
     worker_env = {
         **os.environ,
         **RQ_ENV,
+        "LOOM__REDIS__URL": redis_url,
         "LOOM__DATABASE__URL": url,
         "LOOM__CORE__DAGS_FOLDER": str(dags),
         "LOOM_HOME": str(tmp_path / "w"),
