@@ -277,5 +277,6 @@ def run_row(run: DagRun) -> dict[str, Any]:
         "start_date": run.start_date,
         "end_date": run.end_date,
         "duration": seconds_between(run.start_date, run.end_date),
+        "dag_version": run.dag_version_number,
         "conf": run.conf,
     }

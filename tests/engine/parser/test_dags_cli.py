@@ -182,6 +182,9 @@ def test_versions_lists_each_graph_with_its_runs(with_db: Path) -> None:
     (with_db / "etl.py").write_text(dag_source("etl", tasks=("extract", "clean", "load")))
     assert invoke("reparse").exit_code == 0
 
+    shown = CliRunner().invoke(cli, ["runs", "show", "etl", "on_v1", "--output", "json"])
+    assert json.loads(shown.stdout)["dag_version"] == 1
+
     listed = invoke("versions", "etl", "--output", "json")
     assert listed.exit_code == 0, listed.output
     rows = json.loads(listed.stdout)
