@@ -112,6 +112,9 @@ def test_the_run_page_links_its_version_and_the_code_page_shows_it(versioned: Fl
     assert client.get("/dags/example/code?version=7").status_code == 404
     assert client.get("/dags/example/code?version=x").status_code == 400
 
+    runs_page = client.get("/dags/example/runs").get_data(as_text=True)
+    assert 'aria-label="Code of version 1">1</a>' in runs_page
+
     graph = client.get("/dags/example/graph?run_id=manual__1").get_data(as_text=True)
     assert "DAG version 1</a>" in graph
     assert "audit" not in graph  # the run's graph: v1 has no audit task
