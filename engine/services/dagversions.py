@@ -243,8 +243,9 @@ def version_source(*, session: Session, dag_id: str, version_number: int) -> Dag
             f"the source of version {version_number} of DAG {dag_id!r} was not kept "
             "(versions from before upgrading, or a file that changed while being parsed)"
         )
-    text = version.source_code
-    return DagSource(version.fileloc, text[:MAX_SOURCE_BYTES], len(text) > MAX_SOURCE_BYTES)
+    raw = version.source_code.encode()  # kept cut at MAX_SOURCE_BYTES + 1 bytes
+    text = raw[:MAX_SOURCE_BYTES].decode(errors="replace")
+    return DagSource(version.fileloc, text, len(raw) > MAX_SOURCE_BYTES)
 
 
 def read_source(path: str, file_hash: str) -> str | None:
