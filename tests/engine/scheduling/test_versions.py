@@ -124,3 +124,16 @@ def test_an_unchanged_graph_makes_no_new_version(
     assert (version.version_number, version.fileloc) == (1, str(path))
     assert version.source_code is not None
     assert "a comment" not in version.source_code  # the text parsed into version 1
+
+
+def test_a_graph_that_comes_back_is_a_new_version(
+    sessions: sessionmaker[Session], dags_folder: Path
+) -> None:
+    for step, tasks in enumerate(["'a', 'b'", "'a'", "'a', 'b'"]):
+        chain_dag(dags_folder, tasks=tasks)
+        load(sessions, dags_folder, now=START + step * SEC)
+    with sessions() as session:
+        page = list_versions(session=session, dag_id="chain")
+    assert [(v.version_number, v.task_count) for v in page] == [(3, 2), (2, 1), (1, 2)]
+    assert page.items[0].dag_hash == page.items[2].dag_hash
+    assert page.items[0].created_at == START + 2 * SEC
