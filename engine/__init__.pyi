@@ -7,6 +7,8 @@ from engine.authoring.operators import BranchPythonOperator as BranchPythonOpera
 from engine.authoring.operators import EmptyOperator as EmptyOperator
 from engine.authoring.operators import PythonOperator as PythonOperator
 from engine.authoring.params import Param as Param
+from engine.authoring.setupteardown import setup as setup
+from engine.authoring.setupteardown import teardown as teardown
 from engine.authoring.signals import AirflowFailException as AirflowFailException
 from engine.authoring.signals import AirflowSkipException as AirflowSkipException
 from engine.authoring.signals import FailTask as FailTask

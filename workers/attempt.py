@@ -34,6 +34,7 @@ from engine.execution.context import TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
 from engine.plugins.loading import load_plugins
 from engine.state import TaskInstanceState
+from engine.trykey import try_key
 from workers.claim import Claim
 from workers.context import RunnerContext
 from workers.logcapture import TailBuffer, capture_output
@@ -77,19 +78,12 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         dag, task = ctx.dag_cache.get_task(
             claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
         )
-        params = resolve_params(dag.params, claim.run.conf)
+        params = resolve_params({**dag.params, **task.params}, claim.run.conf)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
         return AttemptRecord(_import_failure(exc, claim), store)
-    handle = TaskInstanceHandle(
-        dag_id=claim.dag_id,
-        run_id=claim.run_id,
-        task_id=claim.task_id,
-        try_number=claim.try_number,
-        max_tries=claim.max_tries,
-        xcom=store,
-    )
+    handle = TaskInstanceHandle(**try_key(claim), max_tries=claim.max_tries, xcom=store)
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)

@@ -22,6 +22,7 @@ from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
 from engine.services.dagversions import load_run_dags
 from engine.state import TaskInstanceState
+from engine.trykey import try_key
 from workers.context import RunnerContext
 
 logger = logging.getLogger(__name__)
@@ -55,10 +56,7 @@ class Claim:
     ) -> TaskInstanceEvent:
         """What plugins' listeners hear of this try moving to ``state``."""
         return TaskInstanceEvent(
-            dag_id=self.dag_id,
-            run_id=self.run_id,
-            task_id=self.task_id,
-            try_number=self.try_number,
+            **try_key(self),
             state=state.value,
             previous_state=previous.value,
             error=error,
@@ -94,11 +92,8 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
         return Claim(
             ti_id=ti.id,
-            try_number=ti.try_number,
+            **try_key(ti),
             max_tries=ti.max_tries,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
             fileloc=found.fileloc,
             run=_run_info(session, ti.dag_run_id),
             dag=found.dag,

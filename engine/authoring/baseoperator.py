@@ -8,8 +8,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from engine.authoring.arguments import unknown_argument
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.params import Param
+from engine.authoring.setupteardown import SetupTeardownMixin, on_task_created
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
 from engine.authoring.trigger_rules import TriggerRule
 from engine.errors import DagDefinitionError
@@ -37,21 +40,27 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
     @functools.wraps(init)
     def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
         dag = kwargs.get("dag") or current_dag()
-        defaults = {**(dag.default_args if dag else {}), **kwargs.pop("default_args", {})}
+        own = dict(kwargs.pop("default_args", None) or {})
+        defaults = {**(dag.default_args if dag else {}), **own}
         positional = signature.bind_partial(self, *args).arguments
         for name in names - kwargs.keys() - positional.keys():
             if name in defaults:
                 kwargs[name] = defaults[name]
         init(self, *args, **kwargs)
+        if own:  # checked by validation, once every operator class of the file exists
+            self.own_default_args = tuple(own)
 
     return wrapper  # type: ignore[return-value]
 
 
-class BaseOperator:
+class BaseOperator(SetupTeardownMixin):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
     template_fields: ClassVar[tuple[str, ...]] = ()
     """Attributes rendered with Jinja2 before ``execute``."""
+
+    own_default_args: tuple[str, ...] = ()
+    """The keys of the task's own ``default_args=``."""
 
     is_branch: ClassVar[bool] = False
     """A branching task returns the task id(s) to follow; its other direct downstream
@@ -64,25 +73,25 @@ class BaseOperator:
 
     def __init__(self, task_id: str, *, dag: DAG | None = None, **settings: Any) -> None:
         """Take ``task_id`` and the settings of :data:`TASK_SETTINGS`; anything else is a
-        ``TypeError`` that names it, as Python reports any unknown keyword argument."""
-        unknown = sorted(settings.keys() - SETTING_NAMES)
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
-            )
+        problem that names it (see :mod:`engine.authoring.arguments`)."""
         self.call_site: CallSite = user_call_site()
-        self.problems: list[str] = []
+        self.problems: list[str] = [
+            unknown_argument(name, of=type(self).__name__)
+            for name in sorted(settings.keys() - SETTING_NAMES)
+        ]
         self.task_id = task_id
         self._check_task_id()
         for setting in TASK_SETTINGS:
             value = settings.get(setting.name, setting.default)
             setattr(self, setting.name, setting.kind.accept(setting.name, value, self.problems))
+        self.depends_on_past = self.depends_on_past or self.wait_for_downstream  # as Airflow
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag: DAG | None = None
         owner_dag = dag or current_dag()
         if owner_dag is not None:
             owner_dag.add_task(self)
+        on_task_created(self, settings)
 
     # Set from TASK_SETTINGS by __init__; declared for type checkers.
     owner: str
@@ -107,6 +116,24 @@ class BaseOperator:
     notify_on_success: bool
     deadline: timedelta | None
     doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool
 
     def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):
@@ -140,6 +167,9 @@ class BaseOperator:
 
     def __rlshift__(self, other: Any) -> BaseOperator:
         self.set_downstream(other)
+        return self
+
+    def _marked_task(self) -> BaseOperator:
         return self
 
     @property

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, overload
 from zoneinfo import ZoneInfo
 
+from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.params import Param, as_params
 from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
@@ -55,6 +56,7 @@ class DAG:
             extract >> transform >> load
     """
 
+    @report_unknown_keywords
     def __init__(
         self,
         dag_id: str,
@@ -109,7 +111,12 @@ class DAG:
         self.is_paused_upon_creation = is_paused_upon_creation
         self.on_success_callback = as_callbacks(on_success_callback)
         self.on_failure_callback = as_callbacks(on_failure_callback)
+        # Airflow moves default_args' params into the DAG's (and they win).
+        params = {**(params or {}), **self.default_args.pop("params", {})}
         self.params: dict[str, Param] = as_params(params)
+        # Airflow 2's habit: the DAG's dates in default_args (tasks' own dates are not kept).
+        start_date = start_date or self.default_args.get("start_date")
+        end_date = end_date or self.default_args.get("end_date")
         self.start_date = ensure_aware(start_date) if start_date else None
         self.end_date = ensure_aware(end_date) if end_date else None
         self.timezone = _timezone_of(start_date)

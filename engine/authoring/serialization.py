@@ -12,7 +12,8 @@ import heapq
 import json
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -22,9 +23,11 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.tasksettings import SERIALIZED_SETTINGS
 from engine.authoring.templating import Reference
 from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.weights import effective_weights
 
 SERIALIZATION_VERSION = 1
 
@@ -69,6 +72,45 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+_REQUIRED: Any = object()
+"""``_Field.missing`` of a key every serialized DAG has."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class _Field:
+    """How one serialized field is written as JSON and read back."""
+
+    dump: Callable[[Any], Any] = _same
+    load: Callable[[Any], Any] = _same
+    missing: Any = _REQUIRED
+    """What a DAG serialized before the field existed means by it (read until reparsed)."""
+    take: Callable[[Any], Any] = _same
+    """The field's value from the DAG's attribute of the same name."""
+
+    def read(self, data: dict[str, Any], name: str) -> Any:
+        if name not in data and self.missing is not _REQUIRED:
+            return self.missing
+        return self.load(data[name])
+
+
+_AS_IS = _Field()
+_NAMES = _Field(dump=list, load=tuple, take=tuple)
+_DATE = _Field(dump=_iso, load=_date)
+_DURATION = _Field(dump=_seconds, load=_delta)
+
+
+def _dump(fields: dict[str, _Field], record: Any) -> dict[str, Any]:
+    return {name: field.dump(getattr(record, name)) for name, field in fields.items()}
+
+
+def _load(fields: dict[str, _Field], data: dict[str, Any]) -> dict[str, Any]:
+    return {name: field.read(data, name) for name, field in fields.items()}
+
+
 @dataclass(frozen=True)
 class SerializedTask:
     """One task's settings and dependencies, without its code.
@@ -87,6 +129,8 @@ class SerializedTask:
     template_fields: tuple[str, ...]
     fields: dict[str, Any]
     line: int | None
+    priority_weight_total: int
+    """The weight the scheduler sorts by: ``priority_weight`` added up by ``weight_rule``."""
     owner: str
     retries: int
     retry_delay: timedelta
@@ -106,9 +150,29 @@ class SerializedTask:
     notify_on_success: bool
     deadline: timedelta | None
     doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool
 
     @classmethod
-    def from_operator(cls, task: BaseOperator) -> SerializedTask:
+    def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
+        """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
+        as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         return cls(
             task_id=task.task_id,
@@ -124,8 +188,14 @@ class SerializedTask:
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
+            priority_weight_total=task.priority_weight if weight is None else weight,
             **settings,
         )
+
+    @property
+    def display_name(self) -> str:
+        """What the UI shows for the task: its ``task_display_name``, else its id."""
+        return self.task_display_name or self.task_id
 
     @property
     def max_tries(self) -> int:
@@ -133,38 +203,32 @@ class SerializedTask:
         return self.retries + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "task_id": self.task_id,
-            "operator": self.operator,
-            "upstream_task_ids": list(self.upstream_task_ids),
-            "downstream_task_ids": list(self.downstream_task_ids),
-            "is_branch": self.is_branch,
-            "callbacks": list(self.callbacks),
-            "template_fields": list(self.template_fields),
-            "fields": self.fields,
-            "line": self.line,
-            **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
-        }
+        return {**_dump(_TASK_FIELDS, self), "priority_weight_total": self.priority_weight_total}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
-        # .get: a DAG serialized before a setting existed lacks its key until reparsed.
-        settings = {
-            s.name: s.kind.load(data[s.name]) if s.name in data else s.stored_default()
-            for s in SERIALIZED_SETTINGS
-        }
-        return cls(
-            task_id=data["task_id"],
-            operator=data["operator"],
-            upstream_task_ids=tuple(data["upstream_task_ids"]),
-            downstream_task_ids=tuple(data["downstream_task_ids"]),
-            is_branch=data["is_branch"],
-            callbacks=tuple(data["callbacks"]),
-            template_fields=tuple(data["template_fields"]),
-            fields=data["fields"],
-            line=data["line"],
-            **settings,
+        fields = _load(_TASK_FIELDS, data)
+        # Written since weight rules exist; before, the weight was the task's own.
+        fields["priority_weight_total"] = data.get(
+            "priority_weight_total", fields["priority_weight"]
         )
+        return cls(**fields)
+
+
+_TASK_FIELDS: dict[str, _Field] = {
+    "task_id": _AS_IS,
+    "operator": _AS_IS,
+    "upstream_task_ids": _NAMES,
+    "downstream_task_ids": _NAMES,
+    "is_branch": _AS_IS,
+    "callbacks": _NAMES,
+    "template_fields": _NAMES,
+    "fields": _AS_IS,
+    "line": _AS_IS,
+    **{s.name: _Field(s.kind.dump, s.kind.load, s.stored_default()) for s in SERIALIZED_SETTINGS},
+}
+"""Every field of :class:`SerializedTask` by name; a DAG serialized before a setting
+existed lacks its key until reparsed, and reads as the setting's default."""
 
 
 @dataclass(frozen=True)
@@ -198,33 +262,17 @@ class SerializedDAG:
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
+        weights = effective_weights(dag.task_dict)
+        settings = {name: field.take(getattr(dag, name)) for name, field in _DAG_SETTINGS.items()}
         return cls(
-            dag_id=dag.dag_id,
-            fileloc=dag.fileloc,
-            description=dag.description,
-            doc_md=dag.doc_md,
-            owner=dag.owner,
-            tags=tuple(dag.tags),
-            schedule=dag.schedule,
-            timezone=dag.timezone,
-            start_date=dag.start_date,
-            end_date=dag.end_date,
-            catchup=dag.catchup,
-            max_active_runs=dag.max_active_runs,
-            max_active_tasks=dag.max_active_tasks,
-            dagrun_timeout=dag.dagrun_timeout,
-            is_paused_upon_creation=dag.is_paused_upon_creation,
-            params=dict(dag.params),
+            **settings,
             callbacks=tuple(
                 kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
             ),
-            tasks={t.task_id: SerializedTask.from_operator(t) for t in dag.tasks},
-            email=tuple(dag.email),
-            email_on_failure=dag.email_on_failure,
-            email_on_success=dag.email_on_success,
-            notify=tuple(dag.notify),
-            notify_on_success=dag.notify_on_success,
-            deadline=dag.deadline,
+            tasks={
+                t.task_id: SerializedTask.from_operator(t, weight=weights[t.task_id])
+                for t in dag.tasks
+            },
         )
 
     @property
@@ -234,6 +282,11 @@ class SerializedDAG:
     @property
     def leaves(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.downstream_task_ids]
+
+    @cached_property
+    def setups_and_teardowns(self) -> SetupTeardownIndex:
+        """Setup and teardown rules over this DAG's tasks (built once)."""
+        return SetupTeardownIndex(self.tasks)
 
     @cached_property
     def order(self) -> tuple[str, ...]:
@@ -258,30 +311,8 @@ class SerializedDAG:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": SERIALIZATION_VERSION,
-            "dag_id": self.dag_id,
-            "fileloc": self.fileloc,
-            "description": self.description,
-            "doc_md": self.doc_md,
-            "owner": self.owner,
-            "tags": list(self.tags),
-            "schedule": self.schedule.serialize(),
+            **_dump(_DAG_FIELDS, self),
             "schedule_display": self.schedule.description,
-            "timezone": self.timezone,
-            "start_date": _iso(self.start_date),
-            "end_date": _iso(self.end_date),
-            "catchup": self.catchup,
-            "max_active_runs": self.max_active_runs,
-            "max_active_tasks": self.max_active_tasks,
-            "dagrun_timeout": _seconds(self.dagrun_timeout),
-            "is_paused_upon_creation": self.is_paused_upon_creation,
-            "params": {name: p.serialize() for name, p in self.params.items()},
-            "callbacks": list(self.callbacks),
-            "email": list(self.email),
-            "email_on_failure": self.email_on_failure,
-            "email_on_success": self.email_on_success,
-            "notify": list(self.notify),
-            "notify_on_success": self.notify_on_success,
-            "deadline": _seconds(self.deadline),
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "edges": [list(edge) for edge in self.edges],
         }
@@ -291,32 +322,44 @@ class SerializedDAG:
         if data.get("version") != SERIALIZATION_VERSION:
             raise ValueError(f"unsupported serialized DAG version {data.get('version')!r}")
         return cls(
-            dag_id=data["dag_id"],
-            fileloc=data["fileloc"],
-            description=data["description"],
-            doc_md=data["doc_md"],
-            owner=data["owner"],
-            tags=tuple(data["tags"]),
-            schedule=deserialize_schedule(data["schedule"]),
-            timezone=data["timezone"],
-            start_date=_date(data["start_date"]),
-            end_date=_date(data["end_date"]),
-            catchup=data["catchup"],
-            max_active_runs=data["max_active_runs"],
-            max_active_tasks=data["max_active_tasks"],
-            dagrun_timeout=_delta(data["dagrun_timeout"]),
-            is_paused_upon_creation=data["is_paused_upon_creation"],
-            params={name: Param.deserialize(p) for name, p in data["params"].items()},
-            callbacks=tuple(data["callbacks"]),
+            **_load(_DAG_FIELDS, data),
             tasks={t["task_id"]: SerializedTask.from_dict(t) for t in data["tasks"]},
-            # .get: DAGs serialized before alerts existed lack these keys until reparsed
-            email=tuple(data.get("email", ())),
-            email_on_failure=data.get("email_on_failure", True),
-            email_on_success=data.get("email_on_success", False),
-            notify=tuple(data.get("notify", ())),
-            notify_on_success=data.get("notify_on_success", False),
-            deadline=_delta(data.get("deadline")),
         )
+
+
+_DAG_SETTINGS: dict[str, _Field] = {
+    "dag_id": _AS_IS,
+    "fileloc": _AS_IS,
+    "description": _AS_IS,
+    "doc_md": _AS_IS,
+    "owner": _AS_IS,
+    "tags": _NAMES,
+    "timezone": _AS_IS,
+    "start_date": _DATE,
+    "end_date": _DATE,
+    "catchup": _AS_IS,
+    "max_active_runs": _AS_IS,
+    "max_active_tasks": _AS_IS,
+    "dagrun_timeout": _DURATION,
+    "is_paused_upon_creation": _AS_IS,
+    "schedule": _Field(lambda schedule: schedule.serialize(), deserialize_schedule),
+    "params": _Field(
+        lambda params: {name: p.serialize() for name, p in params.items()},
+        lambda data: {name: Param.deserialize(p) for name, p in data.items()},
+        take=dict,
+    ),
+    # Alerts came later: a DAG serialized before them lacks these keys until reparsed.
+    "email": replace(_NAMES, missing=()),
+    "email_on_failure": _Field(missing=True),
+    "email_on_success": _Field(missing=False),
+    "notify": replace(_NAMES, missing=()),
+    "notify_on_success": _Field(missing=False),
+    "deadline": _Field(_seconds, _delta, missing=None),
+}
+"""The fields :class:`SerializedDAG` takes by name from the :class:`DAG`."""
+
+_DAG_FIELDS: dict[str, _Field] = {**_DAG_SETTINGS, "callbacks": _NAMES}
+"""Every field of :class:`SerializedDAG` but ``tasks`` (written as a list)."""
 
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:

@@ -17,12 +17,15 @@ from typing import Any
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.params import resolve_params
+from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
+    SETUP_RULES,
     Readiness,
     UpstreamSummary,
     evaluate,
     run_outcome,
+    setup_ids,
 )
 from engine.authoring.validation import check_dag, topological_order
 from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
@@ -93,6 +96,7 @@ class DagTestRun:
         self.rng = rng or random.Random()
         self.xcom = MemoryXComStore()
         self.reports = {tid: TaskReport(tid) for tid in dag.task_ids}
+        self.setups_and_teardowns = SetupTeardownIndex(dag.task_dict)
 
     # -- the run --------------------------------------------------------------------------
 
@@ -101,7 +105,8 @@ class DagTestRun:
         while self._advance(order):
             pass
         states = {tid: report.state for tid, report in self.reports.items()}
-        outcome = run_outcome(states, self.dag.leaves) or DagRunState.FAILED
+        leaves = self.setups_and_teardowns.outcome_leaves()
+        outcome = run_outcome(states, leaves) or DagRunState.FAILED
         self._run_dag_callbacks(outcome)
         return DagTestReport(self.dag.dag_id, self.run_info.run_id, outcome, self.reports)
 
@@ -112,8 +117,7 @@ class DagTestRun:
             if self.reports[task_id].state is not TI.NONE:
                 continue
             task = self.dag.task_dict[task_id]
-            upstream = UpstreamSummary.of(self.reports[u].state for u in task.upstream_task_ids)
-            readiness = evaluate(task.trigger_rule, upstream)
+            readiness = self._readiness(task)
             if readiness is Readiness.WAIT:
                 continue
             moved = True
@@ -123,6 +127,19 @@ class DagTestRun:
                 self._move(task_id, READINESS_STATE[readiness])
                 self.echo(f"{task_id}: {self.reports[task_id].state}")
         return moved
+
+    def _readiness(self, task: BaseOperator) -> Readiness:
+        inputs = task.upstream_task_ids | self.setups_and_teardowns.indirect_setups(task.task_id)
+        states = {tid: self.reports[tid].state for tid in inputs}
+        by_setups = self.setups_and_teardowns.verdict(task.task_id, states)
+        if by_setups is not None:
+            return by_setups
+        ups = task.upstream_task_ids
+        setups = setup_ids(self.dag.task_dict, ups) if task.trigger_rule in SETUP_RULES else ()
+        upstream = UpstreamSummary.of(
+            (self.reports[u].state for u in ups), (self.reports[u].state for u in setups)
+        )
+        return evaluate(task.trigger_rule, upstream)
 
     def _move(self, task_id: str, new: TaskInstanceState) -> None:
         report = self.reports[task_id]
@@ -207,9 +224,10 @@ class DagTestRun:
             max_tries=max_tries,
             xcom=self.xcom,
         )
-        return build_context(
-            dag=self.dag, task=task, run=self.run_info, ti=handle, params=self.params
-        )
+        params = self.params
+        if task.params:  # the task's own params over the DAG's
+            params = resolve_params({**self.dag.params, **task.params}, self.run_info.conf)
+        return build_context(dag=self.dag, task=task, run=self.run_info, ti=handle, params=params)
 
     def _run_dag_callbacks(self, outcome: DagRunState) -> None:
         callbacks = (

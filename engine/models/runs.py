@@ -7,9 +7,10 @@ compare-and-set helpers of :mod:`engine.models.transitions` instead of assigning
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -35,6 +36,19 @@ def _queue_of_priority_class(context: DefaultExecutionContext) -> str:
     two agree for a row inserted without a queue (``priority_class`` has its own default)."""
     row = context.get_current_parameters()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
     return queue_name(row["priority_class"])
+
+
+StateT = TypeVar("StateT", DagRunState, TaskInstanceState)
+
+
+def _allowed_move(
+    row: object, key: str, new: StateT, check: Callable[[StateT, StateT], None]
+) -> StateT:
+    """``new``, once ``check`` (the transition table) allows the move from ``row``'s state."""
+    old = previous_value(row, key)
+    if old is not None and old != new:
+        check(type(new)(old), new)
+    return new
 
 
 class DagRunType(StrEnum):
@@ -101,11 +115,7 @@ class DagRun(Base):
 
     @validates("state")
     def _check_state(self, key: str, new: DagRunState | str) -> DagRunState:
-        new = DagRunState(new)
-        old = previous_value(self, key)
-        if old is not None and old != new:
-            check_run_transition(DagRunState(old), new)
-        return new
+        return _allowed_move(self, key, DagRunState(new), check_run_transition)
 
 
 class TaskInstance(Base):
@@ -165,11 +175,7 @@ class TaskInstance(Base):
 
     @validates("state")
     def _check_state(self, key: str, new: TaskInstanceState | str) -> TaskInstanceState:
-        new = TaskInstanceState(new)
-        old = previous_value(self, key)
-        if old is not None and old != new:
-            check_task_transition(TaskInstanceState(old), new)
-        return new
+        return _allowed_move(self, key, TaskInstanceState(new), check_task_transition)
 
 
 class TaskAttempt(Base):

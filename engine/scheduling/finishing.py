@@ -33,7 +33,8 @@ def finish_run_if_done(
     Returns the state it finished in, or None while a task may still run (or when
     another process finished it first).
     """
-    leaves = [leaf for leaf in dag.leaves if leaf in states]
+    # The work tasks decide: a teardown only with on_failure_fail_dagrun.
+    leaves = [leaf for leaf in dag.setups_and_teardowns.outcome_leaves() if leaf in states]
     outcome = run_outcome(states, leaves)
     if outcome is None:
         return None

@@ -2,8 +2,8 @@
 
 * :func:`promote_retries`: ``up_for_retry`` whose ``next_retry_at`` has come → ``scheduled``.
 * :func:`detect_zombies`: ``running`` with a heartbeat older than the threshold → the try
-  fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_failure`, so the
-  usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
+  fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_zombie`, so
+  the usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
   (with its ``dag_run.failed`` alert).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG
 from engine.delivery.notifications import emit
 from engine.errors import ConflictError
-from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
+from engine.execution.outcomes import record_zombie
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_run_state, set_task_state
@@ -101,15 +101,7 @@ def detect_zombies(*, session: Session, now: datetime, threshold: timedelta) -> 
         logger.warning("zombie %s.%s.%s try %s: %s", ti.dag_id, ti.run_id, ti.task_id,
                        ti.try_number, message)  # fmt: skip
         try:
-            record_failure(
-                session=session,
-                ti=ti,
-                task=task,
-                error_type=ZOMBIE_ERROR,
-                message=message,
-                traceback=None,
-                now=now,
-            )
+            record_zombie(session=session, ti=ti, task=task, message=message, now=now)
         except ConflictError:  # its worker finished it after all
             continue
         zombies.append(ti)

@@ -23,13 +23,16 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
+    SETUP_RULES,
     Readiness,
     TriggerRule,
     UpstreamSummary,
     evaluate,
+    setup_ids,
 )
 from engine.models import DagRun, TaskInstance, XCom
 from engine.models.transitions import set_task_state
+from engine.scheduling.pastdeps import blocked_by_past
 from engine.scheduling.submission import Waiting
 from engine.state import FINISHED, TaskInstanceState
 
@@ -94,8 +97,9 @@ def settle(
     """Apply trigger rules and branch choices to the run's instances in ``none``.
 
     Ruled-out instances become ``skipped`` or ``upstream_failed``; runnable ones become
-    ``scheduled``. Considers every waiting instance, or those of ``only``; ``rows`` is
-    updated in place. Returns the rows this call moved to ``scheduled``.
+    ``scheduled`` unless their previous run holds them (:mod:`engine.scheduling.pastdeps`).
+    Considers every waiting instance, or those of ``only``; ``rows`` is updated in place.
+    Returns the rows this call moved to ``scheduled``.
     """
     waiting = [
         task_id
@@ -106,9 +110,12 @@ def settle(
         return []
     states = {task_id: row.state for task_id, row in rows.items()}
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
+    past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
     scheduled = []
     for task_id in waiting:
-        verdict = _verdict(dag.tasks[task_id], states, choices)
+        verdict = _verdict(dag, dag.tasks[task_id], states, choices)
+        if verdict is Readiness.RUN and task_id in past:
+            continue  # waits in ``none`` for its previous run
         row = rows[task_id]
         if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
             states[task_id] = row.state
@@ -132,6 +139,8 @@ def decide_ready(
     # The wanted tasks and their upstream tasks are all a verdict reads: a chain's
     # fast-follow reads two rows, not the whole run.
     needed = wanted.union(*(dag.tasks[t].upstream_task_ids for t in wanted if t in dag.tasks))
+    setups = dag.setups_and_teardowns
+    needed |= set().union(*(setups.indirect_setups(t) for t in wanted if t in dag.tasks))
     subset = needed if len(needed) <= MAX_LISTED_TASKS else None
     rows = instance_rows(session=session, run_ids=[dag_run.id], task_ids=subset)[dag_run.id]
     settle(session=session, dag_run=dag_run, dag=dag, rows=rows, now=now, only=wanted)
@@ -145,6 +154,7 @@ def decide_ready(
 
 
 def _verdict(
+    dag: SerializedDAG,
     task: SerializedTask,
     states: Mapping[str, TaskInstanceState],
     choices: Mapping[str, frozenset[str]],
@@ -162,7 +172,14 @@ def _verdict(
         chosen = choices.get(up)
         if chosen is not None and task.task_id not in chosen:
             return Readiness.SKIP
-    return evaluate(task.trigger_rule, UpstreamSummary.of(states[up] for up in upstream))
+    by_setups = dag.setups_and_teardowns.verdict(task.task_id, states)
+    if by_setups is not None:
+        return by_setups
+    setups = setup_ids(dag.tasks, upstream) if task.trigger_rule in SETUP_RULES else ()
+    return evaluate(
+        task.trigger_rule,
+        UpstreamSummary.of((states[up] for up in upstream), (states[up] for up in setups)),
+    )
 
 
 def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datetime) -> bool:

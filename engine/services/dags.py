@@ -29,6 +29,7 @@ from engine.models import (
     SerializedDag,
     XCom,
 )
+from engine.services.pagination import order_columns, within_dags
 
 logger = logging.getLogger(__name__)
 
@@ -115,21 +116,15 @@ class DagFilter:
     """Only these DAGs (a reader limited to some DAGs)."""
 
 
-DAG_ORDER: dict[str, Any] = {
-    "dag_id": Dag.dag_id,
-    "last_parsed_at": Dag.last_parsed_at,
-    "next_dagrun_create_after": Dag.next_dagrun_create_after,
-}
+DAG_ORDER = order_columns(Dag.dag_id, Dag.last_parsed_at, Dag.next_dagrun_create_after)
 """Columns DAG lists may be ordered by."""
 
 
 def dag_query(filters: DagFilter, *, session: Session) -> sa.Select[Any]:
     """The DAGs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(Dag)
+    stmt = within_dags(sa.select(Dag), Dag.dag_id, filters.dag_ids)
     if filters.tags:
         stmt = stmt.where(Dag.dag_id.in_(dag_ids_tagged(session=session, tags=filters.tags)))
-    if filters.dag_ids is not None:
-        stmt = stmt.where(Dag.dag_id.in_(sorted(filters.dag_ids)))
     if filters.paused is not None:
         stmt = stmt.where(Dag.is_paused == filters.paused)
     if filters.active is not None:
@@ -226,11 +221,9 @@ def delete_dag(*, session: Session, dag_id: str) -> None:
 # -- import errors ---------------------------------------------------------------------------
 
 
-IMPORT_ERROR_ORDER: dict[str, Any] = {
-    "id": ParseImportError.id,
-    "filename": ParseImportError.filename,
-    "created_at": ParseImportError.created_at,
-}
+IMPORT_ERROR_ORDER = order_columns(
+    ParseImportError.id, ParseImportError.filename, ParseImportError.created_at
+)
 """Columns import error lists may be ordered by."""
 
 
@@ -255,7 +248,7 @@ def dag_warning_query(*, dag_ids: Collection[str] | None) -> sa.Select[Any]:
         .join(Dag, Dag.dag_id == DagWarning.dag_id)
         .where(Dag.is_active.is_(True))
     )
-    return stmt if dag_ids is None else stmt.where(DagWarning.dag_id.in_(list(dag_ids)))
+    return within_dags(stmt, DagWarning.dag_id, dag_ids)
 
 
 def get_import_error(
@@ -270,3 +263,14 @@ def get_import_error(
     if error is None:
         raise NotFoundError(f"no import error {id}")
     return error
+
+
+def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[str, SerializedDAG]:
+    """The graphs of ``dag_ids`` as last parsed (those that have one), in one query when
+    they are cached."""
+    rows = session.execute(
+        sa.select(SerializedDag.dag_id, SerializedDag.dag_hash).where(
+            SerializedDag.dag_id.in_(sorted(dag_ids))
+        )
+    )
+    return {dag_id: cached_latest_dag(session, dag_id, digest) for dag_id, digest in rows}

@@ -27,11 +27,11 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCom
-from engine.priority import PriorityClass
+from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import require_dag
 from engine.services.dagversions import latest_dag_version
-from engine.services.pagination import Page, paginate
+from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
 
@@ -100,6 +100,7 @@ def create_dag_run(
 
 
 def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
+    named = {"queue": queue_name(task.queue)} if task.queue else {}  # else the class's queue
     return TaskInstance(
         dag_id=run.dag_id,
         run_id=run.run_id,
@@ -108,10 +109,11 @@ def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
         try_number=0,
         max_tries=task.max_tries,
         priority_class=PriorityClass(task.priority),
-        priority_weight=task.priority_weight,
+        priority_weight=task.priority_weight_total,
         pool=task.pool,
         pool_slots=task.pool_slots,
         operator=task.operator,
+        **named,
     )
 
 
@@ -220,15 +222,15 @@ class RunFilter:
     start_date_lte: datetime | None = None
 
 
-RUN_ORDER: dict[str, Any] = {
-    "id": DagRun.id,
-    "dag_id": DagRun.dag_id,
-    "run_id": DagRun.run_id,
-    "logical_date": DagRun.logical_date,
-    "start_date": DagRun.start_date,
-    "end_date": DagRun.end_date,
-    "state": DagRun.state,
-}
+RUN_ORDER = order_columns(
+    DagRun.id,
+    DagRun.dag_id,
+    DagRun.run_id,
+    DagRun.logical_date,
+    DagRun.start_date,
+    DagRun.end_date,
+    DagRun.state,
+)
 """Columns run lists may be ordered by."""
 
 NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
@@ -237,9 +239,11 @@ NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
 
 def run_query(filters: RunFilter) -> sa.Select[Any]:
     """The dag runs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(DagRun).options(undefer(DagRun.dag_version_number))
-    if filters.dag_ids is not None:
-        stmt = stmt.where(DagRun.dag_id.in_(sorted(filters.dag_ids)))
+    stmt = within_dags(
+        sa.select(DagRun).options(undefer(DagRun.dag_version_number)),
+        DagRun.dag_id,
+        filters.dag_ids,
+    )
     if filters.states:
         stmt = stmt.where(DagRun.state.in_(sorted(filters.states)))
     if filters.run_types:

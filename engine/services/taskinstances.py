@@ -21,6 +21,7 @@ from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.scheduling.wakeup import request_wake
 from engine.services.dagversions import load_run_dag
+from engine.services.pagination import order_columns
 from engine.services.runs import get_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 
@@ -48,13 +49,13 @@ def get_task_instance(*, session: Session, dag_id: str, run_id: str, task_id: st
     return ti
 
 
-TASK_INSTANCE_ORDER: dict[str, Any] = {
-    "task_id": TaskInstance.task_id,
-    "state": TaskInstance.state,
-    "start_date": TaskInstance.start_date,
-    "end_date": TaskInstance.end_date,
-    "priority_weight": TaskInstance.priority_weight,
-}
+TASK_INSTANCE_ORDER = order_columns(
+    TaskInstance.task_id,
+    TaskInstance.state,
+    TaskInstance.start_date,
+    TaskInstance.end_date,
+    TaskInstance.priority_weight,
+)
 """Columns task instance lists may be ordered by."""
 
 
@@ -176,7 +177,8 @@ def clear_task_instances(
     """Put task instances back to ``none`` so that they run again, with fresh tries.
 
     ``task_ids`` None clears the whole run; ``downstream`` adds every task downstream of
-    those named. Running instances are left alone (their worker finishes them). The run
+    those named; the setups they work within and those setups' teardowns come along
+    (as in Airflow). Running instances are left alone (their worker finishes them). The run
     goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
@@ -214,7 +216,8 @@ def _clear_set(dag: SerializedDAG, task_ids: Iterable[str] | None, *, downstream
             if child not in wanted:
                 wanted.add(child)
                 todo.append(child)
-    return wanted
+    # A task runs within its setups: clearing it clears them and their teardowns.
+    return dag.setups_and_teardowns.clear_with(wanted)
 
 
 # -- logs ------------------------------------------------------------------------------------

@@ -1,13 +1,6 @@
-"""Initial schema: every table of engine.models as of Loom 0.1.
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-28
-"""
+"""Initial schema: every table of engine.models as of Loom 0.1."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,8 +10,6 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 revision: str = "0001"
 down_revision: str | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

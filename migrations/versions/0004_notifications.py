@@ -3,15 +3,9 @@
 ``notification_delivery`` (created empty by 0001) gains the event's type, ids and
 document, the e-mail recipients and the time of the next attempt; ``dag_run`` and
 ``task_instance`` gain ``deadline_missed_at``, set once when a deadline is found missed.
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,8 +13,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 TABLE = "notification_delivery"

@@ -1,21 +1,12 @@
-"""DAG warnings: risky but working DAG definitions, shown beside import errors.
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-04
-"""
+"""DAG warnings: risky but working DAG definitions, shown beside import errors."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
 down_revision: str | None = "0004"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

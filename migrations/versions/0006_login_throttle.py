@@ -5,23 +5,15 @@ address, and from every address (client ``*``); it replaces ``user.failed_logins
 ``user.locked_until``, which counted per account only (so anyone could lock anyone out)
 and never counted unknown usernames. Downgrading brings the columns back empty: the
 counts of the new table are not carried over.
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-08
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
 down_revision: str | None = "0005"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

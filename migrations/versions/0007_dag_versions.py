@@ -3,15 +3,9 @@
 Upgrading makes the current ``serialized_dag`` of each DAG its version 1 (its source is not
 known: NULL); existing runs keep no version (NULL) and follow the latest graph as before.
 Downgrading drops the versions and the runs' references to them.
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,8 +13,6 @@ from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 

@@ -34,6 +34,17 @@ def trigger_from_list(page: Page, dag_id: str) -> str:
     return page.url.rsplit("/runs/", 1)[1]
 
 
+def failed_fragile_run(page: Page, loom: Deployment) -> str:
+    """As admin, trigger ``fragile`` without its marker file and wait until the run fails;
+    its run id (confirmation dialogs are accepted from then on)."""
+    loom.marker.unlink(missing_ok=True)
+    accept_dialogs(page)
+    sign_in(page, loom, "admin")
+    run_id = trigger_from_list(page, "fragile")
+    expect(page.locator(".run-state")).to_have_text(re.compile("failed"), timeout=RUN_TIMEOUT_MS)
+    return run_id
+
+
 def test_sign_in_lists_dags_and_import_errors(page: Page, loom: Deployment) -> None:
     page.goto(f"{loom.url}/dags")
     expect(page).to_have_url(re.compile("/login"))
@@ -85,11 +96,7 @@ def test_trigger_and_watch_the_run_succeed(page: Page, loom: Deployment) -> None
 
 
 def test_failed_task_log_then_clear_and_rerun(page: Page, loom: Deployment) -> None:
-    loom.marker.unlink(missing_ok=True)
-    accept_dialogs(page)
-    sign_in(page, loom, "admin")
-    run_id = trigger_from_list(page, "fragile")
-    expect(page.locator(".run-state")).to_have_text(re.compile("failed"), timeout=RUN_TIMEOUT_MS)
+    run_id = failed_fragile_run(page, loom)
     page.get_by_role("link", name="check", exact=True).first.click()
     expect(page.locator("pre.log")).to_contain_text("the marker file is missing")
     shoot(page, "failed-task-log")
@@ -102,11 +109,7 @@ def test_failed_task_log_then_clear_and_rerun(page: Page, loom: Deployment) -> N
 
 
 def test_replay_a_dead_letter(page: Page, loom: Deployment) -> None:
-    loom.marker.unlink(missing_ok=True)
-    accept_dialogs(page)
-    sign_in(page, loom, "admin")
-    run_id = trigger_from_list(page, "fragile")
-    expect(page.locator(".run-state")).to_have_text(re.compile("failed"), timeout=RUN_TIMEOUT_MS)
+    run_id = failed_fragile_run(page, loom)
 
     loom.marker.touch()
     page.get_by_role("link", name="Dead letters").click()

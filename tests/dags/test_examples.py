@@ -18,6 +18,7 @@ EXAMPLE_IDS = [
     "fan_out_fan_in",
     "flaky_retry",
     "params_example",
+    "setup_teardown",
     "templated_bash",
 ]
 

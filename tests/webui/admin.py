@@ -50,10 +50,7 @@ def pools_of(app: Flask) -> dict[str, tuple[int, str | None]]:
 
 
 def user_of(app: Flask, username: str) -> dict[str, Any] | None:
-    def read(session: Any) -> dict[str, Any] | None:
-        user = session.scalars(sa.select(User).where(User.username == username)).one_or_none()
-        if user is None:
-            return None
+    def describe(user: User) -> dict[str, Any]:
         return {
             "roles": [r.name for r in user.roles],
             "active": user.is_active,
@@ -62,19 +59,28 @@ def user_of(app: Flask, username: str) -> dict[str, Any] | None:
             "token_version": user.token_version,
         }
 
-    return in_db(app, read)  # type: ignore[no-any-return]
+    return _described(app, sa.select(User).where(User.username == username), describe)
 
 
 def role_of(app: Flask, name: str) -> dict[str, Any] | None:
-    def read(session: Any) -> dict[str, Any] | None:
-        role = session.scalars(sa.select(Role).where(Role.name == name)).one_or_none()
-        if role is None:
-            return None
+    def describe(role: Role) -> dict[str, Any]:
         return {
             "permissions": sorted(f"{p.action}:{p.resource}" for p in role.permissions),
             "tags": list(role.dag_tags),
             "description": role.description,
         }
+
+    return _described(app, sa.select(Role).where(Role.name == name), describe)
+
+
+def _described(
+    app: Flask, stmt: Any, describe: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """``describe`` of the one row ``stmt`` selects, or None when there is none."""
+
+    def read(session: Any) -> dict[str, Any] | None:
+        found = session.scalars(stmt).one_or_none()
+        return None if found is None else describe(found)
 
     return in_db(app, read)  # type: ignore[no-any-return]
 
@@ -84,6 +90,13 @@ def row_of(html: str, marker: str) -> str:
     match = re.search(rf"<tr {marker}>(.*?)</tr>", html, re.DOTALL)
     assert match is not None, f"no row {marker}"
     return match.group(1)
+
+
+def field_error(html: str, field_id: str) -> str:
+    """The problem a form shows under its field ``field_id``."""
+    error = re.search(rf'id="{field_id}-error">([^<]*)<', html)
+    assert error is not None, f"no problem shown under {field_id}"
+    return error.group(1)
 
 
 def text_of(reply: Any) -> str:

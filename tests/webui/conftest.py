@@ -69,6 +69,11 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture
+def pg_client(pg_app: Flask) -> FlaskClient:
+    return pg_app.test_client()
+
+
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
     """Sign in through the API; the token response."""
     response = client.post("/api/v1/auth/login", json={"username": username, "password": password})

@@ -38,9 +38,9 @@ others can, so that the failed attempt is still on record."""
 
 
 @pytest.fixture
-def client(pg_app: Flask) -> FlaskClient:
+def client(pg_client: FlaskClient) -> FlaskClient:
     """This module's client talks to the app on PostgreSQL."""
-    return pg_app.test_client()
+    return pg_client
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.webui.conftest import bearer, login
@@ -17,11 +16,6 @@ pytestmark = pytest.mark.postgres
 SHAPE = {"code", "message", "errors"}
 DEEP = "[" * 5000 + "]" * 5000
 EDGE_DATES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"]
-
-
-@pytest.fixture
-def pg_client(pg_app: Flask) -> FlaskClient:
-    return pg_app.test_client()
 
 
 @pytest.fixture

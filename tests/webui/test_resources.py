@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask.testing import FlaskClient
 
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.timeutil import utcnow
@@ -19,17 +19,16 @@ RUN = "/api/v1/dags/example/dagRuns/manual__1"
 
 
 @pytest.fixture
-def pg(pg_app: Flask) -> Callable[..., dict]:
-    client = pg_app.test_client()
+def pg(pg_client: FlaskClient) -> Callable[..., dict]:
     tokens = {
-        role: bearer(login(client, role.lower())["access_token"])
+        role: bearer(login(pg_client, role.lower())["access_token"])
         for role in ("User", "Op", "Admin")
     }
 
     def call(
         method: str, path: str, role: str = "Admin", status: int = 200, **kwargs: object
     ) -> dict:
-        response = client.open(path, method=method, headers=tokens[role], **kwargs)
+        response = pg_client.open(path, method=method, headers=tokens[role], **kwargs)
         assert response.status_code == status, response.get_json()
         return response.get_json() if response.data else {}
 
@@ -49,6 +48,11 @@ def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict])
     graph = pg("GET", "/api/v1/dags/example/graph")
     assert graph["edges"] == [{"source": "extract", "target": "load"}]
     assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
+    load = next(t for t in graph["tasks"] if t["task_id"] == "load")
+    assert (load["task_display_name"], load["doc_md"]) == ("Load rows", "Loads <b>rows</b>.")
+    assert (load["weight_rule"], load["priority_weight_total"], load["queue"]) == (
+        "downstream", 1, None,
+    )  # fmt: skip
     pg("DELETE", "/api/v1/dags/finance_report", status=204)
     pg("GET", "/api/v1/dags/finance_report", status=404)
     assert pg("GET", "/api/v1/dagRuns?dag_id=finance_report")["total"] == 0

@@ -33,14 +33,13 @@ from engine.models.session import create_db_engine, make_session_factory
 from engine.security.access import DAG_RESOURCES
 from engine.security.roles import BUILTIN_ROLES, OP, Action, Resource, create_role
 from engine.security.users import create_user
-from engine.services.deadletters import record_dead_letter
 from engine.services.runs import get_run
 from engine.state import TaskInstanceState
 from tests.webui.conftest import app_for
 from tests.webui.resettable import ResettableApp
 from tests.webui.spec import ui_routes
 from tests.webui.ui import csrf_of
-from tests.webui.world import PASSWORD, ROLES, T0, USERNAMES
+from tests.webui.world import PASSWORD, ROLES, T0, USERNAMES, fail_for_good
 from webui import db as webdb
 from webui.auth import declared_permission
 from webui.auth.tokens import issue_tokens
@@ -173,16 +172,7 @@ def _finance_history(session: Any) -> None:
     attempt = TaskAttempt(task_instance=ti, try_number=1, state="failed", log="no\n", rendered={})
     session.add(attempt)
     session.flush()
-    record_dead_letter(
-        session=session,
-        ti=ti,
-        dag_run=run,
-        error_type="KeyError",
-        message="ledger",
-        traceback=None,
-        worker_host="w1",
-        now=T0,
-    )
+    fail_for_good(session, run, ti, "KeyError", "ledger")
 
 
 def _delivery(dag_id: str) -> NotificationDelivery:

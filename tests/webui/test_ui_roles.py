@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webui.admin import role_of, row_of, text_of
+from tests.webui.admin import field_error, role_of, row_of, text_of
 from tests.webui.ui import ui_sign_in
 
 
@@ -105,9 +105,7 @@ def test_bad_role_input_is_shown_next_to_its_field(
     before = role_of(app, "Viewer")
     reply = client.post("/roles", data={"csrf_token": csrf, **form})
     assert reply.status_code == status
-    error = re.search(rf'id="role-{field}-error">([^<]*)<', text_of(reply))
-    assert error is not None
-    assert message in error.group(1)
+    assert message in field_error(text_of(reply), f"role-{field}")
     assert role_of(app, "Flyer") is None
     assert role_of(app, "Viewer") == before
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.security.passwords import verify_password
-from tests.webui.admin import NEW_PASSWORD, row_of, text_of, user_of
+from tests.webui.admin import NEW_PASSWORD, field_error, row_of, text_of, user_of
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import PASSWORD
 
@@ -60,9 +60,7 @@ def test_bad_user_input_is_shown_next_to_its_field(
     csrf = ui_sign_in(client, "Admin")
     reply = client.post("/users", data={"csrf_token": csrf, **form})
     assert reply.status_code == status
-    error = re.search(rf'id="user-{field}-error">([^<]*)<', text_of(reply))
-    assert error is not None
-    assert message in error.group(1)
+    assert message in field_error(text_of(reply), f"user-{field}")
     assert user_of(app, "carol") is None
 
 

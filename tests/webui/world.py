@@ -13,7 +13,16 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from engine.models import ParseImportError, Pool, RevokedSession, TaskAttempt, XCom, migrate
+from engine.models import (
+    DagRun,
+    ParseImportError,
+    Pool,
+    RevokedSession,
+    TaskAttempt,
+    TaskInstance,
+    XCom,
+    migrate,
+)
 from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
 from engine.security.roles import VIEWER, create_role
@@ -38,7 +47,8 @@ DAG_FILE = textwrap.dedent(
              params={"n": Param(1, type="integer"), "region": "eu"},
              description="An ETL example") as dag:
         extract = BashOperator(task_id="extract", bash_command="echo extracting {{ params.n }}")
-        load = BashOperator(task_id="load", bash_command="echo loading")
+        load = BashOperator(task_id="load", bash_command="echo loading",
+                            task_display_name="Load rows", doc_md="Loads <b>rows</b>.")
         extract >> load
 
     with DAG("finance_report", schedule=None, start_date=datetime(2026, 1, 1),
@@ -68,6 +78,22 @@ def build_world(url: str, folder: Path) -> World:
     finally:
         engine.dispose()
     return World(url, folder)
+
+
+def fail_for_good(
+    session: sa.orm.Session, run: DagRun, ti: TaskInstance, error_type: str, message: str
+) -> None:
+    """Park ``ti``'s failed try as a dead letter, as worker w1 would have at T0."""
+    record_dead_letter(
+        session=session,
+        ti=ti,
+        dag_run=run,
+        error_type=error_type,
+        message=message,
+        traceback=None,
+        worker_host="w1",
+        now=T0,
+    )
 
 
 def _people(session: sa.orm.Session) -> None:
@@ -106,15 +132,6 @@ def _history(session: sa.orm.Session) -> None:
             dag_id="example", run_id="manual__1", task_id="extract", key="rows", value={"count": 3}
         )
     )
-    record_dead_letter(
-        session=session,
-        ti=ti,
-        dag_run=run,
-        error_type="ValueError",
-        message="boom",
-        traceback=None,
-        worker_host="w1",
-        now=T0,
-    )
+    fail_for_good(session, run, ti, "ValueError", "boom")
     session.add(ParseImportError(filename="/dags/broken.py", message="SyntaxError: bad"))
     session.flush()

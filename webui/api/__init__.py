@@ -28,6 +28,7 @@ from webui.api import (
     task_instances,
     users,
 )
+from webui.api.blueprint import API_ROOT
 from webui.auth import declared_permission
 from webui.errors import ErrorSchema
 
@@ -50,7 +51,7 @@ SPEC_CONFIG: dict[str, Any] = {
     "API_TITLE": "Loom REST API",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
-    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_URL_PREFIX": API_ROOT,
     "OPENAPI_JSON_PATH": "openapi.json",
 }
 

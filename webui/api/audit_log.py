@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.security.roles import Action, Resource
+from engine.security.roles import Resource
 from engine.services.audit import AUDIT_ORDER, AuditFilter, audit_query
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import AuditEntrySchema, AuditListArgs
-from webui.api.schemas.common import page_of
-from webui.auth import requires
 
-blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/auditLog", description="Audit log")
+blp = api_blueprint("audit_log", "/auditLog", "Audit log", Resource.AUDIT_LOG)
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.AUDIT_LOG)
-@blp.arguments(AuditListArgs, location="query")
-@blp.response(200, page_of(AuditEntrySchema))
+@blp.listing("", AuditEntrySchema, AuditListArgs)
 def list_audit_log(args: dict[str, Any]) -> Any:
     """List audit entries, newest first by default."""
     filters = AuditFilter(

@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, g
 from flask_jwt_extended import current_user, get_jwt
 
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.schemas.common import MessageSchema
 from webui.api.schemas.security import AccessTokenSchema, LoginSchema, MeSchema, TokensSchema
 from webui.auth import authenticated, issue_tokens, public, refresh_token_required
@@ -15,7 +15,7 @@ from webui.auth.login import check_credentials, end_sign_in
 from webui.auth.rbac import current_access
 from webui.auth.tokens import refreshed_access_token
 
-blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
+blp = api_blueprint("auth", "/auth", "Authentication")
 
 
 def _access_seconds() -> int:

@@ -1,4 +1,10 @@
-"""The API's blueprint class: flask-smorest's, surviving hostile JSON bodies.
+"""The API's blueprint class: flask-smorest's, surviving hostile JSON bodies, with one
+decorator per operation.
+
+A blueprint serves one resource of the permission catalogue; :meth:`Blueprint.operation`
+stacks what each operation declares (route, permission, input, response) in the one
+order that checks the token before the input is parsed, and :meth:`Blueprint.listing`
+declares a list endpoint (a page of items, with paging and ordering arguments).
 
 webargs parses bodies with ``json.loads``, and a body nested thousands of levels deep
 raises ``RecursionError`` (a 500). Here it is a 422 naming the body, like every other bad
@@ -8,14 +14,24 @@ is checked where it is used (:func:`engine.services.userinput.check_json`).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import flask
 import flask_smorest
+import marshmallow as ma
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from engine.security.roles import Action, Resource
 from engine.services.userinput import too_deep
+from webui.api.schemas.common import PageArgs, page_of
+from webui.auth import requires
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+API_ROOT = "/api/v1"
+"""Where the API lives: every area's operations, the OpenAPI document and the docs."""
 
 
 class StrictJsonParser(FlaskParser):
@@ -31,6 +47,60 @@ class StrictJsonParser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest is untyped
-    """A flask-smorest blueprint whose arguments come through :class:`StrictJsonParser`."""
+    """A flask-smorest blueprint whose arguments come through :class:`StrictJsonParser`,
+    for operations on ``resource`` (unless an operation names another)."""
 
     ARGUMENTS_PARSER = StrictJsonParser()
+
+    def __init__(self, *args: Any, resource: Resource | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.resource = resource
+
+    def operation(
+        self,
+        method: str,
+        rule: str,
+        action: Action,
+        *,
+        resource: Resource | None = None,
+        query: type[ma.Schema] | None = None,
+        body: type[ma.Schema] | None = None,
+        status: int = 200,
+        returns: type[ma.Schema] | ma.Schema | None = None,
+    ) -> Callable[[F], F]:
+        """``method rule``, allowed to roles granting ``action`` on ``resource`` (the
+        blueprint's by default): the view gets the ``query`` or ``body`` arguments parsed,
+        and answers ``status`` with ``returns`` (nothing for 204)."""
+        granted = resource if resource is not None else self.resource
+        if granted is None:
+            raise TypeError(f"{method} {rule}: name the resource it acts on")
+
+        def decorate(view: F) -> F:
+            view = self.response(status, returns)(view)
+            if body is not None:
+                view = self.arguments(body)(view)
+            if query is not None:
+                view = self.arguments(query, location="query")(view)
+            view = requires(action, granted)(view)
+            return self.route(rule, methods=[method])(view)  # type: ignore[no-any-return]
+
+        return decorate
+
+    def listing(
+        self, rule: str, item: type[ma.Schema], query: type[ma.Schema] = PageArgs
+    ) -> Callable[[F], F]:
+        """``GET rule``: a page of ``item``, filtered, paged and ordered by ``query``
+        (a :class:`PageArgs`), for roles that may read the blueprint's resource."""
+        return self.operation("GET", rule, Action.READ, query=query, returns=page_of(item))
+
+
+def api_blueprint(
+    name: str, path: str, description: str, resource: Resource | None = None
+) -> Blueprint:
+    """The API area ``name`` at ``API_ROOT + path``, about ``resource`` (its OpenAPI tag
+    described by ``description``)."""
+    # import_name only locates a blueprint's files; the API's areas share this folder and
+    # serve none.
+    return Blueprint(
+        name, __name__, url_prefix=API_ROOT + path, description=description, resource=resource
+    )

@@ -21,7 +21,7 @@ from engine.services.taskinstances import clear_task_instances
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import csv_or_list, page_of
 from webui.api.schemas.runs import (
@@ -33,11 +33,12 @@ from webui.api.schemas.runs import (
     TaskInstanceSchema,
     TriggerSchema,
 )
-from webui.auth import check_dag, requires, visible_dag_ids
+from webui.auth import check_dag, visible_dag_ids
 
-blp = Blueprint("dag_runs", __name__, url_prefix="/api/v1", description="Dag runs")
+blp = api_blueprint("dag_runs", "", "Dag runs", Resource.DAG_RUNS)
 
-RUN = "/dags/<dag_id>/dagRuns/<run_id>"
+RUNS = "/dags/<dag_id>/dagRuns"
+RUN = f"{RUNS}/<run_id>"
 
 
 def _filters(args: dict[str, Any], dag_ids: set[str] | None) -> RunFilter:
@@ -52,10 +53,7 @@ def _filters(args: dict[str, Any], dag_ids: set[str] | None) -> RunFilter:
     )
 
 
-@blp.route("/dagRuns", methods=["GET"])
-@requires(Action.READ, Resource.DAG_RUNS)
-@blp.arguments(AllRunsArgs, location="query")
-@blp.response(200, page_of(DagRunSchema))
+@blp.listing("/dagRuns", DagRunSchema, AllRunsArgs)
 def list_all_runs(args: dict[str, Any]) -> Any:
     """List runs across DAGs (filter by DAG, state, type, date ranges)."""
     wanted = csv_or_list(args["dag_id"])
@@ -66,20 +64,14 @@ def list_all_runs(args: dict[str, Any]) -> Any:
     return paged(run_query(_filters(args, dag_ids)), args, RUN_ORDER, "-id")
 
 
-@blp.route("/dags/<dag_id>/dagRuns", methods=["GET"])
-@requires(Action.READ, Resource.DAG_RUNS)
-@blp.arguments(RunListArgs, location="query")
-@blp.response(200, page_of(DagRunSchema))
+@blp.listing(RUNS, DagRunSchema, RunListArgs)
 def list_runs(args: dict[str, Any], dag_id: str) -> Any:
     """List one DAG's runs (filter by state, type, date ranges)."""
     check_dag(dag_id)
     return paged(run_query(_filters(args, {dag_id})), args, RUN_ORDER, "-id")
 
 
-@blp.route("/dags/<dag_id>/dagRuns", methods=["POST"])
-@requires(Action.CREATE, Resource.DAG_RUNS)
-@blp.arguments(TriggerSchema)
-@blp.response(201, DagRunSchema)
+@blp.operation("POST", RUNS, Action.CREATE, body=TriggerSchema, status=201, returns=DagRunSchema)
 def trigger(body: dict[str, Any], dag_id: str) -> Any:
     """Trigger a run; ``conf`` is checked against the DAG's params."""
     check_dag(dag_id)
@@ -97,19 +89,14 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
     return run
 
 
-@blp.route(RUN, methods=["GET"])
-@requires(Action.READ, Resource.DAG_RUNS)
-@blp.response(200, DagRunSchema)
+@blp.operation("GET", RUN, Action.READ, returns=DagRunSchema)
 def get_dag_run(dag_id: str, run_id: str) -> Any:
     """Get one run."""
     check_dag(dag_id)
     return get_run(session=db.session(), dag_id=dag_id, run_id=run_id)
 
 
-@blp.route(RUN, methods=["PATCH"])
-@requires(Action.EDIT, Resource.DAG_RUNS)
-@blp.arguments(RunPatchSchema)
-@blp.response(200, DagRunSchema)
+@blp.operation("PATCH", RUN, Action.EDIT, body=RunPatchSchema, returns=DagRunSchema)
 def patch_run(body: dict[str, Any], dag_id: str, run_id: str) -> Any:
     """Mark a run success or failed."""
     check_dag(dag_id)
@@ -124,9 +111,7 @@ def patch_run(body: dict[str, Any], dag_id: str, run_id: str) -> Any:
     return run
 
 
-@blp.route(RUN, methods=["DELETE"])
-@requires(Action.DELETE, Resource.DAG_RUNS)
-@blp.response(204)
+@blp.operation("DELETE", RUN, Action.DELETE, status=204)
 def delete(dag_id: str, run_id: str) -> None:
     """Delete a run with its task instances, tries, XComs and dead letters."""
     check_dag(dag_id)
@@ -134,10 +119,9 @@ def delete(dag_id: str, run_id: str) -> None:
     db.commit()
 
 
-@blp.route(f"{RUN}/clear", methods=["POST"])
-@requires(Action.EDIT, Resource.DAG_RUNS)
-@blp.arguments(ClearRunSchema)
-@blp.response(200, page_of(TaskInstanceSchema))
+@blp.operation(
+    "POST", f"{RUN}/clear", Action.EDIT, body=ClearRunSchema, returns=page_of(TaskInstanceSchema)
+)
 def clear_run(body: dict[str, Any], dag_id: str, run_id: str) -> Any:
     """Clear task instances of a run (all, or some and optionally their downstream)."""
     check_dag(dag_id)

@@ -16,9 +16,9 @@ from engine.services.dags import (
 )
 from engine.services.dagversions import describe_version, list_versions, version_source
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
-from webui.api.schemas.common import MAX_LIMIT, PageArgs, csv_or_list, page_of
+from webui.api.schemas.common import MAX_LIMIT, csv_or_list
 from webui.api.schemas.dags import (
     DagGraphSchema,
     DagListArgs,
@@ -28,15 +28,12 @@ from webui.api.schemas.dags import (
     DagSourceSchema,
     DagVersionSchema,
 )
-from webui.auth import check_dag, requires, visible_dag_ids
+from webui.auth import check_dag, visible_dag_ids
 
-blp = Blueprint("dags", __name__, url_prefix="/api/v1/dags", description="DAGs")
+blp = api_blueprint("dags", "/dags", "DAGs", Resource.DAGS)
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.arguments(DagListArgs, location="query")
-@blp.response(200, page_of(DagSchema))
+@blp.listing("", DagSchema, DagListArgs)
 def list_dags(args: dict[str, Any]) -> Any:
     """List DAGs (filter by tags, paused, text; order by dag_id, last_parsed_at)."""
     filters = DagFilter(
@@ -50,18 +47,13 @@ def list_dags(args: dict[str, Any]) -> Any:
     return paged(stmt, args, DAG_ORDER, "dag_id")
 
 
-@blp.route("/<dag_id>", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.response(200, DagSchema)
+@blp.operation("GET", "/<dag_id>", Action.READ, returns=DagSchema)
 def get_dag(dag_id: str) -> Any:
     """Get one DAG."""
     return check_dag(dag_id)
 
 
-@blp.route("/<dag_id>", methods=["PATCH"])
-@requires(Action.EDIT, Resource.DAGS)
-@blp.arguments(DagPatchSchema)
-@blp.response(200, DagSchema)
+@blp.operation("PATCH", "/<dag_id>", Action.EDIT, body=DagPatchSchema, returns=DagSchema)
 def patch_dag(body: dict[str, Any], dag_id: str) -> Any:
     """Pause or unpause a DAG."""
     check_dag(dag_id)
@@ -70,9 +62,7 @@ def patch_dag(body: dict[str, Any], dag_id: str) -> Any:
     return dag
 
 
-@blp.route("/<dag_id>", methods=["DELETE"])
-@requires(Action.DELETE, Resource.DAGS)
-@blp.response(204)
+@blp.operation("DELETE", "/<dag_id>", Action.DELETE, status=204)
 def delete(dag_id: str) -> None:
     """Delete a DAG's metadata and history (its file stays; the next parse brings it back)."""
     check_dag(dag_id)
@@ -80,10 +70,7 @@ def delete(dag_id: str) -> None:
     db.commit()
 
 
-@blp.route("/<dag_id>/source", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.arguments(DagSourceArgs, location="query")
-@blp.response(200, DagSourceSchema)
+@blp.operation("GET", "/<dag_id>/source", Action.READ, query=DagSourceArgs, returns=DagSourceSchema)
 def get_source(args: dict[str, Any], dag_id: str) -> Any:
     """The DAG file's source text, now or as parsed into ``version_number``."""
     check_dag(dag_id)
@@ -100,19 +87,14 @@ def get_source(args: dict[str, Any], dag_id: str) -> Any:
     }
 
 
-@blp.route("/<dag_id>/graph", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.response(200, DagGraphSchema)
+@blp.operation("GET", "/<dag_id>/graph", Action.READ, returns=DagGraphSchema)
 def get_graph(dag_id: str) -> Any:
     """The DAG's tasks with their settings, and its edges (from the serialized DAG)."""
     check_dag(dag_id)
     return dag_graph(session=db.session(), dag_id=dag_id)
 
 
-@blp.route("/<dag_id>/dagVersions", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(DagVersionSchema))
+@blp.listing("/<dag_id>/dagVersions", DagVersionSchema)
 def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
     """The DAG's versions, newest first: one per change of its serialized graph."""
     check_dag(dag_id)
@@ -122,9 +104,9 @@ def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
     )
 
 
-@blp.route("/<dag_id>/dagVersions/<int:version_number>", methods=["GET"])
-@requires(Action.READ, Resource.DAGS)
-@blp.response(200, DagVersionSchema)
+@blp.operation(
+    "GET", "/<dag_id>/dagVersions/<int:version_number>", Action.READ, returns=DagVersionSchema
+)
 def get_dag_version(dag_id: str, version_number: int) -> Any:
     """One version of the DAG."""
     check_dag(dag_id)

@@ -19,25 +19,19 @@ from engine.services.deadletters import (
 )
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import DeadLetterListArgs, DeadLetterSchema
-from webui.api.schemas.common import page_of
-from webui.auth import requires, visible_dag_ids
+from webui.auth import visible_dag_ids
 
-blp = Blueprint(
-    "dead_letters", __name__, url_prefix="/api/v1/deadLetters", description="Dead letters"
-)
+blp = api_blueprint("dead_letters", "/deadLetters", "Dead letters", Resource.DEAD_LETTERS)
 
 
 def _visible(dead_letter_id: int) -> DeadLetter:
     return get_dead_letter(session=db.session(), id=dead_letter_id, dag_ids=visible_dag_ids())
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.DEAD_LETTERS)
-@blp.arguments(DeadLetterListArgs, location="query")
-@blp.response(200, page_of(DeadLetterSchema))
+@blp.listing("", DeadLetterSchema, DeadLetterListArgs)
 def list_dead_letters(args: dict[str, Any]) -> Any:
     """List dead letters (filter by state and DAG), newest first by default."""
     filters = DeadLetterFilter(
@@ -48,25 +42,19 @@ def list_dead_letters(args: dict[str, Any]) -> Any:
     return paged(dead_letter_query(filters), args, DEAD_LETTER_ORDER, "-id")
 
 
-@blp.route("/<int:dead_letter_id>", methods=["GET"])
-@requires(Action.READ, Resource.DEAD_LETTERS)
-@blp.response(200, DeadLetterSchema)
+@blp.operation("GET", "/<int:dead_letter_id>", Action.READ, returns=DeadLetterSchema)
 def get_one(dead_letter_id: int) -> Any:
     """Get one dead letter with its message."""
     return _visible(dead_letter_id)
 
 
-@blp.route("/<int:dead_letter_id>/replay", methods=["POST"])
-@requires(Action.EDIT, Resource.DEAD_LETTERS)
-@blp.response(200, DeadLetterSchema)
+@blp.operation("POST", "/<int:dead_letter_id>/replay", Action.EDIT, returns=DeadLetterSchema)
 def replay(dead_letter_id: int) -> Any:
     """Run the task again with fresh tries, and resolve the dead letter."""
     return _resolved(dead_letter_id, replay_dead_letter)
 
 
-@blp.route("/<int:dead_letter_id>/discard", methods=["POST"])
-@requires(Action.DELETE, Resource.DEAD_LETTERS)
-@blp.response(200, DeadLetterSchema)
+@blp.operation("POST", "/<int:dead_letter_id>/discard", Action.DELETE, returns=DeadLetterSchema)
 def discard(dead_letter_id: int) -> Any:
     """Resolve the dead letter without running anything again."""
     return _resolved(dead_letter_id, discard_dead_letter)

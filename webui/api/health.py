@@ -24,11 +24,11 @@ from engine.services.health import (
 )
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.schemas.admin import HealthSchema, VersionSchema
 from webui.auth import public
 
-blp = Blueprint("monitor", __name__, url_prefix="/api/v1", description="Health and version")
+blp = api_blueprint("monitor", "", "Health and version")
 
 API_VERSION = "v1"
 MIN_SCHEDULER_THRESHOLD = timedelta(seconds=30)

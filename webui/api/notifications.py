@@ -6,18 +6,17 @@ from typing import Any
 
 from engine.delivery.notifications.deliveries import deliveries
 from engine.models import DeliveryStatus, NotificationDelivery
-from engine.security.roles import Action, Resource
-from webui.api.blueprint import Blueprint
+from engine.security.roles import Resource
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import NotificationListArgs, NotificationSchema
-from webui.api.schemas.common import page_of
-from webui.auth import requires, visible_dag_ids
+from webui.auth import visible_dag_ids
 
-blp = Blueprint(
+blp = api_blueprint(
     "notifications",
-    __name__,
-    url_prefix="/api/v1/notifications",
-    description="Alert deliveries: e-mails and webhook calls, with their status and errors",
+    "/notifications",
+    "Alert deliveries: e-mails and webhook calls, with their status and errors",
+    Resource.NOTIFICATIONS,
 )
 
 NOTIFICATION_ORDER = {
@@ -29,10 +28,7 @@ NOTIFICATION_ORDER = {
 }
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.NOTIFICATIONS)
-@blp.arguments(NotificationListArgs, location="query")
-@blp.response(200, page_of(NotificationSchema))
+@blp.listing("", NotificationSchema, NotificationListArgs)
 def list_notifications(args: dict[str, Any]) -> Any:
     """List deliveries (filter by status, channel, target, event and DAG), newest first."""
     status = args["status"]

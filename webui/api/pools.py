@@ -17,13 +17,11 @@ from engine.services.pools import (
     usage,
 )
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import PoolCreateSchema, PoolPatchSchema, PoolSchema
-from webui.api.schemas.common import PageArgs, page_of
-from webui.auth import requires
 
-blp = Blueprint("pools", __name__, url_prefix="/api/v1/pools", description="Pools")
+blp = api_blueprint("pools", "/pools", "Pools", Resource.POOLS)
 
 
 def _row(entry: PoolUsage) -> dict[str, Any]:
@@ -42,10 +40,7 @@ def _one(pool: Pool) -> dict[str, Any]:
     return _row(usage(session=db.session(), pools=[pool])[0])
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.POOLS)
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(PoolSchema))
+@blp.listing("", PoolSchema)
 def list_pools(args: dict[str, Any]) -> Any:
     """List pools with the slots in use."""
     page = paged(pool_query(), args, POOL_ORDER, "name")
@@ -53,10 +48,7 @@ def list_pools(args: dict[str, Any]) -> Any:
     return {"items": rows, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
-@blp.route("", methods=["POST"])
-@requires(Action.CREATE, Resource.POOLS)
-@blp.arguments(PoolCreateSchema)
-@blp.response(201, PoolSchema)
+@blp.operation("POST", "", Action.CREATE, body=PoolCreateSchema, status=201, returns=PoolSchema)
 def create(body: dict[str, Any]) -> Any:
     """Create a pool."""
     pool = create_pool(
@@ -69,18 +61,13 @@ def create(body: dict[str, Any]) -> Any:
     return _one(pool)
 
 
-@blp.route("/<pool_name>", methods=["GET"])
-@requires(Action.READ, Resource.POOLS)
-@blp.response(200, PoolSchema)
+@blp.operation("GET", "/<pool_name>", Action.READ, returns=PoolSchema)
 def get_pool(pool_name: str) -> Any:
     """Get one pool."""
     return _one(require_pool(session=db.session(), name=pool_name))
 
 
-@blp.route("/<pool_name>", methods=["PATCH"])
-@requires(Action.EDIT, Resource.POOLS)
-@blp.arguments(PoolPatchSchema)
-@blp.response(200, PoolSchema)
+@blp.operation("PATCH", "/<pool_name>", Action.EDIT, body=PoolPatchSchema, returns=PoolSchema)
 def patch_pool(body: dict[str, Any], pool_name: str) -> Any:
     """Resize a pool or change its description."""
     pool = require_pool(session=db.session(), name=pool_name)
@@ -91,9 +78,7 @@ def patch_pool(body: dict[str, Any], pool_name: str) -> Any:
     return _one(pool)
 
 
-@blp.route("/<pool_name>", methods=["DELETE"])
-@requires(Action.DELETE, Resource.POOLS)
-@blp.response(204)
+@blp.operation("DELETE", "/<pool_name>", Action.DELETE, status=204)
 def delete(pool_name: str) -> None:
     """Delete a pool (``default_pool`` cannot be deleted)."""
     delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=pool_name))

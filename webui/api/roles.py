@@ -16,18 +16,16 @@ from engine.security.roles import (
     update_role,
 )
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
-from webui.api.schemas.common import PageArgs, page_of
 from webui.api.schemas.security import (
     PermissionSchema,
     RoleCreateSchema,
     RolePatchSchema,
     RoleSchema,
 )
-from webui.auth import requires
 
-blp = Blueprint("roles", __name__, url_prefix="/api/v1", description="Roles and permissions")
+blp = api_blueprint("roles", "", "Roles and permissions", Resource.ROLES)
 
 
 def _pairs(permissions: list[dict[str, str]] | None) -> list[tuple[str, str]] | None:
@@ -36,19 +34,15 @@ def _pairs(permissions: list[dict[str, str]] | None) -> list[tuple[str, str]] | 
     return [(p["action"], p["resource"]) for p in permissions]
 
 
-@blp.route("/roles", methods=["GET"])
-@requires(Action.READ, Resource.ROLES)
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(RoleSchema))
+@blp.listing("/roles", RoleSchema)
 def list_roles(args: dict[str, Any]) -> Any:
     """List roles with their permissions and DAG tags."""
     return paged(role_query(), args, ROLE_ORDER, "name")
 
 
-@blp.route("/roles", methods=["POST"])
-@requires(Action.CREATE, Resource.ROLES)
-@blp.arguments(RoleCreateSchema)
-@blp.response(201, RoleSchema)
+@blp.operation(
+    "POST", "/roles", Action.CREATE, body=RoleCreateSchema, status=201, returns=RoleSchema
+)
 def create(body: dict[str, Any]) -> Any:
     """Create a custom role: permissions, optionally limited to DAGs with some tags."""
     role = create_role(
@@ -62,18 +56,13 @@ def create(body: dict[str, Any]) -> Any:
     return role
 
 
-@blp.route("/roles/<role_name>", methods=["GET"])
-@requires(Action.READ, Resource.ROLES)
-@blp.response(200, RoleSchema)
+@blp.operation("GET", "/roles/<role_name>", Action.READ, returns=RoleSchema)
 def get_role(role_name: str) -> Any:
     """Get one role."""
     return require_role(session=db.session(), name=role_name)
 
 
-@blp.route("/roles/<role_name>", methods=["PATCH"])
-@requires(Action.EDIT, Resource.ROLES)
-@blp.arguments(RolePatchSchema)
-@blp.response(200, RoleSchema)
+@blp.operation("PATCH", "/roles/<role_name>", Action.EDIT, body=RolePatchSchema, returns=RoleSchema)
 def patch_role(body: dict[str, Any], role_name: str) -> Any:
     """Change a role (a builtin role's permissions are fixed; its DAG tags are not)."""
     role = require_role(session=db.session(), name=role_name)
@@ -88,18 +77,14 @@ def patch_role(body: dict[str, Any], role_name: str) -> Any:
     return role
 
 
-@blp.route("/roles/<role_name>", methods=["DELETE"])
-@requires(Action.DELETE, Resource.ROLES)
-@blp.response(204)
+@blp.operation("DELETE", "/roles/<role_name>", Action.DELETE, status=204)
 def delete(role_name: str) -> None:
     """Delete a custom role."""
     delete_role(session=db.session(), role=require_role(session=db.session(), name=role_name))
     db.commit()
 
 
-@blp.route("/permissions", methods=["GET"])
-@requires(Action.READ, Resource.ROLES)
-@blp.response(200, PermissionSchema(many=True))
+@blp.operation("GET", "/permissions", Action.READ, returns=PermissionSchema(many=True))
 def list_permissions() -> Any:
     """Every permission of the catalogue (every action on every resource)."""
     return [{"action": a.value, "resource": r.value} for a, r in sorted(ALL_PERMISSIONS)]

@@ -19,7 +19,7 @@ from engine.services.taskinstances import (
 from engine.state import TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import csv_or_list, page_of
 from webui.api.schemas.runs import (
@@ -31,20 +31,17 @@ from webui.api.schemas.runs import (
     TaskPatchSchema,
     XComListSchema,
 )
-from webui.auth import check_dag, requires
+from webui.auth import check_dag
 
-blp = Blueprint(
+blp = api_blueprint(
     "task_instances",
-    __name__,
-    url_prefix="/api/v1/dags/<dag_id>/dagRuns/<run_id>/taskInstances",
-    description="Task instances",
+    "/dags/<dag_id>/dagRuns/<run_id>/taskInstances",
+    "Task instances",
+    Resource.TASK_INSTANCES,
 )
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.TASK_INSTANCES)
-@blp.arguments(TaskInstanceListArgs, location="query")
-@blp.response(200, page_of(TaskInstanceSchema))
+@blp.listing("", TaskInstanceSchema, TaskInstanceListArgs)
 def list_task_instances(args: dict[str, Any], dag_id: str, run_id: str) -> Any:
     """List a run's task instances (filter by state)."""
     check_dag(dag_id)
@@ -53,19 +50,14 @@ def list_task_instances(args: dict[str, Any], dag_id: str, run_id: str) -> Any:
     return paged(stmt, args, TASK_INSTANCE_ORDER, "task_id")
 
 
-@blp.route("/<task_id>", methods=["GET"])
-@requires(Action.READ, Resource.TASK_INSTANCES)
-@blp.response(200, TaskInstanceSchema)
+@blp.operation("GET", "/<task_id>", Action.READ, returns=TaskInstanceSchema)
 def get_ti(dag_id: str, run_id: str, task_id: str) -> Any:
     """Get one task instance."""
     check_dag(dag_id)
     return get_task_instance(session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id)
 
 
-@blp.route("/<task_id>", methods=["PATCH"])
-@requires(Action.EDIT, Resource.TASK_INSTANCES)
-@blp.arguments(TaskPatchSchema)
-@blp.response(200, TaskInstanceSchema)
+@blp.operation("PATCH", "/<task_id>", Action.EDIT, body=TaskPatchSchema, returns=TaskInstanceSchema)
 def patch_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> Any:
     """Mark a task instance success, failed or skipped."""
     check_dag(dag_id)
@@ -81,10 +73,13 @@ def patch_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> An
     return ti
 
 
-@blp.route("/<task_id>/clear", methods=["POST"])
-@requires(Action.EDIT, Resource.TASK_INSTANCES)
-@blp.arguments(TaskClearSchema)
-@blp.response(200, page_of(TaskInstanceSchema))
+@blp.operation(
+    "POST",
+    "/<task_id>/clear",
+    Action.EDIT,
+    body=TaskClearSchema,
+    returns=page_of(TaskInstanceSchema),
+)
 def clear_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> Any:
     """Clear a task instance (and, optionally, everything downstream of it) to run again."""
     check_dag(dag_id)
@@ -100,10 +95,14 @@ def clear_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> An
     return Page.whole(cleared)
 
 
-@blp.route("/<task_id>/logs/<int:try_number>", methods=["GET"])
-@requires(Action.READ, Resource.TASK_LOGS)
-@blp.arguments(LogArgs, location="query")
-@blp.response(200, LogSchema)
+@blp.operation(
+    "GET",
+    "/<task_id>/logs/<int:try_number>",
+    Action.READ,
+    resource=Resource.TASK_LOGS,
+    query=LogArgs,
+    returns=LogSchema,
+)
 def get_log(args: dict[str, Any], dag_id: str, run_id: str, task_id: str, try_number: int) -> Any:
     """One try's log from ``offset`` on; poll with the returned ``next_offset`` to tail it."""
     check_dag(dag_id)
@@ -111,9 +110,9 @@ def get_log(args: dict[str, Any], dag_id: str, run_id: str, task_id: str, try_nu
     return log_chunk(session=db.session(), ti=ti, try_number=try_number, offset=args["offset"])
 
 
-@blp.route("/<task_id>/xcom", methods=["GET"])
-@requires(Action.READ, Resource.XCOM)
-@blp.response(200, XComListSchema)
+@blp.operation(
+    "GET", "/<task_id>/xcom", Action.READ, resource=Resource.XCOM, returns=XComListSchema
+)
 def get_xcom(dag_id: str, run_id: str, task_id: str) -> Any:
     """The XComs a task instance published (its return value is key ``return_value``)."""
     check_dag(dag_id)

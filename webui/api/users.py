@@ -18,28 +18,20 @@ from engine.security.users import (
     user_query,
 )
 from webui import db
-from webui.api.blueprint import Blueprint
+from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
-from webui.api.schemas.common import PageArgs, page_of
 from webui.api.schemas.security import UserCreateSchema, UserPatchSchema, UserSchema
-from webui.auth import requires
 
-blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
+blp = api_blueprint("users", "/users", "Users", Resource.USERS)
 
 
-@blp.route("", methods=["GET"])
-@requires(Action.READ, Resource.USERS)
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_of(UserSchema))
+@blp.listing("", UserSchema)
 def list_users(args: dict[str, Any]) -> Any:
     """List users with their roles."""
     return paged(user_query(), args, USER_ORDER, "username")
 
 
-@blp.route("", methods=["POST"])
-@requires(Action.CREATE, Resource.USERS)
-@blp.arguments(UserCreateSchema)
-@blp.response(201, UserSchema)
+@blp.operation("POST", "", Action.CREATE, body=UserCreateSchema, status=201, returns=UserSchema)
 def create(body: dict[str, Any]) -> Any:
     """Create a user with one or more roles."""
     user = create_user(
@@ -54,18 +46,13 @@ def create(body: dict[str, Any]) -> Any:
     return user
 
 
-@blp.route("/<username>", methods=["GET"])
-@requires(Action.READ, Resource.USERS)
-@blp.response(200, UserSchema)
+@blp.operation("GET", "/<username>", Action.READ, returns=UserSchema)
 def get_user(username: str) -> Any:
     """Get one user."""
     return require_user(session=db.session(), username=username)
 
 
-@blp.route("/<username>", methods=["PATCH"])
-@requires(Action.EDIT, Resource.USERS)
-@blp.arguments(UserPatchSchema)
-@blp.response(200, UserSchema)
+@blp.operation("PATCH", "/<username>", Action.EDIT, body=UserPatchSchema, returns=UserSchema)
 def patch_user(body: dict[str, Any], username: str) -> Any:
     """Change a user; a new password or ``is_active: false`` revokes their tokens at once."""
     user = require_user(session=db.session(), username=username)
@@ -81,9 +68,7 @@ def patch_user(body: dict[str, Any], username: str) -> Any:
     return user
 
 
-@blp.route("/<username>/disable", methods=["POST"])
-@requires(Action.EDIT, Resource.USERS)
-@blp.response(200, UserSchema)
+@blp.operation("POST", "/<username>/disable", Action.EDIT, returns=UserSchema)
 def disable(username: str) -> Any:
     """Disable a user: they cannot sign in, and their tokens stop working at once."""
     user = require_user(session=db.session(), username=username)
@@ -93,9 +78,7 @@ def disable(username: str) -> Any:
     return user
 
 
-@blp.route("/<username>", methods=["DELETE"])
-@requires(Action.DELETE, Resource.USERS)
-@blp.response(204)
+@blp.operation("DELETE", "/<username>", Action.DELETE, status=204)
 def delete(username: str) -> None:
     """Delete a user (audit entries keep their name)."""
     user = require_user(session=db.session(), username=username)

@@ -7,9 +7,10 @@
 * ``@refresh_token_required``: a valid refresh token (``x-permission: refresh``).
 * ``@public``: no token (``x-permission: public``).
 
-Put the decorator right under ``@blp.route`` so that the token is checked before the
-input: a request without a token gets 401, whatever its body. :func:`declared_permission`
-reads the declaration back; the app refuses to start if an API view has none.
+Put the decorator right under ``@blp.route`` (as :meth:`webui.api.blueprint.Blueprint.operation`
+does) so that the token is checked before the input: a request without a token gets 401,
+whatever its body. :func:`declared_permission` reads the declaration back; the app refuses
+to start if an API view has none.
 """
 
 from __future__ import annotations

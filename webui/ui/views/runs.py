@@ -12,6 +12,7 @@ try's log carries ``data-log`` (loom.js appends the chunks the JSON endpoint ret
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.present import span
 from webui.ui.session import page
-from webui.ui.viewmodels.runview import run_view, task_fields
+from webui.ui.viewmodels.runview import run_view, task_docs, task_fields
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
@@ -165,6 +166,7 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
         log=log,
         may_logs=may_logs,
         fields=task_fields(session=session, ti=ti, attempt=attempt),
+        about=task_docs(session=session, ti=ti),
         xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
         may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,
@@ -232,15 +234,7 @@ def task_log(dag_id: str, run_id: str, task_id: str, try_number: int | None = No
         chunk = log_chunk(session=db.session(), ti=ti, try_number=wanted, offset=offset)
     except NotFoundError as exc:
         return _json_error(404, str(exc))
-    return jsonify(
-        try_number=chunk.try_number,
-        state=chunk.state,
-        content=chunk.content,
-        offset=chunk.offset,
-        next_offset=chunk.next_offset,
-        truncated=chunk.truncated,
-        complete=chunk.complete,
-    )
+    return jsonify(asdict(chunk))
 
 
 def _whole(name: str) -> int | None:
