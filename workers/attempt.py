@@ -28,6 +28,7 @@ from typing import Any
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.params import resolve_params
 from engine.authoring.signals import TaskTimeout
+from engine.errors import NotFoundError
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
 from engine.execution.context import TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
@@ -81,7 +82,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
-        return AttemptRecord(_import_failure(exc), store)
+        return AttemptRecord(_import_failure(exc, claim), store)
     handle = TaskInstanceHandle(**try_key(claim), max_tries=claim.max_tries, xcom=store)
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
@@ -117,10 +118,15 @@ def stop_heartbeat_at(limit: timedelta | None, interval: timedelta) -> float | N
     return time.monotonic() + (limit + 2 * interval).total_seconds()
 
 
-def _import_failure(exc: BaseException) -> AttemptResult:
+def _import_failure(exc: BaseException, claim: Claim) -> AttemptResult:
     result = failure_result(exc)
     if isinstance(exc, SystemExit):
         result.error_message = f"the DAG file called sys.exit({exc.code!r}) while being imported"
+    elif isinstance(exc, NotFoundError) and claim.dag_version is not None:
+        result.error_message = (
+            f"{result.error_message}: the run is on version {claim.dag_version} of the DAG, "
+            "which has the task, but workers run the DAG file's current code"
+        )
     return result
 
 

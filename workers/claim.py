@@ -14,14 +14,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG, SerializedTask
-from engine.errors import NotFoundError
 from engine.execution.context import RunInfo
 from engine.execution.outcomes import start_attempt
 from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
-from engine.services.dags import load_serialized_dag_and_file
+from engine.services.dagversions import load_run_dags
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
 from workers.context import RunnerContext
@@ -44,7 +43,10 @@ class Claim:
     fileloc: str
     run: RunInfo
     dag: SerializedDAG
+    """The graph of the run's DAG version (the file may define another one by now)."""
     task: SerializedTask
+    dag_version: int | None = None
+    """The number of the run's DAG version; None for a run older than versions."""
 
     def describe(self) -> str:
         return f"{self.dag_id}.{self.run_id}.{self.task_id} try {self.try_number}"
@@ -73,8 +75,8 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         if ti is None:
             logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
             return None
-        dag, fileloc = _serialized(session, ti.dag_id)
-        if dag is None or ti.task_id not in dag.tasks:
+        found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
+        if found is None or ti.task_id not in found.dag.tasks:
             _remove(session, ti, try_number, now=now)
             return None
         if not _cas(session, ti_id, try_number, now=now, ctx=ctx):
@@ -92,10 +94,11 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             ti_id=ti.id,
             **try_key(ti),
             max_tries=ti.max_tries,
-            fileloc=fileloc,
+            fileloc=found.fileloc,
             run=_run_info(session, ti.dag_run_id),
-            dag=dag,
-            task=dag.tasks[ti.task_id],
+            dag=found.dag,
+            task=found.dag.tasks[ti.task_id],
+            dag_version=found.version_number,
         )
 
 
@@ -146,13 +149,6 @@ def _cas(
         end_date=None,
         duration=None,
     )
-
-
-def _serialized(session: Session, dag_id: str) -> tuple[SerializedDAG | None, str]:
-    try:
-        return load_serialized_dag_and_file(session=session, dag_id=dag_id)
-    except NotFoundError:
-        return None, ""
 
 
 def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:

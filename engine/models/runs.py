@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
 from engine.models.base import (
     Base,
@@ -25,7 +25,7 @@ from engine.models.base import (
     previous_value,
     updated_at_column,
 )
-from engine.models.dags import ID_LENGTH
+from engine.models.dags import ID_LENGTH, DagVersion
 from engine.priority import DEFAULT_POOL, PriorityClass, queue_name
 from engine.state import DagRunState, TaskInstanceState, check_run_transition, check_task_transition
 from engine.timeutil import utcnow
@@ -89,7 +89,20 @@ class DagRun(Base):
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     triggered_by: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     dag_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    """The serialized DAG version this run was created from."""
+    """The content hash of the serialized DAG this run was created from."""
+    dag_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("dag_version.id", ondelete="SET NULL")
+    )
+    """The DAG version this run was created with and is scheduled on to its end; NULL for
+    runs older than versions (they follow the latest graph)."""
+    dag_version_number: Mapped[int | None] = column_property(
+        sa.select(DagVersion.version_number)
+        .where(DagVersion.id == dag_version_id)
+        .correlate_except(DagVersion)
+        .scalar_subquery(),
+        deferred=True,
+    )
+    """That version's number (1, 2, ...), loaded when asked for: lists undefer it."""
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime())
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the DAG's run ``deadline`` was found missed (set once: the alert fires once)."""

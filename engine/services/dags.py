@@ -10,7 +10,7 @@ back, without history, at the next parse.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,29 +65,34 @@ _PARSED_DAGS_LIMIT = 256
 
 
 def load_serialized_dag(*, session: Session, dag_id: str) -> SerializedDAG:
-    """The DAG's graph as last parsed. Raises :class:`NotFoundError` when there is none."""
-    return load_serialized_dag_and_file(session=session, dag_id=dag_id)[0]
-
-
-def load_serialized_dag_and_file(*, session: Session, dag_id: str) -> tuple[SerializedDAG, str]:
-    """The DAG's graph as last parsed and the file it was parsed from, in one query when
-    the graph is cached. Raises :class:`NotFoundError` when there is none."""
-    row = session.execute(
-        sa.select(SerializedDag.dag_hash, SerializedDag.fileloc).where(
-            SerializedDag.dag_id == dag_id
-        )
-    ).one_or_none()
-    if row is None:
+    """The DAG's graph as last parsed (its latest version), one query when it is cached.
+    Raises :class:`NotFoundError` when there is none. The graph a run is scheduled on is
+    its own version's: :func:`engine.services.dagversions.load_run_dag`."""
+    digest = session.scalar(sa.select(SerializedDag.dag_hash).where(SerializedDag.dag_id == dag_id))
+    if digest is None:
         raise NotFoundError(f"no DAG {dag_id!r}")
-    return _parsed(session, dag_id, row.dag_hash), row.fileloc or ""
+    return cached_latest_dag(session, dag_id, digest)
 
 
-def _parsed(session: Session, dag_id: str, digest: str) -> SerializedDAG:
+def cached_latest_dag(session: Session, dag_id: str, digest: str) -> SerializedDAG:
+    """The DAG's latest graph, whose hash the caller read as ``digest``."""
+
+    def load() -> dict[str, Any]:
+        data: dict[str, Any] | None = session.scalar(
+            sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id)
+        )
+        return data or {}
+
+    return cached_dag(dag_id, digest, load)
+
+
+def cached_dag(dag_id: str, digest: str, load: Callable[[], dict[str, Any]]) -> SerializedDAG:
+    """The DAG whose serialized content has hash ``digest``; ``load`` reads that content
+    when it is not cached (the latest graph or any version's: a hash names one content)."""
     cached = _PARSED_DAGS.get((dag_id, digest))
     if cached is not None:
         return cached
-    data = session.scalar(sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id))
-    dag = SerializedDAG.from_dict(data or {})
+    dag = SerializedDAG.from_dict(load())
     if len(_PARSED_DAGS) >= _PARSED_DAGS_LIMIT:
         _PARSED_DAGS.clear()
     _PARSED_DAGS[(dag_id, digest)] = dag
@@ -274,4 +279,4 @@ def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[
             SerializedDag.dag_id.in_(sorted(dag_ids))
         )
     )
-    return {dag_id: _parsed(session, dag_id, digest) for dag_id, digest in rows}
+    return {dag_id: cached_latest_dag(session, dag_id, digest) for dag_id, digest in rows}

@@ -20,7 +20,7 @@ from engine.durations import seconds_between
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.scheduling.wakeup import request_wake
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dag
 from engine.services.pagination import order_columns
 from engine.services.runs import get_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState
@@ -182,7 +182,7 @@ def clear_task_instances(
     goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
-    dag = load_serialized_dag(session=session, dag_id=dag_id)
+    dag = load_run_dag(session=session, run=run).dag  # the graph the run was created with
     wanted = _clear_set(dag, task_ids, downstream=downstream)
     cleared = [
         ti for ti in run.task_instances if ti.task_id in wanted and ti.state is not TI.RUNNING

@@ -60,7 +60,7 @@ def test_trigger_run_on_a_worker_and_read_state_and_logs(on_rq: OnRQ) -> None:
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/example/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(on_rq, run_path)
+    run_until_done(on_rq, run_path)
 
     run = client.get(run_path, headers=headers).get_json()
     assert run["state"] == "success"
@@ -90,7 +90,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     (on_rq.dags_folder / "orders.py").write_text(_readme_dag())
     marker = tmp_path / "pwned"
     attack = f"x'; touch {marker}; echo \"$(touch {marker})\" '"
-    _reparse(on_rq.url, on_rq.dags_folder)
+    reparse(on_rq.url, on_rq.dags_folder)
     refused = client.post(
         "/api/v1/dags/orders/dagRuns", json={"conf": {"region": ["eu"]}}, headers=headers
     )
@@ -101,7 +101,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/orders/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(on_rq, run_path)
+    run_until_done(on_rq, run_path)
 
     assert client.get(run_path, headers=headers).get_json()["state"] == "success"
     log = client.get(f"{run_path}/taskInstances/report/logs/1", headers=headers).get_json()
@@ -109,7 +109,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert not marker.exists()
 
 
-def _reparse(url: str, dags: Path) -> None:
+def reparse(url: str, dags: Path) -> None:
     engine = create_db_engine(url)
     try:
         with make_session_factory(engine).begin() as session:
@@ -118,20 +118,21 @@ def _reparse(url: str, dags: Path) -> None:
         engine.dispose()
 
 
-def _run_until_done(on_rq: OnRQ, run_path: str) -> None:
+def run_until_done(on_rq: OnRQ, run_path: str, *, redis_url: str = REDIS_URL) -> None:
     """Scheduler ticks in this process, burst workers in child processes, until the run ends."""
     client, url, tmp_path = on_rq.client, on_rq.url, on_rq.home
     app_settings = client.application.extensions["loom.settings"]
     engine = create_db_engine(url)
     scheduler = Scheduler(
         session_factory=make_session_factory(engine),
-        executor=RQExecutor(REDIS_URL),
+        executor=RQExecutor(redis_url),
         settings=app_settings,
         parse_dags=False,
     )
     worker_env = {
         **os.environ,
         **RQ_ENV,
+        "LOOM__REDIS__URL": redis_url,
         "LOOM__DATABASE__URL": url,
         "LOOM__CORE__DAGS_FOLDER": str(on_rq.dags_folder),
         "LOOM_HOME": str(tmp_path / "w"),

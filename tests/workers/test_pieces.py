@@ -18,7 +18,7 @@ from engine.execution.outcomes import record_zombie
 from engine.models import DeadLetter, TaskInstance
 from engine.services.dags import load_serialized_dag
 from engine.state import TaskInstanceState
-from tests.workers.conftest import Sessions, attempts, load_ti, queued, xcoms
+from tests.workers.conftest import Sessions, attempts, load_ti, queued, refresh, xcoms
 from workers import DagCache, DatabaseXComStore, RunnerContext, run_task
 from workers.heartbeat import Heartbeat, beat
 from workers.logcapture import TailBuffer, capture_output
@@ -148,18 +148,24 @@ def test_dag_cache_names_a_missing_task_or_file(dags_folder: Path) -> None:
         cache.get_task(str(dags_folder / "gone.py"), "work", "produce")
 
 
+@pytest.mark.parametrize("reparsed", [False, True], ids=["file-changed", "new-version"])
 def test_a_file_that_no_longer_defines_the_task_fails_the_try(
-    sessions: Sessions, ctx: RunnerContext, dags_folder: Path
+    sessions: Sessions, ctx: RunnerContext, dags_folder: Path, reparsed: bool
 ) -> None:
     ti_id, try_number = queued(sessions, "final")
     source = dags_folder / "work.py"
     source.write_text(source.read_text().replace('task_id="final"', 'task_id="renamed"'))
+    if reparsed:
+        refresh(sessions, dags_folder)  # version 2 has no "final"; the run stays on version 1
 
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED
+    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED  # claimed, not "removed"
 
     [attempt] = attempts(sessions, ti_id)
     assert attempt.error_type == "NotFoundError"
-    assert attempt.error_message == f"{source} no longer defines task 'final' of DAG 'work'"
+    assert attempt.error_message == (
+        f"{source} no longer defines task 'final' of DAG 'work': the run is on version 1 of "
+        "the DAG, which has the task, but workers run the DAG file's current code"
+    )
 
 
 def test_a_dag_file_that_fails_to_import_fails_the_try_with_its_output(

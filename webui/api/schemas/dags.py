@@ -44,6 +44,25 @@ class DagPatchSchema(ma.Schema):
     is_paused = fields.Boolean(required=True)
 
 
+class DagVersionSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    version_number = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    dag_hash = fields.String(required=True)
+    task_count = fields.Integer(required=True)
+    run_count = fields.Integer(
+        required=True, metadata={"description": "Runs created with this version"}
+    )
+
+
+class DagSourceArgs(ma.Schema):
+    version_number = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "The file as parsed into this version (default: as it is now)"},
+    )
+
+
 class DagSourceSchema(ma.Schema):
     dag_id = fields.String(required=True)
     fileloc = fields.String(required=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.durations import seconds_between
 from engine.models import DagRun, TaskAttempt, TaskInstance
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dag
 from engine.services.runs import get_run
 from engine.services.taskinstances import task_instances
 from engine.state import FAILED_STATES, FINISHED, RUN_FINISHED, TaskInstanceState
@@ -129,10 +129,10 @@ class TaskFields:
 
 
 def task_fields(*, session: Session, ti: TaskInstance, attempt: TaskAttempt | None) -> TaskFields:
-    """The fields ``attempt`` rendered, else the templates of the DAG as last parsed."""
+    """The fields ``attempt`` rendered, else the templates of the run's DAG version."""
     if attempt is not None and attempt.rendered:
         return TaskFields(dict(attempt.rendered), attempt.try_number)
-    dag = load_serialized_dag(session=session, dag_id=ti.dag_id)
+    dag = load_run_dag(session=session, run=ti.dag_run).dag
     task = dag.tasks.get(ti.task_id)
     written = {} if task is None else {k: task.fields.get(k) for k in task.template_fields}
     return TaskFields(written, None)
@@ -155,8 +155,8 @@ class TaskDocs:
 
 
 def task_docs(*, session: Session, ti: TaskInstance) -> TaskDocs:
-    """The display name and docs of ``ti``'s task, from the DAG as last parsed."""
-    task = load_serialized_dag(session=session, dag_id=ti.dag_id).tasks.get(ti.task_id)
+    """The display name and docs of ``ti``'s task, from its run's DAG version."""
+    task = load_run_dag(session=session, run=ti.dag_run).dag.tasks.get(ti.task_id)
     if task is None:
         return TaskDocs(None, [])
     docs = [(label, getattr(task, name)) for name, label in DOC_KINDS if getattr(task, name)]

@@ -7,6 +7,7 @@ the API does, so conf is checked against the params in one place.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun
 from engine.security.roles import Action, Resource
 from engine.services.dags import dag_source, load_serialized_dag
+from engine.services.dagversions import list_versions, load_run_dag, version_source
 from engine.services.runs import get_run, list_runs, trigger_dag
 from engine.services.taskinstances import task_states
 from engine.services.userinput import checked_datetime, loads_json
@@ -143,8 +145,12 @@ class _GraphRun:
 def dag_graph(dag_id: str) -> str:
     """The graph, groups collapsed unless ``?expand=g1,g2`` (or ``*``) opens them."""
     dag = check_dag(dag_id)
-    serialized = load_serialized_dag(session=db.session(), dag_id=dag_id)
     chosen = _graph_run(dag, request.args.get("run_id", "").strip())
+    serialized = (  # the chosen run's own version: its states fit that graph
+        load_serialized_dag(session=db.session(), dag_id=dag_id)
+        if chosen.run is None
+        else load_run_dag(session=db.session(), run=chosen.run).dag
+    )
     folded = grouped_graph(serialized, parse_expanded(request.args.get("expand"), serialized))
     layout = layered_layout(
         {node: _node_width(serialized, node) for node in folded.nodes}, folded.edges
@@ -257,13 +263,35 @@ def _node_title(task: SerializedTask, chosen: _GraphRun) -> str:
 @bp.route("/dags/<dag_id>/code")
 @page(Action.READ, Resource.DAGS)
 def dag_code(dag_id: str) -> tuple[str, int]:
+    """The DAG's file as it is now, or as parsed into ``?version=N``."""
     dag = check_dag(dag_id)
+    session = db.session()
+    version = _version_arg()
+    versions = list_versions(session=session, dag_id=dag_id, limit=CODE_VERSIONS).items
+    page = functools.partial(
+        render_template, "ui/dag_code.html", dag=dag, versions=versions, version=version
+    )
     try:
-        source = dag_source(session=db.session(), dag_id=dag_id)
+        if version is None:
+            source = dag_source(session=session, dag_id=dag_id)
+        else:
+            source = version_source(session=session, dag_id=dag_id, version_number=version)
     except NotFoundError as exc:
-        return render_template("ui/dag_code.html", dag=dag, source=None, problem=str(exc)), 404
-    code = _highlighted(source.content)
-    return render_template("ui/dag_code.html", dag=dag, source=source, code=code), 200
+        return page(source=None, problem=str(exc)), 404
+    return page(source=source, code=_highlighted(source.content)), 200
+
+
+CODE_VERSIONS = 100
+"""Newest versions the code page offers to choose from (older ones by ``?version=N``)."""
+
+
+def _version_arg() -> int | None:
+    text = request.args.get("version", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise BadRequest(f"version: must be a version number (1, 2, ...), not {text!r}")
+    return int(text)
 
 
 def _highlighted(source: str) -> Markup:
