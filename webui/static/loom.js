@@ -70,18 +70,20 @@ document.addEventListener("click", async (event) => {
   const figure = link.closest(".graph-figure");
   if (!figure) return;
   event.preventDefault();
+  // An SVG <a> has no string href (it is an SVGAnimatedString): resolve the attribute.
+  const target = new URL(link.getAttribute("href") || link.getAttribute("xlink:href"), window.location.href).href;
   try {
-    const reply = await fetch(link.href, { headers: { "X-Loom-Fragment": "1" }, credentials: "same-origin" });
-    if (!reply.ok || reply.redirected) { window.location.assign(link.href); return; }
+    const reply = await fetch(target, { headers: { "X-Loom-Fragment": "1" }, credentials: "same-origin" });
+    if (!reply.ok || reply.redirected) { window.location.assign(target); return; }
     const holder = document.createElement("div");
     holder.innerHTML = await reply.text();
     const fresh = holder.firstElementChild;
     if (!fresh) return;
     figure.replaceWith(fresh);
-    window.history.replaceState(null, "", link.href);
+    window.history.replaceState(null, "", target);
     if (fresh.dataset.live) refreshLive(fresh);
   } catch (error) {
-    window.location.assign(link.href);
+    window.location.assign(target);
   }
 });
 
