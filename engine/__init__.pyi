@@ -2,6 +2,8 @@ from engine.authoring.baseoperator import BaseOperator as BaseOperator
 from engine.authoring.chain import chain as chain
 from engine.authoring.dag import DAG as DAG
 from engine.authoring.dag import dag as dag
+from engine.authoring.edges import EdgeModifier as EdgeModifier
+from engine.authoring.edges import Label as Label
 from engine.authoring.operators import BashOperator as BashOperator
 from engine.authoring.operators import BranchPythonOperator as BranchPythonOperator
 from engine.authoring.operators import EmptyOperator as EmptyOperator
@@ -15,6 +17,8 @@ from engine.authoring.signals import FailTask as FailTask
 from engine.authoring.signals import SkipTask as SkipTask
 from engine.authoring.taskflow import XComArg as XComArg
 from engine.authoring.taskflow import task as task
+from engine.authoring.taskgroup import TaskGroup as TaskGroup
+from engine.authoring.taskgroup import task_group as task_group
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
 from engine.plugins.base import AirflowPlugin as AirflowPlugin
 from engine.plugins.base import LoomPlugin as LoomPlugin

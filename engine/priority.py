@@ -6,12 +6,15 @@ scheduler, the executors and the workers share one definition of each:
 * :class:`PriorityClass` — a task's ``priority``: ``high``, ``default`` or ``low``;
 * :func:`queue_name` — the queue of a class (``loom.high``, ...), and :data:`QUEUE_NAMES`,
   the queues in the order workers serve them;
+* :data:`QUEUE_PATTERN`, :func:`is_queue_name` — named queues (a task's ``queue="gpu"``
+  runs in ``loom.gpu``, served by workers started with ``--queues gpu``);
 * :func:`try_job_id` — the id of one try's job (``"{ti_id}:{try_number}"``);
 * :data:`DEFAULT_POOL` — the pool whose slots a task takes when it names none.
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -43,6 +46,17 @@ def queue_name(priority_class: str) -> str:
 QUEUE_NAMES: tuple[str, ...] = tuple(queue_name(name) for name in PRIORITY_CLASSES)
 """The queues, in the order workers listen to them: ``loom.high``, ``loom.default``,
 ``loom.low``."""
+
+QUEUE_PATTERN = re.compile(r"[A-Za-z0-9_\-]{1,100}")
+"""A named queue (a task's ``queue=``, a worker's ``--queues``): letters, digits, ``_``, ``-``."""
+
+
+def is_queue_name(name: str) -> bool:
+    """True for ``loom.<name>``: a class's queue or a named one (``loom.gpu``)."""
+    return name.startswith(QUEUE_PREFIX) and bool(
+        QUEUE_PATTERN.fullmatch(name.removeprefix(QUEUE_PREFIX))
+    )
+
 
 DEFAULT_QUEUE = queue_name(PriorityClass.DEFAULT)
 """The queue of a task instance of the ``default`` class."""

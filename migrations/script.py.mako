@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
-branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
-depends_on: str | Sequence[str] | None = ${repr(depends_on)}
+% if branch_labels or depends_on:
+${"branch_labels = %r" % (branch_labels,) if branch_labels else ""}
+${"depends_on = %r" % (depends_on,) if depends_on else ""}
+% endif
 
 
 def upgrade() -> None:

@@ -28,11 +28,13 @@ from typing import Any
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.params import resolve_params
 from engine.authoring.signals import TaskTimeout
+from engine.errors import NotFoundError
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
 from engine.execution.context import TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
 from engine.plugins.loading import load_plugins
 from engine.state import TaskInstanceState
+from engine.trykey import try_key
 from workers.claim import Claim
 from workers.context import RunnerContext
 from workers.logcapture import TailBuffer, capture_output
@@ -76,19 +78,15 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         dag, task = ctx.dag_cache.get_task(
             claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
         )
-        params = resolve_params(dag.params, claim.run.conf)
+        params = resolve_params({**dag.params, **task.params}, claim.run.conf)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
-        return AttemptRecord(_import_failure(exc), store)
+        return AttemptRecord(_import_failure(exc, claim), store)
     handle = TaskInstanceHandle(
-        dag_id=claim.dag_id,
-        run_id=claim.run_id,
-        task_id=claim.task_id,
-        try_number=claim.try_number,
+        **try_key(claim),
         max_tries=claim.max_tries,
         xcom=store,
-        map_index=claim.map_index,
         mapped_task_ids=frozenset(t for t, s in claim.dag.tasks.items() if s.mapped is not None),
     )
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
@@ -125,10 +123,15 @@ def stop_heartbeat_at(limit: timedelta | None, interval: timedelta) -> float | N
     return time.monotonic() + (limit + 2 * interval).total_seconds()
 
 
-def _import_failure(exc: BaseException) -> AttemptResult:
+def _import_failure(exc: BaseException, claim: Claim) -> AttemptResult:
     result = failure_result(exc)
     if isinstance(exc, SystemExit):
         result.error_message = f"the DAG file called sys.exit({exc.code!r}) while being imported"
+    elif isinstance(exc, NotFoundError) and claim.dag_version is not None:
+        result.error_message = (
+            f"{result.error_message}: the run is on version {claim.dag_version} of the DAG, "
+            "which has the task, but workers run the DAG file's current code"
+        )
     return result
 
 

@@ -14,15 +14,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG, SerializedTask
-from engine.errors import NotFoundError
 from engine.execution.context import RunInfo
 from engine.execution.outcomes import start_attempt
 from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
-from engine.services.dags import load_serialized_dag_and_file
+from engine.services.dagversions import load_run_dags
 from engine.state import TaskInstanceState
+from engine.trykey import try_key
 from workers.context import RunnerContext
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,10 @@ class Claim:
     fileloc: str
     run: RunInfo
     dag: SerializedDAG
+    """The graph of the run's DAG version (the file may define another one by now)."""
     task: SerializedTask
+    dag_version: int | None = None
+    """The number of the run's DAG version; None for a run older than versions."""
 
     def describe(self) -> str:
         index = f"[{self.map_index}]" if self.map_index >= 0 else ""
@@ -55,10 +58,7 @@ class Claim:
     ) -> TaskInstanceEvent:
         """What plugins' listeners hear of this try moving to ``state``."""
         return TaskInstanceEvent(
-            dag_id=self.dag_id,
-            run_id=self.run_id,
-            task_id=self.task_id,
-            try_number=self.try_number,
+            **try_key(self),
             state=state.value,
             previous_state=previous.value,
             error=error,
@@ -77,8 +77,8 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         if ti is None:
             logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
             return None
-        dag, fileloc = _serialized(session, ti.dag_id)
-        if dag is None or ti.task_id not in dag.tasks:
+        found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
+        if found is None or ti.task_id not in found.dag.tasks:
             _remove(session, ti, try_number, now=now)
             return None
         if not _cas(session, ti_id, try_number, now=now, ctx=ctx):
@@ -94,16 +94,13 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
         return Claim(
             ti_id=ti.id,
-            try_number=ti.try_number,
+            **try_key(ti),
             max_tries=ti.max_tries,
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            map_index=ti.map_index,
-            fileloc=fileloc,
+            fileloc=found.fileloc,
             run=_run_info(session, ti.dag_run_id),
-            dag=dag,
-            task=dag.tasks[ti.task_id],
+            dag=found.dag,
+            task=found.dag.tasks[ti.task_id],
+            dag_version=found.version_number,
         )
 
 
@@ -154,13 +151,6 @@ def _cas(
         end_date=None,
         duration=None,
     )
-
-
-def _serialized(session: Session, dag_id: str) -> tuple[SerializedDAG | None, str]:
-    try:
-        return load_serialized_dag_and_file(session=session, dag_id=dag_id)
-    except NotFoundError:
-        return None, ""
 
 
 def _remove(session: Session, ti: TaskInstance, try_number: int, *, now: datetime) -> None:

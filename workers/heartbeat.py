@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import TaskInstance
 from engine.state import TaskInstanceState
-from workers.periodic import PeriodicThread
+from workers.periodic import TryThread
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def beat(*, session: Session, ti_id: int, try_number: int, now: datetime) -> boo
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-class Heartbeat(PeriodicThread):
+class Heartbeat(TryThread):
     """A thread that beats for one try; use it as a context manager around the attempt."""
 
     def __init__(
@@ -58,11 +58,12 @@ class Heartbeat(PeriodicThread):
         stop_at: float | None = None,
     ) -> None:
         super().__init__(
-            name=f"{THREAD_NAME_PREFIX}-{ti_id}-{try_number}", interval=interval.total_seconds()
+            name=THREAD_NAME_PREFIX,
+            interval=interval,
+            session_factory=session_factory,
+            ti_id=ti_id,
+            try_number=try_number,
         )
-        self.session_factory = session_factory
-        self.ti_id = ti_id
-        self.try_number = try_number
         self.clock = clock
         self.stop_at = stop_at
         """A ``time.monotonic()`` value after which no more beats are sent."""
@@ -85,17 +86,9 @@ class Heartbeat(PeriodicThread):
 
     def _beat_once(self) -> bool:
         """One beat; False when the thread should stop."""
-        try:
-            with self.session_factory() as session, session.begin():
-                alive = beat(
-                    session=session,
-                    ti_id=self.ti_id,
-                    try_number=self.try_number,
-                    now=self.clock(),
-                )
-        except Exception:
+        alive = self._write(self._beat, failure="heartbeat failed")
+        if alive is None:
             # The database may be back by the next beat; zombie detection covers a long outage.
-            logger.exception("task instance %s: heartbeat failed", self.ti_id)
             return True
         if not alive:
             self.lost = True
@@ -106,3 +99,6 @@ class Heartbeat(PeriodicThread):
             return False
         self.beats += 1
         return True
+
+    def _beat(self, session: Session) -> bool:
+        return beat(session=session, ti_id=self.ti_id, try_number=self.try_number, now=self.clock())

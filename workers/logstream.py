@@ -13,7 +13,6 @@ offset (``loom tasks logs --follow``, the API, the UI) stays in step.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -23,9 +22,7 @@ from sqlalchemy.orm import Session
 from engine.models import TaskAttempt
 from engine.state import TaskInstanceState
 from workers.logcapture import IGNORED_THREAD_PREFIX, LogSnapshot, TailBuffer
-from workers.periodic import PeriodicThread
-
-logger = logging.getLogger(__name__)
+from workers.periodic import TryThread
 
 
 def store_log(*, session: Session, ti_id: int, try_number: int, snapshot: LogSnapshot) -> bool:
@@ -43,7 +40,7 @@ def store_log(*, session: Session, ti_id: int, try_number: int, snapshot: LogSna
     return bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
 
 
-class LogStreamer(PeriodicThread):
+class LogStreamer(TryThread):
     """A thread that copies ``buffer`` into the try's attempt row; a context manager."""
 
     def __init__(
@@ -56,12 +53,12 @@ class LogStreamer(PeriodicThread):
         interval: timedelta,
     ) -> None:
         super().__init__(
-            name=f"{IGNORED_THREAD_PREFIX}logstream-{ti_id}-{try_number}",
-            interval=interval.total_seconds(),
+            name=f"{IGNORED_THREAD_PREFIX}logstream",
+            interval=interval,
+            session_factory=session_factory,
+            ti_id=ti_id,
+            try_number=try_number,
         )
-        self.session_factory = session_factory
-        self.ti_id = ti_id
-        self.try_number = try_number
         self.buffer = buffer
         self.copies = 0
         self._copied_version = 0
@@ -72,17 +69,14 @@ class LogStreamer(PeriodicThread):
     def _copy(self) -> bool:
         """One copy; False when the thread should stop (the try is no longer running)."""
         snapshot = self.buffer.snapshot()
-        try:
-            with self.session_factory() as session, session.begin():
-                running = store_log(
-                    session=session,
-                    ti_id=self.ti_id,
-                    try_number=self.try_number,
-                    snapshot=snapshot,
-                )
-        except Exception:
+        running = self._write(
+            lambda session: store_log(
+                session=session, ti_id=self.ti_id, try_number=self.try_number, snapshot=snapshot
+            ),
+            failure="streaming its log failed",
+        )
+        if running is None:
             # Only the live view suffers; the finish writes the whole log with the outcome.
-            logger.exception("task instance %s: streaming its log failed", self.ti_id)
             return True
         self._copied_version = snapshot.version
         self.copies += 1

@@ -34,7 +34,7 @@ from rq.worker import BaseWorker, DequeueStrategy
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC
 from engine.executors.rq_executor import job_queues
-from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, queue_name
+from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, is_queue_name, queue_name
 from engine.runtime.processlog import configure_logging
 from engine.runtime.redisconn import check, connect
 from workers.entrypoints import RunsOnlyEntryPoints
@@ -70,8 +70,7 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
     """
     connection = connect(options.redis_url)
     check(connection)  # a refused password is one clear line, not RQ's traceback
-    queues = [queue for queue in job_queues(connection) if queue.name in options.queues]
-    queues.sort(key=lambda queue: options.queues.index(queue.name))
+    queues = job_queues(connection, options.queues)
     worker_class = LoomForkingWorker if options.fork else LoomSimpleWorker
     worker = worker_class(
         queues,
@@ -225,9 +224,10 @@ def _child_main(options: WorkerOptions) -> None:
 
 
 def parse_queues(values: Sequence[str]) -> tuple[str, ...]:
-    """Queue names from ``--queues`` values: comma lists, ``high`` short for ``loom.high``.
+    """Queue names from ``--queues`` values: comma lists, ``high`` short for ``loom.high``,
+    ``gpu`` for the named queue ``loom.gpu`` (a task's ``queue="gpu"``).
 
-    Raises ValueError for a name that is not one of Loom's queues.
+    Raises ValueError for a name that cannot be a queue's.
     """
     names: list[str] = []
     for value in values:
@@ -235,9 +235,10 @@ def parse_queues(values: Sequence[str]) -> tuple[str, ...]:
             if not item:
                 continue
             name = item if item.startswith(QUEUE_PREFIX) else queue_name(item)
-            if name not in QUEUE_NAMES:
+            if not is_queue_name(name):
                 raise ValueError(
-                    f"unknown queue {item!r}; expected one of {', '.join(QUEUE_NAMES)}"
+                    f"unknown queue {item!r}; expected one of {', '.join(QUEUE_NAMES)} "
+                    "or a queue name of letters, digits, '_' and '-'"
                 )
             if name not in names:
                 names.append(name)

@@ -24,6 +24,7 @@ from engine.executors.base import TaskJob
 from engine.plugins.listeners import notify_listeners
 from engine.runtime.processlog import try_ids
 from engine.state import TaskInstanceState
+from engine.trykey import try_key
 from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
 from workers.claim import Claim, claim_try
 from workers.context import RunnerContext
@@ -52,10 +53,7 @@ def run_task(ti_id: int, try_number: int, *, ctx: RunnerContext) -> TaskInstance
     claim = claim_try(ti_id, try_number, ctx=ctx)
     if claim is None:
         return None
-    ids = try_ids(
-        dag_id=claim.dag_id, run_id=claim.run_id, task_id=claim.task_id, try_number=claim.try_number
-    )
-    with ids:
+    with try_ids(**try_key(claim)):
         return _run_claimed(claim, ctx=ctx)
 
 

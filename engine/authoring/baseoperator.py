@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from engine.authoring.arguments import unknown_argument
 from engine.authoring.callsite import CallSite, user_call_site
-from engine.authoring.dag import DAG, ID_PATTERN, current_dag
+from engine.authoring.dag import DAG, ID_PATTERN
+from engine.authoring.dependencies import DependencyMixin
+from engine.authoring.edges import EdgeModifier
 from engine.authoring.setupteardown import SetupTeardownMixin, on_task_created
-from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
-from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.taskgroup import TaskGroup, placement
+from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS, SerializedSettingValues
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
@@ -25,8 +27,9 @@ InitT = TypeVar("InitT", bound=Callable[..., None])
 def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -> InitT:
     """Fill an operator's keyword arguments that the caller left out from ``default_args``.
 
-    The defaults come from the DAG (``dag=`` or the enclosing ``with DAG``) merged with the
-    operator's own ``default_args=``, as in Airflow; explicit arguments always win. The
+    The defaults come from the DAG (``dag=`` or the enclosing ``with DAG``), then the task
+    groups it is in (outer, then inner), then the operator's own ``default_args=``, as in
+    Airflow; explicit arguments always win. The
     names filled are ``init``'s parameters and ``settings`` (those it takes as ``**``).
     """
     signature = inspect.signature(init)
@@ -38,22 +41,32 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
 
     @functools.wraps(init)
     def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
-        dag = kwargs.get("dag") or current_dag()
-        defaults = {**(dag.default_args if dag else {}), **kwargs.pop("default_args", {})}
+        dag, group = placement(kwargs.get("dag"), kwargs.get("task_group"))
+        own = dict(kwargs.pop("default_args", None) or {})
+        defaults = {
+            **(dag.default_args if dag else {}),
+            **(group.default_args if group else {}),
+            **own,
+        }
         positional = signature.bind_partial(self, *args).arguments
         for name in names - kwargs.keys() - positional.keys():
             if name in defaults:
                 kwargs[name] = defaults[name]
         init(self, *args, **kwargs)
+        if own:  # checked by validation, once every operator class of the file exists
+            self.own_default_args = tuple(own)
 
     return wrapper  # type: ignore[return-value]
 
 
-class BaseOperator(SetupTeardownMixin):
+class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
     template_fields: ClassVar[tuple[str, ...]] = ()
     """Attributes rendered with Jinja2 before ``execute``."""
+
+    own_default_args: tuple[str, ...] = ()
+    """The keys of the task's own ``default_args=``."""
 
     is_branch: ClassVar[bool] = False
     """A branching task returns the task id(s) to follow; its other direct downstream
@@ -64,55 +77,43 @@ class BaseOperator(SetupTeardownMixin):
         if "__init__" in cls.__dict__:
             cls.__init__ = apply_default_args(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
-    def __init__(self, task_id: str, *, dag: DAG | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        dag: DAG | None = None,
+        task_group: TaskGroup | None = None,
+        **settings: Any,
+    ) -> None:
         """Take ``task_id`` and the settings of :data:`TASK_SETTINGS`; anything else is a
-        ``TypeError`` that names it, as Python reports any unknown keyword argument."""
-        unknown = sorted(settings.keys() - SETTING_NAMES)
-        if unknown:
-            raise TypeError(
-                f"{type(self).__name__}() got an unexpected keyword argument {unknown[0]!r}"
-            )
+        problem that names it (see :mod:`engine.authoring.arguments`).
+
+        Inside a task group (``task_group=`` or the enclosing ``with TaskGroup``) the task
+        id is prefixed with the group's id unless the group says otherwise."""
         self.call_site: CallSite = user_call_site()
-        self.problems: list[str] = []
-        self.task_id = task_id
+        self.problems: list[str] = [
+            unknown_argument(name, of=type(self).__name__)
+            for name in sorted(settings.keys() - SETTING_NAMES)
+        ]
+        owner_dag, group = placement(dag, task_group)
+        self.task_group: TaskGroup | None = None
+        self.task_id = group.child_id(task_id) if group and isinstance(task_id, str) else task_id
         self._check_task_id()
         for setting in TASK_SETTINGS:
             value = settings.get(setting.name, setting.default)
             setattr(self, setting.name, setting.kind.accept(setting.name, value, self.problems))
+        self.depends_on_past = self.depends_on_past or self.wait_for_downstream  # as Airflow
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag: DAG | None = None
-        owner_dag = dag or current_dag()
         if owner_dag is not None:
-            owner_dag.add_task(self)
+            owner_dag.add_task(self, group)
         on_task_created(self, settings)
 
-    # Set from TASK_SETTINGS by __init__; declared for type checkers.
-    owner: str
-    retries: int
-    retry_delay: timedelta
-    retry_exponential_backoff: bool
-    max_retry_delay: timedelta | None
-    priority: str
-    priority_weight: int
-    pool: str
-    pool_slots: int
-    execution_timeout: timedelta | None
-    trigger_rule: TriggerRule
+    # Set from TASK_SETTINGS by __init__: the serialized ones are typed by the base class.
     on_success_callback: list[Callable[..., Any]]
     on_failure_callback: list[Callable[..., Any]]
     on_retry_callback: list[Callable[..., Any]]
-    email: list[str]
-    email_on_failure: bool
-    email_on_retry: bool
-    email_on_success: bool
-    notify: list[str]
-    notify_on_success: bool
-    deadline: timedelta | None
-    doc: str | None
-    is_setup: bool
-    is_teardown: bool
-    on_failure_fail_dagrun: bool
 
     def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):
@@ -129,31 +130,15 @@ class BaseOperator(SetupTeardownMixin):
 
     # -- dependencies ---------------------------------------------------------------------
 
-    def set_downstream(self, other: Any) -> None:
-        """Make ``other`` (a task, an XCom result, a task id, or a list of them) run after this."""
-        for target in _flatten(other):
-            _link(self, target)
+    def set_downstream(self, other: Any, edge_modifier: EdgeModifier | None = None) -> None:
+        """Make ``other`` (a task, an XCom result, a task group, a task id, or a list of
+        them) run after this; ``edge_modifier`` (a ``Label``) labels the edges."""
+        link_nodes(self, other, edge_modifier)
 
-    def set_upstream(self, other: Any) -> None:
-        """Make ``other`` (a task, an XCom result, a task id, or a list of them) run before this."""
-        for source in _flatten(other):
-            _link(source, self)
-
-    def __rshift__(self, other: Any) -> Any:
-        self.set_downstream(other)
-        return other
-
-    def __lshift__(self, other: Any) -> Any:
-        self.set_upstream(other)
-        return other
-
-    def __rrshift__(self, other: Any) -> BaseOperator:
-        self.set_upstream(other)
-        return self
-
-    def __rlshift__(self, other: Any) -> BaseOperator:
-        self.set_downstream(other)
-        return self
+    def set_upstream(self, other: Any, edge_modifier: EdgeModifier | None = None) -> None:
+        """Make ``other`` (a task, an XCom result, a task group, a task id, or a list of
+        them) run before this; ``edge_modifier`` (a ``Label``) labels the edges."""
+        link_nodes(other, self, edge_modifier)
 
     def _marked_task(self) -> BaseOperator:
         return self
@@ -183,10 +168,79 @@ class BaseOperator(SetupTeardownMixin):
         return f"<{self.operator_name} {self.task_id}>"
 
 
-def _flatten(value: Any) -> Iterable[BaseOperator | str]:
+Node = BaseOperator | str | TaskGroup | EdgeModifier
+
+
+def link_nodes(upstream: Any, downstream: Any, modifier: EdgeModifier | None = None) -> None:
+    """Make every node of ``downstream`` run after every node of ``upstream``.
+
+    A node is a task, an XCom result, a task id, a task group (its leaves upstream, its
+    roots downstream) or an edge modifier (a ``Label``, which links once it knows both
+    sides); ``modifier`` labels each edge made.
+    """
+    for up in _flatten(upstream):
+        for down in _flatten(downstream):
+            if isinstance(down, EdgeModifier):
+                down.add_upstream(up)
+            elif isinstance(up, EdgeModifier):
+                up.add_downstream(down)
+            elif isinstance(up, TaskGroup) or isinstance(down, TaskGroup):
+                _link_groups(up, down, modifier)
+            else:
+                _link(up, down)
+                _label(up, down, modifier)
+
+
+def _link_groups(
+    up: BaseOperator | str | TaskGroup,
+    down: BaseOperator | str | TaskGroup,
+    modifier: EdgeModifier | None,
+) -> None:
+    """Link the leaves of an upstream group and the roots of a downstream group; an empty
+    group passes on what was linked to it (``a >> empty >> b`` is ``a >> b``)."""
+    ups = _group_side(up, leaves=True)
+    downs = _group_side(down, leaves=False)
+    if isinstance(down, TaskGroup) and not downs:
+        down.upstream_tasks += [u for u in ups if isinstance(u, BaseOperator)]
+    if isinstance(up, TaskGroup) and not ups:
+        up.downstream_tasks += [d for d in downs if isinstance(d, BaseOperator)]
+    for u in ups:
+        for d in downs:
+            _link(u, d)
+            _label(u, d, modifier)
+    _label(up, down, modifier)
+
+
+def _group_side(node: BaseOperator | str | TaskGroup, *, leaves: bool) -> list[BaseOperator | str]:
+    if not isinstance(node, TaskGroup):
+        return [node]
+    tasks: list[BaseOperator] = node.leaves if leaves else node.roots
+    if tasks:
+        return list(tasks)
+    return list(node.upstream_tasks if leaves else node.downstream_tasks)
+
+
+def _label(
+    up: BaseOperator | str | TaskGroup,
+    down: BaseOperator | str | TaskGroup,
+    modifier: EdgeModifier | None,
+) -> None:
+    """Record ``modifier``'s label on the edge; a group's side is its join node, as in
+    Airflow (``g.upstream_join_id`` when entering ``g``, ``g.downstream_join_id`` leaving)."""
+    if modifier is None or isinstance(up, str) or isinstance(down, str):
+        return
+    dag = up.dag or down.dag
+    if dag is None:
+        return
+    up_id = up.downstream_join_id if isinstance(up, TaskGroup) else up.task_id
+    down_id = down.upstream_join_id if isinstance(down, TaskGroup) else down.task_id
+    dag.set_edge_info(up_id, down_id, modifier.edge_info)
+
+
+def _flatten(value: Any) -> Iterable[Node]:
     from engine.authoring.taskflow import XComArg
 
-    if isinstance(value, BaseOperator | str):
+    if isinstance(value, BaseOperator | str | TaskGroup | EdgeModifier):
         yield value
     elif isinstance(value, XComArg):
         for ref in value.references():
@@ -196,7 +250,8 @@ def _flatten(value: Any) -> Iterable[BaseOperator | str]:
             yield from _flatten(item)
     else:
         raise DagDefinitionError(
-            f"cannot set a dependency on {value!r}: expected a task, a task id or a list of them"
+            f"cannot set a dependency on {value!r}: expected a task, a task group, "
+            "a task id or a list of them"
         )
 
 

@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, overload
 from zoneinfo import ZoneInfo
 
+from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.params import Param, as_params
 from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
+from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import as_callbacks, as_names
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
@@ -55,6 +57,7 @@ class DAG:
             extract >> transform >> load
     """
 
+    @report_unknown_keywords
     def __init__(
         self,
         dag_id: str,
@@ -109,7 +112,12 @@ class DAG:
         self.is_paused_upon_creation = is_paused_upon_creation
         self.on_success_callback = as_callbacks(on_success_callback)
         self.on_failure_callback = as_callbacks(on_failure_callback)
+        # Airflow moves default_args' params into the DAG's (and they win).
+        params = {**(params or {}), **self.default_args.pop("params", {})}
         self.params: dict[str, Param] = as_params(params)
+        # Airflow 2's habit: the DAG's dates in default_args (tasks' own dates are not kept).
+        start_date = start_date or self.default_args.get("start_date")
+        end_date = end_date or self.default_args.get("end_date")
         self.start_date = ensure_aware(start_date) if start_date else None
         self.end_date = ensure_aware(end_date) if end_date else None
         self.timezone = _timezone_of(start_date)
@@ -117,6 +125,12 @@ class DAG:
         self.schedule: Schedule = self._parse_schedule(schedule)
         self.task_dict: dict[str, BaseOperator] = {}
         self.pending_edges: list[tuple[str, str, CallSite]] = []
+        self.task_group = TaskGroup(None, dag=self)
+        """The root task group: every task and group of the DAG is in it."""
+        self.group_ids: set[str] = set()
+        """The full id of every task group; they share one namespace with task ids."""
+        self.edge_info: dict[str, dict[str, dict[str, str]]] = {}
+        """Labels on edges, ``{upstream_id: {downstream_id: {"label": ...}}}``."""
         self._check_settings()
         for collector in _collectors:
             collector.append(self)
@@ -182,8 +196,9 @@ class DAG:
 
     # -- tasks ----------------------------------------------------------------------------
 
-    def add_task(self, task: BaseOperator) -> None:
-        """Make ``task`` part of this DAG; a second task with a taken id is a problem."""
+    def add_task(self, task: BaseOperator, group: TaskGroup | None = None) -> None:
+        """Make ``task`` part of this DAG (in ``group``, by default the root group); a
+        second task with a taken id is a problem, as is a task named like a group."""
         existing = self.task_dict.get(task.task_id)
         if existing is task:
             return
@@ -193,8 +208,19 @@ class DAG:
                 task.call_site,
             )
             return
+        if task.task_id in self.group_ids:
+            self.add_problem(f"task id {task.task_id!r} is taken by a task group", task.call_site)
+            return
         self.task_dict[task.task_id] = task
         task.dag = self
+        (group or self.task_group).add(task)
+
+    def set_edge_info(self, upstream_id: str, downstream_id: str, info: dict[str, str]) -> None:
+        """Attach ``info`` (``{"label": ...}``) to an edge, replacing what it had."""
+        self.edge_info.setdefault(upstream_id, {})[downstream_id] = info
+
+    def get_edge_info(self, upstream_id: str, downstream_id: str) -> dict[str, str]:
+        return self.edge_info.get(upstream_id, {}).get(downstream_id, {})
 
     @property
     def tasks(self) -> list[BaseOperator]:

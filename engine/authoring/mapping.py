@@ -263,10 +263,6 @@ class MappedOperator(BaseOperator):
     def operator_name(self) -> str:
         return self.operator_class.__name__
 
-    @property
-    def multiple_outputs(self) -> bool:
-        return bool(self.partial_kwargs.get("multiple_outputs", False))
-
     def serialize_fields(self) -> dict[str, Any]:
         fields = {k: v for k, v in self.partial_kwargs.items() if k != "python_callable"}
         if "python_callable" in self.partial_kwargs:

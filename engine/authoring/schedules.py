@@ -7,13 +7,12 @@ once ``end`` has passed; its logical date is ``start``. ``@once`` runs a single 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from croniter import croniter
 
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
@@ -86,13 +85,7 @@ class OnceSchedule:
     description: str = "@once"
 
     def next_interval(
-        self,
-        *,
-        last: DataInterval | None,
-        start_date: datetime,
-        end_date: datetime | None,
-        catchup: bool,
-        now: datetime,
+        self, *, last: DataInterval | None, start_date: datetime, **_: Any
     ) -> DataInterval | None:
         if last is not None:
             return None
@@ -105,8 +98,51 @@ class OnceSchedule:
         return {"kind": "once"}
 
 
+class _BackToBack(ABC):
+    """Intervals that follow each other without gap: each run starts where the last one
+    ended. Without ``catchup`` only the latest interval that has ended runs; none starts
+    after ``end_date``. Subclasses say where intervals start and how long they are."""
+
+    @abstractmethod
+    def _first_start(self, start_date: datetime) -> datetime:
+        """Where the first interval starts, for a DAG starting at ``start_date``."""
+
+    @abstractmethod
+    def _latest_start(self, start: datetime, now: datetime) -> datetime:
+        """Where to start instead of ``start`` without catchup: the latest interval that
+        has ended by ``now``, unless ``start`` is later."""
+
+    @abstractmethod
+    def _manual_start(self, logical_date: datetime) -> datetime:
+        """Where the interval of a manual run at ``logical_date`` starts."""
+
+    @abstractmethod
+    def _end(self, start: datetime) -> datetime:
+        """The end of the interval starting at ``start``."""
+
+    def next_interval(
+        self,
+        *,
+        last: DataInterval | None,
+        start_date: datetime,
+        end_date: datetime | None,
+        catchup: bool,
+        now: datetime,
+    ) -> DataInterval | None:
+        start = last.end if last else self._first_start(start_date)
+        if not catchup:
+            start = self._latest_start(start, now)
+        if end_date is not None and start > end_date:
+            return None
+        return DataInterval(start, self._end(start))
+
+    def interval_for(self, logical_date: datetime) -> DataInterval:
+        start = self._manual_start(logical_date)
+        return DataInterval(start, self._end(start))
+
+
 @dataclass(frozen=True)
-class CronSchedule:
+class CronSchedule(_BackToBack):
     """Intervals between consecutive ticks of a cron expression, in a time zone."""
 
     expression: str
@@ -118,6 +154,8 @@ class CronSchedule:
         return self.preset or self.expression
 
     def _tick(self, moment: datetime, *, forward: bool, inclusive: bool) -> datetime:
+        from croniter import croniter  # here: reading a serialized DAG needs no croniter
+
         local = moment.astimezone(ZoneInfo(self.timezone))
         if inclusive and croniter.match(self.expression, local):
             return moment
@@ -125,27 +163,18 @@ class CronSchedule:
         result = it.get_next(datetime) if forward else it.get_prev(datetime)
         return ensure_aware(result).astimezone(UTC)
 
-    def next_interval(
-        self,
-        *,
-        last: DataInterval | None,
-        start_date: datetime,
-        end_date: datetime | None,
-        catchup: bool,
-        now: datetime,
-    ) -> DataInterval | None:
-        start = last.end if last else self._tick(start_date, forward=True, inclusive=True)
-        if not catchup:
-            latest_end = self._tick(now, forward=False, inclusive=True)
-            latest_start = self._tick(latest_end, forward=False, inclusive=False)
-            start = max(start, latest_start)
-        if end_date is not None and start > end_date:
-            return None
-        return DataInterval(start, self._tick(start, forward=True, inclusive=False))
+    def _first_start(self, start_date: datetime) -> datetime:
+        return self._tick(start_date, forward=True, inclusive=True)
 
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        start = self._tick(logical_date, forward=False, inclusive=True)
-        return DataInterval(start, self._tick(start, forward=True, inclusive=False))
+    def _latest_start(self, start: datetime, now: datetime) -> datetime:
+        latest_end = self._tick(now, forward=False, inclusive=True)
+        return max(start, self._tick(latest_end, forward=False, inclusive=False))
+
+    def _manual_start(self, logical_date: datetime) -> datetime:
+        return self._tick(logical_date, forward=False, inclusive=True)
+
+    def _end(self, start: datetime) -> datetime:
+        return self._tick(start, forward=True, inclusive=False)
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -157,7 +186,7 @@ class CronSchedule:
 
 
 @dataclass(frozen=True)
-class DeltaSchedule:
+class DeltaSchedule(_BackToBack):
     """Back-to-back intervals of a fixed length, counted from ``start_date``."""
 
     delta: timedelta
@@ -166,25 +195,20 @@ class DeltaSchedule:
     def description(self) -> str:
         return f"every {self.delta}"
 
-    def next_interval(
-        self,
-        *,
-        last: DataInterval | None,
-        start_date: datetime,
-        end_date: datetime | None,
-        catchup: bool,
-        now: datetime,
-    ) -> DataInterval | None:
-        start = last.end if last else start_date
-        if not catchup and now - self.delta > start:
-            complete = (now - start) // self.delta  # whole intervals that have ended
-            start = start + (complete - 1) * self.delta
-        if end_date is not None and start > end_date:
-            return None
-        return DataInterval(start, start + self.delta)
+    def _first_start(self, start_date: datetime) -> datetime:
+        return start_date
 
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        return DataInterval(logical_date, logical_date + self.delta)
+    def _latest_start(self, start: datetime, now: datetime) -> datetime:
+        if now - self.delta <= start:
+            return start
+        complete = (now - start) // self.delta  # whole intervals that have ended
+        return start + (complete - 1) * self.delta
+
+    def _manual_start(self, logical_date: datetime) -> datetime:
+        return logical_date
+
+    def _end(self, start: datetime) -> datetime:
+        return start + self.delta
 
     def serialize(self) -> dict[str, Any]:
         return {"kind": "delta", "seconds": self.delta.total_seconds()}
@@ -275,6 +299,8 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Schedule:
         if expression is None:
             return OnceSchedule()
         return CronSchedule(expression, _zone(timezone), preset=text)
+    from croniter import croniter
+
     if not croniter.is_valid(text):
         raise InvalidInputError(
             f"invalid schedule {value!r}: expected a cron expression such as '0 6 * * *' "

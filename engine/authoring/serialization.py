@@ -12,7 +12,8 @@ import heapq
 import json
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
@@ -23,9 +24,10 @@ from engine.authoring.dag import DAG
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
-from engine.authoring.tasksettings import SERIALIZED_SETTINGS
+from engine.authoring.taskgroup import TaskGroup
+from engine.authoring.tasksettings import SERIALIZED_SETTINGS, SerializedSettingValues
 from engine.authoring.templating import Reference
-from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.weights import effective_weights
 
 SERIALIZATION_VERSION = 1
 
@@ -70,12 +72,52 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+_REQUIRED: Any = object()
+"""``_Field.missing`` of a key every serialized DAG has."""
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 @dataclass(frozen=True)
-class SerializedTask:
+class _Field:
+    """How one serialized field is written as JSON and read back."""
+
+    dump: Callable[[Any], Any] = _same
+    load: Callable[[Any], Any] = _same
+    missing: Any = _REQUIRED
+    """What a DAG serialized before the field existed means by it (read until reparsed)."""
+    take: Callable[[Any], Any] = _same
+    """The field's value from the DAG's attribute of the same name."""
+
+    def read(self, data: dict[str, Any], name: str) -> Any:
+        if name not in data and self.missing is not _REQUIRED:
+            return self.missing
+        return self.load(data[name])
+
+
+_AS_IS = _Field()
+_NAMES = _Field(dump=list, load=tuple, take=tuple)
+_DATE = _Field(dump=_iso, load=_date)
+_DURATION = _Field(dump=_seconds, load=_delta)
+
+
+def _dump(fields: dict[str, _Field], record: Any) -> dict[str, Any]:
+    return {name: field.dump(getattr(record, name)) for name, field in fields.items()}
+
+
+def _load(fields: dict[str, _Field], data: dict[str, Any]) -> dict[str, Any]:
+    return {name: field.read(data, name) for name, field in fields.items()}
+
+
+@dataclass(frozen=True)
+class SerializedTask(SerializedSettingValues):
     """One task's settings and dependencies, without its code.
 
     The settings are those of :data:`~engine.authoring.tasksettings.TASK_SETTINGS` that
-    are serialized, one typed field each; they are written and read through the table.
+    are serialized: written and read through the table, typed by
+    :class:`~engine.authoring.tasksettings.SerializedSettingValues`.
     """
 
     task_id: str
@@ -88,33 +130,23 @@ class SerializedTask:
     template_fields: tuple[str, ...]
     fields: dict[str, Any]
     line: int | None
-    owner: str
-    retries: int
-    retry_delay: timedelta
-    retry_exponential_backoff: bool
-    max_retry_delay: timedelta | None
-    priority: str
-    priority_weight: int
-    pool: str
-    pool_slots: int
-    execution_timeout: timedelta | None
-    trigger_rule: TriggerRule
-    email: tuple[str, ...]
-    email_on_failure: bool
-    email_on_retry: bool
-    email_on_success: bool
-    notify: tuple[str, ...]
-    notify_on_success: bool
-    deadline: timedelta | None
-    doc: str | None
-    is_setup: bool
-    is_teardown: bool
-    on_failure_fail_dagrun: bool
+    priority_weight_total: int
+    """The weight the scheduler sorts by: ``priority_weight`` added up by ``weight_rule``."""
+    task_group_id: str | None
+    """The full id of the task group the task is directly in; ``None`` at the DAG's root."""
+    settings: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
+    """The serialized settings by name; each is also an attribute (typed by the base)."""
     mapped: dict[str, Any] | None = None
     """What a mapped task expands (see :mod:`engine.authoring.expansion`); None: not mapped."""
 
+    def __post_init__(self) -> None:
+        for setting in SERIALIZED_SETTINGS:
+            object.__setattr__(self, setting.name, self.settings[setting.name])
+
     @classmethod
-    def from_operator(cls, task: BaseOperator) -> SerializedTask:
+    def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
+        """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
+        as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
         from engine.authoring.mapping import MappedOperator
 
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
@@ -134,8 +166,15 @@ class SerializedTask:
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,
-            **settings,
+            priority_weight_total=task.priority_weight if weight is None else weight,
+            task_group_id=task.task_group.group_id if task.task_group else None,
+            settings=settings,
         )
+
+    @property
+    def display_name(self) -> str:
+        """What the UI shows for the task: its ``task_display_name``, else its id."""
+        return self.task_display_name or self.task_id
 
     @property
     def max_tries(self) -> int:
@@ -144,40 +183,75 @@ class SerializedTask:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task_id": self.task_id,
-            "operator": self.operator,
-            "upstream_task_ids": list(self.upstream_task_ids),
-            "downstream_task_ids": list(self.downstream_task_ids),
-            "is_branch": self.is_branch,
-            "callbacks": list(self.callbacks),
-            "template_fields": list(self.template_fields),
-            "fields": self.fields,
-            "line": self.line,
-            **{s.name: s.kind.dump(getattr(self, s.name)) for s in SERIALIZED_SETTINGS},
+            **_dump(_TASK_FIELDS, self),
+            "priority_weight_total": self.priority_weight_total,
             # Only when mapped: an unmapped task's dict (and its DAG's hash) is unchanged.
             **({"mapped": self.mapped} if self.mapped is not None else {}),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
-        # .get: a DAG serialized before a setting existed lacks its key until reparsed.
-        settings = {
-            s.name: s.kind.load(data[s.name]) if s.name in data else s.stored_default()
-            for s in SERIALIZED_SETTINGS
-        }
+        fields = _load(_TASK_FIELDS, data)
+        settings = {s.name: fields.pop(s.name) for s in SERIALIZED_SETTINGS}
+        # Written since weight rules exist; before, the weight was the task's own.
+        total = data.get("priority_weight_total", settings["priority_weight"])
         return cls(
-            task_id=data["task_id"],
-            operator=data["operator"],
-            upstream_task_ids=tuple(data["upstream_task_ids"]),
-            downstream_task_ids=tuple(data["downstream_task_ids"]),
-            is_branch=data["is_branch"],
-            callbacks=tuple(data["callbacks"]),
-            template_fields=tuple(data["template_fields"]),
-            fields=data["fields"],
-            line=data["line"],
-            mapped=data.get("mapped"),
-            **settings,
+            **fields, priority_weight_total=total, settings=settings, mapped=data.get("mapped")
         )
+
+
+_TASK_FIELDS: dict[str, _Field] = {
+    "task_id": _AS_IS,
+    "operator": _AS_IS,
+    "upstream_task_ids": _NAMES,
+    "downstream_task_ids": _NAMES,
+    "is_branch": _AS_IS,
+    "callbacks": _NAMES,
+    "template_fields": _NAMES,
+    "fields": _AS_IS,
+    "line": _AS_IS,
+    "task_group_id": _Field(missing=None),  # None before task groups existed
+    **{s.name: _Field(s.kind.dump, s.kind.load, s.stored_default()) for s in SERIALIZED_SETTINGS},
+}
+"""Every field of :class:`SerializedTask` by name; a DAG serialized before a setting
+existed lacks its key until reparsed, and reads as the setting's default."""
+
+
+@dataclass(frozen=True)
+class SerializedTaskGroup:
+    """A task group as the UI draws it: its place in the tree and what it holds."""
+
+    group_id: str
+    label: str
+    tooltip: str
+    prefix_group_id: bool
+    parent_group_id: str | None
+    """``None`` for a group at the DAG's root."""
+    children: tuple[str, ...]
+    """Full ids of its tasks and subgroups, in the order they were added."""
+
+    @classmethod
+    def tree_of(cls, root: TaskGroup) -> dict[str, SerializedTaskGroup]:
+        """Every group under ``root`` (parents before children), by full id."""
+        found: dict[str, SerializedTaskGroup] = {}
+        for group_id, group in root.get_task_group_dict().items():
+            parent = group.parent_group
+            found[group_id] = cls(
+                group_id=group_id,
+                label=group.label or group_id,
+                tooltip=group.tooltip,
+                prefix_group_id=group.prefix_group_id,
+                parent_group_id=parent.group_id if parent else None,
+                children=tuple(group.children),
+            )
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "children": list(self.children)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SerializedTaskGroup:
+        return cls(**{**data, "children": tuple(data["children"])})
 
 
 @dataclass(frozen=True)
@@ -208,37 +282,41 @@ class SerializedDAG:
     notify: tuple[str, ...] = ()
     notify_on_success: bool = False
     deadline: timedelta | None = None
+    task_groups: dict[str, SerializedTaskGroup] = field(default_factory=dict)
+    """Every task group, parents first, by full id (empty for a DAG without groups)."""
+    edge_info: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    """Edge labels, ``{upstream_id: {downstream_id: {"label": ...}}}`` (ids may be a
+    group's join ids, ``g.upstream_join_id`` / ``g.downstream_join_id``)."""
 
     @classmethod
     def from_dag(cls, dag: DAG) -> SerializedDAG:
+        weights = effective_weights(dag.task_dict)
+        settings = {name: field.take(getattr(dag, name)) for name, field in _DAG_SETTINGS.items()}
         return cls(
-            dag_id=dag.dag_id,
-            fileloc=dag.fileloc,
-            description=dag.description,
-            doc_md=dag.doc_md,
-            owner=dag.owner,
-            tags=tuple(dag.tags),
-            schedule=dag.schedule,
-            timezone=dag.timezone,
-            start_date=dag.start_date,
-            end_date=dag.end_date,
-            catchup=dag.catchup,
-            max_active_runs=dag.max_active_runs,
-            max_active_tasks=dag.max_active_tasks,
-            dagrun_timeout=dag.dagrun_timeout,
-            is_paused_upon_creation=dag.is_paused_upon_creation,
-            params=dict(dag.params),
+            **settings,
             callbacks=tuple(
                 kind for kind in ("on_success", "on_failure") if getattr(dag, f"{kind}_callback")
             ),
-            tasks={t.task_id: SerializedTask.from_operator(t) for t in dag.tasks},
-            email=tuple(dag.email),
-            email_on_failure=dag.email_on_failure,
-            email_on_success=dag.email_on_success,
-            notify=tuple(dag.notify),
-            notify_on_success=dag.notify_on_success,
-            deadline=dag.deadline,
+            tasks={
+                t.task_id: SerializedTask.from_operator(t, weight=weights[t.task_id])
+                for t in dag.tasks
+            },
+            task_groups=SerializedTaskGroup.tree_of(dag.task_group),
+            edge_info={up: dict(downs) for up, downs in dag.edge_info.items()},
         )
+
+    def group_path(self, node_id: str) -> tuple[str, ...]:
+        """The ids of the groups a task or group is in, outermost first."""
+        path: list[str] = []
+        task = self.tasks.get(node_id)
+        group_id = task.task_group_id if task else self.task_groups[node_id].parent_group_id
+        while group_id is not None:
+            path.append(group_id)
+            group_id = self.task_groups[group_id].parent_group_id
+        return tuple(reversed(path))
+
+    def edge_label(self, upstream_id: str, downstream_id: str) -> str | None:
+        return self.edge_info.get(upstream_id, {}).get(downstream_id, {}).get("label")
 
     @property
     def edges(self) -> list[tuple[str, str]]:
@@ -276,30 +354,8 @@ class SerializedDAG:
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": SERIALIZATION_VERSION,
-            "dag_id": self.dag_id,
-            "fileloc": self.fileloc,
-            "description": self.description,
-            "doc_md": self.doc_md,
-            "owner": self.owner,
-            "tags": list(self.tags),
-            "schedule": self.schedule.serialize(),
+            **_dump(_DAG_FIELDS, self),
             "schedule_display": self.schedule.description,
-            "timezone": self.timezone,
-            "start_date": _iso(self.start_date),
-            "end_date": _iso(self.end_date),
-            "catchup": self.catchup,
-            "max_active_runs": self.max_active_runs,
-            "max_active_tasks": self.max_active_tasks,
-            "dagrun_timeout": _seconds(self.dagrun_timeout),
-            "is_paused_upon_creation": self.is_paused_upon_creation,
-            "params": {name: p.serialize() for name, p in self.params.items()},
-            "callbacks": list(self.callbacks),
-            "email": list(self.email),
-            "email_on_failure": self.email_on_failure,
-            "email_on_success": self.email_on_success,
-            "notify": list(self.notify),
-            "notify_on_success": self.notify_on_success,
-            "deadline": _seconds(self.deadline),
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "edges": [list(edge) for edge in self.edges],
         }
@@ -309,32 +365,54 @@ class SerializedDAG:
         if data.get("version") != SERIALIZATION_VERSION:
             raise ValueError(f"unsupported serialized DAG version {data.get('version')!r}")
         return cls(
-            dag_id=data["dag_id"],
-            fileloc=data["fileloc"],
-            description=data["description"],
-            doc_md=data["doc_md"],
-            owner=data["owner"],
-            tags=tuple(data["tags"]),
-            schedule=deserialize_schedule(data["schedule"]),
-            timezone=data["timezone"],
-            start_date=_date(data["start_date"]),
-            end_date=_date(data["end_date"]),
-            catchup=data["catchup"],
-            max_active_runs=data["max_active_runs"],
-            max_active_tasks=data["max_active_tasks"],
-            dagrun_timeout=_delta(data["dagrun_timeout"]),
-            is_paused_upon_creation=data["is_paused_upon_creation"],
-            params={name: Param.deserialize(p) for name, p in data["params"].items()},
-            callbacks=tuple(data["callbacks"]),
+            **_load(_DAG_FIELDS, data),
             tasks={t["task_id"]: SerializedTask.from_dict(t) for t in data["tasks"]},
-            # .get: DAGs serialized before alerts existed lack these keys until reparsed
-            email=tuple(data.get("email", ())),
-            email_on_failure=data.get("email_on_failure", True),
-            email_on_success=data.get("email_on_success", False),
-            notify=tuple(data.get("notify", ())),
-            notify_on_success=data.get("notify_on_success", False),
-            deadline=_delta(data.get("deadline")),
         )
+
+
+_DAG_SETTINGS: dict[str, _Field] = {
+    "dag_id": _AS_IS,
+    "fileloc": _AS_IS,
+    "description": _AS_IS,
+    "doc_md": _AS_IS,
+    "owner": _AS_IS,
+    "tags": _NAMES,
+    "timezone": _AS_IS,
+    "start_date": _DATE,
+    "end_date": _DATE,
+    "catchup": _AS_IS,
+    "max_active_runs": _AS_IS,
+    "max_active_tasks": _AS_IS,
+    "dagrun_timeout": _DURATION,
+    "is_paused_upon_creation": _AS_IS,
+    "schedule": _Field(lambda schedule: schedule.serialize(), deserialize_schedule),
+    "params": _Field(
+        lambda params: {name: p.serialize() for name, p in params.items()},
+        lambda data: {name: Param.deserialize(p) for name, p in data.items()},
+        take=dict,
+    ),
+    # Alerts came later: a DAG serialized before them lacks these keys until reparsed.
+    "email": replace(_NAMES, missing=()),
+    "email_on_failure": _Field(missing=True),
+    "email_on_success": _Field(missing=False),
+    "notify": replace(_NAMES, missing=()),
+    "notify_on_success": _Field(missing=False),
+    "deadline": _Field(_seconds, _delta, missing=None),
+}
+"""The fields :class:`SerializedDAG` takes by name from the :class:`DAG`."""
+
+_DAG_FIELDS: dict[str, _Field] = {
+    **_DAG_SETTINGS,
+    "callbacks": _NAMES,
+    # Task groups and labels came later: a DAG serialized before them has neither.
+    "task_groups": _Field(
+        lambda groups: [group.to_dict() for group in groups.values()],
+        lambda data: {g["group_id"]: SerializedTaskGroup.from_dict(g) for g in data},
+        missing={},
+    ),
+    "edge_info": _Field(missing={}),
+}
+"""Every field of :class:`SerializedDAG` but ``tasks`` (written as a list)."""
 
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:

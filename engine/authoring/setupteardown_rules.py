@@ -17,24 +17,19 @@ One pure index over a DAG's tasks serves the scheduler (over the serialized DAG)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
+from engine.authoring.nodes import TaskNode
 from engine.authoring.trigger_rules import Readiness, TriggerRule
 from engine.state import FAILED_STATES, FINISHED, TaskInstanceState
 
 TI = TaskInstanceState
 
 
-class SetupTeardownTask(Protocol):
+class SetupTeardownTask(TaskNode, Protocol):
     """What these rules read of a task: a ``BaseOperator`` and a ``SerializedTask`` both fit."""
 
-    @property
-    def task_id(self) -> str: ...
-    @property
-    def upstream_task_ids(self) -> Collection[str]: ...
-    @property
-    def downstream_task_ids(self) -> Collection[str]: ...
     @property
     def trigger_rule(self) -> TriggerRule: ...
     @property

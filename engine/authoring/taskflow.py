@@ -8,13 +8,14 @@ delivers the upstream return value.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.dag import current_dag
 from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
 from engine.authoring.setupteardown import SetupTeardownMixin
+from engine.authoring.taskgroup import placement
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -122,14 +123,13 @@ class _DecoratedTask(Generic[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> XComArg:
         options = dict(self.options)
-        multiple_outputs = bool(options.pop("multiple_outputs", False))
+        options.setdefault("multiple_outputs", _returns_mapping(self.function))
         task_id = options.pop("task_id", None) or _unique_task_id(self.function.__name__)
         operator = self.operator_class(
             task_id=task_id,
             python_callable=self.function,
             op_args=list(args),
             op_kwargs=dict(kwargs),
-            multiple_outputs=multiple_outputs,
             **options,
         )
         for upstream in find_xcom_args([args, kwargs]):
@@ -203,19 +203,34 @@ class TaskPartial:
         return XComArg(operator)
 
 
+def _returns_mapping(func: Callable[..., Any]) -> bool:
+    """Airflow's inference for ``@task``: a function annotated to return a mapping
+    (``-> dict[str, int]``) has ``multiple_outputs``."""
+    try:
+        returns = typing.get_type_hints(func).get("return")
+    except Exception:  # noqa: BLE001 - an unresolvable annotation infers nothing
+        return False
+    origin = typing.get_origin(returns) or returns
+    return isinstance(origin, type) and issubclass(origin, Mapping)
+
+
 def _unique_task_id(name: str) -> str:
-    """Airflow's rule: a second call of the same function gets ``name__1``, and so on."""
-    dag = current_dag()
-    if dag is None or not dag.has_task(name):
+    """Airflow's rule: a second call of the same function gets ``name__1``, and so on
+    (compared by full id, inside the current task group)."""
+    dag, group = placement()
+    if dag is None or group is None or not dag.has_task(group.child_id(name)):
         return name
     n = 1
-    while dag.has_task(f"{name}__{n}"):
+    while dag.has_task(group.child_id(f"{name}__{n}")):
         n += 1
     return f"{name}__{n}"
 
 
 class _TaskDecorator:
-    """``@task``, ``@task(retries=2)``, and ``@task.branch``."""
+    """``@decorator`` and ``@decorator(retries=2)``: a function as a task of one operator class."""
+
+    def __init__(self, operator_class: type[PythonOperator]) -> None:
+        self._operator_class = operator_class
 
     @overload
     def __call__(self, func: Callable[P, R], /) -> _DecoratedTask[P, R]: ...
@@ -226,27 +241,16 @@ class _TaskDecorator:
     def __call__(
         self, func: Callable[P, R] | None = None, /, **options: Any
     ) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
-        return _decorate(func, PythonOperator, options)
-
-    @overload
-    def branch(self, func: Callable[P, R], /) -> _DecoratedTask[P, R]: ...
-    @overload
-    def branch(
-        self, func: None = None, /, **options: Any
-    ) -> Callable[[Callable[P, R]], _DecoratedTask[P, R]]: ...
-    def branch(
-        self, func: Callable[P, R] | None = None, /, **options: Any
-    ) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
-        """A function that returns the task id (or ids) to follow."""
-        return _decorate(func, BranchPythonOperator, options)
+        if func is not None:
+            return _DecoratedTask(func, self._operator_class, options)
+        return lambda f: _DecoratedTask(f, self._operator_class, options)
 
 
-def _decorate(
-    func: Callable[P, R] | None, operator_class: type[PythonOperator], options: dict[str, Any]
-) -> _DecoratedTask[P, R] | Callable[[Callable[P, R]], _DecoratedTask[P, R]]:
-    if func is not None:
-        return _DecoratedTask(func, operator_class, options)
-    return lambda f: _DecoratedTask(f, operator_class, options)
+class _Task(_TaskDecorator):
+    """``@task``, ``@task(retries=2)``, and ``@task.branch``."""
+
+    branch = _TaskDecorator(BranchPythonOperator)
+    """A function that returns the task id (or ids) to follow."""
 
 
-task = _TaskDecorator()
+task = _Task(PythonOperator)

@@ -9,13 +9,14 @@ same table. A new task argument is one more line here (and a typed field on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from engine.authoring.params import Param, as_params
 from engine.authoring.trigger_rules import TriggerRule
-from engine.priority import DEFAULT_POOL, PRIORITY_CLASSES
+from engine.priority import DEFAULT_POOL, PRIORITY_CLASSES, QUEUE_PATTERN
 
 Problems = list[str]
 
@@ -90,6 +91,39 @@ def _accept_pool(name: str, value: Any, problems: Problems) -> Any:
     if not isinstance(value, str) or not value:
         problems.append(f"{name} must be a non-empty string, got {value!r}")
     return value
+
+
+def _accept_text(name: str, value: Any, problems: Problems) -> Any:
+    if value is not None and not isinstance(value, str):
+        problems.append(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _accept_optional_positive(name: str, value: Any, problems: Problems) -> Any:
+    return value if value is None else _accept_positive_count(name, value, problems)
+
+
+WEIGHT_RULES = ("downstream", "upstream", "absolute")
+"""How a task's effective priority weight adds up (see ``effective_weights``)."""
+
+
+def _accept_weight_rule(name: str, value: Any, problems: Problems) -> Any:
+    if value not in WEIGHT_RULES:
+        problems.append(f"{name} must be one of {', '.join(WEIGHT_RULES)}, got {value!r}")
+    return value
+
+
+def _accept_queue(name: str, value: Any, problems: Problems) -> Any:
+    if value is not None and (not isinstance(value, str) or not QUEUE_PATTERN.fullmatch(value)):
+        problems.append(f"{name} must be a queue name (letters, digits, '_', '-'), got {value!r}")
+    return value
+
+
+def _accept_params(name: str, value: Any, problems: Problems) -> dict[str, Param]:
+    if value is not None and not isinstance(value, Mapping):
+        problems.append(f"{name} must be a mapping of names to values or Params, got {value!r}")
+        return {}
+    return as_params(value)
 
 
 def to_timedelta(value: timedelta | float | int | None) -> timedelta | None:
@@ -185,6 +219,15 @@ LIMIT = Kind(_accept_limit, dump=_seconds, load=_delta)
 RULE = Kind(_accept_trigger_rule, dump=lambda rule: rule.value, load=TriggerRule)
 NAMES = Kind(_accept_names, dump=list, load=tuple)
 CALLBACKS = Kind(_accept_callbacks)
+TEXT = Kind(_accept_text)
+OPTIONAL_POSITIVE = Kind(_accept_optional_positive)
+WEIGHT_RULE = Kind(_accept_weight_rule)
+QUEUE = Kind(_accept_queue)
+PARAMS = Kind(
+    _accept_params,
+    dump=lambda params: {name: p.serialize() for name, p in params.items()},
+    load=lambda data: {name: Param.deserialize(p) for name, p in data.items()},
+)
 
 TASK_SETTINGS: tuple[TaskSetting, ...] = (
     TaskSetting("owner", "loom", ANY),
@@ -213,7 +256,22 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
         LIMIT,
         "Alert when the task has not finished this long after its run started.",
     ),
-    TaskSetting("doc", None, ANY),
+    TaskSetting("doc", None, TEXT, "Shown (preformatted) in the task's details."),
+    TaskSetting("doc_md", None, TEXT),
+    TaskSetting("doc_rst", None, TEXT),
+    TaskSetting("doc_json", None, TEXT),
+    TaskSetting("doc_yaml", None, TEXT),
+    TaskSetting("task_display_name", None, TEXT, "Shown instead of the task id."),
+    TaskSetting("do_xcom_push", True, BOOL, "False: the return value is not stored."),
+    TaskSetting("multiple_outputs", False, BOOL, "A dict return value is also stored key by key."),
+    TaskSetting("params", None, PARAMS, "Merged over the DAG's params for this task."),
+    TaskSetting("weight_rule", "downstream", WEIGHT_RULE),
+    TaskSetting("queue", None, QUEUE, "A named queue (loom.<name>) instead of the class's."),
+    TaskSetting("max_active_tis_per_dag", None, OPTIONAL_POSITIVE),
+    TaskSetting("max_active_tis_per_dagrun", None, OPTIONAL_POSITIVE),
+    TaskSetting("depends_on_past", False, BOOL),
+    TaskSetting("wait_for_downstream", False, BOOL, "Implies depends_on_past."),
+    TaskSetting("ignore_first_depends_on_past", False, BOOL),
     TaskSetting("is_setup", False, BOOL, "Prepares what work tasks use (``@setup``)."),
     TaskSetting("is_teardown", False, BOOL, "Cleans up after its setups, even when work failed."),
     TaskSetting(
@@ -223,3 +281,48 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
 
 SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)
 SERIALIZED_SETTINGS = tuple(setting for setting in TASK_SETTINGS if setting.serialized)
+
+
+class SerializedSettingValues:
+    """The type of each serialized setting's value, declared once for type checkers:
+    :class:`~engine.authoring.baseoperator.BaseOperator` and
+    :class:`~engine.authoring.serialization.SerializedTask` both have these attributes
+    (a test holds the names to :data:`SERIALIZED_SETTINGS`)."""
+
+    owner: str
+    retries: int
+    retry_delay: timedelta
+    retry_exponential_backoff: bool
+    max_retry_delay: timedelta | None
+    priority: str
+    priority_weight: int
+    pool: str
+    pool_slots: int
+    execution_timeout: timedelta | None
+    trigger_rule: TriggerRule
+    email: Sequence[str]
+    email_on_failure: bool
+    email_on_retry: bool
+    email_on_success: bool
+    notify: Sequence[str]
+    notify_on_success: bool
+    deadline: timedelta | None
+    doc: str | None
+    is_setup: bool
+    is_teardown: bool
+    on_failure_fail_dagrun: bool
+    doc_md: str | None
+    doc_rst: str | None
+    doc_json: str | None
+    doc_yaml: str | None
+    task_display_name: str | None
+    do_xcom_push: bool
+    multiple_outputs: bool
+    params: dict[str, Param]
+    weight_rule: str
+    queue: str | None
+    max_active_tis_per_dag: int | None
+    max_active_tis_per_dagrun: int | None
+    depends_on_past: bool
+    wait_for_downstream: bool
+    ignore_first_depends_on_past: bool

@@ -5,11 +5,12 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any, Protocol, runtime_checkable
-
-import jinja2
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.errors import TemplateError
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @runtime_checkable
@@ -21,6 +22,9 @@ class Reference(Protocol):
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    # Imported here: the serialized DAG that the CLI and the webserver read needs no Jinja2.
+    import jinja2
+
     environment = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -82,6 +86,8 @@ def render_string(text: str, context: Mapping[str, Any], *, where: str) -> str:
     """Render one template string, turning Jinja2's errors into :class:`TemplateError`."""
     if "{{" not in text and "{%" not in text:
         return text
+    import jinja2
+
     try:
         return _environment().from_string(text).render(context)
     except jinja2.UndefinedError as exc:

@@ -19,13 +19,16 @@ class TriggerRule(StrEnum):
     ALL_SUCCESS = "all_success"
     ALL_FAILED = "all_failed"
     ALL_DONE = "all_done"
+    ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
+    ALL_SKIPPED = "all_skipped"
     ONE_SUCCESS = "one_success"
     ONE_FAILED = "one_failed"
+    ONE_DONE = "one_done"
     NONE_FAILED = "none_failed"
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
-    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
 
 
 class Readiness(StrEnum):
@@ -45,17 +48,30 @@ class UpstreamSummary:
     success: int
     skipped: int
     failed: int
+    """Failed or upstream_failed."""
     done: int
+    upstream_failed: int = 0
+    """Of ``failed``, those that never ran (``upstream_failed``)."""
+    setups: UpstreamSummary | None = None
+    """The upstream setup tasks among them, for ``all_done_setup_success``."""
 
     @classmethod
-    def of(cls, states: Iterable[TaskInstanceState]) -> UpstreamSummary:
+    def of(
+        cls,
+        states: Iterable[TaskInstanceState],
+        setup_states: Iterable[TaskInstanceState] = (),
+    ) -> UpstreamSummary:
+        """Counts of ``states``; ``setup_states`` are those of the setup tasks among them."""
         states = list(states)
+        setup_states = list(setup_states)
         return cls(
             total=len(states),
             success=sum(s is TaskInstanceState.SUCCESS for s in states),
             skipped=sum(s is TaskInstanceState.SKIPPED for s in states),
             failed=sum(s in FAILED_STATES for s in states),
             done=sum(s in FINISHED for s in states),
+            upstream_failed=sum(s is TaskInstanceState.UPSTREAM_FAILED for s in states),
+            setups=cls.of(setup_states) if setup_states else None,
         )
 
     @property
@@ -88,6 +104,31 @@ def _all_done(u: UpstreamSummary) -> Readiness:
     return Readiness.RUN if u.all_done else Readiness.WAIT
 
 
+def _all_done_min_one_success(u: UpstreamSummary) -> Readiness:
+    # As Airflow documents it (skipped counts as done), not as its 3.1 code does it
+    # (skipped as soon as any upstream is): see docs/decisions.md.
+    if not u.all_done:
+        return Readiness.WAIT
+    if u.success:
+        return Readiness.RUN
+    return Readiness.UPSTREAM_FAILED if u.failed else Readiness.SKIP
+
+
+def _all_done_setup_success(u: UpstreamSummary) -> Readiness:
+    if not u.all_done:
+        return Readiness.WAIT
+    setups = u.setups
+    if setups is None or setups.success:
+        return Readiness.RUN
+    return Readiness.SKIP if setups.skipped == setups.total else Readiness.UPSTREAM_FAILED
+
+
+def _all_skipped(u: UpstreamSummary) -> Readiness:
+    if u.success or u.failed:
+        return Readiness.SKIP
+    return Readiness.RUN if u.skipped == u.total else Readiness.WAIT
+
+
 def _one_success(u: UpstreamSummary) -> Readiness:
     if u.success:
         return Readiness.RUN
@@ -98,6 +139,13 @@ def _one_success(u: UpstreamSummary) -> Readiness:
 
 def _one_failed(u: UpstreamSummary) -> Readiness:
     if u.failed:
+        return Readiness.RUN
+    return Readiness.SKIP if u.all_done else Readiness.WAIT
+
+
+def _one_done(u: UpstreamSummary) -> Readiness:
+    # A task that ran counts (succeeded or failed); skipped and upstream_failed do not.
+    if u.success or u.failed > u.upstream_failed:
         return Readiness.RUN
     return Readiness.SKIP if u.all_done else Readiness.WAIT
 
@@ -126,15 +174,26 @@ _RULES = {
     TriggerRule.ALL_SUCCESS: _all_success,
     TriggerRule.ALL_FAILED: _all_failed,
     TriggerRule.ALL_DONE: _all_done,
+    TriggerRule.ALL_DONE_MIN_ONE_SUCCESS: _all_done_min_one_success,
+    TriggerRule.ALL_DONE_SETUP_SUCCESS: _all_done_setup_success,
+    TriggerRule.ALL_SKIPPED: _all_skipped,
     TriggerRule.ONE_SUCCESS: _one_success,
     TriggerRule.ONE_FAILED: _one_failed,
+    TriggerRule.ONE_DONE: _one_done,
     TriggerRule.NONE_FAILED: _none_failed,
     TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS: _none_failed_min_one_success,
     TriggerRule.NONE_SKIPPED: _none_skipped,
-    # Without knowing which upstream tasks are setups, a teardown's rule is all_done;
-    # engine.authoring.setupteardown_rules decides it with them.
-    TriggerRule.ALL_DONE_SETUP_SUCCESS: _all_done,
 }
+
+SETUP_RULES = frozenset({TriggerRule.ALL_DONE_SETUP_SUCCESS})
+"""The rules that look at which upstream tasks are setup tasks."""
+
+
+def setup_ids(tasks: Mapping[str, object], upstream: Iterable[str]) -> list[str]:
+    """The setup tasks among ``upstream``: those whose task (operator or serialized) has a
+    true ``is_setup``; a task without the flag is no setup."""
+    return [up for up in upstream if getattr(tasks.get(up), "is_setup", False)]
+
 
 READINESS_STATE = {
     Readiness.SKIP: TaskInstanceState.SKIPPED,

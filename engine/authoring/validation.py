@@ -7,13 +7,17 @@ task references and cycles, each cycle reported as its path.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import networkx as nx
 
+from engine.authoring.arguments import unknown_default_arg
+from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.callsite import CallSite
 from engine.authoring.dag import DAG
 from engine.authoring.setupteardown import problems_of as setup_teardown_problems
+from engine.authoring.tasksettings import SETTING_NAMES
 from engine.errors import DagValidationError
 
 
@@ -50,8 +54,53 @@ def validate_dag(dag: DAG) -> list[Problem]:
             for message in task.problems
         ]
     problems += [_problem(dag, message, site) for message, site in setup_teardown_problems(dag)]
+    problems += _default_args_problems(dag)
     problems += _cycle_problems(dag)
     return problems
+
+
+DAG_DEFAULT_ARGS = frozenset({"params", "start_date", "end_date"})
+"""``default_args`` keys that are not task arguments: the DAG reads them."""
+
+
+def known_task_arguments() -> frozenset[str]:
+    """Every keyword some task takes: a task setting, or a parameter of an operator class
+    defined so far (Loom's and the DAG file's own)."""
+    import engine.authoring.operators  # noqa: F401 - Loom's own operators count too
+
+    names = set(SETTING_NAMES | DAG_DEFAULT_ARGS)
+    pending: list[type[BaseOperator]] = [BaseOperator]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        init = cls.__dict__.get("__init__")
+        if init is not None:
+            names.update(
+                name
+                for name, p in inspect.signature(init).parameters.items()
+                if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+            )
+    return frozenset(names - {"self", "task_id", "dag", "task_group"})
+
+
+def _default_args_problems(dag: DAG) -> list[Problem]:
+    """Unknown ``default_args`` keys: the DAG's at its line, a task's or a task group's own
+    at theirs."""
+    owners = [(dag.default_args, "", dag.call_site)] + [
+        (task.own_default_args, f"task {task.task_id!r}: ", task.call_site) for task in dag.tasks
+    ]
+    owners += [
+        (group.own_default_args, f"task group {group_id!r}: ", group.call_site)
+        for group_id, group in dag.task_group.get_task_group_dict().items()
+    ]
+    if not any(keys for keys, _, _ in owners):
+        return []
+    known = known_task_arguments()
+    return [
+        _problem(dag, prefix + unknown_default_arg(key), site)
+        for keys, prefix, site in owners
+        for key in sorted(set(keys) - known)
+    ]
 
 
 def graph_of(dag: DAG) -> nx.DiGraph[str]:

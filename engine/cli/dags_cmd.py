@@ -1,4 +1,5 @@
-"""``loom dags``: list, show, validate and reparse DAGs; pause and unpause them.
+"""``loom dags``: list, show, validate and reparse DAGs, list their versions; pause and
+unpause them.
 
 ``validate`` needs no database: it parses in child processes and reports. The other
 commands read or write the database that ``loom db upgrade`` created.
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
 TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")
+VERSION_COLUMNS = ("version", "created", "hash", "tasks", "runs")
+HASH_PREFIX = 12
+"""Hex digits of a version's hash that a table shows."""
 NOT_INITIALISED = "database not initialised: run `loom db upgrade`"
 
 
@@ -106,6 +110,27 @@ def show(dag_id: str, output: str) -> None:
     emit(settings, output)
     click.echo()
     emit(tasks, output, TASK_COLUMNS)
+
+
+@group.command("versions")
+@click.argument("dag_id")
+@output_option
+def versions(dag_id: str, output: str) -> None:
+    """List a DAG's versions, newest first, with the runs created on each."""
+    from engine.services.dagversions import list_versions
+
+    with _session() as session:
+        rows = [
+            {
+                "version": v.version_number,
+                "created": v.created_at,
+                "hash": v.dag_hash if output == "json" else v.dag_hash[:HASH_PREFIX],
+                "tasks": v.task_count,
+                "runs": v.run_count,
+            }
+            for v in list_versions(session=session, dag_id=dag_id)
+        ]
+    emit(rows, output, VERSION_COLUMNS)
 
 
 def _settings(dag: Dag, data: dict[str, Any]) -> dict[str, Any]:

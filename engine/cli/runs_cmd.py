@@ -10,7 +10,9 @@ from engine.services.taskinstances import task_instance_row, task_instances
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 
-RUN_COLUMNS = ["run_id", "state", "run_type", "logical_date", "start_date", "duration"]
+RUN_COLUMNS = [
+    "run_id", "state", "run_type", "logical_date", "start_date", "duration", "dag_version",
+]  # fmt: skip
 TASK_COLUMNS = ["task_id", "state", "try_number", "max_tries", "start_date", "duration", "hostname"]
 
 

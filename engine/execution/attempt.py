@@ -107,12 +107,12 @@ def _finish(
     follow = _branch_targets(task, value) if task.is_branch else None
     if isinstance(value, Sequence) and not isinstance(value, str | bytes | list | tuple):
         value = list(value)  # a mapped task's values (a lazy sequence) returned as they are
-    ensure_json(value, what=f"return value of task {task.task_id!r}")
-    if value is not None:
+    if task.do_xcom_push and value is not None:
+        ensure_json(value, what=f"return value of task {task.task_id!r}")
+        outputs = _multiple_outputs(task, value) if task.multiple_outputs else {}
         ti.xcom_push(RETURN_VALUE, value)
-        if getattr(task, "multiple_outputs", False) and isinstance(value, dict):
-            for key, item in value.items():
-                ti.xcom_push(str(key), item)
+        for key, item in outputs.items():
+            ti.xcom_push(key, item)
     return AttemptResult(Outcome.SUCCESS, return_value=value, follow=follow, rendered=fields)
 
 
@@ -131,6 +131,22 @@ def checked_map_length(task: BaseOperator, value: Any, limit: int) -> int | None
             f"core.max_map_length ({limit})"
         )
     return len(value)
+
+
+def _multiple_outputs(task: BaseOperator, value: Any) -> dict[str, Any]:
+    """The XComs of a ``multiple_outputs`` return value: each key of the dict (as Airflow,
+    a value that is not a dict with string keys fails the task)."""
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"task {task.task_id!r} has multiple_outputs, so it must return a dict; "
+            f"it returned {type(value).__name__}"
+        )
+    bad = [key for key in value if not isinstance(key, str)]
+    if bad:
+        raise TypeError(
+            f"task {task.task_id!r}: multiple_outputs keys must be strings, got {bad!r}"
+        )
+    return value
 
 
 def _branch_targets(task: BaseOperator, value: Any) -> list[str]:

@@ -23,10 +23,12 @@ from engine.authoring.params import resolve_params
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
+    SETUP_RULES,
     Readiness,
     UpstreamSummary,
     evaluate,
     run_outcome,
+    setup_ids,
 )
 from engine.authoring.validation import check_dag, topological_order
 from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
@@ -152,7 +154,11 @@ class DagTestRun:
         by_setups = self.setups_and_teardowns.verdict(task.task_id, states)
         if by_setups is not None:
             return by_setups
-        upstream = UpstreamSummary.of(states[u] for u in task.upstream_task_ids)
+        ups = task.upstream_task_ids
+        setups = setup_ids(self.dag.task_dict, ups) if task.trigger_rule in SETUP_RULES else ()
+        upstream = UpstreamSummary.of(
+            (self.reports[u].state for u in ups), (self.reports[u].state for u in setups)
+        )
         return evaluate(task.trigger_rule, upstream)
 
     def _move(self, task_id: str, new: TaskInstanceState) -> None:
@@ -278,9 +284,10 @@ class DagTestRun:
             map_index=map_index,
             mapped_task_ids=self.mapped_task_ids,
         )
-        return build_context(
-            dag=self.dag, task=task, run=self.run_info, ti=handle, params=self.params
-        )
+        params = self.params
+        if task.params:  # the task's own params over the DAG's
+            params = resolve_params({**self.dag.params, **task.params}, self.run_info.conf)
+        return build_context(dag=self.dag, task=task, run=self.run_info, ti=handle, params=params)
 
     def _run_dag_callbacks(self, outcome: DagRunState) -> None:
         callbacks = (

@@ -4,6 +4,7 @@
   else ``failed`` plus a dead letter. The runner calls it for a failed attempt, the
   scheduler for a zombie (error type ``Zombie``); it never assumes the caller is the
   process that ran the try.
+* :func:`record_zombie`: :func:`record_failure` of a try whose worker stopped heartbeating.
 * :func:`record_finish`: ``success`` or ``skipped``.
 
 Both write the alert events of the outcome (:mod:`engine.delivery.notifications.emit`) in the
@@ -104,11 +105,8 @@ def record_failure(
             now=now,
         )
         emit.task_failed(
-            session=session, ti=ti, task=task, error_type=error_type, message=message, now=now
-        )
-        emit.dead_letter_created(
-            session=session, ti=ti, task=task, dead_letter_id=dead_letter.id,
-            error_type=error_type, message=message, now=now,
+            session=session, ti=ti, task=task, error_type=error_type, message=message,
+            dead_letter_id=dead_letter.id, now=now,
         )  # fmt: skip
     end_attempt(
         session=session,
@@ -121,6 +119,23 @@ def record_failure(
         details=details,
     )
     return new
+
+
+def record_zombie(
+    *,
+    session: Session,
+    ti: TaskInstance,
+    task: SerializedTask,
+    message: str,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> TaskInstanceState:
+    """End ``ti``'s try as failed because its worker stopped heartbeating: a failure of
+    error type ``Zombie``, without a traceback (see :func:`record_failure`)."""
+    return record_failure(
+        session=session, ti=ti, task=task, error_type=ZOMBIE_ERROR, message=message,
+        traceback=None, now=now, rng=rng,
+    )  # fmt: skip
 
 
 def record_finish(

@@ -17,6 +17,7 @@ from engine.priority import (
     PRIORITY_CLASSES,
     QUEUE_NAMES,
     PriorityClass,
+    is_queue_name,
     queue_name,
     try_job_id,
 )
@@ -50,8 +51,10 @@ class TaskJob:
         if not self.queue:
             # Frozen: the derived default is set the way dataclasses set fields.
             object.__setattr__(self, "queue", queue_name(self.priority_class))
-        if self.queue not in QUEUE_NAMES:
-            raise ValueError(f"queue must be one of {', '.join(QUEUE_NAMES)}, got {self.queue!r}")
+        if not is_queue_name(self.queue):
+            raise ValueError(
+                f"queue must be one of {', '.join(QUEUE_NAMES)} or loom.<name>, got {self.queue!r}"
+            )
 
     @property
     def job_id(self) -> str:

@@ -12,6 +12,7 @@ scheduler, which moves due jobs onto their queue (see ``docs/decisions.md``).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,9 +49,10 @@ def rq_job_id(job_id: str) -> str:
     return "loom-" + job_id.replace(":", "-")
 
 
-def job_queues(connection: Redis) -> list[Queue]:
-    """Loom's RQ queues on ``connection``, most urgent first, with the JSON serializer."""
-    return [Queue(name, connection=connection, serializer=JSONSerializer) for name in QUEUE_NAMES]
+def job_queues(connection: Redis, names: Sequence[str] = QUEUE_NAMES) -> list[Queue]:
+    """Loom's RQ queues ``names`` (default: the classes', most urgent first) on
+    ``connection``, with the JSON serializer."""
+    return [Queue(name, connection=connection, serializer=JSONSerializer) for name in names]
 
 
 class RQExecutor:
@@ -96,7 +98,10 @@ class RQExecutor:
         return status is not None and status not in FINAL_STATUSES
 
     def _enqueue_unique(self, job: TaskJob, at: datetime | None) -> bool:
-        queue = self._queues[job.queue]
+        queue = self._queues.get(job.queue)
+        if queue is None:  # a named queue (loom.gpu): made on first use
+            [queue] = job_queues(self._connection, [job.queue])
+            self._queues[job.queue] = queue
         rq_job = queue.create_job(
             self._job_func,
             kwargs={"ti_id": job.ti_id, "try_number": job.try_number},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -65,6 +66,19 @@ class StateCollector(Collector):
         yield read_ok
 
 
+_BY_STATE: tuple[tuple[str, str, Any, type[StrEnum]], ...] = (
+    ("loom_dag_runs", "Dag runs by state.", DagRun.state, DagRunState),
+    ("loom_task_instances", "Task instances by state.", TaskInstance.state, TaskInstanceState),
+    (
+        "loom_dead_letters",
+        "Dead letters by state (pending ones wait for an operator).",
+        DeadLetter.state,
+        DeadLetterState,
+    ),
+)
+"""The gauges that count rows by state: name, help, state column, its states."""
+
+
 class DatabaseState:
     """Runs and task instances by state, dead letters, outbox backlog, import errors."""
 
@@ -79,27 +93,9 @@ class DatabaseState:
             return list(self._read(connection))
 
     def _read(self, connection: sa.Connection) -> Iterator[Metric]:
-        yield _by_label(
-            "loom_dag_runs",
-            "Dag runs by state.",
-            "state",
-            _counts(connection, DagRun.state),
-            [s.value for s in DagRunState],
-        )
-        yield _by_label(
-            "loom_task_instances",
-            "Task instances by state.",
-            "state",
-            _counts(connection, TaskInstance.state),
-            [s.value for s in TaskInstanceState],
-        )
-        yield _by_label(
-            "loom_dead_letters",
-            "Dead letters by state (pending ones wait for an operator).",
-            "state",
-            _counts(connection, DeadLetter.state),
-            [s.value for s in DeadLetterState],
-        )
+        for name, documentation, column, states in _BY_STATE:
+            counts = _counts(connection, column)
+            yield _by_label(name, documentation, "state", counts, [s.value for s in states])
         pending = OutboxMessage.state == DeliveryStatus.PENDING
         yield _by_label(
             "loom_outbox_backlog",

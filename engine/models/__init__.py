@@ -12,6 +12,7 @@ from engine.models.base import StrEnumType as StrEnumType
 from engine.models.base import UtcDateTime as UtcDateTime
 from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
+from engine.models.dags import DagVersion as DagVersion
 from engine.models.dags import DagWarning as DagWarning
 from engine.models.dags import ParseImportError as ParseImportError
 from engine.models.dags import SerializedDag as SerializedDag
@@ -45,6 +46,7 @@ __all__ = [
     "DagFile",
     "DagRun",
     "DagRunType",
+    "DagVersion",
     "DagWarning",
     "DeadLetter",
     "DeadLetterState",

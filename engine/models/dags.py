@@ -66,6 +66,31 @@ class SerializedDag(Base):
     updated_at: Mapped[datetime] = updated_at_column()
 
 
+class DagVersion(Base):
+    """One version of a DAG: its serialized graph whenever that changed, kept for good.
+
+    Numbered 1, 2, ... per DAG. A run records the version it was created with
+    (``dag_run.dag_version_id``) and is scheduled on that graph to its end; the
+    ``serialized_dag`` row is the latest version's content, read for new runs and pages.
+    """
+
+    __tablename__ = "dag_version"
+    __table_args__ = (sa.UniqueConstraint("dag_id", "version_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dag_id: Mapped[str] = mapped_column(
+        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE")
+    )
+    version_number: Mapped[int]
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    dag_hash: Mapped[str] = mapped_column(sa.String(HASH_LENGTH))
+    fileloc: Mapped[str] = mapped_column(sa.String(PATH_LENGTH))
+    file_hash: Mapped[str] = mapped_column(sa.String(HASH_LENGTH))
+    source_code: Mapped[str | None] = mapped_column(sa.Text)
+    """The file's text when this version was parsed (None: not readable then)."""
+    created_at: Mapped[datetime] = created_at_column()
+
+
 class DagFile(Base):
     """One file of the DAG folder and what its last parse found."""
 

@@ -7,13 +7,14 @@ compare-and-set helpers of :mod:`engine.models.transitions` instead of assigning
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultExecutionContext
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
 from engine.models.base import (
     Base,
@@ -24,7 +25,7 @@ from engine.models.base import (
     previous_value,
     updated_at_column,
 )
-from engine.models.dags import ID_LENGTH
+from engine.models.dags import ID_LENGTH, DagVersion
 from engine.priority import DEFAULT_POOL, PriorityClass, queue_name
 from engine.state import DagRunState, TaskInstanceState, check_run_transition, check_task_transition
 from engine.timeutil import utcnow
@@ -35,6 +36,19 @@ def _queue_of_priority_class(context: DefaultExecutionContext) -> str:
     two agree for a row inserted without a queue (``priority_class`` has its own default)."""
     row = context.get_current_parameters()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
     return queue_name(row["priority_class"])
+
+
+StateT = TypeVar("StateT", DagRunState, TaskInstanceState)
+
+
+def _allowed_move(
+    row: object, key: str, new: StateT, check: Callable[[StateT, StateT], None]
+) -> StateT:
+    """``new``, once ``check`` (the transition table) allows the move from ``row``'s state."""
+    old = previous_value(row, key)
+    if old is not None and old != new:
+        check(type(new)(old), new)
+    return new
 
 
 class DagRunType(StrEnum):
@@ -75,7 +89,20 @@ class DagRun(Base):
     end_date: Mapped[datetime | None] = mapped_column(UtcDateTime())
     triggered_by: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     dag_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    """The serialized DAG version this run was created from."""
+    """The content hash of the serialized DAG this run was created from."""
+    dag_version_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("dag_version.id", ondelete="SET NULL")
+    )
+    """The DAG version this run was created with and is scheduled on to its end; NULL for
+    runs older than versions (they follow the latest graph)."""
+    dag_version_number: Mapped[int | None] = column_property(
+        sa.select(DagVersion.version_number)
+        .where(DagVersion.id == dag_version_id)
+        .correlate_except(DagVersion)
+        .scalar_subquery(),
+        deferred=True,
+    )
+    """That version's number (1, 2, ...), loaded when asked for: lists undefer it."""
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime())
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the DAG's run ``deadline`` was found missed (set once: the alert fires once)."""
@@ -88,11 +115,7 @@ class DagRun(Base):
 
     @validates("state")
     def _check_state(self, key: str, new: DagRunState | str) -> DagRunState:
-        new = DagRunState(new)
-        old = previous_value(self, key)
-        if old is not None and old != new:
-            check_run_transition(DagRunState(old), new)
-        return new
+        return _allowed_move(self, key, DagRunState(new), check_run_transition)
 
 
 class TaskInstance(Base):
@@ -155,11 +178,7 @@ class TaskInstance(Base):
 
     @validates("state")
     def _check_state(self, key: str, new: TaskInstanceState | str) -> TaskInstanceState:
-        new = TaskInstanceState(new)
-        old = previous_value(self, key)
-        if old is not None and old != new:
-            check_task_transition(TaskInstanceState(old), new)
-        return new
+        return _allowed_move(self, key, TaskInstanceState(new), check_task_transition)
 
 
 class TaskAttempt(Base):

@@ -45,6 +45,7 @@ from engine.parser.discovery import discover_dag_files
 from engine.parser.processor import FileParseResult, parse_files
 from engine.parser.shell_safety import WARNING_TYPE as SHELL_WARNING_TYPE
 from engine.parser.shell_safety import shell_injection_warnings
+from engine.services.dagversions import add_version_if_changed, read_source
 
 logger = logging.getLogger(__name__)
 
@@ -291,10 +292,21 @@ def _save_dags(
         for data, result in loaded
     }
     session.flush()  # serialized_dag rows reference the dag rows
+    sources = _SourceReader()
     for data, result in loaded:
         dag_id = str(data["dag_id"])
+        digest = dag_hash(data)
         _replace_dag_warnings(data, session=session, now=now)
-        content_changed = _save_serialized(data, result, session=session)
+        content_changed = _save_serialized(data, digest, result, session=session)
+        add_version_if_changed(
+            data,
+            digest,
+            fileloc=str(result.path),
+            file_hash=result.file_hash,
+            source=functools.partial(sources.read, result),
+            session=session,
+            now=now,
+        )
         if content_changed or outcomes[dag_id] == "moved":
             # The scheduler's "next run due" hint was computed from the old schedule (or
             # while the DAG was inactive): let it work the date out afresh.
@@ -347,10 +359,24 @@ def _save_dag_row(data: dict[str, Any], path: str, *, session: Session, now: dat
     return outcome
 
 
-def _save_serialized(data: dict[str, Any], result: FileParseResult, *, session: Session) -> bool:
+class _SourceReader:
+    """Each parsed file's text, read once (when one of its DAGs gets a new version)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str | None] = {}
+
+    def read(self, result: FileParseResult) -> str | None:
+        path = str(result.path)
+        if path not in self._texts:
+            self._texts[path] = read_source(path, result.file_hash)
+        return self._texts[path]
+
+
+def _save_serialized(
+    data: dict[str, Any], digest: str, result: FileParseResult, *, session: Session
+) -> bool:
     """Insert or update the ``serialized_dag`` row; True when its content changed."""
     dag_id = str(data["dag_id"])
-    digest = dag_hash(data)
     row = session.get(SerializedDag, dag_id)
     if row is None:
         row = SerializedDag(dag_id=dag_id, data=data, dag_hash=digest)

@@ -23,7 +23,7 @@ from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
 from engine.models.transitions import set_run_state
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
 from engine.state import RUN_UNFINISHED, DagRunState
 from engine.timeutil import ensure_aware
@@ -51,7 +51,7 @@ def create_due_runs(*, session: Session, now: datetime) -> list[DagRun]:
 
 def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun]:
     try:
-        dag = load_serialized_dag(session=session, dag_id=row.dag_id)
+        dag, version_id = latest_dag_version(session=session, dag_id=row.dag_id)
     except NotFoundError:
         row.next_dagrun_create_after = NEVER
         return []
@@ -66,7 +66,7 @@ def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun
         row.next_dagrun_create_after = NEVER if interval is None else interval.end
         if interval is None or interval.end > now or active >= dag.max_active_runs:
             return created
-        run = _create_scheduled(dag, interval, session=session, now=now)
+        run = _create_scheduled(dag, version_id, interval, session=session, now=now)
         if run is None:
             return created
         created.append(run)
@@ -87,13 +87,19 @@ def _next_interval(
 
 
 def _create_scheduled(
-    dag: SerializedDAG, interval: DataInterval, *, session: Session, now: datetime
+    dag: SerializedDAG,
+    version_id: int | None,
+    interval: DataInterval,
+    *,
+    session: Session,
+    now: datetime,
 ) -> DagRun | None:
     logical_date = interval.start.astimezone(UTC)
     try:
         return create_dag_run(
             session=session,
             dag=dag,
+            dag_version_id=version_id,
             run_id=make_run_id(DagRunType.SCHEDULED, logical_date),
             run_type=DagRunType.SCHEDULED,
             logical_date=logical_date,

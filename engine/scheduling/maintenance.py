@@ -2,8 +2,8 @@
 
 * :func:`promote_retries`: ``up_for_retry`` whose ``next_retry_at`` has come → ``scheduled``.
 * :func:`detect_zombies`: ``running`` with a heartbeat older than the threshold → the try
-  fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_failure`, so the
-  usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
+  fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_zombie`, so
+  the usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
   (with its ``dag_run.failed`` alert).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -26,13 +27,13 @@ from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG
 from engine.delivery.notifications import emit
-from engine.errors import ConflictError, NotFoundError
-from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
+from engine.errors import ConflictError
+from engine.execution.outcomes import record_zombie
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_run_state, set_task_state
 from engine.scheduling.submission import Waiting, job_for
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import RunDag, load_run_dags
 from engine.state import DagRunState, TaskInstanceState
 
 logger = logging.getLogger(__name__)
@@ -87,10 +88,10 @@ def detect_zombies(*, session: Session, now: datetime, threshold: timedelta) -> 
         .order_by(TaskInstance.id)
         .with_for_update(skip_locked=True)
     ).all()
-    dags: dict[str, SerializedDAG | None] = {}
+    dags = load_run_dags(session=session, run_ids={ti.dag_run_id for ti in tis})
     zombies = []
     for ti in tis:
-        dag = _dag(ti.dag_id, dags, session=session)
+        dag = _dag_of(ti.dag_run_id, dags)
         task = dag.tasks.get(ti.task_id) if dag is not None else None
         if task is None:
             logger.warning("zombie %s.%s.%s: its task is gone", ti.dag_id, ti.run_id, ti.task_id)
@@ -100,30 +101,16 @@ def detect_zombies(*, session: Session, now: datetime, threshold: timedelta) -> 
         logger.warning("zombie %s.%s.%s try %s: %s", ti.dag_id, ti.run_id, ti.task_id,
                        ti.try_number, message)  # fmt: skip
         try:
-            record_failure(
-                session=session,
-                ti=ti,
-                task=task,
-                error_type=ZOMBIE_ERROR,
-                message=message,
-                traceback=None,
-                now=now,
-            )
+            record_zombie(session=session, ti=ti, task=task, message=message, now=now)
         except ConflictError:  # its worker finished it after all
             continue
         zombies.append(ti)
     return zombies
 
 
-def _dag(
-    dag_id: str, cache: dict[str, SerializedDAG | None], *, session: Session
-) -> SerializedDAG | None:
-    if dag_id not in cache:
-        try:
-            cache[dag_id] = load_serialized_dag(session=session, dag_id=dag_id)
-        except NotFoundError:
-            cache[dag_id] = None
-    return cache[dag_id]
+def _dag_of(dag_run_id: int, dags: Mapping[int, RunDag]) -> SerializedDAG | None:
+    found = dags.get(dag_run_id)
+    return None if found is None else found.dag
 
 
 def fail_timed_out_runs(*, session: Session, now: datetime) -> list[DagRun]:
@@ -134,10 +121,10 @@ def fail_timed_out_runs(*, session: Session, now: datetime) -> list[DagRun]:
         .order_by(DagRun.id)
         .with_for_update(skip_locked=True)
     ).all()
-    dags: dict[str, SerializedDAG | None] = {}
+    dags = load_run_dags(session=session, run_ids=[run.id for run in runs])
     failed = []
     for run in runs:
-        dag = _dag(run.dag_id, dags, session=session)
+        dag = _dag_of(run.id, dags)
         timeout = dag.dagrun_timeout if dag is not None else None
         if timeout is None or run.start_date is None or now - run.start_date <= timeout:
             continue

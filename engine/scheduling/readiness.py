@@ -23,14 +23,17 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
+    SETUP_RULES,
     Readiness,
     TriggerRule,
     UpstreamSummary,
     evaluate,
+    setup_ids,
 )
 from engine.models import DagRun, TaskInstance, XCom
 from engine.models.transitions import set_task_state
 from engine.scheduling.expanding import expand_mapped
+from engine.scheduling.pastdeps import blocked_by_past
 from engine.scheduling.submission import Waiting
 from engine.state import FINISHED, TaskInstanceState, summary_state
 
@@ -107,8 +110,9 @@ def settle(
     """Apply trigger rules and branch choices to the run's instances in ``none``.
 
     Ruled-out instances become ``skipped`` or ``upstream_failed``; runnable ones become
-    ``scheduled``. Considers every waiting instance, or those of ``only``; ``rows`` is
-    updated in place. Returns the rows this call moved to ``scheduled``.
+    ``scheduled`` unless their previous run holds them (:mod:`engine.scheduling.pastdeps`).
+    Considers every waiting instance, or those of ``only``; ``rows`` is updated in place.
+    Returns the rows this call moved to ``scheduled``.
     """
     waiting = [
         task_id
@@ -121,12 +125,15 @@ def settle(
         return []
     states = {task_id: [row.state for row in group] for task_id, group in rows.items()}
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
+    past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
     scheduled = []
     for task_id in waiting:
         task = dag.tasks[task_id]
         verdict = _verdict(dag, task, states, choices)
         if verdict is Readiness.WAIT:
             continue
+        if verdict is Readiness.RUN and task_id in past:
+            continue  # waits in ``none`` for its previous run
         group = rows[task_id]
         if verdict is Readiness.RUN and is_placeholder(task, group):
             scheduled += _expand(group, session=session, dag_run=dag_run, dag=dag, now=now)
@@ -195,7 +202,11 @@ def _verdict(
     if by_setups is not None:
         return by_setups
     # Per instance: a mapped upstream counts once for each of its instances.
-    summary = UpstreamSummary.of(state for up in upstream for state in states[up])
+    setups = setup_ids(dag.tasks, upstream) if task.trigger_rule in SETUP_RULES else ()
+    summary = UpstreamSummary.of(
+        (state for up in upstream for state in states[up]),
+        (state for up in setups for state in states[up]),
+    )
     return evaluate(task.trigger_rule, summary)
 
 

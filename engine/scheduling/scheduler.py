@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.authoring.serialization import SerializedDAG
 from engine.config import Settings
 from engine.delivery.notifications.deadlines import fire_missed_deadlines
-from engine.errors import NotFoundError
 from engine.executors.base import Executor, TaskJob
 from engine.metrics import instruments
 from engine.models import DagRun
@@ -46,7 +45,7 @@ from engine.scheduling import (
 )
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.wakeup import LocalWaker, Waker
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dags
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 
@@ -244,21 +243,20 @@ class Scheduler:
 
 
 def _running_runs(*, session: Session) -> list[tuple[DagRun, SerializedDAG]]:
-    """Running runs this scheduler could lock, each with its DAG (runs of a lost DAG left out)."""
+    """Running runs this scheduler could lock, each with the graph of its DAG version (runs
+    of a lost DAG left out)."""
     stmt = (
         sa.select(DagRun)
         .where(DagRun.state == DagRunState.RUNNING)
         .order_by(DagRun.id)
         .with_for_update(skip_locked=True)
     )
-    dags: dict[str, SerializedDAG] = {}
+    runs = session.scalars(stmt).all()
+    dags = load_run_dags(session=session, run_ids=[run.id for run in runs])
     pairs = []
-    for run in session.scalars(stmt):
-        if run.dag_id not in dags:
-            try:
-                dags[run.dag_id] = load_serialized_dag(session=session, dag_id=run.dag_id)
-            except NotFoundError:
-                logger.warning("dag run %s.%s: its DAG is gone", run.dag_id, run.run_id)
-                continue
-        pairs.append((run, dags[run.dag_id]))
+    for run in runs:
+        if run.id not in dags:
+            logger.warning("dag run %s.%s: its DAG is gone", run.dag_id, run.run_id)
+            continue
+        pairs.append((run, dags[run.id].dag))
     return pairs

@@ -2,7 +2,8 @@
 
 :func:`queue_ready` orders by class (high, default, low), then ``priority_weight``
 (higher first), then age (earliest ``scheduled_at``), and queues while the global
-``scheduler.parallelism``, the DAG's ``max_active_tasks`` and the pool's slots allow.
+``scheduler.parallelism``, the DAG's ``max_active_tasks``, the pool's slots and the task's
+own limits (:mod:`engine.scheduling.tasklimits`) allow.
 Slots are held by ``queued`` and ``running`` instances. On PostgreSQL the pool rows are
 locked (``FOR UPDATE``) for the rest of the transaction, so schedulers and workers that
 queue at the same time count each other's instances and never overshoot a limit.
@@ -28,6 +29,7 @@ from engine.executors.base import TaskJob
 from engine.models import Dag, DagRun, Pool, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.priority import PriorityClass, try_job_id
+from engine.scheduling.tasklimits import TaskLimits, task_limits
 from engine.state import ACTIVE, DagRunState, TaskInstanceState
 
 logger = logging.getLogger(__name__)
@@ -78,11 +80,14 @@ class _Usage:
     by_pool: dict[str, int]
     pool_slots: dict[str, int]
     max_active_tasks: dict[str, int]
+    tasks: TaskLimits
 
     def admits(self, ti: Waiting, limits: Limits) -> bool:
         if self.total >= limits.parallelism:
             return False
         if self.by_dag.get(ti.dag_id, 0) >= self.max_active_tasks.get(ti.dag_id, 0):
+            return False
+        if not self.tasks.admits(ti):
             return False
         if ti.pool not in self.pool_slots:
             _warn_unknown_pool(ti)
@@ -93,6 +98,7 @@ class _Usage:
         self.total += 1
         self.by_dag[ti.dag_id] = self.by_dag.get(ti.dag_id, 0) + 1
         self.by_pool[ti.pool] = self.by_pool.get(ti.pool, 0) + ti.pool_slots
+        self.tasks.take(ti)
 
 
 def priority_key(ti: Waiting) -> tuple[int, int, float, int]:
@@ -126,7 +132,7 @@ def queue_ready(
     """
     if not waiting:
         return []
-    usage = _usage(session=session, dag_ids={ti.dag_id for ti in waiting})
+    usage = _usage(session=session, waiting=waiting)
     jobs = []
     for ti in sorted(waiting, key=priority_key):
         if usage.total >= limits.parallelism:
@@ -163,7 +169,8 @@ def _queue(ti: Waiting, *, session: Session, now: datetime) -> bool:
     )
 
 
-def _usage(*, session: Session, dag_ids: set[str]) -> _Usage:
+def _usage(*, session: Session, waiting: Sequence[Waiting]) -> _Usage:
+    dag_ids = {ti.dag_id for ti in waiting}
     # Pools first: their row locks serialise every process that queues (see above).
     pools = session.scalars(sa.select(Pool).order_by(Pool.name).with_for_update()).all()
     groups = session.execute(
@@ -190,6 +197,7 @@ def _usage(*, session: Session, dag_ids: set[str]) -> _Usage:
         by_pool=by_pool,
         pool_slots={pool.name: pool.slots for pool in pools},
         max_active_tasks={dag_id: int(n) for dag_id, n in max_tasks},
+        tasks=task_limits(session=session, waiting=waiting),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Permission, Role
+from engine.services.pagination import order_columns
 
 
 class Action(StrEnum):
@@ -151,7 +152,7 @@ def role_query() -> sa.Select[Any]:
     return sa.select(Role)
 
 
-ROLE_ORDER: dict[str, Any] = {"name": Role.name, "id": Role.id}
+ROLE_ORDER = order_columns(Role.name, Role.id)
 """Columns role lists may be ordered by."""
 
 

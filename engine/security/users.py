@@ -20,6 +20,7 @@ from engine.models import Role, User
 from engine.security.admins import keeping_an_admin
 from engine.security.passwords import hash_password
 from engine.security.throttle import forget_failures
+from engine.services.pagination import order_columns
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,249}")
 """Letters, digits and ``. _ @ + -``, starting with a letter or digit, 250 at most."""
@@ -71,11 +72,7 @@ def user_query() -> sa.Select[Any]:
     return sa.select(User)
 
 
-USER_ORDER: dict[str, Any] = {
-    "username": User.username,
-    "created_at": User.created_at,
-    "id": User.id,
-}
+USER_ORDER = order_columns(User.username, User.created_at, User.id)
 """Columns user lists may be ordered by."""
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.models import AuditLog
 from engine.models.dags import ID_LENGTH, PATH_LENGTH
+from engine.services.pagination import order_columns
 
 
 class Outcome(StrEnum):
@@ -102,12 +103,7 @@ def _about_dag(dag_id: str) -> sa.ColumnElement[bool]:
     )
 
 
-AUDIT_ORDER: dict[str, Any] = {
-    "id": AuditLog.id,
-    "created_at": AuditLog.created_at,
-    "username": AuditLog.username,
-    "action": AuditLog.action,
-}
+AUDIT_ORDER = order_columns(AuditLog.id, AuditLog.created_at, AuditLog.username, AuditLog.action)
 """Columns the audit log may be ordered by."""
 
 

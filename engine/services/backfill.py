@@ -16,7 +16,7 @@ from engine.authoring.schedules import DataInterval, NoSchedule
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
 from engine.timeutil import ensure_aware
 
@@ -66,7 +66,7 @@ def backfill_dag(
         raise NotFoundError(f"no active DAG {dag_id!r}")
     if row.is_paused:
         raise ConflictError(f"DAG {dag_id!r} is paused; unpause it to backfill")
-    dag = load_serialized_dag(session=session, dag_id=dag_id)
+    dag, version_id = latest_dag_version(session=session, dag_id=dag_id)
     taken = set(session.scalars(sa.select(DagRun.logical_date).where(DagRun.dag_id == dag_id)))
     report = BackfillReport()
     for interval in backfill_intervals(dag, start=start, end=end):
@@ -77,6 +77,7 @@ def backfill_dag(
         create_dag_run(
             session=session,
             dag=dag,
+            dag_version_id=version_id,
             run_id=run_id,
             run_type=DagRunType.BACKFILL,
             logical_date=interval.start,

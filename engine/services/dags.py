@@ -10,7 +10,7 @@ back, without history, at the next parse.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from engine.models import (
     SerializedDag,
     XCom,
 )
+from engine.services.pagination import order_columns, within_dags
 
 logger = logging.getLogger(__name__)
 
@@ -64,29 +65,34 @@ _PARSED_DAGS_LIMIT = 256
 
 
 def load_serialized_dag(*, session: Session, dag_id: str) -> SerializedDAG:
-    """The DAG's graph as last parsed. Raises :class:`NotFoundError` when there is none."""
-    return load_serialized_dag_and_file(session=session, dag_id=dag_id)[0]
-
-
-def load_serialized_dag_and_file(*, session: Session, dag_id: str) -> tuple[SerializedDAG, str]:
-    """The DAG's graph as last parsed and the file it was parsed from, in one query when
-    the graph is cached. Raises :class:`NotFoundError` when there is none."""
-    row = session.execute(
-        sa.select(SerializedDag.dag_hash, SerializedDag.fileloc).where(
-            SerializedDag.dag_id == dag_id
-        )
-    ).one_or_none()
-    if row is None:
+    """The DAG's graph as last parsed (its latest version), one query when it is cached.
+    Raises :class:`NotFoundError` when there is none. The graph a run is scheduled on is
+    its own version's: :func:`engine.services.dagversions.load_run_dag`."""
+    digest = session.scalar(sa.select(SerializedDag.dag_hash).where(SerializedDag.dag_id == dag_id))
+    if digest is None:
         raise NotFoundError(f"no DAG {dag_id!r}")
-    return _parsed(session, dag_id, row.dag_hash), row.fileloc or ""
+    return cached_latest_dag(session, dag_id, digest)
 
 
-def _parsed(session: Session, dag_id: str, digest: str) -> SerializedDAG:
+def cached_latest_dag(session: Session, dag_id: str, digest: str) -> SerializedDAG:
+    """The DAG's latest graph, whose hash the caller read as ``digest``."""
+
+    def load() -> dict[str, Any]:
+        data: dict[str, Any] | None = session.scalar(
+            sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id)
+        )
+        return data or {}
+
+    return cached_dag(dag_id, digest, load)
+
+
+def cached_dag(dag_id: str, digest: str, load: Callable[[], dict[str, Any]]) -> SerializedDAG:
+    """The DAG whose serialized content has hash ``digest``; ``load`` reads that content
+    when it is not cached (the latest graph or any version's: a hash names one content)."""
     cached = _PARSED_DAGS.get((dag_id, digest))
     if cached is not None:
         return cached
-    data = session.scalar(sa.select(SerializedDag.data).where(SerializedDag.dag_id == dag_id))
-    dag = SerializedDAG.from_dict(data or {})
+    dag = SerializedDAG.from_dict(load())
     if len(_PARSED_DAGS) >= _PARSED_DAGS_LIMIT:
         _PARSED_DAGS.clear()
     _PARSED_DAGS[(dag_id, digest)] = dag
@@ -110,21 +116,15 @@ class DagFilter:
     """Only these DAGs (a reader limited to some DAGs)."""
 
 
-DAG_ORDER: dict[str, Any] = {
-    "dag_id": Dag.dag_id,
-    "last_parsed_at": Dag.last_parsed_at,
-    "next_dagrun_create_after": Dag.next_dagrun_create_after,
-}
+DAG_ORDER = order_columns(Dag.dag_id, Dag.last_parsed_at, Dag.next_dagrun_create_after)
 """Columns DAG lists may be ordered by."""
 
 
 def dag_query(filters: DagFilter, *, session: Session) -> sa.Select[Any]:
     """The DAGs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(Dag)
+    stmt = within_dags(sa.select(Dag), Dag.dag_id, filters.dag_ids)
     if filters.tags:
         stmt = stmt.where(Dag.dag_id.in_(dag_ids_tagged(session=session, tags=filters.tags)))
-    if filters.dag_ids is not None:
-        stmt = stmt.where(Dag.dag_id.in_(sorted(filters.dag_ids)))
     if filters.paused is not None:
         stmt = stmt.where(Dag.is_paused == filters.paused)
     if filters.active is not None:
@@ -165,7 +165,7 @@ def dag_graph(*, session: Session, dag_id: str) -> dict[str, Any]:
         data.pop("fields", None)  # operator arguments may be large; the graph is the shape
         tasks.append(data)
     edges = [
-        {"source": task.task_id, "target": child}
+        {"source": task.task_id, "target": child, "label": dag.edge_label(task.task_id, child)}
         for task in dag.tasks.values()
         for child in task.downstream_task_ids
     ]
@@ -178,7 +178,13 @@ def dag_graph(*, session: Session, dag_id: str) -> dict[str, Any]:
         }
         for name, p in dag.params.items()
     }
-    return {"dag_id": dag_id, "tasks": tasks, "edges": edges, "params": params}
+    return {
+        "dag_id": dag_id,
+        "tasks": tasks,
+        "edges": edges,
+        "params": params,
+        "task_groups": [group.to_dict() for group in dag.task_groups.values()],
+    }
 
 
 @dataclass(frozen=True)
@@ -221,11 +227,9 @@ def delete_dag(*, session: Session, dag_id: str) -> None:
 # -- import errors ---------------------------------------------------------------------------
 
 
-IMPORT_ERROR_ORDER: dict[str, Any] = {
-    "id": ParseImportError.id,
-    "filename": ParseImportError.filename,
-    "created_at": ParseImportError.created_at,
-}
+IMPORT_ERROR_ORDER = order_columns(
+    ParseImportError.id, ParseImportError.filename, ParseImportError.created_at
+)
 """Columns import error lists may be ordered by."""
 
 
@@ -250,7 +254,7 @@ def dag_warning_query(*, dag_ids: Collection[str] | None) -> sa.Select[Any]:
         .join(Dag, Dag.dag_id == DagWarning.dag_id)
         .where(Dag.is_active.is_(True))
     )
-    return stmt if dag_ids is None else stmt.where(DagWarning.dag_id.in_(list(dag_ids)))
+    return within_dags(stmt, DagWarning.dag_id, dag_ids)
 
 
 def get_import_error(
@@ -265,3 +269,14 @@ def get_import_error(
     if error is None:
         raise NotFoundError(f"no import error {id}")
     return error
+
+
+def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[str, SerializedDAG]:
+    """The graphs of ``dag_ids`` as last parsed (those that have one), in one query when
+    they are cached."""
+    rows = session.execute(
+        sa.select(SerializedDag.dag_id, SerializedDag.dag_hash).where(
+            SerializedDag.dag_id.in_(sorted(dag_ids))
+        )
+    )
+    return {dag_id: cached_latest_dag(session, dag_id, digest) for dag_id, digest in rows}

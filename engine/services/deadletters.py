@@ -36,9 +36,10 @@ from engine.models import (
     OutboxMessage,
     TaskInstance,
 )
-from engine.services.pagination import Page, paginate, within_dags
+from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.taskinstances import clear_task_instances
 from engine.state import FINISHED
+from engine.trykey import try_key
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +76,7 @@ def record_dead_letter(
 ) -> DeadLetter:
     """Park ``ti``'s final failure as a pending dead letter and enqueue its publication."""
     dead_letter = DeadLetter(
-        dag_id=ti.dag_id,
-        run_id=ti.run_id,
-        task_id=ti.task_id,
-        map_index=ti.map_index,
-        try_number=ti.try_number,
+        **try_key(ti),
         state=DeadLetterState.PENDING,
         created_at=now,
         payload={},
@@ -122,10 +119,7 @@ def dead_letter_message(
     return {
         "schema_version": SCHEMA_VERSION,
         "dead_letter_id": dead_letter_id,
-        "dag_id": ti.dag_id,
-        "run_id": ti.run_id,
-        "task_id": ti.task_id,
-        "try_number": ti.try_number,
+        **try_key(ti),
         "error": error,
         "conf": dict(dag_run.conf or {}),
         "logical_date": _iso(dag_run.logical_date),
@@ -145,11 +139,7 @@ class DeadLetterFilter:
     """Only these DAGs' (a reader limited to some DAGs)."""
 
 
-DEAD_LETTER_ORDER: dict[str, Any] = {
-    "id": DeadLetter.id,
-    "created_at": DeadLetter.created_at,
-    "dag_id": DeadLetter.dag_id,
-}
+DEAD_LETTER_ORDER = order_columns(DeadLetter.id, DeadLetter.created_at, DeadLetter.dag_id)
 """Columns dead letter lists may be ordered by."""
 
 

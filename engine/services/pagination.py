@@ -46,6 +46,12 @@ def paginate(
     return Page(items=rows, total=int(total or 0), limit=limit, offset=offset)
 
 
+def order_columns(*columns: Any) -> dict[str, Any]:
+    """The columns a list may be ordered by, under the names ``order_by`` gives them
+    (each column's attribute name)."""
+    return {column.key: column for column in columns}
+
+
 def ordering(columns: Mapping[str, Any], order_by: str | None, default: str) -> list[Any]:
     """ORDER BY clauses for ``order_by`` (``name`` or ``-name``), ties broken by ``default``.
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Pool, TaskInstance
 from engine.priority import DEFAULT_POOL
+from engine.services.pagination import order_columns
 from engine.state import TaskInstanceState
 
 POOL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,249}")
@@ -35,7 +36,7 @@ class PoolUsage:
         return self.pool.slots - self.running_slots - self.queued_slots
 
 
-POOL_ORDER: dict[str, Any] = {"name": Pool.name, "slots": Pool.slots}
+POOL_ORDER = order_columns(Pool.name, Pool.slots)
 """Columns pool lists may be ordered by."""
 
 

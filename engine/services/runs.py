@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from engine.authoring.expansion import expansion_length, literal_only
 from engine.authoring.params import resolve_params
@@ -28,10 +28,11 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCom
-from engine.priority import PriorityClass
+from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
-from engine.services.dags import load_serialized_dag, require_dag
-from engine.services.pagination import Page, paginate
+from engine.services.dags import require_dag
+from engine.services.dagversions import latest_dag_version
+from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
 
@@ -53,6 +54,7 @@ def create_dag_run(
     *,
     session: Session,
     dag: SerializedDAG,
+    dag_version_id: int | None,
     run_id: str,
     run_type: DagRunType,
     logical_date: datetime,
@@ -63,6 +65,9 @@ def create_dag_run(
     triggered_by: str | None = None,
 ) -> DagRun:
     """Insert a ``queued`` run of ``dag`` and a task instance in ``none`` for each task.
+
+    ``dag_version_id`` is the version ``dag`` is (:func:`latest_dag_version`): the run is
+    scheduled on that graph to its end, whatever the file becomes.
 
     ``conf`` is checked against the DAG's params (:class:`InvalidInputError`). A taken
     ``run_id`` raises :class:`ConflictError`; the insert runs in a SAVEPOINT, so the
@@ -82,6 +87,7 @@ def create_dag_run(
         run_after=run_after,
         queued_at=now,
         triggered_by=triggered_by,
+        dag_version_id=dag_version_id,
     )
     run.task_instances = [
         _new_task_instance(task, run, map_index)
@@ -109,6 +115,7 @@ def _initial_map_indexes(task: SerializedTask) -> range:
 
 
 def _new_task_instance(task: SerializedTask, run: DagRun, map_index: int = -1) -> TaskInstance:
+    named = {"queue": queue_name(task.queue)} if task.queue else {}  # else the class's queue
     return TaskInstance(
         dag_id=run.dag_id,
         run_id=run.run_id,
@@ -118,10 +125,11 @@ def _new_task_instance(task: SerializedTask, run: DagRun, map_index: int = -1) -
         try_number=0,
         max_tries=task.max_tries,
         priority_class=PriorityClass(task.priority),
-        priority_weight=task.priority_weight,
+        priority_weight=task.priority_weight_total,
         pool=task.pool,
         pool_slots=task.pool_slots,
         operator=task.operator,
+        **named,
     )
 
 
@@ -150,7 +158,7 @@ def trigger_dag(
         raise InvalidInputError("run id must not be empty")
     if run_id is not None:
         check_id(run_id, RUN_ID_PATTERN, field="run_id", allowed=RUN_ID_ALLOWED)
-    dag = load_serialized_dag(session=session, dag_id=dag_id)
+    dag, version_id = latest_dag_version(session=session, dag_id=dag_id)
     when = now if logical_date is None else checked_datetime(logical_date, field="logical_date")
     try:
         interval = dag.schedule.interval_for(when)
@@ -160,6 +168,7 @@ def trigger_dag(
     return create_dag_run(
         session=session,
         dag=dag,
+        dag_version_id=version_id,
         run_id=run_id or make_run_id(DagRunType.MANUAL, when),
         run_type=DagRunType.MANUAL,
         logical_date=when,
@@ -229,15 +238,15 @@ class RunFilter:
     start_date_lte: datetime | None = None
 
 
-RUN_ORDER: dict[str, Any] = {
-    "id": DagRun.id,
-    "dag_id": DagRun.dag_id,
-    "run_id": DagRun.run_id,
-    "logical_date": DagRun.logical_date,
-    "start_date": DagRun.start_date,
-    "end_date": DagRun.end_date,
-    "state": DagRun.state,
-}
+RUN_ORDER = order_columns(
+    DagRun.id,
+    DagRun.dag_id,
+    DagRun.run_id,
+    DagRun.logical_date,
+    DagRun.start_date,
+    DagRun.end_date,
+    DagRun.state,
+)
 """Columns run lists may be ordered by."""
 
 NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
@@ -246,9 +255,11 @@ NEWEST_FIRST = (DagRun.logical_date.desc(), DagRun.id.desc())
 
 def run_query(filters: RunFilter) -> sa.Select[Any]:
     """The dag runs matching ``filters`` (unordered: the caller pages them)."""
-    stmt = sa.select(DagRun)
-    if filters.dag_ids is not None:
-        stmt = stmt.where(DagRun.dag_id.in_(sorted(filters.dag_ids)))
+    stmt = within_dags(
+        sa.select(DagRun).options(undefer(DagRun.dag_version_number)),
+        DagRun.dag_id,
+        filters.dag_ids,
+    )
     if filters.states:
         stmt = stmt.where(DagRun.state.in_(sorted(filters.states)))
     if filters.run_types:
@@ -286,5 +297,6 @@ def run_row(run: DagRun) -> dict[str, Any]:
         "start_date": run.start_date,
         "end_date": run.end_date,
         "duration": seconds_between(run.start_date, run.end_date),
+        "dag_version": run.dag_version_number,
         "conf": run.conf,
     }

@@ -20,7 +20,8 @@ from engine.durations import seconds_between
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.scheduling.wakeup import request_wake
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dag
+from engine.services.pagination import order_columns
 from engine.services.runs import get_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState, summary_state
 
@@ -103,14 +104,14 @@ def mapped_instances(
     return list(session.scalars(stmt.order_by(TaskInstance.map_index)))
 
 
-TASK_INSTANCE_ORDER: dict[str, Any] = {
-    "task_id": TaskInstance.task_id,
-    "map_index": TaskInstance.map_index,
-    "state": TaskInstance.state,
-    "start_date": TaskInstance.start_date,
-    "end_date": TaskInstance.end_date,
-    "priority_weight": TaskInstance.priority_weight,
-}
+TASK_INSTANCE_ORDER = order_columns(
+    TaskInstance.task_id,
+    TaskInstance.map_index,
+    TaskInstance.state,
+    TaskInstance.start_date,
+    TaskInstance.end_date,
+    TaskInstance.priority_weight,
+)
 """Columns task instance lists may be ordered by."""
 
 
@@ -270,7 +271,7 @@ def clear_task_instances(
     finishes them). The run goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
-    dag = load_serialized_dag(session=session, dag_id=dag_id)
+    dag = load_run_dag(session=session, run=run).dag  # the graph the run was created with
     wanted = _clear_set(dag, task_ids, downstream=downstream)
     named = set(task_ids or ()) if map_index is not None else set()
     _check_map_index(run, named, map_index)

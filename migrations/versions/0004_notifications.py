@@ -7,16 +7,12 @@ document, the e-mail recipients and the time of the next attempt; ``dag_run`` an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 TABLE = "notification_delivery"

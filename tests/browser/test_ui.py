@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
@@ -218,3 +219,34 @@ def test_the_api_docs_work_offline_under_the_csp(page: Page, loom: Deployment) -
     expect(version.locator(".response .response-col_status").first).to_contain_text("200")
     shoot(page, "api-docs")
     assert elsewhere == []
+
+
+def test_a_run_shows_its_dag_version_and_links_to_that_versions_code(
+    page: Page, loom: Deployment
+) -> None:
+    dag_file = Path(loom.env["LOOM__CORE__DAGS_FOLDER"]) / "versioned_dag.py"
+    body = (
+        "from datetime import datetime\n"
+        "from engine import DAG, EmptyOperator, chain\n"
+        "with DAG('versioned', schedule=None, start_date=datetime(2026, 1, 1)) as dag:\n"
+        "    chain(*[EmptyOperator(task_id=t) for t in {tasks!r}])\n"
+    )
+    dag_file.write_text(body.format(tasks=["first", "second"]))
+    loom.loom("dags", "reparse")
+    loom.loom("dags", "trigger", "versioned", "--run-id", "on_v1")
+    dag_file.write_text(body.format(tasks=["first", "second", "third"]))
+    loom.loom("dags", "reparse")
+    versions = json.loads(loom.loom("dags", "versions", "versioned", "-o", "json"))
+    assert [v["version"] for v in versions] == [2, 1]
+
+    sign_in(page, loom, "viewer")
+    page.goto(f"{loom.url}/dags/versioned/runs/on_v1")
+    page.get_by_role("link", name="version 1").click()
+    expect(page).to_have_url(re.compile(r"/dags/versioned/code\?version=1"))
+    expect(page.get_by_text("as parsed into version 1 of the DAG")).to_be_visible()
+    expect(page.get_by_label("Version", exact=True)).to_have_value("1")
+    expect(page.locator(".source")).not_to_contain_text("third")
+    shoot(page, "code-version")
+    page.get_by_label("Version", exact=True).select_option("2")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".source")).to_contain_text("third")

@@ -19,6 +19,7 @@ EXAMPLE_IDS = [
     "flaky_retry",
     "params_example",
     "setup_teardown",
+    "task_groups",
     "templated_bash",
 ]
 

@@ -151,3 +151,36 @@ def test_check_reports_type_drift_on_postgres(postgres_url: str) -> None:
         "modify_type dag.created_at: TIMESTAMP() -> UtcDateTime(timezone=True)",
         "modify_type task_instance.state: VARCHAR(length=64) -> StrEnumType(TaskInstanceState)",
     ]
+
+
+def test_dag_versions_upgrade_makes_each_stored_graph_version_one(empty_db_url: str) -> None:
+    migrate.upgrade(empty_db_url, "0006")
+    db = create_db_engine(empty_db_url)
+    try:
+        with db.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO dag (dag_id, fileloc, tags, is_paused, is_active,"
+                    " max_active_runs, max_active_tasks, created_at, updated_at) VALUES"
+                    " ('etl', '/dags/etl.py', '[]', false, true, 1, 1, :t, :t)"
+                ),
+                {"t": "2026-01-01 00:00:00+00:00"},
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO serialized_dag (dag_id, data, dag_hash, fileloc, file_hash,"
+                    " updated_at) VALUES ('etl', :data, :h, '/dags/etl.py', :f, :t)"
+                ),
+                {"data": '{"dag_id": "etl"}', "h": "a" * 64, "f": "b" * 64,
+                 "t": "2026-01-01 00:00:00+00:00"},
+            )  # fmt: skip
+        migrate.upgrade(empty_db_url)
+        with db.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT dag_id, version_number, dag_hash, source_code FROM dag_version")
+            ).all()
+        assert [tuple(row) for row in rows] == [("etl", 1, "a" * 64, None)]
+        migrate.downgrade(empty_db_url, "0006")
+        assert "dag_version" not in table_names(empty_db_url)
+    finally:
+        db.dispose()

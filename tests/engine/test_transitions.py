@@ -49,18 +49,19 @@ def ti_row(factory: sessionmaker[Session], ti_id: int) -> TaskInstance:
         return session.get_one(TaskInstance, ti_id)
 
 
+def claim(session: Session, ti_id: int, **values: Any) -> bool:
+    """The claim of the queued try 1: ``queued -> running``."""
+    return set_task_state(
+        session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1, **values
+    )
+
+
 def test_task_cas_succeeds_once(factory: sessionmaker[Session], ids: tuple[int, int]) -> None:
     _, ti_id = ids
-    kwargs: dict[str, Any] = {
-        "ti_id": ti_id,
-        "expected": TI.QUEUED,
-        "new": TI.RUNNING,
-        "try_number": 1,
-    }
     with factory.begin() as session:
-        assert set_task_state(session=session, hostname="w1", pid=42, start_date=T0, **kwargs)
+        assert claim(session, ti_id, hostname="w1", pid=42, start_date=T0)
     with factory.begin() as session:
-        assert not set_task_state(session=session, hostname="w2", **kwargs)
+        assert not claim(session, ti_id, hostname="w2")
 
     row = ti_row(factory, ti_id)
     assert (row.state, row.hostname, row.pid, row.start_date) == (TI.RUNNING, "w1", 42, T0)
@@ -108,14 +109,7 @@ def test_task_cas_keeps_loaded_objects_in_step(
     _, ti_id = ids
     with factory.begin() as session:
         ti = session.get_one(TaskInstance, ti_id)
-        set_task_state(
-            session=session,
-            ti_id=ti_id,
-            expected=TI.QUEUED,
-            new=TI.RUNNING,
-            try_number=1,
-            hostname="w1",
-        )
+        claim(session, ti_id, hostname="w1")
         assert (ti.state, ti.hostname) == (TI.RUNNING, "w1")
         ti.state = TI.SUCCESS  # the ORM check sees the new state, so this move is legal
 
@@ -128,14 +122,7 @@ def test_task_cas_refuses_unknown_or_protected_columns(
         bad_values: list[dict[str, Any]] = [{"nonsense": 1}, {"id": 5}]
         for bad in bad_values:
             with pytest.raises(TypeError):
-                set_task_state(
-                    session=session,
-                    ti_id=ti_id,
-                    expected=TI.QUEUED,
-                    new=TI.RUNNING,
-                    try_number=1,
-                    **bad,
-                )
+                claim(session, ti_id, **bad)
 
 
 def test_task_cas_logs_the_transition(
@@ -146,9 +133,7 @@ def test_task_cas_logs_the_transition(
         caplog.at_level(logging.INFO, logger="engine.models.transitions"),
         factory.begin() as session,
     ):
-        set_task_state(
-            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1
-        )
+        claim(session, ti_id)
     assert [r.getMessage() for r in caplog.records] == [
         f"task instance {ti_id} (d1.r1.t1 try 1): queued -> running"
     ]
@@ -179,9 +164,7 @@ def test_run_cas(factory: sessionmaker[Session], ids: tuple[int, int]) -> None:
 def test_cas_does_not_commit(factory: sessionmaker[Session], ids: tuple[int, int]) -> None:
     _, ti_id = ids
     with factory() as session:
-        set_task_state(
-            session=session, ti_id=ti_id, expected=TI.QUEUED, new=TI.RUNNING, try_number=1
-        )
+        claim(session, ti_id)
         session.rollback()
     with factory() as session:
         state = session.scalar(sa.select(TaskInstance.state).where(TaskInstance.id == ti_id))

@@ -38,12 +38,49 @@ CASES = [
     (T.NONE_SKIPPED, [S.SUCCESS, S.SKIPPED], R.SKIP),
     (T.NONE_SKIPPED, [S.SUCCESS, S.NONE], R.WAIT),
     (T.ALWAYS, [S.NONE, S.FAILED], R.RUN),
+    (T.ALL_SKIPPED, [S.SKIPPED, S.SKIPPED], R.RUN),
+    (T.ALL_SKIPPED, [S.SKIPPED, S.RUNNING], R.WAIT),
+    (T.ALL_SKIPPED, [S.SUCCESS, S.RUNNING], R.SKIP),
+    (T.ALL_SKIPPED, [S.UPSTREAM_FAILED, S.SKIPPED], R.SKIP),
+    (T.ONE_DONE, [S.FAILED, S.RUNNING], R.RUN),
+    (T.ONE_DONE, [S.SUCCESS, S.NONE], R.RUN),
+    (T.ONE_DONE, [S.UPSTREAM_FAILED, S.RUNNING], R.WAIT),
+    (T.ONE_DONE, [S.UPSTREAM_FAILED, S.UPSTREAM_FAILED], R.SKIP),
+    (T.ONE_DONE, [S.SKIPPED, S.UPSTREAM_FAILED], R.SKIP),
+    (T.ALL_DONE_MIN_ONE_SUCCESS, [S.SUCCESS, S.RUNNING], R.WAIT),
+    (T.ALL_DONE_MIN_ONE_SUCCESS, [S.SUCCESS, S.FAILED], R.RUN),
+    (T.ALL_DONE_MIN_ONE_SUCCESS, [S.SUCCESS, S.SKIPPED], R.RUN),
+    (T.ALL_DONE_MIN_ONE_SUCCESS, [S.FAILED, S.SKIPPED], R.UPSTREAM_FAILED),
+    (T.ALL_DONE_MIN_ONE_SUCCESS, [S.SKIPPED, S.SKIPPED], R.SKIP),
+    (T.ALL_DONE_SETUP_SUCCESS, [S.FAILED, S.RUNNING], R.WAIT),
+    (T.ALL_DONE_SETUP_SUCCESS, [S.FAILED, S.SKIPPED], R.RUN),
+]
+
+# all_done_setup_success: (upstream states, states of the setup tasks among them, verdict)
+SETUP_CASES = [
+    ([S.SUCCESS, S.FAILED], [S.SUCCESS], R.RUN),
+    ([S.SKIPPED, S.SUCCESS], [S.SKIPPED], R.SKIP),
+    ([S.FAILED, S.SUCCESS], [S.FAILED], R.UPSTREAM_FAILED),
+    ([S.FAILED, S.SKIPPED, S.SUCCESS], [S.FAILED, S.SKIPPED], R.UPSTREAM_FAILED),
+    ([S.SUCCESS, S.RUNNING], [S.SUCCESS], R.WAIT),
 ]
 
 
 @pytest.mark.parametrize(("rule", "states", "expected"), CASES)
 def test_rule_decides(rule: T, states: list[S], expected: R) -> None:
     assert evaluate(rule, UpstreamSummary.of(states)) is expected
+
+
+@pytest.mark.parametrize(("states", "setups", "expected"), SETUP_CASES)
+def test_all_done_setup_success_follows_the_setups(
+    states: list[S], setups: list[S], expected: R
+) -> None:
+    summary = UpstreamSummary.of(states, setups)
+    assert evaluate(T.ALL_DONE_SETUP_SUCCESS, summary) is expected
+
+
+def test_airflow_3_has_thirteen_rules() -> None:
+    assert len(T) == 13
 
 
 @pytest.mark.parametrize("rule", list(T))

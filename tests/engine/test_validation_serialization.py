@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta
 
@@ -147,6 +148,11 @@ def test_serialization_round_trip_is_lossless() -> None:
     assert restored.to_dict() == data
     assert restored == SerializedDAG.from_dict(data)
     assert dag_hash(restored.to_dict()) == dag_hash(data)
+
+
+def test_every_field_of_the_serialized_dag_is_written() -> None:
+    written = serialize_dag(build_rich_dag()).keys()
+    assert {field.name for field in dataclasses.fields(SerializedDAG)} <= written
 
 
 def test_serialized_dag_carries_settings_the_scheduler_needs() -> None:

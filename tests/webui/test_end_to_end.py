@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -29,27 +30,37 @@ RQ_ENV = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}
 WORKER = [sys.executable, "-c", "from workers.cli import command; command()", "--burst"]
 
 
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+
+@dataclass(frozen=True)
+class OnRQ:
+    """The test world on PostgreSQL, an app that runs its tasks on RQ, and a User's API
+    session with it."""
+
+    url: str
+    home: Path
+    dags_folder: Path
+    client: FlaskClient
+    headers: dict[str, str]
+
+
 @pytest.fixture
-def redis_db() -> Iterator[None]:
+def on_rq(postgres_url: str, tmp_path: Path) -> Iterator[OnRQ]:
     with flushed_redis(REDIS_URL):
-        yield
+        world = build_world(postgres_url, tmp_path / "dags")
+        client = app_for(postgres_url, tmp_path, world.dags_folder, **ON_RQ).test_client()
+        headers = bearer(login(client, "user")["access_token"])
+        yield OnRQ(postgres_url, tmp_path, world.dags_folder, client, headers)
 
 
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.slow
-def test_trigger_run_on_a_worker_and_read_state_and_logs(
-    postgres_url: str, tmp_path: Path, redis_db: None
-) -> None:
-    world = build_world(postgres_url, tmp_path / "dags")
-    app = app_for(postgres_url, tmp_path, world.dags_folder, **ON_RQ)
-    client = app.test_client()
-    headers = bearer(login(client, "user")["access_token"])
+def test_trigger_run_on_a_worker_and_read_state_and_logs(on_rq: OnRQ) -> None:
+    client, headers = on_rq.client, on_rq.headers
     created = client.post("/api/v1/dags/example/dagRuns", json={"conf": {"n": 42}}, headers=headers)
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/example/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
+    run_until_done(on_rq, run_path)
 
     run = client.get(run_path, headers=headers).get_json()
     assert run["state"] == "success"
@@ -71,21 +82,15 @@ def _readme_dag() -> str:
     return README.read_text().split("```python\n", 1)[1].split("```", 1)[0]
 
 
-@pytest.mark.postgres
-@pytest.mark.redis
-@pytest.mark.slow
 def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
-    postgres_url: str, tmp_path: Path, redis_db: None
+    on_rq: OnRQ, tmp_path: Path
 ) -> None:
     """A User triggered the README's DAG with shell syntax in conf; the worker ran it."""
-    world = build_world(postgres_url, tmp_path / "dags")
-    (world.dags_folder / "orders.py").write_text(_readme_dag())
+    client, headers = on_rq.client, on_rq.headers
+    (on_rq.dags_folder / "orders.py").write_text(_readme_dag())
     marker = tmp_path / "pwned"
     attack = f"x'; touch {marker}; echo \"$(touch {marker})\" '"
-    app = app_for(postgres_url, tmp_path, world.dags_folder, **ON_RQ)
-    client = app.test_client()
-    _reparse(postgres_url, world.dags_folder)
-    headers = bearer(login(client, "user")["access_token"])
+    reparse(on_rq.url, on_rq.dags_folder)
     refused = client.post(
         "/api/v1/dags/orders/dagRuns", json={"conf": {"region": ["eu"]}}, headers=headers
     )
@@ -96,7 +101,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert created.status_code == 201, created.get_json()
     run_path = f"/api/v1/dags/orders/dagRuns/{created.get_json()['run_id']}"
 
-    _run_until_done(client, run_path, headers, postgres_url, world.dags_folder, tmp_path)
+    run_until_done(on_rq, run_path)
 
     assert client.get(run_path, headers=headers).get_json()["state"] == "success"
     log = client.get(f"{run_path}/taskInstances/report/logs/1", headers=headers).get_json()
@@ -104,7 +109,7 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     assert not marker.exists()
 
 
-def _reparse(url: str, dags: Path) -> None:
+def reparse(url: str, dags: Path) -> None:
     engine = create_db_engine(url)
     try:
         with make_session_factory(engine).begin() as session:
@@ -113,35 +118,30 @@ def _reparse(url: str, dags: Path) -> None:
         engine.dispose()
 
 
-def _run_until_done(
-    client: FlaskClient,
-    run_path: str,
-    headers: dict[str, str],
-    url: str,
-    dags: Path,
-    tmp_path: Path,
-) -> None:
+def run_until_done(on_rq: OnRQ, run_path: str, *, redis_url: str = REDIS_URL) -> None:
     """Scheduler ticks in this process, burst workers in child processes, until the run ends."""
+    client, url, tmp_path = on_rq.client, on_rq.url, on_rq.home
     app_settings = client.application.extensions["loom.settings"]
     engine = create_db_engine(url)
     scheduler = Scheduler(
         session_factory=make_session_factory(engine),
-        executor=RQExecutor(REDIS_URL),
+        executor=RQExecutor(redis_url),
         settings=app_settings,
         parse_dags=False,
     )
     worker_env = {
         **os.environ,
         **RQ_ENV,
+        "LOOM__REDIS__URL": redis_url,
         "LOOM__DATABASE__URL": url,
-        "LOOM__CORE__DAGS_FOLDER": str(dags),
+        "LOOM__CORE__DAGS_FOLDER": str(on_rq.dags_folder),
         "LOOM_HOME": str(tmp_path / "w"),
     }
     deadline = time.monotonic() + 90
     try:
         while time.monotonic() < deadline:
             scheduler.tick(utcnow())
-            state = client.get(run_path, headers=headers).get_json()["state"]
+            state = client.get(run_path, headers=on_rq.headers).get_json()["state"]
             if state in {"success", "failed"}:
                 return
             done = subprocess.run(

@@ -46,6 +46,7 @@ PARAMS = {
     "import_error_id": "1",
     "username": "victim",
     "role_name": "Custom",
+    "version_number": "1",
 }
 RUN = "/api/v1/dags/{dag_id}/dagRuns/{run_id}"
 TI = f"{RUN}/taskInstances/{{task_id}}"

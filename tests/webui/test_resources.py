@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
@@ -46,8 +48,13 @@ def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict])
     assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?paused=true")["items"]] == ["example"]
     assert "BashOperator" in pg("GET", "/api/v1/dags/example/source")["content"]
     graph = pg("GET", "/api/v1/dags/example/graph")
-    assert graph["edges"] == [{"source": "extract", "target": "load"}]
+    assert graph["edges"] == [{"source": "extract", "target": "load", "label": None}]
     assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
+    load = next(t for t in graph["tasks"] if t["task_id"] == "load")
+    assert (load["task_display_name"], load["doc_md"]) == ("Load rows", "Loads <b>rows</b>.")
+    assert (load["weight_rule"], load["priority_weight_total"], load["queue"]) == (
+        "downstream", 1, None,
+    )  # fmt: skip
     pg("DELETE", "/api/v1/dags/finance_report", status=204)
     pg("GET", "/api/v1/dags/finance_report", status=404)
     assert pg("GET", "/api/v1/dagRuns?dag_id=finance_report")["total"] == 0
@@ -170,13 +177,19 @@ def test_users_and_roles_crud(pg: Callable[..., dict]) -> None:
 @pytest.mark.rabbitmq
 def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> None:
     world = build_world(postgres_url, tmp_path / "dags")
-    app = app_for(
-        postgres_url,
-        tmp_path,
-        world.dags_folder,
-        executor={"kind": "rq"},
-        redis={"url": "redis://127.0.0.1:6379/11"},
-        dlq={"amqp_url": "amqp://guest:guest@127.0.0.1:5672/%2F"},
+
+    def on_rq(redis_url: str, **sections: dict[str, Any]) -> Flask:
+        return app_for(
+            postgres_url,
+            tmp_path,
+            world.dags_folder,
+            executor={"kind": "rq"},
+            redis={"url": redis_url},
+            **sections,
+        )
+
+    app = on_rq(
+        "redis://127.0.0.1:6379/11", dlq={"amqp_url": "amqp://guest:guest@127.0.0.1:5672/%2F"}
     )
     client = app.test_client()
     body = client.get("/api/v1/health").get_json()
@@ -191,12 +204,6 @@ def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> No
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.get_json()["status"] == "healthy"
-    broken = app_for(
-        postgres_url,
-        tmp_path,
-        world.dags_folder,
-        executor={"kind": "rq"},
-        redis={"url": "redis://127.0.0.1:1/11"},
-    )
+    broken = on_rq("redis://127.0.0.1:1/11")
     components = broken.test_client().get("/api/v1/health").get_json()["components"]
     assert components["redis"]["status"] == "unhealthy"

@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from engine.models import Dag, DagRun, DagWarning, TaskInstance
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState, TaskInstanceState
-from tests.webui.ui import ui_sign_in
+from tests.webui.admin import text_of
+from tests.webui.ui import page_as, ui_sign_in
 from tests.webui.world import T0
 from webui import db
 from webui.ui.viewmodels.graph_layout import NodeBox, crossings, layered_layout
@@ -30,10 +31,6 @@ def runs_of(app: Flask, dag_id: str) -> dict[str, DagRun]:
         session = db.session()
         runs = session.scalars(sa.select(DagRun).where(DagRun.dag_id == dag_id))
         return {run.run_id: run for run in runs}
-
-
-def text(reply: object) -> str:
-    return reply.get_data(as_text=True)  # type: ignore[attr-defined, no-any-return]
 
 
 def field_error(page: str, field: str) -> str:
@@ -83,13 +80,12 @@ def test_dag_warnings_show_in_a_banner_within_the_users_scope(
             message = f"task 'x': bash_command interpolates {{{{ params.a }}}} in {dag_id}"
             db.session().add(DagWarning(dag_id=dag_id, warning_type="unquoted", message=message))
         db.commit()
-    ui_sign_in(client, "Admin")
-    page = text(client.get("/dags"))
+    page = page_as(client, "Admin", "/dags")
     assert "2 DAGs with warnings:" in page
     assert "bash_command interpolates {{ params.a }} in finance_report" in page
     scoped = client.application.test_client()
     ui_sign_in(scoped, "etl")  # EtlViewer: DAGs tagged etl only
-    page = text(scoped.get("/dags"))
+    page = text_of(scoped.get("/dags"))
     assert "1 DAG with warnings:" in page
     assert "in example" in page
     assert "finance_report" not in page
@@ -99,10 +95,7 @@ def test_dag_warnings_show_in_a_banner_within_the_users_scope(
 
 
 def test_grid_shows_tasks_by_runs_with_links(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get("/dags/example")
-    assert reply.status_code == 200
-    page = text(reply)
+    page = page_as(client, "Admin", "/dags/example", status=200)
     assert '<table class="grid">' in page
     assert page.index(">extract</th>") < page.index(">load</th>")  # upstream first
     cell = 'href="/dags/example/runs/manual__1/tasks/extract"'
@@ -129,8 +122,7 @@ def test_grid_cells_escape_run_ids_and_mark_missing_tasks(app: Flask, client: Fl
         for row in (run, *run.task_instances):
             row.run_id = 'odd&"id'
         db.commit()
-    ui_sign_in(client, "Admin")
-    page = text(client.get("/dags/example"))
+    page = page_as(client, "Admin", "/dags/example")
     assert 'href="/dags/example/runs/odd&amp;%22id/tasks/extract"' in page
     assert 'aria-label="extract on odd&amp;&#34;id: none"' in page
     assert 'aria-label="load on odd&amp;&#34;id: not in this run"' in page
@@ -139,13 +131,12 @@ def test_grid_cells_escape_run_ids_and_mark_missing_tasks(app: Flask, client: Fl
 
 def test_grid_shows_the_latest_runs_asked_for(app: Flask, client: FlaskClient) -> None:
     add_runs(app, "example", 3)
-    ui_sign_in(client, "Admin")
-    page = text(client.get("/dags/example?runs=2"))
+    page = page_as(client, "Admin", "/dags/example?runs=2")
     assert "on later__2: none" in page
     assert "on later__1: none" in page
     assert "on later__0:" not in page
     assert "on manual__1:" not in page
-    default = text(client.get("/dags/example"))
+    default = text_of(client.get("/dags/example"))
     assert "extract on manual__1: failed" in default
     assert default.index("on manual__1:") < default.index("on later__2:")  # oldest left
 
@@ -179,10 +170,7 @@ def test_grid_data_in_topological_order_with_gaps(app: Flask) -> None:
 
 
 def test_graph_draws_nodes_coloured_by_the_latest_run(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get("/dags/example/graph")
-    assert reply.status_code == 200
-    page = text(reply)
+    page = page_as(client, "Admin", "/dags/example/graph", status=200)
     assert re.search(r'<svg class="graph" role="img" aria-label="Graph of example: 2 tasks', page)
     assert 'class="node state-failed" data-task="extract"' in page
     assert 'class="node state-none" data-task="load"' in page
@@ -197,19 +185,17 @@ def test_graph_draws_nodes_coloured_by_the_latest_run(client: FlaskClient) -> No
 
 def test_graph_run_selector_and_unknown_run(app: Flask, client: FlaskClient) -> None:
     add_runs(app, "example", 1)
-    ui_sign_in(client, "Admin")
-    latest = text(client.get("/dags/example/graph"))
+    latest = page_as(client, "Admin", "/dags/example/graph")
     assert 'class="node state-none" data-task="extract"' in latest  # later__0, not started
-    chosen = text(client.get("/dags/example/graph?run_id=manual__1"))
+    chosen = text_of(client.get("/dags/example/graph?run_id=manual__1"))
     assert 'class="node state-failed" data-task="extract"' in chosen
     missing = client.get("/dags/example/graph?run_id=nope")
     assert missing.status_code == 404
-    assert "has no run &#39;nope&#39;" in text(missing)
+    assert "has no run &#39;nope&#39;" in text_of(missing)
 
 
 def test_graph_fragment_refreshes_while_the_run_is_unfinished(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    fragment = text(client.get("/dags/example/graph", headers={"X-Loom-Fragment": "1"}))
+    fragment = page_as(client, "Admin", "/dags/example/graph", headers={"X-Loom-Fragment": "1"})
     assert fragment.lstrip().startswith('<figure class="graph-figure" data-live=')
     assert "<nav" not in fragment
 
@@ -218,8 +204,7 @@ def test_graph_without_runs_shows_the_tasks_only(app: Flask, client: FlaskClient
     with app.app_context():
         db.session().execute(sa.delete(DagRun).where(DagRun.dag_id == "finance_report"))
         db.commit()
-    ui_sign_in(client, "Admin")
-    page = text(client.get("/dags/finance_report/graph"))
+    page = page_as(client, "Admin", "/dags/finance_report/graph")
     assert "No run to colour the graph by" in page
     assert 'class="node state-none" data-task="report"' in page
     assert "/tasks/report" not in page
@@ -229,10 +214,7 @@ def test_graph_without_runs_shows_the_tasks_only(app: Flask, client: FlaskClient
 
 
 def test_code_shows_the_highlighted_source(client: FlaskClient) -> None:
-    ui_sign_in(client, "Viewer")
-    reply = client.get("/dags/example/code")
-    assert reply.status_code == 200
-    page = text(reply)
+    page = page_as(client, "Viewer", "/dags/example/code", status=200)
     assert '<div class="highlight">' in page
     assert ">bash_command<" in page
     assert "example_dags.py" in page
@@ -241,10 +223,8 @@ def test_code_shows_the_highlighted_source(client: FlaskClient) -> None:
 
 def test_code_of_a_missing_file_says_so(app: Flask, client: FlaskClient) -> None:
     set_dag(app, "example", fileloc="/nowhere/gone.py")
-    ui_sign_in(client, "Viewer")
-    reply = client.get("/dags/example/code")
-    assert reply.status_code == 404
-    assert "/nowhere/gone.py) is not readable" in text(reply)
+    page = page_as(client, "Viewer", "/dags/example/code", status=404)
+    assert "/nowhere/gone.py) is not readable" in page
 
 
 # -- run history -----------------------------------------------------------------------------
@@ -259,12 +239,11 @@ def test_runs_page_lists_runs_with_durations_and_filters(app: Flask, client: Fla
         run.end_date = T0.replace(minute=2, second=5)
         db.commit()
     add_runs(app, "example", 1)
-    ui_sign_in(client, "Viewer")
-    page = text(client.get("/dags/example/runs"))
+    page = page_as(client, "Viewer", "/dags/example/runs")
     assert 'data-run="manual__1"' in page
     assert "2m 05s" in page
     assert 'data-run="later__0"' in page
-    failed = text(client.get("/dags/example/runs?state=failed"))
+    failed = text_of(client.get("/dags/example/runs?state=failed"))
     assert 'data-run="manual__1"' in failed
     assert 'data-run="later__0"' not in failed
     assert client.get("/dags/example/runs?state=bogus").status_code == 400
@@ -274,8 +253,7 @@ def test_runs_page_lists_runs_with_durations_and_filters(app: Flask, client: Fla
 
 
 def test_trigger_form_is_prefilled_from_params(client: FlaskClient) -> None:
-    ui_sign_in(client, "User")
-    page = text(client.get("/dags/example/trigger"))
+    page = page_as(client, "User", "/dags/example/trigger")
     assert "<h1>Trigger example</h1>" in page
     assert '<label for="conf">Conf</label>' in page
     assert textarea(page) == '{\n  "n": 1,\n  "region": "eu"\n}'
@@ -293,7 +271,7 @@ def test_trigger_creates_a_run_with_the_conf(app: Flask, client: FlaskClient) ->
     run = runs_of(app, "example")["by_hand"]
     assert run.conf == {"n": 5}
     assert run.triggered_by == "user"
-    assert "Triggered example: run by_hand" in text(client.get("/dags"))
+    assert "Triggered example: run by_hand" in text_of(client.get("/dags"))
 
 
 def test_trigger_with_a_logical_date_and_default_run_id(app: Flask, client: FlaskClient) -> None:
@@ -324,7 +302,7 @@ def test_trigger_refuses_bad_input_next_to_the_field(
     csrf = ui_sign_in(client, "User")
     reply = client.post("/dags/example/trigger", data={"csrf_token": csrf, **form})
     assert reply.status_code == 400
-    page = text(reply)
+    page = text_of(reply)
     assert problem in field_error(page, field)
     assert f'aria-describedby="{field}-error"' in page or "conf-help conf-error" in page
     assert textarea(page) == form["conf"]  # the form comes back as typed
@@ -336,7 +314,7 @@ def test_trigger_lists_every_broken_param_next_to_it(app: Flask, client: FlaskCl
     conf = '{"n": "five", "region": 7}'
     reply = client.post("/dags/example/trigger", data={"csrf_token": csrf, "conf": conf})
     assert reply.status_code == 400
-    page = text(reply)
+    page = text_of(reply)
     assert field_error(page, "param.n") == "✗ must be of type integer, got str"
     assert field_error(page, "param.region") == "✗ must be of type string, got int"
     assert "does not fit the params n, region" in field_error(page, "conf")
@@ -346,10 +324,10 @@ def test_trigger_lists_every_broken_param_next_to_it(app: Flask, client: FlaskCl
 def test_trigger_of_a_paused_dag_is_refused(app: Flask, client: FlaskClient) -> None:
     set_dag(app, "example", is_paused=True)
     csrf = ui_sign_in(client, "User")
-    assert "is paused: unpause it" in text(client.get("/dags/example/trigger"))
+    assert "is paused: unpause it" in text_of(client.get("/dags/example/trigger"))
     reply = client.post("/dags/example/trigger", data={"csrf_token": csrf, "conf": "{}"})
     assert reply.status_code == 409
-    assert "is paused; unpause it to trigger runs" in field_error(text(reply), "form")
+    assert "is paused; unpause it to trigger runs" in field_error(text_of(reply), "form")
     assert list(runs_of(app, "example")) == ["manual__1"]
 
 
@@ -359,7 +337,7 @@ def test_trigger_with_a_taken_run_id_is_refused(app: Flask, client: FlaskClient)
         "/dags/example/trigger", data={"csrf_token": csrf, "conf": "{}", "run_id": "manual__1"}
     )
     assert reply.status_code == 409
-    assert "already has a run 'manual__1'" in field_error(text(reply), "run_id")
+    assert "already has a run 'manual__1'" in field_error(text_of(reply), "run_id")
     assert runs_of(app, "example")["manual__1"].conf == {"n": 2}
     assert len(runs_of(app, "example")) == 1
 
@@ -369,7 +347,7 @@ def test_viewer_sees_no_trigger_and_a_forged_post_is_refused(
 ) -> None:
     csrf = ui_sign_in(client, "Viewer")
     for path in ("/dags/example", "/dags/example/graph", "/dags/example/code"):
-        page = text(client.get(path))
+        page = text_of(client.get(path))
         assert "/dags/example/trigger" not in page
         assert "Pause example" not in page
     assert client.get("/dags/example/trigger").status_code == 403
@@ -382,7 +360,7 @@ def test_trigger_without_csrf_token_is_refused(app: Flask, client: FlaskClient) 
     ui_sign_in(client, "Admin")
     reply = client.post("/dags/example/trigger", data={"conf": "{}"})
     assert reply.status_code == 400
-    assert "CSRF token" in text(reply)
+    assert "CSRF token" in text_of(reply)
     assert list(runs_of(app, "example")) == ["manual__1"]
 
 
@@ -393,11 +371,9 @@ PAGES = ("", "/graph", "/code", "/runs", "/trigger")
 
 @pytest.mark.parametrize("suffix", PAGES)
 def test_unknown_dag_is_a_clear_404_page(client: FlaskClient, suffix: str) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get(f"/dags/nope{suffix}")
-    assert reply.status_code == 404
-    assert "404 — Not found" in text(reply)
-    assert "no DAG &#39;nope&#39;" in text(reply)
+    page = page_as(client, "Admin", f"/dags/nope{suffix}", status=404)
+    assert "404 — Not found" in page
+    assert "no DAG &#39;nope&#39;" in page
 
 
 @pytest.mark.parametrize("suffix", PAGES[:4])
@@ -417,8 +393,8 @@ def test_signed_out_dag_page_leads_to_login(client: FlaskClient) -> None:
 def test_grid_graph_and_trigger_on_postgres(pg_app: Flask) -> None:
     client = pg_app.test_client()
     csrf = ui_sign_in(client, "Op")
-    assert 'aria-label="extract on manual__1: failed"' in text(client.get("/dags/example"))
-    assert 'class="node state-failed" data-task="extract"' in text(
+    assert 'aria-label="extract on manual__1: failed"' in text_of(client.get("/dags/example"))
+    assert 'class="node state-failed" data-task="extract"' in text_of(
         client.get("/dags/example/graph")
     )
     reply = client.post(

@@ -18,7 +18,7 @@ from tests.webui.admin import (
     row_of,
     text_of,
 )
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as, ui_sign_in
 
 
 def test_pool_list_shows_slots_in_use(app: Flask, client: FlaskClient) -> None:
@@ -99,10 +99,8 @@ def test_a_refused_pool_form_keeps_what_was_typed(client: FlaskClient) -> None:
 
 
 def test_unknown_pool_is_a_404_page(client: FlaskClient) -> None:
-    ui_sign_in(client, "Viewer")
-    reply = client.get("/pools/nowhere")
-    assert reply.status_code == 404
-    assert "no pool &#39;nowhere&#39;" in text_of(reply)
+    page = page_as(client, "Viewer", "/pools/nowhere", status=404)
+    assert "no pool &#39;nowhere&#39;" in page
 
 
 # -- the audit log ----------------------------------------------------------------------------

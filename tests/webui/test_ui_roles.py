@@ -9,12 +9,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.webui.admin import field_error, role_of, row_of, text_of
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as, ui_sign_in
 
 
 def test_role_list_shows_the_permission_matrix(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    page = text_of(client.get("/roles"))
+    page = page_as(client, "Admin", "/roles")
     assert "<h1>Roles</h1>" in page
     for role in ("Viewer", "User", "Op", "Admin", "Custom", "EtlViewer"):
         assert f'data-role="{role}"' in page
@@ -33,8 +32,7 @@ def test_role_list_shows_the_permission_matrix(client: FlaskClient) -> None:
 
 
 def test_role_page_shows_its_matrix(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    page = text_of(client.get("/roles/Op"))
+    page = page_as(client, "Admin", "/roles/Op")
     assert "Role Op" in page
     assert "Builtin roles cannot be deleted" in page
     assert 'title="edit pools: granted"' in page
@@ -111,10 +109,8 @@ def test_bad_role_input_is_shown_next_to_its_field(
 
 
 def test_unknown_role_is_a_404_page(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get("/roles/Nobody")
-    assert reply.status_code == 404
-    assert "no role &#39;Nobody&#39;" in text_of(reply)
+    page = page_as(client, "Admin", "/roles/Nobody", status=404)
+    assert "no role &#39;Nobody&#39;" in page
 
 
 # -- who may: pages, hidden controls, forged posts, CSRF --------------------------------------

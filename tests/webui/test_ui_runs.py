@@ -527,3 +527,14 @@ def test_run_ids_with_slashes_colons_and_pluses_work(
     assert reply.status_code == 302
     assert ti_of(app, "load", run_id).state == TI.SUCCESS
     assert run_of(app).state == DagRunState.SUCCESS  # manual__1 itself was left as marked
+
+
+def test_the_task_page_shows_the_display_name_and_the_docs_escaped(client: FlaskClient) -> None:
+    ui_sign_in(client, "Viewer")
+    page = html(client, f"{RUN_PAGE}/tasks/load")
+    assert '<h1>Task Load rows <code class="muted">load</code></h1>' in page
+    assert (
+        '<pre class="field task-doc" aria-label="Markdown">Loads &lt;b&gt;rows&lt;/b&gt;.</pre>'
+        in page
+    )
+    assert "Documentation" not in html(client, EXTRACT_PAGE)

@@ -10,13 +10,12 @@ from flask.testing import FlaskClient
 
 from engine.security.passwords import verify_password
 from tests.webui.admin import NEW_PASSWORD, field_error, row_of, text_of, user_of
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as, ui_sign_in
 from tests.webui.world import PASSWORD
 
 
 def test_user_list(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    page = text_of(client.get("/users"))
+    page = page_as(client, "Admin", "/users")
     assert "<h1>Users</h1>" in page
     row = row_of(page, 'data-user="viewer"')
     assert "Viewer" in row
@@ -120,10 +119,8 @@ def test_delete_user(app: Flask, client: FlaskClient) -> None:
 
 
 def test_unknown_user_is_a_404_page(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    reply = client.get("/users/nobody")
-    assert reply.status_code == 404
-    assert "no user &#39;nobody&#39;" in text_of(reply)
+    page = page_as(client, "Admin", "/users/nobody", status=404)
+    assert "no user &#39;nobody&#39;" in page
 
 
 # -- roles ------------------------------------------------------------------------------------

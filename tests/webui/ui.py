@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -34,3 +35,15 @@ def ui_sign_in(client: FlaskClient, role: str, password: str = PASSWORD) -> str:
     page = client.get("/dags")
     assert page.status_code == 200
     return csrf_of(page.get_data(as_text=True))
+
+
+def page_as(
+    client: FlaskClient, role: str, path: str, status: int | None = None, **get: Any
+) -> str:
+    """Sign ``client`` in as ``role``'s user and read the page at ``path`` (which answers
+    ``status``, when given)."""
+    ui_sign_in(client, role)
+    reply = client.get(path, **get)
+    if status is not None:
+        assert reply.status_code == status
+    return reply.get_data(as_text=True)

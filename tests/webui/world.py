@@ -47,7 +47,8 @@ DAG_FILE = textwrap.dedent(
              params={"n": Param(1, type="integer"), "region": "eu"},
              description="An ETL example") as dag:
         extract = BashOperator(task_id="extract", bash_command="echo extracting {{ params.n }}")
-        load = BashOperator(task_id="load", bash_command="echo loading")
+        load = BashOperator(task_id="load", bash_command="echo loading",
+                            task_display_name="Load rows", doc_md="Loads <b>rows</b>.")
         extract >> load
 
     with DAG("finance_report", schedule=None, start_date=datetime(2026, 1, 1),

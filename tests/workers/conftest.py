@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom
 from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run
 from engine.state import DagRunState, TaskInstanceState
 from tests.support.executors import RecordingExecutor
@@ -31,9 +31,14 @@ Sessions = sessionmaker[Session]
 @pytest.fixture
 def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
     """The DAG folder holding ``dagfiles/work.py``, parsed into the database."""
-    shutil.copy(DAG_FILES / "work.py", dags_folder / "work.py")
-    refresh(sessions, dags_folder)
-    return dags_folder
+    return holding(dags_folder, sessions, "work.py")
+
+
+def holding(folder: Path, sessions: Sessions, dag_file: str) -> Path:
+    """``folder`` with ``dagfiles/<dag_file>`` copied in, parsed into the database."""
+    shutil.copy(DAG_FILES / dag_file, folder / dag_file)
+    refresh(sessions, folder)
+    return folder
 
 
 def refresh(sessions: Sessions, folder: Path) -> None:
@@ -61,10 +66,11 @@ def ctx(sessions: Sessions, dags_folder: Path, executor: RecordingExecutor) -> R
 def create_run(sessions: Sessions, dag_id: str = "work", run_id: str = "manual__1") -> int:
     """A running dag run of ``dag_id`` with all its task instances in ``none``; its pk."""
     with sessions.begin() as session:
-        dag = load_serialized_dag(session=session, dag_id=dag_id)
+        dag, version_id = latest_dag_version(session=session, dag_id=dag_id)
         run = create_dag_run(
             session=session,
             dag=dag,
+            dag_version_id=version_id,
             run_id=run_id,
             run_type=DagRunType.MANUAL,
             logical_date=T0,

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from engine.errors import ConflictError, NotFoundError
-from engine.execution.outcomes import ZOMBIE_ERROR, record_failure
+from engine.execution.outcomes import record_zombie
 from engine.models import DeadLetter, TaskInstance
 from engine.services.dags import load_serialized_dag
 from engine.state import TaskInstanceState
-from tests.workers.conftest import Sessions, attempts, load_ti, queued, xcoms
+from tests.workers.conftest import Sessions, attempts, load_ti, queued, refresh, xcoms
 from workers import DagCache, DatabaseXComStore, RunnerContext, run_task
 from workers.heartbeat import Heartbeat, beat
 from workers.logcapture import TailBuffer, capture_output
@@ -147,18 +148,24 @@ def test_dag_cache_names_a_missing_task_or_file(dags_folder: Path) -> None:
         cache.get_task(str(dags_folder / "gone.py"), "work", "produce")
 
 
+@pytest.mark.parametrize("reparsed", [False, True], ids=["file-changed", "new-version"])
 def test_a_file_that_no_longer_defines_the_task_fails_the_try(
-    sessions: Sessions, ctx: RunnerContext, dags_folder: Path
+    sessions: Sessions, ctx: RunnerContext, dags_folder: Path, reparsed: bool
 ) -> None:
     ti_id, try_number = queued(sessions, "final")
     source = dags_folder / "work.py"
     source.write_text(source.read_text().replace('task_id="final"', 'task_id="renamed"'))
+    if reparsed:
+        refresh(sessions, dags_folder)  # version 2 has no "final"; the run stays on version 1
 
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED
+    assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED  # claimed, not "removed"
 
     [attempt] = attempts(sessions, ti_id)
     assert attempt.error_type == "NotFoundError"
-    assert attempt.error_message == f"{source} no longer defines task 'final' of DAG 'work'"
+    assert attempt.error_message == (
+        f"{source} no longer defines task 'final' of DAG 'work': the run is on version 1 of "
+        "the DAG, which has the task, but workers run the DAG file's current code"
+    )
 
 
 def test_a_dag_file_that_fails_to_import_fails_the_try_with_its_output(
@@ -202,21 +209,18 @@ def test_xcom_values_are_written_only_on_finish(sessions: Sessions) -> None:
 
 
 def _fail_as_zombie(
-    sessions: Sessions, ti_id: int, task_id: str, now: datetime
+    session: Session,
+    ti_id: int,
+    task_id: str,
+    now: datetime,
+    *,
+    message: str = "no heartbeat",
+    rng: random.Random | None = None,
 ) -> TaskInstanceState:
-    """What the scheduler does to a try whose heartbeat stopped: fail it (committed)."""
-    with sessions.begin() as session:
-        ti = session.get_one(TaskInstance, ti_id)
-        task = load_serialized_dag(session=session, dag_id="work").tasks[task_id]
-        return record_failure(
-            session=session,
-            ti=ti,
-            task=task,
-            error_type=ZOMBIE_ERROR,
-            message="no heartbeat",
-            traceback=None,
-            now=now,
-        )
+    """What the scheduler does to a try whose heartbeat stopped: fail it."""
+    ti = session.get_one(TaskInstance, ti_id)
+    task = load_serialized_dag(session=session, dag_id="work").tasks[task_id]
+    return record_zombie(session=session, ti=ti, task=task, message=message, now=now, rng=rng)
 
 
 def test_record_failure_serves_zombie_detection(sessions: Sessions, dags_folder: Path) -> None:
@@ -227,7 +231,8 @@ def test_record_failure_serves_zombie_detection(sessions: Sessions, dags_folder:
             .where(TaskInstance.id == ti_id)
             .values(state=TI.RUNNING, hostname="lost-host", start_date=NOW)
         )
-    state = _fail_as_zombie(sessions, ti_id, "final", NOW + timedelta(minutes=5))
+    with sessions.begin() as session:
+        state = _fail_as_zombie(session, ti_id, "final", NOW + timedelta(minutes=5))
     assert state is TI.FAILED
     ti = load_ti(sessions, ti_id)
     assert (ti.state, ti.duration) == (TI.FAILED, 300.0)
@@ -245,22 +250,12 @@ def test_record_failure_on_a_finished_try_is_a_conflict(
     ti_id, _ = queued(sessions, "flaky")
     with sessions.begin() as session:
         ti = session.get_one(TaskInstance, ti_id)
-        task = load_serialized_dag(session=session, dag_id="work").tasks["flaky"]
         ti.state = TI.RUNNING
         session.flush()
         ti.state = TI.SUCCESS
         session.flush()
         with pytest.raises(ConflictError, match="it is success"):
-            record_failure(
-                session=session,
-                ti=ti,
-                task=task,
-                error_type="Zombie",
-                message="late",
-                traceback=None,
-                now=NOW,
-                rng=random.Random(1),
-            )
+            _fail_as_zombie(session, ti_id, "flaky", NOW, message="late", rng=random.Random(1))
 
 
 def test_a_try_taken_away_while_running_writes_nothing(
@@ -270,7 +265,8 @@ def test_a_try_taken_away_while_running_writes_nothing(
 
     def zombie_detection() -> None:
         _wait_for(lambda: load_ti(sessions, ti_id).state is TI.RUNNING)
-        _fail_as_zombie(sessions, ti_id, "sleepy", datetime.now(UTC))
+        with sessions.begin() as session:
+            _fail_as_zombie(session, ti_id, "sleepy", datetime.now(UTC))
 
     scheduler = threading.Thread(target=zombie_detection)
     scheduler.start()

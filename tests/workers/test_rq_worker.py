@@ -192,13 +192,14 @@ def _wait_until_registered(redis_conn: Redis) -> None:
 
 @pytest.mark.redis
 def test_unknown_queue_is_a_usage_error() -> None:
-    done = _run("--burst", "-q", "urgent")
+    done = _run("--burst", "-q", "no/such")
     assert done.returncode == 2
-    assert b"unknown queue 'urgent'" in done.stderr
+    assert b"unknown queue 'no/such'" in done.stderr
 
 
 def test_parse_queues() -> None:
     assert parse_queues([]) == ("loom.high", "loom.default", "loom.low")
     assert parse_queues(["low,high", "loom.low"]) == ("loom.low", "loom.high")
+    assert parse_queues(["gpu,high"]) == ("loom.gpu", "loom.high")  # a named queue
     with pytest.raises(ValueError, match="unknown queue"):
-        parse_queues(["urgent"])
+        parse_queues(["no/such"])

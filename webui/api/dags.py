@@ -1,4 +1,4 @@
-"""``/dags``: list, get, pause, source, graph, delete (metadata only)."""
+"""``/dags``: list, get, pause, source, graph, versions, delete (metadata only)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ from engine.services.dags import (
     delete_dag,
     set_dag_paused,
 )
+from engine.services.dagversions import describe_version, list_versions, version_source
 from webui import db
 from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
-from webui.api.schemas.common import csv_or_list
+from webui.api.schemas.common import MAX_LIMIT, csv_or_list
 from webui.api.schemas.dags import (
     DagGraphSchema,
     DagListArgs,
     DagPatchSchema,
     DagSchema,
+    DagSourceArgs,
     DagSourceSchema,
+    DagVersionSchema,
 )
 from webui.auth import check_dag, visible_dag_ids
 
@@ -67,11 +70,15 @@ def delete(dag_id: str) -> None:
     db.commit()
 
 
-@blp.operation("GET", "/<dag_id>/source", Action.READ, returns=DagSourceSchema)
-def get_source(dag_id: str) -> Any:
-    """The DAG file's source text."""
+@blp.operation("GET", "/<dag_id>/source", Action.READ, query=DagSourceArgs, returns=DagSourceSchema)
+def get_source(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG file's source text, now or as parsed into ``version_number``."""
     check_dag(dag_id)
-    source = dag_source(session=db.session(), dag_id=dag_id)
+    number = args["version_number"]
+    if number is None:
+        source = dag_source(session=db.session(), dag_id=dag_id)
+    else:
+        source = version_source(session=db.session(), dag_id=dag_id, version_number=number)
     return {
         "dag_id": dag_id,
         "fileloc": source.fileloc,
@@ -85,3 +92,22 @@ def get_graph(dag_id: str) -> Any:
     """The DAG's tasks with their settings, and its edges (from the serialized DAG)."""
     check_dag(dag_id)
     return dag_graph(session=db.session(), dag_id=dag_id)
+
+
+@blp.listing("/<dag_id>/dagVersions", DagVersionSchema)
+def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG's versions, newest first: one per change of its serialized graph."""
+    check_dag(dag_id)
+    limit = min(int(args["limit"]), MAX_LIMIT)
+    return list_versions(
+        session=db.session(), dag_id=dag_id, limit=limit, offset=int(args["offset"])
+    )
+
+
+@blp.operation(
+    "GET", "/<dag_id>/dagVersions/<int:version_number>", Action.READ, returns=DagVersionSchema
+)
+def get_dag_version(dag_id: str, version_number: int) -> Any:
+    """One version of the DAG."""
+    check_dag(dag_id)
+    return describe_version(session=db.session(), dag_id=dag_id, version_number=version_number)

@@ -60,3 +60,54 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(refreshLive);
   document.querySelectorAll("pre[data-log]").forEach(followLog);
 });
+
+// Task groups. In the graph, a link marked data-graph-link (expand or collapse a group)
+// replaces the figure with the server's fresh drawing instead of reloading the page. In
+// the grid, a group's button folds the rows of its tasks; groups start folded.
+document.addEventListener("click", async (event) => {
+  const link = event.target.closest?.("a[data-graph-link]");
+  if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  const figure = link.closest(".graph-figure");
+  if (!figure) return;
+  event.preventDefault();
+  // An SVG <a> has no string href (it is an SVGAnimatedString): resolve the attribute.
+  const target = new URL(link.getAttribute("href") || link.getAttribute("xlink:href"), window.location.href).href;
+  try {
+    const reply = await fetch(target, { headers: { "X-Loom-Fragment": "1" }, credentials: "same-origin" });
+    if (!reply.ok || reply.redirected) { window.location.assign(target); return; }
+    const holder = document.createElement("div");
+    holder.innerHTML = await reply.text();
+    const fresh = holder.firstElementChild;
+    if (!fresh) return;
+    figure.replaceWith(fresh);
+    window.history.replaceState(null, "", target);
+    if (fresh.dataset.live) refreshLive(fresh);
+  } catch (error) {
+    window.location.assign(target);
+  }
+});
+
+function foldGridRows(table) {
+  const folded = new Set();
+  table.querySelectorAll("button[data-toggle-group]").forEach((button) => {
+    if (button.getAttribute("aria-expanded") === "false") folded.add(button.dataset.toggleGroup);
+  });
+  table.querySelectorAll("tr[data-groups]").forEach((row) => {
+    row.hidden = row.dataset.groups.split(" ").some((group) => folded.has(group));
+  });
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest?.("table.grid button[data-toggle-group]");
+  if (!button) return;
+  const open = button.getAttribute("aria-expanded") === "true";
+  button.setAttribute("aria-expanded", open ? "false" : "true");
+  foldGridRows(button.closest("table"));
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("table.grid").forEach((table) => {
+    table.querySelectorAll("button[data-toggle-group]").forEach((b) => b.setAttribute("aria-expanded", "false"));
+    foldGridRows(table);
+  });
+});

@@ -26,7 +26,6 @@ class PythonOperator(BaseOperator):
         op_args: Sequence[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: Mapping[str, Any] | None = None,
-        multiple_outputs: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
@@ -36,7 +35,6 @@ class PythonOperator(BaseOperator):
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
-        self.multiple_outputs = multiple_outputs
 
     def execute(self, context: Mapping[str, Any]) -> Any:
         kwargs = context_kwargs(self.python_callable, self.op_args, self.op_kwargs, context)

@@ -24,9 +24,8 @@ from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG
 from engine.delivery.notifications.emit import dag_run_deadline_missed, task_deadline_missed
-from engine.errors import NotFoundError
 from engine.models import DagRun, TaskInstance
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dags
 from engine.state import UNFINISHED, DagRunState
 
 logger = logging.getLogger(__name__)
@@ -35,38 +34,27 @@ logger = logging.getLogger(__name__)
 def fire_missed_deadlines(*, session: Session, now: datetime) -> int:
     """Write an event for every deadline found missed at ``now``; how many."""
     fired = 0
-    for dag in _dags_with_deadlines(session):
-        for run in _running_runs(session, dag.dag_id):
-            fired += _check_run(session, run, dag, now)
-            fired += _check_tasks(session, run, dag, now)
+    runs = _running_runs(session)
+    dags = load_run_dags(session=session, run_ids=[run.id for run in runs])
+    for run in runs:
+        found = dags.get(run.id)  # the run's DAG version: its deadlines are the run's
+        if found is None or not _has_deadlines(found.dag):
+            continue
+        fired += _check_run(session, run, found.dag, now)
+        fired += _check_tasks(session, run, found.dag, now)
     return fired
 
 
-def _dags_with_deadlines(session: Session) -> list[SerializedDAG]:
-    dag_ids = session.scalars(
-        sa.select(DagRun.dag_id).where(DagRun.state == DagRunState.RUNNING).distinct()
-    ).all()
-    dags = []
-    for dag_id in sorted(dag_ids):
-        try:
-            dag = load_serialized_dag(session=session, dag_id=dag_id)
-        except NotFoundError:
-            continue
-        if dag.deadline is not None or any(t.deadline for t in dag.tasks.values()):
-            dags.append(dag)
-    return dags
+def _has_deadlines(dag: SerializedDAG) -> bool:
+    return dag.deadline is not None or any(t.deadline for t in dag.tasks.values())
 
 
-def _running_runs(session: Session, dag_id: str) -> list[DagRun]:
+def _running_runs(session: Session) -> list[DagRun]:
     return list(
         session.scalars(
             sa.select(DagRun)
-            .where(
-                DagRun.dag_id == dag_id,
-                DagRun.state == DagRunState.RUNNING,
-                DagRun.start_date.is_not(None),
-            )
-            .order_by(DagRun.id)
+            .where(DagRun.state == DagRunState.RUNNING, DagRun.start_date.is_not(None))
+            .order_by(DagRun.dag_id, DagRun.id)
         )
     )
 

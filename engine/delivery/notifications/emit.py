@@ -52,26 +52,16 @@ def task_failed(
     task: SerializedTask,
     error_type: str,
     message: str,
-    now: datetime,
-) -> None:
-    """``ti`` failed for good."""
-    _task_event(session, EventType.TASK_FAILED, ti, task, now, error=_error(error_type, message))
-
-
-def dead_letter_created(
-    *,
-    session: Session,
-    ti: TaskInstance,
-    task: SerializedTask,
     dead_letter_id: int,
-    error_type: str,
-    message: str,
     now: datetime,
 ) -> None:
-    """``ti``'s final failure was parked as dead letter ``dead_letter_id``."""
+    """``ti`` failed for good, and its failure was parked as dead letter ``dead_letter_id``:
+    ``task.failed`` then ``dead_letter.created``."""
+    error = _error(error_type, message)
+    _task_event(session, EventType.TASK_FAILED, ti, task, now, error=error)
     _task_event(
         session, EventType.DEAD_LETTER_CREATED, ti, task, now,
-        error=_error(error_type, message), dead_letter_id=dead_letter_id,
+        error=error, dead_letter_id=dead_letter_id,
     )  # fmt: skip
 
 

@@ -25,7 +25,7 @@ them, except success events, which need ``notify_on_success``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,11 +88,11 @@ def run_route(dag: SerializedDAG, event_type: EventType) -> Route | None:
 
 
 def _route(
-    by_email: bool, email: tuple[str, ...], by_webhook: bool, notify: tuple[str, ...]
+    by_email: bool, email: Sequence[str], by_webhook: bool, notify: Sequence[str]
 ) -> Route | None:
     route = Route(
-        email=(email or None) if by_email else (),
-        notify=(notify or None) if by_webhook else (),
+        email=(tuple(email) or None) if by_email else (),
+        notify=(tuple(notify) or None) if by_webhook else (),
     )
     return None if route.email == () and route.notify == () else route
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +35,14 @@ def outbox_rows(session: Session) -> list[OutboxMessage]:
     return list(session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
+def resolve_as_ada(
+    session_factory: sessionmaker[Session], resolve: Callable[..., object], dead_letter_id: int
+) -> None:
+    """Replay or discard (``resolve``) the dead letter as user ada, and commit."""
+    with session_factory.begin() as session:
+        resolve(session=session, id=dead_letter_id, now=NOW, by="ada")
+
+
 def test_record_writes_the_dead_letter_and_its_outbox_row(
     session_factory: sessionmaker[Session], dead_letter_id: int
 ) -> None:
@@ -54,6 +64,7 @@ def test_record_writes_the_dead_letter_and_its_outbox_row(
         "dag_id": "etl",
         "run_id": RUN_ID,
         "task_id": "extract",
+        "map_index": -1,
         "try_number": 3,
         "error": {
             "type": "ValueError",
@@ -117,8 +128,7 @@ def test_list_and_get(session_factory: sessionmaker[Session]) -> None:
 def test_replay_runs_the_task_again_with_fresh_tries(
     session_factory: sessionmaker[Session], dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        replay_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
+    resolve_as_ada(session_factory, replay_dead_letter, dead_letter_id)
     with session_factory() as session:
         tis = {ti.task_id: ti for ti in session.scalars(sa.select(TaskInstance))}
         assert (tis["extract"].state, tis["extract"].try_number, tis["extract"].max_tries) == (
@@ -166,8 +176,7 @@ def test_replay_refuses_a_task_instance_that_runs_again_already(
 def test_discard_resolves_without_touching_the_task_instance(
     session_factory: sessionmaker[Session], dead_letter_id: int
 ) -> None:
-    with session_factory.begin() as session:
-        discard_dead_letter(session=session, id=dead_letter_id, now=NOW, by="ada")
+    resolve_as_ada(session_factory, discard_dead_letter, dead_letter_id)
     with session_factory() as session:
         extract = session.scalars(sa.select(TaskInstance).filter_by(task_id="extract")).one()
         assert (extract.state, extract.max_tries) == (TaskInstanceState.FAILED, 3)

@@ -40,6 +40,20 @@ def make_executor(record_file: Path) -> Iterator[Callable[..., LocalExecutor]]:
         executor.stop()
 
 
+@pytest.fixture
+def start_executor(
+    make_executor: Callable[..., LocalExecutor],
+) -> Callable[..., LocalExecutor]:
+    """Like ``make_executor``, with the pool started."""
+
+    def start(*args: str, **kw: float) -> LocalExecutor:
+        executor = make_executor(*args, **kw)
+        executor.start()
+        return executor
+
+    return start
+
+
 def _wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -80,10 +94,9 @@ def test_submit_is_idempotent_and_has_job_tracks_the_job(
 
 
 def test_delayed_job_waits_until_due_and_is_then_urgent(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor()
-    executor.start()
+    executor = start_executor()
     at = datetime.now(UTC) + timedelta(seconds=1)
     executor.submit(_job(1, "low"), at=at)
     executor.submit(_job(2))
@@ -94,10 +107,9 @@ def test_delayed_job_waits_until_due_and_is_then_urgent(
 
 
 def test_runs_up_to_concurrency_at_once(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor("slow", concurrency=3)
-    executor.start()
+    executor = start_executor("slow", concurrency=3)
     started = time.monotonic()
     for ti_id in range(1, 4):
         executor.submit(_job(ti_id))
@@ -108,10 +120,9 @@ def test_runs_up_to_concurrency_at_once(
 
 
 def test_a_failing_job_function_does_not_end_the_pool(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor("fails")
-    executor.start()
+    executor = start_executor("fails")
     executor.submit(_job(1))
     executor.submit(_job(2))
     _wait_until(lambda: read_records(record_file) == ["2:1"])
@@ -119,10 +130,9 @@ def test_a_failing_job_function_does_not_end_the_pool(
 
 
 def test_a_dead_process_is_replaced_and_its_job_dropped(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor("crash")
-    executor.start()
+    executor = start_executor("crash")
     executor.submit(_job(1))
     _wait_until(_idle(executor, "1:1"))
     executor.submit(_job(2))
@@ -130,19 +140,17 @@ def test_a_dead_process_is_replaced_and_its_job_dropped(
 
 
 def test_jobs_submitted_from_a_pool_process_reach_the_parent(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor("fast_follow")
-    executor.start()
+    executor = start_executor("fast_follow")
     executor.submit(_job(1))
     _wait_until(lambda: read_records(record_file) == ["1:1", "101:1"])
 
 
 def test_stop_waits_for_running_jobs(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor("slow", concurrency=2)
-    executor.start()
+    executor = start_executor("slow", concurrency=2)
     executor.submit(_job(1))
     executor.submit(_job(2, "low"), at=datetime.now(UTC) + timedelta(hours=1))
     time.sleep(0.3)  # the process has job 1 (it works for 0.6 s)
@@ -154,10 +162,9 @@ def test_stop_waits_for_running_jobs(
 
 
 def test_stop_terminates_tasks_past_the_timeout(
-    make_executor: Callable[..., LocalExecutor], record_file: Path
+    start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:
-    executor = make_executor("hang", stop_timeout=0.5)
-    executor.start()
+    executor = start_executor("hang", stop_timeout=0.5)
     executor.submit(_job(1))
     time.sleep(1.0)
     started = time.monotonic()

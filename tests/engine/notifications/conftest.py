@@ -13,12 +13,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import sqlalchemy as sa
@@ -104,12 +105,28 @@ class SmtpServer:
         return self.mailbox.messages
 
 
+class _Server(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Server)
+
+
+@contextmanager
+def serving(server: _S) -> Iterator[_S]:
+    """``server`` started for the block, and stopped after it even when the block fails."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port())
-    server.start()
-    yield server
-    server.stop()
+    with serving(SmtpServer(free_port())) as server:
+        yield server
 
 
 def login_checker(user: str, password: str) -> Any:
@@ -227,10 +244,8 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver(free_port())
-    endpoint.start()
-    yield endpoint
-    endpoint.stop()
+    with serving(Receiver(free_port())) as endpoint:
+        yield endpoint
 
 
 # -- database, settings, events -------------------------------------------------------------

@@ -28,6 +28,7 @@ from tests.engine.notifications.conftest import (
     login_checker,
     self_signed_certificate,
     server_tls,
+    serving,
 )
 from tests.support.network import free_port
 
@@ -168,9 +169,7 @@ def test_tls_and_login(
         options |= {"tls_context": tls, "require_starttls": True, "auth_required": True}
     else:
         options |= {"ssl_context": tls, "auth_required": True, "auth_require_tls": False}
-    server = SmtpServer(free_port(), **options)
-    server.start()
-    try:
+    with serving(SmtpServer(free_port(), **options)) as server:
         add_event(sessions, email=("owner@x.io",))
         notifier = notifier_for(
             server,
@@ -181,8 +180,6 @@ def test_tls_and_login(
             ssl=mode == "ssl",
         )
         assert notifier.run_once(NOW).delivered == 1
-    finally:
-        server.stop()
     assert [mail.rcpt_tos for mail in server.messages] == [["owner@x.io"]]
 
 

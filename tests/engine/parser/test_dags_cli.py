@@ -172,3 +172,35 @@ def test_unknown_dag_is_a_clear_error(with_db: Path, command: str) -> None:
     result = invoke(command, "nope")
     assert result.exit_code == 1
     assert "no DAG 'nope'" in result.stderr
+
+
+def test_versions_lists_each_graph_with_its_runs(with_db: Path) -> None:
+    (with_db / "etl.py").write_text(dag_source("etl", tasks=("extract", "load")))
+    assert invoke("reparse").exit_code == 0
+    triggered = invoke("trigger", "etl", "--run-id", "on_v1")
+    assert triggered.exit_code == 0, triggered.output
+    (with_db / "etl.py").write_text(dag_source("etl", tasks=("extract", "clean", "load")))
+    assert invoke("reparse").exit_code == 0
+
+    shown = CliRunner().invoke(cli, ["runs", "show", "etl", "on_v1", "--output", "json"])
+    assert json.loads(shown.stdout)["dag_version"] == 1
+
+    listed = invoke("versions", "etl", "--output", "json")
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert [(r["version"], r["tasks"], r["runs"]) for r in rows] == [(2, 3, 0), (1, 2, 1)]
+    assert all(len(r["hash"]) == 64 and r["created"] for r in rows)
+
+    table = invoke("versions", "etl")
+    assert table.exit_code == 0, table.output
+    header, *lines = table.stdout.splitlines()
+    assert header.split() == ["version", "created", "hash", "tasks", "runs"]
+    assert lines[-1].split()[0] == "1"
+    assert rows[1]["hash"][:12] in lines[-1]
+    assert rows[1]["hash"][:13] not in lines[-1]
+
+
+def test_versions_of_an_unknown_dag_is_an_error_naming_it(with_db: Path) -> None:
+    result = invoke("versions", "nope")
+    assert result.exit_code != 0
+    assert "no DAG 'nope'" in result.stderr

@@ -55,13 +55,19 @@ def plugins_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def test_listeners_hear_running_and_success_after_each_commit(
-    sessions: Sessions, ctx: RunnerContext, plugins_folder: Path
-) -> None:
+@pytest.fixture
+def plugin_ctx(ctx: RunnerContext, plugins_folder: Path) -> RunnerContext:
+    """A runner that loads the listener plugin."""
     ctx.settings = dataclasses.replace(ctx.settings, plugins_folder=plugins_folder)
+    return ctx
+
+
+def test_listeners_hear_running_and_success_after_each_commit(
+    sessions: Sessions, plugin_ctx: RunnerContext
+) -> None:
     ti_id, try_number = queued(sessions, "produce")
 
-    assert run_task(ti_id, try_number, ctx=ctx) is TaskInstanceState.SUCCESS
+    assert run_task(ti_id, try_number, ctx=plugin_ctx) is TaskInstanceState.SUCCESS
 
     assert [(e.task_id, e.previous_state, e.state) for e in HEARD] == [
         ("produce", "queued", "running"),
@@ -71,12 +77,11 @@ def test_listeners_hear_running_and_success_after_each_commit(
 
 
 def test_a_listener_that_raises_changes_nothing_about_the_try(
-    sessions: Sessions, ctx: RunnerContext, plugins_folder: Path
+    sessions: Sessions, plugin_ctx: RunnerContext
 ) -> None:
-    ctx.settings = dataclasses.replace(ctx.settings, plugins_folder=plugins_folder)
     ti_id, try_number = queued(sessions, "final")
 
-    assert run_task(ti_id, try_number, ctx=ctx) is TaskInstanceState.FAILED
+    assert run_task(ti_id, try_number, ctx=plugin_ctx) is TaskInstanceState.FAILED
 
     assert [(e.task_id, e.state) for e in HEARD] == [("final", "running")]
     assert load_ti(sessions, ti_id).state == TaskInstanceState.FAILED

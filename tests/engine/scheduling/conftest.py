@@ -8,6 +8,8 @@ fixture): it records what the scheduler submits and answers ``has_job`` from tha
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.parser import refresh_dags
 from engine.scheduling.scheduler import Scheduler
+from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
 from tests.support.settings import make_settings
@@ -46,6 +49,57 @@ def make_scheduler(
         )
 
     return make
+
+
+@dataclass(frozen=True)
+class Rig:
+    """What a scheduling test drives: the database, the DAG folder, the executor that
+    records submissions, and schedulers over them."""
+
+    sessions: sessionmaker[Session]
+    dags_folder: Path
+    executor: RecordingExecutor
+    scheduler: Callable[..., Scheduler]
+    """A scheduler with these scheduler settings (``tick_interval="1s"``...)."""
+
+    def manual_dag(self, dag_id: str, tasks: str) -> None:
+        """A DAG file ``dag_id`` of these ``tasks`` (statements), triggered by hand only."""
+        header = f"with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1)) as dag:\n"
+        write_dag(
+            self.dags_folder, dag_id, header + textwrap.indent(textwrap.dedent(tasks), "    ")
+        )
+
+    def load(self, now: datetime = START) -> None:
+        """Parse the DAG folder into the database."""
+        load(self.sessions, self.dags_folder, now)
+
+    def trigger(self, dag_id: str, run_id: str = "r", logical_date: datetime | None = None) -> None:
+        """A manual run of ``dag_id``, made at ``START`` (logical date: then, by default)."""
+        with self.sessions.begin() as session:
+            trigger_dag(
+                session=session, dag_id=dag_id, run_id=run_id, logical_date=logical_date,
+                now=START,
+            )  # fmt: skip
+
+    def runs(self, dag_id: str) -> list[DagRun]:
+        return runs(self.sessions, dag_id)
+
+    def states(self, dag_id: str, run_id: str | None = None) -> dict[str, TI]:
+        return states(self.sessions, dag_id, run_id)
+
+    def work(self, job: TaskJob, outcome: TI, now: datetime, **values: Any) -> None:
+        """What a worker does with ``job``: claim it, then finish it as ``outcome``."""
+        work(self.sessions, job, outcome, now, **values)
+
+
+@pytest.fixture
+def rig(
+    sessions: sessionmaker[Session],
+    dags_folder: Path,
+    executor: RecordingExecutor,
+    make_scheduler: Callable[..., Scheduler],
+) -> Rig:
+    return Rig(sessions, dags_folder, executor, make_scheduler)
 
 
 def write_dag(folder: Path, name: str, body: str) -> None:

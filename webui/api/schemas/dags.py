@@ -44,6 +44,25 @@ class DagPatchSchema(ma.Schema):
     is_paused = fields.Boolean(required=True)
 
 
+class DagVersionSchema(ma.Schema):
+    dag_id = fields.String(required=True)
+    version_number = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    dag_hash = fields.String(required=True)
+    task_count = fields.Integer(required=True)
+    run_count = fields.Integer(
+        required=True, metadata={"description": "Runs created with this version"}
+    )
+
+
+class DagSourceArgs(ma.Schema):
+    version_number = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=1),
+        metadata={"description": "The file as parsed into this version (default: as it is now)"},
+    )
+
+
 class DagSourceSchema(ma.Schema):
     dag_id = fields.String(required=True)
     fileloc = fields.String(required=True)
@@ -54,6 +73,24 @@ class DagSourceSchema(ma.Schema):
 class EdgeSchema(ma.Schema):
     source = fields.String(required=True)
     target = fields.String(required=True)
+    label = fields.String(
+        allow_none=True, metadata={"description": "The edge's label (``Label(...)``), if any"}
+    )
+
+
+class TaskGroupSchema(ma.Schema):
+    group_id = fields.String(required=True, metadata={"description": "Full (prefixed) id"})
+    label = fields.String(required=True)
+    tooltip = fields.String(required=True)
+    prefix_group_id = fields.Boolean(required=True)
+    parent_group_id = fields.String(
+        allow_none=True, required=True, metadata={"description": "None at the DAG's root"}
+    )
+    children = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Full ids of its tasks and subgroups"},
+    )
 
 
 class DagGraphSchema(ma.Schema):
@@ -61,7 +98,11 @@ class DagGraphSchema(ma.Schema):
     tasks = fields.List(
         fields.Dict(),
         required=True,
-        metadata={"description": "Each task's settings (retries, pool, priority, trigger rule...)"},
+        metadata={
+            "description": "Each task's settings (retries, pool, priority, trigger rule...)"
+            " and its task_group_id (None at the DAG's root)"
+        },
     )
     edges = fields.List(fields.Nested(EdgeSchema), required=True)
+    task_groups = fields.List(fields.Nested(TaskGroupSchema), required=True)
     params = fields.Dict(required=True)

@@ -49,6 +49,11 @@ class DagRunSchema(ma.Schema):
     end_date = fields.DateTime(allow_none=True)
     triggered_by = fields.String(allow_none=True)
     conf = fields.Dict()
+    dag_version = fields.Integer(
+        attribute="dag_version_number",
+        allow_none=True,
+        metadata={"description": "The DAG version the run was created with and runs on"},
+    )
 
 
 class TriggerSchema(ma.Schema):

@@ -7,15 +7,18 @@ runs stays one fast page.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
 from engine.models import DagRun, TaskInstance
 from engine.services.dags import load_serialized_dag
 from engine.state import DagRunState, TaskInstanceState
+from webui.ui.viewmodels.groups import aggregate_state, members
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,18 @@ class GridRow:
     """One row: a task and its state in each run, in the order of :attr:`Grid.runs`.
 
     ``None`` where the run has no instance of the task (it was added to the DAG later).
+    A task group's row (``is_group``) comes before its tasks' rows, with the aggregated
+    state of its tasks in each run.
     """
 
     task_id: str
+    """The task's id, or the group's full id for a group's row."""
     states: tuple[TaskInstanceState | None, ...]
+    ancestors: tuple[str, ...] = ()
+    """The groups the row is in, outermost first."""
+    is_group: bool = False
+    label: str = ""
+    """What the row's header says: the task id, or the group's own label."""
 
 
 @dataclass(frozen=True)
@@ -45,21 +56,62 @@ class Grid:
     runs: list[GridRun]
     """Oldest first, so that time reads left to right."""
     rows: list[GridRow]
-    """The DAG's tasks upstream before downstream, then tasks only old runs still have."""
+    """The DAG's tasks upstream before downstream (each group's row before its tasks, the
+    group placed where its first task would be), then tasks only old runs still have."""
 
 
 def dag_grid(*, session: Session, dag_id: str, runs: int) -> Grid:
     """The latest ``runs`` runs of ``dag_id`` and the state of every task in each."""
     columns = _latest_runs(session, dag_id, runs)
     states = _states(session, [pk for pk, _ in columns])
-    task_ids = list(load_serialized_dag(session=session, dag_id=dag_id).order)
-    known = set(task_ids)
-    task_ids += sorted({task_id for task_id, _ in states} - known)
-    rows = [
-        GridRow(task_id, tuple(states.get((task_id, pk)) for pk, _ in columns))
-        for task_id in task_ids
-    ]
+    dag = load_serialized_dag(session=session, dag_id=dag_id)
+
+    def row_of(task_id: str, ancestors: tuple[str, ...] = ()) -> GridRow:
+        cells = tuple(states.get((task_id, pk)) for pk, _ in columns)
+        return GridRow(task_id, cells, ancestors, label=task_id)
+
+    rows = _tree_rows(dag, None, (), row_of, (None,) * len(columns), _first_positions(dag))
+    rows += [row_of(t) for t in sorted({task_id for task_id, _ in states} - dag.tasks.keys())]
     return Grid([run for _, run in columns], rows)
+
+
+def _tree_rows(
+    dag: SerializedDAG,
+    group_id: str | None,
+    ancestors: tuple[str, ...],
+    row_of: Callable[[str, tuple[str, ...]], GridRow],
+    blank: tuple[None, ...],
+    first: Mapping[str, int],
+) -> list[GridRow]:
+    """The rows of a group's children (the root's when ``group_id`` is None), each placed
+    where its first task is in the DAG's order (``first``)."""
+    if group_id is None:
+        children = [t for t in dag.order if dag.tasks[t].task_group_id is None]
+        children += [g for g, group in dag.task_groups.items() if group.parent_group_id is None]
+    else:
+        children = list(dag.task_groups[group_id].children)
+    rows: list[GridRow] = []
+    for node in sorted(children, key=lambda n: first.get(n, len(dag.order))):
+        if node in dag.tasks:
+            rows.append(row_of(node, ancestors))
+            continue
+        inner = _tree_rows(dag, node, (*ancestors, node), row_of, blank, first)
+        direct = [row for row in inner if row.ancestors == (*ancestors, node)]
+        columns = zip(*(r.states for r in direct), strict=True)
+        cells = tuple(aggregate_state(column) for column in columns) or blank
+        label = dag.task_groups[node].label
+        rows.append(GridRow(node, cells, ancestors, is_group=True, label=label))
+        rows += inner
+    return rows
+
+
+def _first_positions(dag: SerializedDAG) -> dict[str, int]:
+    """Each task's place in the DAG's order, and each group's as its first task's."""
+    first = {task_id: index for index, task_id in enumerate(dag.order)}
+    for group_id, task_ids in members(dag).items():
+        if task_ids:
+            first[group_id] = first[task_ids[0]]
+    return first
 
 
 def _latest_runs(session: Session, dag_id: str, limit: int) -> list[tuple[int, GridRun]]:

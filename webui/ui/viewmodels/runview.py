@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from engine.durations import seconds_between
 from engine.models import DagRun, TaskAttempt, TaskInstance
-from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dag
 from engine.services.runs import get_run
 from engine.services.taskinstances import task_instances
 from engine.state import FAILED_STATES, FINISHED, RUN_FINISHED, TaskInstanceState
@@ -129,10 +129,35 @@ class TaskFields:
 
 
 def task_fields(*, session: Session, ti: TaskInstance, attempt: TaskAttempt | None) -> TaskFields:
-    """The fields ``attempt`` rendered, else the templates of the DAG as last parsed."""
+    """The fields ``attempt`` rendered, else the templates of the run's DAG version."""
     if attempt is not None and attempt.rendered:
         return TaskFields(dict(attempt.rendered), attempt.try_number)
-    dag = load_serialized_dag(session=session, dag_id=ti.dag_id)
+    dag = load_run_dag(session=session, run=ti.dag_run).dag
     task = dag.tasks.get(ti.task_id)
     written = {} if task is None else {k: task.fields.get(k) for k in task.template_fields}
     return TaskFields(written, None)
+
+
+DOC_KINDS = (("doc_md", "Markdown"), ("doc_rst", "reStructuredText"), ("doc", "Text"),
+             ("doc_json", "JSON"), ("doc_yaml", "YAML"))  # fmt: skip
+"""A task's documentation arguments and how the page labels them."""
+
+
+@dataclass(frozen=True)
+class TaskDocs:
+    """What the task details show of a task's own description."""
+
+    display_name: str | None
+    """Its ``task_display_name``, when it has one."""
+    docs: list[tuple[str, str]]
+    """``(label, text)`` of each doc argument given, shown preformatted (Loom renders no
+    markup: the text is escaped)."""
+
+
+def task_docs(*, session: Session, ti: TaskInstance) -> TaskDocs:
+    """The display name and docs of ``ti``'s task, from its run's DAG version."""
+    task = load_run_dag(session=session, run=ti.dag_run).dag.tasks.get(ti.task_id)
+    if task is None:
+        return TaskDocs(None, [])
+    docs = [(label, getattr(task, name)) for name, label in DOC_KINDS if getattr(task, name)]
+    return TaskDocs(task.task_display_name, docs)

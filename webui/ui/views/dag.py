@@ -7,7 +7,9 @@ the API does, so conf is checked against the params in one place.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,12 +24,13 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
 from engine.authoring.params import Param, ParamsError
-from engine.authoring.serialization import SerializedTask
+from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun
 from engine.security.roles import Action, Resource
 from engine.services.dags import dag_source, load_serialized_dag
+from engine.services.dagversions import list_versions, load_run_dag, version_source
 from engine.services.runs import get_run, list_runs, trigger_dag
 from engine.services.taskinstances import task_states
 from engine.services.userinput import checked_datetime, loads_json
@@ -40,9 +43,17 @@ from webui.ui.blueprint import bp
 from webui.ui.paging import offset_arg
 from webui.ui.present import state_label
 from webui.ui.session import current_user, page
-from webui.ui.viewmodels.graph_layout import layered_layout
+from webui.ui.viewmodels.graph_layout import EdgeRoute, Layout, layered_layout
 from webui.ui.viewmodels.grid import Grid
 from webui.ui.viewmodels.grid import dag_grid as grid_of
+from webui.ui.viewmodels.groups import (
+    GroupBox,
+    aggregate_state,
+    group_boxes,
+    grouped_graph,
+    members,
+    parse_expanded,
+)
 
 GRID_RUNS = 25
 """Runs (columns) the grid shows unless ``?runs=`` says otherwise."""
@@ -88,17 +99,20 @@ def _grid_cells(dag_id: str, grid: Grid) -> list[Markup]:
     """
     square = get_template_attribute("ui/macros.html", "state_square")
     shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
+    group_shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
     for state in TaskInstanceState:
         shapes[state] = str(square(state, _HREF_SLOT, _LABEL_SLOT))
+        group_shapes[state] = str(square(state, None, _LABEL_SLOT))
     columns = [_cell_link(dag_id, run.run_id) for run in grid.runs]
     rows = []
     for row in grid.rows:
         task = str(escape(row.task_id))
+        what = f"group {task}" if row.is_group else task
         cells = [
             "<td>"
-            + shapes[state]
+            + (group_shapes if row.is_group else shapes)[state]
             .replace(_HREF_SLOT, f"{head}{task}{tail}")
-            .replace(_LABEL_SLOT, f"{task} on {run_id}")
+            .replace(_LABEL_SLOT, f"{what} on {run_id}")
             + "</td>"
             for state, (head, tail, run_id) in zip(row.states, columns, strict=True)
         ]
@@ -129,24 +143,77 @@ class _GraphRun:
 @bp.route("/dags/<dag_id>/graph")
 @page(Action.READ, Resource.DAGS)
 def dag_graph(dag_id: str) -> str:
+    """The graph, groups collapsed unless ``?expand=g1,g2`` (or ``*``) opens them."""
     dag = check_dag(dag_id)
-    serialized = load_serialized_dag(session=db.session(), dag_id=dag_id)
     chosen = _graph_run(dag, request.args.get("run_id", "").strip())
-    layout = layered_layout(
-        {task_id: _node_width(task) for task_id, task in serialized.tasks.items()},
-        serialized.edges,
+    serialized = (  # the chosen run's own version: its states fit that graph
+        load_serialized_dag(session=db.session(), dag_id=dag_id)
+        if chosen.run is None
+        else load_run_dag(session=db.session(), run=chosen.run).dag
     )
+    folded = grouped_graph(serialized, parse_expanded(request.args.get("expand"), serialized))
+    layout = layered_layout(
+        {node: _node_width(serialized, node) for node in folded.nodes}, folded.edges
+    )
+    held = members(serialized)
+    groups = {n: held[n] for n in folded.nodes if n not in serialized.tasks}
+    states: dict[str, TaskInstanceState | None] = {**chosen.states}
+    for group_id, task_ids in groups.items():
+        states[group_id] = aggregate_state(chosen.states.get(t) for t in task_ids)
+    run_id = chosen.run.run_id if chosen.run else None
+    boxes = group_boxes(serialized, folded, layout)
+
+    def graph_url(expanded: Iterable[str]) -> str:
+        wanted = ",".join(sorted(set(expanded))) or None
+        return url_for("ui.dag_graph", dag_id=dag_id, run_id=run_id, expand=wanted)
+
+    def collapse_url(group_id: str) -> str:
+        """Closes ``group_id`` and the groups inside it."""
+        kept = [
+            g for g in folded.expanded if g != group_id and group_id not in serialized.group_path(g)
+        ]
+        return graph_url(kept)
+
     context: dict[str, Any] = {
         "dag": dag,
         "serialized": serialized,
         "layout": layout,
+        "folded": folded,
+        "groups": groups,
+        "boxes": boxes,
+        "frame": _frame(layout, boxes),
+        "labels": [
+            (folded.labels[(e.source, e.target)], *_label_spot(e))
+            for e in layout.edges
+            if (e.source, e.target) in folded.labels
+        ],
+        "states": states,
         "chosen": chosen,
         "titles": {t: _node_title(task, chosen) for t, task in serialized.tasks.items()},
         "live": chosen.run is not None and chosen.run.state in RUN_UNFINISHED,
+        "graph_url": graph_url,
+        "expand_url": lambda group_id: graph_url([*folded.expanded, group_id]),
+        "collapse_url": collapse_url,
     }
     if request.headers.get(FRAGMENT_HEADER):
         return render_template("ui/dag_graph_figure.html", **context)
     return render_template("ui/dag_graph.html", **context)
+
+
+def _frame(layout: Layout, boxes: list[GroupBox]) -> tuple[float, float, float, float]:
+    """The SVG's view box: the layout, and room for open groups' boxes and labels."""
+    x0 = min([0.0, *(box.x - 4 for box in boxes)])
+    y0 = min([0.0, *(box.y - 16 for box in boxes)])
+    return x0, y0, layout.width - x0, layout.height - y0
+
+
+def _label_spot(edge: EdgeRoute) -> tuple[float, float]:
+    """Where an edge's label goes: halfway along it."""
+    points = edge.points
+    if len(points) % 2:
+        return points[len(points) // 2]
+    (x0, y0), (x1, y1) = points[len(points) // 2 - 1], points[len(points) // 2]
+    return (x0 + x1) / 2, (y0 + y1) / 2
 
 
 def _graph_run(dag: Dag, run_id: str) -> _GraphRun:
@@ -164,10 +231,16 @@ def _graph_run(dag: Dag, run_id: str) -> _GraphRun:
     return _GraphRun(run, task_states(session=session, run=run), choices)
 
 
-def _node_width(task: SerializedTask) -> float:
-    """Room for the node's two lines (the task id; the operator and the state)."""
-    longest = max(len(task.task_id) + 2, len(task.operator) + len("upstream failed") + 3)
-    return max(96.0, 16.0 + 7.0 * longest)
+def _node_width(dag: SerializedDAG, node: str) -> float:
+    """Room for the node's two lines (the task id or the group's label; the operator or
+    the group's size, and the state)."""
+    task = dag.tasks.get(node)
+    if task is None:
+        first = len(dag.task_groups[node].label) + 4
+        second = len("9999 tasks") + len("upstream failed") + 3
+    else:
+        first, second = len(task.task_id) + 2, len(task.operator) + len("upstream failed") + 3
+    return max(96.0, 16.0 + 7.0 * max(first, second))
 
 
 def _node_title(task: SerializedTask, chosen: _GraphRun) -> str:
@@ -190,13 +263,35 @@ def _node_title(task: SerializedTask, chosen: _GraphRun) -> str:
 @bp.route("/dags/<dag_id>/code")
 @page(Action.READ, Resource.DAGS)
 def dag_code(dag_id: str) -> tuple[str, int]:
+    """The DAG's file as it is now, or as parsed into ``?version=N``."""
     dag = check_dag(dag_id)
+    session = db.session()
+    version = _version_arg()
+    versions = list_versions(session=session, dag_id=dag_id, limit=CODE_VERSIONS).items
+    page = functools.partial(
+        render_template, "ui/dag_code.html", dag=dag, versions=versions, version=version
+    )
     try:
-        source = dag_source(session=db.session(), dag_id=dag_id)
+        if version is None:
+            source = dag_source(session=session, dag_id=dag_id)
+        else:
+            source = version_source(session=session, dag_id=dag_id, version_number=version)
     except NotFoundError as exc:
-        return render_template("ui/dag_code.html", dag=dag, source=None, problem=str(exc)), 404
-    code = _highlighted(source.content)
-    return render_template("ui/dag_code.html", dag=dag, source=source, code=code), 200
+        return page(source=None, problem=str(exc)), 404
+    return page(source=source, code=_highlighted(source.content)), 200
+
+
+CODE_VERSIONS = 100
+"""Newest versions the code page offers to choose from (older ones by ``?version=N``)."""
+
+
+def _version_arg() -> int | None:
+    text = request.args.get("version", "")
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise BadRequest(f"version: must be a version number (1, 2, ...), not {text!r}")
+    return int(text)
 
 
 def _highlighted(source: str) -> Markup:

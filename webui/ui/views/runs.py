@@ -41,7 +41,7 @@ from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.present import span
 from webui.ui.session import page
-from webui.ui.viewmodels.runview import run_view, task_fields
+from webui.ui.viewmodels.runview import run_view, task_docs, task_fields
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
@@ -166,6 +166,7 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
         log=log,
         may_logs=may_logs,
         fields=task_fields(session=session, ti=ti, attempt=attempt),
+        about=task_docs(session=session, ti=ti),
         xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
         may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,

@@ -1,0 +1,85 @@
+"""Task groups in a real Chromium: the graph opens a collapsed group on click, in place,
+and the grid folds a group's rows."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.support.processes import wait_until
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+GROUPED = textwrap.dedent(
+    """
+    from datetime import datetime
+    from engine import DAG, BashOperator, Label, TaskGroup
+
+    with DAG("grouped_browser", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+        start = BashOperator(task_id="start", bash_command="echo start")
+        with TaskGroup("load", tooltip="Load the rows") as load:
+            a = BashOperator(task_id="a", bash_command="echo a")
+            b = BashOperator(task_id="b", bash_command="echo b")
+            a >> b
+        end = BashOperator(task_id="end", bash_command="echo end")
+        start >> Label("rows ready") >> load >> end
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def grouped_run(loom: Deployment) -> str:
+    """The grouped DAG, parsed and run to success; the run's id."""
+    (loom.marker.parent / "dags" / "grouped_dags.py").write_text(GROUPED)
+    loom.loom("dags", "reparse")
+    loom.loom("dags", "unpause", "grouped_browser")
+    loom.loom("dags", "trigger", "grouped_browser", "--run-id", "groups1")
+
+    def finished() -> bool:
+        listed = json.loads(loom.loom("runs", "list", "grouped_browser", "-o", "json"))
+        return any(r["run_id"] == "groups1" and r["state"] == "success" for r in listed)
+
+    wait_until(finished, 60, what="the grouped run")
+    return "groups1"
+
+
+def test_clicking_a_collapsed_group_expands_it_in_place(
+    page: Page, loom: Deployment, grouped_run: str
+) -> None:
+    sign_in(page, loom, "viewer")
+    page.goto(f"{loom.url}/dags/grouped_browser/graph")
+    group = page.locator('[data-group="load"]')
+    expect(group).to_have_class(re.compile("state-success"))
+    expect(page.locator('[data-task="load.a"]')).to_have_count(0)
+    expect(page.locator(".edge-label", has_text="rows ready")).to_be_visible()
+    shoot(page, "graph-group-collapsed")
+    page.get_by_role("link", name=re.compile("Expand group load")).click()
+    expect(page.locator('[data-task="load.a"]')).to_be_visible()
+    expect(page.locator('[data-group-box="load"]')).to_be_visible()
+    expect(page).to_have_url(re.compile(r"expand=load"))
+    shoot(page, "graph-group-expanded")
+    page.get_by_role("link", name="Collapse group load").click()
+    expect(page.locator('[data-group="load"]')).to_be_visible()
+    expect(page.locator('[data-task="load.a"]')).to_have_count(0)
+
+
+def test_the_grid_folds_and_unfolds_a_groups_rows(
+    page: Page, loom: Deployment, grouped_run: str
+) -> None:
+    sign_in(page, loom, "viewer")
+    page.goto(f"{loom.url}/dags/grouped_browser")
+    toggle = page.get_by_role("button", name="load", exact=True)
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(page.get_by_role("rowheader", name="load.a")).to_be_hidden()
+    expect(page.get_by_role("img", name=f"group load on {grouped_run}: success")).to_be_visible()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("rowheader", name="load.a")).to_be_visible()
+    shoot(page, "grid-group-open")
+    toggle.click()
+    expect(page.get_by_role("rowheader", name="load.b")).to_be_hidden()
