@@ -8,6 +8,7 @@ in the table below is a bug that fails loudly instead of a silent corruption.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from engine.errors import IllegalTransitionError
@@ -52,6 +53,16 @@ FAILED_STATES: frozenset[TaskInstanceState] = frozenset({TI.FAILED, TI.UPSTREAM_
 
 ACTIVE: frozenset[TaskInstanceState] = frozenset({TI.QUEUED, TI.RUNNING})
 """Holding a slot: counted against parallelism, pools and ``max_active_tasks``."""
+
+
+def summary_state(states: Iterable[TaskInstanceState]) -> TaskInstanceState:
+    """A mapped task's state summed up over its instances: an unfinished instance's while
+    any is, else a failed one's, else a succeeded one's (else its first instance's)."""
+    listed = sorted(
+        states, key=lambda s: (s in FINISHED, s not in FAILED_STATES, s is not TI.SUCCESS)
+    )
+    return listed[0]
+
 
 RUN_FINISHED: frozenset[DagRunState] = frozenset({DagRunState.SUCCESS, DagRunState.FAILED})
 RUN_UNFINISHED: frozenset[DagRunState] = frozenset(DagRunState) - RUN_FINISHED

@@ -1,4 +1,4 @@
-"""The four values that name one try of one task instance, carried together.
+"""The five values that name one try of one task instance, carried together.
 
 A claim, a plugin's event, a task's handle, a dead letter and its published message all
 name the try they are about the same way; :func:`try_key` copies those names from
@@ -12,11 +12,13 @@ from typing import Protocol, TypedDict
 
 
 class TryKey(TypedDict):
-    """Which try: of which task of which run of which DAG."""
+    """Which try: of which instance (``map_index``, -1 unless mapped) of which task of which
+    run of which DAG."""
 
     dag_id: str
     run_id: str
     task_id: str
+    map_index: int
     try_number: int
 
 
@@ -35,6 +37,9 @@ class HasTryKey(HasInstanceKey, Protocol):
     """Anything that knows which try it is about."""
 
     @property
+    def map_index(self) -> int: ...
+
+    @property
     def try_number(self) -> int: ...
 
 
@@ -44,5 +49,6 @@ def try_key(source: HasTryKey) -> TryKey:
         dag_id=source.dag_id,
         run_id=source.run_id,
         task_id=source.task_id,
+        map_index=source.map_index,
         try_number=source.try_number,
     )

@@ -83,12 +83,17 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
         return AttemptRecord(_import_failure(exc, claim), store)
-    handle = TaskInstanceHandle(**try_key(claim), max_tries=claim.max_tries, xcom=store)
+    handle = TaskInstanceHandle(
+        **try_key(claim),
+        max_tries=claim.max_tries,
+        xcom=store,
+        mapped_task_ids=frozenset(t for t, s in claim.dag.tasks.items() if s.mapped is not None),
+    )
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)
     started = time.monotonic()
-    result = run_attempt(task, context)
+    result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(result, store, task=task, context=context)
 

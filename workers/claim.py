@@ -40,6 +40,7 @@ class Claim:
     dag_id: str
     run_id: str
     task_id: str
+    map_index: int
     fileloc: str
     run: RunInfo
     dag: SerializedDAG
@@ -49,7 +50,8 @@ class Claim:
     """The number of the run's DAG version; None for a run older than versions."""
 
     def describe(self) -> str:
-        return f"{self.dag_id}.{self.run_id}.{self.task_id} try {self.try_number}"
+        index = f"[{self.map_index}]" if self.map_index >= 0 else ""
+        return f"{self.dag_id}.{self.run_id}.{self.task_id}{index} try {self.try_number}"
 
     def event(
         self, state: TaskInstanceState, *, previous: TaskInstanceState, error: str | None = None

@@ -29,6 +29,8 @@ class RunnerSettings:
     """``core.log_stream_interval``: how often a running try's new output is stored."""
     max_xcom_bytes: int = 1_048_576
     """``core.max_xcom_bytes``: the largest XCom value, as JSON."""
+    max_map_length: int = 1024
+    """``core.max_map_length``: the most elements a mapped task may expand over."""
     heartbeat_interval: timedelta = timedelta(seconds=5)
     """``scheduler.heartbeat_interval``: how often a running try heartbeats."""
     parallelism: int = 32
@@ -44,6 +46,7 @@ class RunnerSettings:
             max_log_bytes=settings.core.max_log_bytes,
             log_stream_interval=settings.core.log_stream_interval,
             max_xcom_bytes=settings.core.max_xcom_bytes,
+            max_map_length=settings.core.max_map_length,
             heartbeat_interval=settings.scheduler.heartbeat_interval,
             parallelism=settings.scheduler.parallelism,
             dags_folder=settings.core.dags_folder,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG, to_jsonable
@@ -19,7 +20,7 @@ from engine.execution.attempt import Outcome
 from engine.execution.outcomes import AttemptDetails, record_failure, record_finish
 from engine.executors.base import TaskJob
 from engine.metrics import instruments
-from engine.models import TaskInstance
+from engine.models import TaskInstance, TaskMap
 from engine.scheduling import BRANCH_XCOM_KEY, Limits
 from engine.scheduling.wakeup import request_wake
 from engine.state import TaskInstanceState
@@ -75,6 +76,13 @@ def _running_ti(session: Session, claim: Claim) -> TaskInstance:
     return ti
 
 
+def record_map_length(*, session: Session, claim: Claim, length: int) -> None:
+    """Keep the length of the return value a mapped downstream task expands over."""
+    key = {"dag_id": claim.dag_id, "run_id": claim.run_id, "task_id": claim.task_id}
+    session.execute(sa.delete(TaskMap).filter_by(**key, map_index=claim.map_index))
+    session.add(TaskMap(**key, map_index=claim.map_index, length=length))
+
+
 def _record_outcome(
     session: Session,
     ti: TaskInstance,
@@ -94,11 +102,18 @@ def _record_outcome(
     if result.outcome is Outcome.SUCCESS:
         if result.follow is not None:
             record.xcom.set(
-                claim.dag_id, claim.run_id, claim.task_id, BRANCH_XCOM_KEY, result.follow
-            )
+                claim.dag_id, claim.run_id, claim.task_id, BRANCH_XCOM_KEY, result.follow,
+                claim.map_index,
+            )  # fmt: skip
         record.xcom.write(
-            session=session, dag_id=claim.dag_id, run_id=claim.run_id, task_id=claim.task_id
+            session=session,
+            dag_id=claim.dag_id,
+            run_id=claim.run_id,
+            task_id=claim.task_id,
+            map_index=claim.map_index,
         )
+        if result.map_length is not None:
+            record_map_length(session=session, claim=claim, length=result.map_length)
         record_finish(
             session=session, ti=ti, task=claim.task, state=TI.SUCCESS, now=now, details=details
         )

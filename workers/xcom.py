@@ -9,7 +9,7 @@ leaves no partial XCom behind, and a successful one replaces all of its task's v
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from engine.models import XCom
 BRANCH_KEY = "__branch__"
 """The XCom key under which a branch task's chosen downstream task ids are stored."""
 
-_Key = tuple[str, str, str, str]
+_Key = tuple[str, str, str, str, int]
 
 
 class XComTooLargeError(ValueError):
@@ -35,47 +35,117 @@ class DatabaseXComStore:
         self.max_bytes = max_bytes
         self.pending: dict[_Key, Any] = {}
 
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
-        wanted = (dag_id, run_id, task_id, key)
+    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
+        wanted = (dag_id, run_id, task_id, key, map_index)
         if wanted in self.pending:
             return self.pending[wanted]
         with self.session_factory() as session:
-            return session.scalar(_select(dag_id, run_id, task_id).where(XCom.key == key))
+            stmt = _select(dag_id, run_id, task_id).where(
+                XCom.key == key, XCom.map_index == map_index
+            )
+            return session.scalar(stmt)
 
-    def set(self, dag_id: str, run_id: str, task_id: str, key: str, value: Any) -> None:
+    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
+        stmt = _select(dag_id, run_id, task_id).where(XCom.key == key, XCom.map_index >= 0)
+        return LazyXComSequence(self.session_factory, stmt)
+
+    def set(
+        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
+    ) -> None:
         size = len(json.dumps(value).encode())
         if size > self.max_bytes:
             raise XComTooLargeError(
                 f"XCom {key!r} of task {task_id!r} is {size} bytes as JSON, more than "
                 f"core.max_xcom_bytes ({self.max_bytes})"
             )
-        self.pending[(dag_id, run_id, task_id, key)] = value
+        self.pending[(dag_id, run_id, task_id, key, map_index)] = value
 
-    def write(self, *, session: Session, dag_id: str, run_id: str, task_id: str) -> None:
-        """Replace the stored values of the task with this try's (the caller commits)."""
+    def write(
+        self, *, session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+    ) -> None:
+        """Replace the stored values of the task instance with this try's (the caller
+        commits)."""
+        mine = (dag_id, run_id, task_id)
         replace_xcoms(
             session=session,
             dag_id=dag_id,
             run_id=run_id,
             task_id=task_id,
-            values={k[3]: v for k, v in self.pending.items() if k[:3] == (dag_id, run_id, task_id)},
+            map_index=map_index,
+            values={
+                k[3]: v for k, v in self.pending.items() if k[:3] == mine and k[4] == map_index
+            },
         )
 
 
 def replace_xcoms(
-    *, session: Session, dag_id: str, run_id: str, task_id: str, values: dict[str, Any]
+    *,
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    values: dict[str, Any],
+    map_index: int = -1,
 ) -> None:
-    """Delete every XCom of the task, then store ``values`` (key → JSON value)."""
+    """Delete every XCom of the task instance, then store ``values`` (key → JSON value)."""
     session.execute(
         sa.delete(XCom)
-        .where(XCom.dag_id == dag_id, XCom.run_id == run_id, XCom.task_id == task_id)
+        .where(
+            XCom.dag_id == dag_id,
+            XCom.run_id == run_id,
+            XCom.task_id == task_id,
+            XCom.map_index == map_index,
+        )
         .execution_options(synchronize_session=False)
     )
     session.add_all(
-        XCom(dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, value=value)
-        for key, value in values.items()
+        XCom(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=k, value=v)
+        for k, v in values.items()
     )
     session.flush()
+
+
+class LazyXComSequence(Sequence[Any]):
+    """A mapped task's values, ordered by ``map_index``, read from the database when
+    used: ``len()`` counts, an index reads one row, iteration reads them all once."""
+
+    def __init__(self, session_factory: Callable[[], Session], stmt: sa.Select[tuple[Any]]):
+        self.session_factory = session_factory
+        self.stmt = stmt.order_by(XCom.map_index)
+        self._values: list[Any] | None = None
+
+    def __len__(self) -> int:
+        if self._values is not None:
+            return len(self._values)
+        with self.session_factory() as session:
+            count = sa.select(sa.func.count()).select_from(self.stmt.subquery())
+            return session.scalar(count) or 0
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice) or index < 0 or self._values is not None:
+            return self._all()[index]
+        with self.session_factory() as session:
+            row = session.execute(self.stmt.offset(index).limit(1)).one_or_none()
+        if row is None:
+            raise IndexError(index)
+        return row[0]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._all())
+
+    def _all(self) -> list[Any]:
+        if self._values is None:
+            with self.session_factory() as session:
+                self._values = list(session.scalars(self.stmt))
+        return self._values
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LazyXComSequence([{len(self)} items])"
 
 
 def _select(dag_id: str, run_id: str, task_id: str) -> sa.Select[tuple[Any]]:

@@ -18,6 +18,7 @@ from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS, Serializ
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
+    from engine.authoring.mapping import OperatorPartial
     from engine.authoring.taskflow import XComArg
 
 InitT = TypeVar("InitT", bound=Callable[..., None])
@@ -119,6 +120,13 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
             self.problems.append(
                 f"invalid task_id {self.task_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
             )
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """Fix this operator's arguments (``task_id`` among them) for ``.expand(...)``."""
+        from engine.authoring.mapping import OperatorPartial
+
+        return OperatorPartial(cls, kwargs)
 
     # -- dependencies ---------------------------------------------------------------------
 
@@ -235,7 +243,8 @@ def _flatten(value: Any) -> Iterable[Node]:
     if isinstance(value, BaseOperator | str | TaskGroup | EdgeModifier):
         yield value
     elif isinstance(value, XComArg):
-        yield value.operator
+        for ref in value.references():
+            yield ref.operator
     elif isinstance(value, list | tuple | set):
         for item in value:
             yield from _flatten(item)

@@ -136,6 +136,8 @@ class SerializedTask(SerializedSettingValues):
     """The full id of the task group the task is directly in; ``None`` at the DAG's root."""
     settings: Mapping[str, Any] = field(default_factory=dict, hash=False, repr=False)
     """The serialized settings by name; each is also an attribute (typed by the base)."""
+    mapped: dict[str, Any] | None = None
+    """What a mapped task expands (see :mod:`engine.authoring.expansion`); None: not mapped."""
 
     def __post_init__(self) -> None:
         for setting in SERIALIZED_SETTINGS:
@@ -145,8 +147,12 @@ class SerializedTask(SerializedSettingValues):
     def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
         """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
         as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
+        from engine.authoring.mapping import MappedOperator
+
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
+        mapped = task.expand_input.serialize() if isinstance(task, MappedOperator) else None
         return cls(
+            mapped=to_jsonable(mapped),
             task_id=task.task_id,
             operator=task.operator_name,
             upstream_task_ids=tuple(sorted(task.upstream_task_ids)),
@@ -176,7 +182,12 @@ class SerializedTask(SerializedSettingValues):
         return self.retries + 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {**_dump(_TASK_FIELDS, self), "priority_weight_total": self.priority_weight_total}
+        return {
+            **_dump(_TASK_FIELDS, self),
+            "priority_weight_total": self.priority_weight_total,
+            # Only when mapped: an unmapped task's dict (and its DAG's hash) is unchanged.
+            **({"mapped": self.mapped} if self.mapped is not None else {}),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTask:
@@ -184,7 +195,9 @@ class SerializedTask(SerializedSettingValues):
         settings = {s.name: fields.pop(s.name) for s in SERIALIZED_SETTINGS}
         # Written since weight rules exist; before, the weight was the task's own.
         total = data.get("priority_weight_total", settings["priority_weight"])
-        return cls(**fields, priority_weight_total=total, settings=settings)
+        return cls(
+            **fields, priority_weight_total=total, settings=settings, mapped=data.get("mapped")
+        )
 
 
 _TASK_FIELDS: dict[str, _Field] = {

@@ -23,6 +23,15 @@ R = TypeVar("R")
 RETURN_VALUE = "return_value"
 
 
+class _NotSet:
+    def __repr__(self) -> str:
+        return "NOTSET"
+
+
+NOTSET: Any = _NotSet()
+"""An argument not given (``zip()`` without ``fillvalue`` stops at the shortest input)."""
+
+
 class XComArg(SetupTeardownMixin):
     """A reference to a task's XCom (its return value, or one key of it); ``as_setup``,
     ``as_teardown`` and ``with`` act on its task."""
@@ -47,6 +56,24 @@ class XComArg(SetupTeardownMixin):
     def serialize(self) -> dict[str, Any]:
         return {"xcom_arg": self.operator.task_id, "key": self.key, "path": list(self.path)}
 
+    def references(self) -> list[XComArg]:
+        """The plain XCom references this one reads (several for a ``zip``)."""
+        return [self]
+
+    def map(self, fn: Callable[[Any], Any]) -> XComArg:
+        """Each element of this (list or dict) value passed through ``fn``, for mapping."""
+        from engine.authoring.mapping import map_xcom
+
+        return map_xcom(self, fn)
+
+    def zip(self, *others: Any, fillvalue: Any = NOTSET, default: Any = NOTSET) -> XComArg:
+        """Tuples of this value's and ``others``' elements; the shortest input ends it,
+        unless ``fillvalue`` (Airflow's docs call it ``default``) is given: then the
+        longest does, padded with it."""
+        from engine.authoring.mapping import zip_xcoms
+
+        return zip_xcoms(self, others, default if fillvalue is NOTSET else fillvalue)
+
     def __rshift__(self, other: Any) -> Any:
         return self.operator >> other
 
@@ -68,7 +95,7 @@ class XComArg(SetupTeardownMixin):
 def find_xcom_args(value: Any) -> list[XComArg]:
     """Every :class:`XComArg` inside ``value`` (recursing into lists, tuples and dicts)."""
     if isinstance(value, XComArg):
-        return [value]
+        return value.references()
     if isinstance(value, list | tuple | set):
         return [arg for item in value for arg in find_xcom_args(item)]
     if isinstance(value, dict):
@@ -107,6 +134,72 @@ class _DecoratedTask(Generic[P, R]):
         )
         for upstream in find_xcom_args([args, kwargs]):
             operator.set_upstream(upstream.operator)
+        return XComArg(operator)
+
+    def partial(self, **kwargs: Any) -> TaskPartial:
+        """Fix some arguments, then ``.expand(...)`` the others into mapped instances."""
+        return TaskPartial(self, {}).partial(**kwargs)
+
+    def expand(self, *args: Any, **mapped: Any) -> XComArg:
+        """One task instance per element (per combination, for several arguments)."""
+        return TaskPartial(self, {}).expand(*args, **mapped)
+
+    def expand_kwargs(self, value: Any, *, strict: bool = True) -> XComArg:
+        """One task instance per dict of keyword arguments in ``value``."""
+        return TaskPartial(self, {}).expand_kwargs(value, strict=strict)
+
+
+class TaskPartial:
+    """``fn.partial(x=1)``: a ``@task`` function with fixed arguments, to be expanded."""
+
+    def __init__(self, decorated: _DecoratedTask[Any, Any], kwargs: dict[str, Any]) -> None:
+        self.decorated = decorated
+        self.kwargs = kwargs
+
+    def partial(self, **kwargs: Any) -> TaskPartial:
+        for key in kwargs:
+            if key in self.kwargs:
+                raise TypeError(f"duplicate partial argument: {key}")
+        return TaskPartial(self.decorated, {**self.kwargs, **kwargs})
+
+    def expand(self, *args: Any, **mapped: Any) -> XComArg:
+        from engine.authoring.mapping import ExpandInput, check_taskflow_expand
+
+        task_id = self._task_id()
+        check_taskflow_expand(self.decorated.function, args, mapped, task_id)
+        return self._mapped(task_id, ExpandInput("expand", mapped))
+
+    def expand_kwargs(self, value: Any, *, strict: bool = True) -> XComArg:
+        from engine.authoring.mapping import ExpandInput, OperatorPartial
+
+        task_id = self._task_id()
+        OperatorPartial.check_expand_kwargs(value, task_id)
+        return self._mapped(task_id, ExpandInput("expand_kwargs", value))
+
+    def _task_id(self) -> str:
+        return str(
+            self.decorated.options.get("task_id")
+            or _unique_task_id(self.decorated.function.__name__)
+        )
+
+    def _mapped(self, task_id: str, expand_input: Any) -> XComArg:
+        from engine.authoring.mapping import MappedOperator
+        from engine.authoring.tasksettings import SETTING_NAMES
+
+        options = {k: v for k, v in self.decorated.options.items() if k != "task_id"}
+        fixed = {k: v for k, v in options.items() if k not in SETTING_NAMES}
+        operator = MappedOperator(
+            task_id,
+            operator_class=self.decorated.operator_class,
+            settings={k: v for k, v in options.items() if k in SETTING_NAMES},
+            partial_kwargs={
+                **fixed,
+                "python_callable": self.decorated.function,
+                "op_kwargs": dict(self.kwargs),
+            },
+            expand_input=expand_input,
+            mapped_into="op_kwargs",
+        )
         return XComArg(operator)
 
 

@@ -70,9 +70,10 @@ def command(
             dag, conf=run_conf, logical_date=when, retry_delay_scale=retry_delay_scale, echo=echo
         ).run()
     rows = [
-        {"task_id": t.task_id, "state": t.state.value, "tries": t.tries,
+        {"task_id": t.label, "state": t.state.value, "tries": t.tries,
          "duration": round(t.duration, 3), "error": t.error}
-        for t in report.tasks.values()
+        for task in report.tasks.values()
+        for t in [task, *task.instances]
     ]  # fmt: skip
     if output == "json":
         emit(

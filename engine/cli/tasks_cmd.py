@@ -8,6 +8,7 @@ import click
 
 from engine.cli.common import loom_context
 from engine.errors import NotFoundError
+from engine.models import TaskInstance
 from engine.services.taskinstances import clear_task_instances, get_task_instance, log_chunk
 from engine.timeutil import utcnow
 
@@ -27,14 +28,27 @@ def group() -> None:
     "--try", "try_number", type=click.IntRange(min=1), help="Which try (default: latest)."
 )
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the try has finished.")
+@click.option(
+    "--map-index",
+    type=click.IntRange(min=-1),
+    default=-1,
+    show_default=True,
+    help="Which instance of a mapped task (-1: the task is not mapped).",
+)
 def logs_command(
-    dag_id: str, run_id: str, task_id: str, try_number: int | None, follow: bool
+    dag_id: str, run_id: str, task_id: str, try_number: int | None, follow: bool, map_index: int
 ) -> None:
     """Print the captured log of one try of a task (live, with --follow)."""
     offset = 0
     while True:
         with loom_context().session() as session:
-            ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+            ti = get_task_instance(
+                session=session,
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id=task_id,
+                map_index=map_index,
+            )
             try:
                 chunk = log_chunk(session=session, ti=ti, try_number=try_number, offset=offset)
             except NotFoundError:
@@ -60,8 +74,18 @@ def logs_command(
 @click.argument("run_id")
 @click.argument("task_ids", nargs=-1)
 @click.option("--downstream", is_flag=True, help="Also clear every task downstream of them.")
-def clear_command(dag_id: str, run_id: str, task_ids: tuple[str, ...], downstream: bool) -> None:
+@click.option(
+    "--map-index",
+    type=click.IntRange(min=-1),
+    default=None,
+    help="Only this instance of the (mapped) tasks named (default: every instance).",
+)
+def clear_command(
+    dag_id: str, run_id: str, task_ids: tuple[str, ...], downstream: bool, map_index: int | None
+) -> None:
     """Put tasks (default: all of the run) back to run again, with fresh tries."""
+    if map_index is not None and not task_ids:
+        raise click.UsageError("--map-index: name the task whose instance to clear")
     with loom_context().session() as session:
         cleared = clear_task_instances(
             session=session,
@@ -69,7 +93,13 @@ def clear_command(dag_id: str, run_id: str, task_ids: tuple[str, ...], downstrea
             run_id=run_id,
             task_ids=list(task_ids) or None,
             downstream=downstream,
+            map_index=map_index,
             now=utcnow(),
         )
-        names = sorted(ti.task_id for ti in cleared)
+        names = sorted(_instance_name(ti) for ti in cleared)
     click.echo(f"cleared {len(names)} task(s): {', '.join(names) or '-'}")
+
+
+def _instance_name(ti: TaskInstance) -> str:
+    """A task id, with ``[map_index]`` for an instance of a mapped task."""
+    return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"

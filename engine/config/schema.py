@@ -197,6 +197,8 @@ class CoreSettings(_Section):
     """How often a running try's new output is copied to the database, to be followed live."""
     max_xcom_bytes: Count = 1_048_576
     """Largest XCom value (serialized JSON) a task may return."""
+    max_map_length: Count = 1024
+    """Most elements a task may return for a mapped task to expand over (more fails it)."""
 
     @field_validator("dags_folder", "plugins_folder")
     @classmethod

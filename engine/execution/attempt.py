@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.mapping import DEFAULT_MAX_MAP_LENGTH, MappedOperator, feeds_mapping
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
 from engine.authoring.templating import render_value
 from engine.errors import TemplateError
@@ -47,6 +48,8 @@ class AttemptResult:
     retryable: bool = True
     timed_out: bool = False
     rendered: dict[str, Any] = field(default_factory=dict)
+    map_length: int | None = None
+    """The length of the return value, when a mapped downstream task expands over it."""
 
 
 def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
@@ -58,15 +61,31 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     return rendered
 
 
-def run_attempt(task: BaseOperator, context: dict[str, Any]) -> AttemptResult:
-    """Run ``task`` once with ``context``; never raises for a failure of the task itself."""
+def run_attempt(
+    task: BaseOperator, context: dict[str, Any], *, max_map_length: int = DEFAULT_MAX_MAP_LENGTH
+) -> AttemptResult:
+    """Run ``task`` once with ``context``; never raises for a failure of the task itself.
+
+    A mapped task runs as its instance ``context["ti"].map_index``; a task that a mapped
+    task expands over fails unless it returns a list or dict of at most
+    ``max_map_length`` elements.
+    """
+    mapped = isinstance(task, MappedOperator)
     try:
-        rendered = render_task(task, context)
+        if isinstance(task, MappedOperator):
+            map_index = context["ti"].map_index
+            rendered = task.unmap_unrendered(context, map_index, lambda t: render_task(t, context))
+            task = rendered
+        else:
+            rendered = render_task(task, context)
         fields = {name: getattr(rendered, name) for name in task.template_fields}
         context["task"] = rendered
         with execution_timeout(task.execution_timeout):
             value = rendered.execute(context)
-        return _finish(task, value, context["ti"], fields)
+        result = _finish(task, value, context["ti"], fields)
+        if not mapped:  # a mapped task's instances are counted by their XComs instead
+            result.map_length = checked_map_length(task, result.return_value, max_map_length)
+        return result
     except SkipTask as exc:
         logger.info("task %s skipped itself: %s", task.task_id, exc)
         return AttemptResult(Outcome.SKIPPED, error_message=str(exc) or None)
@@ -86,6 +105,8 @@ def _finish(
     task: BaseOperator, value: Any, ti: TaskInstanceHandle, fields: dict[str, Any]
 ) -> AttemptResult:
     follow = _branch_targets(task, value) if task.is_branch else None
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes | list | tuple):
+        value = list(value)  # a mapped task's values (a lazy sequence) returned as they are
     if task.do_xcom_push and value is not None:
         ensure_json(value, what=f"return value of task {task.task_id!r}")
         outputs = _multiple_outputs(task, value) if task.multiple_outputs else {}
@@ -93,6 +114,23 @@ def _finish(
         for key, item in outputs.items():
             ti.xcom_push(key, item)
     return AttemptResult(Outcome.SUCCESS, return_value=value, follow=follow, rendered=fields)
+
+
+def checked_map_length(task: BaseOperator, value: Any, limit: int) -> int | None:
+    """The length of ``value`` when a mapped task expands over ``task``'s return value;
+    raises when there is nothing to map over, or too much."""
+    if task.dag is None or not feeds_mapping(task.dag, task.task_id):
+        return None
+    if value is None:
+        raise ValueError(f"task {task.task_id!r} did not push XCom for task mapping")
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence | dict):
+        raise TypeError(f"unmappable return type {type(value).__name__!r}")
+    if len(value) > limit:
+        raise ValueError(
+            f"task {task.task_id!r} returned {len(value)} items to map over, more than "
+            f"core.max_map_length ({limit})"
+        )
+    return len(value)
 
 
 def _multiple_outputs(task: BaseOperator, value: Any) -> dict[str, Any]:

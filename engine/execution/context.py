@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,24 +23,38 @@ BUILTIN_MACROS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, 
 class XComStore(Protocol):
     """Where XCom values live: memory for ``dags test``, the database for workers."""
 
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
+    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
         """The stored value; ``None`` when there is none."""
         ...
 
-    def set(self, dag_id: str, run_id: str, task_id: str, key: str, value: Any) -> None: ...
+    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
+        """The values of every instance of a mapped task, by ``map_index`` (lazily)."""
+        ...
+
+    def set(
+        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
+    ) -> None: ...
 
 
 @dataclass
 class MemoryXComStore:
     """XCom values in a dict, for in-process runs."""
 
-    values: dict[tuple[str, str, str, str], Any] = field(default_factory=dict)
+    values: dict[tuple[str, str, str, str, int], Any] = field(default_factory=dict)
 
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str) -> Any:
-        return self.values.get((dag_id, run_id, task_id, key))
+    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
+        return self.values.get((dag_id, run_id, task_id, key, map_index))
 
-    def set(self, dag_id: str, run_id: str, task_id: str, key: str, value: Any) -> None:
-        self.values[(dag_id, run_id, task_id, key)] = value
+    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
+        found = [
+            (k[4], v) for k, v in self.values.items() if k[:4] == (dag_id, run_id, task_id, key)
+        ]
+        return [v for index, v in sorted(found) if index >= 0]
+
+    def set(
+        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
+    ) -> None:
+        self.values[(dag_id, run_id, task_id, key, map_index)] = value
 
 
 @dataclass(frozen=True)
@@ -66,11 +80,15 @@ class TaskInstanceHandle:
     try_number: int
     max_tries: int
     xcom: XComStore
+    map_index: int = -1
+    """Which instance of a mapped task this is; -1 when the task is not mapped."""
+    mapped_task_ids: frozenset[str] = frozenset()
+    """The DAG's mapped tasks: pulling one's XCom gives every instance's value."""
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` (it must be JSON-serializable) under ``key`` for this task."""
         ensure_json(value, what=f"XCom {key!r} of task {self.task_id!r}")
-        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, value)
+        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, value, self.map_index)
 
     def xcom_pull(
         self, task_ids: str | Iterable[str] | None = None, key: str = RETURN_VALUE
@@ -79,8 +97,13 @@ class TaskInstanceHandle:
         if task_ids is None:
             task_ids = self.task_id
         if isinstance(task_ids, str):
-            return self.xcom.get(self.dag_id, self.run_id, task_ids, key)
-        return [self.xcom.get(self.dag_id, self.run_id, tid, key) for tid in task_ids]
+            return self._pull(task_ids, key)
+        return [self._pull(tid, key) for tid in task_ids]
+
+    def _pull(self, task_id: str, key: str) -> Any:
+        if task_id in self.mapped_task_ids:
+            return self.xcom.get_mapped(self.dag_id, self.run_id, task_id, key)
+        return self.xcom.get(self.dag_id, self.run_id, task_id, key)
 
 
 def ensure_json(value: Any, *, what: str) -> None:
@@ -120,4 +143,5 @@ def build_context(
         "params": dict(params),
         "conf": dict(run.conf),
         "macros": {**BUILTIN_MACROS, **active_plugins().macros},
+        "map_index": ti.map_index,
     }

@@ -1,7 +1,8 @@
 """``loom dags test``: one DAG run, in this process, with no service at all.
 
 It honours dependencies, trigger rules, branching, retries (their delays scaled by
-``retry_delay_scale``) and XCom, moving every task through the same state table the
+``retry_delay_scale``), XCom and mapped tasks (each instance runs with its own
+``map_index`` and element, one after the other), moving every task through the same state table the
 scheduler uses, so a DAG that passes here behaves the same when scheduled.
 """
 
@@ -16,6 +17,8 @@ from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
+from engine.authoring.expansion import expansion_length
+from engine.authoring.mapping import MappedOperator
 from engine.authoring.params import resolve_params
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.trigger_rules import (
@@ -29,9 +32,15 @@ from engine.authoring.trigger_rules import (
 )
 from engine.authoring.validation import check_dag, topological_order
 from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
-from engine.execution.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
+from engine.execution.context import (
+    RETURN_VALUE,
+    MemoryXComStore,
+    RunInfo,
+    TaskInstanceHandle,
+    build_context,
+)
 from engine.execution.retries import retry_delay_for
-from engine.state import DagRunState, TaskInstanceState, check_task_transition
+from engine.state import DagRunState, TaskInstanceState, check_task_transition, summary_state
 from engine.timeutil import utcnow
 
 TI = TaskInstanceState
@@ -46,6 +55,14 @@ class TaskReport:
     tries: int = 0
     duration: float = 0.0
     error: str | None = None
+    map_index: int = -1
+    instances: list[TaskReport] = field(default_factory=list)
+    """A mapped task's instances, by map index (empty when it is not mapped, or when its
+    input was empty)."""
+
+    @property
+    def label(self) -> str:
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
 
 
 @dataclass
@@ -95,6 +112,9 @@ class DagTestRun:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.xcom = MemoryXComStore()
+        self.mapped_task_ids = frozenset(
+            t.task_id for t in dag.tasks if isinstance(t, MappedOperator)
+        )
         self.reports = {tid: TaskReport(tid) for tid in dag.task_ids}
         self.setups_and_teardowns = SetupTeardownIndex(dag.task_dict)
 
@@ -142,54 +162,90 @@ class DagTestRun:
         return evaluate(task.trigger_rule, upstream)
 
     def _move(self, task_id: str, new: TaskInstanceState) -> None:
-        report = self.reports[task_id]
+        self._step(self.reports[task_id], new)
+
+    @staticmethod
+    def _step(report: TaskReport, new: TaskInstanceState) -> None:
         check_task_transition(report.state, new)
         report.state = new
 
     # -- one task, with its retries --------------------------------------------------------
 
     def _run_task(self, task: BaseOperator) -> None:
+        if isinstance(task, MappedOperator):
+            self._run_mapped(task)
+        else:
+            self._run_tries(task, self.reports[task.task_id])
+
+    def _run_mapped(self, task: MappedOperator) -> None:
+        """Expand as the scheduler would, then run each instance in map index order."""
         report = self.reports[task.task_id]
+        length = expansion_length(task.expand_input.serialize(), self._length_of)
+        if not length:
+            self._move(task.task_id, TI.UPSTREAM_FAILED if length is None else TI.SKIPPED)
+            self.echo(f"{task.task_id}: {report.state} (mapped over {length} items)")
+            return
+        report.instances = [TaskReport(task.task_id, map_index=i) for i in range(length)]
+        for instance in report.instances:
+            self._run_tries(task, instance)
+        report.state = summary_state(i.state for i in report.instances)
+        report.tries = sum(i.tries for i in report.instances)
+        report.duration = sum(i.duration for i in report.instances)
+        report.error = next((i.error for i in report.instances if i.error), None)
+
+    def _length_of(self, task_id: str) -> int | None:
+        """The length of an upstream's return value (a mapped one's: its instances')."""
+        run_id = self.run_info.run_id
+        if task_id in self.mapped_task_ids:
+            return len(self.xcom.get_mapped(self.dag.dag_id, run_id, task_id, RETURN_VALUE))
+        value = self.xcom.get(self.dag.dag_id, run_id, task_id, RETURN_VALUE)
+        return len(value) if isinstance(value, list | tuple | dict) else None
+
+    def _run_tries(self, task: BaseOperator, report: TaskReport) -> None:
         max_tries = task.retries + 1
         while True:
             for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
-                self._move(task.task_id, state)
+                self._step(report, state)
             report.tries += 1
-            context = self._context(task, report.tries, max_tries)
+            context = self._context(task, report.tries, max_tries, report.map_index)
             started = time.monotonic()
             result = run_attempt(task, context)
             report.duration += time.monotonic() - started
-            if not self._settle(task, result, context, max_tries):
+            if not self._settle(task, report, result, context, max_tries):
                 return
             self._wait_for_retry(task, report.tries)
 
     def _settle(
-        self, task: BaseOperator, result: AttemptResult, context: dict[str, Any], max_tries: int
+        self,
+        task: BaseOperator,
+        report: TaskReport,
+        result: AttemptResult,
+        context: dict[str, Any],
+        max_tries: int,
     ) -> bool:
         """Record the attempt's outcome; True when the task is up for another try."""
-        report = self.reports[task.task_id]
         if result.outcome is Outcome.SUCCESS:
-            self._move(task.task_id, TI.SUCCESS)
-            self.echo(f"{task.task_id}: success (try {report.tries}/{max_tries})")
+            self._step(report, TI.SUCCESS)
+            self.echo(f"{report.label}: success (try {report.tries}/{max_tries})")
             self._skip_unfollowed(task, result.follow)
             run_callbacks(task.on_success_callback, context, kind="on_success")
             return False
         if result.outcome is Outcome.SKIPPED:
-            self._move(task.task_id, TI.SKIPPED)
-            self.echo(f"{task.task_id}: skipped ({result.error_message or 'by the task'})")
+            self._step(report, TI.SKIPPED)
+            self.echo(f"{report.label}: skipped ({result.error_message or 'by the task'})")
             return False
         report.error = f"{result.error_type}: {result.error_message}"
         context["exception"] = report.error
         if result.retryable and report.tries < max_tries:
-            self._move(task.task_id, TI.UP_FOR_RETRY)
+            self._step(report, TI.UP_FOR_RETRY)
             run_callbacks(task.on_retry_callback, context, kind="on_retry")
             self.echo(
-                f"{task.task_id}: up_for_retry (try {report.tries}/{max_tries}) {report.error}"
+                f"{report.label}: up_for_retry (try {report.tries}/{max_tries}) {report.error}"
             )
             return True
-        self._move(task.task_id, TI.FAILED)
+        self._step(report, TI.FAILED)
         run_callbacks(task.on_failure_callback, context, kind="on_failure")
-        self.echo(f"{task.task_id}: failed (try {report.tries}/{max_tries}) {report.error}")
+        self.echo(f"{report.label}: failed (try {report.tries}/{max_tries}) {report.error}")
         if result.traceback:
             self.echo(result.traceback.rstrip())
         return False
@@ -215,7 +271,9 @@ class DagTestRun:
                 self._move(task_id, TI.SKIPPED)
                 self.echo(f"{task_id}: skipped (not chosen by branch {task.task_id!r})")
 
-    def _context(self, task: BaseOperator, try_number: int, max_tries: int) -> dict[str, Any]:
+    def _context(
+        self, task: BaseOperator, try_number: int, max_tries: int, map_index: int
+    ) -> dict[str, Any]:
         handle = TaskInstanceHandle(
             dag_id=self.dag.dag_id,
             run_id=self.run_info.run_id,
@@ -223,6 +281,8 @@ class DagTestRun:
             try_number=try_number,
             max_tries=max_tries,
             xcom=self.xcom,
+            map_index=map_index,
+            mapped_task_ids=self.mapped_task_ids,
         )
         params = self.params
         if task.params:  # the task's own params over the DAG's

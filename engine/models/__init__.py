@@ -28,6 +28,7 @@ from engine.models.runs import DagRunType as DagRunType
 from engine.models.runs import Pool as Pool
 from engine.models.runs import TaskAttempt as TaskAttempt
 from engine.models.runs import TaskInstance as TaskInstance
+from engine.models.runs import TaskMap as TaskMap
 from engine.models.runs import XCom as XCom
 from engine.models.security import AuditLog as AuditLog
 from engine.models.security import LoginFailure as LoginFailure
@@ -65,6 +66,7 @@ __all__ = [
     "StrEnumType",
     "TaskAttempt",
     "TaskInstance",
+    "TaskMap",
     "User",
     "UtcDateTime",
     "XCom",

@@ -90,6 +90,7 @@ class DeadLetter(Base):
     dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    map_index: Mapped[int] = mapped_column(default=-1, server_default="-1")
     try_number: Mapped[int]
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     state: Mapped[DeadLetterState] = mapped_column(

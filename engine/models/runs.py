@@ -123,7 +123,7 @@ class TaskInstance(Base):
 
     __tablename__ = "task_instance"
     __table_args__ = (
-        sa.UniqueConstraint("dag_id", "run_id", "task_id"),
+        sa.UniqueConstraint("dag_id", "run_id", "task_id", "map_index"),
         sa.Index("ix_task_instance_state_next_retry_at", "state", "next_retry_at"),
         sa.Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
         sa.Index("ix_task_instance_dag_run_id_state", "dag_run_id", "state"),
@@ -134,6 +134,9 @@ class TaskInstance(Base):
     dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    map_index: Mapped[int] = mapped_column(default=-1, server_default="-1")
+    """Which instance of a mapped task this is (0, 1, ...); -1 for a task that is not
+    mapped, and for a mapped task's placeholder until its input's length is known."""
     state: Mapped[TaskInstanceState] = mapped_column(
         StrEnumType(TaskInstanceState), default=TaskInstanceState.NONE, index=True
     )
@@ -213,15 +216,30 @@ class XCom(Base):
     """A value one task instance published (its return value under key ``return_value``)."""
 
     __tablename__ = "xcom"
-    __table_args__ = (sa.UniqueConstraint("dag_id", "run_id", "task_id", "key"),)
+    __table_args__ = (sa.UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    map_index: Mapped[int] = mapped_column(default=-1, server_default="-1")
     key: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     value: Mapped[Any] = mapped_column(JSONType, nullable=True)
     created_at: Mapped[datetime] = created_at_column()
+
+
+class TaskMap(Base):
+    """The length of a task's return value that a mapped downstream task expands over,
+    recorded when the task finishes, so that the scheduler expands without reading (or
+    running) anything of the value itself."""
+
+    __tablename__ = "task_map"
+
+    dag_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    map_index: Mapped[int] = mapped_column(primary_key=True)
+    length: Mapped[int]
 
 
 class Pool(Base):

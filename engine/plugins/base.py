@@ -47,6 +47,8 @@ class TaskInstanceEvent:
     dag_id: str
     run_id: str
     task_id: str
+    map_index: int
+    """Which instance of a mapped task; -1 when the task is not mapped."""
     try_number: int
     state: str
     """The state the try is in now: running, success, failed, up_for_retry or skipped."""

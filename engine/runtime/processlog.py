@@ -21,17 +21,20 @@ from typing import Any
 from engine.config.schema import LoggingSettings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-ID_FIELDS = ("dag_id", "run_id", "task_id", "try_number")
+ID_FIELDS = ("dag_id", "run_id", "task_id", "map_index", "try_number")
 
 _current_try: ContextVar[dict[str, Any] | None] = ContextVar("loom_current_try", default=None)
 
 
 @contextmanager
-def try_ids(*, dag_id: str, run_id: str, task_id: str, try_number: int) -> Iterator[None]:
-    """Within this block, every log record carries these ids."""
-    token = _current_try.set(
-        {"dag_id": dag_id, "run_id": run_id, "task_id": task_id, "try_number": try_number}
-    )
+def try_ids(
+    *, dag_id: str, run_id: str, task_id: str, map_index: int = -1, try_number: int
+) -> Iterator[None]:
+    """Within this block, every log record carries these ids (``map_index`` when mapped)."""
+    ids: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    if map_index >= 0:
+        ids["map_index"] = map_index
+    token = _current_try.set({**ids, "try_number": try_number})
     try:
         yield
     finally:

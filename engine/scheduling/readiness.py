@@ -13,7 +13,7 @@ so the scheduler and a worker's fast-follow may decide the same run at once.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,9 +32,10 @@ from engine.authoring.trigger_rules import (
 )
 from engine.models import DagRun, TaskInstance, XCom
 from engine.models.transitions import set_task_state
+from engine.scheduling.expanding import expand_mapped
 from engine.scheduling.pastdeps import blocked_by_past
 from engine.scheduling.submission import Waiting
-from engine.state import FINISHED, TaskInstanceState
+from engine.state import FINISHED, TaskInstanceState, summary_state
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +57,17 @@ class InstanceRow:
     task_id: str
     state: TaskInstanceState
     try_number: int
+    map_index: int = -1
 
 
-RunRows = dict[str, InstanceRow]
-"""A run's instances by task id."""
+RunRows = dict[str, list[InstanceRow]]
+"""A run's instances by task id (several for a mapped task, by ``map_index``)."""
+
+
+def task_states(rows: RunRows) -> dict[str, TaskInstanceState]:
+    """One state per task: a mapped task's is that of an unfinished instance while any
+    is, else a failed one's, else a succeeded one's (else its first instance's)."""
+    return {task_id: summary_state(row.state for row in group) for task_id, group in rows.items()}
 
 
 def instance_rows(
@@ -76,12 +84,17 @@ def instance_rows(
         TaskInstance.task_id,
         TaskInstance.state,
         TaskInstance.try_number,
+        TaskInstance.map_index,
     ).where(TaskInstance.dag_run_id.in_(sorted(by_run)))
     if task_ids is not None:
         stmt = stmt.where(TaskInstance.task_id.in_(sorted(task_ids)))
     rows = session.execute(stmt)
-    for ti_id, run_id, task_id, state, try_number in rows:
-        by_run[run_id][task_id] = InstanceRow(ti_id, task_id, state, try_number)
+    for ti_id, run_id, task_id, state, try_number, map_index in rows.all():
+        row = InstanceRow(ti_id, task_id, state, try_number, map_index)
+        by_run[run_id].setdefault(task_id, []).append(row)
+    for run_rows in by_run.values():
+        for group in run_rows.values():
+            group.sort(key=lambda row: row.map_index)
     return by_run
 
 
@@ -104,23 +117,32 @@ def settle(
     waiting = [
         task_id
         for task_id in dag.order
-        if task_id in rows and rows[task_id].state is TI.NONE and (only is None or task_id in only)
+        if task_id in rows
+        and any(row.state is TI.NONE for row in rows[task_id])
+        and (only is None or task_id in only)
     ]
     if not waiting:
         return []
-    states = {task_id: row.state for task_id, row in rows.items()}
+    states = {task_id: [row.state for row in group] for task_id, group in rows.items()}
     choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
     past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
     scheduled = []
     for task_id in waiting:
-        verdict = _verdict(dag, dag.tasks[task_id], states, choices)
+        task = dag.tasks[task_id]
+        verdict = _verdict(dag, task, states, choices)
+        if verdict is Readiness.WAIT:
+            continue
         if verdict is Readiness.RUN and task_id in past:
             continue  # waits in ``none`` for its previous run
-        row = rows[task_id]
-        if verdict is not Readiness.WAIT and _apply(verdict, row, session=session, now=now):
-            states[task_id] = row.state
-            if row.state is TI.SCHEDULED:
-                scheduled.append(row)
+        group = rows[task_id]
+        if verdict is Readiness.RUN and is_placeholder(task, group):
+            scheduled += _expand(group, session=session, dag_run=dag_run, dag=dag, now=now)
+        else:
+            waiting_rows = [row for row in group if row.state is TI.NONE]
+            for row in waiting_rows:
+                _apply(verdict, row, session=session, now=now)
+            scheduled += [row for row in waiting_rows if row.state is TI.SCHEDULED]
+        states[task_id] = [row.state for row in rows[task_id]]
     return scheduled
 
 
@@ -145,7 +167,11 @@ def decide_ready(
     rows = instance_rows(session=session, run_ids=[dag_run.id], task_ids=subset)[dag_run.id]
     settle(session=session, dag_run=dag_run, dag=dag, rows=rows, now=now, only=wanted)
     ids = [
-        row.id for task_id, row in rows.items() if task_id in wanted and row.state is TI.SCHEDULED
+        row.id
+        for task_id, group in rows.items()
+        if task_id in wanted
+        for row in group
+        if row.state is TI.SCHEDULED
     ]
     if not ids:
         return []
@@ -156,11 +182,11 @@ def decide_ready(
 def _verdict(
     dag: SerializedDAG,
     task: SerializedTask,
-    states: Mapping[str, TaskInstanceState],
+    states: Mapping[str, list[TaskInstanceState]],
     choices: Mapping[str, frozenset[str]],
 ) -> Readiness:
     upstream = [up for up in task.upstream_task_ids if up in states]
-    if not any(states[up] in FINISHED for up in upstream):
+    if not any(state in FINISHED for up in upstream for state in states[up]):
         # Nothing upstream has finished: every rule but ``always`` waits. The common case
         # of a busy run, answered without counting.
         return (
@@ -172,14 +198,65 @@ def _verdict(
         chosen = choices.get(up)
         if chosen is not None and task.task_id not in chosen:
             return Readiness.SKIP
-    by_setups = dag.setups_and_teardowns.verdict(task.task_id, states)
+    by_setups = dag.setups_and_teardowns.verdict(task.task_id, _Summaries(states))
     if by_setups is not None:
         return by_setups
+    # Per instance: a mapped upstream counts once for each of its instances.
     setups = setup_ids(dag.tasks, upstream) if task.trigger_rule in SETUP_RULES else ()
-    return evaluate(
-        task.trigger_rule,
-        UpstreamSummary.of((states[up] for up in upstream), (states[up] for up in setups)),
+    summary = UpstreamSummary.of(
+        (state for up in upstream for state in states[up]),
+        (state for up in setups for state in states[up]),
     )
+    return evaluate(task.trigger_rule, summary)
+
+
+class _Summaries(Mapping[str, TaskInstanceState]):
+    """Each task's one state (a mapped task's summed up), computed when asked for."""
+
+    def __init__(self, states: Mapping[str, list[TaskInstanceState]]) -> None:
+        self.states = states
+
+    def __getitem__(self, task_id: str) -> TaskInstanceState:
+        return summary_state(self.states[task_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
+def is_placeholder(task: SerializedTask, group: list[InstanceRow]) -> bool:
+    """Whether ``group`` is a mapped task's one not yet expanded instance."""
+    return task.mapped is not None and len(group) == 1 and group[0].map_index == -1
+
+
+def _expand(
+    group: list[InstanceRow],
+    *,
+    session: Session,
+    dag_run: DagRun,
+    dag: SerializedDAG,
+    now: datetime,
+) -> list[InstanceRow]:
+    """Expand a mapped task's placeholder; returns its instances now ``scheduled``."""
+    row = group[0]
+    expansion = expand_mapped(
+        session=session, dag_run=dag_run, dag=dag, task_id=row.task_id, ti_id=row.id,
+        try_number=row.try_number, now=now,
+    )  # fmt: skip
+    if expansion is None:
+        return []
+    row.state = expansion.state
+    if expansion.state is not TI.SCHEDULED:
+        return []
+    row.map_index = 0
+    created = [
+        InstanceRow(ti_id, row.task_id, TI.SCHEDULED, row.try_number, map_index)
+        for ti_id, map_index in expansion.created
+    ]
+    group.extend(created)
+    return [row, *created]
 
 
 def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datetime) -> bool:
@@ -204,13 +281,13 @@ def _branch_choices(
     session: Session,
     dag_run: DagRun,
     dag: SerializedDAG,
-    states: Mapping[str, TaskInstanceState],
+    states: Mapping[str, list[TaskInstanceState]],
 ) -> dict[str, frozenset[str]]:
     """Task ids each succeeded branch task chose; a branch without a choice restricts nothing."""
     branches = [
         task_id
         for task_id, task in dag.tasks.items()
-        if task.is_branch and states.get(task_id) is TI.SUCCESS
+        if task.is_branch and TI.SUCCESS in states.get(task_id, ())
     ]
     if not branches:
         return {}

@@ -40,6 +40,7 @@ from engine.scheduling import (
     settle,
     stale_queued,
     start_queued_runs,
+    task_states,
     waiting_instances,
 )
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
@@ -190,7 +191,7 @@ class Scheduler:
         for run, dag in runs:
             rows = rows_by_run[run.id]
             report.ready += len(settle(session=session, dag_run=run, dag=dag, rows=rows, now=now))
-            states = {task_id: row.state for task_id, row in rows.items()}
+            states = task_states(rows)
             if finish_run_if_done(session=session, dag_run=run, dag=dag, states=states, now=now):
                 report.runs_finished += 1
 

@@ -249,6 +249,7 @@ def _task_instance(session: Session, dead_letter: DeadLetter) -> TaskInstance:
         TaskInstance.dag_id == dead_letter.dag_id,
         TaskInstance.run_id == dead_letter.run_id,
         TaskInstance.task_id == dead_letter.task_id,
+        TaskInstance.map_index == dead_letter.map_index,
     )
     ti = session.scalars(stmt).one_or_none()
     if ti is None:

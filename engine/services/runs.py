@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
+from engine.authoring.expansion import expansion_length, literal_only
 from engine.authoring.params import resolve_params
 from engine.authoring.schedules import DataInterval
 from engine.authoring.serialization import SerializedDAG, SerializedTask
@@ -88,7 +89,11 @@ def create_dag_run(
         triggered_by=triggered_by,
         dag_version_id=dag_version_id,
     )
-    run.task_instances = [_new_task_instance(task, run) for task in dag.tasks.values()]
+    run.task_instances = [
+        _new_task_instance(task, run, map_index)
+        for task in dag.tasks.values()
+        for map_index in _initial_map_indexes(task)
+    ]
     try:
         with session.begin_nested():
             session.add(run)
@@ -99,12 +104,23 @@ def create_dag_run(
     return run
 
 
-def _new_task_instance(task: SerializedTask, run: DagRun) -> TaskInstance:
+def _initial_map_indexes(task: SerializedTask) -> range:
+    """A mapped task over literals has its instances from the start; one over upstream
+    values (or over nothing) has a placeholder, -1, until the scheduler expands it."""
+    if task.mapped is not None and literal_only(task.mapped):
+        length = expansion_length(task.mapped, lambda task_id: None)
+        if length:
+            return range(length)
+    return range(-1, 0)
+
+
+def _new_task_instance(task: SerializedTask, run: DagRun, map_index: int = -1) -> TaskInstance:
     named = {"queue": queue_name(task.queue)} if task.queue else {}  # else the class's queue
     return TaskInstance(
         dag_id=run.dag_id,
         run_id=run.run_id,
         task_id=task.task_id,
+        map_index=map_index,
         state=TI.NONE,
         try_number=0,
         max_tries=task.max_tries,

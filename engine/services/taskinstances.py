@@ -23,7 +23,7 @@ from engine.scheduling.wakeup import request_wake
 from engine.services.dagversions import load_run_dag
 from engine.services.pagination import order_columns
 from engine.services.runs import get_run
-from engine.state import FINISHED, DagRunState, TaskInstanceState
+from engine.state import FINISHED, DagRunState, TaskInstanceState, summary_state
 
 logger = logging.getLogger(__name__)
 
@@ -36,21 +36,77 @@ MARKABLE: frozenset[TaskInstanceState] = frozenset({TI.SUCCESS, TI.FAILED, TI.SK
 # -- reading ---------------------------------------------------------------------------------
 
 
-def get_task_instance(*, session: Session, dag_id: str, run_id: str, task_id: str) -> TaskInstance:
-    """One task instance; :class:`NotFoundError` naming the DAG, the run or the task."""
+def get_task_instance(
+    *, session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+) -> TaskInstance:
+    """One task instance (``map_index`` -1: that of a task that is not mapped).
+
+    :class:`NotFoundError` naming the DAG, the run, the task or the map index;
+    :class:`InvalidInputError` on ``map_index`` naming the choices when the task is mapped
+    and no map index was given.
+    """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
     ti = session.scalar(
         sa.select(TaskInstance).where(
-            TaskInstance.dag_run_id == run.id, TaskInstance.task_id == task_id
+            TaskInstance.dag_run_id == run.id,
+            TaskInstance.task_id == task_id,
+            TaskInstance.map_index == map_index,
         )
     )
     if ti is None:
-        raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
+        indexes = session.scalars(
+            sa.select(TaskInstance.map_index)
+            .where(TaskInstance.dag_run_id == run.id, TaskInstance.task_id == task_id)
+            .order_by(TaskInstance.map_index)
+        ).all()
+        raise _missing_instance(dag_id, run_id, task_id, map_index, list(indexes))
     return ti
+
+
+def _missing_instance(
+    dag_id: str, run_id: str, task_id: str, map_index: int, indexes: list[int]
+) -> Exception:
+    if not indexes:
+        return NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
+    choices = describe_indexes(indexes)
+    if map_index == -1:
+        problem = f"task {task_id!r} is mapped: give a map_index, one of {choices}"
+        return InvalidInputError(f"map_index: {problem}", problems={"map_index": [problem]})
+    return NotFoundError(
+        f"task {task_id!r} of run {run_id!r} has no map_index {map_index} (it has {choices})"
+    )
+
+
+def describe_indexes(indexes: list[int]) -> str:
+    """Sorted map indexes as a person reads them: ``0..3`` when contiguous, else listed."""
+    if len(indexes) > 2 and indexes == list(range(indexes[0], indexes[-1] + 1)):
+        return f"{indexes[0]}..{indexes[-1]}"
+    return ", ".join(str(i) for i in indexes)
+
+
+def mapped_instance_query(
+    *, session: Session, dag_id: str, run_id: str, task_id: str
+) -> sa.Select[Any]:
+    """Every instance of a task in a run (an unmapped task's one, -1);
+    :class:`NotFoundError` when the run has no such task."""
+    run = get_run(session=session, dag_id=dag_id, run_id=run_id)
+    stmt = task_instance_query(run).where(TaskInstance.task_id == task_id)
+    if session.scalar(stmt.with_only_columns(TaskInstance.id).limit(1)) is None:
+        raise NotFoundError(f"run {run_id!r} of DAG {dag_id!r} has no task {task_id!r}")
+    return stmt
+
+
+def mapped_instances(
+    *, session: Session, dag_id: str, run_id: str, task_id: str
+) -> list[TaskInstance]:
+    """Every instance of a task in a run, by map index; see :func:`mapped_instance_query`."""
+    stmt = mapped_instance_query(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    return list(session.scalars(stmt.order_by(TaskInstance.map_index)))
 
 
 TASK_INSTANCE_ORDER = order_columns(
     TaskInstance.task_id,
+    TaskInstance.map_index,
     TaskInstance.state,
     TaskInstance.start_date,
     TaskInstance.end_date,
@@ -71,22 +127,33 @@ def task_instances(*, session: Session, run: DagRun) -> list[TaskInstance]:
     """The run's task instances, in start order (unstarted last, by task id)."""
     rows = list(session.scalars(task_instance_query(run)))
     return sorted(
-        rows, key=lambda ti: (ti.start_date is None, ti.start_date or run.logical_date, ti.task_id)
+        rows,
+        key=lambda ti: (
+            ti.start_date is None,
+            ti.start_date or run.logical_date,
+            ti.task_id,
+            ti.map_index,
+        ),
     )
 
 
 def task_states(*, session: Session, run: DagRun) -> dict[str, TaskInstanceState]:
-    """Each task's state in ``run``, by task id."""
+    """Each task's state in ``run``, by task id (a mapped task's summed up over its
+    instances, as the scheduler sees it)."""
     stmt = sa.select(TaskInstance.task_id, TaskInstance.state).where(
         TaskInstance.dag_run_id == run.id
     )
-    return {row.task_id: row.state for row in session.execute(stmt)}
+    by_task: dict[str, list[TaskInstanceState]] = {}
+    for row in session.execute(stmt):
+        by_task.setdefault(row.task_id, []).append(row.state)
+    return {task_id: summary_state(states) for task_id, states in by_task.items()}
 
 
 def task_instance_row(ti: TaskInstance) -> dict[str, Any]:
     """A task instance as a flat, JSON-friendly row."""
     return {
         "task_id": ti.task_id,
+        "map_index": ti.map_index,
         "state": ti.state.value,
         "try_number": ti.try_number,
         "max_tries": ti.max_tries,
@@ -115,7 +182,10 @@ def attempts_of(*, session: Session, ti: TaskInstance) -> list[TaskAttempt]:
 def xcoms_of(*, session: Session, ti: TaskInstance) -> list[XCom]:
     """The XComs ``ti`` published, by key."""
     stmt = sa.select(XCom).where(
-        XCom.dag_id == ti.dag_id, XCom.run_id == ti.run_id, XCom.task_id == ti.task_id
+        XCom.dag_id == ti.dag_id,
+        XCom.run_id == ti.run_id,
+        XCom.task_id == ti.task_id,
+        XCom.map_index == ti.map_index,
     )
     return list(session.scalars(stmt.order_by(XCom.key)))
 
@@ -129,6 +199,7 @@ def mark_task_instance(
     dag_id: str,
     run_id: str,
     task_id: str,
+    map_index: int = -1,
     state: TaskInstanceState,
     now: datetime,
 ) -> TaskInstance:
@@ -140,7 +211,9 @@ def mark_task_instance(
     if state not in MARKABLE:
         allowed = ", ".join(sorted(MARKABLE))
         raise InvalidInputError(f"state: a task instance can be marked {allowed}, not {state}")
-    ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    ti = get_task_instance(
+        session=session, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
+    )
     if ti.state is not state:
         ti.state = state
         ti.end_date = now
@@ -150,17 +223,31 @@ def mark_task_instance(
 
 
 def clear_task_instance(
-    *, session: Session, dag_id: str, run_id: str, task_id: str, downstream: bool, now: datetime
+    *,
+    session: Session,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int | None = None,
+    downstream: bool,
+    now: datetime,
 ) -> list[TaskInstance]:
-    """Clear one task instance (and, with ``downstream``, every task downstream of it);
-    :class:`NotFoundError` naming the run's missing task first."""
-    get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    """Clear a task (every instance of a mapped one, or only ``map_index``; and, with
+    ``downstream``, every task downstream of it); :class:`NotFoundError` naming the
+    run's missing task or map index first."""
+    if map_index is None:
+        mapped_instances(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    else:
+        get_task_instance(
+            session=session, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
+        )
     return clear_task_instances(
         session=session,
         dag_id=dag_id,
         run_id=run_id,
         task_ids=[task_id],
         downstream=downstream,
+        map_index=map_index,
         now=now,
     )
 
@@ -172,20 +259,28 @@ def clear_task_instances(
     run_id: str,
     task_ids: Iterable[str] | None = None,
     downstream: bool = False,
+    map_index: int | None = None,
     now: datetime,
 ) -> list[TaskInstance]:
     """Put task instances back to ``none`` so that they run again, with fresh tries.
 
     ``task_ids`` None clears the whole run; ``downstream`` adds every task downstream of
     those named; the setups they work within and those setups' teardowns come along
-    (as in Airflow). Running instances are left alone (their worker finishes them). The run
-    goes back to ``queued``.
+    (as in Airflow). ``map_index`` keeps only that instance of the named tasks (the tasks
+    downstream are cleared whole). Running instances are left alone (their worker
+    finishes them). The run goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
     dag = load_run_dag(session=session, run=run).dag  # the graph the run was created with
     wanted = _clear_set(dag, task_ids, downstream=downstream)
+    named = set(task_ids or ()) if map_index is not None else set()
+    _check_map_index(run, named, map_index)
     cleared = [
-        ti for ti in run.task_instances if ti.task_id in wanted and ti.state is not TI.RUNNING
+        ti
+        for ti in run.task_instances
+        if ti.task_id in wanted
+        and ti.state is not TI.RUNNING
+        and (ti.task_id not in named or ti.map_index == map_index)
     ]
     for ti in cleared:
         task = dag.tasks.get(ti.task_id)
@@ -201,6 +296,17 @@ def clear_task_instances(
     request_wake(session=session)
     logger.info("cleared %s task instances of %s.%s", len(cleared), dag_id, run_id)
     return cleared
+
+
+def _check_map_index(run: DagRun, task_ids: set[str], map_index: int | None) -> None:
+    """NotFoundError naming a task of ``task_ids`` that has no instance ``map_index``."""
+    have: dict[str, list[int]] = {task_id: [] for task_id in task_ids}
+    for ti in run.task_instances:
+        if ti.task_id in have:
+            have[ti.task_id].append(ti.map_index)
+    for task_id, indexes in sorted(have.items()):
+        if map_index is not None and map_index not in indexes:
+            raise _missing_instance(run.dag_id, run.run_id, task_id, map_index, sorted(indexes))
 
 
 def _clear_set(dag: SerializedDAG, task_ids: Iterable[str] | None, *, downstream: bool) -> set[str]:

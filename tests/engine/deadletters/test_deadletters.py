@@ -64,6 +64,7 @@ def test_record_writes_the_dead_letter_and_its_outbox_row(
         "dag_id": "etl",
         "run_id": RUN_ID,
         "task_id": "extract",
+        "map_index": -1,
         "try_number": 3,
         "error": {
             "type": "ValueError",

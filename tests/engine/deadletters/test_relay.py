@@ -67,7 +67,8 @@ def test_the_relay_publishes_a_persistent_json_message(
     message = json.loads(body)
     assert message == dead_letter(session_factory, dead_letter_id).payload
     assert set(message) == {
-        "schema_version", "dead_letter_id", "dag_id", "run_id", "task_id", "try_number",
+        "schema_version", "dead_letter_id", "dag_id", "run_id", "task_id", "map_index",
+        "try_number",
         "error", "conf", "logical_date", "failed_at", "run_started_at", "worker_host",
     }  # fmt: skip
     assert (message["schema_version"], message["run_id"], message["error"]["type"]) == (

@@ -90,6 +90,9 @@ class TaskInstanceSchema(ma.Schema):
     dag_id = fields.String(required=True)
     run_id = fields.String(required=True)
     task_id = fields.String(required=True)
+    map_index = fields.Integer(
+        metadata={"description": "Which instance of a mapped task (0, 1, ...); -1 if unmapped"}
+    )
     state = fields.String(required=True)
     try_number = fields.Integer()
     max_tries = fields.Integer()
@@ -109,6 +112,23 @@ class TaskInstanceSchema(ma.Schema):
 
 class TaskClearSchema(ma.Schema):
     downstream = fields.Boolean(load_default=False)
+    map_index = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=-1),
+        metadata={"description": "Only this instance of a mapped task (default: all)"},
+    )
+
+
+def _map_index_arg() -> fields.Integer:
+    return fields.Integer(
+        load_default=-1,
+        validate=validate.Range(min=-1),
+        metadata={"description": "Which instance of a mapped task; -1 (default) if unmapped"},
+    )
+
+
+class MapIndexArgs(ma.Schema):
+    map_index = _map_index_arg()
 
 
 class TaskPatchSchema(ma.Schema):
@@ -116,6 +136,7 @@ class TaskPatchSchema(ma.Schema):
 
 
 class LogArgs(ma.Schema):
+    map_index = _map_index_arg()
     offset = fields.Integer(
         load_default=0,
         validate=validate.Range(min=0, max=1_000_000_000),

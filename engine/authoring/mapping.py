@@ -1,0 +1,423 @@
+"""Dynamic task mapping: ``.partial(...).expand(...)``, ``.expand_kwargs(...)``, and the
+``.map()`` and ``.zip()`` transforms of an XCom.
+
+A mapped task is one :class:`MappedOperator` in the DAG; when it runs, each of its
+instances (``map_index`` 0, 1, ...) builds the real operator from the partial arguments
+and its own element of the expansion (:meth:`MappedOperator.unmap`). Several expanded
+arguments form a cross product in which the last argument varies fastest; a dict is
+expanded as its ``(key, value)`` pairs. What the scheduler needs, the expansion's
+length, is read from the serialized spec by :mod:`engine.authoring.expansion`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.callsite import user_call_site
+from engine.authoring.dag import current_dag
+from engine.authoring.taskflow import NOTSET, RETURN_VALUE, XComArg, find_xcom_args
+from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
+from engine.authoring.trigger_rules import TriggerRule
+
+CONTEXT_KEYS = frozenset(
+    {
+        "dag", "task", "ti", "task_instance", "dag_run", "run_id", "logical_date", "ds",
+        "ds_nodash", "ts", "ts_nodash", "data_interval_start", "data_interval_end",
+        "params", "conf", "macros", "map_index",
+    }
+)  # fmt: skip
+"""Names a task's context gives; a ``@task`` function cannot be mapped over them."""
+
+DEFAULT_MAX_MAP_LENGTH = 1024
+"""``core.max_map_length``: the most instances one expansion may have."""
+
+_NOT_PER_TASK = frozenset({"task_id", "dag", "default_args"})
+
+
+def feeds_mapping(dag: Any, task_id: str) -> bool:
+    """Whether a mapped task of ``dag`` expands over ``task_id``'s return value."""
+    return any(
+        ref.operator.task_id == task_id
+        for task in dag.tasks
+        if isinstance(task, MappedOperator)
+        for ref in task.expand_input.references()
+    )
+
+
+def refuse_group_mapping(*args: Any, **kwargs: Any) -> None:
+    """What ``expand``/``partial`` of a task group do until mapped groups exist."""
+    raise NotImplementedError("mapping a task group is not supported yet")
+
+
+# -- XCom transforms ----------------------------------------------------------------------
+
+
+class MapXComArg(XComArg):
+    """``xcom.map(fn)``: the upstream value with ``fn`` applied to each element, lazily."""
+
+    def __init__(self, base: XComArg, functions: tuple[Callable[[Any], Any], ...]) -> None:
+        super().__init__(base.operator, base.key, base.path)
+        self.base = base
+        self.functions = functions
+
+    def map(self, fn: Callable[[Any], Any]) -> MapXComArg:
+        _check_map_function(fn)
+        return MapXComArg(self.base, (*self.functions, fn))
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        return _MappedValues(as_sequence(self.base.resolve(context)), self.functions)
+
+    def serialize(self) -> dict[str, Any]:
+        names = [getattr(f, "__qualname__", repr(f)) for f in self.functions]
+        return {**self.base.serialize(), "map": names}
+
+
+class ZipXComArg(XComArg):
+    """``xcom.zip(other, ..., fillvalue=...)``: tuples of the inputs' elements."""
+
+    def __init__(self, args: tuple[Any, ...], fillvalue: Any) -> None:
+        first = next(a for a in args if isinstance(a, XComArg))
+        super().__init__(first.operator, first.key, first.path)
+        self.args = args
+        self.fillvalue = fillvalue
+
+    def references(self) -> list[XComArg]:
+        return [ref for arg in self.args for ref in find_xcom_args(arg)]
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        values = [as_sequence(_resolved(arg, context)) for arg in self.args]
+        if self.fillvalue is NOTSET:
+            return list(zip(*values, strict=False))
+        return list(itertools.zip_longest(*values, fillvalue=self.fillvalue))
+
+    def serialize(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {"zip": [serialize_source(arg) for arg in self.args]}
+        if self.fillvalue is not NOTSET:
+            spec["fillvalue"] = self.fillvalue
+        return spec
+
+
+def map_xcom(arg: XComArg, fn: Callable[[Any], Any]) -> MapXComArg:
+    _check_return_value(arg, "map against")
+    _check_map_function(fn)
+    return MapXComArg(arg, (fn,))
+
+
+def zip_xcoms(arg: XComArg, others: tuple[Any, ...], fillvalue: Any) -> ZipXComArg:
+    if not others:
+        raise ValueError("zip() requires at least one argument")
+    for item in (arg, *others):
+        if isinstance(item, XComArg):
+            _check_return_value(item, "zip")
+        else:
+            _check_mappable_type(item, what="zip() argument", name=None)
+    return ZipXComArg((arg, *others), fillvalue)
+
+
+def _check_return_value(arg: XComArg, verb: str) -> None:
+    if arg.key != RETURN_VALUE or arg.path:
+        raise ValueError(f"cannot {verb} non-return XCom of task {arg.operator.task_id!r}")
+
+
+def _check_map_function(fn: Any) -> None:
+    from engine.authoring.taskflow import _DecoratedTask
+
+    if isinstance(fn, _DecoratedTask):
+        raise ValueError("map() argument must be a plain function, not a @task operator")
+    if not callable(fn):
+        raise TypeError(f"map() argument must be callable, got {fn!r}")
+
+
+class _MappedValues(Sequence[Any]):
+    """A sequence whose elements are computed when read (``.map()``'s result)."""
+
+    def __init__(self, values: Sequence[Any], functions: tuple[Callable[[Any], Any], ...]):
+        self.values = values
+        self.functions = functions
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        value = self.values[index]
+        for fn in self.functions:
+            value = fn(value)
+        return value
+
+
+def as_sequence(value: Any) -> Sequence[Any]:
+    """What mapping iterates over: a dict's ``(key, value)`` pairs, or the sequence itself."""
+    if isinstance(value, dict):
+        return list(value.items())
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return value
+    raise TypeError(f"cannot map over a value of type {type(value).__name__!r}")
+
+
+def _resolved(value: Any, context: Mapping[str, Any]) -> Any:
+    return value.resolve(context) if isinstance(value, XComArg) else value
+
+
+# -- what is expanded -----------------------------------------------------------------------
+
+
+def serialize_source(value: Any) -> dict[str, Any]:
+    """One expanded value as the scheduler sees it: a literal, or an XCom reference."""
+    from engine.authoring.serialization import to_jsonable
+
+    if isinstance(value, XComArg):
+        return value.serialize()
+    return {"literal": to_jsonable(value)}
+
+
+class ExpandInput:
+    """The arguments of ``expand(**kwargs)`` (``kind="expand"``), or the list of keyword
+    dicts of ``expand_kwargs(value)`` (``kind="expand_kwargs"``)."""
+
+    def __init__(self, kind: str, value: Any) -> None:
+        self.kind = kind
+        self.value = value
+
+    def references(self) -> list[XComArg]:
+        return find_xcom_args(self.value)
+
+    def serialize(self) -> dict[str, Any]:
+        if self.kind == "expand":
+            args = {name: serialize_source(v) for name, v in self.value.items()}
+            return {"kind": "expand", "args": args}
+        if isinstance(self.value, XComArg):
+            return {"kind": "expand_kwargs", "source": self.value.serialize()}
+        return {"kind": "expand_kwargs", "source": {"literal_length": len(self.value)}}
+
+    def values_at(self, index: int, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The keyword arguments of instance ``index``."""
+        if self.kind == "expand_kwargs":
+            return _kwargs_at(self.value, index, context)
+        names = list(self.value)
+        values = {name: as_sequence(_resolved(self.value[name], context)) for name in names}
+        chosen: dict[str, Any] = {}
+        for name in reversed(names):  # the last argument varies fastest
+            index, position = divmod(index, len(values[name]))
+            chosen[name] = values[name][position]
+        return {name: chosen[name] for name in names}
+
+
+def _kwargs_at(value: Any, index: int, context: Mapping[str, Any]) -> dict[str, Any]:
+    items = as_sequence(_resolved(value, context))
+    item = items[index]
+    if not isinstance(item, dict):
+        raise ValueError(f"expand_kwargs() expects a list[dict], not list[{type(item).__name__}]")
+    if not all(isinstance(key, str) for key in item):
+        raise ValueError(f"expand_kwargs() input dict keys must all be str, got {list(item)!r}")
+    return dict(item)
+
+
+def _check_mappable_type(value: Any, *, what: str, name: str | None) -> None:
+    if isinstance(value, XComArg | dict):
+        return
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return
+    where = "" if name is None else f" for keyword argument {name}"
+    raise ValueError(f"{what} got an unexpected type {type(value).__name__!r}{where}")
+
+
+# -- the mapped task ------------------------------------------------------------------------
+
+
+class MappedOperator(BaseOperator):
+    """A task with one instance per element of its expansion (see the module docstring)."""
+
+    def __init__(
+        self,
+        task_id: str,
+        *,
+        operator_class: type[BaseOperator],
+        settings: dict[str, Any],
+        partial_kwargs: dict[str, Any],
+        expand_input: ExpandInput,
+        mapped_into: str | None = None,
+    ) -> None:
+        self.operator_class = operator_class
+        self.partial_kwargs = partial_kwargs
+        self.expand_input = expand_input
+        self.mapped_into = mapped_into
+        self.template_fields = operator_class.template_fields  # type: ignore[misc]
+        self.is_branch = operator_class.is_branch  # type: ignore[misc]
+        super().__init__(task_id, **settings)
+        if self.trigger_rule is TriggerRule.ALWAYS and expand_input.references():
+            raise ValueError(
+                "Task-generated mapping within a task using 'expand' is not allowed with "
+                f"trigger rule 'always' (task {task_id!r} at {self.call_site})"
+            )
+        for ref in [*expand_input.references(), *find_xcom_args(partial_kwargs)]:
+            for upstream in ref.references():
+                self.set_upstream(upstream.operator)
+
+    @property
+    def operator_name(self) -> str:
+        return self.operator_class.__name__
+
+    def serialize_fields(self) -> dict[str, Any]:
+        fields = {k: v for k, v in self.partial_kwargs.items() if k != "python_callable"}
+        if "python_callable" in self.partial_kwargs:
+            func = self.partial_kwargs["python_callable"]
+            fields["python_callable"] = f"{func.__module__}.{func.__qualname__}"
+        return fields
+
+    def unmap(self, context: Mapping[str, Any], map_index: int) -> BaseOperator:
+        """The operator of instance ``map_index``: the partial arguments plus its element."""
+        return self._build(self.expand_input.values_at(map_index, context))
+
+    def unmap_unrendered(
+        self, context: Mapping[str, Any], map_index: int, render: Callable[[BaseOperator], Any]
+    ) -> BaseOperator:
+        """Instance ``map_index``'s operator rendered by ``render``, except its mapped
+        values: as in Airflow, an element of the expansion is data, not a template."""
+        values = self.expand_input.values_at(map_index, context)
+        rendered = render(self._build(values))
+        if self.mapped_into is not None:
+            merged = {**getattr(rendered, self.mapped_into, {}), **values}
+            setattr(rendered, self.mapped_into, merged)
+        else:
+            for name, value in values.items():
+                setattr(rendered, name, value)
+        return rendered  # type: ignore[no-any-return]
+
+    def _build(self, values: dict[str, Any]) -> BaseOperator:
+        kwargs = dict(self.partial_kwargs)
+        if self.mapped_into is not None:
+            kwargs[self.mapped_into] = {**kwargs.get(self.mapped_into, {}), **values}
+        else:
+            kwargs.update(values)
+        settings = {s.name: getattr(self, s.name) for s in TASK_SETTINGS}
+        task = self.operator_class(task_id=self.task_id, **settings, **kwargs)
+        task.dag = self.dag
+        task.upstream_task_ids = set(self.upstream_task_ids)
+        task.downstream_task_ids = set(self.downstream_task_ids)
+        return task
+
+
+def _fail(exc: type[Exception], message: str, task_id: Any) -> Exception:
+    return exc(f"{message} (task {task_id!r} at {user_call_site()})")
+
+
+def accepted_arguments(operator_class: type[BaseOperator]) -> frozenset[str]:
+    """The keyword arguments ``operator_class(...)`` takes, along its ``__init__`` chain."""
+    names: set[str] = set()
+    for klass in operator_class.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        if klass is BaseOperator:
+            return frozenset(names | SETTING_NAMES | _NOT_PER_TASK)
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return frozenset(names - {"self"})
+
+
+class OperatorPartial:
+    """``SomeOperator.partial(task_id=..., **fixed)``, waiting for ``.expand(...)``."""
+
+    def __init__(self, operator_class: type[BaseOperator], kwargs: dict[str, Any]) -> None:
+        name = operator_class.__name__
+        accepted = accepted_arguments(operator_class)
+        for key in kwargs:
+            if key not in accepted:
+                raise _fail(
+                    TypeError,
+                    f"{name}.partial() got an unexpected keyword argument {key!r}",
+                    kwargs.get("task_id"),
+                )
+        if "task_id" not in kwargs:
+            raise TypeError(f"{name}.partial() needs task_id (at {user_call_site()})")
+        kwargs = dict(kwargs)
+        self.task_id: str = kwargs.pop("task_id")
+        dag = kwargs.pop("dag", None) or current_dag()
+        defaults = {**(dag.default_args if dag else {}), **kwargs.pop("default_args", {})}
+        kwargs = {**{k: v for k, v in defaults.items() if k in accepted}, **kwargs}
+        self.operator_class = operator_class
+        self.dag = dag
+        self.settings = {k: v for k, v in kwargs.items() if k in SETTING_NAMES}
+        self.kwargs = {k: v for k, v in kwargs.items() if k not in SETTING_NAMES}
+        self.mappable = accepted - SETTING_NAMES - _NOT_PER_TASK - self.kwargs.keys()
+
+    def expand(self, *args: Any, **mapped: Any) -> MappedOperator:
+        name = f"{self.operator_class.__name__}.expand()"
+        _check_expand_call(name, args, mapped, self.task_id)
+        for key, value in mapped.items():
+            if key not in self.mappable:
+                if key in accepted_arguments(self.operator_class):
+                    raise _fail(
+                        TypeError, f"unmappable or already specified argument: {key}", self.task_id
+                    )
+                raise _fail(
+                    TypeError, f"{name} got an unexpected keyword argument {key!r}", self.task_id
+                )
+            _check_mapped_value(name, key, value, self.task_id)
+        return self._mapped(ExpandInput("expand", mapped))
+
+    def expand_kwargs(self, value: Any, *, strict: bool = True) -> MappedOperator:
+        self.check_expand_kwargs(value, self.task_id)
+        return self._mapped(ExpandInput("expand_kwargs", value))
+
+    @staticmethod
+    def check_expand_kwargs(value: Any, task_id: Any) -> None:
+        if isinstance(value, XComArg):
+            _check_mapped_value("expand_kwargs()", "kwargs", value, task_id)
+            return
+        if not isinstance(value, list) or not all(isinstance(v, dict | XComArg) for v in value):
+            raise _fail(
+                TypeError, f"expected XComArg or list[dict], not {type(value).__name__}", task_id
+            )
+
+    def _mapped(self, expand_input: ExpandInput) -> MappedOperator:
+        return MappedOperator(
+            self.task_id,
+            operator_class=self.operator_class,
+            settings={**self.settings, "dag": self.dag},
+            partial_kwargs=self.kwargs,
+            expand_input=expand_input,
+        )
+
+
+def _check_expand_call(
+    name: str, args: tuple[Any, ...], mapped: dict[str, Any], task_id: Any
+) -> None:
+    if args:
+        raise _fail(TypeError, f"{name} takes keyword arguments only", task_id)
+    if not mapped:
+        raise _fail(TypeError, "no arguments to expand against", task_id)
+
+
+def _check_mapped_value(name: str, key: str, value: Any, task_id: Any) -> None:
+    try:
+        _check_mappable_type(value, what=name, name=key)
+        if isinstance(value, XComArg) and not isinstance(value, ZipXComArg):
+            _check_return_value(value, "map over")
+    except ValueError as exc:
+        raise _fail(ValueError, str(exc), task_id) from None
+
+
+def check_taskflow_expand(
+    function: Callable[..., Any], args: tuple[Any, ...], mapped: dict[str, Any], task_id: str
+) -> None:
+    """Parse-time checks of ``fn.expand(**mapped)`` for a ``@task`` function."""
+    _check_expand_call("expand()", args, mapped, task_id)
+    params = inspect.signature(function).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for key, value in mapped.items():
+        if key in CONTEXT_KEYS:
+            raise _fail(
+                ValueError, f"cannot call expand() on task context variable {key!r}", task_id
+            )
+        if key not in params and not takes_any:
+            raise _fail(TypeError, f"expand() got an unexpected keyword argument {key!r}", task_id)
+        _check_mapped_value("expand()", key, value, task_id)
