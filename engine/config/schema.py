@@ -197,6 +197,9 @@ class CoreSettings(_Section):
     """How often a running try's new output is copied to the database, to be followed live."""
     max_xcom_bytes: Count = 1_048_576
     """Largest XCom value (serialized JSON) a task may return."""
+    max_consecutive_failed_dag_runs_per_dag: NonNegative = 0
+    """Pause a DAG after this many failed runs in a row, unless the DAG sets its own
+    ``max_consecutive_failed_dag_runs``; 0 never pauses (Airflow's key and default)."""
 
     @field_validator("dags_folder", "plugins_folder")
     @classmethod

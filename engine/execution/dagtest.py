@@ -29,7 +29,13 @@ from engine.authoring.trigger_rules import (
 )
 from engine.authoring.validation import check_dag, topological_order
 from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
-from engine.execution.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
+from engine.execution.context import (
+    MemoryXComStore,
+    RunInfo,
+    TaskInstanceHandle,
+    build_context,
+    build_dag_context,
+)
 from engine.execution.retries import retry_delay_for
 from engine.state import DagRunState, TaskInstanceState, check_task_transition
 from engine.timeutil import utcnow
@@ -235,5 +241,8 @@ class DagTestRun:
             if outcome is DagRunState.SUCCESS
             else self.dag.on_failure_callback
         )
-        context = {"dag": self.dag, "dag_run": self.run_info, "run_id": self.run_info.run_id}
+        reason = "success" if outcome is DagRunState.SUCCESS else "task_failure"
+        context = build_dag_context(
+            dag=self.dag, run=self.run_info, params=self.params, reason=reason
+        )
         run_callbacks(callbacks, context, kind=f"dag on_{outcome.value}")
