@@ -70,8 +70,6 @@ def dag_payload(dag: Dag, details: DagDetails, *, full: bool = False) -> dict[st
     return payload
 
 
-def details_by_id(
-    session: Session, dags: Collection[Dag]
-) -> Mapping[str, DagDetails]:
+def details_by_id(session: Session, dags: Collection[Dag]) -> Mapping[str, DagDetails]:
     """:func:`dag_details` of the DAG rows ``dags``."""
     return dag_details(session=session, dag_ids=[dag.dag_id for dag in dags])

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.dagdetails import dag_payload, details_by_id
 from engine.services.dags import (
     DAG_ORDER,
     DagFilter,
@@ -16,7 +17,6 @@ from engine.services.dags import (
     delete_dag,
     set_dag_paused,
 )
-from engine.services.dagdetails import dag_payload, details_by_id
 from engine.services.dagversions import describe_version, list_versions, version_source
 from webui import db
 from webui.api.blueprint import api_blueprint

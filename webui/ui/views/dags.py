@@ -50,9 +50,7 @@ def dags() -> str:
     runs = recent_runs(session=session, dag_ids=with_runs, per_dag=RECENT_RUNS)
     args: dict[str, Any] = {"search": search, "tag": tag, "status": request.args.get("status", "")}
     details = details_by_id(session, listed.items)
-    return render_template(
-        "ui/dags.html", page=listed, runs=runs, args=args, page_details=details
-    )
+    return render_template("ui/dags.html", page=listed, runs=runs, args=args, page_details=details)
 
 
 @bp.route("/dags/<dag_id>/pause", methods=["POST"])
