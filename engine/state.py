@@ -74,11 +74,12 @@ TASK_TRANSITIONS: dict[TaskInstanceState, frozenset[TaskInstanceState]] = {
     TI.NONE: frozenset({TI.SCHEDULED, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED}) | _MARKED,
     TI.SCHEDULED: frozenset({TI.QUEUED, TI.NONE, TI.SKIPPED, TI.UPSTREAM_FAILED, TI.REMOVED})
     | _MARKED,
-    TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED})
+    # queued and up_for_retry -> skipped: a fail_fast run stops tasks that have not run yet.
+    TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED, TI.SKIPPED})
     | _MARKED
     | _CLEARED,
     TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.SKIPPED}) | _MARKED,
-    TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.REMOVED}) | _MARKED | _CLEARED,
+    TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.REMOVED, TI.SKIPPED}) | _MARKED | _CLEARED,
     TI.SUCCESS: frozenset({TI.FAILED}) | _CLEARED,
     TI.FAILED: frozenset({TI.SUCCESS}) | _CLEARED,
     TI.UPSTREAM_FAILED: frozenset({TI.SKIPPED}) | _MARKED | _CLEARED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import loom_context
-from engine.executors.base import DEFAULT_JOB_FUNC
+from engine.executors.base import LOOM_ENTRY_POINTS
 
 
 @click.command("worker")
@@ -45,7 +45,7 @@ from engine.executors.base import DEFAULT_JOB_FUNC
     multiple=True,
     metavar="DOTTED.NAME",
     help="Also run jobs that call this function (repeatable; tests, custom runners). "
-    f"Jobs calling anything else than {DEFAULT_JOB_FUNC} or these fail unrun.",
+    f"Jobs calling anything else than {', '.join(sorted(LOOM_ENTRY_POINTS))} or these fail unrun.",
 )
 def command(
     queues: tuple[str, ...],
@@ -73,7 +73,7 @@ def command(
         fork=fork,
         dequeue_strategy="round_robin" if dequeue_strategy == "round_robin" else "default",
         logging=settings.logging,
-        entry_points=frozenset({DEFAULT_JOB_FUNC, *entry_points}),
+        entry_points=LOOM_ENTRY_POINTS | set(entry_points),
     )
     configure_logging(settings.logging)
     serve_worker_metrics(settings)  # before any job runs, so that every job is counted

@@ -1,6 +1,8 @@
 """The function RQ workers (and the local executor's processes) call for each job.
 
-A job carries ids only: ``run_job(ti_id=.., try_number=..)``. What the runner needs
+A job carries ids only: ``run_job(ti_id=.., try_number=..)`` runs a try,
+``run_dag_callbacks(request_id=.., dag_run_id=.., state=.., reason=..)`` a finished run's
+DAG callbacks. What the runner needs
 besides (settings, the database engine, where to submit follow-up tries) is built once
 per worker process by :func:`warm_up`, before jobs fork from it, and reused by every
 job; the database engine drops connections inherited across a fork.
@@ -20,6 +22,7 @@ from engine.executors import Executor, worker_executor
 from engine.runtime.database import session_factory_for
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
+from workers.dagcallbacks import run_dag_callbacks as _run_dag_callbacks
 from workers.followup import fast_follow
 from workers.runner import run_task
 
@@ -48,6 +51,22 @@ def run_job(ti_id: int, try_number: int) -> str | None:
     )
     state = run_task(ti_id, try_number, ctx=ctx)
     return None if state is None else str(state.value)
+
+
+def run_dag_callbacks(request_id: int, dag_run_id: int, state: str, reason: str) -> int:
+    """Run the DAG callbacks a finished run asked for (outbox request ``request_id``);
+    returns how many were called."""
+    shared = warm_up()
+    logger.debug("callback request %s for dag run %s", request_id, dag_run_id)
+    return _run_dag_callbacks(
+        dag_run_id=dag_run_id,
+        state=state,
+        reason=reason,
+        session_factory=shared.session_factory,
+        dag_cache=shared.dag_cache,
+        dags_folder=shared.settings.core.dags_folder,
+        plugins_folder=shared.settings.core.plugins_folder,
+    )
 
 
 @functools.cache

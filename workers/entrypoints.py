@@ -3,7 +3,8 @@
 An RQ job names the function a worker imports and calls (``"os.system"`` would do), and
 anyone who can write to Redis can enqueue one. A Loom worker therefore checks each job
 before running it: it must call one of the worker's allowed entry points (by default
-only :data:`~engine.executors.DEFAULT_JOB_FUNC`, ``workers.entry.run_job``), as a plain
+only Loom's own, :data:`~engine.executors.base.LOOM_ENTRY_POINTS`: ``workers.entry.run_job``
+and ``workers.entry.run_dag_callbacks``), as a plain
 function, with no RQ callbacks or webhooks (functions and URLs of the job's own choosing,
 which Loom never sets). Any other job is not imported, not run: it is logged and failed
 with the reason, never retried, never announced.
@@ -24,7 +25,7 @@ from rq.queue import Queue
 from rq.utils import now
 from rq.worker import BaseWorker, WorkerStatus
 
-from engine.executors.base import DEFAULT_JOB_FUNC
+from engine.executors.base import LOOM_ENTRY_POINTS
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class RunsOnlyEntryPoints(BaseWorker):
     """
 
     def __init__(
-        self, *args: Any, entry_points: Iterable[str] = (DEFAULT_JOB_FUNC,), **kwargs: Any
+        self, *args: Any, entry_points: Iterable[str] = LOOM_ENTRY_POINTS, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.entry_points = frozenset(entry_points)

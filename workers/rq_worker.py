@@ -32,7 +32,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, DequeueStrategy
 
 from engine.config.schema import LoggingSettings
-from engine.executors.base import DEFAULT_JOB_FUNC
+from engine.executors.base import LOOM_ENTRY_POINTS
 from engine.executors.rq_executor import job_queues
 from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, is_queue_name, queue_name
 from engine.runtime.processlog import configure_logging
@@ -58,7 +58,7 @@ class WorkerOptions:
     dequeue_strategy: DequeueStrategyName = "default"
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     """Level and format of the worker's own log (a task's output goes to its try's log)."""
-    entry_points: frozenset[str] = frozenset({DEFAULT_JOB_FUNC})
+    entry_points: frozenset[str] = LOOM_ENTRY_POINTS
     """Dotted names of the functions a job may call; any other job fails unrun."""
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
+from engine.authoring.dagsettings import presentation_problems
 from engine.authoring.params import Param, as_params
 from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
 from engine.authoring.taskgroup import TaskGroup
@@ -84,6 +85,10 @@ class DAG:
         notify: str | Sequence[str] | None = None,
         notify_on_success: bool = False,
         deadline: timedelta | None = None,
+        dag_display_name: str | None = None,
+        owner_links: Mapping[str, str] | None = None,
+        fail_fast: bool = False,
+        max_consecutive_failed_dag_runs: int | None = None,
     ) -> None:
         self.call_site: CallSite = user_call_site()
         self.problems: list[tuple[str, CallSite]] = []
@@ -91,6 +96,19 @@ class DAG:
         self.fileloc = self.call_site.file or "<unknown>"
         self.description = description
         self.doc_md = doc_md
+        self.dag_display_name = dag_display_name
+        """What the UI shows instead of the dag_id, when given."""
+        self.owner_links: dict[str, str] = (
+            dict(owner_links) if isinstance(owner_links, Mapping) else {}
+        )
+        """A link per owner name (http(s) or mailto), shown on the owner in the UI."""
+        if owner_links is not None and not isinstance(owner_links, Mapping):
+            self.add_problem(f"owner_links must be a dict of owner to link, got {owner_links!r}")
+        self.fail_fast = fail_fast
+        """A task that fails for good fails the run's running tasks and skips the rest."""
+        self.max_consecutive_failed_dag_runs = max_consecutive_failed_dag_runs
+        """Pause the DAG after this many failed runs in a row; None: the configured
+        ``core.max_consecutive_failed_dag_runs_per_dag``; 0: never."""
         self.default_args: dict[str, Any] = dict(default_args or {})
         self._share_alert_settings(
             email=email,
@@ -193,6 +211,8 @@ class DAG:
         for name in ("email", "notify"):
             if not all(isinstance(item, str) and item for item in getattr(self, name)):
                 self.add_problem(f"{name} must be a string or a list of non-empty strings")
+        for message in presentation_problems(self):
+            self.add_problem(message)
 
     # -- tasks ----------------------------------------------------------------------------
 

@@ -282,6 +282,12 @@ class SerializedDAG:
     notify: tuple[str, ...] = ()
     notify_on_success: bool = False
     deadline: timedelta | None = None
+    dag_display_name: str | None = None
+    owner_links: dict[str, str] = field(default_factory=dict)
+    """A link per owner name (http(s) or mailto)."""
+    fail_fast: bool = False
+    max_consecutive_failed_dag_runs: int | None = None
+    """None: the configured ``core.max_consecutive_failed_dag_runs_per_dag``; 0: never."""
     task_groups: dict[str, SerializedTaskGroup] = field(default_factory=dict)
     """Every task group, parents first, by full id (empty for a DAG without groups)."""
     edge_info: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
@@ -304,6 +310,11 @@ class SerializedDAG:
             task_groups=SerializedTaskGroup.tree_of(dag.task_group),
             edge_info={up: dict(downs) for up, downs in dag.edge_info.items()},
         )
+
+    @property
+    def display_name(self) -> str:
+        """What the UI shows for the DAG: its ``dag_display_name``, else its id."""
+        return self.dag_display_name or self.dag_id
 
     def group_path(self, node_id: str) -> tuple[str, ...]:
         """The ids of the groups a task or group is in, outermost first."""
@@ -398,6 +409,11 @@ _DAG_SETTINGS: dict[str, _Field] = {
     "notify": replace(_NAMES, missing=()),
     "notify_on_success": _Field(missing=False),
     "deadline": _Field(_seconds, _delta, missing=None),
+    # Issue 16's DAG arguments: absent from a DAG serialized before them, until reparsed.
+    "dag_display_name": _Field(missing=None),
+    "owner_links": _Field(missing={}, take=dict),
+    "fail_fast": _Field(missing=False),
+    "max_consecutive_failed_dag_runs": _Field(missing=None),
 }
 """The fields :class:`SerializedDAG` takes by name from the :class:`DAG`."""
 

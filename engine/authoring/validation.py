@@ -16,6 +16,7 @@ from engine.authoring.arguments import unknown_default_arg
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.callsite import CallSite
 from engine.authoring.dag import DAG
+from engine.authoring.dagsettings import fail_fast_problems
 from engine.authoring.setupteardown import problems_of as setup_teardown_problems
 from engine.authoring.tasksettings import SETTING_NAMES
 from engine.errors import DagValidationError
@@ -55,6 +56,11 @@ def validate_dag(dag: DAG) -> list[Problem]:
         ]
     problems += [_problem(dag, message, site) for message, site in setup_teardown_problems(dag)]
     problems += _default_args_problems(dag)
+    rules = ((task.task_id, task.trigger_rule) for task in dag.tasks)
+    problems += [
+        _problem(dag, message, dag.task_dict[task_id].call_site)
+        for task_id, message in fail_fast_problems(dag.fail_fast is True, rules)
+    ]
     problems += _cycle_problems(dag)
     return problems
 

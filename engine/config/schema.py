@@ -199,6 +199,9 @@ class CoreSettings(_Section):
     """Largest XCom value (serialized JSON) a task may return."""
     max_map_length: Count = 1024
     """Most elements a task may return for a mapped task to expand over (more fails it)."""
+    max_consecutive_failed_dag_runs_per_dag: NonNegative = 0
+    """Pause a DAG after this many failed runs in a row, unless the DAG sets its own
+    ``max_consecutive_failed_dag_runs``; 0 never pauses (Airflow's key and default)."""
 
     @field_validator("dags_folder", "plugins_folder")
     @classmethod

@@ -20,8 +20,9 @@ handler sends along (a dead letter's id, an event's id). Two dispatchers of the 
 kinds may run side by side.
 
 Kinds and their handlers: ``dead_letter`` (:mod:`engine.delivery.relay`, publishes to
-RabbitMQ) and ``notification`` (:mod:`engine.delivery.notifications.notifier`, fans an
-event out into deliveries, which a follow-up step sends).
+RabbitMQ), ``dag_callback`` (:mod:`engine.delivery.callbacks`, submits a job to a worker;
+the relay's too) and ``notification`` (:mod:`engine.delivery.notifications.notifier`,
+fans an event out into deliveries, which a follow-up step sends).
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ class DispatchReport:
     """Deliveries made to wait because their target just failed."""
     lost: int = 0
     """Outcomes discarded because another notifier took the claim over."""
+    callbacks_submitted: int = 0
+    """DAG callback requests handed to workers."""
 
     @property
     def tried(self) -> int:

@@ -7,7 +7,8 @@ which claims, retries and backs off (see there for the guarantees). Consumers
 deduplicate by the AMQP ``message_id``, the dead letter's id. With no publisher (no
 ``dlq.amqp_url``) dead letters live in the database only and rows are marked delivered
 without sending. The relay runs inside ``loom scheduler`` and ``loom standalone``;
-``notification`` rows are the notifier's.
+``notification`` rows are the notifier's. The relay also submits ``dag_callback`` rows
+to workers (:mod:`engine.delivery.callbacks`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
+from engine.delivery.callbacks import DagCallbackHandler
 from engine.delivery.dispatcher import (
     BATCH_SIZE,
     ClaimedMessage,
     Clock,
     Dispatcher,
+    Handler,
 )
 from engine.delivery.errors import RetryLaterError
+from engine.executors.base import CallbackTransport
 from engine.models import DeadLetter, DeadLetterState, OutboxKind
 from engine.services.deadletters import PUBLISH, REMOVE, pending_publication
 from engine.timeutil import utcnow
@@ -113,27 +117,41 @@ def make_relay(
     *,
     session_factory: sessionmaker[Session],
     publisher: DeadLetterPublisher | None,
+    callbacks: CallbackTransport | None = None,
     batch_size: int = BATCH_SIZE,
     clock: Clock = utcnow,
 ) -> Dispatcher:
-    """A dispatcher of ``dead_letter`` rows that publishes through ``publisher``."""
-    handler = DeadLetterHandler(session_factory=session_factory, publisher=publisher)
+    """A dispatcher of ``dead_letter`` rows that publishes through ``publisher`` and, given
+    ``callbacks``, of ``dag_callback`` rows that it submits there."""
+    handlers: dict[OutboxKind, Handler] = {
+        OutboxKind.DEAD_LETTER: DeadLetterHandler(
+            session_factory=session_factory, publisher=publisher
+        )
+    }
+    if callbacks is not None:
+        handlers[OutboxKind.DAG_CALLBACK] = DagCallbackHandler(callbacks)
     return Dispatcher(
         name="outbox relay",
         session_factory=session_factory,
-        handlers={OutboxKind.DEAD_LETTER: handler},
+        handlers=handlers,
         batch_size=batch_size,
         clock=clock,
     )
 
 
-def build_relay(settings: Settings, session_factory: sessionmaker[Session]) -> Dispatcher:
+def build_relay(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    callbacks: CallbackTransport | None = None,
+) -> Dispatcher:
     """The relay of ``settings``: publishing to RabbitMQ when ``dlq.amqp_url`` is set,
-    else only marking dead letters as kept in the database."""
+    else only marking dead letters as kept in the database; submitting DAG callback
+    requests through ``callbacks`` when given."""
     dlq = settings.dlq
     publisher: DeadLetterPublisher | None = None
     if dlq.amqp_url:
         from engine.delivery.amqp import RabbitPublisher  # pika only where RabbitMQ is used
 
         publisher = RabbitPublisher(dlq.amqp_url, exchange=dlq.exchange, queue=dlq.queue)
-    return make_relay(session_factory=session_factory, publisher=publisher)
+    return make_relay(session_factory=session_factory, publisher=publisher, callbacks=callbacks)

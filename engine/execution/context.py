@@ -125,12 +125,28 @@ def build_context(
     params: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The template and callable context, with Airflow's names."""
-    logical = run.logical_date
     return {
-        "dag": dag,
         "task": task,
         "ti": ti,
         "task_instance": ti,
+        "map_index": ti.map_index,
+        **run_context(dag, run, params),
+    }
+
+
+def build_dag_context(
+    *, dag: DAG, run: RunInfo, params: Mapping[str, Any], reason: str
+) -> dict[str, Any]:
+    """What a DAG's ``on_success_callback`` / ``on_failure_callback`` receives: the run's
+    context and ``reason`` (``success``, ``task_failure`` or ``timed_out``)."""
+    return {**run_context(dag, run, params), "reason": reason}
+
+
+def run_context(dag: DAG, run: RunInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a context every task of the run shares."""
+    logical = run.logical_date
+    return {
+        "dag": dag,
         "dag_run": run,
         "run_id": run.run_id,
         "logical_date": logical,
@@ -143,5 +159,4 @@ def build_context(
         "params": dict(params),
         "conf": dict(run.conf),
         "macros": {**BUILTIN_MACROS, **active_plugins().macros},
-        "map_index": ti.map_index,
     }

@@ -38,6 +38,7 @@ from engine.execution.context import (
     RunInfo,
     TaskInstanceHandle,
     build_context,
+    build_dag_context,
 )
 from engine.execution.retries import retry_delay_for
 from engine.state import DagRunState, TaskInstanceState, check_task_transition, summary_state
@@ -295,5 +296,8 @@ class DagTestRun:
             if outcome is DagRunState.SUCCESS
             else self.dag.on_failure_callback
         )
-        context = {"dag": self.dag, "dag_run": self.run_info, "run_id": self.run_info.run_id}
+        reason = "success" if outcome is DagRunState.SUCCESS else "task_failure"
+        context = build_dag_context(
+            dag=self.dag, run=self.run_info, params=self.params, reason=reason
+        )
         run_callbacks(callbacks, context, kind=f"dag on_{outcome.value}")

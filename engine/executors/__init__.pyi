@@ -1,6 +1,9 @@
 from engine.executors.base import DEFAULT_JOB_FUNC as DEFAULT_JOB_FUNC
+from engine.executors.base import CallbackJob as CallbackJob
+from engine.executors.base import CallbackTransport as CallbackTransport
 from engine.executors.base import Executor as Executor
 from engine.executors.base import TaskJob as TaskJob
+from engine.executors.factory import build_callback_transport as build_callback_transport
 from engine.executors.factory import build_executor as build_executor
 from engine.executors.factory import worker_executor as worker_executor
 from engine.executors.local import LocalExecutor as LocalExecutor

@@ -25,6 +25,12 @@ from engine.priority import (
 DEFAULT_JOB_FUNC = "workers.entry.run_job"
 """Dotted path of the function a worker calls with ``ti_id`` and ``try_number``."""
 
+DAG_CALLBACK_FUNC = "workers.entry.run_dag_callbacks"
+"""Dotted path of the function a worker calls with a :class:`CallbackJob`'s fields."""
+
+LOOM_ENTRY_POINTS = frozenset({DEFAULT_JOB_FUNC, DAG_CALLBACK_FUNC})
+"""Every function Loom enqueues jobs for: what a worker runs by default."""
+
 
 @dataclass(frozen=True)
 class TaskJob:
@@ -69,6 +75,43 @@ class TaskJob:
     def describe(self) -> str:
         """``dag_id/run_id/task_id try n`` for log lines and job descriptions."""
         return f"{self.dag_id}/{self.run_id}/{self.task_id} try {self.try_number}"
+
+
+@dataclass(frozen=True)
+class CallbackJob:
+    """A request to run a finished run's DAG callbacks (``on_success`` or ``on_failure``),
+    on its way to a worker; ``request_id`` is its outbox row's id."""
+
+    request_id: int
+    dag_run_id: int
+    state: str
+    """The run's final state: ``success`` or ``failed``."""
+    reason: str
+    """The ``reason`` of the callbacks' context (``success``, ``task_failure``, ``timed_out``)."""
+
+    @property
+    def job_id(self) -> str:
+        """The same request always has the same id: a second delivery is no second job."""
+        return f"callback-{self.request_id}"
+
+    def kwargs(self) -> dict[str, int | str]:
+        """The job function's arguments (ids and words only: JSON)."""
+        return {
+            "request_id": self.request_id,
+            "dag_run_id": self.dag_run_id,
+            "state": self.state,
+            "reason": self.reason,
+        }
+
+
+class CallbackTransport(Protocol):
+    """Carries DAG callback requests to where user code may run (a worker)."""
+
+    def submit_callbacks(self, job: CallbackJob) -> None:
+        """Hand ``job`` over; raises when it could not (the outbox retries)."""
+
+    def close(self) -> None:
+        """Release connections; the next submission opens them again."""
 
 
 class Executor(Protocol):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.executors.base import DEFAULT_JOB_FUNC, Executor
+from engine.executors.base import DEFAULT_JOB_FUNC, CallbackTransport, Executor
 from engine.executors.local import LocalExecutor, child_executor
 from engine.executors.rq_executor import RQExecutor
 
@@ -47,3 +47,13 @@ def worker_executor(settings: Settings) -> Executor:
     if link is not None:
         return link
     return RQExecutor(settings.redis.url)
+
+
+def build_callback_transport(settings: Settings) -> CallbackTransport:
+    """Where a scheduler sends DAG callback requests: RQ jobs with ``executor.kind: rq``,
+    a process of their own with the local executor (no Redis)."""
+    from engine.executors.callbacks import ProcessCallbackTransport, RQCallbackTransport
+
+    if settings.executor.kind == "rq":
+        return RQCallbackTransport(settings.redis.url)
+    return ProcessCallbackTransport()

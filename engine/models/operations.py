@@ -33,6 +33,8 @@ class OutboxKind(StrEnum):
     """Publish a dead letter to RabbitMQ, or remove it (the outbox relay)."""
     NOTIFICATION = "notification"
     """An alert event; the notifier fans it out into :class:`NotificationDelivery` rows."""
+    DAG_CALLBACK = "dag_callback"
+    """Run a finished run's DAG callbacks on a worker (the outbox relay enqueues the job)."""
 
 
 class DeliveryStatus(StrEnum):

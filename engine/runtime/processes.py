@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.relay import build_relay
-from engine.executors import Executor, build_executor
+from engine.executors import Executor, build_callback_transport, build_executor
 from engine.plugins.loading import load_plugins_or_log
 from engine.scheduling.scheduler import Scheduler
 from engine.scheduling.wakeup import Waker, build_waker
@@ -91,6 +91,6 @@ def build_scheduler_process(
         session_factory=session_factory,
         executor=executor,
         scheduler=scheduler,
-        relay=build_relay(settings, session_factory),
+        relay=build_relay(settings, session_factory, callbacks=build_callback_transport(settings)),
         waker=waker,
     )

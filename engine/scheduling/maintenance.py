@@ -5,7 +5,7 @@
   fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_zombie`, so
   the usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
-  (with its ``dag_run.failed`` alert).
+  (with its ``dag_run.failed`` alert, its DAG's failure callbacks, reason ``timed_out``).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
   a try queued or waiting for a retry (``queued``, ``up_for_retry``) become ``failed``
   (the queued job's claim then loses its CAS); ``running`` ones are left to finish, and
@@ -26,12 +26,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG
-from engine.delivery.notifications import emit
 from engine.errors import ConflictError
 from engine.execution.outcomes import record_zombie
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_run_state, set_task_state
+from engine.scheduling.runend import run_finished
 from engine.scheduling.submission import Waiting, job_for
 from engine.services.dagversions import RunDag, load_run_dags
 from engine.state import DagRunState, TaskInstanceState
@@ -113,8 +113,9 @@ def _dag_of(dag_run_id: int, dags: Mapping[int, RunDag]) -> SerializedDAG | None
     return None if found is None else found.dag
 
 
-def fail_timed_out_runs(*, session: Session, now: datetime) -> list[DagRun]:
-    """Fail every running run that has run longer than its DAG's ``dagrun_timeout``."""
+def fail_timed_out_runs(*, session: Session, now: datetime, max_failed_runs: int) -> list[DagRun]:
+    """Fail every running run that has run longer than its DAG's ``dagrun_timeout``
+    (``max_failed_runs``: ``core.max_consecutive_failed_dag_runs_per_dag``)."""
     runs = session.scalars(
         sa.select(DagRun)
         .where(DagRun.state == DagRunState.RUNNING, DagRun.start_date.is_not(None))
@@ -138,9 +139,10 @@ def fail_timed_out_runs(*, session: Session, now: datetime) -> list[DagRun]:
             end_date=now,
         ):
             assert dag is not None
-            emit.dag_run_finished(
+            run_finished(
                 session=session, dag_run=run, dag=dag, state=DagRunState.FAILED, now=now,
                 error=("DagRunTimeout", f"the run took longer than dagrun_timeout ({timeout})"),
+                reason="timed_out", max_failed_runs=max_failed_runs,
             )  # fmt: skip
             failed.append(run)
     return failed

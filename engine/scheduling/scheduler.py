@@ -43,6 +43,7 @@ from engine.scheduling import (
     task_states,
     waiting_instances,
 )
+from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.wakeup import LocalWaker, Waker
 from engine.services.dagversions import load_run_dags
@@ -96,6 +97,7 @@ class Scheduler:
         config = settings.scheduler
         self._limits = Limits(parallelism=config.parallelism)
         self._grace = max(2 * config.tick_interval, MIN_RECONCILE_GRACE)
+        self._max_failed_runs = settings.core.max_consecutive_failed_dag_runs_per_dag
 
     def run(self, stop_event: threading.Event) -> None:
         """Tick until ``stop_event`` is set: a full tick every ``scheduler.tick_interval``
@@ -190,9 +192,13 @@ class Scheduler:
         rows_by_run = instance_rows(session=session, run_ids=[run.id for run, _ in runs])
         for run, dag in runs:
             rows = rows_by_run[run.id]
+            stop_after_failure(session=session, dag_run=run, dag=dag, rows=rows, now=now)
             report.ready += len(settle(session=session, dag_run=run, dag=dag, rows=rows, now=now))
             states = task_states(rows)
-            if finish_run_if_done(session=session, dag_run=run, dag=dag, states=states, now=now):
+            if finish_run_if_done(
+                session=session, dag_run=run, dag=dag, states=states, now=now,
+                max_failed_runs=self._max_failed_runs,
+            ):  # fmt: skip
                 report.runs_finished += 1
 
     def _queue(self, session: Session, now: datetime, report: TickReport) -> list[TaskJob]:
@@ -208,7 +214,10 @@ class Scheduler:
         report.zombies = len(detect_zombies(session=session, now=now, threshold=threshold))
 
     def _timeouts(self, session: Session, now: datetime, report: TickReport) -> None:
-        report.runs_timed_out = len(fail_timed_out_runs(session=session, now=now))
+        timed_out = fail_timed_out_runs(
+            session=session, now=now, max_failed_runs=self._max_failed_runs
+        )
+        report.runs_timed_out = len(timed_out)
 
     def _deadlines(self, session: Session, now: datetime, report: TickReport) -> None:
         report.deadlines_missed = fire_missed_deadlines(session=session, now=now)

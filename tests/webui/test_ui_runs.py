@@ -533,8 +533,9 @@ def test_the_task_page_shows_the_display_name_and_the_docs_escaped(client: Flask
     ui_sign_in(client, "Viewer")
     page = html(client, f"{RUN_PAGE}/tasks/load")
     assert '<h1>Task Load rows <code class="muted">load</code></h1>' in page
+    # doc_md is rendered as Markdown, its raw HTML escaped.
     assert (
-        '<pre class="field task-doc" aria-label="Markdown">Loads &lt;b&gt;rows&lt;/b&gt;.</pre>'
-        in page
+        '<div class="task-doc markdown" role="region" aria-label="Markdown">'
+        "<p>Loads &lt;b&gt;rows&lt;/b&gt;.</p>" in page
     )
     assert "Documentation" not in html(client, EXTRACT_PAGE)

@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 from rq.webhook import Webhook
 
 from engine.executors import DEFAULT_JOB_FUNC
+from engine.executors.base import DAG_CALLBACK_FUNC, LOOM_ENTRY_POINTS
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records
 from tests.support.processes import LOOM, REPO
 from tests.support.services import flushed_redis
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.redis
 
 REDIS_URL = "redis://127.0.0.1:6379/7"
 RECORD_JOB = "tests.engine.executors.jobs.record_in_file"
-LOOM_ONLY = frozenset({DEFAULT_JOB_FUNC})
+LOOM_ONLY = LOOM_ENTRY_POINTS
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_loom_worker_fails_an_os_system_job_without_running_it(
     assert result is not None
     message = (
         "Loom refused to run job attack: it calls 'os.system', and this worker runs only "
-        f"{RECORD_JOB}, {DEFAULT_JOB_FUNC}; Loom did not enqueue it"
+        f"{RECORD_JOB}, {DAG_CALLBACK_FUNC}, {DEFAULT_JOB_FUNC}; Loom did not enqueue it"
     )
     assert message in (result.exc_string or "")
     assert "job attack from loom.default not run: it calls 'os.system'" in done.stderr
@@ -85,6 +86,13 @@ def test_loom_s_own_jobs_pass(redis_conn: Redis) -> None:
         serializer=JSONSerializer,
     )
     assert refusal(job, LOOM_ONLY) is None
+    callbacks = Job.create(
+        DAG_CALLBACK_FUNC,
+        kwargs={"request_id": 1, "dag_run_id": 1, "state": "success", "reason": "success"},
+        connection=redis_conn,
+        serializer=JSONSerializer,
+    )
+    assert refusal(callbacks, LOOM_ONLY) is None
 
 
 @pytest.mark.parametrize(

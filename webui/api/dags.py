@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.dagdetails import dag_payload, details_by_id
 from engine.services.dags import (
     DAG_ORDER,
     DagFilter,
@@ -20,6 +23,7 @@ from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.common import MAX_LIMIT, csv_or_list
 from webui.api.schemas.dags import (
+    DagDetailsSchema,
     DagGraphSchema,
     DagListArgs,
     DagPatchSchema,
@@ -43,23 +47,31 @@ def list_dags(args: dict[str, Any]) -> Any:
         search=args["search"],
         dag_ids=visible_dag_ids(),
     )
-    stmt = dag_query(filters, session=db.session())
-    return paged(stmt, args, DAG_ORDER, "dag_id")
+    session = db.session()
+    page = paged(dag_query(filters, session=session), args, DAG_ORDER, "dag_id")
+    details = details_by_id(session, page.items)
+    items = [dag_payload(dag, details[dag.dag_id]) for dag in page.items]
+    return replace(page, items=items)
 
 
-@blp.operation("GET", "/<dag_id>", Action.READ, returns=DagSchema)
+@blp.operation("GET", "/<dag_id>", Action.READ, returns=DagDetailsSchema)
 def get_dag(dag_id: str) -> Any:
-    """Get one DAG."""
-    return check_dag(dag_id)
+    """Get one DAG, with its display name, owners' links, doc_md and run policy."""
+    return _full(check_dag(dag_id))
 
 
-@blp.operation("PATCH", "/<dag_id>", Action.EDIT, body=DagPatchSchema, returns=DagSchema)
+@blp.operation("PATCH", "/<dag_id>", Action.EDIT, body=DagPatchSchema, returns=DagDetailsSchema)
 def patch_dag(body: dict[str, Any], dag_id: str) -> Any:
     """Pause or unpause a DAG."""
     check_dag(dag_id)
     dag = set_dag_paused(session=db.session(), dag_id=dag_id, is_paused=body["is_paused"])
     db.commit()
-    return dag
+    return _full(dag)
+
+
+def _full(dag: Dag) -> dict[str, Any]:
+    details = details_by_id(db.session(), [dag])[dag.dag_id]
+    return dag_payload(dag, details, full=True)
 
 
 @blp.operation("DELETE", "/<dag_id>", Action.DELETE, status=204)

@@ -13,12 +13,14 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import LoomError
 from engine.models import DagWarning, ParseImportError
 from engine.security.roles import Action, Resource
+from engine.services.dagdetails import DagDetails, dag_details
 from engine.services.dags import dag_warning_query, import_error_query
 from engine.services.pagination import Page, paginate
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.errors import STATUS_BY_ERROR
 from webui.ui import present
+from webui.ui.markdown import render_markdown
 from webui.ui.session import can, check_csrf, csrf_token, current_user, load_sign_in, store_cookies
 
 logger = logging.getLogger(__name__)
@@ -48,8 +50,16 @@ def _template_helpers(state: BlueprintSetupState) -> None:
         import_errors=_import_errors,
         dag_warnings=_dag_warnings,
         dag_file=_dag_file,
+        dag_details=_dag_details,
+        markdown=render_markdown,
         **present.TEMPLATE_HELPERS,
     )
+
+
+def _dag_details(dag_id: str) -> DagDetails:
+    """What one DAG's pages show of its serialized settings (display name, owners' links,
+    docs)."""
+    return dag_details(session=db.session(), dag_ids=[dag_id])[dag_id]
 
 
 def _dag_file(filename: str) -> str:

@@ -79,3 +79,10 @@ def read_records(path: Path) -> list[str]:
 def record_times(path: Path) -> dict[str, float]:
     """When each job id was recorded (epoch seconds)."""
     return {line.split()[0]: float(line.split()[1]) for line in path.read_text().splitlines()}
+
+
+def record_callbacks(request_id: int, dag_run_id: int, state: str, reason: str) -> None:
+    """A stand-in for ``workers.entry.run_dag_callbacks``: records its arguments."""
+    path = Path(os.environ[RECORD_FILE_ENV])
+    with path.open("a") as handle:
+        handle.write(f"{request_id} {dag_run_id} {state} {reason}\n")

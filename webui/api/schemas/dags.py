@@ -38,6 +38,28 @@ class DagSchema(ma.Schema):
     max_active_tasks = fields.Integer()
     last_parsed_at = fields.DateTime(allow_none=True)
     next_dagrun_create_after = fields.DateTime(allow_none=True)
+    dag_display_name = fields.String(
+        metadata={"description": "What the UI shows for the DAG: dag_display_name, else dag_id"}
+    )
+    owner_links = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "A link (http(s) or mailto) per owner name"},
+    )
+
+
+class DagDetailsSchema(DagSchema):
+    doc_md = fields.String(allow_none=True, metadata={"description": "The DAG's Markdown docs"})
+    fail_fast = fields.Boolean(
+        metadata={"description": "A failed task fails the running tasks, skips the rest"}
+    )
+    max_consecutive_failed_dag_runs = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "Pause after this many failed runs in a row (null: the configured "
+            "default, 0: never)"
+        },
+    )
 
 
 class DagPatchSchema(ma.Schema):

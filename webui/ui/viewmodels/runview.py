@@ -149,9 +149,9 @@ class TaskDocs:
 
     display_name: str | None
     """Its ``task_display_name``, when it has one."""
-    docs: list[tuple[str, str]]
-    """``(label, text)`` of each doc argument given, shown preformatted (Loom renders no
-    markup: the text is escaped)."""
+    docs: list[tuple[str, str, bool]]
+    """``(label, text, is_markdown)`` of each doc argument given: ``doc_md`` is rendered
+    as Markdown (raw HTML escaped), the others are shown as escaped preformatted text."""
 
 
 def task_docs(*, session: Session, ti: TaskInstance) -> TaskDocs:
@@ -159,5 +159,9 @@ def task_docs(*, session: Session, ti: TaskInstance) -> TaskDocs:
     task = load_run_dag(session=session, run=ti.dag_run).dag.tasks.get(ti.task_id)
     if task is None:
         return TaskDocs(None, [])
-    docs = [(label, getattr(task, name)) for name, label in DOC_KINDS if getattr(task, name)]
+    docs = [
+        (label, getattr(task, name), name == "doc_md")
+        for name, label in DOC_KINDS
+        if getattr(task, name)
+    ]
     return TaskDocs(task.task_display_name, docs)

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.dagdetails import details_by_id
 from engine.services.dags import DagFilter, dag_query, get_import_error, set_dag_paused
 from engine.services.pagination import Page
 from webui import db
@@ -48,7 +49,8 @@ def dags() -> str:
     with_runs = [d.dag_id for d in listed.items if allows_dag(d, Action.READ, Resource.DAG_RUNS)]
     runs = recent_runs(session=session, dag_ids=with_runs, per_dag=RECENT_RUNS)
     args: dict[str, Any] = {"search": search, "tag": tag, "status": request.args.get("status", "")}
-    return render_template("ui/dags.html", page=listed, runs=runs, args=args)
+    details = details_by_id(session, listed.items)
+    return render_template("ui/dags.html", page=listed, runs=runs, args=args, page_details=details)
 
 
 @bp.route("/dags/<dag_id>/pause", methods=["POST"])
