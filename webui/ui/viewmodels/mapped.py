@@ -135,9 +135,12 @@ def mapped_list(
     all of them; :class:`NotFoundError` naming the missing run or task."""
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
     stmt = mapped_instance_query(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
-    pairs = session.execute(
-        stmt.with_only_columns(TaskInstance.map_index, TaskInstance.state)
-    ).tuples()
+    pairs = [
+        (map_index, state)
+        for map_index, state in session.execute(
+            stmt.with_only_columns(TaskInstance.map_index, TaskInstance.state)
+        )
+    ]
     rows = list(
         session.scalars(
             stmt.order_by(TaskInstance.map_index).limit(MAPPED_PAGE_SIZE).offset(offset)
