@@ -44,7 +44,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-REDIS_URL = "redis://127.0.0.1:6379/10"
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('LOOM_TEST_REDIS_DB', '10')}"
+"""Database 10 unless ``LOOM_TEST_REDIS_DB`` names another (test runs side by side)."""
 SECRET = "browser-tests-secret-key-long-enough-for-hs256"
 PASSWORD = "a-long-browser-password"
 USERS = {"admin": "Admin", "op": "Op", "user": "User", "viewer": "Viewer"}

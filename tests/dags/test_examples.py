@@ -14,6 +14,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "dags"
 EXAMPLE_IDS = [
     "branching",
     "cron_report",
+    "dynamic_mapping",
     "etl_taskflow",
     "fan_out_fan_in",
     "flaky_retry",
@@ -56,6 +57,19 @@ def test_flaky_example_succeeds_on_its_second_try() -> None:
     tasks = {t["task_id"]: t for t in json.loads(result.stdout)["tasks"]}
     assert tasks["flaky"]["tries"] == 2
     assert tasks["flaky"]["state"] == "success"
+
+
+def test_mapping_example_expands_each_mapped_task() -> None:
+    result = loom("dags", "test", "dynamic_mapping", "-o", "json")
+    assert result.exit_code == 0, result.output
+    states = {t["task_id"]: t["state"] for t in json.loads(result.stdout)["tasks"]}
+    instances = {name.split("[")[0]: name for name in states if "[" in name}
+    assert {"count_rows", "greet", "copy", "shout"} <= instances.keys()
+    assert {f"count_rows[{i}]" for i in range(3)} | {"copy[0]", "copy[1]", "shout[2]"} <= set(
+        states
+    )
+    assert "copy[2]" not in states
+    assert "rows per file: [100, 90, 100]" in result.output
 
 
 def test_table_output_prints_each_task_and_the_run_state() -> None:

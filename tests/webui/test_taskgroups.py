@@ -222,3 +222,17 @@ def test_a_groups_state_is_its_most_telling_task_state(
     states: list[TI | None], expected: TI | None
 ) -> None:
     assert aggregate_state(states) is expected
+
+
+@pytest.mark.postgres
+def test_a_task_instances_payload_names_its_group(postgres_url: str, tmp_path: Path) -> None:
+    client = _world(postgres_url, tmp_path).test_client()
+    headers = bearer(login(client, "admin")["access_token"])
+    listed = client.get("/api/v1/dags/grouped/dagRuns/r1/taskInstances", headers=headers)
+    assert listed.status_code == 200
+    items = listed.get_json()["items"]
+    groups = {ti["task_id"]: ti["task_group_id"] for ti in items}
+    assert groups == {"start": None, "load.a": "load", "load.inner.b": "load.inner", "end": None}
+    assert {(ti["map_index"], ti["rendered_map_index"]) for ti in items} == {(-1, None)}
+    one = client.get("/api/v1/dags/grouped/dagRuns/r1/taskInstances/load.inner.b", headers=headers)
+    assert one.get_json()["task_group_id"] == "load.inner"

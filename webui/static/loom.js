@@ -38,7 +38,9 @@ function followLog(pre) {
   let offset = Number(pre.dataset.offset || 0);
   const poll = async () => {
     try {
-      const reply = await fetch(`${pre.dataset.log}?offset=${offset}`, { credentials: "same-origin" });
+      const url = new URL(pre.dataset.log, window.location.href); // may carry ?map_index=
+      url.searchParams.set("offset", String(offset));
+      const reply = await fetch(url, { credentials: "same-origin" });
       if (reply.ok) {
         const chunk = await reply.json();
         if (chunk.offset > offset) pre.append(`[... ${chunk.offset - offset} characters were cut ...]\n`);

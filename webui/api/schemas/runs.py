@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import g
 from marshmallow import fields, validate
 
+from engine.models import TaskInstance
+from engine.services.dagversions import load_run_dags
 from engine.services.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
 from engine.state import DagRunState, TaskInstanceState
+from webui import db
 from webui.api.schemas.common import DateTime, FullMatch, PageArgs
 
 RUN_ID = FullMatch(RUN_ID_PATTERN, RUN_ID_ALLOWED)
@@ -86,12 +90,41 @@ class TaskInstanceListArgs(PageArgs):
     )
 
 
+def task_group_id(ti: TaskInstance) -> str | None:
+    """The full id of ``ti``'s task group in its run's DAG version (None at the root, or
+    when the run's DAG is gone). Each run's graph is looked up once per request."""
+    groups: dict[int, dict[str, str | None]] = g.setdefault("loom_task_groups", {})
+    if ti.dag_run_id not in groups:
+        found = load_run_dags(session=db.session(), run_ids=[ti.dag_run_id])
+        run_dag = found.get(ti.dag_run_id)
+        tasks = run_dag.dag.tasks if run_dag is not None else {}
+        groups[ti.dag_run_id] = {t: task.task_group_id for t, task in tasks.items()}
+    return groups[ti.dag_run_id].get(ti.task_id)
+
+
 class TaskInstanceSchema(ma.Schema):
     dag_id = fields.String(required=True)
     run_id = fields.String(required=True)
     task_id = fields.String(required=True)
     map_index = fields.Integer(
         metadata={"description": "Which instance of a mapped task (0, 1, ...); -1 if unmapped"}
+    )
+    rendered_map_index = fields.Constant(
+        None,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "The map index as its map_index_template renders it (Loom has "
+            "no map_index_template yet: always null)",
+        },
+    )
+    task_group_id = fields.Function(
+        task_group_id,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "The full id of the task's group; null at the DAG's root",
+        },
     )
     state = fields.String(required=True)
     try_number = fields.Integer()

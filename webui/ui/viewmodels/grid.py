@@ -1,5 +1,8 @@
 """A DAG's grid: its latest runs as columns, its tasks as rows, each cell a task's state.
 
+A mapped task's cell stands for all its instances in the run: their aggregated state and
+a :class:`~webui.ui.viewmodels.mapped.MappedSummary` (how many, in which states).
+
 Built in three queries whatever the size (the runs, their task instances' states, the
 serialized DAG's hash when its graph is cached), so that a DAG of 1,000 tasks with 25
 runs stays one fast page.
@@ -19,6 +22,7 @@ from engine.models import DagRun, TaskInstance
 from engine.services.dags import load_serialized_dag
 from engine.state import DagRunState, TaskInstanceState
 from webui.ui.viewmodels.groups import aggregate_state, members
+from webui.ui.viewmodels.mapped import MappedSummary, mapped_task_ids, summarize
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,22 @@ class GridRow:
     is_group: bool = False
     label: str = ""
     """What the row's header says: the task id, or the group's own label."""
+    mapped: tuple[MappedSummary | None, ...] = ()
+    """A mapped task's summary in each run (None where the run has no instance of it);
+    empty for a task that is not mapped and for a group."""
+
+    @property
+    def is_mapped(self) -> bool:
+        return bool(self.mapped)
+
+    @property
+    def badge(self) -> str:
+        """What the row's header adds for a mapped task: its count in the latest run that
+        has it (``[3]``; ``[ ]`` while not expanded); empty for other rows."""
+        latest = next((s for s in reversed(self.mapped) if s is not None), None)
+        if latest is None:
+            return "[ ]" if self.mapped else ""
+        return latest.badge
 
 
 @dataclass(frozen=True)
@@ -63,12 +83,15 @@ class Grid:
 def dag_grid(*, session: Session, dag_id: str, runs: int) -> Grid:
     """The latest ``runs`` runs of ``dag_id`` and the state of every task in each."""
     columns = _latest_runs(session, dag_id, runs)
-    states = _states(session, [pk for pk, _ in columns])
     dag = load_serialized_dag(session=session, dag_id=dag_id)
+    states, summaries = _states(session, [pk for pk, _ in columns], mapped_task_ids(dag))
 
     def row_of(task_id: str, ancestors: tuple[str, ...] = ()) -> GridRow:
         cells = tuple(states.get((task_id, pk)) for pk, _ in columns)
-        return GridRow(task_id, cells, ancestors, label=task_id)
+        mapped: tuple[MappedSummary | None, ...] = ()
+        if task_id in summaries:
+            mapped = tuple(summaries[task_id].get(pk) for pk, _ in columns)
+        return GridRow(task_id, cells, ancestors, label=task_id, mapped=mapped)
 
     rows = _tree_rows(dag, None, (), row_of, (None,) * len(columns), _first_positions(dag))
     rows += [row_of(t) for t in sorted({task_id for task_id, _ in states} - dag.tasks.keys())]
@@ -132,20 +155,43 @@ def _latest_runs(session: Session, dag_id: str, limit: int) -> list[tuple[int, G
     return newest_first[::-1]
 
 
-def _states(session: Session, run_pks: list[int]) -> dict[tuple[str, int], TaskInstanceState]:
-    """The state of each (task_id, run pk) of these runs.
+Cell = tuple[str, int]
+"""A task id and a run's primary key."""
+
+
+def _states(
+    session: Session, run_pks: list[int], mapped: set[str]
+) -> tuple[dict[Cell, TaskInstanceState], dict[str, dict[int, MappedSummary]]]:
+    """The state of each (task_id, run pk) of these runs, and each mapped task's summary
+    by run pk (a task is mapped when the DAG maps it or an instance has a map index).
 
     Tens of thousands of rows: read through Core, states as plain strings looked up in a
     dict, which is several times faster than the ORM's per-row enum conversion.
     """
     if not run_pks:
-        return {}
+        return {}, {}
     table = TaskInstance.__table__
     stmt = sa.select(
-        table.c.task_id, table.c.dag_run_id, sa.type_coerce(table.c.state, sa.String)
+        table.c.task_id,
+        table.c.dag_run_id,
+        table.c.map_index,
+        sa.type_coerce(table.c.state, sa.String),
     ).where(table.c.dag_run_id.in_(run_pks))
-    rows = session.connection().execute(stmt)
-    return {(task_id, pk): _STATES[state] for task_id, pk, state in rows}
+    states: dict[Cell, TaskInstanceState] = {}
+    instances: dict[Cell, list[tuple[int, TaskInstanceState]]] = {}
+    for task_id, pk, map_index, value in session.connection().execute(stmt):
+        state = _STATES[value]
+        if map_index < 0 and task_id not in mapped:
+            states[(task_id, pk)] = state
+        else:
+            instances.setdefault((task_id, pk), []).append((map_index, state))
+    summaries: dict[str, dict[int, MappedSummary]] = {}
+    for (task_id, pk), pairs in instances.items():
+        summary = summarize(pairs)
+        summaries.setdefault(task_id, {})[pk] = summary
+        if summary.state is not None:
+            states[(task_id, pk)] = summary.state
+    return states, summaries
 
 
 _STATES = {state.value: state for state in TaskInstanceState}

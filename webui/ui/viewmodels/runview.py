@@ -24,6 +24,11 @@ SHORTEST_TIMELINE_SECONDS = 1.0
 """A timeline spans at least this long, so that instant tasks do not fill the chart."""
 
 
+def instance_name(ti: TaskInstance) -> str:
+    """How a task instance is named on a page: ``add``, or ``add[2]`` for map index 2."""
+    return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
+
+
 @dataclass(frozen=True)
 class Bar:
     """Where a task instance ran on its run's timeline, in fractions of the timeline."""
@@ -46,6 +51,11 @@ class TaskRow:
     def finished(self) -> bool:
         return self.ti.state in FINISHED
 
+    @property
+    def name(self) -> str:
+        """The task id, and the map index of a mapped task's instance: ``add[2]``."""
+        return instance_name(self.ti)
+
 
 @dataclass(frozen=True)
 class RunView:
@@ -65,7 +75,8 @@ class RunView:
     @property
     def failed_task_ids(self) -> list[str]:
         """The tasks that failed or could not run because an upstream failed."""
-        return [row.ti.task_id for row in self.rows if row.ti.state in FAILED_STATES]
+        failed = [row.ti.task_id for row in self.rows if row.ti.state in FAILED_STATES]
+        return list(dict.fromkeys(failed))  # a mapped task once, however many instances
 
 
 def run_view(*, session: Session, dag_id: str, run_id: str, now: datetime) -> RunView:
@@ -76,7 +87,7 @@ def run_view(*, session: Session, dag_id: str, run_id: str, now: datetime) -> Ru
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
     tis = task_instances(session=session, run=run)
     start, length = _timeline(run, tis, now)
-    rows = [TaskRow(ti, _ti_seconds(ti, now), _bar(ti, start, length, now)) for ti in tis]
+    rows = [TaskRow(ti, ti_seconds(ti, now), _bar(ti, start, length, now)) for ti in tis]
     return RunView(run, rows)
 
 
@@ -109,7 +120,8 @@ def _ti_end(ti: TaskInstance, now: datetime) -> datetime:
     return now if ti.state not in FINISHED else ti.start_date or now
 
 
-def _ti_seconds(ti: TaskInstance, now: datetime) -> float | None:
+def ti_seconds(ti: TaskInstance, now: datetime) -> float | None:
+    """How long ``ti``'s latest try ran (so far, while it runs); None before it started."""
     if ti.start_date is None:
         return None
     if ti.state is TaskInstanceState.RUNNING:

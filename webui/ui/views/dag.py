@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,7 +44,7 @@ from webui.ui.paging import offset_arg
 from webui.ui.present import state_label
 from webui.ui.session import current_user, page
 from webui.ui.viewmodels.graph_layout import EdgeRoute, Layout, layered_layout
-from webui.ui.viewmodels.grid import Grid
+from webui.ui.viewmodels.grid import Grid, GridRow
 from webui.ui.viewmodels.grid import dag_grid as grid_of
 from webui.ui.viewmodels.groups import (
     GroupBox,
@@ -54,6 +54,7 @@ from webui.ui.viewmodels.groups import (
     members,
     parse_expanded,
 )
+from webui.ui.viewmodels.mapped import MappedSummary, mapped_task_ids, run_summaries
 
 GRID_RUNS = 25
 """Runs (columns) the grid shows unless ``?runs=`` says otherwise."""
@@ -63,6 +64,7 @@ RUN_CHOICES = 50
 """Latest runs offered by the graph's run selector (the chosen one is always offered)."""
 FRAGMENT_HEADER = "X-Loom-Fragment"
 _HREF_SLOT, _LABEL_SLOT, _TASK_SLOT = "@@href@@", "@@label@@", "__loom_task__"
+_NOTE_SLOT = "@@note@@"
 _MISSING_SQUARE = (
     f'<span class="sq missing" role="img" title="{_LABEL_SLOT}: not in this run" '
     f'aria-label="{_LABEL_SLOT}: not in this run"></span>'
@@ -91,22 +93,29 @@ def dag_grid(dag_id: str) -> str:
 
 
 def _grid_cells(dag_id: str, grid: Grid) -> list[Markup]:
-    """Each row's cells as HTML: a ``state_square`` per cell, linked to its task instance.
+    """Each row's cells as HTML: a ``state_square`` per cell, linked to its task instance
+    (a mapped task's to the list of its instances, its summary in the square's title).
 
     A grid of 1,000 tasks and 25 runs would call the macro 25,000 times, some 300 ms of
-    Jinja alone. So the macro renders once per state, with slots for the link and the
-    label, and each cell fills the slots: the markup still comes from the macro only.
+    Jinja alone. So the macro renders once per state, with slots for the link, the label
+    and the note, and each cell fills the slots: the markup still comes from the macro only.
     """
     square = get_template_attribute("ui/macros.html", "state_square")
     shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
     group_shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
+    mapped_shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
     for state in TaskInstanceState:
         shapes[state] = str(square(state, _HREF_SLOT, _LABEL_SLOT))
         group_shapes[state] = str(square(state, None, _LABEL_SLOT))
-    columns = [_cell_link(dag_id, run.run_id) for run in grid.runs]
+        mapped_shapes[state] = str(square(state, _HREF_SLOT, _LABEL_SLOT, _NOTE_SLOT))
+    links = [_cell_link(dag_id, run.run_id, "ui.task_instance") for run in grid.runs]
+    mapped_links = [_cell_link(dag_id, run.run_id, "ui.task_mapped") for run in grid.runs]
     rows = []
     for row in grid.rows:
         task = str(escape(row.task_id))
+        if row.is_mapped:
+            rows.append(_mapped_cells(row, task, mapped_shapes, mapped_links))
+            continue
         what = f"group {task}" if row.is_group else task
         cells = [
             "<td>"
@@ -114,16 +123,37 @@ def _grid_cells(dag_id: str, grid: Grid) -> list[Markup]:
             .replace(_HREF_SLOT, f"{head}{task}{tail}")
             .replace(_LABEL_SLOT, f"{what} on {run_id}")
             + "</td>"
-            for state, (head, tail, run_id) in zip(row.states, columns, strict=True)
+            for state, (head, tail, run_id) in zip(row.states, links, strict=True)
         ]
         rows.append(Markup("".join(cells)))
     return rows
 
 
-def _cell_link(dag_id: str, run_id: str) -> tuple[str, str, str]:
-    """The task instance link of a run's cells as ``head + task_id + tail``, and the run id,
-    HTML-escaped (task ids need no URL quoting: letters, digits and ``_.-`` only)."""
-    cell = url_for("ui.task_instance", dag_id=dag_id, run_id=run_id, task_id=_TASK_SLOT)
+def _mapped_cells(
+    row: GridRow,
+    task: str,
+    shapes: Mapping[TaskInstanceState | None, str],
+    links: list[tuple[str, str, str]],
+) -> Markup:
+    """A mapped task's cells: its aggregated state, its summary as the note."""
+    cells = []
+    for state, summary, (head, tail, run_id) in zip(row.states, row.mapped, links, strict=True):
+        note = "" if summary is None else str(escape(summary.text))
+        shape = shapes[state if summary is not None else None]
+        cells.append(
+            "<td>"
+            + shape.replace(_HREF_SLOT, f"{head}{task}{tail}")
+            .replace(_LABEL_SLOT, f"{task} on {run_id}")
+            .replace(_NOTE_SLOT, note)
+            + "</td>"
+        )
+    return Markup("".join(cells))
+
+
+def _cell_link(dag_id: str, run_id: str, endpoint: str) -> tuple[str, str, str]:
+    """The link of a run's cells (to ``endpoint``) as ``head + task_id + tail``, and the run
+    id, HTML-escaped (task ids need no URL quoting: letters, digits and ``_.-`` only)."""
+    cell = url_for(endpoint, dag_id=dag_id, run_id=run_id, task_id=_TASK_SLOT)
     head, tail = cell.rsplit(_TASK_SLOT, 1)
     return str(escape(head)), str(escape(tail)), str(escape(run_id))
 
@@ -157,9 +187,16 @@ def dag_graph(dag_id: str) -> str:
     )
     held = members(serialized)
     groups = {n: held[n] for n in folded.nodes if n not in serialized.tasks}
-    states: dict[str, TaskInstanceState | None] = {**chosen.states}
+    summaries = (
+        {}
+        if chosen.run is None
+        else run_summaries(session=db.session(), run=chosen.run, dag=serialized)
+    )
+    shown = {**chosen.states, **{t: s.state for t, s in summaries.items() if s.state}}
+    states: dict[str, TaskInstanceState | None] = {**shown}
     for group_id, task_ids in groups.items():
-        states[group_id] = aggregate_state(chosen.states.get(t) for t in task_ids)
+        states[group_id] = aggregate_state(shown.get(t) for t in task_ids)
+    mapped = {t: summaries.get(t) for t in mapped_task_ids(serialized) | summaries.keys()}
     run_id = chosen.run.run_id if chosen.run else None
     boxes = group_boxes(serialized, folded, layout)
 
@@ -189,7 +226,11 @@ def dag_graph(dag_id: str) -> str:
         ],
         "states": states,
         "chosen": chosen,
-        "titles": {t: _node_title(task, chosen) for t, task in serialized.tasks.items()},
+        "titles": {
+            t: _node_title(task, chosen, states.get(t), mapped.get(t))
+            for t, task in serialized.tasks.items()
+        },
+        "badges": {t: "[ ]" if s is None else s.badge for t, s in mapped.items()},
         "live": chosen.run is not None and chosen.run.state in RUN_UNFINISHED,
         "graph_url": graph_url,
         "expand_url": lambda group_id: graph_url([*folded.expanded, group_id]),
@@ -240,21 +281,30 @@ def _node_width(dag: SerializedDAG, node: str) -> float:
         second = len("9999 tasks") + len("upstream failed") + 3
     else:
         first, second = len(task.task_id) + 2, len(task.operator) + len("upstream failed") + 3
+        first += len(" [9999]") if task.mapped is not None else 0
     return max(96.0, 16.0 + 7.0 * max(first, second))
 
 
-def _node_title(task: SerializedTask, chosen: _GraphRun) -> str:
-    """What hovering a node tells: the task's settings and its state in the chosen run."""
-    state = state_label(chosen.states.get(task.task_id)) if chosen.run else "no run chosen"
-    return "\n".join(
-        [
-            task.task_id,
-            f"operator: {task.operator}",
-            f"trigger rule: {task.trigger_rule.value}",
-            f"priority weight: {task.priority_weight} ({task.priority} queue)",
-            f"state: {state}",
-        ]
-    )
+def _node_title(
+    task: SerializedTask,
+    chosen: _GraphRun,
+    state: TaskInstanceState | None,
+    summary: MappedSummary | None,
+) -> str:
+    """What hovering a node tells: the task's settings and its state in the chosen run
+    (a mapped task's instances summed up)."""
+    lines = [
+        task.task_id,
+        f"operator: {task.operator}",
+        f"trigger rule: {task.trigger_rule.value}",
+        f"priority weight: {task.priority_weight} ({task.priority} queue)",
+        f"state: {state_label(state) if chosen.run else 'no run chosen'}",
+    ]
+    if summary is not None:
+        lines.append(summary.text)
+    elif task.mapped is not None:
+        lines.append("mapped" + (", not expanded yet" if chosen.run else ""))
+    return "\n".join(lines)
 
 
 # -- code ------------------------------------------------------------------------------------

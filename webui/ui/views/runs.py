@@ -1,5 +1,10 @@
 """A run and one of its task instances: states, tries, Gantt bars, logs, XCom, and actions.
 
+An instance of a mapped task is addressed by ``?map_index=N`` on every task instance
+URL (page, live fragments, log, clear, mark); without it the URL means the instance of a
+task that is not mapped (-1), and a mapped task's page sends to the list of its
+instances (``.../tasks/<task_id>/mapped``).
+
 A run id may hold ``/``, ``:`` and ``+`` (``scheduled__2026-01-05T00:00:00+00:00``), so
 it is always the last part of a URL (``<path:run_id>``); what comes after a run in a
 URL goes before it instead, under a prefix of its own (``/dags/<dag_id>/run-live/<run>``).
@@ -20,7 +25,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
-from engine.errors import NotFoundError
+from engine.errors import InvalidInputError, NotFoundError
 from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
 from engine.services.runs import mark_run
@@ -39,9 +44,11 @@ from engine.timeutil import utcnow
 from webui import db
 from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
+from webui.ui.paging import offset_arg
 from webui.ui.present import span
 from webui.ui.session import page
-from webui.ui.viewmodels.runview import run_view, task_docs, task_fields
+from webui.ui.viewmodels.mapped import mapped_list
+from webui.ui.viewmodels.runview import instance_name, run_view, task_docs, task_fields
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
@@ -60,9 +67,54 @@ def seconds(value: float | None) -> str:
     return "—" if value is None else span(timedelta(seconds=value))
 
 
+def ti_args(ti: TaskInstance) -> dict[str, Any]:
+    """The URL arguments that address ``ti``: its map index only when it has one."""
+    args: dict[str, Any] = {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id}
+    if ti.map_index >= 0:
+        args["map_index"] = ti.map_index
+    return args
+
+
 def _helpers() -> dict[str, Any]:
     """What the templates of this module use besides the blueprint's globals."""
-    return {"pretty": pretty, "seconds": seconds, "now": utcnow()}
+    return {
+        "pretty": pretty,
+        "seconds": seconds,
+        "now": utcnow(),
+        "ti_args": ti_args,
+        "instance_name": instance_name,
+    }
+
+
+def _map_index_arg() -> int | None:
+    """The request's ``?map_index=`` (-1 or more); None when absent."""
+    raw = request.args.get("map_index", "")
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -2
+    if value < -1:
+        raise BadRequest(f"map_index: must be a map index (0, 1, ...; -1: not mapped), not {raw!r}")
+    return value
+
+
+def _given_or_unmapped(map_index: int | None) -> int:
+    """The map index given, else -1 (a task that is not mapped)."""
+    return -1 if map_index is None else map_index
+
+
+def _instance(dag_id: str, run_id: str, task_id: str) -> TaskInstance:
+    """The task instance the URL names (``?map_index=``; default -1)."""
+    map_index = _map_index_arg()
+    return get_task_instance(
+        session=db.session(),
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        map_index=_given_or_unmapped(map_index),
+    )
 
 
 def _chosen(form_field: str) -> str:
@@ -143,10 +195,16 @@ def _cleared_message(cleared: list[TaskInstance]) -> str:
 
 @bp.route(f"{RUN}/tasks/<task_id>")
 @page(Action.READ, Resource.TASK_INSTANCES)
-def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
+def task_instance(dag_id: str, run_id: str, task_id: str) -> str | Response:
     dag = check_dag(dag_id)
     session = db.session()
-    ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    try:
+        ti = _instance(dag_id, run_id, task_id)
+    except InvalidInputError as exc:
+        if "map_index" not in exc.problems or "map_index" in request.args:
+            raise
+        # A mapped task without a map index: the list of its instances.
+        return redirect(url_for("ui.task_mapped", dag_id=dag_id, run_id=run_id, task_id=task_id))
     wanted = request.args.get("try", type=int)
     if "try" in request.args and (wanted is None or wanted < 1):
         raise BadRequest("try: must be a try number, 1 or more")
@@ -161,6 +219,7 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
         "ui/task_instance.html",
         dag=dag,
         ti=ti,
+        here=ti_args(ti),
         attempts=attempts,
         shown_try=shown_try,
         log=log,
@@ -170,6 +229,28 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str:
         xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
         may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,
+        **_helpers(),
+    )
+
+
+@bp.route(f"{RUN}/tasks/<task_id>/mapped")
+@page(Action.READ, Resource.TASK_INSTANCES)
+def task_mapped(dag_id: str, run_id: str, task_id: str) -> str:
+    """A mapped task's instances in the run: each map index, its state, tries and times."""
+    dag = check_dag(dag_id)
+    view = mapped_list(
+        session=db.session(),
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        offset=offset_arg(),
+        now=utcnow(),
+    )
+    return render_template(
+        "ui/task_mapped.html",
+        dag=dag,
+        view=view,
+        may_logs=allows_dag(dag, Action.READ, Resource.TASK_LOGS),
         **_helpers(),
     )
 
@@ -192,7 +273,7 @@ def task_instance_live(dag_id: str, run_id: str, task_id: str) -> str:
     """The task instance's facts and attempts alone, for loom.js to refresh them in place."""
     check_dag(dag_id)
     session = db.session()
-    ti = get_task_instance(session=session, dag_id=dag_id, run_id=run_id, task_id=task_id)
+    ti = _instance(dag_id, run_id, task_id)
     return render_template(
         "ui/task_instance_live.html",
         ti=ti,
@@ -208,7 +289,7 @@ def task_log_live(dag_id: str, run_id: str, task_id: str) -> str:
     """The latest try's log, refreshed whole until it is complete: for a page opened
     before any try started (a try running when the page opened is followed instead)."""
     check_dag(dag_id)
-    ti = get_task_instance(session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id)
+    ti = _instance(dag_id, run_id, task_id)
     return render_template(
         "ui/task_instance_log.html",
         ti=ti,
@@ -222,18 +303,28 @@ def task_log_live(dag_id: str, run_id: str, task_id: str) -> str:
 @bp.route("/dags/<dag_id>/task-try-log/<task_id>/<int:try_number>/<path:run_id>")
 @page(Action.READ, Resource.TASK_LOGS)
 def task_log(dag_id: str, run_id: str, task_id: str, try_number: int | None = None) -> Response:
-    """A try's log from ``?offset=`` on, as JSON (``?try=``, or in the path; default latest)."""
+    """A try's log from ``?offset=`` on, as JSON (``?try=``, or in the path; default latest;
+    ``?map_index=`` for an instance of a mapped task)."""
     try:
         offset = _whole("offset") or 0
         wanted = try_number if try_number is not None else _whole("try")
+        map_index = _whole("map_index")
     except ValueError as exc:
         return _json_error(400, str(exc))
     try:
         check_dag(dag_id)
-        ti = get_task_instance(session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id)
+        ti = get_task_instance(
+            session=db.session(),
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            map_index=_given_or_unmapped(map_index),
+        )
         chunk = log_chunk(session=db.session(), ti=ti, try_number=wanted, offset=offset)
     except NotFoundError as exc:
         return _json_error(404, str(exc))
+    except InvalidInputError as exc:
+        return _json_error(400, str(exc))
     return jsonify(asdict(chunk))
 
 
@@ -256,34 +347,46 @@ def _json_error(status: int, message: str) -> Response:
 @bp.route("/dags/<dag_id>/task-clear/<task_id>/<path:run_id>", methods=["POST"])
 @page(Action.EDIT, Resource.TASK_INSTANCES)
 def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
-    """Clear the task (``downstream=true``: and everything downstream) to run again."""
+    """Clear the task (``downstream=true``: and everything downstream) to run again;
+    ``?map_index=`` clears only that instance of a mapped task (without it, all of them)."""
     check_dag(dag_id)
+    map_index = _map_index_arg()
     cleared = clear_task_instance(
         session=db.session(),
         dag_id=dag_id,
         run_id=run_id,
         task_id=task_id,
+        map_index=map_index,
         downstream=request.form.get("downstream") == "true",
         now=utcnow(),
     )
     db.commit()
     flash(_cleared_message(cleared))
-    return redirect(url_for("ui.task_instance", dag_id=dag_id, run_id=run_id, task_id=task_id))
+    return _back_to_instance(dag_id, run_id, task_id, map_index)
+
+
+def _back_to_instance(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> Response:
+    here: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    if map_index is not None and map_index >= 0:
+        here["map_index"] = map_index
+    return redirect(url_for("ui.task_instance", **here))
 
 
 @bp.route("/dags/<dag_id>/task-mark/<task_id>/<path:run_id>", methods=["POST"])
 @page(Action.EDIT, Resource.TASK_INSTANCES)
 def mark_task(dag_id: str, run_id: str, task_id: str) -> Response:
+    """Mark the task instance (``?map_index=``: that instance of a mapped task)."""
     check_dag(dag_id)
     state = TaskInstanceState(_chosen("state"))
-    mark_task_instance(
+    ti = mark_task_instance(
         session=db.session(),
         dag_id=dag_id,
         run_id=run_id,
         task_id=task_id,
+        map_index=_given_or_unmapped(_map_index_arg()),
         state=state,
         now=utcnow(),
     )
     db.commit()
-    flash(f"task {task_id} marked {state.value}")
-    return redirect(url_for("ui.task_instance", dag_id=dag_id, run_id=run_id, task_id=task_id))
+    flash(f"task {instance_name(ti)} marked {state.value}")
+    return _back_to_instance(dag_id, run_id, task_id, ti.map_index)
