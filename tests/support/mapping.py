@@ -54,9 +54,15 @@ DAG_FILE = textwrap.dedent(
 )
 
 
-def write_dag(folder: Path, **values: Any) -> None:
-    text = DAG_FILE
-    defaults = {"MAKE": "[1, 2, 3]", "RETRIES": 0, "FLAKY": False, "RULE": "all_success"}
+MAPPING_DEFAULTS = {"MAKE": "[1, 2, 3]", "RETRIES": 0, "FLAKY": False, "RULE": "all_success"}
+
+
+def write_dag(
+    folder: Path, *, template: str = DAG_FILE, defaults: dict[str, Any] | None = None, **values: Any
+) -> None:
+    """Write the DAG ``template`` (the mapping DAG by default) with ``{{KEY}}`` filled."""
+    text = template
+    defaults = MAPPING_DEFAULTS if defaults is None else defaults
     for key, value in {**defaults, **values}.items():
         text = text.replace("{{" + key + "}}", str(value))
     (folder / "mapping.py").write_text(text)
