@@ -56,6 +56,24 @@ GROUP_DAG = textwrap.dedent(
             repeat(said.output, times)
 
         words.expand_kwargs([{"word": "echo ab", "times": 2}, {"word": "echo c"}])
+
+        @task_group
+        def pick(letter):
+            @task.branch
+            def choose(letter):
+                return f"pick.{letter}"
+
+            @task
+            def a():
+                return "a"
+
+            @task
+            def b():
+                return "b"
+
+            choose(letter) >> [a(), b()]
+
+        pick.expand(letter=["a", "b", "a"])
     """
 )
 

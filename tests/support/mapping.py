@@ -104,7 +104,9 @@ class Harness:
         from engine.models import DagRun
 
         with self.sessions() as session:
-            return session.scalars(sa.select(DagRun.state)).one()
+            return session.scalars(
+                sa.select(DagRun.state).filter_by(dag_id="mapping", run_id="r")
+            ).one()
 
     def instances(self, task_id: str) -> list[tuple[int, TaskInstanceState, int]]:
         with self.sessions() as session:

@@ -104,3 +104,34 @@ def test_an_empty_expansion_skips_the_group_and_its_downstream(harness: Any) -> 
 
     for task_id in ("grp.add", "grp.double", "grp.note", "total"):
         assert h.instances(task_id) == [(-1, TI.SKIPPED, 0)]
+
+
+def test_a_branch_in_the_group_chooses_for_its_own_map_index(harness: Any) -> None:
+    h = harness()
+
+    h.run_until_done()
+
+    assert [s for _, s, _ in h.instances("pick.a")] == [TI.SUCCESS, TI.SKIPPED, TI.SUCCESS]
+    assert [s for _, s, _ in h.instances("pick.b")] == [TI.SKIPPED, TI.SUCCESS, TI.SKIPPED]
+
+
+def test_expanding_the_group_is_one_insert_per_task(harness: Any) -> None:
+    h = harness(MAKE="list(range(40))")
+    h.scheduler.tick(utcnow())
+    (make,) = [job for job in h.executor.submitted if job.task_id == "make"]
+    run_task(make.ti_id, make.try_number, ctx=h.worker)
+    inserts: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO TASK_INSTANCE"):
+            inserts.append(statement)
+
+    engine = h.sessions.kw["bind"]
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        h.scheduler.tick(utcnow())
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    for task_id in ("grp.add", "grp.double", "grp.note"):
+        assert [i for i, _, _ in h.instances(task_id)] == list(range(40))
+    assert len(inserts) == 3  # one per task of the group, not one per instance
