@@ -39,7 +39,8 @@ def test_parameters_are_placeholders_and_partial_arguments_pass_as_they_are(dag:
 
     result = grp.partial(k=10).expand(x=make())
 
-    assert isinstance(seen["x"], MappedArgument) and seen["x"].name == "x"
+    assert isinstance(seen["x"], MappedArgument)
+    assert seen["x"].name == "x"
     assert seen["k"] == 10
     group = dag.task_group["grp"]
     assert isinstance(group, MappedTaskGroup)
@@ -104,7 +105,8 @@ def test_expand_kwargs_places_each_parameter_not_partial(dag: Any) -> None:
 
     grp.partial(c=30).expand_kwargs([{"a": 1}, {"a": 2, "b": 5}])
 
-    assert isinstance(seen["a"], MappedArgument) and isinstance(seen["b"], MappedArgument)
+    assert isinstance(seen["a"], MappedArgument)
+    assert isinstance(seen["b"], MappedArgument)
     assert seen["c"] == 30
 
 
@@ -153,7 +155,8 @@ def test_mapping_a_task_inside_a_mapped_group_is_refused(dag: Any) -> None:
         NotImplementedError, match="operator expansion in an expanded task group"
     ) as info:
         grp.expand(x=[1])
-    assert "'grp.add'" in str(info.value) and f"{__file__}:" in str(info.value)
+    assert "'grp.add'" in str(info.value)
+    assert f"{__file__}:" in str(info.value)
 
 
 def test_a_mapped_group_inside_a_mapped_group_is_refused(dag: Any) -> None:
@@ -169,7 +172,8 @@ def test_a_mapped_group_inside_a_mapped_group_is_refused(dag: Any) -> None:
         NotImplementedError, match="nested mapped task groups are not supported"
     ) as info:
         outer.expand(x=[1])
-    assert "'outer.inner'" in str(info.value) and "'outer'" in str(info.value)
+    assert "'outer.inner'" in str(info.value)
+    assert "'outer'" in str(info.value)
 
 
 def test_always_is_refused_when_the_group_maps_over_a_task(dag: Any) -> None:

@@ -16,7 +16,8 @@ from tests.support.mappedgroups import write_group_dag
 def _run(tmp_path: Path, **values: Any) -> Any:
     write_group_dag(tmp_path, **values)
     spec = importlib.util.spec_from_file_location("group_dag", tmp_path / "mapping.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return DagTestRun(module.dag, retry_delay_scale=0, echo=lambda _: None).run()

@@ -94,7 +94,8 @@ def test_an_instance_waits_only_for_its_own_map_index(harness: Any) -> None:
 
     states = {index: state for index, state, _ in h.instances("grp.double")}
     assert states[1] in (TI.SCHEDULED, TI.QUEUED)
-    assert states[0] is TI.NONE and states[2] is TI.NONE
+    assert states[0] is TI.NONE
+    assert states[2] is TI.NONE
 
 
 def test_an_empty_expansion_skips_the_group_and_its_downstream(harness: Any) -> None:
