@@ -39,6 +39,10 @@ def main() -> None:
     floor = _guarded("rq_floor", rq_floor.main)
     floor_rate = floor["jobs_per_second_2_workers"] if floor else None
     _guarded("fan_out", lambda: loom_runs.emit(loom_runs.fan_out(floor=floor_rate)))
+    _guarded(
+        "fan_out_mapped",
+        lambda: loom_runs.emit(loom_runs.fan_out(floor=floor_rate, mapped=True)),
+    )
     _guarded("chain", lambda: loom_runs.emit(loom_runs.chain()))
     _guarded("scheduler_tick", tick_bench.main)
     _guarded("parse", parse_bench.main)

@@ -1,4 +1,5 @@
-"""Loom end to end on PostgreSQL and Redis: a fan-out and a chain of no-op tasks.
+"""Loom end to end on PostgreSQL and Redis: a fan-out (of tasks written out, and of one
+task mapped over an upstream list) and a chain of no-op tasks.
 
 Workers are real ``loom worker`` processes (``--no-fork``: rq.SimpleWorker, or
 ``--fork``: rq.Worker); a :class:`~engine.scheduling.scheduler.Scheduler` with an
@@ -42,6 +43,29 @@ with DAG("bench_fan_out", schedule=None, start_date=datetime(2026, 1, 1)) as dag
     for i in range({width}):
         start >> EmptyOperator(task_id=f"t{{i:04d}}") >> end
 """
+
+MAPPED_FAN_OUT_DAG = """
+from datetime import datetime
+from engine import DAG, task
+
+with DAG("bench_mapped_fan_out", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+
+    @task
+    def make():
+        return list(range({width}))
+
+    @task
+    def noop(i):
+        return None
+
+    @task
+    def end(values):
+        return None
+
+    end(noop.expand(i=make()))
+"""
+"""The same shape as :data:`FAN_OUT_DAG` by dynamic task mapping: the scheduler expands
+``noop`` into ``width`` instances once ``make`` has returned (one INSERT)."""
 
 CHAIN_DAG = """
 from datetime import datetime
@@ -125,16 +149,24 @@ VARIANTS: dict[str, dict[str, str]] = {
 
 
 def fan_out(
-    width: int = 1000, floor: float | None = None, variants: tuple[str, ...] = ("default",)
+    width: int = 1000,
+    floor: float | None = None,
+    variants: tuple[str, ...] = ("default",),
+    *,
+    mapped: bool = False,
 ) -> dict[str, Any]:
     """1 → ``width`` → 1 with 2 in-process workers, on default settings (and, when asked,
-    with ``scheduler.parallelism`` raised to 1000: ``variants``)."""
-    source = FAN_OUT_DAG.format(width=width)
-    figures: dict[str, Any] = {"benchmark": "fan_out", "width": width, "workers": 2}
+    with ``scheduler.parallelism`` raised to 1000: ``variants``); ``mapped``: the middle
+    is one task mapped over the first one's list."""
+    dag_id, dag = (
+        ("bench_mapped_fan_out", MAPPED_FAN_OUT_DAG) if mapped else ("bench_fan_out", FAN_OUT_DAG)
+    )
+    source = dag.format(width=width)
+    benchmark = "fan_out_mapped" if mapped else "fan_out"
+    figures: dict[str, Any] = {"benchmark": benchmark, "width": width, "workers": 2}
     for name in variants:
         env = VARIANTS[name]
-        result = run_dag(dag_id="bench_fan_out", source=source, workers=2, fork=False,
-                         settings_env=env)  # fmt: skip
+        result = run_dag(dag_id=dag_id, source=source, workers=2, fork=False, settings_env=env)
         tasks = result["tasks"]
         figures[name] = {
             "state": result["state"],
@@ -169,6 +201,7 @@ def chain(length: int = 50) -> dict[str, Any]:
 
 def main(floor: float | None = None) -> None:
     emit(fan_out(floor=floor))
+    emit(fan_out(floor=floor, mapped=True))
     emit(chain())
 
 

@@ -41,6 +41,7 @@ _CALLBACKS = {
     TI.SUCCESS: "on_success",
     TI.UP_FOR_RETRY: "on_retry",
     TI.FAILED: "on_failure",
+    TI.SKIPPED: "on_skipped",  # only a task that skipped itself reaches the worker's finish
 }
 
 

@@ -28,8 +28,41 @@ HINTS: dict[str, str] = {
     "sla_miss_callback": "SLAs are removed in Airflow 3: use deadline= with email= or notify=",
     "provide_context": "removed in Airflow 2: callables receive the context values they name",
     "execution_date": "renamed to logical_date in Airflow 3",
+    **dict.fromkeys(
+        (
+            "template_searchpath",
+            "template_undefined",
+            "user_defined_macros",
+            "user_defined_filters",
+            "jinja_environment_kwargs",
+            "render_template_as_native_obj",
+        ),
+        "not supported yet: templates use Loom's fixed environment; plugins add macros",
+    ),
+    "access_control": "not supported: a role's DAGs are chosen by tag (loom roles), "
+    "not by DAG files",
+    "auto_register": "not supported: every DAG a file defines at import is registered",
+    "disable_bundle_versioning": "not supported: Loom keeps every version of every DAG",
+    "start_date": "not supported on tasks: a task runs in every run of its DAG; set the "
+    "DAG's start_date (or default_args['start_date']), or skip with a branch",
+    "end_date": "not supported on tasks: set the DAG's end_date, or skip with a branch",
+    "wait_for_past_depends_before_skipping": "not supported: with depends_on_past, a task "
+    "waits for its previous run before any trigger-rule skip",
+    "pre_execute": "not supported (experimental in Airflow): use on_execute_callback",
+    "post_execute": "not supported (experimental in Airflow): use on_success_callback",
+    "executor": "not supported: Loom has one executor; route with queue= instead",
+    "executor_config": "not supported: Loom has one executor; route with queue= instead",
+    "resources": "not supported: route heavy tasks with queue= and pool=",
+    "run_as_user": "not supported: a task runs as its worker's user; run such workers "
+    "as that user and route with queue=",
+    "inlets": "not supported yet (assets)",
+    "outlets": "not supported yet (assets)",
+    "map_index_template": "not supported yet: mapped instances are named by their index",
+    "logger_name": "not supported: a task logs through the 'user.task' logger or print",
+    "allow_nested_operators": "not supported: an operator runs one task; nest none",
 }
-"""Airflow arguments renamed or removed, and what to use instead."""
+"""Airflow arguments renamed, removed, or deliberately not taken, and what to use instead
+(docs/migrating.md lists them with the reasons)."""
 
 
 def unknown_argument(name: str, *, of: str) -> str:

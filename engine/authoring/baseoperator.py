@@ -114,6 +114,8 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
     on_success_callback: list[Callable[..., Any]]
     on_failure_callback: list[Callable[..., Any]]
     on_retry_callback: list[Callable[..., Any]]
+    on_execute_callback: list[Callable[..., Any]]
+    on_skipped_callback: list[Callable[..., Any]]
 
     def _check_task_id(self) -> None:
         if not isinstance(self.task_id, str) or not ID_PATTERN.fullmatch(self.task_id):

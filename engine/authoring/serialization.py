@@ -26,7 +26,11 @@ from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.taskgroup import TaskGroup
-from engine.authoring.tasksettings import SERIALIZED_SETTINGS, SerializedSettingValues
+from engine.authoring.tasksettings import (
+    CALLBACK_KINDS,
+    SERIALIZED_SETTINGS,
+    SerializedSettingValues,
+)
 from engine.authoring.templating import Reference
 from engine.authoring.weights import effective_weights
 
@@ -127,7 +131,8 @@ class SerializedTask(SerializedSettingValues):
     downstream_task_ids: tuple[str, ...]
     is_branch: bool
     callbacks: tuple[str, ...]
-    """Which callbacks the task has: ``on_success``, ``on_failure``, ``on_retry``."""
+    """Which callbacks the task has: ``on_success``, ``on_failure``, ``on_retry``,
+    ``on_execute``, ``on_skipped``."""
     template_fields: tuple[str, ...]
     fields: dict[str, Any]
     line: int | None
@@ -163,11 +168,7 @@ class SerializedTask(SerializedSettingValues):
             upstream_task_ids=tuple(sorted(task.upstream_task_ids)),
             downstream_task_ids=tuple(sorted(task.downstream_task_ids)),
             is_branch=task.is_branch,
-            callbacks=tuple(
-                kind
-                for kind in ("on_success", "on_failure", "on_retry")
-                if getattr(task, f"{kind}_callback")
-            ),
+            callbacks=tuple(kind for kind in CALLBACK_KINDS if getattr(task, f"{kind}_callback")),
             template_fields=tuple(task.template_fields),
             fields=to_jsonable(task.serialize_fields()),
             line=task.call_site.line,

@@ -244,6 +244,10 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
     TaskSetting("on_success_callback", None, CALLBACKS, serialized=False),
     TaskSetting("on_failure_callback", None, CALLBACKS, serialized=False),
     TaskSetting("on_retry_callback", None, CALLBACKS, serialized=False),
+    TaskSetting("on_execute_callback", None, CALLBACKS, "Called right before execute.", False),
+    TaskSetting(
+        "on_skipped_callback", None, CALLBACKS, "Called when the task skips itself.", False
+    ),
     TaskSetting("email", None, NAMES),
     TaskSetting("email_on_failure", True, BOOL),
     TaskSetting("email_on_retry", True, BOOL),
@@ -280,6 +284,10 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
 )
 
 SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)
+CALLBACK_KINDS = tuple(
+    s.name.removesuffix("_callback") for s in TASK_SETTINGS if s.kind is CALLBACKS
+)
+"""``on_success``, ``on_failure``, ...: the callbacks a task may have."""
 SERIALIZED_SETTINGS = tuple(setting for setting in TASK_SETTINGS if setting.serialized)
 
 

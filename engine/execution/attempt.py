@@ -85,6 +85,7 @@ def run_attempt(
             rendered = render_task(task, context)
         fields = {name: getattr(rendered, name) for name in task.template_fields}
         context["task"] = rendered
+        run_callbacks(task.on_execute_callback, context, kind="on_execute")
         with execution_timeout(task.execution_timeout):
             value = rendered.execute(context)
         result = _finish(task, value, context["ti"], fields)

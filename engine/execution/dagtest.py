@@ -289,6 +289,7 @@ class DagTestRun:
         if result.outcome is Outcome.SKIPPED:
             self._step(report, TI.SKIPPED)
             self.echo(f"{report.label}: skipped ({result.error_message or 'by the task'})")
+            run_callbacks(task.on_skipped_callback, context, kind="on_skipped")
             return False
         report.error = f"{result.error_type}: {result.error_message}"
         context["exception"] = report.error

@@ -7,7 +7,16 @@ from typing import Any
 
 import pytest
 
-from engine import DAG, BashOperator, EmptyOperator, FailTask, PythonOperator, SkipTask, task
+from engine import (
+    DAG,
+    BashOperator,
+    BranchPythonOperator,
+    EmptyOperator,
+    FailTask,
+    PythonOperator,
+    SkipTask,
+    task,
+)
 from engine.errors import DagValidationError, InvalidInputError
 from engine.execution.dagtest import DagTestRun
 from engine.state import DagRunState
@@ -191,6 +200,31 @@ def test_callback_errors_never_change_the_state() -> None:
     states = run(dag)
     assert states == {"t": S.SUCCESS, "f": S.FAILED}
     assert sorted(calls) == ["f", "t"]
+
+
+def test_execute_callback_runs_before_execute_and_skipped_only_on_a_self_skip() -> None:
+    events: list[str] = []
+
+    def record(event: str) -> Any:
+        return lambda context: events.append(f"{context['ti'].task_id} {event}")
+
+    def work() -> str:
+        events.append("work executes")
+        return "left"
+
+    def skip_me() -> None:
+        raise SkipTask("not today")
+
+    callbacks = {"on_execute_callback": record("execute"), "on_skipped_callback": record("skipped")}
+    with DAG("callback_kinds") as dag:
+        branch = BranchPythonOperator(task_id="work", python_callable=work, **callbacks)
+        branch >> [
+            PythonOperator(task_id="left", python_callable=skip_me, **callbacks),
+            EmptyOperator(task_id="right", **callbacks),  # skipped by the branch: no callback
+        ]
+    states = run(dag)
+    assert states == {"work": S.SUCCESS, "left": S.SKIPPED, "right": S.SKIPPED}
+    assert events == ["work execute", "work executes", "left execute", "left skipped"]
 
 
 def test_templates_see_the_logical_date_and_conf() -> None:

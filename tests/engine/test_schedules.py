@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pendulum
 import pytest
 
+from engine import DAG, EmptyOperator
 from engine.authoring.schedules import (
     CronSchedule,
     DataInterval,
@@ -15,6 +17,7 @@ from engine.authoring.schedules import (
     deserialize_schedule,
     parse_schedule,
 )
+from engine.authoring.serialization import SerializedDAG
 from engine.errors import InvalidInputError
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -142,3 +145,18 @@ def test_manual_only_never_creates_runs() -> None:
         )
         is None
     )
+
+
+def test_a_pendulum_start_date_gives_the_dag_its_zone() -> None:
+    """Airflow DAG files write ``pendulum.datetime(..., tz=...)``; it works unchanged."""
+    with DAG(
+        "p", schedule="30 6 * * *", start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Berlin")
+    ) as dag:
+        EmptyOperator(task_id="a")
+    stored = SerializedDAG.from_dict(SerializedDAG.from_dag(dag).to_dict())
+    assert (stored.timezone, stored.start_date) == (
+        "Europe/Berlin",
+        datetime(2025, 12, 31, 23, tzinfo=UTC),
+    )
+    summer = stored.schedule.interval_for(datetime(2026, 7, 1, 12, tzinfo=UTC))
+    assert summer.start == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST

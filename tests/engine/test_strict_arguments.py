@@ -3,6 +3,7 @@ arguments Airflow renamed or removed say what to use instead."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import textwrap
 from datetime import datetime
@@ -10,7 +11,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from engine import DAG, BashOperator, EmptyOperator, task
+from engine import DAG, BaseOperator, BashOperator, EmptyOperator, task
+from engine.authoring.arguments import HINTS
+from engine.authoring.tasksettings import SETTING_NAMES
 from engine.authoring.validation import validate_dag
 from engine.cli.main import cli
 
@@ -23,6 +26,30 @@ def test_an_unknown_task_argument_names_the_task() -> None:
     with DAG("d") as dag:
         BashOperator(task_id="t", bash_command="true", foo=1)
     assert messages(dag) == ["task 't': unknown argument 'foo' to BashOperator"]
+
+
+def test_every_hinted_argument_is_really_refused() -> None:
+    """The hints (and the README's list of them) stay true: no task takes these names, and
+    the DAG takes only those whose hint is about tasks."""
+    on_dag = set(inspect.signature(DAG.__init__).parameters)
+    on_task = SETTING_NAMES | set(inspect.signature(BaseOperator.__init__).parameters)
+    assert sorted(HINTS.keys() & on_task) == []
+    # A DAG argument that tasks do not take says so.
+    assert all("on tasks" in HINTS[name] for name in HINTS.keys() & on_dag)
+
+
+def test_unsupported_airflow_arguments_say_why() -> None:
+    with DAG("d", access_control={"Viewer": {"can_read"}}) as dag:
+        EmptyOperator(task_id="t", start_date=datetime(2026, 1, 1), executor_config={})
+    assert messages(dag) == [
+        "unknown argument 'access_control' to DAG (not supported: a role's DAGs are chosen "
+        "by tag (loom roles), not by DAG files)",
+        "task 't': unknown argument 'executor_config' to EmptyOperator (not supported: Loom "
+        "has one executor; route with queue= instead)",
+        "task 't': unknown argument 'start_date' to EmptyOperator (not supported on tasks: a "
+        "task runs in every run of its DAG; set the DAG's start_date (or "
+        "default_args['start_date']), or skip with a branch)",
+    ]
 
 
 def test_renamed_airflow_arguments_get_a_hint() -> None:

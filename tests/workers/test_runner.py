@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -123,6 +124,21 @@ def test_skip_task_ends_skipped(sessions: Sessions, ctx: RunnerContext) -> None:
 
     assert run_task(ti_id, try_number, ctx=ctx) is TI.SKIPPED
     assert attempts(sessions, ti_id)[0].state == "skipped"
+
+
+def test_execute_and_skipped_callbacks_run_around_a_self_skip(
+    sessions: Sessions, ctx: RunnerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "callbacks.log"
+    monkeypatch.setenv("LOOM_TEST_CALLBACKS", str(log))
+    ti_id, try_number = queued(sessions, "skip_with_callbacks")
+
+    assert run_task(ti_id, try_number, ctx=ctx) is TI.SKIPPED
+
+    assert log.read_text().splitlines() == [
+        "skip_with_callbacks execute",
+        "skip_with_callbacks skipped",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,16 @@ def broken_callback(context: dict[str, object]) -> None:
     raise RuntimeError("callback broke")
 
 
+def record_callback(context: dict[str, object]) -> None:
+    """Appends ``<task_id> <event>`` to the file LOOM_TEST_CALLBACKS names."""
+    with open(os.environ["LOOM_TEST_CALLBACKS"], "a") as log:
+        log.write(f"{context['ti'].task_id} {context['event']}\n")  # type: ignore[attr-defined]
+
+
+def mark(event: str) -> Callable[[dict[str, object]], None]:
+    return lambda context: record_callback({**context, "event": event})
+
+
 def choose() -> str:
     return "left"
 
@@ -97,6 +108,13 @@ with DAG("work", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     PythonOperator(task_id="final", python_callable=boom, retries=0)
     PythonOperator(task_id="give_up", python_callable=give_up, retries=3)
     PythonOperator(task_id="skip", python_callable=skip)
+    PythonOperator(
+        task_id="skip_with_callbacks",
+        python_callable=skip,
+        on_execute_callback=mark("execute"),
+        on_skipped_callback=mark("skipped"),
+        on_success_callback=mark("success"),
+    )
     PythonOperator(
         task_id="slow", python_callable=sleep_long, execution_timeout=timedelta(seconds=0.3)
     )
