@@ -88,6 +88,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         max_tries=claim.max_tries,
         xcom=store,
         mapped_task_ids=frozenset(t for t, s in claim.dag.tasks.items() if s.mapped is not None),
+        group_task_ids=claim.dag.same_mapped_group(claim.task_id),
     )
     context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))

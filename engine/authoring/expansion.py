@@ -8,6 +8,10 @@ The spec (``SerializedTask.mapped``) is what :meth:`ExpandInput.serialize
 task_id, "key": ..., "path": [...], "map": [names]}`` (``.map()`` keeps the length), or
 ``{"zip": [sources], "fillvalue": ...}`` (the shortest input, or the longest when a
 ``fillvalue`` is given).
+
+A task of a mapped task group has ``{"kind": "group", "group_id": ...}``: the group's
+spec, serialized once on the group (``SerializedTaskGroup.mapped``), is its expansion
+(:meth:`SerializedDAG.expansion_of <engine.authoring.serialization.SerializedDAG.expansion_of>`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,18 @@ from typing import Any
 
 LengthOf = Callable[[str], int | None]
 """The length of an upstream task's return value; None while unknown."""
+
+
+GROUP = "group"
+
+
+def group_spec(group_id: str | None) -> dict[str, Any]:
+    """The ``mapped`` spec of a task expanded with mapped group ``group_id``."""
+    return {"kind": GROUP, "group_id": group_id}
+
+
+def is_group_spec(spec: dict[str, Any]) -> bool:
+    return bool(spec["kind"] == GROUP)
 
 
 def sources(spec: dict[str, Any]) -> list[dict[str, Any]]:

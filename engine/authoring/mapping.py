@@ -39,18 +39,17 @@ _NOT_PER_TASK = frozenset({"task_id", "dag", "default_args"})
 
 
 def feeds_mapping(dag: Any, task_id: str) -> bool:
-    """Whether a mapped task of ``dag`` expands over ``task_id``'s return value."""
-    return any(
-        ref.operator.task_id == task_id
-        for task in dag.tasks
-        if isinstance(task, MappedOperator)
-        for ref in task.expand_input.references()
-    )
+    """Whether a mapped task or mapped task group of ``dag`` expands over ``task_id``'s
+    return value."""
+    inputs = [task.expand_input for task in dag.tasks if isinstance(task, MappedOperator)]
+    groups = dag.task_group.get_task_group_dict().values()
+    inputs += [group.expand_input for group in groups if group.is_mapped]
+    return any(ref.operator.task_id == task_id for i in inputs for ref in i.references())
 
 
-def refuse_group_mapping(*args: Any, **kwargs: Any) -> None:
-    """What ``expand``/``partial`` of a task group do until mapped groups exist."""
-    raise NotImplementedError("mapping a task group is not supported yet")
+def in_mapped_group(task: BaseOperator) -> bool:
+    """Whether ``task`` is expanded with a mapped task group it is in."""
+    return task.task_group is not None and task.task_group.closest_mapped_group() is not None
 
 
 # -- XCom transforms ----------------------------------------------------------------------
@@ -250,6 +249,11 @@ class MappedOperator(BaseOperator):
         self.template_fields = operator_class.template_fields  # type: ignore[misc]
         self.is_branch = operator_class.is_branch  # type: ignore[misc]
         super().__init__(task_id, **settings)
+        if in_mapped_group(self):
+            raise NotImplementedError(
+                "operator expansion in an expanded task group is not yet supported "
+                f"(task {self.task_id!r} at {self.call_site})"
+            )
         if self.trigger_rule is TriggerRule.ALWAYS and expand_input.references():
             raise ValueError(
                 "Task-generated mapping within a task using 'expand' is not allowed with "

@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
+from engine.authoring.expansion import is_group_spec
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
@@ -152,10 +153,14 @@ class SerializedTask(SerializedSettingValues):
     def from_operator(cls, task: BaseOperator, *, weight: int | None = None) -> SerializedTask:
         """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
         as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
+        from engine.authoring.expansion import group_spec
         from engine.authoring.mapping import MappedOperator
 
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         mapped = task.expand_input.serialize() if isinstance(task, MappedOperator) else None
+        mapped_group = task.task_group.closest_mapped_group() if task.task_group else None
+        if mapped_group is not None:
+            mapped = group_spec(mapped_group.group_id)
         return cls(
             mapped=to_jsonable(mapped),
             task_id=task.task_id,
@@ -230,10 +235,14 @@ class SerializedTaskGroup:
     """``None`` for a group at the DAG's root."""
     children: tuple[str, ...]
     """Full ids of its tasks and subgroups, in the order they were added."""
+    mapped: dict[str, Any] | None = None
+    """A mapped group's expansion (an expand spec of :mod:`engine.authoring.expansion`)."""
 
     @classmethod
     def tree_of(cls, root: TaskGroup) -> dict[str, SerializedTaskGroup]:
         """Every group under ``root`` (parents before children), by full id."""
+        from engine.authoring.mappedgroup import MappedTaskGroup
+
         found: dict[str, SerializedTaskGroup] = {}
         for group_id, group in root.get_task_group_dict().items():
             parent = group.parent_group
@@ -244,11 +253,19 @@ class SerializedTaskGroup:
                 prefix_group_id=group.prefix_group_id,
                 parent_group_id=parent.group_id if parent else None,
                 children=tuple(group.children),
+                mapped=(
+                    to_jsonable(group.expand_input.serialize())
+                    if isinstance(group, MappedTaskGroup)
+                    else None
+                ),
             )
         return found
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "children": list(self.children)}
+        data = {**asdict(self), "children": list(self.children)}
+        if self.mapped is None:  # an unmapped group's dict (and its DAG's hash) is unchanged
+            del data["mapped"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SerializedTaskGroup:
@@ -337,6 +354,30 @@ class SerializedDAG:
     @property
     def leaves(self) -> list[str]:
         return [t.task_id for t in self.tasks.values() if not t.downstream_task_ids]
+
+    @cached_property
+    def mapped_groups(self) -> dict[str, str]:
+        """The mapped task group of each task expanded with one, by task id."""
+        return {
+            task_id: task.mapped["group_id"]
+            for task_id, task in self.tasks.items()
+            if task.mapped is not None and is_group_spec(task.mapped)
+        }
+
+    def same_mapped_group(self, task_id: str) -> frozenset[str]:
+        """The tasks of the mapped group ``task_id`` is expanded with (empty if none)."""
+        group_id = self.mapped_groups.get(task_id)
+        if group_id is None:
+            return frozenset()
+        return frozenset(t for t, g in self.mapped_groups.items() if g == group_id)
+
+    def expansion_of(self, task_id: str) -> dict[str, Any] | None:
+        """What a mapped task expands over (its group's expansion for a task of a mapped
+        group); None for a task that is not mapped."""
+        group_id = self.mapped_groups.get(task_id)
+        if group_id is not None:
+            return self.task_groups[group_id].mapped
+        return self.tasks[task_id].mapped
 
     @cached_property
     def setups_and_teardowns(self) -> SetupTeardownIndex:

@@ -83,6 +83,9 @@ class TaskGroup(DependencyMixin):
         start >> extract >> end
     """
 
+    is_mapped = False
+    """Whether the group is expanded (:mod:`engine.authoring.mappedgroup`)."""
+
     def __init__(
         self,
         group_id: str | None,
@@ -203,6 +206,13 @@ class TaskGroup(DependencyMixin):
                 found.update(child.get_task_group_dict())
         return found
 
+    def closest_mapped_group(self) -> TaskGroup | None:
+        """This group if it is mapped, else its nearest mapped parent; None if neither."""
+        group: TaskGroup | None = self
+        while group is not None and not group.is_mapped:
+            group = group.parent_group
+        return group
+
     def has_task(self, task: BaseOperator) -> bool:
         return any(member is task for member in self.iter_tasks())
 
@@ -294,14 +304,41 @@ def _suffixed(label: str, parent: TaskGroup, dag: DAG) -> str:
 class _TaskGroupFunction(Generic[P, R]):
     """What ``@task_group`` returns: each call builds a new group around the function's body."""
 
-    def __init__(self, func: Callable[P, R], options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        func: Callable[P, R],
+        options: dict[str, Any],
+        partial_kwargs: dict[str, Any] | None = None,
+    ) -> None:
         self.function = func
         self.options = options
+        self.partial_kwargs = partial_kwargs or {}
+        """Arguments fixed by ``.partial(...)`` for a mapped group."""
         functools.update_wrapper(self, func)
 
     def override(self, **options: Any) -> _TaskGroupFunction[P, R]:
         """The same group function with other group settings (``group_id``, ``tooltip``...)."""
-        return _TaskGroupFunction(self.function, {**self.options, **options})
+        return _TaskGroupFunction(self.function, {**self.options, **options}, self.partial_kwargs)
+
+    def partial(self, **kwargs: Any) -> _TaskGroupFunction[P, R]:
+        """Fix arguments passed as they are to every instance of the mapped group."""
+        from engine.authoring.mappedgroup import check_partial
+
+        check_partial(self.function, self.partial_kwargs, kwargs)
+        return _TaskGroupFunction(self.function, self.options, {**self.partial_kwargs, **kwargs})
+
+    def expand(self, *args: Any, **mapped: Any) -> Any:
+        """A mapped group: its tasks have one instance per element (per combination, for
+        several arguments); returns what the function returned, or the group."""
+        from engine.authoring.mappedgroup import expand_group
+
+        return expand_group(self, args, mapped)
+
+    def expand_kwargs(self, value: Any) -> Any:
+        """A mapped group with one instance per dict of arguments in ``value``."""
+        from engine.authoring.mappedgroup import expand_group_kwargs
+
+        return expand_group_kwargs(self, value)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R | TaskGroup:
         """Build the group; return what the function returned, or the group when ``None``."""

@@ -19,7 +19,12 @@ from enum import StrEnum
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.mapping import DEFAULT_MAX_MAP_LENGTH, MappedOperator, feeds_mapping
+from engine.authoring.mapping import (
+    DEFAULT_MAX_MAP_LENGTH,
+    MappedOperator,
+    feeds_mapping,
+    in_mapped_group,
+)
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
 from engine.authoring.templating import render_value
 from engine.errors import TemplateError
@@ -70,7 +75,7 @@ def run_attempt(
     task expands over fails unless it returns a list or dict of at most
     ``max_map_length`` elements.
     """
-    mapped = isinstance(task, MappedOperator)
+    mapped = isinstance(task, MappedOperator) or in_mapped_group(task)
     try:
         if isinstance(task, MappedOperator):
             map_index = context["ti"].map_index

@@ -84,6 +84,9 @@ class TaskInstanceHandle:
     """Which instance of a mapped task this is; -1 when the task is not mapped."""
     mapped_task_ids: frozenset[str] = frozenset()
     """The DAG's mapped tasks: pulling one's XCom gives every instance's value."""
+    group_task_ids: frozenset[str] = frozenset()
+    """The tasks of this task's mapped task group: pulling one's XCom gives the value of
+    its instance of the same map index."""
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` (it must be JSON-serializable) under ``key`` for this task."""
@@ -101,6 +104,8 @@ class TaskInstanceHandle:
         return [self._pull(tid, key) for tid in task_ids]
 
     def _pull(self, task_id: str, key: str) -> Any:
+        if task_id in self.group_task_ids and self.map_index >= 0:
+            return self.xcom.get(self.dag_id, self.run_id, task_id, key, self.map_index)
         if task_id in self.mapped_task_ids:
             return self.xcom.get_mapped(self.dag_id, self.run_id, task_id, key)
         return self.xcom.get(self.dag_id, self.run_id, task_id, key)

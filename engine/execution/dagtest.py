@@ -2,8 +2,10 @@
 
 It honours dependencies, trigger rules, branching, retries (their delays scaled by
 ``retry_delay_scale``), XCom and mapped tasks (each instance runs with its own
-``map_index`` and element, one after the other), moving every task through the same state table the
-scheduler uses, so a DAG that passes here behaves the same when scheduled.
+``map_index`` and element, one after the other; the instances of a mapped task group's
+tasks are decided one map index at a time, as the scheduler does), moving every task
+through the same state table the scheduler uses, so a DAG that passes here behaves the
+same when scheduled.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.expansion import expansion_length
-from engine.authoring.mapping import MappedOperator
+from engine.authoring.mapping import MappedOperator, in_mapped_group
 from engine.authoring.params import resolve_params
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.trigger_rules import (
@@ -114,8 +116,10 @@ class DagTestRun:
         self.rng = rng or random.Random()
         self.xcom = MemoryXComStore()
         self.mapped_task_ids = frozenset(
-            t.task_id for t in dag.tasks if isinstance(t, MappedOperator)
+            t.task_id for t in dag.tasks if isinstance(t, MappedOperator) or in_mapped_group(t)
         )
+        self.choices: dict[tuple[str, int], set[str]] = {}
+        """What each instance of a branch task in a mapped group chose."""
         self.reports = {tid: TaskReport(tid) for tid in dag.task_ids}
         self.setups_and_teardowns = SetupTeardownIndex(dag.task_dict)
 
@@ -142,25 +146,49 @@ class DagTestRun:
             if readiness is Readiness.WAIT:
                 continue
             moved = True
-            if readiness is Readiness.RUN:
+            if readiness is Readiness.RUN or self._expanded_upstream(task):
                 self._run_task(task)
             else:
                 self._move(task_id, READINESS_STATE[readiness])
                 self.echo(f"{task_id}: {self.reports[task_id].state}")
         return moved
 
-    def _readiness(self, task: BaseOperator) -> Readiness:
+    def _readiness(self, task: BaseOperator, map_index: int = -1) -> Readiness:
+        """The task's verdict; for instance ``map_index`` of a task of a mapped group, the
+        tasks of its group count by their instance of the same index."""
+        local = self._group_ids(task) if map_index >= 0 else frozenset()
         inputs = task.upstream_task_ids | self.setups_and_teardowns.indirect_setups(task.task_id)
-        states = {tid: self.reports[tid].state for tid in inputs}
+        states = {tid: self._state(tid, map_index if tid in local else -1) for tid in inputs}
+        for up in task.upstream_task_ids & local:
+            chosen = self.choices.get((up, map_index))
+            if chosen is not None and task.task_id not in chosen:
+                return Readiness.SKIP
         by_setups = self.setups_and_teardowns.verdict(task.task_id, states)
         if by_setups is not None:
             return by_setups
         ups = task.upstream_task_ids
         setups = setup_ids(self.dag.task_dict, ups) if task.trigger_rule in SETUP_RULES else ()
-        upstream = UpstreamSummary.of(
-            (self.reports[u].state for u in ups), (self.reports[u].state for u in setups)
-        )
+        upstream = UpstreamSummary.of((states[u] for u in ups), (states[u] for u in setups))
         return evaluate(task.trigger_rule, upstream)
+
+    def _expanded_upstream(self, task: BaseOperator) -> bool:
+        """Whether a task of ``task``'s mapped group upstream of it has instances: then
+        each of its own instances is decided by its index (as the scheduler does)."""
+        local = task.upstream_task_ids & self._group_ids(task)
+        return any(self.reports[up].instances for up in local)
+
+    def _state(self, task_id: str, map_index: int) -> TaskInstanceState:
+        report = self.reports[task_id]
+        if map_index >= 0 and len(report.instances) > map_index:
+            return report.instances[map_index].state
+        return report.state
+
+    def _group_ids(self, task: BaseOperator) -> frozenset[str]:
+        """The tasks of the mapped group ``task`` is in (none when it is in none)."""
+        group = task.task_group.closest_mapped_group() if task.task_group else None
+        if group is None:
+            return frozenset()
+        return frozenset(t.task_id for t in group.iter_tasks())
 
     def _move(self, task_id: str, new: TaskInstanceState) -> None:
         self._step(self.reports[task_id], new)
@@ -175,6 +203,8 @@ class DagTestRun:
     def _run_task(self, task: BaseOperator) -> None:
         if isinstance(task, MappedOperator):
             self._run_mapped(task)
+        elif in_mapped_group(task):
+            self._run_in_group(task)
         else:
             self._run_tries(task, self.reports[task.task_id])
 
@@ -189,6 +219,28 @@ class DagTestRun:
         report.instances = [TaskReport(task.task_id, map_index=i) for i in range(length)]
         for instance in report.instances:
             self._run_tries(task, instance)
+        self._sum_up(report)
+
+    def _run_in_group(self, task: BaseOperator) -> None:
+        """Each instance of a mapped group's task, decided by its own map index."""
+        group = task.task_group.closest_mapped_group() if task.task_group else None
+        report = self.reports[task.task_id]
+        length = expansion_length(group.expand_input.serialize(), self._length_of)  # type: ignore[union-attr]
+        if not length:
+            self._move(task.task_id, TI.UPSTREAM_FAILED if length is None else TI.SKIPPED)
+            self.echo(f"{task.task_id}: {report.state} (its group maps over {length} items)")
+            return
+        report.instances = [TaskReport(task.task_id, map_index=i) for i in range(length)]
+        for instance in report.instances:
+            verdict = self._readiness(task, instance.map_index)
+            if verdict is Readiness.RUN:
+                self._run_tries(task, instance)
+            else:
+                self._step(instance, READINESS_STATE.get(verdict, TI.UPSTREAM_FAILED))
+                self.echo(f"{instance.label}: {instance.state}")
+        self._sum_up(report)
+
+    def _sum_up(self, report: TaskReport) -> None:
         report.state = summary_state(i.state for i in report.instances)
         report.tries = sum(i.tries for i in report.instances)
         report.duration = sum(i.duration for i in report.instances)
@@ -228,7 +280,10 @@ class DagTestRun:
         if result.outcome is Outcome.SUCCESS:
             self._step(report, TI.SUCCESS)
             self.echo(f"{report.label}: success (try {report.tries}/{max_tries})")
-            self._skip_unfollowed(task, result.follow)
+            if report.map_index >= 0 and result.follow is not None:
+                self.choices[(task.task_id, report.map_index)] = set(result.follow)
+            else:
+                self._skip_unfollowed(task, result.follow)
             run_callbacks(task.on_success_callback, context, kind="on_success")
             return False
         if result.outcome is Outcome.SKIPPED:
@@ -285,6 +340,7 @@ class DagTestRun:
             xcom=self.xcom,
             map_index=map_index,
             mapped_task_ids=self.mapped_task_ids,
+            group_task_ids=self._group_ids(task),
         )
         params = self.params
         if task.params:  # the task's own params over the DAG's

@@ -5,7 +5,9 @@ The length comes from the serialized spec (:mod:`engine.authoring.expansion`) an
 upstream workers recorded: a ``task_map`` row for an unmapped upstream, the number of
 return values a mapped upstream's instances pushed. No user code runs here. A length
 of 0 skips the placeholder; a length nobody recorded (the upstream pushed nothing to
-map over) fails it as ``upstream_failed``.
+map over) fails it as ``upstream_failed``. The tasks of a mapped task group are expanded
+together (:func:`expand_group`), into instances that readiness then decides one map
+index at a time.
 """
 
 from __future__ import annotations
@@ -117,8 +119,65 @@ def expand_mapped(
     return Expansion(state, created)
 
 
+def expand_group(
+    *, session: Session, dag_run: DagRun, dag: SerializedDAG, group_id: str, now: datetime
+) -> int | None:
+    """Expand every task of mapped group ``group_id`` still a placeholder: instances
+    0..n-1 in ``none``, for readiness to decide one map index at a time (one INSERT per
+    task). An empty expansion skips them, an unknown length fails them as
+    ``upstream_failed``. Returns the length."""
+    spec = dag.task_groups[group_id].mapped
+    assert spec is not None
+    lengths = upstream_lengths(
+        session=session, dag_run=dag_run, dag=dag, task_ids=upstream_task_ids(spec)
+    )
+    length = expansion_length(spec, lengths.get)
+    members = sorted(t for t, g in dag.mapped_groups.items() if g == group_id)
+    placeholders = session.execute(
+        sa.select(TaskInstance.id, TaskInstance.task_id, TaskInstance.try_number).where(
+            TaskInstance.dag_run_id == dag_run.id,
+            TaskInstance.task_id.in_(members),
+            TaskInstance.map_index == -1,
+            TaskInstance.state == TI.NONE,
+        )
+    ).all()
+    for ti_id, _task_id, try_number in placeholders:
+        if length:
+            _expand_in_place(session, ti_id, length, now=now)
+        else:
+            state = TI.UPSTREAM_FAILED if length is None else TI.SKIPPED
+            set_task_state(
+                session=session, ti_id=ti_id, expected=TI.NONE, new=state,
+                try_number=try_number, end_date=now,
+            )  # fmt: skip
+    logger.info("mapped group %s of %s: %s instance(s)", group_id, dag_run.run_id, length)
+    return length
+
+
+def _expand_in_place(session: Session, placeholder: int, length: int, *, now: datetime) -> None:
+    """The placeholder becomes instance 0 (a compare-and-set on its map index, so that a
+    second process expanding the group at once inserts nothing), then 1..n-1 beside it."""
+    moved = session.execute(
+        sa.update(TaskInstance)
+        .where(
+            TaskInstance.id == placeholder,
+            TaskInstance.map_index == -1,
+            TaskInstance.state == TI.NONE,
+        )
+        .values(map_index=0)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount == 1:  # type: ignore[attr-defined]
+        _insert_instances(session, placeholder, range(1, length), now=now, state=TI.NONE)
+
+
 def _insert_instances(
-    session: Session, placeholder: int, indexes: range, *, now: datetime
+    session: Session,
+    placeholder: int,
+    indexes: range,
+    *,
+    now: datetime,
+    state: TaskInstanceState = TI.SCHEDULED,
 ) -> list[tuple[int, int]]:
     if not indexes:
         return []
@@ -128,7 +187,8 @@ def _insert_instances(
     created: list[tuple[int, int]] = []
     for start in range(indexes.start, indexes.stop, INSERT_BATCH):
         batch = range(start, min(start + INSERT_BATCH, indexes.stop))
-        rows = [{**base, "map_index": i, "state": TI.SCHEDULED, "scheduled_at": now} for i in batch]
+        scheduled = {"scheduled_at": now} if state is TI.SCHEDULED else {}
+        rows = [{**base, "map_index": i, "state": state, **scheduled} for i in batch]
         stmt = (
             sa.insert(TaskInstance).values(rows).returning(TaskInstance.id, TaskInstance.map_index)
         )

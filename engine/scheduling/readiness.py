@@ -13,6 +13,7 @@ so the scheduler and a worker's fast-follow may decide the same run at once.
 from __future__ import annotations
 
 import logging
+from collections import ChainMap
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.expansion import upstream_task_ids
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.authoring.trigger_rules import (
     READINESS_STATE,
@@ -30,22 +32,22 @@ from engine.authoring.trigger_rules import (
     evaluate,
     setup_ids,
 )
-from engine.models import DagRun, TaskInstance, XCom
+from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
-from engine.scheduling.expanding import expand_mapped
+from engine.scheduling.branching import BRANCH_XCOM_KEY, Choices, branch_choices
+from engine.scheduling.expanding import expand_group, expand_mapped
 from engine.scheduling.pastdeps import blocked_by_past
 from engine.scheduling.submission import Waiting
 from engine.state import FINISHED, TaskInstanceState, summary_state
 
 logger = logging.getLogger(__name__)
 
+__all__ = ["BRANCH_XCOM_KEY", "decide_ready", "instance_rows", "settle", "task_states"]
+
 TI = TaskInstanceState
 
 MAX_LISTED_TASKS = 64
 """Beyond this many task ids, reading the whole run beats binding a long ``IN`` list."""
-
-BRANCH_XCOM_KEY = "__branch__"
-"""XCom key under which the runner stores a branch task's chosen task ids (a list)."""
 
 
 @dataclass
@@ -124,12 +126,18 @@ def settle(
     if not waiting:
         return []
     states = {task_id: [row.state for row in group] for task_id, group in rows.items()}
-    choices = _branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
+    choices = branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
     past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
     scheduled = []
     for task_id in waiting:
         task = dag.tasks[task_id]
-        verdict = _verdict(dag, task, states, choices)
+        if task_id in dag.mapped_groups:
+            scheduled += _settle_in_group(
+                task, session=session, dag_run=dag_run, dag=dag, rows=rows, states=states,
+                choices=choices, held=task_id in past, now=now,
+            )  # fmt: skip
+            continue
+        verdict = _verdict(dag, task, states, choices.whole)
         if verdict is Readiness.WAIT:
             continue
         if verdict is Readiness.RUN and task_id in past:
@@ -161,6 +169,8 @@ def decide_ready(
     # The wanted tasks and their upstream tasks are all a verdict reads: a chain's
     # fast-follow reads two rows, not the whole run.
     needed = wanted.union(*(dag.tasks[t].upstream_task_ids for t in wanted if t in dag.tasks))
+    # A task of a mapped group may expand the group: the values it expands over.
+    needed |= set().union(*(_group_inputs(dag, t) for t in wanted if t in dag.tasks))
     setups = dag.setups_and_teardowns
     needed |= set().union(*(setups.indirect_setups(t) for t in wanted if t in dag.tasks))
     subset = needed if len(needed) <= MAX_LISTED_TASKS else None
@@ -226,6 +236,80 @@ class _Summaries(Mapping[str, TaskInstanceState]):
         return len(self.states)
 
 
+def _settle_in_group(
+    task: SerializedTask,
+    *,
+    session: Session,
+    dag_run: DagRun,
+    dag: SerializedDAG,
+    rows: RunRows,
+    states: dict[str, list[TaskInstanceState]],
+    choices: Choices,
+    held: bool,
+    now: datetime,
+) -> list[InstanceRow]:
+    """Settle a task of a mapped group ("depth-first"). While it is a placeholder, it is
+    decided whole; the first of the group's tasks that may run expands the whole group.
+    Then each instance ``i`` is decided by instance ``i`` of the group's tasks upstream of
+    it, and by every instance of the tasks outside the group."""
+    group_id = dag.mapped_groups[task.task_id]
+    group = rows[task.task_id]
+    if is_placeholder(task, group):
+        verdict = _verdict(dag, task, states, choices.whole)
+        if verdict is Readiness.WAIT or (verdict is Readiness.RUN and held):
+            return []
+        if verdict is not Readiness.RUN:
+            _apply(verdict, group[0], session=session, now=now)
+            states[task.task_id] = [group[0].state]
+            return []
+        if not all(
+            all(s in FINISHED for s in states.get(t, [TI.NONE]))
+            for t in _group_inputs(dag, task.task_id)
+        ):
+            return []  # its length is not known yet
+        expand_group(session=session, dag_run=dag_run, dag=dag, group_id=group_id, now=now)
+        _reread_group(rows, states, session=session, dag_run=dag_run, dag=dag, group_id=group_id)
+        group = rows[task.task_id]
+    local = [up for up in task.upstream_task_ids if dag.mapped_groups.get(up) == group_id]
+    by_index = {up: {row.map_index: row for row in rows.get(up, [])} for up in local}
+    scheduled: list[InstanceRow] = []
+    for row in group:
+        if row.state is not TI.NONE or row.map_index < 0:
+            continue
+        own = {u: [by_index[u][row.map_index].state] for u in local if row.map_index in by_index[u]}
+        verdict = _verdict(dag, task, ChainMap(own, states), choices.at(row.map_index, own))
+        if verdict is Readiness.WAIT or (verdict is Readiness.RUN and held):
+            continue
+        if _apply(verdict, row, session=session, now=now) and verdict is Readiness.RUN:
+            scheduled.append(row)
+    states[task.task_id] = [row.state for row in group]
+    return scheduled
+
+
+def _group_inputs(dag: SerializedDAG, task_id: str) -> set[str]:
+    """The tasks whose values the mapped group of ``task_id`` expands over."""
+    group_id = dag.mapped_groups.get(task_id)
+    if group_id is None:
+        return set()
+    spec = dag.task_groups[group_id].mapped
+    return upstream_task_ids(spec) if spec is not None else set()
+
+
+def _reread_group(
+    rows: RunRows,
+    states: dict[str, list[TaskInstanceState]],
+    *,
+    session: Session,
+    dag_run: DagRun,
+    dag: SerializedDAG,
+    group_id: str,
+) -> None:
+    members = {t for t, g in dag.mapped_groups.items() if g == group_id}
+    fresh = instance_rows(session=session, run_ids=[dag_run.id], task_ids=members)[dag_run.id]
+    rows.update(fresh)
+    states.update({task_id: [row.state for row in group] for task_id, group in fresh.items()})
+
+
 def is_placeholder(task: SerializedTask, group: list[InstanceRow]) -> bool:
     """Whether ``group`` is a mapped task's one not yet expanded instance."""
     return task.mapped is not None and len(group) == 1 and group[0].map_index == -1
@@ -274,35 +358,3 @@ def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datet
     if won:
         row.state = new
     return won
-
-
-def _branch_choices(
-    *,
-    session: Session,
-    dag_run: DagRun,
-    dag: SerializedDAG,
-    states: Mapping[str, list[TaskInstanceState]],
-) -> dict[str, frozenset[str]]:
-    """Task ids each succeeded branch task chose; a branch without a choice restricts nothing."""
-    branches = [
-        task_id
-        for task_id, task in dag.tasks.items()
-        if task.is_branch and TI.SUCCESS in states.get(task_id, ())
-    ]
-    if not branches:
-        return {}
-    rows = session.execute(
-        sa.select(XCom.task_id, XCom.value).where(
-            XCom.dag_id == dag_run.dag_id,
-            XCom.run_id == dag_run.run_id,
-            XCom.key == BRANCH_XCOM_KEY,
-            XCom.task_id.in_(branches),
-        )
-    )
-    choices: dict[str, frozenset[str]] = {}
-    for task_id, value in rows:
-        if isinstance(value, list):
-            choices[task_id] = frozenset(str(v) for v in value)
-        else:
-            logger.warning("branch %s of %s: ignoring choice %r", task_id, dag_run.run_id, value)
-    return choices

@@ -92,7 +92,7 @@ def create_dag_run(
     run.task_instances = [
         _new_task_instance(task, run, map_index)
         for task in dag.tasks.values()
-        for map_index in _initial_map_indexes(task)
+        for map_index in _initial_map_indexes(dag.expansion_of(task.task_id))
     ]
     try:
         with session.begin_nested():
@@ -104,11 +104,12 @@ def create_dag_run(
     return run
 
 
-def _initial_map_indexes(task: SerializedTask) -> range:
-    """A mapped task over literals has its instances from the start; one over upstream
-    values (or over nothing) has a placeholder, -1, until the scheduler expands it."""
-    if task.mapped is not None and literal_only(task.mapped):
-        length = expansion_length(task.mapped, lambda task_id: None)
+def _initial_map_indexes(spec: dict[str, Any] | None) -> range:
+    """A mapped task over literals (``spec``, its expansion) has its instances from the
+    start; one over upstream values (or over nothing) has a placeholder, -1, until the
+    scheduler expands it."""
+    if spec is not None and literal_only(spec):
+        length = expansion_length(spec, lambda task_id: None)
         if length:
             return range(length)
     return range(-1, 0)

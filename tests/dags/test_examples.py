@@ -18,6 +18,7 @@ EXAMPLE_IDS = [
     "etl_taskflow",
     "fan_out_fan_in",
     "flaky_retry",
+    "mapped_task_group",
     "params_example",
     "setup_teardown",
     "task_groups",
@@ -78,6 +79,13 @@ def test_table_output_prints_each_task_and_the_run_state() -> None:
     assert "process_north: success (try 1/1)" in result.output
     assert "DAG run test__" in result.output
     assert result.output.rstrip().endswith(": success")
+
+
+def test_mapped_group_example_is_depth_first() -> None:
+    result = loom("dags", "test", "mapped_task_group", "-o", "json")
+    tasks = {t["task_id"]: t["state"] for t in json.loads(result.stdout)["tasks"]}
+    assert [tasks[f"convert.check[{i}]"] for i in range(3)] == ["success", "skipped", "success"]
+    assert tasks["report"] == "success"
 
 
 def test_conf_is_checked_against_params() -> None:

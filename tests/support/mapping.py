@@ -54,9 +54,15 @@ DAG_FILE = textwrap.dedent(
 )
 
 
-def write_dag(folder: Path, **values: Any) -> None:
-    text = DAG_FILE
-    defaults = {"MAKE": "[1, 2, 3]", "RETRIES": 0, "FLAKY": False, "RULE": "all_success"}
+MAPPING_DEFAULTS = {"MAKE": "[1, 2, 3]", "RETRIES": 0, "FLAKY": False, "RULE": "all_success"}
+
+
+def write_dag(
+    folder: Path, *, template: str = DAG_FILE, defaults: dict[str, Any] | None = None, **values: Any
+) -> None:
+    """Write the DAG ``template`` (the mapping DAG by default) with ``{{KEY}}`` filled."""
+    text = template
+    defaults = MAPPING_DEFAULTS if defaults is None else defaults
     for key, value in {**defaults, **values}.items():
         text = text.replace("{{" + key + "}}", str(value))
     (folder / "mapping.py").write_text(text)
@@ -98,7 +104,9 @@ class Harness:
         from engine.models import DagRun
 
         with self.sessions() as session:
-            return session.scalars(sa.select(DagRun.state)).one()
+            return session.scalars(
+                sa.select(DagRun.state).filter_by(dag_id="mapping", run_id="r")
+            ).one()
 
     def instances(self, task_id: str) -> list[tuple[int, TaskInstanceState, int]]:
         with self.sessions() as session:

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import SkipTask
+from engine.authoring.templating import Reference
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ class BashOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        if not isinstance(bash_command, str) or not bash_command.strip():
+        if isinstance(bash_command, Reference):
+            pass  # an upstream value or a mapped group's argument, known when the task runs
+        elif not isinstance(bash_command, str) or not bash_command.strip():
             self.problems.append("bash_command must be a non-empty string")
         self.bash_command = bash_command
         self.env = dict(env) if env is not None else None

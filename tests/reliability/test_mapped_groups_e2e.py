@@ -1,0 +1,99 @@
+"""A mapped task group with real processes: ``loom scheduler`` and two ``loom worker``s on
+PostgreSQL and Redis database 4 (this module's own). The group is expanded over what a
+worker returned; a failure stays in its map index inside the group; the task after the
+group collects every instance's value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.conftest import Db, Loom
+from tests.support.processes import Processes, loom_cli, rq_deployment_env
+from tests.support.services import flushed_redis
+
+REDIS_URL = "redis://127.0.0.1:6379/4"
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def loom(
+    tmp_path: Path, postgres_url: str, dags_folder: Path, processes: Processes, db: Db
+) -> Iterator[Loom]:
+    env = rq_deployment_env(
+        home=tmp_path / "loom-home",
+        database_url=postgres_url,
+        redis_url=REDIS_URL,
+        dags_folder=dags_folder,
+        LOOM__SCHEDULER__TICK_INTERVAL="0.2s",
+        LOOM__SCHEDULER__PARSE_INTERVAL="1s",
+    )
+    result = loom_cli(env, "db", "upgrade")
+    assert result.returncode == 0, result.stdout + result.stderr
+    with flushed_redis(REDIS_URL):
+        yield Loom(env=env, processes=processes, db=db, dags_folder=dags_folder)
+
+
+GROUP_DAG = """
+from datetime import datetime
+from engine import DAG, task, task_group
+
+with DAG("grouped", schedule=None, start_date=datetime(2026, 1, 1)):
+    @task
+    def make():
+        return [1, 2, 3]
+
+    @task
+    def add(x, k):
+        if x == 2:
+            raise ValueError("two is refused")
+        return x + k
+
+    @task
+    def double(v):
+        return v * 2
+
+    @task_group
+    def grp(x, k):
+        return double(add(x, k))
+
+    @task(trigger_rule="all_done")
+    def collect(values):
+        return list(values)
+
+    collect(grp.partial(k=10).expand(x=make()))
+"""
+
+
+def test_a_mapped_group_runs_depth_first_on_workers(loom: Loom) -> None:
+    loom.add_dag("grouped", GROUP_DAG)
+    loom.reparse()
+    loom.scheduler()
+    loom.worker(name="worker-1")
+    loom.worker(name="worker-2")
+    loom.trigger("grouped", "--run-id", "r")
+
+    assert loom.wait_runs("grouped", 1, timeout=90) == {"r": "success"}  # its leaf ran
+
+    rows = loom.db.rows(
+        "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = 'grouped'"
+    )
+    states = {(row.task_id, row.map_index): row.state for row in rows}
+    assert states == {
+        ("make", -1): "success",
+        ("grp.add", 0): "success",
+        ("grp.add", 1): "failed",
+        ("grp.add", 2): "success",
+        ("grp.double", 0): "success",
+        ("grp.double", 1): "upstream_failed",
+        ("grp.double", 2): "success",
+        ("collect", -1): "success",
+    }
+    [collected] = loom.db.rows(
+        "SELECT value FROM xcom WHERE dag_id = 'grouped' AND task_id = 'collect' "
+        "AND key = 'return_value'"
+    )
+    assert collected.value == [22, 26]
