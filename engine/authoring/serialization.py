@@ -17,15 +17,12 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.dag import DAG
 from engine.authoring.expansion import is_group_spec
 from engine.authoring.params import Param
 from engine.authoring.schedules import Schedule, deserialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
-from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import (
     CALLBACK_KINDS,
     SERIALIZED_SETTINGS,
@@ -33,6 +30,11 @@ from engine.authoring.tasksettings import (
 )
 from engine.authoring.templating import Reference
 from engine.authoring.weights import effective_weights
+
+if TYPE_CHECKING:  # the parse direction only: reading a serialized DAG needs no authoring API
+    from engine.authoring.baseoperator import BaseOperator
+    from engine.authoring.dag import DAG
+    from engine.authoring.taskgroup import TaskGroup
 
 SERIALIZATION_VERSION = 1
 

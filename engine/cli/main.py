@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import click
@@ -15,6 +14,8 @@ from engine.errors import LoomError
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("loom-engine")
     except PackageNotFoundError:  # running from a source tree that was never installed
@@ -33,8 +34,23 @@ class LoomGroup(LazyGroup):
             raise click.ClickException(describe_error(exc)) from exc
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # A callback, not click.version_option(_version()): every command would pay for
+    # reading the package metadata at import time.
+    if value and not ctx.resilient_parsing:
+        click.echo(f"loom, version {_version()}")
+        ctx.exit()
+
+
 @click.group(cls=LoomGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), prog_name="loom")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:

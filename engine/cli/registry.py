@@ -14,7 +14,6 @@ import functools
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any
 
 import click
@@ -93,6 +92,8 @@ COMMANDS: Mapping[str, Registration] = {
 @functools.cache
 def plugged_in() -> Mapping[str, Registration]:
     """The rows other packages add through ``loom.commands`` entry points."""
+    from importlib.metadata import entry_points  # reading package metadata takes a while
+
     return {ep.name: Registration(ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -86,6 +85,8 @@ def _find_config_file(env: Mapping[str, str], base: Path, home: Path) -> Path | 
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # here, not at the top: most processes start without a loom.yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -168,7 +168,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        use_attribute_docstrings=True,
+        defer_build=True,
         coerce_numbers_to_str=True,  # an unquoted YAML password of digits is still a password
     )
 

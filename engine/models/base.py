@@ -4,7 +4,7 @@
   SQLite too; it refuses naive datetimes instead of guessing their zone.
 * :class:`StrEnumType` stores a :class:`~enum.StrEnum` as ``VARCHAR`` (no database enum
   type, so adding a member needs no migration) and returns the enum member.
-* :data:`JSONType` is JSON, as ``JSONB`` on PostgreSQL.
+* :class:`JSONType` is JSON, as ``JSONB`` on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -32,9 +31,27 @@ NAMING_CONVENTION: dict[str, str] = {
 
 E = TypeVar("E", bound=StrEnum)
 
-JSONType: TypeEngine[Any] = sa.JSON().with_variant(JSONB(), "postgresql")
-"""JSON everywhere, ``JSONB`` on PostgreSQL. Reassign a value to change it: in-place
-mutation of a loaded dict or list is not tracked."""
+
+class JSONType(TypeDecorator[Any]):
+    """JSON everywhere, ``JSONB`` on PostgreSQL. Reassign a value to change it: in-place
+    mutation of a loaded dict or list is not tracked.
+
+    A decorator, not ``sa.JSON().with_variant(JSONB(), "postgresql")``: that needs the
+    PostgreSQL dialect package (and the async drivers it imports) loaded by every process
+    that imports a model, SQLite ones included. Here it is imported when a PostgreSQL
+    connection first asks for the type.
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
 
 ENUM_LENGTH = 32
 """Width of every :class:`StrEnumType` column; member values must fit."""

@@ -24,7 +24,6 @@ from engine.models import (
     Dag,
     DagFile,
     DagWarning,
-    DeadLetter,
     ParseImportError,
     SerializedDag,
     XCom,
@@ -216,6 +215,10 @@ def delete_dag(*, session: Session, dag_id: str) -> None:
     Its file's parse record goes too, so the next parse reads the file again and the
     DAG (if still defined) comes back with no history, as in Airflow. Never commits.
     """
+    # Here, not at the top: triggering and reading runs never touch the delivery tables,
+    # and mapping them would cost every 'loom dags trigger' (see docs/decisions.md).
+    from engine.models import DeadLetter
+
     dag = require_dag(session=session, dag_id=dag_id)
     session.execute(sa.delete(XCom).where(XCom.dag_id == dag_id))
     session.execute(sa.delete(DeadLetter).where(DeadLetter.dag_id == dag_id))

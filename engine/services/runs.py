@@ -27,7 +27,7 @@ from engine.authoring.schedules import DataInterval
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import Dag, DagRun, DagRunType, DeadLetter, TaskInstance, XCom
+from engine.models import Dag, DagRun, DagRunType, TaskInstance, XCom
 from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import require_dag
@@ -204,6 +204,10 @@ def delete_run(*, session: Session, dag_id: str, run_id: str) -> None:
     A worker still running one of its tries finds its task instance gone and changes
     nothing (its finish is a compare-and-set on a row that no longer exists).
     """
+    # Here, not at the top: triggering and reading runs never touch the delivery tables,
+    # and mapping them would cost every 'loom dags trigger' (see docs/decisions.md).
+    from engine.models import DeadLetter
+
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
     session.execute(sa.delete(XCom).where(XCom.dag_id == dag_id, XCom.run_id == run_id))
     session.execute(

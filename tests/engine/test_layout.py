@@ -35,6 +35,44 @@ def test_a_leaf_import_loads_neither_the_authoring_api_nor_its_libraries() -> No
     assert not loaded & {"croniter", "jinja2", "networkx", "sqlalchemy"}
 
 
+def test_listing_dags_loads_only_what_it_reads(tmp_path: Path) -> None:
+    """``loom dags list`` starts fast: no PostgreSQL dialect on SQLite, no YAML without a
+    loom.yaml, no package metadata read, no authoring API, only the DAG models."""
+    from engine.models import migrate
+
+    url = f"sqlite:///{tmp_path / 'loom.db'}"
+    migrate.upgrade(url)
+    loaded = _modules_after(
+        "import os\n"
+        f"os.environ.update(LOOM_HOME={str(tmp_path)!r}, LOOM__DATABASE__URL={url!r})\n"
+        "os.environ.pop('LOOM_CONFIG', None)\n"
+        "from engine.cli.main import main\n"
+        "try:\n    main(['dags', 'list'])\nexcept SystemExit as exit:\n    assert not exit.code\n"
+    )
+    assert "engine.cli.dags_cmd" in loaded
+    assert {m for m in loaded if m.startswith("engine.models.")} == {
+        "engine.models.base",
+        "engine.models.dags",
+        "engine.models.session",
+    }
+    assert not {m for m in loaded if m.startswith(("engine.authoring", "engine.services."))} - {
+        "engine.services.userinput"
+    }
+    assert not loaded & {"sqlalchemy.dialects.postgresql", "yaml", "jinja2", "croniter"}
+
+
+def test_triggering_a_run_loads_neither_the_authoring_api_nor_the_delivery_models() -> None:
+    loaded = _modules_after("import engine.services.runs")
+    assert "engine.authoring.serialization" in loaded
+    assert not loaded & {
+        "engine.authoring.dag",
+        "engine.authoring.baseoperator",
+        "engine.models.operations",
+        "engine.models.security",
+        "sqlalchemy.dialects.postgresql",
+    }
+
+
 def test_the_authoring_api_imports_no_database_web_or_queue_library() -> None:
     loaded = _modules_after("import engine\nfor name in engine.__all__: getattr(engine, name)")
     assert "engine.authoring.dag" in loaded

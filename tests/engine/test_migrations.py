@@ -153,6 +153,25 @@ def test_check_reports_type_drift_on_postgres(postgres_url: str) -> None:
     ]
 
 
+@pytest.mark.postgres
+def test_json_columns_are_jsonb_on_postgres(postgres_url: str) -> None:
+    migrate.upgrade(postgres_url)
+    db = create_db_engine(postgres_url)
+    with db.begin() as conn:
+        types = dict(
+            conn.exec_driver_sql(
+                "SELECT column_name, data_type FROM information_schema.columns"
+                " WHERE table_name = 'dag_run' AND column_name IN ('conf', 'run_id')"
+            ).all()
+        )
+        conn.exec_driver_sql("ALTER TABLE dag_run ALTER COLUMN conf TYPE json")
+    db.dispose()
+    assert types == {"conf": "jsonb", "run_id": "character varying"}
+    assert migrate.check(postgres_url) == [
+        "modify_type dag_run.conf: JSON(astext_type=Text()) -> JSONType()"
+    ]
+
+
 def test_dag_versions_upgrade_makes_each_stored_graph_version_one(empty_db_url: str) -> None:
     migrate.upgrade(empty_db_url, "0006")
     db = create_db_engine(empty_db_url)
