@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,22 +58,38 @@ def redis13() -> Iterator[Redis]:
         yield connection
 
 
-@pytest.fixture
-def loom_env(tmp_path: Path, postgres_url: str, dags_folder: Path) -> dict[str, str]:
-    """Environment of every ``loom`` process of the test, on a freshly migrated database."""
+def migrated_env(
+    *, home: Path, database_url: str, redis_url: str, dags_folder: Path, **settings: str
+) -> dict[str, str]:
+    """Environment of every ``loom`` process of a deployment, on a freshly migrated
+    database, with fast ticks (``settings`` add to or override them)."""
     env = rq_deployment_env(
-        home=tmp_path / "loom-home",
-        database_url=postgres_url,
-        redis_url=REDIS_URL,
+        home=home,
+        database_url=database_url,
+        redis_url=redis_url,
         dags_folder=dags_folder,
-        LOOM__SCHEDULER__TICK_INTERVAL="0.2s",
-        LOOM__SCHEDULER__ZOMBIE_THRESHOLD="3s",
-        LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s",
-        LOOM__SCHEDULER__PARSE_INTERVAL="1s",
+        **{
+            "LOOM__SCHEDULER__TICK_INTERVAL": "0.2s",
+            "LOOM__SCHEDULER__PARSE_INTERVAL": "1s",
+            **settings,
+        },
     )
     result = loom_cli(env, "db", "upgrade")
     assert result.returncode == 0, result.stdout + result.stderr
     return env
+
+
+@pytest.fixture
+def loom_env(tmp_path: Path, postgres_url: str, dags_folder: Path) -> dict[str, str]:
+    """Environment of every ``loom`` process of the test, on a freshly migrated database."""
+    return migrated_env(
+        home=tmp_path / "loom-home",
+        database_url=postgres_url,
+        redis_url=REDIS_URL,
+        dags_folder=dags_folder,
+        LOOM__SCHEDULER__ZOMBIE_THRESHOLD="3s",
+        LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s",
+    )
 
 
 @dataclass
@@ -161,3 +178,25 @@ def loom(
     loom_env: dict[str, str], processes: Processes, db: Db, dags_folder: Path, redis13: Redis
 ) -> Loom:
     return Loom(env=loom_env, processes=processes, db=db, dags_folder=dags_folder)
+
+
+@pytest.fixture
+def loom_on(
+    tmp_path: Path, postgres_url: str, dags_folder: Path, processes: Processes, db: Db
+) -> Iterator[Callable[..., Loom]]:
+    """``loom_on(redis_url, **settings)``: a deployment on a Redis database of the test
+    module's own (emptied before and after), for modules that run beside database 13's."""
+    with ExitStack() as stack:
+
+        def deploy(redis_url: str, **settings: str) -> Loom:
+            stack.enter_context(flushed_redis(redis_url))
+            env = migrated_env(
+                home=tmp_path / "loom-home",
+                database_url=postgres_url,
+                redis_url=redis_url,
+                dags_folder=dags_folder,
+                **settings,
+            )
+            return Loom(env=env, processes=processes, db=db, dags_folder=dags_folder)
+
+        yield deploy

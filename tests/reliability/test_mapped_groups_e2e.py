@@ -5,14 +5,11 @@ group collects every instance's value."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from tests.reliability.conftest import Db, Loom
-from tests.support.processes import Processes, loom_cli, rq_deployment_env
-from tests.support.services import flushed_redis
+from tests.reliability.conftest import Loom
 
 REDIS_URL = "redis://127.0.0.1:6379/4"
 
@@ -20,21 +17,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
 
 @pytest.fixture
-def loom(
-    tmp_path: Path, postgres_url: str, dags_folder: Path, processes: Processes, db: Db
-) -> Iterator[Loom]:
-    env = rq_deployment_env(
-        home=tmp_path / "loom-home",
-        database_url=postgres_url,
-        redis_url=REDIS_URL,
-        dags_folder=dags_folder,
-        LOOM__SCHEDULER__TICK_INTERVAL="0.2s",
-        LOOM__SCHEDULER__PARSE_INTERVAL="1s",
-    )
-    result = loom_cli(env, "db", "upgrade")
-    assert result.returncode == 0, result.stdout + result.stderr
-    with flushed_redis(REDIS_URL):
-        yield Loom(env=env, processes=processes, db=db, dags_folder=dags_folder)
+def loom(loom_on: Callable[..., Loom]) -> Loom:
+    return loom_on(REDIS_URL)
 
 
 GROUP_DAG = """
