@@ -34,7 +34,7 @@ def self_contained(x: int, ds: str | None = None) -> int:
     def helper(y: int) -> int:
         return y + 1
 
-    return helper(math.floor(x)) + len([i for i in range(x)])
+    return helper(math.floor(x)) + sum(i * i for i in range(x))
 
 
 def uses_outside(x: int) -> int:
@@ -60,7 +60,8 @@ def test_a_self_contained_function_is_accepted_in_every_form() -> None:
         BranchPythonVirtualenvOperator(task_id="c", python_callable=self_contained)
         BranchExternalPythonOperator(task_id="e", python_callable=self_contained, python="/p")
     assert messages(dag) == []
-    assert dag.get_task("c").is_branch and dag.get_task("e").is_branch
+    assert dag.get_task("c").is_branch
+    assert dag.get_task("e").is_branch
 
 
 def test_names_from_outside_the_function_are_a_problem_naming_them() -> None:
@@ -100,9 +101,7 @@ def test_unknown_and_malformed_arguments_are_problems() -> None:
         )
         ExternalPythonOperator(task_id="c", python_callable=self_contained)
         PythonVirtualenvOperator(task_id="e", python_callable=wants_ti)
-        PythonVirtualenvOperator(
-            task_id="f", python_callable=self_contained, skip_on_exit_code="1"
-        )
+        PythonVirtualenvOperator(task_id="f", python_callable=self_contained, skip_on_exit_code="1")
     assert messages(dag) == [
         "task 'a': unknown argument 'requirments' to PythonVirtualenvOperator",
         "task 'a': unknown argument 'use_dill' to PythonVirtualenvOperator (removed in "

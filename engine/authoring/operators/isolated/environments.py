@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import shutil
 import site
@@ -31,8 +30,6 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-logger = logging.getLogger(__name__)
 
 MARKER = "loom-venv.json"
 INSTALL_METHODS = ("auto", "uv", "pip")
@@ -70,6 +67,11 @@ def virtualenv_defaults(defaults: VirtualenvDefaults) -> Iterator[None]:
 
 def current_defaults() -> VirtualenvDefaults:
     return _DEFAULTS.get()
+
+
+def say(line: str) -> None:
+    """A line of the task's log (its stdout), beside the output of pip or uv."""
+    sys.stdout.write(line + "\n")
 
 
 @dataclass(frozen=True)
@@ -137,15 +139,15 @@ def ensure_cached(spec: VirtualenvSpec, cache: Path, method: str, run: Runner) -
     """The cached environment of ``spec`` and whether this call built it."""
     folder = cache / f"venv-{spec.key()}"
     if _complete(folder, spec):
-        logger.info("Reusing the virtual environment %s", folder)
+        say(f"Reusing the virtual environment {folder}")
         return folder, False
     cache.mkdir(parents=True, exist_ok=True)
     with _locked(cache / f"venv-{spec.key()}.lock"):
         if _complete(folder, spec):  # another worker built it while we waited
-            logger.info("Reusing the virtual environment %s", folder)
+            say(f"Reusing the virtual environment {folder}")
             return folder, False
         if folder.exists():
-            logger.warning("Deleting the unfinished virtual environment %s", folder)
+            say(f"Deleting the unfinished virtual environment {folder}")
             shutil.rmtree(folder)
         try:
             build(folder, spec, method, run)
@@ -153,7 +155,7 @@ def ensure_cached(spec: VirtualenvSpec, cache: Path, method: str, run: Runner) -
             shutil.rmtree(folder, ignore_errors=True)
             raise
         _write_marker(folder, spec)
-    logger.info("Created the virtual environment %s", folder)
+    say(f"Created the virtual environment {folder}")
     return folder, True
 
 
@@ -184,7 +186,7 @@ def _locked(path: Path) -> Iterator[None]:
 def build(folder: Path, spec: VirtualenvSpec, method: str, run: Runner) -> None:
     """Create the environment of ``spec`` in ``folder`` and install its requirements."""
     uv = _uv_for(method)
-    logger.info("Creating a virtual environment in %s with %s", folder, "uv" if uv else "venv")
+    say(f"Creating a virtual environment in {folder} with {'uv' if uv else 'venv'}")
     run(_create_command(folder, spec, uv))
     python = folder / "bin" / "python"
     if spec.worker_packages and spec.system_site_packages:
