@@ -5,9 +5,15 @@ from engine.authoring.dag import dag as dag
 from engine.authoring.edges import EdgeModifier as EdgeModifier
 from engine.authoring.edges import Label as Label
 from engine.authoring.operators import BashOperator as BashOperator
+from engine.authoring.operators import BranchExternalPythonOperator as BranchExternalPythonOperator
 from engine.authoring.operators import BranchPythonOperator as BranchPythonOperator
+from engine.authoring.operators import (
+    BranchPythonVirtualenvOperator as BranchPythonVirtualenvOperator,
+)
 from engine.authoring.operators import EmptyOperator as EmptyOperator
+from engine.authoring.operators import ExternalPythonOperator as ExternalPythonOperator
 from engine.authoring.operators import PythonOperator as PythonOperator
+from engine.authoring.operators import PythonVirtualenvOperator as PythonVirtualenvOperator
 from engine.authoring.params import Param as Param
 from engine.authoring.setupteardown import setup as setup
 from engine.authoring.setupteardown import teardown as teardown

@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.authoring.params import resolve_params
 from engine.authoring.signals import TaskTimeout
 from engine.errors import NotFoundError
@@ -94,7 +95,8 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)
     started = time.monotonic()
-    result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
+    with virtualenv_defaults(ctx.settings.virtualenv):
+        result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(result, store, task=task, context=context)
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from engine.authoring.operators.isolated.environments import VirtualenvDefaults
 from engine.config import Settings
 from engine.executors.base import Executor
+from engine.runtime.virtualenvs import virtualenv_defaults_from
 from engine.timeutil import utcnow
 from workers.dagcache import DagCache
 from workers.followup import FollowUp, fast_follow
@@ -39,6 +41,8 @@ class RunnerSettings:
     """``core.dags_folder``, put on ``sys.path`` for DAG files' own imports."""
     plugins_folder: Path | None = None
     """``core.plugins_folder``: loaded once per process, before the first DAG file."""
+    virtualenv: VirtualenvDefaults = field(default_factory=VirtualenvDefaults)
+    """``virtualenv.*``: where virtualenv tasks' environments are cached, how built."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerSettings:
@@ -51,6 +55,7 @@ class RunnerSettings:
             parallelism=settings.scheduler.parallelism,
             dags_folder=settings.core.dags_folder,
             plugins_folder=settings.core.plugins_folder,
+            virtualenv=virtualenv_defaults_from(settings),
         )
 
 

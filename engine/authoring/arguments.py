@@ -60,6 +60,8 @@ HINTS: dict[str, str] = {
     "map_index_template": "not supported yet: mapped instances are named by their index",
     "logger_name": "not supported: a task logs through the 'user.task' logger or print",
     "allow_nested_operators": "not supported: an operator runs one task; nest none",
+    "index_urls_from_connection_ids": "not supported yet (connections): pass index_urls",
+    "use_dill": "removed in Airflow 3: use serializer='dill'",
 }
 """Airflow arguments renamed, removed, or deliberately not taken, and what to use instead
 (docs/migrating.md lists them with the reasons)."""

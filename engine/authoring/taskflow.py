@@ -14,6 +14,12 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
+from engine.authoring.operators.virtualenv import (
+    BranchExternalPythonOperator,
+    BranchPythonVirtualenvOperator,
+    ExternalPythonOperator,
+    PythonVirtualenvOperator,
+)
 from engine.authoring.setupteardown import SetupTeardownMixin
 from engine.authoring.taskgroup import placement
 
@@ -251,6 +257,15 @@ class _Task(_TaskDecorator):
 
     branch = _TaskDecorator(BranchPythonOperator)
     """A function that returns the task id (or ids) to follow."""
+
+    virtualenv = _TaskDecorator(PythonVirtualenvOperator)
+    """A self-contained function run in a virtualenv made from ``requirements``."""
+    external_python = _TaskDecorator(ExternalPythonOperator)
+    """A self-contained function run by an existing interpreter, ``python=``."""
+    branch_virtualenv = _TaskDecorator(BranchPythonVirtualenvOperator)
+    """``@task.virtualenv`` that returns the task id (or ids) to follow."""
+    branch_external_python = _TaskDecorator(BranchExternalPythonOperator)
+    """``@task.external_python`` that returns the task id (or ids) to follow."""
 
 
 task = _Task(PythonOperator)

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 
+from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.cli.common import emit, loom_context, output_option, parse_conf, parse_logical_date
 from engine.execution.dagtest import DagTestRun
 from engine.parser.inprocess import find_dag_file, load_dag
+from engine.runtime.virtualenvs import virtualenv_defaults_from
 
 
 @click.command("test")
@@ -44,7 +46,8 @@ def command(
     Honours dependencies, trigger rules, branches, retries and XCom. Exits 0 only when
     the run succeeded.
     """
-    core = loom_context().settings.core
+    settings = loom_context().settings
+    core = settings.core
     timeout = core.parse_timeout.total_seconds()
     run_conf, when = parse_conf(conf), parse_logical_date(logical_date)
     path = (
@@ -65,7 +68,11 @@ def command(
     as_json = output == "json"
     echo = (lambda _: None) if as_json else click.echo
     # With --output json, stdout carries the JSON alone: the tasks' own output goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+    venvs = virtualenv_defaults_from(settings)
+    with (
+        contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext(),
+        virtualenv_defaults(venvs),
+    ):
         report = DagTestRun(
             dag, conf=run_conf, logical_date=when, retry_delay_scale=retry_delay_scale, echo=echo
         ).run()

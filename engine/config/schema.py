@@ -383,6 +383,28 @@ class MetricsSettings(_Section):
     """Port of ``loom notifier``'s /metrics."""
 
 
+class VirtualenvSettings(_Section):
+    """Virtual environments of PythonVirtualenvOperator / ``@task.virtualenv`` tasks."""
+
+    cache_path: Path | None = None
+    """Folder where environments are cached by a hash of their requirements, Python and
+    options (default <LOOM_HOME>/venvs; relative to the working directory); empty: a new
+    environment for every try, deleted after it."""
+    install_method: Annotated[Literal["auto", "uv", "pip"], _folded(str.lower)] = "auto"
+    """auto: uv when it is on PATH (or beside the worker's Python), else venv + pip."""
+
+    @field_validator("cache_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @field_validator("cache_path")
+    @classmethod
+    def _absolute_cache(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        cwd = (info.context or {}).get("cwd") or Path.cwd()
+        return None if value is None else (Path(cwd) / value.expanduser()).resolve()
+
+
 class Settings(_Section):
     """Loom's effective configuration. Build it with :func:`load_settings`."""
 
@@ -404,6 +426,7 @@ class Settings(_Section):
     alerts: AlertsSettings = Field(default_factory=AlertsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    virtualenv: VirtualenvSettings = Field(default_factory=VirtualenvSettings)
     _secure_paths: frozenset[tuple[str, ...]] = PrivateAttr(default_factory=frozenset)
     """Key paths whose values came from SSM SecureStrings: masked whatever their name."""
 
@@ -417,6 +440,9 @@ class Settings(_Section):
         database = filled["database"]
         if isinstance(database, dict) and "url" not in database and "home" in data:
             filled["database"] = {**database, "url": f"sqlite:///{Path(data['home'])}/loom.db"}
+        venvs = filled["virtualenv"]
+        if isinstance(venvs, dict) and "cache_path" not in venvs and "home" in data:
+            filled["virtualenv"] = {**venvs, "cache_path": Path(data["home"]) / "venvs"}
         return filled
 
     @model_validator(mode="after")

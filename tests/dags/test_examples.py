@@ -18,6 +18,7 @@ EXAMPLE_IDS = [
     "etl_taskflow",
     "fan_out_fan_in",
     "flaky_retry",
+    "isolated_python",
     "mapped_task_group",
     "params_example",
     "setup_teardown",
@@ -126,3 +127,18 @@ def test_a_failing_run_exits_non_zero(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "fail: failed (try 1/1) BashCommandFailed: command exited with status 4" in result.output
     assert result.output.rstrip().endswith(": failed")
+
+
+def test_isolated_python_example_branches_from_a_virtualenv() -> None:
+    result = loom("dags", "test", "isolated_python", "-o", "json")
+    assert result.exit_code == 0, result.output
+    states = {t["task_id"]: t["state"] for t in json.loads(result.stdout)["tasks"]}
+    assert states == {
+        "measure": "success",
+        "route": "success",
+        "alert": "success",
+        "all_quiet": "skipped",
+        "report": "success",
+        "summarize": "success",
+    }
+    assert "4 readings" in result.output

@@ -4,5 +4,24 @@ from engine.authoring.operators.bash import BashOperator as BashOperator
 from engine.authoring.operators.empty import EmptyOperator as EmptyOperator
 from engine.authoring.operators.python import BranchPythonOperator as BranchPythonOperator
 from engine.authoring.operators.python import PythonOperator as PythonOperator
+from engine.authoring.operators.virtualenv import (
+    BranchExternalPythonOperator as BranchExternalPythonOperator,
+)
+from engine.authoring.operators.virtualenv import (
+    BranchPythonVirtualenvOperator as BranchPythonVirtualenvOperator,
+)
+from engine.authoring.operators.virtualenv import ExternalPythonOperator as ExternalPythonOperator
+from engine.authoring.operators.virtualenv import (
+    PythonVirtualenvOperator as PythonVirtualenvOperator,
+)
 
-__all__ = ["BashOperator", "BranchPythonOperator", "EmptyOperator", "PythonOperator"]
+__all__ = [
+    "BashOperator",
+    "BranchExternalPythonOperator",
+    "BranchPythonOperator",
+    "BranchPythonVirtualenvOperator",
+    "EmptyOperator",
+    "ExternalPythonOperator",
+    "PythonOperator",
+    "PythonVirtualenvOperator",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 
@@ -16,7 +16,7 @@ class PythonOperator(BaseOperator):
     callable when its signature names them or takes ``**kwargs``.
     """
 
-    template_fields = ("op_args", "op_kwargs", "templates_dict")
+    template_fields: ClassVar[tuple[str, ...]] = ("op_args", "op_kwargs", "templates_dict")
 
     def __init__(
         self,
