@@ -53,8 +53,16 @@ def parse_in_child(
     output_path: str,
     timeout: float,
     plugins_folder: str | None = None,
+    environ: dict[str, str] | None = None,
 ) -> None:
-    """The child process's target: parse ``path`` and send the result over ``conn``."""
+    """The child process's target: parse ``path`` and send the result over ``conn``.
+
+    ``environ`` is the parent's environment now: the forkserver's is the one it started
+    with, and a DAG file reads the environment of the process that asked for the parse.
+    """
+    if environ is not None:
+        os.environ.clear()
+        os.environ.update(environ)
     # Its own process group, so that a timeout also kills what the file started.
     os.setpgid(0, 0)
     _contain_output(output_path)

@@ -90,8 +90,12 @@ def find_dag_file(
         if dag_id in result.invalid_dag_ids:
             raise DagValidationError([error.message for error in result.errors])
     known = sorted(dag for result in results for dag in result.dag_ids)
+    broken = [error.message for result in results if not result.dag_ids for error in result.errors]
+    # A file that failed to import may be the one that defines it: say which failed.
+    failed = "".join(f"\n  {message}" for message in broken)
     raise NotFoundError(
         f"no DAG {dag_id!r} in {dags_folder}; known DAGs: {', '.join(known) or 'none'}"
+        + (f"; files that failed to import:{failed}" if failed else "")
     )
 
 

@@ -197,6 +197,7 @@ class _Launcher:
                 str(output),
                 self.timeout,
                 str(self.plugins_folder) if self.plugins_folder else None,
+                dict(os.environ),
             ),
             name=f"loom-parse-{path.name}",
             daemon=True,

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import NotFoundError
 from engine.parser import discover_dag_files, parse_file, parse_files, parse_folder
+from engine.parser.inprocess import find_dag_file
 from engine.parser.processor import FileParseResult
 from tests.engine.parser.conftest import FIXTURES, marked_line
 
@@ -123,6 +125,24 @@ def test_dags_folder_is_importable_and_equal_file_names_do_not_clash(tmp_path: P
     assert [r.errors for r in results] == [[], [], []]
 
 
+def test_a_file_reads_the_environment_of_the_process_that_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Children fork from a server started once; they still see the asker's environment
+    as it is now (a variable set after the server started, one unset since)."""
+    parse_files([], dags_folder=tmp_path, timeout=30, parallelism=1)  # the server is up
+    monkeypatch.setenv("LOOM_TEST_DAG_ID", f"from_env_{tmp_path.name}")
+    monkeypatch.delenv("HOME", raising=False)
+    path = tmp_path / "env.py"
+    path.write_text(
+        "import os\nfrom engine import DAG, EmptyOperator\n"
+        "assert 'HOME' not in os.environ\n"
+        "with DAG(os.environ['LOOM_TEST_DAG_ID']):\n    EmptyOperator(task_id='t')\n"
+    )
+    result = parse_file(path, dags_folder=tmp_path, timeout=30)
+    assert (result.dag_ids, result.errors) == ([f"from_env_{tmp_path.name}"], [])
+
+
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "syntax.py"
     path.write_text("from engine import DAG\n\nwith DAG('syntax' as dag:\n    pass\n")
@@ -229,3 +249,12 @@ def test_megabytes_of_output_are_contained_and_the_parent_stays_small() -> None:
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert (result.dag_ids, result.errors) == (["loud"], [])
     assert grown_kib < 20 * 1024
+
+
+def test_a_dag_not_found_names_the_files_that_failed_to_import(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("from engine import DAG\nraise KeyError('SETTING')\n")
+    with pytest.raises(NotFoundError) as caught:
+        find_dag_file("wanted", dags_folder=tmp_path, timeout=30, parallelism=1)
+    message = str(caught.value)
+    assert message.startswith(f"no DAG 'wanted' in {tmp_path}; known DAGs: none; files that")
+    assert f"{tmp_path / 'broken.py'}:2: KeyError: 'SETTING'" in message
