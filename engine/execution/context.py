@@ -3,58 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from engine.execution.xcoms import (
+    RETURN_VALUE,
+    PullRequest,
+    XComStore,
+    encoded,
+    pull,
+)
 from engine.plugins.registry import active_plugins
 
 if TYPE_CHECKING:
     from engine.authoring.baseoperator import BaseOperator
     from engine.authoring.dag import DAG
 
-RETURN_VALUE = "return_value"
-
 BUILTIN_MACROS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "json": json}
 """``macros.<name>`` in templates; plugins add ``macros.<plugin name>`` beside these."""
-
-
-class XComStore(Protocol):
-    """Where XCom values live: memory for ``dags test``, the database for workers."""
-
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
-        """The stored value; ``None`` when there is none."""
-        ...
-
-    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
-        """The values of every instance of a mapped task, by ``map_index`` (lazily)."""
-        ...
-
-    def set(
-        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
-    ) -> None: ...
-
-
-@dataclass
-class MemoryXComStore:
-    """XCom values in a dict, for in-process runs."""
-
-    values: dict[tuple[str, str, str, str, int], Any] = field(default_factory=dict)
-
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
-        return self.values.get((dag_id, run_id, task_id, key, map_index))
-
-    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
-        found = [
-            (k[4], v) for k, v in self.values.items() if k[:4] == (dag_id, run_id, task_id, key)
-        ]
-        return [v for index, v in sorted(found) if index >= 0]
-
-    def set(
-        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
-    ) -> None:
-        self.values[(dag_id, run_id, task_id, key, map_index)] = value
 
 
 @dataclass(frozen=True)
@@ -86,34 +54,34 @@ class TaskInstanceHandle:
     """The DAG's mapped tasks: pulling one's XCom gives every instance's value."""
 
     def xcom_push(self, key: str, value: Any) -> None:
-        """Store ``value`` (it must be JSON-serializable) under ``key`` for this task."""
-        ensure_json(value, what=f"XCom {key!r} of task {self.task_id!r}")
-        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, value, self.map_index)
+        """Store ``value`` under ``key`` for this task instance: JSON, or one of the types
+        :mod:`engine.authoring.xcomvalues` restores (datetime, tuple, set, dataclass...)."""
+        stored = encoded(value, what=f"XCom {key!r} of task {self.task_id!r}")
+        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, stored, self.map_index)
 
     def xcom_pull(
-        self, task_ids: str | Iterable[str] | None = None, key: str = RETURN_VALUE
+        self,
+        task_ids: str | Iterable[str] | None = None,
+        dag_id: str | None = None,
+        key: str = RETURN_VALUE,
+        include_prior_dates: bool = False,
+        *,
+        map_indexes: int | Iterable[int] | None = None,
+        default: Any = None,
+        run_id: str | None = None,
     ) -> Any:
-        """One task's value, or a list for several task ids (``None`` where absent)."""
-        if task_ids is None:
-            task_ids = self.task_id
-        if isinstance(task_ids, str):
-            return self._pull(task_ids, key)
-        return [self._pull(tid, key) for tid in task_ids]
-
-    def _pull(self, task_id: str, key: str) -> Any:
-        if task_id in self.mapped_task_ids:
-            return self.xcom.get_mapped(self.dag_id, self.run_id, task_id, key)
-        return self.xcom.get(self.dag_id, self.run_id, task_id, key)
-
-
-def ensure_json(value: Any, *, what: str) -> None:
-    """Raise ``TypeError`` naming ``what`` unless ``value`` survives a JSON round trip."""
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what} must be JSON-serializable; got {type(value).__name__}: {exc}"
-        ) from None
+        """Airflow 3's ``xcom_pull`` (see :func:`engine.execution.xcoms.pull` for the shapes
+        of what it returns); ``default`` stands for a value that is absent."""
+        dag_id = dag_id or self.dag_id
+        request = PullRequest(
+            dag_id=dag_id,
+            run_id=run_id or self.run_id,
+            key=key,
+            include_prior_dates=include_prior_dates,
+            default=default,
+            mapped_task_ids=self.mapped_task_ids if dag_id == self.dag_id else frozenset(),
+        )
+        return pull(self.xcom, request, self.task_id if task_ids is None else task_ids, map_indexes)
 
 
 def build_context(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.authoring.xcomvalues import readable
 from engine.services.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
 from engine.state import DagRunState, TaskInstanceState
 from webui.api.schemas.common import DateTime, FullMatch, PageArgs
@@ -162,7 +163,14 @@ class LogSchema(ma.Schema):
 
 class XComSchema(ma.Schema):
     key = fields.String(required=True)
-    value = fields.Raw(allow_none=True)
+    value = fields.Function(
+        lambda xcom: readable(xcom.value),
+        allow_none=True,
+        metadata={
+            "description": "The value as JSON; a datetime as ISO text, a tuple or set "
+            "as a list, a dataclass as its fields and __class__"
+        },
+    )
     created_at = fields.DateTime()
 
 

@@ -20,6 +20,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
+from engine.authoring.xcomvalues import readable
 from engine.errors import NotFoundError
 from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
@@ -62,7 +63,7 @@ def seconds(value: float | None) -> str:
 
 def _helpers() -> dict[str, Any]:
     """What the templates of this module use besides the blueprint's globals."""
-    return {"pretty": pretty, "seconds": seconds, "now": utcnow()}
+    return {"pretty": pretty, "readable": readable, "seconds": seconds, "now": utcnow()}
 
 
 def _chosen(form_field: str) -> str:
