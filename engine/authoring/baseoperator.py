@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.arguments import unknown_argument
@@ -62,8 +62,15 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
 class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
-    template_fields: ClassVar[tuple[str, ...]] = ()
+    template_fields: ClassVar[Sequence[str]] = ()
     """Attributes rendered with Jinja2 before ``execute``."""
+
+    template_ext: ClassVar[Sequence[str]] = ()
+    """A templated string ending in one of these (``.sh``, ``.sql``) names a template file,
+    found in the DAG file's folder or its ``template_searchpath``, and rendered."""
+
+    template_fields_renderers: ClassVar[Mapping[str, str]] = {}
+    """How the UI shows a rendered field: ``bash``, ``sql``, ``json``, ``yaml``, ``py``..."""
 
     own_default_args: tuple[str, ...] = ()
     """The keys of the task's own ``default_args=``."""

@@ -22,7 +22,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.currentcontext import current_context
 from engine.authoring.mapping import DEFAULT_MAX_MAP_LENGTH, MappedOperator, feeds_mapping
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
-from engine.authoring.templating import render_value
+from engine.authoring.templating import environment_for, render_value
 from engine.errors import TemplateError
 from engine.execution.context import TaskInstanceHandle
 from engine.execution.xcoms import RETURN_VALUE, encoded
@@ -57,9 +57,17 @@ class AttemptResult:
 def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     """A copy of ``task`` with its templated fields rendered and references resolved."""
     rendered = copy.copy(task)
+    environment = environment_for(task.dag)
     for name in task.template_fields:
         where = f"{name} of task {task.task_id!r}"
-        setattr(rendered, name, render_value(getattr(task, name), context, where=where))
+        value = render_value(
+            getattr(task, name),
+            context,
+            where=where,
+            environment=environment,
+            template_ext=task.template_ext,
+        )
+        setattr(rendered, name, value)
     return rendered
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pendulum
+from lazy_object_proxy import Proxy
+
+from engine.authoring.macros import macros_namespace
 from engine.execution.xcoms import (
     RETURN_VALUE,
     PullRequest,
@@ -20,9 +24,6 @@ from engine.plugins.registry import active_plugins
 if TYPE_CHECKING:
     from engine.authoring.baseoperator import BaseOperator
     from engine.authoring.dag import DAG
-
-BUILTIN_MACROS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "json": json}
-"""``macros.<name>`` in templates; plugins add ``macros.<plugin name>`` beside these."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,21 @@ class TaskInstanceHandle:
         return pull(self.xcom, request, self.task_id if task_ids is None else task_ids, map_indexes)
 
 
+@dataclass(frozen=True)
+class PreviousRun:
+    """What the context shows of the run's previous successful run (``prev_*_success``)."""
+
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
+
+
+PreviousLookup = Callable[[], PreviousRun | None]
+"""Finds the previous successful run; called at most once, and only when a task reads one
+of the ``prev_*_success`` keys."""
+
+
 def build_context(
     *,
     dag: DAG,
@@ -91,14 +107,17 @@ def build_context(
     run: RunInfo,
     ti: TaskInstanceHandle,
     params: Mapping[str, Any],
+    previous_success: PreviousLookup | None = None,
 ) -> dict[str, Any]:
-    """The template and callable context, with Airflow's names."""
+    """The template and callable context, with Airflow 3's names."""
     return {
         "task": task,
         "ti": ti,
         "task_instance": ti,
         "map_index": ti.map_index,
+        "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{_ds_nodash(run)}",
         **run_context(dag, run, params),
+        **previous_success_context(previous_success),
     }
 
 
@@ -111,8 +130,10 @@ def build_dag_context(
 
 
 def run_context(dag: DAG, run: RunInfo, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a context every task of the run shares."""
-    logical = run.logical_date
+    """The part of a context every task of the run shares. Dates are pendulum's
+    ``DateTime``, as Airflow gives them (``{{ logical_date.add(days=1) }}`` works)."""
+    logical = pendulum.instance(run.logical_date)
+    ts = logical.isoformat()
     return {
         "dag": dag,
         "dag_run": run,
@@ -120,11 +141,44 @@ def run_context(dag: DAG, run: RunInfo, params: Mapping[str, Any]) -> dict[str, 
         "logical_date": logical,
         "ds": logical.strftime("%Y-%m-%d"),
         "ds_nodash": logical.strftime("%Y%m%d"),
-        "ts": logical.isoformat(),
+        "ts": ts,
         "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
-        "data_interval_start": run.data_interval_start,
-        "data_interval_end": run.data_interval_end,
+        "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
+        "data_interval_start": pendulum.instance(run.data_interval_start),
+        "data_interval_end": pendulum.instance(run.data_interval_end),
         "params": dict(params),
         "conf": dict(run.conf),
-        "macros": {**BUILTIN_MACROS, **active_plugins().macros},
+        "macros": macros_namespace(active_plugins().macros),
     }
+
+
+def _ds_nodash(run: RunInfo) -> str:
+    return run.logical_date.strftime("%Y%m%d")
+
+
+PREVIOUS_SUCCESS_KEYS = {
+    "prev_data_interval_start_success": "data_interval_start",
+    "prev_data_interval_end_success": "data_interval_end",
+    "prev_start_date_success": "start_date",
+    "prev_end_date_success": "end_date",
+}
+"""Context key → field of :class:`PreviousRun`."""
+
+
+def previous_success_context(lookup: PreviousLookup | None) -> dict[str, Any]:
+    """The ``prev_*_success`` keys, each a lazy proxy: the previous successful run is looked
+    up the first time one of them is used, so a task that uses none pays nothing. Without
+    a lookup (``dags test``: there is no earlier run) they are None."""
+    if lookup is None:
+        return dict.fromkeys(PREVIOUS_SUCCESS_KEYS)
+    once = functools.cache(lookup)
+
+    def field_of(name: str) -> Callable[[], Any]:
+        def read() -> Any:
+            found = once()
+            value = None if found is None else getattr(found, name)
+            return None if value is None else pendulum.instance(value)
+
+        return read
+
+    return {key: Proxy(field_of(name)) for key, name in PREVIOUS_SUCCESS_KEYS.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 
@@ -17,6 +17,11 @@ class PythonOperator(BaseOperator):
     """
 
     template_fields = ("op_args", "op_kwargs", "templates_dict")
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "templates_dict": "json",
+        "op_args": "py",
+        "op_kwargs": "py",
+    }
 
     def __init__(
         self,
