@@ -169,6 +169,21 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
         """Do the task's work; the return value becomes its XCom. Subclasses override."""
         raise NotImplementedError(f"{self.operator_name} does not implement execute()")
 
+    def render_template(
+        self, content: Any, context: Mapping[str, Any], jinja_env: Any = None
+    ) -> Any:
+        """``content`` rendered as this task's fields are (its DAG's macros, filters and
+        search path; a string ending in one of ``template_ext`` is a file), as Airflow's."""
+        from engine.authoring.templating import environment_for, render_value
+
+        return render_value(
+            content,
+            context,
+            where=f"a template of task {self.task_id!r}",
+            environment=jinja_env or environment_for(self.dag),
+            template_ext=self.template_ext,
+        )
+
     def serialize_fields(self) -> dict[str, Any]:
         """Operator-specific fields shown in the UI and API (JSON-safe by serialization)."""
         return {name: getattr(self, name) for name in self.template_fields}

@@ -179,3 +179,33 @@ def test_a_script_file_runs_end_to_end_in_dags_test(tmp_path: Path) -> None:
     report = DagTestRun(dag, conf={"out": str(out)}, logical_date=LOGICAL, echo=lambda _: None)
     assert report.run().state is DagRunState.SUCCESS
     assert out.read_text() == "hi 2026-03-04\n"
+
+
+def test_python_templates_exts_and_render_template_as_in_airflows_tutorial(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "q.sql").write_text("select '{{ params.who }}'")
+    seen: dict[str, Any] = {}
+
+    def work(sql: str, **context: Any) -> None:
+        seen["sql"] = sql
+        seen["again"] = context["task"].render_template("{{ run_id }} {{ sql_name }}", context)
+
+    with dag_in(tmp_path, params={"who": "me"}, user_defined_macros={"sql_name": "q"}) as dag:
+        PythonOperator(task_id="t", python_callable=work, op_kwargs={"sql": "q.sql"},
+                       templates_exts=[".sql"])  # fmt: skip
+    report = DagTestRun(dag, logical_date=LOGICAL, echo=lambda _: None).run()
+    assert report.state is DagRunState.SUCCESS, report.tasks["t"].error
+    assert seen == {"sql": "select 'me'", "again": f"{report.run_id} q"}
+
+
+def test_an_xcom_arg_in_an_f_string_renders_to_its_value() -> None:
+    with DAG("f") as dag:
+        push = BashOperator(task_id="push", bash_command="echo pushed")
+        BashOperator(task_id="pull", bash_command=f"test '{push.output}' = pushed")
+        push >> dag.get_task("pull")
+    assert str(push.output) == (
+        "{{ task_instance.xcom_pull(task_ids='push', dag_id='f', key='return_value') }}"
+    )
+    report = DagTestRun(dag, echo=lambda _: None).run()
+    assert report.state is DagRunState.SUCCESS, report.tasks["pull"].error
