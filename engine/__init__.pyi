@@ -1,5 +1,6 @@
 from engine.authoring.baseoperator import BaseOperator as BaseOperator
 from engine.authoring.chain import chain as chain
+from engine.authoring.currentcontext import get_current_context as get_current_context
 from engine.authoring.dag import DAG as DAG
 from engine.authoring.dag import dag as dag
 from engine.authoring.edges import EdgeModifier as EdgeModifier

@@ -31,9 +31,10 @@ from engine.authoring.params import resolve_params
 from engine.authoring.signals import TaskTimeout
 from engine.errors import NotFoundError
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
-from engine.execution.context import TaskInstanceHandle, build_context
+from engine.execution.context import PreviousRun, TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
 from engine.plugins.loading import load_plugins
+from engine.services.runs import previous_successful_run
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
 from workers.claim import Claim
@@ -91,7 +92,14 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         mapped_task_ids=frozenset(t for t, s in claim.dag.tasks.items() if s.mapped is not None),
         group_task_ids=claim.dag.same_mapped_group(claim.task_id),
     )
-    context = build_context(dag=dag, task=task, run=claim.run, ti=handle, params=params)
+    context = build_context(
+        dag=dag,
+        task=task,
+        run=claim.run,
+        ti=handle,
+        params=params,
+        previous_success=lambda: previous_success(claim, ctx=ctx),
+    )
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)
     started = time.monotonic()
@@ -99,6 +107,22 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(result, store, task=task, context=context)
+
+
+def previous_success(claim: Claim, *, ctx: RunnerContext) -> PreviousRun | None:
+    """The run's previous successful run, read when a task uses a ``prev_*_success`` key."""
+    with ctx.session_factory() as session:
+        found = previous_successful_run(
+            session=session, dag_id=claim.dag_id, logical_date=claim.run.logical_date
+        )
+        if found is None:
+            return None
+        return PreviousRun(
+            data_interval_start=found.data_interval_start,
+            data_interval_end=found.data_interval_end,
+            start_date=found.start_date,
+            end_date=found.end_date,
+        )
 
 
 def enforce_timeout(result: AttemptResult, limit: timedelta | None, ran: float) -> AttemptResult:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.models import XCom
+from engine.models import DagRun, XCom
 
 BRANCH_KEY = "__branch__"
 """The XCom key under which a branch task's chosen downstream task ids are stored."""
@@ -59,6 +59,29 @@ class DatabaseXComStore:
                 f"core.max_xcom_bytes ({self.max_bytes})"
             )
         self.pending[(dag_id, run_id, task_id, key, map_index)] = value
+
+    def latest_run_with(
+        self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int | None
+    ) -> str | None:
+        """The newest run no later than ``run_id`` (by logical date, then id) that has the
+        value: Airflow's ``include_prior_dates``."""
+        if (dag_id, run_id, task_id, key, map_index) in self.pending:
+            return run_id
+        this = sa.select(DagRun.logical_date).where(
+            DagRun.dag_id == dag_id, DagRun.run_id == run_id
+        ).scalar_subquery()  # fmt: skip
+        instance = XCom.map_index >= 0 if map_index is None else XCom.map_index == map_index
+        stmt = (
+            sa.select(XCom.run_id)
+            .join(DagRun, sa.and_(DagRun.dag_id == XCom.dag_id, DagRun.run_id == XCom.run_id))
+            .where(XCom.dag_id == dag_id, XCom.task_id == task_id, XCom.key == key, instance)
+            .where(DagRun.logical_date <= this)
+            .order_by(DagRun.logical_date.desc(), sa.case((XCom.run_id == run_id, 0), else_=1))
+            .order_by(DagRun.id.desc())
+            .limit(1)
+        )
+        with self.session_factory() as session:
+            return session.scalar(stmt)
 
     def write(
         self, *, session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1

@@ -28,17 +28,10 @@ HINTS: dict[str, str] = {
     "sla_miss_callback": "SLAs are removed in Airflow 3: use deadline= with email= or notify=",
     "provide_context": "removed in Airflow 2: callables receive the context values they name",
     "execution_date": "renamed to logical_date in Airflow 3",
-    **dict.fromkeys(
-        (
-            "template_searchpath",
-            "template_undefined",
-            "user_defined_macros",
-            "user_defined_filters",
-            "jinja_environment_kwargs",
-            "render_template_as_native_obj",
-        ),
-        "not supported yet: templates use Loom's fixed environment; plugins add macros",
-    ),
+    "template_undefined": "not supported: an undefined name in a template is always an "
+    "error naming the field and the name",
+    "jinja_environment_kwargs": "not supported: use user_defined_macros, "
+    "user_defined_filters, template_searchpath and render_template_as_native_obj",
     "access_control": "not supported: a role's DAGs are chosen by tag (loom roles), "
     "not by DAG files",
     "auto_register": "not supported: every DAG a file defines at import is registered",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from engine.authoring.arguments import unknown_argument
@@ -62,8 +62,15 @@ def apply_default_args(init: InitT, *, settings: frozenset[str] = frozenset()) -
 class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues):
     """A task: what to run (``execute``) and how (retries, priority, pool, trigger rule...)."""
 
-    template_fields: ClassVar[tuple[str, ...]] = ()
+    template_fields: ClassVar[Sequence[str]] = ()
     """Attributes rendered with Jinja2 before ``execute``."""
+
+    template_ext: ClassVar[Sequence[str]] = ()
+    """A templated string ending in one of these (``.sh``, ``.sql``) names a template file,
+    found in the DAG file's folder or its ``template_searchpath``, and rendered."""
+
+    template_fields_renderers: ClassVar[Mapping[str, str]] = {}
+    """How the UI shows a rendered field: ``bash``, ``sql``, ``json``, ``yaml``, ``py``..."""
 
     own_default_args: tuple[str, ...] = ()
     """The keys of the task's own ``default_args=``."""
@@ -161,6 +168,21 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
     def execute(self, context: Mapping[str, Any]) -> Any:
         """Do the task's work; the return value becomes its XCom. Subclasses override."""
         raise NotImplementedError(f"{self.operator_name} does not implement execute()")
+
+    def render_template(
+        self, content: Any, context: Mapping[str, Any], jinja_env: Any = None
+    ) -> Any:
+        """``content`` rendered as this task's fields are (its DAG's macros, filters and
+        search path; a string ending in one of ``template_ext`` is a file), as Airflow's."""
+        from engine.authoring.templating import environment_for, render_value
+
+        return render_value(
+            content,
+            context,
+            where=f"a template of task {self.task_id!r}",
+            environment=jinja_env or environment_for(self.dag),
+            template_ext=self.template_ext,
+        )
 
     def serialize_fields(self) -> dict[str, Any]:
         """Operator-specific fields shown in the UI and API (JSON-safe by serialization)."""

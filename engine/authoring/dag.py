@@ -14,7 +14,12 @@ from zoneinfo import ZoneInfo
 
 from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
-from engine.authoring.dagsettings import presentation_problems
+from engine.authoring.dagsettings import (
+    as_mapping,
+    as_searchpath,
+    presentation_problems,
+    template_problems,
+)
 from engine.authoring.params import Param, as_params
 from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
 from engine.authoring.taskgroup import TaskGroup
@@ -89,6 +94,10 @@ class DAG:
         owner_links: Mapping[str, str] | None = None,
         fail_fast: bool = False,
         max_consecutive_failed_dag_runs: int | None = None,
+        template_searchpath: str | Sequence[str] | None = None,
+        user_defined_macros: Mapping[str, Any] | None = None,
+        user_defined_filters: Mapping[str, Callable[..., Any]] | None = None,
+        render_template_as_native_obj: bool = False,
     ) -> None:
         self.call_site: CallSite = user_call_site()
         self.problems: list[tuple[str, CallSite]] = []
@@ -110,6 +119,14 @@ class DAG:
         """Pause the DAG after this many failed runs in a row; None: the configured
         ``core.max_consecutive_failed_dag_runs_per_dag``; 0: never."""
         self.default_args: dict[str, Any] = dict(default_args or {})
+        self.template_searchpath: list[str] = as_searchpath(template_searchpath)
+        """Folders (besides the DAG file's) where template files are found."""
+        self.user_defined_macros: dict[str, Any] = as_mapping(user_defined_macros)
+        """Names every template of the DAG can use (``{{ my_macro(ds) }}``)."""
+        self.user_defined_filters: dict[str, Callable[..., Any]] = as_mapping(user_defined_filters)
+        """Filters every template of the DAG can use (``{{ ds | my_filter }}``)."""
+        self.render_template_as_native_obj = render_template_as_native_obj
+        """Templates render to Python objects (a list stays a list), not text."""
         self._share_alert_settings(
             email=email,
             email_on_failure=email_on_failure,
@@ -139,6 +156,11 @@ class DAG:
         self.start_date = ensure_aware(start_date) if start_date else None
         self.end_date = ensure_aware(end_date) if end_date else None
         self.timezone = _timezone_of(start_date)
+        for problem in template_problems(
+            template_searchpath, user_defined_macros, user_defined_filters,
+            render_template_as_native_obj,
+        ):  # fmt: skip
+            self.add_problem(problem)
         self.schedule_arg = schedule
         self.schedule: Schedule = self._parse_schedule(schedule)
         self.task_dict: dict[str, BaseOperator] = {}

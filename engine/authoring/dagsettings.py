@@ -7,7 +7,7 @@ every other problem of the file (see :mod:`engine.authoring.validation`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -80,3 +80,43 @@ def fail_fast_problems(
         for task_id, rule in rules
         if rule not in FAIL_FAST_RULES
     ]
+
+
+def template_problems(searchpath: Any, macros: Any, filters: Any, native: Any) -> list[str]:
+    """Problems of the DAG's template arguments, before they are normalised."""
+    problems: list[str] = []
+    paths = [searchpath] if isinstance(searchpath, str) else searchpath
+    if paths is not None and (
+        not isinstance(paths, Iterable) or not all(isinstance(p, str) for p in paths)
+    ):
+        problems.append(
+            f"template_searchpath must be a folder or a list of folders, got {searchpath!r}"
+        )
+    for name, value in (("user_defined_macros", macros), ("user_defined_filters", filters)):
+        if value is not None and not (
+            isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
+        ):
+            problems.append(f"{name} must be a dict of names to values, got {value!r}")
+    if isinstance(filters, Mapping):
+        problems += [
+            f"user_defined_filters[{k!r}] must be callable, got {v!r}"
+            for k, v in filters.items()
+            if not callable(v)
+        ]
+    if not isinstance(native, bool):
+        problems.append(f"render_template_as_native_obj must be True or False, got {native!r}")
+    return problems
+
+
+def as_searchpath(value: Any) -> list[str]:
+    """``template_searchpath`` as a list (empty when invalid: :func:`template_problems`
+    reports it)."""
+    paths = [value] if isinstance(value, str) else value
+    if isinstance(paths, Iterable) and all(isinstance(p, str) for p in paths):
+        return list(paths)
+    return []
+
+
+def as_mapping(value: Any) -> dict[str, Any]:
+    """A ``user_defined_*`` argument as a dict (empty when invalid)."""
+    return dict(value) if isinstance(value, Mapping) else {}

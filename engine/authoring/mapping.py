@@ -27,7 +27,9 @@ CONTEXT_KEYS = frozenset(
     {
         "dag", "task", "ti", "task_instance", "dag_run", "run_id", "logical_date", "ds",
         "ds_nodash", "ts", "ts_nodash", "data_interval_start", "data_interval_end",
-        "params", "conf", "macros", "map_index",
+        "params", "conf", "macros", "map_index", "ts_nodash_with_tz", "task_instance_key_str",
+        "prev_data_interval_start_success", "prev_data_interval_end_success",
+        "prev_start_date_success", "prev_end_date_success",
     }
 )  # fmt: skip
 """Names a task's context gives; a ``@task`` function cannot be mapped over them."""
@@ -247,6 +249,8 @@ class MappedOperator(BaseOperator):
         self.expand_input = expand_input
         self.mapped_into = mapped_into
         self.template_fields = operator_class.template_fields  # type: ignore[misc]
+        self.template_ext = operator_class.template_ext  # type: ignore[misc]
+        self.template_fields_renderers = operator_class.template_fields_renderers  # type: ignore[misc]
         self.is_branch = operator_class.is_branch  # type: ignore[misc]
         super().__init__(task_id, **settings)
         if in_mapped_group(self):

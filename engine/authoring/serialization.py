@@ -146,6 +146,8 @@ class SerializedTask(SerializedSettingValues):
     """The serialized settings by name; each is also an attribute (typed by the base)."""
     mapped: dict[str, Any] | None = None
     """What a mapped task expands (see :mod:`engine.authoring.expansion`); None: not mapped."""
+    template_fields_renderers: dict[str, str] = field(default_factory=dict, hash=False)
+    """How the UI shows each rendered field (``bash``, ``sql``, ``json``...)."""
 
     def __post_init__(self) -> None:
         for setting in SERIALIZED_SETTINGS:
@@ -177,6 +179,9 @@ class SerializedTask(SerializedSettingValues):
             priority_weight_total=task.priority_weight if weight is None else weight,
             task_group_id=task.task_group.group_id if task.task_group else None,
             settings=settings,
+            template_fields_renderers={
+                str(k): str(v) for k, v in dict(task.template_fields_renderers).items()
+            },
         )
 
     @property
@@ -195,6 +200,11 @@ class SerializedTask(SerializedSettingValues):
             "priority_weight_total": self.priority_weight_total,
             # Only when mapped: an unmapped task's dict (and its DAG's hash) is unchanged.
             **({"mapped": self.mapped} if self.mapped is not None else {}),
+            **(
+                {"template_fields_renderers": self.template_fields_renderers}
+                if self.template_fields_renderers
+                else {}
+            ),
         }
 
     @classmethod
@@ -204,7 +214,11 @@ class SerializedTask(SerializedSettingValues):
         # Written since weight rules exist; before, the weight was the task's own.
         total = data.get("priority_weight_total", settings["priority_weight"])
         return cls(
-            **fields, priority_weight_total=total, settings=settings, mapped=data.get("mapped")
+            **fields,
+            priority_weight_total=total,
+            settings=settings,
+            mapped=data.get("mapped"),
+            template_fields_renderers=data.get("template_fields_renderers", {}),
         )
 
 

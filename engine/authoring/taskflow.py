@@ -97,6 +97,15 @@ class XComArg(SetupTeardownMixin):
     def __repr__(self) -> str:
         return f"XComArg({self.operator.task_id!r}, {self.key!r})"
 
+    def __str__(self) -> str:
+        """A template that pulls the value, as Airflow writes it: an XComArg put in an
+        f-string of a templated field (``f"echo {task.output}"``) renders to the value."""
+        dag_id = self.operator.dag.dag_id if self.operator.dag else None
+        return (
+            f"{{{{ task_instance.xcom_pull(task_ids={self.operator.task_id!r}, "
+            f"dag_id={dag_id!r}, key={self.key!r}) }}}}"
+        )
+
 
 def find_xcom_args(value: Any) -> list[XComArg]:
     """Every :class:`XComArg` inside ``value`` (recursing into lists, tuples and dicts)."""

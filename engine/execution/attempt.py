@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.currentcontext import current_context
 from engine.authoring.mapping import (
     DEFAULT_MAX_MAP_LENGTH,
     MappedOperator,
@@ -26,9 +27,10 @@ from engine.authoring.mapping import (
     in_mapped_group,
 )
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
-from engine.authoring.templating import render_value
+from engine.authoring.templating import environment_for, render_value
 from engine.errors import TemplateError
-from engine.execution.context import RETURN_VALUE, TaskInstanceHandle, ensure_json
+from engine.execution.context import TaskInstanceHandle
+from engine.execution.xcoms import RETURN_VALUE, encoded
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +62,17 @@ class AttemptResult:
 def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
     """A copy of ``task`` with its templated fields rendered and references resolved."""
     rendered = copy.copy(task)
+    environment = environment_for(task.dag)
     for name in task.template_fields:
         where = f"{name} of task {task.task_id!r}"
-        setattr(rendered, name, render_value(getattr(task, name), context, where=where))
+        value = render_value(
+            getattr(task, name),
+            context,
+            where=where,
+            environment=environment,
+            template_ext=task.template_ext,
+        )
+        setattr(rendered, name, value)
     return rendered
 
 
@@ -86,7 +96,7 @@ def run_attempt(
         fields = {name: getattr(rendered, name) for name in task.template_fields}
         context["task"] = rendered
         run_callbacks(task.on_execute_callback, context, kind="on_execute")
-        with execution_timeout(task.execution_timeout):
+        with execution_timeout(task.execution_timeout), current_context(context):
             value = rendered.execute(context)
         result = _finish(task, value, context["ti"], fields)
         if not mapped:  # a mapped task's instances are counted by their XComs instead
@@ -114,7 +124,7 @@ def _finish(
     if isinstance(value, Sequence) and not isinstance(value, str | bytes | list | tuple):
         value = list(value)  # a mapped task's values (a lazy sequence) returned as they are
     if task.do_xcom_push and value is not None:
-        ensure_json(value, what=f"return value of task {task.task_id!r}")
+        encoded(value, what=f"return value of task {task.task_id!r} (as XCom)")
         outputs = _multiple_outputs(task, value) if task.multiple_outputs else {}
         ti.xcom_push(RETURN_VALUE, value)
         for key, item in outputs.items():

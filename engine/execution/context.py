@@ -2,59 +2,28 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+import pendulum
+from lazy_object_proxy import Proxy
+
+from engine.authoring.macros import macros_namespace
+from engine.execution.xcoms import (
+    RETURN_VALUE,
+    PullRequest,
+    XComStore,
+    encoded,
+    pull,
+)
 from engine.plugins.registry import active_plugins
 
 if TYPE_CHECKING:
     from engine.authoring.baseoperator import BaseOperator
     from engine.authoring.dag import DAG
-
-RETURN_VALUE = "return_value"
-
-BUILTIN_MACROS: dict[str, Any] = {"datetime": datetime, "timedelta": timedelta, "json": json}
-"""``macros.<name>`` in templates; plugins add ``macros.<plugin name>`` beside these."""
-
-
-class XComStore(Protocol):
-    """Where XCom values live: memory for ``dags test``, the database for workers."""
-
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
-        """The stored value; ``None`` when there is none."""
-        ...
-
-    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
-        """The values of every instance of a mapped task, by ``map_index`` (lazily)."""
-        ...
-
-    def set(
-        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
-    ) -> None: ...
-
-
-@dataclass
-class MemoryXComStore:
-    """XCom values in a dict, for in-process runs."""
-
-    values: dict[tuple[str, str, str, str, int], Any] = field(default_factory=dict)
-
-    def get(self, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> Any:
-        return self.values.get((dag_id, run_id, task_id, key, map_index))
-
-    def get_mapped(self, dag_id: str, run_id: str, task_id: str, key: str) -> Sequence[Any]:
-        found = [
-            (k[4], v) for k, v in self.values.items() if k[:4] == (dag_id, run_id, task_id, key)
-        ]
-        return [v for index, v in sorted(found) if index >= 0]
-
-    def set(
-        self, dag_id: str, run_id: str, task_id: str, key: str, value: Any, map_index: int = -1
-    ) -> None:
-        self.values[(dag_id, run_id, task_id, key, map_index)] = value
 
 
 @dataclass(frozen=True)
@@ -89,36 +58,51 @@ class TaskInstanceHandle:
     its instance of the same map index."""
 
     def xcom_push(self, key: str, value: Any) -> None:
-        """Store ``value`` (it must be JSON-serializable) under ``key`` for this task."""
-        ensure_json(value, what=f"XCom {key!r} of task {self.task_id!r}")
-        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, value, self.map_index)
+        """Store ``value`` under ``key`` for this task instance: JSON, or one of the types
+        :mod:`engine.authoring.xcomvalues` restores (datetime, tuple, set, dataclass...)."""
+        stored = encoded(value, what=f"XCom {key!r} of task {self.task_id!r}")
+        self.xcom.set(self.dag_id, self.run_id, self.task_id, key, stored, self.map_index)
 
     def xcom_pull(
-        self, task_ids: str | Iterable[str] | None = None, key: str = RETURN_VALUE
+        self,
+        task_ids: str | Iterable[str] | None = None,
+        dag_id: str | None = None,
+        key: str = RETURN_VALUE,
+        include_prior_dates: bool = False,
+        *,
+        map_indexes: int | Iterable[int] | None = None,
+        default: Any = None,
+        run_id: str | None = None,
     ) -> Any:
-        """One task's value, or a list for several task ids (``None`` where absent)."""
-        if task_ids is None:
-            task_ids = self.task_id
-        if isinstance(task_ids, str):
-            return self._pull(task_ids, key)
-        return [self._pull(tid, key) for tid in task_ids]
+        """Airflow 3's ``xcom_pull`` (see :func:`engine.execution.xcoms.pull` for the shapes
+        of what it returns); ``default`` stands for a value that is absent."""
+        dag_id = dag_id or self.dag_id
+        request = PullRequest(
+            dag_id=dag_id,
+            run_id=run_id or self.run_id,
+            key=key,
+            include_prior_dates=include_prior_dates,
+            default=default,
+            mapped_task_ids=self.mapped_task_ids if dag_id == self.dag_id else frozenset(),
+            same_index_task_ids=self.group_task_ids if dag_id == self.dag_id else frozenset(),
+            map_index=self.map_index,
+        )
+        return pull(self.xcom, request, self.task_id if task_ids is None else task_ids, map_indexes)
 
-    def _pull(self, task_id: str, key: str) -> Any:
-        if task_id in self.group_task_ids and self.map_index >= 0:
-            return self.xcom.get(self.dag_id, self.run_id, task_id, key, self.map_index)
-        if task_id in self.mapped_task_ids:
-            return self.xcom.get_mapped(self.dag_id, self.run_id, task_id, key)
-        return self.xcom.get(self.dag_id, self.run_id, task_id, key)
+
+@dataclass(frozen=True)
+class PreviousRun:
+    """What the context shows of the run's previous successful run (``prev_*_success``)."""
+
+    data_interval_start: datetime | None
+    data_interval_end: datetime | None
+    start_date: datetime | None
+    end_date: datetime | None
 
 
-def ensure_json(value: Any, *, what: str) -> None:
-    """Raise ``TypeError`` naming ``what`` unless ``value`` survives a JSON round trip."""
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{what} must be JSON-serializable; got {type(value).__name__}: {exc}"
-        ) from None
+PreviousLookup = Callable[[], PreviousRun | None]
+"""Finds the previous successful run; called at most once, and only when a task reads one
+of the ``prev_*_success`` keys."""
 
 
 def build_context(
@@ -128,14 +112,17 @@ def build_context(
     run: RunInfo,
     ti: TaskInstanceHandle,
     params: Mapping[str, Any],
+    previous_success: PreviousLookup | None = None,
 ) -> dict[str, Any]:
-    """The template and callable context, with Airflow's names."""
+    """The template and callable context, with Airflow 3's names."""
     return {
         "task": task,
         "ti": ti,
         "task_instance": ti,
         "map_index": ti.map_index,
+        "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{_ds_nodash(run)}",
         **run_context(dag, run, params),
+        **previous_success_context(previous_success),
     }
 
 
@@ -148,8 +135,10 @@ def build_dag_context(
 
 
 def run_context(dag: DAG, run: RunInfo, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a context every task of the run shares."""
-    logical = run.logical_date
+    """The part of a context every task of the run shares. Dates are pendulum's
+    ``DateTime``, as Airflow gives them (``{{ logical_date.add(days=1) }}`` works)."""
+    logical = pendulum.instance(run.logical_date)
+    ts = logical.isoformat()
     return {
         "dag": dag,
         "dag_run": run,
@@ -157,11 +146,44 @@ def run_context(dag: DAG, run: RunInfo, params: Mapping[str, Any]) -> dict[str, 
         "logical_date": logical,
         "ds": logical.strftime("%Y-%m-%d"),
         "ds_nodash": logical.strftime("%Y%m%d"),
-        "ts": logical.isoformat(),
+        "ts": ts,
         "ts_nodash": logical.strftime("%Y%m%dT%H%M%S"),
-        "data_interval_start": run.data_interval_start,
-        "data_interval_end": run.data_interval_end,
+        "ts_nodash_with_tz": ts.replace("-", "").replace(":", ""),
+        "data_interval_start": pendulum.instance(run.data_interval_start),
+        "data_interval_end": pendulum.instance(run.data_interval_end),
         "params": dict(params),
         "conf": dict(run.conf),
-        "macros": {**BUILTIN_MACROS, **active_plugins().macros},
+        "macros": macros_namespace(active_plugins().macros),
     }
+
+
+def _ds_nodash(run: RunInfo) -> str:
+    return run.logical_date.strftime("%Y%m%d")
+
+
+PREVIOUS_SUCCESS_KEYS = {
+    "prev_data_interval_start_success": "data_interval_start",
+    "prev_data_interval_end_success": "data_interval_end",
+    "prev_start_date_success": "start_date",
+    "prev_end_date_success": "end_date",
+}
+"""Context key → field of :class:`PreviousRun`."""
+
+
+def previous_success_context(lookup: PreviousLookup | None) -> dict[str, Any]:
+    """The ``prev_*_success`` keys, each a lazy proxy: the previous successful run is looked
+    up the first time one of them is used, so a task that uses none pays nothing. Without
+    a lookup (``dags test``: there is no earlier run) they are None."""
+    if lookup is None:
+        return dict.fromkeys(PREVIOUS_SUCCESS_KEYS)
+    once = functools.cache(lookup)
+
+    def field_of(name: str) -> Callable[[], Any]:
+        def read() -> Any:
+            found = once()
+            value = None if found is None else getattr(found, name)
+            return None if value is None else pendulum.instance(value)
+
+        return read
+
+    return {key: Proxy(field_of(name)) for key, name in PREVIOUS_SUCCESS_KEYS.items()}

@@ -33,16 +33,16 @@ from engine.authoring.trigger_rules import (
     setup_ids,
 )
 from engine.authoring.validation import check_dag, topological_order
+from engine.authoring.xcomvalues import decode
 from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
 from engine.execution.context import (
-    RETURN_VALUE,
-    MemoryXComStore,
     RunInfo,
     TaskInstanceHandle,
     build_context,
     build_dag_context,
 )
 from engine.execution.retries import retry_delay_for
+from engine.execution.xcoms import RETURN_VALUE, MemoryXComStore
 from engine.state import DagRunState, TaskInstanceState, check_task_transition, summary_state
 from engine.timeutil import utcnow
 
@@ -251,7 +251,7 @@ class DagTestRun:
         run_id = self.run_info.run_id
         if task_id in self.mapped_task_ids:
             return len(self.xcom.get_mapped(self.dag.dag_id, run_id, task_id, RETURN_VALUE))
-        value = self.xcom.get(self.dag.dag_id, run_id, task_id, RETURN_VALUE)
+        value = decode(self.xcom.get(self.dag.dag_id, run_id, task_id, RETURN_VALUE))
         return len(value) if isinstance(value, list | tuple | dict) else None
 
     def _run_tries(self, task: BaseOperator, report: TaskReport) -> None:

@@ -25,8 +25,8 @@ from pathlib import Path
 from types import ModuleType
 
 from engine.authoring import schedules, templating
+from engine.authoring.macros import BUILTIN_MACROS
 from engine.errors import PluginError
-from engine.execution.context import BUILTIN_MACROS
 from engine.plugins.base import LoomPlugin
 from engine.plugins.checks import CheckedPlugin, check_plugin
 from engine.plugins.registry import PluginRegistry, active_plugins, set_active

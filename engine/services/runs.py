@@ -230,6 +230,24 @@ def get_run(*, session: Session, dag_id: str, run_id: str) -> DagRun:
     return run
 
 
+def previous_successful_run(
+    *, session: Session, dag_id: str, logical_date: datetime
+) -> DagRun | None:
+    """The newest successful run of ``dag_id`` whose logical date is before
+    ``logical_date``: what Airflow's ``prev_*_success`` context keys describe."""
+    stmt = (
+        sa.select(DagRun)
+        .where(
+            DagRun.dag_id == dag_id,
+            DagRun.state == DagRunState.SUCCESS,
+            DagRun.logical_date < logical_date,
+        )
+        .order_by(DagRun.logical_date.desc(), DagRun.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 @dataclass(frozen=True)
 class RunFilter:
     """What to keep when listing dag runs; None keeps everything."""

@@ -24,6 +24,7 @@ EXAMPLE_IDS = [
     "setup_teardown",
     "task_groups",
     "templated_bash",
+    "templates_and_xcom",
 ]
 
 

@@ -152,7 +152,9 @@ def test_non_json_return_value_is_a_clear_task_error() -> None:
         PythonOperator(task_id="obj", python_callable=object)
     report = DagTestRun(dag, echo=lambda _: None).run()
     assert report.tasks["obj"].state is S.FAILED
-    assert "return value of task 'obj' must be JSON-serializable" in str(report.tasks["obj"].error)
+    assert "return value of task 'obj' (as XCom) cannot be stored: object is not" in str(
+        report.tasks["obj"].error
+    )
 
 
 def test_sys_exit_in_a_task_fails_the_task_not_the_runner() -> None:

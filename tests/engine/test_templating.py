@@ -10,7 +10,8 @@ from engine import DAG, BashOperator
 from engine.authoring.templating import render_value
 from engine.errors import TemplateError
 from engine.execution.attempt import render_task
-from engine.execution.context import MemoryXComStore, RunInfo, TaskInstanceHandle, build_context
+from engine.execution.context import RunInfo, TaskInstanceHandle, build_context
+from engine.execution.xcoms import MemoryXComStore
 
 LOGICAL = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
 

@@ -145,7 +145,7 @@ def test_execute_and_skipped_callbacks_run_around_a_self_skip(
     ("task_id", "error_type", "message"),
     [
         ("slow", "TaskTimeout", "execution_timeout"),  # sleeps 5s, execution_timeout 0.3s
-        ("not_json", "TypeError", "return value of task 'not_json' must be JSON-serializable"),
+        ("not_json", "TypeError", "return value of task 'not_json' (as XCom) cannot be stored"),
     ],
     ids=["timeout_is_recorded", "non_json_return_value_fails_clearly"],
 )

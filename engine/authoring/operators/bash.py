@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import SkipTask
@@ -29,6 +29,8 @@ class BashOperator(BaseOperator):
     """
 
     template_fields = ("bash_command", "env", "cwd")
+    template_ext = (".sh", ".bash")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"bash_command": "bash", "env": "json"}
 
     def __init__(
         self,

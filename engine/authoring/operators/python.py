@@ -17,6 +17,11 @@ class PythonOperator(BaseOperator):
     """
 
     template_fields: ClassVar[tuple[str, ...]] = ("op_args", "op_kwargs", "templates_dict")
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "templates_dict": "json",
+        "op_args": "py",
+        "op_kwargs": "py",
+    }
 
     def __init__(
         self,
@@ -26,9 +31,13 @@ class PythonOperator(BaseOperator):
         op_args: Sequence[Any] | None = None,
         op_kwargs: Mapping[str, Any] | None = None,
         templates_dict: Mapping[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        if templates_exts is not None:
+            # Airflow's name: strings of the arguments ending in these are template files.
+            self.template_ext = tuple(templates_exts)  # type: ignore[misc]
         if not callable(python_callable):
             self.problems.append(f"python_callable must be callable, got {python_callable!r}")
         self.python_callable = python_callable

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.authoring.macros import BUILTIN_MACROS
 from engine.authoring.schedules import deserialize_schedule, parse_schedule
 from engine.authoring.templating import render_string
 from engine.errors import PluginError
-from engine.execution.context import BUILTIN_MACROS
 from engine.plugins.loading import forget_plugins, load_plugins
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "plugins"

@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask import g
 from marshmallow import fields, validate
 
+from engine.authoring.xcomvalues import readable
 from engine.models import TaskInstance
 from engine.services.dagversions import load_run_dags
 from engine.services.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
@@ -195,7 +196,14 @@ class LogSchema(ma.Schema):
 
 class XComSchema(ma.Schema):
     key = fields.String(required=True)
-    value = fields.Raw(allow_none=True)
+    value = fields.Function(
+        lambda xcom: readable(xcom.value),
+        allow_none=True,
+        metadata={
+            "description": "The value as JSON; a datetime as ISO text, a tuple or set "
+            "as a list, a dataclass as its fields and __class__"
+        },
+    )
     created_at = fields.DateTime()
 
 

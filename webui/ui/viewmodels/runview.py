@@ -7,7 +7,7 @@ templated fields as rendered by a try (or as the DAG file writes them, before an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -138,16 +138,20 @@ class TaskFields:
     values: dict[str, Any]
     rendered_by_try: int | None
     """The try that rendered them; None: as the DAG file writes them (no try rendered yet)."""
+    renderers: dict[str, str] = field(default_factory=dict)
+    """How each field reads (``bash``, ``sql``, ``json``...): the operator's
+    ``template_fields_renderers``."""
 
 
 def task_fields(*, session: Session, ti: TaskInstance, attempt: TaskAttempt | None) -> TaskFields:
     """The fields ``attempt`` rendered, else the templates of the run's DAG version."""
-    if attempt is not None and attempt.rendered:
-        return TaskFields(dict(attempt.rendered), attempt.try_number)
     dag = load_run_dag(session=session, run=ti.dag_run).dag
     task = dag.tasks.get(ti.task_id)
+    renderers = {} if task is None else dict(task.template_fields_renderers)
+    if attempt is not None and attempt.rendered:
+        return TaskFields(dict(attempt.rendered), attempt.try_number, renderers)
     written = {} if task is None else {k: task.fields.get(k) for k in task.template_fields}
-    return TaskFields(written, None)
+    return TaskFields(written, None, renderers)
 
 
 DOC_KINDS = (("doc_md", "Markdown"), ("doc_rst", "reStructuredText"), ("doc", "Text"),

@@ -25,6 +25,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response
 
+from engine.authoring.xcomvalues import readable
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
@@ -79,6 +80,7 @@ def _helpers() -> dict[str, Any]:
     """What the templates of this module use besides the blueprint's globals."""
     return {
         "pretty": pretty,
+        "readable": readable,
         "seconds": seconds,
         "now": utcnow(),
         "ti_args": ti_args,

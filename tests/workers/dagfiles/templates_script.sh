@@ -1,0 +1,1 @@
+echo "{{ team }} {{ ds }} {{ macros.ds_add(ds, 1) }}"
