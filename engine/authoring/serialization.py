@@ -143,6 +143,8 @@ class SerializedTask(SerializedSettingValues):
     """The serialized settings by name; each is also an attribute (typed by the base)."""
     mapped: dict[str, Any] | None = None
     """What a mapped task expands (see :mod:`engine.authoring.expansion`); None: not mapped."""
+    is_empty: bool = False
+    """An EmptyOperator that runs no code: the scheduler may finish it without a worker."""
 
     def __post_init__(self) -> None:
         for setting in SERIALIZED_SETTINGS:
@@ -153,6 +155,7 @@ class SerializedTask(SerializedSettingValues):
         """``task`` as stored; ``weight`` is its effective priority weight (default: its own,
         as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
         from engine.authoring.mapping import MappedOperator
+        from engine.authoring.operators.empty import runs_no_code
 
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         mapped = task.expand_input.serialize() if isinstance(task, MappedOperator) else None
@@ -170,6 +173,7 @@ class SerializedTask(SerializedSettingValues):
             priority_weight_total=task.priority_weight if weight is None else weight,
             task_group_id=task.task_group.group_id if task.task_group else None,
             settings=settings,
+            is_empty=runs_no_code(task),
         )
 
     @property
@@ -188,6 +192,7 @@ class SerializedTask(SerializedSettingValues):
             "priority_weight_total": self.priority_weight_total,
             # Only when mapped: an unmapped task's dict (and its DAG's hash) is unchanged.
             **({"mapped": self.mapped} if self.mapped is not None else {}),
+            **({"is_empty": True} if self.is_empty else {}),
         }
 
     @classmethod
@@ -197,8 +202,9 @@ class SerializedTask(SerializedSettingValues):
         # Written since weight rules exist; before, the weight was the task's own.
         total = data.get("priority_weight_total", settings["priority_weight"])
         return cls(
-            **fields, priority_weight_total=total, settings=settings, mapped=data.get("mapped")
-        )
+            **fields, priority_weight_total=total, settings=settings, mapped=data.get("mapped"),
+            is_empty=bool(data.get("is_empty", False)),
+        )  # fmt: skip
 
 
 _TASK_FIELDS: dict[str, _Field] = {
