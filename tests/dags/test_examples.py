@@ -13,6 +13,7 @@ from engine.cli.main import cli
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags"
 EXAMPLE_IDS = [
     "branching",
+    "conditional_paths",
     "cron_report",
     "etl_taskflow",
     "fan_out_fan_in",
