@@ -68,7 +68,7 @@ def test_without_ignoring_rules_only_the_direct_tasks_are_skipped() -> None:
 def test_a_truthy_short_circuit_lets_everything_run_and_keeps_its_xcom() -> None:
     dag = _short_circuit_dag({"rows": 3})
     test = dag_test(dag)
-    assert set(test.run().tasks[t].state for t in ("direct", "below")) == {S.SUCCESS}
+    assert {test.run().tasks[t].state for t in ("direct", "below")} == {S.SUCCESS}
     assert test.xcom.get("sc", test.run_info.run_id, "gate", "return_value") == {"rows": 3}
 
 
@@ -371,5 +371,6 @@ def test_only_an_empty_operator_that_runs_no_code_is_marked_empty() -> None:
     assert serialized.tasks["plain"].is_empty
     assert not serialized.tasks["custom"].is_empty
     again = SerializedDAG.from_dict(serialized.to_dict())
-    assert again.tasks["plain"].is_empty and not again.tasks["custom"].is_empty
+    assert again.tasks["plain"].is_empty
+    assert not again.tasks["custom"].is_empty
     assert "is_empty" not in serialized.tasks["custom"].to_dict()
