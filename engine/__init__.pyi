@@ -5,7 +5,10 @@ from engine.authoring.dag import DAG as DAG
 from engine.authoring.dag import dag as dag
 from engine.authoring.edges import EdgeModifier as EdgeModifier
 from engine.authoring.edges import Label as Label
+from engine.authoring.operators import BaseBranchOperator as BaseBranchOperator
 from engine.authoring.operators import BashOperator as BashOperator
+from engine.authoring.operators import BranchDateTimeOperator as BranchDateTimeOperator
+from engine.authoring.operators import BranchDayOfWeekOperator as BranchDayOfWeekOperator
 from engine.authoring.operators import BranchExternalPythonOperator as BranchExternalPythonOperator
 from engine.authoring.operators import BranchPythonOperator as BranchPythonOperator
 from engine.authoring.operators import (
@@ -13,8 +16,10 @@ from engine.authoring.operators import (
 )
 from engine.authoring.operators import EmptyOperator as EmptyOperator
 from engine.authoring.operators import ExternalPythonOperator as ExternalPythonOperator
+from engine.authoring.operators import LatestOnlyOperator as LatestOnlyOperator
 from engine.authoring.operators import PythonOperator as PythonOperator
 from engine.authoring.operators import PythonVirtualenvOperator as PythonVirtualenvOperator
+from engine.authoring.operators import ShortCircuitOperator as ShortCircuitOperator
 from engine.authoring.params import Param as Param
 from engine.authoring.setupteardown import setup as setup
 from engine.authoring.setupteardown import teardown as teardown
@@ -27,5 +32,6 @@ from engine.authoring.taskflow import task as task
 from engine.authoring.taskgroup import TaskGroup as TaskGroup
 from engine.authoring.taskgroup import task_group as task_group
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
+from engine.authoring.weekday import WeekDay as WeekDay
 from engine.plugins.base import AirflowPlugin as AirflowPlugin
 from engine.plugins.base import LoomPlugin as LoomPlugin

@@ -22,6 +22,7 @@ from engine.executors.base import TaskJob
 from engine.metrics import instruments
 from engine.models import TaskInstance, TaskMap
 from engine.scheduling import BRANCH_XCOM_KEY, Limits
+from engine.scheduling.skips import skip_tasks
 from engine.scheduling.wakeup import request_wake
 from engine.state import TaskInstanceState
 from workers.attempt import AttemptRecord
@@ -117,6 +118,7 @@ def _record_outcome(
         record_finish(
             session=session, ti=ti, task=claim.task, state=TI.SUCCESS, now=now, details=details
         )
+        skip_tasks(session=session, dag_run_id=ti.dag_run_id, task_ids=result.skip, now=now)
         return TI.SUCCESS
     if result.outcome is Outcome.SKIPPED:
         record_finish(

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG
 from engine.executors.base import TaskJob
 from engine.models import TaskInstance
-from engine.scheduling import Limits, decide_ready, queue_ready
+from engine.scheduling import Limits, queue_ready
+from engine.scheduling.emptytasks import decide_ready_finishing_empty
 
 
 class FollowUp(Protocol):
@@ -39,5 +40,7 @@ def fast_follow(
     downstream = dag.tasks[ti.task_id].downstream_task_ids
     if not downstream:
         return []
-    ready = decide_ready(session=session, dag_run=ti.dag_run, dag=dag, task_ids=downstream, now=now)
+    ready = decide_ready_finishing_empty(
+        session=session, dag_run=ti.dag_run, dag=dag, task_ids=downstream, now=now
+    )
     return queue_ready(session=session, waiting=ready, limits=limits, now=now)

@@ -75,6 +75,10 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
     own_default_args: tuple[str, ...] = ()
     """The keys of the task's own ``default_args=``."""
 
+    run_conditions: tuple[Any, ...] = ()
+    """``@task.run_if`` / ``@task.skip_if`` conditions (:mod:`engine.authoring.conditions`),
+    checked before ``execute``."""
+
     is_branch: ClassVar[bool] = False
     """A branching task returns the task id(s) to follow; its other direct downstream
     tasks are skipped."""

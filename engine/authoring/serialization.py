@@ -148,6 +148,8 @@ class SerializedTask(SerializedSettingValues):
     """What a mapped task expands (see :mod:`engine.authoring.expansion`); None: not mapped."""
     template_fields_renderers: dict[str, str] = field(default_factory=dict, hash=False)
     """How the UI shows each rendered field (``bash``, ``sql``, ``json``...)."""
+    is_empty: bool = False
+    """An EmptyOperator that runs no code: the scheduler may finish it without a worker."""
 
     def __post_init__(self) -> None:
         for setting in SERIALIZED_SETTINGS:
@@ -159,6 +161,7 @@ class SerializedTask(SerializedSettingValues):
         as if alone; :meth:`SerializedDAG.from_dag` gives the graph's)."""
         from engine.authoring.expansion import group_spec
         from engine.authoring.mapping import MappedOperator
+        from engine.authoring.operators.empty import runs_no_code
 
         settings = {s.name: s.stored(getattr(task, s.name)) for s in SERIALIZED_SETTINGS}
         mapped = task.expand_input.serialize() if isinstance(task, MappedOperator) else None
@@ -182,6 +185,7 @@ class SerializedTask(SerializedSettingValues):
             template_fields_renderers={
                 str(k): str(v) for k, v in dict(task.template_fields_renderers).items()
             },
+            is_empty=runs_no_code(task),
         )
 
     @property
@@ -205,6 +209,7 @@ class SerializedTask(SerializedSettingValues):
                 if self.template_fields_renderers
                 else {}
             ),
+            **({"is_empty": True} if self.is_empty else {}),
         }
 
     @classmethod
@@ -219,6 +224,7 @@ class SerializedTask(SerializedSettingValues):
             settings=settings,
             mapped=data.get("mapped"),
             template_fields_renderers=data.get("template_fields_renderers", {}),
+            is_empty=bool(data.get("is_empty", False)),
         )
 
 

@@ -13,7 +13,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.operators.python import BranchPythonOperator, PythonOperator
+from engine.authoring.conditions import RunCondition, run_if, skip_if
+from engine.authoring.operators.bash import BashDecoratedOperator
+from engine.authoring.operators.python import (
+    BranchPythonOperator,
+    PythonOperator,
+    ShortCircuitOperator,
+)
 from engine.authoring.operators.virtualenv import (
     BranchExternalPythonOperator,
     BranchPythonVirtualenvOperator,
@@ -124,17 +130,22 @@ class _DecoratedTask(Generic[P, R]):
     def __init__(
         self,
         func: Callable[P, R],
-        operator_class: type[PythonOperator],
+        operator_class: type[BaseOperator],
         options: dict[str, Any],
+        run_conditions: list[RunCondition] | None = None,
     ) -> None:
         self.function = func
         self.operator_class = operator_class
         self.options = options
+        self.run_conditions: list[RunCondition] = list(run_conditions or [])
+        """What ``@task.run_if`` / ``@task.skip_if`` added, checked before each run."""
         functools.update_wrapper(self, func)
 
     def override(self, **options: Any) -> _DecoratedTask[P, R]:
         """The same task with other settings (``task_id``, ``retries``, ``priority``...)."""
-        return _DecoratedTask(self.function, self.operator_class, {**self.options, **options})
+        return _DecoratedTask(
+            self.function, self.operator_class, {**self.options, **options}, self.run_conditions
+        )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> XComArg:
         options = dict(self.options)
@@ -147,6 +158,7 @@ class _DecoratedTask(Generic[P, R]):
             op_kwargs=dict(kwargs),
             **options,
         )
+        operator.run_conditions = tuple(self.run_conditions)
         for upstream in find_xcom_args([args, kwargs]):
             operator.set_upstream(upstream.operator)
         return XComArg(operator)
@@ -215,6 +227,7 @@ class TaskPartial:
             expand_input=expand_input,
             mapped_into="op_kwargs",
         )
+        operator.run_conditions = tuple(self.decorated.run_conditions)
         return XComArg(operator)
 
 
@@ -244,7 +257,7 @@ def _unique_task_id(name: str) -> str:
 class _TaskDecorator:
     """``@decorator`` and ``@decorator(retries=2)``: a function as a task of one operator class."""
 
-    def __init__(self, operator_class: type[PythonOperator]) -> None:
+    def __init__(self, operator_class: type[BaseOperator]) -> None:
         self._operator_class = operator_class
 
     @overload
@@ -275,6 +288,15 @@ class _Task(_TaskDecorator):
     """``@task.virtualenv`` that returns the task id (or ids) to follow."""
     branch_external_python = _TaskDecorator(BranchExternalPythonOperator)
     """``@task.external_python`` that returns the task id (or ids) to follow."""
+
+    short_circuit = _TaskDecorator(ShortCircuitOperator)
+    """A function whose falsy result skips what lies below (``ShortCircuitOperator``)."""
+
+    bash = _TaskDecorator(BashDecoratedOperator)
+    """A function that returns the shell command to run (``BashOperator``)."""
+
+    run_if = staticmethod(run_if)
+    skip_if = staticmethod(skip_if)
 
 
 task = _Task(PythonOperator)

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.conditions import check_run_conditions
 from engine.authoring.currentcontext import current_context
 from engine.authoring.mapping import (
     DEFAULT_MAX_MAP_LENGTH,
@@ -27,6 +28,7 @@ from engine.authoring.mapping import (
     in_mapped_group,
 )
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
+from engine.authoring.skipping import DownstreamSkip
 from engine.authoring.templating import environment_for, render_value
 from engine.errors import TemplateError
 from engine.execution.context import TaskInstanceHandle
@@ -49,6 +51,8 @@ class AttemptResult:
     return_value: Any = None
     follow: list[str] | None = None
     """For a branching task: the downstream task ids to run; the others are skipped."""
+    skip: tuple[str, ...] = ()
+    """Task ids below to skip now (a short circuit's, see :mod:`engine.authoring.skipping`)."""
     error_type: str | None = None
     error_message: str | None = None
     traceback: str | None = None
@@ -86,6 +90,7 @@ def run_attempt(
     ``max_map_length`` elements.
     """
     mapped = isinstance(task, MappedOperator) or in_mapped_group(task)
+    conditions = list(task.run_conditions)
     try:
         if isinstance(task, MappedOperator):
             map_index = context["ti"].map_index
@@ -93,11 +98,13 @@ def run_attempt(
             task = rendered
         else:
             rendered = render_task(task, context)
-        fields = {name: getattr(rendered, name) for name in task.template_fields}
         context["task"] = rendered
+        check_run_conditions(conditions, context)  # before on_execute, as Airflow's pre_execute
         run_callbacks(task.on_execute_callback, context, kind="on_execute")
         with execution_timeout(task.execution_timeout), current_context(context):
             value = rendered.execute(context)
+        # After execute: a field set while running (@task.bash's command) shows as it ran.
+        fields = {name: getattr(rendered, name) for name in task.template_fields}
         result = _finish(task, value, context["ti"], fields)
         if not mapped:  # a mapped task's instances are counted by their XComs instead
             result.map_length = checked_map_length(task, result.return_value, max_map_length)
@@ -120,6 +127,9 @@ def run_attempt(
 def _finish(
     task: BaseOperator, value: Any, ti: TaskInstanceHandle, fields: dict[str, Any]
 ) -> AttemptResult:
+    skip: tuple[str, ...] = ()
+    if isinstance(value, DownstreamSkip):
+        value, skip = value.value, value.task_ids
     follow = _branch_targets(task, value) if task.is_branch else None
     if isinstance(value, Sequence) and not isinstance(value, str | bytes | list | tuple):
         value = list(value)  # a mapped task's values (a lazy sequence) returned as they are
@@ -129,7 +139,9 @@ def _finish(
         ti.xcom_push(RETURN_VALUE, value)
         for key, item in outputs.items():
             ti.xcom_push(key, item)
-    return AttemptResult(Outcome.SUCCESS, return_value=value, follow=follow, rendered=fields)
+    return AttemptResult(
+        Outcome.SUCCESS, return_value=value, follow=follow, skip=skip, rendered=fields
+    )
 
 
 def checked_map_length(task: BaseOperator, value: Any, limit: int) -> int | None:
@@ -166,7 +178,10 @@ def _multiple_outputs(task: BaseOperator, value: Any) -> dict[str, Any]:
 
 
 def _branch_targets(task: BaseOperator, value: Any) -> list[str]:
+    """The task ids a branch chose: ``None`` or ``[]`` is none; a task group id stands for
+    the group's root tasks (as in Airflow)."""
     chosen = [value] if isinstance(value, str) else list(value or [])
+    chosen = [tid for item in chosen for tid in _group_roots(task, item)]
     unknown = [tid for tid in chosen if tid not in task.downstream_task_ids]
     if unknown:
         raise ValueError(
@@ -174,6 +189,14 @@ def _branch_targets(task: BaseOperator, value: Any) -> list[str]:
             f"of it (downstream: {sorted(task.downstream_task_ids)})"
         )
     return chosen
+
+
+def _group_roots(task: BaseOperator, chosen: Any) -> list[Any]:
+    dag = task.dag
+    if dag is None or not isinstance(chosen, str) or dag.has_task(chosen):
+        return [chosen]
+    group = dag.task_group.get_task_group_dict().get(chosen)
+    return [chosen] if group is None else sorted(root.task_id for root in group.roots)
 
 
 def failure_result(

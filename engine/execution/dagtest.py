@@ -284,6 +284,7 @@ class DagTestRun:
                 self.choices[(task.task_id, report.map_index)] = set(result.follow)
             else:
                 self._skip_unfollowed(task, result.follow)
+            self._skip_asked(task, result.skip)
             run_callbacks(task.on_success_callback, context, kind="on_success")
             return False
         if result.outcome is Outcome.SKIPPED:
@@ -327,6 +328,12 @@ class DagTestRun:
             if self.reports[task_id].state is TI.NONE:
                 self._move(task_id, TI.SKIPPED)
                 self.echo(f"{task_id}: skipped (not chosen by branch {task.task_id!r})")
+
+    def _skip_asked(self, task: BaseOperator, task_ids: tuple[str, ...]) -> None:
+        for task_id in task_ids:
+            if self.reports[task_id].state is TI.NONE:
+                self._move(task_id, TI.SKIPPED)
+                self.echo(f"{task_id}: skipped (short-circuited by {task.task_id!r})")
 
     def _context(
         self, task: BaseOperator, try_number: int, max_tries: int, map_index: int

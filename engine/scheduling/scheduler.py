@@ -37,12 +37,12 @@ from engine.scheduling import (
     instance_rows,
     promote_retries,
     queue_ready,
-    settle,
     stale_queued,
     start_queued_runs,
     task_states,
     waiting_instances,
 )
+from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.wakeup import LocalWaker, Waker
@@ -193,7 +193,9 @@ class Scheduler:
         for run, dag in runs:
             rows = rows_by_run[run.id]
             stop_after_failure(session=session, dag_run=run, dag=dag, rows=rows, now=now)
-            report.ready += len(settle(session=session, dag_run=run, dag=dag, rows=rows, now=now))
+            report.ready += len(
+                settle_finishing_empty(session=session, dag_run=run, dag=dag, rows=rows, now=now)
+            )
             states = task_states(rows)
             if finish_run_if_done(
                 session=session, dag_run=run, dag=dag, states=states, now=now,

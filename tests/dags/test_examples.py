@@ -13,6 +13,7 @@ from engine.cli.main import cli
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags"
 EXAMPLE_IDS = [
     "branching",
+    "conditional_paths",
     "cron_report",
     "dynamic_mapping",
     "etl_taskflow",

@@ -1,9 +1,14 @@
 """The bundled operators."""
 
 from engine.authoring.operators.bash import BashOperator as BashOperator
+from engine.authoring.operators.branch import BaseBranchOperator as BaseBranchOperator
+from engine.authoring.operators.branch import LatestOnlyOperator as LatestOnlyOperator
+from engine.authoring.operators.dates import BranchDateTimeOperator as BranchDateTimeOperator
+from engine.authoring.operators.dates import BranchDayOfWeekOperator as BranchDayOfWeekOperator
 from engine.authoring.operators.empty import EmptyOperator as EmptyOperator
 from engine.authoring.operators.python import BranchPythonOperator as BranchPythonOperator
 from engine.authoring.operators.python import PythonOperator as PythonOperator
+from engine.authoring.operators.python import ShortCircuitOperator as ShortCircuitOperator
 from engine.authoring.operators.virtualenv import (
     BranchExternalPythonOperator as BranchExternalPythonOperator,
 )
@@ -16,12 +21,17 @@ from engine.authoring.operators.virtualenv import (
 )
 
 __all__ = [
+    "BaseBranchOperator",
     "BashOperator",
+    "BranchDateTimeOperator",
+    "BranchDayOfWeekOperator",
     "BranchExternalPythonOperator",
     "BranchPythonOperator",
     "BranchPythonVirtualenvOperator",
     "EmptyOperator",
     "ExternalPythonOperator",
+    "LatestOnlyOperator",
     "PythonOperator",
     "PythonVirtualenvOperator",
+    "ShortCircuitOperator",
 ]

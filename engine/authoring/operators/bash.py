@@ -1,4 +1,5 @@
-"""BashOperator: run a shell command; its last line of output becomes the XCom."""
+"""BashOperator and ``@task.bash``: run a shell command; its last line of output becomes
+the XCom."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.operators.python import context_kwargs
 from engine.authoring.signals import SkipTask
-from engine.authoring.templating import Reference
+from engine.authoring.templating import Reference, render_value
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ class BashOperator(BaseOperator):
     skipped; anything else fails it. Output is streamed to the task's log.
     """
 
-    template_fields = ("bash_command", "env", "cwd")
+    template_fields: ClassVar[tuple[str, ...]] = ("bash_command", "env", "cwd")
     template_ext = (".sh", ".bash")
     template_fields_renderers: ClassVar[dict[str, str]] = {"bash_command": "bash", "env": "json"}
 
@@ -61,8 +63,12 @@ class BashOperator(BaseOperator):
         return {**base, **{k: str(v) for k, v in self.env.items()}}
 
     def execute(self, context: Mapping[str, Any]) -> str | None:
+        return self.run_command(self.bash_command)
+
+    def run_command(self, command: str) -> str | None:
+        """Run ``command``; its last line of output, or :class:`SkipTask` / a failure."""
         with subprocess.Popen(
-            ["bash", "-c", self.bash_command],
+            ["bash", "-c", command],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=self._environment(),
@@ -83,6 +89,65 @@ class BashOperator(BaseOperator):
         if code != 0:
             raise BashCommandFailed(f"command exited with status {code}")
         return last_line
+
+
+class BashDecoratedOperator(BashOperator):
+    """``@task.bash``: the function's return value is the command, rendered as a template
+    and run like a BashOperator's (``env``, ``append_env``, ``cwd``, ``skip_on_exit_code``).
+    An empty or blank command, or one that is not a string, fails the task."""
+
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "op_args",
+        "op_kwargs",
+        "bash_command",
+        "env",
+        "cwd",
+    )
+
+    def __init__(
+        self,
+        task_id: str,
+        python_callable: Callable[..., Any],
+        *,
+        op_args: Sequence[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        multiple_outputs: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        # Airflow ignores multiple_outputs here (the XCom is one line of output); so do we.
+        super().__init__(task_id, bash_command=_SET_WHEN_RUN, **kwargs)
+        if not callable(python_callable):
+            self.problems.append(f"python_callable must be callable, got {python_callable!r}")
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+
+    def execute(self, context: Mapping[str, Any]) -> str | None:
+        kwargs = context_kwargs(self.python_callable, self.op_args, self.op_kwargs, context)
+        command = self.python_callable(*self.op_args, **kwargs)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError(
+                f"@task.bash function {self.task_id!r} must return a non-empty string "
+                f"(the command to run); it returned {command!r}"
+            )
+        self.bash_command = render_value(
+            command, context, where=f"bash_command of task {self.task_id!r}"
+        )
+        return self.run_command(self.bash_command)
+
+    def serialize_fields(self) -> dict[str, Any]:
+        module = getattr(self.python_callable, "__module__", None) or "?"
+        name = getattr(self.python_callable, "__qualname__", repr(self.python_callable))
+        return {
+            "python_callable": f"{module}.{name}",
+            "op_args": self.op_args,
+            "op_kwargs": self.op_kwargs,
+            "env": self.env,
+            "cwd": self.cwd,
+        }
+
+
+_SET_WHEN_RUN = "(set when the task runs: the @task.bash function returns the command)"
 
 
 def _stream_output(process: subprocess.Popen[str]) -> str | None:

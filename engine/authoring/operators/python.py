@@ -1,4 +1,4 @@
-"""PythonOperator and BranchPythonOperator: run a Python callable as a task."""
+"""PythonOperator, BranchPythonOperator and ShortCircuitOperator: a Python callable as a task."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.skipping import descendants, skip_downstream
 
 
 class PythonOperator(BaseOperator):
@@ -66,6 +67,40 @@ class BranchPythonOperator(PythonOperator):
     """Return the task id (or list of ids) to follow; other direct downstream tasks are skipped."""
 
     is_branch = True
+
+
+class ShortCircuitOperator(PythonOperator):
+    """Go on only when ``python_callable`` returns something truthy (its XCom, as always).
+
+    A falsy result skips every task below (``ignore_downstream_trigger_rules=True``, the
+    default), or only the direct downstream tasks, leaving trigger rules to decide the
+    rest (``False``). Teardown tasks are never skipped this way, as in Airflow.
+    """
+
+    def __init__(
+        self,
+        task_id: str,
+        python_callable: Callable[..., Any],
+        *,
+        ignore_downstream_trigger_rules: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(task_id, python_callable, **kwargs)
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def execute(self, context: Mapping[str, Any]) -> Any:
+        condition = super().execute(context)
+        if condition or not self.downstream_task_ids:
+            return condition
+        direct = self.downstream_task_ids
+        below = descendants(self) if self.ignore_downstream_trigger_rules else direct
+        return skip_downstream(self, condition, below)
+
+    def serialize_fields(self) -> dict[str, Any]:
+        return {
+            **super().serialize_fields(),
+            "ignore_downstream_trigger_rules": self.ignore_downstream_trigger_rules,
+        }
 
 
 def context_kwargs(

@@ -25,6 +25,7 @@ from engine.parser import refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
+from tests.support.dagfiles import WORKER_EMPTY_OPERATOR
 from tests.support.executors import RecordingExecutor
 from tests.support.settings import make_settings
 
@@ -107,6 +108,7 @@ def write_dag(folder: Path, name: str, body: str) -> None:
     header = (
         "from datetime import datetime, timedelta, timezone\n"
         "from engine import DAG, EmptyOperator, BranchPythonOperator, chain\n"
+        + WORKER_EMPTY_OPERATOR
     )
     (folder / f"{name}.py").write_text(header + textwrap.dedent(body))
 
