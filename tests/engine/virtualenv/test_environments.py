@@ -160,8 +160,8 @@ def test_a_python_version_the_worker_lacks_is_a_clear_error() -> None:
         interpreter_for("2.5")
 
 
-@pytest.mark.skipif(find_uv() is None, reason="uv is not installed on this machine")
 def test_uv_builds_an_environment(tmp_path: Path) -> None:
+    assert find_uv() is not None, "uv comes with the dev extra (setup.cfg)"
     wheels = tmp_path / "wheels"
     build_wheel(wheels)
     folder, built = ensure_cached(
@@ -175,7 +175,7 @@ def test_install_method_uv_without_uv_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no uv on it
-    if find_uv() is not None:
-        pytest.skip("uv sits beside this Python")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # nor beside Python
+    assert find_uv() is None
     with pytest.raises(VirtualenvError, match="install_method is uv, but no uv executable"):
         ensure_cached(spec_for(tmp_path), tmp_path / "c", "uv", run_checked)
