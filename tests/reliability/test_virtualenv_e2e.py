@@ -6,16 +6,13 @@ try's log; the scheduler never runs the function (nor builds anything)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from tests.engine.virtualenv.wheels import build_wheel
-from tests.reliability.conftest import Db, Loom
-from tests.support.processes import Processes, loom_cli, rq_deployment_env
-from tests.support.services import flushed_redis
+from tests.reliability.conftest import Loom
 
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
@@ -57,32 +54,8 @@ with DAG("isolated_e2e", schedule=None, start_date=datetime(2026, 1, 1)):
 
 
 @pytest.fixture
-def redis14() -> Iterator[Redis]:
-    with flushed_redis(REDIS_URL) as connection:
-        yield connection
-
-
-@pytest.fixture
-def loom_env(tmp_path: Path, postgres_url: str, dags_folder: Path) -> dict[str, str]:
-    env = rq_deployment_env(
-        home=tmp_path / "loom-home",
-        database_url=postgres_url,
-        redis_url=REDIS_URL,
-        dags_folder=dags_folder,
-        LOOM__SCHEDULER__TICK_INTERVAL="0.2s",
-        LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s",
-        LOOM__SCHEDULER__PARSE_INTERVAL="1s",
-    )
-    result = loom_cli(env, "db", "upgrade")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return env
-
-
-@pytest.fixture
-def loom(
-    loom_env: dict[str, str], processes: Processes, db: Db, dags_folder: Path, redis14: Redis
-) -> Loom:
-    return Loom(env=loom_env, processes=processes, db=db, dags_folder=dags_folder)
+def loom(loom_on: Callable[..., Loom]) -> Loom:
+    return loom_on(REDIS_URL, LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s")
 
 
 def test_a_worker_runs_virtualenv_tasks_in_a_cached_environment(loom: Loom, tmp_path: Path) -> None:
