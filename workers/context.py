@@ -39,6 +39,8 @@ class RunnerSettings:
     """``core.dags_folder``, put on ``sys.path`` for DAG files' own imports."""
     plugins_folder: Path | None = None
     """``core.plugins_folder``: loaded once per process, before the first DAG file."""
+    dag_run_conf_overrides_params: bool = True
+    """``core.dag_run_conf_overrides_params``: conf values replace the params' defaults."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerSettings:
@@ -51,6 +53,7 @@ class RunnerSettings:
             parallelism=settings.scheduler.parallelism,
             dags_folder=settings.core.dags_folder,
             plugins_folder=settings.core.plugins_folder,
+            dag_run_conf_overrides_params=settings.core.dag_run_conf_overrides_params,
         )
 
 

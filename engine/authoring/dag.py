@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dagsettings import presentation_problems
-from engine.authoring.params import Param, as_params
+from engine.authoring.params import Param, as_params, default_problems
 from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
 from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import as_callbacks, as_names
@@ -202,6 +202,8 @@ class DAG:
                 json.dumps(param.default)
             except (TypeError, ValueError):
                 self.add_problem(f"param {name!r}: default must be JSON-serializable")
+        for message in default_problems(self.params):
+            self.add_problem(message)
         if not all(isinstance(tag, str) for tag in self.tags):
             self.add_problem(f"tags must be strings, got {self.tags!r}")
         if self.deadline is not None and (
