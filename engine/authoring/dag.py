@@ -16,9 +16,10 @@ from engine.authoring.arguments import report_unknown_keywords
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dagsettings import presentation_problems
 from engine.authoring.params import Param, as_params, default_problems
-from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
+from engine.authoring.schedules import Schedule, parse_schedule
 from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import as_callbacks, as_names
+from engine.authoring.timetables.simple import NullTimetable
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
 
@@ -176,7 +177,7 @@ class DAG:
             return parse_schedule(schedule, timezone=self.timezone)
         except InvalidInputError as exc:
             self.add_problem(str(exc))
-            return NoSchedule()
+            return NullTimetable()
 
     def _check_settings(self) -> None:
         if not isinstance(self.dag_id, str) or not ID_PATTERN.fullmatch(self.dag_id):
@@ -191,6 +192,16 @@ class DAG:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 self.add_problem(f"{name} must be a positive integer, got {value!r}")
+        limit = getattr(self.schedule, "active_runs_limit", None)
+        if (
+            limit is not None
+            and isinstance(self.max_active_runs, int)
+            and self.max_active_runs > limit
+        ):
+            self.add_problem(
+                f"schedule {self.schedule.summary} allows at most {limit} active run(s): "
+                f"set max_active_runs={limit} (it is {self.max_active_runs})"
+            )
         if self.dagrun_timeout is not None and (
             not isinstance(self.dagrun_timeout, timedelta) or self.dagrun_timeout <= timedelta(0)
         ):
