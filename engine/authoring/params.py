@@ -45,6 +45,8 @@ class Param:
         check_schema(schema)
         self.default = _plain(default)
         self.description: str | None = description
+        if isinstance(schema.get("values_display"), Mapping):
+            schema["values_display"] = display_keys(schema["values_display"])
         self.schema: dict[str, Any] = _plain(schema)
 
     # -- what the schema says ---------------------------------------------------------------
@@ -122,6 +124,16 @@ class Param:
 
     def __repr__(self) -> str:
         return f"Param({self.default!r}, schema={self.schema!r})"
+
+
+def display_key(value: Any) -> str:
+    """How ``values_display`` names a value: a string as itself, others as JSON (``3``,
+    ``null``), which is what its keys become in the serialized DAG anyway."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def display_keys(labels: Mapping[Any, Any]) -> dict[str, str]:
+    return {display_key(value): str(label) for value, label in labels.items()}
 
 
 def _plain(value: Any) -> Any:
