@@ -25,6 +25,7 @@ from engine.models import Dag, DagRun, DagRunType
 from engine.models.transitions import set_run_state
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
+from engine.services.schedule import last_scheduled_interval
 from engine.state import RUN_UNFINISHED, DagRunState
 from engine.timeutil import ensure_aware, plain_utc
 
@@ -59,7 +60,7 @@ def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun
         row.next_dagrun_create_after = NEVER
         return []
     active = _count_runs(session=session, dag_id=dag.dag_id, states=RUN_UNFINISHED)
-    last = _last_interval(session=session, dag_id=dag.dag_id)
+    last = last_scheduled_interval(session=session, dag_id=dag.dag_id)
     created: list[DagRun] = []
     while True:
         info = _next_info(dag, last, now)
@@ -109,19 +110,6 @@ def _create_scheduled(
     except ConflictError:
         logger.warning("DAG %s: scheduled run for %s exists already", dag.dag_id, logical_date)
         return None
-
-
-def _last_interval(*, session: Session, dag_id: str) -> DataInterval | None:
-    """The data interval of the DAG's latest scheduled run."""
-    row = session.execute(
-        sa.select(DagRun.data_interval_start, DagRun.data_interval_end)
-        .where(DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.SCHEDULED)
-        .order_by(DagRun.logical_date.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None or row.data_interval_start is None or row.data_interval_end is None:
-        return None
-    return DataInterval(row.data_interval_start, row.data_interval_end)
 
 
 def _count_runs(*, session: Session, dag_id: str, states: frozenset[DagRunState]) -> int:

@@ -104,3 +104,15 @@ def test_the_raw_json_view_is_the_alternative(page: Page, loom: Deployment, form
     expect(page.locator("#param\\.size-error")).to_have_text(re.compile("must be at least 1"))
     expect(page.locator("#param\\.env-error")).to_have_text(re.compile("must be one of"))
     expect(page.get_by_label("Conf (raw JSON)")).to_have_value('{"size": 0, "env": "nowhere"}')
+
+
+def test_the_dag_page_describes_the_schedule_and_its_next_runs(
+    page: Page, loom: Deployment
+) -> None:
+    sign_in(page, loom, "viewer")
+    page.goto(f"{loom.url}/dags/nightly")
+    expect(page.locator(".schedule-words")).to_have_text("At 00:00 (UTC)")
+    upcoming = page.get_by_role("list", name="Next runs").get_by_role("listitem")
+    expect(upcoming).to_have_count(5)
+    expect(upcoming.first).to_contain_text("00:00 UTC")
+    shoot(page, "dag-schedule-next-runs")
