@@ -209,6 +209,8 @@ class DAG:
                 f"dagrun_timeout must be a positive timedelta, got {self.dagrun_timeout!r}"
             )
         for name, param in self.params.items():
+            if param.required:
+                continue  # no default to check
             try:
                 json.dumps(param.default)
             except (TypeError, ValueError):

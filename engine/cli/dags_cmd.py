@@ -97,9 +97,12 @@ def _dag_row(dag: Dag, with_active: bool) -> dict[str, Any]:
 def show(dag_id: str, output: str) -> None:
     """Show a DAG's settings and its tasks with their upstream tasks."""
     from engine.models import Dag, SerializedDag
+    from engine.plugins.loading import load_plugins_or_log
     from engine.services.schedule import schedule_overview
     from engine.timeutil import utcnow
 
+    # A plugin's timetable plans the next runs (deployment code, not the DAG file).
+    load_plugins_or_log(loom_context().settings.core.plugins_folder)
     with _session() as session:
         dag = session.get(Dag, dag_id)
         serialized = session.get(SerializedDag, dag_id)

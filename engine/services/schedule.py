@@ -64,7 +64,7 @@ def schedule_overview(
     except InvalidInputError as exc:  # a plugin's timetable this process does not have
         return ScheduleOverview("?", f"unavailable: {exc}")
     timetable = dag.schedule
-    overview = ScheduleOverview(timetable.summary, timetable.description)
+    overview = ScheduleOverview(timetable.summary, timetable.description or timetable.summary)
     if dag.start_date is None or not timetable.can_be_scheduled:
         return overview
     bounds = restriction(

@@ -19,10 +19,13 @@ EXAMPLE_IDS = [
     "fan_out_fan_in",
     "flaky_retry",
     "mapped_task_group",
+    "match_days",
     "params_example",
     "setup_teardown",
+    "stock_check",
     "task_groups",
     "templated_bash",
+    "trigger_form",
 ]
 
 
