@@ -31,6 +31,23 @@ from engine.authoring.taskflow import XComArg as XComArg
 from engine.authoring.taskflow import task as task
 from engine.authoring.taskgroup import TaskGroup as TaskGroup
 from engine.authoring.taskgroup import task_group as task_group
+from engine.authoring.timetables.base import DagRunInfo as DagRunInfo
+from engine.authoring.timetables.base import DataInterval as DataInterval
+from engine.authoring.timetables.base import TimeRestriction as TimeRestriction
+from engine.authoring.timetables.base import Timetable as Timetable
+from engine.authoring.timetables.cron import CronDataIntervalTimetable as CronDataIntervalTimetable
+from engine.authoring.timetables.cron import CronTriggerTimetable as CronTriggerTimetable
+from engine.authoring.timetables.cron import (
+    MultipleCronTriggerTimetable as MultipleCronTriggerTimetable,
+)
+from engine.authoring.timetables.delta import (
+    DeltaDataIntervalTimetable as DeltaDataIntervalTimetable,
+)
+from engine.authoring.timetables.delta import DeltaTriggerTimetable as DeltaTriggerTimetable
+from engine.authoring.timetables.simple import ContinuousTimetable as ContinuousTimetable
+from engine.authoring.timetables.simple import EventsTimetable as EventsTimetable
+from engine.authoring.timetables.simple import NullTimetable as NullTimetable
+from engine.authoring.timetables.simple import OnceTimetable as OnceTimetable
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
 from engine.authoring.weekday import WeekDay as WeekDay
 from engine.plugins.base import AirflowPlugin as AirflowPlugin

@@ -18,3 +18,12 @@ def utcnow() -> datetime:
 def ensure_aware(value: datetime) -> datetime:
     """A timezone-aware datetime: a naive one is taken to be UTC, an offset is kept."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def plain_utc(value: datetime) -> datetime:
+    """``value`` as a plain ``datetime`` in UTC (a pendulum ``DateTime`` from a timetable
+    becomes the standard type the database and JSON expect)."""
+    utc = ensure_aware(value).astimezone(UTC)
+    return datetime(
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
+    )

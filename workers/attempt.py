@@ -80,7 +80,11 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         dag, task = ctx.dag_cache.get_task(
             claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
         )
-        params = resolve_params({**dag.params, **task.params}, claim.run.conf)
+        params = resolve_params(
+            {**dag.params, **task.params},
+            claim.run.conf,
+            conf_overrides=ctx.settings.dag_run_conf_overrides_params,
+        )
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails

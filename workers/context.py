@@ -43,6 +43,8 @@ class RunnerSettings:
     """``core.plugins_folder``: loaded once per process, before the first DAG file."""
     virtualenv: VirtualenvDefaults = field(default_factory=VirtualenvDefaults)
     """``virtualenv.*``: where virtualenv tasks' environments are cached, how built."""
+    dag_run_conf_overrides_params: bool = True
+    """``core.dag_run_conf_overrides_params``: conf values replace the params' defaults."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerSettings:
@@ -56,6 +58,7 @@ class RunnerSettings:
             dags_folder=settings.core.dags_folder,
             plugins_folder=settings.core.plugins_folder,
             virtualenv=virtualenv_defaults_from(settings),
+            dag_run_conf_overrides_params=settings.core.dag_run_conf_overrides_params,
         )
 
 

@@ -20,10 +20,11 @@ from engine.authoring.dagsettings import (
     presentation_problems,
     template_problems,
 )
-from engine.authoring.params import Param, as_params
-from engine.authoring.schedules import NoSchedule, Schedule, parse_schedule
+from engine.authoring.params import Param, as_params, default_problems
+from engine.authoring.schedules import Schedule, parse_schedule
 from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import as_callbacks, as_names
+from engine.authoring.timetables.simple import NullTimetable
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
 
@@ -198,7 +199,7 @@ class DAG:
             return parse_schedule(schedule, timezone=self.timezone)
         except InvalidInputError as exc:
             self.add_problem(str(exc))
-            return NoSchedule()
+            return NullTimetable()
 
     def _check_settings(self) -> None:
         if not isinstance(self.dag_id, str) or not ID_PATTERN.fullmatch(self.dag_id):
@@ -213,6 +214,16 @@ class DAG:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 self.add_problem(f"{name} must be a positive integer, got {value!r}")
+        limit = getattr(self.schedule, "active_runs_limit", None)
+        if (
+            limit is not None
+            and isinstance(self.max_active_runs, int)
+            and self.max_active_runs > limit
+        ):
+            self.add_problem(
+                f"schedule {self.schedule.summary} allows at most {limit} active run(s): "
+                f"set max_active_runs={limit} (it is {self.max_active_runs})"
+            )
         if self.dagrun_timeout is not None and (
             not isinstance(self.dagrun_timeout, timedelta) or self.dagrun_timeout <= timedelta(0)
         ):
@@ -220,10 +231,14 @@ class DAG:
                 f"dagrun_timeout must be a positive timedelta, got {self.dagrun_timeout!r}"
             )
         for name, param in self.params.items():
+            if param.required:
+                continue  # no default to check
             try:
                 json.dumps(param.default)
             except (TypeError, ValueError):
                 self.add_problem(f"param {name!r}: default must be JSON-serializable")
+        for message in default_problems(self.params):
+            self.add_problem(message)
         if not all(isinstance(tag, str) for tag in self.tags):
             self.add_problem(f"tags must be strings, got {self.tags!r}")
         if self.deadline is not None and (

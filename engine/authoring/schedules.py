@@ -1,218 +1,76 @@
-"""Schedules: which data intervals a DAG runs for, and when each run becomes due.
+"""Schedules: what a DAG file passes as ``schedule=``, as a timetable, and back from JSON.
 
-Semantics follow Airflow: a run covers the data interval ``[start, end)`` and is created
-once ``end`` has passed; its logical date is ``start``. ``@once`` runs a single time at
-``start_date``; ``None`` means manual triggers only.
+Semantics follow Airflow: a cron string or preset is a :class:`CronDataIntervalTimetable`
+(a run covers ``[start, end)`` and is created once ``end`` has passed; Loom keeps
+Airflow 2's default here, see docs/decisions.md), a ``timedelta`` a
+:class:`DeltaDataIntervalTimetable`, ``"@once"``/``"@continuous"``/``None`` their own
+timetables; a timetable instance (built-in, or a plugin's) is used as it is.
+
+A serialized timetable names its class by reference: built-ins by ``kind``, a plugin's by
+``module.Class`` with its own ``serialize()`` data. Reading it back imports no DAG file.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
+from typing import Any
 
+from engine.authoring.timetables.base import (
+    DagRunInfo,
+    DataInterval,
+    TimeRestriction,
+    Timetable,
+    frozen_now,
+)
+from engine.authoring.timetables.cron import (
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    MultipleCronTriggerTimetable,
+    zone_name,
+)
+from engine.authoring.timetables.delta import DeltaDataIntervalTimetable, DeltaTriggerTimetable
+from engine.authoring.timetables.simple import (
+    ContinuousTimetable,
+    EventsTimetable,
+    NullTimetable,
+    OnceTimetable,
+)
 from engine.errors import InvalidInputError
-from engine.timeutil import ensure_aware
+
+__all__ = ["DagRunInfo", "DataInterval", "Schedule", "TimeRestriction", "Timetable"]
+
+Schedule = Timetable
+"""What the scheduler asks of a DAG's schedule (the older name of :class:`Timetable`)."""
 
 PRESETS: dict[str, str | None] = {
     "@once": None,
+    "@continuous": None,
     "@hourly": "0 * * * *",
     "@daily": "0 0 * * *",
     "@midnight": "0 0 * * *",
     "@weekly": "0 0 * * 0",
     "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
 }
 
-
-@dataclass(frozen=True)
-class DataInterval:
-    """The span of data one run covers; ``start`` is the run's logical date."""
-
-    start: datetime
-    end: datetime
-
-
-class Schedule(Protocol):
-    """What the scheduler asks of a DAG's schedule."""
-
-    @property
-    def description(self) -> str: ...
-
-    def next_interval(
-        self,
-        *,
-        last: DataInterval | None,
-        start_date: datetime,
-        end_date: datetime | None,
-        catchup: bool,
-        now: datetime,
-    ) -> DataInterval | None:
-        """The interval of the next run to create (due once its ``end`` has passed)."""
-        ...
-
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        """The interval a manual run at ``logical_date`` covers."""
-        ...
-
-    def serialize(self) -> dict[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class NoSchedule:
-    """Manual triggers only."""
-
-    description: str = "None"
-
-    def next_interval(self, **_: Any) -> DataInterval | None:
-        return None
-
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        return DataInterval(logical_date, logical_date)
-
-    def serialize(self) -> dict[str, Any]:
-        return {"kind": "none"}
-
-
-@dataclass(frozen=True)
-class OnceSchedule:
-    """A single run at ``start_date``."""
-
-    description: str = "@once"
-
-    def next_interval(
-        self, *, last: DataInterval | None, start_date: datetime, **_: Any
-    ) -> DataInterval | None:
-        if last is not None:
-            return None
-        return DataInterval(start_date, start_date)
-
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        return DataInterval(logical_date, logical_date)
-
-    def serialize(self) -> dict[str, Any]:
-        return {"kind": "once"}
-
-
-class _BackToBack(ABC):
-    """Intervals that follow each other without gap: each run starts where the last one
-    ended. Without ``catchup`` only the latest interval that has ended runs; none starts
-    after ``end_date``. Subclasses say where intervals start and how long they are."""
-
-    @abstractmethod
-    def _first_start(self, start_date: datetime) -> datetime:
-        """Where the first interval starts, for a DAG starting at ``start_date``."""
-
-    @abstractmethod
-    def _latest_start(self, start: datetime, now: datetime) -> datetime:
-        """Where to start instead of ``start`` without catchup: the latest interval that
-        has ended by ``now``, unless ``start`` is later."""
-
-    @abstractmethod
-    def _manual_start(self, logical_date: datetime) -> datetime:
-        """Where the interval of a manual run at ``logical_date`` starts."""
-
-    @abstractmethod
-    def _end(self, start: datetime) -> datetime:
-        """The end of the interval starting at ``start``."""
-
-    def next_interval(
-        self,
-        *,
-        last: DataInterval | None,
-        start_date: datetime,
-        end_date: datetime | None,
-        catchup: bool,
-        now: datetime,
-    ) -> DataInterval | None:
-        start = last.end if last else self._first_start(start_date)
-        if not catchup:
-            start = self._latest_start(start, now)
-        if end_date is not None and start > end_date:
-            return None
-        return DataInterval(start, self._end(start))
-
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        start = self._manual_start(logical_date)
-        return DataInterval(start, self._end(start))
-
-
-@dataclass(frozen=True)
-class CronSchedule(_BackToBack):
-    """Intervals between consecutive ticks of a cron expression, in a time zone."""
-
-    expression: str
-    timezone: str = "UTC"
-    preset: str | None = None
-
-    @property
-    def description(self) -> str:
-        return self.preset or self.expression
-
-    def _tick(self, moment: datetime, *, forward: bool, inclusive: bool) -> datetime:
-        from croniter import croniter  # here: reading a serialized DAG needs no croniter
-
-        local = moment.astimezone(ZoneInfo(self.timezone))
-        if inclusive and croniter.match(self.expression, local):
-            return moment
-        it = croniter(self.expression, local)
-        result = it.get_next(datetime) if forward else it.get_prev(datetime)
-        return ensure_aware(result).astimezone(UTC)
-
-    def _first_start(self, start_date: datetime) -> datetime:
-        return self._tick(start_date, forward=True, inclusive=True)
-
-    def _latest_start(self, start: datetime, now: datetime) -> datetime:
-        latest_end = self._tick(now, forward=False, inclusive=True)
-        return max(start, self._tick(latest_end, forward=False, inclusive=False))
-
-    def _manual_start(self, logical_date: datetime) -> datetime:
-        return self._tick(logical_date, forward=False, inclusive=True)
-
-    def _end(self, start: datetime) -> datetime:
-        return self._tick(start, forward=True, inclusive=False)
-
-    def serialize(self) -> dict[str, Any]:
-        return {
-            "kind": "cron",
-            "expression": self.expression,
-            "timezone": self.timezone,
-            "preset": self.preset,
-        }
-
-
-@dataclass(frozen=True)
-class DeltaSchedule(_BackToBack):
-    """Back-to-back intervals of a fixed length, counted from ``start_date``."""
-
-    delta: timedelta
-
-    @property
-    def description(self) -> str:
-        return f"every {self.delta}"
-
-    def _first_start(self, start_date: datetime) -> datetime:
-        return start_date
-
-    def _latest_start(self, start: datetime, now: datetime) -> datetime:
-        if now - self.delta <= start:
-            return start
-        complete = (now - start) // self.delta  # whole intervals that have ended
-        return start + (complete - 1) * self.delta
-
-    def _manual_start(self, logical_date: datetime) -> datetime:
-        return logical_date
-
-    def _end(self, start: datetime) -> datetime:
-        return start + self.delta
-
-    def serialize(self) -> dict[str, Any]:
-        return {"kind": "delta", "seconds": self.delta.total_seconds()}
-
+BUILT_IN: dict[str, type[Timetable]] = {
+    cls.kind: cls
+    for cls in (
+        NullTimetable,
+        OnceTimetable,
+        ContinuousTimetable,
+        CronDataIntervalTimetable,
+        CronTriggerTimetable,
+        MultipleCronTriggerTimetable,
+        DeltaDataIntervalTimetable,
+        DeltaTriggerTimetable,
+        EventsTimetable,
+    )
+}
+"""Loom's timetables by the ``kind`` their serialized form records."""
 
 _TIMETABLES: dict[str, type[Any]] = {}
 """Timetable classes of the loaded plugins (see :mod:`engine.plugins`), by
@@ -230,35 +88,6 @@ def timetable_key(cls: type[Any]) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-@dataclass(frozen=True)
-class PluginTimetable:
-    """A plugin's timetable instance as a schedule: it decides the intervals; the class
-    name and its ``serialize()`` data are what the database keeps."""
-
-    timetable: Any
-    key: str
-
-    @property
-    def description(self) -> str:
-        return str(self.timetable.description)
-
-    def next_interval(self, **arguments: Any) -> DataInterval | None:
-        result: DataInterval | None = self.timetable.next_interval(**arguments)
-        return result
-
-    def interval_for(self, logical_date: datetime) -> DataInterval:
-        result: DataInterval = self.timetable.interval_for(logical_date)
-        return result
-
-    def serialize(self) -> dict[str, Any]:
-        return {"kind": "timetable", "class": self.key, "data": self.timetable.serialize()}
-
-
-def _plugin_timetable(value: object) -> PluginTimetable | None:
-    key = timetable_key(type(value))
-    return PluginTimetable(value, key) if _TIMETABLES.get(key) is type(value) else None
-
-
 def _registered_timetable(key: str) -> type[Any]:
     cls = _TIMETABLES.get(key)
     if cls is None:
@@ -269,58 +98,120 @@ def _registered_timetable(key: str) -> type[Any]:
     return cls
 
 
-def _zone(timezone: str) -> str:
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInputError(f"unknown time zone {timezone!r}") from exc
-    return timezone
-
-
-def parse_schedule(value: object, *, timezone: str = "UTC") -> Schedule:
-    """Turn what a DAG file passes as ``schedule`` into a :class:`Schedule`."""
+def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
+    """Turn what a DAG file passes as ``schedule`` into a :class:`Timetable`."""
     if value is None:
-        return NoSchedule()
+        return NullTimetable()
     if isinstance(value, timedelta):
-        if value <= timedelta(0):
-            raise InvalidInputError(f"schedule timedelta must be positive, got {value}")
-        return DeltaSchedule(value)
-    plugin_timetable = _plugin_timetable(value)
-    if plugin_timetable is not None:
-        return plugin_timetable
+        return DeltaDataIntervalTimetable(value)
+    if isinstance(value, Timetable) and type(value) in BUILT_IN.values():
+        value.validate()
+        return value
+    if type(value) in _TIMETABLES.values() or isinstance(value, Timetable):
+        return _plugin_timetable(value)
     if not isinstance(value, str):
         raise InvalidInputError(
-            f"schedule must be a cron string, a preset, a timedelta, None or an instance "
-            f"of a timetable a plugin registers, not {type(value).__name__}"
+            f"schedule must be a cron string, a preset, a timedelta, None or a timetable, "
+            f"not {type(value).__name__}"
         )
     text = value.strip()
-    if text in PRESETS:
-        expression = PRESETS[text]
-        if expression is None:
-            return OnceSchedule()
-        return CronSchedule(expression, _zone(timezone), preset=text)
-    from croniter import croniter
+    if text == "@once":
+        return OnceTimetable()
+    if text == "@continuous":
+        return ContinuousTimetable()
+    expression = PRESETS.get(text, text)
+    if text.startswith("@") and text not in PRESETS:
+        raise InvalidInputError(f"invalid schedule {value!r}: presets are {', '.join(PRESETS)}")
+    return CronDataIntervalTimetable(
+        expression or text, zone_name(timezone), preset=text if text in PRESETS else None
+    )
 
-    if not croniter.is_valid(text):
+
+def _plugin_timetable(value: Any) -> Timetable:
+    key = timetable_key(type(value))
+    if _TIMETABLES.get(key) is not type(value):
         raise InvalidInputError(
-            f"invalid schedule {value!r}: expected a cron expression such as '0 6 * * *' "
-            f"or one of {', '.join(PRESETS)}"
+            f"schedule is a {key} timetable, which no loaded plugin registers: list its class "
+            "in a plugin's timetables (core.plugins_folder)"
         )
-    return CronSchedule(text, _zone(timezone))
+    validate = getattr(value, "validate", None)
+    if callable(validate):
+        validate()
+    return value  # type: ignore[no-any-return]
 
 
-def deserialize_schedule(data: dict[str, Any]) -> Schedule:
-    """Inverse of ``Schedule.serialize()``."""
+def serialize_schedule(timetable: Timetable) -> dict[str, Any]:
+    """The timetable by reference, with its own data."""
+    kind = getattr(type(timetable), "kind", None)
+    if kind is not None and BUILT_IN.get(kind) is type(timetable):
+        return {"kind": kind, **timetable.serialize()}
+    return {
+        "kind": "timetable",
+        "class": timetable_key(type(timetable)),
+        "data": timetable.serialize(),
+    }
+
+
+def deserialize_schedule(data: dict[str, Any]) -> Timetable:
+    """Inverse of :func:`serialize_schedule`."""
     kind = data["kind"]
-    if kind == "none":
-        return NoSchedule()
-    if kind == "once":
-        return OnceSchedule()
-    if kind == "delta":
-        return DeltaSchedule(timedelta(seconds=data["seconds"]))
-    if kind == "cron":
-        return CronSchedule(data["expression"], data["timezone"], data.get("preset"))
     if kind == "timetable":
-        timetable = _registered_timetable(data["class"]).deserialize(data["data"])
-        return PluginTimetable(timetable, data["class"])
-    raise InvalidInputError(f"unknown schedule kind {kind!r}")
+        timetable: Timetable = _registered_timetable(data["class"]).deserialize(data["data"])
+        return timetable
+    cls = BUILT_IN.get(kind)
+    if cls is None:
+        raise InvalidInputError(f"unknown schedule kind {kind!r}")
+    return cls.deserialize({k: v for k, v in data.items() if k != "kind"})
+
+
+def restriction(start: datetime | None, end: datetime | None, catchup: bool) -> TimeRestriction:
+    """A :class:`TimeRestriction` in pendulum's ``DateTime``, as Airflow's timetables get."""
+    return TimeRestriction(_pendulum(start), _pendulum(end), catchup)
+
+
+def _pendulum(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    import pendulum
+
+    return pendulum.instance(moment)
+
+
+def next_run(
+    timetable: Timetable,
+    *,
+    last: DataInterval | None,
+    restriction: TimeRestriction,
+    now: datetime,
+) -> DagRunInfo | None:
+    """The timetable's next run after ``last``, planned as of ``now``."""
+    if last is not None:
+        start, end = _pendulum(last.start), _pendulum(last.end)
+        assert start is not None
+        assert end is not None
+        last = DataInterval(start, end)
+    with frozen_now(now):
+        return timetable.next_dagrun_info(
+            last_automated_data_interval=last, restriction=restriction
+        )
+
+
+def upcoming_runs(
+    timetable: Timetable,
+    *,
+    last: DataInterval | None,
+    restriction: TimeRestriction,
+    now: datetime,
+    count: int = 5,
+) -> list[DagRunInfo]:
+    """The next ``count`` runs the timetable would create, as of ``now`` (fewer when it
+    ends, or when it plans only one at a time, as ``@continuous`` does)."""
+    found: list[DagRunInfo] = []
+    while len(found) < count:
+        info = next_run(timetable, last=last, restriction=restriction, now=now)
+        if info is None or (found and info.run_after <= found[-1].run_after):
+            return found
+        found.append(info)
+        last = info.data_interval
+        now = max(now, info.run_after)
+    return found

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.authoring.expansion import is_group_spec
 from engine.authoring.params import Param
-from engine.authoring.schedules import Schedule, deserialize_schedule
+from engine.authoring.schedules import Schedule, deserialize_schedule, serialize_schedule
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.tasksettings import (
     CALLBACK_KINDS,
@@ -430,7 +430,8 @@ class SerializedDAG:
         return {
             "version": SERIALIZATION_VERSION,
             **_dump(_DAG_FIELDS, self),
-            "schedule_display": self.schedule.description,
+            "schedule_display": self.schedule.summary,
+            "schedule_description": self.schedule.description,
             "tasks": [t.to_dict() for t in self.tasks.values()],
             "edges": [list(edge) for edge in self.edges],
         }
@@ -460,7 +461,7 @@ _DAG_SETTINGS: dict[str, _Field] = {
     "max_active_tasks": _AS_IS,
     "dagrun_timeout": _DURATION,
     "is_paused_upon_creation": _AS_IS,
-    "schedule": _Field(lambda schedule: schedule.serialize(), deserialize_schedule),
+    "schedule": _Field(serialize_schedule, deserialize_schedule),
     "params": _Field(
         lambda params: {name: p.serialize() for name, p in params.items()},
         lambda data: {name: Param.deserialize(p) for name, p in data.items()},

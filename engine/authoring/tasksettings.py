@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine.authoring.params import Param, as_params
+from engine.authoring.params import Param, as_params, default_problems
 from engine.authoring.trigger_rules import TriggerRule
 from engine.priority import DEFAULT_POOL, PRIORITY_CLASSES, QUEUE_PATTERN
 
@@ -123,7 +123,9 @@ def _accept_params(name: str, value: Any, problems: Problems) -> dict[str, Param
     if value is not None and not isinstance(value, Mapping):
         problems.append(f"{name} must be a mapping of names to values or Params, got {value!r}")
         return {}
-    return as_params(value)
+    params = as_params(value)
+    problems.extend(default_problems(params))
+    return params
 
 
 def to_timedelta(value: timedelta | float | int | None) -> timedelta | None:

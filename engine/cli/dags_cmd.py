@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from engine.parser.processor import FileParseResult
     from engine.parser.sync import RefreshReport
 
+NEXT_RUN_COLUMNS = ("run_after", "logical_date", "data_interval_end")
 LIST_COLUMNS = ("dag_id", "schedule", "paused", "owner", "tags", "file")
 TASK_COLUMNS = ("task_id", "operator", "upstream", "trigger_rule", "retries", "priority", "pool")
 VERSION_COLUMNS = ("version", "created", "hash", "tasks", "runs")
@@ -96,7 +97,12 @@ def _dag_row(dag: Dag, with_active: bool) -> dict[str, Any]:
 def show(dag_id: str, output: str) -> None:
     """Show a DAG's settings and its tasks with their upstream tasks."""
     from engine.models import Dag, SerializedDag
+    from engine.plugins.loading import load_plugins_or_log
+    from engine.services.schedule import schedule_overview
+    from engine.timeutil import utcnow
 
+    # A plugin's timetable plans the next runs (deployment code, not the DAG file).
+    load_plugins_or_log(loom_context().settings.core.plugins_folder)
     with _session() as session:
         dag = session.get(Dag, dag_id)
         serialized = session.get(SerializedDag, dag_id)
@@ -104,10 +110,17 @@ def show(dag_id: str, output: str) -> None:
             raise NotFoundError(f"no DAG {dag_id!r}")
         settings = _settings(dag, serialized.data)
         tasks = [_task_row(task) for task in serialized.data["tasks"]]
+        overview = schedule_overview(session=session, dag_id=dag_id, now=utcnow())
+    settings["schedule_description"] = overview.description
+    upcoming = [vars(run) for run in overview.next_runs]
     if output == "json":
-        emit({"dag": settings, "tasks": tasks}, output)
+        emit({"dag": settings, "next_runs": upcoming, "tasks": tasks}, output)
         return
     emit(settings, output)
+    if upcoming:
+        click.echo()
+        click.echo(f"Next {len(upcoming)} runs:")
+        emit(upcoming, output, NEXT_RUN_COLUMNS)
     click.echo()
     emit(tasks, output, TASK_COLUMNS)
 

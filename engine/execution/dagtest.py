@@ -100,7 +100,7 @@ class DagTestRun:
         self.dag = dag
         self.params = resolve_params(dag.params, conf)
         logical = logical_date or utcnow()
-        interval = dag.schedule.interval_for(logical)
+        interval = dag.schedule.infer_manual_data_interval(run_after=logical)
         self.run_info = RunInfo(
             dag_id=dag.dag_id,
             run_id=f"test__{logical.isoformat()}",

@@ -53,8 +53,14 @@ def _safe_params(params: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
     return frozenset(
         name
         for name, param in params.items()
-        if param.get("type") in SAFE_PARAM_TYPES or param.get("enum") is not None
+        if _safe_types(param.get("type")) or param.get("enum") is not None
     )
+
+
+def _safe_types(types: str | list[str] | None) -> bool:
+    """Every type the param allows is one that cannot carry shell syntax (null neither)."""
+    allowed = [types] if isinstance(types, str) else list(types or ())
+    return bool(allowed) and set(allowed) <= SAFE_PARAM_TYPES | {"null"}
 
 
 def unquoted_untrusted(template: str, *, safe_params: frozenset[str] = frozenset()) -> list[str]:

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.authoring.timetables.base import Timetable
 from engine.errors import PluginError
 from engine.plugins.base import LISTENER_HOOKS, PLUGIN_ATTRIBUTES, LoomPlugin, UiLink
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 """Plugin, macro and filter names: they are written in templates as identifiers."""
 
-TIMETABLE_METHODS = ("next_interval", "interval_for", "serialize", "deserialize", "description")
-"""What a timetable class must have (see :class:`engine.authoring.schedules.Schedule`)."""
+TIMETABLE_METHODS = ("next_dagrun_info", "infer_manual_data_interval")
+"""What a timetable class must define itself (see :class:`engine.Timetable`)."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,14 @@ def _timetables(value: object) -> tuple[type[Any], ...]:
     for index, item in enumerate(items):
         if not isinstance(item, type):
             raise _ProblemError(f"[{index}] must be a timetable class, not {item!r}")
-        missing = [name for name in TIMETABLE_METHODS if not hasattr(item, name)]
+        if not issubclass(item, Timetable):
+            raise _ProblemError(
+                f"[{index}] ({item.__name__}) must subclass Timetable "
+                "(from engine import Timetable)"
+            )
+        missing = [
+            name for name in TIMETABLE_METHODS if getattr(item, name) is getattr(Timetable, name)
+        ]
         if missing:
             raise _ProblemError(f"[{index}] ({item.__name__}) lacks {', '.join(missing)}")
     return tuple(items)

@@ -18,15 +18,16 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.authoring.schedules import DataInterval
+from engine.authoring.schedules import DagRunInfo, DataInterval, next_run, restriction
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
 from engine.models.transitions import set_run_state
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
+from engine.services.schedule import last_scheduled_interval
 from engine.state import RUN_UNFINISHED, DagRunState
-from engine.timeutil import ensure_aware
+from engine.timeutil import ensure_aware, plain_utc
 
 logger = logging.getLogger(__name__)
 
@@ -55,46 +56,44 @@ def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun
     except NotFoundError:
         row.next_dagrun_create_after = NEVER
         return []
-    if dag.start_date is None:
+    if dag.start_date is None or not dag.schedule.can_be_scheduled:
         row.next_dagrun_create_after = NEVER
         return []
     active = _count_runs(session=session, dag_id=dag.dag_id, states=RUN_UNFINISHED)
-    last = _last_interval(session=session, dag_id=dag.dag_id)
+    last = last_scheduled_interval(session=session, dag_id=dag.dag_id)
     created: list[DagRun] = []
     while True:
-        interval = _next_interval(dag, last, now)
-        row.next_dagrun_create_after = NEVER if interval is None else interval.end
-        if interval is None or interval.end > now or active >= dag.max_active_runs:
+        info = _next_info(dag, last, now)
+        row.next_dagrun_create_after = NEVER if info is None else plain_utc(info.run_after)
+        if info is None or info.run_after > now or active >= dag.max_active_runs:
             return created
-        run = _create_scheduled(dag, version_id, interval, session=session, now=now)
+        run = _create_scheduled(dag, version_id, info, session=session, now=now)
         if run is None:
             return created
         created.append(run)
-        active, last = active + 1, interval
+        active, last = active + 1, info.data_interval
 
 
-def _next_interval(
-    dag: SerializedDAG, last: DataInterval | None, now: datetime
-) -> DataInterval | None:
-    assert dag.start_date is not None
-    return dag.schedule.next_interval(
-        last=last,
-        start_date=ensure_aware(dag.start_date),
-        end_date=ensure_aware(dag.end_date) if dag.end_date is not None else None,
-        catchup=dag.catchup,
-        now=now,
+def _next_info(dag: SerializedDAG, last: DataInterval | None, now: datetime) -> DagRunInfo | None:
+    """The DAG's next scheduled run, as its timetable plans it (no DAG-file code runs: a
+    plugin's timetable class is deployment code)."""
+    bounds = restriction(
+        ensure_aware(dag.start_date) if dag.start_date is not None else None,
+        ensure_aware(dag.end_date) if dag.end_date is not None else None,
+        dag.catchup,
     )
+    return next_run(dag.schedule, last=last, restriction=bounds, now=now)
 
 
 def _create_scheduled(
     dag: SerializedDAG,
     version_id: int | None,
-    interval: DataInterval,
+    info: DagRunInfo,
     *,
     session: Session,
     now: datetime,
 ) -> DagRun | None:
-    logical_date = interval.start.astimezone(UTC)
+    logical_date = plain_utc(info.logical_date)
     try:
         return create_dag_run(
             session=session,
@@ -103,27 +102,14 @@ def _create_scheduled(
             run_id=make_run_id(DagRunType.SCHEDULED, logical_date),
             run_type=DagRunType.SCHEDULED,
             logical_date=logical_date,
-            data_interval=DataInterval(logical_date, interval.end.astimezone(UTC)),
+            data_interval=DataInterval(logical_date, plain_utc(info.data_interval.end)),
             conf=None,
-            run_after=interval.end,
+            run_after=plain_utc(info.run_after),
             now=now,
         )
     except ConflictError:
         logger.warning("DAG %s: scheduled run for %s exists already", dag.dag_id, logical_date)
         return None
-
-
-def _last_interval(*, session: Session, dag_id: str) -> DataInterval | None:
-    """The data interval of the DAG's latest scheduled run."""
-    row = session.execute(
-        sa.select(DagRun.data_interval_start, DagRun.data_interval_end)
-        .where(DagRun.dag_id == dag_id, DagRun.run_type == DagRunType.SCHEDULED)
-        .order_by(DagRun.logical_date.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None or row.data_interval_start is None or row.data_interval_end is None:
-        return None
-    return DataInterval(row.data_interval_start, row.data_interval_end)
 
 
 def _count_runs(*, session: Session, dag_id: str, states: frozenset[DagRunState]) -> int:

@@ -12,13 +12,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.authoring.schedules import DataInterval, NoSchedule
+from engine.authoring.schedules import DataInterval, next_run, restriction
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
-from engine.timeutil import ensure_aware
+from engine.timeutil import ensure_aware, plain_utc
 
 MAX_BACKFILL_RUNS = 1000
 """More intervals than this in one request is almost certainly a typo in a date."""
@@ -34,7 +34,7 @@ class BackfillReport:
 
 def backfill_intervals(dag: SerializedDAG, *, start: datetime, end: datetime) -> list[DataInterval]:
     """The schedule's intervals whose logical date lies in ``[start, end]``."""
-    if isinstance(dag.schedule, NoSchedule):
+    if not dag.schedule.can_be_scheduled:
         raise InvalidInputError(
             f"DAG {dag.dag_id!r} has no schedule to backfill; trigger it instead"
         )
@@ -43,12 +43,13 @@ def backfill_intervals(dag: SerializedDAG, *, start: datetime, end: datetime) ->
         raise InvalidInputError("--end is before --start")
     intervals: list[DataInterval] = []
     last: DataInterval | None = None
+    bounds = restriction(start, end, True)
     while True:
-        interval = dag.schedule.next_interval(
-            last=last, start_date=start, end_date=end, catchup=True, now=end
-        )
+        info = next_run(dag.schedule, last=last, restriction=bounds, now=end)
+        interval = info.data_interval if info is not None else None
         if interval is None or interval.start > end or (last and interval.start <= last.start):
             return intervals
+        interval = DataInterval(plain_utc(interval.start), plain_utc(interval.end))
         if len(intervals) == MAX_BACKFILL_RUNS:
             raise InvalidInputError(
                 f"more than {MAX_BACKFILL_RUNS} runs between {start} and {end}; backfill in parts"

@@ -35,6 +35,7 @@ from engine.services.dagversions import latest_dag_version
 from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
+from engine.timeutil import plain_utc
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,8 @@ def trigger_dag(
     dag, version_id = latest_dag_version(session=session, dag_id=dag_id)
     when = now if logical_date is None else checked_datetime(logical_date, field="logical_date")
     try:
-        interval = dag.schedule.interval_for(when)
+        interval = dag.schedule.infer_manual_data_interval(run_after=when)
+        interval = DataInterval(plain_utc(interval.start), plain_utc(interval.end))
     except OverflowError:
         raise InvalidInputError("logical_date: out of range for the DAG's schedule") from None
     request_wake(session=session)

@@ -21,11 +21,14 @@ EXAMPLE_IDS = [
     "flaky_retry",
     "isolated_python",
     "mapped_task_group",
+    "match_days",
     "params_example",
     "setup_teardown",
+    "stock_check",
     "task_groups",
     "templated_bash",
     "templates_and_xcom",
+    "trigger_form",
 ]
 
 

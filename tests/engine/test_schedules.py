@@ -1,4 +1,5 @@
-"""Schedules: parsing, and the intervals runs are created for (Airflow's semantics)."""
+"""Schedules and timetables: parsing, serialization, and the runs each plans (Airflow's
+semantics), planned at a fixed ``now``."""
 
 from __future__ import annotations
 
@@ -7,15 +8,29 @@ from datetime import UTC, datetime, timedelta
 import pendulum
 import pytest
 
-from engine import DAG, EmptyOperator
-from engine.authoring.schedules import (
-    CronSchedule,
+from engine import (
+    DAG,
+    ContinuousTimetable,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    DagRunInfo,
     DataInterval,
-    DeltaSchedule,
-    NoSchedule,
-    OnceSchedule,
+    DeltaDataIntervalTimetable,
+    DeltaTriggerTimetable,
+    EmptyOperator,
+    EventsTimetable,
+    MultipleCronTriggerTimetable,
+    NullTimetable,
+    OnceTimetable,
+    Timetable,
+)
+from engine.authoring.schedules import (
     deserialize_schedule,
+    next_run,
     parse_schedule,
+    restriction,
+    serialize_schedule,
+    upcoming_runs,
 )
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import InvalidInputError
@@ -27,24 +42,49 @@ def at(day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=UTC)
 
 
+def plan(
+    timetable: Timetable,
+    *,
+    now: datetime,
+    last: DataInterval | None = None,
+    start: datetime | None = START,
+    end: datetime | None = None,
+    catchup: bool = True,
+) -> DagRunInfo | None:
+    return next_run(timetable, last=last, restriction=restriction(start, end, catchup), now=now)
+
+
+# -- parsing and serialization ----------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("value", "kind"),
     [
-        (None, NoSchedule),
-        ("@once", OnceSchedule),
-        ("@daily", CronSchedule),
-        ("@hourly", CronSchedule),
-        ("@weekly", CronSchedule),
-        ("@monthly", CronSchedule),
-        ("@yearly", CronSchedule),
-        ("*/5 * * * *", CronSchedule),
-        (timedelta(hours=2), DeltaSchedule),
+        (None, NullTimetable),
+        ("@once", OnceTimetable),
+        ("@continuous", ContinuousTimetable),
+        ("@daily", CronDataIntervalTimetable),
+        ("@hourly", CronDataIntervalTimetable),
+        ("@weekly", CronDataIntervalTimetable),
+        ("@monthly", CronDataIntervalTimetable),
+        ("@quarterly", CronDataIntervalTimetable),
+        ("@yearly", CronDataIntervalTimetable),
+        ("*/5 * * * *", CronDataIntervalTimetable),
+        (timedelta(hours=2), DeltaDataIntervalTimetable),
+        (CronTriggerTimetable("0 6 * * *", timezone="Europe/Berlin"), CronTriggerTimetable),
+        (
+            CronTriggerTimetable("0 6 * * *", interval=timedelta(hours=1), run_immediately=True),
+            CronTriggerTimetable,
+        ),
+        (MultipleCronTriggerTimetable("0 6 * * *", "30 18 * * 5"), MultipleCronTriggerTimetable),
+        (DeltaTriggerTimetable(timedelta(hours=4)), DeltaTriggerTimetable),
+        (EventsTimetable([at(3), at(1)], description="Matches"), EventsTimetable),
     ],
 )
-def test_parse_accepts_every_documented_form(value: object, kind: type) -> None:
+def test_every_form_parses_and_survives_serialization(value: object, kind: type) -> None:
     schedule = parse_schedule(value)
     assert isinstance(schedule, kind)
-    assert deserialize_schedule(schedule.serialize()) == schedule
+    assert deserialize_schedule(serialize_schedule(schedule)) == schedule
 
 
 @pytest.mark.parametrize(
@@ -67,90 +107,157 @@ def test_unknown_timezone_is_refused() -> None:
         parse_schedule("@daily", timezone="Mars/Olympus")
 
 
-def test_cron_catchup_walks_every_interval_in_order() -> None:
-    daily = parse_schedule("@daily")
-    first = daily.next_interval(last=None, start_date=START, end_date=None, catchup=True, now=at(5))
-    assert first == DataInterval(at(1), at(2))
-    second = daily.next_interval(
-        last=first, start_date=START, end_date=None, catchup=True, now=at(5)
+def test_a_timetable_class_no_plugin_registers_is_refused() -> None:
+    class Mine(Timetable):
+        pass
+
+    with pytest.raises(InvalidInputError, match="no loaded plugin registers"):
+        parse_schedule(Mine())
+
+
+def test_continuous_needs_max_active_runs_of_one() -> None:
+    dag = DAG("c", schedule="@continuous", start_date=START)
+    assert dag.problems[0][0] == (
+        "schedule @continuous allows at most 1 active run(s): set max_active_runs=1 (it is 16)"
     )
-    assert second == DataInterval(at(2), at(3))
+    assert DAG("c1", schedule="@continuous", start_date=START, max_active_runs=1).problems == []
+
+
+# -- the runs each timetable plans ----------------------------------------------------------
+
+
+def test_cron_catchup_walks_every_interval_in_order() -> None:
+    first = plan(parse_schedule("@daily"), now=at(5))
+    assert first == DagRunInfo(at(2), DataInterval(at(1), at(2)))
+    second = plan(parse_schedule("@daily"), now=at(5), last=first.data_interval)
+    assert second is not None
+    assert second.data_interval == DataInterval(at(2), at(3))
 
 
 def test_cron_without_catchup_takes_only_the_latest_complete_interval() -> None:
     daily = parse_schedule("@daily")
-    latest = daily.next_interval(
-        last=None, start_date=START, end_date=None, catchup=False, now=at(5, 13)
-    )
-    assert latest == DataInterval(at(4), at(5))
-    after = daily.next_interval(
-        last=latest, start_date=START, end_date=None, catchup=False, now=at(5, 13)
-    )
-    assert after == DataInterval(at(5), at(6))  # not due until its end has passed
+    latest = plan(daily, now=at(5, 13), catchup=False)
+    assert latest is not None
+    assert latest.data_interval == DataInterval(at(4), at(5))
+    after = plan(daily, now=at(5, 13), catchup=False, last=latest.data_interval)
+    assert after == DagRunInfo(at(6), DataInterval(at(5), at(6)))  # due when it ends
 
 
 def test_cron_start_date_is_aligned_to_the_next_tick() -> None:
-    hourly = parse_schedule("0 * * * *")
-    interval = hourly.next_interval(
-        last=None, start_date=at(1, 9, 30), end_date=None, catchup=True, now=at(2)
-    )
-    assert interval == DataInterval(at(1, 10), at(1, 11))
+    info = plan(parse_schedule("0 * * * *"), now=at(2), start=at(1, 9, 30))
+    assert info is not None
+    assert info.data_interval == DataInterval(at(1, 10), at(1, 11))
 
 
 def test_end_date_stops_the_schedule() -> None:
     daily = parse_schedule("@daily")
-    last = DataInterval(at(3), at(4))
-    assert (
-        daily.next_interval(
-            last=last, start_date=START, end_date=at(3, 12), catchup=True, now=at(9)
-        )
-        is None
-    )
+    assert plan(daily, now=at(9), last=DataInterval(at(3), at(4)), end=at(3, 12)) is None
+
+
+def test_quarterly_runs_every_three_months() -> None:
+    runs = upcoming_runs(
+        parse_schedule("@quarterly"), last=None, restriction=restriction(START, None, True),
+        now=START,
+    )  # fmt: skip
+    assert [r.logical_date.month for r in runs] == [1, 4, 7, 10, 1]
 
 
 def test_cron_in_a_named_zone_keeps_local_time() -> None:
     berlin = parse_schedule("30 6 * * *", timezone="Europe/Berlin")
-    interval = berlin.interval_for(datetime(2026, 7, 1, 12, tzinfo=UTC))
-    assert interval.start == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST
-    winter = berlin.interval_for(datetime(2026, 1, 15, 12, tzinfo=UTC))
-    assert winter.start == datetime(2026, 1, 15, 5, 30, tzinfo=UTC)  # 06:30 CET
+    summer = berlin.infer_manual_data_interval(run_after=datetime(2026, 7, 1, 12, tzinfo=UTC))
+    assert summer.end == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST
+    winter = berlin.infer_manual_data_interval(run_after=datetime(2026, 1, 15, 12, tzinfo=UTC))
+    assert winter.end == datetime(2026, 1, 15, 5, 30, tzinfo=UTC)  # 06:30 CET
 
 
-def test_delta_schedule_steps_from_the_start_date() -> None:
+def test_cron_trigger_runs_at_each_tick_with_an_optional_interval() -> None:
+    trigger = CronTriggerTimetable("0 6 * * *", timezone="UTC")
+    assert plan(trigger, now=at(5)) == DagRunInfo.exact(at(1, 6))
+    with_interval = CronTriggerTimetable("0 6 * * *", timezone="UTC", interval=timedelta(hours=6))
+    assert plan(with_interval, now=at(5)) == DagRunInfo(at(1, 6), DataInterval(at(1), at(1, 6)))
+    # without catchup: the latest tick that has come, not the missed ones
+    assert plan(trigger, now=at(5, 7), catchup=False) == DagRunInfo.exact(at(5, 6))
+    assert plan(trigger, now=at(5, 7), catchup=False, last=DataInterval.exact(at(5, 6))) == (
+        DagRunInfo.exact(at(6, 6))
+    )
+
+
+@pytest.mark.parametrize(
+    ("run_immediately", "first"),
+    [(True, at(5, 6)), (False, at(6, 6)), (timedelta(hours=2), at(5, 6)),
+     (timedelta(minutes=30), at(6, 6))],
+)  # fmt: skip
+def test_run_immediately_decides_the_first_run_without_start_date(
+    run_immediately: bool | timedelta, first: datetime
+) -> None:
+    trigger = CronTriggerTimetable("0 6 * * *", timezone="UTC", run_immediately=run_immediately)
+    info = plan(trigger, now=at(5, 7), start=None, catchup=False)
+    assert info == DagRunInfo.exact(first)
+
+
+def test_multiple_crons_run_at_the_next_tick_of_any() -> None:
+    both = MultipleCronTriggerTimetable("0 6 * * *", "0 18 * * *", timezone="UTC")
+    runs = upcoming_runs(both, last=None, restriction=restriction(START, None, True), now=START)
+    assert [r.run_after for r in runs] == [at(1, 6), at(1, 18), at(2, 6), at(2, 18), at(3, 6)]
+    latest = plan(both, now=at(5, 20), catchup=False)
+    assert latest == DagRunInfo.exact(at(5, 18))
+
+
+def test_delta_data_intervals_step_from_the_start_date() -> None:
     every_6h = parse_schedule(timedelta(hours=6))
-    first = every_6h.next_interval(
-        last=None, start_date=START, end_date=None, catchup=True, now=at(3)
-    )
-    assert first == DataInterval(at(1, 0), at(1, 6))
-    latest = every_6h.next_interval(
-        last=None, start_date=START, end_date=None, catchup=False, now=at(3, 7)
-    )
-    assert latest == DataInterval(at(3, 0), at(3, 6))
+    assert plan(every_6h, now=at(3)) == DagRunInfo.interval(at(1, 0), at(1, 6))
+    # without catchup the interval ends now (Airflow's rule, not aligned to start_date)
+    latest = plan(every_6h, now=at(3, 7), catchup=False)
+    assert latest == DagRunInfo.interval(at(3, 1), at(3, 7))
+
+
+def test_delta_trigger_runs_at_the_start_of_each_period() -> None:
+    every_6h = DeltaTriggerTimetable(timedelta(hours=6))
+    first = plan(every_6h, now=at(3))
+    assert first == DagRunInfo.exact(START)
+    assert first is not None
+    assert plan(every_6h, now=at(3), last=first.data_interval) == DagRunInfo.exact(at(1, 6))
+    assert plan(every_6h, now=at(3, 7), catchup=False) == DagRunInfo.exact(at(3, 6))
 
 
 def test_once_runs_a_single_time() -> None:
     once = parse_schedule("@once")
-    first = once.next_interval(last=None, start_date=START, end_date=None, catchup=False, now=at(9))
-    assert first == DataInterval(START, START)
-    assert (
-        once.next_interval(last=first, start_date=START, end_date=None, catchup=False, now=at(9))
-        is None
+    first = plan(once, now=at(9), catchup=False)
+    assert first == DagRunInfo.exact(START)
+    assert plan(once, now=at(9), last=DataInterval.exact(START)) is None
+
+
+def test_continuous_plans_a_run_from_the_last_end_to_now() -> None:
+    continuous = parse_schedule("@continuous")
+    assert plan(continuous, now=at(2)) == DagRunInfo.interval(START, at(2))
+    after = plan(continuous, now=at(2, 1), last=DataInterval(START, at(2)))
+    assert after == DagRunInfo.interval(at(2), at(2, 1))
+
+
+def test_events_run_at_listed_moments() -> None:
+    events = EventsTimetable([at(3, 18), at(1, 20), at(7, 15)], restrict_to_events=True)
+    runs = upcoming_runs(events, last=None, restriction=restriction(START, None, True), now=START)
+    assert [r.run_after for r in runs] == [at(1, 20), at(3, 18), at(7, 15)]
+    # without catchup the events missed before the latest one are skipped
+    assert plan(events, now=at(4), catchup=False) == DagRunInfo.exact(at(3, 18))
+    manual = events.infer_manual_data_interval(run_after=at(5))
+    assert manual == DataInterval.exact(at(3, 18))
+    assert events.description == (
+        "3 events between 2026-01-01T20:00:00+00:00 and 2026-01-07T15:00:00+00:00"
     )
 
 
 def test_manual_only_never_creates_runs() -> None:
-    assert (
-        NoSchedule().next_interval(
-            last=None, start_date=START, end_date=None, catchup=True, now=at(9)
-        )
-        is None
-    )
+    assert plan(NullTimetable(), now=at(9)) is None
+
+
+# -- time zones and words ---------------------------------------------------------------------
 
 
 def test_a_pendulum_start_date_gives_the_dag_its_zone() -> None:
     """Airflow DAG files write ``pendulum.datetime(..., tz=...)``; it works unchanged."""
     with DAG(
-        "p", schedule="30 6 * * *", start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Berlin")
+        "p", schedule="30 6 * * 1-5", start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Berlin")
     ) as dag:
         EmptyOperator(task_id="a")
     stored = SerializedDAG.from_dict(SerializedDAG.from_dag(dag).to_dict())
@@ -158,5 +265,34 @@ def test_a_pendulum_start_date_gives_the_dag_its_zone() -> None:
         "Europe/Berlin",
         datetime(2025, 12, 31, 23, tzinfo=UTC),
     )
-    summer = stored.schedule.interval_for(datetime(2026, 7, 1, 12, tzinfo=UTC))
-    assert summer.start == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST
+    summer = stored.schedule.infer_manual_data_interval(
+        run_after=datetime(2026, 7, 1, 12, tzinfo=UTC)
+    )
+    assert summer.end == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST
+    assert stored.schedule.description == "At 06:30, Monday through Friday (Europe/Berlin)"
+
+
+def test_a_zoneinfo_timezone_works_in_a_trigger_timetable() -> None:
+    from zoneinfo import ZoneInfo
+
+    trigger = CronTriggerTimetable("0 6 * * *", timezone=ZoneInfo("America/New_York"))
+    info = plan(trigger, now=at(5))
+    assert info == DagRunInfo.exact(datetime(2026, 1, 1, 11, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        ("@daily", "At 00:00 (UTC)"),
+        ("@hourly", "On the hour, every hour (UTC)"),
+        ("*/15 * * * *", "Every 15 minutes (UTC)"),
+        ("@quarterly", "At 00:00, on day 1 of the month, every 3 months (UTC)"),
+        ("0 9,17 * * MON-FRI", "At 09:00 and 17:00, Monday through Friday (UTC)"),
+        ("0 8 * 1,7 6", "At 08:00, in January and July, on Saturday (UTC)"),
+        (timedelta(hours=2, minutes=30), "Every 2 hours and 30 minutes"),
+        ("@once", "Once, as soon as possible"),
+        (None, "Never, external triggers only"),
+    ],
+)
+def test_each_schedule_reads_in_words(schedule: object, words: str) -> None:
+    assert parse_schedule(schedule).description == words

@@ -170,8 +170,8 @@ def test_serialized_dag_carries_settings_the_scheduler_needs() -> None:
     assert bash.callbacks == ("on_failure",)
     assert bash.fields["bash_command"] == "echo {{ ds }}"
     assert bash.email == ("ops@example.com",)
-    assert restored.params["n"].minimum == 1
-    assert restored.schedule.description == "0 6 * * 1-5"
+    assert restored.params["n"].schema["minimum"] == 1
+    assert restored.schedule.summary == "0 6 * * 1-5"
     assert restored.leaves == ["py"]
 
 

@@ -255,7 +255,7 @@ def test_runs_page_lists_runs_with_durations_and_filters(app: Flask, client: Fla
 def test_trigger_form_is_prefilled_from_params(client: FlaskClient) -> None:
     page = page_as(client, "User", "/dags/example/trigger")
     assert "<h1>Trigger example</h1>" in page
-    assert '<label for="conf">Conf</label>' in page
+    assert '<label for="conf">Conf (raw JSON)</label>' in page
     assert textarea(page) == '{\n  "n": 1,\n  "region": "eu"\n}'
     assert '<button type="submit">Trigger</button>' in page
 

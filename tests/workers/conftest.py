@@ -74,7 +74,7 @@ def create_run(sessions: Sessions, dag_id: str = "work", run_id: str = "manual__
             run_id=run_id,
             run_type=DagRunType.MANUAL,
             logical_date=T0,
-            data_interval=dag.schedule.interval_for(T0),
+            data_interval=dag.schedule.infer_manual_data_interval(run_after=T0),
             conf={},
             run_after=T0,
             now=T0,

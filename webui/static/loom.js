@@ -113,3 +113,19 @@ document.addEventListener("DOMContentLoaded", () => {
     foldGridRows(table);
   });
 });
+
+// A param's JSON field (textarea[data-json]) says at once whether it reads as JSON; the
+// server checks it again on submit.
+document.addEventListener("input", (event) => {
+  const area = event.target;
+  if (!(area instanceof HTMLTextAreaElement) || !area.hasAttribute("data-json")) return;
+  const status = area.parentElement.querySelector(".json-status");
+  try {
+    if (area.value.trim()) JSON.parse(area.value);
+    area.removeAttribute("aria-invalid");
+    if (status) status.textContent = "JSON.";
+  } catch (error) {
+    area.setAttribute("aria-invalid", "true");
+    if (status) status.textContent = `Not valid JSON: ${error.message}`;
+  }
+});

@@ -16,6 +16,8 @@ from engine.security.roles import Action, Resource
 from engine.services.dagdetails import DagDetails, dag_details
 from engine.services.dags import dag_warning_query, import_error_query
 from engine.services.pagination import Page, paginate
+from engine.services.schedule import ScheduleOverview, schedule_overview
+from engine.timeutil import utcnow
 from webui import db
 from webui.auth import visible_dag_ids
 from webui.errors import STATUS_BY_ERROR
@@ -51,6 +53,7 @@ def _template_helpers(state: BlueprintSetupState) -> None:
         dag_warnings=_dag_warnings,
         dag_file=_dag_file,
         dag_details=_dag_details,
+        schedule_overview=_schedule_overview,
         markdown=render_markdown,
         **present.TEMPLATE_HELPERS,
     )
@@ -60,6 +63,11 @@ def _dag_details(dag_id: str) -> DagDetails:
     """What one DAG's pages show of its serialized settings (display name, owners' links,
     docs)."""
     return dag_details(session=db.session(), dag_ids=[dag_id])[dag_id]
+
+
+def _schedule_overview(dag_id: str) -> ScheduleOverview:
+    """One DAG's schedule in words and its next runs (planned from the database)."""
+    return schedule_overview(session=db.session(), dag_id=dag_id, now=utcnow())
 
 
 def _dag_file(filename: str) -> str:

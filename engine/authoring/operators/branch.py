@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.schedules import DataInterval
+from engine.authoring.schedules import DataInterval, next_run, restriction
 from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -62,11 +62,10 @@ class LatestOnlyOperator(BaseBranchOperator):
 
     def _window(self, start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
         assert self.dag is not None, f"task {self.task_id!r} has no DAG"
-        following = self.dag.schedule.next_interval(
+        following = next_run(
+            self.dag.schedule,
             last=DataInterval(start, end),
-            start_date=self.dag.start_date or start,
-            end_date=self.dag.end_date,
-            catchup=True,
+            restriction=restriction(self.dag.start_date or start, self.dag.end_date, True),
             now=end,
         )
-        return None if following is None else (start, following.end)
+        return None if following is None else (start, following.data_interval.end)

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from engine.authoring.macros import BUILTIN_MACROS
-from engine.authoring.schedules import deserialize_schedule, parse_schedule
+from engine.authoring.schedules import (
+    deserialize_schedule,
+    next_run,
+    parse_schedule,
+    restriction,
+    serialize_schedule,
+)
 from engine.authoring.templating import render_string
 from engine.errors import PluginError
 from engine.plugins.loading import forget_plugins, load_plugins
@@ -86,24 +92,26 @@ def test_a_bad_plugin_is_an_error_naming_file_and_attribute(
 
 TIMETABLE = """
 from datetime import timedelta
-from engine.authoring.schedules import DataInterval
+from engine import DagRunInfo, DataInterval, Timetable
 
-class EveryHours:
+class EveryHours(Timetable):
     def __init__(self, hours):
         self.hours = hours
-    @property
-    def description(self):
-        return f"every {self.hours}h"
-    def next_interval(self, *, last, start_date, end_date, catchup, now):
-        start = last.end if last else start_date
-        return DataInterval(start, start + timedelta(hours=self.hours))
-    def interval_for(self, logical_date):
-        return DataInterval(logical_date, logical_date + timedelta(hours=self.hours))
+        self.description = f"every {hours}h"
+    def next_dagrun_info(self, *, last_automated_data_interval, restriction):
+        last = last_automated_data_interval
+        start = last.end if last else restriction.earliest
+        return DagRunInfo.interval(start, start + timedelta(hours=self.hours))
+    def infer_manual_data_interval(self, *, run_after):
+        return DataInterval(run_after - timedelta(hours=self.hours), run_after)
     def serialize(self):
         return {"hours": self.hours}
     @classmethod
     def deserialize(cls, data):
         return cls(data["hours"])
+
+class NotATimetable:
+    pass
 
 class TimetablePlugin(LoomPlugin):
     name = "hours"
@@ -118,13 +126,17 @@ def test_a_registered_timetable_is_a_schedule_that_survives_serialization(
     import hours_plugin  # type: ignore[import-not-found]
 
     schedule = parse_schedule(hours_plugin.EveryHours(6))
-    data = schedule.serialize()
+    data = serialize_schedule(schedule)
     assert data == {"kind": "timetable", "class": "hours_plugin.EveryHours", "data": {"hours": 6}}
     again = deserialize_schedule(data)
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    interval = again.next_interval(
-        last=None, start_date=start, end_date=None, catchup=True, now=start
-    )
-    assert interval is not None
-    assert interval.end.hour == 6
+    info = next_run(again, last=None, restriction=restriction(start, None, True), now=start)
+    assert info is not None
+    assert info.data_interval.end.hour == 6
     assert again.description == "every 6h"
+
+
+def test_a_timetable_that_is_not_a_timetable_subclass_is_a_plugin_error(tmp_path: Path) -> None:
+    body = TIMETABLE.replace("timetables = [EveryHours]", "timetables = [NotATimetable]")
+    with pytest.raises(PluginError, match=r"timetables\[0\] \(NotATimetable\) must subclass"):
+        load_plugins(write_plugin(tmp_path / "plugins", "bad_hours", body).parent)

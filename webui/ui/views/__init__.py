@@ -10,6 +10,7 @@ from webui.ui.views import (
     roles,
     runs,
     signin,
+    trigger,
     users,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "roles",
     "runs",
     "signin",
+    "trigger",
     "users",
 ]

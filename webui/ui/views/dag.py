@@ -1,4 +1,5 @@
-"""One DAG's pages: the grid, the graph, the code, the run history, and the trigger form.
+"""One DAG's pages: the grid, the graph, the code and the run history (the trigger form is
+:mod:`webui.ui.views.trigger`).
 
 Everything comes from the database (the serialized graph, never the DAG's code) through
 the engine services the API uses; the trigger form calls ``engine.services.runs.trigger_dag``, as
@@ -8,41 +9,35 @@ the API does, so conf is checked against the params in one place.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import marshmallow as ma
-from flask import flash, get_template_attribute, redirect, render_template, request, url_for
+from flask import get_template_attribute, render_template, request, url_for
 from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 from werkzeug.exceptions import BadRequest
-from werkzeug.wrappers import Response
 
-from engine.authoring.params import Param, ParamsError
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
-from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.errors import NotFoundError
 from engine.models import Dag, DagRun
 from engine.security.roles import Action, Resource
 from engine.services.dags import dag_source, load_serialized_dag
 from engine.services.dagversions import list_versions, load_run_dag, version_source
-from engine.services.runs import get_run, list_runs, trigger_dag
+from engine.services.runs import get_run, list_runs
 from engine.services.taskinstances import task_states
-from engine.services.userinput import checked_datetime, loads_json
 from engine.state import RUN_UNFINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.schemas.runs import RUN_ID
 from webui.auth import allows_dag, check_dag
 from webui.ui.blueprint import bp
 from webui.ui.paging import offset_arg
 from webui.ui.present import state_label
-from webui.ui.session import current_user, page
+from webui.ui.session import page
 from webui.ui.viewmodels.graph_layout import EdgeRoute, Layout, layered_layout
 from webui.ui.viewmodels.grid import Grid, GridRow
 from webui.ui.viewmodels.grid import dag_grid as grid_of
@@ -389,121 +384,3 @@ def _seconds(run: DagRun, now: datetime) -> float | None:
     """How long the run took (or has been running)."""
     end = run.end_date or (now if run.state in RUN_UNFINISHED else None)
     return seconds_between(run.start_date, end)
-
-
-# -- trigger ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _TriggerForm:
-    """The trigger form as typed, so that a refused form comes back as it was."""
-
-    conf: str
-    run_id: str
-    logical_date: str
-
-
-@bp.route("/dags/<dag_id>/trigger", methods=["GET", "POST"])
-@page(Action.CREATE, Resource.DAG_RUNS)
-def trigger(dag_id: str) -> str | Response | tuple[str, int]:
-    dag = check_dag(dag_id)
-    params = load_serialized_dag(session=db.session(), dag_id=dag_id).params
-    if request.method == "GET":
-        form = _TriggerForm(_default_conf(params), "", "")
-        return _trigger_page(dag, params, form, {})
-    form = _TriggerForm(
-        request.form.get("conf", ""),
-        request.form.get("run_id", "").strip(),
-        request.form.get("logical_date", "").strip(),
-    )
-    errors: dict[str, str] = {}
-    conf, run_id, logical_date = _conf(form, errors), _run_id(form, errors), _date(form, errors)
-    if errors:
-        return _trigger_page(dag, params, form, errors), 400
-    try:
-        run = trigger_dag(
-            session=db.session(),
-            dag_id=dag_id,
-            conf=conf,
-            run_id=run_id,
-            logical_date=logical_date,
-            now=utcnow(),
-            triggered_by=_username(),
-        )
-    except ParamsError as exc:
-        return _trigger_page(dag, params, form, _param_errors(exc)), 400
-    except InvalidInputError as exc:
-        return _trigger_page(dag, params, form, {"conf": str(exc)}), 400
-    except ConflictError as exc:
-        field = "form" if dag.is_paused else "run_id"
-        return _trigger_page(dag, params, form, {field: str(exc)}), 409
-    db.commit()
-    flash(f"Triggered {dag_id}: run {run.run_id} is queued")
-    return redirect(url_for("ui.run", dag_id=dag_id, run_id=run.run_id))
-
-
-def _param_errors(exc: ParamsError) -> dict[str, str]:
-    """Each param's problems next to its row, and a summary next to the conf."""
-    errors = {f"param.{name}": "; ".join(found) for name, found in exc.by_param.items()}
-    names = ", ".join(exc.by_param)
-    errors["conf"] = f"conf does not fit the params {names}: each problem is shown by its param"
-    return errors
-
-
-def _trigger_page(
-    dag: Dag, params: dict[str, Param], form: _TriggerForm, errors: dict[str, str]
-) -> str:
-    return render_template("ui/trigger.html", dag=dag, params=params, form=form, errors=errors)
-
-
-def _default_conf(params: dict[str, Param]) -> str:
-    """The params' defaults as pretty JSON (required params have none to offer)."""
-    defaults = {name: p.default for name, p in params.items() if not p.required}
-    return json.dumps(defaults, indent=2, ensure_ascii=False, default=str)
-
-
-def _conf(form: _TriggerForm, errors: dict[str, str]) -> dict[str, Any] | None:
-    text = form.conf.strip() or "{}"
-    try:
-        conf = loads_json(text, field="conf")
-    except InvalidInputError as exc:
-        errors["conf"] = str(exc)
-        return None
-    if not isinstance(conf, dict):
-        errors["conf"] = f'conf must be a JSON object such as {{"key": "value"}}, not {text[:40]}'
-        return None
-    return conf
-
-
-def _run_id(form: _TriggerForm, errors: dict[str, str]) -> str | None:
-    if not form.run_id:
-        return None
-    try:
-        RUN_ID(form.run_id)
-    except ma.ValidationError as exc:
-        errors["run_id"] = f"run id: {'; '.join(map(str, exc.messages))}"
-        return None
-    return form.run_id
-
-
-def _date(form: _TriggerForm, errors: dict[str, str]) -> datetime | None:
-    if not form.logical_date:
-        return None
-    try:
-        parsed = datetime.fromisoformat(form.logical_date)
-    except ValueError:
-        errors["logical_date"] = (
-            f"logical date: {form.logical_date!r} is not an ISO 8601 date and time "
-            "such as 2026-01-05T00:00:00+00:00 (UTC when no offset is given)"
-        )
-        return None
-    try:
-        return checked_datetime(parsed, field="logical date")
-    except InvalidInputError as exc:
-        errors["logical_date"] = str(exc)
-        return None
-
-
-def _username() -> str | None:
-    user = current_user()
-    return user.username if user is not None else None

@@ -1,0 +1,135 @@
+"""What a timetable is: Airflow's ``Timetable`` interface and the records it speaks in.
+
+A timetable answers two questions, with Airflow's signatures so that a custom timetable
+written for Airflow ports by changing its imports:
+
+* ``next_dagrun_info(last_automated_data_interval=, restriction=)``: the next scheduled
+  run (its data interval, and ``run_after``, when it may be created), or None;
+* ``infer_manual_data_interval(run_after=)``: the data interval of a manual run.
+
+It must be serializable (``serialize()`` to JSON data, ``deserialize(data)`` back): the
+scheduler and the webserver rebuild it from the database without importing DAG files.
+Timetables ask :func:`utcnow` for the time, which the scheduler fixes per tick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, NamedTuple
+
+
+@dataclass(frozen=True)
+class DataInterval:
+    """The span of data one run covers; ``start`` is the run's logical date."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def exact(cls, at: datetime) -> DataInterval:
+        """An interval of no length, at ``at`` (trigger-style runs)."""
+        return cls(at, at)
+
+
+class TimeRestriction(NamedTuple):
+    """Bounds on automated runs: the DAG's ``start_date`` (``earliest``), ``end_date``
+    (``latest``) and ``catchup``."""
+
+    earliest: datetime | None
+    latest: datetime | None
+    catchup: bool
+
+
+@dataclass(frozen=True)
+class DagRunInfo:
+    """One run a timetable wants: created once ``run_after`` has come."""
+
+    run_after: datetime
+    data_interval: DataInterval
+
+    @classmethod
+    def exact(cls, at: datetime) -> DagRunInfo:
+        """A run for the moment ``at``, due at ``at``."""
+        return cls(at, DataInterval.exact(at))
+
+    @classmethod
+    def interval(cls, start: datetime, end: datetime) -> DagRunInfo:
+        """A run for ``[start, end)``, due when the interval ends."""
+        return cls(end, DataInterval(start, end))
+
+    @property
+    def logical_date(self) -> datetime:
+        return self.data_interval.start
+
+
+class Timetable:
+    """Base class of timetables, built-in and custom (register a custom one in a plugin's
+    ``timetables``)."""
+
+    description: str = ""
+    """The schedule in words, shown on the DAG's page."""
+    periodic: bool = True
+    """Whether runs follow a regular cadence."""
+    can_be_scheduled: bool = True
+    """False for a timetable that never creates runs (``schedule=None``)."""
+    active_runs_limit: ClassVar[int | None] = None
+    """The most ``max_active_runs`` a DAG with this timetable may have (``@continuous``: 1)."""
+
+    @property
+    def summary(self) -> str:
+        """A short name for lists (the DAG list's schedule column)."""
+        return type(self).__name__
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        raise NotImplementedError(f"{type(self).__name__} must define next_dagrun_info")
+
+    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
+        raise NotImplementedError(f"{type(self).__name__} must define infer_manual_data_interval")
+
+    def serialize(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> Timetable:
+        return cls()
+
+    def validate(self) -> None:
+        """Raise if the timetable's arguments make no sense (called at parse time)."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Timetable)
+        return self.serialize() == other.serialize()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(sorted(self.serialize().items()))))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.summary})"
+
+
+_now: ContextVar[datetime | None] = ContextVar("timetable_now", default=None)
+
+
+def utcnow() -> datetime:
+    """The time timetables plan with: the scheduler tick's ``now`` inside :func:`frozen_now`,
+    else the wall clock."""
+    fixed = _now.get()
+    return fixed if fixed is not None else datetime.now(UTC)
+
+
+@contextmanager
+def frozen_now(now: datetime) -> Iterator[None]:
+    """Let every timetable consulted inside see ``now`` as the current time."""
+    token = _now.set(now)
+    try:
+        yield
+    finally:
+        _now.reset(token)

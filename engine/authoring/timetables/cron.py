@@ -1,0 +1,312 @@
+"""Cron timetables: data intervals between ticks, runs at ticks, and several crons at once.
+
+Ticks are computed in the timetable's time zone (so ``0 6 * * *`` in Europe/Berlin stays
+at 06:00 local across daylight saving time) and returned in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from engine.authoring.timetables.base import (
+    DagRunInfo,
+    DataInterval,
+    TimeRestriction,
+    Timetable,
+    utcnow,
+)
+from engine.authoring.timetables.describe import describe_cron
+from engine.errors import InvalidInputError
+from engine.timeutil import ensure_aware
+
+
+def zone_name(timezone: object) -> str:
+    """A time zone's IANA name, from a name, a ``ZoneInfo`` or a pendulum ``Timezone``."""
+    name = getattr(timezone, "key", None) or getattr(timezone, "name", None) or timezone
+    if not isinstance(name, str):
+        raise InvalidInputError(f"unknown time zone {timezone!r}")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInputError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+class Cron:
+    """One cron expression in one time zone: its ticks around a moment."""
+
+    def __init__(self, expression: str, timezone: object = "UTC") -> None:
+        from croniter import croniter  # here: reading a serialized DAG needs no croniter
+
+        if not isinstance(expression, str) or not croniter.is_valid(expression.strip()):
+            raise InvalidInputError(
+                f"invalid schedule {expression!r}: expected a cron expression such as "
+                "'0 6 * * *' or a preset such as '@daily'"
+            )
+        self.expression = expression.strip()
+        self.timezone = zone_name(timezone)
+
+    def _local(self, moment: datetime) -> datetime:
+        return ensure_aware(moment).astimezone(ZoneInfo(self.timezone))
+
+    def on_tick(self, moment: datetime) -> bool:
+        from croniter import croniter
+
+        exact = moment.second == 0 and moment.microsecond == 0
+        return exact and bool(croniter.match(self.expression, self._local(moment)))
+
+    def next(self, moment: datetime) -> datetime:
+        """The first tick strictly after ``moment``."""
+        from croniter import croniter
+
+        found = croniter(self.expression, self._local(moment)).get_next(datetime)
+        return ensure_aware(found).astimezone(UTC)
+
+    def prev(self, moment: datetime) -> datetime:
+        """The last tick strictly before ``moment``."""
+        from croniter import croniter
+
+        found = croniter(self.expression, self._local(moment)).get_prev(datetime)
+        return ensure_aware(found).astimezone(UTC)
+
+    def align_next(self, moment: datetime) -> datetime:
+        return ensure_aware(moment) if self.on_tick(moment) else self.next(moment)
+
+    def align_prev(self, moment: datetime) -> datetime:
+        return ensure_aware(moment) if self.on_tick(moment) else self.prev(moment)
+
+    @property
+    def words(self) -> str:
+        return f"{describe_cron(self.expression)} ({self.timezone})"
+
+
+class CronDataIntervalTimetable(Timetable):
+    """Runs cover the intervals between consecutive ticks; each is created when its interval
+    ends (``schedule="0 6 * * *"`` and the presets in Loom). Without catchup only the latest
+    complete interval runs."""
+
+    kind = "cron"
+
+    def __init__(self, cron: str, timezone: object = "UTC", *, preset: str | None = None):
+        self._cron = Cron(cron, timezone)
+        self.preset = preset
+        self.description = self._cron.words
+
+    @property
+    def summary(self) -> str:
+        return self.preset or self._cron.expression
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        earliest = restriction.earliest
+        if not restriction.catchup:
+            earliest = self._skip_to_latest(earliest)
+        elif earliest is not None:
+            earliest = self._cron.align_next(earliest)
+        if last_automated_data_interval is None:
+            if earliest is None:
+                return None
+            start = earliest
+        else:
+            start = self._cron.align_prev(last_automated_data_interval.end)
+            if earliest is not None:
+                start = max(start, earliest)
+        if restriction.latest is not None and start > restriction.latest:
+            return None
+        return DagRunInfo.interval(start, self._cron.next(start))
+
+    def _skip_to_latest(self, earliest: datetime | None) -> datetime:
+        """The start of the latest interval that has ended by now (not before ``earliest``)."""
+        latest_end = self._cron.align_prev(utcnow())
+        start = self._cron.prev(latest_end)
+        return start if earliest is None else max(start, self._cron.align_next(earliest))
+
+    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
+        end = self._cron.align_prev(run_after)
+        return DataInterval(self._cron.prev(end), end)
+
+    def serialize(self) -> dict[str, Any]:
+        return {
+            "expression": self._cron.expression,
+            "timezone": self._cron.timezone,
+            "preset": self.preset,
+        }
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> CronDataIntervalTimetable:
+        return cls(data["expression"], data["timezone"], preset=data.get("preset"))
+
+
+def _seconds(value: timedelta) -> float:
+    return value.total_seconds()
+
+
+def _run_immediately(value: object) -> bool | timedelta:
+    if isinstance(value, bool | timedelta):
+        return value
+    raise InvalidInputError(f"run_immediately must be True, False or a timedelta, not {value!r}")
+
+
+class CronTriggerTimetable(Timetable):
+    """A run at each tick (as POSIX cron does), its data interval the ``interval`` before the
+    tick (none by default). ``run_immediately`` says whether a DAG without ``start_date``
+    runs the tick that just passed (True), waits for the next (False, the default) or runs
+    the last one if it passed within a timedelta."""
+
+    kind = "cron_trigger"
+
+    def __init__(
+        self,
+        cron: str,
+        *,
+        timezone: object = "UTC",
+        interval: timedelta = timedelta(),
+        run_immediately: bool | timedelta = False,
+    ) -> None:
+        self._cron = Cron(cron, timezone)
+        if not isinstance(interval, timedelta) or interval < timedelta(0):
+            raise InvalidInputError(f"interval must be a timedelta of 0 or more, not {interval!r}")
+        self._interval = interval
+        self._run_immediately = _run_immediately(run_immediately)
+        self.description = self._cron.words
+
+    @property
+    def summary(self) -> str:
+        return self._cron.expression
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        last_end = last_automated_data_interval.end if last_automated_data_interval else None
+        earliest = restriction.earliest
+        if restriction.catchup:
+            if last_end is not None:
+                at = self._cron.next(last_end)
+            else:
+                at = self._first_run() if earliest is None else self._cron.align_next(earliest)
+        else:
+            candidates = [self._cron.align_prev(utcnow())]
+            if last_end is not None:
+                candidates.append(self._cron.next(last_end))
+            elif earliest is None:
+                candidates.append(self._first_run())
+            if earliest is not None:
+                candidates.append(self._cron.align_next(earliest))
+            at = max(candidates)
+        if restriction.latest is not None and at > restriction.latest:
+            return None
+        return DagRunInfo.interval(at - self._interval, at)
+
+    def _first_run(self) -> datetime:
+        now = utcnow()
+        past, upcoming = self._cron.align_prev(now), self._cron.align_next(now)
+        if self._run_immediately is True:
+            return past
+        if self._run_immediately is False:
+            return upcoming
+        return past if now - past <= self._run_immediately else upcoming
+
+    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
+        return DataInterval(run_after - self._interval, run_after)
+
+    def serialize(self) -> dict[str, Any]:
+        immediately = self._run_immediately
+        return {
+            "expression": self._cron.expression,
+            "timezone": self._cron.timezone,
+            "interval": _seconds(self._interval),
+            "run_immediately": immediately
+            if isinstance(immediately, bool)
+            else _seconds(immediately),
+        }
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> CronTriggerTimetable:
+        immediately = data.get("run_immediately", False)
+        return cls(
+            data["expression"],
+            timezone=data["timezone"],
+            interval=timedelta(seconds=data.get("interval", 0)),
+            run_immediately=immediately
+            if isinstance(immediately, bool)
+            else timedelta(seconds=immediately),
+        )
+
+
+class MultipleCronTriggerTimetable(Timetable):
+    """Runs at the ticks of several cron expressions (one run when two tick together)."""
+
+    kind = "multiple_cron_trigger"
+
+    def __init__(
+        self,
+        *crons: str,
+        timezone: object = "UTC",
+        interval: timedelta = timedelta(),
+        run_immediately: bool | timedelta = False,
+    ) -> None:
+        if not crons:
+            raise InvalidInputError("MultipleCronTriggerTimetable needs at least one cron")
+        self._timetables = [
+            CronTriggerTimetable(
+                cron, timezone=timezone, interval=interval, run_immediately=run_immediately
+            )
+            for cron in crons
+        ]
+        self.description = "; ".join(t.description for t in self._timetables)
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(t.summary for t in self._timetables)
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        infos = [
+            info
+            for t in self._timetables
+            if (
+                info := t.next_dagrun_info(
+                    last_automated_data_interval=last_automated_data_interval,
+                    restriction=restriction,
+                )
+            )
+            is not None
+        ]
+        if not infos:
+            return None
+        if restriction.catchup:
+            return min(infos, key=lambda i: i.run_after)
+        now = utcnow()
+        past = [i for i in infos if i.run_after <= now]
+        # Without catchup: the latest tick that has come, else the soonest to come.
+        return (
+            max(past, key=lambda i: i.run_after) if past else min(infos, key=lambda i: i.run_after)
+        )
+
+    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
+        return self._timetables[0].infer_manual_data_interval(run_after=run_after)
+
+    def serialize(self) -> dict[str, Any]:
+        first = self._timetables[0].serialize()
+        return {
+            "expressions": [t.serialize()["expression"] for t in self._timetables],
+            "timezone": first["timezone"],
+            "interval": first["interval"],
+            "run_immediately": first["run_immediately"],
+        }
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> MultipleCronTriggerTimetable:
+        immediately = data.get("run_immediately", False)
+        return cls(
+            *data["expressions"],
+            timezone=data["timezone"],
+            interval=timedelta(seconds=data.get("interval", 0)),
+            run_immediately=immediately
+            if isinstance(immediately, bool)
+            else timedelta(seconds=immediately),
+        )
