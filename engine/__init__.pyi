@@ -20,6 +20,16 @@ from engine.authoring.operators import LatestOnlyOperator as LatestOnlyOperator
 from engine.authoring.operators import PythonOperator as PythonOperator
 from engine.authoring.operators import PythonVirtualenvOperator as PythonVirtualenvOperator
 from engine.authoring.operators import ShortCircuitOperator as ShortCircuitOperator
+from engine.authoring.operators.sensors import BaseSensorOperator as BaseSensorOperator
+from engine.authoring.operators.sensors import BashSensor as BashSensor
+from engine.authoring.operators.sensors import DateTimeSensor as DateTimeSensor
+from engine.authoring.operators.sensors import FileSensor as FileSensor
+from engine.authoring.operators.sensors import PokeReturnValue as PokeReturnValue
+from engine.authoring.operators.sensors import PythonSensor as PythonSensor
+from engine.authoring.operators.sensors import TimeDeltaSensor as TimeDeltaSensor
+from engine.authoring.operators.sensors import TimeSensor as TimeSensor
+from engine.authoring.operators.sensors.base import AirflowSensorTimeout as AirflowSensorTimeout
+from engine.authoring.operators.sensors.base import SensorTimeout as SensorTimeout
 from engine.authoring.params import Param as Param
 from engine.authoring.setupteardown import setup as setup
 from engine.authoring.setupteardown import teardown as teardown

@@ -20,6 +20,7 @@ from engine.authoring.operators.python import (
     PythonOperator,
     ShortCircuitOperator,
 )
+from engine.authoring.operators.sensors.python import DecoratedSensorOperator
 from engine.authoring.operators.virtualenv import (
     BranchExternalPythonOperator,
     BranchPythonVirtualenvOperator,
@@ -294,6 +295,9 @@ class _Task(_TaskDecorator):
 
     bash = _TaskDecorator(BashDecoratedOperator)
     """A function that returns the shell command to run (``BashOperator``)."""
+
+    sensor = _TaskDecorator(DecoratedSensorOperator)
+    """A function that pokes: it returns a bool or a ``PokeReturnValue`` (a sensor)."""
 
     run_if = staticmethod(run_if)
     skip_if = staticmethod(skip_if)

@@ -23,6 +23,7 @@ EXAMPLE_IDS = [
     "mapped_task_group",
     "match_days",
     "params_example",
+    "sensors",
     "setup_teardown",
     "stock_check",
     "task_groups",

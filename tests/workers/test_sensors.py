@@ -1,0 +1,61 @@
+"""Sensors in poke mode on a worker: done, XCom, and a timeout that fails at once or skips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.models import DagRun
+from tests.workers.conftest import (
+    TI,
+    Sessions,
+    attempts,
+    create_run,
+    holding,
+    queue_try,
+    ti_id_of,
+    xcoms,
+)
+from workers import RunnerContext
+from workers.runner import run_task
+
+
+@pytest.fixture
+def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
+    return holding(dags_folder, sessions, "sensors.py")
+
+
+def _run(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:
+    with sessions() as session:
+        pk = session.scalar(sa.select(DagRun.id).limit(1))
+    run_pk = pk if pk is not None else create_run(sessions, dag_id="sensors")
+    ti_id = ti_id_of(sessions, task_id, run_pk)
+    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx), ti_id
+
+
+def test_a_task_sensor_s_poke_return_value_is_its_xcom(
+    sessions: Sessions, ctx: RunnerContext
+) -> None:
+    assert _run(sessions, ctx, "ready")[0] is TI.SUCCESS
+    assert xcoms(sessions, "ready")["return_value"] == {"rows": 3}
+
+
+def test_a_poke_mode_sensor_pokes_within_one_try(
+    sessions: Sessions, ctx: RunnerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENSOR_POKES_FILE", str(tmp_path / "pokes"))
+    state, ti_id = _run(sessions, ctx, "third")
+    assert state is TI.SUCCESS
+    assert (tmp_path / "pokes").read_text() == "3"
+    assert [a.try_number for a in attempts(sessions, ti_id)] == [1]
+
+
+def test_a_sensor_timeout_fails_without_retries_and_soft_fail_skips(
+    sessions: Sessions, ctx: RunnerContext
+) -> None:
+    state, ti_id = _run(sessions, ctx, "never")
+    assert state is TI.FAILED  # retries=3, but a sensor timeout is final
+    assert attempts(sessions, ti_id)[0].error_type == "SensorTimeout"
+    assert _run(sessions, ctx, "soft")[0] is TI.SKIPPED
