@@ -63,7 +63,8 @@ def test_sign_in_lists_dags_and_import_errors(page: Page, loom: Deployment) -> N
 def test_trigger_and_watch_the_run_succeed(page: Page, loom: Deployment) -> None:
     sign_in(page, loom, "admin")
     page.get_by_role("link", name="Trigger greet").click()
-    conf = page.get_by_label("Conf")
+    page.get_by_role("radio", name="raw JSON").check()  # the params' form is the default
+    conf = page.get_by_label("Conf (raw JSON)")
     expect(conf).to_have_value(re.compile(r'"name": "world"'))
     shoot(page, "trigger")
     conf.fill('{"name": 5}')  # not a string: refused next to the field

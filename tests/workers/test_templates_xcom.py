@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from engine.authoring.schedules import DataInterval
 from engine.models import DagRun, DagRunType, XCom
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run
@@ -42,7 +43,8 @@ def new_run(sessions: Sessions, logical_date: datetime) -> int:
         run = create_dag_run(
             session=session, dag=dag, dag_version_id=version_id,
             run_id=f"scheduled__{logical_date.date()}", run_type=DagRunType.SCHEDULED,
-            logical_date=logical_date, data_interval=dag.schedule.interval_for(logical_date),
+            logical_date=logical_date,
+            data_interval=DataInterval(logical_date, logical_date + timedelta(days=1)),  # @daily
             conf={}, run_after=logical_date, now=logical_date,
         )  # fmt: skip
         run.state = DagRunState.RUNNING
