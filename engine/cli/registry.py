@@ -69,6 +69,10 @@ COMMANDS: Mapping[str, Registration] = {
     "notifier": Registration(
         "engine.cli.notifier_cmd:command", "Deliver alert events until SIGTERM or SIGINT."
     ),
+    "rotate-fernet-key": Registration(
+        "engine.cli.fernet_cmd:command",
+        "Re-encrypt variables and connection secrets with the first key of core.fernet_key.",
+    ),
     "roles": Registration(
         "engine.cli.roles_cmd:group",
         "List roles (manage them through the API: /api/v1/roles).",

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
-_SECRET_NAMES = frozenset({"password", "secret", "secret_key", "token"})
+_SECRET_NAMES = frozenset({"password", "secret", "secret_key", "token", "fernet_key"})
 _SECRET_SUFFIXES = ("_password", "_secret", "_token")
 
 _SCHEME = r"[a-z][a-z0-9+.\-]*://"
