@@ -148,3 +148,49 @@ def _child_key(node: Any, part: str) -> str | int | None:
     if isinstance(node, list) and part.isdigit() and int(part) < len(node):
         return int(part)
     return None
+
+
+# --- secrets a task read: variables with sensitive names, connection passwords ----------
+
+SENSITIVE_NAME_PARTS = (
+    "access_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "passphrase",
+    "passwd",
+    "password",
+    "private_key",
+    "secret",
+    "token",
+)
+"""A variable (or extra field) whose name contains one of these is sensitive (Airflow's
+list): its value is shown as ``***`` in the API and masked in task logs."""
+
+MIN_MASKED_LENGTH = 5
+"""Shorter values are not masked in logs (Airflow's ``min_length_masked_secret``): masking
+``"ab"`` everywhere would garble the log without hiding anything."""
+
+_registered: set[str] = set()
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Whether ``name`` (a variable key) names a secret, by Airflow's sensitive names."""
+    lowered = name.lower()
+    return any(part in lowered for part in SENSITIVE_NAME_PARTS)
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` in this process's task logs from now on (a try runs in its own
+    process or work horse, so the set lives as long as the try)."""
+    if len(value) >= MIN_MASKED_LENGTH:
+        _registered.add(value)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``, the longest first."""
+    if not _registered or not text:
+        return text
+    for secret in sorted(_registered, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
