@@ -70,6 +70,9 @@ def test_variables(world: tuple[str, FlaskClient]) -> None:
     again = client.post("/api/v1/variables", json={"key": "bucket", "value": "x"}, headers=h)
     assert again.status_code == 409
     assert client.post("/api/v1/variables", json={"key": ""}, headers=h).status_code == 422
+    nul = client.post("/api/v1/variables", json={"key": "k\x00", "value": "v"}, headers=h)
+    assert nul.status_code == 422
+    assert "NUL" in nul.get_json()["message"]
     assert client.delete("/api/v1/variables/bucket", headers=h).status_code == 204
     assert client.get("/api/v1/variables/bucket", headers=h).status_code == 404
     audit = client.get(AUDIT, headers=h).get_data(as_text=True)

@@ -12,6 +12,7 @@ from engine.models.secrets import StoredConnection
 from engine.security.roles import Action, Resource
 from engine.services import connections as service
 from engine.services.pagination import order_columns
+from engine.services.userinput import check_json
 from webui import db
 from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
@@ -65,6 +66,7 @@ def list_connections(args: dict[str, Any]) -> Any:
 )
 def create(body: dict[str, Any]) -> Any:
     """Create a connection (409 when the id exists)."""
+    check_json(body, field="body")  # no NUL: PostgreSQL refuses it in text
     conn = _connection(body, body["connection_id"])
     row = service.save_connection(session=db.session(), crypter=crypter(), conn=conn)
     db.commit()
@@ -82,6 +84,7 @@ def get_connection(connection_id: str) -> Any:
 )
 def replace(body: dict[str, Any], connection_id: str) -> Any:
     """Replace a connection's fields (the body's ``connection_id`` must match the path)."""
+    check_json(body, field="body")  # no NUL: PostgreSQL refuses it in text
     session = db.session()
     service.require_connection(session=session, conn_id=connection_id)
     if body["connection_id"] != connection_id:

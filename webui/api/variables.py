@@ -13,6 +13,7 @@ from engine.models.secrets import StoredVariable
 from engine.security.roles import Action, Resource
 from engine.services import variables as service
 from engine.services.pagination import order_columns
+from engine.services.userinput import check_json
 from webui import db
 from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
@@ -50,6 +51,7 @@ def list_variables(args: dict[str, Any]) -> Any:
 )
 def create(body: dict[str, Any]) -> Any:
     """Create a variable (409 when the key exists)."""
+    check_json(body, field="body")  # no NUL: PostgreSQL refuses it in text
     session = db.session()
     if service.find_variable(session=session, key=body["key"]) is not None:
         raise ConflictError(f"variable {body['key']!r} exists")
@@ -69,6 +71,7 @@ def get_variable(variable_key: str) -> Any:
 )
 def patch_variable(body: dict[str, Any], variable_key: str) -> Any:
     """Change a variable's value (and description)."""
+    check_json(body, field="body")  # no NUL: PostgreSQL refuses it in text
     session = db.session()
     service.require_variable(session=session, key=variable_key)
     row = service.set_variable(session=session, crypter=crypter(), key=variable_key, **body)
