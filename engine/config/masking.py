@@ -194,3 +194,15 @@ def redact_secrets(text: str) -> str:
     for secret in sorted(_registered, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return text
+
+
+def redact_secrets_in(value: Any) -> Any:
+    """:func:`redact_secrets` applied to every string in a JSON-like value (rendered
+    template fields, which may hold ``{{ conn.x.password }}``)."""
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if isinstance(value, dict):
+        return {k: redact_secrets_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_secrets_in(item) for item in value]
+    return value
