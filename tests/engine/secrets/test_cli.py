@@ -113,3 +113,33 @@ def test_connections_bad_input(loom_db: str) -> None:
     assert "not a URI" in loom("connections", "add", "x", "--conn-uri", "nope").output
     assert "port" in loom("connections", "add", "x", "--conn-type", "h", "--conn-port", "p").output
     assert "no connection 'ghost'" in loom("connections", "get", "ghost").output
+
+
+def test_dags_test_reads_the_database(
+    loom_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``loom dags test`` runs tasks in this process; they reach the configured database."""
+    from engine.execution import secrets
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "reader.py").write_text(
+        "from datetime import datetime\n"
+        "from engine import DAG, BashOperator\n"
+        "with DAG('reader', schedule=None, start_date=datetime(2026, 1, 1)):\n"
+        "    BashOperator(task_id='show', bash_command='echo region={{ var.value.region }} "
+        "host={{ conn.wh.host }}')\n"
+    )
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
+    ok("variables", "set", "region", "ap-south-1")
+    ok("connections", "add", "wh", "--conn-uri", "postgresql://u:p@whhost/dw")
+    secrets.configure(None)  # no store left over from another test: build from settings
+    try:
+        result = loom("dags", "test", "reader")
+    finally:
+        store = secrets._store
+        secrets.configure(None)
+        if store is not None:
+            store.session_factory.kw["bind"].dispose()  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    assert "region=ap-south-1 host=whhost" in result.output
