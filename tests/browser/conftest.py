@@ -99,6 +99,7 @@ def require_browser() -> None:
 
 FERNET_KEY = "lWq7pJx7h2v6yUZ1oF0Q3c4YH9m8t5r2s1a0b9c8d7e="
 
+
 @pytest.fixture(scope="session")
 def base_url() -> None:
     """Pages are opened by full URL (pytest-base-url's own fixture warns on pytest 9)."""
