@@ -85,6 +85,8 @@ FORMS: dict[str, dict[str, str]] = {
     "ui.create_connection": {"conn_id": "fresh", "conn_type": "http"},
     "ui.edit_connection": {"conn_type": "postgres", "host": "db2"},
     "ui.delete_connection": {},
+    "ui.import_variables": {"file": '{"fresh": "v"}'},
+    "ui.import_connections": {"file": '{"fresh": "http://h"}'},
 }
 """A form each POST route accepts from a user who may send it."""
 

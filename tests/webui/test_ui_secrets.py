@@ -90,3 +90,29 @@ def test_connections_page_never_sends_the_password(app: Flask, client: FlaskClie
     assert client.post("/connections", data=bad_port).status_code == 422
     assert client.post("/connections/api/delete", data={"csrf_token": csrf}).status_code == 302
     assert conn_of(app, "api") is None
+
+
+def test_import_forms(app: Flask, client: FlaskClient) -> None:
+    csrf = ui_sign_in(client, "Op")
+    assert "Import variables" in text_of(client.get("/variables"))
+    file = '{"imported": "yes", "cfg": {"a": 1}}'
+    reply = client.post("/variables/import", data={"csrf_token": csrf, "file": file})
+    assert reply.status_code == 302
+    assert "2 variables imported" in text_of(client.get("/variables"))
+    assert value_of(app, "cfg") == '{"a": 1}'
+    bad = client.post("/variables/import", data={"csrf_token": csrf, "file": "[1]"})
+    assert bad.status_code == 422
+    assert "JSON object" in text_of(bad)
+    conns = '{"web": "http://u:pw-123456@web.example:8080", "db": {"conn_type": "sqlite"}}'
+    reply = client.post("/connections/import", data={"csrf_token": csrf, "file": conns})
+    assert reply.status_code == 302
+    assert conn_of(app, "web").password == "pw-123456"
+    again = client.post("/connections/import", data={"csrf_token": csrf, "file": conns})
+    assert again.status_code == 409
+    over = {"csrf_token": csrf, "file": conns, "overwrite": "1"}
+    assert client.post("/connections/import", data=over).status_code == 302
+    assert (
+        client.post("/connections/import", data={"csrf_token": csrf, "file": "{"}).status_code
+        == 422
+    )
+    assert client.get("/variables").status_code == 200

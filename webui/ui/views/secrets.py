@@ -21,6 +21,7 @@ from engine.security.roles import Action, Resource
 from engine.services import connections as conn_service
 from engine.services import variables as var_service
 from engine.services.pagination import Page
+from engine.services.userinput import loads_json
 from webui import db
 from webui.api.connections import shown as shown_connection
 from webui.api.variables import crypter
@@ -267,4 +268,54 @@ def _connection_page(
 ) -> str:
     return render_template(
         "ui/connection_edit.html", conn=shown_connection(found), **form_context(errors, form)
+    )
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+@bp.route("/variables/import", methods=["POST"])
+@page(Action.CREATE, Resource.VARIABLES)
+def import_variables() -> Response | tuple[str, int]:
+    """Set the variables of a pasted export file (Airflow's ``{"key": value}``)."""
+    counted: list[int] = []
+
+    def load() -> None:
+        data = loads_json(request.form.get("file", ""), field="file")
+        counted.append(
+            var_service.import_variables(session=db.session(), crypter=crypter(), data=data)
+        )
+
+    return saved(
+        load,
+        field="file",
+        again=_variables_page,
+        done=lambda: f"{counted[0]} variables imported",
+        then=url_for("ui.variables"),
+    )
+
+
+@bp.route("/connections/import", methods=["POST"])
+@page(Action.CREATE, Resource.CONNECTIONS)
+def import_connections() -> Response | tuple[str, int]:
+    """Add the connections of a pasted export file (``{"conn_id": {...} or "uri"}``)."""
+    counted: list[int] = []
+
+    def load() -> None:
+        data = loads_json(request.form.get("file", ""), field="file")
+        counted.append(
+            conn_service.import_connections(
+                session=db.session(),
+                crypter=crypter(),
+                data=data,
+                overwrite=bool(request.form.get("overwrite")),
+            )
+        )
+
+    return saved(
+        load,
+        field="file",
+        again=_connections_page,
+        done=lambda: f"{counted[0]} connections imported",
+        then=url_for("ui.connections"),
     )
