@@ -37,8 +37,8 @@ def group() -> None:
 @click.option("--conn-description", default=None)
 def add(conn_id: str, conn_uri: str | None, conn_json: str | None, **fields: Any) -> None:
     """Add connection CONN_ID from --conn-uri, --conn-json or the --conn-* fields."""
-    renames = {"conn_type": "conn_type"}  # the model keeps conn_type's prefix
-    given = {renames.get(k, k.removeprefix("conn_")): v for k, v in fields.items() if v}
+    # --conn-host is Connection's host; --conn-type stays conn_type, as Airflow names it.
+    given = {k if k == "conn_type" else k.removeprefix("conn_"): v for k, v in fields.items() if v}
     description = given.pop("description", None)
     if sum(bool(x) for x in (conn_uri, conn_json, given)) != 1:
         raise InvalidInputError("give one of --conn-uri, --conn-json or --conn-type and fields")

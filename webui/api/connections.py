@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.authoring.connection import Connection
 from engine.config.masking import MASK, is_sensitive_name
+from engine.errors import InvalidInputError
 from engine.models.secrets import StoredConnection
 from engine.security.roles import Action, Resource
 from engine.services import connections as service
@@ -88,8 +89,6 @@ def replace(body: dict[str, Any], connection_id: str) -> Any:
     session = db.session()
     service.require_connection(session=session, conn_id=connection_id)
     if body["connection_id"] != connection_id:
-        from engine.errors import InvalidInputError
-
         raise InvalidInputError("connection_id in the body differs from the path")
     conn = _connection(body, connection_id)
     row = service.save_connection(session=session, crypter=crypter(), conn=conn, replace=True)
