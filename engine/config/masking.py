@@ -187,6 +187,12 @@ def register_secret(value: str) -> None:
         _registered.add(value)
 
 
+def forget_secrets() -> None:
+    """Stop masking what :func:`register_secret` registered (a process reused for
+    unrelated work, and tests)."""
+    _registered.clear()
+
+
 def redact_secrets(text: str) -> str:
     """``text`` with every registered secret replaced by ``***``, the longest first."""
     if not _registered or not text:

@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from engine.authoring.connection import Connection
+from engine.config.masking import forget_secrets
 from engine.execution import secrets
 from engine.models.crypto import Crypter
 from engine.services.connections import save_connection
@@ -45,6 +46,7 @@ def stored(sessions: Sessions) -> Iterator[None]:
         yield
     finally:
         secrets.configure(None)
+        forget_secrets()  # what the tasks read is masked no longer in this test process
 
 
 def run_and_read(
