@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings, load_settings
+from engine.config.masking import forget_secrets
 from engine.execution import secrets
 from engine.executors import Executor, worker_executor
 from engine.models.crypto import crypter_for
@@ -51,6 +52,7 @@ def run_job(ti_id: int, try_number: int) -> str | None:
         follow_up=fast_follow,
         dag_cache=shared.dag_cache,
     )
+    forget_secrets()  # a reused process (the local executor's) masks only this try's reads
     state = run_task(ti_id, try_number, ctx=ctx)
     return None if state is None else str(state.value)
 
