@@ -1,5 +1,6 @@
 from engine.authoring.baseoperator import BaseOperator as BaseOperator
 from engine.authoring.chain import chain as chain
+from engine.authoring.connection import Connection as Connection
 from engine.authoring.currentcontext import get_current_context as get_current_context
 from engine.authoring.dag import DAG as DAG
 from engine.authoring.dag import dag as dag
@@ -60,5 +61,7 @@ from engine.authoring.timetables.simple import NullTimetable as NullTimetable
 from engine.authoring.timetables.simple import OnceTimetable as OnceTimetable
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
 from engine.authoring.weekday import WeekDay as WeekDay
+from engine.execution.secrets import BaseHook as BaseHook
+from engine.execution.secrets import Variable as Variable
 from engine.plugins.base import AirflowPlugin as AirflowPlugin
 from engine.plugins.base import LoomPlugin as LoomPlugin

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings, load_settings
+from engine.config.masking import forget_secrets
+from engine.execution import secrets
 from engine.executors import Executor, worker_executor
+from engine.models.crypto import crypter_for
 from engine.runtime.database import session_factory_for
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
@@ -49,6 +52,7 @@ def run_job(ti_id: int, try_number: int) -> str | None:
         follow_up=fast_follow,
         dag_cache=shared.dag_cache,
     )
+    forget_secrets()  # a reused process (the local executor's) masks only this try's reads
     state = run_task(ti_id, try_number, ctx=ctx)
     return None if state is None else str(state.value)
 
@@ -74,6 +78,8 @@ def warm_up() -> _Process:
     """Load settings and create the database engine, once per process."""
     settings = load_settings()
     session_factory = session_factory_for(settings, forks=True)  # RQ forks work horses
+    # Variable.get and BaseHook.get_connection in tasks reach the database through these.
+    secrets.configure(secrets.SecretsStore(session_factory, crypter_for(settings)))
     logger.debug("worker process %s ready", os.getpid())
     return _Process(
         settings=settings,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.authoring.serialization import SerializedDAG, to_jsonable
+from engine.config.masking import redact_secrets_in
 from engine.errors import ConflictError
 from engine.execution.attempt import Outcome
 from engine.execution.outcomes import AttemptDetails, record_failure, record_finish
@@ -97,7 +98,7 @@ def _record_outcome(
     details = AttemptDetails(
         log=record.log,
         log_truncated=record.log_truncated,
-        rendered=to_jsonable(result.rendered),
+        rendered=redact_secrets_in(to_jsonable(result.rendered)),  # shown in the UI
         log_start=record.log_start,
     )
     if result.outcome is Outcome.SUCCESS:

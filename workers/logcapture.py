@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 
+from engine.config.masking import redact_secrets
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 """How a logging record reads in a task's log."""
 
@@ -66,12 +68,14 @@ class TailBuffer(io.TextIOBase):
     def write(self, text: str) -> int:
         if not text:
             return 0
+        length = len(text)
+        text = redact_secrets(text)  # connection passwords, sensitive variables
         with self._lock:
             self._chunks.append(text)
             self._size += _size(text)
             self.version += 1
             self._trim()
-        return len(text)
+        return length
 
     def getvalue(self) -> str:
         """The kept text (at most ``max_bytes`` bytes)."""

@@ -44,6 +44,10 @@ COMMANDS: Mapping[str, Registration] = {
         "engine.cli.config_cmd:group",
         "Inspect Loom's configuration (loom.yaml and LOOM__* variables).",
     ),
+    "connections": Registration(
+        "engine.cli.connections_cmd:group",
+        "Add, get, list, delete, import and export connections.",
+    ),
     "dags": Registration(
         "engine.cli.dags_cmd:group",
         "List, show, validate and reparse DAGs; pause and unpause them.",
@@ -69,6 +73,10 @@ COMMANDS: Mapping[str, Registration] = {
     "notifier": Registration(
         "engine.cli.notifier_cmd:command", "Deliver alert events until SIGTERM or SIGINT."
     ),
+    "rotate-fernet-key": Registration(
+        "engine.cli.fernet_cmd:command",
+        "Re-encrypt variables and connection secrets with the first key of core.fernet_key.",
+    ),
     "roles": Registration(
         "engine.cli.roles_cmd:group",
         "List roles (manage them through the API: /api/v1/roles).",
@@ -84,6 +92,10 @@ COMMANDS: Mapping[str, Registration] = {
     "tasks": Registration("engine.cli.tasks_cmd:group", "Task instances: logs, clear."),
     "users": Registration(
         "engine.cli.users_cmd:group", "Create, list and disable users; reset passwords."
+    ),
+    "variables": Registration(
+        "engine.cli.variables_cmd:group",
+        "Get, set, list, delete, import and export variables.",
     ),
 }
 """Loom's own commands; a plugged-in command of the same place never replaces one."""

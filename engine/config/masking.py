@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
-_SECRET_NAMES = frozenset({"password", "secret", "secret_key", "token"})
+_SECRET_NAMES = frozenset({"password", "secret", "secret_key", "token", "fernet_key"})
 _SECRET_SUFFIXES = ("_password", "_secret", "_token")
 
 _SCHEME = r"[a-z][a-z0-9+.\-]*://"
@@ -148,3 +148,67 @@ def _child_key(node: Any, part: str) -> str | int | None:
     if isinstance(node, list) and part.isdigit() and int(part) < len(node):
         return int(part)
     return None
+
+
+# --- secrets a task read: variables with sensitive names, connection passwords ----------
+
+SENSITIVE_NAME_PARTS = (
+    "access_token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "passphrase",
+    "passwd",
+    "password",
+    "private_key",
+    "secret",
+    "token",
+)
+"""A variable (or extra field) whose name contains one of these is sensitive (Airflow's
+list): its value is shown as ``***`` in the API and masked in task logs."""
+
+MIN_MASKED_LENGTH = 5
+"""Shorter values are not masked in logs (Airflow's ``min_length_masked_secret``): masking
+``"ab"`` everywhere would garble the log without hiding anything."""
+
+_registered: set[str] = set()
+
+
+def is_sensitive_name(name: str) -> bool:
+    """Whether ``name`` (a variable key) names a secret, by Airflow's sensitive names."""
+    lowered = name.lower()
+    return any(part in lowered for part in SENSITIVE_NAME_PARTS)
+
+
+def register_secret(value: str) -> None:
+    """Mask ``value`` in this process's task logs from now on (a try runs in its own
+    process or work horse, so the set lives as long as the try)."""
+    if len(value) >= MIN_MASKED_LENGTH:
+        _registered.add(value)
+
+
+def forget_secrets() -> None:
+    """Stop masking what :func:`register_secret` registered (a process reused for
+    unrelated work, and tests)."""
+    _registered.clear()
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``, the longest first."""
+    if not _registered or not text:
+        return text
+    for secret in sorted(_registered, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def redact_secrets_in(value: Any) -> Any:
+    """:func:`redact_secrets` applied to every string in a JSON-like value (rendered
+    template fields, which may hold ``{{ conn.x.password }}``)."""
+    if isinstance(value, str):
+        return redact_secrets(value)
+    if isinstance(value, dict):
+        return {k: redact_secrets_in(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_secrets_in(item) for item in value]
+    return value

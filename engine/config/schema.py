@@ -202,6 +202,11 @@ class CoreSettings(_Section):
     max_consecutive_failed_dag_runs_per_dag: NonNegative = 0
     """Pause a DAG after this many failed runs in a row, unless the DAG sets its own
     ``max_consecutive_failed_dag_runs``; 0 never pauses (Airflow's key and default)."""
+    fernet_key: str = ""
+    """Fernet key(s) that encrypt variables' values and connections' passwords and extras
+    in the database; comma-separated, the newest first, to rotate (``loom
+    rotate-fernet-key``). Empty: the key in <LOOM_HOME>/fernet_key if there is one
+    (standalone writes it), otherwise values are stored unencrypted, with a warning."""
     dag_run_conf_overrides_params: bool = True
     """A run's conf overrides its params' defaults in what tasks see as ``params``
     (Airflow's key and default); false: conf is still checked, tasks see the defaults."""

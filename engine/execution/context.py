@@ -12,6 +12,7 @@ import pendulum
 from lazy_object_proxy import Proxy
 
 from engine.authoring.macros import macros_namespace
+from engine.execution.secrets import template_namespaces
 from engine.execution.xcoms import (
     RETURN_VALUE,
     PullRequest,
@@ -154,6 +155,7 @@ def run_context(dag: DAG, run: RunInfo, params: Mapping[str, Any]) -> dict[str, 
         "params": dict(params),
         "conf": dict(run.conf),
         "macros": macros_namespace(active_plugins().macros),
+        **template_namespaces(),
     }
 
 

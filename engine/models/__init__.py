@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "engine.models.heartbeats",
     "engine.models.operations",
     "engine.models.runs",
+    "engine.models.secrets",
     "engine.models.security",
 )
 """Every module that defines tables; each imports the modules its foreign keys name."""

@@ -24,6 +24,8 @@ from engine.models.runs import TaskAttempt as TaskAttempt
 from engine.models.runs import TaskInstance as TaskInstance
 from engine.models.runs import TaskMap as TaskMap
 from engine.models.runs import XCom as XCom
+from engine.models.secrets import StoredConnection as StoredConnection
+from engine.models.secrets import StoredVariable as StoredVariable
 from engine.models.security import AuditLog as AuditLog
 from engine.models.security import LoginFailure as LoginFailure
 from engine.models.security import Permission as Permission

@@ -23,6 +23,7 @@ from engine.config import Settings
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.notifications import build_notifier
 from engine.models import User
+from engine.models.crypto import ensure_key_file
 from engine.models.migrate import upgrade_and_seed
 from engine.runtime.database import session_factory_for
 from engine.runtime.processes import (
@@ -112,6 +113,8 @@ def _plugged_in_service(settings: Settings, entry: EntryPoint) -> Service:
 def build_standalone(settings: Settings) -> Standalone:
     """Migrate the database and build the scheduler, executor, relay and notifier."""
     upgrade_and_seed(settings.database.url)
+    if not settings.core.fernet_key:
+        ensure_key_file(Path(settings.home))  # encrypted at rest out of the box
     session_factory = session_factory_for(settings)
     admin_password_file = ensure_admin(session_factory, Path(settings.home))
     return Standalone(

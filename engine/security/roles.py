@@ -46,6 +46,8 @@ class Resource(StrEnum):
     AUDIT_LOG = "audit_log"
     CONFIG = "config"
     HEALTH = "health"
+    VARIABLES = "variables"
+    CONNECTIONS = "connections"
 
 
 PermissionPair = tuple[Action, Resource]
@@ -56,10 +58,12 @@ ALL_PERMISSIONS: frozenset[PermissionPair] = frozenset((a, r) for a in Action fo
 _ADMIN_ONLY = frozenset({Resource.USERS, Resource.ROLES, Resource.AUDIT_LOG, Resource.CONFIG})
 _OP_AND_ADMIN = frozenset({Resource.NOTIFICATIONS})
 """Read by operators only: deliveries show recipients' addresses and receivers' errors."""
+_OP_MANAGED = frozenset({Resource.VARIABLES, Resource.CONNECTIONS})
+"""Hold credentials and settings: Op and Admin only, as Airflow's builtin roles have them."""
 _WRITES = frozenset({Action.CREATE, Action.EDIT, Action.DELETE})
 
 VIEWER: frozenset[PermissionPair] = frozenset(
-    (Action.READ, r) for r in Resource if r not in _ADMIN_ONLY | _OP_AND_ADMIN
+    (Action.READ, r) for r in Resource if r not in _ADMIN_ONLY | _OP_AND_ADMIN | _OP_MANAGED
 )
 USER: frozenset[PermissionPair] = (
     VIEWER
@@ -68,7 +72,7 @@ USER: frozenset[PermissionPair] = (
 )
 OP: frozenset[PermissionPair] = (
     USER
-    | {(a, r) for a in Action for r in (Resource.POOLS, Resource.DEAD_LETTERS)}
+    | {(a, r) for a in Action for r in (Resource.POOLS, Resource.DEAD_LETTERS, *_OP_MANAGED)}
     | {(Action.READ, r) for r in _OP_AND_ADMIN}
 )
 ADMIN: frozenset[PermissionPair] = ALL_PERMISSIONS
@@ -76,7 +80,10 @@ ADMIN: frozenset[PermissionPair] = ALL_PERMISSIONS
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[PermissionPair]]] = {
     "Viewer": ("Read DAGs, runs, task instances, logs and dead letters.", VIEWER),
     "User": ("Viewer, plus trigger, clear and mark runs and tasks, pause DAGs.", USER),
-    "Op": ("User, plus manage pools and dead letters, read alert deliveries.", OP),
+    "Op": (
+        "User, plus manage pools, dead letters, variables and connections, read alert deliveries.",
+        OP,
+    ),
     "Admin": ("Everything, including users, roles, the audit log and configuration.", ADMIN),
 }
 """Name → (description, permissions) of each builtin role."""

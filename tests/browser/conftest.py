@@ -97,6 +97,9 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
+FERNET_KEY = "lWq7pJx7h2v6yUZ1oF0Q3c4YH9m8t5r2s1a0b9c8d7e="
+
+
 @pytest.fixture(scope="session")
 def base_url() -> None:
     """Pages are opened by full URL (pytest-base-url's own fixture warns on pytest 9)."""
@@ -140,6 +143,7 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         LOOM__SCHEDULER__TICK_INTERVAL="0.3s",
         LOOM__SCHEDULER__PARSE_INTERVAL="1s",
         LOOM__WEBSERVER__SECRET_KEY=SECRET,
+        LOOM__CORE__FERNET_KEY=FERNET_KEY,  # variables and connections encrypted at rest
         LOOM__WEBSERVER__PORT=str(port),
         LOOM__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
         LOOM_BROWSER_MARKER=str(root / "marker"),

@@ -135,6 +135,8 @@ def test_admin_pages(page: Page, loom: Deployment) -> None:
     for link, heading in [
         ("Alerts", "Alerts"),
         ("Pools", "Pools"),
+        ("Variables", "Variables"),
+        ("Connections", "Connections"),
         ("Audit log", "Audit log"),
         ("Users", "Users"),
         ("Roles", "Roles"),

@@ -13,7 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from engine.config import load_settings
+from engine.models.crypto import crypter_for
 from tests.deploy import tools
 from webui.auth import check_secret
 
@@ -30,6 +33,7 @@ SECRETS = {
         "GRAFANA_ADMIN_PASSWORD",
     )
 }
+SECRETS["LOOM_FERNET_KEY"] = Fernet.generate_key().decode()
 """The variables the file requires (it has no default for any secret), as an operator sets them."""
 
 
@@ -137,6 +141,7 @@ def test_loom_accepts_the_configuration_the_services_get(tmp_path: Path) -> None
         assert settings.database.url.startswith("postgresql+psycopg://"), name
         assert settings.dlq.amqp_url.startswith("amqp://"), name
         check_secret(settings.webserver.secret_key)
+        assert crypter_for(settings).enabled, name  # variables and connections encrypted
 
 
 def test_prometheus_and_grafana_get_the_files_in_deploy() -> None:
@@ -167,6 +172,7 @@ def test_services_get_the_secrets_the_operator_set() -> None:
     for name, service in loom_services().items():
         environment = service["environment"]
         assert environment["LOOM__WEBSERVER__SECRET_KEY"] == SECRETS["LOOM_SECRET_KEY"], name
+        assert environment["LOOM__CORE__FERNET_KEY"] == SECRETS["LOOM_FERNET_KEY"], name
 
 
 def test_redis_asks_for_a_password_and_loom_sends_it(tmp_path: Path) -> None:

@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from engine.config import load_settings
+from engine.models.crypto import crypter_for
 from tests.deploy import tools
 from webui.auth import check_secret
 
@@ -37,6 +39,7 @@ OPERATOR_VALUES = {
     "LOOM__REDIS__URL": f"redis://:{_PASSWORD}@redis.internal:6379/0",
     "LOOM__DLQ__AMQP_URL": f"amqp://loom:{_PASSWORD}@rabbitmq.internal:5672/%2F",
     "LOOM__WEBSERVER__SECRET_KEY": secrets.token_urlsafe(48),
+    "LOOM__CORE__FERNET_KEY": Fernet.generate_key().decode(),
 }
 """What an operator writes into secrets.env for each key of secrets.env.example."""
 
@@ -250,6 +253,7 @@ def test_loom_accepts_the_configuration_the_pods_get(tmp_path: Path) -> None:
     assert settings.executor.kind == "rq"
     assert settings.metrics.host == "0.0.0.0"
     check_secret(settings.webserver.secret_key)
+    assert crypter_for(settings).enabled  # variables and connections encrypted at rest
 
 
 def test_no_secret_value_is_committed(tmp_path: Path) -> None:

@@ -47,6 +47,8 @@ PARAMS = {
     "username": "victim",
     "role_name": "Custom",
     "version_number": "1",
+    "variable_key": "region",
+    "connection_id": "warehouse",
 }
 RUN = "/api/v1/dags/{dag_id}/dagRuns/{run_id}"
 TI = f"{RUN}/taskInstances/{{task_id}}"
@@ -61,6 +63,14 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", f"{TI}/clear"): {"downstream": True},
     ("post", "/api/v1/pools"): {"name": "fresh", "slots": 2},
     ("patch", "/api/v1/pools/{pool_name}"): {"slots": 8},
+    ("post", "/api/v1/variables"): {"key": "fresh", "value": "v"},
+    ("patch", "/api/v1/variables/{variable_key}"): {"value": "eu-north-1"},
+    ("post", "/api/v1/connections"): {"connection_id": "fresh", "conn_type": "http"},
+    ("put", "/api/v1/connections/{connection_id}"): {
+        "connection_id": "warehouse",
+        "conn_type": "postgres",
+        "host": "db2",
+    },
     ("post", "/api/v1/users"): {"username": "newbie", "password": PASSWORD, "roles": ["Viewer"]},
     ("patch", "/api/v1/users/{username}"): {"full_name": "Vic Tim"},
     ("post", "/api/v1/roles"): {

@@ -79,6 +79,14 @@ FORMS: dict[str, dict[str, str]] = {
     "ui.create_role": {"name": "Mine", "permissions": "read:dags"},
     "ui.edit_role": {"permissions": "read:dags"},
     "ui.delete_role": {},
+    "ui.create_variable": {"key": "fresh", "value": "v"},
+    "ui.edit_variable": {"value": "eu-north-1"},
+    "ui.delete_variable": {},
+    "ui.create_connection": {"conn_id": "fresh", "conn_type": "http"},
+    "ui.edit_connection": {"conn_type": "postgres", "host": "db2"},
+    "ui.delete_connection": {},
+    "ui.import_variables": {"file": '{"fresh": "v"}'},
+    "ui.import_connections": {"file": '{"fresh": "http://h"}'},
 }
 """A form each POST route accepts from a user who may send it."""
 
@@ -125,6 +133,10 @@ def _variants(endpoint: str, method: str, arguments: frozenset[str]) -> list[Tar
             args["name"] = NAMES[name]
         if "username" in arguments:
             args["username"] = "victim"
+        if "key" in arguments:
+            args["key"] = "region"
+        if "conn_id" in arguments:
+            args["conn_id"] = "warehouse"
         variants.append(Target(endpoint, method, args, out))
     return variants
 

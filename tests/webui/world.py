@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from engine.authoring.connection import Connection
 from engine.models import (
     DagRun,
     ParseImportError,
@@ -23,12 +24,15 @@ from engine.models import (
     XCom,
     migrate,
 )
+from engine.models.crypto import Crypter
 from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
 from engine.security.roles import VIEWER, create_role
 from engine.security.users import create_user
+from engine.services.connections import save_connection
 from engine.services.deadletters import record_dead_letter
 from engine.services.runs import get_run, trigger_dag
+from engine.services.variables import set_variable
 from engine.state import TaskInstanceState
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
@@ -105,6 +109,11 @@ def _people(session: sa.orm.Session) -> None:
     create_role(session=session, name="EtlViewer", permissions=pairs, dag_tags=["etl"])
     create_user(session=session, username="etl", password=PASSWORD, role_names=["EtlViewer"])
     session.add(Pool(name="etl", slots=4, description="ETL jobs"))
+    crypter = Crypter([])  # the test apps' settings have no Fernet key
+    set_variable(session=session, crypter=crypter, key="region", value="eu-west-1")
+    set_variable(session=session, crypter=crypter, key="api_token", value="tok-secret-1")
+    warehouse = Connection("warehouse", uri="postgresql://loader:hunter22@db:5432/dw")
+    save_connection(session=session, crypter=crypter, conn=warehouse)
     session.add(
         RevokedSession(session_id=REVOKED_SID, user_id=None, expires_at=T0 + timedelta(days=3650))
     )

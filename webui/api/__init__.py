@@ -16,6 +16,7 @@ from flask_smorest import Api
 from webui.api import (
     audit_log,
     auth,
+    connections,
     dag_runs,
     dags,
     dead_letters,
@@ -27,6 +28,7 @@ from webui.api import (
     roles,
     task_instances,
     users,
+    variables,
 )
 from webui.api.blueprint import API_ROOT
 from webui.auth import declared_permission
@@ -39,6 +41,8 @@ BLUEPRINTS = (
     task_instances,
     import_errors,
     pools,
+    variables,
+    connections,
     dead_letters,
     notifications,
     users,

@@ -1,0 +1,123 @@
+"""``loom connections``: add, get, list, delete, import and export connections."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.authoring.connection import Connection
+from engine.cli.common import emit, loom_context, output_option
+from engine.config.masking import MASK
+from engine.errors import InvalidInputError
+from engine.models.crypto import crypter_for
+from engine.services import connections as service
+
+COLUMNS = ("conn_id", "conn_type", "host", "port", "login", "schema", "description")
+
+
+@click.group("connections")
+def group() -> None:
+    """Add, get, list, delete, import and export connections."""
+
+
+@group.command("add")
+@click.argument("conn_id")
+@click.option("--conn-uri", default=None, help="The connection in Airflow's URI form.")
+@click.option("--conn-json", default=None, help="The connection in Airflow's JSON form.")
+@click.option("--conn-type", default=None)
+@click.option("--conn-host", default=None)
+@click.option("--conn-login", default=None)
+@click.option("--conn-password", default=None)
+@click.option("--conn-schema", default=None)
+@click.option("--conn-port", default=None)
+@click.option("--conn-extra", default=None, help="Extra fields, a JSON object.")
+@click.option("--conn-description", default=None)
+def add(conn_id: str, conn_uri: str | None, conn_json: str | None, **fields: Any) -> None:
+    """Add connection CONN_ID from --conn-uri, --conn-json or the --conn-* fields."""
+    # --conn-host is Connection's host; --conn-type stays conn_type, as Airflow names it.
+    given = {k if k == "conn_type" else k.removeprefix("conn_"): v for k, v in fields.items() if v}
+    description = given.pop("description", None)
+    if sum(bool(x) for x in (conn_uri, conn_json, given)) != 1:
+        raise InvalidInputError("give one of --conn-uri, --conn-json or --conn-type and fields")
+    if conn_uri:
+        conn = Connection(conn_id=conn_id, uri=conn_uri, description=description)
+    elif conn_json:
+        conn = Connection.from_json(conn_id, conn_json)
+    else:
+        conn = Connection(conn_id=conn_id, description=description, **given)
+    if description is not None:
+        conn.description = description
+    context = loom_context()
+    with context.session() as session:
+        service.save_connection(session=session, crypter=crypter_for(context.settings), conn=conn)
+    click.echo(f"connection {conn_id} added")
+
+
+@group.command("get")
+@click.argument("conn_id")
+@output_option
+def get(conn_id: str, output: str) -> None:
+    """Show connection CONN_ID, its URI included (password in clear, as Airflow does)."""
+    context = loom_context()
+    with context.session() as session:
+        row = service.require_connection(session=session, conn_id=conn_id)
+        conn = service.as_connection(crypter_for(context.settings), row)
+    emit({"conn_id": conn_id, **conn.to_dict(), "uri": conn.get_uri()}, output)
+
+
+@group.command("list")
+@output_option
+def list_(output: str) -> None:
+    """List connections (passwords and extras are not shown)."""
+    with loom_context().session() as session:
+        rows = [
+            {col: getattr(row, col) for col in COLUMNS}
+            | {"password": MASK if row.password else None}
+            for row in session.scalars(service.connection_query())
+        ]
+    emit(rows, output, COLUMNS)
+
+
+@group.command("delete")
+@click.argument("conn_id")
+def delete(conn_id: str) -> None:
+    """Delete connection CONN_ID."""
+    with loom_context().session() as session:
+        service.delete_connection(session=session, conn_id=conn_id)
+    click.echo(f"connection {conn_id} deleted")
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace connections that exist.")
+def import_(file: Path, overwrite: bool) -> None:
+    """Add the connections of FILE, Airflow's JSON export: {"conn_id": {...} or "uri"}."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise InvalidInputError(f"{file}: not JSON: {error}") from None
+    context = loom_context()
+    with context.session() as session:
+        count = service.import_connections(
+            session=session, crypter=crypter_for(context.settings), data=data, overwrite=overwrite
+        )
+    click.echo(f"{count} connections imported")
+
+
+@group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export(file: Path) -> None:
+    """Write every connection to FILE in Airflow's JSON form ("-": standard output)."""
+    context = loom_context()
+    with context.session() as session:
+        data = service.export_connections(session=session, crypter=crypter_for(context.settings))
+    text = json.dumps(data, indent=2, sort_keys=True)
+    if str(file) == "-":
+        click.echo(text)
+        return
+    file.write_text(text + "\n", encoding="utf-8")
+    file.chmod(0o600)  # passwords in clear
+    click.echo(f"{len(data)} connections exported to {file}")

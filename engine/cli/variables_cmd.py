@@ -1,0 +1,115 @@
+"""``loom variables``: get, set, list, delete, import and export variables (database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from engine.cli.common import emit, loom_context, output_option
+from engine.errors import InvalidInputError
+from engine.models.crypto import crypter_for
+from engine.services import variables as service
+
+
+@click.group("variables")
+def group() -> None:
+    """Get, set, list, delete, import and export variables."""
+
+
+@group.command("get")
+@click.argument("key")
+@click.option("--default", default=None, help="Print this when KEY does not exist.")
+@click.option("--json", "as_json", is_flag=True, help="Check the value is JSON; print it so.")
+def get(key: str, default: str | None, as_json: bool) -> None:
+    """Print the value of variable KEY."""
+    context = loom_context()
+    with context.session() as session:
+        row = service.find_variable(session=session, key=key)
+        if row is None and default is None:
+            service.require_variable(session=session, key=key)
+        value = (
+            default if row is None else service.variable_value(crypter_for(context.settings), row)
+        )
+    if as_json and value is not None:
+        value = json.dumps(_loads(key, value), indent=2)
+    click.echo(value)
+
+
+@group.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--description", default=None, help="What the variable is for.")
+@click.option("--json", "as_json", is_flag=True, help="VALUE must be JSON.")
+def set_(key: str, value: str, description: str | None, as_json: bool) -> None:
+    """Create or replace variable KEY (encrypted when core.fernet_key is set)."""
+    if as_json:
+        value = json.dumps(_loads(key, value))
+    context = loom_context()
+    with context.session() as session:
+        service.set_variable(
+            session=session,
+            crypter=crypter_for(context.settings),
+            key=key,
+            value=value,
+            description=description,
+        )
+    click.echo(f"variable {key} set")
+
+
+@group.command("list")
+@output_option
+def list_(output: str) -> None:
+    """List variables: keys and descriptions (values stay in `variables get`)."""
+    with loom_context().session() as session:
+        rows = [
+            {"key": row.key, "description": row.description, "is_encrypted": row.is_encrypted}
+            for row in session.scalars(service.variable_query())
+        ]
+    emit(rows, output, ("key", "description", "is_encrypted"))
+
+
+@group.command("delete")
+@click.argument("key")
+def delete(key: str) -> None:
+    """Delete variable KEY."""
+    with loom_context().session() as session:
+        service.delete_variable(session=session, key=key)
+    click.echo(f"variable {key} deleted")
+
+
+@group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(file: Path) -> None:
+    """Set every variable of FILE, Airflow's JSON export: {"key": value, ...}."""
+    data = _loads(str(file), file.read_text(encoding="utf-8"))
+    context = loom_context()
+    with context.session() as session:
+        count = service.import_variables(
+            session=session, crypter=crypter_for(context.settings), data=data
+        )
+    click.echo(f"{count} variables imported")
+
+
+@group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def export(file: Path) -> None:
+    """Write every variable to FILE as JSON ({"key": value}; "-" for standard output)."""
+    context = loom_context()
+    with context.session() as session:
+        data = service.export_variables(session=session, crypter=crypter_for(context.settings))
+    text = json.dumps(data, indent=2, sort_keys=True)
+    if str(file) == "-":
+        click.echo(text)
+        return
+    file.write_text(text + "\n", encoding="utf-8")
+    file.chmod(0o600)  # values in clear
+    click.echo(f"{len(data)} variables exported to {file}")
+
+
+def _loads(where: str, text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise InvalidInputError(f"{where}: not JSON: {error}") from None

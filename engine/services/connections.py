@@ -1,0 +1,111 @@
+"""Connections in the database: add, replace, get, list, delete, import and export.
+
+Passwords and extras are encrypted with the caller's
+:class:`~engine.models.crypto.Crypter`. Functions never commit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engine.authoring.connection import Connection
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.models.crypto import Crypter
+from engine.models.dags import ID_LENGTH
+from engine.models.secrets import StoredConnection
+
+
+def check_conn_id(conn_id: str) -> str:
+    if not conn_id or len(conn_id) > ID_LENGTH or conn_id != conn_id.strip():
+        raise InvalidInputError(
+            f"connection id {conn_id!r}: 1 to {ID_LENGTH} characters, no surrounding blanks"
+        )
+    return conn_id
+
+
+def save_connection(
+    *, session: Session, crypter: Crypter, conn: Connection, replace: bool = False
+) -> StoredConnection:
+    """Store ``conn``; ConflictError when its id exists and ``replace`` is false."""
+    conn_id = check_conn_id(conn.conn_id or "")
+    if not conn.conn_type:
+        raise InvalidInputError(f"connection {conn_id!r} needs a conn_type")
+    row = find_connection(session=session, conn_id=conn_id)
+    if row is not None and not replace:
+        raise ConflictError(f"connection {conn_id!r} exists")
+    if row is None:
+        row = StoredConnection(conn_id=conn_id)
+        session.add(row)
+    row.conn_type, row.description, row.host = conn.conn_type, conn.description, conn.host
+    row.schema, row.login, row.port = conn.schema, conn.login, conn.port
+    row.password, row.is_encrypted = _encrypted(crypter, conn.password)
+    row.extra, row.is_extra_encrypted = _encrypted(crypter, conn.extra)
+    session.flush()
+    return row
+
+
+def find_connection(*, session: Session, conn_id: str) -> StoredConnection | None:
+    return session.scalar(sa.select(StoredConnection).where(StoredConnection.conn_id == conn_id))
+
+
+def require_connection(*, session: Session, conn_id: str) -> StoredConnection:
+    row = find_connection(session=session, conn_id=conn_id)
+    if row is None:
+        raise NotFoundError(f"no connection {conn_id!r}")
+    return row
+
+
+def as_connection(crypter: Crypter, row: StoredConnection) -> Connection:
+    """The task-side :class:`Connection` of a stored row, secrets decrypted."""
+    password = crypter.decrypt(row.password, row.is_encrypted) if row.password else None
+    extra = crypter.decrypt(row.extra, row.is_extra_encrypted) if row.extra else None
+    return Connection(
+        conn_id=row.conn_id,
+        conn_type=row.conn_type,
+        description=row.description,
+        host=row.host,
+        login=row.login,
+        password=password,
+        schema=row.schema,
+        port=row.port,
+        extra=extra,
+    )
+
+
+def connection_query() -> sa.Select[Any]:
+    return sa.select(StoredConnection).order_by(StoredConnection.conn_id)
+
+
+def delete_connection(*, session: Session, conn_id: str) -> None:
+    session.delete(require_connection(session=session, conn_id=conn_id))
+    session.flush()
+
+
+def export_connections(*, session: Session, crypter: Crypter) -> dict[str, Any]:
+    """Airflow's JSON export: ``{conn_id: {conn_type, host, ..., extra}}``."""
+    rows = session.scalars(connection_query()).all()
+    return {row.conn_id: as_connection(crypter, row).to_dict() for row in rows}
+
+
+def import_connections(
+    *, session: Session, crypter: Crypter, data: object, overwrite: bool = False
+) -> int:
+    """Add the connections of an export file: ``{conn_id: JSON form or URI}``."""
+    if not isinstance(data, dict):
+        raise InvalidInputError("a connections file is a JSON object of conn_id: connection")
+    for conn_id, value in data.items():
+        if isinstance(value, str):
+            conn = Connection(conn_id=str(conn_id), uri=value)
+        else:
+            conn = Connection.from_json(str(conn_id), value)
+        save_connection(session=session, crypter=crypter, conn=conn, replace=overwrite)
+    return len(data)
+
+
+def _encrypted(crypter: Crypter, value: str | None) -> tuple[str | None, bool]:
+    if value is None or value == "":
+        return None, False
+    return crypter.encrypt(value)
