@@ -63,5 +63,6 @@ from engine.authoring.trigger_rules import TriggerRule as TriggerRule
 from engine.authoring.weekday import WeekDay as WeekDay
 from engine.execution.secrets import BaseHook as BaseHook
 from engine.execution.secrets import Variable as Variable
+from engine.execution.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
 from engine.plugins.base import AirflowPlugin as AirflowPlugin
 from engine.plugins.base import LoomPlugin as LoomPlugin

@@ -34,6 +34,16 @@ def _isolated_loom_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("LOOM_HOME", str(tmp_path / "loom-home"))
 
 
+@pytest.fixture(autouse=True)
+def _no_metadata_store_left_over() -> Iterator[None]:
+    """Task code reaches the metadata database through a store kept for the process's
+    life (built from the settings on first use); a test's must not serve the next test."""
+    from engine.execution import secrets
+
+    yield
+    secrets.configure(None)
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""

@@ -49,7 +49,7 @@ def configure(store: SecretsStore | None) -> None:
     _store = store
 
 
-def _current_store() -> SecretsStore:
+def current_store() -> SecretsStore:
     global _store
     if _store is None:
         from engine.config import load_settings
@@ -63,11 +63,10 @@ def _current_store() -> SecretsStore:
 
 @contextmanager
 def _session(*, write: bool = False) -> Iterator[tuple[Session, Crypter]]:
-    store = _current_store()
-    with store.session_factory() as session:
-        yield session, store.crypter
-        if write:
-            session.commit()
+    from engine.execution.metadata import metadata_session
+
+    with metadata_session(write=write) as session:
+        yield session, current_store().crypter
 
 
 def _from_env(prefixes: tuple[str, ...], name: str) -> str | None:

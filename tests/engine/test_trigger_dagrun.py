@@ -1,0 +1,100 @@
+"""TriggerDagRunOperator under ``loom dags test`` on the deployment's (SQLite) database:
+the triggered run is created through the run service, an existing run id is skipped,
+refused or cleared as asked, and bad arguments are import problems naming them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine import DAG, TriggerDagRunOperator
+from engine.authoring.validation import validate_dag
+from engine.cli.main import cli
+
+TARGET = """
+from datetime import datetime
+from engine import DAG, EmptyOperator
+
+with DAG("target", schedule=None, start_date=datetime(2026, 1, 1)):
+    EmptyOperator(task_id="only")
+"""
+
+CONTROLLER = """
+from datetime import datetime
+from engine import DAG, TriggerDagRunOperator
+
+with DAG("controller", schedule=None, start_date=datetime(2026, 1, 1)):
+    TriggerDagRunOperator(
+        task_id="go", trigger_dag_id="target", trigger_run_id="fixed",
+        conf={{"from": "{{{{ run_id }}}}"}}, {options}
+    )
+"""
+
+
+def loom(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "target.py").write_text(TARGET)
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(folder))
+    for command in (("db", "upgrade"), ("dags", "reparse"), ("dags", "unpause", "target")):
+        result = loom(*command)
+        assert result.exit_code == 0, result.output
+    return folder
+
+
+def controller_test(folder: Path, options: str = "") -> dict[str, str]:
+    (folder / "controller.py").write_text(CONTROLLER.format(options=options))
+    result = loom("dags", "test", "controller", "--output", "json")
+    report = json.loads(result.stdout)
+    return {task["task_id"]: (task["state"], task["error"]) for task in report["tasks"]}["go"]
+
+
+def target_run() -> dict[str, object]:
+    result = loom("runs", "show", "target", "fixed", "--output", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_the_run_is_created_then_an_existing_one_is_refused_skipped_or_cleared(
+    deployment: Path,
+) -> None:
+    assert controller_test(deployment) == ("success", None)
+    run = target_run()
+    assert run["conf"] == {"from": run["conf"]["from"]}  # type: ignore[index]
+    assert str(run["conf"]["from"]).startswith("test__")  # type: ignore[index]
+
+    state, error = controller_test(deployment)
+    assert state == "failed"
+    assert "DAG 'target' already has run 'fixed' (reset_dag_run=True clears it" in error
+    assert controller_test(deployment, "skip_when_already_exists=True")[0] == "skipped"
+    assert controller_test(deployment, "reset_dag_run=True") == ("success", None)
+    assert target_run()["state"] == "queued"  # cleared: it runs again
+
+
+def test_an_unknown_target_fails_the_task_naming_it(deployment: Path) -> None:
+    (deployment / "target.py").unlink()
+    assert loom("dags", "reparse").exit_code == 0
+    state, error = controller_test(deployment)
+    assert state == "failed"
+    assert error.startswith("FailTask: cannot trigger DAG 'target': ")
+
+
+def test_bad_arguments_are_problems_naming_them() -> None:
+    with DAG("d") as dag:
+        TriggerDagRunOperator(
+            task_id="t", trigger_dag_id="", poke_interval=0, allowed_states=["done"]
+        )
+    assert [p.message for p in validate_dag(dag)] == [
+        "task 't': allowed_states: unknown DAG run states ['done']; expected some of "
+        "queued, running, success, failed",
+        "task 't': trigger_dag_id must be a DAG id, got ''",
+        "task 't': poke_interval must be a positive number, got 0",
+    ]
