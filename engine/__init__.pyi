@@ -61,6 +61,7 @@ from engine.authoring.timetables.simple import NullTimetable as NullTimetable
 from engine.authoring.timetables.simple import OnceTimetable as OnceTimetable
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
 from engine.authoring.weekday import WeekDay as WeekDay
+from engine.execution.external_task import ExternalTaskSensor as ExternalTaskSensor
 from engine.execution.secrets import BaseHook as BaseHook
 from engine.execution.secrets import Variable as Variable
 from engine.execution.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator

@@ -1,0 +1,113 @@
+"""ExternalTaskSensor under ``loom dags test`` on the deployment's (SQLite) database: it
+waits for another DAG's run, or some of its tasks, at the run's logical date."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from engine import DAG, ExternalTaskSensor
+from engine.authoring.validation import validate_dag
+from engine.cli.main import cli
+from engine.config import load_settings
+
+WHEN = "2026-03-04T00:00:00+00:00"
+
+UPSTREAM = """
+from datetime import datetime
+from engine import DAG, BashOperator
+
+with DAG("upstream", schedule=None, start_date=datetime(2026, 1, 1)):
+    BashOperator(task_id="load", bash_command="true")
+"""
+
+WAITER = """
+from datetime import datetime, timedelta
+from engine import DAG, ExternalTaskSensor
+
+with DAG("waiter", schedule=None, start_date=datetime(2026, 1, 1)):
+    ExternalTaskSensor(
+        task_id="wait", external_dag_id="upstream", poke_interval=0.05, timeout=0.3,
+        failed_states=["failed"], {options}
+    )
+"""
+
+
+def loom(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "upstream.py").write_text(UPSTREAM)
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
+    for command in (
+        ("db", "upgrade"),
+        ("dags", "reparse"),
+        ("dags", "unpause", "upstream"),
+        ("dags", "trigger", "upstream", "--run-id", "r", "--logical-date", WHEN),
+    ):
+        result = loom(*command)
+        assert result.exit_code == 0, result.output
+    return dags
+
+
+def set_states(run_state: str, task_state: str) -> None:
+    engine = sa.create_engine(load_settings().database.url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE dag_run SET state = :s WHERE dag_id = 'upstream'"), {"s": run_state}
+        )
+        conn.execute(
+            sa.text("UPDATE task_instance SET state = :s WHERE dag_id = 'upstream'"),
+            {"s": task_state},
+        )
+    engine.dispose()
+
+
+def wait(folder: Path, options: str = "") -> tuple[str, str | None]:
+    (folder / "waiter.py").write_text(WAITER.format(options=options))
+    result = loom("dags", "test", "waiter", "--logical-date", WHEN, "--output", "json")
+    [task] = json.loads(result.stdout)["tasks"]
+    return task["state"], task["error"]
+
+
+def test_it_waits_for_the_run_at_the_same_logical_date(folder: Path) -> None:
+    state, error = wait(folder)  # the run is only queued: the sensor times out
+    assert state == "failed"
+    assert "timed out" in str(error)
+    set_states("success", "success")
+    assert wait(folder) == ("success", None)
+    set_states("failed", "failed")
+    state, error = wait(folder)
+    assert (state, error) == ("failed", "FailTask: DAG 'upstream' (its run) failed: ['failed']")
+
+
+def test_it_watches_tasks_and_skips_or_checks_existence(folder: Path) -> None:
+    set_states("running", "skipped")
+    assert wait(folder, 'external_task_id="load", skipped_states=["skipped"]')[0] == "skipped"
+    set_states("running", "success")
+    assert wait(folder, 'external_task_id="load"') == ("success", None)
+    state, error = wait(folder, 'external_task_id="nope", check_existence=True')
+    assert (state, error) == ("failed", "FailTask: DAG 'upstream' has no task nope")
+    assert wait(folder, "execution_delta=timedelta(days=1)")[0] == "failed"  # no run then
+
+
+def test_bad_arguments_are_problems_naming_them() -> None:
+    with DAG("d") as dag:
+        ExternalTaskSensor(
+            task_id="t", external_dag_id="x", external_task_id="a", external_task_ids=["b"],
+            allowed_states=["done"],
+        )  # fmt: skip
+    assert [p.message for p in validate_dag(dag)] == [
+        "task 't': allowed_states: unknown states ['done']; expected some of ['failed', "
+        "'none', 'queued', 'removed', 'running', 'scheduled', 'skipped', 'success', "
+        "'up_for_retry', 'upstream_failed']",
+        "task 't': give external_task_id or external_task_ids, not both",
+    ]
