@@ -12,8 +12,8 @@ from tests.browser.conftest import Deployment, shoot, sign_in
 def test_variables_and_connections_round_trip(page: Page, loom: Deployment) -> None:
     sign_in(page, loom, "admin")
     page.goto(f"{loom.url}/variables")
-    page.get_by_label("Key").fill("ui_bucket")
-    page.get_by_label("Value").fill("raw-from-ui")
+    page.get_by_label("Key", exact=True).fill("ui_bucket")
+    page.get_by_label("Value", exact=True).fill("raw-from-ui")
     page.get_by_role("button", name="Create variable").click()
     expect(page.get_by_text("variable ui_bucket created")).to_be_visible()
     assert loom.loom("variables", "get", "ui_bucket").strip() == "raw-from-ui"
@@ -26,7 +26,7 @@ def test_variables_and_connections_round_trip(page: Page, loom: Deployment) -> N
     expect(row).to_contain_text("db")
     assert "s3cret-pw" not in page.content()
     page.goto(f"{loom.url}/connections/cli_db")
-    page.get_by_label("Host").fill("db2")
+    page.get_by_label("Host", exact=True).fill("db2")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("connection cli_db saved")).to_be_visible()
     shoot(page, "connections")
