@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from engine.authoring.xcomvalues import decode
 from engine.state import DagRunState
 from tests.support.mapping import TI, Harness, Sessions, write_dag
 
@@ -80,3 +81,43 @@ def test_retries_are_per_instance(harness: Any, folder: Path) -> None:
     tries = {index: try_number for index, _, try_number in h.instances("double")}
     assert tries == {0: 1, 1: 1, 2: 2}  # only the instance of 13 failed once
     assert h.value("total") == [3, [22, 24, 26], 22]
+
+
+TRANSFORMS = """
+from datetime import datetime
+from engine import DAG, task
+
+with DAG("mapping", schedule=None, start_date=datetime(2026, 1, 1)):
+    @task
+    def numbers():
+        return [1, 2, 3]
+
+    @task
+    def letters():
+        return ["a", "b"]
+
+    @task
+    def show(item):
+        return item
+
+    def label(n):
+        return f"n{n}"
+
+    show.override(task_id="labels").expand(item=numbers().map(label))
+    show.override(task_id="pairs").expand(item=numbers().zip(letters()))
+    show.override(task_id="padded").expand(item=numbers().zip(letters(), fillvalue="-"))
+"""
+
+
+def test_map_and_zip_transform_the_values_each_instance_gets(harness: Any, folder: Path) -> None:
+    write_dag(folder, template=TRANSFORMS, defaults={})
+    h = harness()
+
+    assert h.run_until_done() is DagRunState.SUCCESS
+
+    assert [h.value("labels", i) for i in range(3)] == ["n1", "n2", "n3"]
+    # zip stops at the shortest input unless given a fillvalue; each element is a tuple.
+    assert [decode(h.value("pairs", i)) for i in range(2)] == [(1, "a"), (2, "b")]
+    assert [i[0] for i in h.instances("pairs")] == [0, 1]
+    padded = [decode(h.value("padded", i)) for i in range(3)]
+    assert padded == [(1, "a"), (2, "b"), (3, "-")]
