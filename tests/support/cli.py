@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -27,6 +28,16 @@ def loom(*args: str, stdin: str | None = None) -> Result:
         if context._session_factory is not None:
             context._session_factory.kw["bind"].dispose()
     return result
+
+
+def invoke(command: click.Command, args: list[str]) -> Result:
+    """Run one of ``loom``'s commands by itself with a context of its own; its database
+    engine is closed afterwards."""
+    context = LoomContext()
+    try:
+        return CliRunner().invoke(command, args, obj=context)
+    finally:
+        context.session_factory.kw["bind"].dispose()
 
 
 def ok(*args: str) -> str:
