@@ -27,12 +27,10 @@ from tests.support.mapping import TI, Harness, Sessions, write_dag
 
 
 @pytest.fixture
-def done(sessions: Sessions, tmp_path: Path, db_url: str) -> Harness:
+def done(sessions: Sessions, dags_folder: Path, tmp_path: Path, db_url: str) -> Harness:
     """The mapping DAG's run ``r``, finished: ``add`` has instances 0..2."""
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    write_dag(folder)
-    h = Harness(sessions, folder, db_url, tmp_path / "home")
+    write_dag(dags_folder)
+    h = Harness(sessions, dags_folder, db_url, tmp_path / "home")
     assert h.run_until_done() is DagRunState.SUCCESS
     return h
 
@@ -113,12 +111,10 @@ def test_cli_logs_and_clear_take_a_map_index(cli_env: Harness) -> None:
 
 
 def test_expansion_is_one_insert_for_all_instances(
-    sessions: Sessions, tmp_path: Path, db_url: str
+    sessions: Sessions, dags_folder: Path, tmp_path: Path, db_url: str
 ) -> None:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    write_dag(folder, MAKE="list(range(50))")
-    h = Harness(sessions, folder, db_url, tmp_path / "home")
+    write_dag(dags_folder, MAKE="list(range(50))")
+    h = Harness(sessions, dags_folder, db_url, tmp_path / "home")
     h.run_until_done(limit=1)  # the first tick queues make
     with sessions() as session:
         make = session.scalars(sa.select(TaskInstance).filter_by(task_id="make")).one()
