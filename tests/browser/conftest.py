@@ -12,6 +12,7 @@ Every test saves a screenshot of each page it visits (:func:`shoot`) into
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import textwrap
@@ -123,6 +124,35 @@ class Deployment:
         result = loom_cli(self.env, *args, stdin=stdin)
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
+
+    @property
+    def dags_folder(self) -> Path:
+        return Path(self.env["LOOM__CORE__DAGS_FOLDER"])
+
+    def add_dags(self, filename: str, source: str, dag_id: str) -> str:
+        """Write ``source`` into the DAG folder as ``filename`` and parse it; ``dag_id``,
+        once ``loom dags list`` shows it."""
+        (self.dags_folder / filename).write_text(source)
+        self.loom("dags", "reparse")
+
+        def parsed() -> bool:
+            listed = json.loads(self.loom("dags", "list", "-o", "json"))
+            return any(d["dag_id"] == dag_id for d in listed)
+
+        wait_until(parsed, 60, what=f"{dag_id} parsed")
+        return dag_id
+
+    def run_to_end(self, dag_id: str, run_id: str, state: str, timeout: float) -> str:
+        """Unpause ``dag_id``, trigger ``run_id`` and wait until it ends in ``state``."""
+        self.loom("dags", "unpause", dag_id)
+        self.loom("dags", "trigger", dag_id, "--run-id", run_id)
+
+        def finished() -> bool:
+            listed = json.loads(self.loom("runs", "list", dag_id, "-o", "json"))
+            return any(r["run_id"] == run_id and r["state"] == state for r in listed)
+
+        wait_until(finished, timeout, what=f"run {run_id} of {dag_id}")
+        return run_id
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 
@@ -10,7 +9,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Deployment, shoot, sign_in
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -36,15 +34,7 @@ SHOWN = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def shown(loom: Deployment) -> str:
-    (loom.marker.parent / "dags" / "shown_dags.py").write_text(SHOWN)
-    loom.loom("dags", "reparse")
-
-    def parsed() -> bool:
-        listed = json.loads(loom.loom("dags", "list", "-o", "json"))
-        return any(d["dag_id"] == "shown_browser" for d in listed)
-
-    wait_until(parsed, 60, what="the shown DAG parsed")
-    return "shown_browser"
+    return loom.add_dags("shown_dags.py", SHOWN, "shown_browser")
 
 
 def test_the_list_shows_the_display_name_and_links_the_owner(

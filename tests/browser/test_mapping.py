@@ -3,7 +3,6 @@ cell opens the list of its map indexes, and one index's page shows that instance
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 
@@ -11,7 +10,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Deployment, shoot, sign_in
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -31,17 +29,8 @@ MAPPED = textwrap.dedent(
 @pytest.fixture(scope="module")
 def mapped_run(loom: Deployment) -> str:
     """The mapped DAG, parsed and run to its end (index 2 fails); the run's id."""
-    (loom.marker.parent / "dags" / "mapped_dags.py").write_text(MAPPED)
-    loom.loom("dags", "reparse")
-    loom.loom("dags", "unpause", "mapped_browser")
-    loom.loom("dags", "trigger", "mapped_browser", "--run-id", "maps1")
-
-    def finished() -> bool:
-        listed = json.loads(loom.loom("runs", "list", "mapped_browser", "-o", "json"))
-        return any(r["run_id"] == "maps1" and r["state"] == "failed" for r in listed)
-
-    wait_until(finished, 90, what="the mapped run")
-    return "maps1"
+    dag_id = loom.add_dags("mapped_dags.py", MAPPED, "mapped_browser")
+    return loom.run_to_end(dag_id, "maps1", "failed", timeout=90)
 
 
 def test_the_grid_opens_a_mapped_tasks_instances_and_one_instances_log(

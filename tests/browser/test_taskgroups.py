@@ -3,7 +3,6 @@ and the grid folds a group's rows."""
 
 from __future__ import annotations
 
-import json
 import re
 import textwrap
 
@@ -11,7 +10,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Deployment, shoot, sign_in
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -35,17 +33,8 @@ GROUPED = textwrap.dedent(
 @pytest.fixture(scope="module")
 def grouped_run(loom: Deployment) -> str:
     """The grouped DAG, parsed and run to success; the run's id."""
-    (loom.marker.parent / "dags" / "grouped_dags.py").write_text(GROUPED)
-    loom.loom("dags", "reparse")
-    loom.loom("dags", "unpause", "grouped_browser")
-    loom.loom("dags", "trigger", "grouped_browser", "--run-id", "groups1")
-
-    def finished() -> bool:
-        listed = json.loads(loom.loom("runs", "list", "grouped_browser", "-o", "json"))
-        return any(r["run_id"] == "groups1" and r["state"] == "success" for r in listed)
-
-    wait_until(finished, 60, what="the grouped run")
-    return "groups1"
+    dag_id = loom.add_dags("grouped_dags.py", GROUPED, "grouped_browser")
+    return loom.run_to_end(dag_id, "groups1", "success", timeout=60)
 
 
 def test_clicking_a_collapsed_group_expands_it_in_place(

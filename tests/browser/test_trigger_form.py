@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Deployment, shoot, sign_in
-from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -40,15 +39,7 @@ FORM_DAG = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def form_dag(loom: Deployment) -> str:
-    (loom.marker.parent / "dags" / "form_dags.py").write_text(FORM_DAG)
-    loom.loom("dags", "reparse")
-
-    def parsed() -> bool:
-        listed = json.loads(loom.loom("dags", "list", "-o", "json"))
-        return any(d["dag_id"] == "form_browser" for d in listed)
-
-    wait_until(parsed, 60, what="the form DAG parsed")
-    return "form_browser"
+    return loom.add_dags("form_dags.py", FORM_DAG, "form_browser")
 
 
 def test_the_generated_form_refuses_a_bad_number_keeps_the_values_then_triggers(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
@@ -227,7 +226,7 @@ def test_the_api_docs_work_offline_under_the_csp(page: Page, loom: Deployment) -
 def test_a_run_shows_its_dag_version_and_links_to_that_versions_code(
     page: Page, loom: Deployment
 ) -> None:
-    dag_file = Path(loom.env["LOOM__CORE__DAGS_FOLDER"]) / "versioned_dag.py"
+    dag_file = loom.dags_folder / "versioned_dag.py"
     body = (
         "from datetime import datetime\n"
         "from engine import DAG, EmptyOperator, chain\n"

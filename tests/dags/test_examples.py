@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from engine.cli.main import cli
+from tests.support.cli import loom
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "dags"
 EXAMPLE_IDS = [
@@ -36,10 +35,6 @@ EXAMPLE_IDS = [
 @pytest.fixture(autouse=True)
 def _examples_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(EXAMPLES))
-
-
-def loom(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
 
 
 def test_examples_validate_cleanly() -> None:

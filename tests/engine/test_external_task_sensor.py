@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
 
 from engine import DAG, ExternalTaskSensor
 from engine.authoring.validation import validate_dag
-from engine.cli.main import cli
 from engine.config import load_settings
+from tests.support.cli import dag_folder, loom, ok
 
 WHEN = "2026-03-04T00:00:00+00:00"
 
@@ -37,24 +36,11 @@ with DAG("waiter", schedule=None, start_date=datetime(2026, 1, 1)):
 """
 
 
-def loom(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "upstream.py").write_text(UPSTREAM)
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
-    for command in (
-        ("db", "upgrade"),
-        ("dags", "reparse"),
-        ("dags", "unpause", "upstream"),
-        ("dags", "trigger", "upstream", "--run-id", "r", "--logical-date", WHEN),
-    ):
-        result = loom(*command)
-        assert result.exit_code == 0, result.output
+    dags = dag_folder(tmp_path / "dags", monkeypatch, {"upstream.py": UPSTREAM})
+    ok("dags", "unpause", "upstream")
+    ok("dags", "trigger", "upstream", "--run-id", "r", "--logical-date", WHEN)
     return dags
 
 

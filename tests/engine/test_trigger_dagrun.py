@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from engine import DAG, TriggerDagRunOperator
 from engine.authoring.validation import validate_dag
-from engine.cli.main import cli
+from tests.support.cli import dag_folder, loom, ok
 
 TARGET = """
 from datetime import datetime
@@ -34,19 +33,10 @@ with DAG("controller", schedule=None, start_date=datetime(2026, 1, 1)):
 """
 
 
-def loom(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
 @pytest.fixture
 def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    (folder / "target.py").write_text(TARGET)
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(folder))
-    for command in (("db", "upgrade"), ("dags", "reparse"), ("dags", "unpause", "target")):
-        result = loom(*command)
-        assert result.exit_code == 0, result.output
+    folder = dag_folder(tmp_path / "dags", monkeypatch, {"target.py": TARGET})
+    ok("dags", "unpause", "target")
     return folder
 
 

@@ -14,22 +14,17 @@ from tests.support.mapping import TI, Harness, Sessions, write_dag
 
 
 @pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    path = tmp_path / "dags"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def harness(sessions: Sessions, folder: Path, db_url: str, tmp_path: Path) -> Any:
+def harness(sessions: Sessions, dags_folder: Path, db_url: str, tmp_path: Path) -> Any:
     def make(**core: Any) -> Harness:
-        return Harness(sessions, folder, db_url, tmp_path / "home", **core)
+        return Harness(sessions, dags_folder, db_url, tmp_path / "home", **core)
 
     return make
 
 
-def test_mapping_over_xcom_and_literals_runs_every_instance(harness: Any, folder: Path) -> None:
-    write_dag(folder)
+def test_mapping_over_xcom_and_literals_runs_every_instance(
+    harness: Any, dags_folder: Path
+) -> None:
+    write_dag(dags_folder)
     h = harness()
 
     assert h.run_until_done() is DagRunState.SUCCESS
@@ -42,8 +37,10 @@ def test_mapping_over_xcom_and_literals_runs_every_instance(harness: Any, folder
     assert [h.value("add__1", i) for i in range(6)] == [7, 12, 9, 14, 13, 18]
 
 
-def test_empty_input_skips_the_mapped_task_and_its_downstream(harness: Any, folder: Path) -> None:
-    write_dag(folder, MAKE="[]")
+def test_empty_input_skips_the_mapped_task_and_its_downstream(
+    harness: Any, dags_folder: Path
+) -> None:
+    write_dag(dags_folder, MAKE="[]")
     h = harness()
 
     assert h.run_until_done() is DagRunState.SUCCESS
@@ -52,8 +49,8 @@ def test_empty_input_skips_the_mapped_task_and_its_downstream(harness: Any, fold
     assert h.instances("total") == [(-1, TI.SKIPPED, 0)]
 
 
-def test_dict_input_maps_over_key_value_pairs(harness: Any, folder: Path) -> None:
-    write_dag(folder, MAKE='{"a": 1, "b": 2}', RULE="all_done")
+def test_dict_input_maps_over_key_value_pairs(harness: Any, dags_folder: Path) -> None:
+    write_dag(dags_folder, MAKE='{"a": 1, "b": 2}', RULE="all_done")
     h = harness()
 
     h.run_until_done()
@@ -62,8 +59,8 @@ def test_dict_input_maps_over_key_value_pairs(harness: Any, folder: Path) -> Non
     assert [i[1] for i in h.instances("add")] == [TI.FAILED, TI.FAILED]
 
 
-def test_more_than_max_map_length_fails_the_upstream(harness: Any, folder: Path) -> None:
-    write_dag(folder, MAKE="[1, 2, 3, 4]")
+def test_more_than_max_map_length_fails_the_upstream(harness: Any, dags_folder: Path) -> None:
+    write_dag(dags_folder, MAKE="[1, 2, 3, 4]")
     h = harness(max_map_length=3)
 
     assert h.run_until_done() is DagRunState.FAILED
@@ -72,8 +69,8 @@ def test_more_than_max_map_length_fails_the_upstream(harness: Any, folder: Path)
     assert h.instances("add") == [(-1, TI.UPSTREAM_FAILED, 0)]
 
 
-def test_retries_are_per_instance(harness: Any, folder: Path) -> None:
-    write_dag(folder, RETRIES=1, FLAKY=True)
+def test_retries_are_per_instance(harness: Any, dags_folder: Path) -> None:
+    write_dag(dags_folder, RETRIES=1, FLAKY=True)
     h = harness()
 
     assert h.run_until_done() is DagRunState.SUCCESS
@@ -109,8 +106,10 @@ with DAG("mapping", schedule=None, start_date=datetime(2026, 1, 1)):
 """
 
 
-def test_map_and_zip_transform_the_values_each_instance_gets(harness: Any, folder: Path) -> None:
-    write_dag(folder, template=TRANSFORMS, defaults={})
+def test_map_and_zip_transform_the_values_each_instance_gets(
+    harness: Any, dags_folder: Path
+) -> None:
+    write_dag(dags_folder, template=TRANSFORMS, defaults={})
     h = harness()
 
     assert h.run_until_done() is DagRunState.SUCCESS

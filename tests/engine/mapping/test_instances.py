@@ -9,9 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
-from engine.cli.main import cli
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import TaskInstance
 from engine.services.runs import get_run
@@ -24,16 +22,15 @@ from engine.services.taskinstances import (
 )
 from engine.state import DagRunState
 from engine.timeutil import utcnow
+from tests.support.cli import loom
 from tests.support.mapping import TI, Harness, Sessions, write_dag
 
 
 @pytest.fixture
-def done(sessions: Sessions, tmp_path: Path, db_url: str) -> Harness:
+def done(sessions: Sessions, dags_folder: Path, tmp_path: Path, db_url: str) -> Harness:
     """The mapping DAG's run ``r``, finished: ``add`` has instances 0..2."""
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    write_dag(folder)
-    h = Harness(sessions, folder, db_url, tmp_path / "home")
+    write_dag(dags_folder)
+    h = Harness(sessions, dags_folder, db_url, tmp_path / "home")
     assert h.run_until_done() is DagRunState.SUCCESS
     return h
 
@@ -89,44 +86,35 @@ def test_mark_and_clear_one_instance(done: Harness) -> None:
     assert [state for _, state, _ in done.instances("add")] == [TI.SUCCESS, TI.NONE, TI.SUCCESS]
 
 
-def _loom(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args))
-
-
 @pytest.fixture
 def cli_env(done: Harness, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Harness:
     monkeypatch.setenv("LOOM__DATABASE__URL", db_url)
     return done
 
 
-# On SQLite only: each CLI call opens an engine it never disposes, which would keep the
-# PostgreSQL test database from being dropped; the services under it are tested on both.
-@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
 def test_cli_logs_and_clear_take_a_map_index(cli_env: Harness) -> None:
-    result = _loom("tasks", "logs", "mapping", "r", "add", "--map-index", "2")
+    result = loom("tasks", "logs", "mapping", "r", "add", "--map-index", "2")
     assert result.exit_code == 0, result.output
-    missing = _loom("tasks", "logs", "mapping", "r", "add")
+    missing = loom("tasks", "logs", "mapping", "r", "add")
     assert missing.exit_code != 0
     assert "give a map_index, one of 0..2" in missing.output
-    cleared = _loom("tasks", "clear", "mapping", "r", "add", "--map-index", "0")
+    cleared = loom("tasks", "clear", "mapping", "r", "add", "--map-index", "0")
     assert cleared.exit_code == 0, cleared.output
     assert "cleared 1 task(s): add[0]" in cleared.output
     assert cli_env.instances("add")[0][1] is TI.NONE
-    bad = _loom("tasks", "clear", "mapping", "r", "add", "--map-index", "5")
+    bad = loom("tasks", "clear", "mapping", "r", "add", "--map-index", "5")
     assert bad.exit_code != 0
     assert "no map_index 5" in bad.output
-    shown = _loom("runs", "show", "mapping", "r", "-o", "json")
+    shown = loom("runs", "show", "mapping", "r", "-o", "json")
     rows = json.loads(shown.stdout)["task_instances"]
     assert sorted(row["map_index"] for row in rows if row["task_id"] == "add") == [0, 1, 2]
 
 
 def test_expansion_is_one_insert_for_all_instances(
-    sessions: Sessions, tmp_path: Path, db_url: str
+    sessions: Sessions, dags_folder: Path, tmp_path: Path, db_url: str
 ) -> None:
-    folder = tmp_path / "dags"
-    folder.mkdir()
-    write_dag(folder, MAKE="list(range(50))")
-    h = Harness(sessions, folder, db_url, tmp_path / "home")
+    write_dag(dags_folder, MAKE="list(range(50))")
+    h = Harness(sessions, dags_folder, db_url, tmp_path / "home")
     h.run_until_done(limit=1)  # the first tick queues make
     with sessions() as session:
         make = session.scalars(sa.select(TaskInstance).filter_by(task_id="make")).one()

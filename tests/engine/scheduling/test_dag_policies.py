@@ -18,8 +18,7 @@ from engine.scheduling.runend import AUTO_PAUSE_ACTION
 from engine.scheduling.scheduler import Scheduler
 from engine.services.taskinstances import clear_task_instances
 from engine.state import DagRunState
-from tests.engine.scheduling.conftest import START, TI, Rig
-from tests.support.dagfiles import WORKER_EMPTY_OPERATOR
+from tests.engine.scheduling.conftest import START, TI, Rig, write_dag
 from tests.support.executors import RecordingExecutor
 from tests.support.settings import make_settings
 
@@ -29,13 +28,12 @@ SECOND = timedelta(seconds=1)
 def _dag(rig: Rig, dag_id: str, tasks: str, args: str = "", prelude: str = "") -> None:
     """A manual DAG file ``dag_id`` with these ``tasks`` and extra ``DAG(...)`` arguments."""
     body = textwrap.indent(textwrap.dedent(tasks), "    ")
-    (rig.dags_folder / f"{dag_id}.py").write_text(
-        "from datetime import datetime, timedelta\n"
-        "from engine import DAG, EmptyOperator\n"
-        f"{WORKER_EMPTY_OPERATOR}\n"
+    write_dag(
+        rig.dags_folder,
+        dag_id,
         f"{prelude}\n"
         f"with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), {args}) as dag:\n"
-        f"{body}"
+        f"{body}",
     )
 
 

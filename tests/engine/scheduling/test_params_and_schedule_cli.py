@@ -10,13 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.cli.common import LoomContext
 from engine.cli.dags_cmd import show
 from engine.cli.scheduler_cmd import trigger_command
 from tests.engine.scheduling.conftest import load, runs
+from tests.support.cli import invoke
 
 DAGS = """
 from datetime import datetime, timedelta
@@ -35,14 +34,6 @@ with DAG("weekdays", start_date=datetime(2026, 1, 1),
          schedule=CronTriggerTimetable("30 6 * * 1-5", timezone="Europe/Berlin")) as weekdays:
     EmptyOperator(task_id="a")
 """
-
-
-def invoke(command: object, args: list[str]) -> Result:
-    context = LoomContext()
-    try:
-        return CliRunner().invoke(command, args, obj=context)  # type: ignore[arg-type]
-    finally:
-        context.session_factory.kw["bind"].dispose()
 
 
 @pytest.fixture

@@ -6,21 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.cli.common import LoomContext
 from engine.cli.scheduler_cmd import trigger_command
 from tests.engine.scheduling.conftest import chain_dag, load, runs
-
-
-def invoke(args: list[str]) -> Result:
-    """Run the command with a context of its own, closing its database connections after."""
-    context = LoomContext()
-    try:
-        return CliRunner().invoke(trigger_command, args, obj=context)
-    finally:
-        context.session_factory.kw["bind"].dispose()
+from tests.support.cli import invoke
 
 
 @pytest.fixture
@@ -37,7 +27,9 @@ def cli_env(
 
 def test_trigger_with_conf_run_id_and_delay(cli_env: sessionmaker[Session]) -> None:
     before = datetime.now(UTC)
-    result = invoke(["manual", "--conf", '{"a": 1}', "--run-id", "mine", "--delay", "1h"])
+    result = invoke(
+        trigger_command, ["manual", "--conf", '{"a": 1}', "--run-id", "mine", "--delay", "1h"]
+    )
     assert result.exit_code == 0, result.output
     assert "Created run mine of manual" in result.output
     (run,) = runs(cli_env, "manual")
@@ -48,7 +40,7 @@ def test_trigger_with_conf_run_id_and_delay(cli_env: sessionmaker[Session]) -> N
 
 def test_trigger_at_a_time_with_a_logical_date(cli_env: sessionmaker[Session]) -> None:
     args = ["manual", "--logical-date", "2026-02-01", "--at", "2026-03-01T06:00+01:00"]
-    result = invoke(args)
+    result = invoke(trigger_command, args)
     assert result.exit_code == 0, result.output
     (run,) = runs(cli_env, "manual")
     assert run.run_id == "manual__2026-02-01T00:00:00+00:00"
@@ -71,8 +63,8 @@ def test_trigger_at_a_time_with_a_logical_date(cli_env: sessionmaker[Session]) -
 def test_bad_input_is_an_error_and_changes_nothing(
     cli_env: sessionmaker[Session], args: list[str], message: str
 ) -> None:
-    assert invoke(["manual", "--run-id", "taken"]).exit_code == 0
-    result = invoke(args)
+    assert invoke(trigger_command, ["manual", "--run-id", "taken"]).exit_code == 0
+    result = invoke(trigger_command, args)
     assert result.exit_code == 1
     assert message in result.output
     assert [r.run_id for r in runs(cli_env, "manual")] == ["taken"]

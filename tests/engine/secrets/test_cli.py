@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner, Result
 from cryptography.fernet import Fernet
 
-from engine.cli.common import LoomContext
-from engine.cli.main import cli
 from engine.models import migrate
+from tests.support.cli import loom, ok
 from tests.support.database import database_sessions
 
 
@@ -23,30 +21,6 @@ def loom_db(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("LOOM__DATABASE__URL", empty_db_url)
     monkeypatch.setenv("LOOM__CORE__FERNET_KEY", Fernet.generate_key().decode())
     return empty_db_url
-
-
-def loom(*args: str) -> Result:
-    """Run ``loom ARGS``; the command's database engine is closed afterwards (PostgreSQL)."""
-    contexts: list[LoomContext] = []
-    real = LoomContext.__init__
-
-    def remember(self: LoomContext) -> None:
-        real(self)
-        contexts.append(self)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(LoomContext, "__init__", remember)
-        result = CliRunner().invoke(cli, list(args))
-    for context in contexts:
-        if context._session_factory is not None:
-            context._session_factory.kw["bind"].dispose()
-    return result
-
-
-def ok(*args: str) -> str:
-    result = loom(*args)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def test_variables_round_trip(loom_db: str, tmp_path: Path) -> None:
