@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.operators.python import context_kwargs
+from engine.authoring.operators.python import context_kwargs, dotted_name
 from engine.authoring.operators.streaming import run_streaming
 from engine.authoring.signals import SkipTask
 from engine.authoring.templating import Reference, render_value
@@ -118,10 +118,8 @@ class BashDecoratedOperator(BashOperator):
         return self.run_command(self.bash_command)
 
     def serialize_fields(self) -> dict[str, Any]:
-        module = getattr(self.python_callable, "__module__", None) or "?"
-        name = getattr(self.python_callable, "__qualname__", repr(self.python_callable))
         return {
-            "python_callable": f"{module}.{name}",
+            "python_callable": dotted_name(self.python_callable),
             "op_args": self.op_args,
             "op_kwargs": self.op_kwargs,
             "env": self.env,
