@@ -178,10 +178,7 @@ def _build(
     """Run the function once inside a new mapped group, with placeholders for ``names``;
     return what it returned, or the group when it returned nothing (as a call does)."""
     function = factory.function
-    options = dict(factory.options)
-    group_id = options.pop("group_id", None) or function.__name__
-    options.setdefault("tooltip", inspect.getdoc(function) or "")
-    options["add_suffix_on_collision"] = True
+    group_id, options = factory.group_arguments()
     defaults = {
         name: p.default
         for name, p in inspect.signature(function).parameters.items()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol
 
 
@@ -15,3 +15,16 @@ class TaskNode(Protocol):
     def upstream_task_ids(self) -> Collection[str]: ...
     @property
     def downstream_task_ids(self) -> Collection[str]: ...
+
+
+def reachable(tasks: Mapping[str, TaskNode], start: Iterable[str], *, downstream: bool) -> set[str]:
+    """Every task of ``tasks`` reachable from ``start`` (excluded) in one direction."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        task = tasks[todo.pop()]
+        for nxt in task.downstream_task_ids if downstream else task.upstream_task_ids:
+            if nxt not in seen and nxt in tasks:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen

@@ -97,6 +97,9 @@ class _Field:
     """What a DAG serialized before the field existed means by it (read until reparsed)."""
     take: Callable[[Any], Any] = _same
     """The field's value from the DAG's attribute of the same name."""
+    written_when_set: bool = False
+    """Written only when it differs from ``missing``: a field added later that leaves
+    the dict (and the DAG's hash) of a record that does not use it unchanged."""
 
     def read(self, data: dict[str, Any], name: str) -> Any:
         if name not in data and self.missing is not _REQUIRED:
@@ -111,7 +114,12 @@ _DURATION = _Field(dump=_seconds, load=_delta)
 
 
 def _dump(fields: dict[str, _Field], record: Any) -> dict[str, Any]:
-    return {name: field.dump(getattr(record, name)) for name, field in fields.items()}
+    values = {name: getattr(record, name) for name in fields}
+    return {
+        name: field.dump(values[name])
+        for name, field in fields.items()
+        if not (field.written_when_set and values[name] == field.missing)
+    }
 
 
 def _load(fields: dict[str, _Field], data: dict[str, Any]) -> dict[str, Any]:
@@ -202,14 +210,6 @@ class SerializedTask(SerializedSettingValues):
         return {
             **_dump(_TASK_FIELDS, self),
             "priority_weight_total": self.priority_weight_total,
-            # Only when mapped: an unmapped task's dict (and its DAG's hash) is unchanged.
-            **({"mapped": self.mapped} if self.mapped is not None else {}),
-            **(
-                {"template_fields_renderers": self.template_fields_renderers}
-                if self.template_fields_renderers
-                else {}
-            ),
-            **({"is_empty": True} if self.is_empty else {}),
         }
 
     @classmethod
@@ -218,14 +218,7 @@ class SerializedTask(SerializedSettingValues):
         settings = {s.name: fields.pop(s.name) for s in SERIALIZED_SETTINGS}
         # Written since weight rules exist; before, the weight was the task's own.
         total = data.get("priority_weight_total", settings["priority_weight"])
-        return cls(
-            **fields,
-            priority_weight_total=total,
-            settings=settings,
-            mapped=data.get("mapped"),
-            template_fields_renderers=data.get("template_fields_renderers", {}),
-            is_empty=bool(data.get("is_empty", False)),
-        )
+        return cls(**fields, priority_weight_total=total, settings=settings)
 
 
 _TASK_FIELDS: dict[str, _Field] = {
@@ -239,6 +232,9 @@ _TASK_FIELDS: dict[str, _Field] = {
     "fields": _AS_IS,
     "line": _AS_IS,
     "task_group_id": _Field(missing=None),  # None before task groups existed
+    "mapped": _Field(missing=None, written_when_set=True),
+    "template_fields_renderers": _Field(missing={}, written_when_set=True),
+    "is_empty": _Field(missing=False, written_when_set=True),
     **{s.name: _Field(s.kind.dump, s.kind.load, s.stored_default()) for s in SERIALIZED_SETTINGS},
 }
 """Every field of :class:`SerializedTask` by name; a DAG serialized before a setting

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from engine.authoring.nodes import TaskNode
+from engine.authoring.nodes import TaskNode, reachable
 from engine.authoring.trigger_rules import Readiness, TriggerRule
 from engine.state import FAILED_STATES, FINISHED, TaskInstanceState
 
@@ -85,10 +85,10 @@ class SetupTeardownIndex:
         """Setups upstream of ``task_id`` whose teardown is downstream of it, or that have
         no teardown at all: the setups the task works within."""
         if task_id not in self._relevant:
-            below = self._closure([task_id], downstream=True)
+            below = reachable(self.tasks, [task_id], downstream=True)
             self._relevant[task_id] = frozenset(
                 setup
-                for setup in self._closure([task_id], downstream=False)
+                for setup in reachable(self.tasks, [task_id], downstream=False)
                 if self.tasks[setup].is_setup
                 and (not self.teardowns_of(setup) or self.teardowns_of(setup) & below)
             )
@@ -133,18 +133,6 @@ class SetupTeardownIndex:
                 wanted.add(setup)
                 wanted |= self.teardowns_of(setup)
         return wanted
-
-    def _closure(self, start: Iterable[str], *, downstream: bool) -> set[str]:
-        """Every task reachable from ``start`` (excluded) in one direction."""
-        seen: set[str] = set()
-        todo = list(start)
-        while todo:
-            task = self.tasks[todo.pop()]
-            for nxt in task.downstream_task_ids if downstream else task.upstream_task_ids:
-                if nxt not in seen and nxt in self.tasks:
-                    seen.add(nxt)
-                    todo.append(nxt)
-        return seen
 
 
 def _all_succeeded(states: list[TaskInstanceState | None]) -> Readiness | None:

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.authoring.nodes import reachable
+
 if TYPE_CHECKING:
     from engine.authoring.baseoperator import BaseOperator
 
@@ -26,14 +28,7 @@ class DownstreamSkip:
 def descendants(task: BaseOperator) -> set[str]:
     """Every task below ``task`` in its DAG, directly or not."""
     assert task.dag is not None, f"task {task.task_id!r} has no DAG"
-    found: set[str] = set()
-    todo = list(task.downstream_task_ids)
-    while todo:
-        task_id = todo.pop()
-        if task_id not in found:
-            found.add(task_id)
-            todo.extend(task.dag.task_dict[task_id].downstream_task_ids)
-    return found
+    return reachable(task.dag.task_dict, [task.task_id], downstream=True)
 
 
 def skip_downstream(task: BaseOperator, value: Any, task_ids: Iterable[str]) -> DownstreamSkip:

@@ -340,12 +340,18 @@ class _TaskGroupFunction(Generic[P, R]):
 
         return expand_group_kwargs(self, value)
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R | TaskGroup:
-        """Build the group; return what the function returned, or the group when ``None``."""
+    def group_arguments(self) -> tuple[str, dict[str, Any]]:
+        """The id and settings of a group built by a call: the function's name and
+        docstring unless overridden, suffixed (``g__1``) when called again."""
         options = dict(self.options)
         group_id = options.pop("group_id", None) or self.function.__name__
         options.setdefault("tooltip", inspect.getdoc(self.function) or "")
         options["add_suffix_on_collision"] = True
+        return group_id, options
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R | TaskGroup:
+        """Build the group; return what the function returned, or the group when ``None``."""
+        group_id, options = self.group_arguments()
         with TaskGroup(group_id, **options) as group:
             result = self.function(*args, **kwargs)
         return group if result is None else result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from engine.authoring.nodes import TaskNode
+from engine.authoring.nodes import TaskNode, reachable
 
 INT32 = (-(2**31), 2**31 - 1)
 """The range the total is clamped to (the database column is a 32-bit integer)."""
@@ -34,20 +34,7 @@ def effective_weights(tasks: Mapping[str, Weighted]) -> dict[str, int]:
             closure: set[str] = set()
         else:
             down = task.weight_rule == "downstream"
-            closure = _closure(tasks, task_id, down=down)
+            closure = reachable(tasks, [task_id], downstream=down) - {task_id}
         total = task.priority_weight + sum(tasks[other].priority_weight for other in closure)
         totals[task_id] = max(INT32[0], min(INT32[1], total))
     return totals
-
-
-def _closure(tasks: Mapping[str, Weighted], start: str, *, down: bool) -> set[str]:
-    seen: set[str] = set()
-    pending = [start]
-    while pending:
-        task = tasks[pending.pop()]
-        for other in task.downstream_task_ids if down else task.upstream_task_ids:
-            if other in tasks and other not in seen:
-                seen.add(other)
-                pending.append(other)
-    seen.discard(start)
-    return seen

@@ -111,20 +111,28 @@ def _fields(value: Any) -> dict[str, Any]:
 # -- reading back -------------------------------------------------------------------------
 
 
-def decode(stored: Any) -> Any:
-    """The value :func:`encode` stored, restored to its Python type."""
+def _walk(stored: Any, tagged: Callable[[str, Any, dict[str, Any]], Any]) -> Any:
+    """``stored`` with each tagged object replaced by ``tagged(kind, value, tag)``: the
+    one place that knows the envelope (lists, plain dicts, a dict wrapped for its keys)."""
     if isinstance(stored, list):
-        return [decode(v) for v in stored]
+        return [_walk(v, tagged) for v in stored]
     if not isinstance(stored, dict):
         return stored
     if TYPE not in stored:
-        return {k: decode(v) for k, v in stored.items()}
-    kind: Any = stored[TYPE]
-    value: Any = stored.get(VALUE)
-    if kind == "dict":
-        return {k: decode(v) for k, v in value.items()}
+        return {k: _walk(v, tagged) for k, v in stored.items()}
+    if stored[TYPE] == "dict":
+        return {k: _walk(v, tagged) for k, v in stored[VALUE].items()}
+    return tagged(stored[TYPE], stored.get(VALUE), stored)
+
+
+def decode(stored: Any) -> Any:
+    """The value :func:`encode` stored, restored to its Python type."""
+    return _walk(stored, _restore)
+
+
+def _restore(kind: Any, value: Any, tag: dict[str, Any]) -> Any:
     if kind in ("datetime", "pendulum.DateTime"):
-        return _restore_datetime(kind, value, stored.get("tz"))
+        return _restore_datetime(kind, value, tag.get("tz"))
     if kind == "dataclass":
         return _restore_dataclass(value)
     restore = _DECODERS.get(kind)
@@ -174,18 +182,12 @@ def _restore_dataclass(value: dict[str, Any]) -> Any:
 def readable(stored: Any) -> Any:
     """Plain JSON for people (the API and UI): dates as ISO text, tuples and sets as lists,
     a dataclass as its fields plus ``__class__``. Imports nothing."""
-    if isinstance(stored, list):
-        return [readable(v) for v in stored]
-    if not isinstance(stored, dict):
-        return stored
-    if TYPE not in stored:
-        return {k: readable(v) for k, v in stored.items()}
-    kind: Any = stored[TYPE]
-    value: Any = stored.get(VALUE)
+    return _walk(stored, _readable)
+
+
+def _readable(kind: Any, value: Any, tag: dict[str, Any]) -> Any:
     if kind == "dataclass":
         return {"__class__": value["class"], **readable(value["fields"])}
-    if kind == "dict":
-        return {k: readable(v) for k, v in value.items()}
     if kind == "timedelta":
         return str(timedelta(seconds=value))
     return readable(value)

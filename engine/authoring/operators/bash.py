@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.operators.python import context_kwargs
+from engine.authoring.operators.python import context_kwargs, dotted_name
+from engine.authoring.operators.streaming import run_streaming
 from engine.authoring.signals import SkipTask
 from engine.authoring.templating import Reference, render_value
 
@@ -67,28 +65,12 @@ class BashOperator(BaseOperator):
 
     def run_command(self, command: str) -> str | None:
         """Run ``command``; its last line of output, or :class:`SkipTask` / a failure."""
-        with subprocess.Popen(
-            ["bash", "-c", command],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            env=self._environment(),
-            cwd=self.cwd,
-            start_new_session=True,  # one process group, so a timeout stops the whole tree
-            text=True,
-            errors="replace",
-        ) as process:
-            try:
-                last_line = _stream_output(process)
-                code = process.wait()
-            finally:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+        code, tail = run_streaming(["bash", "-c", command], env=self._environment(), cwd=self.cwd)
         if code == self.skip_on_exit_code:
             raise SkipTask(f"command exited with {code}")
         if code != 0:
             raise BashCommandFailed(f"command exited with status {code}")
-        return last_line
+        return tail[-1].rstrip("\n") if tail else None
 
 
 class BashDecoratedOperator(BashOperator):
@@ -136,10 +118,8 @@ class BashDecoratedOperator(BashOperator):
         return self.run_command(self.bash_command)
 
     def serialize_fields(self) -> dict[str, Any]:
-        module = getattr(self.python_callable, "__module__", None) or "?"
-        name = getattr(self.python_callable, "__qualname__", repr(self.python_callable))
         return {
-            "python_callable": f"{module}.{name}",
+            "python_callable": dotted_name(self.python_callable),
             "op_args": self.op_args,
             "op_kwargs": self.op_kwargs,
             "env": self.env,
@@ -148,13 +128,3 @@ class BashDecoratedOperator(BashOperator):
 
 
 _SET_WHEN_RUN = "(set when the task runs: the @task.bash function returns the command)"
-
-
-def _stream_output(process: subprocess.Popen[str]) -> str | None:
-    """Copy the command's output to our stdout (the task log); return its last line."""
-    last_line = None
-    assert process.stdout is not None
-    for line in process.stdout:
-        sys.stdout.write(line)
-        last_line = line.rstrip("\n")
-    return last_line

@@ -47,15 +47,14 @@ class PythonOperator(BaseOperator):
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
 
     def execute(self, context: Mapping[str, Any]) -> Any:
-        kwargs = context_kwargs(self.python_callable, self.op_args, self.op_kwargs, context)
-        if self.templates_dict is not None and "templates_dict" not in kwargs:
-            kwargs.setdefault("templates_dict", self.templates_dict)
-        return self.python_callable(*self.op_args, **kwargs)
+        return call_python(
+            self.python_callable, self.op_args, self.op_kwargs, self.templates_dict, context
+        )
 
     def serialize_fields(self) -> dict[str, Any]:
         func = self.python_callable
         return {
-            "python_callable": _dotted_name(func),
+            "python_callable": dotted_name(func),
             "op_args": self.op_args,
             "op_kwargs": self.op_kwargs,
             "templates_dict": self.templates_dict,
@@ -128,6 +127,22 @@ def context_kwargs(
     return result
 
 
-def _dotted_name(func: Callable[..., Any]) -> str:
+def call_python(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    templates_dict: Mapping[str, Any] | None,
+    context: Mapping[str, Any],
+) -> Any:
+    """Call ``func`` as a PythonOperator does: its arguments, the context values it asks
+    for, and ``templates_dict`` when the task has one."""
+    called = context_kwargs(func, args, kwargs, context)
+    if templates_dict is not None:
+        called.setdefault("templates_dict", templates_dict)
+    return func(*args, **called)
+
+
+def dotted_name(func: Callable[..., Any]) -> str:
+    """How a task's callable is shown in its serialized form: ``module.qualname``."""
     module = getattr(func, "__module__", None) or "?"
     return f"{module}.{getattr(func, '__qualname__', repr(func))}"

@@ -7,6 +7,7 @@ shows as the field itself, so a description is never wrong, only sometimes plain
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -47,27 +48,30 @@ def _time(minute: str, hour: str) -> str:
 
 
 def _hours(hour: str) -> str:
-    if hour == "*":
-        return "every hour"
-    if hour.startswith("*/"):
-        return f"every {hour[2:]} hours"
-    return f"between {_list(hour, lambda h: f'{int(h):02d}:00')}"
+    return _stepped(hour, "hours", lambda h: f"between {_list(h, _o_clock)}") or "every hour"
+
+
+def _o_clock(hour: str) -> str:
+    return f"{int(hour):02d}:00"
 
 
 def _dom(dom: str) -> str:
-    if dom == "*":
-        return ""
-    if dom.startswith("*/"):
-        return f"every {dom[2:]} days"
-    return f"on day {_list(dom, str)} of the month"
+    return _stepped(dom, "days", lambda d: f"on day {_list(d, str)} of the month")
 
 
 def _month(month: str) -> str:
-    if month == "*":
+    return _stepped(
+        month, "months", lambda m: "in " + _list(m, lambda v: MONTHS[int(v)], _MONTH_NAMES)
+    )
+
+
+def _stepped(field: str, unit: str, listed: Callable[[str], str]) -> str:
+    """Nothing for ``*``, ``every n <unit>`` for ``*/n``, else the field's values listed."""
+    if field == "*":
         return ""
-    if month.startswith("*/"):
-        return f"every {month[2:]} months"
-    return "in " + _list(_MONTH_NAMES.get(month, month), lambda m: MONTHS[int(m)], _MONTH_NAMES)
+    if field.startswith("*/"):
+        return f"every {field[2:]} {unit}"
+    return listed(field)
 
 
 def _dow(dow: str) -> str:
@@ -77,9 +81,8 @@ def _dow(dow: str) -> str:
     return named if "-" in dow else f"on {named}"
 
 
-def _list(field: str, name: object, aliases: dict[str, str] | None = None) -> str:
+def _list(field: str, name: Callable[[str], object], aliases: dict[str, str] | None = None) -> str:
     """``1-5`` → ``Monday through Friday``; ``1,3`` → ``Monday and Wednesday``."""
-    assert callable(name)
     aliases = aliases or {}
 
     def one(value: str) -> str:

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-from collections import deque
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +22,11 @@ from typing import Any
 from engine.authoring.operators.isolated import runner
 from engine.authoring.operators.isolated.environments import VirtualenvError
 from engine.authoring.operators.isolated.source import FunctionSource
+from engine.authoring.operators.streaming import run_streaming
 from engine.authoring.signals import FailTask, SkipTask
 
 SKIP_NAMES = frozenset({"AirflowSkipException", "SkipTask"})
 FAIL_NAMES = frozenset({"AirflowFailException", "FailTask"})
-TAIL_LINES = 20
-"""Lines of output quoted in the failure of a child that exited without a traceback."""
 
 
 class IsolatedTaskError(Exception):
@@ -115,32 +111,6 @@ def _error_outcome(error: dict[str, Any]) -> Exception:
     failure = IsolatedTaskError(f"{error['type']}: {error['message']}")
     failure.__cause__ = RemoteTraceback(error["traceback"].rstrip("\n"))
     return failure
-
-
-def run_streaming(command: list[str], *, env: Mapping[str, str]) -> tuple[int, deque[str]]:
-    """Run ``command``, copying its output to our stdout (the task's log); its exit code
-    and last lines. The child and its children are killed if we are interrupted."""
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
-    with subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=dict(env),
-        start_new_session=True,
-        text=True,
-        errors="replace",
-    ) as process:
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                sys.stdout.write(line)
-                tail.append(line)
-            code = process.wait()
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-    return code, tail
 
 
 def run_checked(command: list[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from engine.authoring.operators.python import context_kwargs
+from engine.authoring.operators.python import call_python, dotted_name
 from engine.authoring.operators.sensors.base import BaseSensorOperator, PokeReturnValue
 
 
@@ -34,18 +34,15 @@ class PythonSensor(BaseSensorOperator):
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
 
     def poke(self, context: Mapping[str, Any]) -> bool | PokeReturnValue:
-        kwargs = context_kwargs(self.python_callable, self.op_args, self.op_kwargs, context)
-        if self.templates_dict is not None and "templates_dict" not in kwargs:
-            kwargs.setdefault("templates_dict", self.templates_dict)
-        result = self.python_callable(*self.op_args, **kwargs)
+        result = call_python(
+            self.python_callable, self.op_args, self.op_kwargs, self.templates_dict, context
+        )
         return result if isinstance(result, PokeReturnValue) else bool(result)
 
     def serialize_fields(self) -> dict[str, Any]:
-        func = self.python_callable
-        name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
         return {
             **super().serialize_fields(),
-            "python_callable": name,
+            "python_callable": dotted_name(self.python_callable),
             "op_args": self.op_args,
             "op_kwargs": self.op_kwargs,
             "templates_dict": self.templates_dict,
