@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.authoring.params import resolve_params
+from engine.authoring.serialization import SerializedDAG
 from engine.authoring.signals import TaskTimeout
 from engine.errors import NotFoundError
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
@@ -93,7 +95,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         **try_key(claim),
         max_tries=claim.max_tries,
         xcom=store,
-        mapped_task_ids=frozenset(t for t, s in claim.dag.tasks.items() if s.mapped is not None),
+        mapped_task_ids=MappedTasks(claim.dag),
         group_task_ids=claim.dag.same_mapped_group(claim.task_id),
     )
     context = build_context(
@@ -111,6 +113,18 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(result, store, task=task, context=context)
+
+
+@dataclass(frozen=True)
+class MappedTasks(Container[str]):
+    """The mapped tasks of the run's graph, asked task by task: a try pulls a few XComs,
+    so it does not copy the ids out of a graph of possibly thousands of tasks."""
+
+    dag: SerializedDAG
+
+    def __contains__(self, task_id: object) -> bool:
+        task = self.dag.tasks.get(task_id) if isinstance(task_id, str) else None
+        return task is not None and task.mapped is not None
 
 
 def previous_success(claim: Claim, *, ctx: RunnerContext) -> PreviousRun | None:

@@ -43,4 +43,6 @@ def fast_follow(
     ready = decide_ready_finishing_empty(
         session=session, dag_run=ti.dag_run, dag=dag, task_ids=downstream, now=now
     )
-    return queue_ready(session=session, waiting=ready, limits=limits, now=now)
+    return queue_ready(
+        session=session, waiting=ready, limits=limits, now=now, graphs={ti.dag_run_id: dag}
+    )

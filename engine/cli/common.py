@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -145,3 +146,24 @@ def parse_logical_date(text: str | None, *, option: str = "--logical-date") -> d
             f"{option} {text!r} is not an ISO date, such as 2026-01-31 or 2026-01-31T06:00+01:00"
         ) from None
     return checked_datetime(parsed, field=option)
+
+
+def read_json_file(path: Path) -> Any:
+    """The JSON content of ``path`` (an import file); :class:`InvalidInputError` naming the
+    file when it is not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise InvalidInputError(f"{path}: not JSON: {error}") from None
+
+
+def write_json_export(path: Path, data: dict[str, Any], *, what: str) -> None:
+    """Write an export (secrets in clear) to ``path``, readable by its owner only, or to
+    standard output for ``-``; ``what`` names the items (``"variables"``)."""
+    text = json.dumps(data, indent=2, sort_keys=True)
+    if str(path) == "-":
+        click.echo(text)
+        return
+    path.write_text(text + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    click.echo(f"{len(data)} {what} exported to {path}")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from engine.authoring.connection import Connection
-from engine.cli.common import emit, loom_context, output_option
+from engine.cli.common import (
+    emit,
+    loom_context,
+    output_option,
+    read_json_file,
+    write_json_export,
+)
 from engine.config.masking import MASK
 from engine.errors import InvalidInputError
 from engine.models.crypto import crypter_for
@@ -95,10 +100,7 @@ def delete(conn_id: str) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace connections that exist.")
 def import_(file: Path, overwrite: bool) -> None:
     """Add the connections of FILE, Airflow's JSON export: {"conn_id": {...} or "uri"}."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise InvalidInputError(f"{file}: not JSON: {error}") from None
+    data = read_json_file(file)
     context = loom_context()
     with context.session() as session:
         count = service.import_connections(
@@ -114,10 +116,4 @@ def export(file: Path) -> None:
     context = loom_context()
     with context.session() as session:
         data = service.export_connections(session=session, crypter=crypter_for(context.settings))
-    text = json.dumps(data, indent=2, sort_keys=True)
-    if str(file) == "-":
-        click.echo(text)
-        return
-    file.write_text(text + "\n", encoding="utf-8")
-    file.chmod(0o600)  # passwords in clear
-    click.echo(f"{len(data)} connections exported to {file}")
+    write_json_export(file, data, what="connections")  # passwords in clear

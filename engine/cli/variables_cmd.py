@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import emit, loom_context, output_option
+from engine.cli.common import (
+    emit,
+    loom_context,
+    output_option,
+    read_json_file,
+    write_json_export,
+)
 from engine.errors import InvalidInputError
 from engine.models.crypto import crypter_for
 from engine.services import variables as service
@@ -83,7 +89,7 @@ def delete(key: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(file: Path) -> None:
     """Set every variable of FILE, Airflow's JSON export: {"key": value, ...}."""
-    data = _loads(str(file), file.read_text(encoding="utf-8"))
+    data = read_json_file(file)
     context = loom_context()
     with context.session() as session:
         count = service.import_variables(
@@ -99,13 +105,7 @@ def export(file: Path) -> None:
     context = loom_context()
     with context.session() as session:
         data = service.export_variables(session=session, crypter=crypter_for(context.settings))
-    text = json.dumps(data, indent=2, sort_keys=True)
-    if str(file) == "-":
-        click.echo(text)
-        return
-    file.write_text(text + "\n", encoding="utf-8")
-    file.chmod(0o600)  # values in clear
-    click.echo(f"{len(data)} variables exported to {file}")
+    write_json_export(file, data, what="variables")  # values in clear
 
 
 def _loads(where: str, text: str) -> object:

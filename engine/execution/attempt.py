@@ -11,6 +11,7 @@ import logging
 import signal
 import threading
 import traceback
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,7 +148,7 @@ def _finish(
 def checked_map_length(task: BaseOperator, value: Any, limit: int) -> int | None:
     """The length of ``value`` when a mapped task expands over ``task``'s return value;
     raises when there is nothing to map over, or too much."""
-    if task.dag is None or not feeds_mapping(task.dag, task.task_id):
+    if task.dag is None or not _feeds_mapping(task.dag, task.task_id):
         return None
     if value is None:
         raise ValueError(f"task {task.task_id!r} did not push XCom for task mapping")
@@ -159,6 +160,18 @@ def checked_map_length(task: BaseOperator, value: Any, limit: int) -> int | None
             f"core.max_map_length ({limit})"
         )
     return len(value)
+
+
+_FEEDS_MAPPING: weakref.WeakKeyDictionary[Any, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def _feeds_mapping(dag: Any, task_id: str) -> bool:
+    """:func:`feeds_mapping`, answered once per task of a DAG object: it walks the whole
+    DAG, and a worker's imported DAG (cached by file content) serves many tries."""
+    known = _FEEDS_MAPPING.setdefault(dag, {})
+    if task_id not in known:
+        known[task_id] = feeds_mapping(dag, task_id)
+    return known[task_id]
 
 
 def _multiple_outputs(task: BaseOperator, value: Any) -> dict[str, Any]:

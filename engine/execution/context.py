@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -52,8 +52,9 @@ class TaskInstanceHandle:
     xcom: XComStore
     map_index: int = -1
     """Which instance of a mapped task this is; -1 when the task is not mapped."""
-    mapped_task_ids: frozenset[str] = frozenset()
-    """The DAG's mapped tasks: pulling one's XCom gives every instance's value."""
+    mapped_task_ids: Container[str] = frozenset()
+    """The DAG's mapped tasks: pulling one's XCom gives every instance's value. Only asked
+    whether it holds a task (a worker answers from the run's graph, without a copy)."""
     group_task_ids: frozenset[str] = frozenset()
     """The tasks of this task's mapped task group: pulling one's XCom gives the value of
     its instance of the same map index."""

@@ -20,6 +20,7 @@ from typing import Any
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.dag import DAG
 from engine.authoring.expansion import expansion_length
+from engine.authoring.mappedgroup import MappedTaskGroup
 from engine.authoring.mapping import MappedOperator, in_mapped_group
 from engine.authoring.params import resolve_params
 from engine.authoring.setupteardown_rules import SetupTeardownIndex
@@ -210,35 +211,38 @@ class DagTestRun:
 
     def _run_mapped(self, task: MappedOperator) -> None:
         """Expand as the scheduler would, then run each instance in map index order."""
-        report = self.reports[task.task_id]
-        length = expansion_length(task.expand_input.serialize(), self._length_of)
-        if not length:
-            self._move(task.task_id, TI.UPSTREAM_FAILED if length is None else TI.SKIPPED)
-            self.echo(f"{task.task_id}: {report.state} (mapped over {length} items)")
-            return
-        report.instances = [TaskReport(task.task_id, map_index=i) for i in range(length)]
-        for instance in report.instances:
+        instances = self._expand(task, task.expand_input, "mapped over")
+        for instance in instances:
             self._run_tries(task, instance)
-        self._sum_up(report)
+        if instances:
+            self._sum_up(self.reports[task.task_id])
 
     def _run_in_group(self, task: BaseOperator) -> None:
         """Each instance of a mapped group's task, decided by its own map index."""
         group = task.task_group.closest_mapped_group() if task.task_group else None
-        report = self.reports[task.task_id]
-        length = expansion_length(group.expand_input.serialize(), self._length_of)  # type: ignore[union-attr]
-        if not length:
-            self._move(task.task_id, TI.UPSTREAM_FAILED if length is None else TI.SKIPPED)
-            self.echo(f"{task.task_id}: {report.state} (its group maps over {length} items)")
-            return
-        report.instances = [TaskReport(task.task_id, map_index=i) for i in range(length)]
-        for instance in report.instances:
+        assert isinstance(group, MappedTaskGroup)  # the caller checked in_mapped_group(task)
+        instances = self._expand(task, group.expand_input, "its group maps over")
+        for instance in instances:
             verdict = self._readiness(task, instance.map_index)
             if verdict is Readiness.RUN:
                 self._run_tries(task, instance)
             else:
                 self._step(instance, READINESS_STATE.get(verdict, TI.UPSTREAM_FAILED))
                 self.echo(f"{instance.label}: {instance.state}")
-        self._sum_up(report)
+        if instances:
+            self._sum_up(self.reports[task.task_id])
+
+    def _expand(self, task: BaseOperator, expand_input: Any, how: str) -> list[TaskReport]:
+        """The task's instances over ``expand_input``, as the scheduler expands them; none
+        when the input is empty (the task is skipped) or unknown (``upstream_failed``)."""
+        report = self.reports[task.task_id]
+        length = expansion_length(expand_input.serialize(), self._length_of)
+        if not length:
+            self._move(task.task_id, TI.UPSTREAM_FAILED if length is None else TI.SKIPPED)
+            self.echo(f"{task.task_id}: {report.state} ({how} {length} items)")
+            return []
+        report.instances = [TaskReport(task.task_id, map_index=i) for i in range(length)]
+        return report.instances
 
     def _sum_up(self, report: TaskReport) -> None:
         report.state = summary_state(i.state for i in report.instances)

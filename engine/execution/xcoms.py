@@ -6,7 +6,7 @@ pushing encodes, pulling decodes, so a ``datetime`` or a ``tuple`` comes back as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -113,7 +113,7 @@ class PullRequest:
     key: str
     include_prior_dates: bool
     default: Any
-    mapped_task_ids: frozenset[str]
+    mapped_task_ids: Container[str]
     same_index_task_ids: frozenset[str] = frozenset()
     """Tasks of the puller's mapped group: without ``map_indexes``, their value at the
     puller's own ``map_index`` (depth-first mapping), not every instance's."""

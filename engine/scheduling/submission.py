@@ -17,7 +17,7 @@ The caller submits the returned jobs to the executor **after** its commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
 from engine.executors.base import TaskJob
 from engine.models import Dag, DagRun, Pool, TaskInstance
 from engine.models.transitions import set_task_state
@@ -54,6 +55,7 @@ class Waiting:
     limits by, read as plain rows (a busy tick has thousands of them)."""
 
     id: int
+    dag_run_id: int
     dag_id: str
     run_id: str
     task_id: str
@@ -123,16 +125,23 @@ def active_count(*, session: Session) -> int:
 
 
 def queue_ready(
-    *, session: Session, waiting: Sequence[Waiting], limits: Limits, now: datetime
+    *,
+    session: Session,
+    waiting: Sequence[Waiting],
+    limits: Limits,
+    now: datetime,
+    graphs: Mapping[int, SerializedDAG] | None = None,
 ) -> list[TaskJob]:
     """Move ``waiting`` instances to ``queued`` (a new try) in priority order, within limits.
 
-    An instance that another process queued meanwhile loses its compare-and-set and is
-    left out. Returns one job per instance this call queued; submit them after the commit.
+    ``graphs``: the graphs of the waiting instances' runs by run id, when the caller holds
+    them (the others are loaded). An instance that another process queued meanwhile loses
+    its compare-and-set and is left out. Returns one job per instance this call queued;
+    submit them after the commit.
     """
     if not waiting:
         return []
-    usage = _usage(session=session, waiting=waiting)
+    usage = _usage(session=session, waiting=waiting, graphs=graphs)
     jobs = []
     for ti in sorted(waiting, key=priority_key):
         if usage.total >= limits.parallelism:
@@ -169,7 +178,9 @@ def _queue(ti: Waiting, *, session: Session, now: datetime) -> bool:
     )
 
 
-def _usage(*, session: Session, waiting: Sequence[Waiting]) -> _Usage:
+def _usage(
+    *, session: Session, waiting: Sequence[Waiting], graphs: Mapping[int, SerializedDAG] | None
+) -> _Usage:
     dag_ids = {ti.dag_id for ti in waiting}
     # Pools first: their row locks serialise every process that queues (see above).
     pools = session.scalars(sa.select(Pool).order_by(Pool.name).with_for_update()).all()
@@ -197,7 +208,7 @@ def _usage(*, session: Session, waiting: Sequence[Waiting]) -> _Usage:
         by_pool=by_pool,
         pool_slots={pool.name: pool.slots for pool in pools},
         max_active_tasks={dag_id: int(n) for dag_id, n in max_tasks},
-        tasks=task_limits(session=session, waiting=waiting),
+        tasks=task_limits(session=session, waiting=waiting, graphs=graphs),
     )
 
 

@@ -2,21 +2,24 @@
 
 A task with ``max_active_tis_per_dag=n`` has at most ``n`` instances queued or running
 across all runs of its DAG; with ``max_active_tis_per_dagrun=n``, at most ``n`` in one run.
-The limits are read from the serialized DAGs of the waiting instances; instances in use
-are counted only for tasks that have a limit, so a DAG without one costs no query.
+The limits are read from the graph of each waiting instance's run (its DAG version, as
+every other scheduling decision); instances in use are counted only for tasks that have a
+limit, so a DAG without one costs no query.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedDAG
 from engine.models import TaskInstance
-from engine.services.dags import load_serialized_dags
+from engine.services.dagversions import load_run_dags
 from engine.state import ACTIVE
 from engine.trykey import HasInstanceKey
 
@@ -48,12 +51,32 @@ def _run_key(ti: HasInstanceKey) -> tuple[str, str, str]:
     return (ti.dag_id, ti.run_id, ti.task_id)
 
 
-def task_limits(*, session: Session, waiting: Sequence[HasInstanceKey]) -> TaskLimits:
-    """The limits of the tasks of ``waiting`` and their instances in use now."""
+class WaitingInstance(HasInstanceKey, Protocol):
+    """A waiting instance that also knows its run."""
+
+    @property
+    def dag_run_id(self) -> int: ...
+
+
+def task_limits(
+    *,
+    session: Session,
+    waiting: Sequence[WaitingInstance],
+    graphs: Mapping[int, SerializedDAG] | None = None,
+) -> TaskLimits:
+    """The limits of the tasks of ``waiting`` and their instances in use now.
+
+    ``graphs`` are the runs' graphs by run id, when the caller holds them already; the
+    others are loaded (in one query)."""
     limits = TaskLimits()
-    dags = load_serialized_dags(session=session, dag_ids={ti.dag_id for ti in waiting})
+    dags = dict(graphs or {})
+    missing = {ti.dag_run_id for ti in waiting} - dags.keys()
+    if missing:
+        found = load_run_dags(session=session, run_ids=missing)
+        dags.update((run_id, run_dag.dag) for run_id, run_dag in found.items())
     for ti in waiting:
-        task = dags[ti.dag_id].tasks.get(ti.task_id) if ti.dag_id in dags else None
+        dag = dags.get(ti.dag_run_id)
+        task = dag.tasks.get(ti.task_id) if dag is not None else None
         if task is not None and task.max_active_tis_per_dag is not None:
             limits.per_dag[(ti.dag_id, ti.task_id)] = task.max_active_tis_per_dag
         if task is not None and task.max_active_tis_per_dagrun is not None:

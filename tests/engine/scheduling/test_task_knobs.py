@@ -119,3 +119,14 @@ def test_depends_on_past_waits_for_the_previous_runs_instance(rig: Rig) -> None:
     got = rig.states("past", "r2")
     assert got["a"] is TI.QUEUED  # b skipped counts as done
     assert got["c"] is TI.NONE  # its previous instance failed: it waits, never fails
+
+
+def test_task_limits_are_those_of_the_runs_version(rig: Rig) -> None:
+    rig.manual_dag("limited", "EmptyOperator(task_id='t', max_active_tis_per_dag=1)")
+    rig.load()
+    _trigger(rig, "limited", "r1", day=0)
+    _trigger(rig, "limited", "r2", day=1)
+    rig.manual_dag("limited", "EmptyOperator(task_id='t')")  # a new version, no limit
+    rig.load(now=START + timedelta(seconds=1))
+    rig.scheduler().tick(START + timedelta(seconds=2))
+    assert rig.executor.task_ids == ["t"]  # both runs are on the version with the limit
