@@ -49,7 +49,13 @@ from webui.ui.paging import offset_arg
 from webui.ui.present import span
 from webui.ui.session import page
 from webui.ui.viewmodels.mapped import mapped_list
-from webui.ui.viewmodels.runview import instance_name, run_view, task_docs, task_fields
+from webui.ui.viewmodels.runview import (
+    instance_name,
+    run_task,
+    run_view,
+    task_docs,
+    task_fields,
+)
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
@@ -217,6 +223,7 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str | Response:
     latest = attempts[-1].try_number if attempts else None
     shown_try = log.try_number if log is not None else wanted or latest
     attempt = next((a for a in attempts if a.try_number == shown_try), None)
+    task = run_task(session=session, ti=ti)
     return render_template(
         "ui/task_instance.html",
         dag=dag,
@@ -226,8 +233,8 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str | Response:
         shown_try=shown_try,
         log=log,
         may_logs=may_logs,
-        fields=task_fields(session=session, ti=ti, attempt=attempt),
-        about=task_docs(session=session, ti=ti),
+        fields=task_fields(task, attempt),
+        about=task_docs(task),
         xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
         may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,
