@@ -76,9 +76,13 @@ def seconds(value: float | None) -> str:
 
 def ti_args(ti: TaskInstance) -> dict[str, Any]:
     """The URL arguments that address ``ti``: its map index only when it has one."""
-    args: dict[str, Any] = {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id}
-    if ti.map_index >= 0:
-        args["map_index"] = ti.map_index
+    return _instance_args(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+
+
+def _instance_args(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> dict[str, Any]:
+    args: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    if map_index is not None and map_index >= 0:
+        args["map_index"] = map_index
     return args
 
 
@@ -371,13 +375,7 @@ def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
     )
     db.commit()
     flash(_cleared_message(cleared))
-    return _back_to_instance(dag_id, run_id, task_id, map_index)
-
-
-def _back_to_instance(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> Response:
-    here: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
-    if map_index is not None and map_index >= 0:
-        here["map_index"] = map_index
+    here = _instance_args(dag_id, run_id, task_id, map_index)
     return redirect(url_for("ui.task_instance", **here))
 
 
@@ -398,4 +396,4 @@ def mark_task(dag_id: str, run_id: str, task_id: str) -> Response:
     )
     db.commit()
     flash(f"task {instance_name(ti)} marked {state.value}")
-    return _back_to_instance(dag_id, run_id, task_id, ti.map_index)
+    return redirect(url_for("ui.task_instance", **ti_args(ti)))
