@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
 from engine.services.pagination import Page
 from engine.services.runs import get_run
@@ -71,7 +72,8 @@ def get_mapped_ti(dag_id: str, run_id: str, task_id: str, map_index: int) -> Any
     return _get(dag_id, run_id, task_id, map_index)
 
 
-def _get(dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
+def _get(dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:
+    """The instance the path names, once the caller may see its DAG."""
     check_dag(dag_id)
     return get_task_instance(
         session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
@@ -157,14 +159,7 @@ def clear_ti(body: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> An
 )
 def get_log(args: dict[str, Any], dag_id: str, run_id: str, task_id: str, try_number: int) -> Any:
     """One try's log from ``offset`` on; poll with the returned ``next_offset`` to tail it."""
-    check_dag(dag_id)
-    ti = get_task_instance(
-        session=db.session(),
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=task_id,
-        map_index=args["map_index"],
-    )
+    ti = _get(dag_id, run_id, task_id, args["map_index"])
     return log_chunk(session=db.session(), ti=ti, try_number=try_number, offset=args["offset"])
 
 
@@ -178,12 +173,5 @@ def get_log(args: dict[str, Any], dag_id: str, run_id: str, task_id: str, try_nu
 )
 def get_xcom(args: dict[str, Any], dag_id: str, run_id: str, task_id: str) -> Any:
     """The XComs a task instance published (its return value is key ``return_value``)."""
-    check_dag(dag_id)
-    ti = get_task_instance(
-        session=db.session(),
-        dag_id=dag_id,
-        run_id=run_id,
-        task_id=task_id,
-        map_index=args["map_index"],
-    )
+    ti = _get(dag_id, run_id, task_id, args["map_index"])
     return {"items": xcoms_of(session=db.session(), ti=ti)}

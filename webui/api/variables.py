@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from flask import current_app
+from flask import current_app, g
 
 from engine.config.masking import MASK, is_sensitive_name
 from engine.errors import ConflictError
@@ -25,7 +25,11 @@ ORDER = order_columns(StoredVariable.key)
 
 
 def crypter() -> Crypter:
-    return crypter_for(current_app.extensions["loom.settings"])
+    """The settings' crypter, built once per request: a list decrypts every row with it,
+    and building one may read the key file."""
+    if "loom_crypter" not in g:
+        g.loom_crypter = crypter_for(current_app.extensions["loom.settings"])
+    return cast(Crypter, g.loom_crypter)
 
 
 def shown(row: StoredVariable) -> dict[str, Any]:

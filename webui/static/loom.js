@@ -8,11 +8,14 @@ document.addEventListener("submit", (event) => {
 });
 
 // An element with data-live="URL" is replaced by a fresh copy of itself from URL every
-// few seconds, until the copy no longer carries data-live (the run or task finished).
+// few seconds, until the copy no longer carries data-live (the run or task finished), or
+// until something else replaced it (the graph's expand links): a detached element's loop
+// would otherwise go on polling for nothing.
 function refreshLive(element) {
   const url = element.dataset.live;
   const seconds = Number(element.dataset.liveSeconds || 2);
   setTimeout(async () => {
+    if (!element.isConnected) return;
     try {
       const reply = await fetch(url, { headers: { "X-Loom-Fragment": "1" }, credentials: "same-origin" });
       if (reply.redirected) {  // signed out meanwhile: show the login page, not inside this one
@@ -23,7 +26,7 @@ function refreshLive(element) {
       const holder = document.createElement("div");
       holder.innerHTML = await reply.text();
       const fresh = holder.firstElementChild;
-      if (!fresh) return;
+      if (!fresh || !element.isConnected) return;
       element.replaceWith(fresh);
       fresh.querySelectorAll("pre[data-log]").forEach(followLog);
       if (fresh.dataset.live) refreshLive(fresh);

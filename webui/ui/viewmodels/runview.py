@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine.authoring.serialization import SerializedTask
 from engine.durations import seconds_between
 from engine.models import DagRun, TaskAttempt, TaskInstance
 from engine.services.dagversions import load_run_dag
@@ -143,10 +144,14 @@ class TaskFields:
     ``template_fields_renderers``."""
 
 
-def task_fields(*, session: Session, ti: TaskInstance, attempt: TaskAttempt | None) -> TaskFields:
+def run_task(*, session: Session, ti: TaskInstance) -> SerializedTask | None:
+    """``ti``'s task in its run's DAG version (None when that version has no such task):
+    what :func:`task_fields` and :func:`task_docs` read, looked up once per page."""
+    return load_run_dag(session=session, run=ti.dag_run).dag.tasks.get(ti.task_id)
+
+
+def task_fields(task: SerializedTask | None, attempt: TaskAttempt | None) -> TaskFields:
     """The fields ``attempt`` rendered, else the templates of the run's DAG version."""
-    dag = load_run_dag(session=session, run=ti.dag_run).dag
-    task = dag.tasks.get(ti.task_id)
     renderers = {} if task is None else dict(task.template_fields_renderers)
     if attempt is not None and attempt.rendered:
         return TaskFields(dict(attempt.rendered), attempt.try_number, renderers)
@@ -170,9 +175,8 @@ class TaskDocs:
     as Markdown (raw HTML escaped), the others are shown as escaped preformatted text."""
 
 
-def task_docs(*, session: Session, ti: TaskInstance) -> TaskDocs:
-    """The display name and docs of ``ti``'s task, from its run's DAG version."""
-    task = load_run_dag(session=session, run=ti.dag_run).dag.tasks.get(ti.task_id)
+def task_docs(task: SerializedTask | None) -> TaskDocs:
+    """The display name and docs of a task (from its run's DAG version)."""
     if task is None:
         return TaskDocs(None, [])
     docs = [

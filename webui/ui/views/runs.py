@@ -49,7 +49,13 @@ from webui.ui.paging import offset_arg
 from webui.ui.present import span
 from webui.ui.session import page
 from webui.ui.viewmodels.mapped import mapped_list
-from webui.ui.viewmodels.runview import instance_name, run_view, task_docs, task_fields
+from webui.ui.viewmodels.runview import (
+    instance_name,
+    run_task,
+    run_view,
+    task_docs,
+    task_fields,
+)
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
 MARKS = {"success", "failed"}
@@ -70,9 +76,13 @@ def seconds(value: float | None) -> str:
 
 def ti_args(ti: TaskInstance) -> dict[str, Any]:
     """The URL arguments that address ``ti``: its map index only when it has one."""
-    args: dict[str, Any] = {"dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id}
-    if ti.map_index >= 0:
-        args["map_index"] = ti.map_index
+    return _instance_args(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+
+
+def _instance_args(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> dict[str, Any]:
+    args: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+    if map_index is not None and map_index >= 0:
+        args["map_index"] = map_index
     return args
 
 
@@ -217,6 +227,7 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str | Response:
     latest = attempts[-1].try_number if attempts else None
     shown_try = log.try_number if log is not None else wanted or latest
     attempt = next((a for a in attempts if a.try_number == shown_try), None)
+    task = run_task(session=session, ti=ti)
     return render_template(
         "ui/task_instance.html",
         dag=dag,
@@ -226,8 +237,8 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str | Response:
         shown_try=shown_try,
         log=log,
         may_logs=may_logs,
-        fields=task_fields(session=session, ti=ti, attempt=attempt),
-        about=task_docs(session=session, ti=ti),
+        fields=task_fields(task, attempt),
+        about=task_docs(task),
         xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
         may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,
@@ -364,13 +375,7 @@ def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
     )
     db.commit()
     flash(_cleared_message(cleared))
-    return _back_to_instance(dag_id, run_id, task_id, map_index)
-
-
-def _back_to_instance(dag_id: str, run_id: str, task_id: str, map_index: int | None) -> Response:
-    here: dict[str, Any] = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
-    if map_index is not None and map_index >= 0:
-        here["map_index"] = map_index
+    here = _instance_args(dag_id, run_id, task_id, map_index)
     return redirect(url_for("ui.task_instance", **here))
 
 
@@ -391,4 +396,4 @@ def mark_task(dag_id: str, run_id: str, task_id: str) -> Response:
     )
     db.commit()
     flash(f"task {instance_name(ti)} marked {state.value}")
-    return _back_to_instance(dag_id, run_id, task_id, ti.map_index)
+    return redirect(url_for("ui.task_instance", **ti_args(ti)))
