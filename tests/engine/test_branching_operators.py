@@ -274,6 +274,24 @@ def test_a_bash_task_runs_the_command_its_function_returns(tmp_path: Any) -> Non
     assert test.xcom.get("bash", test.run_info.run_id, "greet", "return_value") == str(tmp_path)
 
 
+def test_a_bash_tasks_command_is_rendered_with_its_dags_macros_and_filters() -> None:
+    with DAG(
+        "bash",
+        schedule=None,
+        user_defined_macros={"team": "data"},
+        user_defined_filters={"shout": str.upper},
+    ) as dag:
+
+        @task.bash
+        def say() -> str:
+            return "echo {{ team | shout }}"
+
+        say()
+    test = dag_test(dag, logical_date=MONDAY)
+    assert test.run().tasks["say"].state is S.SUCCESS
+    assert test.xcom.get("bash", test.run_info.run_id, "say", "return_value") == "DATA"
+
+
 @pytest.mark.parametrize(("command", "state"), [("exit 99", S.SKIPPED), ("exit 3", S.FAILED)])
 def test_a_bash_task_skips_on_its_exit_code_and_fails_on_others(command: str, state: S) -> None:
     with DAG("bash", schedule=None) as dag:

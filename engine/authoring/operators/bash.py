@@ -12,7 +12,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.operators.python import context_kwargs, dotted_name
 from engine.authoring.operators.streaming import run_streaming
 from engine.authoring.signals import SkipTask
-from engine.authoring.templating import Reference, render_value
+from engine.authoring.templating import Reference, environment_for, render_value
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,10 @@ class BashDecoratedOperator(BashOperator):
                 f"(the command to run); it returned {command!r}"
             )
         self.bash_command = render_value(
-            command, context, where=f"bash_command of task {self.task_id!r}"
+            command,
+            context,
+            where=f"bash_command of task {self.task_id!r}",
+            environment=environment_for(self.dag),  # the DAG's macros and filters
         )
         return self.run_command(self.bash_command)
 
