@@ -6,73 +6,76 @@ description and DAG tags change, and it cannot be deleted.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping
 
-from flask import render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import render_template, request
 
 import engine.security.roles
 from engine.models import Role
 from engine.security.roles import Action, Resource
 from webui import db
 from webui.ui.blueprint import bp
-from webui.ui.session import page
 from webui.ui.views.admin import (
     DESCRIPTION_LENGTH,
     FormErrors,
-    deleted,
     form_context,
-    saved,
     text,
     words,
 )
+from webui.ui.views.adminpages import AdminPages
 
 PERMISSION_FIELD = "permissions"
 """Checkboxes named so, valued ``action:resource``."""
 
 
-@bp.route("/roles")
-@page(Action.READ, Resource.ROLES)
-def roles() -> str:
-    return _list_page()
+class RolePages(AdminPages[Role], noun="role", key="name", resource=Resource.ROLES):
+    edit_field = PERMISSION_FIELD
+    deleted_note = "; its users lost it"
+    stays = True
+    opens_created = True
 
+    def list_page(
+        self, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
+    ) -> str:
+        listed = engine.security.roles.list_roles(session=db.session())
+        chosen = _grants(_chosen_permissions()) if form else set()
+        return render_template(
+            "ui/roles.html",
+            roles=listed,
+            allowed_by={r.name: _actions_by_resource(r) for r in listed},
+            chosen=chosen,
+            actions=list(Action),
+            resources=list(Resource),
+            **form_context(errors, form),
+        )
 
-@bp.route("/roles", methods=["POST"])
-@page(Action.CREATE, Resource.ROLES)
-def create_role() -> Response | tuple[str, int]:
-    name = request.form.get("name", "").strip()
+    def item_page(
+        self, found: Role, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
+    ) -> str:
+        keeps = found.is_builtin or not form
+        chosen = _granted(found) if keeps else _grants(_chosen_permissions())
+        return render_template(
+            "ui/roles_edit.html",
+            role=found,
+            chosen=chosen,
+            actions=list(Action),
+            resources=list(Resource),
+            **form_context(errors, form),
+        )
 
-    def create() -> None:
+    def find(self, key: str) -> Role:
+        return engine.security.roles.require_role(session=db.session(), name=key)
+
+    def create(self, key: str) -> None:
         engine.security.roles.create_role(
             session=db.session(),
-            name=name,
+            name=key,
             permissions=_chosen_permissions(),
             description=text("description", longest=DESCRIPTION_LENGTH),
             dag_tags=words("dag_tags"),
         )
 
-    return saved(
-        create,
-        field="name",
-        again=_list_page,
-        done=f"role {name} created",
-        then=url_for("ui.role", name=name),
-    )
-
-
-@bp.route("/roles/<name>")
-@page(Action.READ, Resource.ROLES)
-def role(name: str) -> str:
-    return _role_page(_named(name))
-
-
-@bp.route("/roles/<name>", methods=["POST"])
-@page(Action.EDIT, Resource.ROLES)
-def edit_role(name: str) -> Response | tuple[str, int]:
-    found = _named(name)
-
-    def update() -> None:
+    def update(self, found: Role) -> None:
         engine.security.roles.update_role(
             session=db.session(),
             role=found,
@@ -81,29 +84,8 @@ def edit_role(name: str) -> Response | tuple[str, int]:
             dag_tags=words("dag_tags"),
         )
 
-    return saved(
-        update,
-        field=PERMISSION_FIELD,
-        again=functools.partial(_role_page, found),
-        done=f"role {name} saved",
-        then=url_for("ui.role", name=name),
-    )
-
-
-@bp.route("/roles/<name>/delete", methods=["POST"])
-@page(Action.DELETE, Resource.ROLES)
-def delete_role(name: str) -> Response | tuple[str, int]:
-    found = _named(name)
-    return deleted(
-        lambda: engine.security.roles.delete_role(session=db.session(), role=found),
-        again=functools.partial(_role_page, found),
-        done=f"role {name} deleted; its users lost it",
-        then=url_for("ui.roles"),
-    )
-
-
-def _named(name: str) -> Role:
-    return engine.security.roles.require_role(session=db.session(), name=name)
+    def delete(self, found: Role) -> None:
+        engine.security.roles.delete_role(session=db.session(), role=found)
 
 
 def _chosen_permissions() -> list[tuple[str, str]]:
@@ -130,29 +112,4 @@ def _actions_by_resource(found: Role) -> dict[str, list[str]]:
     }
 
 
-def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
-    listed = engine.security.roles.list_roles(session=db.session())
-    chosen = _grants(_chosen_permissions()) if form else set()
-    return render_template(
-        "ui/roles.html",
-        roles=listed,
-        allowed_by={r.name: _actions_by_resource(r) for r in listed},
-        chosen=chosen,
-        actions=list(Action),
-        resources=list(Resource),
-        **form_context(errors, form),
-    )
-
-
-def _role_page(
-    found: Role, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
-) -> str:
-    chosen = _grants(_chosen_permissions()) if form and not found.is_builtin else _granted(found)
-    return render_template(
-        "ui/roles_edit.html",
-        role=found,
-        chosen=chosen,
-        actions=list(Action),
-        resources=list(Resource),
-        **form_context(errors, form),
-    )
+RolePages().register(bp)

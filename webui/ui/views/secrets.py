@@ -6,12 +6,12 @@ their edit forms start blank, and a blank field keeps what is stored.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from flask import render_template, request, url_for
-from werkzeug.wrappers import Response
+import sqlalchemy as sa
+from flask import render_template, request
 
 from engine.authoring.connection import Connection
 from engine.config.masking import MASK, is_sensitive_name
@@ -21,7 +21,6 @@ from engine.security.roles import Action, Resource
 from engine.services import connections as conn_service
 from engine.services import variables as var_service
 from engine.services.pagination import Page
-from engine.services.userinput import loads_json
 from webui import db
 from webui.api.connections import shown as shown_connection
 from webui.api.variables import crypter
@@ -29,27 +28,55 @@ from webui.api.variables import shown as shown_variable
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.session import page
-from webui.ui.views.admin import DESCRIPTION_LENGTH, FormErrors, deleted, form_context, saved, text
+from webui.ui.views.admin import DESCRIPTION_LENGTH, FormErrors, form_context, text
+from webui.ui.views.adminpages import AdminPages, FormResult
 
 PAGE_SIZE = 50
+Row = TypeVar("Row", StoredVariable, StoredConnection)
 VALUE_LENGTH = 100_000
+
+
+def _masked_page(
+    query: sa.Select[Any], *, order: object, shown: Callable[[Row], dict[str, Any]]
+) -> dict[str, object]:
+    """A list page's rows as shown (secrets masked), and the page they are on."""
+    listed: Page[Row] = list_page(query, order=[order], limit=PAGE_SIZE)
+    return {"page": listed, "rows": [shown(row) for row in listed.items]}
 
 
 # --- variables ---------------------------------------------------------------------------
 
 
-@bp.route("/variables")
-@page(Action.READ, Resource.VARIABLES)
-def variables() -> str:
-    return _variables_page()
+class VariablePages(
+    AdminPages[StoredVariable], noun="variable", key="key", resource=Resource.VARIABLES
+):
+    edit_field = "value"
 
+    def list_page(
+        self, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
+    ) -> str:
+        query = var_service.variable_query().order_by(None)
+        page = _masked_page(query, order=StoredVariable.key, shown=shown_variable)
+        return render_template("ui/variables.html", **page, **form_context(errors, form))
 
-@bp.route("/variables", methods=["POST"])
-@page(Action.CREATE, Resource.VARIABLES)
-def create_variable() -> Response | tuple[str, int]:
-    key = request.form.get("key", "").strip()
+    def item_page(
+        self,
+        found: StoredVariable,
+        errors: FormErrors | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> str:
+        shown = shown_variable(found)
+        return render_template(
+            "ui/variable_edit.html",
+            variable=shown,
+            sensitive=shown["value"] == MASK,
+            **form_context(errors, form),
+        )
 
-    def create() -> None:
+    def find(self, key: str) -> StoredVariable:
+        return var_service.require_variable(session=db.session(), key=key)
+
+    def create(self, key: str) -> None:
         session = db.session()
         if var_service.find_variable(session=session, key=key) is not None:
             raise InvalidInputError(f"key: variable {key!r} exists")
@@ -61,155 +88,67 @@ def create_variable() -> Response | tuple[str, int]:
             description=text("description", longest=DESCRIPTION_LENGTH),
         )
 
-    return saved(
-        create,
-        field="key",
-        again=_variables_page,
-        done=f"variable {key} created",
-        then=url_for("ui.variables"),
-    )
-
-
-@bp.route("/variables/<key>")
-@page(Action.READ, Resource.VARIABLES)
-def variable(key: str) -> str:
-    return _variable_page(_variable(key))
-
-
-@bp.route("/variables/<key>", methods=["POST"])
-@page(Action.EDIT, Resource.VARIABLES)
-def edit_variable(key: str) -> Response | tuple[str, int]:
-    found = _variable(key)
-
-    def update() -> None:
+    def update(self, found: StoredVariable) -> None:
         value = request.form.get("value", "")
-        if not value and is_sensitive_name(key):
+        if not value and is_sensitive_name(found.key):
             value = var_service.variable_value(crypter(), found)  # blank keeps the secret
         var_service.set_variable(
             session=db.session(),
             crypter=crypter(),
-            key=key,
+            key=found.key,
             value=value,
             description=text("description", longest=DESCRIPTION_LENGTH),
         )
 
-    return saved(
-        update,
-        field="value",
-        again=functools.partial(_variable_page, found),
-        done=f"variable {key} saved",
-        then=url_for("ui.variables"),
-    )
-
-
-@bp.route("/variables/<key>/delete", methods=["POST"])
-@page(Action.DELETE, Resource.VARIABLES)
-def delete_variable(key: str) -> Response | tuple[str, int]:
-    _variable(key)
-    return deleted(
-        lambda: var_service.delete_variable(session=db.session(), key=key),
-        again=_variables_page,
-        done=f"variable {key} deleted",
-        then=url_for("ui.variables"),
-    )
-
-
-def _variable(key: str) -> StoredVariable:
-    return var_service.require_variable(session=db.session(), key=key)
-
-
-def _variables_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
-    listed: Page[StoredVariable] = list_page(
-        var_service.variable_query().order_by(None), order=[StoredVariable.key], limit=PAGE_SIZE
-    )
-    return render_template(
-        "ui/variables.html",
-        page=listed,
-        rows=[shown_variable(row) for row in listed.items],
-        **form_context(errors, form),
-    )
-
-
-def _variable_page(
-    found: StoredVariable, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
-) -> str:
-    shown = shown_variable(found)
-    return render_template(
-        "ui/variable_edit.html",
-        variable=shown,
-        sensitive=shown["value"] == MASK,
-        **form_context(errors, form),
-    )
+    def delete(self, found: StoredVariable) -> None:
+        var_service.delete_variable(session=db.session(), key=found.key)
 
 
 # --- connections -------------------------------------------------------------------------
 
 
-@bp.route("/connections")
-@page(Action.READ, Resource.CONNECTIONS)
-def connections() -> str:
-    return _connections_page()
+class ConnectionPages(
+    AdminPages[StoredConnection], noun="connection", key="conn_id", resource=Resource.CONNECTIONS
+):
+    edit_field = "conn_type"
 
+    def list_page(
+        self, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
+    ) -> str:
+        query = conn_service.connection_query().order_by(None)
+        page = _masked_page(query, order=StoredConnection.conn_id, shown=shown_connection)
+        return render_template("ui/connections.html", **page, **form_context(errors, form))
 
-@bp.route("/connections", methods=["POST"])
-@page(Action.CREATE, Resource.CONNECTIONS)
-def create_connection() -> Response | tuple[str, int]:
-    conn_id = request.form.get("conn_id", "").strip()
+    def item_page(
+        self,
+        found: StoredConnection,
+        errors: FormErrors | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> str:
+        return render_template(
+            "ui/connection_edit.html", conn=shown_connection(found), **form_context(errors, form)
+        )
 
-    def create() -> None:
-        conn = _form_connection(conn_id, password=request.form.get("password") or None)
+    def find(self, key: str) -> StoredConnection:
+        return conn_service.require_connection(session=db.session(), conn_id=key)
+
+    def create(self, key: str) -> None:
+        conn = _form_connection(key, password=request.form.get("password") or None)
         conn_service.save_connection(session=db.session(), crypter=crypter(), conn=conn)
 
-    return saved(
-        create,
-        field="conn_id",
-        again=_connections_page,
-        done=f"connection {conn_id} created",
-        then=url_for("ui.connections"),
-    )
-
-
-@bp.route("/connections/<conn_id>")
-@page(Action.READ, Resource.CONNECTIONS)
-def connection(conn_id: str) -> str:
-    return _connection_page(_connection(conn_id))
-
-
-@bp.route("/connections/<conn_id>", methods=["POST"])
-@page(Action.EDIT, Resource.CONNECTIONS)
-def edit_connection(conn_id: str) -> Response | tuple[str, int]:
-    found = _connection(conn_id)
-
-    def update() -> None:
+    def update(self, found: StoredConnection) -> None:
         old = conn_service.as_connection(crypter(), found)
         password = request.form.get("password") or old.password  # blank keeps it
         if request.form.get("clear_password"):
             password = None
-        conn = _form_connection(conn_id, password=password)
+        conn = _form_connection(found.conn_id, password=password)
         conn.extra = _unmasked_extra(conn.extra, old.extra_dejson)
         conn_service.save_connection(
             session=db.session(), crypter=crypter(), conn=conn, replace=True
         )
 
-    return saved(
-        update,
-        field="conn_type",
-        again=functools.partial(_connection_page, found),
-        done=f"connection {conn_id} saved",
-        then=url_for("ui.connections"),
-    )
-
-
-@bp.route("/connections/<conn_id>/delete", methods=["POST"])
-@page(Action.DELETE, Resource.CONNECTIONS)
-def delete_connection(conn_id: str) -> Response | tuple[str, int]:
-    _connection(conn_id)
-    return deleted(
-        lambda: conn_service.delete_connection(session=db.session(), conn_id=conn_id),
-        again=_connections_page,
-        done=f"connection {conn_id} deleted",
-        then=url_for("ui.connections"),
-    )
+    def delete(self, found: StoredConnection) -> None:
+        conn_service.delete_connection(session=db.session(), conn_id=found.conn_id)
 
 
 def _form_connection(conn_id: str, *, password: str | None) -> Connection:
@@ -243,32 +182,10 @@ def _unmasked_extra(extra: str | None, stored: dict[str, object]) -> str | None:
     return json.dumps(kept)
 
 
-def _connection(conn_id: str) -> StoredConnection:
-    return conn_service.require_connection(session=db.session(), conn_id=conn_id)
-
-
-def _connections_page(
-    errors: FormErrors | None = None, form: Mapping[str, str] | None = None
-) -> str:
-    listed: Page[StoredConnection] = list_page(
-        conn_service.connection_query().order_by(None),
-        order=[StoredConnection.conn_id],
-        limit=PAGE_SIZE,
-    )
-    return render_template(
-        "ui/connections.html",
-        page=listed,
-        rows=[shown_connection(row) for row in listed.items],
-        **form_context(errors, form),
-    )
-
-
-def _connection_page(
-    found: StoredConnection, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
-) -> str:
-    return render_template(
-        "ui/connection_edit.html", conn=shown_connection(found), **form_context(errors, form)
-    )
+VARIABLES = VariablePages()
+CONNECTIONS = ConnectionPages()
+VARIABLES.register(bp)
+CONNECTIONS.register(bp)
 
 
 # --- import ------------------------------------------------------------------------------
@@ -276,46 +193,22 @@ def _connection_page(
 
 @bp.route("/variables/import", methods=["POST"])
 @page(Action.CREATE, Resource.VARIABLES)
-def import_variables() -> Response | tuple[str, int]:
+def import_variables() -> FormResult:
     """Set the variables of a pasted export file (Airflow's ``{"key": value}``)."""
-    counted: list[int] = []
-
-    def load() -> None:
-        data = loads_json(request.form.get("file", ""), field="file")
-        counted.append(
-            var_service.import_variables(session=db.session(), crypter=crypter(), data=data)
+    return VARIABLES.imported(
+        lambda data: var_service.import_variables(
+            session=db.session(), crypter=crypter(), data=data
         )
-
-    return saved(
-        load,
-        field="file",
-        again=_variables_page,
-        done=lambda: f"{counted[0]} variables imported",
-        then=url_for("ui.variables"),
     )
 
 
 @bp.route("/connections/import", methods=["POST"])
 @page(Action.CREATE, Resource.CONNECTIONS)
-def import_connections() -> Response | tuple[str, int]:
+def import_connections() -> FormResult:
     """Add the connections of a pasted export file (``{"conn_id": {...} or "uri"}``)."""
-    counted: list[int] = []
-
-    def load() -> None:
-        data = loads_json(request.form.get("file", ""), field="file")
-        counted.append(
-            conn_service.import_connections(
-                session=db.session(),
-                crypter=crypter(),
-                data=data,
-                overwrite=bool(request.form.get("overwrite")),
-            )
+    overwrite = bool(request.form.get("overwrite"))
+    return CONNECTIONS.imported(
+        lambda data: conn_service.import_connections(
+            session=db.session(), crypter=crypter(), data=data, overwrite=overwrite
         )
-
-    return saved(
-        load,
-        field="file",
-        again=_connections_page,
-        done=lambda: f"{counted[0]} connections imported",
-        then=url_for("ui.connections"),
     )

@@ -6,24 +6,22 @@ change may leave no active Admin who sees every DAG (engine.security.admins).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 
-from flask import g, render_template, request, url_for
-from werkzeug.wrappers import Response
+from flask import g, render_template, request
 
 import engine.security.users
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import User
-from engine.security.roles import Action, Resource, list_roles
+from engine.security.roles import Resource, list_roles
 from engine.security.throttle import locked_until
 from engine.services.pagination import Page
 from engine.timeutil import utcnow
 from webui import db
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
-from webui.ui.session import page
-from webui.ui.views.admin import FormErrors, deleted, form_context, saved, text
+from webui.ui.views.admin import FormErrors, form_context, text
+from webui.ui.views.adminpages import AdminPages
 
 PAGE_SIZE = 50
 EMAIL_LENGTH = 320
@@ -32,87 +30,71 @@ PASSWORD_LENGTH = 1024
 """Longest password hashed (as the API accepts): Argon2 takes any length; cap the work."""
 
 
-@bp.route("/users")
-@page(Action.READ, Resource.USERS)
-def users() -> str:
-    return _list_page()
+class UserPages(AdminPages[User], noun="user", key="username", resource=Resource.USERS):
+    edit_field = "roles"
+    deleted_note = "; their audit entries keep the name"
+    stays = True
 
+    def list_page(
+        self, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
+    ) -> str:
+        listed: Page[User] = list_page(
+            engine.security.users.user_query(), order=[User.username], limit=PAGE_SIZE
+        )
+        chosen = request.form.getlist("roles") if form else []
+        return render_template(
+            "ui/users.html",
+            page=listed,
+            roles=list_roles(session=db.session()),
+            chosen=chosen,
+            **form_context(errors, form),
+        )
 
-@bp.route("/users", methods=["POST"])
-@page(Action.CREATE, Resource.USERS)
-def create_user() -> Response | tuple[str, int]:
-    username = request.form.get("username", "").strip()
+    def item_page(
+        self, found: User, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
+    ) -> str:
+        chosen = request.form.getlist("roles") if form else [role.name for role in found.roles]
+        locked = locked_until(session=db.session(), username=found.username, now=utcnow())
+        return render_template(
+            "ui/user.html",
+            user=found,
+            roles=list_roles(session=db.session()),
+            chosen=chosen,
+            **form_context(errors, form),
+            is_self=found.id == g.loom_user.id,
+            locked_until=locked,
+        )
 
-    def create() -> None:
+    def find(self, key: str) -> User:
+        return engine.security.users.require_user(session=db.session(), username=key)
+
+    def create(self, key: str) -> None:
         engine.security.users.create_user(
             session=db.session(),
-            username=username,
+            username=key,
             password=_password(),
             role_names=_chosen_roles(),
             email=text("email", longest=EMAIL_LENGTH),
             full_name=text("full_name", longest=FULL_NAME_LENGTH),
         )
 
-    return saved(
-        create,
-        field=lambda refused: "roles" if isinstance(refused, NotFoundError) else "username",
-        again=_list_page,
-        done=f"user {username} created",
-        then=url_for("ui.users"),
-    )
+    def create_field(self, refused: Exception) -> str:
+        return "roles" if isinstance(refused, NotFoundError) else "username"
 
+    def update(self, found: User) -> None:
+        changes = engine.security.users.UserChanges(
+            password=_password() if request.form.get("password") else None,
+            role_names=_chosen_roles(),
+            is_active=request.form.get("is_active") == "true",
+            email=text("email", longest=EMAIL_LENGTH),
+            full_name=text("full_name", longest=FULL_NAME_LENGTH),
+        )
+        engine.security.users.update_user(
+            session=db.session(), user=found, acting=g.loom_user, changes=changes, field="is_active"
+        )
 
-@bp.route("/users/<username>")
-@page(Action.READ, Resource.USERS)
-def user(username: str) -> str:
-    return _user_page(_named(username))
-
-
-@bp.route("/users/<username>", methods=["POST"])
-@page(Action.EDIT, Resource.USERS)
-def edit_user(username: str) -> Response | tuple[str, int]:
-    found = _named(username)
-    return saved(
-        functools.partial(_change, found),
-        field="roles",
-        again=functools.partial(_user_page, found),
-        done=f"user {username} saved",
-        then=url_for("ui.user", username=username),
-    )
-
-
-@bp.route("/users/<username>/delete", methods=["POST"])
-@page(Action.DELETE, Resource.USERS)
-def delete_user(username: str) -> Response | tuple[str, int]:
-    found = _named(username)
-
-    def remove() -> None:
+    def delete(self, found: User) -> None:
         engine.security.users.delete_user(session=db.session(), user=found, acting=g.loom_user)
-
-    return deleted(
-        remove,
-        again=functools.partial(_user_page, found),
-        done=f"user {username} deleted; their audit entries keep the name",
-        then=url_for("ui.users"),
-    )
-
-
-def _named(username: str) -> User:
-    return engine.security.users.require_user(session=db.session(), username=username)
-
-
-def _change(found: User) -> None:
-    """Apply the edit form to ``found`` (flushed; the caller commits or rolls back)."""
-    changes = engine.security.users.UserChanges(
-        password=_password() if request.form.get("password") else None,
-        role_names=_chosen_roles(),
-        is_active=request.form.get("is_active") == "true",
-        email=text("email", longest=EMAIL_LENGTH),
-        full_name=text("full_name", longest=FULL_NAME_LENGTH),
-    )
-    engine.security.users.update_user(
-        session=db.session(), user=found, acting=g.loom_user, changes=changes, field="is_active"
-    )
 
 
 def _chosen_roles() -> list[str]:
@@ -129,30 +111,4 @@ def _password() -> str:
     return password
 
 
-def _list_page(errors: FormErrors | None = None, form: Mapping[str, str] | None = None) -> str:
-    listed: Page[User] = list_page(
-        engine.security.users.user_query(), order=[User.username], limit=PAGE_SIZE
-    )
-    chosen = request.form.getlist("roles") if form else []
-    return render_template(
-        "ui/users.html",
-        page=listed,
-        roles=list_roles(session=db.session()),
-        chosen=chosen,
-        **form_context(errors, form),
-    )
-
-
-def _user_page(
-    found: User, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
-) -> str:
-    chosen = request.form.getlist("roles") if form else [role.name for role in found.roles]
-    return render_template(
-        "ui/user.html",
-        user=found,
-        roles=list_roles(session=db.session()),
-        chosen=chosen,
-        **form_context(errors, form),
-        is_self=found.id == g.loom_user.id,
-        locked_until=locked_until(session=db.session(), username=found.username, now=utcnow()),
-    )
+UserPages().register(bp)
