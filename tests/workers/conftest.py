@@ -19,7 +19,7 @@ from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run
 from engine.state import DagRunState, TaskInstanceState
 from tests.support.executors import RecordingExecutor
-from workers import RunnerContext, RunnerSettings
+from workers import RunnerContext, RunnerSettings, run_task
 
 DAG_FILES = Path(__file__).resolve().parent / "dagfiles"
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -89,6 +89,22 @@ def ti_id_of(sessions: Sessions, task_id: str, run_pk: int) -> int:
             TaskInstance.dag_run_id == run_pk, TaskInstance.task_id == task_id
         )
         return session.scalars(stmt).one()
+
+
+def the_run(sessions: Sessions, dag_id: str) -> int:
+    """The pk of the run there is (the first), else of a new run of ``dag_id``."""
+    with sessions() as session:
+        pk = session.scalar(sa.select(DagRun.id).order_by(DagRun.id).limit(1))
+    return pk if pk is not None else create_run(sessions, dag_id=dag_id)
+
+
+def run_first_try(
+    sessions: Sessions, ctx: RunnerContext, task_id: str, run_pk: int
+) -> tuple[TaskInstanceState | None, int]:
+    """Queue ``task_id``'s first try in the run ``run_pk`` and run it as a worker does: the
+    state it ends in, and the task instance's id."""
+    ti_id = ti_id_of(sessions, task_id, run_pk)
+    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx), ti_id
 
 
 def queue_try(sessions: Sessions, ti_id: int) -> int:

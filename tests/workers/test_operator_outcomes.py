@@ -9,9 +9,8 @@ import sqlalchemy as sa
 
 from engine.models import TaskInstance
 from tests.support.executors import RecordingExecutor
-from tests.workers.conftest import TI, Sessions, create_run, holding, queue_try, ti_id_of
+from tests.workers.conftest import TI, Sessions, holding, run_first_try, the_run
 from workers import RunnerContext
-from workers.runner import run_task
 
 
 @pytest.fixture
@@ -20,11 +19,8 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
 
 
 def _run(sessions: Sessions, ctx: RunnerContext, task_id: str) -> int:
-    with sessions() as session:
-        pk = session.scalar(sa.select(TaskInstance.dag_run_id).limit(1))
-    run_pk = pk if pk is not None else create_run(sessions, dag_id="operators")
-    ti_id = ti_id_of(sessions, task_id, run_pk)
-    assert run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx) is TI.SUCCESS
+    run_pk = the_run(sessions, "operators")
+    assert run_first_try(sessions, ctx, task_id, run_pk)[0] is TI.SUCCESS
     return run_pk
 
 

@@ -22,10 +22,9 @@ from tests.workers.conftest import (
     attempts,
     create_run,
     holding,
-    queue_try,
-    ti_id_of,
+    run_first_try,
 )
-from workers import RunnerContext, run_task
+from workers import RunnerContext
 
 
 @pytest.fixture
@@ -53,8 +52,8 @@ def run_and_read(
     sessions: Sessions, ctx: RunnerContext, task_id: str, run_pk: int
 ) -> tuple[str, dict[str, Any]]:
     """Run ``task_id``'s first try; its stored log and rendered fields."""
-    ti_id = ti_id_of(sessions, task_id, run_pk)
-    assert run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx) is TaskInstanceState.SUCCESS
+    state, ti_id = run_first_try(sessions, ctx, task_id, run_pk)
+    assert state is TaskInstanceState.SUCCESS
     [attempt] = attempts(sessions, ti_id)
     return attempt.log or "", attempt.rendered or {}
 

@@ -5,21 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from engine.models import DagRun
-from tests.workers.conftest import (
-    TI,
-    Sessions,
-    attempts,
-    create_run,
-    holding,
-    queue_try,
-    ti_id_of,
-    xcoms,
-)
+from tests.workers.conftest import TI, Sessions, attempts, holding, run_first_try, the_run, xcoms
 from workers import RunnerContext
-from workers.runner import run_task
 
 
 @pytest.fixture
@@ -28,11 +16,7 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
 
 
 def _run(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:
-    with sessions() as session:
-        pk = session.scalar(sa.select(DagRun.id).limit(1))
-    run_pk = pk if pk is not None else create_run(sessions, dag_id="sensors")
-    ti_id = ti_id_of(sessions, task_id, run_pk)
-    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx), ti_id
+    return run_first_try(sessions, ctx, task_id, the_run(sessions, "sensors"))
 
 
 def test_a_task_sensor_s_poke_return_value_is_its_xcom(

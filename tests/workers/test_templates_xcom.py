@@ -22,10 +22,10 @@ from tests.workers.conftest import (
     Sessions,
     attempts,
     holding,
-    queue_try,
+    run_first_try,
     ti_id_of,
 )
-from workers import RunnerContext, run_task
+from workers import RunnerContext
 
 TI = TaskInstanceState
 DAY1 = datetime(2026, 1, 5, tzinfo=UTC)
@@ -59,8 +59,7 @@ def finish_run(sessions: Sessions, run_pk: int, started: datetime) -> None:
 
 
 def run(sessions: Sessions, ctx: RunnerContext, run_pk: int, task_id: str) -> TI | None:
-    ti_id = ti_id_of(sessions, task_id, run_pk)
-    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx)
+    return run_first_try(sessions, ctx, task_id, run_pk)[0]
 
 
 def stored(sessions: Sessions, run_pk: int, task_id: str) -> dict[str, Any]:
