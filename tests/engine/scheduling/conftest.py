@@ -103,6 +103,22 @@ def rig(
     return Rig(sessions, dags_folder, executor, make_scheduler)
 
 
+@pytest.fixture
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    dags_folder: Path,
+    sessions: sessionmaker[Session],
+    cli_dags: None,
+) -> sessionmaker[Session]:
+    """The CLI pointed at this test's database and DAG folder, whose files the test
+    module's ``cli_dags`` fixture writes, parsed."""
+    monkeypatch.setenv("LOOM__DATABASE__URL", db_url)
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags_folder))
+    load(sessions, dags_folder)
+    return sessions
+
+
 def write_dag(folder: Path, name: str, body: str) -> None:
     """A DAG file ``name``.py whose body follows the usual imports."""
     header = (

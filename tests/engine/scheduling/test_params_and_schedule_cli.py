@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.cli.dags_cmd import show
 from engine.cli.scheduler_cmd import trigger_command
-from tests.engine.scheduling.conftest import load, runs
+from tests.engine.scheduling.conftest import runs
 from tests.support.cli import invoke
 
 DAGS = """
@@ -37,14 +37,8 @@ with DAG("weekdays", start_date=datetime(2026, 1, 1),
 
 
 @pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, db_url: str, dags_folder: Path, sessions: sessionmaker[Session]
-) -> sessionmaker[Session]:
-    monkeypatch.setenv("LOOM__DATABASE__URL", db_url)
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags_folder))
+def cli_dags(dags_folder: Path) -> None:
     (dags_folder / "shapes.py").write_text(DAGS)
-    load(sessions, dags_folder)
-    return sessions
 
 
 def test_trigger_reports_every_broken_keyword_at_once(cli_env: sessionmaker[Session]) -> None:

@@ -9,20 +9,14 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.cli.scheduler_cmd import trigger_command
-from tests.engine.scheduling.conftest import chain_dag, load, runs
+from tests.engine.scheduling.conftest import chain_dag, runs
 from tests.support.cli import invoke
 
 
 @pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, db_url: str, dags_folder: Path, sessions: sessionmaker[Session]
-) -> sessionmaker[Session]:
-    monkeypatch.setenv("LOOM__DATABASE__URL", db_url)
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags_folder))
+def cli_dags(dags_folder: Path) -> None:
     chain_dag(dags_folder, "manual")
     chain_dag(dags_folder, "paused", is_paused_upon_creation="True")
-    load(sessions, dags_folder)
-    return sessions
 
 
 def test_trigger_with_conf_run_id_and_delay(cli_env: sessionmaker[Session]) -> None:
