@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from engine.config import Settings
+    from engine.models.crypto import Crypter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +30,7 @@ class LoomContext:
     def __init__(self) -> None:
         self._settings: Settings | None = None
         self._session_factory: sessionmaker[Session] | None = None
+        self._crypter: Crypter | None = None
 
     @property
     def settings(self) -> Settings:
@@ -45,6 +47,15 @@ class LoomContext:
 
             self._session_factory = session_factory_for(self.settings)
         return self._session_factory
+
+    @property
+    def crypter(self) -> Crypter:
+        """What encrypts and decrypts variables and connections (``core.fernet_key``)."""
+        if self._crypter is None:
+            from engine.models.crypto import crypter_for
+
+            self._crypter = crypter_for(self.settings)
+        return self._crypter
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -155,6 +166,27 @@ def read_json_file(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
         raise InvalidInputError(f"{path}: not JSON: {error}") from None
+
+
+def import_file(path: Path, *, what: str, load: Callable[[Session, Crypter, Any], int]) -> None:
+    """Read the export file ``path`` and hand its JSON to ``load`` (with a session and the
+    crypter), which returns how many ``what`` (``"variables"``) it set; say so."""
+    data = read_json_file(path)
+    context = loom_context()
+    with context.session() as session:
+        count = load(session, context.crypter, data)
+    click.echo(f"{count} {what} imported")
+
+
+def export_file(
+    path: Path, *, what: str, dump: Callable[[Session, Crypter], dict[str, Any]]
+) -> None:
+    """Write what ``dump`` (with a session and the crypter) exports to ``path``, as
+    :func:`write_json_export` does."""
+    context = loom_context()
+    with context.session() as session:
+        data = dump(session, context.crypter)
+    write_json_export(path, data, what=what)
 
 
 def write_json_export(path: Path, data: dict[str, Any], *, what: str) -> None:

@@ -8,16 +8,9 @@ from typing import Any
 import click
 
 from engine.authoring.connection import Connection
-from engine.cli.common import (
-    emit,
-    loom_context,
-    output_option,
-    read_json_file,
-    write_json_export,
-)
+from engine.cli.common import emit, export_file, import_file, loom_context, output_option
 from engine.config.masking import MASK
 from engine.errors import InvalidInputError
-from engine.models.crypto import crypter_for
 from engine.services import connections as service
 
 COLUMNS = ("conn_id", "conn_type", "host", "port", "login", "schema", "description")
@@ -57,7 +50,7 @@ def add(conn_id: str, conn_uri: str | None, conn_json: str | None, **fields: Any
         conn.description = description
     context = loom_context()
     with context.session() as session:
-        service.save_connection(session=session, crypter=crypter_for(context.settings), conn=conn)
+        service.save_connection(session=session, crypter=context.crypter, conn=conn)
     click.echo(f"connection {conn_id} added")
 
 
@@ -69,7 +62,7 @@ def get(conn_id: str, output: str) -> None:
     context = loom_context()
     with context.session() as session:
         row = service.require_connection(session=session, conn_id=conn_id)
-        conn = service.as_connection(crypter_for(context.settings), row)
+        conn = service.as_connection(context.crypter, row)
     emit({"conn_id": conn_id, **conn.to_dict(), "uri": conn.get_uri()}, output)
 
 
@@ -100,20 +93,21 @@ def delete(conn_id: str) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace connections that exist.")
 def import_(file: Path, overwrite: bool) -> None:
     """Add the connections of FILE, Airflow's JSON export: {"conn_id": {...} or "uri"}."""
-    data = read_json_file(file)
-    context = loom_context()
-    with context.session() as session:
-        count = service.import_connections(
-            session=session, crypter=crypter_for(context.settings), data=data, overwrite=overwrite
-        )
-    click.echo(f"{count} connections imported")
+    import_file(
+        file,
+        what="connections",
+        load=lambda session, crypter, data: service.import_connections(
+            session=session, crypter=crypter, data=data, overwrite=overwrite
+        ),
+    )
 
 
 @group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export(file: Path) -> None:
     """Write every connection to FILE in Airflow's JSON form ("-": standard output)."""
-    context = loom_context()
-    with context.session() as session:
-        data = service.export_connections(session=session, crypter=crypter_for(context.settings))
-    write_json_export(file, data, what="connections")  # passwords in clear
+    export_file(  # passwords in clear
+        file,
+        what="connections",
+        dump=lambda session, crypter: service.export_connections(session=session, crypter=crypter),
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from engine.cli.common import loom_context
-from engine.models.crypto import crypter_for
 from engine.services.fernet_rotation import rotate_fernet_key
 
 
@@ -16,7 +15,6 @@ def command() -> None:
     Set core.fernet_key to NEW,OLD, run this, then drop OLD from the setting.
     """
     context = loom_context()
-    crypter = crypter_for(context.settings)
     with context.session() as session:
-        count = rotate_fernet_key(session=session, crypter=crypter)
+        count = rotate_fernet_key(session=session, crypter=context.crypter)
     click.echo(f"re-encrypted {count} variables and connections")

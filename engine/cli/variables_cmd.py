@@ -7,15 +7,8 @@ from pathlib import Path
 
 import click
 
-from engine.cli.common import (
-    emit,
-    loom_context,
-    output_option,
-    read_json_file,
-    write_json_export,
-)
+from engine.cli.common import emit, export_file, import_file, loom_context, output_option
 from engine.errors import InvalidInputError
-from engine.models.crypto import crypter_for
 from engine.services import variables as service
 
 
@@ -35,9 +28,7 @@ def get(key: str, default: str | None, as_json: bool) -> None:
         row = service.find_variable(session=session, key=key)
         if row is None and default is None:
             service.require_variable(session=session, key=key)
-        value = (
-            default if row is None else service.variable_value(crypter_for(context.settings), row)
-        )
+        value = default if row is None else service.variable_value(context.crypter, row)
     if as_json and value is not None:
         value = json.dumps(_loads(key, value), indent=2)
     click.echo(value)
@@ -56,7 +47,7 @@ def set_(key: str, value: str, description: str | None, as_json: bool) -> None:
     with context.session() as session:
         service.set_variable(
             session=session,
-            crypter=crypter_for(context.settings),
+            crypter=context.crypter,
             key=key,
             value=value,
             description=description,
@@ -89,23 +80,24 @@ def delete(key: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_(file: Path) -> None:
     """Set every variable of FILE, Airflow's JSON export: {"key": value, ...}."""
-    data = read_json_file(file)
-    context = loom_context()
-    with context.session() as session:
-        count = service.import_variables(
-            session=session, crypter=crypter_for(context.settings), data=data
-        )
-    click.echo(f"{count} variables imported")
+    import_file(
+        file,
+        what="variables",
+        load=lambda session, crypter, data: service.import_variables(
+            session=session, crypter=crypter, data=data
+        ),
+    )
 
 
 @group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def export(file: Path) -> None:
     """Write every variable to FILE as JSON ({"key": value}; "-" for standard output)."""
-    context = loom_context()
-    with context.session() as session:
-        data = service.export_variables(session=session, crypter=crypter_for(context.settings))
-    write_json_export(file, data, what="variables")  # values in clear
+    export_file(  # values in clear
+        file,
+        what="variables",
+        dump=lambda session, crypter: service.export_variables(session=session, crypter=crypter),
+    )
 
 
 def _loads(where: str, text: str) -> object:
