@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -142,15 +143,11 @@ def _task_event(
     route = task_route(task, event_type)
     if route is None:
         return
-    run = dag_run or ti.dag_run
-    event = Event(
-        event_type=event_type,
-        occurred_at=now,
-        dag_id=ti.dag_id,
-        run_id=ti.run_id,
-        logical_date=run.logical_date,
-        run_started_at=run.start_date,
-        state=ti.state.value,
+    event = _event(
+        event_type,
+        dag_run or ti.dag_run,
+        now,
+        ti.state.value,
         task_id=ti.task_id,
         try_number=ti.try_number,
         max_tries=ti.max_tries,
@@ -175,18 +172,23 @@ def _run_event(
     if route is None:
         return
     state = DagRunState.RUNNING if event_type is EventType.DAG_RUN_DEADLINE_MISSED else None
-    event = Event(
+    state_value = (state or _finished_state(event_type)).value
+    event = _event(event_type, dag_run, now, state_value, error=error, deadline=deadline)
+    _write(session, event, route, now)
+
+
+def _event(event_type: EventType, run: DagRun, now: datetime, state: str, **details: Any) -> Event:
+    """An event about ``run``, or (``details`` naming it) one of its task instances."""
+    return Event(
         event_type=event_type,
         occurred_at=now,
-        dag_id=dag_run.dag_id,
-        run_id=dag_run.run_id,
-        logical_date=dag_run.logical_date,
-        run_started_at=dag_run.start_date,
-        state=(state or _finished_state(event_type)).value,
-        error=error,
-        deadline=deadline,
+        dag_id=run.dag_id,
+        run_id=run.run_id,
+        logical_date=run.logical_date,
+        run_started_at=run.start_date,
+        state=state,
+        **details,
     )
-    _write(session, event, route, now)
 
 
 def _finished_state(event_type: EventType) -> DagRunState:
