@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from engine.errors import InvalidInputError
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class Page(Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         return iter(self.items)
+
+    def with_items(self, items: Sequence[U]) -> Page[U]:
+        """This page with ``items`` in place of its own (its rows as the API shows them)."""
+        return Page(items=list(items), total=self.total, limit=self.limit, offset=self.offset)
 
     @classmethod
     def whole(cls, items: Sequence[T]) -> Page[T]:

@@ -58,8 +58,7 @@ def _connection(body: dict[str, Any], connection_id: str) -> Connection:
 def list_connections(args: dict[str, Any]) -> Any:
     """List connections."""
     page = paged(service.connection_query().order_by(None), args, ORDER, "conn_id")
-    rows = [shown(row) for row in page.items]
-    return {"items": rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return page.with_items([shown(row) for row in page])
 
 
 @blp.operation(

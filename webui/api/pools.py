@@ -44,8 +44,7 @@ def _one(pool: Pool) -> dict[str, Any]:
 def list_pools(args: dict[str, Any]) -> Any:
     """List pools with the slots in use."""
     page = paged(pool_query(), args, POOL_ORDER, "name")
-    rows = [_row(u) for u in usage(session=db.session(), pools=page.items)]
-    return {"items": rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return page.with_items([_row(u) for u in usage(session=db.session(), pools=page.items)])
 
 
 @blp.operation("POST", "", Action.CREATE, body=PoolCreateSchema, status=201, returns=PoolSchema)

@@ -46,8 +46,7 @@ def shown(row: StoredVariable) -> dict[str, Any]:
 def list_variables(args: dict[str, Any]) -> Any:
     """List variables; values of sensitive keys are masked."""
     page = paged(service.variable_query().order_by(None), args, ORDER, "key")
-    rows = [shown(row) for row in page.items]
-    return {"items": rows, "total": page.total, "limit": page.limit, "offset": page.offset}
+    return page.with_items([shown(row) for row in page])
 
 
 @blp.operation(
