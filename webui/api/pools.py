@@ -50,12 +50,7 @@ def list_pools(args: dict[str, Any]) -> Any:
 @blp.operation("POST", "", Action.CREATE, body=PoolCreateSchema, status=201, returns=PoolSchema)
 def create(body: dict[str, Any]) -> Any:
     """Create a pool."""
-    pool = create_pool(
-        session=db.session(),
-        name=body["name"],
-        slots=body["slots"],
-        description=body["description"],
-    )
+    pool = create_pool(session=db.session(), **body)  # the schema's fields are its arguments
     db.commit()
     return _one(pool)
 
@@ -70,9 +65,7 @@ def get_pool(pool_name: str) -> Any:
 def patch_pool(body: dict[str, Any], pool_name: str) -> Any:
     """Resize a pool or change its description."""
     pool = require_pool(session=db.session(), name=pool_name)
-    update_pool(
-        session=db.session(), pool=pool, slots=body["slots"], description=body["description"]
-    )
+    update_pool(session=db.session(), pool=pool, **body)
     db.commit()
     return _one(pool)
 
