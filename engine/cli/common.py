@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from engine.models.crypto import Crypter
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class LoomContext:
@@ -127,6 +128,19 @@ def emit(data: Any, output: str, columns: Sequence[str] | None = None) -> None:
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
         click.echo(f"{key.ljust(width)}  {_cell(value)}")
+
+
+def emit_rows(
+    output: str,
+    columns: Sequence[str],
+    read: Callable[[Session], Iterable[T]],
+    shown: Callable[[T], dict[str, Any]],
+) -> None:
+    """Print what ``read`` gives in one transaction, each item as ``shown`` makes it a row,
+    as a table of ``columns`` or as JSON."""
+    with loom_context().session() as session:
+        rows = [shown(item) for item in read(session)]
+    emit(rows, output, columns)
 
 
 def describe_error(exc: LoomError) -> str:

@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from engine.authoring.connection import Connection
-from engine.cli.common import emit, export_file, import_file, loom_context, output_option
+from engine.cli.common import emit, emit_rows, export_file, import_file, loom_context, output_option
 from engine.config.masking import MASK
 from engine.errors import InvalidInputError
+from engine.models.secrets import StoredConnection
 from engine.services import connections as service
 
 COLUMNS = ("conn_id", "conn_type", "host", "port", "login", "schema", "description")
@@ -70,13 +71,12 @@ def get(conn_id: str, output: str) -> None:
 @output_option
 def list_(output: str) -> None:
     """List connections (passwords and extras are not shown)."""
-    with loom_context().session() as session:
-        rows = [
-            {col: getattr(row, col) for col in COLUMNS}
-            | {"password": MASK if row.password else None}
-            for row in session.scalars(service.connection_query())
-        ]
-    emit(rows, output, COLUMNS)
+    emit_rows(output, COLUMNS, lambda session: session.scalars(service.connection_query()), _row)
+
+
+def _row(row: StoredConnection) -> dict[str, Any]:
+    shown = {col: getattr(row, col) for col in COLUMNS}
+    return shown | {"password": MASK if row.password else None}
 
 
 @group.command("delete")

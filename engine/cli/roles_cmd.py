@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from engine.cli.common import emit, loom_context, output_option
+from engine.cli.common import emit_rows, output_option
 from engine.models import Role
 from engine.security.roles import list_roles
 
@@ -22,9 +22,7 @@ def group() -> None:
 @output_option
 def list_(output: str) -> None:
     """List roles with their permissions (action:resource) and DAG tags."""
-    with loom_context().session() as session:
-        rows = [_row(role) for role in list_roles(session=session)]
-    emit(rows, output, COLUMNS)
+    emit_rows(output, COLUMNS, lambda session: list_roles(session=session), _row)
 
 
 def _row(role: Role) -> dict[str, Any]:

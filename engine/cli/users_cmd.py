@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from engine.cli.common import emit, loom_context, output_option
+from engine.cli.common import emit_rows, loom_context, output_option
 from engine.models import User
 from engine.security.users import (
     create_user,
@@ -58,9 +58,7 @@ def create(
 @output_option
 def list_(output: str) -> None:
     """List users with their roles."""
-    with loom_context().session() as session:
-        rows = [_row(user) for user in list_users(session=session)]
-    emit(rows, output, COLUMNS)
+    emit_rows(output, COLUMNS, lambda session: list_users(session=session), _row)
 
 
 @group.command("disable")

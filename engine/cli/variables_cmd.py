@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from engine.cli.common import emit, export_file, import_file, loom_context, output_option
+from engine.cli.common import emit_rows, export_file, import_file, loom_context, output_option
 from engine.errors import InvalidInputError
+from engine.models.secrets import StoredVariable
 from engine.services import variables as service
+
+COLUMNS = ("key", "description", "is_encrypted")
 
 
 @click.group("variables")
@@ -59,12 +63,11 @@ def set_(key: str, value: str, description: str | None, as_json: bool) -> None:
 @output_option
 def list_(output: str) -> None:
     """List variables: keys and descriptions (values stay in `variables get`)."""
-    with loom_context().session() as session:
-        rows = [
-            {"key": row.key, "description": row.description, "is_encrypted": row.is_encrypted}
-            for row in session.scalars(service.variable_query())
-        ]
-    emit(rows, output, ("key", "description", "is_encrypted"))
+    emit_rows(output, COLUMNS, lambda session: session.scalars(service.variable_query()), _row)
+
+
+def _row(row: StoredVariable) -> dict[str, Any]:
+    return {"key": row.key, "description": row.description, "is_encrypted": row.is_encrypted}
 
 
 @group.command("delete")
