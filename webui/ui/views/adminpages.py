@@ -121,7 +121,7 @@ class AdminPages(ABC, Generic[Row]):
         return self.list_page()
 
     def _show(self, **named: str) -> str:
-        return self.item_page(self.find(named[self.key]))
+        return self.item_page(self._named(named)[1])
 
     def _create(self) -> FormResult:
         key = request.form.get(self.key, "").strip()
@@ -134,8 +134,7 @@ class AdminPages(ABC, Generic[Row]):
         )
 
     def _edit(self, **named: str) -> FormResult:
-        key = named[self.key]
-        found = self.find(key)
+        key, found = self._named(named)
         return saved(
             functools.partial(self.update, found),
             field=self.edit_field,
@@ -145,14 +144,18 @@ class AdminPages(ABC, Generic[Row]):
         )
 
     def _delete(self, **named: str) -> FormResult:
-        key = named[self.key]
-        found = self.find(key)
+        key, found = self._named(named)
         return deleted(
             functools.partial(self.delete, found),
             again=functools.partial(self.item_page, found) if self.stays else self.list_page,
             done=f"{self.noun} {key} deleted{self.deleted_note}",
             then=self._list_url(),
         )
+
+    def _named(self, named: dict[str, str]) -> tuple[str, Row]:
+        """The key the URL names, and the object (a 404 when there is none)."""
+        key = named[self.key]
+        return key, self.find(key)
 
     def _item_url(self, key: str) -> str:
         values: dict[str, Any] = {self.key: key}
