@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.webui.conftest import app_for, bearer, login
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as
 from tests.webui.world import build_world
 
 SHOWN = textwrap.dedent(
@@ -90,8 +90,7 @@ def test_the_dag_payload_on_postgresql(postgres_url: str, tmp_path: Path) -> Non
 
 def test_the_dag_list_and_page_show_the_display_name_and_linked_owners(shown_app: Flask) -> None:
     client = shown_app.test_client()
-    ui_sign_in(client, "Viewer")
-    listing = client.get("/dags").get_data(as_text=True)
+    listing = page_as(client, "Viewer", "/dags")
     assert "<strong>Nightly orders</strong></a>" in listing
     assert '<code class="muted dag-id">shown</code>' in listing
     assert '<a class="owner" href="https://wiki.example/ann" rel="noopener noreferrer">ann</a>' in (
@@ -108,8 +107,7 @@ def test_doc_md_is_rendered_at_the_top_of_the_dag_page_without_its_html(
     shown_app: Flask,
 ) -> None:
     client = shown_app.test_client()
-    ui_sign_in(client, "Viewer")
-    page = client.get("/dags/shown").get_data(as_text=True)
+    page = page_as(client, "Viewer", "/dags/shown")
     assert "<h1>Nightly orders</h1>" in page  # the doc's own heading
     assert "<strong>orders</strong>" in page
     assert '<a href="https://wiki.example/orders">the runbook</a>' in page
