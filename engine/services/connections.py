@@ -17,6 +17,9 @@ from engine.models.crypto import Crypter
 from engine.models.dags import ID_LENGTH
 from engine.models.secrets import StoredConnection
 
+PLAIN_FIELDS = ("conn_type", "description", "host", "schema", "login", "port")
+"""What a connection stores as it is (the password and extra are encrypted)."""
+
 
 def check_conn_id(conn_id: str) -> str:
     if not conn_id or len(conn_id) > ID_LENGTH or conn_id != conn_id.strip():
@@ -39,8 +42,8 @@ def save_connection(
     if row is None:
         row = StoredConnection(conn_id=conn_id)
         session.add(row)
-    row.conn_type, row.description, row.host = conn.conn_type, conn.description, conn.host
-    row.schema, row.login, row.port = conn.schema, conn.login, conn.port
+    for field in PLAIN_FIELDS:
+        setattr(row, field, getattr(conn, field))
     row.password, row.is_encrypted = _encrypted(crypter, conn.password)
     row.extra, row.is_extra_encrypted = _encrypted(crypter, conn.extra)
     session.flush()
@@ -62,17 +65,8 @@ def as_connection(crypter: Crypter, row: StoredConnection) -> Connection:
     """The task-side :class:`Connection` of a stored row, secrets decrypted."""
     password = crypter.decrypt(row.password, row.is_encrypted) if row.password else None
     extra = crypter.decrypt(row.extra, row.is_extra_encrypted) if row.extra else None
-    return Connection(
-        conn_id=row.conn_id,
-        conn_type=row.conn_type,
-        description=row.description,
-        host=row.host,
-        login=row.login,
-        password=password,
-        schema=row.schema,
-        port=row.port,
-        extra=extra,
-    )
+    plain = {field: getattr(row, field) for field in PLAIN_FIELDS}
+    return Connection(conn_id=row.conn_id, password=password, extra=extra, **plain)
 
 
 def connection_query() -> sa.Select[Any]:
