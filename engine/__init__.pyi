@@ -17,6 +17,7 @@ from engine.authoring.operators import (
 )
 from engine.authoring.operators import EmptyOperator as EmptyOperator
 from engine.authoring.operators import ExternalPythonOperator as ExternalPythonOperator
+from engine.authoring.operators import ExternalTaskMarker as ExternalTaskMarker
 from engine.authoring.operators import LatestOnlyOperator as LatestOnlyOperator
 from engine.authoring.operators import PythonOperator as PythonOperator
 from engine.authoring.operators import PythonVirtualenvOperator as PythonVirtualenvOperator

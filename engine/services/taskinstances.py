@@ -21,6 +21,7 @@ from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.scheduling.wakeup import request_wake
 from engine.services.dagversions import load_run_dag
+from engine.services.markers import marked_tasks, too_deep
 from engine.services.pagination import order_columns
 from engine.services.runs import get_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState, summary_state
@@ -265,12 +266,26 @@ def clear_task_instances(
     """Put task instances back to ``none`` so that they run again, with fresh tries.
 
     ``task_ids`` None clears the whole run; ``downstream`` adds every task downstream of
-    those named; the setups they work within and those setups' teardowns come along
-    (as in Airflow). ``map_index`` keeps only that instance of the named tasks (the tasks
-    downstream are cleared whole). Running instances are left alone (their worker
-    finishes them). The run goes back to ``queued``.
+    those named, and follows the ExternalTaskMarkers among them into the DAGs they name
+    (see :mod:`engine.services.markers`); the setups they work within and those setups'
+    teardowns come along (as in Airflow). ``map_index`` keeps only that instance of the
+    named tasks (the tasks downstream are cleared whole). Running instances are left
+    alone (their worker finishes them). Each run cleared goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
+    return _clear(session, run, task_ids, downstream, map_index, now, depth=0)
+
+
+def _clear(
+    session: Session,
+    run: DagRun,
+    task_ids: Iterable[str] | None,
+    downstream: bool,
+    map_index: int | None,
+    now: datetime,
+    *,
+    depth: int,
+) -> list[TaskInstance]:
     dag = load_run_dag(session=session, run=run).dag  # the graph the run was created with
     wanted = _clear_set(dag, task_ids, downstream=downstream)
     named = set(task_ids or ()) if map_index is not None else set()
@@ -282,6 +297,21 @@ def clear_task_instances(
         and ti.state is not TI.RUNNING
         and (ti.task_id not in named or ti.map_index == map_index)
     ]
+    _reset(session, dag, run, cleared, now)
+    logger.info("cleared %s task instances of %s.%s", len(cleared), run.dag_id, run.run_id)
+    if downstream:
+        for marked in marked_tasks(session=session, dag=dag, run=run, task_ids=wanted):
+            if depth >= marked.recursion_depth:
+                raise too_deep(marked)
+            cleared += _clear(
+                session, marked.run, [marked.task_id], True, None, now, depth=depth + 1
+            )
+    return cleared
+
+
+def _reset(
+    session: Session, dag: SerializedDAG, run: DagRun, cleared: list[TaskInstance], now: datetime
+) -> None:
     for ti in cleared:
         task = dag.tasks.get(ti.task_id)
         ti.state = TI.NONE
@@ -294,8 +324,6 @@ def clear_task_instances(
         run.deadline_missed_at = None
     session.flush()
     request_wake(session=session)
-    logger.info("cleared %s task instances of %s.%s", len(cleared), dag_id, run_id)
-    return cleared
 
 
 def _check_map_index(run: DagRun, task_ids: set[str], map_index: int | None) -> None:
