@@ -43,7 +43,7 @@ from engine.services.taskinstances import (
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
-from webui.auth import allows_dag, check_dag
+from webui.auth import allows_dag, check_dag, check_reached_dags
 from webui.ui.blueprint import bp
 from webui.ui.paging import offset_arg
 from webui.ui.present import span
@@ -198,8 +198,14 @@ def clear_run(dag_id: str, run_id: str) -> Response:
 
 
 def _cleared_message(cleared: list[TaskInstance]) -> str:
-    names = ", ".join(sorted(ti.task_id for ti in cleared)) or "none (running tasks are left)"
+    names = ", ".join(sorted(_cleared_name(ti, cleared[0].dag_id) for ti in cleared))
+    names = names or "none (running tasks are left)"
     return f"cleared {len(cleared)} task(s) to run again: {names}"
+
+
+def _cleared_name(ti: TaskInstance, dag_id: str) -> str:
+    """A cleared task's name; with its DAG's when a marker reached into another DAG."""
+    return ti.task_id if ti.dag_id == dag_id else f"{ti.dag_id}.{ti.task_id}"
 
 
 # -- a task instance --------------------------------------------------------------------------
@@ -373,6 +379,7 @@ def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
         downstream=request.form.get("downstream") == "true",
         now=utcnow(),
     )
+    check_reached_dags(ti.dag_id for ti in cleared)
     db.commit()
     flash(_cleared_message(cleared))
     here = _instance_args(dag_id, run_id, task_id, map_index)
