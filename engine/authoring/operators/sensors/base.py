@@ -147,6 +147,7 @@ class BaseSensorOperator(BaseOperator):
 
     def serialize_fields(self) -> dict[str, Any]:
         return {
+            **super().serialize_fields(),
             "poke_interval": self.poke_interval,
             "timeout": self.timeout,
             "soft_fail": self.soft_fail,

@@ -1,5 +1,7 @@
-"""Clearing through an ExternalTaskMarker from the API and the UI: the other DAG's task is
-cleared too, unless it lies outside the user's DAG scope (409, nothing cleared)."""
+"""Between DAGs in the API and the UI: clearing through an ExternalTaskMarker clears the
+other DAG's task too, unless it lies outside the user's DAG scope (409, nothing cleared);
+a triggered run and the task that triggered it link to each other, a sensor to the DAG
+it watches, never to a DAG outside the user's scope."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from tests.webui.ui import ui_sign_in
 from tests.webui.world import PASSWORD, T0, build_world
 from webui import db
 
-DAGS = {
+MARKED = {
     "parent": """
         with DAG("parent", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"]):
             EmptyOperator(task_id="p") >> ExternalTaskMarker(
@@ -32,16 +34,31 @@ DAGS = {
             EmptyOperator(task_id="c")
     """,
 }
+LINKED = {
+    "parent": """
+        with DAG("parent", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"]):
+            TriggerDagRunOperator(task_id="t", trigger_dag_id="child")
+    """,
+    "child": """
+        with DAG("child", schedule=None, start_date=datetime(2026, 1, 1), tags=["finance"]):
+            ExternalTaskSensor(task_id="c", external_dag_id="parent", external_task_id="t")
+    """,
+}
 HEADER = (
-    "from datetime import datetime\nfrom engine import DAG, EmptyOperator, ExternalTaskMarker\n"
+    "from datetime import datetime\n"
+    "from engine import DAG, EmptyOperator, ExternalTaskMarker, ExternalTaskSensor, "
+    "TriggerDagRunOperator\n"
 )
+DAGS = ("parent", "child")
+ARROW = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Flask:
+def _app(tmp_path: Path, dags: dict[str, str]) -> Flask:
+    """Both DAGs with a run ``r`` at T0, every task succeeded; the child's run records the
+    parent's task ``t`` as what triggered it; an ``etlop`` user sees ``etl`` DAGs only."""
     folder = tmp_path / "dags"
     folder.mkdir()
-    for name, body in DAGS.items():
+    for name, body in dags.items():
         (folder / f"{name}.py").write_text(HEADER + textwrap.dedent(body))
     url = f"sqlite:///{tmp_path / 'loom.db'}"
     build_world(url, folder)
@@ -56,11 +73,24 @@ def app(tmp_path: Path) -> Flask:
         )
         create_user(session=session, username="etlop", password=PASSWORD, role_names=["EtlOp"])
         for dag_id in DAGS:
-            run = trigger_dag(session=session, dag_id=dag_id, run_id="r", logical_date=T0, now=T0)
+            run = trigger_dag(
+                session=session, dag_id=dag_id, run_id="r", logical_date=T0, now=T0,
+                triggered_by="parent.r.t" if dag_id == "child" else "admin",
+            )  # fmt: skip
             for ti in run.task_instances:
                 ti.state = TI.SUCCESS
         db.commit()
     return app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    return _app(tmp_path, MARKED)
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Flask:
+    return _app(tmp_path, LINKED)
 
 
 def _states(app: Flask) -> dict[str, str]:
@@ -106,3 +136,26 @@ def test_the_ui_clear_names_the_other_dags_tasks(app: Flask) -> None:
     )
     assert response.status_code == 200
     assert "cleared 3 task(s) to run again: child.c, m, p" in response.get_data(as_text=True)
+
+
+def _page(app: Flask, role: str, path: str) -> str:
+    client = app.test_client()
+    ui_sign_in(client, role)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
+
+
+def test_a_triggered_run_and_its_trigger_link_to_each_other(linked: Flask) -> None:
+    trigger_page = _page(linked, "Admin", "/dags/parent/runs/r/tasks/t")
+    assert f'Triggered run: <a href="/dags/child/runs/r">child {ARROW} r</a>' in trigger_page
+    run_page = _page(linked, "Admin", "/dags/child/runs/r")
+    assert f'<a href="/dags/parent/runs/r/tasks/t">parent {ARROW} r {ARROW} t</a>' in run_page
+    sensor_page = _page(linked, "Admin", "/dags/child/runs/r/tasks/c")
+    assert 'External DAG: <a href="/dags/parent">parent</a>' in sensor_page
+
+
+def test_links_never_show_a_dag_outside_the_users_scope(linked: Flask) -> None:
+    page = _page(linked, "etlop", "/dags/parent/runs/r/tasks/t")
+    assert "Triggered run" not in page
+    assert "/dags/child" not in page
