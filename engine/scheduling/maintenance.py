@@ -7,7 +7,8 @@
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
   (with its ``dag_run.failed`` alert, its DAG's failure callbacks, reason ``timed_out``).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
-  a try queued or waiting for a retry (``queued``, ``up_for_retry``) become ``failed``
+  a try queued or waiting for a retry or a poke (``queued``, ``up_for_retry``,
+  ``up_for_reschedule``) become ``failed``
   (the queued job's claim then loses its CAS); ``running`` ones are left to finish, and
   their finish CAS still works.
 * :func:`stale_queued`: ``queued`` instances older than a grace period, which the caller
@@ -45,6 +46,7 @@ _TIMEOUT_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.SCHEDULED: TI.SKIPPED,
     TI.QUEUED: TI.FAILED,
     TI.UP_FOR_RETRY: TI.FAILED,
+    TI.UP_FOR_RESCHEDULE: TI.FAILED,
 }
 
 
