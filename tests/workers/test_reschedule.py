@@ -5,7 +5,7 @@ continues the same try and its log, and the timeout counts from the first poke."
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from engine.models import DeadLetter, OutboxMessage, TaskInstance
 from engine.scheduling import Limits, promote_reschedules, queue_ready, waiting_instances
+from engine.services.taskinstances import clear_task_instance
 from tests.workers.conftest import (
     TI,
     Sessions,
@@ -103,3 +104,19 @@ def test_the_timeout_counts_from_the_first_poke_and_fails_without_a_retry(
     assert attempt.error_type == "SensorTimeout"
     assert _count(sessions, DeadLetter) == 1  # the final failure, not the reschedule
     assert "retry callback" not in capsys.readouterr().out
+
+
+def test_clearing_a_waiting_sensor_resets_its_pokes(
+    sessions: Sessions, ctx: RunnerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENSOR_POKES_FILE", str(tmp_path / "pokes"))
+    state, ti_id = _first_poke(sessions, ctx, "third_r")
+    assert state is TI.UP_FOR_RESCHEDULE
+    with sessions.begin() as session:
+        cleared = clear_task_instance(
+            session=session, dag_id="sensors", run_id="manual__1", task_id="third_r",
+            downstream=False, now=datetime.now(UTC),
+        )  # fmt: skip
+        assert [ti.id for ti in cleared] == [ti_id]
+    ti = load_ti(sessions, ti_id)
+    assert (ti.state, ti.next_poke_at, ti.first_poke_at, ti.poke_count) == (TI.NONE, None, None, 0)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from engine.models import TaskInstance
 from engine.scheduling import promote_reschedules
-from tests.engine.scheduling.conftest import START, TI, Rig, ti_of
+from tests.engine.scheduling.conftest import START, TI, Rig, chain_dag, ti_of
 
 SEC = timedelta(seconds=1)
 
@@ -66,3 +66,14 @@ def test_a_poke_is_promoted_once_and_only_when_due(rig: Rig) -> None:
         assert promote_reschedules(session=session, now=START + 61 * SEC) == []
         state = session.scalar(sa.select(TaskInstance.state).filter_by(id=first.ti_id))
     assert state is TI.SCHEDULED
+
+
+def test_a_run_past_its_timeout_fails_a_sensor_waiting_for_its_poke(rig: Rig) -> None:
+    chain_dag(rig.dags_folder, "chain", tasks="'a', 'b'", dagrun_timeout="timedelta(minutes=5)")
+    rig.load()
+    rig.trigger("chain")
+    scheduler = rig.scheduler()
+    scheduler.tick(START)
+    rig.work(rig.executor.submitted[0], TI.UP_FOR_RESCHEDULE, START, next_poke_at=START + 600 * SEC)
+    assert scheduler.tick(START + 301 * SEC).runs_timed_out == 1
+    assert rig.states("chain") == {"a": TI.FAILED, "b": TI.SKIPPED}

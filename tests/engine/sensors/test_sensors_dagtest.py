@@ -215,3 +215,20 @@ def test_reschedule_timeout_counts_from_the_first_poke() -> None:
 @pytest.mark.parametrize("sensor", [PythonSensor, BashSensor, FileSensor])
 def test_sensors_are_exported_from_engine(sensor: type) -> None:
     assert issubclass(sensor, BaseSensorOperator)
+
+
+def test_reschedule_waits_back_off_exponentially_up_to_max_wait() -> None:
+    waits: list[float] = []
+    pokes: list[int] = []
+    with DAG("s") as dag:
+        PythonSensor(
+            task_id="r", python_callable=lambda: pokes.append(1) or len(pokes) >= 4,
+            mode="reschedule", poke_interval=10, exponential_backoff=True, max_wait=25,
+            timeout=3600,
+        )  # fmt: skip
+    report = DagTestRun(dag, echo=lambda _: None, sleep=waits.append).run().tasks["r"]
+    assert report.state is S.SUCCESS
+    assert len(waits) == 3
+    # 10 s doubled per poke, with up to as much again of jitter: [10, 20), [20, 40) → 25, 25.
+    assert 9 <= waits[0] < 20 <= waits[1]
+    assert max(waits) <= 25
