@@ -120,8 +120,7 @@ def run_attempt(
         logger.info("task %s skipped itself: %s", task.task_id, exc)
         return AttemptResult(Outcome.SKIPPED, error_message=str(exc) or None)
     except RescheduleTask as exc:
-        logger.info("task %s pokes again at %s", task.task_id, exc.reschedule_date.isoformat())
-        return AttemptResult(Outcome.RESCHEDULED, reschedule_date=exc.reschedule_date)
+        return _rescheduled(task, exc)
     except TaskTimeout as exc:
         return failure_result(exc, timed_out=True)
     except FailTask as exc:
@@ -132,6 +131,20 @@ def run_attempt(
         raise
     except BaseException as exc:  # noqa: BLE001 - any error in user code is the task's failure
         return failure_result(exc)
+
+
+def _rescheduled(task: BaseOperator, exc: RescheduleTask) -> AttemptResult:
+    """The task asked to run again at ``exc.reschedule_date``: an aware datetime, or the
+    try fails naming the problem (the date is stored in UTC)."""
+    when = exc.reschedule_date
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        problem = ValueError(
+            f"task {task.task_id!r} raised RescheduleTask with reschedule_date={when!r}: "
+            "it must be a timezone-aware datetime"
+        )
+        return failure_result(problem, retryable=False)
+    logger.info("task %s pokes again at %s", task.task_id, when.isoformat())
+    return AttemptResult(Outcome.RESCHEDULED, reschedule_date=when)
 
 
 def _finish(

@@ -11,6 +11,7 @@ import pytest
 
 from engine import (
     DAG,
+    AirflowRescheduleException,
     BaseSensorOperator,
     BashSensor,
     DateTimeSensor,
@@ -232,3 +233,15 @@ def test_reschedule_waits_back_off_exponentially_up_to_max_wait() -> None:
     # 10 s doubled per poke, with up to as much again of jitter: [10, 20), [20, 40) → 25, 25.
     assert 9 <= waits[0] < 20 <= waits[1]
     assert max(waits) <= 25
+
+
+def test_a_naive_reschedule_date_fails_the_task_naming_it() -> None:
+    def naive() -> None:
+        raise AirflowRescheduleException(datetime(2030, 1, 1))
+
+    with DAG("s") as dag:
+        task(naive, retries=2)()
+    report = DagTestRun(dag, echo=lambda _: None).run().tasks["naive"]
+    assert report.state is S.FAILED
+    assert report.tries == 1
+    assert "it must be a timezone-aware datetime" in (report.error or "")
