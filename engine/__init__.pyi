@@ -30,7 +30,11 @@ from engine.authoring.operators.sensors import PokeReturnValue as PokeReturnValu
 from engine.authoring.operators.sensors import PythonSensor as PythonSensor
 from engine.authoring.operators.sensors import TimeDeltaSensor as TimeDeltaSensor
 from engine.authoring.operators.sensors import TimeSensor as TimeSensor
+from engine.authoring.operators.sensors.base import (
+    AirflowRescheduleException as AirflowRescheduleException,
+)
 from engine.authoring.operators.sensors.base import AirflowSensorTimeout as AirflowSensorTimeout
+from engine.authoring.operators.sensors.base import RescheduleTask as RescheduleTask
 from engine.authoring.operators.sensors.base import SensorTimeout as SensorTimeout
 from engine.authoring.params import Param as Param
 from engine.authoring.setupteardown import setup as setup

@@ -166,6 +166,7 @@ def task_instance_row(ti: TaskInstance) -> dict[str, Any]:
         else seconds_between(ti.start_date, ti.end_date),
         "hostname": ti.hostname,
         "next_retry_at": ti.next_retry_at,
+        "next_poke_at": ti.next_poke_at,
     }
 
 
@@ -218,7 +219,7 @@ def mark_task_instance(
     if ti.state is not state:
         ti.state = state
         ti.end_date = now
-        ti.next_retry_at = None
+        ti.next_retry_at = ti.next_poke_at = None
         session.flush()
     return ti
 
@@ -318,6 +319,8 @@ def _reset(
         ti.max_tries = ti.try_number + (task.max_tries if task else 1)
         ti.next_retry_at = ti.end_date = ti.start_date = ti.job_id = None
         ti.deadline_missed_at = None  # a new start, a new deadline
+        ti.next_poke_at = ti.first_poke_at = None  # a sensor's timeout counts afresh
+        ti.poke_count = 0
     if cleared and run.state is not DagRunState.QUEUED:
         run.state = DagRunState.QUEUED
         run.queued_at, run.end_date, run.start_date = now, None, None
