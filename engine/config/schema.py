@@ -210,6 +210,12 @@ class CoreSettings(_Section):
     dag_run_conf_overrides_params: bool = True
     """A run's conf overrides its params' defaults in what tasks see as ``params``
     (Airflow's key and default); false: conf is still checked, tasks see the defaults."""
+    test_connection: Annotated[
+        Literal["Disabled", "Enabled", "Hidden"], _folded(lambda text: text.strip().capitalize())
+    ] = "Disabled"
+    """Whether the API may test connections (``POST /connections/test``), Airflow's key and
+    values: Disabled (default), Enabled, Hidden (disabled too; Airflow also hides its
+    button). Testing makes the webserver reach the connection's host."""
 
     @field_validator("dags_folder", "plugins_folder")
     @classmethod

@@ -12,8 +12,9 @@ from cryptography.fernet import Fernet
 
 from engine import DbApiHook
 from engine.models import migrate
-from tests.engine.hooks.conftest import WAREHOUSE, Service
+from tests.engine.hooks.conftest import WAREHOUSE
 from tests.support.cli import ok
+from tests.support.httpservice import Service
 
 DAG_FILE = """
 from datetime import datetime

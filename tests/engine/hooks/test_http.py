@@ -17,7 +17,7 @@ from engine.execution.dagtest import DagTestRun
 from engine.hooks.http import base_url
 from engine.hooks.registry import test_connection as check_connection
 from engine.state import TaskInstanceState as S
-from tests.engine.hooks.conftest import Received, Service
+from tests.support.httpservice import Received, Service
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
