@@ -51,7 +51,8 @@ class DbApiHook(BaseHook):
     """SQL on connection ``conn_id`` (see the module docstring).
 
     ``DbApiHook("warehouse")``, ``DbApiHook(conn_id="warehouse")``, or a subclass's own
-    keyword (``PostgresHook(postgres_conn_id=...)``, ``SqliteHook(sqlite_conn_id=...)``).
+    keyword (``PostgresHook(postgres_conn_id=...)``, ``SqliteHook(sqlite_conn_id=...)``);
+    ``schema`` names another PostgreSQL database than the connection's.
     """
 
     conn_name_attr: ClassVar[str] = "conn_id"
@@ -61,6 +62,7 @@ class DbApiHook(BaseHook):
         self,
         *args: str,
         connection: Connection | None = None,
+        schema: str | None = None,
         log_sql: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -72,6 +74,7 @@ class DbApiHook(BaseHook):
         self.conn_id: str = given[0] if given else self.default_conn_name
         setattr(self, self.conn_name_attr, self.conn_id)
         self.connection = connection
+        self.schema = schema
         self.log_sql = log_sql
         self._engine: Engine | None = None
 
@@ -109,7 +112,7 @@ class DbApiHook(BaseHook):
             password=conn.password,
             host=conn.host,
             port=conn.port,
-            database=conn.schema,
+            database=self.schema or conn.schema,
             query=query,
         )
 

@@ -100,3 +100,12 @@ def test_connections_from_the_database(
     ok("connections", "add", "warehouse", form, warehouse)
     ok("connections", "add", "api", "--conn-json", api_connection(service))
     run_and_check(service)
+    ok("dags", "reparse")  # the parser serializes the operators for the UI and API
+    shown = json.loads(ok("dags", "show", "warehouse_report", "-o", "json"))
+    assert [t["operator"] for t in shown["tasks"]] == [
+        "SQLExecuteQueryOperator",
+        "SqlSensor",
+        "SQLExecuteQueryOperator",
+        "HttpSensor",
+        "HttpOperator",
+    ]

@@ -53,6 +53,13 @@ def test_a_failing_statement_rolls_back_the_whole_run(hook: DbApiHook) -> None:
     assert hook.get_records("SELECT * FROM orders") == []
 
 
+def test_autocommit_runs_what_a_transaction_block_refuses(hook: DbApiHook) -> None:
+    hook.run("VACUUM", autocommit=True)
+    if hook.dialect_name == "postgresql":
+        with pytest.raises(Exception, match="cannot run inside a transaction block"):
+            hook.run("VACUUM")
+
+
 def test_insert_rows_in_chunks_and_replacing(hook: DbApiHook) -> None:
     rows = [(i, f"item{i}", i * 10) for i in range(1, 6)]
     hook.insert_rows("orders", rows, target_fields=["id", "item", "qty"], commit_every=2)
@@ -69,6 +76,10 @@ def test_sqlalchemy_engine_and_uri(hook: DbApiHook) -> None:
     with hook.get_sqlalchemy_engine().connect() as conn:
         assert conn.execute(sa.text("SELECT 40 + 2")).scalar() == 42
     assert hook.get_uri().startswith(("sqlite:///", "postgresql+psycopg://postgres@127.0.0.1"))
+    if hook.dialect_name == "postgresql":
+        other = DbApiHook("warehouse", schema="postgres")
+        assert other.get_uri().endswith("/postgres")
+        assert other.get_first("SELECT current_database()") == ("postgres",)
 
 
 def test_split_statements_respects_quotes_comments_and_dollar_bodies() -> None:
