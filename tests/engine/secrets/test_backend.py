@@ -141,3 +141,15 @@ def test_bad_backend_settings_are_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not a secrets backend"):
         load_backend("pathlib.PurePath", {})
     assert load_backend("", {"ignored": 1}) is None
+
+
+def test_configured_ssm_backend_serves_the_cli(
+    aws_env: dict[str, str], put: Put, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_file = tmp_path / "lake.db"
+    put("/loom/connections/lake", json.dumps({"conn_type": "sqlite", "host": str(db_file)}))
+    monkeypatch.setenv("LOOM__SECRETS__BACKEND", AIRFLOW_SSM)
+    kwargs = {"connections_prefix": "/loom/connections", "variables_prefix": None}
+    monkeypatch.setenv("LOOM__SECRETS__BACKEND_KWARGS", json.dumps(kwargs))
+    assert "Connection success!" in ok("connections", "test", "lake")
+    assert db_file.exists()
