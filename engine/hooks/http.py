@@ -72,8 +72,9 @@ class HttpHook(BaseHook):
 
     @staticmethod
     def _session_settings(session: requests.Session, extra: dict[str, Any]) -> None:
-        session.stream = bool(extra.pop("stream", False))
-        session.verify = extra.pop("verify", extra.pop("verify_ssl", True))
+        session.stream = _flag(extra.pop("stream", False))
+        verify = _flag(extra.pop("verify", extra.pop("verify_ssl", True)))
+        session.verify = verify  # a bool, or the path of a CA bundle
         if "cert" in extra:
             session.cert = extra.pop("cert")
         proxies = extra.pop("proxies", extra.pop("proxy", None))
@@ -130,7 +131,7 @@ class HttpHook(BaseHook):
             options.pop("cert", None),
         )
         extra = self.connection.extra_dejson if self.connection else {}
-        sending = {k: extra[k] for k in ("allow_redirects",) if k in extra} | options
+        sending = {k: _flag(extra[k]) for k in ("allow_redirects",) if k in extra} | options
         response = session.send(prepared, **settings, **sending)
         if check:
             self.check_response(response)
@@ -159,6 +160,13 @@ def base_url(conn: Connection) -> str:
     host = conn.host or ""
     url = host if "://" in host else f"{conn.schema or 'http'}://{host}"
     return f"{url}:{conn.port}" if conn.port else url
+
+
+def _flag(value: Any) -> Any:
+    """``"true"`` / ``"false"`` (the URI form's extra is text) as booleans; others as given."""
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
 
 
 def _headers(conn_id: str | None, extra: Mapping[str, Any]) -> dict[str, str]:

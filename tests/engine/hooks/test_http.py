@@ -147,6 +147,16 @@ def test_connection_test_requests_the_base_url(api: Service) -> None:
     assert reason.startswith("ConnectionError")
 
 
+def test_uri_form_extra_flags_are_booleans(api: Service) -> None:
+    api.routes["/"] = (200, "ok")
+    conn = Connection("u", uri=f"{api.url}/?verify=false&stream=False&X-Token=abc")
+    hook = HttpHook("GET", connection=conn)
+    session = hook.get_conn()
+    assert (session.verify, session.stream) == (False, False)
+    assert session.headers["X-Token"] == "abc"
+    assert "verify" not in session.headers
+
+
 def test_non_string_extra_cannot_be_a_header(api: Service) -> None:
     conn = Connection("j", conn_type="http", host=api.url, extra={"verify": False, "X": {"y": 1}})
     with pytest.raises(HookError, match=r"extra \['X'\] are not strings"):
