@@ -70,5 +70,17 @@ from engine.execution.external_task import ExternalTaskSensor as ExternalTaskSen
 from engine.execution.secrets import BaseHook as BaseHook
 from engine.execution.secrets import Variable as Variable
 from engine.execution.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
+from engine.hooks.http import HttpHook as HttpHook
+from engine.hooks.http_operators import HttpOperator as HttpOperator
+from engine.hooks.http_operators import HttpSensor as HttpSensor
+from engine.hooks.http_operators import SimpleHttpOperator as SimpleHttpOperator
+from engine.hooks.sql import DbApiHook as DbApiHook
+from engine.hooks.sql import PostgresHook as PostgresHook
+from engine.hooks.sql import SqlHook as SqlHook
+from engine.hooks.sql import SqliteHook as SqliteHook
+from engine.hooks.sql import fetch_all_handler as fetch_all_handler
+from engine.hooks.sql import fetch_one_handler as fetch_one_handler
+from engine.hooks.sql_operators import SQLExecuteQueryOperator as SQLExecuteQueryOperator
+from engine.hooks.sql_operators import SqlSensor as SqlSensor
 from engine.plugins.base import AirflowPlugin as AirflowPlugin
 from engine.plugins.base import LoomPlugin as LoomPlugin
