@@ -17,6 +17,7 @@ from engine.authoring.operators import (
 )
 from engine.authoring.operators import EmptyOperator as EmptyOperator
 from engine.authoring.operators import ExternalPythonOperator as ExternalPythonOperator
+from engine.authoring.operators import ExternalTaskMarker as ExternalTaskMarker
 from engine.authoring.operators import LatestOnlyOperator as LatestOnlyOperator
 from engine.authoring.operators import PythonOperator as PythonOperator
 from engine.authoring.operators import PythonVirtualenvOperator as PythonVirtualenvOperator
@@ -29,7 +30,11 @@ from engine.authoring.operators.sensors import PokeReturnValue as PokeReturnValu
 from engine.authoring.operators.sensors import PythonSensor as PythonSensor
 from engine.authoring.operators.sensors import TimeDeltaSensor as TimeDeltaSensor
 from engine.authoring.operators.sensors import TimeSensor as TimeSensor
+from engine.authoring.operators.sensors.base import (
+    AirflowRescheduleException as AirflowRescheduleException,
+)
 from engine.authoring.operators.sensors.base import AirflowSensorTimeout as AirflowSensorTimeout
+from engine.authoring.operators.sensors.base import RescheduleTask as RescheduleTask
 from engine.authoring.operators.sensors.base import SensorTimeout as SensorTimeout
 from engine.authoring.params import Param as Param
 from engine.authoring.setupteardown import setup as setup
@@ -65,5 +70,17 @@ from engine.execution.external_task import ExternalTaskSensor as ExternalTaskSen
 from engine.execution.secrets import BaseHook as BaseHook
 from engine.execution.secrets import Variable as Variable
 from engine.execution.trigger_dagrun import TriggerDagRunOperator as TriggerDagRunOperator
+from engine.hooks.http import HttpHook as HttpHook
+from engine.hooks.http_operators import HttpOperator as HttpOperator
+from engine.hooks.http_operators import HttpSensor as HttpSensor
+from engine.hooks.http_operators import SimpleHttpOperator as SimpleHttpOperator
+from engine.hooks.sql import DbApiHook as DbApiHook
+from engine.hooks.sql import PostgresHook as PostgresHook
+from engine.hooks.sql import SqlHook as SqlHook
+from engine.hooks.sql import SqliteHook as SqliteHook
+from engine.hooks.sql import fetch_all_handler as fetch_all_handler
+from engine.hooks.sql import fetch_one_handler as fetch_one_handler
+from engine.hooks.sql_operators import SQLExecuteQueryOperator as SQLExecuteQueryOperator
+from engine.hooks.sql_operators import SqlSensor as SqlSensor
 from engine.plugins.base import AirflowPlugin as AirflowPlugin
 from engine.plugins.base import LoomPlugin as LoomPlugin

@@ -9,6 +9,8 @@ LoomError
 ├── ConflictError          the object exists already, or moved on (compare-and-set lost)
 ├── InvalidInputError      input from a user is malformed (conf, duration, date, ...)
 ├── PluginError            a plugin file failed to import or defines something unusable
+├── HookError              a hook could not use an external system (an error status, a
+│                          connection type it does not speak, a sensor's failure criteria)
 └── IllegalTransitionError a state change the transition table forbids
 """
 
@@ -62,6 +64,15 @@ class InvalidInputError(LoomError):
 class PluginError(LoomError):
     """A plugin file failed to import or defines something Loom cannot use; the message
     names the file, the attribute and the problem."""
+
+
+class HookError(LoomError):
+    """A hook, or an operator built on one, could not use an external system: the message
+    names the connection or the answer; ``status_code`` is the HTTP status, if any."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class IllegalTransitionError(LoomError):

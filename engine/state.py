@@ -24,6 +24,8 @@ class TaskInstanceState(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     UP_FOR_RETRY = "up_for_retry"
+    UP_FOR_RESCHEDULE = "up_for_reschedule"
+    """A ``mode="reschedule"`` sensor between pokes: no slot held, next poke at ``next_poke_at``."""
     UPSTREAM_FAILED = "upstream_failed"
     SKIPPED = "skipped"
     REMOVED = "removed"
@@ -78,8 +80,10 @@ TASK_TRANSITIONS: dict[TaskInstanceState, frozenset[TaskInstanceState]] = {
     TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED, TI.SKIPPED})
     | _MARKED
     | _CLEARED,
-    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.SKIPPED}) | _MARKED,
+    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.UP_FOR_RESCHEDULE, TI.SKIPPED}) | _MARKED,
     TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.REMOVED, TI.SKIPPED}) | _MARKED | _CLEARED,
+    # A sensor waiting for its next poke, as up_for_retry: scheduled when the poke is due.
+    TI.UP_FOR_RESCHEDULE: frozenset({TI.SCHEDULED, TI.REMOVED, TI.SKIPPED}) | _MARKED | _CLEARED,
     TI.SUCCESS: frozenset({TI.FAILED}) | _CLEARED,
     TI.FAILED: frozenset({TI.SUCCESS}) | _CLEARED,
     TI.UPSTREAM_FAILED: frozenset({TI.SKIPPED}) | _MARKED | _CLEARED,

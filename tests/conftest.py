@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.services import SERVICE_PORTS, fresh_postgres_database, require_service
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.aws"]
 
 
 @pytest.fixture(autouse=True)

@@ -97,6 +97,8 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         xcom=store,
         mapped_task_ids=MappedTasks(claim.dag),
         group_task_ids=claim.dag.same_mapped_group(claim.task_id),
+        first_poke_at=claim.first_poke_at,
+        poke_count=claim.poke_count,
     )
     context = build_context(
         dag=dag,
@@ -192,5 +194,7 @@ def _warn_if_uninterruptible(claim: Claim, limit: timedelta | None) -> None:
 def _note_end(result: AttemptResult, log: TailBuffer) -> None:
     if result.outcome is Outcome.FAILED:
         log.write(f"Task failed: {result.error_type}: {result.error_message}\n")
+    elif result.reschedule_date is not None:
+        log.write(f"Task rescheduled: next poke at {result.reschedule_date.isoformat()}\n")
     else:
         log.write(f"Task {result.outcome.value}\n")

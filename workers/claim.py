@@ -24,6 +24,7 @@ from engine.services.dagversions import load_run_dags
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
 from workers.context import RunnerContext
+from workers.logcapture import LogSnapshot
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,12 @@ class Claim:
     task: SerializedTask
     dag_version: int | None = None
     """The number of the run's DAG version; None for a run older than versions."""
+    first_poke_at: datetime | None = None
+    """A rescheduling sensor's first poke (None until it was rescheduled once)."""
+    poke_count: int = 0
+    earlier_log: LogSnapshot | None = None
+    """The log of this try's earlier pokes (a rescheduled sensor's), which this poke's
+    output continues."""
 
     def describe(self) -> str:
         index = f"[{self.map_index}]" if self.map_index >= 0 else ""
@@ -91,7 +98,7 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         # The compare-and-set synchronised ``ti`` in the session: no reload needed.
         if ti.queued_at is not None:
             instruments.get().scheduling_delay.observe(max((now - ti.queued_at).total_seconds(), 0))
-        start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
+        attempt = start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
         return Claim(
             ti_id=ti.id,
             **try_key(ti),
@@ -101,7 +108,15 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             dag=found.dag,
             task=found.dag.tasks[ti.task_id],
             dag_version=found.version_number,
+            first_poke_at=ti.first_poke_at,
+            poke_count=ti.poke_count,
+            earlier_log=_earlier_log(attempt.log, attempt.log_start, attempt.log_truncated),
         )
+
+
+def _earlier_log(text: str | None, start: int, truncated: bool) -> LogSnapshot | None:
+    """The attempt row's log when the try already ran (a rescheduled sensor's pokes)."""
+    return None if not text else LogSnapshot(text, start, truncated, version=0)
 
 
 _RUN_INFOS: dict[tuple[str, int], RunInfo] = {}

@@ -79,7 +79,9 @@ def warm_up() -> _Process:
     settings = load_settings()
     session_factory = session_factory_for(settings, forks=True)  # RQ forks work horses
     # Variable.get and BaseHook.get_connection in tasks reach the database through these.
-    secrets.configure(secrets.SecretsStore(session_factory, crypter_for(settings)))
+    secrets.configure(
+        secrets.SecretsStore(session_factory, crypter_for(settings), secrets.backend_for(settings))
+    )
     logger.debug("worker process %s ready", os.getpid())
     return _Process(
         settings=settings,

@@ -18,7 +18,12 @@ from engine.authoring.serialization import SerializedDAG, to_jsonable
 from engine.config.masking import redact_secrets_in
 from engine.errors import ConflictError
 from engine.execution.attempt import Outcome
-from engine.execution.outcomes import AttemptDetails, record_failure, record_finish
+from engine.execution.outcomes import (
+    AttemptDetails,
+    record_failure,
+    record_finish,
+    record_reschedule,
+)
 from engine.executors.base import TaskJob
 from engine.metrics import instruments
 from engine.models import TaskInstance, TaskMap
@@ -60,7 +65,12 @@ def finish_try(
     return state, jobs if state is TI.SUCCESS else []
 
 
-OUTCOME_OF_STATE = {TI.SUCCESS: "success", TI.UP_FOR_RETRY: "retry", TI.SKIPPED: "skipped"}
+OUTCOME_OF_STATE = {
+    TI.SUCCESS: "success",
+    TI.UP_FOR_RETRY: "retry",
+    TI.SKIPPED: "skipped",
+    TI.UP_FOR_RESCHEDULE: "reschedule",
+}
 
 
 def _count(state: TaskInstanceState, seconds: float) -> None:
@@ -126,6 +136,12 @@ def _record_outcome(
             session=session, ti=ti, task=claim.task, state=TI.SKIPPED, now=now, details=details
         )
         return TI.SKIPPED
+    if result.outcome is Outcome.RESCHEDULED and result.reschedule_date is not None:
+        record_reschedule(
+            session=session, ti=ti, reschedule_date=result.reschedule_date, now=now,
+            details=details,
+        )  # fmt: skip
+        return TI.UP_FOR_RESCHEDULE
     return record_failure(
         session=session,
         ti=ti,

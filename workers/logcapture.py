@@ -65,6 +65,17 @@ class TailBuffer(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    def resume(self, earlier: LogSnapshot) -> None:
+        """Continue ``earlier`` (the log of a rescheduled sensor's earlier pokes): this
+        buffer's text follows it, and offsets into it stay valid."""
+        with self._lock:
+            self._chunks.appendleft(earlier.text)
+            self._size += _size(earlier.text)
+            self.start = earlier.start
+            self.truncated = earlier.truncated
+            self.version += 1
+            self._trim()
+
     def write(self, text: str) -> int:
         if not text:
             return 0

@@ -7,7 +7,8 @@
     → import the DAG file (cached by hash), run the attempt under its execution_timeout,
       stdout / stderr / logging captured (and streamed), XCom held back
     → the threads stop ────────────────────┘
-    → finish in one transaction: CAS to success | skipped | up_for_retry | failed,
+    → finish in one transaction: CAS to success | skipped | up_for_retry | failed
+      | up_for_reschedule (a sensor's poke found nothing; its next poke continues the try),
       attempt row (log, rendered fields, error), XCom, dead letter, fast-follow
     → after commit: submit fast-follow jobs, run the task's callbacks, tell plugins' listeners
 
@@ -69,6 +70,8 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         stop_at=stop_heartbeat_at(claim.task.execution_timeout, ctx.settings.heartbeat_interval),
     )
     log = TailBuffer(ctx.settings.max_log_bytes)
+    if claim.earlier_log is not None:
+        log.resume(claim.earlier_log)
     streamer = LogStreamer(
         session_factory=ctx.session_factory,
         ti_id=claim.ti_id,

@@ -88,6 +88,25 @@ def delete(conn_id: str) -> None:
     click.echo(f"connection {conn_id} deleted")
 
 
+@group.command("test")
+@click.argument("conn_id")
+def test(conn_id: str) -> None:
+    """Test connection CONN_ID, found as tasks find it (environment, secrets backend,
+    database): SELECT 1 for a database, a GET of the base URL for HTTP. Exits 1 when
+    the test fails."""
+    from engine.execution.secrets import get_connection
+    from engine.hooks.registry import test_connection
+
+    click.echo(f"Retrieving connection: {conn_id!r}")
+    conn = get_connection(conn_id)
+    click.echo("Testing...")
+    status, message = test_connection(conn)
+    if not status:
+        click.echo(f"Connection failed!\n{message}", err=True)
+        click.get_current_context().exit(1)
+    click.echo(f"Connection success! {message}")
+
+
 @group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace connections that exist.")

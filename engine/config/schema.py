@@ -4,7 +4,9 @@ section models, and :class:`Settings`, which holds them all.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -210,6 +212,12 @@ class CoreSettings(_Section):
     dag_run_conf_overrides_params: bool = True
     """A run's conf overrides its params' defaults in what tasks see as ``params``
     (Airflow's key and default); false: conf is still checked, tasks see the defaults."""
+    test_connection: Annotated[
+        Literal["Disabled", "Enabled", "Hidden"], _folded(lambda text: text.strip().capitalize())
+    ] = "Disabled"
+    """Whether the API may test connections (``POST /connections/test``), Airflow's key and
+    values: Disabled (default), Enabled, Hidden (disabled too; Airflow also hides its
+    button). Testing makes the webserver reach the connection's host."""
 
     @field_validator("dags_folder", "plugins_folder")
     @classmethod
@@ -413,6 +421,37 @@ class VirtualenvSettings(_Section):
         return None if value is None else (Path(cwd) / value.expanduser()).resolve()
 
 
+def _json_object(value: object) -> object:
+    """A JSON object given as text (an environment variable) becomes a dict."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise _form_error('a JSON object such as {"connections_prefix": "/loom"}') from None
+
+
+def _class_path(value: str) -> str:
+    if value and not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+", value):
+        raise _form_error("a class path such as package.module.ClassName")
+    return value
+
+
+class SecretsSettings(_Section):
+    """Where tasks look for connections and variables between the environment and the
+    database (Airflow's ``[secrets]``)."""
+
+    backend: Annotated[str, AfterValidator(_class_path)] = ""
+    """Class path of a secrets backend, e.g.
+    ``engine.execution.ssm_backend.SystemsManagerParameterStoreBackend``; empty: none."""
+    backend_kwargs: Annotated[dict[str, Any], BeforeValidator(_json_object)] = Field(
+        default_factory=dict
+    )
+    """Keyword arguments of the backend's class (a mapping, or JSON text)."""
+
+
 class Settings(_Section):
     """Loom's effective configuration. Build it with :func:`load_settings`."""
 
@@ -435,6 +474,7 @@ class Settings(_Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     virtualenv: VirtualenvSettings = Field(default_factory=VirtualenvSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     _secure_paths: frozenset[tuple[str, ...]] = PrivateAttr(default_factory=frozenset)
     """Key paths whose values came from SSM SecureStrings: masked whatever their name."""
 

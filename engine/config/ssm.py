@@ -128,18 +128,21 @@ class _Fetched:
 
 def _fetch(names: list[str], env: Mapping[str, str]) -> _Fetched:
     try:
-        import boto3
+        import boto3  # noqa: F401 - the extra's presence, checked before any call
         from botocore.exceptions import BotoCoreError
     except ImportError:
         raise _UnavailableError(EXTRA_HINT) from None
     try:
-        client = _client(boto3, env)
+        client = client_for(env)
         return _get_parameters(client, names)
     except BotoCoreError as exc:
         raise _UnavailableError(_explain(exc)) from exc
 
 
-def _client(boto3: Any, env: Mapping[str, str]) -> Any:
+def client_for(env: Mapping[str, str]) -> Any:
+    """An SSM client as ``env`` describes it (see the module docstring), with short
+    timeouts and few attempts; boto3 must be installed (the ``ssm`` extra)."""
+    import boto3
     from botocore.config import Config
 
     key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")

@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -28,6 +28,7 @@ from engine.authoring.mapping import (
     feeds_mapping,
     in_mapped_group,
 )
+from engine.authoring.operators.sensors.base import RescheduleTask
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
 from engine.authoring.skipping import DownstreamSkip
 from engine.authoring.templating import environment_for, render_value
@@ -42,6 +43,9 @@ class Outcome(StrEnum):
     SUCCESS = "success"
     FAILED = "failed"
     SKIPPED = "skipped"
+    RESCHEDULED = "rescheduled"
+    """A ``mode="reschedule"`` sensor's poke found nothing: it pokes again later, in the
+    same try (the instance waits ``up_for_reschedule``)."""
 
 
 @dataclass
@@ -62,6 +66,8 @@ class AttemptResult:
     rendered: dict[str, Any] = field(default_factory=dict)
     map_length: int | None = None
     """The length of the return value, when a mapped downstream task expands over it."""
+    reschedule_date: datetime | None = None
+    """When a rescheduled sensor pokes next (``Outcome.RESCHEDULED`` only)."""
 
 
 def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
@@ -113,6 +119,8 @@ def run_attempt(
     except SkipTask as exc:
         logger.info("task %s skipped itself: %s", task.task_id, exc)
         return AttemptResult(Outcome.SKIPPED, error_message=str(exc) or None)
+    except RescheduleTask as exc:
+        return _rescheduled(task, exc)
     except TaskTimeout as exc:
         return failure_result(exc, timed_out=True)
     except FailTask as exc:
@@ -123,6 +131,20 @@ def run_attempt(
         raise
     except BaseException as exc:  # noqa: BLE001 - any error in user code is the task's failure
         return failure_result(exc)
+
+
+def _rescheduled(task: BaseOperator, exc: RescheduleTask) -> AttemptResult:
+    """The task asked to run again at ``exc.reschedule_date``: an aware datetime, or the
+    try fails naming the problem (the date is stored in UTC)."""
+    when = exc.reschedule_date
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        problem = ValueError(
+            f"task {task.task_id!r} raised RescheduleTask with reschedule_date={when!r}: "
+            "it must be a timezone-aware datetime"
+        )
+        return failure_result(problem, retryable=False)
+    logger.info("task %s pokes again at %s", task.task_id, when.isoformat())
+    return AttemptResult(Outcome.RESCHEDULED, reschedule_date=when)
 
 
 def _finish(

@@ -58,6 +58,11 @@ class TaskInstanceHandle:
     group_task_ids: frozenset[str] = frozenset()
     """The tasks of this task's mapped task group: pulling one's XCom gives the value of
     its instance of the same map index."""
+    first_poke_at: datetime | None = None
+    """A rescheduling sensor's first poke since it was cleared (None before it): its
+    ``timeout`` counts from here."""
+    poke_count: int = 0
+    """The pokes a rescheduling sensor made before this one."""
 
     def xcom_push(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` for this task instance: JSON, or one of the types

@@ -1,9 +1,10 @@
 """``loom dags test``: one DAG run, in this process, with no service at all.
 
 It honours dependencies, trigger rules, branching, retries (their delays scaled by
-``retry_delay_scale``), XCom and mapped tasks (each instance runs with its own
-``map_index`` and element, one after the other; the instances of a mapped task group's
-tasks are decided one map index at a time, as the scheduler does), moving every task
+``retry_delay_scale``), rescheduling sensors (it sleeps until their next poke), XCom and
+mapped tasks (each instance runs with its own ``map_index`` and element, one after the
+other; the instances of a mapped task group's tasks are decided one map index at a
+time, as the scheduler does), moving every task
 through the same state table the scheduler uses, so a DAG that passes here behaves the
 same when scheduled.
 """
@@ -63,6 +64,10 @@ class TaskReport:
     instances: list[TaskReport] = field(default_factory=list)
     """A mapped task's instances, by map index (empty when it is not mapped, or when its
     input was empty)."""
+    pokes: int = 0
+    """A rescheduling sensor's pokes that found nothing (each ended ``up_for_reschedule``)."""
+    first_poke_at: datetime | None = None
+    poke_started: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -264,13 +269,35 @@ class DagTestRun:
             for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
                 self._step(report, state)
             report.tries += 1
-            context = self._context(task, report.tries, max_tries, report.map_index)
-            started = time.monotonic()
-            result = run_attempt(task, context)
-            report.duration += time.monotonic() - started
+            result, context = self._attempt(task, report, max_tries)
+            while result.outcome is Outcome.RESCHEDULED:  # pokes of the same try
+                self._wait_for_poke(report, result)
+                result, context = self._attempt(task, report, max_tries)
             if not self._settle(task, report, result, context, max_tries):
                 return
             self._wait_for_retry(task, report.tries)
+
+    def _attempt(
+        self, task: BaseOperator, report: TaskReport, max_tries: int
+    ) -> tuple[AttemptResult, dict[str, Any]]:
+        context = self._context(task, report, max_tries)
+        report.poke_started = utcnow()
+        started = time.monotonic()
+        result = run_attempt(task, context)
+        report.duration += time.monotonic() - started
+        return result, context
+
+    def _wait_for_poke(self, report: TaskReport, result: AttemptResult) -> None:
+        """A sensor's poke found nothing: wait ``up_for_reschedule`` until its next poke
+        (a real sleep: the sensor's timeout counts on the clock), then run it again."""
+        self._step(report, TI.UP_FOR_RESCHEDULE)
+        report.pokes += 1
+        report.first_poke_at = report.first_poke_at or report.poke_started
+        due = result.reschedule_date or utcnow()
+        self.echo(f"{report.label}: up_for_reschedule (next poke at {due.isoformat()})")
+        self.sleep(max((due - utcnow()).total_seconds(), 0.0))
+        for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
+            self._step(report, state)
 
     def _settle(
         self,
@@ -339,19 +366,19 @@ class DagTestRun:
                 self._move(task_id, TI.SKIPPED)
                 self.echo(f"{task_id}: skipped (short-circuited by {task.task_id!r})")
 
-    def _context(
-        self, task: BaseOperator, try_number: int, max_tries: int, map_index: int
-    ) -> dict[str, Any]:
+    def _context(self, task: BaseOperator, report: TaskReport, max_tries: int) -> dict[str, Any]:
         handle = TaskInstanceHandle(
             dag_id=self.dag.dag_id,
             run_id=self.run_info.run_id,
             task_id=task.task_id,
-            try_number=try_number,
+            try_number=report.tries,
             max_tries=max_tries,
             xcom=self.xcom,
-            map_index=map_index,
+            map_index=report.map_index,
             mapped_task_ids=self.mapped_task_ids,
             group_task_ids=self._group_ids(task),
+            first_poke_at=report.first_poke_at,
+            poke_count=report.pokes,
         )
         params = self.params
         if task.params:  # the task's own params over the DAG's

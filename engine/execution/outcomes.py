@@ -6,6 +6,8 @@
   process that ran the try.
 * :func:`record_zombie`: :func:`record_failure` of a try whose worker stopped heartbeating.
 * :func:`record_finish`: ``success`` or ``skipped``.
+* :func:`record_reschedule`: a rescheduling sensor's poke found nothing: ``up_for_reschedule``
+  until its next poke, in the same try (no retry used, no alert, no dead letter).
 
 Both write the alert events of the outcome (:mod:`engine.delivery.notifications.emit`) in the
 same transaction: ``task.retrying``, or ``task.failed`` and ``dead_letter.created``, or
@@ -156,13 +158,37 @@ def record_finish(
         emit.task_succeeded(session=session, ti=ti, task=task, now=now)
 
 
+def record_reschedule(
+    *,
+    session: Session,
+    ti: TaskInstance,
+    reschedule_date: datetime,
+    now: datetime,
+    details: AttemptDetails | None = None,
+) -> None:
+    """End ``ti``'s running poke as ``up_for_reschedule`` until ``reschedule_date``, noting
+    its first poke (the try's start) when this was the first (:class:`ConflictError` if lost).
+
+    The try stays open: the next poke runs at the same ``try_number`` (as in Airflow 3), so
+    a reschedule uses none of the task's retries and fires no callback or alert.
+    """
+    _move(
+        session, ti, TI.UP_FOR_RESCHEDULE, now=now,
+        next_poke_at=max(reschedule_date, now),
+        first_poke_at=ti.first_poke_at or ti.start_date or now,
+        poke_count=ti.poke_count + 1,
+    )  # fmt: skip
+    end_attempt(session=session, ti=ti, state=TI.UP_FOR_RESCHEDULE, now=now, details=details)
+
+
 def start_attempt(
     *, session: Session, ti: TaskInstance, now: datetime, hostname: str | None, pid: int | None
 ) -> TaskAttempt:
     """The attempt row of ``ti``'s current try, marked running (created when absent)."""
     attempt = attempt_of(session=session, ti_id=ti.id, try_number=ti.try_number)
+    if attempt.state != TI.UP_FOR_RESCHEDULE.value:  # a sensor's later poke: the try goes on
+        attempt.start_date = now
     attempt.state = TI.RUNNING.value
-    attempt.start_date = now
     attempt.hostname = hostname
     attempt.pid = pid
     session.flush()
@@ -218,7 +244,7 @@ def _move(
     new: TaskInstanceState,
     *,
     now: datetime,
-    next_retry_at: datetime | None = None,
+    **values: Any,
 ) -> None:
     expected = ti.state
     if expected not in ACTIVE:
@@ -232,7 +258,7 @@ def _move(
         try_number=ti.try_number,
         end_date=now,
         duration=duration,
-        next_retry_at=next_retry_at,
+        **values,
     )
     if not won:
         raise ConflictError(_lost(ti, new, "the row moved on"))

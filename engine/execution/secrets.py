@@ -3,15 +3,20 @@
 
 Lookup order, Airflow's: the environment first (``LOOM_VAR_<KEY>`` then
 ``AIRFLOW_VAR_<KEY>``; ``LOOM_CONN_<ID>`` then ``AIRFLOW_CONN_<ID>``, in the URI or JSON
-form), then the metadata database. The database is reached only when the environment has
-no answer, through the process's settings (``load_settings()``: workers and ``loom dags
-test`` have them) or a store :func:`configure` installed. Nothing here imports SQLAlchemy
-until then, so ``from engine import Variable`` stays as cheap as the rest of the API.
+form), then the secrets backend of ``secrets.backend`` if there is one
+(:mod:`engine.execution.secrets_backend`), then the metadata database. The backend and
+the database are reached only when the environment has no answer, through the process's
+settings (``load_settings()``: workers and ``loom dags test`` have them) or a store
+:func:`configure` installed. A backend that fails is logged with its traceback and the
+database is asked, as Airflow goes on to its next backend. Nothing here imports
+SQLAlchemy until then, so ``from engine import Variable`` stays as cheap as the rest of
+the API.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +29,10 @@ from engine.errors import NotFoundError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from engine.execution.secrets_backend import SecretsBackend
     from engine.models.crypto import Crypter
+
+logger = logging.getLogger(__name__)
 
 VAR_PREFIXES = ("LOOM_VAR_", "AIRFLOW_VAR_")
 CONN_PREFIXES = ("LOOM_CONN_", "AIRFLOW_CONN_")
@@ -34,10 +42,12 @@ _NOTSET: Any = object()
 
 @dataclass(frozen=True)
 class SecretsStore:
-    """The database tier: sessions and the key that decrypts."""
+    """The tiers after the environment: the secrets backend (if any), then the database
+    (sessions and the key that decrypts)."""
 
     session_factory: Callable[[], Session]
     crypter: Crypter
+    backend: SecretsBackend | None = None
 
 
 _store: SecretsStore | None = None
@@ -57,8 +67,32 @@ def current_store() -> SecretsStore:
         from engine.runtime.database import session_factory_for
 
         settings = load_settings()
-        _store = SecretsStore(session_factory_for(settings), crypter_for(settings))
+        _store = SecretsStore(
+            session_factory_for(settings), crypter_for(settings), backend_for(settings)
+        )
     return _store
+
+
+def backend_for(settings: Any) -> SecretsBackend | None:
+    """The secrets backend ``settings`` name (``secrets.backend``); None without one."""
+    from engine.execution.secrets_backend import load_backend
+
+    return load_backend(
+        settings.secrets.backend,
+        settings.secrets.backend_kwargs,
+        plugins_folder=settings.core.plugins_folder,
+    )
+
+
+def _from_backend(what: str, lookup: Callable[[SecretsBackend], Any]) -> Any:
+    backend = current_store().backend
+    if backend is None:
+        return None
+    try:
+        return lookup(backend)
+    except Exception:  # a backend's outage must not hide the database's answer (Airflow)
+        logger.exception("%s from secrets backend %s failed; asking the database", what, backend)
+        return None
 
 
 @contextmanager
@@ -93,6 +127,8 @@ class Variable:
         if default is _NOTSET:
             default = default_var
         text = _from_env(VAR_PREFIXES, key)
+        if text is None:
+            text = _from_backend(f"variable {key!r}", lambda backend: backend.get_variable(key))
         if text is None:
             from engine.services.variables import find_variable, variable_value
 
@@ -133,21 +169,28 @@ class Variable:
 
 
 def get_connection(conn_id: str) -> Connection:
-    """Connection ``conn_id`` from the environment or the database; NotFoundError if none."""
+    """Connection ``conn_id`` from the environment, the secrets backend or the database;
+    NotFoundError if none has it."""
     text = _from_env(CONN_PREFIXES, conn_id)
-    if text is not None:
-        conn = Connection.from_text(conn_id, text)
-    else:
-        from engine.services.connections import as_connection, find_connection
-
-        with _session() as (session, crypter):
-            row = find_connection(session=session, conn_id=conn_id)
-            if row is None:
-                raise NotFoundError(f"The conn_id `{conn_id}` isn't defined")
-            conn = as_connection(crypter, row)
+    conn = (
+        Connection.from_text(conn_id, text)
+        if text is not None
+        else _from_backend(f"connection {conn_id!r}", lambda b: b.get_connection(conn_id))
+        or _from_database(conn_id)
+    )
     if conn.password:
         _mask(conn.password)
     return conn
+
+
+def _from_database(conn_id: str) -> Connection:
+    from engine.services.connections import as_connection, find_connection
+
+    with _session() as (session, crypter):
+        row = find_connection(session=session, conn_id=conn_id)
+        if row is None:
+            raise NotFoundError(f"The conn_id `{conn_id}` isn't defined")
+        return as_connection(crypter, row)
 
 
 class BaseHook:

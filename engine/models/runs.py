@@ -127,6 +127,7 @@ class TaskInstance(Base):
         sa.Index("ix_task_instance_state_next_retry_at", "state", "next_retry_at"),
         sa.Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
         sa.Index("ix_task_instance_dag_run_id_state", "dag_run_id", "state"),
+        sa.Index("ix_task_instance_state_next_poke_at", "state", "next_poke_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -162,6 +163,15 @@ class TaskInstance(Base):
     pid: Mapped[int | None]
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     next_retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_poke_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """A ``mode="reschedule"`` sensor's next poke: set while it is ``up_for_reschedule``, and
+    while ``scheduled`` for that poke (which runs in the same try: submission does not
+    start a new one); cleared when the poke is queued."""
+    first_poke_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """When a rescheduling sensor first poked since it was last cleared: its ``timeout``
+    counts from here, across reschedules and retries."""
+    poke_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Pokes a rescheduling sensor made since it was last cleared (its backoff's exponent)."""
     job_id: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
     """The executor's id of the job that runs this instance (an RQ job id)."""
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -90,10 +90,15 @@ def plugin_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
 
 
-def _read_folder(folder: Path) -> PluginRegistry:
+def put_on_path(folder: Path) -> None:
+    """Make the modules of plugin folder ``folder`` importable by name (once)."""
     if folder.is_dir() and str(folder) not in sys.path:
         # Appended, not prepended: a plugin file must not shadow a library module.
         sys.path.append(str(folder))
+
+
+def _read_folder(folder: Path) -> PluginRegistry:
+    put_on_path(folder)
     checked: list[CheckedPlugin] = []
     for path in plugin_files(folder):
         module = _import(path)

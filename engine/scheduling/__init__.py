@@ -4,6 +4,7 @@
 * :mod:`~engine.scheduling.readiness`: trigger rules and branches → ``scheduled``.
 * :mod:`~engine.scheduling.submission`: ``scheduled`` → ``queued`` within limits.
 * :mod:`~engine.scheduling.maintenance`: retries, zombies, run timeouts, lost jobs.
+* :mod:`~engine.scheduling.reschedules`: rescheduled sensors whose next poke is due.
 * :mod:`~engine.scheduling.finishing`: a run's final state (read with readiness' rows).
 
 Every function takes ``session`` keyword-only and never commits.

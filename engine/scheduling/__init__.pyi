@@ -11,6 +11,7 @@ from engine.scheduling.readiness import decide_ready as decide_ready
 from engine.scheduling.readiness import instance_rows as instance_rows
 from engine.scheduling.readiness import settle as settle
 from engine.scheduling.readiness import task_states as task_states
+from engine.scheduling.reschedules import promote_reschedules as promote_reschedules
 from engine.scheduling.submission import Limits as Limits
 from engine.scheduling.submission import Waiting as Waiting
 from engine.scheduling.submission import active_count as active_count

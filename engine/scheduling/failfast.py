@@ -37,6 +37,7 @@ STOP_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.SCHEDULED: TI.SKIPPED,
     TI.QUEUED: TI.SKIPPED,
     TI.UP_FOR_RETRY: TI.SKIPPED,
+    TI.UP_FOR_RESCHEDULE: TI.SKIPPED,
     TI.RUNNING: TI.FAILED,
 }
 """Where fail fast moves each unfinished state."""

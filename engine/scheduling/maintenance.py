@@ -7,7 +7,8 @@
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
   (with its ``dag_run.failed`` alert, its DAG's failure callbacks, reason ``timed_out``).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
-  a try queued or waiting for a retry (``queued``, ``up_for_retry``) become ``failed``
+  a try queued or waiting for a retry or a poke (``queued``, ``up_for_retry``,
+  ``up_for_reschedule``) become ``failed``
   (the queued job's claim then loses its CAS); ``running`` ones are left to finish, and
   their finish CAS still works.
 * :func:`stale_queued`: ``queued`` instances older than a grace period, which the caller
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError
@@ -45,20 +46,32 @@ _TIMEOUT_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.SCHEDULED: TI.SKIPPED,
     TI.QUEUED: TI.FAILED,
     TI.UP_FOR_RETRY: TI.FAILED,
+    TI.UP_FOR_RESCHEDULE: TI.FAILED,
 }
 
 
 def promote_retries(*, session: Session, now: datetime) -> list[TaskInstance]:
     """Move due ``up_for_retry`` instances of running runs to ``scheduled``."""
+    return promote_due(
+        session=session, now=now, waiting=TI.UP_FOR_RETRY, due=TaskInstance.next_retry_at
+    )
+
+
+def promote_due(
+    *,
+    session: Session,
+    now: datetime,
+    waiting: TaskInstanceState,
+    due: InstrumentedAttribute[datetime | None],
+) -> list[TaskInstance]:
+    """Move the instances of running runs that wait in ``waiting`` and whose ``due`` time
+    has come to ``scheduled``, each by compare-and-set; rows another scheduler holds are
+    skipped (``FOR UPDATE SKIP LOCKED``)."""
     tis = session.scalars(
         sa.select(TaskInstance)
         .join(DagRun, DagRun.id == TaskInstance.dag_run_id)
-        .where(
-            TaskInstance.state == TI.UP_FOR_RETRY,
-            TaskInstance.next_retry_at <= now,
-            DagRun.state == DagRunState.RUNNING,
-        )
-        .order_by(TaskInstance.next_retry_at, TaskInstance.id)
+        .where(TaskInstance.state == waiting, due <= now, DagRun.state == DagRunState.RUNNING)
+        .order_by(due, TaskInstance.id)
         .with_for_update(of=TaskInstance, skip_locked=True)
     ).all()
     return [
@@ -67,7 +80,7 @@ def promote_retries(*, session: Session, now: datetime) -> list[TaskInstance]:
         if set_task_state(
             session=session,
             ti_id=ti.id,
-            expected=TI.UP_FOR_RETRY,
+            expected=waiting,
             new=TI.SCHEDULED,
             try_number=ti.try_number,
             scheduled_at=now,

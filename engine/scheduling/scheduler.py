@@ -35,6 +35,7 @@ from engine.scheduling import (
     fail_timed_out_runs,
     finish_run_if_done,
     instance_rows,
+    promote_reschedules,
     promote_retries,
     queue_ready,
     stale_queued,
@@ -64,6 +65,7 @@ class TickReport:
     runs_created: int = 0
     runs_started: int = 0
     retries_promoted: int = 0
+    reschedules_promoted: int = 0
     ready: int = 0
     queued: int = 0
     zombies: int = 0
@@ -126,9 +128,9 @@ class Scheduler:
     def tick(self, now: datetime, *, quick: bool = False) -> TickReport:
         """One pass over every step, at ``now``.
 
-        A ``quick`` tick moves work along only (start runs, promote retries, settle runs,
-        queue); parsing, new scheduled runs, zombies, run timeouts, deadline alerts and
-        reconciliation wait for the next full tick.
+        A ``quick`` tick moves work along only (start runs, promote retries and due sensor
+        pokes, settle runs, queue); parsing, new scheduled runs, zombies, run timeouts,
+        deadline alerts and reconciliation wait for the next full tick.
         """
         report = TickReport()
         if not quick:
@@ -139,6 +141,7 @@ class Scheduler:
             self._step("create runs", report, lambda s: self._create_runs(s, now, report))
         self._step("start runs", report, lambda s: self._start_runs(s, now, report))
         self._step("promote retries", report, lambda s: self._promote(s, now, report))
+        self._step("promote reschedules", report, lambda s: self._pokes(s, now, report))
         self._step("advance runs", report, lambda s: self._advance(s, now, report))
         self._submit(self._step("queue", report, lambda s: self._queue(s, now, report)), report)
         if not quick:
@@ -185,6 +188,9 @@ class Scheduler:
 
     def _promote(self, session: Session, now: datetime, report: TickReport) -> None:
         report.retries_promoted = len(promote_retries(session=session, now=now))
+
+    def _pokes(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.reschedules_promoted = len(promote_reschedules(session=session, now=now))
 
     def _advance(self, session: Session, now: datetime, report: TickReport) -> None:
         """Settle every running run's waiting tasks, then finish the runs that are done."""

@@ -66,6 +66,13 @@ class Waiting:
     priority_weight: int
     queue: str
     scheduled_at: datetime | None
+    next_poke_at: datetime | None = None
+    """Set when this is a rescheduled sensor's next poke, which continues its current try."""
+
+    @property
+    def next_try(self) -> int:
+        """The try number its queueing gives it: a new try, or a sensor's current one."""
+        return self.try_number if self.next_poke_at is not None else self.try_number + 1
 
     @classmethod
     def columns(cls) -> tuple[sa.ColumnElement[Any], ...]:
@@ -132,7 +139,8 @@ def queue_ready(
     now: datetime,
     graphs: Mapping[int, SerializedDAG] | None = None,
 ) -> list[TaskJob]:
-    """Move ``waiting`` instances to ``queued`` (a new try) in priority order, within limits.
+    """Move ``waiting`` instances to ``queued`` (a new try, or a rescheduled sensor's next
+    poke of its current one) in priority order, within limits.
 
     ``graphs``: the graphs of the waiting instances' runs by run id, when the caller holds
     them (the others are loaded). An instance that another process queued meanwhile loses
@@ -148,7 +156,7 @@ def queue_ready(
             break
         if usage.admits(ti, limits) and _queue(ti, session=session, now=now):
             usage.take(ti)
-            jobs.append(job_for(ti, try_number=ti.try_number + 1))
+            jobs.append(job_for(ti, try_number=ti.next_try))
     return jobs
 
 
@@ -172,9 +180,10 @@ def _queue(ti: Waiting, *, session: Session, now: datetime) -> bool:
         expected=TI.SCHEDULED,
         new=TI.QUEUED,
         try_number=ti.try_number,
-        increment_try=True,
+        increment_try=ti.next_try > ti.try_number,
         queued_at=now,
-        job_id=try_job_id(ti.id, ti.try_number + 1),
+        job_id=try_job_id(ti.id, ti.next_try),
+        next_poke_at=None,
     )
 
 

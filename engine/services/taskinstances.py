@@ -21,6 +21,7 @@ from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.scheduling.wakeup import request_wake
 from engine.services.dagversions import load_run_dag
+from engine.services.markers import marked_tasks, too_deep
 from engine.services.pagination import order_columns
 from engine.services.runs import get_run
 from engine.state import FINISHED, DagRunState, TaskInstanceState, summary_state
@@ -165,6 +166,7 @@ def task_instance_row(ti: TaskInstance) -> dict[str, Any]:
         else seconds_between(ti.start_date, ti.end_date),
         "hostname": ti.hostname,
         "next_retry_at": ti.next_retry_at,
+        "next_poke_at": ti.next_poke_at,
     }
 
 
@@ -217,7 +219,7 @@ def mark_task_instance(
     if ti.state is not state:
         ti.state = state
         ti.end_date = now
-        ti.next_retry_at = None
+        ti.next_retry_at = ti.next_poke_at = None
         session.flush()
     return ti
 
@@ -265,12 +267,26 @@ def clear_task_instances(
     """Put task instances back to ``none`` so that they run again, with fresh tries.
 
     ``task_ids`` None clears the whole run; ``downstream`` adds every task downstream of
-    those named; the setups they work within and those setups' teardowns come along
-    (as in Airflow). ``map_index`` keeps only that instance of the named tasks (the tasks
-    downstream are cleared whole). Running instances are left alone (their worker
-    finishes them). The run goes back to ``queued``.
+    those named, and follows the ExternalTaskMarkers among them into the DAGs they name
+    (see :mod:`engine.services.markers`); the setups they work within and those setups'
+    teardowns come along (as in Airflow). ``map_index`` keeps only that instance of the
+    named tasks (the tasks downstream are cleared whole). Running instances are left
+    alone (their worker finishes them). Each run cleared goes back to ``queued``.
     """
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
+    return _clear(session, run, task_ids, downstream, map_index, now, depth=0)
+
+
+def _clear(
+    session: Session,
+    run: DagRun,
+    task_ids: Iterable[str] | None,
+    downstream: bool,
+    map_index: int | None,
+    now: datetime,
+    *,
+    depth: int,
+) -> list[TaskInstance]:
     dag = load_run_dag(session=session, run=run).dag  # the graph the run was created with
     wanted = _clear_set(dag, task_ids, downstream=downstream)
     named = set(task_ids or ()) if map_index is not None else set()
@@ -282,20 +298,35 @@ def clear_task_instances(
         and ti.state is not TI.RUNNING
         and (ti.task_id not in named or ti.map_index == map_index)
     ]
+    _reset(session, dag, run, cleared, now)
+    logger.info("cleared %s task instances of %s.%s", len(cleared), run.dag_id, run.run_id)
+    if downstream:
+        for marked in marked_tasks(session=session, dag=dag, run=run, task_ids=wanted):
+            if depth >= marked.recursion_depth:
+                raise too_deep(marked)
+            cleared += _clear(
+                session, marked.run, [marked.task_id], True, None, now, depth=depth + 1
+            )
+    return cleared
+
+
+def _reset(
+    session: Session, dag: SerializedDAG, run: DagRun, cleared: list[TaskInstance], now: datetime
+) -> None:
     for ti in cleared:
         task = dag.tasks.get(ti.task_id)
         ti.state = TI.NONE
         ti.max_tries = ti.try_number + (task.max_tries if task else 1)
         ti.next_retry_at = ti.end_date = ti.start_date = ti.job_id = None
         ti.deadline_missed_at = None  # a new start, a new deadline
+        ti.next_poke_at = ti.first_poke_at = None  # a sensor's timeout counts afresh
+        ti.poke_count = 0
     if cleared and run.state is not DagRunState.QUEUED:
         run.state = DagRunState.QUEUED
         run.queued_at, run.end_date, run.start_date = now, None, None
         run.deadline_missed_at = None
     session.flush()
     request_wake(session=session)
-    logger.info("cleared %s task instances of %s.%s", len(cleared), dag_id, run_id)
-    return cleared
 
 
 def _check_map_index(run: DagRun, task_ids: set[str], map_index: int | None) -> None:

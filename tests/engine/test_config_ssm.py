@@ -3,82 +3,26 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from engine.cli.config_cmd import group
 from engine.config import load_settings, ssm
 from engine.errors import ConfigError
+from tests.support.aws import REGION, Put, moto_api
 from tests.support.network import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-REGION = "eu-west-1"
-
-Put = Callable[..., None]
-
-
-def moto_api(url: str, action: str, body: bytes = b"") -> None:
-    request = urllib.request.Request(
-        f"{url}/moto-api/{action}", data=body, method="POST", headers={"Content-Type": "text/plain"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        response.read()
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    """The AWS part of the environment given to load_settings; the process's own AWS
-    settings (a developer's profile, an instance role) are hidden from boto3."""
-    for name in [name for name in os.environ if name.startswith("AWS_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    moto_api(moto_url, "reset")
-    return {
-        "AWS_REGION": REGION,
-        "AWS_ENDPOINT_URL_SSM": moto_url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
-
-
-@pytest.fixture
-def put(aws: dict[str, str]) -> Put:
-    client = boto3.client(
-        "ssm",
-        region_name=REGION,
-        endpoint_url=aws["AWS_ENDPOINT_URL_SSM"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-    def put(name: str, value: str, kind: str = "String") -> None:
-        client.put_parameter(Name=name, Value=value, Type=kind)
-
-    return put
 
 
 def write_config(tmp_path: Path, text: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 
 from engine.errors import IllegalTransitionError
 from engine.state import (
+    ACTIVE,
     FINISHED,
     RUN_TRANSITIONS,
     TASK_TRANSITIONS,
@@ -56,3 +57,16 @@ def test_runs_move_forward_and_can_be_cleared() -> None:
     check_run_transition(DagRunState.FAILED, DagRunState.QUEUED)
     with pytest.raises(IllegalTransitionError):
         check_run_transition(DagRunState.SUCCESS, DagRunState.RUNNING)
+
+
+def test_a_rescheduled_sensor_waits_without_a_slot_and_is_scheduled_for_its_next_poke() -> None:
+    path = [TI.SCHEDULED, TI.QUEUED, TI.RUNNING, TI.UP_FOR_RESCHEDULE, TI.SCHEDULED, TI.QUEUED,
+            TI.RUNNING, TI.UP_FOR_RESCHEDULE, TI.NONE]  # fmt: skip
+    for old, new in itertools.pairwise(path):
+        check_task_transition(old, new)
+    for new in (TI.SUCCESS, TI.FAILED, TI.SKIPPED, TI.REMOVED):  # marked, fail fast, removed
+        check_task_transition(TI.UP_FOR_RESCHEDULE, new)
+    with pytest.raises(IllegalTransitionError):
+        check_task_transition(TI.UP_FOR_RESCHEDULE, TI.RUNNING)  # only through a queued poke
+    assert TI.UP_FOR_RESCHEDULE in UNFINISHED
+    assert TI.UP_FOR_RESCHEDULE not in ACTIVE

@@ -66,6 +66,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/api/v1/variables"): {"key": "fresh", "value": "v"},
     ("patch", "/api/v1/variables/{variable_key}"): {"value": "eu-north-1"},
     ("post", "/api/v1/connections"): {"connection_id": "fresh", "conn_type": "http"},
+    ("post", "/api/v1/connections/test"): {
+        "connection_id": "probe",
+        "conn_type": "sqlite",
+        "host": ":memory:",
+    },
     ("put", "/api/v1/connections/{connection_id}"): {
         "connection_id": "warehouse",
         "conn_type": "postgres",
@@ -112,7 +117,9 @@ def matrix(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     root = tmp_path_factory.mktemp("matrix")
     db_file = root / "loom.db"
     shutil.copy(template / "template.db", db_file)
-    app = app_for(f"sqlite:///{db_file}", root, template / "dags")
+    # Connection testing enabled, so that the matrix sees its permission, not the setting.
+    core = {"test_connection": "Enabled"}
+    app = app_for(f"sqlite:///{db_file}", root, template / "dags", core=core)
     with app.app_context():
         tokens = _tokens()
         webdb.session().close()

@@ -189,6 +189,36 @@ def test_task_instance_page_shows_facts_attempts_log_xcom_and_command(
     assert "data-log" not in page
 
 
+def test_a_sensor_waiting_for_its_next_poke_shows_the_state_and_when(
+    app: Flask, client: FlaskClient, as_role: Callable[[str], dict[str, str]]
+) -> None:
+    next_poke = T0 + timedelta(minutes=5)
+    with world(app) as session:
+        ti = get_task_instance(
+            session=session, dag_id="example", run_id="manual__1", task_id="extract"
+        )
+        session.execute(
+            sa.update(TaskInstance)
+            .where(TaskInstance.id == ti.id)
+            .values(state=TI.UP_FOR_RESCHEDULE, next_poke_at=next_poke, first_poke_at=T0,
+                    poke_count=2)
+        )  # fmt: skip
+    reply = client.get(
+        "/api/v1/dags/example/dagRuns/manual__1/taskInstances/extract",
+        headers=as_role("Viewer"),
+    ).get_json()
+    assert reply["state"] == "up_for_reschedule"
+    assert datetime.fromisoformat(reply["next_poke_at"]) == next_poke
+    assert datetime.fromisoformat(reply["first_poke_at"]) == T0
+    ui_sign_in(client, "Viewer")
+    page = html(client, EXTRACT_PAGE)
+    assert re.search(r'class="ti-state"><span class="state state-up_for_reschedule">', page)
+    assert "up for reschedule" in page
+    assert "<dt>Next poke</dt>" in page
+    assert "(2 pokes so far)" in page
+    assert "data-live" in page  # unfinished: the page keeps refreshing
+
+
 def test_an_earlier_try_shows_its_own_log_and_the_written_command(
     app: Flask, client: FlaskClient
 ) -> None:

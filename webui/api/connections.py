@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import current_app
+from werkzeug.exceptions import Forbidden
+
 from engine.authoring.connection import Connection
 from engine.config.masking import MASK, is_sensitive_name
 from engine.errors import InvalidInputError
@@ -17,7 +20,11 @@ from engine.services.userinput import check_json
 from webui import db
 from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
-from webui.api.schemas.secrets import ConnectionBodySchema, ConnectionSchema
+from webui.api.schemas.secrets import (
+    ConnectionBodySchema,
+    ConnectionSchema,
+    ConnectionTestSchema,
+)
 from webui.api.variables import crypter
 
 blp = api_blueprint("connections", "/connections", "Connections", Resource.CONNECTIONS)
@@ -71,6 +78,49 @@ def create(body: dict[str, Any]) -> Any:
     row = service.save_connection(session=db.session(), crypter=crypter(), conn=conn)
     db.commit()
     return shown(row)
+
+
+TEST_DISABLED = (
+    "Testing connections is disabled in Loom's configuration (core.test_connection is"
+    " {value}); set it to Enabled, or LOOM__CORE__TEST_CONNECTION=Enabled, to allow it."
+)
+
+
+@blp.operation(
+    "POST", "/test", Action.CREATE, body=ConnectionBodySchema, returns=ConnectionTestSchema
+)
+def test(body: dict[str, Any]) -> Any:
+    """Test the connection in the body (Airflow's ``POST /connections/test``): ``SELECT 1``
+    for a database, a GET of the base URL for HTTP. Allowed when ``core.test_connection``
+    is Enabled, else 403. A masked (``***``) password or extra is taken from the stored
+    connection of that id, so a connection read from this API can be tested back."""
+    setting = current_app.extensions["loom.settings"].core.test_connection
+    if setting != "Enabled":
+        raise Forbidden(TEST_DISABLED.format(value=setting))
+    check_json(body, field="body")
+    conn = _unmasked(_connection(body, body["connection_id"]))
+    from engine.hooks.registry import test_connection
+
+    status, message = test_connection(conn)
+    return {"status": status, "message": message}
+
+
+def _unmasked(conn: Connection) -> Connection:
+    if MASK not in (conn.password, conn.extra) and MASK not in conn.extra_dejson.values():
+        return conn
+    row = service.find_connection(session=db.session(), conn_id=conn.conn_id or "")
+    if row is None:
+        return conn
+    stored = service.as_connection(crypter(), row)
+    if conn.password == MASK:
+        conn.password = stored.password
+    if conn.extra == MASK:
+        conn.extra = stored.extra
+    elif conn.extra:
+        extra = conn.extra_dejson
+        kept = stored.extra_dejson
+        conn.extra = json.dumps({k: kept.get(k, v) if v == MASK else v for k, v in extra.items()})
+    return conn
 
 
 @blp.operation("GET", "/<connection_id>", Action.READ, returns=ConnectionSchema)

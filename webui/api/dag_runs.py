@@ -33,7 +33,7 @@ from webui.api.schemas.runs import (
     TaskInstanceSchema,
     TriggerSchema,
 )
-from webui.auth import check_dag, visible_dag_ids
+from webui.auth import check_dag, check_reached_dags, visible_dag_ids
 
 blp = api_blueprint("dag_runs", "", "Dag runs", Resource.DAG_RUNS)
 
@@ -133,5 +133,6 @@ def clear_run(body: dict[str, Any], dag_id: str, run_id: str) -> Any:
         downstream=body["downstream"],
         now=utcnow(),
     )
+    check_reached_dags(ti.dag_id for ti in cleared)
     db.commit()
     return Page.whole(cleared)

@@ -8,6 +8,7 @@ from webui.auth.rbac import refresh_token_required as refresh_token_required
 from webui.auth.rbac import requires as requires
 from webui.auth.scope import allows_dag as allows_dag
 from webui.auth.scope import check_dag as check_dag
+from webui.auth.scope import check_reached_dags as check_reached_dags
 from webui.auth.scope import visible_dag_ids as visible_dag_ids
 from webui.auth.secret_key import check_secret as check_secret
 from webui.auth.tokens import init_app as init_app
@@ -17,6 +18,7 @@ __all__ = [
     "allows_dag",
     "authenticated",
     "check_dag",
+    "check_reached_dags",
     "check_secret",
     "current_access",
     "declared_permission",

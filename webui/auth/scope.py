@@ -9,11 +9,12 @@ DAG and any permission (what a page shows besides its main object).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import cast
 
 from flask import g
 
-from engine.errors import NotFoundError
+from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag
 from engine.security.roles import Action, Resource
 from engine.services.dags import dag_ids_tagged
@@ -40,6 +41,20 @@ def check_dag(dag_id: str) -> Dag:
     if dag is None or not allows_dag(dag, action, resource):
         raise NotFoundError(f"no DAG {dag_id!r}")
     return dag
+
+
+def check_reached_dags(dag_ids: Iterable[str]) -> None:
+    """Refuse (409) an operation that reached DAGs outside the user's scope, as a clear
+    does through an ExternalTaskMarker, without naming them; the caller has not committed,
+    so nothing changes."""
+    action, resource = _permission()
+    for dag_id in set(dag_ids):
+        dag = db.session().get(Dag, dag_id)
+        if dag is None or not allows_dag(dag, action, resource):
+            raise ConflictError(
+                "this reaches a DAG you may not change (through an ExternalTaskMarker); "
+                "nothing was changed"
+            )
 
 
 def allows_dag(dag: Dag, action: Action, resource: Resource) -> bool:

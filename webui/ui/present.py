@@ -15,6 +15,7 @@ STATE_GLYPHS: dict[str, str] = {
     "queued": "⋯",
     "scheduled": "◷",
     "up_for_retry": "↻",
+    "up_for_reschedule": "⧖",
     "upstream_failed": "⊘",
     "skipped": "»",
     "none": "·",

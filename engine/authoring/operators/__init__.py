@@ -6,6 +6,7 @@ from engine.authoring.operators.branch import LatestOnlyOperator as LatestOnlyOp
 from engine.authoring.operators.dates import BranchDateTimeOperator as BranchDateTimeOperator
 from engine.authoring.operators.dates import BranchDayOfWeekOperator as BranchDayOfWeekOperator
 from engine.authoring.operators.empty import EmptyOperator as EmptyOperator
+from engine.authoring.operators.external_marker import ExternalTaskMarker as ExternalTaskMarker
 from engine.authoring.operators.python import BranchPythonOperator as BranchPythonOperator
 from engine.authoring.operators.python import PythonOperator as PythonOperator
 from engine.authoring.operators.python import ShortCircuitOperator as ShortCircuitOperator
@@ -30,6 +31,7 @@ __all__ = [
     "BranchPythonVirtualenvOperator",
     "EmptyOperator",
     "ExternalPythonOperator",
+    "ExternalTaskMarker",
     "LatestOnlyOperator",
     "PythonOperator",
     "PythonVirtualenvOperator",

@@ -146,3 +146,8 @@ def dotted_name(func: Callable[..., Any]) -> str:
     """How a task's callable is shown in its serialized form: ``module.qualname``."""
     module = getattr(func, "__module__", None) or "?"
     return f"{module}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def optional_name(func: Callable[..., Any] | None) -> str | None:
+    """:func:`dotted_name` of an optional callable argument (None when not given)."""
+    return None if func is None else dotted_name(func)

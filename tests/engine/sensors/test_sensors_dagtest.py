@@ -11,6 +11,7 @@ import pytest
 
 from engine import (
     DAG,
+    AirflowRescheduleException,
     BaseSensorOperator,
     BashSensor,
     DateTimeSensor,
@@ -183,12 +184,64 @@ def test_time_sensors() -> None:
     }  # fmt: skip
 
 
-def test_reschedule_mode_is_refused_until_supported() -> None:
+def test_reschedule_mode_pokes_in_one_try_with_a_wait_between_pokes() -> None:
+    lines: list[str] = []
+    pokes: list[int] = []  # each poke runs a fresh copy of the task: count outside it
     with DAG("s") as dag:
-        CountingSensor("r", done_after=1, mode="reschedule")
-    assert messages(dag) == ['task \'r\': mode="reschedule" is not supported yet; use mode="poke"']
+        PythonSensor(
+            task_id="r", python_callable=lambda: pokes.append(1) or len(pokes) >= 3,
+            mode="reschedule", poke_interval=0.01, timeout=5,
+        )  # fmt: skip
+    assert messages(dag) == []
+    test = DagTestRun(dag, echo=lines.append)
+    report = test.run().tasks["r"]
+    assert report.state is S.SUCCESS
+    assert (report.tries, report.pokes) == (1, 2)  # a reschedule is not a retry
+    assert [line.split(" (")[0] for line in lines] == [
+        "r: up_for_reschedule", "r: up_for_reschedule", "r: success",
+    ]  # fmt: skip
+
+
+def test_reschedule_timeout_counts_from_the_first_poke() -> None:
+    with DAG("s") as dag:
+        CountingSensor("r", done_after=10**9, mode="reschedule", poke_interval=0.02,
+                       timeout=0.1, retries=3)  # fmt: skip
+    report = DagTestRun(dag, echo=lambda _: None).run().tasks["r"]
+    assert report.state is S.FAILED
+    assert report.tries == 1
+    assert report.pokes >= 2
+    assert (report.error or "").startswith("SensorTimeout")
 
 
 @pytest.mark.parametrize("sensor", [PythonSensor, BashSensor, FileSensor])
 def test_sensors_are_exported_from_engine(sensor: type) -> None:
     assert issubclass(sensor, BaseSensorOperator)
+
+
+def test_reschedule_waits_back_off_exponentially_up_to_max_wait() -> None:
+    waits: list[float] = []
+    pokes: list[int] = []
+    with DAG("s") as dag:
+        PythonSensor(
+            task_id="r", python_callable=lambda: pokes.append(1) or len(pokes) >= 4,
+            mode="reschedule", poke_interval=10, exponential_backoff=True, max_wait=25,
+            timeout=3600,
+        )  # fmt: skip
+    report = DagTestRun(dag, echo=lambda _: None, sleep=waits.append).run().tasks["r"]
+    assert report.state is S.SUCCESS
+    assert len(waits) == 3
+    # 10 s doubled per poke, with up to as much again of jitter: [10, 20), [20, 40) → 25, 25.
+    assert 9 <= waits[0] < 20 <= waits[1]
+    assert max(waits) <= 25
+
+
+def test_a_naive_reschedule_date_fails_the_task_naming_it() -> None:
+    def naive() -> None:
+        raise AirflowRescheduleException(datetime(2030, 1, 1))
+
+    with DAG("s") as dag:
+        task(naive, retries=2)()
+    report = DagTestRun(dag, echo=lambda _: None).run().tasks["naive"]
+    assert report.state is S.FAILED
+    assert report.tries == 1
+    assert "it must be a timezone-aware datetime" in (report.error or "")

@@ -1,4 +1,4 @@
-"""The DAG file of the runner tests for sensors in poke mode."""
+"""The DAG file of the runner tests for sensors in poke and reschedule mode."""
 
 from __future__ import annotations
 
@@ -29,3 +29,9 @@ with DAG("sensors", schedule=None, start_date=datetime(2026, 1, 1)):
     ThirdPoke(task_id="third", poke_interval=0.01, timeout=5)
     FileSensor(task_id="never", filepath=str(FLAG), poke_interval=0.01, timeout=0.05, retries=3)
     FileSensor(task_id="soft", filepath=str(FLAG), poke_interval=0.01, timeout=0.05, soft_fail=True)
+    # mode="reschedule": each poke is one run of the try; the count lives outside the task.
+    ThirdPoke(task_id="third_r", mode="reschedule", poke_interval=30, timeout=3600, retries=2)
+    FileSensor(
+        task_id="never_r", filepath=str(FLAG), mode="reschedule", poke_interval=30, timeout=600,
+        retries=3, on_retry_callback=lambda context: print("retry callback"),
+    )  # fmt: skip

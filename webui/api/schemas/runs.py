@@ -142,6 +142,14 @@ class TaskInstanceSchema(ma.Schema):
     duration = fields.Float(allow_none=True)
     hostname = fields.String(allow_none=True)
     next_retry_at = fields.DateTime(allow_none=True)
+    next_poke_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "A rescheduling sensor's next poke (while it waits for it)"},
+    )
+    first_poke_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "A rescheduling sensor's first poke: its timeout counts from it"},
+    )
 
 
 class TaskClearSchema(ma.Schema):

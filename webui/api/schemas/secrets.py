@@ -54,3 +54,10 @@ class ConnectionBodySchema(ma.Schema):
     port = fields.Integer(load_default=None, validate=validate.Range(min=0, max=65535))
     password = fields.String(load_default=None, validate=_TEXT)
     extra = fields.String(load_default=None, validate=_TEXT)
+
+
+class ConnectionTestSchema(ma.Schema):
+    status = fields.Boolean(required=True)
+    """Whether the connection answered its hook's check."""
+    message = fields.String(required=True)
+    """``Connection successfully tested``, or the reason it failed."""

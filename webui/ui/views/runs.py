@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import BadRequest
@@ -27,8 +27,9 @@ from werkzeug.wrappers import Response
 
 from engine.authoring.xcomvalues import readable
 from engine.errors import InvalidInputError, NotFoundError
-from engine.models import TaskInstance
+from engine.models import Dag, TaskInstance
 from engine.security.roles import Action, Resource
+from engine.services.crosslinks import RunLink, links_of, triggering_instance
 from engine.services.runs import mark_run
 from engine.services.taskinstances import (
     LogChunk,
@@ -43,7 +44,7 @@ from engine.services.taskinstances import (
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
-from webui.auth import allows_dag, check_dag
+from webui.auth import allows_dag, check_dag, check_reached_dags
 from webui.ui.blueprint import bp
 from webui.ui.paging import offset_arg
 from webui.ui.present import span
@@ -58,6 +59,7 @@ from webui.ui.viewmodels.runview import (
 )
 
 RUN = "/dags/<dag_id>/runs/<path:run_id>"
+T = TypeVar("T", TaskInstance, RunLink)
 MARKS = {"success", "failed"}
 """What a person may mark a run or a task instance from these pages."""
 
@@ -154,10 +156,12 @@ def run_live(dag_id: str, run_id: str) -> str:
 
 def _run_page(template: str, dag_id: str, run_id: str) -> str:
     dag = check_dag(dag_id)
+    view = run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow())
     return render_template(
         template,
         dag=dag,
-        view=run_view(session=db.session(), dag_id=dag_id, run_id=run_id, now=utcnow()),
+        view=view,
+        triggered_from=_visible(triggering_instance(session=db.session(), run=view.run)),
         show_tasks=allows_dag(dag, Action.READ, Resource.TASK_INSTANCES),
         may_edit=allows_dag(dag, Action.EDIT, Resource.DAG_RUNS),
         **_helpers(),
@@ -198,8 +202,23 @@ def clear_run(dag_id: str, run_id: str) -> Response:
 
 
 def _cleared_message(cleared: list[TaskInstance]) -> str:
-    names = ", ".join(sorted(ti.task_id for ti in cleared)) or "none (running tasks are left)"
+    names = ", ".join(sorted(_cleared_name(ti, cleared[0].dag_id) for ti in cleared))
+    names = names or "none (running tasks are left)"
     return f"cleared {len(cleared)} task(s) to run again: {names}"
+
+
+def _visible(item: T | None) -> T | None:
+    """``item`` (a task instance or a link, of some DAG) when the user may read that DAG's
+    runs; links between DAGs never show a DAG outside the user's scope."""
+    if item is None:
+        return None
+    other = db.session().get(Dag, item.dag_id)
+    return item if other is not None and allows_dag(other, Action.READ, Resource.DAG_RUNS) else None
+
+
+def _cleared_name(ti: TaskInstance, dag_id: str) -> str:
+    """A cleared task's name; with its DAG's when a marker reached into another DAG."""
+    return ti.task_id if ti.dag_id == dag_id else f"{ti.dag_id}.{ti.task_id}"
 
 
 # -- a task instance --------------------------------------------------------------------------
@@ -239,6 +258,7 @@ def task_instance(dag_id: str, run_id: str, task_id: str) -> str | Response:
         may_logs=may_logs,
         fields=task_fields(task, attempt),
         about=task_docs(task),
+        links=[link for link in links_of(session=session, ti=ti, task=task) if _visible(link)],
         xcoms=xcoms_of(session=session, ti=ti) if may_xcom else None,
         may_edit=allows_dag(dag, Action.EDIT, Resource.TASK_INSTANCES),
         finished=ti.state in FINISHED,
@@ -373,6 +393,7 @@ def clear_task(dag_id: str, run_id: str, task_id: str) -> Response:
         downstream=request.form.get("downstream") == "true",
         now=utcnow(),
     )
+    check_reached_dags(ti.dag_id for ti in cleared)
     db.commit()
     flash(_cleared_message(cleared))
     here = _instance_args(dag_id, run_id, task_id, map_index)

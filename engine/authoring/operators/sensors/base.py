@@ -10,6 +10,7 @@ sensor again when its next poke is due, so the slot is free meanwhile. Either wa
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import Any, ClassVar
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import FailTask, SkipTask
 from engine.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 VALID_MODES = ("poke", "reschedule")
 DEFAULT_POKE_INTERVAL = 60.0
@@ -84,8 +87,6 @@ class BaseSensorOperator(BaseOperator):
         self.exponential_backoff = bool(exponential_backoff)
         if mode not in VALID_MODES:
             self.problems.append(f"mode must be one of {', '.join(VALID_MODES)}, got {mode!r}")
-        elif mode == "reschedule":  # until workers end a try as up_for_reschedule
-            self.problems.append('mode="reschedule" is not supported yet; use mode="poke"')
         self.mode = mode
 
     def _seconds(self, name: str, value: Any) -> float:
@@ -111,6 +112,8 @@ class BaseSensorOperator(BaseOperator):
         pokes = getattr(context.get("ti"), "poke_count", 0)
         while True:
             pokes += 1
+            # One line per poke: a rescheduled sensor's try log gathers every poke's.
+            logger.info("poke %d of sensor %s", pokes, self.task_id)
             result = self.poke(context)
             if result:
                 return result.xcom_value if isinstance(result, PokeReturnValue) else None
@@ -147,6 +150,7 @@ class BaseSensorOperator(BaseOperator):
 
     def serialize_fields(self) -> dict[str, Any]:
         return {
+            **super().serialize_fields(),
             "poke_interval": self.poke_interval,
             "timeout": self.timeout,
             "soft_fail": self.soft_fail,

@@ -1,0 +1,13 @@
+from engine.hooks.http import HttpHook as HttpHook
+from engine.hooks.http_operators import HttpOperator as HttpOperator
+from engine.hooks.http_operators import HttpSensor as HttpSensor
+from engine.hooks.http_operators import SimpleHttpOperator as SimpleHttpOperator
+from engine.hooks.registry import test_connection as test_connection
+from engine.hooks.sql import DbApiHook as DbApiHook
+from engine.hooks.sql import PostgresHook as PostgresHook
+from engine.hooks.sql import SqlHook as SqlHook
+from engine.hooks.sql import SqliteHook as SqliteHook
+from engine.hooks.sql import fetch_all_handler as fetch_all_handler
+from engine.hooks.sql import fetch_one_handler as fetch_one_handler
+from engine.hooks.sql_operators import SQLExecuteQueryOperator as SQLExecuteQueryOperator
+from engine.hooks.sql_operators import SqlSensor as SqlSensor
