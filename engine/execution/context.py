@@ -12,6 +12,11 @@ import pendulum
 from lazy_object_proxy import Proxy
 
 from engine.authoring.macros import macros_namespace
+from engine.execution.assets import (
+    InletEventAccessors,
+    OutletEventAccessors,
+    triggering_asset_events,
+)
 from engine.execution.secrets import template_namespaces
 from engine.execution.xcoms import (
     RETURN_VALUE,
@@ -125,6 +130,19 @@ def build_context(
         "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{_ds_nodash(run)}",
         **run_context(dag, run, params),
         **previous_success_context(previous_success),
+        **asset_context(task, run),
+    }
+
+
+def asset_context(task: BaseOperator, run: RunInfo) -> dict[str, Any]:
+    """``outlet_events``, ``inlet_events`` and ``triggering_asset_events`` (read from the
+    database the first time a task uses them)."""
+    return {
+        "outlet_events": OutletEventAccessors(task.outlets),
+        "inlet_events": InletEventAccessors(task.inlets),
+        "triggering_asset_events": Proxy(
+            functools.partial(triggering_asset_events, run.dag_id, run.run_id)
+        ),
     }
 
 
