@@ -8,7 +8,7 @@ transaction (the worker's finish, with the task's success).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -245,6 +245,65 @@ def producers(*, session: Session, asset_ids: Iterable[int]) -> dict[int, list[t
     for asset_id, dag_id, task_id in rows:
         found.setdefault(asset_id, []).append((dag_id, task_id))
     return found
+
+
+def described(
+    assets: Sequence[AssetModel], *, session: Session, visible: Collection[str] | None
+) -> list[dict[str, Any]]:
+    """Assets as the API and the UI show them (Airflow's fields), with the tasks that update
+    them and the DAGs scheduled on them, among the DAGs in ``visible`` (None: all)."""
+    ids = [a.id for a in assets]
+    made = producers(session=session, asset_ids=ids)
+    used = consumers(session=session, asset_ids=ids)
+    return [
+        {
+            "id": asset.id,
+            "name": asset.name,
+            "uri": asset.uri,
+            "group": asset.group,
+            "extra": asset.extra,
+            "created_at": asset.created_at,
+            "updated_at": asset.updated_at,
+            "producing_tasks": [
+                {"dag_id": d, "task_id": t}
+                for d, t in made.get(asset.id, [])
+                if visible is None or d in visible
+            ],
+            "scheduled_dags": [
+                {"dag_id": d} for d in used.get(asset.id, []) if visible is None or d in visible
+            ],
+        }
+        for asset in assets
+    ]
+
+
+def described_events(events: Sequence[AssetEvent], *, session: Session) -> list[dict[str, Any]]:
+    """Events as the API and the UI show them, with their asset and the runs they made."""
+    assets = {
+        a.id: a
+        for a in session.scalars(
+            sa.select(AssetModel).where(AssetModel.id.in_({e.asset_id for e in events}))
+        )
+    }
+    runs = run_ids_of(session=session, event_ids=[e.id for e in events])
+    return [
+        {
+            "id": e.id,
+            "asset_id": e.asset_id,
+            "name": assets[e.asset_id].name,
+            "uri": assets[e.asset_id].uri,
+            "group": assets[e.asset_id].group,
+            "extra": e.extra,
+            "source_dag_id": e.source_dag_id,
+            "source_run_id": e.source_run_id,
+            "source_task_id": e.source_task_id,
+            "source_map_index": e.source_map_index,
+            "source_alias_name": e.source_alias_name,
+            "created_dagruns": runs.get(e.id, []),
+            "timestamp": e.timestamp,
+        }
+        for e in events
+    ]
 
 
 def consumers(*, session: Session, asset_ids: Iterable[int]) -> dict[int, list[str]]:
