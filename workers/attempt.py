@@ -32,6 +32,7 @@ from engine.authoring.params import resolve_params
 from engine.authoring.serialization import SerializedDAG
 from engine.authoring.signals import TaskTimeout
 from engine.errors import NotFoundError
+from engine.execution.assets import DATABASE_EVENTS
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
 from engine.execution.context import PreviousRun, TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
@@ -105,6 +106,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         ti=handle,
         params=params,
         previous_success=lambda: previous_success(claim, ctx=ctx),
+        asset_events=DATABASE_EVENTS,
     )
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)

@@ -134,13 +134,14 @@ class _LazyEvents(Sequence[AssetEventInfo]):
 class InletEventAccessors(Mapping[BaseAsset, Sequence[AssetEventInfo]]):
     """``inlet_events``: the events of each inlet (asset or alias), oldest first."""
 
-    def __init__(self, inlets: Sequence[BaseAsset]) -> None:
+    def __init__(self, inlets: Sequence[BaseAsset], reader: EventReader) -> None:
         self._inlets = list(dict.fromkeys(inlets))
+        self._read = reader.inlet
 
     def __getitem__(self, key: BaseAsset) -> Sequence[AssetEventInfo]:
         if key not in self._inlets:
             raise KeyError(f"{key!r} is not an inlet of this task: add it to inlets=[...]")
-        return _LazyEvents(lambda: _read_inlet_events(key))
+        return _LazyEvents(lambda: self._read(key))
 
     def __iter__(self) -> Iterator[BaseAsset]:
         return iter(self._inlets)
@@ -183,3 +184,20 @@ def triggering_asset_events(dag_id: str, run_id: str) -> dict[Asset, list[AssetE
             info = AssetEventInfo.of(asset, event)
             found.setdefault(info.asset, []).append(info)
     return found
+
+
+@dataclass(frozen=True)
+class EventReader:
+    """Where a task's context reads asset events from."""
+
+    inlet: Callable[[BaseAsset], list[AssetEventInfo]]
+    """All events of an inlet, oldest first."""
+    triggering: Callable[[str, str], dict[Asset, list[AssetEventInfo]]]
+    """The events a run (``dag_id``, ``run_id``) consumed, by asset."""
+
+
+DATABASE_EVENTS = EventReader(_read_inlet_events, triggering_asset_events)
+"""A worker's: the metadata database."""
+
+NO_EVENTS = EventReader(lambda key: [], lambda dag_id, run_id: {})
+"""``loom dags test``'s (it runs without a database): none recorded."""
