@@ -42,6 +42,9 @@ class TaskSetting:
     doc: str = ""
     serialized: bool = True
     """Stored in the serialized DAG (callbacks are not: they are code)."""
+    written_when_set: bool = False
+    """Stored only when it differs from the default: a setting added later that leaves the
+    serialized DAG (and its hash, so its version) of a task that does not use it unchanged."""
 
     def stored(self, value: Any) -> Any:
         """An accepted value as it reads back from the serialized DAG."""
@@ -285,8 +288,12 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
     TaskSetting(
         "on_failure_fail_dagrun", False, BOOL, "A failed teardown fails the run (teardowns only)."
     ),
-    TaskSetting("outlets", None, ASSETS, "Assets a success updates (an event each)."),
-    TaskSetting("inlets", None, ASSETS, "Assets the task reads (``inlet_events``)."),
+    TaskSetting(
+        "outlets", None, ASSETS, "Assets a success updates (an event each).", written_when_set=True
+    ),
+    TaskSetting(
+        "inlets", None, ASSETS, "Assets the task reads (``inlet_events``).", written_when_set=True
+    ),
 )
 
 SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)

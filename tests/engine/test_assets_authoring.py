@@ -166,3 +166,12 @@ def test_asset_decorator_reports_unknown_dag_arguments() -> None:
     def thing() -> None: ...
 
     assert any("unknown argument 'colour'" in m for m, _ in thing.dag.problems)
+
+
+def test_a_task_without_assets_serializes_as_before_assets_existed() -> None:
+    """No new keys: a DAG that uses no assets keeps its hash (and version) on upgrade."""
+    with DAG("d") as dag:
+        EmptyOperator(task_id="t")
+    [task] = serialize_dag(dag)["tasks"]
+    assert "outlets" not in task
+    assert "inlets" not in task
