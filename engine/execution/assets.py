@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
 
 from engine.authoring.assets import Asset, AssetAlias, BaseAsset
+from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from engine.models import AssetEvent, AssetModel
@@ -88,6 +89,27 @@ class OutletEventAccessors(Mapping[BaseAsset, OutletEventAccessor]):
 
     def __len__(self) -> int:
         return len(self._accessors)
+
+
+def check_outlet_events(accessors: object) -> None:
+    """Raise InvalidInputError naming the outlet whose event ``extra`` is not JSON (the
+    try then fails: its events cannot be written with its success)."""
+    import json
+
+    from engine.services.userinput import check_json
+
+    if not isinstance(accessors, OutletEventAccessors):
+        return
+    for key, accessor in accessors.items():
+        for extra in [accessor.extra, *(extra for _, extra in accessor.added)]:
+            field = f"outlet_events[{key!r}].extra"
+            if not isinstance(extra, dict):
+                raise InvalidInputError(f"{field} must be a dict, got {type(extra).__name__}")
+            try:
+                json.dumps(extra)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(f"{field} is not JSON: {exc}") from None
+            check_json(extra, field=field)
 
 
 def outlet_events_of(accessors: object) -> OutletEvents:

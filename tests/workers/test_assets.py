@@ -13,7 +13,15 @@ from engine.execution import secrets
 from engine.models import AssetDagRunQueue, AssetEvent, AssetModel
 from engine.models.crypto import Crypter
 from engine.state import TaskInstanceState
-from tests.workers.conftest import Sessions, create_run, holding, queue_try, ti_id_of, xcoms
+from tests.workers.conftest import (
+    Sessions,
+    attempts,
+    create_run,
+    holding,
+    queue_try,
+    ti_id_of,
+    xcoms,
+)
 from workers import RunnerContext, run_task
 
 
@@ -67,6 +75,19 @@ def test_a_failure_writes_no_event(sessions: Sessions, ctx: RunnerContext) -> No
     assert run(sessions, ctx, pk, "fail") is TI.FAILED
     assert events(sessions) == []
     assert queued(sessions) == set()
+
+
+def test_an_extra_that_is_not_json_fails_the_try_and_writes_nothing(
+    sessions: Sessions, ctx: RunnerContext
+) -> None:
+    pk = create_run(sessions, dag_id="assets")
+    ti_id = ti_id_of(sessions, "bad_extra", pk)
+    assert run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx) is TI.FAILED
+    assert events(sessions) == []
+    [attempt] = attempts(sessions, ti_id)
+    assert "outlet_events[Asset('s3://bucket/broken')].extra is not JSON" in (
+        attempt.error_message or ""
+    )
 
 
 def test_an_empty_operator_with_outlets_runs_and_writes_its_event(

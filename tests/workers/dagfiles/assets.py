@@ -35,7 +35,12 @@ with DAG("assets", schedule=None, start_date=datetime(2026, 1, 1)):
             "aliased": [e.asset.uri for e in inlet_events[DYNAMIC]],
         }
 
+    @task(outlets=[BROKEN])
+    def bad_extra(outlet_events: Any) -> None:
+        outlet_events[BROKEN].extra = {"when": object()}
+
     EmptyOperator(task_id="empty_producer", outlets=[BROKEN])
+    bad_extra()
     make()
     fail()
     through_alias()
