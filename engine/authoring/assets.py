@@ -254,6 +254,20 @@ def as_condition(value: Any) -> BaseAsset | None:
     return None
 
 
+def describe(condition: BaseAsset) -> str:
+    """A condition in words for people: ``orders & (rates | AssetAlias(fx))``."""
+    if isinstance(condition, Asset):
+        return condition.name
+    if isinstance(condition, AssetAlias):
+        return f"AssetAlias({condition.name})"
+    assert isinstance(condition, _Condition)
+    joiner = " | " if isinstance(condition, AssetAny) else " & "
+    parts = [
+        f"({describe(o)})" if isinstance(o, _Condition) else describe(o) for o in condition.objects
+    ]
+    return joiner.join(parts)
+
+
 def deserialize_asset(data: Mapping[str, Any]) -> BaseAsset:
     """Inverse of :meth:`BaseAsset.serialize`."""
     kind = data.get("__type")

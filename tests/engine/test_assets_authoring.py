@@ -93,6 +93,7 @@ def test_schedule_list_means_all_and_needs_no_start_date() -> None:
     assert isinstance(dag.schedule, AssetTriggeredTimetable)
     assert asset_condition(dag.schedule) == AssetAll(a, b)
     assert not dag.schedule.can_be_scheduled
+    assert dag.schedule.description == "Triggered by assets: a & b"
 
 
 def test_schedule_list_mixing_assets_and_other_things_is_a_problem() -> None:
@@ -108,6 +109,7 @@ def test_asset_or_time_schedule_plans_on_its_timetable() -> None:
     assert dag.problems == []
     assert dag.schedule.can_be_scheduled
     assert dag.schedule.summary == "Asset or 0 6 * * *"
+    assert dag.schedule.description.endswith("or when triggered by assets: a")
     with pytest.raises(InvalidInputError, match="'every'"):
         AssetOrTimeSchedule(timetable=cron, assets=Asset("a"), every=1)  # type: ignore[call-arg]
     with pytest.raises(InvalidInputError, match="time-based timetable"):

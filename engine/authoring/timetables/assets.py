@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from engine.authoring.assets import BaseAsset, as_condition, deserialize_asset
+from engine.authoring.assets import BaseAsset, as_condition, describe, deserialize_asset
 from engine.authoring.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
 from engine.errors import InvalidInputError
 
@@ -25,7 +25,7 @@ class AssetTriggeredTimetable(Timetable):
 
     def __init__(self, condition: BaseAsset) -> None:
         self.asset_condition = condition
-        self.description = "Triggered by assets"
+        self.description = f"Triggered by assets: {describe(condition)}"
 
     @property
     def summary(self) -> str:
@@ -70,7 +70,10 @@ class AssetOrTimeSchedule(AssetTriggeredTimetable):
         self.timetable = timetable
         self.periodic = timetable.periodic
         self.can_be_scheduled = timetable.can_be_scheduled
-        self.description = f"Triggered by assets or {timetable.description or timetable.summary}"
+        self.description = (
+            f"{timetable.description or timetable.summary}, "
+            f"or when triggered by assets: {describe(condition)}"
+        )
 
     @property
     def summary(self) -> str:
