@@ -1,3 +1,9 @@
+from engine.authoring.assetdecorator import AssetDefinition as AssetDefinition
+from engine.authoring.assetdecorator import asset as asset
+from engine.authoring.assets import Asset as Asset
+from engine.authoring.assets import AssetAlias as AssetAlias
+from engine.authoring.assets import AssetAll as AssetAll
+from engine.authoring.assets import AssetAny as AssetAny
 from engine.authoring.baseoperator import BaseOperator as BaseOperator
 from engine.authoring.chain import chain as chain
 from engine.authoring.connection import Connection as Connection
@@ -47,6 +53,7 @@ from engine.authoring.taskflow import XComArg as XComArg
 from engine.authoring.taskflow import task as task
 from engine.authoring.taskgroup import TaskGroup as TaskGroup
 from engine.authoring.taskgroup import task_group as task_group
+from engine.authoring.timetables.assets import AssetOrTimeSchedule as AssetOrTimeSchedule
 from engine.authoring.timetables.base import DagRunInfo as DagRunInfo
 from engine.authoring.timetables.base import DataInterval as DataInterval
 from engine.authoring.timetables.base import TimeRestriction as TimeRestriction

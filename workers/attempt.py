@@ -31,7 +31,8 @@ from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.authoring.params import resolve_params
 from engine.authoring.serialization import SerializedDAG
 from engine.authoring.signals import TaskTimeout
-from engine.errors import NotFoundError
+from engine.errors import InvalidInputError, NotFoundError
+from engine.execution.assets import DATABASE_EVENTS, check_outlet_events
 from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
 from engine.execution.context import PreviousRun, TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
@@ -107,6 +108,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         ti=handle,
         params=params,
         previous_success=lambda: previous_success(claim, ctx=ctx),
+        asset_events=DATABASE_EVENTS,
     )
     notify_listeners(claim.event(TaskInstanceState.RUNNING, previous=TaskInstanceState.QUEUED))
     _warn_if_uninterruptible(claim, task.execution_timeout)
@@ -114,7 +116,18 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
     with virtualenv_defaults(ctx.settings.virtualenv):
         result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
-    return AttemptRecord(result, store, task=task, context=context)
+    return AttemptRecord(checked_events(result, context), store, task=task, context=context)
+
+
+def checked_events(result: AttemptResult, context: dict[str, Any]) -> AttemptResult:
+    """``result``, or a failure when a success's outlet events cannot be written."""
+    if result.outcome is not Outcome.SUCCESS:
+        return result
+    try:
+        check_outlet_events(context.get("outlet_events"))
+    except InvalidInputError as exc:
+        return failure_result(exc, retryable=False)
+    return result
 
 
 @dataclass(frozen=True)

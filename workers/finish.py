@@ -14,9 +14,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from engine.authoring.assets import Asset
 from engine.authoring.serialization import SerializedDAG, to_jsonable
 from engine.config.masking import redact_secrets_in
 from engine.errors import ConflictError
+from engine.execution.assets import outlet_events_of
 from engine.execution.attempt import Outcome
 from engine.execution.outcomes import (
     AttemptDetails,
@@ -30,6 +32,7 @@ from engine.models import TaskInstance, TaskMap
 from engine.scheduling import BRANCH_XCOM_KEY, Limits
 from engine.scheduling.skips import skip_tasks
 from engine.scheduling.wakeup import request_wake
+from engine.services.assets import EventSource, record_outlet_events
 from engine.state import TaskInstanceState
 from workers.attempt import AttemptRecord
 from workers.claim import Claim
@@ -95,6 +98,23 @@ def record_map_length(*, session: Session, claim: Claim, length: int) -> None:
     session.add(TaskMap(**key, map_index=claim.map_index, length=length))
 
 
+def record_asset_events(
+    *, session: Session, claim: Claim, record: AttemptRecord, now: datetime
+) -> None:
+    """An event per outlet of the run's task (and per asset added through an alias), in
+    the transaction of the success: a consumer is queued exactly when the task succeeded."""
+    outlets = claim.task.outlets
+    if not outlets:
+        return
+    record_outlet_events(
+        session=session,
+        outlets=[item for item in outlets if isinstance(item, Asset)],
+        events=outlet_events_of(record.context.get("outlet_events")),
+        source=EventSource(claim.dag_id, claim.run_id, claim.task_id, claim.map_index),
+        now=now,
+    )
+
+
 def _record_outcome(
     session: Session,
     ti: TaskInstance,
@@ -126,6 +146,7 @@ def _record_outcome(
         )
         if result.map_length is not None:
             record_map_length(session=session, claim=claim, length=result.map_length)
+        record_asset_events(session=session, claim=claim, record=record, now=now)
         record_finish(
             session=session, ti=ti, task=claim.task, state=TI.SUCCESS, now=now, details=details
         )

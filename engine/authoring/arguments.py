@@ -50,8 +50,6 @@ HINTS: dict[str, str] = {
     "as that user and route with queue=",
     "deferrable": "not supported yet: deferral and the triggerer are still to come; "
     "without it the task waits in its try",
-    "inlets": "not supported yet (assets)",
-    "outlets": "not supported yet (assets)",
     "map_index_template": "not supported yet: mapped instances are named by their index",
     "logger_name": "not supported: a task logs through the 'user.task' logger or print",
     "allow_nested_operators": "not supported: an operator runs one task; nest none",

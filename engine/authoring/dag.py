@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, overload
 from zoneinfo import ZoneInfo
 
 from engine.authoring.arguments import report_unknown_keywords
+from engine.authoring.assets import BaseAsset
 from engine.authoring.callsite import CallSite, user_call_site
 from engine.authoring.dagsettings import (
     as_mapping,
@@ -24,6 +25,8 @@ from engine.authoring.params import Param, as_params, default_problems
 from engine.authoring.schedules import Schedule, parse_schedule
 from engine.authoring.taskgroup import TaskGroup
 from engine.authoring.tasksettings import as_callbacks, as_names
+from engine.authoring.timetables.assets import AssetTriggeredTimetable
+from engine.authoring.timetables.base import Timetable
 from engine.authoring.timetables.simple import NullTimetable
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
@@ -69,7 +72,7 @@ class DAG:
         self,
         dag_id: str,
         *,
-        schedule: str | timedelta | None = None,
+        schedule: str | timedelta | Timetable | BaseAsset | Sequence[BaseAsset] | None = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         catchup: bool = False,
@@ -206,7 +209,11 @@ class DAG:
             self.add_problem(
                 f"invalid dag_id {self.dag_id!r}: use 1-250 letters, digits, '_', '.' or '-'"
             )
-        if self.schedule_arg is not None and self.start_date is None:
+        if (
+            self.schedule_arg is not None
+            and type(self.schedule) is not AssetTriggeredTimetable  # runs on events, not time
+            and self.start_date is None
+        ):
             self.add_problem(f"schedule {self.schedule_arg!r} needs a start_date")
         if self.start_date and self.end_date and self.end_date < self.start_date:
             self.add_problem("end_date is before start_date")

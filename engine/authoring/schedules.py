@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.authoring.assets import as_condition
+from engine.authoring.timetables.assets import AssetOrTimeSchedule, AssetTriggeredTimetable
 from engine.authoring.timetables.base import (
     DagRunInfo,
     DataInterval,
@@ -68,6 +70,8 @@ BUILT_IN: dict[str, type[Timetable]] = {
         DeltaDataIntervalTimetable,
         DeltaTriggerTimetable,
         EventsTimetable,
+        AssetTriggeredTimetable,
+        AssetOrTimeSchedule,
     )
 }
 """Loom's timetables by the ``kind`` their serialized form records."""
@@ -102,6 +106,9 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
     """Turn what a DAG file passes as ``schedule`` into a :class:`Timetable`."""
     if value is None:
         return NullTimetable()
+    condition = as_condition(value)
+    if condition is not None:
+        return AssetTriggeredTimetable(condition)
     if isinstance(value, timedelta):
         return DeltaDataIntervalTimetable(value)
     if isinstance(value, Timetable) and type(value) in BUILT_IN.values():
@@ -111,8 +118,8 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
         return _plugin_timetable(value)
     if not isinstance(value, str):
         raise InvalidInputError(
-            f"schedule must be a cron string, a preset, a timedelta, None or a timetable, "
-            f"not {type(value).__name__}"
+            "schedule must be a cron string, a preset, a timedelta, None, a timetable or "
+            f"assets, not {type(value).__name__}"
         )
     text = value.strip()
     if text == "@once":

@@ -235,7 +235,12 @@ _TASK_FIELDS: dict[str, _Field] = {
     "mapped": _Field(missing=None, written_when_set=True),
     "template_fields_renderers": _Field(missing={}, written_when_set=True),
     "is_empty": _Field(missing=False, written_when_set=True),
-    **{s.name: _Field(s.kind.dump, s.kind.load, s.stored_default()) for s in SERIALIZED_SETTINGS},
+    **{
+        s.name: _Field(
+            s.kind.dump, s.kind.load, s.stored_default(), written_when_set=s.written_when_set
+        )
+        for s in SERIALIZED_SETTINGS
+    },
 }
 """Every field of :class:`SerializedTask` by name; a DAG serialized before a setting
 existed lacks its key until reparsed, and reads as the setting's default."""

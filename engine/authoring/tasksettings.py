@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from engine.authoring.assets import BaseAsset, as_outlets, dump_outlets, load_outlets
 from engine.authoring.params import Param, as_params, default_problems
 from engine.authoring.trigger_rules import TriggerRule
 from engine.priority import DEFAULT_POOL, PRIORITY_CLASSES, QUEUE_PATTERN
@@ -41,6 +42,9 @@ class TaskSetting:
     doc: str = ""
     serialized: bool = True
     """Stored in the serialized DAG (callbacks are not: they are code)."""
+    written_when_set: bool = False
+    """Stored only when it differs from the default: a setting added later that leaves the
+    serialized DAG (and its hash, so its version) of a task that does not use it unchanged."""
 
     def stored(self, value: Any) -> Any:
         """An accepted value as it reads back from the serialized DAG."""
@@ -225,6 +229,7 @@ TEXT = Kind(_accept_text)
 OPTIONAL_POSITIVE = Kind(_accept_optional_positive)
 WEIGHT_RULE = Kind(_accept_weight_rule)
 QUEUE = Kind(_accept_queue)
+ASSETS = Kind(as_outlets, dump=dump_outlets, load=load_outlets)
 PARAMS = Kind(
     _accept_params,
     dump=lambda params: {name: p.serialize() for name, p in params.items()},
@@ -283,6 +288,12 @@ TASK_SETTINGS: tuple[TaskSetting, ...] = (
     TaskSetting(
         "on_failure_fail_dagrun", False, BOOL, "A failed teardown fails the run (teardowns only)."
     ),
+    TaskSetting(
+        "outlets", None, ASSETS, "Assets a success updates (an event each).", written_when_set=True
+    ),
+    TaskSetting(
+        "inlets", None, ASSETS, "Assets the task reads (``inlet_events``).", written_when_set=True
+    ),
 )
 
 SETTING_NAMES = frozenset(setting.name for setting in TASK_SETTINGS)
@@ -336,3 +347,5 @@ class SerializedSettingValues:
     depends_on_past: bool
     wait_for_downstream: bool
     ignore_first_depends_on_past: bool
+    outlets: Sequence[BaseAsset]
+    inlets: Sequence[BaseAsset]

@@ -40,6 +40,7 @@ class Registration:
 
 
 COMMANDS: Mapping[str, Registration] = {
+    "assets": Registration("engine.cli.assets_cmd:group", "List assets and their events."),
     "config": Registration(
         "engine.cli.config_cmd:group",
         "Inspect Loom's configuration (loom.yaml and LOOM__* variables).",

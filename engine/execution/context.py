@@ -12,6 +12,12 @@ import pendulum
 from lazy_object_proxy import Proxy
 
 from engine.authoring.macros import macros_namespace
+from engine.execution.assets import (
+    NO_EVENTS,
+    EventReader,
+    InletEventAccessors,
+    OutletEventAccessors,
+)
 from engine.execution.secrets import template_namespaces
 from engine.execution.xcoms import (
     RETURN_VALUE,
@@ -120,8 +126,10 @@ def build_context(
     ti: TaskInstanceHandle,
     params: Mapping[str, Any],
     previous_success: PreviousLookup | None = None,
+    asset_events: EventReader = NO_EVENTS,
 ) -> dict[str, Any]:
-    """The template and callable context, with Airflow 3's names."""
+    """The template and callable context, with Airflow 3's names (a worker reads asset
+    events from the database; without ``asset_events`` there are none)."""
     return {
         "task": task,
         "ti": ti,
@@ -130,6 +138,19 @@ def build_context(
         "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{_ds_nodash(run)}",
         **run_context(dag, run, params),
         **previous_success_context(previous_success),
+        **asset_context(task, run, asset_events),
+    }
+
+
+def asset_context(task: BaseOperator, run: RunInfo, events: EventReader) -> dict[str, Any]:
+    """``outlet_events``, ``inlet_events`` and ``triggering_asset_events`` (read by
+    ``events`` the first time a task uses them)."""
+    return {
+        "outlet_events": OutletEventAccessors(task.outlets),
+        "inlet_events": InletEventAccessors(task.inlets, events),
+        "triggering_asset_events": Proxy(
+            functools.partial(events.triggering, run.dag_id, run.run_id)
+        ),
     }
 
 

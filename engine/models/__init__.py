@@ -17,6 +17,7 @@ from engine.lazy import attach_stub
 _attribute, __dir__, __all__ = attach_stub(__name__, __file__)
 
 MODEL_MODULES = (
+    "engine.models.assets",
     "engine.models.dags",
     "engine.models.heartbeats",
     "engine.models.operations",

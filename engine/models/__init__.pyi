@@ -1,5 +1,14 @@
 """The public names of :mod:`engine.models`, loaded on use (see :mod:`engine.lazy`)."""
 
+from engine.models.assets import AssetAliasAsset as AssetAliasAsset
+from engine.models.assets import AssetAliasModel as AssetAliasModel
+from engine.models.assets import AssetDagRunQueue as AssetDagRunQueue
+from engine.models.assets import AssetEvent as AssetEvent
+from engine.models.assets import AssetModel as AssetModel
+from engine.models.assets import DagRunAssetEvent as DagRunAssetEvent
+from engine.models.assets import DagScheduleAssetAliasReference as DagScheduleAssetAliasReference
+from engine.models.assets import DagScheduleAssetReference as DagScheduleAssetReference
+from engine.models.assets import TaskOutletAssetReference as TaskOutletAssetReference
 from engine.models.base import Base as Base
 from engine.models.base import JSONType as JSONType
 from engine.models.base import StrEnumType as StrEnumType

@@ -111,6 +111,14 @@ class StrEnumType(TypeDecorator[E]):
         return f"{type(self).__name__}({self.enum_class.__name__})"
 
 
+def dialect_insert(session: Any) -> Any:
+    """The session's dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite have
+    it alike); ``session`` is a Session or a Connection."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
 def created_at_column() -> MappedColumn[datetime]:
     """A non-null ``created_at`` set on insert."""
     return mapped_column(UtcDateTime(), nullable=False, default=utcnow)

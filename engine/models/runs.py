@@ -57,6 +57,8 @@ class DagRunType(StrEnum):
     SCHEDULED = "scheduled"
     MANUAL = "manual"
     BACKFILL = "backfill"
+    ASSET_TRIGGERED = "asset_triggered"
+    """Created when the asset events a DAG is scheduled on arrived."""
 
 
 class DagRun(Base):

@@ -32,6 +32,7 @@ from engine.authoring.serialization import dag_hash
 from engine.errors import NotFoundError
 from engine.models import Dag, DagFile, DagWarning, ParseImportError, SerializedDag
 from engine.models.dags import ID_LENGTH
+from engine.parser.assets import register_assets
 from engine.parser.dagbag import (
     ChangePlan,
     FileStat,
@@ -298,6 +299,7 @@ def _save_dags(
         digest = dag_hash(data)
         _replace_dag_warnings(data, session=session, now=now)
         content_changed = _save_serialized(data, digest, result, session=session)
+        register_assets(data, session=session)
         add_version_if_changed(
             data,
             digest,

@@ -43,6 +43,7 @@ from engine.scheduling import (
     task_states,
     waiting_instances,
 )
+from engine.scheduling.assets import create_asset_triggered_runs
 from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
@@ -63,6 +64,7 @@ class TickReport:
 
     parsed: bool = False
     runs_created: int = 0
+    asset_runs_created: int = 0
     runs_started: int = 0
     retries_promoted: int = 0
     reschedules_promoted: int = 0
@@ -128,9 +130,9 @@ class Scheduler:
     def tick(self, now: datetime, *, quick: bool = False) -> TickReport:
         """One pass over every step, at ``now``.
 
-        A ``quick`` tick moves work along only (start runs, promote retries and due sensor
-        pokes, settle runs, queue); parsing, new scheduled runs, zombies, run timeouts,
-        deadline alerts and reconciliation wait for the next full tick.
+        A ``quick`` tick moves work along only (asset-triggered runs, start runs, promote
+        retries and due sensor pokes, settle runs, queue); parsing, new scheduled runs,
+        zombies, run timeouts, deadline alerts and reconciliation wait for the next full tick.
         """
         report = TickReport()
         if not quick:
@@ -139,6 +141,7 @@ class Scheduler:
             )
             self._step("parse", report, lambda s: self._parse(s, now, report))
             self._step("create runs", report, lambda s: self._create_runs(s, now, report))
+        self._step("asset runs", report, lambda s: self._asset_runs(s, now, report))
         self._step("start runs", report, lambda s: self._start_runs(s, now, report))
         self._step("promote retries", report, lambda s: self._promote(s, now, report))
         self._step("promote reschedules", report, lambda s: self._pokes(s, now, report))
@@ -182,6 +185,9 @@ class Scheduler:
 
     def _create_runs(self, session: Session, now: datetime, report: TickReport) -> None:
         report.runs_created = len(create_due_runs(session=session, now=now))
+
+    def _asset_runs(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.asset_runs_created = len(create_asset_triggered_runs(session=session, now=now))
 
     def _start_runs(self, session: Session, now: datetime, report: TickReport) -> None:
         report.runs_started = len(start_queued_runs(session=session, now=now))

@@ -48,6 +48,7 @@ class Resource(StrEnum):
     HEALTH = "health"
     VARIABLES = "variables"
     CONNECTIONS = "connections"
+    ASSETS = "assets"
 
 
 PermissionPair = tuple[Action, Resource]
@@ -69,6 +70,7 @@ USER: frozenset[PermissionPair] = (
     VIEWER
     | {(a, r) for a in _WRITES for r in (Resource.DAG_RUNS, Resource.TASK_INSTANCES)}
     | {(Action.EDIT, Resource.DAGS)}
+    | {(Action.CREATE, Resource.ASSETS)}  # an asset event triggers runs, as a trigger does
 )
 OP: frozenset[PermissionPair] = (
     USER
@@ -79,7 +81,10 @@ ADMIN: frozenset[PermissionPair] = ALL_PERMISSIONS
 
 BUILTIN_ROLES: dict[str, tuple[str, frozenset[PermissionPair]]] = {
     "Viewer": ("Read DAGs, runs, task instances, logs and dead letters.", VIEWER),
-    "User": ("Viewer, plus trigger, clear and mark runs and tasks, pause DAGs.", USER),
+    "User": (
+        "Viewer, plus trigger, clear and mark runs and tasks, pause DAGs, record asset events.",
+        USER,
+    ),
     "Op": (
         "User, plus manage pools, dead letters, variables and connections, read alert deliveries.",
         OP,

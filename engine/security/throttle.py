@@ -28,11 +28,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.config import LoginSettings
 from engine.models import LoginFailure
+from engine.models.base import dialect_insert
 from engine.models.dags import ID_LENGTH
 from engine.models.security import CLIENT_LENGTH
 
@@ -146,7 +146,7 @@ def _count(
     """Add one to the row's count (1 when new, or when ``restart`` holds) in one statement;
     the new count, or None when ``unless_locked`` and the row is locked (nothing counted)."""
     moment = sa.literal(now, _TABLE.c.last_at.type)
-    insert: Any = _insert_for(session)(_TABLE).values(
+    insert: Any = dialect_insert(session)(_TABLE).values(
         username=username, client=client, failures=1, first_at=now, last_at=now
     )
     still_locked = _TABLE.c.locked_until > moment
@@ -180,8 +180,3 @@ def _lock_of(session: Session, username: str, client: str, now: datetime) -> dat
         )
     )
     return until
-
-
-def _insert_for(session: Session) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (PostgreSQL and SQLite have it alike)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -132,6 +132,7 @@ def test_replay_a_dead_letter(page: Page, loom: Deployment) -> None:
 def test_admin_pages(page: Page, loom: Deployment) -> None:
     sign_in(page, loom, "admin")
     for link, heading in [
+        ("Assets", "Assets"),
         ("Alerts", "Alerts"),
         ("Pools", "Pools"),
         ("Variables", "Variables"),

@@ -49,6 +49,7 @@ PARAMS = {
     "version_number": "1",
     "variable_key": "region",
     "connection_id": "warehouse",
+    "asset_id": "1",
 }
 RUN = "/api/v1/dags/{dag_id}/dagRuns/{run_id}"
 TI = f"{RUN}/taskInstances/{{task_id}}"
@@ -83,6 +84,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "permissions": [{"action": "read", "resource": "dags"}],
     },
     ("patch", "/api/v1/roles/{role_name}"): {"description": "changed"},
+    ("post", "/api/v1/assets/events"): {"asset_id": 1, "extra": {"from": "matrix"}},
 }
 
 

@@ -137,6 +137,8 @@ def _variants(endpoint: str, method: str, arguments: frozenset[str]) -> list[Tar
             args["key"] = "region"
         if "conn_id" in arguments:
             args["conn_id"] = "warehouse"
+        if "asset_id" in arguments:
+            args["asset_id"] = 1  # the world's s3://world/raw
         variants.append(Target(endpoint, method, args, out))
     return variants
 

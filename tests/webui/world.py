@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from engine.authoring.assets import Asset
 from engine.authoring.connection import Connection
 from engine.models import (
     DagRun,
@@ -29,6 +30,7 @@ from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import refresh_dags
 from engine.security.roles import VIEWER, create_role
 from engine.security.users import create_user
+from engine.services.assets import asset_ids_of
 from engine.services.connections import save_connection
 from engine.services.deadletters import record_dead_letter
 from engine.services.runs import get_run, trigger_dag
@@ -114,6 +116,7 @@ def _people(session: sa.orm.Session) -> None:
     set_variable(session=session, crypter=crypter, key="api_token", value="tok-secret-1")
     warehouse = Connection("warehouse", uri="postgresql://loader:hunter22@db:5432/dw")
     save_connection(session=session, crypter=crypter, conn=warehouse)
+    asset_ids_of([Asset("s3://world/raw")], session=session)  # asset 1
     session.add(
         RevokedSession(session_id=REVOKED_SID, user_id=None, expires_at=T0 + timedelta(days=3650))
     )

@@ -14,6 +14,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from webui.api import (
+    assets,
     audit_log,
     auth,
     connections,
@@ -43,6 +44,7 @@ BLUEPRINTS = (
     pools,
     variables,
     connections,
+    assets,
     dead_letters,
     notifications,
     users,

@@ -23,4 +23,8 @@ class EmptyOperator(BaseOperator):
 def runs_no_code(task: BaseOperator) -> bool:
     """Whether ``task`` is an EmptyOperator whose ``execute`` nobody replaced (a subclass
     that overrides it runs on a worker like any task)."""
-    return isinstance(task, EmptyOperator) and type(task).execute is EmptyOperator.execute
+    return (
+        isinstance(task, EmptyOperator)
+        and type(task).execute is EmptyOperator.execute
+        and not task.outlets  # its asset events are written by a worker's finish
+    )

@@ -47,7 +47,20 @@ PASSED_CONTEXT_KEYS = (
 """Context values a function in another interpreter may name (dates as ``datetime``)."""
 
 NOT_PASSED_CONTEXT_KEYS = frozenset(
-    {"ti", "task_instance", "task", "dag", "dag_run", "macros", "var", "conn", "outlets"}
+    {
+        "ti",
+        "task_instance",
+        "task",
+        "dag",
+        "dag_run",
+        "macros",
+        "var",
+        "conn",
+        "outlets",
+        "outlet_events",
+        "inlet_events",
+        "triggering_asset_events",
+    }
 )
 """Context values that are live objects of the worker: another interpreter cannot get them."""
 

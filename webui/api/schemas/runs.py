@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 
 from engine.authoring.xcomvalues import readable
 from engine.models import TaskInstance
+from engine.models.runs import DagRunType
 from engine.services.dagversions import load_run_dags
 from engine.services.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
 from engine.state import DagRunState, TaskInstanceState
@@ -23,7 +24,7 @@ class RunListArgs(PageArgs):
         load_default=None,
     )
     run_type = fields.List(
-        fields.String(validate=validate.OneOf(["scheduled", "manual", "backfill"])),
+        fields.String(validate=validate.OneOf([t.value for t in DagRunType])),
         load_default=None,
     )
     logical_date_gte = DateTime(load_default=None)

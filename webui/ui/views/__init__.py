@@ -1,6 +1,7 @@
 """The UI's pages, one module per area; importing this package registers them all."""
 
 from webui.ui.views import (
+    assets,
     audit_log,
     dag,
     dags,
@@ -16,6 +17,7 @@ from webui.ui.views import (
 )
 
 __all__ = [
+    "assets",
     "audit_log",
     "dag",
     "dags",

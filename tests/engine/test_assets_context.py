@@ -1,0 +1,49 @@
+"""The asset keys of a task's context, without a database: what a task sets on
+``outlet_events`` is what the worker's finish writes; ``dags test`` sees no events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from engine import DAG, Asset, AssetAlias, EmptyOperator
+from engine.execution.assets import NO_EVENTS, outlet_events_of
+from engine.execution.context import RunInfo, TaskInstanceHandle, build_context
+from engine.execution.xcoms import MemoryXComStore
+
+A, B, ALIAS = Asset("a"), Asset("b"), AssetAlias("al")
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def context_of(task: EmptyOperator) -> dict[str, object]:
+    assert task.dag is not None
+    run = RunInfo("d", "r", T0, T0, T0)
+    ti = TaskInstanceHandle("d", "r", task.task_id, 1, 1, MemoryXComStore())
+    return build_context(dag=task.dag, task=task, run=run, ti=ti, params={})
+
+
+def test_outlet_events_collect_extras_and_alias_additions() -> None:
+    with DAG("d"):
+        task = EmptyOperator(task_id="t", outlets=[A, ALIAS], inlets=[B])
+    outlet_events = context_of(task)["outlet_events"]
+    outlet_events[Asset("a")].extra = {"rows": 1}  # type: ignore[index]
+    outlet_events[ALIAS].add(Asset("s3://x"), extra={"k": 2})  # type: ignore[index]
+    found = outlet_events_of(outlet_events)
+    assert found.extras == {A: {"rows": 1}}
+    assert found.through_aliases == [("al", Asset("s3://x"), {"k": 2})]
+    with pytest.raises(KeyError, match="not an outlet"):
+        outlet_events[B]  # type: ignore[index]
+    with pytest.raises(TypeError, match="AssetAlias"):
+        outlet_events[A].add(Asset("y"))  # type: ignore[index]
+
+
+def test_without_a_database_a_task_sees_no_events() -> None:
+    with DAG("d"):
+        task = EmptyOperator(task_id="t", inlets=[B])
+    context = context_of(task)
+    assert list(context["inlet_events"][B]) == []  # type: ignore[index]
+    assert dict(context["triggering_asset_events"]) == {}  # type: ignore[call-overload]
+    with pytest.raises(KeyError, match="not an inlet"):
+        context["inlet_events"][A]  # type: ignore[index]
+    assert NO_EVENTS.triggering("d", "r") == {}

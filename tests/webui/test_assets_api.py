@@ -1,0 +1,147 @@
+"""``/api/v1/assets`` and the Assets pages (Flask test client, no browser), on SQLite and
+PostgreSQL: producers and consumers from the parsed DAGs, an event POSTed from outside
+queues the DAGs scheduled on the asset, bad input is a 4xx, Viewers only read, and every
+change is audited."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.parser import refresh_dags
+from tests.support.database import database_sessions
+from tests.webui.conftest import app_for, bearer, login
+from tests.webui.world import T0, USERNAMES, build_world
+
+ASSET_DAGS = """
+from datetime import datetime
+from engine import DAG, Asset, EmptyOperator
+
+RAW = Asset(name="raw", uri="s3://lake/raw")
+with DAG("ingest", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"]):
+    EmptyOperator(task_id="land", outlets=[RAW])
+with DAG("report_on_raw", schedule=[RAW], tags=["finance"]):
+    EmptyOperator(task_id="report")
+"""
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def client(request: pytest.FixtureRequest, template: Path, tmp_path: Path) -> FlaskClient:
+    dags = tmp_path / "dags"
+    if request.param == "sqlite":
+        db_file = tmp_path / "loom.db"
+        shutil.copy(template / "template.db", db_file)
+        url = f"sqlite:///{db_file}"
+        shutil.copytree(template / "dags", dags)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        build_world(url, dags)
+    (dags / "asset_dags.py").write_text(ASSET_DAGS)
+    with database_sessions(url) as sessions, sessions.begin() as session:
+        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
+        assert not report.import_errors, report.import_errors
+    return app_for(url, tmp_path, dags).test_client()
+
+
+def headers(client: FlaskClient, role: str) -> dict[str, str]:
+    return bearer(login(client, USERNAMES.get(role, role))["access_token"])
+
+
+def raw_asset(client: FlaskClient, h: dict[str, str]) -> dict[str, Any]:
+    listed = client.get("/api/v1/assets", headers=h).get_json()
+    return next(a for a in listed["items"] if a["name"] == "raw")
+
+
+def test_assets_show_their_producers_and_consumers(client: FlaskClient) -> None:
+    h = headers(client, "Viewer")
+    raw = raw_asset(client, h)
+    assert raw["uri"] == "s3://lake/raw"
+    assert raw["producing_tasks"] == [{"dag_id": "ingest", "task_id": "land"}]
+    assert raw["scheduled_dags"] == [{"dag_id": "report_on_raw"}]
+    assert client.get(f"/api/v1/assets/{raw['id']}", headers=h).get_json()["name"] == "raw"
+    assert client.get("/api/v1/assets/999999", headers=h).status_code == 404
+
+
+def test_a_role_limited_to_tags_sees_only_its_dags_as_producers_and_consumers(
+    client: FlaskClient,
+) -> None:
+    raw = raw_asset(client, headers(client, "etl"))  # the EtlViewer role: tag etl only
+    assert raw["producing_tasks"] == [{"dag_id": "ingest", "task_id": "land"}]
+    assert raw["scheduled_dags"] == []
+
+
+def test_an_external_event_queues_the_consumers(client: FlaskClient) -> None:
+    h = headers(client, "User")
+    raw = raw_asset(client, h)
+    queue = "/api/v1/dags/report_on_raw/assets/queuedEvents"
+    assert client.get(queue, headers=h).get_json() == []
+    made = client.post(
+        "/api/v1/assets/events", json={"asset_id": raw["id"], "extra": {"rows": 7}}, headers=h
+    )
+    assert made.status_code == 200, made.get_json()
+    event = made.get_json()
+    assert (event["name"], event["extra"], event["source_dag_id"]) == ("raw", {"rows": 7}, None)
+    assert [q["asset_id"] for q in client.get(queue, headers=h).get_json()] == [raw["id"]]
+    listed = client.get(f"/api/v1/assets/events?asset_id={raw['id']}", headers=h).get_json()
+    assert [e["id"] for e in listed["items"]] == [event["id"]]
+    audit = client.get("/api/v1/auditLog?limit=100", headers=headers(client, "Admin")).get_json()
+    entries = [(e["action"], e["target"], e["username"]) for e in audit["items"]]
+    assert any("assets/events" in f"{a} {t}" and u == "user" for a, t, u in entries), entries
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"asset_id": 999999}, 404),
+        ({"extra": {}}, 422),
+        ({"asset_id": "one"}, 422),
+        ({"asset_id": 1, "extra": [1]}, 422),
+    ],
+)
+def test_bad_events_are_refused(client: FlaskClient, body: dict[str, Any], status: int) -> None:
+    response = client.post("/api/v1/assets/events", json=body, headers=headers(client, "Admin"))
+    assert response.status_code == status, response.get_json()
+
+
+def test_viewers_may_not_record_events(client: FlaskClient) -> None:
+    raw = raw_asset(client, headers(client, "Viewer"))
+    response = client.post(
+        "/api/v1/assets/events", json={"asset_id": raw["id"]}, headers=headers(client, "Viewer")
+    )
+    assert response.status_code == 403
+
+
+def ui_login(client: FlaskClient, role: str) -> None:
+    page = client.get("/login")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    from tests.webui.world import PASSWORD
+
+    response = client.post(
+        "/login",
+        data={"username": USERNAMES[role], "password": PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code in (302, 303), response.get_data(as_text=True)
+
+
+def test_the_assets_pages_show_the_graph_events_and_queued_consumers(client: FlaskClient) -> None:
+    h = headers(client, "User")
+    raw = raw_asset(client, h)
+    client.post("/api/v1/assets/events", json={"asset_id": raw["id"], "extra": {"n": 1}}, headers=h)
+    ui_login(client, "Viewer")
+    listing = client.get("/assets").get_data(as_text=True)
+    assert 'href="/assets"' in listing  # the navigation links the page
+    assert f'data-asset="{raw["id"]}"' in listing
+    assert "ingest.land" in listing
+    assert "report_on_raw" in listing
+    page = client.get(f"/assets/{raw['id']}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    graph = text.split('class="asset-graph"')[1].split("</div>")[0]
+    assert graph.index("ingest.land") < graph.index("raw") < graph.index("report_on_raw")
+    assert 'data-queued="report_on_raw"' in text
+    assert "{&#34;n&#34;: 1}" in text or '{"n": 1}' in text
+    assert client.get("/assets/999999").status_code == 404
