@@ -7,6 +7,8 @@
   (:func:`outlet_events_of`, :mod:`workers.finish`), in the same transaction.
 * ``inlet_events[asset]`` lists the asset's events, oldest first (``[-1]`` is the latest);
   ``inlet_events[alias]`` those added through the alias. Read when first used.
+* Both also answer ``for_asset(name=..., uri=...)`` and ``for_asset_alias(name=...)``, as
+  Airflow's do (templates use them: ``{{ inlet_events.for_asset(uri='s3://x')[-1] }}``).
 * ``triggering_asset_events[asset]``: the events that made this run (an asset-triggered
   run), by asset.
 """
@@ -16,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from engine.authoring.assets import Asset, AssetAlias, BaseAsset
+from engine.authoring.assets import Asset, AssetAlias, BaseAsset, normalize_uri
 from engine.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -72,8 +74,35 @@ class OutletEventAccessor:
         self.added.append((asset, dict(extra or {})))
 
 
-class OutletEventAccessors(Mapping[BaseAsset, OutletEventAccessor]):
+_V = TypeVar("_V")
+
+
+class _ByNameOrUri(Mapping[BaseAsset, _V]):
+    """``for_asset``/``for_asset_alias``: a task's outlet or inlet found by name or uri."""
+
+    _role = ""
+
+    def for_asset(self, *, name: str | None = None, uri: str | None = None) -> _V:
+        if name is None and uri is None:
+            raise TypeError("for_asset() needs name= or uri=")
+        uri = None if uri is None else normalize_uri(uri)
+        for key in self:
+            if isinstance(key, Asset) and name in (None, key.name) and uri in (None, key.uri):
+                return self[key]
+        wanted = ", ".join(f"{k}={v!r}" for k, v in (("name", name), ("uri", uri)) if v)
+        raise KeyError(f"no asset with {wanted} among {self._role}s of this task")
+
+    def for_asset_alias(self, *, name: str) -> _V:
+        for key in self:
+            if isinstance(key, AssetAlias) and key.name == name:
+                return self[key]
+        raise KeyError(f"no asset alias named {name!r} among {self._role}s of this task")
+
+
+class OutletEventAccessors(_ByNameOrUri[OutletEventAccessor]):
     """``outlet_events``: one accessor per outlet of the task."""
+
+    _role = "outlet"
 
     def __init__(self, outlets: Sequence[BaseAsset]) -> None:
         self._accessors = {item: OutletEventAccessor(item) for item in outlets}
@@ -153,8 +182,10 @@ class _LazyEvents(Sequence[AssetEventInfo]):
         return repr(self._all())
 
 
-class InletEventAccessors(Mapping[BaseAsset, Sequence[AssetEventInfo]]):
+class InletEventAccessors(_ByNameOrUri[Sequence[AssetEventInfo]]):
     """``inlet_events``: the events of each inlet (asset or alias), oldest first."""
+
+    _role = "inlet"
 
     def __init__(self, inlets: Sequence[BaseAsset], reader: EventReader) -> None:
         self._inlets = list(dict.fromkeys(inlets))

@@ -47,3 +47,31 @@ def test_without_a_database_a_task_sees_no_events() -> None:
     with pytest.raises(KeyError, match="not an inlet"):
         context["inlet_events"][A]  # type: ignore[index]
     assert NO_EVENTS.triggering("d", "r") == {}
+
+
+def test_for_asset_and_for_asset_alias_find_an_outlet_or_inlet_by_name_or_uri() -> None:
+    named = Asset(name="n", uri="s3://bucket/x")
+    with DAG("d"):
+        task = EmptyOperator(task_id="t", outlets=[named, ALIAS], inlets=[named, ALIAS])
+    context = context_of(task)
+    outlet_events, inlet_events = context["outlet_events"], context["inlet_events"]
+    outlet_events.for_asset(uri="s3://bucket/x").extra = {"rows": 3}  # type: ignore[attr-defined]
+    outlet_events.for_asset_alias(name="al").add(A)  # type: ignore[attr-defined]
+    found = outlet_events_of(outlet_events)
+    assert found.extras == {named: {"rows": 3}}
+    assert found.through_aliases == [("al", A, {})]
+    assert outlet_events.for_asset(name="n", uri="s3://bucket/x").key == named  # type: ignore[attr-defined]
+    assert list(inlet_events.for_asset(name="n")) == []  # type: ignore[attr-defined]
+    assert list(inlet_events.for_asset_alias(name="al")) == []  # type: ignore[attr-defined]
+    with pytest.raises(KeyError, match="uri='s3://other"):
+        inlet_events.for_asset(uri="s3://other")  # type: ignore[attr-defined]
+    with pytest.raises(KeyError, match="alias named 'nope'"):
+        outlet_events.for_asset_alias(name="nope")  # type: ignore[attr-defined]
+
+
+def test_templates_reach_inlet_events_by_uri() -> None:
+    with DAG("d"):
+        task = EmptyOperator(task_id="t", inlets=[Asset("s3://output/1.txt")])
+    context = context_of(task)
+    text = "{{ inlet_events.for_asset(uri='s3://output/1.txt') | length }}"
+    assert task.render_template(text, context) == "0"
