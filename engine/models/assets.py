@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column
 
 import engine.models.runs  # noqa: F401  # dagrun_asset_event's foreign key names dag_run
 from engine.models.base import Base, JSONType, UtcDateTime, created_at_column, updated_at_column
@@ -24,6 +24,15 @@ from engine.models.dags import ID_LENGTH
 
 ASSET_TEXT_LENGTH = 1500
 """Width of asset names, URIs and groups (Airflow's limit)."""
+
+
+def _key_to(target: str, column_type: sa.types.TypeEngine[Any] | None = None) -> MappedColumn[Any]:
+    """A part of the primary key that refers to ``target`` and is deleted with it (its type
+    the target's, unless ``column_type`` is given)."""
+    key = sa.ForeignKey(target, ondelete="CASCADE")
+    if column_type is None:
+        return mapped_column(key, primary_key=True)
+    return mapped_column(column_type, key, primary_key=True)
 
 
 class AssetModel(Base):
@@ -56,12 +65,8 @@ class AssetAliasAsset(Base):
 
     __tablename__ = "asset_alias_asset"
 
-    alias_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("asset_alias.id", ondelete="CASCADE"), primary_key=True
-    )
-    asset_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
-    )
+    alias_id: Mapped[int] = _key_to("asset_alias.id")
+    asset_id: Mapped[int] = _key_to("asset.id")
 
 
 class AssetEvent(Base):
@@ -87,12 +92,8 @@ class DagScheduleAssetReference(Base):
 
     __tablename__ = "dag_schedule_asset_reference"
 
-    asset_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
-    )
-    dag_id: Mapped[str] = mapped_column(
-        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True
-    )
+    asset_id: Mapped[int] = _key_to("asset.id")
+    dag_id: Mapped[str] = _key_to("dag.dag_id", sa.String(ID_LENGTH))
 
 
 class DagScheduleAssetAliasReference(Base):
@@ -100,12 +101,8 @@ class DagScheduleAssetAliasReference(Base):
 
     __tablename__ = "dag_schedule_asset_alias_reference"
 
-    alias_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("asset_alias.id", ondelete="CASCADE"), primary_key=True
-    )
-    dag_id: Mapped[str] = mapped_column(
-        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True
-    )
+    alias_id: Mapped[int] = _key_to("asset_alias.id")
+    dag_id: Mapped[str] = _key_to("dag.dag_id", sa.String(ID_LENGTH))
 
 
 class TaskOutletAssetReference(Base):
@@ -113,12 +110,8 @@ class TaskOutletAssetReference(Base):
 
     __tablename__ = "task_outlet_asset_reference"
 
-    asset_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
-    )
-    dag_id: Mapped[str] = mapped_column(
-        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True
-    )
+    asset_id: Mapped[int] = _key_to("asset.id")
+    dag_id: Mapped[str] = _key_to("dag.dag_id", sa.String(ID_LENGTH))
     task_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
 
 
@@ -128,12 +121,8 @@ class AssetDagRunQueue(Base):
 
     __tablename__ = "asset_dag_run_queue"
 
-    asset_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True
-    )
-    target_dag_id: Mapped[str] = mapped_column(
-        sa.String(ID_LENGTH), sa.ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True
-    )
+    asset_id: Mapped[int] = _key_to("asset.id")
+    target_dag_id: Mapped[str] = _key_to("dag.dag_id", sa.String(ID_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -142,9 +131,7 @@ class DagRunAssetEvent(Base):
 
     __tablename__ = "dagrun_asset_event"
 
-    dag_run_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("dag_run.id", ondelete="CASCADE"), primary_key=True
-    )
+    dag_run_id: Mapped[int] = _key_to("dag_run.id")
     event_id: Mapped[int] = mapped_column(
         sa.ForeignKey("asset_event.id", ondelete="CASCADE"), primary_key=True, index=True
     )
