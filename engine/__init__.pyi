@@ -4,6 +4,7 @@ from engine.authoring.assets import Asset as Asset
 from engine.authoring.assets import AssetAlias as AssetAlias
 from engine.authoring.assets import AssetAll as AssetAll
 from engine.authoring.assets import AssetAny as AssetAny
+from engine.authoring.assets import Metadata as Metadata
 from engine.authoring.baseoperator import BaseOperator as BaseOperator
 from engine.authoring.chain import chain as chain
 from engine.authoring.connection import Connection as Connection

@@ -191,6 +191,23 @@ class AssetAlias(BaseAsset):
         yield self
 
 
+class Metadata:
+    """What a task function ``yield``s to set an outlet event's ``extra`` (or, with
+    ``alias=``, to add an event for ``asset`` through that alias), as in Airflow 3."""
+
+    def __init__(
+        self, asset: Asset, extra: Mapping[str, Any], alias: AssetAlias | None = None
+    ) -> None:
+        if not isinstance(asset, Asset):
+            raise InvalidInputError(f"Metadata takes an Asset, got {asset!r}")
+        if alias is not None and not isinstance(alias, AssetAlias):
+            raise InvalidInputError(f"Metadata's alias must be an AssetAlias, got {alias!r}")
+        self.asset, self.extra, self.alias = asset, _extra(extra), alias
+
+    def __repr__(self) -> str:
+        return f"Metadata({self.asset!r}, {self.extra!r}, alias={self.alias!r})"
+
+
 class _Condition(BaseAsset):
     type_name = ""
 

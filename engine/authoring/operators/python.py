@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar
 
+from engine.authoring.assets import Metadata
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.skipping import descendants, skip_downstream
+
+log = logging.getLogger(__name__)
 
 
 class PythonOperator(BaseOperator):
@@ -139,7 +143,26 @@ def call_python(
     called = context_kwargs(func, args, kwargs, context)
     if templates_dict is not None:
         called.setdefault("templates_dict", templates_dict)
+    if inspect.isgeneratorfunction(func):
+        return _drive(func(*args, **called), context)
     return func(*args, **called)
+
+
+def _drive(generator: Generator[Any, None, Any], context: Mapping[str, Any]) -> Any:
+    """Run a generator function as Airflow's task runner does: each ``Metadata`` it
+    yields goes to ``outlet_events``, anything else is logged and dropped; what it
+    ``return``s is the task's result."""
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        if not isinstance(item, Metadata):
+            log.warning("ignoring %s yielded by the task: only Metadata is taken", type(item))
+        elif item.alias is not None:
+            context["outlet_events"][item.alias].add(item.asset, extra=item.extra)
+        else:
+            context["outlet_events"][item.asset].extra.update(item.extra)
 
 
 def dotted_name(func: Callable[..., Any]) -> str:
