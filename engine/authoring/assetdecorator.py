@@ -11,12 +11,16 @@ the asset; the decorator returns the asset, so other DAGs can be scheduled on it
     with DAG("report", schedule=raw_data): ...
 
 The function receives the context values it names, ``self`` (the asset) and ``context``
-(the whole context). Other keyword arguments are the DAG's (an unknown one is a problem
-of the DAG that names it).
+(the whole context). As in Airflow, a parameter (without a default) named after another
+asset is that asset, and an inlet of the task (``context["inlet_events"][param]`` reads
+its events); Loom finds it among the assets defined in the function's module (an
+``@asset`` or ``Asset`` bound to that name). Other keyword arguments are the DAG's (an
+unknown one is a problem of the DAG that names it).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -41,13 +45,31 @@ class AssetDefinition(Asset):
     ) -> None:
         super().__init__(name=name or function.__name__, uri=uri, group=group, extra=extra)
         self.function = function
+        self.inlet_assets = _inlet_assets(function)
         with DAG(self.name, schedule=schedule, **dag_arguments) as dag:
-            PythonOperator(task_id=self.name, python_callable=self._materialize, outlets=[self])
+            PythonOperator(
+                task_id=self.name,
+                python_callable=self._materialize,
+                outlets=[self],
+                inlets=list(self.inlet_assets.values()),
+            )
         self.dag = dag
 
     def _materialize(self, **context: Any) -> Any:
-        offered = {**context, "self": self, "context": context}
+        offered = {**context, **self.inlet_assets, "self": self, "context": context}
         return self.function(**context_kwargs(self.function, (), {}, offered))
+
+
+def _inlet_assets(function: Callable[..., Any]) -> dict[str, Asset]:
+    """The function's parameters (without a default) named after an asset of its module."""
+    module = getattr(function, "__globals__", {})
+    found: dict[str, Asset] = {}
+    for name, param in inspect.signature(function).parameters.items():
+        value = module.get(name)
+        wanted = name not in ("self", "context") and param.default is param.empty
+        if wanted and isinstance(value, Asset):
+            found[name] = value
+    return found
 
 
 def asset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -161,6 +162,22 @@ def test_asset_decorator_makes_a_dag_of_one_task() -> None:
     assert dag.get_task("raw_data").outlets == [raw_data]
     result = dag.get_task("raw_data").execute({"ds": "2026-01-01", "ti": None})
     assert result == "s3://bucket/raw 2026-01-01"
+
+
+upstream_table = Asset(name="upstream_table", uri="s3://bucket/upstream")
+
+
+def test_an_asset_function_parameter_named_after_an_asset_is_that_asset_and_an_inlet() -> None:
+    @asset(schedule=None, uri="s3://bucket/out")
+    def derived(self: Asset, context: dict[str, Any], upstream_table: Asset, ds: str) -> str:
+        assert context["ds"] == ds
+        return f"{self.name} <- {upstream_table.uri} {ds}"
+
+    task = derived.dag.get_task("derived")
+    assert task.inlets == [upstream_table]
+    assert derived.inlet_assets == {"upstream_table": upstream_table}
+    result = task.execute({"ds": "2026-01-01", "ti": None})
+    assert result == "derived <- s3://bucket/upstream 2026-01-01"
 
 
 def test_asset_decorator_reports_unknown_dag_arguments() -> None:
