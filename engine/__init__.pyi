@@ -32,6 +32,7 @@ from engine.authoring.operators import ShortCircuitOperator as ShortCircuitOpera
 from engine.authoring.operators.sensors import BaseSensorOperator as BaseSensorOperator
 from engine.authoring.operators.sensors import BashSensor as BashSensor
 from engine.authoring.operators.sensors import DateTimeSensor as DateTimeSensor
+from engine.authoring.operators.sensors import DayOfWeekSensor as DayOfWeekSensor
 from engine.authoring.operators.sensors import FileSensor as FileSensor
 from engine.authoring.operators.sensors import PokeReturnValue as PokeReturnValue
 from engine.authoring.operators.sensors import PythonSensor as PythonSensor

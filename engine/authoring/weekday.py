@@ -46,3 +46,14 @@ class WeekDay(IntEnum):
         raise TypeError(
             f"week_day must be a day name, a WeekDay, or a set of them; got {week_day!r}"
         )
+
+
+def week_day_numbers(
+    week_day: str | WeekDay | Iterable[str | WeekDay], problems: list[str]
+) -> frozenset[int]:
+    """The ISO numbers of ``week_day`` (empty, with a problem, when it names no day)."""
+    try:
+        return frozenset(WeekDay.validate_week_day(week_day))
+    except (TypeError, ValueError) as exc:
+        problems.append(str(exc))
+        return frozenset()

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.authoring.operators.branch import BaseBranchOperator
-from engine.authoring.weekday import WeekDay
+from engine.authoring.weekday import WeekDay, week_day_numbers
 from engine.timeutil import utcnow
 
 TaskIds = str | Iterable[str]
@@ -146,11 +146,7 @@ class BranchDayOfWeekOperator(_TwoWayBranch):
             **kwargs,
         )
         self.week_day = week_day
-        self.week_day_numbers: frozenset[int] = frozenset()
-        try:
-            self.week_day_numbers = frozenset(WeekDay.validate_week_day(week_day))
-        except (TypeError, ValueError) as exc:
-            self.problems.append(str(exc))
+        self.week_day_numbers = week_day_numbers(week_day, self.problems)
 
     def holds(self, now: datetime) -> bool:
         return now.isoweekday() in self.week_day_numbers

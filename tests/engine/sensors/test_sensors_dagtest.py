@@ -15,11 +15,13 @@ from engine import (
     BaseSensorOperator,
     BashSensor,
     DateTimeSensor,
+    DayOfWeekSensor,
     FileSensor,
     PokeReturnValue,
     PythonSensor,
     TimeDeltaSensor,
     TimeSensor,
+    WeekDay,
     task,
 )
 from engine.authoring.validation import validate_dag
@@ -213,7 +215,25 @@ def test_reschedule_timeout_counts_from_the_first_poke() -> None:
     assert (report.error or "").startswith("SensorTimeout")
 
 
-@pytest.mark.parametrize("sensor", [PythonSensor, BashSensor, FileSensor])
+def test_day_of_week_sensor_waits_for_the_day_of_the_logical_date_or_today() -> None:
+    monday = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday
+    today = WeekDay(datetime.now(UTC).isoweekday())
+    with DAG("s", start_date=datetime(2026, 1, 1, tzinfo=UTC)) as dag:
+        DayOfWeekSensor(task_id="monday", week_day="Monday", use_task_logical_date=True, **FAST)
+        DayOfWeekSensor(task_id="weekend", week_day={WeekDay.SATURDAY, WeekDay.SUNDAY},
+                        use_task_logical_date=True, poke_interval=0.01, timeout=0.05,
+                        soft_fail=True)  # fmt: skip
+        DayOfWeekSensor(task_id="today", week_day=today, **FAST)
+    test = DagTestRun(dag, logical_date=monday, retry_delay_scale=0, echo=lambda _: None)
+    report = test.run()
+    found = {tid: r.state for tid, r in report.tasks.items()}
+    assert found == {"monday": S.SUCCESS, "weekend": S.SKIPPED, "today": S.SUCCESS}
+    with DAG("bad") as bad:
+        DayOfWeekSensor(task_id="t", week_day="Someday")
+    assert any("invalid week day 'Someday'" in m for m in messages(bad))
+
+
+@pytest.mark.parametrize("sensor", [PythonSensor, BashSensor, FileSensor, DayOfWeekSensor])
 def test_sensors_are_exported_from_engine(sensor: type) -> None:
     assert issubclass(sensor, BaseSensorOperator)
 

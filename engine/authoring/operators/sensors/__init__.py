@@ -9,11 +9,13 @@ from engine.authoring.operators.sensors.dates import TimeDeltaSensor as TimeDelt
 from engine.authoring.operators.sensors.dates import TimeSensor as TimeSensor
 from engine.authoring.operators.sensors.filesystem import FileSensor as FileSensor
 from engine.authoring.operators.sensors.python import PythonSensor as PythonSensor
+from engine.authoring.operators.sensors.weekday import DayOfWeekSensor as DayOfWeekSensor
 
 __all__ = [
     "BaseSensorOperator",
     "BashSensor",
     "DateTimeSensor",
+    "DayOfWeekSensor",
     "FileSensor",
     "PokeReturnValue",
     "PythonSensor",
