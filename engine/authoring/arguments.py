@@ -41,8 +41,6 @@ HINTS: dict[str, str] = {
     "end_date": "not supported on tasks: set the DAG's end_date, or skip with a branch",
     "wait_for_past_depends_before_skipping": "not supported: with depends_on_past, a task "
     "waits for its previous run before any trigger-rule skip",
-    "pre_execute": "not supported (experimental in Airflow): use on_execute_callback",
-    "post_execute": "not supported (experimental in Airflow): use on_success_callback",
     "executor": "not supported: Loom has one executor; route with queue= instead",
     "executor_config": "not supported: Loom has one executor; route with queue= instead",
     "resources": "not supported: route heavy tasks with queue= and pool=",

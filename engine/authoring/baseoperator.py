@@ -94,6 +94,8 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
         *,
         dag: DAG | None = None,
         task_group: TaskGroup | None = None,
+        pre_execute: Callable[[Any], Any] | None = None,
+        post_execute: Callable[[Any, Any], Any] | None = None,
         **settings: Any,
     ) -> None:
         """Take ``task_id`` and the settings of :data:`TASK_SETTINGS`; anything else is a
@@ -114,6 +116,8 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
             value = settings.get(setting.name, setting.default)
             setattr(self, setting.name, setting.kind.accept(setting.name, value, self.problems))
         self.depends_on_past = self.depends_on_past or self.wait_for_downstream  # as Airflow
+        self._pre_execute_hook = _optional_callable("pre_execute", pre_execute, self.problems)
+        self._post_execute_hook = _optional_callable("post_execute", post_execute, self.problems)
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.dag: DAG | None = None
@@ -172,6 +176,18 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
     def execute(self, context: Mapping[str, Any]) -> Any:
         """Do the task's work; the return value becomes its XCom. Subclasses override."""
         raise NotImplementedError(f"{self.operator_name} does not implement execute()")
+
+    def pre_execute(self, context: Mapping[str, Any]) -> None:
+        """Called right before :meth:`execute` (after ``on_execute_callback``), in the try:
+        what it raises is the try's outcome. Runs the ``pre_execute=`` hook, as Airflow's."""
+        if self._pre_execute_hook is not None:
+            self._pre_execute_hook(context)
+
+    def post_execute(self, context: Mapping[str, Any], result: Any = None) -> None:
+        """Called right after :meth:`execute` with its result, in the try (it may still set
+        ``outlet_events``). Runs the ``post_execute=`` hook, as Airflow's."""
+        if self._post_execute_hook is not None:
+            self._post_execute_hook(context, result)
 
     def render_template(
         self, content: Any, context: Mapping[str, Any], jinja_env: Any = None
@@ -324,3 +340,10 @@ def _adopt(up: BaseOperator, down: BaseOperator) -> None:
 BaseOperator.__init__ = apply_default_args(  # type: ignore[method-assign]
     BaseOperator.__init__, settings=SETTING_NAMES
 )
+
+
+def _optional_callable(name: str, value: Any, problems: list[str]) -> Any:
+    if value is not None and not callable(value):
+        problems.append(f"{name} must be callable, got {value!r}")
+        return None
+    return value

@@ -109,7 +109,9 @@ def run_attempt(
         check_run_conditions(conditions, context)  # before on_execute, as Airflow's pre_execute
         run_callbacks(task.on_execute_callback, context, kind="on_execute")
         with execution_timeout(task.execution_timeout), current_context(context):
+            rendered.pre_execute(context)
             value = rendered.execute(context)
+            rendered.post_execute(context, value)
         # After execute: a field set while running (@task.bash's command) shows as it ran.
         fields = {name: getattr(rendered, name) for name in task.template_fields}
         result = _finish(task, value, context["ti"], fields)
