@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import DAG, AirflowSkipException, Asset, PythonOperator
+from engine import DAG, AirflowSkipException, Asset, EmptyOperator, PythonOperator
+from engine.authoring.operators.empty import runs_no_code
 from engine.authoring.validation import validate_dag
 from engine.execution.assets import outlet_events_of
 from engine.execution.dagtest import DagTestRun
@@ -48,3 +49,11 @@ def test_a_hook_that_is_not_callable_is_a_dag_problem() -> None:
     with DAG("d") as dag:
         PythonOperator(task_id="t", python_callable=print, post_execute="nope")
     assert any("post_execute must be callable" in p.message for p in validate_dag(dag))
+
+
+def test_an_empty_operator_with_a_hook_runs_on_a_worker() -> None:
+    with DAG("d"):
+        plain = EmptyOperator(task_id="plain")
+        hooked = EmptyOperator(task_id="hooked", post_execute=lambda context, result: None)
+    assert runs_no_code(plain)
+    assert not runs_no_code(hooked)

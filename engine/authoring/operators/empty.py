@@ -27,4 +27,8 @@ def runs_no_code(task: BaseOperator) -> bool:
         isinstance(task, EmptyOperator)
         and type(task).execute is EmptyOperator.execute
         and not task.outlets  # its asset events are written by a worker's finish
+        and type(task).pre_execute is BaseOperator.pre_execute
+        and type(task).post_execute is BaseOperator.post_execute
+        and task._pre_execute_hook is None  # hooks are code: a worker runs them
+        and task._post_execute_hook is None
     )
