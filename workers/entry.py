@@ -85,5 +85,5 @@ def warm_up() -> _Process:
         settings=settings,
         session_factory=session_factory,
         executor=worker_executor(settings),
-        dag_cache=DagCache(),
+        dag_cache=DagCache(cron_data_intervals=settings.scheduler.create_cron_data_intervals),
     )
