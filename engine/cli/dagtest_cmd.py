@@ -76,7 +76,12 @@ def command(
         virtualenv_defaults(venvs),
     ):
         report = DagTestRun(
-            dag, conf=run_conf, logical_date=when, retry_delay_scale=retry_delay_scale, echo=echo
+            dag,
+            conf=run_conf,
+            logical_date=when,
+            retry_delay_scale=retry_delay_scale,
+            echo=echo,
+            conf_overrides=settings.core.dag_run_conf_overrides_params,
         ).run()
     rows = [
         {"task_id": t.label, "state": t.state.value, "tries": t.tries,
