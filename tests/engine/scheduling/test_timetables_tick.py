@@ -18,6 +18,7 @@ from engine.models.transitions import set_run_state
 from engine.parser import refresh_dags
 from engine.parser.processor import parse_files
 from engine.plugins.loading import forget_plugins, load_plugins
+from engine.services.dags import set_dag_paused
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, runs
 from tests.support.dagfiles import WORKER_EMPTY_OPERATOR
@@ -175,6 +176,24 @@ def test_run_immediately_false_waits_for_the_next_tick_across_scheduler_ticks(
     make_scheduler().tick(utc(5, 7))
     make_scheduler().tick(utc(6, 7))
     assert intervals(runs(sessions, "timed"))[0] == (first, first, first)
+
+
+def test_unpausing_plans_the_first_run_afresh(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    """A DAG paused before its first run is planned from when it is unpaused (Airflow:
+    ``run_immediately`` decides the first run after enabling), not from the old plan."""
+    schedule = "CronTriggerTimetable('0 6 * * *', timezone='UTC', run_immediately=False)"
+    write(dags_folder, "timed", schedule, catchup="False")
+    parse(sessions, dags_folder)
+    make_scheduler().tick(utc(5, 7))  # plans utc(6, 6)
+    for paused in (True, False):
+        with sessions.begin() as session:
+            set_dag_paused(session=session, dag_id="timed", is_paused=paused)
+    make_scheduler().tick(utc(8, 7))
+    assert runs(sessions, "timed") == []  # waits for utc(9, 6); the stale plan is dropped
+    make_scheduler().tick(utc(9, 6))
+    assert intervals(runs(sessions, "timed")) == [(utc(9, 6), utc(9, 6), utc(9, 6))]
 
 
 def test_continuous_starts_the_next_run_when_the_previous_ends(
