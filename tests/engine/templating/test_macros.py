@@ -58,16 +58,13 @@ def test_ds_add_and_ds_format() -> None:
 
 
 def test_ds_format_locale_writes_a_unicode_pattern_in_a_locale() -> None:
-    assert ds_format_locale("2026-01-05", "%Y-%m-%d", "EEEE d MMMM", "fr_FR") == (
-        "lundi 5 janvier"
-    )
+    assert ds_format_locale("2026-01-05", "%Y-%m-%d", "EEEE d MMMM", "fr_FR") == "lundi 5 janvier"
     assert ds_format_locale("05.01.2026", "%d.%m.%Y", "EEEE, d. MMMM y", "de_DE") == (
         "Montag, 5. Januar 2026"
     )
     assert ds_format_locale("2026-01-05", "%Y-%m-%d", "MMM d, y", "en_US") == "Jan 5, 2026"
-    assert render("{{ macros.ds_format_locale(ds, '%Y-%m-%d', 'EEEE', 'es_ES') }}") == (
-        "miércoles"
-    )
+    spanish = render("{{ macros.ds_format_locale(ds, '%Y-%m-%d', 'EEEE', 'es_ES') }}")
+    assert spanish == "miércoles"
 
 
 def test_ds_format_locale_refuses_an_unknown_locale() -> None:
