@@ -19,6 +19,8 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
+
 from engine.authoring.timetables.base import (
     DagRunInfo,
     DataInterval,
@@ -110,7 +112,7 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
     """Turn what a DAG file passes as ``schedule`` into a :class:`Timetable`."""
     if value is None:
         return NullTimetable()
-    if isinstance(value, timedelta):
+    if isinstance(value, timedelta | relativedelta):
         return DeltaDataIntervalTimetable(value)
     if isinstance(value, Timetable) and type(value) in BUILT_IN.values():
         value.validate()
@@ -119,7 +121,8 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
         return _plugin_timetable(value)
     if not isinstance(value, str):
         raise InvalidInputError(
-            f"schedule must be a cron string, a preset, a timedelta, None or a timetable, "
+            "schedule must be a cron string, a preset, a timedelta, a relativedelta, None or "
+            "a timetable, "
             f"not {type(value).__name__}"
         )
     text = value.strip()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pendulum
 import pytest
+from dateutil.relativedelta import MO, relativedelta
 
 from engine import (
     DAG,
@@ -75,6 +76,11 @@ def plan(
         ("*/5 * * * *", CronTriggerTimetable),
         (CronDataIntervalTimetable("@daily"), CronDataIntervalTimetable),
         (timedelta(hours=2), DeltaDataIntervalTimetable),
+        (relativedelta(months=1), DeltaDataIntervalTimetable),
+        (
+            DeltaTriggerTimetable(relativedelta(weeks=1, weekday=MO(-1), hour=6)),
+            DeltaTriggerTimetable,
+        ),
         (CronTriggerTimetable("0 6 * * *", timezone="Europe/Berlin"), CronTriggerTimetable),
         (
             CronTriggerTimetable("0 6 * * *", interval=timedelta(hours=1), run_immediately=True),
@@ -128,6 +134,7 @@ def test_a_dag_file_imported_with_the_setting_gets_data_intervals(tmp_path: Path
         ("61 * * * *", "invalid schedule"),
         ("@fortnightly", "invalid schedule"),
         (timedelta(0), "must be positive"),
+        (relativedelta(months=-1), "must be positive"),
         (42, "not int"),
     ],
 )
@@ -263,6 +270,24 @@ def test_delta_data_intervals_step_from_the_start_date() -> None:
     assert latest == DagRunInfo.interval(at(3, 1), at(3, 7))
 
 
+def test_relativedelta_steps_by_calendar_months() -> None:
+    """``schedule=relativedelta(months=1)``, as Airflow takes it: months of their own length."""
+    monthly = parse_schedule(relativedelta(months=1))
+    assert monthly.description == "Every 1 month"
+    first = plan(monthly, now=datetime(2026, 4, 2, tzinfo=UTC), start=at(31))
+    assert first == DagRunInfo.interval(at(31), datetime(2026, 2, 28, tzinfo=UTC))
+    runs = upcoming_runs(
+        DeltaTriggerTimetable(relativedelta(months=1)),
+        last=None, restriction=restriction(START, None, True), now=START,
+    )  # fmt: skip
+    assert [r.run_after.month for r in runs] == [1, 2, 3, 4, 5]
+    latest = plan(
+        DeltaTriggerTimetable(relativedelta(months=1)),
+        now=datetime(2026, 3, 15, tzinfo=UTC), catchup=False,
+    )  # fmt: skip
+    assert latest == DagRunInfo.exact(datetime(2026, 3, 1, tzinfo=UTC))
+
+
 def test_delta_trigger_runs_at_the_start_of_each_period() -> None:
     every_6h = DeltaTriggerTimetable(timedelta(hours=6))
     first = plan(every_6h, now=at(3))
@@ -345,6 +370,7 @@ def test_a_zoneinfo_timezone_works_in_a_trigger_timetable() -> None:
         ("0 9,17 * * MON-FRI", "At 09:00 and 17:00, Monday through Friday (UTC)"),
         ("0 8 * 1,7 6", "At 08:00, in January and July, on Saturday (UTC)"),
         (timedelta(hours=2, minutes=30), "Every 2 hours and 30 minutes"),
+        (relativedelta(years=1, months=6), "Every 1 year and 6 months"),
         ("@once", "Once, as soon as possible"),
         (None, "Never, external triggers only"),
     ],

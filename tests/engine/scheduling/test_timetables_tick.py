@@ -29,6 +29,7 @@ HEADER = (
     """\
 from datetime import datetime, timedelta, timezone
 import pendulum
+from dateutil.relativedelta import relativedelta
 from engine import (
     DAG, EmptyOperator, CronTriggerTimetable, CronDataIntervalTimetable,
     DeltaTriggerTimetable, DeltaDataIntervalTimetable, MultipleCronTriggerTimetable,
@@ -109,6 +110,12 @@ CASES: list[tuple[str, dict[str, str], datetime, list[tuple[datetime, datetime, 
         [(utc(1, 5), utc(1, 5), utc(1, 5)), (utc(2, 6), utc(2, 6), utc(2, 6))],
     ),
     ("'@once'", {}, utc(3), [(utc(1), utc(1), utc(1))]),
+    (  # Airflow takes a relativedelta as schedule: calendar months
+        "relativedelta(months=1)", {}, datetime(2026, 3, 2, tzinfo=UTC),
+        [(utc(1), datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),
+         (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC),
+          datetime(2026, 3, 1, tzinfo=UTC))],
+    ),
     (  # Airflow 3: a preset is a CronTriggerTimetable, a run at each tick
         "'@quarterly'", {}, datetime(2026, 7, 2, tzinfo=UTC),
         [(utc(1), utc(1), utc(1)),
