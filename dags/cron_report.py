@@ -1,4 +1,8 @@
-"""A cron schedule in a named time zone: 06:30 on weekdays, Berlin time."""
+"""A cron schedule in a named time zone: 06:30 on weekdays, Berlin time.
+
+As in Airflow 3 the cron string is a ``CronTriggerTimetable``: a run at each 06:30 whose
+logical date is that moment (``scheduler.create_cron_data_intervals: true`` makes it
+Airflow 2's run over the day between two ticks instead)."""
 
 from __future__ import annotations
 
@@ -18,5 +22,5 @@ with DAG(
 ) as cron_report:
     BashOperator(
         task_id="morning_report",
-        bash_command="echo 'report for {{ data_interval_start }} .. {{ data_interval_end }}'",
+        bash_command="echo 'morning report of {{ ds }}, run for {{ logical_date }}'",
     )

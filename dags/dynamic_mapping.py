@@ -17,6 +17,11 @@ def list_files() -> list[str]:
 
 
 @task
+def list_archives() -> list[str]:
+    return ["2024.tar", "2025.tar"]
+
+
+@task
 def count_rows(filename: str) -> int:
     """One instance per file (map index 0, 1, 2)."""
     return len(filename) * 10
@@ -39,6 +44,11 @@ def shout(line: str) -> str:
     return line.upper()
 
 
+@task
+def announce(names: list[str]) -> None:
+    print(f"names: {list(names)}")
+
+
 def as_line(count: int) -> str:
     """Applied to each value of ``count_rows`` as it is read (``.map``): runs in the
     instance that reads it, never in the scheduler."""
@@ -51,7 +61,8 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     tags=["example", "mapping"],
 ) as dynamic_mapping:
-    counts = count_rows.expand(filename=list_files())
+    files = list_files()
+    counts = count_rows.expand(filename=files)
     total(counts)
 
     # A classic operator over literals: the fixed arguments in .partial(), the mapped in .expand().
@@ -69,3 +80,6 @@ with DAG(
 
     # Each upstream value transformed on its way in.
     shout.expand(line=counts.map(as_line))
+
+    # Two upstream lists mapped over as one (.concat): 3 files + 2 archives = 5 instances.
+    announce(shout.override(task_id="shout_names").expand(line=files.concat(list_archives())))

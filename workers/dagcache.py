@@ -21,7 +21,10 @@ from engine.parser.inprocess import ImportedFile, import_dags
 class DagCache:
     """Imported DAG files of this process, one version (the newest seen) per file."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cron_data_intervals: bool = False) -> None:
+        self._cron_data_intervals = cron_data_intervals
+        """``scheduler.create_cron_data_intervals``: how cron strings become timetables
+        (as in the parser, so that ``LatestOnlyOperator`` sees the DAG's own schedule)."""
         self._files: dict[str, ImportedFile] = {}
         self._lock = threading.Lock()
         self.imports = 0
@@ -55,7 +58,10 @@ class DagCache:
             cached = self._files.get(fileloc)
             if cached is not None and cached.file_hash == digest:
                 return cached
-            imported = import_dags(path, file_hash=digest, dags_folder=dags_folder or path.parent)
+            imported = import_dags(
+                path, file_hash=digest, dags_folder=dags_folder or path.parent,
+                cron_data_intervals=self._cron_data_intervals,
+            )  # fmt: skip
             self.imports += 1
             self._files[fileloc] = imported
             return imported

@@ -47,8 +47,12 @@ def run_dag_callbacks(
     dag_cache: DagCache,
     dags_folder: Path | None = None,
     plugins_folder: Path | None = None,
+    conf_overrides: bool = True,
 ) -> int:
-    """Call the callbacks of run ``dag_run_id`` for ``state``; how many were called."""
+    """Call the callbacks of run ``dag_run_id`` for ``state``; how many were called.
+
+    ``conf_overrides`` is ``core.dag_run_conf_overrides_params``: whether the context's
+    ``params`` take the run's conf, as the run's tasks do."""
     target = _target(session_factory, dag_run_id)
     if target is None:
         logger.warning("dag run %s is gone: its %s callbacks are not run", dag_run_id, state)
@@ -57,7 +61,7 @@ def run_dag_callbacks(
     try:
         load_plugins(plugins_folder)
         dag = dag_cache.load(target.fileloc, dags_folder=dags_folder).dag(target.run.dag_id)
-        params = resolve_params(dag.params, target.run.conf)
+        params = resolve_params(dag.params, target.run.conf, conf_overrides=conf_overrides)
     except KeyboardInterrupt:
         raise
     except BaseException:  # user code (the DAG file) failed: logged, the run is unchanged

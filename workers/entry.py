@@ -70,6 +70,7 @@ def run_dag_callbacks(request_id: int, dag_run_id: int, state: str, reason: str)
         dag_cache=shared.dag_cache,
         dags_folder=shared.settings.core.dags_folder,
         plugins_folder=shared.settings.core.plugins_folder,
+        conf_overrides=shared.settings.core.dag_run_conf_overrides_params,
     )
 
 
@@ -87,5 +88,5 @@ def warm_up() -> _Process:
         settings=settings,
         session_factory=session_factory,
         executor=worker_executor(settings),
-        dag_cache=DagCache(),
+        dag_cache=DagCache(cron_data_intervals=settings.scheduler.create_cron_data_intervals),
     )

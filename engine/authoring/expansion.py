@@ -7,7 +7,7 @@ The spec (``SerializedTask.mapped``) is what :meth:`ExpandInput.serialize
 ``{"literal": value}``, ``{"literal_length": n}``, an XCom reference ``{"xcom_arg":
 task_id, "key": ..., "path": [...], "map": [names]}`` (``.map()`` keeps the length), or
 ``{"zip": [sources], "fillvalue": ...}`` (the shortest input, or the longest when a
-``fillvalue`` is given).
+``fillvalue`` is given), or ``{"concat": [sources]}`` (the inputs' lengths added up).
 
 A task of a mapped task group has ``{"kind": "group", "group_id": ...}``: the group's
 spec, serialized once on the group (``SerializedTaskGroup.mapped``), is its expansion
@@ -52,8 +52,8 @@ def _xcom_sources(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for source in items:
         if "xcom_arg" in source:
             yield source
-        elif "zip" in source:
-            yield from _xcom_sources(source["zip"])
+        elif "zip" in source or "concat" in source:
+            yield from _xcom_sources(source.get("zip") or source["concat"])
 
 
 def literal_only(spec: dict[str, Any]) -> bool:
@@ -78,8 +78,10 @@ def _source_length(source: dict[str, Any], length_of: LengthOf) -> int | None:
         return len(value) if isinstance(value, list | dict) else None
     if "xcom_arg" in source:
         return length_of(source["xcom_arg"])
-    parts = [_source_length(part, length_of) for part in source["zip"]]
+    parts = [_source_length(part, length_of) for part in source.get("zip") or source["concat"]]
     if any(n is None for n in parts):
         return None
     known = [n for n in parts if n is not None]
+    if "concat" in source:
+        return sum(known)
     return max(known) if "fillvalue" in source else min(known)

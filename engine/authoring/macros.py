@@ -43,15 +43,8 @@ def ds_format_locale(
 ) -> str:
     """``ds`` written with a Unicode (LDML) pattern in ``locale``, as Airflow does with Babel:
     ``ds_format_locale('2026-01-05', '%Y-%m-%d', 'EEEE d MMMM', 'fr_FR')`` is
-    ``'lundi 5 janvier'``. Needs the ``babel`` package on the worker."""
-    try:
-        from babel.dates import format_datetime
-    except ImportError:
-        raise ImportError(
-            "macros.ds_format_locale needs the babel package on the workers "
-            "(pip install babel); ds_format formats without a locale"
-        ) from None
-    from babel.dates import LC_TIME
+    ``'lundi 5 janvier'``. Without ``locale``: the process's ``LC_TIME``, else ``en_US``."""
+    from babel.dates import LC_TIME, format_datetime  # here: a template that uses it pays
 
     parsed = datetime.strptime(str(ds), input_format)
     chosen = locale or LC_TIME or "en_US"  # as Airflow: the process's LC_TIME, else en_US

@@ -1,5 +1,6 @@
-"""Dynamic task mapping: ``.partial(...).expand(...)``, ``.expand_kwargs(...)``, and the
-``.map()`` and ``.zip()`` transforms of an XCom.
+"""Dynamic task mapping: ``.partial(...).expand(...)`` and ``.expand_kwargs(...)`` (the
+``.map()``, ``.zip()`` and ``.concat()`` transforms of an XCom are in
+:mod:`engine.authoring.xcomtransforms`).
 
 A mapped task is one :class:`MappedOperator` in the DAG; when it runs, each of its
 instances (``map_index`` 0, 1, ...) builds the real operator from the partial arguments
@@ -12,16 +13,22 @@ length, is read from the serialized spec by :mod:`engine.authoring.expansion`.
 from __future__ import annotations
 
 import inspect
-import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.callsite import user_call_site
 from engine.authoring.dag import current_dag
-from engine.authoring.taskflow import NOTSET, RETURN_VALUE, XComArg, find_xcom_args
+from engine.authoring.taskflow import XComArg, find_xcom_args
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS
 from engine.authoring.trigger_rules import TriggerRule
+from engine.authoring.xcomtransforms import (
+    as_sequence,
+    check_expanded_xcom,
+    check_mappable_type,
+    resolved,
+    serialize_source,
+)
 
 CONTEXT_KEYS = frozenset(
     {
@@ -54,127 +61,7 @@ def in_mapped_group(task: BaseOperator) -> bool:
     return task.task_group is not None and task.task_group.closest_mapped_group() is not None
 
 
-# -- XCom transforms ----------------------------------------------------------------------
-
-
-class MapXComArg(XComArg):
-    """``xcom.map(fn)``: the upstream value with ``fn`` applied to each element, lazily."""
-
-    def __init__(self, base: XComArg, functions: tuple[Callable[[Any], Any], ...]) -> None:
-        super().__init__(base.operator, base.key, base.path)
-        self.base = base
-        self.functions = functions
-
-    def map(self, fn: Callable[[Any], Any]) -> MapXComArg:
-        _check_map_function(fn)
-        return MapXComArg(self.base, (*self.functions, fn))
-
-    def resolve(self, context: Mapping[str, Any]) -> Any:
-        return _MappedValues(as_sequence(self.base.resolve(context)), self.functions)
-
-    def serialize(self) -> dict[str, Any]:
-        names = [getattr(f, "__qualname__", repr(f)) for f in self.functions]
-        return {**self.base.serialize(), "map": names}
-
-
-class ZipXComArg(XComArg):
-    """``xcom.zip(other, ..., fillvalue=...)``: tuples of the inputs' elements."""
-
-    def __init__(self, args: tuple[Any, ...], fillvalue: Any) -> None:
-        first = next(a for a in args if isinstance(a, XComArg))
-        super().__init__(first.operator, first.key, first.path)
-        self.args = args
-        self.fillvalue = fillvalue
-
-    def references(self) -> list[XComArg]:
-        return [ref for arg in self.args for ref in find_xcom_args(arg)]
-
-    def resolve(self, context: Mapping[str, Any]) -> Any:
-        values = [as_sequence(_resolved(arg, context)) for arg in self.args]
-        if self.fillvalue is NOTSET:
-            return list(zip(*values, strict=False))
-        return list(itertools.zip_longest(*values, fillvalue=self.fillvalue))
-
-    def serialize(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"zip": [serialize_source(arg) for arg in self.args]}
-        if self.fillvalue is not NOTSET:
-            spec["fillvalue"] = self.fillvalue
-        return spec
-
-
-def map_xcom(arg: XComArg, fn: Callable[[Any], Any]) -> MapXComArg:
-    _check_return_value(arg, "map against")
-    _check_map_function(fn)
-    return MapXComArg(arg, (fn,))
-
-
-def zip_xcoms(arg: XComArg, others: tuple[Any, ...], fillvalue: Any) -> ZipXComArg:
-    if not others:
-        raise ValueError("zip() requires at least one argument")
-    for item in (arg, *others):
-        if isinstance(item, XComArg):
-            _check_return_value(item, "zip")
-        else:
-            _check_mappable_type(item, what="zip() argument", name=None)
-    return ZipXComArg((arg, *others), fillvalue)
-
-
-def _check_return_value(arg: XComArg, verb: str) -> None:
-    if arg.key != RETURN_VALUE or arg.path:
-        raise ValueError(f"cannot {verb} non-return XCom of task {arg.operator.task_id!r}")
-
-
-def _check_map_function(fn: Any) -> None:
-    from engine.authoring.taskflow import _DecoratedTask
-
-    if isinstance(fn, _DecoratedTask):
-        raise ValueError("map() argument must be a plain function, not a @task operator")
-    if not callable(fn):
-        raise TypeError(f"map() argument must be callable, got {fn!r}")
-
-
-class _MappedValues(Sequence[Any]):
-    """A sequence whose elements are computed when read (``.map()``'s result)."""
-
-    def __init__(self, values: Sequence[Any], functions: tuple[Callable[[Any], Any], ...]):
-        self.values = values
-        self.functions = functions
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        value = self.values[index]
-        for fn in self.functions:
-            value = fn(value)
-        return value
-
-
-def as_sequence(value: Any) -> Sequence[Any]:
-    """What mapping iterates over: a dict's ``(key, value)`` pairs, or the sequence itself."""
-    if isinstance(value, dict):
-        return list(value.items())
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return value
-    raise TypeError(f"cannot map over a value of type {type(value).__name__!r}")
-
-
-def _resolved(value: Any, context: Mapping[str, Any]) -> Any:
-    return value.resolve(context) if isinstance(value, XComArg) else value
-
-
 # -- what is expanded -----------------------------------------------------------------------
-
-
-def serialize_source(value: Any) -> dict[str, Any]:
-    """One expanded value as the scheduler sees it: a literal, or an XCom reference."""
-    from engine.authoring.serialization import to_jsonable
-
-    if isinstance(value, XComArg):
-        return value.serialize()
-    return {"literal": to_jsonable(value)}
 
 
 class ExpandInput:
@@ -201,7 +88,7 @@ class ExpandInput:
         if self.kind == "expand_kwargs":
             return _kwargs_at(self.value, index, context)
         names = list(self.value)
-        values = {name: as_sequence(_resolved(self.value[name], context)) for name in names}
+        values = {name: as_sequence(resolved(self.value[name], context)) for name in names}
         chosen: dict[str, Any] = {}
         for name in reversed(names):  # the last argument varies fastest
             index, position = divmod(index, len(values[name]))
@@ -210,22 +97,13 @@ class ExpandInput:
 
 
 def _kwargs_at(value: Any, index: int, context: Mapping[str, Any]) -> dict[str, Any]:
-    items = as_sequence(_resolved(value, context))
+    items = as_sequence(resolved(value, context))
     item = items[index]
     if not isinstance(item, dict):
         raise ValueError(f"expand_kwargs() expects a list[dict], not list[{type(item).__name__}]")
     if not all(isinstance(key, str) for key in item):
         raise ValueError(f"expand_kwargs() input dict keys must all be str, got {list(item)!r}")
     return dict(item)
-
-
-def _check_mappable_type(value: Any, *, what: str, name: str | None) -> None:
-    if isinstance(value, XComArg | dict):
-        return
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return
-    where = "" if name is None else f" for keyword argument {name}"
-    raise ValueError(f"{what} got an unexpected type {type(value).__name__!r}{where}")
 
 
 # -- the mapped task ------------------------------------------------------------------------
@@ -407,9 +285,8 @@ def _check_expand_call(
 
 def _check_mapped_value(name: str, key: str, value: Any, task_id: Any) -> None:
     try:
-        _check_mappable_type(value, what=name, name=key)
-        if isinstance(value, XComArg) and not isinstance(value, ZipXComArg):
-            _check_return_value(value, "map over")
+        check_mappable_type(value, what=name, name=key)
+        check_expanded_xcom(value)
     except ValueError as exc:
         raise _fail(ValueError, str(exc), task_id) from None
 

@@ -1,8 +1,9 @@
 """Schedules: what a DAG file passes as ``schedule=``, as a timetable, and back from JSON.
 
-Semantics follow Airflow: a cron string or preset is a :class:`CronDataIntervalTimetable`
-(a run covers ``[start, end)`` and is created once ``end`` has passed; Loom keeps
-Airflow 2's default here, see docs/decisions.md), a ``timedelta`` a
+Semantics follow Airflow 3: a cron string or preset is a :class:`CronTriggerTimetable` (a
+run at each tick), or a :class:`CronDataIntervalTimetable` (a run per interval between
+ticks, created once it has ended) when the process that imports DAG files has
+``scheduler.create_cron_data_intervals`` set (:func:`cron_strings_as`); a ``timedelta`` a
 :class:`DeltaDataIntervalTimetable`, ``"@once"``/``"@continuous"``/``None`` their own
 timetables; a timetable instance (built-in, or a plugin's) is used as it is.
 
@@ -12,9 +13,13 @@ A serialized timetable names its class by reference: built-ins by ``kind``, a pl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
+
+from dateutil.relativedelta import relativedelta
 
 from engine.authoring.assets import as_condition
 from engine.authoring.timetables.assets import AssetOrTimeSchedule, AssetTriggeredTimetable
@@ -26,6 +31,7 @@ from engine.authoring.timetables.base import (
     frozen_now,
 )
 from engine.authoring.timetables.cron import (
+    CRON_PRESETS,
     CronDataIntervalTimetable,
     CronTriggerTimetable,
     MultipleCronTriggerTimetable,
@@ -45,18 +51,22 @@ __all__ = ["DagRunInfo", "DataInterval", "Schedule", "TimeRestriction", "Timetab
 Schedule = Timetable
 """What the scheduler asks of a DAG's schedule (the older name of :class:`Timetable`)."""
 
-PRESETS: dict[str, str | None] = {
-    "@once": None,
-    "@continuous": None,
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@quarterly": "0 0 1 */3 *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
+PRESETS: dict[str, str | None] = {"@once": None, "@continuous": None, **CRON_PRESETS}
+
+_CRON_DATA_INTERVALS: ContextVar[bool] = ContextVar("create_cron_data_intervals", default=False)
+"""``scheduler.create_cron_data_intervals`` of the DAG file being imported."""
+
+
+@contextmanager
+def cron_strings_as(*, data_intervals: bool) -> Iterator[None]:
+    """Let ``schedule="<cron>"`` in the DAG files imported inside become a
+    :class:`CronDataIntervalTimetable` (True) or a :class:`CronTriggerTimetable` (False)."""
+    token = _CRON_DATA_INTERVALS.set(data_intervals)
+    try:
+        yield
+    finally:
+        _CRON_DATA_INTERVALS.reset(token)
+
 
 BUILT_IN: dict[str, type[Timetable]] = {
     cls.kind: cls
@@ -109,7 +119,7 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
     condition = as_condition(value)
     if condition is not None:
         return AssetTriggeredTimetable(condition)
-    if isinstance(value, timedelta):
+    if isinstance(value, timedelta | relativedelta):
         return DeltaDataIntervalTimetable(value)
     if isinstance(value, Timetable) and type(value) in BUILT_IN.values():
         value.validate()
@@ -118,20 +128,19 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
         return _plugin_timetable(value)
     if not isinstance(value, str):
         raise InvalidInputError(
-            "schedule must be a cron string, a preset, a timedelta, None, a timetable or "
-            f"assets, not {type(value).__name__}"
+            "schedule must be a cron string, a preset, a timedelta, a relativedelta, None, a "
+            f"timetable or assets, not {type(value).__name__}"
         )
     text = value.strip()
     if text == "@once":
         return OnceTimetable()
     if text == "@continuous":
         return ContinuousTimetable()
-    expression = PRESETS.get(text, text)
     if text.startswith("@") and text not in PRESETS:
         raise InvalidInputError(f"invalid schedule {value!r}: presets are {', '.join(PRESETS)}")
-    return CronDataIntervalTimetable(
-        expression or text, zone_name(timezone), preset=text if text in PRESETS else None
-    )
+    if _CRON_DATA_INTERVALS.get():
+        return CronDataIntervalTimetable(text, zone_name(timezone))
+    return CronTriggerTimetable(text, timezone=zone_name(timezone))
 
 
 def _plugin_timetable(value: Any) -> Timetable:

@@ -75,7 +75,7 @@ class XComArg(SetupTeardownMixin):
 
     def map(self, fn: Callable[[Any], Any]) -> XComArg:
         """Each element of this (list or dict) value passed through ``fn``, for mapping."""
-        from engine.authoring.mapping import map_xcom
+        from engine.authoring.xcomtransforms import map_xcom
 
         return map_xcom(self, fn)
 
@@ -83,9 +83,16 @@ class XComArg(SetupTeardownMixin):
         """Tuples of this value's and ``others``' elements; the shortest input ends it,
         unless ``fillvalue`` (Airflow's docs call it ``default``) is given: then the
         longest does, padded with it."""
-        from engine.authoring.mapping import zip_xcoms
+        from engine.authoring.xcomtransforms import zip_xcoms
 
         return zip_xcoms(self, others, default if fillvalue is NOTSET else fillvalue)
+
+    def concat(self, *others: Any) -> XComArg:
+        """This value's elements followed by ``others``' (each a task's return value), as
+        one lazy sequence that ``expand`` can map over."""
+        from engine.authoring.xcomtransforms import concat_xcoms
+
+        return concat_xcoms(self, others)
 
     def __rshift__(self, other: Any) -> Any:
         return self.operator >> other

@@ -53,7 +53,10 @@ def encode(value: Any) -> Any:
             return encoder(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _tag("dataclass", {"class": _class_path(type(value)), "fields": _fields(value)})
-    raise XComValueError(f"{type(value).__name__} is not one of: {SUPPORTED}")
+    raise XComValueError(
+        f"{type(value).__name__} is not one of: {SUPPORTED} (Airflow 3 removed pickled XComs, "
+        "enable_xcom_pickling: store the object elsewhere and pass where it is)"
+    )
 
 
 def _encode_dict(value: dict[Any, Any]) -> Any:

@@ -228,7 +228,8 @@ def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
     from engine.parser.dagbag import parse_folder
     from engine.parser.processor import parse_file
 
-    core = loom_context().settings.core
+    settings = loom_context().settings
+    core, cron_data_intervals = settings.core, settings.scheduler.create_cron_data_intervals
     timeout = core.parse_timeout.total_seconds()
     target = (path or core.dags_folder).resolve()
     if not target.exists():
@@ -237,7 +238,11 @@ def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
         folder = core.dags_folder if target.is_relative_to(core.dags_folder) else target.parent
         return [
             parse_file(
-                target, dags_folder=folder, timeout=timeout, plugins_folder=core.plugins_folder
+                target,
+                dags_folder=folder,
+                timeout=timeout,
+                plugins_folder=core.plugins_folder,
+                cron_data_intervals=cron_data_intervals,
             )
         ]
     return parse_folder(
@@ -245,6 +250,7 @@ def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
         timeout=timeout,
         parallelism=core.parse_parallelism,
         plugins_folder=core.plugins_folder,
+        cron_data_intervals=cron_data_intervals,
     )
 
 
@@ -264,7 +270,8 @@ def reparse(force: bool, output: str) -> None:
     from engine.parser.sync import refresh_dags
     from engine.timeutil import utcnow
 
-    core = loom_context().settings.core
+    settings = loom_context().settings
+    core = settings.core
     with _session() as session:
         report = refresh_dags(
             session=session,
@@ -273,7 +280,11 @@ def reparse(force: bool, output: str) -> None:
             parallelism=core.parse_parallelism,
             now=utcnow(),
             force=force,
-            parser=functools.partial(parse_files, plugins_folder=core.plugins_folder),
+            parser=functools.partial(
+                parse_files,
+                plugins_folder=core.plugins_folder,
+                cron_data_intervals=settings.scheduler.create_cron_data_intervals,
+            ),
         )
     _print_report(report, output)
 

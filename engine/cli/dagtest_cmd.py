@@ -59,11 +59,13 @@ def command(
             timeout=timeout,
             parallelism=core.parse_parallelism,
             plugins_folder=core.plugins_folder,
+            cron_data_intervals=settings.scheduler.create_cron_data_intervals,
         )
     )
     dag = load_dag(
         dag_id, path, dags_folder=core.dags_folder, timeout=timeout,
         plugins_folder=core.plugins_folder,
+        cron_data_intervals=settings.scheduler.create_cron_data_intervals,
     )  # fmt: skip
     as_json = output == "json"
     echo = (lambda _: None) if as_json else click.echo
@@ -74,7 +76,12 @@ def command(
         virtualenv_defaults(venvs),
     ):
         report = DagTestRun(
-            dag, conf=run_conf, logical_date=when, retry_delay_scale=retry_delay_scale, echo=echo
+            dag,
+            conf=run_conf,
+            logical_date=when,
+            retry_delay_scale=retry_delay_scale,
+            echo=echo,
+            conf_overrides=settings.core.dag_run_conf_overrides_params,
         ).run()
     rows = [
         {"task_id": t.label, "state": t.state.value, "tries": t.tries,

@@ -225,13 +225,21 @@ class _Origins:
         if kind == "missing":  # name the variable or file that created the parent
             return self.prefix(loc[:-1]) + f"{key} is required"
         if kind == "extra_forbidden":
-            return (
-                self.prefix(loc) + f"{key} is not a known key{_did_you_mean(loc[-1], _known(loc))}"
-            )
+            why = REMOVED_KEYS.get(key) or _did_you_mean(loc[-1], _known(loc))
+            return self.prefix(loc) + f"{key} is not a known key{why}"
         shown = (
             MASK if overlaps(loc, secure) else mask_value(error["input"], loc[-1], within=loc[:-1])
         )
         return self.prefix(loc) + f"{key} must be {_expected(error)} (got {shown!r})"
+
+
+REMOVED_KEYS: dict[str, str] = {
+    "core.enable_xcom_pickling": (
+        ": Airflow 3 removed XCom pickling, and Loom never pickles XComs (they are stored "
+        "as JSON; datetimes, tuples, sets and dataclasses keep their type)"
+    ),
+}
+"""Airflow keys that an Airflow user may carry over, and why Loom has no such key."""
 
 
 def _loc(error: ErrorDetails) -> tuple[str, ...]:

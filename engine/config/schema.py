@@ -278,6 +278,10 @@ class SchedulerSettings(_Section):
     """How often workers record a heartbeat for their running task instances."""
     parse_interval: Duration = timedelta(seconds=1.5)
     """How often DAG files are re-scanned for changes."""
+    create_cron_data_intervals: bool = False
+    """What a cron string or preset as ``schedule`` becomes when a DAG file is parsed: false
+    (Airflow 3's default) a ``CronTriggerTimetable``, a run at each tick; true a
+    ``CronDataIntervalTimetable``, a run per interval between ticks (Airflow 2)."""
 
 
 class WebserverSettings(_Section):

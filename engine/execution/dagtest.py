@@ -101,10 +101,14 @@ class DagTestRun:
         echo: Callable[[str], None] = print,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        conf_overrides: bool = True,
     ) -> None:
+        """``conf_overrides``: ``core.dag_run_conf_overrides_params`` (conf is checked
+        either way; false: tasks and DAG callbacks see the params' defaults)."""
         check_dag(dag)
         self.dag = dag
-        self.params = resolve_params(dag.params, conf)
+        self._conf_overrides = conf_overrides
+        self.params = resolve_params(dag.params, conf, conf_overrides=conf_overrides)
         logical = logical_date or utcnow()
         interval = dag.schedule.infer_manual_data_interval(run_after=logical)
         self.run_info = RunInfo(
@@ -382,7 +386,11 @@ class DagTestRun:
         )
         params = self.params
         if task.params:  # the task's own params over the DAG's
-            params = resolve_params({**self.dag.params, **task.params}, self.run_info.conf)
+            params = resolve_params(
+                {**self.dag.params, **task.params},
+                self.run_info.conf,
+                conf_overrides=self._conf_overrides,
+            )
         return build_context(dag=self.dag, task=task, run=self.run_info, ti=handle, params=params)
 
     def _run_dag_callbacks(self, outcome: DagRunState) -> None:

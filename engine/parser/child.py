@@ -31,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from engine.authoring.dag import DAG, collect_dags
+from engine.authoring.schedules import cron_strings_as
 from engine.authoring.serialization import serialize_dag
 from engine.authoring.validation import Problem, validate_dag
 from engine.plugins.loading import load_plugins
@@ -54,6 +55,7 @@ def parse_in_child(
     timeout: float,
     plugins_folder: str | None = None,
     environ: dict[str, str] | None = None,
+    cron_data_intervals: bool = False,
 ) -> None:
     """The child process's target: parse ``path`` and send the result over ``conn``.
 
@@ -71,7 +73,10 @@ def parse_in_child(
     # within the same second with the same size would otherwise reuse old bytecode.
     sys.dont_write_bytecode = True
     plugins = Path(plugins_folder) if plugins_folder else None
-    result = parse_dag_file(Path(path), Path(dags_folder), plugins_folder=plugins)
+    result = parse_dag_file(
+        Path(path), Path(dags_folder), plugins_folder=plugins,
+        cron_data_intervals=cron_data_intervals,
+    )  # fmt: skip
     conn.send_bytes(json.dumps(result).encode())
     conn.close()
     # Skip interpreter shutdown: threads or atexit hooks the file left must not delay us.
@@ -79,7 +84,11 @@ def parse_in_child(
 
 
 def parse_dag_file(
-    path: Path, dags_folder: Path, *, plugins_folder: Path | None = None
+    path: Path,
+    dags_folder: Path,
+    *,
+    plugins_folder: Path | None = None,
+    cron_data_intervals: bool = False,
 ) -> dict[str, Any]:
     """Load the plugins, import ``path``, then validate and serialize every DAG it defined.
 
@@ -90,7 +99,7 @@ def parse_dag_file(
     with collect_dags() as dags:
         try:
             load_plugins(plugins_folder)
-            import_dag_file(path)
+            import_dag_file(path, cron_data_intervals=cron_data_intervals)
         except SystemExit as exc:
             return _failure(f"{path}: called sys.exit({exc.code!r}) while being imported")
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an import error
@@ -155,10 +164,12 @@ def _text_stream(fd: int) -> io.TextIOWrapper:
 # -- importing ----------------------------------------------------------------------------
 
 
-def import_dag_file(path: Path) -> ModuleType:
+def import_dag_file(path: Path, *, cron_data_intervals: bool = False) -> ModuleType:
     """Run ``path`` as a module of its own (see :func:`module_name`); errors propagate.
 
-    The DAGs it constructs are found with :func:`engine.authoring.dag.collect_dags`.
+    The DAGs it constructs are found with :func:`engine.authoring.dag.collect_dags`; their
+    cron strings become timetables as ``scheduler.create_cron_data_intervals``
+    (``cron_data_intervals``) says.
     """
     name = module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
@@ -166,7 +177,8 @@ def import_dag_file(path: Path) -> ModuleType:
         raise ImportError(f"cannot import {path}: not a Python source file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    with cron_strings_as(data_intervals=cron_data_intervals):
+        spec.loader.exec_module(module)
     return module
 
 

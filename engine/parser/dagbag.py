@@ -148,12 +148,13 @@ def parse_folder(
     parallelism: int,
     safe_mode: bool = True,
     plugins_folder: Path | None = None,
+    cron_data_intervals: bool = False,
 ) -> list[FileParseResult]:
     """Parse every DAG file of ``folder`` and apply the cross-file checks (no database)."""
     paths = discover_dag_files(folder, safe_mode=safe_mode)
     results = parse_files(
         paths, dags_folder=folder, timeout=timeout, parallelism=parallelism,
-        plugins_folder=plugins_folder,
+        plugins_folder=plugins_folder, cron_data_intervals=cron_data_intervals,
     )  # fmt: skip
     winners = assign_dag_ids({str(r.path): r.dag_ids for r in results}, {})
     return [drop_duplicates(result, winners) for result in results]

@@ -40,7 +40,9 @@ class ImportedFile:
         return self.dags[dag_id]
 
 
-def import_dags(path: Path, *, file_hash: str, dags_folder: Path) -> ImportedFile:
+def import_dags(
+    path: Path, *, file_hash: str, dags_folder: Path, cron_data_intervals: bool = False
+) -> ImportedFile:
     """Import ``path`` in this process and validate each DAG it defines.
 
     ``dags_folder`` goes on ``sys.path`` first (once), as when the parser imports the
@@ -52,7 +54,7 @@ def import_dags(path: Path, *, file_hash: str, dags_folder: Path) -> ImportedFil
     if folder not in sys.path:
         sys.path.insert(0, folder)
     with collect_dags() as built:
-        import_dag_file(path)
+        import_dag_file(path, cron_data_intervals=cron_data_intervals)
     dags: dict[str, DAG] = {}
     problems: dict[str, list[str]] = {}
     for dag in built:
@@ -72,6 +74,7 @@ def find_dag_file(
     timeout: float,
     parallelism: int,
     plugins_folder: Path | None = None,
+    cron_data_intervals: bool = False,
 ) -> Path:
     """The file under ``dags_folder`` that defines ``dag_id``.
 
@@ -81,8 +84,9 @@ def find_dag_file(
     from engine.parser.dagbag import parse_folder  # child processes: not for workers
 
     results = parse_folder(
-        dags_folder, timeout=timeout, parallelism=parallelism, plugins_folder=plugins_folder
-    )
+        dags_folder, timeout=timeout, parallelism=parallelism, plugins_folder=plugins_folder,
+        cron_data_intervals=cron_data_intervals,
+    )  # fmt: skip
     for result in results:
         if dag_id in result.dag_ids:
             return result.path
@@ -106,6 +110,7 @@ def load_dag(
     dags_folder: Path,
     timeout: float,
     plugins_folder: Path | None = None,
+    cron_data_intervals: bool = False,
 ) -> DAG:
     """Import ``path`` here and return its DAG ``dag_id`` (checked in a child first).
 
@@ -113,11 +118,16 @@ def load_dag(
     from engine.parser.processor import parse_file  # child processes: not for workers
 
     checked = parse_file(
-        path, dags_folder=dags_folder, timeout=timeout, plugins_folder=plugins_folder
-    )
+        path, dags_folder=dags_folder, timeout=timeout, plugins_folder=plugins_folder,
+        cron_data_intervals=cron_data_intervals,
+    )  # fmt: skip
     if dag_id not in checked.dag_ids:
         if checked.errors:
             raise DagValidationError([error.message for error in checked.errors])
         raise NotFoundError(f"{path} does not define DAG {dag_id!r}")
     load_plugins(plugins_folder)
-    return import_dags(path, file_hash=checked.file_hash, dags_folder=dags_folder).dag(dag_id)
+    imported = import_dags(
+        path, file_hash=checked.file_hash, dags_folder=dags_folder,
+        cron_data_intervals=cron_data_intervals,
+    )  # fmt: skip
+    return imported.dag(dag_id)

@@ -100,12 +100,17 @@ class FileParseResult:
 
 
 def parse_file(
-    path: Path, *, dags_folder: Path, timeout: float, plugins_folder: Path | None = None
+    path: Path,
+    *,
+    dags_folder: Path,
+    timeout: float,
+    plugins_folder: Path | None = None,
+    cron_data_intervals: bool = False,
 ) -> FileParseResult:
     """Parse one DAG file in a child process."""
     return parse_files(
         [path], dags_folder=dags_folder, timeout=timeout, parallelism=1,
-        plugins_folder=plugins_folder,
+        plugins_folder=plugins_folder, cron_data_intervals=cron_data_intervals,
     )[0]  # fmt: skip
 
 
@@ -116,16 +121,20 @@ def parse_files(
     timeout: float,
     parallelism: int,
     plugins_folder: Path | None = None,
+    cron_data_intervals: bool = False,
 ) -> list[FileParseResult]:
     """Parse ``paths``, up to ``parallelism`` at once; results in the order of ``paths``.
 
-    Each child loads the plugins of ``plugins_folder`` (None: no plugins) first."""
+    Each child loads the plugins of ``plugins_folder`` (None: no plugins) first; cron
+    strings become timetables as ``cron_data_intervals``
+    (``scheduler.create_cron_data_intervals``) says."""
     started = time.monotonic()
     results: dict[int, FileParseResult] = {}
     with tempfile.TemporaryDirectory(prefix="loom-parse-") as scratch:
         launcher = _Launcher(
-            _forkserver_context(), dags_folder, timeout, Path(scratch), plugins_folder
-        )
+            _forkserver_context(), dags_folder, timeout, Path(scratch), plugins_folder,
+            cron_data_intervals,
+        )  # fmt: skip
         pending = deque(enumerate(paths))
         running: list[_Child] = []
         try:
@@ -179,6 +188,7 @@ class _Launcher:
     timeout: float
     scratch: Path
     plugins_folder: Path | None = None
+    cron_data_intervals: bool = False
 
     def start(self, index: int, path: Path) -> _Child | FileParseResult:
         try:
@@ -198,6 +208,7 @@ class _Launcher:
                 self.timeout,
                 str(self.plugins_folder) if self.plugins_folder else None,
                 dict(os.environ),
+                self.cron_data_intervals,
             ),
             name=f"loom-parse-{path.name}",
             daemon=True,

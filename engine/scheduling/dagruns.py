@@ -7,7 +7,8 @@ at once; the unique key on ``(dag_id, run_id)`` backs this up.
 ``Dag.next_dagrun_create_after`` says when to look at a DAG again: NULL means "not
 computed yet" (a DAG the parser just added), :data:`NEVER` means no scheduled run will
 ever be due (manual-only, ``@once`` done, past ``end_date``). The next interval itself is
-always computed from the last scheduled run, so the column is only a hint.
+always computed from the last scheduled run, so the column is only a hint; for a DAG's
+first run it also fixes the moment the run was planned as of (see :func:`_planning_time`).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun
     last = last_scheduled_interval(session=session, dag_id=dag.dag_id)
     created: list[DagRun] = []
     while True:
-        info = _next_info(dag, last, now)
+        info = _next_info(dag, last, _planning_time(row, last, now))
         row.next_dagrun_create_after = NEVER if info is None else plain_utc(info.run_after)
         if info is None or info.run_after > now or active >= dag.max_active_runs:
             return created
@@ -72,6 +73,17 @@ def _create_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun
             return created
         created.append(run)
         active, last = active + 1, info.data_interval
+
+
+def _planning_time(row: Dag, last: DataInterval | None, now: datetime) -> datetime:
+    """The time to plan the DAG's next run as of. The first run is planned as of the tick
+    that first planned it (the hint that tick stored), not afresh each tick: a first run
+    that waits for the next cron tick (``run_immediately=False``) would otherwise move
+    one tick on whenever a scheduler tick comes after it."""
+    planned = row.next_dagrun_create_after
+    if last is not None or planned is None or planned == NEVER:
+        return now
+    return min(now, ensure_aware(planned))
 
 
 def _next_info(dag: SerializedDAG, last: DataInterval | None, now: datetime) -> DagRunInfo | None:

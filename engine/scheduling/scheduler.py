@@ -179,7 +179,11 @@ class Scheduler:
             timeout=core.parse_timeout.total_seconds(),
             parallelism=core.parse_parallelism,
             now=now,
-            parser=functools.partial(parse_files, plugins_folder=core.plugins_folder),
+            parser=functools.partial(
+                parse_files,
+                plugins_folder=core.plugins_folder,
+                cron_data_intervals=self._settings.scheduler.create_cron_data_intervals,
+            ),
         )
         report.parsed = True
 

@@ -51,6 +51,8 @@ def set_dag_paused(*, session: Session, dag_id: str, is_paused: bool) -> Dag:
         raise NotFoundError(f"no DAG {dag_id!r}")
     if dag.is_paused != is_paused:
         dag.is_paused = is_paused
+        if not is_paused:  # a DAG's first run is planned from when it is enabled
+            dag.next_dagrun_create_after = None
         logger.info("DAG %s %s", dag_id, "paused" if is_paused else "unpaused")
     return dag
 

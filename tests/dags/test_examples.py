@@ -76,6 +76,13 @@ def test_mapping_example_expands_each_mapped_task() -> None:
     )
     assert "copy[2]" not in states
     assert "rows per file: [100, 90, 100]" in result.output
+    # .concat: one instance per element of both lists, in order
+    concatenated = [name for name in states if name.startswith("shout_names[")]
+    assert concatenated == [f"shout_names[{i}]" for i in range(5)]
+    assert {states[name] for name in concatenated} == {"success"}
+    assert "names: ['ORDERS.CSV', 'USERS.CSV', 'EVENTS.CSV', '2024.TAR', '2025.TAR']" in (
+        result.output
+    )
 
 
 def test_table_output_prints_each_task_and_the_run_state() -> None:

@@ -12,6 +12,8 @@ from engine import (
     DAG,
     BranchDateTimeOperator,
     BranchDayOfWeekOperator,
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
     EmptyOperator,
     LatestOnlyOperator,
     ShortCircuitOperator,
@@ -94,7 +96,8 @@ def test_the_decorator_short_circuits_and_teardowns_still_run() -> None:
 # -- LatestOnlyOperator -------------------------------------------------------------------
 
 
-def _latest(schedule: Any = "@daily", *, end_date: datetime | None = None) -> LatestOnlyOperator:
+def _latest(schedule: Any = None, *, end_date: datetime | None = None) -> LatestOnlyOperator:
+    schedule = schedule or CronDataIntervalTimetable("@daily")
     with DAG("lo", schedule=schedule, start_date=datetime(2026, 1, 1), end_date=end_date):
         latest = LatestOnlyOperator(task_id="latest")
         latest >> EmptyOperator(task_id="after")
@@ -114,6 +117,20 @@ def test_latest_only_lets_the_latest_scheduled_interval_run_and_skips_older_ones
     assert _choice(latest, today - timedelta(days=1)) == ["after"]  # ended at midnight: latest
     assert _choice(latest, today - timedelta(days=3)) == []
     assert _choice(latest, today - timedelta(days=3), run_type="backfill") == []
+
+
+def test_latest_only_with_a_trigger_timetable_lets_the_latest_tick_run() -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    latest = _latest("@daily")  # Airflow 3: a run at each midnight, no interval
+    assert latest.dag is not None
+    assert isinstance(latest.dag.schedule, CronTriggerTimetable)
+
+    def choice(tick: datetime) -> Any:
+        run = RunInfo("lo", "r", tick, tick, tick, run_type="scheduled")
+        return latest.execute({"dag_run": run})
+
+    assert choice(today) == ["after"]
+    assert choice(today - timedelta(days=1)) == []
 
 
 def test_latest_only_never_skips_in_a_manual_run_or_without_a_next_interval() -> None:

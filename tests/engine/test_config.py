@@ -224,6 +224,14 @@ def test_unknown_environment_key_names_the_variable(tmp_path: Path) -> None:
     ]
 
 
+def test_airflows_xcom_pickling_key_is_refused_saying_why(tmp_path: Path) -> None:
+    assert problems({"LOOM__CORE__ENABLE_XCOM_PICKLING": "true"}, tmp_path) == [
+        "LOOM__CORE__ENABLE_XCOM_PICKLING=true: core.enable_xcom_pickling is not a known key: "
+        "Airflow 3 removed XCom pickling, and Loom never pickles XComs (they are stored as "
+        "JSON; datetimes, tuples, sets and dataclasses keep their type)"
+    ]
+
+
 @pytest.mark.parametrize("name", ["LOOM__FOO", "LOOM__WEBHOOKS__OPS", "LOOM__CORE__A__B"])
 def test_malformed_environment_variable_is_named(tmp_path: Path, name: str) -> None:
     [line] = problems({name: "1"}, tmp_path)

@@ -4,9 +4,11 @@ semantics), planned at a fixed ``now``."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pendulum
 import pytest
+from dateutil.relativedelta import MO, relativedelta
 
 from engine import (
     DAG,
@@ -25,6 +27,7 @@ from engine import (
     Timetable,
 )
 from engine.authoring.schedules import (
+    cron_strings_as,
     deserialize_schedule,
     next_run,
     parse_schedule,
@@ -34,6 +37,7 @@ from engine.authoring.schedules import (
 )
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import InvalidInputError
+from engine.parser.inprocess import import_dags
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -63,14 +67,20 @@ def plan(
         (None, NullTimetable),
         ("@once", OnceTimetable),
         ("@continuous", ContinuousTimetable),
-        ("@daily", CronDataIntervalTimetable),
-        ("@hourly", CronDataIntervalTimetable),
-        ("@weekly", CronDataIntervalTimetable),
-        ("@monthly", CronDataIntervalTimetable),
-        ("@quarterly", CronDataIntervalTimetable),
-        ("@yearly", CronDataIntervalTimetable),
-        ("*/5 * * * *", CronDataIntervalTimetable),
+        ("@daily", CronTriggerTimetable),
+        ("@hourly", CronTriggerTimetable),
+        ("@weekly", CronTriggerTimetable),
+        ("@monthly", CronTriggerTimetable),
+        ("@quarterly", CronTriggerTimetable),
+        ("@yearly", CronTriggerTimetable),
+        ("*/5 * * * *", CronTriggerTimetable),
+        (CronDataIntervalTimetable("@daily"), CronDataIntervalTimetable),
         (timedelta(hours=2), DeltaDataIntervalTimetable),
+        (relativedelta(months=1), DeltaDataIntervalTimetable),
+        (
+            DeltaTriggerTimetable(relativedelta(weeks=1, weekday=MO(-1), hour=6)),
+            DeltaTriggerTimetable,
+        ),
         (CronTriggerTimetable("0 6 * * *", timezone="Europe/Berlin"), CronTriggerTimetable),
         (
             CronTriggerTimetable("0 6 * * *", interval=timedelta(hours=1), run_immediately=True),
@@ -87,6 +97,36 @@ def test_every_form_parses_and_survives_serialization(value: object, kind: type)
     assert deserialize_schedule(serialize_schedule(schedule)) == schedule
 
 
+@pytest.mark.parametrize("value", ["@daily", "0 6 * * *", "@quarterly"])
+def test_cron_strings_follow_create_cron_data_intervals(value: str) -> None:
+    """Airflow 3: a cron string or preset is a trigger timetable unless the process that
+    parses the DAG file has ``scheduler.create_cron_data_intervals`` set."""
+    trigger = parse_schedule(value, timezone="Europe/Berlin")
+    assert trigger == CronTriggerTimetable(value, timezone="Europe/Berlin")
+    assert trigger.summary == value
+    with cron_strings_as(data_intervals=True):
+        intervals = parse_schedule(value, timezone="Europe/Berlin")
+    assert intervals == CronDataIntervalTimetable(value, "Europe/Berlin")
+    assert intervals.summary == value
+    assert type(parse_schedule(value)) is CronTriggerTimetable  # the setting ends with the block
+
+
+def test_a_dag_file_imported_with_the_setting_gets_data_intervals(tmp_path: Path) -> None:
+    dag_file = tmp_path / "hourly.py"
+    dag_file.write_text(
+        "from datetime import datetime\n"
+        "from engine import DAG\n"
+        "DAG('hourly', schedule='0 * * * *', start_date=datetime(2026, 1, 1))\n"
+    )
+    kinds = {}
+    for flag in (False, True):
+        imported = import_dags(
+            dag_file, file_hash="x", dags_folder=tmp_path, cron_data_intervals=flag
+        )
+        kinds[flag] = type(imported.dag("hourly").schedule)
+    assert kinds == {False: CronTriggerTimetable, True: CronDataIntervalTimetable}
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -94,6 +134,7 @@ def test_every_form_parses_and_survives_serialization(value: object, kind: type)
         ("61 * * * *", "invalid schedule"),
         ("@fortnightly", "invalid schedule"),
         (timedelta(0), "must be positive"),
+        (relativedelta(months=-1), "must be positive"),
         (42, "not int"),
     ],
 )
@@ -127,15 +168,15 @@ def test_continuous_needs_max_active_runs_of_one() -> None:
 
 
 def test_cron_catchup_walks_every_interval_in_order() -> None:
-    first = plan(parse_schedule("@daily"), now=at(5))
+    first = plan(CronDataIntervalTimetable("@daily"), now=at(5))
     assert first == DagRunInfo(at(2), DataInterval(at(1), at(2)))
-    second = plan(parse_schedule("@daily"), now=at(5), last=first.data_interval)
+    second = plan(CronDataIntervalTimetable("@daily"), now=at(5), last=first.data_interval)
     assert second is not None
     assert second.data_interval == DataInterval(at(2), at(3))
 
 
 def test_cron_without_catchup_takes_only_the_latest_complete_interval() -> None:
-    daily = parse_schedule("@daily")
+    daily = CronDataIntervalTimetable("@daily")
     latest = plan(daily, now=at(5, 13), catchup=False)
     assert latest is not None
     assert latest.data_interval == DataInterval(at(4), at(5))
@@ -144,13 +185,13 @@ def test_cron_without_catchup_takes_only_the_latest_complete_interval() -> None:
 
 
 def test_cron_start_date_is_aligned_to_the_next_tick() -> None:
-    info = plan(parse_schedule("0 * * * *"), now=at(2), start=at(1, 9, 30))
+    info = plan(CronDataIntervalTimetable("0 * * * *"), now=at(2), start=at(1, 9, 30))
     assert info is not None
     assert info.data_interval == DataInterval(at(1, 10), at(1, 11))
 
 
 def test_end_date_stops_the_schedule() -> None:
-    daily = parse_schedule("@daily")
+    daily = CronDataIntervalTimetable("@daily")
     assert plan(daily, now=at(9), last=DataInterval(at(3), at(4)), end=at(3, 12)) is None
 
 
@@ -160,10 +201,11 @@ def test_quarterly_runs_every_three_months() -> None:
         now=START,
     )  # fmt: skip
     assert [r.logical_date.month for r in runs] == [1, 4, 7, 10, 1]
+    assert {r.data_interval.start == r.run_after for r in runs} == {True}  # trigger runs
 
 
 def test_cron_in_a_named_zone_keeps_local_time() -> None:
-    berlin = parse_schedule("30 6 * * *", timezone="Europe/Berlin")
+    berlin = CronDataIntervalTimetable("30 6 * * *", "Europe/Berlin")
     summer = berlin.infer_manual_data_interval(run_after=datetime(2026, 7, 1, 12, tzinfo=UTC))
     assert summer.end == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST
     winter = berlin.infer_manual_data_interval(run_after=datetime(2026, 1, 15, 12, tzinfo=UTC))
@@ -187,12 +229,29 @@ def test_cron_trigger_runs_at_each_tick_with_an_optional_interval() -> None:
     [(True, at(5, 6)), (False, at(6, 6)), (timedelta(hours=2), at(5, 6)),
      (timedelta(minutes=30), at(6, 6))],
 )  # fmt: skip
-def test_run_immediately_decides_the_first_run_without_start_date(
-    run_immediately: bool | timedelta, first: datetime
+@pytest.mark.parametrize("start", [None, START])
+def test_run_immediately_decides_the_first_run_without_catchup(
+    run_immediately: bool | timedelta, first: datetime, start: datetime | None
 ) -> None:
     trigger = CronTriggerTimetable("0 6 * * *", timezone="UTC", run_immediately=run_immediately)
-    info = plan(trigger, now=at(5, 7), start=None, catchup=False)
+    info = plan(trigger, now=at(5, 7), start=start, catchup=False)
     assert info == DagRunInfo.exact(first)
+    # Later runs follow the last one whatever the setting; catchup ignores it.
+    after = plan(trigger, now=at(5, 7), start=start, catchup=False, last=DataInterval.exact(first))
+    assert after == DagRunInfo.exact(first + timedelta(days=1))
+    assert plan(trigger, now=at(5, 7), catchup=True) == DagRunInfo.exact(at(1, 6))
+
+
+def test_run_immediately_never_runs_before_the_start_date() -> None:
+    trigger = CronTriggerTimetable("0 6 * * *", timezone="UTC", run_immediately=True)
+    assert plan(trigger, now=at(5, 7), start=at(5, 6, 30), catchup=False) == DagRunInfo.exact(
+        at(6, 6)
+    )
+
+
+def test_run_immediately_defaults_to_the_tick_that_just_passed() -> None:
+    trigger = CronTriggerTimetable("0 6 * * *", timezone="UTC")
+    assert plan(trigger, now=at(5, 23), catchup=False) == DagRunInfo.exact(at(5, 6))
 
 
 def test_multiple_crons_run_at_the_next_tick_of_any() -> None:
@@ -209,6 +268,24 @@ def test_delta_data_intervals_step_from_the_start_date() -> None:
     # without catchup the interval ends now (Airflow's rule, not aligned to start_date)
     latest = plan(every_6h, now=at(3, 7), catchup=False)
     assert latest == DagRunInfo.interval(at(3, 1), at(3, 7))
+
+
+def test_relativedelta_steps_by_calendar_months() -> None:
+    """``schedule=relativedelta(months=1)``, as Airflow takes it: months of their own length."""
+    monthly = parse_schedule(relativedelta(months=1))
+    assert monthly.description == "Every 1 month"
+    first = plan(monthly, now=datetime(2026, 4, 2, tzinfo=UTC), start=at(31))
+    assert first == DagRunInfo.interval(at(31), datetime(2026, 2, 28, tzinfo=UTC))
+    runs = upcoming_runs(
+        DeltaTriggerTimetable(relativedelta(months=1)),
+        last=None, restriction=restriction(START, None, True), now=START,
+    )  # fmt: skip
+    assert [r.run_after.month for r in runs] == [1, 2, 3, 4, 5]
+    latest = plan(
+        DeltaTriggerTimetable(relativedelta(months=1)),
+        now=datetime(2026, 3, 15, tzinfo=UTC), catchup=False,
+    )  # fmt: skip
+    assert latest == DagRunInfo.exact(datetime(2026, 3, 1, tzinfo=UTC))
 
 
 def test_delta_trigger_runs_at_the_start_of_each_period() -> None:
@@ -265,10 +342,13 @@ def test_a_pendulum_start_date_gives_the_dag_its_zone() -> None:
         "Europe/Berlin",
         datetime(2025, 12, 31, 23, tzinfo=UTC),
     )
-    summer = stored.schedule.infer_manual_data_interval(
-        run_after=datetime(2026, 7, 1, 12, tzinfo=UTC)
+    assert stored.schedule == CronTriggerTimetable("30 6 * * 1-5", timezone="Europe/Berlin")
+    summer = plan(
+        stored.schedule,
+        now=datetime(2026, 7, 2, tzinfo=UTC),
+        start=datetime(2026, 7, 1, tzinfo=UTC),
     )
-    assert summer.end == datetime(2026, 7, 1, 4, 30, tzinfo=UTC)  # 06:30 CEST
+    assert summer == DagRunInfo.exact(datetime(2026, 7, 1, 4, 30, tzinfo=UTC))  # 06:30 CEST
     assert stored.schedule.description == "At 06:30, Monday through Friday (Europe/Berlin)"
 
 
@@ -290,6 +370,7 @@ def test_a_zoneinfo_timezone_works_in_a_trigger_timetable() -> None:
         ("0 9,17 * * MON-FRI", "At 09:00 and 17:00, Monday through Friday (UTC)"),
         ("0 8 * 1,7 6", "At 08:00, in January and July, on Saturday (UTC)"),
         (timedelta(hours=2, minutes=30), "Every 2 hours and 30 minutes"),
+        (relativedelta(years=1, months=6), "Every 1 year and 6 months"),
         ("@once", "Once, as soon as possible"),
         (None, "Never, external triggers only"),
     ],

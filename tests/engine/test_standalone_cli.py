@@ -215,9 +215,11 @@ def test_unknown_ids_are_clear_errors(tmp_path: Path) -> None:
 
 DAILY_FILE = """
 from datetime import datetime
-from engine import DAG, EmptyOperator
+from engine import DAG, CronDataIntervalTimetable, EmptyOperator
 
-with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1)) as dag:
+with DAG(
+    "daily", schedule=CronDataIntervalTimetable("@daily"), start_date=datetime(2026, 1, 1)
+) as dag:
     EmptyOperator(task_id="only")
 """
 

@@ -16,7 +16,7 @@ CATCHUP_DAG = """
 import time
 from datetime import datetime
 
-from engine import DAG, PythonOperator
+from engine import DAG, CronDataIntervalTimetable, PythonOperator
 
 
 def nap():
@@ -24,7 +24,10 @@ def nap():
 
 
 with DAG(
-    "catchup", schedule="@daily", start_date=datetime.fromisoformat({start!r}), catchup=True,
+    "catchup",
+    schedule=CronDataIntervalTimetable("@daily"),
+    start_date=datetime.fromisoformat({start!r}),
+    catchup=True,
 ) as dag:
     PythonOperator(task_id="a", python_callable=nap) >> PythonOperator(
         task_id="b", python_callable=nap
@@ -83,11 +86,11 @@ def test_a_scheduler_killed_mid_run_and_restarted_loses_and_duplicates_nothing(
 WIDE_DAG = """
 from datetime import datetime
 
-from engine import DAG, EmptyOperator
+from engine import DAG, CronDataIntervalTimetable, EmptyOperator
 
 with DAG(
     "wide",
-    schedule="@daily",
+    schedule=CronDataIntervalTimetable("@daily"),
     start_date=datetime.fromisoformat({start!r}),
     catchup=True,
     max_active_runs={runs},

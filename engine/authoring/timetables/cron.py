@@ -34,18 +34,35 @@ def zone_name(timezone: object) -> str:
     return name
 
 
+CRON_PRESETS: dict[str, str] = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+"""Airflow's cron presets and the expressions they stand for."""
+
+
 class Cron:
-    """One cron expression in one time zone: its ticks around a moment."""
+    """One cron expression (or preset) in one time zone: its ticks around a moment."""
 
     def __init__(self, expression: str, timezone: object = "UTC") -> None:
         from croniter import croniter  # here: reading a serialized DAG needs no croniter
 
-        if not isinstance(expression, str) or not croniter.is_valid(expression.strip()):
+        written = expression.strip() if isinstance(expression, str) else expression
+        expanded = CRON_PRESETS.get(written, written) if isinstance(written, str) else None
+        if expanded is None or not croniter.is_valid(expanded):
             raise InvalidInputError(
                 f"invalid schedule {expression!r}: expected a cron expression such as "
                 "'0 6 * * *' or a preset such as '@daily'"
             )
-        self.expression = expression.strip()
+        self.written: str = written
+        """As the DAG wrote it (a preset stays a preset)."""
+        self.expression: str = expanded
         self.timezone = zone_name(timezone)
 
     def _local(self, moment: datetime) -> datetime:
@@ -84,19 +101,20 @@ class Cron:
 
 class CronDataIntervalTimetable(Timetable):
     """Runs cover the intervals between consecutive ticks; each is created when its interval
-    ends (``schedule="0 6 * * *"`` and the presets in Loom). Without catchup only the latest
-    complete interval runs."""
+    ends (a cron string or preset under ``scheduler.create_cron_data_intervals``, as in
+    Airflow 2). Without catchup only the latest complete interval runs."""
 
     kind = "cron"
 
     def __init__(self, cron: str, timezone: object = "UTC", *, preset: str | None = None):
         self._cron = Cron(cron, timezone)
-        self.preset = preset
+        written = self._cron.written
+        self.preset = preset or (written if written in CRON_PRESETS else None)
         self.description = self._cron.words
 
     @property
     def summary(self) -> str:
-        return self.preset or self._cron.expression
+        return self.preset or self._cron.written
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -152,9 +170,13 @@ def _run_immediately(value: object) -> bool | timedelta:
 
 class CronTriggerTimetable(Timetable):
     """A run at each tick (as POSIX cron does), its data interval the ``interval`` before the
-    tick (none by default). ``run_immediately`` says whether a DAG without ``start_date``
-    runs the tick that just passed (True), waits for the next (False, the default) or runs
-    the last one if it passed within a timedelta."""
+    tick (none by default); Airflow 3's timetable for a cron string or preset.
+
+    ``run_immediately`` decides the first run without catchup (the DAG's first, or its
+    first after being unpaused): True runs the tick that just passed, False waits for the
+    next, a timedelta runs the passed tick only if it is at most that old. Loom applies it
+    whether or not the DAG has a ``start_date`` (which stays a lower bound), as Airflow's
+    PR #64162 does; see docs/decisions.md."""
 
     kind = "cron_trigger"
 
@@ -164,7 +186,7 @@ class CronTriggerTimetable(Timetable):
         *,
         timezone: object = "UTC",
         interval: timedelta = timedelta(),
-        run_immediately: bool | timedelta = False,
+        run_immediately: bool | timedelta = True,
     ) -> None:
         self._cron = Cron(cron, timezone)
         if not isinstance(interval, timedelta) or interval < timedelta(0):
@@ -175,7 +197,7 @@ class CronTriggerTimetable(Timetable):
 
     @property
     def summary(self) -> str:
-        return self._cron.expression
+        return self._cron.written
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -187,20 +209,18 @@ class CronTriggerTimetable(Timetable):
                 at = self._cron.next(last_end)
             else:
                 at = self._first_run() if earliest is None else self._cron.align_next(earliest)
-        else:
-            candidates = [self._cron.align_prev(utcnow())]
-            if last_end is not None:
-                candidates.append(self._cron.next(last_end))
-            elif earliest is None:
-                candidates.append(self._first_run())
-            if earliest is not None:
-                candidates.append(self._cron.align_next(earliest))
-            at = max(candidates)
+        elif last_end is None:
+            at = self._first_run()
+        else:  # the tick after the last run, or the latest tick when some were missed
+            at = max(self._cron.next(last_end), self._cron.align_prev(utcnow()))
+        if earliest is not None and not restriction.catchup:
+            at = max(at, self._cron.align_next(earliest))
         if restriction.latest is not None and at > restriction.latest:
             return None
         return DagRunInfo.interval(at - self._interval, at)
 
     def _first_run(self) -> datetime:
+        """The first tick to run without catchup, as ``run_immediately`` says."""
         now = utcnow()
         past, upcoming = self._cron.align_prev(now), self._cron.align_next(now)
         if self._run_immediately is True:
@@ -215,7 +235,7 @@ class CronTriggerTimetable(Timetable):
     def serialize(self) -> dict[str, Any]:
         immediately = self._run_immediately
         return {
-            "expression": self._cron.expression,
+            "expression": self._cron.written,
             "timezone": self._cron.timezone,
             "interval": _seconds(self._interval),
             "run_immediately": immediately
@@ -225,7 +245,7 @@ class CronTriggerTimetable(Timetable):
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> CronTriggerTimetable:
-        immediately = data.get("run_immediately", False)
+        immediately = data.get("run_immediately", True)
         return cls(
             data["expression"],
             timezone=data["timezone"],
@@ -246,7 +266,7 @@ class MultipleCronTriggerTimetable(Timetable):
         *crons: str,
         timezone: object = "UTC",
         interval: timedelta = timedelta(),
-        run_immediately: bool | timedelta = False,
+        run_immediately: bool | timedelta = True,
     ) -> None:
         if not crons:
             raise InvalidInputError("MultipleCronTriggerTimetable needs at least one cron")
@@ -301,7 +321,7 @@ class MultipleCronTriggerTimetable(Timetable):
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> MultipleCronTriggerTimetable:
-        immediately = data.get("run_immediately", False)
+        immediately = data.get("run_immediately", True)
         return cls(
             *data["expressions"],
             timezone=data["timezone"],

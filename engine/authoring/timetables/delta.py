@@ -1,9 +1,15 @@
-"""Delta timetables: back-to-back intervals of a fixed length, or a run every so often."""
+"""Delta timetables: back-to-back intervals of a fixed length, or a run every so often.
+
+The length is a ``timedelta`` or, as in Airflow, a ``dateutil`` ``relativedelta``
+(``relativedelta(months=1)``: calendar months, which no ``timedelta`` can say).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeAlias
+
+from dateutil.relativedelta import relativedelta, weekday
 
 from engine.authoring.timetables.base import (
     DagRunInfo,
@@ -15,11 +21,43 @@ from engine.authoring.timetables.base import (
 from engine.authoring.timetables.describe import describe_delta
 from engine.errors import InvalidInputError
 
+Delta: TypeAlias = timedelta | relativedelta
+"""What a delta timetable steps by."""
 
-def _positive(delta: object) -> timedelta:
+_REFERENCE = datetime(2000, 1, 1, tzinfo=UTC)
+_RELATIVE = ("years", "months", "weeks", "days", "hours", "minutes", "seconds", "microseconds")
+_ABSOLUTE = ("year", "month", "day", "hour", "minute", "second", "microsecond")
+
+
+def _positive(delta: object) -> Delta:
+    if isinstance(delta, relativedelta) and _REFERENCE + delta > _REFERENCE:
+        return delta
     if not isinstance(delta, timedelta) or delta <= timedelta(0):
         raise InvalidInputError(f"schedule timedelta must be positive, got {delta}")
     return delta
+
+
+def _serialize_delta(delta: Delta) -> dict[str, Any]:
+    if isinstance(delta, timedelta):
+        return {"seconds": delta.total_seconds()}
+    fields = {name: getattr(delta, name) for name in (*_RELATIVE, *_ABSOLUTE)}
+    if delta.weekday is not None:
+        fields["weekday"] = [delta.weekday.weekday, delta.weekday.n]
+    fields.pop("weeks")  # days already holds them
+    return {"relativedelta": {k: v for k, v in fields.items() if v not in (0, None)}}
+
+
+def _deserialize_delta(data: dict[str, Any]) -> Delta:
+    if "relativedelta" not in data:
+        return timedelta(seconds=data["seconds"])
+    fields = dict(data["relativedelta"])
+    if "weekday" in fields:
+        fields["weekday"] = weekday(*fields["weekday"])
+    return relativedelta(**fields)
+
+
+def _summary(delta: Delta) -> str:
+    return str(delta) if isinstance(delta, timedelta) else repr(delta)
 
 
 class DeltaDataIntervalTimetable(Timetable):
@@ -29,13 +67,13 @@ class DeltaDataIntervalTimetable(Timetable):
 
     kind = "delta"
 
-    def __init__(self, delta: timedelta) -> None:
+    def __init__(self, delta: Delta) -> None:
         self._delta = _positive(delta)
         self.description = describe_delta(self._delta)
 
     @property
     def summary(self) -> str:
-        return str(self._delta)
+        return _summary(self._delta)
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -60,11 +98,11 @@ class DeltaDataIntervalTimetable(Timetable):
         return DataInterval(run_after - self._delta, run_after)
 
     def serialize(self) -> dict[str, Any]:
-        return {"seconds": self._delta.total_seconds()}
+        return _serialize_delta(self._delta)
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> DeltaDataIntervalTimetable:
-        return cls(timedelta(seconds=data["seconds"]))
+        return cls(_deserialize_delta(data))
 
 
 class DeltaTriggerTimetable(Timetable):
@@ -73,7 +111,7 @@ class DeltaTriggerTimetable(Timetable):
 
     kind = "delta_trigger"
 
-    def __init__(self, delta: timedelta, *, interval: timedelta = timedelta()) -> None:
+    def __init__(self, delta: Delta, *, interval: timedelta = timedelta()) -> None:
         self._delta = _positive(delta)
         if not isinstance(interval, timedelta) or interval < timedelta(0):
             raise InvalidInputError(f"interval must be a timedelta of 0 or more, not {interval!r}")
@@ -82,7 +120,7 @@ class DeltaTriggerTimetable(Timetable):
 
     @property
     def summary(self) -> str:
-        return str(self._delta)
+        return _summary(self._delta)
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -107,18 +145,25 @@ class DeltaTriggerTimetable(Timetable):
         """The latest run time at or before ``now`` on the grid from ``earliest``."""
         if earliest is None or now < earliest:
             return now
-        periods = int((now - earliest).total_seconds() // self._delta.total_seconds())
-        return earliest + periods * self._delta  # seconds: pendulum's // takes no timedelta
+        if isinstance(self._delta, timedelta):
+            periods = int((now - earliest).total_seconds() // self._delta.total_seconds())
+            return earliest + periods * self._delta  # seconds: pendulum's // takes no timedelta
+        # Calendar steps have no fixed length: estimate from the first, then correct.
+        first = (earliest + self._delta - earliest).total_seconds()
+        periods = int((now - earliest).total_seconds() // first)
+        while periods > 0 and earliest + self._delta * periods > now:
+            periods -= 1
+        while earliest + self._delta * (periods + 1) <= now:
+            periods += 1
+        found: datetime = earliest + self._delta * periods
+        return found
 
     def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
         return DataInterval(run_after - self._interval, run_after)
 
     def serialize(self) -> dict[str, Any]:
-        return {"seconds": self._delta.total_seconds(), "interval": self._interval.total_seconds()}
+        return {**_serialize_delta(self._delta), "interval": self._interval.total_seconds()}
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> DeltaTriggerTimetable:
-        return cls(
-            timedelta(seconds=data["seconds"]),
-            interval=timedelta(seconds=data.get("interval", 0)),
-        )
+        return cls(_deserialize_delta(data), interval=timedelta(seconds=data.get("interval", 0)))

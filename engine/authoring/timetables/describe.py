@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = ("", "January", "February", "March", "April", "May", "June", "July", "August",
@@ -99,12 +100,20 @@ def _list(field: str, name: Callable[[str], object], aliases: dict[str, str] | N
     return _and(items)
 
 
-def describe_delta(delta: timedelta) -> str:
-    """``timedelta(hours=2)`` → ``Every 2 hours``."""
-    seconds = int(delta.total_seconds())
-    parts = []
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    return "Every " + _and(parts or [str(delta)])
+def describe_delta(delta: Any) -> str:
+    """``timedelta(hours=2)`` → ``Every 2 hours``; ``relativedelta(months=1)`` → ``Every 1
+    month``; what it cannot phrase it shows as written."""
+    if isinstance(delta, timedelta):
+        seconds = int(delta.total_seconds())
+        parts = []
+        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+            count, seconds = divmod(seconds, size)
+            if count:
+                parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
+        return "Every " + _and(parts or [str(delta)])
+    units = ("years", "months", "days", "hours", "minutes", "seconds")
+    absolute = ("year", "month", "day", "weekday", "hour", "minute", "second", "microsecond")
+    if delta.microseconds or delta.leapdays or any(getattr(delta, a) is not None for a in absolute):
+        return f"Every {delta!r}"
+    counts = [(getattr(delta, unit), unit.rstrip("s")) for unit in units if getattr(delta, unit)]
+    return "Every " + _and([f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in counts])

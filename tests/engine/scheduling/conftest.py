@@ -124,6 +124,7 @@ def write_dag(folder: Path, name: str, body: str) -> None:
     header = (
         "from datetime import datetime, timedelta, timezone\n"
         "from engine import DAG, EmptyOperator, BranchPythonOperator, chain\n"
+        "from engine import CronDataIntervalTimetable, CronTriggerTimetable\n"
         + WORKER_EMPTY_OPERATOR
     )
     (folder / f"{name}.py").write_text(header + textwrap.dedent(body))

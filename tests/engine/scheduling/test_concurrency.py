@@ -65,7 +65,8 @@ def _setup(tmp_path: Path, url: str, engines: list[Engine]) -> tuple[Path, sessi
     folder = tmp_path / "dags"
     folder.mkdir()
     for n in range(4):
-        chain_dag(folder, f"hourly{n}", tasks="'a', 'b'", schedule="'@hourly'", catchup="True",
+        chain_dag(folder, f"hourly{n}", tasks="'a', 'b'",
+                  schedule="CronDataIntervalTimetable('@hourly')", catchup="True",
                   max_active_runs="50")  # fmt: skip
     sessions = _sessions(url, engines)
     load(sessions, folder)

@@ -22,7 +22,10 @@ DAY = timedelta(days=1)
 def test_catchup_creates_every_missed_interval_in_order(
     sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
 ) -> None:
-    chain_dag(dags_folder, "daily", schedule="'@daily'", catchup="True", max_active_runs="16")
+    chain_dag(
+        dags_folder, "daily", schedule="CronDataIntervalTimetable('@daily')", catchup="True",
+        max_active_runs="16",
+    )  # fmt: skip
     load(sessions, dags_folder)
     now = START + 3 * DAY + timedelta(hours=1)
     report = make_scheduler().tick(now)
@@ -42,7 +45,7 @@ def test_catchup_creates_every_missed_interval_in_order(
 def test_without_catchup_only_the_latest_interval_runs(
     sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
 ) -> None:
-    chain_dag(dags_folder, "daily", schedule="'@daily'", catchup="False")
+    chain_dag(dags_folder, "daily", schedule="CronDataIntervalTimetable('@daily')", catchup="False")
     load(sessions, dags_folder)
     make_scheduler().tick(START + 10 * DAY + timedelta(hours=5))
     assert [r.logical_date for r in runs(sessions, "daily")] == [START + 9 * DAY]

@@ -18,6 +18,7 @@ from engine.models.transitions import set_run_state
 from engine.parser import refresh_dags
 from engine.parser.processor import parse_files
 from engine.plugins.loading import forget_plugins, load_plugins
+from engine.services.dags import set_dag_paused
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, runs
 from tests.support.dagfiles import WORKER_EMPTY_OPERATOR
@@ -28,6 +29,7 @@ HEADER = (
     """\
 from datetime import datetime, timedelta, timezone
 import pendulum
+from dateutil.relativedelta import relativedelta
 from engine import (
     DAG, EmptyOperator, CronTriggerTimetable, CronDataIntervalTimetable,
     DeltaTriggerTimetable, DeltaDataIntervalTimetable, MultipleCronTriggerTimetable,
@@ -48,8 +50,16 @@ def write(folder: Path, dag_id: str, schedule: str, **settings: str) -> None:
     (folder / f"{dag_id}.py").write_text(HEADER + textwrap.dedent(body))
 
 
-def parse(sessions: sessionmaker[Session], folder: Path, plugins: Path | None = None) -> None:
-    parser = functools.partial(parse_files, plugins_folder=plugins)
+def parse(
+    sessions: sessionmaker[Session],
+    folder: Path,
+    plugins: Path | None = None,
+    *,
+    cron_data_intervals: bool = False,
+) -> None:
+    parser = functools.partial(
+        parse_files, plugins_folder=plugins, cron_data_intervals=cron_data_intervals
+    )
     with sessions.begin() as session:
         report = refresh_dags(
             session=session, dags_folder=folder, timeout=30, parallelism=2, now=START,
@@ -100,8 +110,19 @@ CASES: list[tuple[str, dict[str, str], datetime, list[tuple[datetime, datetime, 
         [(utc(1, 5), utc(1, 5), utc(1, 5)), (utc(2, 6), utc(2, 6), utc(2, 6))],
     ),
     ("'@once'", {}, utc(3), [(utc(1), utc(1), utc(1))]),
-    (
+    (  # Airflow takes a relativedelta as schedule: calendar months
+        "relativedelta(months=1)", {}, datetime(2026, 3, 2, tzinfo=UTC),
+        [(utc(1), datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)),
+         (datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC),
+          datetime(2026, 3, 1, tzinfo=UTC))],
+    ),
+    (  # Airflow 3: a preset is a CronTriggerTimetable, a run at each tick
         "'@quarterly'", {}, datetime(2026, 7, 2, tzinfo=UTC),
+        [(utc(1), utc(1), utc(1)),
+         (datetime(2026, 4, 1, tzinfo=UTC),) * 3, (datetime(2026, 7, 1, tzinfo=UTC),) * 3],
+    ),
+    (
+        "CronDataIntervalTimetable('@quarterly', 'UTC')", {}, datetime(2026, 7, 2, tzinfo=UTC),
         [(utc(1), datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)),
          (datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC),
           datetime(2026, 7, 1, tzinfo=UTC))],
@@ -130,6 +151,56 @@ def test_the_scheduler_creates_the_runs_each_timetable_plans(
     make_scheduler().tick(now)
     assert intervals(runs(sessions, "timed")) == expected
     assert make_scheduler().tick(now).runs_created == 0
+
+
+def test_create_cron_data_intervals_makes_a_cron_string_a_data_interval_schedule(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    write(dags_folder, "timed", "'0 0 * * *'")
+    parse(sessions, dags_folder, cron_data_intervals=True)
+    make_scheduler().tick(utc(3, 1))
+    assert intervals(runs(sessions, "timed")) == [
+        (utc(1), utc(2), utc(2)),
+        (utc(2), utc(3), utc(3)),
+    ]
+
+
+@pytest.mark.parametrize(("run_immediately", "first"), [("True", utc(5, 6)), ("False", utc(6, 6))])
+def test_run_immediately_false_waits_for_the_next_tick_across_scheduler_ticks(
+    sessions: sessionmaker[Session],
+    dags_folder: Path,
+    make_scheduler: Any,
+    run_immediately: str,
+    first: datetime,
+) -> None:
+    """The first run is planned once: a scheduler tick after the awaited cron tick still
+    creates it, rather than planning afresh and waiting for the tick after."""
+    schedule = (
+        f"CronTriggerTimetable('0 6 * * *', timezone='UTC', run_immediately={run_immediately})"
+    )
+    write(dags_folder, "timed", schedule, catchup="False")
+    parse(sessions, dags_folder)
+    make_scheduler().tick(utc(5, 7))
+    make_scheduler().tick(utc(6, 7))
+    assert intervals(runs(sessions, "timed"))[0] == (first, first, first)
+
+
+def test_unpausing_plans_the_first_run_afresh(
+    sessions: sessionmaker[Session], dags_folder: Path, make_scheduler: Any
+) -> None:
+    """A DAG paused before its first run is planned from when it is unpaused (Airflow:
+    ``run_immediately`` decides the first run after enabling), not from the old plan."""
+    schedule = "CronTriggerTimetable('0 6 * * *', timezone='UTC', run_immediately=False)"
+    write(dags_folder, "timed", schedule, catchup="False")
+    parse(sessions, dags_folder)
+    make_scheduler().tick(utc(5, 7))  # plans utc(6, 6)
+    for paused in (True, False):
+        with sessions.begin() as session:
+            set_dag_paused(session=session, dag_id="timed", is_paused=paused)
+    make_scheduler().tick(utc(8, 7))
+    assert runs(sessions, "timed") == []  # waits for utc(9, 6); the stale plan is dropped
+    make_scheduler().tick(utc(9, 6))
+    assert intervals(runs(sessions, "timed")) == [(utc(9, 6), utc(9, 6), utc(9, 6))]
 
 
 def test_continuous_starts_the_next_run_when_the_previous_ends(

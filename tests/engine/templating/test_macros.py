@@ -57,16 +57,21 @@ def test_ds_add_and_ds_format() -> None:
     assert render("{{ macros.ds_format(ds, '%Y-%m-%d', '%d.%m.%Y') }}") == "04.03.2026"
 
 
-def test_ds_format_locale_uses_babel_or_says_it_is_needed() -> None:
-    try:
-        import babel  # noqa: F401
-    except ImportError:
-        with pytest.raises(ImportError, match="needs the babel package"):
-            ds_format_locale("2026-01-05", "%Y-%m-%d", "EEEE d MMMM", "fr_FR")
-    else:
-        assert ds_format_locale("2026-01-05", "%Y-%m-%d", "EEEE d MMMM", "fr_FR") == (
-            "lundi 5 janvier"
-        )
+def test_ds_format_locale_writes_a_unicode_pattern_in_a_locale() -> None:
+    assert ds_format_locale("2026-01-05", "%Y-%m-%d", "EEEE d MMMM", "fr_FR") == "lundi 5 janvier"
+    assert ds_format_locale("05.01.2026", "%d.%m.%Y", "EEEE, d. MMMM y", "de_DE") == (
+        "Montag, 5. Januar 2026"
+    )
+    assert ds_format_locale("2026-01-05", "%Y-%m-%d", "MMM d, y", "en_US") == "Jan 5, 2026"
+    spanish = render("{{ macros.ds_format_locale(ds, '%Y-%m-%d', 'EEEE', 'es_ES') }}")
+    assert spanish == "miércoles"
+
+
+def test_ds_format_locale_refuses_an_unknown_locale() -> None:
+    from babel.core import UnknownLocaleError
+
+    with pytest.raises(UnknownLocaleError, match="unknown locale 'xx_YY'"):
+        ds_format_locale("2026-01-05", "%Y-%m-%d", "EEEE", "xx_YY")
 
 
 def test_datetime_diff_for_humans() -> None:

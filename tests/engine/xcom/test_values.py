@@ -108,6 +108,8 @@ def test_a_dict_that_looks_like_a_tag_is_not_mistaken_for_one() -> None:
 def test_an_unsupported_value_names_its_type() -> None:
     with pytest.raises(XComValueError, match="object is not one of: JSON values, datetime"):
         encode({"a": [object()]})
+    with pytest.raises(XComValueError, match="Airflow 3 removed pickled XComs"):
+        encode(object())
     with pytest.raises(XComValueError, match="dict keys must be strings, got tuple"):
         encode({(1, 2): "x"})
 
