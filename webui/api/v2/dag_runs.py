@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g
+from flask import Response, g, jsonify
 
 from engine.errors import InvalidInputError
 from engine.models import TaskInstance
@@ -35,13 +35,14 @@ from webui.api.v2.schemas_runs import (
     TaskInstanceSchema,
     TriggerSchema,
 )
-from webui.auth import check_dag, check_reached_dags, visible_dag_ids
+from webui.auth import check_dag, check_reached_dags, requires, visible_dag_ids
 
 blp = v2_blueprint("dag_runs", "/dags/<dag_id>/dagRuns", "DagRun", Resource.DAG_RUNS)
 
 ALL = "~"
 ORDER_ALIASES = {"dag_run_id": "run_id"}
 RUN_COLLECTION = collection("dag_runs", DagRunSchema)
+TIS_SCHEMA = collection("task_instances", TaskInstanceSchema)()
 FAILED = (TaskInstanceState.FAILED, TaskInstanceState.UPSTREAM_FAILED)
 
 
@@ -155,25 +156,32 @@ def delete(dag_id: str, dag_run_id: str) -> None:
     db.commit()
 
 
-@blp.operation(
-    "POST",
-    "/<dag_run_id>/clear",
-    Action.EDIT,
-    body=RunClearSchema,
-    returns=collection("task_instances", TaskInstanceSchema),
-)
-def clear_run(body: dict[str, Any], dag_id: str, dag_run_id: str) -> Any:
-    """Clear a run's task instances (``only_failed``: the failed ones) so they run again.
-    ``dry_run`` (the default, as in Airflow) only lists them. Loom answers the list of
-    task instances in both cases (Airflow answers the run when not a dry run)."""
+CLEARED = {
+    "oneOf": [
+        {"$ref": "#/components/schemas/TaskInstanceCollection"},
+        {"$ref": "#/components/schemas/DagRun"},
+    ]
+}
+"""A dry run lists the task instances it would clear; a clear answers the run."""
+
+
+@blp.route("/<dag_run_id>/clear", methods=["POST"])
+@requires(Action.EDIT, Resource.DAG_RUNS)
+@blp.arguments(RunClearSchema)
+@blp.response(200, CLEARED)
+def clear_run(body: dict[str, Any], dag_id: str, dag_run_id: str) -> Response:
+    """Clear a run's task instances (``only_failed``: the failed ones) so they run again;
+    ``dry_run`` (the default, as in Airflow) only lists them."""
     check_dag(dag_id)
     cleared = _clear(dag_id, dag_run_id, only_failed=body["only_failed"])
     if body["dry_run"]:
         db.session().rollback()
-    else:
-        check_reached_dags(ti.dag_id for ti in cleared)
-        db.commit()
-    return {"task_instances": cleared, "total_entries": len(cleared)}
+        page = {"task_instances": cleared, "total_entries": len(cleared)}
+        return jsonify(TIS_SCHEMA.dump(page))
+    check_reached_dags(ti.dag_id for ti in cleared)
+    db.commit()
+    run = get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+    return jsonify(DagRunSchema().dump(run))
 
 
 def _clear(dag_id: str, run_id: str, *, only_failed: bool) -> list[TaskInstance]:

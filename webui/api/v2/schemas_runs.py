@@ -25,6 +25,11 @@ def no_note(value: str | None) -> None:
         raise ma.ValidationError("Loom keeps no notes on runs or task instances")
 
 
+def unsupported(value: object) -> None:
+    if value is not None:
+        raise ma.ValidationError("not supported by Loom (clear one run: dag_run_id)")
+
+
 class RunListArgs(V2PageArgs):
     state = fields.List(fields.String(validate=validate.OneOf(RUN_STATES)), load_default=None)
     run_type = fields.List(fields.String(), load_default=None)
@@ -184,6 +189,13 @@ class ClearTasksSchema(ma.Schema):
     include_future = fields.Boolean(load_default=False)
     include_past = fields.Boolean(load_default=False)
     reset_dag_runs = fields.Boolean(load_default=True)
+    prevent_running_task = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Loom never clears a running task instance, whatever this says"},
+    )
+    run_on_latest_version = fields.Boolean(load_default=False)
+    start_date = DateTime(load_default=None, allow_none=True, validate=unsupported)
+    end_date = DateTime(load_default=None, allow_none=True, validate=unsupported)
     note = fields.String(load_default=None, allow_none=True, validate=no_note)
 
 
