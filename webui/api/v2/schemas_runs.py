@@ -5,6 +5,7 @@ than null is refused (422), never dropped in silence."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -25,9 +26,21 @@ def no_note(value: str | None) -> None:
         raise ma.ValidationError("Loom keeps no notes on runs or task instances")
 
 
-def unsupported(value: object) -> None:
-    if value is not None:
-        raise ma.ValidationError("not supported by Loom (clear one run: dag_run_id)")
+def only_null(problem: str) -> Callable[[object], None]:
+    """A validator refusing any value but null with ``problem``: what Loom does not do is
+    refused, never dropped in silence."""
+
+    def check(value: object) -> None:
+        if value is not None:
+            raise ma.ValidationError(problem)
+
+    return check
+
+
+unsupported = only_null("not supported by Loom (clear one run: dag_run_id)")
+
+
+INFERRED = only_null("Loom infers a manual run's data interval from its schedule")
 
 
 class RunListArgs(V2PageArgs):
@@ -87,8 +100,11 @@ class TriggerSchema(ma.Schema):
     dag_run_id = fields.String(load_default=None, allow_none=True, validate=RUN_ID)
     logical_date = DateTime(load_default=None, allow_none=True)
     run_after = DateTime(load_default=None, allow_none=True)
-    data_interval_start = DateTime(load_default=None, allow_none=True)
-    data_interval_end = DateTime(load_default=None, allow_none=True)
+    data_interval_start = DateTime(load_default=None, allow_none=True, validate=INFERRED)
+    data_interval_end = DateTime(load_default=None, allow_none=True, validate=INFERRED)
+    partition_key = fields.String(
+        load_default=None, allow_none=True, validate=only_null("Loom has no partitions")
+    )
     conf = fields.Dict(load_default=None, allow_none=True)
     note = fields.String(load_default=None, allow_none=True, validate=no_note)
 
