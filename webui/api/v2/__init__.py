@@ -16,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from webui.api import LoomApi
-from webui.api.v2 import auth, dag_runs, dags, monitor, task_instances
+from webui.api.v2 import admin, auth, dag_runs, dags, monitor, secrets, task_instances
 from webui.api.v2.common import API_ROOT
 from webui.auth import declared_permission
 
@@ -28,6 +28,11 @@ BLUEPRINTS = (
     dag_runs.blp,
     task_instances.blp,
     task_instances.clearing,
+    secrets.variables,
+    secrets.connections,
+    admin.pools,
+    admin.import_errors,
+    admin.event_logs,
 )
 
 CONFIG_PREFIX = "V2_"
