@@ -49,6 +49,22 @@ class ConnectionV2BodySchema(ConnectionBodySchema):
     team_name = fields.String(load_default=None, allow_none=True, validate=NO_TEAMS)
 
 
+def patched_fields(
+    args: dict[str, Any], body: dict[str, Any], path: tuple[str, str], allowed: tuple[str, ...]
+) -> set[str]:
+    """The fields a PATCH changes: those ``update_mask`` names (all ``allowed`` without
+    one), once the body is clean and names the object the ``path`` names."""
+    check_json(body, field="body")  # no NUL: PostgreSQL refuses it in text
+    name, value = path
+    if body[name] != value:
+        raise InvalidInputError(f"{name}: the body's differs from the path's")
+    mask = set(args["update_mask"] or allowed)
+    unknown = mask - set(allowed)
+    if unknown:
+        raise InvalidInputError(f"update_mask: {sorted(unknown)[0]!r} cannot be changed")
+    return mask
+
+
 def _text(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value)
     if len(text) > 100_000:
@@ -105,13 +121,7 @@ def get_variable(variable_key: str) -> Any:
 )
 def patch_variable(args: dict[str, Any], body: dict[str, Any], variable_key: str) -> Any:
     """Change a variable's value and description (``update_mask``: only those named)."""
-    check_json(body, field="body")
-    if body["key"] != variable_key:
-        raise InvalidInputError("key: the body's key differs from the path's")
-    mask = set(args["update_mask"] or ("value", "description"))
-    unknown = mask - {"value", "description"}
-    if unknown:
-        raise InvalidInputError(f"update_mask: {sorted(unknown)[0]!r} cannot be changed")
+    mask = patched_fields(args, body, ("key", variable_key), ("value", "description"))
     session = db.session()
     row = variable_service.require_variable(session=session, key=variable_key)
     value = _text(body["value"]) if "value" in mask else None
@@ -193,13 +203,7 @@ def get_connection(connection_id: str) -> Any:
 )
 def patch_connection(args: dict[str, Any], body: dict[str, Any], connection_id: str) -> Any:
     """Change a connection: the fields ``update_mask`` names, or all of them."""
-    check_json(body, field="body")
-    if body["connection_id"] != connection_id:
-        raise InvalidInputError("connection_id: the body's differs from the path's")
-    mask = set(args["update_mask"] or CONNECTION_FIELDS)
-    unknown = mask - set(CONNECTION_FIELDS)
-    if unknown:
-        raise InvalidInputError(f"update_mask: {sorted(unknown)[0]!r} cannot be changed")
+    mask = patched_fields(args, body, ("connection_id", connection_id), CONNECTION_FIELDS)
     session = db.session()
     row = connection_service.require_connection(session=session, conn_id=connection_id)
     stored = connection_service.as_connection(v1_variables.crypter(), row)
