@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 from engine.config import Settings, load_settings
 from webui import api, audit, auth, db, errors, headers, metrics, ui
+from webui.api import v2 as api_v2
 from webui.auth import throttle
 
 MAX_CONTENT_LENGTH = 1_048_576
@@ -48,6 +49,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app, settings)
     throttle.init_app(app, settings)
     api.init_app(app)
+    api_v2.init_app(app)
     ui.init_app(app, settings)
     audit.init_app(app)
     metrics.init_app(app)

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -37,6 +37,9 @@ STATUS_BY_ERROR: tuple[tuple[type[LoomError], int], ...] = (
 )
 """Loom errors and their status; the first matching type wins, other Loom errors are 400."""
 
+AIRFLOW_SHAPED = ("/api/v2/", "/auth/token")
+"""Paths whose errors also carry ``detail``, the field Airflow 3's clients read."""
+
 _FIELD_MESSAGE = re.compile(r"^([A-Za-z_][\w.]*): (.+)$", re.DOTALL)
 
 
@@ -50,13 +53,19 @@ class ErrorSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "Problems by field (dotted path for nested fields)"},
     )
+    detail = ma.fields.String(
+        metadata={"description": "The message again, as Airflow 3 names it (/api/v2 only)"}
+    )
 
 
 def error_response(
     code: int, message: str, errors: dict[str, list[str]] | None = None, headers: Any = None
 ) -> Response:
-    """A response of the error shape."""
-    response = jsonify({"code": code, "message": message, "errors": errors or {}})
+    """A response of the error shape (on ``/api/v2``, with Airflow 3's ``detail`` too)."""
+    body: dict[str, Any] = {"code": code, "message": message, "errors": errors or {}}
+    if has_request_context() and request.path.startswith(AIRFLOW_SHAPED):
+        body["detail"] = message
+    response = jsonify(body)
     response.status_code = code
     if headers:
         response.headers.update(headers)

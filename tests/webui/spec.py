@@ -26,17 +26,18 @@ def _app() -> Flask:
 
 
 @functools.cache
-def openapi() -> dict[str, Any]:
-    """The document ``/api/v1/openapi.json`` serves."""
-    document: dict[str, Any] = _app().test_client().get("/api/v1/openapi.json").get_json()
+def openapi(version: str = "v1") -> dict[str, Any]:
+    """The document ``/api/{version}/openapi.json`` serves."""
+    url = f"/api/{version}/openapi.json"
+    document: dict[str, Any] = _app().test_client().get(url).get_json()
     return document
 
 
-def operations() -> list[tuple[str, str, dict[str, Any]]]:
+def operations(version: str = "v1") -> list[tuple[str, str, dict[str, Any]]]:
     """Every (method, path, operation) of the document."""
     return [
         (method, path, item[method])
-        for path, item in openapi()["paths"].items()
+        for path, item in openapi(version)["paths"].items()
         for method in METHODS
         if method in item
     ]

@@ -1,0 +1,70 @@
+"""The REST API under ``/api/v2``: Airflow 3's public API, so that Airflow's official
+Python client (``apache-airflow-client``) and ``airflowctl`` drive Loom.
+
+A second flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
+OpenAPI document at ``/api/v2/openapi.json``. Operations reuse Loom's services and its
+permission machinery: every one declares its permission (``x-permission``), and
+:func:`init_app` refuses to start when one does not. Login is ``POST /auth/token`` at the
+root, as in Airflow 3. Where Loom differs from Airflow: docs/decisions.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from webui.api import LoomApi
+from webui.api.v2 import admin, auth, dag_runs, dags, monitor, secrets, task_instances
+from webui.api.v2.common import API_ROOT
+from webui.auth import declared_permission
+
+BLUEPRINTS = (
+    auth.blp,
+    monitor.blp,
+    dags.blp,
+    dags.sources,
+    dag_runs.blp,
+    task_instances.blp,
+    task_instances.clearing,
+    secrets.variables,
+    secrets.connections,
+    admin.pools,
+    admin.import_errors,
+    admin.event_logs,
+)
+
+CONFIG_PREFIX = "V2_"
+SPEC_CONFIG: dict[str, Any] = {
+    "API_TITLE": "Loom REST API (Airflow 3 compatible)",
+    "API_VERSION": "v2",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": API_ROOT,
+    "OPENAPI_JSON_PATH": "openapi.json",
+}
+
+
+def init_app(app: Flask) -> Api:
+    """Register every ``/api/v2`` blueprint and its OpenAPI document on ``app``."""
+    for key, value in SPEC_CONFIG.items():
+        app.config.setdefault(CONFIG_PREFIX + key, value)
+    api = LoomApi(app, config_prefix=CONFIG_PREFIX)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    _check_declarations(app)
+    return api
+
+
+def _check_declarations(app: Flask) -> None:
+    names = {blueprint.name for blueprint in BLUEPRINTS}
+    missing = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint.split(".")[0] in names and declared_permission(view) is None
+    ]
+    if missing:
+        raise RuntimeError(f"API v2 views without a declared permission: {', '.join(missing)}")

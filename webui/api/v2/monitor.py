@@ -1,0 +1,86 @@
+"""``/api/v2/version`` and ``/api/v2/monitor/health`` in Airflow 3's shapes; no token needed.
+
+Health answers 200 whatever it finds, as Airflow's does (Loom's ``/api/v1/health`` answers
+503 without a database, for load balancers). Loom has no triggerer or DAG processor
+process: the scheduler does their work, so they report the scheduler's status.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from marshmallow import fields
+
+from engine.config import Settings
+from engine.services.health import check_database, check_scheduler
+from engine.timeutil import utcnow
+from webui import db
+from webui.api.v2.common import v2_blueprint
+from webui.auth import public
+
+blp = v2_blueprint("monitor", "", "Monitor")
+
+MIN_SCHEDULER_THRESHOLD = timedelta(seconds=30)
+
+
+class StatusSchema(ma.Schema):
+    status = fields.String(allow_none=True)
+
+
+class SchedulerStatusSchema(StatusSchema):
+    latest_scheduler_heartbeat = fields.String(allow_none=True)
+
+
+class TriggererStatusSchema(StatusSchema):
+    latest_triggerer_heartbeat = fields.String(allow_none=True)
+
+
+class DagProcessorStatusSchema(StatusSchema):
+    latest_dag_processor_heartbeat = fields.String(allow_none=True)
+
+
+class HealthSchema(ma.Schema):
+    metadatabase = fields.Nested(StatusSchema, required=True)
+    scheduler = fields.Nested(SchedulerStatusSchema, required=True)
+    triggerer = fields.Nested(TriggererStatusSchema, required=True)
+    dag_processor = fields.Nested(DagProcessorStatusSchema, allow_none=True)
+
+
+class VersionSchema(ma.Schema):
+    version = fields.String(required=True)
+    git_version = fields.String(allow_none=True)
+
+
+@blp.route("/monitor/health", methods=["GET"])
+@public
+@blp.response(200, HealthSchema)
+def health() -> Any:
+    """Health of the metadata database and the scheduler."""
+    settings: Settings = current_app.extensions["loom.settings"]
+    threshold = max(5 * settings.scheduler.tick_interval, MIN_SCHEDULER_THRESHOLD)
+    scheduler, heartbeat = check_scheduler(db.sessions(), now=utcnow(), threshold=threshold)
+    beat = heartbeat.isoformat() if heartbeat is not None else None
+    state = "healthy" if scheduler.ok else "unhealthy"
+    database = check_database(db.sessions())
+    return {
+        "metadatabase": {"status": "healthy" if database.ok else "unhealthy"},
+        "scheduler": {"status": state, "latest_scheduler_heartbeat": beat},
+        "triggerer": {"status": state, "latest_triggerer_heartbeat": beat},
+        "dag_processor": {"status": state, "latest_dag_processor_heartbeat": beat},
+    }
+
+
+@blp.route("/version", methods=["GET"])
+@public
+@blp.response(200, VersionSchema)
+def get_version() -> Any:
+    """Loom's version (Airflow's field: ``version``)."""
+    try:
+        number = version("loom-engine")
+    except PackageNotFoundError:  # a source tree that was never installed
+        number = "0.0.0+unknown"
+    return {"version": number, "git_version": None}

@@ -1,0 +1,225 @@
+"""``/api/v2/variables`` and ``/api/v2/connections`` in Airflow 3's shapes: list, create,
+get, patch (``update_mask``), delete. Sensitive values show as ``***``, as in ``/api/v1``
+(whose masking this reuses)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from engine.authoring.connection import Connection
+from engine.errors import ConflictError, InvalidInputError
+from engine.models.secrets import StoredConnection, StoredVariable
+from engine.security.roles import Action, Resource
+from engine.services import connections as connection_service
+from engine.services import variables as variable_service
+from engine.services.pagination import order_columns
+from engine.services.userinput import check_json
+from webui import db
+from webui.api import connections as v1_connections
+from webui.api import variables as v1_variables
+from webui.api.schemas.secrets import ConnectionBodySchema, ConnectionSchema, VariableSchema
+from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.schemas_runs import only_null
+
+variables = v2_blueprint("variables", "/variables", "Variable", Resource.VARIABLES)
+connections = v2_blueprint("connections", "/connections", "Connection", Resource.CONNECTIONS)
+
+NO_TEAMS = only_null("Loom has no teams")
+_TEXT = validate.Length(max=100_000)
+
+
+class UpdateMaskArgs(ma.Schema):
+    update_mask = fields.List(fields.String(validate=validate.Length(max=64)), load_default=None)
+
+
+class VariableBodySchema(ma.Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=250))
+    value = fields.Raw(
+        required=True, metadata={"description": "Text, or any JSON value (stored as its JSON)"}
+    )
+    description = fields.String(load_default=None, allow_none=True, validate=_TEXT)
+    team_name = fields.String(load_default=None, allow_none=True, validate=NO_TEAMS)
+
+
+class ConnectionV2BodySchema(ConnectionBodySchema):
+    team_name = fields.String(load_default=None, allow_none=True, validate=NO_TEAMS)
+
+
+def patched_fields(
+    args: dict[str, Any], body: dict[str, Any], path: tuple[str, str], allowed: tuple[str, ...]
+) -> set[str]:
+    """The fields a PATCH changes: those ``update_mask`` names (all ``allowed`` without
+    one), once the body is clean and names the object the ``path`` names."""
+    check_json(body, field="body")  # no NUL: PostgreSQL refuses it in text
+    name, value = path
+    if body[name] != value:
+        raise InvalidInputError(f"{name}: the body's differs from the path's")
+    mask = set(args["update_mask"] or allowed)
+    unknown = mask - set(allowed)
+    if unknown:
+        raise InvalidInputError(f"update_mask: {sorted(unknown)[0]!r} cannot be changed")
+    return mask
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    if len(text) > 100_000:
+        raise InvalidInputError("value: longer than 100000 characters")
+    return text
+
+
+@variables.operation(
+    "GET", "", Action.READ, query=V2PageArgs, returns=collection("variables", VariableSchema)
+)
+def list_variables(args: dict[str, Any]) -> Any:
+    """List variables; values of sensitive keys are masked."""
+    order = order_columns(StoredVariable.key)
+    result = page("variables", variable_service.variable_query().order_by(None), args, order, "key")
+    result["variables"] = [v1_variables.shown(row) for row in result["variables"]]
+    return result
+
+
+@variables.operation(
+    "POST", "", Action.CREATE, body=VariableBodySchema, status=201, returns=VariableSchema
+)
+def create_variable(body: dict[str, Any]) -> Any:
+    """Create a variable (409 when the key exists)."""
+    check_json(body, field="body")
+    session = db.session()
+    if variable_service.find_variable(session=session, key=body["key"]) is not None:
+        raise ConflictError(f"variable {body['key']!r} exists")
+    row = variable_service.set_variable(
+        session=session,
+        crypter=v1_variables.crypter(),
+        key=body["key"],
+        value=_text(body["value"]),
+        description=body["description"],
+    )
+    db.commit()
+    return v1_variables.shown(row)
+
+
+@variables.operation("GET", "/<variable_key>", Action.READ, returns=VariableSchema)
+def get_variable(variable_key: str) -> Any:
+    """Get one variable."""
+    return v1_variables.shown(
+        variable_service.require_variable(session=db.session(), key=variable_key)
+    )
+
+
+@variables.operation(
+    "PATCH",
+    "/<variable_key>",
+    Action.EDIT,
+    query=UpdateMaskArgs,
+    body=VariableBodySchema,
+    returns=VariableSchema,
+)
+def patch_variable(args: dict[str, Any], body: dict[str, Any], variable_key: str) -> Any:
+    """Change a variable's value and description (``update_mask``: only those named)."""
+    mask = patched_fields(args, body, ("key", variable_key), ("value", "description"))
+    session = db.session()
+    row = variable_service.require_variable(session=session, key=variable_key)
+    value = _text(body["value"]) if "value" in mask else None
+    if value is None:
+        value = variable_service.variable_value(v1_variables.crypter(), row)
+    description = body["description"] if "description" in mask else None
+    row = variable_service.set_variable(
+        session=session,
+        crypter=v1_variables.crypter(),
+        key=variable_key,
+        value=value,
+        description=description,
+    )
+    db.commit()
+    return v1_variables.shown(row)
+
+
+@variables.operation("DELETE", "/<variable_key>", Action.DELETE, status=204)
+def delete_variable(variable_key: str) -> None:
+    """Delete a variable."""
+    variable_service.delete_variable(session=db.session(), key=variable_key)
+    db.commit()
+
+
+CONNECTION_FIELDS = (
+    "conn_type",
+    "description",
+    "host",
+    "login",
+    "schema",
+    "port",
+    "password",
+    "extra",
+)
+
+
+@connections.operation(
+    "GET", "", Action.READ, query=V2PageArgs, returns=collection("connections", ConnectionSchema)
+)
+def list_connections(args: dict[str, Any]) -> Any:
+    """List connections (passwords and sensitive extra fields masked)."""
+    order = order_columns(StoredConnection.conn_id, StoredConnection.conn_type)
+    query = connection_service.connection_query().order_by(None)
+    result = page("connections", query, args, order, "conn_id", {"connection_id": "conn_id"})
+    result["connections"] = [v1_connections.shown(row) for row in result["connections"]]
+    return result
+
+
+@connections.operation(
+    "POST", "", Action.CREATE, body=ConnectionV2BodySchema, status=201, returns=ConnectionSchema
+)
+def create_connection(body: dict[str, Any]) -> Any:
+    """Create a connection (409 when the id exists)."""
+    check_json(body, field="body")
+    fields_ = {name: body[name] for name in CONNECTION_FIELDS}
+    conn = Connection(conn_id=body["connection_id"], **fields_)
+    row = connection_service.save_connection(
+        session=db.session(), crypter=v1_variables.crypter(), conn=conn
+    )
+    db.commit()
+    return v1_connections.shown(row)
+
+
+@connections.operation("GET", "/<connection_id>", Action.READ, returns=ConnectionSchema)
+def get_connection(connection_id: str) -> Any:
+    """Get one connection (password masked)."""
+    return v1_connections.shown(
+        connection_service.require_connection(session=db.session(), conn_id=connection_id)
+    )
+
+
+@connections.operation(
+    "PATCH",
+    "/<connection_id>",
+    Action.EDIT,
+    query=UpdateMaskArgs,
+    body=ConnectionV2BodySchema,
+    returns=ConnectionSchema,
+)
+def patch_connection(args: dict[str, Any], body: dict[str, Any], connection_id: str) -> Any:
+    """Change a connection: the fields ``update_mask`` names, or all of them."""
+    mask = patched_fields(args, body, ("connection_id", connection_id), CONNECTION_FIELDS)
+    session = db.session()
+    row = connection_service.require_connection(session=session, conn_id=connection_id)
+    stored = connection_service.as_connection(v1_variables.crypter(), row)
+    fields_ = {
+        name: body[name] if name in mask else getattr(stored, name) for name in CONNECTION_FIELDS
+    }
+    conn = Connection(conn_id=connection_id, **fields_)
+    row = connection_service.save_connection(
+        session=session, crypter=v1_variables.crypter(), conn=conn, replace=True
+    )
+    db.commit()
+    return v1_connections.shown(row)
+
+
+@connections.operation("DELETE", "/<connection_id>", Action.DELETE, status=204)
+def delete_connection(connection_id: str) -> None:
+    """Delete a connection."""
+    connection_service.delete_connection(session=db.session(), conn_id=connection_id)
+    db.commit()

@@ -1,0 +1,337 @@
+"""``/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances``: list (``~`` for every DAG
+or run), get, mapped instances, patch (state), tries, logs per try, XCom entries; and
+``POST /dags/{dag_id}/clearTaskInstances``.
+
+A log answers lines as ``{"event": line}`` and a ``continuation_token`` (the offset to ask
+from next: Loom's log offsets); ``full_content`` reads from the start whatever the token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from engine.authoring.xcomvalues import readable
+from engine.errors import InvalidInputError, NotFoundError
+from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
+from engine.security.roles import Action, Resource
+from engine.services.pagination import within_dags
+from engine.services.runs import get_run
+from engine.services.taskinstances import (
+    TASK_INSTANCE_ORDER,
+    attempts_of,
+    clear_task_instances,
+    get_task_instance,
+    log_chunk,
+    mapped_instance_query,
+    mark_task_instance,
+)
+from engine.state import TaskInstanceState
+from engine.timeutil import utcnow
+from webui import db
+from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.dag_runs import ALL, dag_ids_for
+from webui.api.v2.schemas_runs import (
+    ClearTasksSchema,
+    LogArgs,
+    LogSchema,
+    TaskInstanceListArgs,
+    TaskInstanceSchema,
+    TaskPatchSchema,
+    TaskTrySchema,
+    XComArgs,
+    XComSchema,
+    XComValueSchema,
+)
+from webui.auth import check_dag, check_reached_dags
+
+blp = v2_blueprint(
+    "task_instances",
+    "/dags/<dag_id>/dagRuns/<dag_run_id>/taskInstances",
+    "TaskInstance",
+    Resource.TASK_INSTANCES,
+)
+clearing = v2_blueprint("task_clear", "/dags/<dag_id>", "TaskInstance", Resource.TASK_INSTANCES)
+
+TIS = collection("task_instances", TaskInstanceSchema)
+TRIES = collection("task_instances", TaskTrySchema)
+MAPPED = "/<task_id>/<int(signed=True):map_index>"
+
+
+def _with_run(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    return stmt.options(joinedload(TaskInstance.dag_run))
+
+
+@blp.operation("GET", "", Action.READ, query=TaskInstanceListArgs, returns=TIS)
+def list_task_instances(args: dict[str, Any], dag_id: str, dag_run_id: str) -> Any:
+    """List task instances of a run (``~``: of every run, of a DAG or of every DAG)."""
+    stmt = within_dags(sa.select(TaskInstance), TaskInstance.dag_id, dag_ids_for(dag_id))
+    if dag_run_id != ALL:
+        if dag_id == ALL:
+            raise InvalidInputError("dag_run_id: name a DAG to name a run, or give '~' for both")
+        run = get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+        stmt = stmt.where(TaskInstance.dag_run_id == run.id)
+    if args["state"]:
+        stmt = stmt.where(TaskInstance.state.in_(sorted(args["state"])))
+    if args["task_id"]:
+        stmt = stmt.where(TaskInstance.task_id == args["task_id"])
+    return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "task_id")
+
+
+def _get(dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:
+    check_dag(dag_id)
+    return get_task_instance(
+        session=db.session(), dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
+    )
+
+
+@blp.operation("GET", "/<task_id>", Action.READ, returns=TaskInstanceSchema)
+def get_ti(dag_id: str, dag_run_id: str, task_id: str) -> Any:
+    """Get one task instance (of a mapped task: ``/{task_id}/{map_index}``)."""
+    return _get(dag_id, dag_run_id, task_id, -1)
+
+
+@blp.operation("GET", MAPPED, Action.READ, returns=TaskInstanceSchema)
+def get_mapped_ti(dag_id: str, dag_run_id: str, task_id: str, map_index: int) -> Any:
+    """Get one instance of a mapped task."""
+    return _get(dag_id, dag_run_id, task_id, map_index)
+
+
+@blp.operation("GET", "/<task_id>/listMapped", Action.READ, query=V2PageArgs, returns=TIS)
+def list_mapped(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str) -> Any:
+    """List the instances of a mapped task by map index."""
+    check_dag(dag_id)
+    stmt = mapped_instance_query(
+        session=db.session(), dag_id=dag_id, run_id=dag_run_id, task_id=task_id
+    )
+    return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "map_index")
+
+
+@blp.operation("PATCH", "/<task_id>", Action.EDIT, body=TaskPatchSchema, returns=TIS)
+def patch_ti(body: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str) -> Any:
+    """Mark a task instance success, failed or skipped (``new_state``)."""
+    return _mark(body, dag_id, dag_run_id, task_id, -1)
+
+
+@blp.operation("PATCH", MAPPED, Action.EDIT, body=TaskPatchSchema, returns=TIS)
+def patch_mapped_ti(
+    body: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str, map_index: int
+) -> Any:
+    """Mark one instance of a mapped task success, failed or skipped."""
+    return _mark(body, dag_id, dag_run_id, task_id, map_index)
+
+
+def _mark(body: dict[str, Any], dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
+    check_dag(dag_id)
+    wider = [
+        name for name in ("upstream", "downstream", "future", "past") if body[f"include_{name}"]
+    ]
+    if wider:
+        raise InvalidInputError(f"include_{wider[0]}: Loom marks one task instance at a time")
+    if body["new_state"] is None:
+        ti = _get(dag_id, run_id, task_id, map_index)
+    else:
+        ti = mark_task_instance(
+            session=db.session(),
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            map_index=map_index,
+            state=TaskInstanceState(body["new_state"]),
+            now=utcnow(),
+        )
+        db.commit()
+    return {"task_instances": [ti], "total_entries": 1}
+
+
+def _tries(ti: TaskInstance, attempts: list[TaskAttempt]) -> list[dict[str, Any]]:
+    return [
+        {
+            "dag_id": ti.dag_id,
+            "dag_display_name": ti.dag_id,
+            "dag_run_id": ti.run_id,
+            "task_id": ti.task_id,
+            "task_display_name": ti.task_id,
+            "map_index": ti.map_index,
+            "try_number": attempt.try_number,
+            "state": attempt.state,
+            "start_date": attempt.start_date,
+            "end_date": attempt.end_date,
+            "duration": _seconds(attempt),
+            "hostname": attempt.hostname,
+            "pid": attempt.pid,
+            "max_tries": ti.max_tries,
+            "pool": ti.pool,
+            "pool_slots": ti.pool_slots,
+            "priority_weight": ti.priority_weight,
+            "queue": ti.queue,
+            "operator": ti.operator,
+            "operator_name": ti.operator,
+            "executor_config": "{}",
+        }
+        for attempt in attempts
+    ]
+
+
+def _seconds(attempt: TaskAttempt) -> float | None:
+    if attempt.start_date is None or attempt.end_date is None:
+        return None
+    return (attempt.end_date - attempt.start_date).total_seconds()
+
+
+@blp.operation("GET", "/<task_id>/tries", Action.READ, returns=TRIES)
+def list_tries(dag_id: str, dag_run_id: str, task_id: str) -> Any:
+    """The task instance's tries."""
+    return _tries_page(_get(dag_id, dag_run_id, task_id, -1))
+
+
+@blp.operation("GET", f"{MAPPED}/tries", Action.READ, returns=TRIES)
+def list_mapped_tries(dag_id: str, dag_run_id: str, task_id: str, map_index: int) -> Any:
+    """One mapped instance's tries."""
+    return _tries_page(_get(dag_id, dag_run_id, task_id, map_index))
+
+
+def _tries_page(ti: TaskInstance) -> dict[str, Any]:
+    tries = _tries(ti, attempts_of(session=db.session(), ti=ti))
+    return {"task_instances": tries, "total_entries": len(tries)}
+
+
+@blp.operation("GET", "/<task_id>/tries/<int:task_try_number>", Action.READ, returns=TaskTrySchema)
+def get_try(dag_id: str, dag_run_id: str, task_id: str, task_try_number: int) -> Any:
+    """One try of the task instance."""
+    ti = _get(dag_id, dag_run_id, task_id, -1)
+    for found in _tries(ti, attempts_of(session=db.session(), ti=ti)):
+        if found["try_number"] == task_try_number:
+            return found
+    raise NotFoundError(f"task {task_id!r} has no try {task_try_number}")
+
+
+@blp.operation(
+    "GET",
+    "/<task_id>/logs/<int:try_number>",
+    Action.READ,
+    resource=Resource.TASK_LOGS,
+    query=LogArgs,
+    returns=LogSchema,
+)
+def get_log(
+    args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str, try_number: int
+) -> Any:
+    """One try's log as lines, from the start or from ``token`` (the last answer's
+    ``continuation_token``) on."""
+    ti = _get(dag_id, dag_run_id, task_id, args["map_index"])
+    offset = 0 if args["full_content"] else _offset(args["token"])
+    chunk = log_chunk(session=db.session(), ti=ti, try_number=try_number, offset=offset)
+    lines = [{"event": line} for line in chunk.content.splitlines()]
+    return {"content": lines, "continuation_token": str(chunk.next_offset)}
+
+
+def _offset(token: str | None) -> int:
+    if token is None:
+        return 0
+    if not token.isdigit() or len(token) > 12:
+        raise InvalidInputError("token: not a continuation token this API gave")
+    return int(token)
+
+
+def _xcom(xcom: XCom, run: DagRun) -> dict[str, Any]:
+    return {
+        "key": xcom.key,
+        "dag_id": xcom.dag_id,
+        "dag_display_name": xcom.dag_id,
+        "run_id": xcom.run_id,
+        "task_id": xcom.task_id,
+        "task_display_name": xcom.task_id,
+        "map_index": xcom.map_index,
+        "timestamp": xcom.created_at,
+        "logical_date": run.logical_date,
+        "run_after": run.run_after,
+        "value": readable(xcom.value),
+    }
+
+
+def _xcom_query(dag_id: str, run_id: str, task_id: str) -> sa.Select[Any]:
+    return sa.select(XCom).where(
+        XCom.dag_id == dag_id, XCom.run_id == run_id, XCom.task_id == task_id
+    )
+
+
+@blp.operation(
+    "GET",
+    "/<task_id>/xcomEntries",
+    Action.READ,
+    resource=Resource.XCOM,
+    query=XComArgs,
+    returns=collection("xcom_entries", XComSchema),
+)
+def list_xcoms(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str) -> Any:
+    """The XCom entries a task published (its return value is key ``return_value``)."""
+    check_dag(dag_id)
+    run = get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+    stmt = _xcom_query(dag_id, dag_run_id, task_id)
+    if args["map_index"] is not None:
+        stmt = stmt.where(XCom.map_index == args["map_index"])
+    columns = {"key": XCom.key, "map_index": XCom.map_index, "id": XCom.id}
+    result = page("xcom_entries", stmt, args, columns, "key")
+    result["xcom_entries"] = [_xcom(xcom, run) for xcom in result["xcom_entries"]]
+    return result
+
+
+@blp.operation(
+    "GET",
+    "/<task_id>/xcomEntries/<xcom_key>",
+    Action.READ,
+    resource=Resource.XCOM,
+    returns=XComValueSchema,
+)
+def get_xcom(dag_id: str, dag_run_id: str, task_id: str, xcom_key: str) -> Any:
+    """One XCom entry with its value (as JSON)."""
+    ti = _get(dag_id, dag_run_id, task_id, -1)
+    xcom = db.session().scalar(
+        _xcom_query(dag_id, dag_run_id, task_id).where(
+            XCom.key == xcom_key, XCom.map_index == ti.map_index
+        )
+    )
+    if xcom is None:
+        raise NotFoundError(f"task {task_id!r} of run {dag_run_id!r} has no XCom {xcom_key!r}")
+    return _xcom(xcom, ti.dag_run)
+
+
+@clearing.operation("POST", "/clearTaskInstances", Action.EDIT, body=ClearTasksSchema, returns=TIS)
+def clear_tis(body: dict[str, Any], dag_id: str) -> Any:
+    """Clear task instances of one run (``dag_run_id``) so that they run again
+    (``only_failed`` by default, as in Airflow); ``dry_run`` (the default) only lists them."""
+    check_dag(dag_id)
+    if body["dag_run_id"] is None:
+        raise InvalidInputError("dag_run_id: Loom clears one run at a time; name it")
+    for name in ("include_upstream", "include_future", "include_past", "only_running"):
+        if body[name]:
+            raise InvalidInputError(f"{name}: not supported by Loom")
+    session = db.session()
+    run = get_run(session=session, dag_id=dag_id, run_id=body["dag_run_id"])
+    task_ids = body["task_ids"]
+    if body["only_failed"]:
+        failed = {
+            ti.task_id
+            for ti in run.task_instances
+            if ti.state in (TaskInstanceState.FAILED, TaskInstanceState.UPSTREAM_FAILED)
+        }
+        task_ids = sorted(failed if task_ids is None else failed & set(task_ids))
+        if not task_ids:
+            return {"task_instances": [], "total_entries": 0}
+    cleared = clear_task_instances(
+        session=session,
+        dag_id=dag_id,
+        run_id=run.run_id,
+        task_ids=task_ids,
+        downstream=body["include_downstream"],
+        now=utcnow(),
+    )
+    if body["dry_run"]:
+        session.rollback()
+    else:
+        check_reached_dags(ti.dag_id for ti in cleared)
+        db.commit()
+    return {"task_instances": cleared, "total_entries": len(cleared)}
