@@ -2,11 +2,15 @@
 
 As Airflow's HTTP provider. The operator sends one request (POST by default) and pushes
 the answer's text, or what ``response_filter(response)`` returns; ``response_check``
-returning false fails the task. The sensor sends a GET each poke: an answer of 404 (or
-another status in ``response_error_codes_allowlist``) means "not yet", any other error
-status or a refused connection fails the task (its retries apply), and
-``response_check(response)`` decides when given. Both callables receive the context
-values they name (``ti``, ``params``...), as a PythonOperator's callable does.
+returning false fails the task. With ``pagination_function(response)``, each answer
+is passed to it: a dict (``endpoint``, ``data``, ``headers``, ``extra_options``, merged
+over the task's) asks for the next page, ``None`` stops; the callables then receive the
+list of answers (and the XCom is the list of texts), as in Airflow. The sensor sends a
+GET each poke: an answer of 404 (or another status in
+``response_error_codes_allowlist``) means "not yet", any other error status or a refused
+connection fails the task (its retries apply), and ``response_check(response)`` decides
+when given. Both callables receive the context values they name (``ti``, ``params``...),
+as a PythonOperator's callable does.
 """
 
 from __future__ import annotations
@@ -63,9 +67,11 @@ class HttpOperator(BaseOperator):
         http_conn_id: str = HttpHook.default_conn_name,
         log_response: bool = False,
         auth_type: Callable[..., Any] | None = None,
+        pagination_function: Callable[[Any], Mapping[str, Any] | None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        self.pagination_function = pagination_function
         self.endpoint = endpoint
         self.method = method
         self.data = data
@@ -78,27 +84,56 @@ class HttpOperator(BaseOperator):
         self.log_response = log_response
         self.auth_type = auth_type
         _check_arguments(
-            self, method, {"response_check": response_check, "response_filter": response_filter}
+            self,
+            method,
+            {
+                "response_check": response_check,
+                "response_filter": response_filter,
+                "pagination_function": pagination_function,
+            },
         )
 
     def get_hook(self) -> HttpHook:
         return HttpHook(self.method, http_conn_id=self.http_conn_id, auth_type=self.auth_type)
 
     def execute(self, context: Mapping[str, Any]) -> Any:
-        response = self.get_hook().run(
+        hook = self.get_hook()
+        response = hook.run(
             self.endpoint, self.data, self.headers, self.extra_options, **self.request_kwargs
         )
-        return self.process_response(response, context)
+        if self.pagination_function is None:
+            return self.process_response(response, context)
+        pages = [response]
+        while next_page := self.pagination_function(response):
+            response = hook.run(**self._next_page(next_page), **self.request_kwargs)
+            pages.append(response)
+        return self.process_response(pages, context)
 
-    def process_response(self, response: requests.Response, context: Mapping[str, Any]) -> Any:
-        """Log, check and filter the answer; what the task pushes as XCom."""
+    def _next_page(self, asked: Mapping[str, Any]) -> dict[str, Any]:
+        """The next request: what ``pagination_function`` returned, over the task's own."""
+        data = asked.get("data")
+        if isinstance(self.data, dict) and isinstance(data, dict):
+            data = {**self.data, **data}
+        return {
+            "endpoint": asked.get("endpoint") or self.endpoint,
+            "data": data or self.data,
+            "headers": {**self.headers, **asked.get("headers", {})},
+            "extra_options": {**self.extra_options, **asked.get("extra_options", {})},
+        }
+
+    def process_response(
+        self, response: requests.Response | list[requests.Response], context: Mapping[str, Any]
+    ) -> Any:
+        """Log, check and filter the answer (or the pages); what the task pushes as XCom."""
+        pages = response if isinstance(response, list) else [response]
         if self.log_response:
-            logger.info(response.text)
+            for page in pages:
+                logger.info(page.text)
         if self.response_check is not None and not _call(self.response_check, response, context):
             raise HookError("Response check returned False.")
         if self.response_filter is not None:
             return _call(self.response_filter, response, context)
-        return response.text
+        return [page.text for page in pages] if isinstance(response, list) else response.text
 
     def serialize_fields(self) -> dict[str, Any]:
         return {
@@ -107,6 +142,11 @@ class HttpOperator(BaseOperator):
             "response_check": optional_name(self.response_check),
             "response_filter": optional_name(self.response_filter),
             "log_response": self.log_response,
+            **(
+                {"pagination_function": optional_name(self.pagination_function)}
+                if self.pagination_function
+                else {}
+            ),
         }
 
 

@@ -109,6 +109,38 @@ def test_operator_pushes_text_or_filtered_value_and_checks(api: Service) -> None
     assert [r.body for r in sent_json] == ['{"n": 3}']
 
 
+def test_pagination_function_asks_for_pages_until_it_returns_none(api: Service) -> None:
+    api.routes["/items?cursor=&size=2"] = (200, json.dumps({"ids": [1, 2], "cursor": "b"}))
+    api.routes["/items?cursor=b&size=2"] = (200, json.dumps({"ids": [3], "cursor": ""}))
+    seen: dict[str, Any] = {}
+
+    def next_page(response: requests.Response) -> dict[str, Any] | None:
+        cursor = response.json()["cursor"]
+        return {"data": {"cursor": cursor}} if cursor else None
+
+    with DAG("pages", schedule=None, start_date=START) as dag:
+        paged: dict[str, Any] = {"http_conn_id": "api", "endpoint": "items", "method": "GET"}
+        texts = HttpOperator(
+            task_id="texts", data={"cursor": "", "size": 2}, pagination_function=next_page, **paged
+        )
+        ids = HttpOperator(
+            task_id="ids",
+            data={"cursor": "", "size": 2},
+            pagination_function=next_page,
+            response_filter=lambda pages: [i for page in pages for i in page.json()["ids"]],
+            **paged,
+        )
+
+        @task
+        def record(a: Any, b: Any) -> None:
+            seen.update(texts=a, ids=b)
+
+        record(texts.output, ids.output)
+    assert run(dag)["record"] == (S.SUCCESS, None)
+    assert seen["ids"] == [1, 2, 3]
+    assert [json.loads(t)["ids"] for t in seen["texts"]] == [[1, 2], [3]]
+
+
 def test_sensor_waits_through_404_and_fails_on_other_errors(api: Service) -> None:
     def ready_on_third(request: Received) -> tuple[int, str]:
         asked = [r for r in api.received if r.path == request.path]
