@@ -27,6 +27,8 @@ class TaskInstanceState(StrEnum):
     UPSTREAM_FAILED = "upstream_failed"
     SKIPPED = "skipped"
     REMOVED = "removed"
+    DEFERRED = "deferred"
+    """Waiting on a trigger (run by a triggerer); holds no worker slot."""
 
 
 class DagRunState(StrEnum):
@@ -78,8 +80,12 @@ TASK_TRANSITIONS: dict[TaskInstanceState, frozenset[TaskInstanceState]] = {
     TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED, TI.SKIPPED})
     | _MARKED
     | _CLEARED,
-    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.SKIPPED}) | _MARKED,
+    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.SKIPPED, TI.DEFERRED}) | _MARKED,
     TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.REMOVED, TI.SKIPPED}) | _MARKED | _CLEARED,
+    # deferred -> scheduled: its trigger fired; -> up_for_retry/failed: timed out or raised.
+    TI.DEFERRED: frozenset({TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED, TI.SKIPPED})
+    | _MARKED
+    | _CLEARED,
     TI.SUCCESS: frozenset({TI.FAILED}) | _CLEARED,
     TI.FAILED: frozenset({TI.SUCCESS}) | _CLEARED,
     TI.UPSTREAM_FAILED: frozenset({TI.SKIPPED}) | _MARKED | _CLEARED,
