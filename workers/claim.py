@@ -48,6 +48,12 @@ class Claim:
     task: SerializedTask
     dag_version: int | None = None
     """The number of the run's DAG version; None for a run older than versions."""
+    next_method: str | None = None
+    """Set when the try resumes from a deferral: the method to call instead of ``execute``."""
+    next_kwargs: dict[str, Any] | None = None
+    """Its keyword arguments as stored (encoded), the trigger's ``event`` among them."""
+    earlier_log: str = ""
+    """A resumed try's log up to its deferral: the resumed part is appended to it."""
 
     def describe(self) -> str:
         index = f"[{self.map_index}]" if self.map_index >= 0 else ""
@@ -91,7 +97,7 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
         # The compare-and-set synchronised ``ti`` in the session: no reload needed.
         if ti.queued_at is not None:
             instruments.get().scheduling_delay.observe(max((now - ti.queued_at).total_seconds(), 0))
-        start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
+        attempt = start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
         return Claim(
             ti_id=ti.id,
             **try_key(ti),
@@ -101,6 +107,9 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             dag=found.dag,
             task=found.dag.tasks[ti.task_id],
             dag_version=found.version_number,
+            next_method=ti.next_method,
+            next_kwargs=ti.next_kwargs,
+            earlier_log=(attempt.log or "") if ti.next_method else "",
         )
 
 

@@ -18,6 +18,7 @@ from engine.authoring.serialization import SerializedDAG, to_jsonable
 from engine.config.masking import redact_secrets_in
 from engine.errors import ConflictError
 from engine.execution.attempt import Outcome
+from engine.execution.deferral import record_deferral
 from engine.execution.outcomes import AttemptDetails, record_failure, record_finish
 from engine.executors.base import TaskJob
 from engine.metrics import instruments
@@ -60,7 +61,12 @@ def finish_try(
     return state, jobs if state is TI.SUCCESS else []
 
 
-OUTCOME_OF_STATE = {TI.SUCCESS: "success", TI.UP_FOR_RETRY: "retry", TI.SKIPPED: "skipped"}
+OUTCOME_OF_STATE = {
+    TI.SUCCESS: "success",
+    TI.UP_FOR_RETRY: "retry",
+    TI.SKIPPED: "skipped",
+    TI.DEFERRED: "deferred",
+}
 
 
 def _count(state: TaskInstanceState, seconds: float) -> None:
@@ -121,6 +127,9 @@ def _record_outcome(
         )
         skip_tasks(session=session, dag_run_id=ti.dag_run_id, task_ids=result.skip, now=now)
         return TI.SUCCESS
+    if result.outcome is Outcome.DEFERRED and result.deferral is not None:
+        record_deferral(session=session, ti=ti, deferral=result.deferral, now=now, details=details)
+        return TI.DEFERRED
     if result.outcome is Outcome.SKIPPED:
         record_finish(
             session=session, ti=ti, task=claim.task, state=TI.SKIPPED, now=now, details=details

@@ -69,6 +69,7 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         stop_at=stop_heartbeat_at(claim.task.execution_timeout, ctx.settings.heartbeat_interval),
     )
     log = TailBuffer(ctx.settings.max_log_bytes)
+    log.write(claim.earlier_log)  # a resumed try's log goes on from its deferral
     streamer = LogStreamer(
         session_factory=ctx.session_factory,
         ti_id=claim.ti_id,
@@ -100,7 +101,7 @@ def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:
 
 
 def _error(state: TaskInstanceState, record: AttemptRecord) -> str | None:
-    if state in (TI.SUCCESS, TI.SKIPPED):
+    if state in (TI.SUCCESS, TI.SKIPPED, TI.DEFERRED):
         return None
     return f"{record.result.error_type}: {record.result.error_message}"
 

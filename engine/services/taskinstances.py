@@ -218,6 +218,7 @@ def mark_task_instance(
         ti.state = state
         ti.end_date = now
         ti.next_retry_at = None
+        ti.trigger_id = ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
         session.flush()
     return ti
 
@@ -288,6 +289,7 @@ def clear_task_instances(
         ti.max_tries = ti.try_number + (task.max_tries if task else 1)
         ti.next_retry_at = ti.end_date = ti.start_date = ti.job_id = None
         ti.deadline_missed_at = None  # a new start, a new deadline
+        ti.trigger_id = ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
     if cleared and run.state is not DagRunState.QUEUED:
         run.state = DagRunState.QUEUED
         run.queued_at, run.end_date, run.start_date = now, None, None
