@@ -33,15 +33,24 @@ from engine.authoring.trigger_rules import (
     run_outcome,
     setup_ids,
 )
+from engine.authoring.triggers.base import TaskDeferralError
 from engine.authoring.validation import check_dag, topological_order
 from engine.authoring.xcomvalues import decode
-from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
+from engine.execution.attempt import (
+    AttemptResult,
+    Deferral,
+    Outcome,
+    failure_result,
+    run_attempt,
+    run_callbacks,
+)
 from engine.execution.context import (
     RunInfo,
     TaskInstanceHandle,
     build_context,
     build_dag_context,
 )
+from engine.execution.inprocess_trigger import run_deferral
 from engine.execution.retries import retry_delay_for
 from engine.execution.xcoms import RETURN_VALUE, MemoryXComStore
 from engine.state import DagRunState, TaskInstanceState, check_task_transition, summary_state
@@ -267,10 +276,26 @@ class DagTestRun:
             context = self._context(task, report.tries, max_tries, report.map_index)
             started = time.monotonic()
             result = run_attempt(task, context)
+            while result.outcome is Outcome.DEFERRED and result.deferral is not None:
+                result = self._resume(task, report, context, result.deferral)
             report.duration += time.monotonic() - started
             if not self._settle(task, report, result, context, max_tries):
                 return
             self._wait_for_retry(task, report.tries)
+
+    def _resume(
+        self, task: BaseOperator, report: TaskReport, context: dict[str, Any], deferral: Deferral
+    ) -> AttemptResult:
+        """Wait for the deferral's trigger here, then go on in the method it named."""
+        self._step(report, TI.DEFERRED)
+        self.echo(f"{report.label}: deferred on {deferral.classpath}")
+        try:
+            resume = run_deferral(deferral)
+        except TaskDeferralError as exc:  # the try fails from deferred, as on a triggerer
+            return failure_result(exc)
+        for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
+            self._step(report, state)
+        return run_attempt(task, context, resume=resume)
 
     def _settle(
         self,

@@ -1,6 +1,9 @@
 """BaseSensorOperator: a task that pokes until a condition holds, or times out.
 
 ``mode="poke"`` loops inside the try and sleeps between pokes, holding its worker slot.
+``deferrable=True`` (on the sensors that have a trigger: time, date and file sensors,
+``ExternalTaskSensor``) pokes once, then defers on the trigger: the try frees its slot
+and a triggerer waits; the task resumes in :meth:`BaseSensorOperator.execute_complete`.
 ``mode="reschedule"`` pokes once per try: when the condition does not hold yet it raises
 :class:`RescheduleTask`, the try ends ``up_for_reschedule`` and the scheduler queues the
 sensor again when its next poke is due, so the slot is free meanwhile. Either way the
@@ -14,10 +17,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import FailTask, SkipTask
+from engine.authoring.triggers.base import BaseTrigger
 from engine.timeutil import utcnow
 
 VALID_MODES = ("poke", "reschedule")
@@ -63,6 +67,8 @@ class BaseSensorOperator(BaseOperator):
     """
 
     ui_color: ClassVar[str] = "#e6f1f2"
+    can_defer: ClassVar[bool] = False
+    """True for a sensor that has a trigger, so that ``deferrable=True`` means something."""
 
     def __init__(
         self,
@@ -74,9 +80,13 @@ class BaseSensorOperator(BaseOperator):
         mode: str = "poke",
         exponential_backoff: bool = False,
         max_wait: float | timedelta | None = None,
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        self.deferrable = bool(deferrable)
+        if self.deferrable and not self.can_defer:
+            self.problems.append(f"{type(self).__name__} cannot be deferrable: it has no trigger")
         self.poke_interval = self._seconds("poke_interval", poke_interval)
         self.timeout = self._seconds("timeout", timeout)
         self.max_wait = None if max_wait is None else self._seconds("max_wait", max_wait)
@@ -122,6 +132,19 @@ class BaseSensorOperator(BaseOperator):
                 raise RescheduleTask(utcnow() + timedelta(seconds=interval))
             time.sleep(interval)
 
+    def defer_on(self, trigger: BaseTrigger, *, timeout: bool = True) -> NoReturn:
+        """Wait for ``trigger`` in a triggerer, then resume in :meth:`execute_complete`;
+        with ``timeout``, the sensor's ``timeout`` bounds the wait."""
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) if timeout else None,
+        )
+
+    def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> Any:
+        """Where a deferred sensor resumes: its trigger fired, so the condition holds."""
+        return None
+
     def _time_out(self, waited: float) -> None:
         message = f"sensor {self.task_id!r} timed out after {waited:.1f}s (timeout {self.timeout}s)"
         if self.soft_fail:
@@ -153,4 +176,5 @@ class BaseSensorOperator(BaseOperator):
             "mode": self.mode,
             "exponential_backoff": self.exponential_backoff,
             "max_wait": self.max_wait,
+            "deferrable": self.deferrable,
         }
