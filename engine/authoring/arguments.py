@@ -48,8 +48,9 @@ HINTS: dict[str, str] = {
     "resources": "not supported: route heavy tasks with queue= and pool=",
     "run_as_user": "not supported: a task runs as its worker's user; run such workers "
     "as that user and route with queue=",
-    "deferrable": "not supported yet: deferral and the triggerer are still to come; "
-    "without it the task waits in its try",
+    "deferrable": "taken by the operators that have a trigger: the time, date and file "
+    "sensors, ExternalTaskSensor and TriggerDagRunOperator; a custom operator calls "
+    "self.defer()",
     "inlets": "not supported yet (assets)",
     "outlets": "not supported yet (assets)",
     "map_index_template": "not supported yet: mapped instances are named by their index",

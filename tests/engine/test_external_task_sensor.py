@@ -4,6 +4,9 @@ waits for another DAG's run, or some of its tasks, at the run's logical date."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -97,3 +100,29 @@ def test_bad_arguments_are_problems_naming_them() -> None:
         "'up_for_retry', 'upstream_failed']",
         "task 't': give external_task_id or external_task_ids, not both",
     ]
+
+
+def _later(action: Callable[[], None]) -> threading.Thread:
+    """Run ``action`` once the sensor has deferred (it polls every 0.05 s meanwhile)."""
+    thread = threading.Thread(target=lambda: (time.sleep(0.5), action()))
+    thread.start()
+    return thread
+
+
+def test_deferrable_it_waits_on_a_workflow_trigger_then_resumes(folder: Path) -> None:
+    set_states("running", "running")
+    later = _later(lambda: set_states("running", "failed"))
+    options = 'external_task_id="load", deferrable=True, timeout=60'
+    state, error = wait(folder, options)
+    later.join()
+    assert (state, error) == ("failed", "FailTask: DAG 'upstream' (load) failed: ['failed']")
+    set_states("running", "running")
+    later = _later(lambda: set_states("running", "success"))
+    assert wait(folder, options) == ("success", None)
+    later.join()
+
+
+def test_deferrable_it_fails_with_a_deferral_timeout(folder: Path) -> None:
+    state, error = wait(folder, "deferrable=True")  # the run stays queued
+    assert state == "failed"
+    assert str(error).startswith("TaskDeferralTimeout")

@@ -89,6 +89,7 @@ def _count(loom: Loom, sql: str) -> int:
     return int(loom.db.scalar(sql) or 0)
 
 
+@pytest.mark.timeout(1800)  # a thousand tries deferred, then resumed, on one worker
 def test_one_triggerer_holds_a_thousand_deferred_tasks_while_the_worker_runs_others(
     loom_on: Callable[..., Loom], flag: Path
 ) -> None:
