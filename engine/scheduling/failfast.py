@@ -38,6 +38,7 @@ STOP_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.QUEUED: TI.SKIPPED,
     TI.UP_FOR_RETRY: TI.SKIPPED,
     TI.RUNNING: TI.FAILED,
+    TI.DEFERRED: TI.FAILED,  # a try in progress, as a running one
 }
 """Where fail fast moves each unfinished state."""
 

@@ -45,6 +45,7 @@ _TIMEOUT_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.SCHEDULED: TI.SKIPPED,
     TI.QUEUED: TI.FAILED,
     TI.UP_FOR_RETRY: TI.FAILED,
+    TI.DEFERRED: TI.FAILED,  # a try in progress (its trigger is dropped by the triggerer)
 }
 
 

@@ -15,6 +15,7 @@ STATE_GLYPHS: dict[str, str] = {
     "queued": "⋯",
     "scheduled": "◷",
     "up_for_retry": "↻",
+    "deferred": "⏸",
     "upstream_failed": "⊘",
     "skipped": "»",
     "none": "·",
