@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.authoring.operators.sensors.base import BaseSensorOperator
 from engine.authoring.signals import FailTask, SkipTask
+from engine.authoring.triggers.base import BaseTrigger
 from engine.state import DagRunState, TaskInstanceState
 
 if TYPE_CHECKING:
@@ -155,14 +156,10 @@ class ExternalTaskSensor(BaseSensorOperator):
             raise SkipTask(self._says("was skipped", states))
         return outcome == SUCCESS
 
-    def execute(self, context: Mapping[str, Any]) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if self.poke(context):
-            return None
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
         from engine.execution.workflow_triggers import WorkflowTrigger
 
-        trigger = WorkflowTrigger(
+        return WorkflowTrigger(
             external_dag_id=self.external_dag_id,
             logical_date=self._logical_date(context),
             external_task_ids=self.external_task_ids,
@@ -172,7 +169,6 @@ class ExternalTaskSensor(BaseSensorOperator):
             skipped_states=sorted(self.skipped_states),
             poke_interval=self.poke_interval,
         )
-        return self.defer_on(trigger)
 
     def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> Any:
         """Resumed by its :class:`WorkflowTrigger`: the watched states settled."""

@@ -95,9 +95,9 @@ def test_bad_arguments_are_problems_naming_them() -> None:
             allowed_states=["done"],
         )  # fmt: skip
     assert [p.message for p in validate_dag(dag)] == [
-        "task 't': allowed_states: unknown states ['done']; expected some of ['failed', "
-        "'none', 'queued', 'removed', 'running', 'scheduled', 'skipped', 'success', "
-        "'up_for_retry', 'upstream_failed']",
+        "task 't': allowed_states: unknown states ['done']; expected some of ['deferred', "
+        "'failed', 'none', 'queued', 'removed', 'running', 'scheduled', 'skipped', "
+        "'success', 'up_for_retry', 'upstream_failed']",
         "task 't': give external_task_id or external_task_ids, not both",
     ]
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import FailTask, SkipTask
@@ -68,7 +68,10 @@ class BaseSensorOperator(BaseOperator):
 
     ui_color: ClassVar[str] = "#e6f1f2"
     can_defer: ClassVar[bool] = False
-    """True for a sensor that has a trigger, so that ``deferrable=True`` means something."""
+    """True for a sensor that has a trigger (:meth:`trigger_for`), so that
+    ``deferrable=True`` means something."""
+    defer_with_timeout: ClassVar[bool] = True
+    """Whether the sensor's ``timeout`` bounds its deferral (not for a moment's wait)."""
 
     def __init__(
         self,
@@ -117,6 +120,8 @@ class BaseSensorOperator(BaseOperator):
         raise NotImplementedError(f"{type(self).__name__} must implement poke(context)")
 
     def execute(self, context: Mapping[str, Any]) -> Any:
+        if self.deferrable:
+            return self._poke_then_defer(context)
         started = getattr(context.get("ti"), "first_poke_at", None) or utcnow()
         pokes = getattr(context.get("ti"), "poke_count", 0)
         while True:
@@ -132,13 +137,19 @@ class BaseSensorOperator(BaseOperator):
                 raise RescheduleTask(utcnow() + timedelta(seconds=interval))
             time.sleep(interval)
 
-    def defer_on(self, trigger: BaseTrigger, *, timeout: bool = True) -> NoReturn:
-        """Wait for ``trigger`` in a triggerer, then resume in :meth:`execute_complete`;
-        with ``timeout``, the sensor's ``timeout`` bounds the wait."""
-        self.defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout) if timeout else None,
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
+        """The trigger a deferrable sensor waits on; override with ``can_defer = True``."""
+        raise NotImplementedError(f"{type(self).__name__} has no trigger")
+
+    def _poke_then_defer(self, context: Mapping[str, Any]) -> Any:
+        """Poke once; when not done, wait on :meth:`trigger_for` in a triggerer and
+        resume in :meth:`execute_complete`."""
+        result = self.poke(context)
+        if result:
+            return result.xcom_value if isinstance(result, PokeReturnValue) else None
+        timeout = timedelta(seconds=self.timeout) if self.defer_with_timeout else None
+        return self.defer(
+            trigger=self.trigger_for(context), method_name="execute_complete", timeout=timeout
         )
 
     def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> Any:

@@ -18,6 +18,7 @@ class _MomentSensor(BaseSensorOperator):
     """A sensor done once a moment has passed; deferrable on a :class:`DateTimeTrigger`."""
 
     can_defer: ClassVar[bool] = True
+    defer_with_timeout: ClassVar[bool] = False
 
     def target(self, context: Mapping[str, Any]) -> datetime:
         """The moment waited for."""
@@ -28,12 +29,8 @@ class _MomentSensor(BaseSensorOperator):
         print(f"waiting until {target.isoformat()}")
         return bool(utcnow() > target)
 
-    def execute(self, context: Mapping[str, Any]) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if self.poke(context):
-            return None
-        return self.defer_on(DateTimeTrigger(self.target(context)), timeout=False)
+    def trigger_for(self, context: Mapping[str, Any]) -> DateTimeTrigger:
+        return DateTimeTrigger(self.target(context))
 
 
 class TimeDeltaSensor(_MomentSensor):

@@ -48,15 +48,10 @@ class FileSensor(BaseSensorOperator):
         print(f"poking for file {self.filepath}")
         return matching_file(self.filepath, recursive=self.recursive) is not None
 
-    def execute(self, context: Mapping[str, Any]) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        if self.poke(context):
-            return None
-        trigger = FileTrigger(
+    def trigger_for(self, context: Mapping[str, Any]) -> FileTrigger:
+        return FileTrigger(
             self.filepath, recursive=self.recursive, poke_interval=self.poke_interval
         )
-        return self.defer_on(trigger)
 
     def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> Any:
         if not event:
