@@ -33,7 +33,7 @@ from engine import DAG, ExternalTaskSensor
 
 with DAG("waiter", schedule=None, start_date=datetime(2026, 1, 1)):
     ExternalTaskSensor(
-        task_id="wait", external_dag_id="upstream", poke_interval=0.05, timeout=0.3,
+        task_id="wait", external_dag_id="upstream", poke_interval=0.05, timeout={timeout},
         failed_states=["failed"], {options}
     )
 """
@@ -60,9 +60,10 @@ def set_states(run_state: str, task_state: str) -> None:
     engine.dispose()
 
 
-def wait(folder: Path, options: str = "") -> tuple[str, str | None]:
-    (folder / "waiter.py").write_text(WAITER.format(options=options))
+def wait(folder: Path, options: str = "", timeout: float = 0.3) -> tuple[str, str | None]:
+    (folder / "waiter.py").write_text(WAITER.format(options=options, timeout=timeout))
     result = loom("dags", "test", "waiter", "--logical-date", WHEN, "--output", "json")
+    assert result.stdout, (result.output, result.exception)
     [task] = json.loads(result.stdout)["tasks"]
     return task["state"], task["error"]
 
@@ -112,13 +113,13 @@ def _later(action: Callable[[], None]) -> threading.Thread:
 def test_deferrable_it_waits_on_a_workflow_trigger_then_resumes(folder: Path) -> None:
     set_states("running", "running")
     later = _later(lambda: set_states("running", "failed"))
-    options = 'external_task_id="load", deferrable=True, timeout=60'
-    state, error = wait(folder, options)
+    options = 'external_task_id="load", deferrable=True'
+    state, error = wait(folder, options, timeout=60)
     later.join()
     assert (state, error) == ("failed", "FailTask: DAG 'upstream' (load) failed: ['failed']")
     set_states("running", "running")
     later = _later(lambda: set_states("running", "success"))
-    assert wait(folder, options) == ("success", None)
+    assert wait(folder, options, timeout=60) == ("success", None)
     later.join()
 
 
