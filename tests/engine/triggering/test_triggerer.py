@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from engine.authoring.xcomvalues import decode
 from engine.config.schema import TriggererSettings
+from engine.metrics import instruments
 from engine.models import TaskAttempt, TaskInstance, Trigger
 from engine.triggering.claims import TriggerSpec, claim_triggers, record_triggerer_heartbeat
 from engine.triggering.runner import LoopWatchdog, TriggerRunner
@@ -140,10 +142,16 @@ def test_claims_respect_capacity_and_take_over_a_silent_triggerer_s_triggers(
     assert owners == {"b:2"}
 
 
+def blocked_total() -> float:
+    instruments.get()  # built on first use
+    return REGISTRY.get_sample_value("loom_triggers_blocked_total") or 0.0
+
+
 def test_the_watchdog_names_a_trigger_that_blocks_the_loop(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     runner = TriggerRunner()
+    before = blocked_total()
 
     async def go() -> LoopWatchdog:
         watchdog = LoopWatchdog(asyncio.get_running_loop())
@@ -158,5 +166,6 @@ def test_the_watchdog_names_a_trigger_that_blocks_the_loop(
     with caplog.at_level(logging.WARNING, logger="engine.triggering.runner"):
         watchdog = asyncio.run(asyncio.wait_for(go(), timeout=30))
     assert watchdog.blocked == 1
+    assert blocked_total() == before + 1
     assert "trigger 41 blocked the triggerer's event loop" in caplog.text
     assert [outcome.payload for outcome in runner.outcomes] == ["late"]
