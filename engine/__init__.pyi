@@ -74,6 +74,14 @@ from engine.authoring.timetables.simple import EventsTimetable as EventsTimetabl
 from engine.authoring.timetables.simple import NullTimetable as NullTimetable
 from engine.authoring.timetables.simple import OnceTimetable as OnceTimetable
 from engine.authoring.trigger_rules import TriggerRule as TriggerRule
+from engine.authoring.triggers import BaseTrigger as BaseTrigger
+from engine.authoring.triggers import DateTimeTrigger as DateTimeTrigger
+from engine.authoring.triggers import FileTrigger as FileTrigger
+from engine.authoring.triggers import TaskDeferralError as TaskDeferralError
+from engine.authoring.triggers import TaskDeferralTimeout as TaskDeferralTimeout
+from engine.authoring.triggers import TaskDeferred as TaskDeferred
+from engine.authoring.triggers import TimeDeltaTrigger as TimeDeltaTrigger
+from engine.authoring.triggers import TriggerEvent as TriggerEvent
 from engine.authoring.weekday import WeekDay as WeekDay
 from engine.execution.external_task import ExternalTaskSensor as ExternalTaskSensor
 from engine.execution.secrets import BaseHook as BaseHook

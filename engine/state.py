@@ -29,6 +29,8 @@ class TaskInstanceState(StrEnum):
     UPSTREAM_FAILED = "upstream_failed"
     SKIPPED = "skipped"
     REMOVED = "removed"
+    DEFERRED = "deferred"
+    """Waiting on a trigger (run by a triggerer); holds no worker slot."""
 
 
 class DagRunState(StrEnum):
@@ -80,10 +82,15 @@ TASK_TRANSITIONS: dict[TaskInstanceState, frozenset[TaskInstanceState]] = {
     TI.QUEUED: frozenset({TI.RUNNING, TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED, TI.SKIPPED})
     | _MARKED
     | _CLEARED,
-    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.UP_FOR_RESCHEDULE, TI.SKIPPED}) | _MARKED,
+    TI.RUNNING: frozenset({TI.UP_FOR_RETRY, TI.UP_FOR_RESCHEDULE, TI.SKIPPED, TI.DEFERRED})
+    | _MARKED,
     TI.UP_FOR_RETRY: frozenset({TI.SCHEDULED, TI.REMOVED, TI.SKIPPED}) | _MARKED | _CLEARED,
     # A sensor waiting for its next poke, as up_for_retry: scheduled when the poke is due.
     TI.UP_FOR_RESCHEDULE: frozenset({TI.SCHEDULED, TI.REMOVED, TI.SKIPPED}) | _MARKED | _CLEARED,
+    # deferred -> scheduled: its trigger fired; -> up_for_retry/failed: timed out or raised.
+    TI.DEFERRED: frozenset({TI.SCHEDULED, TI.UP_FOR_RETRY, TI.REMOVED, TI.SKIPPED})
+    | _MARKED
+    | _CLEARED,
     TI.SUCCESS: frozenset({TI.FAILED}) | _CLEARED,
     TI.FAILED: frozenset({TI.SUCCESS}) | _CLEARED,
     TI.UPSTREAM_FAILED: frozenset({TI.SKIPPED}) | _MARKED | _CLEARED,

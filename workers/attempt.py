@@ -31,9 +31,10 @@ from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.authoring.params import resolve_params
 from engine.authoring.serialization import SerializedDAG
 from engine.authoring.signals import TaskTimeout
+from engine.authoring.xcomvalues import decode
 from engine.errors import InvalidInputError, NotFoundError
 from engine.execution.assets import DATABASE_EVENTS, check_outlet_events
-from engine.execution.attempt import AttemptResult, Outcome, failure_result, run_attempt
+from engine.execution.attempt import AttemptResult, Outcome, Resume, failure_result, run_attempt
 from engine.execution.context import PreviousRun, TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
 from engine.plugins.loading import load_plugins
@@ -88,6 +89,7 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
             claim.run.conf,
             conf_overrides=ctx.settings.dag_run_conf_overrides_params,
         )
+        resume = _resume(claim)  # decoding may import a dataclass's module: user code
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
@@ -114,7 +116,9 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
     _warn_if_uninterruptible(claim, task.execution_timeout)
     started = time.monotonic()
     with virtualenv_defaults(ctx.settings.virtualenv):
-        result = run_attempt(task, context, max_map_length=ctx.settings.max_map_length)
+        result = run_attempt(
+            task, context, max_map_length=ctx.settings.max_map_length, resume=resume
+        )
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(checked_events(result, context), store, task=task, context=context)
 
@@ -128,6 +132,13 @@ def checked_events(result: AttemptResult, context: dict[str, Any]) -> AttemptRes
     except InvalidInputError as exc:
         return failure_result(exc, retryable=False)
     return result
+
+
+def _resume(claim: Claim) -> Resume | None:
+    """Where a try that resumes from a deferral continues (None: in ``execute``)."""
+    if claim.next_method is None:
+        return None
+    return Resume(claim.next_method, decode(claim.next_kwargs or {}))
 
 
 @dataclass(frozen=True)

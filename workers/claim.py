@@ -52,9 +52,13 @@ class Claim:
     first_poke_at: datetime | None = None
     """A rescheduling sensor's first poke (None until it was rescheduled once)."""
     poke_count: int = 0
+    next_method: str | None = None
+    """Set when the try resumes from a deferral: the method to call instead of ``execute``."""
+    next_kwargs: dict[str, Any] | None = None
+    """Its keyword arguments as stored (encoded), the trigger's ``event`` among them."""
     earlier_log: LogSnapshot | None = None
-    """The log of this try's earlier pokes (a rescheduled sensor's), which this poke's
-    output continues."""
+    """The log of this try so far (a rescheduled sensor's earlier pokes, a resumed task's
+    part before its deferral), which this run's output continues."""
 
     def describe(self) -> str:
         index = f"[{self.map_index}]" if self.map_index >= 0 else ""
@@ -110,6 +114,8 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
             dag_version=found.version_number,
             first_poke_at=ti.first_poke_at,
             poke_count=ti.poke_count,
+            next_method=ti.next_method,
+            next_kwargs=ti.next_kwargs,
             earlier_log=_earlier_log(attempt.log, attempt.log_start, attempt.log_truncated),
         )
 

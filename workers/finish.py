@@ -20,6 +20,7 @@ from engine.config.masking import redact_secrets_in
 from engine.errors import ConflictError
 from engine.execution.assets import outlet_events_of
 from engine.execution.attempt import Outcome
+from engine.execution.deferral import record_deferral
 from engine.execution.outcomes import (
     AttemptDetails,
     record_failure,
@@ -73,6 +74,7 @@ OUTCOME_OF_STATE = {
     TI.UP_FOR_RETRY: "retry",
     TI.SKIPPED: "skipped",
     TI.UP_FOR_RESCHEDULE: "reschedule",
+    TI.DEFERRED: "deferred",
 }
 
 
@@ -137,13 +139,7 @@ def _record_outcome(
                 claim.dag_id, claim.run_id, claim.task_id, BRANCH_XCOM_KEY, result.follow,
                 claim.map_index,
             )  # fmt: skip
-        record.xcom.write(
-            session=session,
-            dag_id=claim.dag_id,
-            run_id=claim.run_id,
-            task_id=claim.task_id,
-            map_index=claim.map_index,
-        )
+        _write_xcoms(session, claim, record)
         if result.map_length is not None:
             record_map_length(session=session, claim=claim, length=result.map_length)
         record_asset_events(session=session, claim=claim, record=record, now=now)
@@ -152,6 +148,10 @@ def _record_outcome(
         )
         skip_tasks(session=session, dag_run_id=ti.dag_run_id, task_ids=result.skip, now=now)
         return TI.SUCCESS
+    if result.outcome is Outcome.DEFERRED and result.deferral is not None:
+        _write_xcoms(session, claim, record)  # pushed before deferring: kept, as Airflow's
+        record_deferral(session=session, ti=ti, deferral=result.deferral, now=now, details=details)
+        return TI.DEFERRED
     if result.outcome is Outcome.SKIPPED:
         record_finish(
             session=session, ti=ti, task=claim.task, state=TI.SKIPPED, now=now, details=details
@@ -174,6 +174,17 @@ def _record_outcome(
         rng=ctx.rng,
         retryable=result.retryable,
         details=details,
+    )
+
+
+def _write_xcoms(session: Session, claim: Claim, record: AttemptRecord) -> None:
+    record.xcom.write(
+        session=session,
+        dag_id=claim.dag_id,
+        run_id=claim.run_id,
+        task_id=claim.task_id,
+        map_index=claim.map_index,
+        resumed=claim.next_method is not None,
     )
 
 

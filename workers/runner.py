@@ -103,7 +103,7 @@ def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:
 
 
 def _error(state: TaskInstanceState, record: AttemptRecord) -> str | None:
-    if state in (TI.SUCCESS, TI.SKIPPED):
+    if state in (TI.SUCCESS, TI.SKIPPED, TI.DEFERRED):
         return None
     return f"{record.result.error_type}: {record.result.error_message}"
 

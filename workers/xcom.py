@@ -84,10 +84,17 @@ class DatabaseXComStore:
             return session.scalar(stmt)
 
     def write(
-        self, *, session: Session, dag_id: str, run_id: str, task_id: str, map_index: int = -1
+        self,
+        *,
+        session: Session,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        map_index: int = -1,
+        resumed: bool = False,
     ) -> None:
         """Replace the stored values of the task instance with this try's (the caller
-        commits)."""
+        commits); a ``resumed`` try keeps what it pushed before its deferral."""
         mine = (dag_id, run_id, task_id)
         replace_xcoms(
             session=session,
@@ -98,6 +105,7 @@ class DatabaseXComStore:
             values={
                 k[3]: v for k, v in self.pending.items() if k[:3] == mine and k[4] == map_index
             },
+            only_these=resumed,
         )
 
 
@@ -109,18 +117,19 @@ def replace_xcoms(
     task_id: str,
     values: dict[str, Any],
     map_index: int = -1,
+    only_these: bool = False,
 ) -> None:
-    """Delete every XCom of the task instance, then store ``values`` (key → JSON value)."""
-    session.execute(
-        sa.delete(XCom)
-        .where(
-            XCom.dag_id == dag_id,
-            XCom.run_id == run_id,
-            XCom.task_id == task_id,
-            XCom.map_index == map_index,
-        )
-        .execution_options(synchronize_session=False)
+    """Delete every XCom of the task instance (``only_these``: those of the keys of
+    ``values``), then store ``values`` (key → JSON value)."""
+    stmt = sa.delete(XCom).where(
+        XCom.dag_id == dag_id,
+        XCom.run_id == run_id,
+        XCom.task_id == task_id,
+        XCom.map_index == map_index,
     )
+    if only_these:
+        stmt = stmt.where(XCom.key.in_(list(values)))
+    session.execute(stmt.execution_options(synchronize_session=False))
     session.add_all(
         XCom(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=k, value=v)
         for k, v in values.items()

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The image's entrypoint: the first argument picks the role; the rest are its options.
-#   webserver | scheduler | worker | notifier  -> loom <role> [options]
+#   webserver | scheduler | worker | notifier | triggerer  -> loom <role> [options]
 #   migrate                                    -> loom db upgrade
 #   wait-for-migrations                        -> loom db check until it passes
 #                                                 (LOOM_MIGRATION_WAIT seconds, 300)
@@ -22,7 +22,7 @@ wait_for_migrations() {
 role=${1:-webserver}
 [ "$#" -gt 0 ] && shift
 case "$role" in
-  webserver | scheduler | worker | notifier) exec loom "$role" "$@" ;;
+  webserver | scheduler | worker | notifier | triggerer) exec loom "$role" "$@" ;;
   migrate) exec loom db upgrade "$@" ;;
   wait-for-migrations) wait_for_migrations ;;
   *) exec "$role" "$@" ;;

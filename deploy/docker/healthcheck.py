@@ -4,8 +4,8 @@ answers 200 on this container, 1 otherwise.
 
 - ``webserver``: ``GET /api/v1/health`` on ``webserver.port`` (8080); 200 while the
   webserver's database answers.
-- ``scheduler``, ``worker``, ``notifier``: ``GET /metrics`` on ``metrics.<role>_port``
-  (9101, 9102, 9103), served by the process itself.
+- ``scheduler``, ``worker``, ``notifier``, ``triggerer``: ``GET /metrics`` on
+  ``metrics.<role>_port`` (9101, 9102, 9103, 9104), served by the process itself.
 - no role (the Dockerfile's HEALTHCHECK, which cannot know the command): passes when any
   of these answers, since a container runs one role.
 
@@ -24,6 +24,7 @@ ENDPOINTS = {
     "scheduler": ("LOOM__METRICS__SCHEDULER_PORT", 9101, "/metrics"),
     "worker": ("LOOM__METRICS__WORKER_PORT", 9102, "/metrics"),
     "notifier": ("LOOM__METRICS__NOTIFIER_PORT", 9103, "/metrics"),
+    "triggerer": ("LOOM__METRICS__TRIGGERER_PORT", 9104, "/metrics"),
 }
 TIMEOUT_SECONDS = 4.0
 

@@ -46,8 +46,9 @@ HINTS: dict[str, str] = {
     "resources": "not supported: route heavy tasks with queue= and pool=",
     "run_as_user": "not supported: a task runs as its worker's user; run such workers "
     "as that user and route with queue=",
-    "deferrable": "not supported yet: deferral and the triggerer are still to come; "
-    "without it the task waits in its try",
+    "deferrable": "taken by the operators that have a trigger: the time, date and file "
+    "sensors, ExternalTaskSensor and TriggerDagRunOperator; a custom operator calls "
+    "self.defer()",
     "map_index_template": "not supported yet: mapped instances are named by their index",
     "logger_name": "not supported: a task logs through the 'user.task' logger or print",
     "allow_nested_operators": "not supported: an operator runs one task; nest none",

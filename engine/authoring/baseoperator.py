@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from engine.authoring.arguments import unknown_argument
 from engine.authoring.callsite import CallSite, user_call_site
@@ -15,6 +16,7 @@ from engine.authoring.edges import EdgeModifier
 from engine.authoring.setupteardown import SetupTeardownMixin, on_task_created
 from engine.authoring.taskgroup import TaskGroup, placement
 from engine.authoring.tasksettings import SETTING_NAMES, TASK_SETTINGS, SerializedSettingValues
+from engine.authoring.triggers.base import BaseTrigger, TaskDeferralError, TaskDeferred
 from engine.errors import DagDefinitionError
 
 if TYPE_CHECKING:
@@ -188,6 +190,30 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
         ``outlet_events``). Runs the ``post_execute=`` hook, as Airflow's."""
         if self._post_execute_hook is not None:
             self._post_execute_hook(context, result)
+
+    def defer(
+        self,
+        *,
+        trigger: BaseTrigger,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | None = None,
+    ) -> NoReturn:
+        """End this try as ``deferred`` until ``trigger`` fires; then a worker calls
+        ``method_name(context, event=<payload>, **kwargs)``. Past ``timeout``, the task
+        fails with :class:`TaskDeferralTimeout` (retry rules apply)."""
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Mapping[str, Any]
+    ) -> Any:
+        """Continue a deferred task where it asked to (Airflow's name): call its method."""
+        method = getattr(self, next_method, None)
+        if not callable(method):
+            raise TaskDeferralError(
+                f"task {self.task_id!r} deferred to {next_method!r}, which it does not have"
+            )
+        return method(context, **(next_kwargs or {}))
 
     def render_template(
         self, content: Any, context: Mapping[str, Any], jinja_env: Any = None

@@ -91,6 +91,9 @@ COMMANDS: Mapping[str, Registration] = {
         "Migrate, then run the scheduler, local workers and outbox relay until Ctrl-C.",
     ),
     "tasks": Registration("engine.cli.tasks_cmd:group", "Task instances: logs, clear."),
+    "triggerer": Registration(
+        "engine.cli.triggerer_cmd:command", "Run deferred tasks' triggers until SIGTERM or SIGINT."
+    ),
     "users": Registration(
         "engine.cli.users_cmd:group", "Create, list and disable users; reset passwords."
     ),

@@ -284,6 +284,17 @@ class SchedulerSettings(_Section):
     ``CronDataIntervalTimetable``, a run per interval between ticks (Airflow 2)."""
 
 
+class TriggererSettings(_Section):
+    """``loom triggerer``: the process that runs deferred tasks' triggers."""
+
+    capacity: Count = 1000
+    """Most triggers one triggerer runs at once (Airflow's ``triggerer.capacity``)."""
+    poll_interval: Duration = timedelta(seconds=1)
+    """How often a triggerer heartbeats, claims new triggers and records fired ones."""
+    heartbeat_threshold: Duration = timedelta(seconds=30)
+    """A triggerer silent this long is gone: another one takes over its triggers."""
+
+
 class WebserverSettings(_Section):
     """The web UI and the REST API."""
 
@@ -401,6 +412,8 @@ class MetricsSettings(_Section):
     """Port of ``loom worker``'s /metrics."""
     notifier_port: PortOrOff = 9103
     """Port of ``loom notifier``'s /metrics."""
+    triggerer_port: PortOrOff = 9104
+    """Port of ``loom triggerer``'s /metrics."""
 
 
 class VirtualenvSettings(_Section):
@@ -469,6 +482,7 @@ class Settings(_Section):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     dlq: DlqSettings = Field(default_factory=DlqSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    triggerer: TriggererSettings = Field(default_factory=TriggererSettings)
     webserver: WebserverSettings = Field(default_factory=WebserverSettings)
     login: LoginSettings = Field(default_factory=LoginSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

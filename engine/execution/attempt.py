@@ -32,6 +32,7 @@ from engine.authoring.operators.sensors.base import RescheduleTask
 from engine.authoring.signals import FailTask, SkipTask, TaskTimeout
 from engine.authoring.skipping import DownstreamSkip
 from engine.authoring.templating import environment_for, render_value
+from engine.authoring.triggers.base import TaskDeferred
 from engine.errors import TemplateError
 from engine.execution.context import TaskInstanceHandle
 from engine.execution.xcoms import RETURN_VALUE, encoded
@@ -46,6 +47,39 @@ class Outcome(StrEnum):
     RESCHEDULED = "rescheduled"
     """A ``mode="reschedule"`` sensor's poke found nothing: it pokes again later, in the
     same try (the instance waits ``up_for_reschedule``)."""
+    DEFERRED = "deferred"
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """What a try that called ``defer()`` waits on, encoded for the database (JSON)."""
+
+    classpath: str
+    trigger_kwargs: dict[str, Any]
+    method_name: str
+    method_kwargs: dict[str, Any] | None
+    timeout: timedelta | None
+
+    @classmethod
+    def of(cls, deferred: TaskDeferred) -> Deferral:
+        """``deferred`` encoded; raises ``TypeError`` for what JSON cannot hold."""
+        classpath, kwargs = deferred.trigger.serialize()
+        what = f"the arguments of trigger {classpath}"
+        return cls(
+            classpath=classpath,
+            trigger_kwargs=encoded(kwargs, what=what),
+            method_name=deferred.method_name,
+            method_kwargs=encoded(deferred.kwargs, what=f"the kwargs of {deferred.method_name}"),
+            timeout=deferred.timeout,
+        )
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a deferred task resumes: ``method(context, **kwargs)``, kwargs decoded."""
+
+    method: str
+    kwargs: dict[str, Any]
 
 
 @dataclass
@@ -68,6 +102,8 @@ class AttemptResult:
     """The length of the return value, when a mapped downstream task expands over it."""
     reschedule_date: datetime | None = None
     """When a rescheduled sensor pokes next (``Outcome.RESCHEDULED`` only)."""
+    deferral: Deferral | None = None
+    """For a deferred try: its trigger and where it resumes."""
 
 
 def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
@@ -88,13 +124,18 @@ def render_task(task: BaseOperator, context: Mapping[str, Any]) -> BaseOperator:
 
 
 def run_attempt(
-    task: BaseOperator, context: dict[str, Any], *, max_map_length: int = DEFAULT_MAX_MAP_LENGTH
+    task: BaseOperator,
+    context: dict[str, Any],
+    *,
+    max_map_length: int = DEFAULT_MAX_MAP_LENGTH,
+    resume: Resume | None = None,
 ) -> AttemptResult:
     """Run ``task`` once with ``context``; never raises for a failure of the task itself.
 
     A mapped task runs as its instance ``context["ti"].map_index``; a task that a mapped
     task expands over fails unless it returns a list or dict of at most
-    ``max_map_length`` elements.
+    ``max_map_length`` elements. A task that calls ``defer()`` ends ``deferred``; with
+    ``resume``, a deferred task continues in its method instead of ``execute``.
     """
     mapped = isinstance(task, MappedOperator) or in_mapped_group(task)
     conditions = list(task.run_conditions)
@@ -109,8 +150,11 @@ def run_attempt(
         check_run_conditions(conditions, context)  # before on_execute, as Airflow's pre_execute
         run_callbacks(task.on_execute_callback, context, kind="on_execute")
         with execution_timeout(task.execution_timeout), current_context(context):
-            rendered.pre_execute(context)
-            value = rendered.execute(context)
+            rendered.pre_execute(context)  # on a resumed try too, as in Airflow
+            if resume is None:
+                value = rendered.execute(context)
+            else:
+                value = rendered.resume_execution(resume.method, resume.kwargs, context)
             rendered.post_execute(context, value)
         # After execute: a field set while running (@task.bash's command) shows as it ran.
         fields = {name: getattr(rendered, name) for name in task.template_fields}
@@ -118,6 +162,8 @@ def run_attempt(
         if not mapped:  # a mapped task's instances are counted by their XComs instead
             result.map_length = checked_map_length(task, result.return_value, max_map_length)
         return result
+    except TaskDeferred as exc:
+        return _deferred(task, exc)
     except SkipTask as exc:
         logger.info("task %s skipped itself: %s", task.task_id, exc)
         return AttemptResult(Outcome.SKIPPED, error_message=str(exc) or None)
@@ -147,6 +193,15 @@ def _rescheduled(task: BaseOperator, exc: RescheduleTask) -> AttemptResult:
         return failure_result(problem, retryable=False)
     logger.info("task %s pokes again at %s", task.task_id, when.isoformat())
     return AttemptResult(Outcome.RESCHEDULED, reschedule_date=when)
+
+
+def _deferred(task: BaseOperator, deferred: TaskDeferred) -> AttemptResult:
+    try:
+        deferral = Deferral.of(deferred)
+    except TypeError as exc:  # a trigger argument JSON cannot hold: the try fails, named
+        return failure_result(exc)
+    logger.info("task %s deferred on %s", task.task_id, deferral.classpath)
+    return AttemptResult(Outcome.DEFERRED, deferral=deferral)
 
 
 def _finish(

@@ -34,15 +34,24 @@ from engine.authoring.trigger_rules import (
     run_outcome,
     setup_ids,
 )
+from engine.authoring.triggers.base import TaskDeferralError
 from engine.authoring.validation import check_dag, topological_order
 from engine.authoring.xcomvalues import decode
-from engine.execution.attempt import AttemptResult, Outcome, run_attempt, run_callbacks
+from engine.execution.attempt import (
+    AttemptResult,
+    Deferral,
+    Outcome,
+    failure_result,
+    run_attempt,
+    run_callbacks,
+)
 from engine.execution.context import (
     RunInfo,
     TaskInstanceHandle,
     build_context,
     build_dag_context,
 )
+from engine.execution.inprocess_trigger import run_deferral
 from engine.execution.retries import retry_delay_for
 from engine.execution.xcoms import RETURN_VALUE, MemoryXComStore
 from engine.state import DagRunState, TaskInstanceState, check_task_transition, summary_state
@@ -274,9 +283,16 @@ class DagTestRun:
                 self._step(report, state)
             report.tries += 1
             result, context = self._attempt(task, report, max_tries)
-            while result.outcome is Outcome.RESCHEDULED:  # pokes of the same try
-                self._wait_for_poke(report, result)
-                result, context = self._attempt(task, report, max_tries)
+            while result.outcome in (Outcome.RESCHEDULED, Outcome.DEFERRED):
+                if result.outcome is Outcome.RESCHEDULED:  # pokes of the same try
+                    self._wait_for_poke(report, result)
+                    result, context = self._attempt(task, report, max_tries)
+                elif result.deferral is not None:
+                    started = time.monotonic()
+                    result = self._resume(task, report, context, result.deferral)
+                    report.duration += time.monotonic() - started
+                else:
+                    break
             if not self._settle(task, report, result, context, max_tries):
                 return
             self._wait_for_retry(task, report.tries)
@@ -302,6 +318,20 @@ class DagTestRun:
         self.sleep(max((due - utcnow()).total_seconds(), 0.0))
         for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
             self._step(report, state)
+
+    def _resume(
+        self, task: BaseOperator, report: TaskReport, context: dict[str, Any], deferral: Deferral
+    ) -> AttemptResult:
+        """Wait for the deferral's trigger here, then go on in the method it named."""
+        self._step(report, TI.DEFERRED)
+        self.echo(f"{report.label}: deferred on {deferral.classpath}")
+        try:
+            resume = run_deferral(deferral)
+        except TaskDeferralError as exc:  # the try fails from deferred, as on a triggerer
+            return failure_result(exc)
+        for state in (TI.SCHEDULED, TI.QUEUED, TI.RUNNING):
+            self._step(report, state)
+        return run_attempt(task, context, resume=resume)
 
     def _settle(
         self,

@@ -43,6 +43,17 @@ logger = logging.getLogger(__name__)
 
 TI = TaskInstanceState
 
+RESUME_CLEARED: dict[str, Any] = {
+    "trigger_id": None,
+    "next_method": None,
+    "next_kwargs": None,
+    "trigger_timeout": None,
+}
+"""A deferral's columns as a try that ends leaves them: the next try starts in ``execute``."""
+
+ENDABLE = ACTIVE | {TaskInstanceState.DEFERRED}
+"""States a try can end from: holding a slot, or waiting on its trigger."""
+
 ZOMBIE_ERROR = "Zombie"
 """``error_type`` of a try whose worker stopped heartbeating."""
 
@@ -73,8 +84,8 @@ def record_failure(
 ) -> TaskInstanceState:
     """End ``ti``'s current try as failed; returns ``up_for_retry`` or ``failed``.
 
-    ``ti`` must be ``queued`` or ``running`` at its current ``try_number``. While tries
-    remain (``try_number < max_tries``) and ``retryable`` is true (a task that raised
+    ``ti`` must be ``queued``, ``running`` or ``deferred`` at its current ``try_number``.
+    While tries remain (``try_number < max_tries``) and ``retryable`` is true (a task that raised
     ``FailTask`` is not), the next try is due at ``now`` + the task's backoff
     (:func:`engine.execution.retries.retry_delay_for`); otherwise the failure is final and a dead
     letter is recorded in the same transaction.
@@ -247,7 +258,7 @@ def _move(
     **values: Any,
 ) -> None:
     expected = ti.state
-    if expected not in ACTIVE:
+    if expected not in ENDABLE:
         raise ConflictError(_lost(ti, new, f"it is {expected}"))
     duration = (now - ti.start_date).total_seconds() if ti.start_date else None
     won = set_task_state(
@@ -258,6 +269,7 @@ def _move(
         try_number=ti.try_number,
         end_date=now,
         duration=duration,
+        **RESUME_CLEARED,
         **values,
     )
     if not won:

@@ -3,14 +3,15 @@
 As Airflow 3's: the run is a manual run of ``trigger_dag_id`` with ``conf`` (templated, as
 are the DAG id, run id and logical date); its run id is pushed as the XCom
 ``trigger_run_id``. ``wait_for_completion`` polls the run every ``poke_interval`` seconds
-in this try: a state in ``allowed_states`` succeeds, one in ``failed_states`` fails the
-task. A run id that exists already fails the task, unless ``skip_when_already_exists``
-(skipped) or ``reset_dag_run`` (the run is cleared and runs again) says otherwise.
+in this try (with ``deferrable=True``, in a triggerer, on a :class:`DagStateTrigger`): a
+state in ``allowed_states`` succeeds, one in ``failed_states`` fails the task. A run id
+that exists already fails the task, unless ``skip_when_already_exists`` (skipped) or
+``reset_dag_run`` (the run is cleared and runs again) says otherwise.
 
 The run is created through the same service as ``loom dags trigger``, in the worker's
 metadata database (the scheduler never runs this): so this operator lives with execution,
 not with the authoring API, which reaches no other room. Differences from Airflow are in
-docs/decisions.md: a paused target DAG is an error, and ``deferrable`` is not taken.
+docs/decisions.md: a paused target DAG is an error.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ class TriggerDagRunOperator(BaseOperator):
         allowed_states: Iterable[str] | None = None,
         failed_states: Iterable[str] | None = None,
         skip_when_already_exists: bool = False,
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        self.deferrable = bool(deferrable)
         self.trigger_dag_id = trigger_dag_id
         self.trigger_run_id = trigger_run_id
         self.conf = dict(conf) if conf is not None else {}
@@ -87,8 +90,28 @@ class TriggerDagRunOperator(BaseOperator):
     def execute(self, context: Mapping[str, Any]) -> str:
         run_id = self._trigger(context)
         context["ti"].xcom_push(TRIGGER_RUN_ID_KEY, run_id)
+        if self.wait_for_completion and self.deferrable:
+            self._defer(run_id)
         if self.wait_for_completion:
             self._wait(run_id)
+        return run_id
+
+    def _defer(self, run_id: str) -> None:
+        from engine.execution.workflow_triggers import DagStateTrigger
+
+        states = sorted(self.allowed_states | self.failed_states)
+        trigger = DagStateTrigger(
+            dag_id=self.trigger_dag_id, run_id=run_id, states=states,
+            poll_interval=self.poke_interval,
+        )  # fmt: skip
+        self.defer(trigger=trigger, method_name="execute_complete", kwargs={"run_id": run_id})
+
+    def execute_complete(self, context: Mapping[str, Any], run_id: str, event: Any = None) -> str:
+        """Resumed by its :class:`DagStateTrigger`: the triggered run ended."""
+        state = (event or {}).get("state")
+        if state in self.failed_states:
+            raise FailTask(f"DAG {self.trigger_dag_id!r} run {run_id!r} ended {state}")
+        logger.info("DAG %s run %s is %s", self.trigger_dag_id, run_id, state)
         return run_id
 
     def _trigger(self, context: Mapping[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, float("inf"))
 """Task durations span milliseconds (no-op tasks) to hours (batch jobs)."""
@@ -27,6 +27,8 @@ class Instruments:
     tick_duration: Histogram
     zombies_detected: Counter
     notification_deliveries: Counter
+    triggers_running: Gauge
+    triggers_blocked: Counter
 
 
 @functools.cache
@@ -62,5 +64,14 @@ def get() -> Instruments:
             "loom_notification_deliveries",
             "Notification delivery attempts, by channel (email, webhook) and outcome.",
             ["channel", "outcome"],
+        ),
+        triggers_running=Gauge(
+            "loom_triggers_running",
+            "Triggers of deferred tasks this triggerer runs now.",
+            multiprocess_mode="livesum",
+        ),
+        triggers_blocked=Counter(
+            "loom_triggers_blocked",
+            "Times a trigger held the triggerer's event loop for longer than 0.2 s.",
         ),
     )

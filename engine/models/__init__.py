@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "engine.models.runs",
     "engine.models.secrets",
     "engine.models.security",
+    "engine.models.triggers",
 )
 """Every module that defines tables; each imports the modules its foreign keys name."""
 

@@ -43,3 +43,5 @@ from engine.models.security import Role as Role
 from engine.models.security import User as User
 from engine.models.security import role_permission as role_permission
 from engine.models.security import user_role as user_role
+from engine.models.triggers import Trigger as Trigger
+from engine.models.triggers import TriggererHeartbeat as TriggererHeartbeat

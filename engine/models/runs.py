@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
+from engine.models import triggers as _triggers  # noqa: F401 - trigger_id's foreign key
 from engine.models.base import (
     Base,
     JSONType,
@@ -178,6 +179,16 @@ class TaskInstance(Base):
     """The executor's id of the job that runs this instance (an RQ job id)."""
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the task's ``deadline`` was found missed (set once: the alert fires once)."""
+    trigger_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("trigger.id", ondelete="SET NULL"), index=True
+    )
+    """The trigger a ``deferred`` instance waits on."""
+    next_method: Mapped[str | None] = mapped_column(sa.String(ID_LENGTH))
+    """The method a resumed try calls instead of ``execute`` (Airflow's name)."""
+    next_kwargs: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """Its keyword arguments (encoded as XCom values), ``event`` added when the trigger fired."""
+    trigger_timeout: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    """When a ``deferred`` instance fails with ``TaskDeferralTimeout`` if still waiting."""
     updated_at: Mapped[datetime] = updated_at_column()
 
     dag_run: Mapped[DagRun] = relationship(back_populates="task_instances")

@@ -30,19 +30,24 @@ def set_task_state(
     new: TaskInstanceState,
     try_number: int,
     increment_try: bool = False,
+    resume_try: bool = False,
     **values: Any,
 ) -> bool:
     """Move task instance ``ti_id`` from ``expected`` to ``new`` if it still is there.
 
     The row must also still be at ``try_number``; ``increment_try`` adds one to it in the
-    same statement (a new attempt). ``values`` sets other columns of the row. Returns
-    True when this call made the change, False when the row had moved on.
+    same statement (a new attempt); ``resume_try`` takes one from it, so that the next
+    queueing resumes the same try (a deferred task whose trigger fired). ``values`` sets
+    other columns of the row. Returns True when this call made the change, False when the
+    row had moved on.
     Raises :class:`~engine.errors.IllegalTransitionError` for a move the table forbids.
     """
     check_task_transition(expected, new)
     _check_columns(TaskInstance, values)
     if increment_try:
         values["try_number"] = TaskInstance.try_number + 1
+    elif resume_try:
+        values["try_number"] = TaskInstance.try_number - 1
     stmt = (
         sa.update(TaskInstance)
         .where(

@@ -1,5 +1,6 @@
 """Each long-running process's /metrics endpoint, served when its port is configured
-(``metrics.scheduler_port``, ``metrics.worker_port``, ``metrics.notifier_port``).
+(``metrics.scheduler_port``, ``metrics.worker_port``, ``metrics.notifier_port``,
+``metrics.triggerer_port``).
 
 A port that cannot be bound is logged and the process runs on without an endpoint
 (:func:`engine.metrics.exposition.serve_metrics`): metrics never stop the work.
@@ -63,6 +64,13 @@ def scheduler_metrics(settings: Settings, session_factory: sessionmaker[Session]
 def notifier_metrics(settings: Settings) -> Iterator[None]:
     """The notifier's /metrics: what it delivered and what failed."""
     with _served(settings, settings.metrics.notifier_port):
+        yield
+
+
+@contextmanager
+def triggerer_metrics(settings: Settings) -> Iterator[None]:
+    """The triggerer's /metrics: triggers running, and those that blocked its loop."""
+    with _served(settings, settings.metrics.triggerer_port):
         yield
 
 

@@ -1,4 +1,5 @@
-"""The scheduler process, built in one place for ``loom scheduler`` and ``loom standalone``.
+"""The scheduler process, built in one place for ``loom scheduler`` and ``loom standalone``
+(and the triggerer, for ``loom triggerer`` and ``loom standalone``).
 
 A scheduler process is the scheduler loop (main thread) with the pieces it drives: the
 executor that hands tries to workers, the waker that ends its wait early, and the outbox
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from engine.config import Settings
+    from engine.triggering.triggerer import Triggerer
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +96,21 @@ def build_scheduler_process(
         relay=build_relay(settings, session_factory, callbacks=build_callback_transport(settings)),
         waker=waker,
     )
+
+
+def build_triggerer(settings: Settings, session_factory: sessionmaker[Session]) -> Triggerer:
+    """The triggerer: plugins loaded and ``core.dags_folder`` on ``sys.path``, so that the
+    triggers DAGs defer on import as in the workers; task code it runs (the triggers that
+    read Loom's metadata) reaches the database through ``session_factory``."""
+    import sys
+
+    from engine.execution import secrets
+    from engine.models.crypto import crypter_for
+    from engine.triggering.triggerer import Triggerer
+
+    load_plugins_or_log(settings.core.plugins_folder)
+    folder = str(settings.core.dags_folder)
+    if folder not in sys.path:
+        sys.path.append(folder)
+    secrets.configure(secrets.SecretsStore(session_factory, crypter_for(settings)))
+    return Triggerer(session_factory=session_factory, settings=settings.triggerer)

@@ -1,9 +1,9 @@
 """``loom standalone``: every Loom process in one, on the embedded defaults.
 
 Migrates the database, then runs the scheduler (main thread), the local executor's
-worker processes, the outbox relay and the notifier (threads) until stopped. Production
-runs the same pieces as separate processes (``loom scheduler``, ``loom worker``,
-``loom notifier``, ...).
+worker processes, the outbox relay, the notifier and the triggerer (threads) until
+stopped. Production runs the same pieces as separate processes (``loom scheduler``,
+``loom worker``, ``loom notifier``, ``loom triggerer``, ...).
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from engine.runtime.processes import (
     SchedulerProcess,
     Service,
     build_scheduler_process,
+    build_triggerer,
     start_thread,
 )
 from engine.security.users import create_user
+from engine.triggering.triggerer import Triggerer
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class Standalone:
     process: SchedulerProcess
     """The scheduler with its executor, waker and outbox relay."""
     notifier: Dispatcher
+    triggerer: Triggerer
+    """Runs deferred tasks' triggers (its own asyncio loop, in a thread)."""
     admin_password_file: Path | None = None
     """Where the password of the admin standalone created is; None when users existed."""
 
@@ -74,6 +78,7 @@ class Standalone:
             f"executor:      {s.executor.kind} (concurrency {s.executor.concurrency})",
             f"dead letters:  {dead_letters or 'kept in the database'}",
             f"alerts:        {_alert_channels(s)}",
+            f"triggerer:     capacity {s.triggerer.capacity}",
             f"web UI:        http://{s.webserver.host}:{s.webserver.port}/",
             f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
             f"sign in as:    {self._sign_in_hint()}",
@@ -90,12 +95,16 @@ class Standalone:
             _plugged_in_service(self.settings, entry)
             for entry in entry_points(group=SERVICES_GROUP)
         ]
-        self.process.run(stop, beside=[self._start_notifier, *plugged_in])
+        beside = [self._start_notifier, self._start_triggerer, *plugged_in]
+        self.process.run(stop, beside=beside)
         logger.info("standalone stopped")
 
     def _start_notifier(self, stop: threading.Event) -> threading.Thread:
         interval = self.settings.alerts.poll_interval
         return start_thread("loom-notifier", self.notifier.run, stop, interval)
+
+    def _start_triggerer(self, stop: threading.Event) -> threading.Thread:
+        return start_thread("loom-triggerer", self.triggerer.run, stop)
 
 
 def _plugged_in_service(settings: Settings, entry: EntryPoint) -> Service:
@@ -111,7 +120,8 @@ def _plugged_in_service(settings: Settings, entry: EntryPoint) -> Service:
 
 
 def build_standalone(settings: Settings) -> Standalone:
-    """Migrate the database and build the scheduler, executor, relay and notifier."""
+    """Migrate the database and build the scheduler, executor, relay, notifier and
+    triggerer."""
     upgrade_and_seed(settings.database.url)
     if not settings.core.fernet_key:
         ensure_key_file(Path(settings.home))  # encrypted at rest out of the box
@@ -120,6 +130,7 @@ def build_standalone(settings: Settings) -> Standalone:
     return Standalone(
         process=build_scheduler_process(settings, session_factory),
         notifier=build_notifier(settings, session_factory),
+        triggerer=build_triggerer(settings, session_factory),
         admin_password_file=admin_password_file,
     )
 

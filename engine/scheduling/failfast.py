@@ -39,6 +39,7 @@ STOP_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.UP_FOR_RETRY: TI.SKIPPED,
     TI.UP_FOR_RESCHEDULE: TI.SKIPPED,
     TI.RUNNING: TI.FAILED,
+    TI.DEFERRED: TI.FAILED,  # a try in progress, as a running one
 }
 """Where fail fast moves each unfinished state."""
 

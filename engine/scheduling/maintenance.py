@@ -47,6 +47,7 @@ _TIMEOUT_MOVES: dict[TaskInstanceState, TaskInstanceState] = {
     TI.QUEUED: TI.FAILED,
     TI.UP_FOR_RETRY: TI.FAILED,
     TI.UP_FOR_RESCHEDULE: TI.FAILED,
+    TI.DEFERRED: TI.FAILED,  # a try in progress (its trigger is dropped by the triggerer)
 }
 
 

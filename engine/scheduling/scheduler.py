@@ -44,6 +44,7 @@ from engine.scheduling import (
     waiting_instances,
 )
 from engine.scheduling.assets import create_asset_triggered_runs
+from engine.scheduling.deferrals import fail_timed_out_deferrals
 from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
@@ -71,6 +72,7 @@ class TickReport:
     ready: int = 0
     queued: int = 0
     zombies: int = 0
+    deferrals_timed_out: int = 0
     runs_timed_out: int = 0
     deadlines_missed: int = 0
     resubmitted: int = 0
@@ -149,6 +151,7 @@ class Scheduler:
         self._submit(self._step("queue", report, lambda s: self._queue(s, now, report)), report)
         if not quick:
             self._step("zombies", report, lambda s: self._zombies(s, now, report))
+            self._step("deferral timeouts", report, lambda s: self._deferrals(s, now, report))
             self._step("run timeouts", report, lambda s: self._timeouts(s, now, report))
             self._step("deadlines", report, lambda s: self._deadlines(s, now, report))
             self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
@@ -230,6 +233,9 @@ class Scheduler:
     def _zombies(self, session: Session, now: datetime, report: TickReport) -> None:
         threshold = self._settings.scheduler.zombie_threshold
         report.zombies = len(detect_zombies(session=session, now=now, threshold=threshold))
+
+    def _deferrals(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.deferrals_timed_out = len(fail_timed_out_deferrals(session=session, now=now))
 
     def _timeouts(self, session: Session, now: datetime, report: TickReport) -> None:
         timed_out = fail_timed_out_runs(

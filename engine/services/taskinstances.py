@@ -220,6 +220,7 @@ def mark_task_instance(
         ti.state = state
         ti.end_date = now
         ti.next_retry_at = ti.next_poke_at = None
+        ti.trigger_id = ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
         session.flush()
     return ti
 
@@ -321,6 +322,7 @@ def _reset(
         ti.deadline_missed_at = None  # a new start, a new deadline
         ti.next_poke_at = ti.first_poke_at = None  # a sensor's timeout counts afresh
         ti.poke_count = 0
+        ti.trigger_id = ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
     if cleared and run.state is not DagRunState.QUEUED:
         run.state = DagRunState.QUEUED
         run.queued_at, run.end_date, run.start_date = now, None, None

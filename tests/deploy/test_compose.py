@@ -21,7 +21,7 @@ from tests.deploy import tools
 from webui.auth import check_secret
 
 COMPOSE = tools.DEPLOY / "docker-compose.yml"
-LOOM_ROLES = {"webserver", "scheduler", "worker", "notifier"}
+LOOM_ROLES = {"webserver", "scheduler", "worker", "notifier", "triggerer"}
 BACKING = {"postgres", "redis", "rabbitmq"}
 SECRETS = {
     name: secrets.token_urlsafe(48)
@@ -95,7 +95,15 @@ def test_the_file_matches_the_compose_specification() -> None:
 
 def test_every_process_and_backing_service_is_there() -> None:
     roles = sorted(role(s) for s in loom_services().values())
-    assert roles == ["migrate", "notifier", "scheduler", "scheduler", "webserver", "worker"]
+    assert roles == [
+        "migrate",
+        "notifier",
+        "scheduler",
+        "scheduler",
+        "triggerer",
+        "webserver",
+        "worker",
+    ]
     assert set(services()) >= BACKING | {"prometheus", "grafana"}
 
 

@@ -126,6 +126,7 @@ def entrypoint(bin_dir: Path, *args: str, **env: str) -> subprocess.CompletedPro
         (["scheduler"], "loom scheduler"),
         (["worker", "--concurrency", "2"], "loom worker --concurrency 2"),
         (["notifier"], "loom notifier"),
+        (["triggerer"], "loom triggerer"),
         (["migrate"], "loom db upgrade"),
         ([], "loom webserver"),
         (["loom", "dags", "list"], "loom dags list"),

@@ -31,7 +31,7 @@ K8S = tools.DEPLOY / "k8s"
 BASE = K8S / "base"
 OVERLAY = K8S / "overlays" / "example"
 SECRETS_FILE = "secrets.env"
-ROLES = {"webserver", "scheduler", "worker", "notifier"}
+ROLES = {"webserver", "scheduler", "worker", "notifier", "triggerer"}
 
 _PASSWORD = secrets.token_urlsafe(24)
 OPERATOR_VALUES = {

@@ -15,7 +15,7 @@ from tests.deploy.promql import unknown_metrics
 PROMETHEUS = tools.DEPLOY / "prometheus"
 RULES = PROMETHEUS / "rules" / "loom-alerts.yml"
 RULE_TESTS = PROMETHEUS / "tests" / "loom-alerts.test.yml"
-JOBS = {"loom-webserver", "loom-scheduler", "loom-worker", "loom-notifier"}
+JOBS = {"loom-webserver", "loom-scheduler", "loom-worker", "loom-notifier", "loom-triggerer"}
 REQUIRED_ALERTS = {
     "LoomSchedulerDown",
     "LoomQueueBacklogGrowing",
@@ -77,7 +77,12 @@ def test_compose_scrape_configuration_passes_promtool() -> None:
 def test_compose_scrape_jobs_reach_every_process() -> None:
     configs = {c["job_name"]: c for c in load(PROMETHEUS / "prometheus.yml")["scrape_configs"]}
     assert set(configs) >= JOBS
-    ports = {"loom-webserver": 8080, "loom-worker": 9102, "loom-notifier": 9103}
+    ports = {
+        "loom-webserver": 8080,
+        "loom-worker": 9102,
+        "loom-notifier": 9103,
+        "loom-triggerer": 9104,
+    }
     for job, port in ports.items():  # DNS discovery finds every replica of a scaled service
         assert configs[job]["dns_sd_configs"][0]["port"] == port
     assert configs["loom-scheduler"]["static_configs"][0]["targets"] == [

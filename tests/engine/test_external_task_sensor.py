@@ -4,6 +4,9 @@ waits for another DAG's run, or some of its tasks, at the run's logical date."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,7 +33,7 @@ from engine import DAG, ExternalTaskSensor
 
 with DAG("waiter", schedule=None, start_date=datetime(2026, 1, 1)):
     ExternalTaskSensor(
-        task_id="wait", external_dag_id="upstream", poke_interval=0.05, timeout=0.3,
+        task_id="wait", external_dag_id="upstream", poke_interval=0.05, timeout={timeout},
         failed_states=["failed"], {options}
     )
 """
@@ -57,9 +60,10 @@ def set_states(run_state: str, task_state: str) -> None:
     engine.dispose()
 
 
-def wait(folder: Path, options: str = "") -> tuple[str, str | None]:
-    (folder / "waiter.py").write_text(WAITER.format(options=options))
+def wait(folder: Path, options: str = "", timeout: float = 0.3) -> tuple[str, str | None]:
+    (folder / "waiter.py").write_text(WAITER.format(options=options, timeout=timeout))
     result = loom("dags", "test", "waiter", "--logical-date", WHEN, "--output", "json")
+    assert result.stdout, (result.output, result.exception)
     [task] = json.loads(result.stdout)["tasks"]
     return task["state"], task["error"]
 
@@ -92,8 +96,34 @@ def test_bad_arguments_are_problems_naming_them() -> None:
             allowed_states=["done"],
         )  # fmt: skip
     assert [p.message for p in validate_dag(dag)] == [
-        "task 't': allowed_states: unknown states ['done']; expected some of ['failed', "
-        "'none', 'queued', 'removed', 'running', 'scheduled', 'skipped', 'success', "
-        "'up_for_retry', 'upstream_failed']",
+        "task 't': allowed_states: unknown states ['done']; expected some of ['deferred', "
+        "'failed', 'none', 'queued', 'removed', 'running', 'scheduled', 'skipped', "
+        "'success', 'up_for_reschedule', 'up_for_retry', 'upstream_failed']",
         "task 't': give external_task_id or external_task_ids, not both",
     ]
+
+
+def _later(action: Callable[[], None]) -> threading.Thread:
+    """Run ``action`` once the sensor has deferred (it polls every 0.05 s meanwhile)."""
+    thread = threading.Thread(target=lambda: (time.sleep(0.5), action()))
+    thread.start()
+    return thread
+
+
+def test_deferrable_it_waits_on_a_workflow_trigger_then_resumes(folder: Path) -> None:
+    set_states("running", "running")
+    later = _later(lambda: set_states("running", "failed"))
+    options = 'external_task_id="load", deferrable=True'
+    state, error = wait(folder, options, timeout=60)
+    later.join()
+    assert (state, error) == ("failed", "FailTask: DAG 'upstream' (load) failed: ['failed']")
+    set_states("running", "running")
+    later = _later(lambda: set_states("running", "success"))
+    assert wait(folder, options, timeout=60) == ("success", None)
+    later.join()
+
+
+def test_deferrable_it_fails_with_a_deferral_timeout(folder: Path) -> None:
+    state, error = wait(folder, "deferrable=True")  # the run stays queued
+    assert state == "failed"
+    assert str(error).startswith("TaskDeferralTimeout")

@@ -55,6 +55,17 @@ with DAG("gated", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     PythonOperator(task_id="wait", python_callable=wait_at_gate)
 """
 
+DEFERRING_DAG_FILE = """
+from datetime import datetime, timedelta
+from engine import DAG, DateTimeSensor
+
+with DAG("deferring", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    DateTimeSensor(
+        task_id="soon", deferrable=True,
+        target_time="{{ macros.datetime.utcnow() + macros.timedelta(seconds=1) }}",
+    )
+"""
+
 LOOM_BIN = str(Path(sys.executable).parent / "loom")
 
 
@@ -73,6 +84,7 @@ def standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     dags.mkdir()
     (dags / "pipeline.py").write_text(DAG_FILE)
     (dags / "gated.py").write_text(GATED_DAG_FILE)
+    (dags / "deferring.py").write_text(DEFERRING_DAG_FILE)
     monkeypatch.setenv("LOOM_TEST_GATE", str(tmp_path / "gate"))
     monkeypatch.setenv("LOOM__CORE__LOG_STREAM_INTERVAL", "0.2s")
     monkeypatch.setenv("LOOM__WEBSERVER__PORT", str(free_port()))
@@ -198,6 +210,17 @@ def test_standalone_serves_the_api_and_reports_its_scheduler_alive() -> None:
     )
     with urllib.request.urlopen(login, timeout=5) as reply:
         assert "access_token" in json.load(reply)
+
+
+@pytest.mark.usefixtures("standalone")
+def test_standalone_runs_a_triggerer_for_deferred_tasks() -> None:
+    assert loom("dags", "reparse").exit_code == 0
+    triggered = loom("dags", "trigger", "deferring", "--run-id", "d1")
+    assert triggered.exit_code == 0, triggered.output
+    assert wait_for("d1", {"success", "failed"}, "deferring") == "success"
+    log = loom("tasks", "logs", "deferring", "d1", "soon").stdout
+    assert "Task deferred" in log  # the try parked on its trigger, then resumed
+    assert log.rstrip().endswith("Task success")
 
 
 def test_unknown_ids_are_clear_errors(tmp_path: Path) -> None:

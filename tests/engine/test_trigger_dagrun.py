@@ -5,13 +5,17 @@ refused or cleared as asked, and bad arguments are import problems naming them."
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from engine import DAG, TriggerDagRunOperator
 from engine.authoring.validation import validate_dag
+from engine.config import load_settings
 from tests.support.cli import dag_folder, loom, ok
 
 TARGET = """
@@ -91,3 +95,24 @@ def test_bad_arguments_are_problems_naming_them() -> None:
         "task 't': trigger_dag_id must be a DAG id, got ''",
         "task 't': poke_interval must be a positive number, got 0",
     ]
+
+
+def test_deferrable_waits_on_a_dag_state_trigger_then_resumes(deployment: Path) -> None:
+    def finish_target() -> None:
+        engine = sa.create_engine(load_settings().database.url)
+        for _ in range(600):  # once the run exists (the task deferred on it)
+            with engine.begin() as conn:
+                done = conn.execute(
+                    sa.text("UPDATE dag_run SET state = 'success' WHERE run_id = 'fixed'")
+                )
+            if done.rowcount:
+                break
+            time.sleep(0.05)
+        engine.dispose()
+
+    later = threading.Thread(target=finish_target)
+    later.start()
+    options = "wait_for_completion=True, deferrable=True, poke_interval=0.05"
+    assert controller_test(deployment, options) == ("success", None)
+    later.join()
+    assert target_run()["state"] == "success"

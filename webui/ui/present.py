@@ -16,6 +16,7 @@ STATE_GLYPHS: dict[str, str] = {
     "scheduled": "◷",
     "up_for_retry": "↻",
     "up_for_reschedule": "⧖",
+    "deferred": "⏸",
     "upstream_failed": "⊘",
     "skipped": "»",
     "none": "·",

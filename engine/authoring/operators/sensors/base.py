@@ -1,6 +1,9 @@
 """BaseSensorOperator: a task that pokes until a condition holds, or times out.
 
 ``mode="poke"`` loops inside the try and sleeps between pokes, holding its worker slot.
+``deferrable=True`` (on the sensors that have a trigger: time, date and file sensors,
+``ExternalTaskSensor``) pokes once, then defers on the trigger: the try frees its slot
+and a triggerer waits; the task resumes in :meth:`BaseSensorOperator.execute_complete`.
 ``mode="reschedule"`` pokes once per try: when the condition does not hold yet it raises
 :class:`RescheduleTask`, the try ends ``up_for_reschedule`` and the scheduler queues the
 sensor again when its next poke is due, so the slot is free meanwhile. Either way the
@@ -19,6 +22,7 @@ from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import FailTask, SkipTask
+from engine.authoring.triggers.base import BaseTrigger
 from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -66,6 +70,11 @@ class BaseSensorOperator(BaseOperator):
     """
 
     ui_color: ClassVar[str] = "#e6f1f2"
+    can_defer: ClassVar[bool] = False
+    """True for a sensor that has a trigger (:meth:`trigger_for`), so that
+    ``deferrable=True`` means something."""
+    defer_with_timeout: ClassVar[bool] = True
+    """Whether the sensor's ``timeout`` bounds its deferral (not for a moment's wait)."""
 
     def __init__(
         self,
@@ -77,9 +86,13 @@ class BaseSensorOperator(BaseOperator):
         mode: str = "poke",
         exponential_backoff: bool = False,
         max_wait: float | timedelta | None = None,
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
+        self.deferrable = bool(deferrable)
+        if self.deferrable and not self.can_defer:
+            self.problems.append(f"{type(self).__name__} cannot be deferrable: it has no trigger")
         self.poke_interval = self._seconds("poke_interval", poke_interval)
         self.timeout = self._seconds("timeout", timeout)
         self.max_wait = None if max_wait is None else self._seconds("max_wait", max_wait)
@@ -108,6 +121,8 @@ class BaseSensorOperator(BaseOperator):
         raise NotImplementedError(f"{type(self).__name__} must implement poke(context)")
 
     def execute(self, context: Mapping[str, Any]) -> Any:
+        if self.deferrable:
+            return self._poke_then_defer(context)
         started = getattr(context.get("ti"), "first_poke_at", None) or utcnow()
         pokes = getattr(context.get("ti"), "poke_count", 0)
         while True:
@@ -124,6 +139,25 @@ class BaseSensorOperator(BaseOperator):
             if self.reschedule:
                 raise RescheduleTask(utcnow() + timedelta(seconds=interval))
             time.sleep(interval)
+
+    def trigger_for(self, context: Mapping[str, Any]) -> BaseTrigger:
+        """The trigger a deferrable sensor waits on; override with ``can_defer = True``."""
+        raise NotImplementedError(f"{type(self).__name__} has no trigger")
+
+    def _poke_then_defer(self, context: Mapping[str, Any]) -> Any:
+        """Poke once; when not done, wait on :meth:`trigger_for` in a triggerer and
+        resume in :meth:`execute_complete`."""
+        result = self.poke(context)
+        if result:
+            return result.xcom_value if isinstance(result, PokeReturnValue) else None
+        timeout = timedelta(seconds=self.timeout) if self.defer_with_timeout else None
+        return self.defer(
+            trigger=self.trigger_for(context), method_name="execute_complete", timeout=timeout
+        )
+
+    def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> Any:
+        """Where a deferred sensor resumes: its trigger fired, so the condition holds."""
+        return None
 
     def _time_out(self, waited: float) -> None:
         message = f"sensor {self.task_id!r} timed out after {waited:.1f}s (timeout {self.timeout}s)"
@@ -157,4 +191,5 @@ class BaseSensorOperator(BaseOperator):
             "mode": self.mode,
             "exponential_backoff": self.exponential_backoff,
             "max_wait": self.max_wait,
+            "deferrable": self.deferrable,
         }

@@ -1,4 +1,5 @@
-"""TimeDeltaSensor, TimeSensor and DateTimeSensor: wait until a moment has passed."""
+"""TimeDeltaSensor, TimeSensor and DateTimeSensor: wait until a moment has passed
+(``deferrable=True``: on a :class:`DateTimeTrigger`, in a triggerer)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,30 @@ from typing import Any, ClassVar
 import pendulum
 
 from engine.authoring.operators.sensors.base import BaseSensorOperator
+from engine.authoring.triggers.temporal import DateTimeTrigger
 from engine.timeutil import utcnow
 
 
-class TimeDeltaSensor(BaseSensorOperator):
+class _MomentSensor(BaseSensorOperator):
+    """A sensor done once a moment has passed; deferrable on a :class:`DateTimeTrigger`."""
+
+    can_defer: ClassVar[bool] = True
+    defer_with_timeout: ClassVar[bool] = False
+
+    def target(self, context: Mapping[str, Any]) -> datetime:
+        """The moment waited for."""
+        raise NotImplementedError
+
+    def poke(self, context: Mapping[str, Any]) -> bool:
+        target = self.target(context)
+        print(f"waiting until {target.isoformat()}")
+        return bool(utcnow() > target)
+
+    def trigger_for(self, context: Mapping[str, Any]) -> DateTimeTrigger:
+        return DateTimeTrigger(self.target(context))
+
+
+class TimeDeltaSensor(_MomentSensor):
     """Done once ``delta`` has passed after the run's data interval end (its logical date
     when it has no data interval)."""
 
@@ -22,17 +43,15 @@ class TimeDeltaSensor(BaseSensorOperator):
             self.problems.append(f"delta must be a timedelta, got {delta!r}")
         self.delta = delta
 
-    def poke(self, context: Mapping[str, Any]) -> bool:
-        base = context.get("data_interval_end") or context["logical_date"]
-        target = base + self.delta
-        print(f"waiting until {target.isoformat()}")
-        return bool(utcnow() > target)
+    def target(self, context: Mapping[str, Any]) -> datetime:
+        base: datetime = context.get("data_interval_end") or context["logical_date"]
+        return base + self.delta
 
     def serialize_fields(self) -> dict[str, Any]:
         return {**super().serialize_fields(), "delta": self.delta.total_seconds()}
 
 
-class TimeSensor(BaseSensorOperator):
+class TimeSensor(_MomentSensor):
     """Done once the wall clock has passed ``target_time`` today, in the DAG's timezone."""
 
     def __init__(self, task_id: str, *, target_time: time, **kwargs: Any) -> None:
@@ -41,18 +60,16 @@ class TimeSensor(BaseSensorOperator):
             self.problems.append(f"target_time must be a datetime.time, got {target_time!r}")
         self.target_time = target_time
 
-    def poke(self, context: Mapping[str, Any]) -> bool:
+    def target(self, context: Mapping[str, Any]) -> datetime:
         zone = pendulum.timezone(self.dag.timezone if self.dag is not None else "UTC")
         today = pendulum.now(zone).date()
-        target = datetime.combine(today, self.target_time).replace(tzinfo=zone)
-        print(f"waiting until {target.isoformat()}")
-        return bool(utcnow() > target)
+        return datetime.combine(today, self.target_time).replace(tzinfo=zone)
 
     def serialize_fields(self) -> dict[str, Any]:
         return {**super().serialize_fields(), "target_time": self.target_time.isoformat()}
 
 
-class DateTimeSensor(BaseSensorOperator):
+class DateTimeSensor(_MomentSensor):
     """Done once ``target_time`` (a datetime, or a templated string such as
     ``"{{ data_interval_end + macros.timedelta(hours=1) }}"``) has passed; a naive time is UTC."""
 
@@ -68,9 +85,8 @@ class DateTimeSensor(BaseSensorOperator):
             )
         self.target_time = target_time
 
-    def poke(self, context: Mapping[str, Any]) -> bool:
+    def target(self, context: Mapping[str, Any]) -> datetime:
         target = pendulum.parse(str(self.target_time), tz="UTC")
         if not isinstance(target, datetime):
             raise ValueError(f"target_time {self.target_time!r} is not a date and time")
-        print(f"waiting until {target.isoformat()}")
-        return bool(utcnow() > target)
+        return target

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import glob
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.authoring.operators.sensors.base import BaseSensorOperator
+from engine.authoring.signals import FailTask
+from engine.authoring.triggers.file import FileTrigger, matching_file
 
 DEFAULT_FS_CONN_ID = "fs_default"
 
@@ -17,11 +16,13 @@ class FileSensor(BaseSensorOperator):
     """Done when ``filepath`` (templated; a glob pattern, ``**`` with ``recursive=True``)
     matches a file, or a directory holding a file somewhere below it.
 
-    ``fs_conn_id`` is accepted as ``fs_default`` only (a path relative to the worker's
+    ``deferrable=True`` waits on a :class:`FileTrigger` in a triggerer (bounded by
+    ``timeout``). ``fs_conn_id`` is accepted as ``fs_default`` only (a path relative to the worker's
     working directory); other filesystem connections are not supported yet.
     """
 
     template_fields: ClassVar[tuple[str, ...]] = ("filepath",)
+    can_defer: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -45,13 +46,17 @@ class FileSensor(BaseSensorOperator):
 
     def poke(self, context: Mapping[str, Any]) -> bool:
         print(f"poking for file {self.filepath}")
-        # glob.glob, not Path.glob: the pattern may be absolute.
-        for path in glob.glob(self.filepath, recursive=self.recursive):  # noqa: PTH207
-            if Path(path).is_file():
-                return True
-            if any(files for _, _, files in os.walk(path)):
-                return True
-        return False
+        return matching_file(self.filepath, recursive=self.recursive) is not None
+
+    def trigger_for(self, context: Mapping[str, Any]) -> FileTrigger:
+        return FileTrigger(
+            self.filepath, recursive=self.recursive, poke_interval=self.poke_interval
+        )
+
+    def execute_complete(self, context: Mapping[str, Any], event: Any = None) -> Any:
+        if not event:
+            raise FailTask(f"{self.task_id} failed: {self.filepath} was not found")
+        return None
 
     def serialize_fields(self) -> dict[str, Any]:
         return {
