@@ -37,7 +37,9 @@ from engine.authoring.operators.sensors import FileSensor as FileSensor
 from engine.authoring.operators.sensors import PokeReturnValue as PokeReturnValue
 from engine.authoring.operators.sensors import PythonSensor as PythonSensor
 from engine.authoring.operators.sensors import TimeDeltaSensor as TimeDeltaSensor
+from engine.authoring.operators.sensors import TimeDeltaSensorAsync as TimeDeltaSensorAsync
 from engine.authoring.operators.sensors import TimeSensor as TimeSensor
+from engine.authoring.operators.sensors import TimeSensorAsync as TimeSensorAsync
 from engine.authoring.operators.sensors.base import (
     AirflowRescheduleException as AirflowRescheduleException,
 )

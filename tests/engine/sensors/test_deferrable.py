@@ -3,7 +3,7 @@ this process until its first event, then the task resumes in its method."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,8 @@ from engine import (
     PythonSensor,
     TaskDeferred,
     TimeDeltaSensor,
+    TimeDeltaSensorAsync,
+    TimeSensorAsync,
 )
 from engine.execution.xcoms import RETURN_VALUE
 from engine.state import TaskInstanceState as S
@@ -86,3 +88,17 @@ def test_a_sensor_without_a_trigger_cannot_be_deferrable() -> None:
     with DAG("d") as dag:
         PythonSensor(task_id="p", python_callable=lambda: True, deferrable=True)
     assert messages(dag) == ["task 'p': PythonSensor cannot be deferrable: it has no trigger"]
+
+
+def test_the_async_sensor_names_always_defer() -> None:
+    with DAG("d", start_date=datetime(2026, 1, 1, tzinfo=UTC)):
+        delta = TimeDeltaSensorAsync(task_id="delta", delta=timedelta(days=3650))
+        clock = TimeSensorAsync(task_id="clock", target_time=time(23, 59), deferrable=False)
+    with DAG("past", start_date=datetime(2026, 1, 1, tzinfo=UTC)) as past:
+        TimeDeltaSensorAsync(task_id="done", delta=timedelta(days=-1))
+    assert (delta.deferrable, clock.deferrable) == (True, True)
+    end = datetime(2026, 1, 2, tzinfo=UTC)
+    with pytest.raises(TaskDeferred) as deferred:
+        delta.execute({"data_interval_end": end, "logical_date": end})
+    assert deferred.value.trigger.moment == end + timedelta(days=3650)  # type: ignore[attr-defined]
+    assert states(run(past)) == {"done": S.SUCCESS}

@@ -6,7 +6,9 @@ from engine.authoring.operators.sensors.base import SensorTimeout as SensorTimeo
 from engine.authoring.operators.sensors.bash import BashSensor as BashSensor
 from engine.authoring.operators.sensors.dates import DateTimeSensor as DateTimeSensor
 from engine.authoring.operators.sensors.dates import TimeDeltaSensor as TimeDeltaSensor
+from engine.authoring.operators.sensors.dates import TimeDeltaSensorAsync as TimeDeltaSensorAsync
 from engine.authoring.operators.sensors.dates import TimeSensor as TimeSensor
+from engine.authoring.operators.sensors.dates import TimeSensorAsync as TimeSensorAsync
 from engine.authoring.operators.sensors.filesystem import FileSensor as FileSensor
 from engine.authoring.operators.sensors.python import PythonSensor as PythonSensor
 from engine.authoring.operators.sensors.weekday import DayOfWeekSensor as DayOfWeekSensor
@@ -21,5 +23,7 @@ __all__ = [
     "PythonSensor",
     "SensorTimeout",
     "TimeDeltaSensor",
+    "TimeDeltaSensorAsync",
     "TimeSensor",
+    "TimeSensorAsync",
 ]

@@ -90,3 +90,17 @@ class DateTimeSensor(_MomentSensor):
         if not isinstance(target, datetime):
             raise ValueError(f"target_time {self.target_time!r} is not a date and time")
         return target
+
+
+class TimeDeltaSensorAsync(TimeDeltaSensor):
+    """Airflow's older name for ``TimeDeltaSensor(deferrable=True)``: it always defers."""
+
+    def __init__(self, task_id: str, *, delta: timedelta, **kwargs: Any) -> None:
+        super().__init__(task_id, delta=delta, **{**kwargs, "deferrable": True})
+
+
+class TimeSensorAsync(TimeSensor):
+    """Airflow's older name for ``TimeSensor(deferrable=True)``: it always defers."""
+
+    def __init__(self, task_id: str, *, target_time: time, **kwargs: Any) -> None:
+        super().__init__(task_id, target_time=target_time, **{**kwargs, "deferrable": True})
