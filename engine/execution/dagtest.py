@@ -36,6 +36,7 @@ from engine.authoring.trigger_rules import (
 )
 from engine.authoring.triggers.base import TaskDeferralError
 from engine.authoring.validation import check_dag, topological_order
+from engine.authoring.weights import effective_weights
 from engine.authoring.xcomvalues import decode
 from engine.execution.attempt import (
     AttemptResult,
@@ -146,6 +147,7 @@ class DagTestRun:
 
     def run(self) -> DagTestReport:
         order = topological_order(self.dag)
+        self.weights = effective_weights(self.dag.task_dict)
         while self._advance(order):
             pass
         states = {tid: report.state for tid, report in self.reports.items()}
@@ -155,11 +157,13 @@ class DagTestRun:
         return DagTestReport(self.dag.dag_id, self.run_info.run_id, outcome, self.reports)
 
     def _advance(self, order: list[str]) -> bool:
-        """Decide every waiting task once; True when anything moved."""
+        """Decide once every task that was ready when the round began, the heavier first
+        (as the scheduler queues them); True when anything moved. A task made ready during
+        the round waits for the next one, as in a scheduler loop."""
         moved = False
-        for task_id in order:
-            if self.reports[task_id].state is not TI.NONE:
-                continue
+        waiting = [tid for tid in order if self.reports[tid].state is TI.NONE]
+        ready = [t for t in waiting if self._readiness(self.dag.task_dict[t]) is not Readiness.WAIT]
+        for task_id in sorted(ready, key=lambda tid: -self.weights[tid]):  # order breaks ties
             task = self.dag.task_dict[task_id]
             readiness = self._readiness(task)
             if readiness is Readiness.WAIT:

@@ -257,3 +257,21 @@ def test_invalid_conf_and_invalid_dag_are_refused_before_running() -> None:
         a >> b >> a
     with pytest.raises(DagValidationError, match="dependency cycle"):
         DagTestRun(cyclic)
+
+
+def test_tasks_ready_together_run_heavier_first_and_the_next_round_waits() -> None:
+    """As a scheduler loop: the tasks ready at once run by priority weight (``z_remove``,
+    with a task below it, before ``a_create``), and ``check``, made ready by ``z_remove``,
+    waits for the next round, so it sees ``a_create``'s marker."""
+    markers: set[str] = set()
+
+    def check() -> None:
+        if "made" not in markers:
+            raise FailTask("the marker was removed after it was made")
+
+    with DAG("rounds", start_date=datetime(2026, 1, 1, tzinfo=UTC)) as dag:
+        made = PythonOperator(task_id="a_create", python_callable=lambda: markers.add("made"))
+        removed = PythonOperator(task_id="z_remove", python_callable=markers.clear)
+        removed >> PythonOperator(task_id="check", python_callable=check)
+    assert made.priority_weight == 1
+    assert run(dag) == {"a_create": S.SUCCESS, "z_remove": S.SUCCESS, "check": S.SUCCESS}
