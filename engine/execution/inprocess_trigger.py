@@ -14,6 +14,7 @@ from engine.authoring.triggers.base import (
     build_trigger,
 )
 from engine.authoring.xcomvalues import decode
+from engine.eventloop import run_to_completion
 from engine.execution.attempt import Deferral, Resume
 
 
@@ -24,7 +25,7 @@ def run_deferral(deferral: Deferral) -> Resume:
     trigger = build_trigger(deferral.classpath, decode(deferral.trigger_kwargs))
     limit = None if deferral.timeout is None else deferral.timeout.total_seconds()
     try:
-        event = asyncio.run(asyncio.wait_for(_first_event(trigger), limit))
+        event = run_to_completion(asyncio.wait_for(_first_event(trigger), limit))
     except TimeoutError:
         raise TaskDeferralTimeout(f"Trigger/execution timeout after {deferral.timeout}") from None
     kwargs = {**decode(deferral.method_kwargs or {}), "event": event.payload}

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config.schema import TriggererSettings
+from engine.eventloop import run_to_completion
 from engine.execution.deferral import delete_unused_triggers
 from engine.scheduling.heartbeats import scheduler_id as process_id
 from engine.timeutil import utcnow
@@ -61,7 +62,7 @@ class Triggerer:
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set; then give the triggers back for another triggerer."""
-        asyncio.run(self._main(stop))
+        run_to_completion(self._main(stop))
 
     async def _main(self, stop: threading.Event) -> None:
         logger.info("triggerer %s started (capacity %s)", self.id, self._settings.capacity)

@@ -22,6 +22,7 @@ from engine import (
 )
 from engine.authoring.triggers.base import TaskDeferralError, build_trigger
 from engine.errors import IllegalTransitionError
+from engine.eventloop import run_to_completion
 from engine.state import ACTIVE, TASK_TRANSITIONS, TaskInstanceState, check_task_transition
 
 TI = TaskInstanceState
@@ -33,7 +34,7 @@ def first_event(trigger: BaseTrigger) -> TriggerEvent:
             return event
         raise AssertionError("the trigger ended without an event")
 
-    return asyncio.run(asyncio.wait_for(first(), timeout=30))
+    return run_to_completion(asyncio.wait_for(first(), timeout=30))
 
 
 def test_a_datetime_trigger_rebuilds_from_what_it_serializes_and_fires_with_its_moment() -> None:
@@ -70,7 +71,7 @@ def test_a_file_trigger_fires_once_the_file_exists(tmp_path: Path) -> None:
             return event
         raise AssertionError("no event")
 
-    assert asyncio.run(asyncio.wait_for(create_later(), timeout=30)) == TriggerEvent(True)
+    assert run_to_completion(asyncio.wait_for(create_later(), timeout=30)) == TriggerEvent(True)
 
 
 def test_a_classpath_that_is_not_a_trigger_is_refused() -> None:

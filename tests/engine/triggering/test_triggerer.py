@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 
 from engine.authoring.xcomvalues import decode
 from engine.config.schema import TriggererSettings
+from engine.eventloop import run_to_completion
 from engine.metrics import instruments
 from engine.models import TaskAttempt, TaskInstance, Trigger
 from engine.triggering.claims import TriggerSpec, claim_triggers, record_triggerer_heartbeat
@@ -57,7 +58,7 @@ def _polls_until_done(triggerer: Triggerer, runner: TriggerRunner) -> None:
         await asyncio.gather(*runner.tasks.values(), return_exceptions=True)
         await triggerer.poll(runner)
 
-    asyncio.run(asyncio.wait_for(go(), timeout=60))
+    run_to_completion(asyncio.wait_for(go(), timeout=60))
 
 
 def test_a_fired_trigger_sends_its_task_back_to_be_scheduled_with_the_event(
@@ -164,7 +165,7 @@ def test_the_watchdog_names_a_trigger_that_blocks_the_loop(
         return watchdog
 
     with caplog.at_level(logging.WARNING, logger="engine.triggering.runner"):
-        watchdog = asyncio.run(asyncio.wait_for(go(), timeout=30))
+        watchdog = run_to_completion(asyncio.wait_for(go(), timeout=30))
     assert watchdog.blocked == 1
     assert blocked_total() == before + 1
     assert "trigger 41 blocked the triggerer's event loop" in caplog.text
