@@ -14,6 +14,7 @@ from tests.reliability.conftest import Loom
 from tests.support.database import database_sessions
 from tests.support.processes import wait_until
 from tests.webui.conftest import app_for, bearer, login
+from webui.db import dispose
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -83,14 +84,18 @@ def test_an_outlet_and_a_posted_event_trigger_the_consumers(
         create_user(
             session=session, username="feeder", password="feeder-pass-1234", role_names=["User"]
         )
-    client = app_for(postgres_url, tmp_path, loom.dags_folder).test_client()
-    headers = bearer(login(client, "feeder", "feeder-pass-1234")["access_token"])
-    b_id = loom.db.scalar("SELECT id FROM asset WHERE uri = 's3://e2e/b'")
-    posted = client.post(
-        "/api/v1/assets/events",
-        json={"asset_id": b_id, "extra": {"from": "outside"}},
-        headers=headers,
-    )
+    app = app_for(postgres_url, tmp_path, loom.dags_folder)
+    try:
+        client = app.test_client()
+        headers = bearer(login(client, "feeder", "feeder-pass-1234")["access_token"])
+        b_id = loom.db.scalar("SELECT id FROM asset WHERE uri = 's3://e2e/b'")
+        posted = client.post(
+            "/api/v1/assets/events",
+            json={"asset_id": b_id, "extra": {"from": "outside"}},
+            headers=headers,
+        )
+    finally:
+        dispose(app)  # the webui tests' fixture that would close it is not active here
     assert posted.status_code == 200, posted.get_json()
 
     assert set(loom.wait_runs("dag_c", 1, timeout=60).values()) == {"success"}
