@@ -1,5 +1,5 @@
 """A DAG that triggers another and waits for it, on real processes: ``loom scheduler`` and
-two ``loom worker``s on PostgreSQL and Redis database 1 (this module's own).
+three ``loom worker``s on PostgreSQL and Redis database 1 (this module's own).
 
 The controller's worker creates the target's run through the run service; the scheduler
 runs it like any manual run; the controller's try waits for its end and takes its state.
@@ -59,8 +59,10 @@ def test_a_triggered_run_is_waited_for_and_its_end_decides(loom: Loom) -> None:
     loom.cli("dags", "unpause", "target")
     loom.cli("dags", "unpause", "controller")
     loom.scheduler()
-    loom.worker(name="worker-1")
-    loom.worker(name="worker-2")  # the waiting controller holds one
+    # Each waiting controller holds a worker for its whole try: two controllers may both
+    # be taken before either target is, so a third worker is left for the targets.
+    for name in ("worker-1", "worker-2", "worker-3"):
+        loom.worker(name=name)
     loom.trigger("controller", "--run-id", "small")
     loom.trigger("controller", "--run-id", "big", "--conf", '{"size": 50}')
 
