@@ -1,4 +1,5 @@
-"""Health of what Loom depends on: the database, Redis, RabbitMQ and the scheduler.
+"""Health of what Loom depends on: the database, Redis, RabbitMQ, the scheduler and the
+triggerer.
 
 Each probe is bounded by :data:`PROBE_TIMEOUT_SECONDS` and returns a
 :class:`ComponentHealth` instead of raising, so one dead service never hides the others.
@@ -7,6 +8,7 @@ Each probe is bounded by :data:`PROBE_TIMEOUT_SECONDS` and returns a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConfigError
+from engine.models.triggers import TriggererHeartbeat
 from engine.runtime.redisconn import check, connect
 from engine.scheduling.heartbeats import latest_scheduler_heartbeat
 
@@ -92,13 +95,40 @@ def check_scheduler(
     sessions: sessionmaker[Session], *, now: datetime, threshold: timedelta
 ) -> tuple[ComponentHealth, datetime | None]:
     """Some scheduler ticked within ``threshold``; also when the last one did."""
+    health, latest = _check_heartbeat(
+        sessions, latest_scheduler_heartbeat, now=now, threshold=threshold
+    )
+    return health or ComponentHealth(UNHEALTHY, "no scheduler has ever run"), latest
+
+
+def check_triggerer(
+    sessions: sessionmaker[Session], *, now: datetime, threshold: timedelta
+) -> tuple[ComponentHealth | None, datetime | None]:
+    """Some triggerer heartbeat within ``threshold``; None when no triggerer ever ran (a
+    deployment without deferrable tasks needs none; Airflow reports it so too)."""
+    return _check_heartbeat(sessions, latest_triggerer_heartbeat, now=now, threshold=threshold)
+
+
+def latest_triggerer_heartbeat(*, session: Session) -> datetime | None:
+    """When any triggerer last heartbeat; None when none ever did."""
+    return session.scalar(sa.select(sa.func.max(TriggererHeartbeat.last_heartbeat_at)))
+
+
+def _check_heartbeat(
+    sessions: sessionmaker[Session],
+    latest_of: Callable[..., datetime | None],
+    *,
+    now: datetime,
+    threshold: timedelta,
+) -> tuple[ComponentHealth | None, datetime | None]:
+    """The health of the processes ``latest_of`` reads the heartbeat of; None: none ever ran."""
     try:
         with sessions() as session:
-            latest = latest_scheduler_heartbeat(session=session)
+            latest = latest_of(session=session)
     except SQLAlchemyError as exc:
         return ComponentHealth(UNHEALTHY, type(exc).__name__), None
     if latest is None:
-        return ComponentHealth(UNHEALTHY, "no scheduler has ever run"), None
+        return None, None
     if now - latest > threshold:
         return ComponentHealth(UNHEALTHY, f"last heartbeat {latest.isoformat()}"), latest
     return ComponentHealth(HEALTHY), latest

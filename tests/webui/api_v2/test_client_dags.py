@@ -9,7 +9,11 @@ from urllib.error import HTTPError
 import pytest
 from airflow_client import client as airflow
 from airflow_client.client.exceptions import ApiException, NotFoundException
+from flask import Flask
 
+from engine.timeutil import utcnow
+from engine.triggering.claims import record_triggerer_heartbeat
+from tests.support.database import database_sessions
 from tests.webui.api_v2.conftest import token_for
 
 
@@ -41,6 +45,18 @@ def test_version_and_health(admin: airflow.ApiClient) -> None:
     assert airflow.VersionApi(admin).get_version().version
     health = airflow.MonitorApi(admin).get_health()
     assert health.metadatabase.status == "healthy"
+    assert health.triggerer.status is None  # no triggerer ever ran, as Airflow reports it
+
+
+def test_health_reports_the_triggerers_heartbeat(app: Flask, admin: airflow.ApiClient) -> None:
+    url = app.extensions["loom.settings"].database.url
+    now = utcnow()
+    with database_sessions(url) as sessions, sessions.begin() as session:
+        record_triggerer_heartbeat(
+            session=session, triggerer_id="t1", now=now, capacity=10, running=0
+        )
+    triggerer = airflow.MonitorApi(admin).get_health().triggerer
+    assert (triggerer.status, triggerer.latest_triggerer_heartbeat) == ("healthy", now.isoformat())
 
 
 def test_list_dags_with_tags_as_objects(admin: airflow.ApiClient) -> None:

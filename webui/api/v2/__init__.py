@@ -16,7 +16,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from webui.api import LoomApi
-from webui.api.v2 import admin, auth, dag_runs, dags, monitor, secrets, task_instances
+from webui.api.v2 import admin, assets, auth, dag_runs, dags, monitor, secrets, task_instances
 from webui.api.v2.common import API_ROOT
 from webui.auth import declared_permission
 
@@ -33,6 +33,8 @@ BLUEPRINTS = (
     admin.pools,
     admin.import_errors,
     admin.event_logs,
+    assets.blp,
+    assets.dag_queues,
 )
 
 CONFIG_PREFIX = "V2_"

@@ -1,8 +1,9 @@
 """``/api/v2/version`` and ``/api/v2/monitor/health`` in Airflow 3's shapes; no token needed.
 
 Health answers 200 whatever it finds, as Airflow's does (Loom's ``/api/v1/health`` answers
-503 without a database, for load balancers). Loom has no triggerer or DAG processor
-process: the scheduler does their work, so they report the scheduler's status.
+503 without a database, for load balancers). The triggerer's status is null when no
+triggerer ever ran, as in Airflow. Loom has no DAG processor process: the scheduler parses,
+so the DAG processor reports the scheduler's status.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flask import current_app
 from marshmallow import fields
 
 from engine.config import Settings
-from engine.services.health import check_database, check_scheduler
+from engine.services.health import check_database, check_scheduler, check_triggerer
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.v2.common import v2_blueprint
@@ -66,10 +67,16 @@ def health() -> Any:
     beat = heartbeat.isoformat() if heartbeat is not None else None
     state = "healthy" if scheduler.ok else "unhealthy"
     database = check_database(db.sessions())
+    triggerer, triggered = check_triggerer(
+        db.sessions(), now=utcnow(), threshold=settings.triggerer.heartbeat_threshold
+    )
     return {
         "metadatabase": {"status": "healthy" if database.ok else "unhealthy"},
         "scheduler": {"status": state, "latest_scheduler_heartbeat": beat},
-        "triggerer": {"status": state, "latest_triggerer_heartbeat": beat},
+        "triggerer": {
+            "status": None if triggerer is None else triggerer.status,
+            "latest_triggerer_heartbeat": triggered.isoformat() if triggered else None,
+        },
         "dag_processor": {"status": state, "latest_dag_processor_heartbeat": beat},
     }
 
