@@ -9,8 +9,9 @@ import click
 import sqlalchemy as sa
 
 from engine.cli.common import loom_context, parse_logical_date
-from engine.models import DagRun
-from engine.services.backfill import backfill_dag
+from engine.models import DagRun, ReprocessBehavior
+from engine.services import backfill
+from engine.services.backfill import BackfillRequest
 from engine.state import RUN_FINISHED, DagRunState
 from engine.timeutil import utcnow
 
@@ -21,27 +22,65 @@ POLL_SECONDS = 1.0
 @click.argument("dag_id")
 @click.option("--start", "start_text", required=True, help="First logical date (ISO 8601).")
 @click.option("--end", "end_text", required=True, help="Last logical date (ISO 8601).")
+@click.option(
+    "--reprocess-behavior",
+    type=click.Choice([b.value for b in ReprocessBehavior]),
+    default=ReprocessBehavior.NONE.value,
+    show_default=True,
+    help="Dates that have a finished run: leave them (none), re-run failed ones, or all.",
+)
+@click.option(
+    "--max-active-runs", type=click.IntRange(min=1), default=10, show_default=True,
+    help="Most runs of this backfill running at once (besides the DAG's own limit).",
+)  # fmt: skip
+@click.option("--run-backwards", is_flag=True, help="Run the latest logical dates first.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the logical dates it would run; change nothing."
+)
 @click.option("--no-wait", is_flag=True, help="Create the runs and return at once.")
-def command(dag_id: str, start_text: str, end_text: str, no_wait: bool) -> None:
+def command(
+    dag_id: str,
+    start_text: str,
+    end_text: str,
+    reprocess_behavior: str,
+    max_active_runs: int,
+    run_backwards: bool,
+    dry_run: bool,
+    no_wait: bool,
+) -> None:
     """Create a run for each interval of DAG_ID's schedule from --start to --end.
 
-    The scheduler executes them like any other run. Unless --no-wait, shows progress
-    until they have all finished and exits 1 if any failed.
+    The scheduler executes them like any other run, at most --max-active-runs at a time.
+    Unless --no-wait, shows progress until they have all finished and exits 1 if any failed.
     """
     start = parse_logical_date(start_text, option="--start")
     end = parse_logical_date(end_text, option="--end")
     assert start is not None  # required options
     assert end is not None
+    request = BackfillRequest(
+        dag_id=dag_id,
+        from_date=start,
+        to_date=end,
+        run_backwards=run_backwards,
+        reprocess_behavior=ReprocessBehavior(reprocess_behavior),
+        max_active_runs=max_active_runs,
+    )
     ctx = loom_context()
     with ctx.session() as session:
-        report = backfill_dag(session=session, dag_id=dag_id, start=start, end=end, now=utcnow())
+        if dry_run:
+            for logical_date in backfill.dry_run(session=session, request=request):
+                click.echo(logical_date.isoformat())
+            return
+        report = backfill.create_backfill(session=session, request=request, now=utcnow())
     click.echo(
-        f"created {len(report.created)} run(s); "
+        f"backfill {report.backfill.id if report.backfill else '-'}: "
+        f"created {len(report.created)} run(s), re-ran {len(report.rerun)}; "
         f"{len(report.existing)} interval(s) had a run already"
     )
-    if no_wait or not report.created:
+    run_ids = report.created + report.rerun
+    if no_wait or not run_ids:
         return
-    if not _wait(dag_id, report.created):
+    if not _wait(dag_id, run_ids):
         click.get_current_context().exit(1)
 
 

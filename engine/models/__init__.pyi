@@ -9,6 +9,8 @@ from engine.models.assets import DagRunAssetEvent as DagRunAssetEvent
 from engine.models.assets import DagScheduleAssetAliasReference as DagScheduleAssetAliasReference
 from engine.models.assets import DagScheduleAssetReference as DagScheduleAssetReference
 from engine.models.assets import TaskOutletAssetReference as TaskOutletAssetReference
+from engine.models.backfills import Backfill as Backfill
+from engine.models.backfills import ReprocessBehavior as ReprocessBehavior
 from engine.models.base import Base as Base
 from engine.models.base import JSONType as JSONType
 from engine.models.base import StrEnumType as StrEnumType

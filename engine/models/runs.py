@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
+from engine.models import backfills as _backfills  # noqa: F401 - backfill_id's foreign key
 from engine.models import triggers as _triggers  # noqa: F401 - trigger_id's foreign key
 from engine.models.base import (
     Base,
@@ -107,6 +108,10 @@ class DagRun(Base):
     )
     """That version's number (1, 2, ...), loaded when asked for: lists undefer it."""
     last_scheduling_decision: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    backfill_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("backfill.id", ondelete="SET NULL"), index=True
+    )
+    """The backfill that created (or re-ran) this run; its limits and pause apply."""
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the DAG's run ``deadline`` was found missed (set once: the alert fires once)."""
     created_at: Mapped[datetime] = created_at_column()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from engine.authoring.schedules import DagRunInfo, DataInterval, next_run, restriction
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import ConflictError, NotFoundError
-from engine.models import Dag, DagRun, DagRunType
+from engine.models import Backfill, Dag, DagRun, DagRunType
 from engine.models.transitions import set_run_state
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
@@ -125,15 +126,20 @@ def _create_scheduled(
 
 
 def _count_runs(*, session: Session, dag_id: str, states: frozenset[DagRunState]) -> int:
-    stmt = sa.select(sa.func.count()).where(DagRun.dag_id == dag_id, DagRun.state.in_(states))
+    """Runs of the DAG in ``states`` outside any backfill (a backfill has its own limit)."""
+    stmt = sa.select(sa.func.count()).where(
+        DagRun.dag_id == dag_id, DagRun.state.in_(states), DagRun.backfill_id.is_(None)
+    )
     return session.scalar(stmt) or 0
 
 
 def start_queued_runs(*, session: Session, now: datetime) -> list[DagRun]:
     """Move queued runs whose ``run_after`` has come to ``running``, oldest first.
 
-    A DAG never has more than ``max_active_runs`` running; runs of a paused or inactive
-    DAG wait.
+    A DAG never has more than ``max_active_runs`` running outside backfills, nor a
+    backfill more than its own ``max_active_runs`` (a paused backfill starts none, and a
+    backfill starts its runs in logical-date order, backwards when asked); runs of a
+    paused or inactive DAG wait.
     """
     dag_ids = session.scalars(
         sa.select(DagRun.dag_id)
@@ -147,6 +153,8 @@ def start_queued_runs(*, session: Session, now: datetime) -> list[DagRun]:
         ).one_or_none()
         if row is not None and row.is_active and not row.is_paused:
             started += _start_for_dag(row, session=session, now=now)
+            for backfill in _backfills_to_start(session, dag_id):
+                started += _start_for_backfill(backfill, session=session, now=now)
     return started
 
 
@@ -154,21 +162,38 @@ def _start_for_dag(row: Dag, *, session: Session, now: datetime) -> list[DagRun]
     running = _count_runs(
         session=session, dag_id=row.dag_id, states=frozenset({DagRunState.RUNNING})
     )
-    room = row.max_active_runs - running
+    stmt = _queued(now).where(DagRun.dag_id == row.dag_id, DagRun.backfill_id.is_(None))
+    order = (DagRun.run_after, DagRun.logical_date, DagRun.id)
+    return _start(session, stmt.order_by(*order), room=row.max_active_runs - running, now=now)
+
+
+def _backfills_to_start(session: Session, dag_id: str) -> list[Backfill]:
+    stmt = sa.select(Backfill).where(
+        Backfill.dag_id == dag_id, Backfill.completed_at.is_(None), ~Backfill.is_paused
+    )
+    return list(session.scalars(stmt.order_by(Backfill.id)))
+
+
+def _start_for_backfill(backfill: Backfill, *, session: Session, now: datetime) -> list[DagRun]:
+    running = session.scalar(
+        sa.select(sa.func.count()).where(
+            DagRun.backfill_id == backfill.id, DagRun.state == DagRunState.RUNNING
+        )
+    )
+    by_date = DagRun.logical_date.desc() if backfill.run_backwards else DagRun.logical_date
+    stmt = _queued(now).where(DagRun.backfill_id == backfill.id).order_by(by_date, DagRun.id)
+    return _start(session, stmt, room=backfill.max_active_runs - (running or 0), now=now)
+
+
+def _queued(now: datetime) -> sa.Select[Any]:
+    return sa.select(DagRun).where(DagRun.state == DagRunState.QUEUED, DagRun.run_after <= now)
+
+
+def _start(session: Session, stmt: sa.Select[Any], *, room: int, now: datetime) -> list[DagRun]:
     if room <= 0:
         return []
-    runs = session.scalars(
-        sa.select(DagRun)
-        .where(
-            DagRun.dag_id == row.dag_id,
-            DagRun.state == DagRunState.QUEUED,
-            DagRun.run_after <= now,
-        )
-        .order_by(DagRun.run_after, DagRun.logical_date, DagRun.id)
-        .limit(room)
-    ).all()
     started = []
-    for run in runs:
+    for run in session.scalars(stmt.limit(room)).all():
         if set_run_state(
             session=session,
             run_id_pk=run.id,

@@ -49,6 +49,7 @@ from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.wakeup import LocalWaker, Waker
+from engine.services.backfill import complete_finished_backfills
 from engine.services.dagversions import load_run_dags
 from engine.state import DagRunState
 from engine.timeutil import utcnow
@@ -74,6 +75,7 @@ class TickReport:
     zombies: int = 0
     deferrals_timed_out: int = 0
     runs_timed_out: int = 0
+    backfills_completed: int = 0
     deadlines_missed: int = 0
     resubmitted: int = 0
     runs_finished: int = 0
@@ -153,6 +155,7 @@ class Scheduler:
             self._step("zombies", report, lambda s: self._zombies(s, now, report))
             self._step("deferral timeouts", report, lambda s: self._deferrals(s, now, report))
             self._step("run timeouts", report, lambda s: self._timeouts(s, now, report))
+            self._step("backfills", report, lambda s: self._backfills(s, now, report))
             self._step("deadlines", report, lambda s: self._deadlines(s, now, report))
             self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
         return report
@@ -242,6 +245,9 @@ class Scheduler:
             session=session, now=now, max_failed_runs=self._max_failed_runs
         )
         report.runs_timed_out = len(timed_out)
+
+    def _backfills(self, session: Session, now: datetime, report: TickReport) -> None:
+        report.backfills_completed = complete_finished_backfills(session=session, now=now)
 
     def _deadlines(self, session: Session, now: datetime, report: TickReport) -> None:
         report.deadlines_missed = fire_missed_deadlines(session=session, now=now)

@@ -269,7 +269,7 @@ def test_backfill_creates_runs_the_scheduler_executes(
         again = loom(
             "dags", "backfill", "daily", "--start", "2026-02-01", "--end", "2026-02-04", "--no-wait"
         )
-        assert "created 1 run(s); 3 interval(s) had a run already" in again.output
+        assert "created 1 run(s), re-ran 0; 3 interval(s) had a run already" in again.output
     finally:
         stop.set()
         thread.join(timeout=30)

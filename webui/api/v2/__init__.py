@@ -16,7 +16,17 @@ from flask import Flask
 from flask_smorest import Api
 
 from webui.api import LoomApi
-from webui.api.v2 import admin, assets, auth, dag_runs, dags, monitor, secrets, task_instances
+from webui.api.v2 import (
+    admin,
+    assets,
+    auth,
+    backfills,
+    dag_runs,
+    dags,
+    monitor,
+    secrets,
+    task_instances,
+)
 from webui.api.v2.common import API_ROOT
 from webui.auth import declared_permission
 
@@ -35,6 +45,7 @@ BLUEPRINTS = (
     admin.event_logs,
     assets.blp,
     assets.dag_queues,
+    backfills.blp,
 )
 
 CONFIG_PREFIX = "V2_"

@@ -1,0 +1,64 @@
+"""Backfills: a backfill row per request, and the backfill each run belongs to.
+
+Revision ID: 0015
+Revises: 0012
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0015"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "backfill",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("dag_id", sa.String(length=250), nullable=False),
+        sa.Column("from_date", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("to_date", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dag_run_conf", JSON, nullable=False),
+        sa.Column("is_paused", sa.Boolean(), nullable=False),
+        sa.Column("reprocess_behavior", sa.String(length=32), nullable=False),
+        sa.Column("max_active_runs", sa.Integer(), nullable=False),
+        sa.Column("run_backwards", sa.Boolean(), nullable=False),
+        sa.Column("triggered_by", sa.String(length=250), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["dag_id"], ["dag.dag_id"], name=op.f("fk_backfill_dag_id_dag"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_backfill")),
+    )
+    op.create_index(op.f("ix_backfill_dag_id"), "backfill", ["dag_id"])
+    with op.batch_alter_table("dag_run") as batch:
+        batch.add_column(sa.Column("backfill_id", sa.Integer(), nullable=True))
+        batch.create_index(batch.f("ix_dag_run_backfill_id"), ["backfill_id"])
+        batch.create_foreign_key(
+            batch.f("fk_dag_run_backfill_id_backfill"),
+            "backfill",
+            ["backfill_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("dag_run") as batch:
+        batch.drop_constraint(batch.f("fk_dag_run_backfill_id_backfill"), type_="foreignkey")
+        batch.drop_index(batch.f("ix_dag_run_backfill_id"))
+        batch.drop_column("backfill_id")
+    op.drop_index(op.f("ix_backfill_dag_id"), table_name="backfill")
+    op.drop_table("backfill")
