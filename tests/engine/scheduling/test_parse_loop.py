@@ -188,3 +188,16 @@ def test_one_pass_at_a_time_across_schedulers(
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": PARSE_LOCK_KEY})
         assert second.run_once(START) is None
     assert first.run_once(START) is not None
+
+
+def test_a_dag_stays_active_while_its_edited_file_is_being_parsed(
+    make_scheduler: Callable[..., Scheduler], sessions: sessionmaker[Session],
+    dags_folder: Path,
+) -> None:  # fmt: skip
+    chain_dag(dags_folder, "slow")
+    loop = loop_of(make_scheduler())
+    pass_until(loop, lambda report: bool(report.parsed))
+    (dags_folder / "slow.py").write_text(HANGING + "# now hangs\n")
+    report = pass_until(loop, lambda report: True)
+    assert (report.pending, report.dags_deactivated) == ([str(dags_folder / "slow.py")], [])
+    assert dag_ids(sessions) == ["slow"]  # the last good version, until the new one is known
