@@ -62,6 +62,9 @@ class ParseLoop:
     def run_once(self, now: datetime) -> RefreshReport | None:
         """One pass at ``now``, committed; None when another scheduler's pass runs."""
         core = self._settings.core
+        # Children of files no longer asked for (deleted, or changed back) end here too;
+        # uncollected, a dead one would keep waking the loop.
+        self._pool.collect()
         with self._sessions.begin() as session:
             if not _take_parse_lock(session=session):
                 return None

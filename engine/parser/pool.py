@@ -89,7 +89,8 @@ class ParsePool:
             result = flight.child.collect()
             if result is not None:
                 del self._flights[key]
-                self._landed[key] = _Landed(result, flight.stat)
+                if Path(key).exists():  # else no refresh will ask for it
+                    self._landed[key] = _Landed(result, flight.stat)
 
     def wait(self, timeout: float) -> None:
         """Block until a child sends, exits, reaches its deadline or gives up its slot,

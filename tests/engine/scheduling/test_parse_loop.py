@@ -201,3 +201,14 @@ def test_a_dag_stays_active_while_its_edited_file_is_being_parsed(
     report = pass_until(loop, lambda report: True)
     assert (report.pending, report.dags_deactivated) == ([str(dags_folder / "slow.py")], [])
     assert dag_ids(sessions) == ["slow"]  # the last good version, until the new one is known
+
+
+def test_the_child_of_a_file_deleted_while_it_hangs_is_collected(
+    make_scheduler: Callable[..., Scheduler], dags_folder: Path, hang: Path
+) -> None:
+    loop = loop_of(make_scheduler(parse_timeout="1s"))
+    assert pass_until(loop, lambda report: True).pending == [str(hang)]
+    hang.unlink()
+    # No refresh asks for the file again: the pass itself must reap its child, or the
+    # dead child would keep the loop awake (and the process, a zombie) for good.
+    pass_until(loop, lambda report: not loop.in_flight)
