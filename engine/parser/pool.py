@@ -55,7 +55,8 @@ class ParsePool:
     def __init__(self, *, plugins_folder: Path | None = None, cron_data_intervals: bool = False):
         self._plugins_folder = plugins_folder
         self._cron_data_intervals = cron_data_intervals
-        self._scratch = Path(tempfile.mkdtemp(prefix="loom-parse-"))
+        self._scratch: Path | None = None
+        """Where children write their output; made at the first call, removed by close."""
         self._flights: dict[str, _Flight] = {}
         self._landed: dict[str, _Landed] = {}
         self._launched = 0
@@ -65,6 +66,8 @@ class ParsePool:
     ) -> list[FileParseResult]:
         """The ready results of ``paths``; the others are started (as slots allow) or
         left running, and come with a later call."""
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="loom-parse-"))
         launcher = _Launcher(
             _forkserver_context(), dags_folder, timeout, self._scratch, self._plugins_folder,
             self._cron_data_intervals,
@@ -112,7 +115,9 @@ class ParsePool:
             flight.child.abandon()
         self._flights.clear()
         self._landed.clear()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
     def _take_or_start(
         self, path: Path, launcher: _Launcher, parallelism: int
