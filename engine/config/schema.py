@@ -190,7 +190,8 @@ class CoreSettings(_Section):
     parse_timeout: Duration = timedelta(seconds=30)
     """Longest time one DAG file may take to import before it becomes an import error."""
     parse_parallelism: Count = Field(default_factory=_cpu_count)
-    """How many DAG files are parsed at once (child processes)."""
+    """How many DAG files are parsed at once (child processes); in the scheduler's parse
+    loop a file still importing after 2 s gives its slot to the next one."""
     default_timezone: TimeZoneName = "UTC"
     """Time zone of schedules and dates that do not name one."""
     max_log_bytes: Count = 1_048_576

@@ -4,6 +4,7 @@
 * :func:`parse_file`, :func:`parse_files`: import in child processes, with a timeout.
 * :func:`parse_folder`: a whole folder, with the cross-file checks, no database.
 * :func:`refresh_dags`: parse what changed and write it to the database.
+* :class:`ParseLoop`: refresh beside the scheduler, never waiting for a slow file.
 """
 
 from engine.lazy import attach_stub

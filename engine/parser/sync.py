@@ -73,6 +73,9 @@ class RefreshReport:
     dags_deactivated: list[str] = field(default_factory=list)
     import_errors: dict[str, list[str]] = field(default_factory=dict)
     """Messages per file, for the files parsed in this refresh."""
+    pending: list[str] = field(default_factory=list)
+    """Changed files whose parse is not done yet (a parser that does not wait, such as
+    :class:`engine.parser.pool.ParsePool`): kept as they were, stored by a later refresh."""
     duration: float = 0.0
 
 
@@ -103,7 +106,8 @@ def refresh_dags(
     )
     results, claims, winners = _parse_and_assign(plan, known, owners, parse)
     report = RefreshReport(files=len(paths), parsed=sorted(results), deleted=plan.deleted)
-    report.unchanged = len(paths) - len(results)
+    report.pending = sorted(str(path) for path in plan.to_parse if str(path) not in results)
+    report.unchanged = len(paths) - len(results) - len(report.pending)
     _write(plan, known, results, claims, session=session, now=now, report=report)
     _deactivate(_lost_dag_ids(owners, winners, results), report, session=session)
     _clear_stray_import_errors({str(path) for path in paths}, session=session)
@@ -146,10 +150,12 @@ def _parse_and_assign(
     """Parse the changed files, then give each dag_id to one file.
 
     An unchanged file that now gets a dag_id it did not own (the owner lost it) is
-    parsed as well: its DAG was never stored, so only parsing can provide it.
+    parsed as well: its DAG was never stored, so only parsing can provide it. A file the
+    parser has no result for yet keeps the claims of its last parse.
     """
     results = {str(r.path): r for r in parse(plan.to_parse)} if plan.to_parse else {}
-    claims = _claims(results, plan.unchanged, known, owners)
+    pending = [str(p) for p in plan.to_parse if str(p) not in results and str(p) in known]
+    claims = _claims(results, [*plan.unchanged, *pending], known, owners)
     winners = assign_dag_ids(claims, owners)
     orphans = [
         path
@@ -158,7 +164,8 @@ def _parse_and_assign(
     ]
     if orphans:
         results |= {str(r.path): r for r in parse([Path(p) for p in orphans])}
-        claims = _claims(results, [p for p in plan.unchanged if p not in results], known, owners)
+        held = [p for p in [*plan.unchanged, *pending] if p not in results]
+        claims = _claims(results, held, known, owners)
         winners = assign_dag_ids(claims, owners)
     results = {path: drop_duplicates(result, winners) for path, result in results.items()}
     return results, claims, winners

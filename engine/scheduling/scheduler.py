@@ -3,13 +3,16 @@
 A tick is a function of ``now``. Each step runs in its own transaction, so a failing
 step is logged with its traceback, counted in :attr:`TickReport.errors` and rolled back
 while the others go on. Jobs are handed to the executor only after the transaction that
-queued them has committed. Schedulers keep no state between ticks beyond the time of the
-last DAG folder scan, so several can run side by side (see :mod:`engine.scheduling`).
+queued them has committed. Schedulers keep no state between ticks, so several can run
+side by side (see :mod:`engine.scheduling`).
+
+A tick never parses DAG files: :meth:`Scheduler.run` runs the parse loop
+(:class:`engine.parser.loop.ParseLoop`) in a thread beside the ticks, so a DAG file that
+hangs at import delays only itself, never the scheduling of the others.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -26,7 +29,7 @@ from engine.delivery.notifications.deadlines import fire_missed_deadlines
 from engine.executors.base import Executor, TaskJob
 from engine.metrics import instruments
 from engine.models import DagRun
-from engine.parser import parse_files, refresh_dags
+from engine.parser.loop import ParseLoop
 from engine.scheduling import (
     Limits,
     active_count,
@@ -59,12 +62,14 @@ logger = logging.getLogger(__name__)
 MIN_RECONCILE_GRACE = timedelta(seconds=5)
 """Least time a task instance stays queued before its job's absence is acted on."""
 
+PARSE_JOIN_SECONDS = 10.0
+"""How long a stopping scheduler waits for its parse loop to kill its children."""
+
 
 @dataclass
 class TickReport:
     """What one tick did: counts per step, and the steps that failed."""
 
-    parsed: bool = False
     runs_created: int = 0
     asset_runs_created: int = 0
     runs_started: int = 0
@@ -100,8 +105,12 @@ class Scheduler:
         self._executor = executor
         self._settings = settings
         self._clock = clock
-        self._parse_dags = parse_dags
-        self._last_parse: datetime | None = None
+        self.parse_loop = (
+            ParseLoop(session_factory=session_factory, settings=settings, clock=clock)
+            if parse_dags
+            else None
+        )
+        """Parses the DAG folder beside the ticks while :meth:`run` runs (None: no parsing)."""
         config = settings.scheduler
         self._limits = Limits(parallelism=config.parallelism)
         self._grace = max(2 * config.tick_interval, MIN_RECONCILE_GRACE)
@@ -112,6 +121,26 @@ class Scheduler:
         and, when woken in between (a task finished, a run was triggered), a quick one."""
         interval = self._settings.scheduler.tick_interval.total_seconds()
         logger.info("scheduler started (tick every %ss, or when woken)", interval)
+        parse_stop = threading.Event()  # its own: a failing tick loop stops parsing too
+        parsing = self._start_parse_loop(parse_stop)
+        try:
+            self._tick_until(stop_event, interval)
+        finally:
+            parse_stop.set()
+            if parsing is not None:
+                parsing.join(timeout=PARSE_JOIN_SECONDS)
+        logger.info("scheduler stopped")
+
+    def _start_parse_loop(self, stop: threading.Event) -> threading.Thread | None:
+        if self.parse_loop is None:
+            return None
+        thread = threading.Thread(
+            target=self.parse_loop.run, args=(stop,), name="loom-parse", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _tick_until(self, stop_event: threading.Event, interval: float) -> None:
         next_full = time.monotonic()
         counted = instruments.get()
         while not stop_event.is_set():
@@ -125,7 +154,6 @@ class Scheduler:
             if report.zombies:
                 counted.zombies_detected.inc(report.zombies)
             self._waker.wait(max(0.0, next_full - time.monotonic()))
-        logger.info("scheduler stopped")
 
     def wake(self) -> None:
         """Tick again now instead of at the end of the interval."""
@@ -135,7 +163,7 @@ class Scheduler:
         """One pass over every step, at ``now``.
 
         A ``quick`` tick moves work along only (asset-triggered runs, start runs, promote
-        retries and due sensor pokes, settle runs, queue); parsing, new scheduled runs,
+        retries and due sensor pokes, settle runs, queue); new scheduled runs,
         zombies, run timeouts, deadline alerts and reconciliation wait for the next full tick.
         """
         report = TickReport()
@@ -143,7 +171,6 @@ class Scheduler:
             self._step(
                 "heartbeat", report, lambda s: record_scheduler_heartbeat(session=s, now=now)
             )
-            self._step("parse", report, lambda s: self._parse(s, now, report))
             self._step("create runs", report, lambda s: self._create_runs(s, now, report))
         self._step("asset runs", report, lambda s: self._asset_runs(s, now, report))
         self._step("start runs", report, lambda s: self._start_runs(s, now, report))
@@ -172,26 +199,6 @@ class Scheduler:
             return []
 
     # -- the steps ------------------------------------------------------------------------
-
-    def _parse(self, session: Session, now: datetime, report: TickReport) -> None:
-        interval = self._settings.scheduler.parse_interval
-        if not self._parse_dags or (self._last_parse and now - self._last_parse < interval):
-            return
-        self._last_parse = now
-        core = self._settings.core
-        refresh_dags(
-            session=session,
-            dags_folder=core.dags_folder,
-            timeout=core.parse_timeout.total_seconds(),
-            parallelism=core.parse_parallelism,
-            now=now,
-            parser=functools.partial(
-                parse_files,
-                plugins_folder=core.plugins_folder,
-                cron_data_intervals=self._settings.scheduler.create_cron_data_intervals,
-            ),
-        )
-        report.parsed = True
 
     def _create_runs(self, session: Session, now: datetime, report: TickReport) -> None:
         report.runs_created = len(create_due_runs(session=session, now=now))
