@@ -76,6 +76,17 @@ def record_event(
     return event
 
 
+def record_external_event(
+    *, session: Session, asset_id: int, extra: Mapping[str, Any] | None, now: datetime
+) -> AssetEvent:
+    """An event of an existing asset from outside Loom (the API): NotFoundError when the
+    asset does not exist."""
+    get_asset(session=session, asset_id=asset_id)
+    return record_event(
+        session=session, asset_id=asset_id, extra=extra, source=EventSource(), now=now
+    )
+
+
 def _queue_for_consumers(asset_id: int, *, now: datetime, session: Session) -> None:
     by_asset = sa.select(DagScheduleAssetReference.dag_id).where(
         DagScheduleAssetReference.asset_id == asset_id

@@ -4,7 +4,6 @@ queued events, against a DAG folder where ``ingest`` updates an asset that
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,10 +12,9 @@ from airflow_client import client as airflow
 from airflow_client.client.exceptions import ApiException
 from flask import Flask
 
-from engine.parser import refresh_dags
 from engine.scheduling.assets import create_asset_triggered_runs
 from tests.support.database import database_sessions
-from tests.webui.conftest import app_for
+from tests.webui.api_v2.conftest import app_with_dag_file
 from tests.webui.world import T0
 
 ASSET_DAGS = """
@@ -35,16 +33,7 @@ with DAG("on_alias", schedule=[AssetAlias("lake_alias")]):
 
 @pytest.fixture
 def app(template: Path, tmp_path: Path) -> Flask:
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    url = f"sqlite:///{db_file}"
-    dags = tmp_path / "dags"
-    shutil.copytree(template / "dags", dags)
-    (dags / "asset_dags.py").write_text(ASSET_DAGS)
-    with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
-        assert not report.import_errors, report.import_errors
-    return app_for(url, tmp_path, dags)
+    return app_with_dag_file(template, tmp_path, "asset_dags.py", ASSET_DAGS)
 
 
 def raw_asset(api: airflow.AssetApi) -> airflow.AssetResponse:

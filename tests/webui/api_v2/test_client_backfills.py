@@ -4,7 +4,6 @@ unpause and cancel, with the scheduler's start step honouring the backfill's own
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,13 +15,11 @@ from airflow_client.client.exceptions import ApiException
 from flask import Flask
 
 from engine.models import DagRun
-from engine.parser import refresh_dags
 from engine.scheduling.dagruns import start_queued_runs
 from engine.services.backfill import complete_finished_backfills
 from engine.state import DagRunState
 from tests.support.database import database_sessions
-from tests.webui.conftest import app_for
-from tests.webui.world import T0
+from tests.webui.api_v2.conftest import app_with_dag_file
 
 DAILY = """
 from datetime import datetime
@@ -38,16 +35,7 @@ JAN = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 def app(template: Path, tmp_path: Path) -> Flask:
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    url = f"sqlite:///{db_file}"
-    dags = tmp_path / "dags"
-    shutil.copytree(template / "dags", dags)
-    (dags / "daily.py").write_text(DAILY)
-    with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
-        assert not report.import_errors, report.import_errors
-    return app_for(url, tmp_path, dags)
+    return app_with_dag_file(template, tmp_path, "daily.py", DAILY)
 
 
 def body(**changes: object) -> airflow.BackfillPostBody:

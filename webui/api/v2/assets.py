@@ -139,14 +139,8 @@ def list_events(args: dict[str, Any]) -> Any:
 )
 def create_event(body: dict[str, Any]) -> Any:
     """Record an event of an asset from outside Loom: the DAGs scheduled on it are queued."""
-    session = db.session()
-    service.get_asset(session=session, asset_id=body["asset_id"])
-    event = service.record_event(
-        session=session,
-        asset_id=body["asset_id"],
-        extra=body["extra"],
-        source=service.EventSource(),
-        now=utcnow(),
+    event = service.record_external_event(
+        session=db.session(), asset_id=body["asset_id"], extra=body["extra"], now=utcnow()
     )
     db.commit()
     return _events([event])[0]

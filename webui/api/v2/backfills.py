@@ -139,17 +139,18 @@ def get_backfill(backfill_id: int) -> Any:
 @blp.operation("PUT", "/<int:backfill_id>/pause", Action.EDIT, returns=BackfillSchema)
 def pause(backfill_id: int) -> Any:
     """Start no more of its runs (running ones go on); 409 when completed."""
-    _visible(backfill_id)
-    found = service.pause_backfill(session=db.session(), backfill_id=backfill_id, paused=True)
-    db.commit()
-    return found
+    return _pause(backfill_id, paused=True)
 
 
 @blp.operation("PUT", "/<int:backfill_id>/unpause", Action.EDIT, returns=BackfillSchema)
 def unpause(backfill_id: int) -> Any:
     """Start its runs again; 409 when completed."""
+    return _pause(backfill_id, paused=False)
+
+
+def _pause(backfill_id: int, *, paused: bool) -> Backfill:
     _visible(backfill_id)
-    found = service.pause_backfill(session=db.session(), backfill_id=backfill_id, paused=False)
+    found = service.pause_backfill(session=db.session(), backfill_id=backfill_id, paused=paused)
     db.commit()
     return found
 
