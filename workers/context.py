@@ -45,6 +45,8 @@ class RunnerSettings:
     """``virtualenv.*``: where virtualenv tasks' environments are cached, how built."""
     dag_run_conf_overrides_params: bool = True
     """``core.dag_run_conf_overrides_params``: conf values replace the params' defaults."""
+    finish_retry_timeout: timedelta = timedelta(minutes=5)
+    """``core.finish_retry_timeout``: how long a finish the database failed is retried."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerSettings:
@@ -59,6 +61,7 @@ class RunnerSettings:
             plugins_folder=settings.core.plugins_folder,
             virtualenv=virtualenv_defaults_from(settings),
             dag_run_conf_overrides_params=settings.core.dag_run_conf_overrides_params,
+            finish_retry_timeout=settings.core.finish_retry_timeout,
         )
 
 

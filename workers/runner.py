@@ -6,10 +6,11 @@
     → heartbeat and log-streaming threads ─┐
     → import the DAG file (cached by hash), run the attempt under its execution_timeout,
       stdout / stderr / logging captured (and streamed), XCom held back
-    → the threads stop ────────────────────┘
-    → finish in one transaction: CAS to success | skipped | up_for_retry | failed
-      | up_for_reschedule (a sensor's poke found nothing; its next poke continues the try),
-      attempt row (log, rendered fields, error), XCom, dead letter, fast-follow
+    → the log stream stops; the finish (heartbeats still going) in one transaction: CAS to
+      success | skipped | up_for_retry | failed | up_for_reschedule (a sensor's poke found
+      nothing; its next poke continues the try),
+      attempt row (log, rendered fields, error), XCom, dead letter, fast-follow; retried
+      while the database is unreachable (:mod:`workers.durablefinish`) → heartbeats stop ─┘
     → after commit: submit fast-follow jobs, run the task's callbacks, tell plugins' listeners
 
 Retries are not submitted from here: the scheduler promotes due ``up_for_retry`` tries.
@@ -29,7 +30,7 @@ from engine.trykey import try_key
 from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
 from workers.claim import Claim, claim_try
 from workers.context import RunnerContext
-from workers.finish import finish_try
+from workers.durablefinish import finish_durably
 from workers.heartbeat import Heartbeat
 from workers.logcapture import TailBuffer
 from workers.logstream import LogStreamer
@@ -79,9 +80,13 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         buffer=log,
         interval=ctx.settings.log_stream_interval,
     )
-    with heartbeat, streamer:
-        record = execute_attempt(claim, log, ctx=ctx)
-    state, jobs = finish_try(claim, record, ctx=ctx)
+    with heartbeat:
+        with streamer:
+            record = execute_attempt(claim, log, ctx=ctx)
+        # Beats go on while the finish waits out a database outage, so that the try is
+        # not declared a zombie meanwhile; they end with the finish.
+        heartbeat.attempt_ended()
+        state, jobs = finish_durably(claim, record, ctx=ctx)
     if state is None:
         return None
     logger.info("%s finished: %s", claim.describe(), state)
