@@ -20,6 +20,7 @@ Call it in the main thread of its process (see :mod:`workers.attempt` on timeout
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from engine.execution.attempt import run_callbacks
 from engine.executors.base import TaskJob
@@ -27,7 +28,7 @@ from engine.plugins.listeners import notify_listeners
 from engine.runtime.processlog import try_ids
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
-from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
+from workers.attempt import AttemptRecord, execute_attempt, import_limit, stop_heartbeat_at
 from workers.claim import Claim, claim_try
 from workers.context import RunnerContext
 from workers.durablefinish import finish_durably
@@ -68,7 +69,7 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         try_number=claim.try_number,
         interval=ctx.settings.heartbeat_interval,
         clock=ctx.clock,
-        stop_at=stop_heartbeat_at(claim.task.execution_timeout, ctx.settings.heartbeat_interval),
+        stop_at=stop_heartbeat_at(_time_limit(claim, ctx=ctx), ctx.settings.heartbeat_interval),
     )
     log = TailBuffer(ctx.settings.max_log_bytes)
     if claim.earlier_log is not None:
@@ -94,6 +95,12 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
     _run_callbacks(state, record)
     notify_listeners(claim.event(state, previous=TI.RUNNING, error=_error(state, record)))
     return state
+
+
+def _time_limit(claim: Claim, *, ctx: RunnerContext) -> timedelta | None:
+    """The longest a try with an ``execution_timeout`` may take: its import, then its run."""
+    limit = claim.task.execution_timeout
+    return None if limit is None else import_limit(claim, ctx.settings)[0] + limit
 
 
 def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:
