@@ -9,7 +9,6 @@ port, its Unix socket in its own directory, with trust authentication.
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -25,12 +24,12 @@ import pytest
 
 def postgres_bin() -> Path | None:
     """The newest installed PostgreSQL's binaries folder, None when there is none."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=_major_version)
-    return Path(found[-1]).parent if found else None
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=_major_version)
+    return found[-1].parent if found else None
 
 
-def _major_version(path: str) -> int:
-    return int(Path(path).parents[1].name.split(".")[0])
+def _major_version(path: Path) -> int:
+    return int(path.parents[1].name.split(".")[0])
 
 
 def free_port() -> int:
