@@ -13,7 +13,8 @@ than the main one cannot be interrupted at all in Python, so there the runner:
   then loses the compare-and-set and changes nothing.
 
 The import of the DAG file happens inside the log capture, so what it prints or raises
-is part of the try's log.
+is part of the try's log, and under a time limit of its own (:func:`import_limit`): a file
+that hangs on import fails the try (retryable, as a timeout) instead of hanging it forever.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.dag import DAG
 from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.authoring.params import resolve_params
 from engine.authoring.serialization import SerializedDAG
@@ -34,7 +36,14 @@ from engine.authoring.signals import TaskTimeout
 from engine.authoring.xcomvalues import decode
 from engine.errors import InvalidInputError, NotFoundError
 from engine.execution.assets import DATABASE_EVENTS, check_outlet_events
-from engine.execution.attempt import AttemptResult, Outcome, Resume, failure_result, run_attempt
+from engine.execution.attempt import (
+    AttemptResult,
+    Outcome,
+    Resume,
+    execution_timeout,
+    failure_result,
+    run_attempt,
+)
 from engine.execution.context import PreviousRun, TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
 from engine.plugins.loading import load_plugins
@@ -42,7 +51,7 @@ from engine.services.runs import previous_successful_run
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
 from workers.claim import Claim
-from workers.context import RunnerContext
+from workers.context import RunnerContext, RunnerSettings
 from workers.logcapture import TailBuffer, capture_output
 from workers.xcom import DatabaseXComStore
 
@@ -80,16 +89,12 @@ def execute_attempt(claim: Claim, log: TailBuffer, *, ctx: RunnerContext) -> Att
 
 def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> AttemptRecord:
     try:
-        load_plugins(ctx.settings.plugins_folder)  # a broken plugin fails the try, named
-        dag, task = ctx.dag_cache.get_task(
-            claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
-        )
+        dag, task, resume = _import_task(claim, ctx=ctx)
         params = resolve_params(
             {**dag.params, **task.params},
             claim.run.conf,
             conf_overrides=ctx.settings.dag_run_conf_overrides_params,
         )
-        resume = _resume(claim)  # decoding may import a dataclass's module: user code
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
@@ -121,6 +126,32 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         )
     result = enforce_timeout(result, task.execution_timeout, time.monotonic() - started)
     return AttemptRecord(checked_events(result, context), store, task=task, context=context)
+
+
+def import_limit(claim: Claim, settings: RunnerSettings) -> tuple[timedelta, str]:
+    """How long importing the try's DAG file may take, and which setting says so: the
+    task's ``execution_timeout`` as the parser recorded it (the imported task's own is only
+    known once the import is done), else ``core.parse_timeout``."""
+    if claim.task.execution_timeout is not None:
+        return claim.task.execution_timeout, "the task's execution_timeout"
+    return settings.parse_timeout, "core.parse_timeout"
+
+
+def _import_task(claim: Claim, *, ctx: RunnerContext) -> tuple[DAG, BaseOperator, Resume | None]:
+    """Plugins, the DAG file and a deferral's resume arguments (user code, all of it),
+    imported under :func:`import_limit`: a file that hangs on import fails the try rather
+    than hanging it while its heartbeats go on."""
+    limit, source = import_limit(claim, ctx.settings)
+    try:
+        with execution_timeout(limit):
+            load_plugins(ctx.settings.plugins_folder)  # a broken plugin fails the try, named
+            dag, task = ctx.dag_cache.get_task(
+                claim.fileloc, claim.dag_id, claim.task_id, dags_folder=ctx.settings.dags_folder
+            )
+            resume = _resume(claim)  # decoding may import a dataclass's module: user code
+    except TaskTimeout as exc:
+        raise TaskTimeout(f"importing {claim.fileloc} took longer than {limit} ({source})") from exc
+    return dag, task, resume
 
 
 def checked_events(result: AttemptResult, context: dict[str, Any]) -> AttemptResult:

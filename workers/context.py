@@ -45,6 +45,11 @@ class RunnerSettings:
     """``virtualenv.*``: where virtualenv tasks' environments are cached, how built."""
     dag_run_conf_overrides_params: bool = True
     """``core.dag_run_conf_overrides_params``: conf values replace the params' defaults."""
+    parse_timeout: timedelta = timedelta(seconds=30)
+    """``core.parse_timeout``: the longest import of a DAG file whose task has no
+    ``execution_timeout``."""
+    finish_retry_timeout: timedelta = timedelta(minutes=5)
+    """``core.finish_retry_timeout``: how long a finish the database failed is retried."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RunnerSettings:
@@ -59,6 +64,8 @@ class RunnerSettings:
             plugins_folder=settings.core.plugins_folder,
             virtualenv=virtualenv_defaults_from(settings),
             dag_run_conf_overrides_params=settings.core.dag_run_conf_overrides_params,
+            finish_retry_timeout=settings.core.finish_retry_timeout,
+            parse_timeout=settings.core.parse_timeout,
         )
 
 

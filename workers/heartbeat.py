@@ -2,8 +2,9 @@
 
 A background thread writes ``last_heartbeat_at`` every ``interval``, guarded like every
 write (``WHERE id = :id AND state = 'running' AND try_number = :n``), each beat in its
-own short transaction. It stops when the try finishes, when the row has moved on (the
-scheduler declared the try a zombie, or someone marked it), or once ``stop_at`` has
+own short transaction. It goes on through the finish (which may wait out a database
+outage, :mod:`workers.durablefinish`) and stops when the finish is done, when the row has
+moved on (the scheduler declared the try a zombie, or someone marked it), or once ``stop_at`` has
 passed: a task that ran past its ``execution_timeout`` and could not be interrupted
 then stops looking alive, and the scheduler's zombie detection fails the try.
 """
@@ -70,6 +71,13 @@ class Heartbeat(TryThread):
         self.beats = 0
         self.lost = False
         """True once a beat found the row no longer running this try."""
+        self._finishing = False
+
+    def attempt_ended(self) -> None:
+        """The task has returned and its finish begins: no time limit applies any more
+        (the finish bounds its own retries), and the row leaving ``running`` is expected."""
+        self.stop_at = None
+        self._finishing = True
 
     def step(self) -> bool:
         return not self._past_deadline() and self._beat_once()
@@ -91,8 +99,10 @@ class Heartbeat(TryThread):
             # The database may be back by the next beat; zombie detection covers a long outage.
             return True
         if not alive:
-            self.lost = True
-            logger.warning(
+            self.lost = not self._finishing
+            # During the finish this is its own commit (or a loss the finish reports).
+            logger.log(
+                logging.DEBUG if self._finishing else logging.WARNING,
                 "task instance %s try %s is no longer running here; heartbeats stop",
                 self.ti_id, self.try_number,
             )  # fmt: skip

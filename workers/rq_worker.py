@@ -150,9 +150,12 @@ class LoomSimpleWorker(RunsOnlyEntryPoints, _StopsPromptly, SimpleWorker):
 
 
 def _prepare_entry() -> None:
+    from engine.runtime.recovery import recover_orphans
     from workers.entry import warm_up
 
-    warm_up()
+    shared = warm_up()
+    # Tries an earlier worker on this host left running when it was killed.
+    recover_orphans(shared.settings, shared.session_factory)
 
 
 def run_workers(options: WorkerOptions, concurrency: int) -> int:

@@ -6,10 +6,11 @@
     → heartbeat and log-streaming threads ─┐
     → import the DAG file (cached by hash), run the attempt under its execution_timeout,
       stdout / stderr / logging captured (and streamed), XCom held back
-    → the threads stop ────────────────────┘
-    → finish in one transaction: CAS to success | skipped | up_for_retry | failed
-      | up_for_reschedule (a sensor's poke found nothing; its next poke continues the try),
-      attempt row (log, rendered fields, error), XCom, dead letter, fast-follow
+    → the log stream stops; the finish (heartbeats still going) in one transaction: CAS to
+      success | skipped | up_for_retry | failed | up_for_reschedule (a sensor's poke found
+      nothing; its next poke continues the try),
+      attempt row (log, rendered fields, error), XCom, dead letter, fast-follow; retried
+      while the database is unreachable (:mod:`workers.durablefinish`) → heartbeats stop ─┘
     → after commit: submit fast-follow jobs, run the task's callbacks, tell plugins' listeners
 
 Retries are not submitted from here: the scheduler promotes due ``up_for_retry`` tries.
@@ -19,6 +20,7 @@ Call it in the main thread of its process (see :mod:`workers.attempt` on timeout
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from engine.execution.attempt import run_callbacks
 from engine.executors.base import TaskJob
@@ -26,10 +28,10 @@ from engine.plugins.listeners import notify_listeners
 from engine.runtime.processlog import try_ids
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
-from workers.attempt import AttemptRecord, execute_attempt, stop_heartbeat_at
+from workers.attempt import AttemptRecord, execute_attempt, import_limit, stop_heartbeat_at
 from workers.claim import Claim, claim_try
 from workers.context import RunnerContext
-from workers.finish import finish_try
+from workers.durablefinish import finish_durably
 from workers.heartbeat import Heartbeat
 from workers.logcapture import TailBuffer
 from workers.logstream import LogStreamer
@@ -67,7 +69,7 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         try_number=claim.try_number,
         interval=ctx.settings.heartbeat_interval,
         clock=ctx.clock,
-        stop_at=stop_heartbeat_at(claim.task.execution_timeout, ctx.settings.heartbeat_interval),
+        stop_at=stop_heartbeat_at(_time_limit(claim, ctx=ctx), ctx.settings.heartbeat_interval),
     )
     log = TailBuffer(ctx.settings.max_log_bytes)
     if claim.earlier_log is not None:
@@ -79,9 +81,13 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         buffer=log,
         interval=ctx.settings.log_stream_interval,
     )
-    with heartbeat, streamer:
-        record = execute_attempt(claim, log, ctx=ctx)
-    state, jobs = finish_try(claim, record, ctx=ctx)
+    with heartbeat:
+        with streamer:
+            record = execute_attempt(claim, log, ctx=ctx)
+        # Beats go on while the finish waits out a database outage, so that the try is
+        # not declared a zombie meanwhile; they end with the finish.
+        heartbeat.attempt_ended()
+        state, jobs = finish_durably(claim, record, ctx=ctx)
     if state is None:
         return None
     logger.info("%s finished: %s", claim.describe(), state)
@@ -89,6 +95,12 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
     _run_callbacks(state, record)
     notify_listeners(claim.event(state, previous=TI.RUNNING, error=_error(state, record)))
     return state
+
+
+def _time_limit(claim: Claim, *, ctx: RunnerContext) -> timedelta | None:
+    """The longest a try with an ``execution_timeout`` may take: its import, then its run."""
+    limit = claim.task.execution_timeout
+    return None if limit is None else import_limit(claim, ctx.settings)[0] + limit
 
 
 def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:

@@ -202,6 +202,14 @@ class CoreSettings(_Section):
     """Largest XCom value (serialized JSON) a task may return."""
     max_map_length: Count = 1024
     """Most elements a task may return for a mapped task to expand over (more fails it)."""
+    recover_orphaned_tries: bool = True
+    """At start, ``loom standalone`` and ``loom worker`` fail the tries left running on
+    this host by a process that is gone (its pid does not exist), without waiting for
+    zombie detection; false where processes share a hostname but not a pid namespace."""
+    finish_retry_timeout: Duration = timedelta(minutes=5)
+    """How long a worker keeps retrying, with capped exponential backoff, the finish of a
+    try that failed because the database went away (a restart, a failover); the try's
+    heartbeats go on meanwhile. Past it the try is left to zombie detection."""
     max_consecutive_failed_dag_runs_per_dag: NonNegative = 0
     """Pause a DAG after this many failed runs in a row, unless the DAG sets its own
     ``max_consecutive_failed_dag_runs``; 0 never pauses (Airflow's key and default)."""

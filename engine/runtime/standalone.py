@@ -33,6 +33,7 @@ from engine.runtime.processes import (
     build_triggerer,
     start_thread,
 )
+from engine.runtime.recovery import recover_orphans
 from engine.security.users import create_user
 from engine.triggering.triggerer import Triggerer
 
@@ -96,6 +97,7 @@ class Standalone:
             for entry in entry_points(group=SERVICES_GROUP)
         ]
         beside = [self._start_notifier, self._start_triggerer, *plugged_in]
+        recover_orphans(self.settings, self.session_factory)  # left by a killed standalone
         self.process.run(stop, beside=beside)
         logger.info("standalone stopped")
 

@@ -6,6 +6,7 @@ from engine.scheduling.maintenance import detect_zombies as detect_zombies
 from engine.scheduling.maintenance import fail_timed_out_runs as fail_timed_out_runs
 from engine.scheduling.maintenance import promote_retries as promote_retries
 from engine.scheduling.maintenance import stale_queued as stale_queued
+from engine.scheduling.orphans import recover_orphaned_tries as recover_orphaned_tries
 from engine.scheduling.readiness import BRANCH_XCOM_KEY as BRANCH_XCOM_KEY
 from engine.scheduling.readiness import decide_ready as decide_ready
 from engine.scheduling.readiness import instance_rows as instance_rows

@@ -4,6 +4,7 @@
 * :func:`detect_zombies`: ``running`` with a heartbeat older than the threshold → the try
   fails (error type ``Zombie``) through :func:`engine.execution.outcomes.record_zombie`, so
   the usual retry rules and dead letters apply. The late worker's finish then loses its CAS.
+  The try ends at its last heartbeat: its duration is the time it ran.
 * :func:`fail_timed_out_runs`: a running run past its DAG's ``dagrun_timeout`` fails
   (with its ``dag_run.failed`` alert, its DAG's failure callbacks, reason ``timed_out``).
   Its tasks that have not started (``none``, ``scheduled``) become ``skipped``; those with
@@ -20,7 +21,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -102,24 +103,50 @@ def detect_zombies(*, session: Session, now: datetime, threshold: timedelta) -> 
         .order_by(TaskInstance.id)
         .with_for_update(skip_locked=True)
     ).all()
+    return fail_dead_tries(session=session, tis=tis, now=now, reason=_no_heartbeat)
+
+
+def _no_heartbeat(ti: TaskInstance) -> str:
+    seen = ti.last_heartbeat_at or ti.start_date
+    return f"no heartbeat since {seen.isoformat() if seen else 'start'} (host {ti.hostname})"
+
+
+def last_sign_of_life(ti: TaskInstance, now: datetime) -> datetime:
+    """When a try whose worker died last ran: its last heartbeat (else its start), at most
+    ``now``. A dead try ends then, so its duration is the time it ran, not the time until
+    it was found dead."""
+    seen = ti.last_heartbeat_at or ti.start_date
+    return now if seen is None else min(seen, now)
+
+
+def fail_dead_tries(
+    *,
+    session: Session,
+    tis: Sequence[TaskInstance],
+    now: datetime,
+    reason: Callable[[TaskInstance], str],
+) -> list[TaskInstance]:
+    """Fail the current try of each of ``tis`` (running, locked by the caller) as a
+    ``Zombie``, ended at :func:`last_sign_of_life`; the usual retry rules apply. Returns
+    those failed (a try its worker finished meanwhile, or whose task is gone, is left)."""
     dags = load_run_dags(session=session, run_ids={ti.dag_run_id for ti in tis})
-    zombies = []
+    failed = []
     for ti in tis:
         dag = _dag_of(ti.dag_run_id, dags)
         task = dag.tasks.get(ti.task_id) if dag is not None else None
         if task is None:
             logger.warning("zombie %s.%s.%s: its task is gone", ti.dag_id, ti.run_id, ti.task_id)
             continue
-        seen = ti.last_heartbeat_at or ti.start_date
-        message = f"no heartbeat since {seen.isoformat() if seen else 'start'} (host {ti.hostname})"
+        message = reason(ti)
         logger.warning("zombie %s.%s.%s try %s: %s", ti.dag_id, ti.run_id, ti.task_id,
                        ti.try_number, message)  # fmt: skip
+        ended = last_sign_of_life(ti, now)
         try:
-            record_zombie(session=session, ti=ti, task=task, message=message, now=now)
+            record_zombie(session=session, ti=ti, task=task, message=message, now=ended)
         except ConflictError:  # its worker finished it after all
             continue
-        zombies.append(ti)
-    return zombies
+        failed.append(ti)
+    return failed
 
 
 def _dag_of(dag_run_id: int, dags: Mapping[int, RunDag]) -> SerializedDAG | None:

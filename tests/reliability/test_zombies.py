@@ -77,3 +77,30 @@ def test_a_killed_worker_is_a_zombie_and_its_try_runs_again_elsewhere(
     assert out.read_text() == "2\n", "only try 2 reached the end of the task"
     ti = loom.db.rows("SELECT state, try_number FROM task_instance")
     assert [(t.state, t.try_number) for t in ti] == [("success", 2)]
+
+
+def test_a_worker_starting_on_the_host_fails_the_try_a_killed_worker_left_running(
+    loom: Loom, tmp_path: Path
+) -> None:
+    out = tmp_path / "side-effects" / "out"
+    out.parent.mkdir()
+    loom.add_dag("zombie", DAG.format(out=str(out)))
+    loom.reparse()
+    # Only the start-up recovery of the next worker can fail the try within this test.
+    loom.env["LOOM__SCHEDULER__ZOMBIE_THRESHOLD"] = "1h"
+    loom.scheduler()
+    first = loom.worker("--no-fork", name="worker-1")
+    loom.trigger("zombie", "--run-id", "r1")
+    wait_until(lambda: (out.parent / "started").exists(), 30, what="try 1 inside the task")
+    loom.processes.kill9(first)
+
+    loom.worker("--no-fork", name="worker-2")
+
+    assert loom.wait_runs("zombie", 1, timeout=45) == {"r1": "success"}
+    one, two = loom.db.rows(
+        "SELECT try_number, state, error_type, error_message FROM task_attempt ORDER BY try_number"
+    )
+    assert (one.state, one.error_type) == ("up_for_retry", "Zombie")
+    assert f"its process {first.pid}" in one.error_message
+    assert (two.try_number, two.state) == (2, "success")
+    assert out.read_text() == "2\n", "only try 2 reached the end of the task"
