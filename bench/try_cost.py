@@ -11,6 +11,9 @@ no job is waiting, and its statements are not counted. Scenarios:
 - ``fan_in_upstream``: the middle tasks of that fan-out (each checks the join);
   ``fan_in_last_upstream``: the one that finds the join ready and queues it.
 - ``mapped_instance``: the instances of a task mapped over an upstream list.
+- ``forking_worker_chain``: a chain run by a real ``loom worker --fork``; statements are
+  counted in its processes by ``bench/counting/sitecustomize.py`` (totals of the processes
+  the worker forked, over the tries; the worker's own statements apart).
 
 How it counts (SQLAlchemy events on the engine, checked against the driver's state):
 
@@ -215,6 +218,54 @@ def figures(scenario: str, tries: list[Try], **extra: Any) -> dict[str, Any]:
     }
 
 
+def forking_chain(length: int = 20) -> dict[str, Any]:
+    """A chain on a real forking ``loom worker``, counted inside its processes."""
+    import os
+
+    from bench._infra import REPO
+    from bench.loom_runs import run_dag
+
+    with temp_dir("loom-bench-count-") as folder:
+        env = {
+            "PYTHONPATH": f"{REPO / 'bench' / 'counting'}:{REPO}",
+            "BENCH_COUNT_DIR": str(folder),
+        }
+        source = CHAIN_DAG.format(length=length)
+        result = run_dag(
+            dag_id="bench_chain", source=source, workers=1, fork=True, settings_env=env
+        )
+        worker, children = _letters(folder, parent=os.getpid())
+    tries = result["tasks"]
+    if not children:
+        raise RuntimeError("no statement counted in the worker's children (sitecustomize?)")
+    counts = {
+        "statements": children.count("s"),
+        "transactions": children.count("b"),
+        "commits": children.count("c"),
+        "rollbacks": children.count("r"),
+    }
+    per_try = {f"{key}_per_try": round(value / tries, 2) for key, value in counts.items()}
+    return {
+        "benchmark": "try_cost",
+        "scenario": "forking_worker_chain",
+        "tries": tries,
+        "state": result["state"],
+        **per_try,
+        "round_trips_per_try": round(sum(counts.values()) / tries, 2),
+        "worker_parent_statements_total": worker.count("s"),
+        "target": TARGET,
+    }
+
+
+def _letters(folder: Any, *, parent: int) -> tuple[str, str]:
+    """(the worker's events, its descendants' events) from the per-process files."""
+    worker, children = [], []
+    for path in folder.iterdir():
+        ppid, _, letters = path.read_text().partition("\n")
+        (worker if int(ppid) == parent else children).append(letters)
+    return "".join(worker), "".join(children)
+
+
 def main(length: int = 30, width: int = 20) -> None:
     """Every scenario, one JSON line each."""
     chain = CHAIN_DAG.format(length=length)
@@ -227,6 +278,7 @@ def main(length: int = 30, width: int = 20) -> None:
     emit(figures("fan_in_last_upstream", middle[-1:], width=width))
     mapped = run_tries(MAPPED_FAN_OUT_DAG.format(width=width), "bench_mapped_fan_out")
     emit(figures("mapped_instance", [t for t in mapped if t.task_id == "noop"], width=width))
+    emit(forking_chain())
 
 
 if __name__ == "__main__":
