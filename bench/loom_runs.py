@@ -32,17 +32,25 @@ from bench._infra import (
     wait_for_run,
     write_dag,
 )
+from bench.repeat import median_of, spread, words
 
 FAN_OUT_DAG = """
 from datetime import datetime
-from engine import DAG, EmptyOperator
+from engine import DAG, task
 
 with DAG("bench_fan_out", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-    start = EmptyOperator(task_id="start")
-    end = EmptyOperator(task_id="end")
+
+    @task
+    def noop():
+        return None
+
+    start = noop.override(task_id="start")()
+    end = noop.override(task_id="end")()
     for i in range({width}):
-        start >> EmptyOperator(task_id=f"t{{i:04d}}") >> end
+        start >> noop.override(task_id=f"t{{i:04d}}")() >> end
 """
+"""1 → ``width`` → 1 of ``@task`` no-ops: every task is a worker's try. (EmptyOperators
+would be finished by the scheduler without a worker, measuring the scheduler instead.)"""
 
 MAPPED_FAN_OUT_DAG = """
 from datetime import datetime
@@ -69,12 +77,19 @@ with DAG("bench_mapped_fan_out", schedule=None, start_date=datetime(2026, 1, 1))
 
 CHAIN_DAG = """
 from datetime import datetime
-from engine import DAG, EmptyOperator
-from engine import chain
+from engine import DAG, chain, task
 
 with DAG("bench_chain", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-    chain(*[EmptyOperator(task_id=f"t{{i:03d}}") for i in range({length})])
+
+    @task
+    def noop():
+        return None
+
+    chain(*[noop.override(task_id=f"t{{i:03d}}")() for i in range({length})])
 """
+"""A chain of ``@task`` no-ops: each try's success fast-follows the next one."""
+
+TASK_KIND = "@task no-op (a worker try each)"
 
 
 def run_dag(
@@ -148,61 +163,93 @@ VARIANTS: dict[str, dict[str, str]] = {
 }
 
 
-def fan_out(
-    width: int = 1000,
-    floor: float | None = None,
-    variants: tuple[str, ...] = ("default",),
-    *,
-    mapped: bool = False,
+def fan_out_once(
+    width: int = 1000, *, mapped: bool = False, variant: str = "default"
 ) -> dict[str, Any]:
-    """1 → ``width`` → 1 with 2 in-process workers, on default settings (and, when asked,
-    with ``scheduler.parallelism`` raised to 1000: ``variants``); ``mapped``: the middle
-    is one task mapped over the first one's list."""
+    """One repetition of 1 → ``width`` → 1 with 2 in-process workers; ``mapped``: the
+    middle is one task mapped over the first one's list; ``variant``: settings
+    (:data:`VARIANTS`)."""
     dag_id, dag = (
         ("bench_mapped_fan_out", MAPPED_FAN_OUT_DAG) if mapped else ("bench_fan_out", FAN_OUT_DAG)
     )
-    source = dag.format(width=width)
-    benchmark = "fan_out_mapped" if mapped else "fan_out"
-    figures: dict[str, Any] = {"benchmark": benchmark, "width": width, "workers": 2}
-    for name in variants:
-        env = VARIANTS[name]
-        result = run_dag(dag_id=dag_id, source=source, workers=2, fork=False, settings_env=env)
-        tasks = result["tasks"]
-        figures[name] = {
-            "state": result["state"],
-            "parallelism": result["parallelism"],
-            "tick_interval_seconds": result["tick_interval_seconds"],
-            "seconds": round(result["seconds"], 3),
-            "tasks_per_second": round(tasks / result["seconds"], 1),
-            "tasks_per_second_task_span": round(tasks / result["task_span_seconds"], 1),
-            "ratio_to_rq_floor": None if not floor else round(tasks / result["seconds"] / floor, 3),
-        }
-    figures["rq_floor_jobs_per_second"] = floor
-    figures["target"] = "tasks_per_second >= 0.6 x rq floor (same worker class, 2 workers)"
-    return figures
+    result = run_dag(
+        dag_id=dag_id,
+        source=dag.format(width=width),
+        workers=2,
+        fork=False,
+        settings_env=VARIANTS[variant],
+    )
+    return {**result, "tasks_per_second": result["tasks"] / result["seconds"]}
 
 
-def chain(length: int = 50) -> dict[str, Any]:
-    """A chain of ``length`` tasks: seconds per task in-process and forking (fast-follow)."""
-    source = CHAIN_DAG.format(length=length)
-    figures: dict[str, Any] = {"benchmark": "chain", "length": length, "workers": 1}
-    for name, fork in (("in_process", False), ("forking", True)):
-        result = run_dag(dag_id="bench_chain", source=source, workers=1, fork=fork)
+def chain_once(length: int = 50, *, fork: bool) -> dict[str, Any]:
+    """One repetition of a chain of ``length`` tasks with one worker (fast-follow)."""
+    result = run_dag(
+        dag_id="bench_chain", source=CHAIN_DAG.format(length=length), workers=1, fork=fork
+    )
+    return {
+        **result,
+        "ms_per_task": 1000 * result["seconds"] / length,
+        "ms_per_task_task_span": 1000 * result["task_span_seconds"] / length,
+    }
+
+
+def fan_out_figures(
+    samples: list[dict[str, Any]], *, width: int, mapped: bool, floor: float | None
+) -> dict[str, Any]:
+    """The fan-out's line: medians with their spread; the ratio from the medians."""
+    rate = spread([s["tasks_per_second"] for s in samples], 1)
+    span_rate = spread([s["tasks"] / s["task_span_seconds"] for s in samples], 1)
+    return {
+        "benchmark": "fan_out_mapped" if mapped else "fan_out",
+        "task_kind": TASK_KIND,
+        "width": width,
+        "workers": 2,
+        "states": words(samples, "state"),
+        "parallelism": samples[0]["parallelism"],
+        "tick_interval_seconds": samples[0]["tick_interval_seconds"],
+        "tasks_per_second": rate["median"],
+        "tasks_per_second_spread": rate,
+        "tasks_per_second_task_span": span_rate["median"],
+        "seconds_spread": spread([s["seconds"] for s in samples]),
+        "rq_floor_jobs_per_second": floor,
+        "ratio_to_rq_floor": round(float(rate["median"]) / floor, 3) if floor else None,
+        "target": "tasks_per_second >= 0.6 x rq floor (same worker class, 2 workers)",
+    }
+
+
+def chain_figures(
+    in_process: list[dict[str, Any]], forking: list[dict[str, Any]], *, length: int
+) -> dict[str, Any]:
+    """The chain's line: ms per task in-process and forking, medians with their spread."""
+    figures: dict[str, Any] = {
+        "benchmark": "chain",
+        "task_kind": TASK_KIND,
+        "length": length,
+        "workers": 1,
+    }
+    for name, samples in (("in_process", in_process), ("forking", forking)):
+        if not samples:
+            figures[name] = None
+            continue
+        per_task = spread([s["ms_per_task"] for s in samples], 2)
         figures[name] = {
-            "state": result["state"],
-            "seconds": round(result["seconds"], 3),
-            "ms_per_task": round(1000 * result["seconds"] / length, 2),
-            "ms_per_task_task_span": round(1000 * result["task_span_seconds"] / length, 2),
-            "tick_interval_seconds": result["tick_interval_seconds"],
+            "states": words(samples, "state"),
+            "ms_per_task": per_task["median"],
+            "ms_per_task_spread": per_task,
+            "ms_per_task_task_span": round(median_of(samples, "ms_per_task_task_span"), 2),
+            "tick_interval_seconds": samples[0]["tick_interval_seconds"],
         }
     figures["target"] = {"in_process_ms_per_task": 5, "forking_ms_per_task": 20}
     return figures
 
 
 def main(floor: float | None = None) -> None:
-    emit(fan_out(floor=floor))
-    emit(fan_out(floor=floor, mapped=True))
-    emit(chain())
+    """One repetition of each (``python -m bench.loom_runs``); ``make bench`` interleaves
+    three with the floor."""
+    emit(fan_out_figures([fan_out_once()], width=1000, mapped=False, floor=floor))
+    emit(fan_out_figures([fan_out_once(mapped=True)], width=1000, mapped=True, floor=floor))
+    emit(chain_figures([chain_once(fork=False)], [chain_once(fork=True)], length=50))
 
 
 if __name__ == "__main__":

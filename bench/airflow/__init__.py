@@ -1,0 +1,1 @@
+"""Side-by-side with Apache Airflow 3: the same DAG shapes on both, in one run (opt-in)."""
