@@ -109,7 +109,7 @@ def _claim_in_one_statement(
     stmt = claim_statement(
         ti_id=ti_id, try_number=try_number, now=now, hostname=ctx.hostname, pid=ctx.pid
     )
-    row = session.connection().execute(stmt).one_or_none()
+    row = session.connection().execute(*stmt).one_or_none()
     if row is None:
         _log_lost(ti_id, try_number)
         return None

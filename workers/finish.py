@@ -242,7 +242,7 @@ def _record_success_lean(
         xcoms=record.xcom.pending_of(claim.dag_id, claim.run_id, claim.task_id, claim.map_index),
         resumed=claim.next_method is not None,
     )
-    row = session.connection().execute(stmt).one_or_none()
+    row = session.connection().execute(*stmt).one_or_none()
     if row is None:
         raise ConflictError("the task instance is no longer running this try")
     logger.info(

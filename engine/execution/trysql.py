@@ -7,6 +7,8 @@
   attempt row's end and the XCom write (delete the keys this try did not push, upsert the
   ones it did), in ONE statement.
 
+Each statement is built once per process (and shape) with named parameters, and each try
+only binds its values: building a statement of CTEs costs more CPU than its round trip.
 ``updated_at`` is set explicitly: a column's ``onupdate`` default is not applied
 inside a CTE. Every part after the compare-and-set reads the CTE of the updated row, so when the
 compare-and-set loses (the row moved on) nothing else is written and no row comes back.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -53,24 +56,39 @@ CLAIMED_COLUMNS = (
 """What the claim returns of the task instance (after the update)."""
 
 
-def _lit(value: Any, column: sa.ColumnElement[Any]) -> sa.BindParameter[Any]:
-    return sa.bindparam(None, value, type_=column.type)
+def _param(name: str, column: sa.ColumnElement[Any]) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=column.type)
+
+
+Statement = tuple[sa.Select[Any], dict[str, Any]]
+"""A statement and the values of its parameters, for ``connection.execute(*statement)``."""
 
 
 def claim_statement(
     *, ti_id: int, try_number: int, now: datetime, hostname: str | None, pid: int | None
-) -> sa.Select[Any]:
+) -> Statement:
     """``queued → running`` at ``try_number`` + the attempt row started (created when
     absent; a rescheduled sensor's later poke keeps its first start) + the run's graph
     identity (as :func:`engine.services.dagversions.load_run_dags` reads it). One row when
     the claim won, none when it lost."""
+    params = {"ti_id": ti_id, "expected_try": try_number, "now": now}
+    return _claim(), {**params, "hostname": hostname, "pid": pid}
+
+
+@cache
+def _claim() -> sa.Select[Any]:
+    now = _param("now", _TI.c.start_date)
     claimed = (
         sa.update(_TI)
-        .where(_TI.c.id == ti_id, _TI.c.state == TI.QUEUED, _TI.c.try_number == try_number)
+        .where(
+            _TI.c.id == _param("ti_id", _TI.c.id),
+            _TI.c.state == TI.QUEUED,
+            _TI.c.try_number == _param("expected_try", _TI.c.try_number),
+        )
         .values(
             state=TI.RUNNING,
-            hostname=hostname,
-            pid=pid,
+            hostname=_param("hostname", _TI.c.hostname),
+            pid=_param("pid", _TI.c.pid),
             start_date=now,
             last_heartbeat_at=now,
             end_date=None,
@@ -83,13 +101,13 @@ def claim_statement(
     row = {
         "task_instance_id": claimed.c.id,
         "try_number": claimed.c.try_number,
-        "state": _lit(TI.RUNNING.value, _ATTEMPT.c.state),
-        "start_date": _lit(now, _ATTEMPT.c.start_date),
-        "hostname": _lit(hostname, _ATTEMPT.c.hostname),
-        "pid": _lit(pid, _ATTEMPT.c.pid),
-        "log_truncated": _lit(False, _ATTEMPT.c.log_truncated),
-        "log_start": _lit(0, _ATTEMPT.c.log_start),
-        "rendered": _lit({}, _ATTEMPT.c.rendered),
+        "state": sa.literal(TI.RUNNING.value, _ATTEMPT.c.state.type),
+        "start_date": _param("now", _ATTEMPT.c.start_date),
+        "hostname": _param("hostname", _ATTEMPT.c.hostname),
+        "pid": _param("pid", _ATTEMPT.c.pid),
+        "log_truncated": sa.literal(False, _ATTEMPT.c.log_truncated.type),
+        "log_start": sa.literal(0, _ATTEMPT.c.log_start.type),
+        "rendered": sa.literal({}, _ATTEMPT.c.rendered.type),
     }
     insert = pg.insert(_ATTEMPT).from_select(list(row), sa.select(*row.values()))
     rescheduled = _ATTEMPT.c.state == TI.UP_FOR_RESCHEDULE.value  # its later poke: try goes on
@@ -144,28 +162,66 @@ def success_statement(
     xcom_key: tuple[str, str, str, int],
     xcoms: Mapping[str, Any],
     resumed: bool,
-) -> sa.Select[Any]:
+) -> Statement:
     """``running → success`` at ``try_number`` + the attempt row ended with ``details`` +
     the instance's XComs replaced by ``xcoms`` (``resumed``: only the keys of ``xcoms``,
     what it pushed before its deferral stays). Returns ``(dag_run_id, attempts_ended)``
     when the compare-and-set won, no row when it lost."""
+    dag_id, run_id, task_id, map_index = xcom_key
+    params: dict[str, Any] = {
+        "ti_id": ti_id,
+        "expected_try": try_number,
+        "now": now,
+        "duration": duration,
+        "log": details.log,
+        "log_truncated": details.log_truncated,
+        "log_start": details.log_start,
+        "rendered": details.rendered,
+        "x_dag_id": dag_id,
+        "x_run_id": run_id,
+        "x_task_id": task_id,
+        "x_map_index": map_index,
+        "x_keys": list(xcoms),
+    }
+    for number, (key, value) in enumerate(xcoms.items()):
+        params[f"x_key_{number}"], params[f"x_value_{number}"] = key, value
+    return _success(len(xcoms), resumed), params
+
+
+@cache
+def _success(pushed: int, resumed: bool) -> sa.Select[Any]:
+    """The statement for a try that pushed ``pushed`` XComs."""
+    now = _param("now", _TI.c.end_date)
     moved = (
         sa.update(_TI)
-        .where(_TI.c.id == ti_id, _TI.c.state == TI.RUNNING, _TI.c.try_number == try_number)
-        .values(state=TI.SUCCESS, end_date=now, duration=duration, updated_at=now, **RESUME_CLEARED)
+        .where(
+            _TI.c.id == _param("ti_id", _TI.c.id),
+            _TI.c.state == TI.RUNNING,
+            _TI.c.try_number == _param("expected_try", _TI.c.try_number),
+        )
+        .values(
+            state=TI.SUCCESS,
+            end_date=now,
+            duration=_param("duration", _TI.c.duration),
+            updated_at=now,
+            **RESUME_CLEARED,
+        )
         .returning(_TI.c.id, _TI.c.dag_run_id, _TI.c.start_date, _TI.c.hostname, _TI.c.pid)
         .cte("moved")
     )
     ended = (
         sa.update(_ATTEMPT)
-        .where(_ATTEMPT.c.task_instance_id == moved.c.id, _ATTEMPT.c.try_number == try_number)
+        .where(
+            _ATTEMPT.c.task_instance_id == moved.c.id,
+            _ATTEMPT.c.try_number == _param("expected_try", _ATTEMPT.c.try_number),
+        )
         .values(
             state=TI.SUCCESS.value,
-            end_date=now,
-            log=details.log,
-            log_truncated=details.log_truncated,
-            log_start=details.log_start,
-            rendered=details.rendered,
+            end_date=_param("now", _ATTEMPT.c.end_date),
+            log=_param("log", _ATTEMPT.c.log),
+            log_truncated=_param("log_truncated", _ATTEMPT.c.log_truncated),
+            log_start=_param("log_start", _ATTEMPT.c.log_start),
+            rendered=_param("rendered", _ATTEMPT.c.rendered),
             error_type=None,
             error_message=None,
             traceback=None,
@@ -176,9 +232,9 @@ def success_statement(
         .returning(_ATTEMPT.c.id)
         .cte("ended")
     )
-    ctes = [_xcom_upsert(moved, xcom_key, xcoms, now)] if xcoms else []
+    ctes = [_xcom_upsert(moved, pushed)] if pushed else []
     if not resumed:
-        ctes.append(_xcom_delete_others(moved, xcom_key, xcoms))
+        ctes.append(_xcom_delete_others(moved, pushed))
     count = sa.select(sa.func.count()).select_from(ended).scalar_subquery()
     stmt = sa.select(moved.c.dag_run_id, count.label("attempts_ended")).select_from(moved)
     for cte in ctes:
@@ -186,36 +242,37 @@ def success_statement(
     return stmt
 
 
-def _xcom_upsert(
-    moved: sa.CTE, key: tuple[str, str, str, int], xcoms: Mapping[str, Any], now: datetime
-) -> sa.CTE:
-    dag_id, run_id, task_id, map_index = key
+def _instance() -> list[sa.BindParameter[Any]]:
+    return [
+        _param("x_dag_id", _XCOM.c.dag_id),
+        _param("x_run_id", _XCOM.c.run_id),
+        _param("x_task_id", _XCOM.c.task_id),
+        _param("x_map_index", _XCOM.c.map_index),
+    ]
+
+
+def _xcom_upsert(moved: sa.CTE, pushed: int) -> sa.CTE:
     names = ["dag_id", "run_id", "task_id", "map_index", "key", "value", "created_at"]
     rows = [
         sa.select(
-            _lit(dag_id, _XCOM.c.dag_id),
-            _lit(run_id, _XCOM.c.run_id),
-            _lit(task_id, _XCOM.c.task_id),
-            _lit(map_index, _XCOM.c.map_index),
-            _lit(name, _XCOM.c.key),
-            _lit(value, _XCOM.c.value),
-            _lit(now, _XCOM.c.created_at),
+            *_instance(),
+            _param(f"x_key_{number}", _XCOM.c.key),
+            _param(f"x_value_{number}", _XCOM.c.value),
+            _param("now", _XCOM.c.created_at),
         ).select_from(moved)
-        for name, value in xcoms.items()
+        for number in range(pushed)
     ]
-    insert = pg.insert(_XCOM).from_select(names, sa.union_all(*rows) if len(rows) > 1 else rows[0])
+    insert = pg.insert(_XCOM).from_select(names, sa.union_all(*rows) if pushed > 1 else rows[0])
     return insert.on_conflict_do_update(
         index_elements=["dag_id", "run_id", "task_id", "map_index", "key"],
         set_={"value": insert.excluded.value, "created_at": insert.excluded.created_at},
     ).cte("xcom_written")
 
 
-def _xcom_delete_others(
-    moved: sa.CTE, key: tuple[str, str, str, int], xcoms: Mapping[str, Any]
-) -> sa.CTE:
+def _xcom_delete_others(moved: sa.CTE, pushed: int) -> sa.CTE:
     """An earlier try's values that this try did not push again (disjoint from the upsert's
     rows: two sub-statements of one statement must not touch the same row)."""
-    dag_id, run_id, task_id, map_index = key
+    dag_id, run_id, task_id, map_index = _instance()
     stmt = sa.delete(_XCOM).where(
         _XCOM.c.dag_id == dag_id,
         _XCOM.c.run_id == run_id,
@@ -223,6 +280,6 @@ def _xcom_delete_others(
         _XCOM.c.map_index == map_index,
         sa.exists(sa.select(moved.c.id)),
     )
-    if xcoms:
-        stmt = stmt.where(_XCOM.c.key.not_in(list(xcoms)))
+    if pushed:
+        stmt = stmt.where(_XCOM.c.key.not_in(sa.bindparam("x_keys", expanding=True)))
     return stmt.cte("xcom_cleared")

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.postgres
 
 TI = TaskInstanceState
 
-MAX_STATEMENTS_PER_TRY = 8
+MAX_STATEMENTS_PER_TRY = 7
 MAX_COMMITS_PER_TRY = 2
 
 
