@@ -74,6 +74,6 @@ def fast_follow(
     queue = (
         queue_ready_in_one_statement
         if session.get_bind().dialect.name == "postgresql"
-        else queue_ready  # SQLite has no ``UPDATE ... FROM (VALUES ...) AS t (columns)``
+        else queue_ready  # arrays and ``unnest``: PostgreSQL's
     )
     return queue(session=session, waiting=ready, limits=limits, now=now, graphs={dag_run_id: dag})

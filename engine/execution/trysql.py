@@ -25,7 +25,6 @@ from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
 from engine.execution.outcomes import RESUME_CLEARED, AttemptDetails
 from engine.models import DagRun, DagVersion, SerializedDag, TaskAttempt, TaskInstance, XCom
@@ -77,6 +76,8 @@ def claim_statement(
 
 @cache
 def _claim() -> sa.Select[Any]:
+    from sqlalchemy.dialects import postgresql as pg  # loaded only where it is used
+
     now = _param("now", _TI.c.start_date)
     claimed = (
         sa.update(_TI)
@@ -252,6 +253,8 @@ def _instance() -> list[sa.BindParameter[Any]]:
 
 
 def _xcom_upsert(moved: sa.CTE, pushed: int) -> sa.CTE:
+    from sqlalchemy.dialects import postgresql as pg  # loaded only where it is used
+
     names = ["dag_id", "run_id", "task_id", "map_index", "key", "value", "created_at"]
     rows = [
         sa.select(

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -170,7 +171,7 @@ def queue_ready_in_one_statement(
 ) -> list[TaskJob]:
     """:func:`queue_ready` for a worker's fast-follow on PostgreSQL: the same limits under
     the same pool lock, then every admitted instance queued by ONE compare-and-set
-    statement (``UPDATE ... FROM (VALUES ...)`` on ``(id, state, try_number)``), so a
+    statement (``UPDATE ... FROM unnest(arrays)`` on ``(id, state, try_number)``), so a
     fan-out of a thousand is one round trip, not a thousand.
 
     Differences from :func:`queue_ready`, both harmless: an instance whose compare-and-set
@@ -192,16 +193,45 @@ def queue_ready_in_one_statement(
     if not admitted:
         return []
     check_task_transition(TI.SCHEDULED, TI.QUEUED)
-    rows = [(ti.id, ti.try_number, ti.next_try, try_job_id(ti.id, ti.next_try)) for ti in admitted]
-    tries = sa.values(
-        sa.column("id", sa.Integer),
-        sa.column("expected_try", sa.Integer),
-        sa.column("next_try", sa.Integer),
-        sa.column("job_id", sa.String),
-        name="tries",
-    ).data(rows)
+    params = {
+        "ids": [ti.id for ti in admitted],
+        "expected_tries": [ti.try_number for ti in admitted],
+        "next_tries": [ti.next_try for ti in admitted],
+        "job_ids": [try_job_id(ti.id, ti.next_try) for ti in admitted],
+        "now": now,
+    }
+    won = set(session.connection().execute(_queue_many(), params).scalars())
+    logger.info("queued %s of %s ready task instances", len(won), len(admitted))
+    return [job_for(ti, try_number=ti.next_try) for ti in admitted if ti.id in won]
+
+
+@cache
+def _queue_many() -> sa.Update:
+    """``scheduled → queued`` of many instances, each on its ``(id, try_number)``: built
+    once, its rows bound as arrays (``unnest``), so it is compiled once per process."""
+    from sqlalchemy.dialects.postgresql import ARRAY  # only where PostgreSQL is used
+
+    def array(name: str, of: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, type_=ARRAY(of))
+
+    tries = (
+        sa.func.unnest(
+            array("ids", sa.Integer()),
+            array("expected_tries", sa.Integer()),
+            array("next_tries", sa.Integer()),
+            array("job_ids", sa.String()),
+        )
+        .table_valued(
+            sa.column("id", sa.Integer),
+            sa.column("expected_try", sa.Integer),
+            sa.column("next_try", sa.Integer),
+            sa.column("job_id", sa.String),
+        )
+        .render_derived(name="tries")
+    )
     table = cast(sa.Table, TaskInstance.__table__)
-    stmt = (
+    now = sa.bindparam("now", type_=table.c.queued_at.type)
+    return (
         sa.update(table)
         .where(
             table.c.id == tries.c.id,
@@ -218,9 +248,6 @@ def queue_ready_in_one_statement(
         )
         .returning(table.c.id)
     )
-    won = set(session.connection().execute(stmt).scalars())
-    logger.info("queued %s of %s ready task instances", len(won), len(admitted))
-    return [job_for(ti, try_number=ti.next_try) for ti in admitted if ti.id in won]
 
 
 def job_for(ti: Waiting | TaskInstance, *, try_number: int | None = None) -> TaskJob:

@@ -13,3 +13,12 @@ with DAG("chain", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
         return None
 
     chain(*[noop.override(task_id=f"t{i}")() for i in range(4)])
+
+with DAG("fan", schedule=None, start_date=datetime(2026, 1, 1), max_active_tasks=3) as fan:
+
+    @task
+    def step() -> None:
+        return None
+
+    leaves = [step.override(task_id=f"leaf{i}")() for i in range(5)]
+    step.override(task_id="root")() >> leaves >> step.override(task_id="join")()
