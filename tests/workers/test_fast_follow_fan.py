@@ -1,6 +1,6 @@
-"""Fast-follow of a fan-out and a fan-in, on both databases: the root's worker queues the
-leaves in one go within ``max_active_tasks``; the worker that finishes the last leaf queues
-the join."""
+"""Fast-follow of a fan-out and a fan-in, and the claim of a task that is gone, on both
+databases: the root's worker queues the leaves in one go within ``max_active_tasks``; the
+worker that finishes the last leaf queues the join."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.models import TaskInstance
+from engine.models import SerializedDag, TaskAttempt, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
@@ -66,3 +66,19 @@ def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_joi
     [join] = executor.submitted[len(first) :]
     assert join.task_id == "join"
     assert states(sessions)["join"] is TI.QUEUED
+
+
+def test_a_claimed_task_its_dag_no_longer_has_is_removed_not_run(
+    sessions: Sessions, ctx: RunnerContext
+) -> None:
+    run_pk = create_run(sessions, dag_id="chain")
+    ti_id = ti_id_of(sessions, "t0", run_pk)
+    try_number = queue_try(sessions, ti_id)
+    with sessions.begin() as session:  # the DAG is gone: no graph to run the task on
+        session.execute(sa.delete(SerializedDag).where(SerializedDag.dag_id == "chain"))
+
+    assert run_task(ti_id, try_number, ctx=ctx) is None
+
+    assert states(sessions)["t0"] is TI.REMOVED
+    with sessions() as session:  # the claim's attempt row was rolled back with it
+        assert session.scalars(sa.select(TaskAttempt)).all() == []
