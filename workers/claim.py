@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.execution.context import RunInfo
 from engine.execution.outcomes import start_attempt
+from engine.execution.trysql import claim_statement
 from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
-from engine.services.dagversions import load_run_dags
+from engine.services.dagversions import load_run_dags, run_dag_of
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
 from workers.context import RunnerContext
@@ -59,6 +60,8 @@ class Claim:
     earlier_log: LogSnapshot | None = None
     """The log of this try so far (a rescheduled sensor's earlier pokes, a resumed task's
     part before its deferral), which this run's output continues."""
+    started_at: datetime | None = None
+    """The ``start_date`` the claim wrote (the finish computes the duration from it)."""
 
     def describe(self) -> str:
         index = f"[{self.map_index}]" if self.map_index >= 0 else ""
@@ -83,41 +86,108 @@ def claim_try(ti_id: int, try_number: int, *, ctx: RunnerContext) -> Claim | Non
     could run it), and None is returned.
     """
     now = ctx.clock()
-    with ctx.session_factory() as session, session.begin():
-        ti = session.get(TaskInstance, ti_id)
-        if ti is None:
-            logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
-            return None
-        found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
-        if found is None or ti.task_id not in found.dag.tasks:
-            _remove(session, ti, try_number, now=now)
-            return None
-        if not _cas(session, ti_id, try_number, now=now, ctx=ctx):
-            logger.info(
-                "task instance %s try %s: not queued at this try (duplicate or stale "
-                "delivery); nothing to do",
-                ti_id, try_number,
-            )  # fmt: skip
-            return None
-        # The compare-and-set synchronised ``ti`` in the session: no reload needed.
-        if ti.queued_at is not None:
-            instruments.get().scheduling_delay.observe(max((now - ti.queued_at).total_seconds(), 0))
-        attempt = start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
-        return Claim(
-            ti_id=ti.id,
-            **try_key(ti),
-            max_tries=ti.max_tries,
-            fileloc=found.fileloc,
-            run=_run_info(session, ti.dag_run_id),
-            dag=found.dag,
-            task=found.dag.tasks[ti.task_id],
-            dag_version=found.version_number,
-            first_poke_at=ti.first_poke_at,
-            poke_count=ti.poke_count,
-            next_method=ti.next_method,
-            next_kwargs=ti.next_kwargs,
-            earlier_log=_earlier_log(attempt.log, attempt.log_start, attempt.log_truncated),
-        )
+    with ctx.session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            try:
+                with session.begin():
+                    return _claim_in_one_statement(session, ti_id, try_number, now=now, ctx=ctx)
+            except _TaskGoneError:
+                pass  # rolled back: the claim is undone, the removal follows
+        with session.begin():
+            return _claim_with_orm(session, ti_id, try_number, now=now, ctx=ctx)
+
+
+class _TaskGoneError(Exception):
+    """The claimed task is not in its run's graph: roll the claim back and remove it."""
+
+
+def _claim_in_one_statement(
+    session: Session, ti_id: int, try_number: int, *, now: datetime, ctx: RunnerContext
+) -> Claim | None:
+    """PostgreSQL: compare-and-set, attempt row and graph identity in one round trip
+    (:func:`engine.execution.trysql.claim_statement`); the graph itself is cached."""
+    stmt = claim_statement(
+        ti_id=ti_id, try_number=try_number, now=now, hostname=ctx.hostname, pid=ctx.pid
+    )
+    row = session.connection().execute(*stmt).one_or_none()
+    if row is None:
+        _log_lost(ti_id, try_number)
+        return None
+    if row.latest_hash is None:
+        raise _TaskGoneError
+    found = run_dag_of(session=session, row=row)
+    if row.task_id not in found.dag.tasks:
+        raise _TaskGoneError
+    logger.info(
+        "task instance %s (%s.%s.%s try %s): queued -> running",
+        ti_id, row.dag_id, row.run_id, row.task_id, try_number,
+    )  # fmt: skip
+    _observe_delay(row.queued_at, now)
+    return Claim(
+        ti_id=row.id,
+        **try_key(row),
+        max_tries=row.max_tries,
+        fileloc=found.fileloc,
+        run=_run_info(session, row.dag_run_id),
+        dag=found.dag,
+        task=found.dag.tasks[row.task_id],
+        dag_version=found.version_number,
+        first_poke_at=row.first_poke_at,
+        poke_count=row.poke_count,
+        next_method=row.next_method,
+        next_kwargs=row.next_kwargs,
+        earlier_log=_earlier_log(row.log, row.log_start or 0, bool(row.log_truncated)),
+        started_at=row.start_date,
+    )
+
+
+def _claim_with_orm(
+    session: Session, ti_id: int, try_number: int, *, now: datetime, ctx: RunnerContext
+) -> Claim | None:
+    """Other databases (SQLite in ``loom standalone``): the same in a few statements."""
+    ti = session.get(TaskInstance, ti_id)
+    if ti is None:
+        logger.warning("task instance %s try %s: no such task instance", ti_id, try_number)
+        return None
+    found = load_run_dags(session=session, run_ids=[ti.dag_run_id]).get(ti.dag_run_id)
+    if found is None or ti.task_id not in found.dag.tasks:
+        _remove(session, ti, try_number, now=now)
+        return None
+    if not _cas(session, ti_id, try_number, now=now, ctx=ctx):
+        _log_lost(ti_id, try_number)
+        return None
+    # The compare-and-set synchronised ``ti`` in the session: no reload needed.
+    _observe_delay(ti.queued_at, now)
+    attempt = start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
+    return Claim(
+        ti_id=ti.id,
+        **try_key(ti),
+        max_tries=ti.max_tries,
+        fileloc=found.fileloc,
+        run=_run_info(session, ti.dag_run_id),
+        dag=found.dag,
+        task=found.dag.tasks[ti.task_id],
+        dag_version=found.version_number,
+        first_poke_at=ti.first_poke_at,
+        poke_count=ti.poke_count,
+        next_method=ti.next_method,
+        next_kwargs=ti.next_kwargs,
+        earlier_log=_earlier_log(attempt.log, attempt.log_start, attempt.log_truncated),
+        started_at=ti.start_date,
+    )
+
+
+def _log_lost(ti_id: int, try_number: int) -> None:
+    logger.info(
+        "task instance %s try %s: not queued at this try (duplicate or stale "
+        "delivery); nothing to do",
+        ti_id, try_number,
+    )  # fmt: skip
+
+
+def _observe_delay(queued_at: datetime | None, now: datetime) -> None:
+    if queued_at is not None:
+        instruments.get().scheduling_delay.observe(max((now - queued_at).total_seconds(), 0))
 
 
 def _earlier_log(text: str | None, start: int, truncated: bool) -> LogSnapshot | None:

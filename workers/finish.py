@@ -15,18 +15,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.authoring.assets import Asset
-from engine.authoring.serialization import SerializedDAG, to_jsonable
+from engine.authoring.serialization import to_jsonable
 from engine.config.masking import redact_secrets_in
+from engine.delivery.notifications import emit
+from engine.delivery.notifications.events import EventType
+from engine.delivery.notifications.routing import task_route
 from engine.errors import ConflictError
 from engine.execution.assets import outlet_events_of
 from engine.execution.attempt import Outcome
 from engine.execution.deferral import record_deferral
 from engine.execution.outcomes import (
     AttemptDetails,
+    end_attempt,
     record_failure,
     record_finish,
     record_reschedule,
 )
+from engine.execution.trysql import success_statement
 from engine.executors.base import TaskJob
 from engine.metrics import instruments
 from engine.models import TaskInstance, TaskMap
@@ -53,10 +58,13 @@ def finish_try(
     with ctx.session_factory() as session:
         try:
             with session.begin():
-                ti = _running_ti(session, claim)
-                started = ti.start_date or now
-                state = _record_outcome(session, ti, claim, record, now=now, ctx=ctx)
-                jobs = _fast_follow(session, ti, claim.dag, now=now, ctx=ctx)
+                if _lean(session, claim, record):
+                    state, started, run_pk = _record_success_lean(session, claim, record, now=now)
+                else:
+                    ti = _running_ti(session, claim)
+                    started, run_pk = ti.start_date or now, ti.dag_run_id
+                    state = _record_outcome(session, ti, claim, record, now=now, ctx=ctx)
+                jobs = _fast_follow(session, state, run_pk, claim, now=now, ctx=ctx)
                 if not jobs:
                     # A slot is free, the run may be done or something waits elsewhere:
                     # the scheduler acts now. A fast-follow that queued the next task
@@ -127,12 +135,7 @@ def _record_outcome(
     ctx: RunnerContext,
 ) -> TaskInstanceState:
     result = record.result
-    details = AttemptDetails(
-        log=record.log,
-        log_truncated=record.log_truncated,
-        rendered=redact_secrets_in(to_jsonable(result.rendered)),  # shown in the UI
-        log_start=record.log_start,
-    )
+    details = _details(record)
     if result.outcome is Outcome.SUCCESS:
         if result.follow is not None:
             record.xcom.set(
@@ -189,10 +192,79 @@ def _write_xcoms(session: Session, claim: Claim, record: AttemptRecord) -> None:
 
 
 def _fast_follow(
-    session: Session, ti: TaskInstance, dag: SerializedDAG, *, now: datetime, ctx: RunnerContext
+    session: Session,
+    state: TaskInstanceState,
+    dag_run_id: int,
+    claim: Claim,
+    *,
+    now: datetime,
+    ctx: RunnerContext,
 ) -> list[TaskJob]:
     """Only after a success, and only with an executor to submit to (else the tick does it)."""
-    if ti.state is not TI.SUCCESS or ctx.executor is None or ctx.follow_up is None:
+    if state is not TI.SUCCESS or ctx.executor is None or ctx.follow_up is None:
         return []
     limits = Limits(parallelism=ctx.settings.parallelism)
-    return ctx.follow_up(session=session, ti=ti, dag=dag, limits=limits, now=now)
+    return ctx.follow_up(
+        session=session, dag_run_id=dag_run_id, task_id=claim.task_id, dag=claim.dag,
+        limits=limits, now=now,
+    )  # fmt: skip
+
+
+def _lean(session: Session, claim: Claim, record: AttemptRecord) -> bool:
+    """A success on PostgreSQL (the common finish) takes :func:`_record_success_lean`."""
+    return (
+        record.result.outcome is Outcome.SUCCESS
+        and claim.started_at is not None
+        and session.get_bind().dialect.name == "postgresql"
+    )
+
+
+def _record_success_lean(
+    session: Session, claim: Claim, record: AttemptRecord, *, now: datetime
+) -> tuple[TaskInstanceState, datetime, int]:
+    """:func:`_record_outcome`'s success in one statement for the state, the attempt row
+    and the XComs (:func:`engine.execution.trysql.success_statement`); the rarer parts (map
+    length, asset events, skips, an opted-in notification) follow as before."""
+    result = record.result
+    if result.follow is not None:
+        record.xcom.set(
+            claim.dag_id, claim.run_id, claim.task_id, BRANCH_XCOM_KEY, result.follow,
+            claim.map_index,
+        )  # fmt: skip
+    started = claim.started_at or now
+    stmt = success_statement(
+        ti_id=claim.ti_id,
+        try_number=claim.try_number,
+        now=now,
+        duration=(now - started).total_seconds(),
+        details=_details(record),
+        xcom_key=(claim.dag_id, claim.run_id, claim.task_id, claim.map_index),
+        xcoms=record.xcom.pending_of(claim.dag_id, claim.run_id, claim.task_id, claim.map_index),
+        resumed=claim.next_method is not None,
+    )
+    row = session.connection().execute(*stmt).one_or_none()
+    if row is None:
+        raise ConflictError("the task instance is no longer running this try")
+    logger.info(
+        "task instance %s (%s.%s.%s try %s): running -> success",
+        claim.ti_id, claim.dag_id, claim.run_id, claim.task_id, claim.try_number,
+    )  # fmt: skip
+    if not row.attempts_ended or task_route(claim.task, EventType.TASK_SUCCEEDED) is not None:
+        ti = session.get_one(TaskInstance, claim.ti_id)
+        if not row.attempts_ended:  # no attempt row (cleared meanwhile): write one
+            end_attempt(session=session, ti=ti, state=TI.SUCCESS, now=now, details=_details(record))
+        emit.task_succeeded(session=session, ti=ti, task=claim.task, now=now)
+    if result.map_length is not None:
+        record_map_length(session=session, claim=claim, length=result.map_length)
+    record_asset_events(session=session, claim=claim, record=record, now=now)
+    skip_tasks(session=session, dag_run_id=row.dag_run_id, task_ids=result.skip, now=now)
+    return TI.SUCCESS, started, int(row.dag_run_id)
+
+
+def _details(record: AttemptRecord) -> AttemptDetails:
+    return AttemptDetails(
+        log=record.log,
+        log_truncated=record.log_truncated,
+        rendered=redact_secrets_in(to_jsonable(record.result.rendered)),  # shown in the UI
+        log_start=record.log_start,
+    )

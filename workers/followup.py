@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from engine.authoring.serialization import SerializedDAG
 from engine.executors.base import TaskJob
-from engine.models import TaskInstance
+from engine.models import DagRun
 from engine.scheduling import Limits, queue_ready
 from engine.scheduling.emptytasks import decide_ready_finishing_empty
+from engine.scheduling.submission import queue_ready_in_one_statement
 
 
 class FollowUp(Protocol):
@@ -26,23 +28,52 @@ class FollowUp(Protocol):
         self,
         *,
         session: Session,
-        ti: TaskInstance,
+        dag_run_id: int,
+        task_id: str,
         dag: SerializedDAG,
         limits: Limits,
         now: datetime,
     ) -> list[TaskJob]: ...
 
 
+def run_reference(session: Session, dag_run_id: int) -> DagRun:
+    """The run as an ORM object that reads its row only when an attribute is used.
+
+    Deciding a chain's or a fan-in's next task needs the run's key only (a branch, a
+    ``depends_on_past`` or a mapped task reads more, and then loads it): no SELECT for
+    the common fast-follow. The row is expired, never written: nothing here is flushed.
+    """
+    found = session.identity_map.get(identity_key(DagRun, dag_run_id))
+    if isinstance(found, DagRun):
+        return found
+    run = DagRun()
+    run.id = dag_run_id
+    make_transient_to_detached(run)  # the other attributes are expired: loaded on use
+    session.add(run)
+    return run
+
+
 def fast_follow(
-    *, session: Session, ti: TaskInstance, dag: SerializedDAG, limits: Limits, now: datetime
+    *,
+    session: Session,
+    dag_run_id: int,
+    task_id: str,
+    dag: SerializedDAG,
+    limits: Limits,
+    now: datetime,
 ) -> list[TaskJob]:
-    """Decide the direct downstream tasks of ``ti``'s run and queue the ready ones."""
-    downstream = dag.tasks[ti.task_id].downstream_task_ids
+    """Decide the direct downstream tasks of ``task_id`` in run ``dag_run_id`` (its
+    primary key) and queue the ready ones."""
+    downstream = dag.tasks[task_id].downstream_task_ids
     if not downstream:
         return []
+    dag_run = run_reference(session, dag_run_id)
     ready = decide_ready_finishing_empty(
-        session=session, dag_run=ti.dag_run, dag=dag, task_ids=downstream, now=now
+        session=session, dag_run=dag_run, dag=dag, task_ids=downstream, now=now
     )
-    return queue_ready(
-        session=session, waiting=ready, limits=limits, now=now, graphs={ti.dag_run_id: dag}
+    queue = (
+        queue_ready_in_one_statement
+        if session.get_bind().dialect.name == "postgresql"
+        else queue_ready  # arrays and ``unnest``: PostgreSQL's
     )
+    return queue(session=session, waiting=ready, limits=limits, now=now, graphs={dag_run_id: dag})

@@ -95,18 +95,21 @@ class DatabaseXComStore:
     ) -> None:
         """Replace the stored values of the task instance with this try's (the caller
         commits); a ``resumed`` try keeps what it pushed before its deferral."""
-        mine = (dag_id, run_id, task_id)
         replace_xcoms(
             session=session,
             dag_id=dag_id,
             run_id=run_id,
             task_id=task_id,
             map_index=map_index,
-            values={
-                k[3]: v for k, v in self.pending.items() if k[:3] == mine and k[4] == map_index
-            },
+            values=self.pending_of(dag_id, run_id, task_id, map_index),
             only_these=resumed,
         )
+
+    def pending_of(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
+        """The values this try pushed for the task instance, by key (what the finish
+        writes)."""
+        mine = (dag_id, run_id, task_id)
+        return {k[3]: v for k, v in self.pending.items() if k[:3] == mine and k[4] == map_index}
 
 
 def replace_xcoms(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import ChainMap
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -174,8 +174,51 @@ def decide_ready(
     setups = dag.setups_and_teardowns
     needed |= set().union(*(setups.indirect_setups(t) for t in wanted if t in dag.tasks))
     subset = needed if len(needed) <= MAX_LISTED_TASKS else None
-    rows = instance_rows(session=session, run_ids=[dag_run.id], task_ids=subset)[dag_run.id]
+    if subset is None or any(_mapped(dag, t) for t in wanted):
+        rows = instance_rows(session=session, run_ids=[dag_run.id], task_ids=subset)[dag_run.id]
+        settle(session=session, dag_run=dag_run, dag=dag, rows=rows, now=now, only=wanted)
+        return _reread_scheduled(session, rows, wanted)
+    # The common case (no mapped task decided): the rows' submission columns are read
+    # with them, so the ready ones need no second read.
+    rows, waiting = _rows_with_waiting(session, dag_run.id, subset)
+    before = {row.id: row.state for group in rows.values() for row in group}
     settle(session=session, dag_run=dag_run, dag=dag, rows=rows, now=now, only=wanted)
+    ready = []
+    for task_id in sorted(wanted & rows.keys()):
+        for row in rows[task_id]:
+            if row.state is not TI.SCHEDULED:
+                continue
+            found = waiting[row.id]
+            decided = before[row.id] is not TI.SCHEDULED  # moved by this call: at ``now``
+            ready.append(replace(found, scheduled_at=now) if decided else found)
+    return sorted(ready, key=lambda ti: ti.id)
+
+
+def _mapped(dag: SerializedDAG, task_id: str) -> bool:
+    task = dag.tasks.get(task_id)
+    return task is not None and (task.mapped is not None or task_id in dag.mapped_groups)
+
+
+def _rows_with_waiting(
+    session: Session, dag_run_id: int, task_ids: Collection[str]
+) -> tuple[RunRows, dict[int, Waiting]]:
+    """:func:`instance_rows` of one run's ``task_ids``, and each row as :class:`Waiting`."""
+    stmt = sa.select(TaskInstance.state, TaskInstance.map_index, *Waiting.columns()).where(
+        TaskInstance.dag_run_id == dag_run_id, TaskInstance.task_id.in_(sorted(task_ids))
+    )
+    rows: RunRows = {}
+    waiting: dict[int, Waiting] = {}
+    for state, map_index, *columns in session.execute(stmt).all():
+        found = Waiting(*columns)
+        waiting[found.id] = found
+        row = InstanceRow(found.id, found.task_id, state, found.try_number, map_index)
+        rows.setdefault(found.task_id, []).append(row)
+    for group in rows.values():
+        group.sort(key=lambda row: row.map_index)
+    return rows, waiting
+
+
+def _reread_scheduled(session: Session, rows: RunRows, wanted: set[str]) -> list[Waiting]:
     ids = [
         row.id
         for task_id, group in rows.items()

@@ -140,6 +140,13 @@ def load_run_dag(*, session: Session, run: DagRun) -> RunDag:
     return found[run.id]
 
 
+def run_dag_of(*, session: Session, row: Any) -> RunDag:
+    """The graph of a run from a row read like :func:`load_run_dags`'s (``dag_id``,
+    ``dag_version_id``, ``version_hash``, ``version_number``, ``latest_hash``,
+    ``fileloc``): a worker's claim reads them in its own statement."""
+    return _run_dag(session, row)
+
+
 def _run_dag(session: Session, row: Any) -> RunDag:
     if row.version_hash is None:
         dag = cached_latest_dag(session, row.dag_id, row.latest_hash)

@@ -1,0 +1,84 @@
+"""Fast-follow of a fan-out and a fan-in, and the claim of a task that is gone, on both
+databases: the root's worker queues the leaves in one go within ``max_active_tasks``; the
+worker that finishes the last leaf queues the join."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.models import SerializedDag, TaskAttempt, TaskInstance
+from engine.models.transitions import set_task_state
+from engine.state import TaskInstanceState
+from tests.support.executors import RecordingExecutor
+from tests.workers.conftest import Sessions, create_run, holding, queue_try, ti_id_of
+from workers import RunnerContext, run_task
+
+TI = TaskInstanceState
+
+
+@pytest.fixture
+def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
+    return holding(dags_folder, sessions, "chain.py")
+
+
+def states(sessions: Sessions) -> dict[str, TaskInstanceState]:
+    with sessions() as session:
+        rows = session.execute(sa.select(TaskInstance.task_id, TaskInstance.state))
+        return {row.task_id: row.state for row in rows}
+
+
+def queue_scheduled(sessions: Sessions, ti_id: int) -> int:
+    """``scheduled → queued`` with a new try, as the tick does; the try."""
+    with sessions.begin() as session:
+        expected = session.get_one(TaskInstance, ti_id).try_number
+        assert set_task_state(
+            session=session, ti_id=ti_id, expected=TI.SCHEDULED, new=TI.QUEUED,
+            try_number=expected, increment_try=True,
+        )  # fmt: skip
+        return expected + 1
+
+
+def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_join(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="fan")
+    root = ti_id_of(sessions, "root", run_pk)
+
+    assert run_task(root, queue_try(sessions, root), ctx=ctx) is TI.SUCCESS
+
+    first = list(executor.submitted)
+    assert sorted(job.task_id for job in first) == ["leaf0", "leaf1", "leaf2"]
+    assert {job.try_number for job in first} == {1}
+    now = states(sessions)
+    assert [now[f"leaf{i}"] for i in range(5)] == [TI.QUEUED] * 3 + [TI.SCHEDULED] * 2
+    # A leaf's fast-follow looks below it only: the join waits, the scheduled leaves are
+    # the tick's (woken since nothing was queued), done here as the tick would.
+    for job in first:
+        assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
+        assert states(sessions)["join"] is TI.NONE
+    assert executor.submitted == first
+    for task_id in ("leaf3", "leaf4"):
+        ti_id = ti_id_of(sessions, task_id, run_pk)
+        assert run_task(ti_id, queue_scheduled(sessions, ti_id), ctx=ctx) is TI.SUCCESS
+    [join] = executor.submitted[len(first) :]
+    assert join.task_id == "join"
+    assert states(sessions)["join"] is TI.QUEUED
+
+
+def test_a_claimed_task_its_dag_no_longer_has_is_removed_not_run(
+    sessions: Sessions, ctx: RunnerContext
+) -> None:
+    run_pk = create_run(sessions, dag_id="chain")
+    ti_id = ti_id_of(sessions, "t0", run_pk)
+    try_number = queue_try(sessions, ti_id)
+    with sessions.begin() as session:  # the DAG is gone: no graph to run the task on
+        session.execute(sa.delete(SerializedDag).where(SerializedDag.dag_id == "chain"))
+
+    assert run_task(ti_id, try_number, ctx=ctx) is None
+
+    assert states(sessions)["t0"] is TI.REMOVED
+    with sessions() as session:  # the claim's attempt row was rolled back with it
+        assert session.scalars(sa.select(TaskAttempt)).all() == []

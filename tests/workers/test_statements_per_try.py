@@ -1,0 +1,88 @@
+"""How many SQL statements and commits one try of a chain costs on PostgreSQL.
+
+Counted with a ``before_cursor_execute`` listener on the worker's thread (the heartbeat
+and log-streaming threads are left out): claim, finish and the fast-follow that queues
+the next link. A count, not a time, so it does not depend on the machine; the bound is
+what the worker's path achieves today (docs/decisions.md lists each statement), and a
+change that adds a round trip to every try fails here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.models import migrate
+from engine.state import TaskInstanceState
+from tests.support.database import database_sessions
+from tests.support.executors import RecordingExecutor
+from tests.workers.conftest import create_run, holding, queue_try, ti_id_of
+from workers import RunnerContext, run_task
+
+pytestmark = pytest.mark.postgres
+
+TI = TaskInstanceState
+
+MAX_STATEMENTS_PER_TRY = 7
+MAX_COMMITS_PER_TRY = 2
+
+
+@pytest.fixture
+def sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    migrate.upgrade_and_seed(postgres_url)
+    with database_sessions(postgres_url) as factory:
+        yield factory
+
+
+@pytest.fixture
+def dags_folder(dags_folder: Path, sessions: sessionmaker[Session]) -> Path:
+    return holding(dags_folder, sessions, "chain.py")
+
+
+class Counted:
+    """Statements and commits issued on the thread that created this."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.thread = threading.get_ident()
+        self.statements: list[str] = []
+        self.commits = 0
+        sa.event.listen(engine, "before_cursor_execute", self._statement)
+        sa.event.listen(engine, "commit", self._commit)
+
+    def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.get_ident() == self.thread:
+            self.statements.append(statement)
+
+    def _commit(self, conn: Any) -> None:
+        if threading.get_ident() == self.thread:
+            self.commits += 1
+
+    def reset(self) -> None:
+        self.statements.clear()
+        self.commits = 0
+
+
+def test_a_chained_try_costs_at_most_its_budget_of_statements(
+    sessions: sessionmaker[Session], ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="chain")
+    ti_id = ti_id_of(sessions, "t0", run_pk)
+    assert run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx) is TI.SUCCESS  # warms caches
+    counted = Counted(sessions.kw["bind"])
+    for link in ("t1", "t2"):
+        [job] = executor.submitted[-1:]
+        assert job.task_id == link
+        counted.reset()
+
+        assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
+
+        listing = "\n".join(s.split("\n")[0][:100] for s in counted.statements)
+        assert len(counted.statements) <= MAX_STATEMENTS_PER_TRY, listing
+        assert counted.commits <= MAX_COMMITS_PER_TRY
+    assert executor.submitted[-1].task_id == "t3"  # the fast-follow queued the next link
