@@ -9,11 +9,11 @@ from engine.models.assets import DagRunAssetEvent as DagRunAssetEvent
 from engine.models.assets import DagScheduleAssetAliasReference as DagScheduleAssetAliasReference
 from engine.models.assets import DagScheduleAssetReference as DagScheduleAssetReference
 from engine.models.assets import TaskOutletAssetReference as TaskOutletAssetReference
-from engine.models.changes import DagRunChange as DagRunChange
 from engine.models.base import Base as Base
 from engine.models.base import JSONType as JSONType
 from engine.models.base import StrEnumType as StrEnumType
 from engine.models.base import UtcDateTime as UtcDateTime
+from engine.models.changes import DagRunChange as DagRunChange
 from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
 from engine.models.dags import DagVersion as DagVersion

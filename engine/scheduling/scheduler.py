@@ -54,8 +54,8 @@ from engine.scheduling.changes import (
 from engine.scheduling.deferrals import fail_timed_out_deferrals
 from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
-from engine.scheduling.readiness import RunRows
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
+from engine.scheduling.readiness import RunRows
 from engine.scheduling.wakeup import LocalWaker, Waker
 from engine.services.dagversions import load_run_dags
 from engine.state import DagRunState
