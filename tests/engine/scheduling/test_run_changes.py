@@ -168,6 +168,3 @@ def ti_of_run(rig: Rig, run_id: str) -> TaskInstance:
     with rig.sessions() as session:
         stmt = sa.select(TaskInstance).where(TaskInstance.run_id == run_id)
         return session.scalars(stmt).one()
-
-
-
