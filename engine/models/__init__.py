@@ -19,6 +19,7 @@ _attribute, __dir__, __all__ = attach_stub(__name__, __file__)
 MODEL_MODULES = (
     "engine.models.assets",
     "engine.models.backfills",
+    "engine.models.changes",
     "engine.models.dags",
     "engine.models.heartbeats",
     "engine.models.operations",

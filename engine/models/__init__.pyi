@@ -15,6 +15,7 @@ from engine.models.base import Base as Base
 from engine.models.base import JSONType as JSONType
 from engine.models.base import StrEnumType as StrEnumType
 from engine.models.base import UtcDateTime as UtcDateTime
+from engine.models.changes import DagRunChange as DagRunChange
 from engine.models.dags import Dag as Dag
 from engine.models.dags import DagFile as DagFile
 from engine.models.dags import DagVersion as DagVersion

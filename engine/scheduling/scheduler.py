@@ -47,10 +47,18 @@ from engine.scheduling import (
     waiting_instances,
 )
 from engine.scheduling.assets import create_asset_triggered_runs
+from engine.scheduling.changes import (
+    changed_run_ids,
+    drop_settled_changes,
+    note_changed,
+    take_changes,
+    waits_on_past,
+)
 from engine.scheduling.deferrals import fail_timed_out_deferrals
 from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
+from engine.scheduling.readiness import RunRows
 from engine.scheduling.wakeup import LocalWaker, Waker
 from engine.services.backfill import complete_finished_backfills
 from engine.services.dagversions import load_run_dags
@@ -216,21 +224,45 @@ class Scheduler:
         report.reschedules_promoted = len(promote_reschedules(session=session, now=now))
 
     def _advance(self, session: Session, now: datetime, report: TickReport) -> None:
-        """Settle every running run's waiting tasks, then finish the runs that are done."""
-        runs = _running_runs(session=session)
+        """Settle the waiting tasks of the running runs whose instances changed since they
+        were last advanced, then finish those that are done (see
+        :mod:`engine.scheduling.changes`); a tick where nothing changed reads no instance."""
+        changed = changed_run_ids(session=session)
+        if not changed:
+            return
+        runs = _running_runs(session=session, run_ids=changed)
+        take_changes(session=session, run_ids=[run.id for run, _ in runs])
+        drop_settled_changes(session=session, run_ids=changed)
         rows_by_run = instance_rows(session=session, run_ids=[run.id for run, _ in runs])
+        again = []
         for run, dag in runs:
             rows = rows_by_run[run.id]
-            stop_after_failure(session=session, dag_run=run, dag=dag, rows=rows, now=now)
-            report.ready += len(
-                settle_finishing_empty(session=session, dag_run=run, dag=dag, rows=rows, now=now)
-            )
-            states = task_states(rows)
-            if finish_run_if_done(
-                session=session, dag_run=run, dag=dag, states=states, now=now,
-                max_failed_runs=self._max_failed_runs,
-            ):  # fmt: skip
-                report.runs_finished += 1
+            if self._advance_run(session, run, dag, rows, now, report) is None and waits_on_past(
+                dag, rows
+            ):
+                again.append(run.id)
+        note_changed(session=session, run_ids=again)
+
+    def _advance_run(
+        self,
+        session: Session,
+        run: DagRun,
+        dag: SerializedDAG,
+        rows: RunRows,
+        now: datetime,
+        report: TickReport,
+    ) -> DagRunState | None:
+        stop_after_failure(session=session, dag_run=run, dag=dag, rows=rows, now=now)
+        report.ready += len(
+            settle_finishing_empty(session=session, dag_run=run, dag=dag, rows=rows, now=now)
+        )
+        finished = finish_run_if_done(
+            session=session, dag_run=run, dag=dag, states=task_states(rows), now=now,
+            max_failed_runs=self._max_failed_runs,
+        )  # fmt: skip
+        if finished is not None:
+            report.runs_finished += 1
+        return finished
 
     def _queue(self, session: Session, now: datetime, report: TickReport) -> list[TaskJob]:
         if active_count(session=session) >= self._limits.parallelism:
@@ -288,12 +320,14 @@ class Scheduler:
                 report.resubmitted += 1
 
 
-def _running_runs(*, session: Session) -> list[tuple[DagRun, SerializedDAG]]:
-    """Running runs this scheduler could lock, each with the graph of its DAG version (runs
-    of a lost DAG left out)."""
+def _running_runs(
+    *, session: Session, run_ids: Sequence[int]
+) -> list[tuple[DagRun, SerializedDAG]]:
+    """The running runs of ``run_ids`` this scheduler could lock, each with the graph of its
+    DAG version (runs of a lost DAG left out)."""
     stmt = (
         sa.select(DagRun)
-        .where(DagRun.state == DagRunState.RUNNING)
+        .where(DagRun.state == DagRunState.RUNNING, DagRun.id.in_(run_ids))
         .order_by(DagRun.id)
         .with_for_update(skip_locked=True)
     )

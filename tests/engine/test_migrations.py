@@ -144,12 +144,16 @@ def test_check_reports_type_drift_on_postgres(postgres_url: str) -> None:
     migrate.upgrade(postgres_url)
     db = create_db_engine(postgres_url)
     with db.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE task_instance ALTER COLUMN state TYPE VARCHAR(64)")
+        # Not ``state``: the run-change triggers read it, and PostgreSQL refuses to retype it.
+        conn.exec_driver_sql(
+            "ALTER TABLE task_instance ALTER COLUMN priority_class TYPE VARCHAR(64)"
+        )
         conn.exec_driver_sql("ALTER TABLE dag ALTER COLUMN created_at TYPE timestamp")
     db.dispose()
     assert sorted(migrate.check(postgres_url)) == [
         "modify_type dag.created_at: TIMESTAMP() -> UtcDateTime(timezone=True)",
-        "modify_type task_instance.state: VARCHAR(length=64) -> StrEnumType(TaskInstanceState)",
+        "modify_type task_instance.priority_class: VARCHAR(length=64)"
+        " -> StrEnumType(PriorityClass)",
     ]
 
 
