@@ -1,7 +1,10 @@
 """Backfills: a backfill row per request, and the backfill each run belongs to.
 
+On SQLite, altering ``dag_run`` re-creates the table, which drops the triggers migration
+0013 put on it: they are created again (on PostgreSQL they stay).
+
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-05
 """
 
@@ -14,11 +17,26 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+NOTE = "INSERT INTO dag_run_change (dag_run_id) VALUES (NEW.id)"
+SQLITE_RUN_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS dag_run_inserted AFTER INSERT ON dag_run
+    FOR EACH ROW WHEN NEW.state = 'running' BEGIN {NOTE}; END""",
+    f"""CREATE TRIGGER IF NOT EXISTS dag_run_started AFTER UPDATE OF state ON dag_run
+    FOR EACH ROW WHEN NEW.state = 'running' AND OLD.state <> NEW.state BEGIN {NOTE}; END""",
+]
+"""Migration 0013's triggers on ``dag_run``, as it wrote them."""
+
+
+def _restore_run_triggers() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in SQLITE_RUN_TRIGGERS:
+            op.execute(statement)
 
 
 def upgrade() -> None:
@@ -53,6 +71,7 @@ def upgrade() -> None:
             ["id"],
             ondelete="SET NULL",
         )
+    _restore_run_triggers()
 
 
 def downgrade() -> None:
@@ -60,5 +79,6 @@ def downgrade() -> None:
         batch.drop_constraint(batch.f("fk_dag_run_backfill_id_backfill"), type_="foreignkey")
         batch.drop_index(batch.f("ix_dag_run_backfill_id"))
         batch.drop_column("backfill_id")
+    _restore_run_triggers()
     op.drop_index(op.f("ix_backfill_dag_id"), table_name="backfill")
     op.drop_table("backfill")

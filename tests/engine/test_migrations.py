@@ -207,3 +207,35 @@ def test_dag_versions_upgrade_makes_each_stored_graph_version_one(empty_db_url: 
         assert "dag_version" not in table_names(empty_db_url)
     finally:
         db.dispose()
+
+
+RUN_CHANGE_TRIGGERS = {
+    "dag_run_inserted",
+    "dag_run_started",
+    "task_instance_inserted",
+    "task_instance_state_changed",
+}
+
+
+def trigger_names(url: str) -> set[str]:
+    db = sa.create_engine(url)
+    try:
+        with db.connect() as conn:
+            if db.dialect.name == "sqlite":
+                found = conn.execute(sa.text("SELECT name FROM sqlite_master WHERE type='trigger'"))
+            else:
+                found = conn.execute(
+                    sa.text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+                )
+            return {row[0] for row in found}
+    finally:
+        db.dispose()
+
+
+def test_the_run_change_triggers_survive_every_later_migration(empty_db_url: str) -> None:
+    """SQLite re-creates a table a migration alters, without its triggers (0015 alters
+    dag_run): head and a downgrade to 0013 both have all four."""
+    migrate.upgrade(empty_db_url)
+    assert trigger_names(empty_db_url) >= RUN_CHANGE_TRIGGERS
+    migrate.downgrade(empty_db_url, "0013")
+    assert trigger_names(empty_db_url) >= RUN_CHANGE_TRIGGERS
