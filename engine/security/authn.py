@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from engine.config import LoginSettings
-from engine.models import RevokedSession, User
+from engine.models import RevokedSession, Role, User
 from engine.security import throttle
 from engine.security.passwords import hash_password, needs_rehash, verify_password
 from engine.security.users import get_user
@@ -116,11 +116,23 @@ def revoke_session(
 def token_user(
     *, session: Session, user_id: int, token_version: int, session_id: str
 ) -> User | None:
-    """The user a token names, or None when the token no longer holds."""
-    user = session.get(User, user_id)
-    if user is None or not user.is_active or user.token_version != token_version:
+    """The user a token names, with their roles and permissions, or None when the token no
+    longer holds.
+
+    One statement per request, read afresh each time (no cache): a logout, a password
+    change, a disabled user or a changed role takes effect at the next request.
+    """
+    revoked = sa.exists().where(RevokedSession.session_id == session_id)
+    stmt = (
+        sa.select(User, revoked)
+        .where(User.id == user_id)
+        .options(joinedload(User.roles).joinedload(Role.permissions))
+    )
+    row = session.execute(stmt).unique().first()
+    if row is None:
         return None
-    if session.get(RevokedSession, session_id) is not None:
+    user, is_revoked = row
+    if is_revoked or not user.is_active or user.token_version != token_version:
         return None
     return user
 

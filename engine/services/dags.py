@@ -277,11 +277,22 @@ def get_import_error(
 
 
 def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[str, SerializedDAG]:
-    """The graphs of ``dag_ids`` as last parsed (those that have one), in one query when
-    they are cached."""
+    """The graphs of ``dag_ids`` as last parsed (those that have one): one query when they
+    are cached, else two (those not cached are read together, not one query per DAG)."""
     rows = session.execute(
         sa.select(SerializedDag.dag_id, SerializedDag.dag_hash).where(
             SerializedDag.dag_id.in_(sorted(dag_ids))
         )
-    )
+    ).all()
+    missing = sorted(dag_id for dag_id, digest in rows if (dag_id, digest) not in _PARSED_DAGS)
+    if missing:
+        # Each graph is cached under the hash read with it, so a parse in between
+        # cannot file one content under another's hash.
+        fresh = session.execute(
+            sa.select(SerializedDag.dag_id, SerializedDag.dag_hash, SerializedDag.data).where(
+                SerializedDag.dag_id.in_(missing)
+            )
+        )
+        for dag_id, digest, data in fresh:
+            cached_dag(dag_id, digest, lambda data=data: data or {})
     return {dag_id: cached_latest_dag(session, dag_id, digest) for dag_id, digest in rows}
