@@ -9,6 +9,7 @@ back, without history, at the next parse.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -276,6 +277,10 @@ def get_import_error(
     return error
 
 
+def _content(data: dict[str, Any] | None) -> dict[str, Any]:
+    return data or {}
+
+
 def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[str, SerializedDAG]:
     """The graphs of ``dag_ids`` as last parsed (those that have one): one query when they
     are cached, else two (those not cached are read together, not one query per DAG)."""
@@ -294,5 +299,5 @@ def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[
             )
         )
         for dag_id, digest, data in fresh:
-            cached_dag(dag_id, digest, lambda data=data: data or {})
+            cached_dag(dag_id, digest, functools.partial(_content, data))
     return {dag_id: cached_latest_dag(session, dag_id, digest) for dag_id, digest in rows}
