@@ -106,8 +106,8 @@ GUNICORN_REQUEST_LINE_LIMIT = 8190
 
 def gunicorn_options(settings: Settings, *, host: str, port: int, workers: int) -> dict[str, Any]:
     """gunicorn's settings for ``loom webserver``: ``workers`` processes of
-    ``webserver.threads`` threads each (the ``gthread`` worker, which keeps client
-    connections alive; the ``sync`` worker closes each after one request)."""
+    ``webserver.threads`` threads each (the ``gthread`` worker): while one request waits
+    on PostgreSQL another runs, which a ``sync`` worker (one request at a time) cannot."""
     web = settings.webserver
     return {
         "bind": f"{host}:{port}",
