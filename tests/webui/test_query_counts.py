@@ -124,3 +124,29 @@ def test_the_token_check_is_one_statement(many_app: Flask, statements: list[str]
     assert len(token_checks) == 1, statements
     others = [s for s in statements if s not in token_checks]
     assert not [s for s in others if "role" in s or "permission" in s], statements
+
+
+def test_a_role_taken_away_elsewhere_is_refused_at_the_next_request(
+    many_app: Flask, many_world: Path
+) -> None:
+    """No cache between requests: what another webserver process (here: another
+    connection) changes in the roles holds from the next request on."""
+    client = many_app.test_client()
+    headers = bearer(login(client, "viewer")["access_token"])
+    assert client.get("/api/v2/dags", headers=headers).status_code == 200
+    engine = create_db_engine(f"sqlite:///{many_world / 'many.db'}")
+    try:
+        with engine.begin() as conn:
+            user_id = conn.scalar(sa.text("SELECT id FROM user WHERE username = 'viewer'"))
+            conn.execute(sa.text("DELETE FROM user_role WHERE user_id = :id"), {"id": user_id})
+        assert client.get("/api/v2/dags", headers=headers).status_code == 403
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO user_role (user_id, role_id) "
+                    "SELECT :id, id FROM role WHERE name = 'Viewer'"
+                ),
+                {"id": user_id},
+            )
+        engine.dispose()
