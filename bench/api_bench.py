@@ -39,7 +39,7 @@ CLIENTS, REQUESTS_PER_CLIENT = 50, 40
 SERIAL_REQUESTS = 50
 """Requests per endpoint, one at a time, for the single-client service time."""
 REPETITIONS = 3
-WORKERS, THREADS = 2, 4
+WORKERS, THREADS = 2, 8
 PORT = 18_931
 PASSWORD = "bench-password-123"
 DAG_SOURCE = """

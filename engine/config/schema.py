@@ -306,7 +306,7 @@ class WebserverSettings(_Section):
     """Key that signs sessions and JWTs; must be set in production."""
     workers: Count = 2
     """Webserver worker processes (gunicorn); one per core."""
-    threads: Count = 4
+    threads: Count = 8
     """Request threads per worker process (gunicorn's ``gthread`` worker): a thread waiting
     on PostgreSQL lets another use the core. Each worker's database pool holds at least
     this many connections."""

@@ -152,17 +152,17 @@ def _two_requests_on_one_connection_are_counted(host: str, port: int) -> None:
 
 def test_gunicorn_runs_threads_with_a_connection_each(tmp_path: Path) -> None:
     settings = load_settings(
-        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__THREADS": "8"}, cwd=tmp_path
+        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__THREADS": "12"}, cwd=tmp_path
     )
     options = gunicorn_options(settings, host="127.0.0.1", port=8080, workers=2)
-    assert (options["worker_class"], options["workers"], options["threads"]) == ("gthread", 2, 8)
+    assert (options["worker_class"], options["workers"], options["threads"]) == ("gthread", 2, 12)
     assert options["keepalive"] == 5
     assert settings.database.pool_size == 5
-    assert with_pool_for_threads(settings).database.pool_size == 8
+    assert with_pool_for_threads(settings).database.pool_size == 12
     roomy = load_settings(
-        {"LOOM_HOME": str(tmp_path), "LOOM__DATABASE__POOL_SIZE": "12"}, cwd=tmp_path
+        {"LOOM_HOME": str(tmp_path), "LOOM__DATABASE__POOL_SIZE": "20"}, cwd=tmp_path
     )
-    assert with_pool_for_threads(roomy).database.pool_size == 12
+    assert with_pool_for_threads(roomy).database.pool_size == 20
 
 
 def _poll(url: str, deadline: float) -> dict[str, Any]:
