@@ -20,11 +20,22 @@ from engine.cli.common import loom_context
     default=None,
     help="Worker processes (default: webserver.workers).",
 )
-def webserver_command(host: str | None, port: int | None, workers: int | None) -> None:
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Request threads per worker process (default: webserver.threads).",
+)
+def webserver_command(
+    host: str | None, port: int | None, workers: int | None, threads: int | None
+) -> None:
     """Serve the web UI and the REST API (/api/v1) with gunicorn; needs webserver.secret_key."""
     from webui.serve import run_gunicorn
 
     settings = loom_context().settings
+    if threads is not None:
+        web = settings.webserver.model_copy(update={"threads": threads})
+        settings = settings.model_copy(update={"webserver": web})
     web = settings.webserver
     run_gunicorn(
         settings, host=host or web.host, port=port or web.port, workers=workers or web.workers

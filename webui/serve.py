@@ -104,13 +104,17 @@ GUNICORN_REQUEST_LINE_LIMIT = 8190
 """gunicorn's largest request line: longer ones get gunicorn's own plain 400."""
 
 
-def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
-    """Serve the API with gunicorn until stopped; refuses to start without a secret key."""
-    check_secret(settings.webserver.secret_key)
-    use_multiprocess_dir("webserver")  # before the workers fork: they count in files
-    options = {
+def gunicorn_options(settings: Settings, *, host: str, port: int, workers: int) -> dict[str, Any]:
+    """gunicorn's settings for ``loom webserver``: ``workers`` processes of
+    ``webserver.threads`` threads each (the ``gthread`` worker): while one request waits
+    on PostgreSQL another runs, which a ``sync`` worker (one request at a time) cannot."""
+    web = settings.webserver
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
+        "worker_class": "gthread",
+        "threads": web.threads,
+        "keepalive": max(1, round(web.keepalive.total_seconds())),
         "accesslog": "-",
         "loglevel": settings.logging.level.lower(),
         "proc_name": "loom-webserver",
@@ -121,4 +125,22 @@ def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> N
         # believe about HTTPS is webserver.proxy_fix's decision (webui/headers.py).
         "secure_scheme_headers": {},
     }
-    GunicornServer(settings, options).run()
+
+
+def with_pool_for_threads(settings: Settings) -> Settings:
+    """``settings`` whose database pool holds a connection for each request thread, so
+    that no thread waits for another's connection (``database.pool_size`` when larger)."""
+    threads, database = settings.webserver.threads, settings.database
+    if database.pool_size >= threads:
+        return settings
+    return settings.model_copy(
+        update={"database": database.model_copy(update={"pool_size": threads})}
+    )
+
+
+def run_gunicorn(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    """Serve the API with gunicorn until stopped; refuses to start without a secret key."""
+    check_secret(settings.webserver.secret_key)
+    use_multiprocess_dir("webserver")  # before the workers fork: they count in files
+    options = gunicorn_options(settings, host=host, port=port, workers=workers)
+    GunicornServer(with_pool_for_threads(settings), options).run()

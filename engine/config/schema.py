@@ -314,7 +314,13 @@ class WebserverSettings(_Section):
     secret_key: str = ""
     """Key that signs sessions and JWTs; must be set in production."""
     workers: Count = 2
-    """Webserver worker processes."""
+    """Webserver worker processes (gunicorn); one per core."""
+    threads: Count = 8
+    """Request threads per worker process (gunicorn's ``gthread`` worker): a thread waiting
+    on PostgreSQL lets another use the core. Each worker's database pool holds at least
+    this many connections."""
+    keepalive: Duration = timedelta(seconds=5)
+    """How long an idle client connection is kept open for its next request."""
     base_url: HttpUrl = "http://127.0.0.1:8080"
     """Public URL of the web UI, used in links in e-mails and webhooks."""
     access_token_ttl: Duration = timedelta(minutes=15)

@@ -136,6 +136,8 @@ class TaskInstance(Base):
         sa.Index("ix_task_instance_state_last_heartbeat_at", "state", "last_heartbeat_at"),
         sa.Index("ix_task_instance_dag_run_id_state", "dag_run_id", "state"),
         sa.Index("ix_task_instance_state_next_poke_at", "state", "next_poke_at"),
+        # The API lists every run's instances by task_id (migration 0014).
+        sa.Index("ix_task_instance_task_id", "task_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

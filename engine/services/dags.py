@@ -9,6 +9,7 @@ back, without history, at the next parse.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -276,12 +277,27 @@ def get_import_error(
     return error
 
 
+def _content(data: dict[str, Any] | None) -> dict[str, Any]:
+    return data or {}
+
+
 def load_serialized_dags(*, session: Session, dag_ids: Collection[str]) -> dict[str, SerializedDAG]:
-    """The graphs of ``dag_ids`` as last parsed (those that have one), in one query when
-    they are cached."""
+    """The graphs of ``dag_ids`` as last parsed (those that have one): one query when they
+    are cached, else two (those not cached are read together, not one query per DAG)."""
     rows = session.execute(
         sa.select(SerializedDag.dag_id, SerializedDag.dag_hash).where(
             SerializedDag.dag_id.in_(sorted(dag_ids))
         )
-    )
+    ).all()
+    missing = sorted(dag_id for dag_id, digest in rows if (dag_id, digest) not in _PARSED_DAGS)
+    if missing:
+        # Each graph is cached under the hash read with it, so a parse in between
+        # cannot file one content under another's hash.
+        fresh = session.execute(
+            sa.select(SerializedDag.dag_id, SerializedDag.dag_hash, SerializedDag.data).where(
+                SerializedDag.dag_id.in_(missing)
+            )
+        )
+        for dag_id, digest, data in fresh:
+            cached_dag(dag_id, digest, functools.partial(_content, data))
     return {dag_id: cached_latest_dag(session, dag_id, digest) for dag_id, digest in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -22,7 +23,13 @@ from engine.cli.main import cli
 from engine.config import load_settings
 from engine.models import migrate
 from tests.webui.world import SECRET
-from webui.serve import SECRET_FILE, ensure_secret_key, serve_in_thread
+from webui.serve import (
+    SECRET_FILE,
+    ensure_secret_key,
+    gunicorn_options,
+    serve_in_thread,
+    with_pool_for_threads,
+)
 
 
 def test_webserver_refuses_to_start_without_a_secret_key(
@@ -82,7 +89,7 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
     loom = str(Path(sys.executable).parent / "loom")
     subprocess.run([loom, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
     server = subprocess.Popen(
-        [loom, "webserver", "--port", "18767", "--workers", "1"],
+        [loom, "webserver", "--port", "18767", "--workers", "1", "--threads", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -108,9 +115,54 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
             urllib.request.urlopen(long_uri, timeout=5)
         assert too_long.value.code == 414
         assert json.load(too_long.value)["code"] == 414
+        _two_requests_on_one_connection_are_counted("127.0.0.1", 18767)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _two_requests_on_one_connection_are_counted(host: str, port: int) -> None:
+    """A gthread worker keeps the client's connection for its next requests, and the
+    Prometheus multiprocess files count what the worker's threads served."""
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        sockets = []
+        for _ in range(2):
+            conn.request("GET", "/api/v1/version")
+            reply = conn.getresponse()
+            reply.read()
+            assert reply.status == 200
+            sockets.append(conn.sock)  # None once the server closed it
+        conn.request("GET", "/metrics")
+        metrics = conn.getresponse().read().decode()
+        sockets.append(conn.sock)
+        assert sockets[0] is not None
+        assert all(s is sockets[0] for s in sockets)  # one connection served all three
+    finally:
+        conn.close()
+    counted = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("flask_http_request_duration_seconds_count")
+        and 'path="/api/v1/version"' in line
+    ]
+    assert counted, metrics
+    assert float(counted[0].rsplit(" ", 1)[1]) >= 2, metrics
+
+
+def test_gunicorn_runs_threads_with_a_connection_each(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__THREADS": "12"}, cwd=tmp_path
+    )
+    options = gunicorn_options(settings, host="127.0.0.1", port=8080, workers=2)
+    assert (options["worker_class"], options["workers"], options["threads"]) == ("gthread", 2, 12)
+    assert options["keepalive"] == 5
+    assert settings.database.pool_size == 5
+    assert with_pool_for_threads(settings).database.pool_size == 12
+    roomy = load_settings(
+        {"LOOM_HOME": str(tmp_path), "LOOM__DATABASE__POOL_SIZE": "20"}, cwd=tmp_path
+    )
+    assert with_pool_for_threads(roomy).database.pool_size == 20
 
 
 def _poll(url: str, deadline: float) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def _signed_in_access() -> Access:
     verify_jwt_in_request()
     if "loom_access" not in g:
         g.loom_user = current_user
-        g.loom_access = access_of(current_user.roles)
+        g.loom_access = g.get("loom_token_access") or access_of(current_user.roles)
     return cast(Access, g.loom_access)
 
 

@@ -2,7 +2,7 @@
 
 A token names its user (``sub``), the user's ``token_version`` when it was issued
 (``ver``) and its sign-in (``sid``, shared by the access and refresh tokens of one
-login). On every request :func:`engine.security.authn.token_user` checks all three
+login). On every request :func:`engine.security.authn.token_holder` checks all three
 against the database, so a logout, a password change or a disabled user takes effect at
 once, across webserver processes and restarts. Only HS256 is accepted: a token signed
 otherwise, with ``alg: none``, tampered with or expired is refused with 401.
@@ -20,7 +20,7 @@ from flask_jwt_extended import JWTManager, create_access_token, create_refresh_t
 
 from engine.config import Settings
 from engine.models import User
-from engine.security.authn import token_user
+from engine.security.authn import token_holder
 from webui import db
 from webui.auth.secret_key import check_secret
 from webui.errors import error_response
@@ -100,11 +100,14 @@ def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         return True
     if not isinstance(version, int):
         return True
-    user = token_user(
+    holder = token_holder(
         session=db.session(), user_id=user_id, token_version=version, session_id=session_id
     )
-    g.loom_token_user = user
-    return user is None
+    if holder is None:
+        return True
+    g.loom_token_user = holder.user
+    g.loom_token_access = holder.access
+    return False
 
 
 def _unauthorized(message: str) -> Response:

@@ -6,7 +6,7 @@ The UI keeps the same JWTs as the API, in HttpOnly cookies (``SameSite=Lax``, an
 refresh token that renews an expired access token on the next page. Flask's own session
 cookie (flash messages) follows the same rule (:class:`LoomSessionInterface`). Every
 check of the API applies (signature, expiry, revoked sign-in, disabled user, changed
-password), through :func:`engine.security.authn.token_user`. The API itself reads tokens from the
+password), through :func:`engine.security.authn.token_holder`. The API itself reads tokens from the
 ``Authorization`` header only, so a cookie never authorizes an API call.
 
 Every form and action carries a CSRF token: an HMAC of the sign-in id (stable while the
@@ -32,8 +32,8 @@ from jwt.exceptions import ExpiredSignatureError, InvalidTokenError
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from engine.models import Dag, User
-from engine.security.access import Access, access_of
-from engine.security.authn import token_user
+from engine.security.access import Access
+from engine.security.authn import TokenHolder, token_holder
 from engine.security.roles import Action, Resource
 from webui import db
 from webui.auth.rbac import ATTRIBUTE, AUTHENTICATED
@@ -56,11 +56,11 @@ def load_sign_in() -> None:
     payload = _valid_access_payload()
     if payload is None:
         return
-    user = _user_of(payload)
-    if user is None:
+    holder = _holder_of(payload)
+    if holder is None:
         return
-    g.loom_user = user
-    g.loom_access = access_of(user.roles)
+    g.loom_user = holder.user
+    g.loom_access = holder.access
     g.loom_sign_in = payload
 
 
@@ -198,17 +198,19 @@ def _renewed_access_payload() -> dict[str, Any] | None:
         refresh = _decoded(token, "refresh")
     except InvalidTokenError:
         return None
-    user = _user_of(refresh)
-    if user is None:
+    holder = _holder_of(refresh)
+    if holder is None:
         return None
+    user = holder.user
     renewed = refreshed_access_token(user, refresh)
     g.loom_renewed_access = renewed
     return _decoded(renewed, "access")
 
 
-def _user_of(payload: dict[str, Any]) -> User | None:
-    """The user a token names, while the token holds (not revoked, same password)."""
-    return token_user(
+def _holder_of(payload: dict[str, Any]) -> TokenHolder | None:
+    """The user a token names and their access, while the token holds (not revoked, same
+    password)."""
+    return token_holder(
         session=db.session(),
         user_id=int(payload["sub"]),
         token_version=payload["ver"],
