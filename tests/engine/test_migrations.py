@@ -237,5 +237,5 @@ def test_the_run_change_triggers_survive_every_later_migration(empty_db_url: str
     dag_run): head and a downgrade to 0013 both have all four."""
     migrate.upgrade(empty_db_url)
     assert trigger_names(empty_db_url) >= RUN_CHANGE_TRIGGERS
-    migrate.downgrade(empty_db_url, "0013")
+    migrate.downgrade(empty_db_url, "0013")  # below 0014 and 0015
     assert trigger_names(empty_db_url) >= RUN_CHANGE_TRIGGERS
