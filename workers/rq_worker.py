@@ -39,6 +39,7 @@ from rq.worker import BaseWorker, DequeueStrategy
 from engine.config.schema import LoggingSettings
 from engine.executors.base import LOOM_ENTRY_POINTS
 from engine.executors.rq_executor import job_queues
+from engine.metrics.retired import retire_process
 from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, is_queue_name, queue_name
 from engine.runtime.processlog import configure_logging
 from engine.runtime.redisconn import check, connect
@@ -215,6 +216,8 @@ class _Supervisor:
         if self._stopping or self._clean_exit(child):
             return
         number = self._children.index(child)
+        if child.pid is not None:
+            retire_process(child.pid)  # its counts are kept, its metric files go
         logger.error(
             "worker process %s died (exit %s); starting another", child.pid, child.exitcode
         )
