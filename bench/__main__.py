@@ -16,6 +16,7 @@ from typing import Any
 from bench import (
     api_bench,
     cli_bench,
+    fork_chain,
     loom_runs,
     memory_bench,
     parse_bench,
@@ -44,6 +45,7 @@ def main() -> None:
         lambda: loom_runs.emit(loom_runs.fan_out(floor=floor_rate, mapped=True)),
     )
     _guarded("chain", lambda: loom_runs.emit(loom_runs.chain()))
+    _guarded("task_chain", lambda: loom_runs.emit(fork_chain.task_chain()))
     _guarded("scheduler_tick", tick_bench.main)
     _guarded("parse", parse_bench.main)
     _guarded("cli", cli_bench.main)
