@@ -180,6 +180,10 @@ class PooledForkWorker(Worker):
         child = self._child
         if child is None:
             return
+        with contextlib.suppress(OSError):
+            # Said, not only implied by closing: a process forked from the worker meanwhile
+            # (RQ restarting its scheduler) may hold the pipe open.
+            child.jobs.send(None)
         child.jobs.close()
         ready, _, _ = select.select([child.pidfd], [], [], RETIRE_GRACE_SECONDS)
         if not ready:
@@ -262,9 +266,12 @@ def _next_request(jobs: Connection, parent: int) -> tuple[str, str, str] | None:
         if os.getppid() != parent:
             return None
     try:
-        job_id, queue_name, execution_id = jobs.recv()
+        request = jobs.recv()
     except EOFError:
         return None
+    if request is None:  # retired
+        return None
+    job_id, queue_name, execution_id = request
     return str(job_id), str(queue_name), str(execution_id)
 
 

@@ -21,6 +21,7 @@ exit; second: abort it) and waits for them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -30,7 +31,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
@@ -192,16 +193,21 @@ class _Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._children: list[multiprocessing.process.BaseProcess] = []
         self._stopping = False
+        self._exits: dict[int, multiprocessing.process.BaseProcess] = {}
+        """A pidfd of each live child (readable once it has exited), to the child."""
         self.restarts = 0
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._forward) for sig in _STOP_SIGNALS}
         try:
             self._children = [self._start_child(number) for number in range(self._concurrency)]
-            while any(child.exitcode is None for child in self._children):
-                live = {child.sentinel: child for child in self._children if child.exitcode is None}
-                for sentinel in multiprocessing.connection.wait(list(live)):
-                    self._ended(live[sentinel])  # type: ignore[index]
+            while self._exits:
+                # pidfds, not the children's sentinels: a dead worker's RQ scheduler process
+                # (its fork) holds the sentinel open, so the death would go unseen.
+                for ready in multiprocessing.connection.wait(list(self._exits)):
+                    pidfd = cast(int, ready)
+                    self._ended(self._exits.pop(pidfd))
+                    os.close(pidfd)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -217,6 +223,10 @@ class _Supervisor:
             return
         number = self._children.index(child)
         if child.pid is not None:
+            # What the dead worker started in its process group (RQ's scheduler process)
+            # would outlive it, holding RQ's scheduler lock.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
             retire_process(child.pid)  # its counts are kept, its metric files go
         logger.error(
             "worker process %s died (exit %s); starting another", child.pid, child.exitcode
@@ -233,6 +243,8 @@ class _Supervisor:
         )
         child.start()
         child.loom_started = time.monotonic()  # type: ignore[attr-defined]
+        assert child.pid is not None  # started
+        self._exits[os.pidfd_open(child.pid)] = child
         logger.info("started worker process %s", child.pid)
         return child
 

@@ -18,7 +18,7 @@ from rq.serializers import JSONSerializer
 
 from engine.executors import RQExecutor, TaskJob
 from engine.priority import queue_name
-from tests.support.processes import kill_tree, wait_until
+from tests.support.processes import descendants, kill_tree, wait_until
 from tests.support.services import flushed_redis
 from tests.workers.pooljobs import POOL_REDIS_URL, RAN_KEY
 
@@ -125,7 +125,13 @@ def test_a_dead_worker_process_under_concurrency_is_restarted(redis_conn: Redis)
     try:
         first = wait_until(lambda: len(_workers(redis_conn)) == 2 and _workers(redis_conn), 60,
                            what="two workers registered")  # fmt: skip
-        victim_name, victim = sorted(first.items())[0]
+        # The worker that runs RQ's scheduler process: that fork outlived a killed worker
+        # and hid its death from the supervisor.
+        victim_name, victim = wait_until(
+            lambda: next(((n, p) for n, p in first.items() if descendants(p)), None), 60,
+            what="a worker's RQ scheduler process",
+        )  # fmt: skip
+        leftovers = descendants(victim)
         os.kill(victim, signal.SIGKILL)
         redis_conn.delete(f"rq:worker:{victim_name}")  # RQ's key outlives a killed worker
         replaced = wait_until(
@@ -133,6 +139,8 @@ def test_a_dead_worker_process_under_concurrency_is_restarted(redis_conn: Redis)
             60, what="a replacement worker registered",
         )  # fmt: skip
         assert len(replaced) == 1
+        wait_until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in leftovers), 30,
+                   what="the dead worker's processes gone")  # fmt: skip
         _submit(redis_conn, RECORD, range(1, 5))
         wait_until(lambda: len(_ran(redis_conn)) == 4, 60, what="the jobs ran")
         supervisor.send_signal(signal.SIGTERM)
