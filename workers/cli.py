@@ -74,6 +74,7 @@ def command(
         dequeue_strategy="round_robin" if dequeue_strategy == "round_robin" else "default",
         logging=settings.logging,
         entry_points=LOOM_ENTRY_POINTS | set(entry_points),
+        max_tries_per_child=settings.worker.max_tries_per_child,
     )
     configure_logging(settings.logging)
     serve_worker_metrics(settings)  # before any job runs, so that every job is counted

@@ -29,6 +29,9 @@ class DagCache:
         self._lock = threading.Lock()
         self.imports = 0
         """How many times a file was actually imported (for tests and metrics)."""
+        self.replacements = 0
+        """How many of those imports replaced an older version of the same file (a
+        pre-forked worker child is replaced after one, to drop the old module)."""
 
     def get_task(
         self, fileloc: str, dag_id: str, task_id: str, *, dags_folder: Path | None = None
@@ -63,5 +66,6 @@ class DagCache:
                 cron_data_intervals=self._cron_data_intervals,
             )  # fmt: skip
             self.imports += 1
+            self.replacements += cached is not None
             self._files[fileloc] = imported
             return imported

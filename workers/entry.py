@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,8 @@ from engine.execution import secrets
 from engine.executors import Executor, worker_executor
 from engine.models.crypto import crypter_for
 from engine.runtime.database import session_factory_for
+from engine.scheduling.maintenance import fail_dead_try
+from engine.timeutil import utcnow
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
 from workers.dagcallbacks import run_dag_callbacks as _run_dag_callbacks
@@ -72,6 +75,18 @@ def run_dag_callbacks(request_id: int, dag_run_id: int, state: str, reason: str)
         plugins_folder=shared.settings.core.plugins_folder,
         conf_overrides=shared.settings.core.dag_run_conf_overrides_params,
     )
+
+
+def fail_lost_try(ti_id: int, try_number: int, *, pid: int) -> bool:
+    """Fail try ``try_number`` of ``ti_id`` if process ``pid`` of this host, seen dead by
+    its worker, still holds it running; whether it did. Called by the worker process."""
+    shared = warm_up()
+    with shared.session_factory() as session, session.begin():
+        failed = fail_dead_try(
+            session=session, ti_id=ti_id, try_number=try_number,
+            hostname=socket.gethostname(), pid=pid, now=utcnow(),
+        )  # fmt: skip
+    return failed is not None
 
 
 @functools.cache

@@ -6,38 +6,46 @@ first non-empty queue (strict priority); ``round_robin`` rotates after each job 
 busy class cannot starve the others. Every worker runs RQ's built-in scheduler (only one
 holds its lock at a time), which moves delayed jobs (``enqueue_at``) onto their queue.
 
-``fork=True`` uses :class:`rq.Worker`: each job runs in a forked work horse, so a crash
-or a leak in a task ends with that job. ``fork=False`` uses :class:`rq.SimpleWorker`: jobs
+``fork=True`` runs jobs in a forked child that is kept for the next ones
+(:class:`workers.pool.PooledForkWorker`, RQ's forking worker with a reused horse),
+replaced after ``max_tries_per_child`` tries, a changed DAG file or its death, so a crash
+or a leak in a task ends with its child. ``fork=False`` uses :class:`rq.SimpleWorker`: jobs
 run in the worker process itself, faster (no fork, warm caches) but less isolated.
 Either way a job runs only if it calls one of ``entry_points`` (:mod:`workers.entrypoints`).
 
 With ``concurrency`` above 1, :func:`run_workers` spawns that many processes, each
-running one worker, forwards SIGTERM/SIGINT to them (first signal: finish the current
-job and exit; second: abort it) and waits for them.
+running one worker, restarts one that dies (a worker killed by the kernel's OOM killer
+or by hand), forwards SIGTERM/SIGINT to them (first signal: finish the current job and
+exit; second: abort it) and waits for them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from rq import SimpleWorker, Worker
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker, DequeueStrategy
 
 from engine.config.schema import LoggingSettings
 from engine.executors.base import LOOM_ENTRY_POINTS
 from engine.executors.rq_executor import job_queues
+from engine.metrics.retired import retire_process
 from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, is_queue_name, queue_name
 from engine.runtime.processlog import configure_logging
 from engine.runtime.redisconn import check, connect
 from workers.entrypoints import RunsOnlyEntryPoints
+from workers.pool import DEFAULT_MAX_TRIES_PER_CHILD, PooledForkWorker
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +62,9 @@ class WorkerOptions:
     burst: bool = False
     """Exit once the queues are empty instead of waiting for jobs."""
     fork: bool = True
-    """Run each job in a forked work horse (rq.Worker) rather than in-process."""
+    """Run jobs in a forked child, reused across jobs, rather than in-process."""
+    max_tries_per_child: int = DEFAULT_MAX_TRIES_PER_CHILD
+    """With ``fork``: tries a child runs before it is replaced (``worker.max_tries_per_child``)."""
     dequeue_strategy: DequeueStrategyName = "default"
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     """Level and format of the worker's own log (a task's output goes to its try's log)."""
@@ -71,12 +81,16 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
     connection = connect(options.redis_url)
     check(connection)  # a refused password is one clear line, not RQ's traceback
     queues = job_queues(connection, options.queues)
+    extra: dict[str, Any] = {}
+    if options.fork:
+        extra["max_tries_per_child"] = options.max_tries_per_child
     worker_class = LoomForkingWorker if options.fork else LoomSimpleWorker
     worker = worker_class(
         queues,
         connection=connection,
         serializer=JSONSerializer,
         entry_points=options.entry_points,
+        **extra,
     )
     if prepare:
         _prepare_entry()
@@ -140,8 +154,8 @@ class _StopsPromptly(BaseWorker):
         )
 
 
-class LoomForkingWorker(RunsOnlyEntryPoints, _StopsPromptly, Worker):
-    """RQ's forking worker (a work horse per job), stopping promptly, running only
+class LoomForkingWorker(RunsOnlyEntryPoints, _StopsPromptly, PooledForkWorker):
+    """RQ's forking worker with a reused work horse, stopping promptly, running only
     Loom's jobs."""
 
 
@@ -167,8 +181,14 @@ def run_workers(options: WorkerOptions, concurrency: int) -> int:
     return _Supervisor(options, concurrency).run()
 
 
+RESTART_DELAY_SECONDS = 1.0
+"""Least time between two starts of the same worker slot: a worker that dies at once
+(a bad setting, Redis refusing it) is restarted at this pace, not in a tight loop."""
+
+
 class _Supervisor:
-    """Spawns the worker processes, forwards stop signals, waits for them all."""
+    """Spawns the worker processes, restarts one that dies, forwards stop signals, waits
+    for them all."""
 
     def __init__(self, options: WorkerOptions, concurrency: int) -> None:
         self._options = options
@@ -176,27 +196,58 @@ class _Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._children: list[multiprocessing.process.BaseProcess] = []
         self._stopping = False
+        self._exits: dict[int, multiprocessing.process.BaseProcess] = {}
+        """A pidfd of each live child (readable once it has exited), to the child."""
+        self.restarts = 0
 
     def run(self) -> int:
         previous = {sig: signal.signal(sig, self._forward) for sig in _STOP_SIGNALS}
         try:
-            for number in range(self._concurrency):
-                self._children.append(self._start_child(number))
-            for child in self._children:
-                child.join()
+            self._children = [self._start_child(number) for number in range(self._concurrency)]
+            while self._exits:
+                # pidfds, not the children's sentinels: a dead worker's RQ scheduler process
+                # (its fork) holds the sentinel open, so the death would go unseen.
+                for ready in multiprocessing.connection.wait(list(self._exits)):
+                    pidfd = cast(int, ready)
+                    self._ended(self._exits.pop(pidfd))
+                    os.close(pidfd)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+        # A worker that died and was replaced was logged then; its replacement's exit counts.
         failed = [child for child in self._children if not self._clean_exit(child)]
         for child in failed:
             logger.error("worker process %s exited with %s", child.pid, child.exitcode)
         return 1 if failed else 0
+
+    def _ended(self, child: multiprocessing.process.BaseProcess) -> None:
+        child.join()
+        if self._stopping or self._clean_exit(child):
+            return
+        number = self._children.index(child)
+        if child.pid is not None:
+            # What the dead worker started in its process group (RQ's scheduler process)
+            # would outlive it, holding RQ's scheduler lock.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+            retire_process(child.pid)  # its counts are kept, its metric files go
+        logger.error(
+            "worker process %s died (exit %s); starting another", child.pid, child.exitcode
+        )
+        started = getattr(child, "loom_started", 0.0)
+        time.sleep(max(0.0, started + RESTART_DELAY_SECONDS - time.monotonic()))
+        if not self._stopping:
+            self._children[number] = self._start_child(number)
+            self.restarts += 1
 
     def _start_child(self, number: int) -> multiprocessing.process.BaseProcess:
         child = self._context.Process(
             target=_child_main, args=(self._options,), name=f"loom-worker-{number}"
         )
         child.start()
+        child.loom_started = time.monotonic()  # type: ignore[attr-defined]
+        assert child.pid is not None  # started
+        self._exits[os.pidfd_open(child.pid)] = child
         logger.info("started worker process %s", child.pid)
         return child
 

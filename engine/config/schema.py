@@ -304,6 +304,14 @@ class TriggererSettings(_Section):
     """A triggerer silent this long is gone: another one takes over its triggers."""
 
 
+class WorkerSettings(_Section):
+    """``loom worker``'s processes."""
+
+    max_tries_per_child: Count = 100
+    """With ``--fork``: tries one forked child runs before a fresh one replaces it (bounds
+    what a leaking task can grow; a changed DAG file or a dead child replaces it too)."""
+
+
 class WebserverSettings(_Section):
     """The web UI and the REST API."""
 
@@ -498,6 +506,7 @@ class Settings(_Section):
     dlq: DlqSettings = Field(default_factory=DlqSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     triggerer: TriggererSettings = Field(default_factory=TriggererSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
     webserver: WebserverSettings = Field(default_factory=WebserverSettings)
     login: LoginSettings = Field(default_factory=LoginSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)

@@ -214,3 +214,36 @@ def stale_queued(*, session: Session, now: datetime, grace: timedelta) -> list[T
         .order_by(TaskInstance.queued_at, TaskInstance.id)
     )
     return [job_for(Waiting(*row)) for row in rows]
+
+
+def fail_dead_try(
+    *, session: Session, ti_id: int, try_number: int, hostname: str, pid: int, now: datetime
+) -> TaskInstance | None:
+    """Fail try ``try_number`` of ``ti_id`` now if it is still running in process ``pid``
+    on ``hostname``, which its worker saw die: a zombie found at once instead of after
+    the heartbeat threshold. None when the try is not running there (never claimed,
+    finished, or claimed by another process)."""
+    ti = session.scalars(
+        sa.select(TaskInstance)
+        .where(
+            TaskInstance.id == ti_id,
+            TaskInstance.try_number == try_number,
+            TaskInstance.state == TI.RUNNING,
+            TaskInstance.hostname == hostname,
+            TaskInstance.pid == pid,
+        )
+        .with_for_update()
+    ).one_or_none()
+    if ti is None:
+        return None
+    dag = _dag_of(ti.dag_run_id, load_run_dags(session=session, run_ids={ti.dag_run_id}))
+    task = dag.tasks.get(ti.task_id) if dag is not None else None
+    if task is None:
+        return None
+    message = f"its worker process {pid} on {hostname} died"
+    logger.warning("task instance %s try %s: %s", ti_id, try_number, message)
+    try:
+        record_zombie(session=session, ti=ti, task=task, message=message, now=now)
+    except ConflictError:
+        return None
+    return ti
