@@ -1,0 +1,95 @@
+"""The one forkserver of a Loom process, from which every child that runs DAG code forks.
+
+Parser children (one per DAG file), the local executor's pool processes and the DAG
+callback processes of ``loom standalone`` all fork from the same multiprocessing
+*forkserver*: a lean process that imported Loom once, never opened a connection and runs
+no thread. A child shares those imported pages with the server and every sibling
+(copy-on-write) instead of importing Loom again in a fresh interpreter, which costs each
+``spawn``-ed process ~70 MB of its own and a second of start-up.
+
+The modules the server imports are decided before it starts: :data:`DAG_CODE_MODULES`
+(what a DAG file imports) plus whatever a user of the server asked for with
+:func:`preload` before then (the local executor asks for its job function's module). A
+module asked for once the server runs is imported by each child that needs it instead:
+correct, only slower.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import multiprocessing
+import multiprocessing.forkserver
+import threading
+from multiprocessing.context import ForkServerContext
+from pathlib import Path
+
+import engine
+from engine.lazy import stub_exports
+
+logger = logging.getLogger(__name__)
+
+DAG_CODE_MODULES = [
+    "engine.cli",
+    "engine.parser.child",
+    *sorted(set(stub_exports(Path(engine.__file__).with_suffix(".pyi")).values())),
+]
+"""Imported by the server before it forks anything: the modules of everything ``from
+engine import ...`` offers a DAG file (``engine`` itself loads them lazily), and the
+parser child's own module.
+
+``engine.cli`` is here for a CPython quirk: the forkserver never preloads ``__main__``
+(the main path is not passed to it), so each child re-runs the parent's main script.
+For the ``loom`` console script that is ``from engine.cli import main``: already loaded,
+it costs nothing; not loaded, it would cost ~30 ms per child.
+"""
+
+_lock = threading.Lock()
+_requested: list[str] = []
+_started = False
+
+
+def preload(*modules: str) -> None:
+    """Ask for ``modules`` to be imported by the server (if it has not started yet)."""
+    with _lock:
+        if _started:
+            missing = [name for name in modules if name not in _preloaded()]
+            if missing:
+                logger.debug("forkserver already running; %s imported per child", missing)
+            return
+        _requested.extend(name for name in modules if name not in _requested)
+
+
+def context() -> ForkServerContext:
+    """The forkserver context, its server started (the first call boots it)."""
+    global _started
+    with _lock:
+        if not _started:
+            _boot()
+            _started = True
+    return _context()
+
+
+def freeze_inherited_objects() -> None:
+    """Called first in a forked child: moves every object inherited from the server out of
+    the garbage collector's reach, so that a full collection in the child does not write
+    to (and so copy) each shared page; inherited objects are module-level and live as
+    long as the child anyway."""
+    gc.freeze()
+
+
+@functools.cache
+def _context() -> ForkServerContext:
+    return multiprocessing.get_context("forkserver")
+
+
+def _preloaded() -> list[str]:
+    return [*DAG_CODE_MODULES, *(name for name in _requested if name not in DAG_CODE_MODULES)]
+
+
+def _boot() -> None:
+    _context().set_forkserver_preload(_preloaded())
+    # Booted now, so that its start (importing Loom, a second or more on a busy machine)
+    # is not charged to the first child's timeout.
+    multiprocessing.forkserver.ensure_running()
