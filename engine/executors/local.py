@@ -406,7 +406,6 @@ def _child_main(
 ) -> None:
     """A pool process: run jobs the parent sends until it sends ``None``."""
     global _child_link
-    forkserver.freeze_inherited_objects()
     surroundings.enter()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     configure_logging(logging_settings)

@@ -17,7 +17,6 @@ correct, only slower.
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import multiprocessing
 import multiprocessing.forkserver
@@ -71,21 +70,19 @@ def context() -> ForkServerContext:
     return _context()
 
 
-def freeze_inherited_objects() -> None:
-    """Called first in a forked child: moves every object inherited from the server out of
-    the garbage collector's reach, so that a full collection in the child does not write
-    to (and so copy) each shared page; inherited objects are module-level and live as
-    long as the child anyway."""
-    gc.freeze()
-
-
 @functools.cache
 def _context() -> ForkServerContext:
     return multiprocessing.get_context("forkserver")
 
 
+PAUSE_MODULE, FREEZE_MODULE = "engine.runtime.gcpause", "engine.runtime.gcfreeze"
+"""Imported first and last by the server: no collection between them, then what the
+modules between them created is frozen (see the two modules)."""
+
+
 def _preloaded() -> list[str]:
-    return [*DAG_CODE_MODULES, *(name for name in _requested if name not in DAG_CODE_MODULES)]
+    extra = [name for name in _requested if name not in DAG_CODE_MODULES]
+    return [PAUSE_MODULE, *DAG_CODE_MODULES, *extra, FREEZE_MODULE]
 
 
 def _boot() -> None:
