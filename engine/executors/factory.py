@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from engine.executors.base import DEFAULT_JOB_FUNC, CallbackTransport, Executor
 from engine.executors.local import LocalExecutor, child_executor
-from engine.executors.rq_executor import RQExecutor
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -28,6 +27,9 @@ def build_executor(
     """
     job_func = runner or DEFAULT_JOB_FUNC
     if settings.executor.kind == "rq":
+        # Imported here: a local executor (standalone) never loads rq and redis.
+        from engine.executors.rq_executor import RQExecutor
+
         return RQExecutor(settings.redis.url, job_func=job_func)
     return LocalExecutor(
         settings.executor.concurrency,
@@ -46,6 +48,8 @@ def worker_executor(settings: Settings) -> Executor:
     link = child_executor()
     if link is not None:
         return link
+    from engine.executors.rq_executor import RQExecutor
+
     return RQExecutor(settings.redis.url)
 
 

@@ -8,11 +8,12 @@ heap, hands the most urgent ready job to an idle process, and listens to the pro
 Each pool process is forked by the process's forkserver (:mod:`engine.runtime.forkserver`,
 never plain ``fork`` from this threaded parent), which has the job function's module
 preloaded, so the pool shares Loom's imported pages instead of each process holding its
-own (``spawn``, a fresh interpreter, remains an option). It runs one job at a time by calling the job function (``workers.entry.run_job``)
-with ``ti_id`` and ``try_number``, and reports back over its pipe. A task may submit
-follow-up jobs from inside a pool process through :func:`child_executor`, which forwards
-them to the parent. A process that dies is replaced; its job is dropped, like a job lost
-from Redis, and the database's reconciliation takes it from there.
+own (``spawn``, a fresh interpreter, remains an option). It runs one job at a time by
+calling the job function (``workers.entry.run_job``) with ``ti_id`` and ``try_number``,
+and reports back over its pipe. A task may submit follow-up jobs from inside a pool
+process through :func:`child_executor`, which forwards them to the parent. A process
+that dies is replaced; its job is dropped, like a job lost from Redis, and the
+database's reconciliation takes it from there.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import importlib
 import itertools
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -272,7 +272,7 @@ class LocalExecutor:
         parent_end, child_end = context.Pipe()
         process = context.Process(
             target=_child_main,
-            args=(child_end, self._job_func, self._logging, _Surroundings.now()),
+            args=(child_end, self._job_func, self._logging, forkserver.Surroundings.now()),
             name="loom-local-worker",
             daemon=True,
         )
@@ -383,26 +383,11 @@ def _logging_like_this_process() -> LoggingSettings:
     return LoggingSettings(level=level if level in ("DEBUG", "INFO", "ERROR") else "WARNING")
 
 
-@dataclass(frozen=True)
-class _Surroundings:
-    """The parent's environment and working directory when it started a pool process: a
-    forked one would otherwise have the forkserver's, from when that started."""
-
-    environ: dict[str, str]
-    cwd: str
-
-    @classmethod
-    def now(cls) -> _Surroundings:
-        return cls(environ=dict(os.environ), cwd=os.getcwd())
-
-    def enter(self) -> None:
-        os.environ.clear()
-        os.environ.update(self.environ)
-        os.chdir(self.cwd)
-
-
 def _child_main(
-    conn: Connection, job_func: str, logging_settings: LoggingSettings, surroundings: _Surroundings
+    conn: Connection,
+    job_func: str,
+    logging_settings: LoggingSettings,
+    surroundings: forkserver.Surroundings,
 ) -> None:
     """A pool process: run jobs the parent sends until it sends ``None``."""
     global _child_link

@@ -20,7 +20,9 @@ import functools
 import logging
 import multiprocessing
 import multiprocessing.forkserver
+import os
 import threading
+from dataclasses import dataclass
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
@@ -68,6 +70,25 @@ def context() -> ForkServerContext:
             _boot()
             _started = True
     return _context()
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """The parent's environment and working directory when it started a child: a forked
+    child would otherwise have the server's, from when the server started (a ``spawn``-ed
+    one gets the parent's). The child calls :meth:`enter` first."""
+
+    environ: dict[str, str]
+    cwd: str
+
+    @classmethod
+    def now(cls) -> Surroundings:
+        return cls(environ=dict(os.environ), cwd=str(Path.cwd()))
+
+    def enter(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.environ)
+        os.chdir(self.cwd)
 
 
 @functools.cache
