@@ -25,7 +25,6 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
 from typing import Any
 
-from engine.parser.child import DUMP_SIGNAL, parse_in_child
 from engine.parser.discovery import file_hash
 from engine.runtime import forkserver
 
@@ -175,6 +174,10 @@ class _Launcher:
         except OSError as exc:  # deleted or unreadable since discovery
             error = ImportErrorInfo(f"{path}: cannot read the file: {exc.strerror or exc}")
             return FileParseResult(path, "", [], [error], 0.0, imported=False)
+        # Imported here: the child's module loads the authoring API and networkx, which
+        # the forkserver has preloaded and the scheduler's own process never needs.
+        from engine.parser.child import parse_in_child
+
         output = self.scratch / f"{index}.out"
         receiver, sender = self.context.Pipe(duplex=False)
         process = self.context.Process(
@@ -276,6 +279,8 @@ class _Child:
         pid = self.process.pid
         if pid is None:
             return
+        from engine.parser.child import DUMP_SIGNAL
+
         size = self._output_size()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, DUMP_SIGNAL)

@@ -119,9 +119,23 @@ def _plugged_in_service(settings: Settings, entry: EntryPoint) -> Service:
     return start
 
 
+STANDALONE_PARSE_PARALLELISM = 1
+"""DAG files standalone parses at once unless ``core.parse_parallelism`` is set: each
+parse child holds ~45 MB of its own beside the executor's pool on the same machine."""
+
+
+def standalone_settings(settings: Settings) -> Settings:
+    """``settings`` with standalone's defaults where the user set nothing."""
+    if "parse_parallelism" in settings.core.model_fields_set:
+        return settings
+    core = settings.core.model_copy(update={"parse_parallelism": STANDALONE_PARSE_PARALLELISM})
+    return settings.model_copy(update={"core": core})
+
+
 def build_standalone(settings: Settings) -> Standalone:
     """Migrate the database and build the scheduler, executor, relay, notifier and
-    triggerer."""
+    triggerer (on :func:`standalone_settings`)."""
+    settings = standalone_settings(settings)
     upgrade_and_seed(settings.database.url)
     if not settings.core.fernet_key:
         ensure_key_file(Path(settings.home))  # encrypted at rest out of the box

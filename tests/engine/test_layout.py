@@ -73,6 +73,28 @@ def test_triggering_a_run_loads_neither_the_authoring_api_nor_the_delivery_model
     }
 
 
+def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_library() -> None:
+    """The scheduler's process (and standalone's, which also runs the webserver, relay,
+    notifier and triggerer as threads) parses DAG files only in forked children: the
+    parser child's module, its validation (networkx) and, with the local executor, rq and
+    redis stay out of it; the forkserver preloads what the children need."""
+    loaded = _modules_after(
+        "import engine.runtime.standalone, engine.runtime.processes\n"
+        "from engine.executors import LocalExecutor, build_callback_transport\n"
+        "from engine.config import load_settings\n"
+        "LocalExecutor(1)\n"
+        "build_callback_transport(load_settings())"
+    )
+    assert "engine.scheduling.scheduler" in loaded
+    assert not loaded & {
+        "engine.parser.child",
+        "engine.authoring.validation",
+        "networkx",
+        "rq",
+        "engine.executors.rq_executor",
+    }
+
+
 def test_the_authoring_api_imports_no_database_web_or_queue_library() -> None:
     loaded = _modules_after("import engine\nfor name in engine.__all__: getattr(engine, name)")
     assert "engine.authoring.dag" in loaded
