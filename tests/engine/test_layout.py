@@ -77,7 +77,8 @@ def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_libr
     """The scheduler's process (and standalone's, which also runs the webserver, relay,
     notifier and triggerer as threads) parses DAG files only in forked children: the
     parser child's module, its validation (networkx) and, with the local executor, rq and
-    redis stay out of it; the forkserver preloads what the children need."""
+    redis stay out of it; the forkserver preloads what the children need. Standalone
+    migrates in a child of its own: Alembic stays out too."""
     loaded = _modules_after(
         "import engine.runtime.standalone, engine.runtime.processes\n"
         "from engine.executors import LocalExecutor, build_callback_transport\n"
@@ -92,6 +93,7 @@ def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_libr
         "networkx",
         "rq",
         "engine.executors.rq_executor",
+        "alembic",
     }
 
 

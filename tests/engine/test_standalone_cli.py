@@ -301,3 +301,15 @@ def test_backfill_bad_input(
     result = loom("dags", "backfill", "daily", *args)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_a_migration_that_fails_in_its_child_is_a_loom_error_naming_the_database(
+    tmp_path: Path,
+) -> None:
+    from engine.errors import LoomError
+    from engine.runtime.standalone import migrate_in_a_child
+
+    (tmp_path / "loom.db").mkdir()  # a folder where the database file should be
+    url = f"sqlite:///{tmp_path / 'loom.db'}"
+    with pytest.raises(LoomError, match=rf"migrating the database {url} failed \(exit code 1\)"):
+        migrate_in_a_child(url, load_settings().logging)
