@@ -10,15 +10,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pika
 import sqlalchemy as sa
-from pika.exceptions import AMQPError
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConfigError
-from engine.runtime.redisconn import check, connect
 from engine.scheduling.heartbeats import latest_scheduler_heartbeat
 
 logger = logging.getLogger(__name__)
@@ -58,6 +54,11 @@ def check_redis(url: str | None) -> ComponentHealth:
     """Redis answers ``PING`` (None: Redis is not used)."""
     if not url:
         return ComponentHealth(NOT_CONFIGURED)
+    # Imported here: a process that uses no Redis (standalone) never loads the client.
+    from redis.exceptions import RedisError
+
+    from engine.runtime.redisconn import check, connect
+
     try:
         client = connect(
             url, socket_timeout=PROBE_TIMEOUT_SECONDS, socket_connect_timeout=PROBE_TIMEOUT_SECONDS
@@ -77,6 +78,9 @@ def check_rabbitmq(amqp_url: str | None) -> ComponentHealth:
     """RabbitMQ accepts a connection (None or empty: dead letters stay in the database)."""
     if not amqp_url:
         return ComponentHealth(NOT_CONFIGURED)
+    import pika  # here: no RabbitMQ configured, no client loaded
+    from pika.exceptions import AMQPError
+
     params = pika.URLParameters(amqp_url)
     params.socket_timeout = PROBE_TIMEOUT_SECONDS
     params.connection_attempts = 1
