@@ -78,9 +78,10 @@ def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_libr
     notifier and triggerer as threads) parses DAG files only in forked children: the
     parser child's module, its validation (networkx) and, with the local executor, rq and
     redis stay out of it; the forkserver preloads what the children need. Standalone
-    migrates in a child of its own: Alembic stays out too."""
+    migrates in a child of its own: Alembic stays out too. The webserver loads networkx
+    on its first graph, Redis and RabbitMQ clients on the first health probe of them."""
     loaded = _modules_after(
-        "import engine.runtime.standalone, engine.runtime.processes\n"
+        "import engine.runtime.standalone, engine.runtime.processes, webui.app, webui.serve\n"
         "from engine.executors import LocalExecutor, build_callback_transport\n"
         "from engine.config import load_settings\n"
         "LocalExecutor(1)\n"
@@ -94,6 +95,8 @@ def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_libr
         "rq",
         "engine.executors.rq_executor",
         "alembic",
+        "pika",
+        "redis",
     }
 
 
