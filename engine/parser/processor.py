@@ -157,6 +157,15 @@ def _wait_for_any(running: list[_Child]) -> None:
     wait(handles, timeout=max(0.0, next_deadline - time.monotonic()))
 
 
+def _parse_in_child(*args: Any) -> None:
+    """The children's target, named here so that the parent never imports the child's
+    module: it loads the authoring API and its validation (networkx, ~11 MB), which the
+    forkserver has preloaded and the scheduler's own process never needs."""
+    from engine.parser.child import parse_in_child
+
+    parse_in_child(*args)
+
+
 @dataclass(frozen=True)
 class _Launcher:
     """Starts one child per file, all with the same settings."""
@@ -174,14 +183,10 @@ class _Launcher:
         except OSError as exc:  # deleted or unreadable since discovery
             error = ImportErrorInfo(f"{path}: cannot read the file: {exc.strerror or exc}")
             return FileParseResult(path, "", [], [error], 0.0, imported=False)
-        # Imported here: the child's module loads the authoring API and networkx, which
-        # the forkserver has preloaded and the scheduler's own process never needs.
-        from engine.parser.child import parse_in_child
-
         output = self.scratch / f"{index}.out"
         receiver, sender = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=parse_in_child,
+            target=_parse_in_child,
             args=(
                 sender,
                 str(path),

@@ -14,6 +14,7 @@ import pytest
 import engine
 
 ENGINE_DIR = Path(engine.__file__).parent
+PARSER_FIXTURES = Path(__file__).parent / "parser" / "fixtures"
 
 
 def _modules_after(code: str) -> set[str]:
@@ -85,7 +86,11 @@ def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_libr
         "from engine.executors import LocalExecutor, build_callback_transport\n"
         "from engine.config import load_settings\n"
         "LocalExecutor(1)\n"
-        "build_callback_transport(load_settings())"
+        "build_callback_transport(load_settings())\n"
+        "from engine.parser import parse_file\n"
+        "from pathlib import Path\n"
+        f"folder = Path({str(PARSER_FIXTURES / 'containment')!r})\n"
+        "assert parse_file(folder / 'good.py', dags_folder=folder, timeout=30).dags"
     )
     assert "engine.scheduling.scheduler" in loaded
     assert not loaded & {
