@@ -5,27 +5,24 @@
   from the request (``loom-callback-<id>``) and is enqueued with RQ's ``unique`` check,
   so a second delivery of the same request while the first is pending adds nothing.
 * :class:`ProcessCallbackTransport` (``executor.kind: local``, ``loom standalone``): a
-  new process, started by ``spawn``, runs the same function and exits. The scheduler's
-  process only starts it: the DAG file is imported there, never here.
+  new process, forked by the process's forkserver (:mod:`engine.runtime.forkserver`),
+  runs the same function and exits. The scheduler's process only starts it: the DAG
+  file is imported there, never here.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-import multiprocessing
 from multiprocessing.process import BaseProcess
-from typing import Any
-
-from redis import Redis
-from rq import Queue
-from rq.exceptions import DuplicateJobError
-from rq.serializers import JSONSerializer
+from typing import TYPE_CHECKING, Any
 
 from engine.executors.base import DAG_CALLBACK_FUNC, CallbackJob
-from engine.executors.rq_executor import FAILURE_TTL, JOB_TIMEOUT, RESULT_TTL
 from engine.priority import queue_name
-from engine.runtime.redisconn import connect
+from engine.runtime import forkserver
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +34,12 @@ class RQCallbackTransport:
     """Enqueues each request as an RQ job for Loom's workers."""
 
     def __init__(self, redis: str | Redis, *, job_func: str = DAG_CALLBACK_FUNC) -> None:
+        # Imported here: the local executor's transport (standalone) never loads rq.
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        from engine.runtime.redisconn import connect
+
         self._connection = connect(redis) if isinstance(redis, str) else redis
         self._job_func = job_func
         self._queue = Queue(
@@ -44,6 +47,10 @@ class RQCallbackTransport:
         )
 
     def submit_callbacks(self, job: CallbackJob) -> None:
+        from rq.exceptions import DuplicateJobError
+
+        from engine.executors.rq_executor import FAILURE_TTL, JOB_TIMEOUT, RESULT_TTL
+
         rq_job = self._queue.create_job(
             self._job_func,
             kwargs=job.kwargs(),
@@ -70,13 +77,15 @@ class ProcessCallbackTransport:
 
     def __init__(self, *, job_func: str = DAG_CALLBACK_FUNC) -> None:
         self._job_func = job_func
-        self._context = multiprocessing.get_context("spawn")
+        forkserver.preload(job_func.rpartition(".")[0])
         self._running: list[BaseProcess] = []
 
     def submit_callbacks(self, job: CallbackJob) -> None:
         self._reap()
-        process = self._context.Process(
-            target=_call, args=(self._job_func, job.kwargs()), name=f"loom-{job.job_id}"
+        process = forkserver.context().Process(
+            target=_call,
+            args=(self._job_func, job.kwargs(), forkserver.Surroundings.now()),
+            name=f"loom-{job.job_id}",
         )
         process.start()
         self._running.append(process)
@@ -99,6 +108,7 @@ class ProcessCallbackTransport:
         self._running = alive
 
 
-def _call(job_func: str, kwargs: dict[str, Any]) -> None:
+def _call(job_func: str, kwargs: dict[str, Any], surroundings: forkserver.Surroundings) -> None:
+    surroundings.enter()
     module_name, _, name = job_func.rpartition(".")
     getattr(importlib.import_module(module_name), name)(**kwargs)

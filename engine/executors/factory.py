@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from engine.executors.base import DEFAULT_JOB_FUNC, CallbackTransport, Executor
 from engine.executors.local import LocalExecutor, child_executor
-from engine.executors.rq_executor import RQExecutor
+from engine.runtime import forkserver
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -28,13 +28,28 @@ def build_executor(
     """
     job_func = runner or DEFAULT_JOB_FUNC
     if settings.executor.kind == "rq":
+        # Imported here: a local executor (standalone) never loads rq and redis.
+        from engine.executors.rq_executor import RQExecutor
+
         return RQExecutor(settings.redis.url, job_func=job_func)
+    forkserver.preload(*_pool_libraries(settings.database.url))
     return LocalExecutor(
         settings.executor.concurrency,
         job_func=job_func,
         on_job_done=on_job_done,
         logging_settings=settings.logging,
     )
+
+
+POOL_LIBRARIES = ("jinja2", "jsonschema", "croniter", "sqlalchemy.dialects.postgresql")
+"""What every pool process of a local executor loads on its first tries (templates,
+params, schedules; the models' PostgreSQL column variants), preloaded by the forkserver
+so that the pool shares one copy instead of each process importing its own."""
+
+
+def _pool_libraries(database_url: str) -> list[str]:
+    backend = database_url.split(":", 1)[0].split("+", 1)[0]
+    return [*POOL_LIBRARIES, f"sqlalchemy.dialects.{backend}"]
 
 
 def worker_executor(settings: Settings) -> Executor:
@@ -46,6 +61,8 @@ def worker_executor(settings: Settings) -> Executor:
     link = child_executor()
     if link is not None:
         return link
+    from engine.executors.rq_executor import RQExecutor
+
     return RQExecutor(settings.redis.url)
 
 

@@ -5,12 +5,15 @@
 submission order. One dispatcher thread owns the pool: it moves due jobs to the ready
 heap, hands the most urgent ready job to an idle process, and listens to the processes.
 
-Each pool process is started by ``spawn`` (never plain ``fork`` from this threaded
-parent), runs one job at a time by calling the job function (``workers.entry.run_job``)
-with ``ti_id`` and ``try_number``, and reports back over its pipe. A task may submit
-follow-up jobs from inside a pool process through :func:`child_executor`, which forwards
-them to the parent. A process that dies is replaced; its job is dropped, like a job lost
-from Redis, and the database's reconciliation takes it from there.
+Each pool process is forked by the process's forkserver (:mod:`engine.runtime.forkserver`,
+never plain ``fork`` from this threaded parent), which has the job function's module
+preloaded, so the pool shares Loom's imported pages instead of each process holding its
+own (``spawn``, a fresh interpreter, remains an option). It runs one job at a time by
+calling the job function (``workers.entry.run_job``) with ``ti_id`` and ``try_number``,
+and reports back over its pipe. A task may submit follow-up jobs from inside a pool
+process through :func:`child_executor`, which forwards them to the parent. A process
+that dies is replaced; its job is dropped, like a job lost from Redis, and the
+database's reconciliation takes it from there.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from typing import Any, Literal
 
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
+from engine.runtime import forkserver
 from engine.runtime.processlog import configure_logging
 from engine.timeutil import utcnow
 
@@ -105,7 +109,7 @@ class LocalExecutor:
         concurrency: int,
         *,
         job_func: str = DEFAULT_JOB_FUNC,
-        start_method: Literal["spawn", "forkserver"] = "spawn",
+        start_method: Literal["spawn", "forkserver"] = "forkserver",
         stop_timeout: float = STOP_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = utcnow,
         on_job_done: Callable[[], None] | None = None,
@@ -115,11 +119,9 @@ class LocalExecutor:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self._concurrency = concurrency
         self._job_func = job_func
-        self._context: SpawnContext | ForkServerContext = (
-            multiprocessing.get_context("spawn")
-            if start_method == "spawn"
-            else multiprocessing.get_context("forkserver")
-        )
+        self._start_method = start_method
+        if start_method == "forkserver":
+            forkserver.preload(job_func.rpartition(".")[0])
         self._stop_timeout = stop_timeout
         self._clock = clock
         self._on_job_done = on_job_done
@@ -262,10 +264,15 @@ class LocalExecutor:
     # --- processes and wake-ups ----------------------------------------------------------
 
     def _spawn(self) -> _Slot:
-        parent_end, child_end = self._context.Pipe()
-        process = self._context.Process(
+        context: SpawnContext | ForkServerContext = (
+            multiprocessing.get_context("spawn")
+            if self._start_method == "spawn"
+            else forkserver.context()
+        )
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
             target=_child_main,
-            args=(child_end, self._job_func, self._logging),
+            args=(child_end, self._job_func, self._logging, forkserver.Surroundings.now()),
             name="loom-local-worker",
             daemon=True,
         )
@@ -376,9 +383,15 @@ def _logging_like_this_process() -> LoggingSettings:
     return LoggingSettings(level=level if level in ("DEBUG", "INFO", "ERROR") else "WARNING")
 
 
-def _child_main(conn: Connection, job_func: str, logging_settings: LoggingSettings) -> None:
+def _child_main(
+    conn: Connection,
+    job_func: str,
+    logging_settings: LoggingSettings,
+    surroundings: forkserver.Surroundings,
+) -> None:
     """A pool process: run jobs the parent sends until it sends ``None``."""
     global _child_link
+    surroundings.enter()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     configure_logging(logging_settings)
     link = _child_link = _ParentLink(conn)

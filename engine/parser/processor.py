@@ -1,6 +1,6 @@
 """Parsing DAG files in child processes: one fresh process per file, with a timeout.
 
-Children are forked by a multiprocessing *forkserver* that has Loom preloaded, so a
+Children are forked by the process's multiprocessing *forkserver*, which has Loom preloaded, so a
 child costs a fork, not an interpreter start. Up to ``parallelism`` run at once. Each
 failure of a file (an exception, a hang, ``sys.exit``, a crash, a DAG that fails
 validation) becomes an :class:`ImportErrorInfo` of that file only: the parent never runs
@@ -10,11 +10,8 @@ user code, and never holds more of a child's output than a few kilobytes.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import logging
-import multiprocessing
-import multiprocessing.forkserver
 import os
 import re
 import signal
@@ -28,10 +25,8 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
 from typing import Any
 
-import engine
-from engine.lazy import stub_exports
-from engine.parser.child import DUMP_SIGNAL, parse_in_child
 from engine.parser.discovery import file_hash
+from engine.runtime import forkserver
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +37,9 @@ _PARSER_FRAME = re.compile(
 )
 """A stack dump's frames of the parser's own machinery, which say nothing about the file."""
 
-PRELOAD_MODULES = [
-    "engine.cli",
-    "engine.parser.child",
-    *sorted(set(stub_exports(Path(engine.__file__).with_suffix(".pyi")).values())),
-]
-"""Imported once by the forkserver, so that every child starts with them loaded: the
-modules of everything ``from engine import ...`` offers a DAG file (``engine`` itself
-loads them lazily).
-
-``engine.cli`` is here for a CPython quirk: the forkserver never preloads ``__main__``
-(the main path is not passed to it), so each child re-runs the parent's main script.
-For the ``loom`` console script that is ``from engine.cli import main``: already loaded,
-it costs nothing; not loaded, it would cost ~30 ms per file.
-"""
+PRELOAD_MODULES = forkserver.DAG_CODE_MODULES
+"""Imported once by the forkserver (shared with the local executor's pool: see
+:mod:`engine.runtime.forkserver`), so that every child starts with them loaded."""
 
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 """Largest result document a child may send; a larger one is an import error."""
@@ -159,14 +143,8 @@ def parse_files(
     return [results[index] for index in range(len(paths))]
 
 
-@functools.cache
 def _forkserver_context() -> ForkServerContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD_MODULES)
-    # Boot the server now, so that its start (importing Loom, a second or more on a busy
-    # machine) is not charged to the timeout of the first file parsed.
-    multiprocessing.forkserver.ensure_running()
-    return context
+    return forkserver.context()
 
 
 def _wait_for_any(running: list[_Child]) -> None:
@@ -177,6 +155,15 @@ def _wait_for_any(running: list[_Child]) -> None:
     handles += [child.process.sentinel for child in running]
     next_deadline = min(child.deadline for child in running)
     wait(handles, timeout=max(0.0, next_deadline - time.monotonic()))
+
+
+def _parse_in_child(*args: Any) -> None:
+    """The children's target, named here so that the parent never imports the child's
+    module: it loads the authoring API and its validation (networkx, ~11 MB), which the
+    forkserver has preloaded and the scheduler's own process never needs."""
+    from engine.parser.child import parse_in_child
+
+    parse_in_child(*args)
 
 
 @dataclass(frozen=True)
@@ -199,7 +186,7 @@ class _Launcher:
         output = self.scratch / f"{index}.out"
         receiver, sender = self.context.Pipe(duplex=False)
         process = self.context.Process(
-            target=parse_in_child,
+            target=_parse_in_child,
             args=(
                 sender,
                 str(path),
@@ -297,6 +284,8 @@ class _Child:
         pid = self.process.pid
         if pid is None:
             return
+        from engine.parser.child import DUMP_SIGNAL
+
         size = self._output_size()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, DUMP_SIGNAL)

@@ -9,6 +9,7 @@ stopped. Production runs the same pieces as separate processes (``loom scheduler
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import secrets
 import threading
@@ -20,11 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
+from engine.config.schema import LoggingSettings
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.notifications import build_notifier
+from engine.errors import LoomError
 from engine.models import User
 from engine.models.crypto import ensure_key_file
-from engine.models.migrate import upgrade_and_seed
 from engine.runtime.database import session_factory_for
 from engine.runtime.processes import (
     SchedulerProcess,
@@ -33,6 +35,7 @@ from engine.runtime.processes import (
     build_triggerer,
     start_thread,
 )
+from engine.runtime.processlog import configure_logging
 from engine.runtime.recovery import recover_orphans
 from engine.security.users import create_user
 from engine.triggering.triggerer import Triggerer
@@ -121,10 +124,24 @@ def _plugged_in_service(settings: Settings, entry: EntryPoint) -> Service:
     return start
 
 
+STANDALONE_PARSE_PARALLELISM = 1
+"""DAG files standalone parses at once unless ``core.parse_parallelism`` is set: each
+parse child holds ~45 MB of its own beside the executor's pool on the same machine."""
+
+
+def standalone_settings(settings: Settings) -> Settings:
+    """``settings`` with standalone's defaults where the user set nothing."""
+    if "parse_parallelism" in settings.core.model_fields_set:
+        return settings
+    core = settings.core.model_copy(update={"parse_parallelism": STANDALONE_PARSE_PARALLELISM})
+    return settings.model_copy(update={"core": core})
+
+
 def build_standalone(settings: Settings) -> Standalone:
     """Migrate the database and build the scheduler, executor, relay, notifier and
-    triggerer."""
-    upgrade_and_seed(settings.database.url)
+    triggerer (on :func:`standalone_settings`)."""
+    settings = standalone_settings(settings)
+    migrate_in_a_child(settings.database.url, settings.logging)
     if not settings.core.fernet_key:
         ensure_key_file(Path(settings.home))  # encrypted at rest out of the box
     session_factory = session_factory_for(settings)
@@ -135,6 +152,29 @@ def build_standalone(settings: Settings) -> Standalone:
         triggerer=build_triggerer(settings, session_factory),
         admin_password_file=admin_password_file,
     )
+
+
+def migrate_in_a_child(url: str, logging_settings: LoggingSettings) -> None:
+    """Migrate and seed the database in a process of its own: Alembic and the migration
+    scripts (~14 MB) are needed once, at start, and would otherwise stay loaded in this
+    long-running process."""
+    process = multiprocessing.get_context("spawn").Process(
+        target=_migrate, args=(url, logging_settings), name="loom-migrate"
+    )
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        raise LoomError(
+            f"migrating the database {url} failed (exit code {process.exitcode});"
+            " the error is printed above"
+        )
+
+
+def _migrate(url: str, logging_settings: LoggingSettings) -> None:
+    from engine.models.migrate import upgrade_and_seed
+
+    configure_logging(logging_settings)
+    upgrade_and_seed(url)
 
 
 def _alert_channels(settings: Settings) -> str:

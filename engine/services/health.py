@@ -12,16 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import pika
 import sqlalchemy as sa
-from pika.exceptions import AMQPError
-from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConfigError
 from engine.models.triggers import TriggererHeartbeat
-from engine.runtime.redisconn import check, connect
 from engine.scheduling.heartbeats import latest_scheduler_heartbeat
 
 logger = logging.getLogger(__name__)
@@ -61,6 +57,11 @@ def check_redis(url: str | None) -> ComponentHealth:
     """Redis answers ``PING`` (None: Redis is not used)."""
     if not url:
         return ComponentHealth(NOT_CONFIGURED)
+    # Imported here: a process that uses no Redis (standalone) never loads the client.
+    from redis.exceptions import RedisError
+
+    from engine.runtime.redisconn import check, connect
+
     try:
         client = connect(
             url, socket_timeout=PROBE_TIMEOUT_SECONDS, socket_connect_timeout=PROBE_TIMEOUT_SECONDS
@@ -80,6 +81,9 @@ def check_rabbitmq(amqp_url: str | None) -> ComponentHealth:
     """RabbitMQ accepts a connection (None or empty: dead letters stay in the database)."""
     if not amqp_url:
         return ComponentHealth(NOT_CONFIGURED)
+    import pika  # here: no RabbitMQ configured, no client loaded
+    from pika.exceptions import AMQPError
+
     params = pika.URLParameters(amqp_url)
     params.socket_timeout = PROBE_TIMEOUT_SECONDS
     params.connection_attempts = 1

@@ -14,6 +14,7 @@ import pytest
 import engine
 
 ENGINE_DIR = Path(engine.__file__).parent
+PARSER_FIXTURES = Path(__file__).parent / "parser" / "fixtures"
 
 
 def _modules_after(code: str) -> set[str]:
@@ -70,6 +71,37 @@ def test_triggering_a_run_loads_neither_the_authoring_api_nor_the_delivery_model
         "engine.models.operations",
         "engine.models.security",
         "sqlalchemy.dialects.postgresql",
+    }
+
+
+def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_library() -> None:
+    """The scheduler's process (and standalone's, which also runs the webserver, relay,
+    notifier and triggerer as threads) parses DAG files only in forked children: the
+    parser child's module, its validation (networkx) and, with the local executor, rq and
+    redis stay out of it; the forkserver preloads what the children need. Standalone
+    migrates in a child of its own: Alembic stays out too. The webserver loads networkx
+    on its first graph, Redis and RabbitMQ clients on the first health probe of them."""
+    loaded = _modules_after(
+        "import engine.runtime.standalone, engine.runtime.processes, webui.app, webui.serve\n"
+        "from engine.executors import LocalExecutor, build_callback_transport\n"
+        "from engine.config import load_settings\n"
+        "LocalExecutor(1)\n"
+        "build_callback_transport(load_settings())\n"
+        "from engine.parser import parse_file\n"
+        "from pathlib import Path\n"
+        f"folder = Path({str(PARSER_FIXTURES / 'containment')!r})\n"
+        "assert parse_file(folder / 'good.py', dags_folder=folder, timeout=30).dags"
+    )
+    assert "engine.scheduling.scheduler" in loaded
+    assert not loaded & {
+        "engine.parser.child",
+        "engine.authoring.validation",
+        "networkx",
+        "rq",
+        "engine.executors.rq_executor",
+        "alembic",
+        "pika",
+        "redis",
     }
 
 

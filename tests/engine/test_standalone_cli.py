@@ -301,3 +301,26 @@ def test_backfill_bad_input(
     result = loom("dags", "backfill", "daily", *args)
     assert result.exit_code == 1
     assert message in result.output
+
+
+def test_a_migration_that_fails_in_its_child_is_a_loom_error_naming_the_database(
+    tmp_path: Path,
+) -> None:
+    from engine.errors import LoomError
+    from engine.runtime.standalone import migrate_in_a_child
+
+    (tmp_path / "loom.db").mkdir()  # a folder where the database file should be
+    url = f"sqlite:///{tmp_path / 'loom.db'}"
+    with pytest.raises(LoomError, match=rf"migrating the database {url} failed \(exit code 1\)"):
+        migrate_in_a_child(url, load_settings().logging)
+
+
+def test_standalone_parses_one_file_at_a_time_unless_parse_parallelism_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.runtime.standalone import standalone_settings
+
+    monkeypatch.delenv("LOOM__CORE__PARSE_PARALLELISM", raising=False)
+    assert standalone_settings(load_settings()).core.parse_parallelism == 1
+    monkeypatch.setenv("LOOM__CORE__PARSE_PARALLELISM", "3")
+    assert standalone_settings(load_settings()).core.parse_parallelism == 3

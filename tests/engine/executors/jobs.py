@@ -86,3 +86,18 @@ def record_callbacks(request_id: int, dag_run_id: int, state: str, reason: str) 
     path = Path(os.environ[RECORD_FILE_ENV])
     with path.open("a") as handle:
         handle.write(f"{request_id} {dag_run_id} {state} {reason}\n")
+
+
+SURROUNDINGS_ENV = "EXECUTOR_TEST_MARK"
+"""Set by a test after the forkserver started: a pool process sees it only if it was
+given the parent's environment as it was when the process started."""
+
+
+def record_surroundings(ti_id: int, try_number: int) -> None:
+    """Records what the pool process inherited: the mark, its working directory, and
+    whether the objects it got from the forkserver were frozen there."""
+    import gc
+
+    mark = os.environ.get(SURROUNDINGS_ENV, "-")
+    with Path(os.environ[RECORD_FILE_ENV]).open("a") as handle:
+        handle.write(f"{mark}:{Path.cwd()}:{gc.get_freeze_count() > 0}\n")

@@ -176,3 +176,24 @@ def test_stop_terminates_tasks_past_the_timeout(
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="concurrency"):
         LocalExecutor(0)
+
+
+def test_pool_processes_fork_from_the_frozen_forkserver_with_the_parents_surroundings(
+    make_executor: Callable[..., LocalExecutor],
+    record_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server may have started long before (its environment and directory are then
+    stale): the pool process gets the parent's, as a spawned one would."""
+    from engine.runtime import forkserver
+    from tests.engine.executors.jobs import SURROUNDINGS_ENV
+
+    forkserver.context()  # running now, without the mark
+    monkeypatch.setenv(SURROUNDINGS_ENV, "marked")
+    monkeypatch.chdir(tmp_path)
+    executor = make_executor("record_surroundings")
+    executor.start()
+    executor.submit(_job(1))
+    _wait_until(lambda: record_file.exists() and record_file.read_text().endswith("\n"))
+    assert record_file.read_text() == f"marked:{tmp_path}:True\n"

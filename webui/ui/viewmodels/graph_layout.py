@@ -21,8 +21,12 @@ from bisect import bisect_right, insort
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-import networkx as nx
+if TYPE_CHECKING:
+    # Imported by the functions that build graphs: networkx (~11 MB, 300 modules) loads
+    # on the first layout, not with the webserver.
+    import networkx as nx
 
 NODE_HEIGHT = 40.0
 LAYER_GAP = 64.0
@@ -122,6 +126,8 @@ def crossings(graph: nx.DiGraph[Hashable], layers: list[list[Hashable]]) -> int:
 
 
 def _graph(widths: Mapping[str, float], edges: Iterable[tuple[str, str]]) -> nx.DiGraph[str]:
+    import networkx as nx
+
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(widths)
     for source, target in edges:
@@ -134,6 +140,8 @@ def _graph(widths: Mapping[str, float], edges: Iterable[tuple[str, str]]) -> nx.
 
 def _layers(graph: nx.DiGraph[str]) -> dict[str, int]:
     """Each node's layer: the length of the longest path reaching it from a source."""
+    import networkx as nx
+
     try:
         generations = list(nx.topological_generations(graph))
     except nx.NetworkXUnfeasible:
@@ -143,6 +151,8 @@ def _layers(graph: nx.DiGraph[str]) -> dict[str, int]:
 
 def _with_bends(graph: nx.DiGraph[str], layer_of: dict[str, int]) -> nx.DiGraph[Hashable]:
     """``graph`` with every edge that skips layers cut into a chain through :class:`_Bend`s."""
+    import networkx as nx
+
     chained: nx.DiGraph[Hashable] = nx.DiGraph()
     chained.add_nodes_from(graph)
     for source, target in graph.edges:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from engine.authoring.serialization import SerializedDAG
 from engine.state import TaskInstanceState
 from webui.ui.viewmodels.graph_layout import Layout, NodeBox
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported on first use below, as in graph_layout
 
 _URGENT = (
     "failed",
@@ -100,6 +102,8 @@ def grouped_graph(dag: SerializedDAG, expanded: set[str]) -> GroupedGraph:
     Folding can close a cycle (``a`` in a group, ``x`` outside, ``a >> x >> b`` with ``b``
     in the same group): then the groups on the cycle are opened until none is left.
     """
+    import networkx as nx
+
     opened = set(expanded)
     while True:
         folded = _fold(dag, frozenset(opened))
