@@ -34,11 +34,13 @@ logger = logging.getLogger(__name__)
 DAG_CODE_MODULES = [
     "engine.cli",
     "engine.parser.child",
+    "engine.parser.processor",
     *sorted(set(stub_exports(Path(engine.__file__).with_suffix(".pyi")).values())),
 ]
 """Imported by the server before it forks anything: the modules of everything ``from
 engine import ...`` offers a DAG file (``engine`` itself loads them lazily), and the
-parser child's own module.
+parser child's own module and the processor (which names the children's target: a child
+unpickles it by reference, so a module not preloaded is imported by every child, ~14 ms).
 
 ``engine.cli`` is here for a CPython quirk: the forkserver never preloads ``__main__``
 (the main path is not passed to it), so each child re-runs the parent's main script.

@@ -258,3 +258,12 @@ def test_a_dag_not_found_names_the_files_that_failed_to_import(tmp_path: Path) -
     message = str(caught.value)
     assert message.startswith(f"no DAG 'wanted' in {tmp_path}; known DAGs: none; files that")
     assert f"{tmp_path / 'broken.py'}:2: KeyError: 'SETTING'" in message
+
+
+def test_the_forkserver_preloads_the_module_of_every_childs_target() -> None:
+    """A forkserver child unpickles its target by reference: a module the server has not
+    imported is imported again by every child (parsing 1,000 files took 1.6 times as long)."""
+    from engine.parser import processor
+    from engine.runtime import forkserver
+
+    assert processor._parse_in_child.__module__ in forkserver._preloaded()
