@@ -21,7 +21,7 @@ from engine.metrics import instruments
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.plugins.base import TaskInstanceEvent
-from engine.services.dagversions import load_run_dags, run_dag_of
+from engine.services.dagversions import RunDag, load_run_dags, run_dag_of
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
 from workers.context import RunnerContext
@@ -123,22 +123,8 @@ def _claim_in_one_statement(
         ti_id, row.dag_id, row.run_id, row.task_id, try_number,
     )  # fmt: skip
     _observe_delay(row.queued_at, now)
-    return Claim(
-        ti_id=row.id,
-        **try_key(row),
-        max_tries=row.max_tries,
-        fileloc=found.fileloc,
-        run=_run_info(session, row.dag_run_id),
-        dag=found.dag,
-        task=found.dag.tasks[row.task_id],
-        dag_version=found.version_number,
-        first_poke_at=row.first_poke_at,
-        poke_count=row.poke_count,
-        next_method=row.next_method,
-        next_kwargs=row.next_kwargs,
-        earlier_log=_earlier_log(row.log, row.log_start or 0, bool(row.log_truncated)),
-        started_at=row.start_date,
-    )
+    earlier = _earlier_log(row.log, row.log_start or 0, bool(row.log_truncated))
+    return _claim_of(session, row, found, earlier)
 
 
 def _claim_with_orm(
@@ -159,21 +145,30 @@ def _claim_with_orm(
     # The compare-and-set synchronised ``ti`` in the session: no reload needed.
     _observe_delay(ti.queued_at, now)
     attempt = start_attempt(session=session, ti=ti, now=now, hostname=ctx.hostname, pid=ctx.pid)
+    earlier = _earlier_log(attempt.log, attempt.log_start, attempt.log_truncated)
+    return _claim_of(session, ti, found, earlier)
+
+
+def _claim_of(
+    session: Session, claimed: Any, found: RunDag, earlier_log: LogSnapshot | None
+) -> Claim:
+    """The :class:`Claim` of ``claimed`` (the claiming statement's row, or the task
+    instance itself on other databases: the same attribute names)."""
     return Claim(
-        ti_id=ti.id,
-        **try_key(ti),
-        max_tries=ti.max_tries,
+        ti_id=claimed.id,
+        **try_key(claimed),
+        max_tries=claimed.max_tries,
         fileloc=found.fileloc,
-        run=_run_info(session, ti.dag_run_id),
+        run=_run_info(session, claimed.dag_run_id),
         dag=found.dag,
-        task=found.dag.tasks[ti.task_id],
+        task=found.dag.tasks[claimed.task_id],
         dag_version=found.version_number,
-        first_poke_at=ti.first_poke_at,
-        poke_count=ti.poke_count,
-        next_method=ti.next_method,
-        next_kwargs=ti.next_kwargs,
-        earlier_log=_earlier_log(attempt.log, attempt.log_start, attempt.log_truncated),
-        started_at=ti.start_date,
+        first_poke_at=claimed.first_poke_at,
+        poke_count=claimed.poke_count,
+        next_method=claimed.next_method,
+        next_kwargs=claimed.next_kwargs,
+        earlier_log=earlier_log,
+        started_at=claimed.start_date,
     )
 
 
