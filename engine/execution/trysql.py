@@ -74,18 +74,22 @@ def claim_statement(
     return _claim(), {**params, "hostname": hostname, "pid": pid}
 
 
+def _compare_and_set(expected: TaskInstanceState) -> sa.Update:
+    """``UPDATE task_instance`` of the try ``:ti_id``/``:expected_try`` if still ``expected``."""
+    return sa.update(_TI).where(
+        _TI.c.id == _param("ti_id", _TI.c.id),
+        _TI.c.state == expected,
+        _TI.c.try_number == _param("expected_try", _TI.c.try_number),
+    )
+
+
 @cache
 def _claim() -> sa.Select[Any]:
     from sqlalchemy.dialects import postgresql as pg  # loaded only where it is used
 
     now = _param("now", _TI.c.start_date)
     claimed = (
-        sa.update(_TI)
-        .where(
-            _TI.c.id == _param("ti_id", _TI.c.id),
-            _TI.c.state == TI.QUEUED,
-            _TI.c.try_number == _param("expected_try", _TI.c.try_number),
-        )
+        _compare_and_set(TI.QUEUED)
         .values(
             state=TI.RUNNING,
             hostname=_param("hostname", _TI.c.hostname),
@@ -194,12 +198,7 @@ def _success(pushed: int, resumed: bool) -> sa.Select[Any]:
     """The statement for a try that pushed ``pushed`` XComs."""
     now = _param("now", _TI.c.end_date)
     moved = (
-        sa.update(_TI)
-        .where(
-            _TI.c.id == _param("ti_id", _TI.c.id),
-            _TI.c.state == TI.RUNNING,
-            _TI.c.try_number == _param("expected_try", _TI.c.try_number),
-        )
+        _compare_and_set(TI.RUNNING)
         .values(
             state=TI.SUCCESS,
             end_date=now,

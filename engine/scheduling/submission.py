@@ -17,7 +17,7 @@ The caller submits the returned jobs to the executor **after** its commit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -151,14 +151,23 @@ def queue_ready(
     if not waiting:
         return []
     usage = _usage(session=session, waiting=waiting, graphs=graphs)
-    jobs = []
+    queued = _admit(waiting, usage, limits, lambda ti: _queue(ti, session=session, now=now))
+    return [job_for(ti, try_number=ti.next_try) for ti in queued]
+
+
+def _admit(
+    waiting: Sequence[Waiting], usage: _Usage, limits: Limits, take: Callable[[Waiting], bool]
+) -> list[Waiting]:
+    """The instances ``take`` accepted, in priority order, each while the limits admit it
+    (an accepted one counts against them)."""
+    admitted = []
     for ti in sorted(waiting, key=priority_key):
         if usage.total >= limits.parallelism:
             break
-        if usage.admits(ti, limits) and _queue(ti, session=session, now=now):
+        if usage.admits(ti, limits) and take(ti):
             usage.take(ti)
-            jobs.append(job_for(ti, try_number=ti.next_try))
-    return jobs
+            admitted.append(ti)
+    return admitted
 
 
 def queue_ready_in_one_statement(
@@ -183,13 +192,7 @@ def queue_ready_in_one_statement(
     if not waiting:
         return []
     usage = _usage(session=session, waiting=waiting, graphs=graphs)
-    admitted = []
-    for ti in sorted(waiting, key=priority_key):
-        if usage.total >= limits.parallelism:
-            break
-        if usage.admits(ti, limits):
-            usage.take(ti)
-            admitted.append(ti)
+    admitted = _admit(waiting, usage, limits, lambda ti: True)
     if not admitted:
         return []
     check_task_transition(TI.SCHEDULED, TI.QUEUED)
