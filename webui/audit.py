@@ -30,8 +30,8 @@ logger = logging.getLogger(__name__)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/"
-TOKEN_PATH = "/auth/token"
-"""Airflow 3's login (``/api/v2``'s), outside the API's prefix."""
+AUTH_PREFIX = "/auth/"
+"""Airflow 3's login (``/api/v2``'s) and Loom's refresh and logout, outside the API's prefix."""
 UI_BLUEPRINT = "ui"
 DENIED_STATUSES = frozenset({401, 403, 429})
 
@@ -61,7 +61,7 @@ def outcome_of(status: int) -> audit.Outcome:
 def _audited() -> bool:
     if not has_request_context() or request.method not in MUTATING:
         return False
-    return request.path.startswith((API_PREFIX, TOKEN_PATH)) or request.blueprint == UI_BLUEPRINT
+    return request.path.startswith((API_PREFIX, AUTH_PREFIX)) or request.blueprint == UI_BLUEPRINT
 
 
 def _record_with_the_change(session: Session) -> None:

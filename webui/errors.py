@@ -37,7 +37,7 @@ STATUS_BY_ERROR: tuple[tuple[type[LoomError], int], ...] = (
 )
 """Loom errors and their status; the first matching type wins, other Loom errors are 400."""
 
-AIRFLOW_SHAPED = ("/api/v2/", "/auth/token")
+AIRFLOW_SHAPED = ("/api/v2/", "/auth/")
 """Paths whose errors also carry ``detail``, the field Airflow 3's clients read."""
 
 _FIELD_MESSAGE = re.compile(r"^([A-Za-z_][\w.]*): (.+)$", re.DOTALL)

@@ -31,9 +31,8 @@ from webui.api import (
     users,
     variables,
 )
-from webui.api.blueprint import API_ROOT
+from webui.api.blueprint import API_ROOT, LoomApi
 from webui.auth import declared_permission
-from webui.errors import ErrorSchema
 
 BLUEPRINTS = (
     auth,
@@ -60,15 +59,6 @@ SPEC_CONFIG: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": API_ROOT,
     "OPENAPI_JSON_PATH": "openapi.json",
 }
-
-
-class LoomApi(Api):  # type: ignore[misc]
-    """flask-smorest's Api with Loom's error shape; errors are handled by :mod:`webui.errors`."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self) -> None:
-        """Leave error handling to :func:`webui.errors.init_app` (one handler for all)."""
 
 
 def init_app(app: Flask) -> Api:

@@ -27,11 +27,21 @@ from engine.security.roles import Action, Resource
 from engine.services.userinput import too_deep
 from webui.api.schemas.common import PageArgs, page_of
 from webui.auth import requires
+from webui.errors import ErrorSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 API_ROOT = "/api/v1"
 """Where the API lives: every area's operations, the OpenAPI document and the docs."""
+
+
+class LoomApi(flask_smorest.Api):  # type: ignore[misc]
+    """flask-smorest's Api with Loom's error shape; errors are handled by :mod:`webui.errors`."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Leave error handling to :func:`webui.errors.init_app` (one handler for all)."""
 
 
 class StrictJsonParser(FlaskParser):

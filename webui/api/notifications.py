@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.delivery.notifications.deliveries import deliveries
-from engine.models import DeliveryStatus, NotificationDelivery
+from engine.delivery.notifications.deliveries import DELIVERY_ORDER
 from engine.security.roles import Resource
 from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
 from webui.api.schemas.admin import NotificationListArgs, NotificationSchema
-from webui.auth import visible_dag_ids
+from webui.api.v2.notifications import filtered_deliveries
 
 blp = api_blueprint(
     "notifications",
@@ -19,28 +18,8 @@ blp = api_blueprint(
     Resource.NOTIFICATIONS,
 )
 
-NOTIFICATION_ORDER = {
-    "id": NotificationDelivery.id,
-    "created_at": NotificationDelivery.created_at,
-    "updated_at": NotificationDelivery.updated_at,
-    "next_attempt_at": NotificationDelivery.next_attempt_at,
-    "dag_id": NotificationDelivery.dag_id,
-}
-
 
 @blp.listing("", NotificationSchema, NotificationListArgs)
 def list_notifications(args: dict[str, Any]) -> Any:
     """List deliveries (filter by status, channel, target, event and DAG), newest first."""
-    status = args["status"]
-    stmt = deliveries(
-        dag_ids=visible_dag_ids(),
-        status=DeliveryStatus(status) if status is not None else None,
-        channel=args["channel"],
-        target=args["target"],
-        event_type=args["event_type"],
-        event_id=args["event_id"],
-        dag_id=args["dag_id"],
-        run_id=args["run_id"],
-        task_id=args["task_id"],
-    )
-    return paged(stmt, args, NOTIFICATION_ORDER, "-id")
+    return paged(filtered_deliveries(args), args, DELIVERY_ORDER, "-id")

@@ -1,20 +1,11 @@
-"""``/roles``: list, create, get, change, delete; and the permission catalogue."""
+"""``/roles``: list, create, get, change, delete; and the permission catalogue (the logic
+is ``/api/v2``'s, :mod:`webui.api.v2.roles`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.security.roles import (
-    ALL_PERMISSIONS,
-    ROLE_ORDER,
-    Action,
-    Resource,
-    create_role,
-    delete_role,
-    require_role,
-    role_query,
-    update_role,
-)
+from engine.security.roles import ROLE_ORDER, Action, Resource, require_role, role_query
 from webui import db
 from webui.api.blueprint import api_blueprint
 from webui.api.paging import paged
@@ -24,14 +15,9 @@ from webui.api.schemas.security import (
     RolePatchSchema,
     RoleSchema,
 )
+from webui.api.v2.roles import catalogue, changed_role, new_role, removed_role
 
 blp = api_blueprint("roles", "", "Roles and permissions", Resource.ROLES)
-
-
-def _pairs(permissions: list[dict[str, str]] | None) -> list[tuple[str, str]] | None:
-    if permissions is None:
-        return None
-    return [(p["action"], p["resource"]) for p in permissions]
 
 
 @blp.listing("/roles", RoleSchema)
@@ -45,15 +31,7 @@ def list_roles(args: dict[str, Any]) -> Any:
 )
 def create(body: dict[str, Any]) -> Any:
     """Create a custom role: permissions, optionally limited to DAGs with some tags."""
-    role = create_role(
-        session=db.session(),
-        name=body["name"],
-        permissions=_pairs(body["permissions"]) or [],
-        description=body["description"],
-        dag_tags=body["dag_tags"],
-    )
-    db.commit()
-    return role
+    return new_role(body)
 
 
 @blp.operation("GET", "/roles/<role_name>", Action.READ, returns=RoleSchema)
@@ -65,26 +43,16 @@ def get_role(role_name: str) -> Any:
 @blp.operation("PATCH", "/roles/<role_name>", Action.EDIT, body=RolePatchSchema, returns=RoleSchema)
 def patch_role(body: dict[str, Any], role_name: str) -> Any:
     """Change a role (a builtin role's permissions are fixed; its DAG tags are not)."""
-    role = require_role(session=db.session(), name=role_name)
-    update_role(
-        session=db.session(),
-        role=role,
-        permissions=_pairs(body["permissions"]),
-        description=body["description"],
-        dag_tags=body["dag_tags"],
-    )
-    db.commit()
-    return role
+    return changed_role(role_name, body)
 
 
 @blp.operation("DELETE", "/roles/<role_name>", Action.DELETE, status=204)
 def delete(role_name: str) -> None:
     """Delete a custom role."""
-    delete_role(session=db.session(), role=require_role(session=db.session(), name=role_name))
-    db.commit()
+    removed_role(role_name)
 
 
 @blp.operation("GET", "/permissions", Action.READ, returns=PermissionSchema(many=True))
 def list_permissions() -> Any:
     """Every permission of the catalogue (every action on every resource)."""
-    return [{"action": a.value, "resource": r.value} for a, r in sorted(ALL_PERMISSIONS)]
+    return catalogue()

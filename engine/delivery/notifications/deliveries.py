@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from engine.config.masking import mask_urls_in
 from engine.delivery.notifications.routing import PlannedDelivery
+from engine.errors import NotFoundError
 from engine.models import DeliveryStatus, NotificationDelivery
+from engine.services.pagination import order_columns
 
 logger = logging.getLogger(__name__)
 
@@ -226,3 +228,18 @@ def deliveries(
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
+
+
+DELIVERY_ORDER = order_columns(D.id, D.created_at, D.updated_at, D.next_attempt_at, D.dag_id)
+"""Columns delivery lists may be ordered by."""
+
+
+def get_delivery(
+    *, session: Session, id: int, dag_ids: Collection[str] | None = None
+) -> NotificationDelivery:
+    """Delivery ``id``; :class:`NotFoundError` when there is none, or (with ``dag_ids``, a
+    reader's DAGs) when it is about another DAG or about none."""
+    row = session.get(D, id)
+    if row is None or (dag_ids is not None and row.dag_id not in dag_ids):
+        raise NotFoundError(f"notification {id} not found")
+    return row

@@ -49,7 +49,9 @@ class PoolPatchSchema(ma.Schema):
     description = fields.String(load_default=None, validate=validate.Length(max=10_000))
 
 
-class DeadLetterListArgs(PageArgs):
+class DeadLetterFilters(ma.Schema):
+    """The filters of a list of dead letters (paged by the API version's arguments)."""
+
     state = fields.String(
         load_default=None, validate=validate.OneOf([s.value for s in DeadLetterState])
     )
@@ -70,7 +72,9 @@ class DeadLetterSchema(ma.Schema):
     published = fields.Boolean()
 
 
-class AuditListArgs(PageArgs):
+class AuditFilters(ma.Schema):
+    """The filters of a list of audit entries (paged by the API version's arguments)."""
+
     username = fields.String(load_default=None, validate=validate.Length(max=250))
     action = fields.String(load_default=None, validate=validate.Length(max=250))
     outcome = fields.String(
@@ -120,7 +124,9 @@ class VersionSchema(ma.Schema):
     api = fields.String(required=True)
 
 
-class NotificationListArgs(PageArgs):
+class NotificationFilters(ma.Schema):
+    """The filters of a list of deliveries (paged by the API version's arguments)."""
+
     status = fields.String(
         load_default=None, validate=validate.OneOf([s.value for s in DeliveryStatus])
     )
@@ -151,3 +157,15 @@ class NotificationSchema(ma.Schema):
     updated_at = fields.DateTime()
     delivered_at = fields.DateTime(allow_none=True)
     payload = fields.Dict(metadata={"description": "The event document this delivery sends"})
+
+
+class DeadLetterListArgs(PageArgs, DeadLetterFilters):
+    """``/api/v1``'s dead letter list arguments."""
+
+
+class AuditListArgs(PageArgs, AuditFilters):
+    """``/api/v1``'s audit log list arguments."""
+
+
+class NotificationListArgs(PageArgs, NotificationFilters):
+    """``/api/v1``'s delivery list arguments."""

@@ -5,7 +5,9 @@ A second flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serve
 OpenAPI document at ``/api/v2/openapi.json``. Operations reuse Loom's services and its
 permission machinery: every one declares its permission (``x-permission``), and
 :func:`init_app` refuses to start when one does not. Login is ``POST /auth/token`` at the
-root, as in Airflow 3. Where Loom differs from Airflow: docs/decisions.md.
+root, as in Airflow 3 (with Loom's refresh, logout and me beside it). Loom's own resources
+(``/deadLetters``, ``/notifications``, ``/users``, ``/roles``, ``/permissions``,
+``/auditLog``) follow the same conventions. Where Loom differs from Airflow: docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from webui.api import LoomApi
+from webui.api.blueprint import LoomApi
 from webui.api.v2 import (
     admin,
     assets,
+    audit_log,
     auth,
     backfills,
     dag_runs,
     dags,
+    dead_letters,
     monitor,
+    notifications,
+    roles,
     secrets,
     task_instances,
+    users,
 )
 from webui.api.v2.common import API_ROOT
 from webui.auth import declared_permission
@@ -46,6 +53,13 @@ BLUEPRINTS = (
     assets.blp,
     assets.dag_queues,
     backfills.blp,
+    # Loom's own resources (Airflow has none): docs/decisions.md
+    dead_letters.blp,
+    notifications.blp,
+    users.blp,
+    roles.blp,
+    roles.permissions,
+    audit_log.blp,
 )
 
 CONFIG_PREFIX = "V2_"

@@ -1,0 +1,63 @@
+"""``/api/v2/notifications``: Loom's alert deliveries (one per event, channel and target;
+Airflow has no such resource), read only: list with filters, get one. A role limited to
+some DAGs sees the deliveries about those DAGs only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.delivery.notifications.deliveries import DELIVERY_ORDER, deliveries, get_delivery
+from engine.models import DeliveryStatus
+from engine.security.roles import Action, Resource
+from webui import db
+from webui.api.schemas.admin import NotificationFilters, NotificationSchema
+from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.auth import visible_dag_ids
+
+blp = v2_blueprint(
+    "notifications",
+    "/notifications",
+    "Notification (Loom): e-mails and webhook calls, with their status and errors",
+    Resource.NOTIFICATIONS,
+)
+
+
+class NotificationArgs(V2PageArgs, NotificationFilters):
+    """The list's filters and paging."""
+
+
+def filtered_deliveries(args: Mapping[str, Any]) -> sa.Select[Any]:
+    """The deliveries the caller may see that match the list's filters in ``args``."""
+    status = args["status"]
+    return deliveries(
+        dag_ids=visible_dag_ids(),
+        status=DeliveryStatus(status) if status is not None else None,
+        channel=args["channel"],
+        target=args["target"],
+        event_type=args["event_type"],
+        event_id=args["event_id"],
+        dag_id=args["dag_id"],
+        run_id=args["run_id"],
+        task_id=args["task_id"],
+    )
+
+
+@blp.operation(
+    "GET",
+    "",
+    Action.READ,
+    query=NotificationArgs,
+    returns=collection("notifications", NotificationSchema),
+)
+def list_notifications(args: dict[str, Any]) -> Any:
+    """List deliveries (filter by status, channel, target, event and DAG), newest first."""
+    return page("notifications", filtered_deliveries(args), args, DELIVERY_ORDER, "-id")
+
+
+@blp.operation("GET", "/<int:notification_id>", Action.READ, returns=NotificationSchema)
+def get_notification(notification_id: int) -> Any:
+    """Get one delivery with the event document it sends."""
+    return get_delivery(session=db.session(), id=notification_id, dag_ids=visible_dag_ids())
