@@ -75,9 +75,9 @@ def pg_client(pg_app: Flask) -> FlaskClient:
 
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    """Sign in through the API; the token response."""
-    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.get_json()
+    """Sign in through the API (``POST /auth/token``); the token response."""
+    response = client.post("/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 201, response.get_json()
     body: dict[str, Any] = response.get_json()
     return body
 

@@ -53,11 +53,13 @@ def test_an_api_change_without_its_entry_did_not_happen(
 ) -> None:
     _break_audit_log(pg_app)
 
-    reply = client.post("/api/v1/pools", json={"name": "fresh", "slots": 1}, headers=op)
+    reply = client.post("/api/v2/pools", json={"name": "fresh", "slots": 1}, headers=op)
 
     assert reply.status_code == 500
     assert _pool(pg_app, "fresh") is None
-    assert _entries(pg_app, "pools.create") == [("op", "error", {"method": "POST", "status": 500})]
+    assert _entries(pg_app, "v2_pools.create") == [
+        ("op", "error", {"method": "POST", "status": 500})
+    ]
 
 
 def test_a_ui_change_without_its_entry_did_not_happen(pg_app: Flask, client: FlaskClient) -> None:
@@ -74,29 +76,29 @@ def test_a_ui_change_without_its_entry_did_not_happen(pg_app: Flask, client: Fla
 def test_a_change_and_its_entry_are_committed_together(
     pg_app: Flask, client: FlaskClient, op: dict[str, str]
 ) -> None:
-    reply = client.post("/api/v1/pools", json={"name": "fresh", "slots": 1}, headers=op)
+    reply = client.post("/api/v2/pools", json={"name": "fresh", "slots": 1}, headers=op)
 
     assert reply.status_code == 201
     assert _pool(pg_app, "fresh") == 1
-    assert _entries(pg_app, "pools.create") == [("op", "success", {"method": "POST"})]
+    assert _entries(pg_app, "v2_pools.create") == [("op", "success", {"method": "POST"})]
 
 
 def test_refused_changes_are_recorded_as_refused_and_change_nothing(
     pg_app: Flask, client: FlaskClient
 ) -> None:
     admin = bearer(login(client, "admin")["access_token"])
-    scoped = client.patch("/api/v1/roles/Admin", json={"dag_tags": ["etl"]}, headers=admin)
+    scoped = client.patch("/api/v2/roles/Admin", json={"dag_tags": ["etl"]}, headers=admin)
     assert scoped.status_code == 409  # the last-admin guard: flushed, then refused
-    invalid = client.post("/api/v1/pools", json={"name": "", "slots": -1}, headers=admin)
+    invalid = client.post("/api/v2/pools", json={"name": "", "slots": -1}, headers=admin)
     assert invalid.status_code == 422
     viewer = bearer(login(client, "viewer")["access_token"])
-    forbidden = client.post("/api/v1/pools", json={"name": "x", "slots": 1}, headers=viewer)
+    forbidden = client.post("/api/v2/pools", json={"name": "x", "slots": 1}, headers=viewer)
     assert forbidden.status_code == 403
 
-    assert _entries(pg_app, "roles.patch_role") == [
+    assert _entries(pg_app, "v2_roles.patch_role") == [
         ("admin", "refused", {"method": "PATCH", "status": 409})
     ]
-    assert _entries(pg_app, "pools.create") == [
+    assert _entries(pg_app, "v2_pools.create") == [
         ("admin", "refused", {"method": "POST", "status": 422}),
         ("viewer", "denied", {"method": "POST", "status": 403}),
     ]

@@ -18,8 +18,10 @@ from tests.webui.conftest import bearer, login
 from tests.webui.world import PASSWORD, SECRET
 from webui import create_app, db
 
-LOGIN = "/api/v1/auth/login"
-ME = "/api/v1/auth/me"
+LOGIN = "/auth/token"
+ME = "/auth/me"
+REFRESH = "/auth/refresh"
+LOGOUT = "/auth/logout"
 
 
 def audit_entries(app: Flask) -> list[AuditLog]:
@@ -47,6 +49,7 @@ def test_a_wrong_password_or_unknown_user_gets_401_in_the_error_shape(client: Fl
         assert response.get_json() == {
             "code": 401,
             "message": "invalid username or password",
+            "detail": "invalid username or password",
             "errors": {},
         }
 
@@ -56,24 +59,19 @@ def test_refresh_token_gives_a_new_access_token_and_is_not_an_access_token(
 ) -> None:
     tokens = login(client, "viewer")
     assert client.get(ME, headers=bearer(tokens["refresh_token"])).status_code == 401
-    response = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    response = client.post(REFRESH, headers=bearer(tokens["refresh_token"]))
     assert response.status_code == 200
     assert client.get(ME, headers=bearer(response.get_json()["access_token"])).status_code == 200
-    refresh_with_access = client.post(
-        "/api/v1/auth/refresh", headers=bearer(tokens["access_token"])
-    )
+    refresh_with_access = client.post(REFRESH, headers=bearer(tokens["access_token"]))
     assert refresh_with_access.status_code == 401
 
 
 def test_logout_revokes_access_and_refresh_tokens_at_once(client: FlaskClient) -> None:
     tokens = login(client, "user")
     other = login(client, "user")  # another sign-in of the same user stays valid
-    assert (
-        client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"])).status_code
-        == 200
-    )
+    assert client.post(LOGOUT, headers=bearer(tokens["access_token"])).status_code == 200
     assert client.get(ME, headers=bearer(tokens["access_token"])).status_code == 401
-    refresh = client.post("/api/v1/auth/refresh", headers=bearer(tokens["refresh_token"]))
+    refresh = client.post(REFRESH, headers=bearer(tokens["refresh_token"]))
     assert refresh.status_code == 401
     assert client.get(ME, headers=bearer(other["access_token"])).status_code == 200
 
@@ -82,7 +80,7 @@ def test_revocation_holds_in_another_app_on_the_same_database(app: Flask, tmp_pa
     """Two webserver processes (two apps) share revocations through the database."""
     client = app.test_client()
     tokens = login(client, "user")
-    client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"]))
+    client.post(LOGOUT, headers=bearer(tokens["access_token"]))
     settings = app.extensions["loom.settings"]
     second = create_app({"TESTING": True, "LOOM_SETTINGS": settings}).test_client()
     assert second.get(ME, headers=bearer(tokens["access_token"])).status_code == 401
@@ -93,14 +91,11 @@ def test_a_password_change_revokes_the_users_tokens(
 ) -> None:
     victim = login(client, "victim")
     response = client.patch(
-        "/api/v1/users/victim", json={"password": "a-new-password!"}, headers=as_role("Admin")
+        "/api/v2/users/victim", json={"password": "a-new-password!"}, headers=as_role("Admin")
     )
     assert response.status_code == 200
     assert client.get(ME, headers=bearer(victim["access_token"])).status_code == 401
-    assert (
-        client.post("/api/v1/auth/refresh", headers=bearer(victim["refresh_token"])).status_code
-        == 401
-    )
+    assert client.post(REFRESH, headers=bearer(victim["refresh_token"])).status_code == 401
     assert login(client, "victim", "a-new-password!")["access_token"]
 
 
@@ -108,7 +103,7 @@ def test_a_disabled_user_loses_tokens_and_cannot_sign_in(
     client: FlaskClient, as_role: Callable[[str], dict[str, str]]
 ) -> None:
     victim = login(client, "victim")
-    response = client.post("/api/v1/users/victim/disable", headers=as_role("Admin"))
+    response = client.post("/api/v2/users/victim/disable", headers=as_role("Admin"))
     assert response.status_code == 200
     assert response.get_json()["is_active"] is False
     assert client.get(ME, headers=bearer(victim["access_token"])).status_code == 401
@@ -140,19 +135,19 @@ def test_logins_and_mutations_are_audited_with_user_source_and_outcome(
 ) -> None:
     client.post(LOGIN, json={"username": "op", "password": "wrong-password"})
     headers = as_role("Op")
-    client.post("/api/v1/pools", json={"name": "fresh", "slots": 1}, headers=headers)
+    client.post("/api/v2/pools", json={"name": "fresh", "slots": 1}, headers=headers)
     client.post(
-        "/api/v1/users",
+        "/api/v2/users",
         json={"username": "x", "password": PASSWORD, "roles": ["Viewer"]},
         headers=headers,
     )
-    client.get("/api/v1/pools", headers=headers)  # reads are not audited
+    client.get("/api/v2/pools", headers=headers)  # reads are not audited
     rows = [(e.username, e.action, e.outcome, e.target) for e in audit_entries(app)]
     assert rows == [
-        ("op", "auth.login", "denied", "/api/v1/auth/login"),
-        ("op", "auth.login", "success", "/api/v1/auth/login"),
-        ("op", "pools.create", "success", "/api/v1/pools"),
-        ("op", "users.create", "denied", "/api/v1/users"),
+        ("op", "v2_auth.token", "denied", "/auth/token"),
+        ("op", "v2_auth.token", "success", "/auth/token"),
+        ("op", "v2_pools.create", "success", "/api/v2/pools"),
+        ("op", "v2_users.create", "denied", "/api/v2/users"),
     ]
     assert all(e.source_ip == "127.0.0.1" and e.created_at for e in audit_entries(app))
     assert audit_entries(app)[0].details["login"] == "bad_credentials"
@@ -163,10 +158,22 @@ def test_the_audit_log_is_read_only_and_filterable(
 ) -> None:
     admin = as_role("Admin")
     client.post(LOGIN, json={"username": "viewer", "password": "wrong-password"})
-    page = client.get("/api/v1/auditLog?outcome=denied", headers=admin).get_json()
-    assert [e["username"] for e in page["items"]] == ["viewer"]
-    assert client.post("/api/v1/auditLog", json={}, headers=admin).status_code == 405
-    assert client.delete("/api/v1/auditLog", headers=admin).status_code == 405
+    page = client.get("/api/v2/auditLog?outcome=denied", headers=admin).get_json()
+    assert [e["username"] for e in page["audit_log"]] == ["viewer"]
+    assert page["total_entries"] == 1
+    assert client.post("/api/v2/auditLog", json={}, headers=admin).status_code == 405
+    assert client.delete("/api/v2/auditLog", headers=admin).status_code == 405
+
+
+def test_refresh_and_logout_are_audited(app: Flask, client: FlaskClient) -> None:
+    tokens = login(client, "user")
+    assert client.post(REFRESH, headers=bearer(tokens["refresh_token"])).status_code == 200
+    assert client.post(LOGOUT, headers=bearer(tokens["access_token"])).status_code == 200
+    rows = [(e.username, e.action, e.outcome, e.target) for e in audit_entries(app)]
+    assert rows[-2:] == [
+        ("user", "v2_auth.refresh", "success", "/auth/refresh"),
+        ("user", "v2_auth.logout", "success", "/auth/logout"),
+    ]
 
 
 @pytest.mark.parametrize("secret", ["", "too-short"])

@@ -31,7 +31,9 @@ from tests.webui.ui import csrf_of
 from tests.webui.world import PASSWORD, SECRET, build_world
 from webui import db
 
-LOGIN = "/api/v1/auth/login"
+LOGIN = "/auth/token"
+SIGNED_IN = 201
+"""What a successful ``POST /auth/token`` answers."""
 REDIS_URL = "redis://127.0.0.1:6379/8"
 FREE = LoginSettings().free_failures
 A, B, C = "203.0.113.1", "203.0.113.2", "203.0.113.3"
@@ -81,6 +83,7 @@ def test_failures_lock_the_address_out_even_for_the_right_password(pg_counts_app
     assert locked.get_json() == {
         "code": 429,
         "message": "too many sign-in attempts; try again in 30 s",
+        "detail": "too many sign-in attempts; try again in 30 s",
         "errors": {},
     }
     assert counts(pg_counts_app) == {("op", A): FREE, ("op", EVERY_ADDRESS): FREE}
@@ -95,7 +98,7 @@ def test_an_attacker_cannot_lock_out_the_owner_signing_in_from_elsewhere(
         assert attempt(client, "op", "wrong-password", A).status_code in (401, 429)
     assert attempt(client, "op", PASSWORD, A).status_code == 429  # the attacker's address
     owner = attempt(client, "op", PASSWORD, B)
-    assert owner.status_code == 200, owner.get_json()
+    assert owner.status_code == SIGNED_IN, owner.get_json()
     assert "access_token" in owner.get_json()
 
 
@@ -105,7 +108,7 @@ def test_a_success_forgets_that_addresss_failures_only(pg_counts_app: Flask) -> 
     for address in (A, B):
         for _ in range(FREE - 1):
             attempt(client, "op", "wrong-password", address)
-    assert attempt(client, "op", PASSWORD, A).status_code == 200
+    assert attempt(client, "op", PASSWORD, A).status_code == SIGNED_IN
     assert attempt(client, "op", "wrong-password", A).status_code == 401  # counting anew
     assert attempt(client, "op", "wrong-password", B).status_code == 401  # the 5th: locks
     assert attempt(client, "op", PASSWORD, B).status_code == 429
@@ -142,7 +145,7 @@ def test_failures_from_many_addresses_lock_the_username_briefly_for_all(
     locked = attempt(client, "op", PASSWORD, C)
     assert locked.status_code == 429
     assert locked.headers["Retry-After"] == "60"
-    assert attempt(client, "viewer", PASSWORD, C).status_code == 200  # other users sign in
+    assert attempt(client, "viewer", PASSWORD, C).status_code == SIGNED_IN  # others sign in
 
 
 def test_lock_duration_doubles_and_is_capped() -> None:
@@ -157,10 +160,10 @@ def test_a_new_password_lifts_the_locks(app: Flask, client: FlaskClient, as_role
     for _ in range(FREE):
         attempt(client, "victim", "wrong-password")
     changed = client.patch(
-        "/api/v1/users/victim", json={"password": "a-new-password!"}, headers=as_role("Admin")
+        "/api/v2/users/victim", json={"password": "a-new-password!"}, headers=as_role("Admin")
     )
     assert changed.status_code == 200
-    assert attempt(client, "victim", "a-new-password!").status_code == 200
+    assert attempt(client, "victim", "a-new-password!").status_code == SIGNED_IN
 
 
 # -- per client address and for all clients (Flask-Limiter) -----------------------------------
@@ -181,13 +184,13 @@ def test_the_client_limit_answers_429_with_retry_after_for_api_and_form(
     assert refused.status_code == 429
     assert 55 <= int(refused.headers["Retry-After"]) <= 60
     body = refused.get_json()
-    assert set(body) == {"code", "message", "errors"}
+    assert set(body) == {"code", "message", "detail", "errors"}
     assert body["message"].startswith("too many sign-in attempts; try again in")
     page = client.post("/login", data=data, environ_base={"REMOTE_ADDR": A})
     assert page.status_code == 429
     assert "Too many sign-in attempts" in page.text
     assert 55 <= int(page.headers["Retry-After"]) <= 60
-    assert attempt(client, "admin", PASSWORD, B).status_code == 200  # another address
+    assert attempt(client, "admin", PASSWORD, B).status_code == SIGNED_IN  # another address
 
 
 def test_the_global_limit_holds_for_all_addresses(template: Path, tmp_path: Path) -> None:
@@ -196,7 +199,7 @@ def test_the_global_limit_holds_for_all_addresses(template: Path, tmp_path: Path
     assert attempt(client, "op", "wrong-password", A).status_code == 401
     assert attempt(client, "op", "wrong-password", B).status_code == 401
     assert attempt(client, "admin", PASSWORD, C).status_code == 429
-    assert client.get("/api/v1/version").status_code == 200  # other requests are not limited
+    assert client.get("/api/v2/version").status_code == 200  # other requests are not limited
 
 
 @pytest.mark.redis
@@ -243,7 +246,7 @@ def webserver(postgres_url: str, tmp_path: Path) -> Iterator[str]:
     with processes_under(tmp_path) as processes:
         processes.start([LOOM, "webserver", "--workers", "4"], env, name="webserver")
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: answers(f"{url}/api/v1/version"), 60, what="the webserver")
+        wait_until(lambda: answers(f"{url}/api/v2/version"), 60, what="the webserver")
         yield url
 
 

@@ -1,4 +1,4 @@
-"""``GET /api/v1/notifications``: alert deliveries, filtered, for operators only."""
+"""``GET /api/v2/notifications``: alert deliveries, filtered, for operators only."""
 
 from __future__ import annotations
 
@@ -55,14 +55,14 @@ def test_operators_list_and_filter_deliveries(
     client: FlaskClient, as_role: Headers, tmp_path: Path
 ) -> None:
     add_deliveries(tmp_path)
-    url = "/api/v1/notifications"
+    url = "/api/v2/notifications"
 
     page = client.get(url, headers=as_role("Op")).get_json()
-    assert page["total"] == 3
-    assert [(d["event_id"], d["channel"]) for d in page["items"]] == [
+    assert page["total_entries"] == 3
+    assert [(d["event_id"], d["channel"]) for d in page["notifications"]] == [
         ("e2", "webhook"), ("e1", "webhook"), ("e1", "email"),
     ]  # fmt: skip
-    first = page["items"][2]
+    first = page["notifications"][2]
     assert (first["recipients"], first["status"], first["attempts"]) == (
         ["ops@x.io"],
         "delivered",
@@ -71,7 +71,7 @@ def test_operators_list_and_filter_deliveries(
     assert first["payload"] == {"event_id": "e1"}
 
     def ids(query: str) -> list[tuple[str, str]]:
-        items = client.get(f"{url}?{query}", headers=as_role("Admin")).get_json()["items"]
+        items = client.get(f"{url}?{query}", headers=as_role("Admin")).get_json()["notifications"]
         return [(d["event_id"], d["target"]) for d in items]
 
     assert ids("status=failed") == [("e2", "ops")]
@@ -82,15 +82,39 @@ def test_operators_list_and_filter_deliveries(
     assert client.get(url, headers=as_role("Viewer")).status_code == 403
     assert client.get(url, headers=as_role("User")).status_code == 403
     limited = client.get(url, headers=as_role("etlops")).get_json()
-    assert {d["dag_id"] for d in limited["items"]} == {"example"}
-    assert limited["total"] == 2
+    assert {d["dag_id"] for d in limited["notifications"]} == {"example"}
+    assert limited["total_entries"] == 2
 
 
 def test_a_webhook_url_in_last_error_shows_only_its_host(
     client: FlaskClient, as_role: Headers, tmp_path: Path
 ) -> None:
     add_deliveries(tmp_path)
-    reply = client.get("/api/v1/notifications?status=failed", headers=as_role("Admin"))
-    [failed] = reply.get_json()["items"]
+    reply = client.get("/api/v2/notifications?status=failed", headers=as_role("Admin"))
+    [failed] = reply.get_json()["notifications"]
     assert failed["last_error"] == MASKED_ERROR
     assert "hook-token" not in reply.get_data(as_text=True)
+
+
+def test_one_delivery_is_read_within_the_roles_dags(
+    client: FlaskClient, as_role: Headers, tmp_path: Path
+) -> None:
+    add_deliveries(tmp_path)
+    url = "/api/v2/notifications"
+    listed = client.get(f"{url}?order_by=id", headers=as_role("Admin")).get_json()
+    ids = {d["dag_id"]: d["id"] for d in listed["notifications"]}
+
+    one = client.get(f"{url}/{ids['finance_report']}", headers=as_role("Op"))
+    assert one.status_code == 200
+    assert (one.get_json()["event_id"], one.get_json()["last_error"]) == ("e2", MASKED_ERROR)
+    assert client.get(f"{url}/{ids['example']}", headers=as_role("etlops")).status_code == 200
+    hidden = client.get(f"{url}/{ids['finance_report']}", headers=as_role("etlops"))
+    assert hidden.status_code == 404  # another DAG's: as if it did not exist
+    assert client.get(f"{url}/999999", headers=as_role("Admin")).status_code == 404
+    assert client.get(f"{url}/{ids['example']}", headers=as_role("Viewer")).status_code == 403
+    paged = client.get(f"{url}?limit=1&offset=1&order_by=id", headers=as_role("Op")).get_json()
+    assert paged["total_entries"] == 3
+    assert [d["event_id"] for d in paged["notifications"]] == ["e1"]
+    bad = client.get(f"{url}?channel=pigeon", headers=as_role("Op"))
+    assert bad.status_code == 422
+    assert "channel" in bad.get_json()["errors"]
