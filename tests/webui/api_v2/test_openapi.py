@@ -7,6 +7,7 @@ from openapi_spec_validator import validate
 
 from engine.security.roles import Action, Resource
 from tests.webui.spec import openapi, operations
+from webui.auth.rbac import AUTHENTICATED, PUBLIC, REFRESH
 
 OPERATIONS = operations("v2")
 
@@ -23,8 +24,8 @@ def test_every_operation_declares_a_permission() -> None:
         if ":" in permission:
             action, resource = permission.split(":")
             Action(action), Resource(resource)  # in the catalogue
-        else:
-            assert permission == "public", f"{method.upper()} {path}: {permission}"
+        else:  # no token, any signed-in user (/auth/me, /auth/logout), a refresh token
+            assert permission in (PUBLIC, AUTHENTICATED, REFRESH), f"{method} {path}: {permission}"
 
 
 def test_airflow_3_paths_are_served() -> None:
@@ -37,5 +38,21 @@ def test_airflow_3_paths_are_served() -> None:
         "/api/v2/dags/{dag_id}/dagRuns/list",
         "/api/v2/dags/{dag_id}/clearTaskInstances",
         "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/logs/{try_number}",
+    ):
+        assert path in paths
+
+
+def test_loom_resources_are_served_beside_airflows() -> None:
+    paths = set(openapi("v2")["paths"])
+    for path in (
+        "/auth/refresh",
+        "/auth/logout",
+        "/auth/me",
+        "/api/v2/deadLetters/{dead_letter_id}/replay",
+        "/api/v2/notifications/{notification_id}",
+        "/api/v2/users/{username}/disable",
+        "/api/v2/roles/{role_name}",
+        "/api/v2/permissions",
+        "/api/v2/auditLog",
     ):
         assert path in paths
