@@ -125,7 +125,10 @@ def _break_audit_log(app: Flask) -> None:
 
 
 def _pool(app: Flask, name: str) -> int | None:
-    return in_db(app, lambda s: s.scalars(sa.select(Pool.slots).where(Pool.name == name)).first())
+    slots: int | None = in_db(
+        app, lambda s: s.scalars(sa.select(Pool.slots).where(Pool.name == name)).first()
+    )
+    return slots
 
 
 def _entries(app: Flask, action: str) -> list[tuple[str | None, str, dict[str, Any]]]:
