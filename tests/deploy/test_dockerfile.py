@@ -154,7 +154,7 @@ class _Endpoint(http.server.BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self) -> None:
-        self.send_response(self.status if self.path in {"/metrics", "/api/v1/health"} else 404)
+        self.send_response(self.status if self.path in {"/metrics", "/api/v2/monitor/health"} else 404)
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:
