@@ -3,7 +3,9 @@
 Health answers 200 whatever it finds, as Airflow's does (Loom's ``/api/v1/health`` answers
 503 without a database, for load balancers). The triggerer's status is null when no
 triggerer ever ran, as in Airflow. Loom has no DAG processor process: the scheduler parses,
-so the DAG processor reports the scheduler's status.
+so the DAG processor reports the scheduler's status. Loom adds ``redis`` (with the RQ
+executor) and ``rabbitmq`` (with ``dlq.amqp_url``) in the same shape, status null when
+not configured.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from flask import current_app
 from marshmallow import fields
 
 from engine.config import Settings
-from engine.services.health import check_database, check_scheduler, check_triggerer
+from engine.services.health import (
+    NOT_CONFIGURED,
+    ComponentHealth,
+    check_database,
+    check_rabbitmq,
+    check_redis,
+    check_scheduler,
+    check_triggerer,
+)
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.v2.common import v2_blueprint
@@ -49,6 +59,8 @@ class HealthSchema(ma.Schema):
     scheduler = fields.Nested(SchedulerStatusSchema, required=True)
     triggerer = fields.Nested(TriggererStatusSchema, required=True)
     dag_processor = fields.Nested(DagProcessorStatusSchema, allow_none=True)
+    redis = fields.Nested(StatusSchema, metadata={"description": "Loom: the RQ queues"})
+    rabbitmq = fields.Nested(StatusSchema, metadata={"description": "Loom: the dead letters"})
 
 
 class VersionSchema(ma.Schema):
@@ -60,13 +72,14 @@ class VersionSchema(ma.Schema):
 @public
 @blp.response(200, HealthSchema)
 def health() -> Any:
-    """Health of the metadata database and the scheduler."""
+    """Health of the metadata database, the scheduler, the triggerer, Redis and RabbitMQ."""
     settings: Settings = current_app.extensions["loom.settings"]
     threshold = max(5 * settings.scheduler.tick_interval, MIN_SCHEDULER_THRESHOLD)
     scheduler, heartbeat = check_scheduler(db.sessions(), now=utcnow(), threshold=threshold)
     beat = heartbeat.isoformat() if heartbeat is not None else None
     state = "healthy" if scheduler.ok else "unhealthy"
     database = check_database(db.sessions())
+    redis_url = settings.redis.url if settings.executor.kind == "rq" else None
     triggerer, triggered = check_triggerer(
         db.sessions(), now=utcnow(), threshold=settings.triggerer.heartbeat_threshold
     )
@@ -78,7 +91,13 @@ def health() -> Any:
             "latest_triggerer_heartbeat": triggered.isoformat() if triggered else None,
         },
         "dag_processor": {"status": state, "latest_dag_processor_heartbeat": beat},
+        "redis": _status(check_redis(redis_url)),
+        "rabbitmq": _status(check_rabbitmq(settings.dlq.amqp_url)),
     }
+
+
+def _status(component: ComponentHealth) -> dict[str, str | None]:
+    return {"status": None if component.status == NOT_CONFIGURED else component.status}
 
 
 @blp.route("/version", methods=["GET"])
