@@ -1,6 +1,7 @@
 """``/api/v2/docs``: Swagger UI served by the webserver from the swagger-ui-bundle
 package, with no inline script and nothing from another site (checked without a browser;
-tests/browser runs it in Chromium, offline)."""
+tests/browser runs it in Chromium, offline). ``/api/v2/openapi.json``, the document such a
+page shows, is public too."""
 
 from __future__ import annotations
 
@@ -82,3 +83,12 @@ def test_the_api_docs_page_needs_no_token(client: FlaskClient) -> None:
     token = login(client, "viewer")["access_token"]
     assert client.get("/api/v2/docs").status_code == 200
     assert client.get("/api/v2/docs", headers=bearer(token)).status_code == 200
+
+
+def test_the_openapi_document_needs_no_token(client: FlaskClient) -> None:
+    token = login(client, "viewer")["access_token"]
+    for headers in ({}, bearer(token)):
+        document = client.get("/api/v2/openapi.json", headers=headers)
+        assert document.status_code == 200
+        assert_secured(document)
+        assert document.get_json()["info"]["title"] == "Loom REST API"

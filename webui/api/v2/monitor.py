@@ -6,7 +6,8 @@ balancers and readiness probes take this webserver out (Airflow answers 200 what
 finds; see docs/decisions.md), and 200 otherwise: a dead scheduler shows in the body
 without taking every webserver out. The triggerer's status is null when no triggerer ever
 ran, as in Airflow. Loom has no DAG processor process: the scheduler parses, so the DAG
-processor reports the scheduler's status.
+processor reports the scheduler's status. A broker's status is null when it is not
+configured (no RQ executor, no ``dlq.amqp_url``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from marshmallow import fields
 
 from engine.config import Settings
 from engine.services.health import (
+    NOT_CONFIGURED,
+    ComponentHealth,
     check_database,
     check_rabbitmq,
     check_redis,
@@ -83,6 +86,7 @@ def health() -> Any:
     beat = heartbeat.isoformat() if heartbeat is not None else None
     state = "healthy" if scheduler.ok else "unhealthy"
     database = check_database(db.sessions())
+    redis_url = settings.redis.url if settings.executor.kind == "rq" else None
     triggerer, triggered = check_triggerer(
         db.sessions(), now=utcnow(), threshold=settings.triggerer.heartbeat_threshold
     )
@@ -96,9 +100,15 @@ def health() -> Any:
             "latest_triggerer_heartbeat": triggered.isoformat() if triggered else None,
         },
         "dag_processor": {"status": state, "latest_dag_processor_heartbeat": beat},
-        **{name: {"status": c.status, "detail": c.detail} for name, c in brokers.items()},
+        **{name: _status(component) for name, component in brokers.items()},
     }
     return body, 200 if database.ok else 503
+
+
+def _status(component: ComponentHealth) -> dict[str, str | None]:
+    if component.status == NOT_CONFIGURED:
+        return {"status": None, "detail": None}
+    return {"status": component.status, "detail": component.detail}
 
 
 @blp.route("/version", methods=["GET"])
