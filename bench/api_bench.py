@@ -2,7 +2,7 @@
 
 200 DAGs x 100 runs x 20 tasks (400,000 task instances, inserted in bulk after the DAG
 files are parsed); 50 client threads with keep-alive connections request pages of 100:
-``GET /dags`` and one run's task instances, on /api/v1 and /api/v2. Prints per endpoint
+``GET /api/v2/dags`` and one run's task instances. Prints per endpoint
 the single-client service time first (one client, one request at a time: what a request
 costs, nearly independent of the load others put on the machine), then p50 and p99 at 50
 clients over three repetitions (their spread shows how much the machine's other load
@@ -127,7 +127,7 @@ def _login() -> str:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
             body = json.dumps({"username": "bench", "password": PASSWORD})
-            conn.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
+            conn.request("POST", "/auth/token", body, {"Content-Type": "application/json"})
             return str(json.loads(conn.getresponse().read())["access_token"])
         except (OSError, http.client.HTTPException, KeyError):
             if time.monotonic() > deadline:
@@ -158,10 +158,6 @@ def _load(paths: dict[str, str], token: str) -> dict[str, list[float]]:
 
 
 PATHS = {
-    "GET /api/v1/dags?limit=100": "/api/v1/dags?limit=100",
-    "GET /api/v1 run task instances (20)": (
-        "/api/v1/dags/bench_api_042/dagRuns/manual__050/taskInstances?limit=100"
-    ),
     "GET /api/v2/dags?limit=100": "/api/v2/dags?limit=100",
     "GET /api/v2 run task instances (20)": (
         "/api/v2/dags/bench_api_042/dagRuns/manual__050/taskInstances?limit=100"

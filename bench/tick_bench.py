@@ -56,6 +56,9 @@ class RecordingExecutor:
     def submit(self, job: Any, *, at: datetime | None = None) -> None:
         self.submitted.append(job)
 
+    def submit_many(self, jobs: Any, *, at: datetime | None = None) -> None:
+        self.submitted.extend(jobs)
+
     def has_job(self, job_id: str) -> bool:
         return True
 

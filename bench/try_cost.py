@@ -119,6 +119,10 @@ class RecordingExecutor:
         if not self.has_job(job.job_id):
             self.jobs.append(job)
 
+    def submit_many(self, jobs: Any, *, at: datetime | None = None) -> None:
+        for job in jobs:
+            self.submit(job, at=at)
+
     def has_job(self, job_id: str) -> bool:
         return any(job.job_id == job_id for job in self.jobs)
 

@@ -3,7 +3,7 @@
 ``orders_landing`` lands raw orders daily (its task's outlet is the ``raw_orders`` asset);
 ``orders_report`` runs each time both ``raw_orders`` and ``fx_rates`` were updated (the
 latter by ``fx_rates``, an ``@asset``, or by an external system through
-``POST /api/v1/assets/events``).
+``POST /api/v2/assets/events``).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from engine.cli.common import loom_context
 def webserver_command(
     host: str | None, port: int | None, workers: int | None, threads: int | None
 ) -> None:
-    """Serve the web UI and the REST API (/api/v1) with gunicorn; needs webserver.secret_key."""
+    """Serve the web UI and the REST API (/api/v2) with gunicorn; needs webserver.secret_key."""
     from webui.serve import run_gunicorn
 
     settings = loom_context().settings

@@ -21,7 +21,7 @@ METRICS_PATH = "/metrics"
 
 
 def path(request: Request) -> str:
-    """The route a request matched (``/api/v1/dags/<dag_id>``), never the raw path: the
+    """The route a request matched (``/api/v2/dags/<dag_id>``), never the raw path: the
     label stays bounded however many DAGs and runs there are."""
     return request.url_rule.rule if request.url_rule is not None else "<unmatched>"
 

@@ -69,7 +69,7 @@ def serve_in_thread(settings: Settings, stop_event: threading.Event) -> threadin
     thread = threading.Thread(target=run, name="loom-webserver", daemon=True)
     thread.start()
     logger.info(
-        "webserver on http://%s:%s/api/v1/docs", settings.webserver.host, settings.webserver.port
+        "webserver on http://%s:%s/api/v2/docs", settings.webserver.host, settings.webserver.port
     )
     return thread
 

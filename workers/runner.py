@@ -23,7 +23,7 @@ import logging
 from datetime import timedelta
 
 from engine.execution.attempt import run_callbacks
-from engine.executors.base import TaskJob
+from engine.executors.base import TaskJob, job_ids
 from engine.plugins.listeners import notify_listeners
 from engine.runtime.processlog import try_ids
 from engine.state import TaskInstanceState
@@ -104,14 +104,13 @@ def _time_limit(claim: Claim, *, ctx: RunnerContext) -> timedelta | None:
 
 
 def _submit(jobs: list[TaskJob], *, ctx: RunnerContext) -> None:
-    if ctx.executor is None:
+    if ctx.executor is None or not jobs:
         return
-    for job in jobs:
-        try:
-            ctx.executor.submit(job)
-        except Exception:
-            # The try is queued in the database; the scheduler's reconciliation re-submits it.
-            logger.exception("fast-follow: submitting %s failed", job.describe())
+    try:
+        ctx.executor.submit_many(jobs)  # a fan-out's batch: one Redis transaction with RQ
+    except Exception:
+        # The tries are queued in the database; the scheduler's reconciliation re-submits them.
+        logger.exception("fast-follow: submitting %s jobs failed: %s", len(jobs), job_ids(jobs))
 
 
 def _error(state: TaskInstanceState, record: AttemptRecord) -> str | None:

@@ -2,7 +2,7 @@
 """The image's health check (``loom-healthcheck [ROLE]``): exit 0 when the role's endpoint
 answers 200 on this container, 1 otherwise.
 
-- ``webserver``: ``GET /api/v1/health`` on ``webserver.port`` (8080); 200 while the
+- ``webserver``: ``GET /api/v2/monitor/health`` on ``webserver.port`` (8080); 200 while the
   webserver's database answers.
 - ``scheduler``, ``worker``, ``notifier``, ``triggerer``: ``GET /metrics`` on
   ``metrics.<role>_port`` (9101, 9102, 9103, 9104), served by the process itself.
@@ -20,7 +20,7 @@ import sys
 import urllib.request
 
 ENDPOINTS = {
-    "webserver": ("LOOM__WEBSERVER__PORT", 8080, "/api/v1/health"),
+    "webserver": ("LOOM__WEBSERVER__PORT", 8080, "/api/v2/monitor/health"),
     "scheduler": ("LOOM__METRICS__SCHEDULER_PORT", 9101, "/metrics"),
     "worker": ("LOOM__METRICS__WORKER_PORT", 9102, "/metrics"),
     "notifier": ("LOOM__METRICS__NOTIFIER_PORT", 9103, "/metrics"),

@@ -18,7 +18,7 @@ def command(once: bool, output: str) -> None:
 
     Fans each event out into deliveries (e-mail through ``smtp``, webhooks under
     ``webhooks``), sends them with retries and backoff, and records every outcome
-    (``GET /api/v1/notifications``). Several notifiers may run side by side.
+    (``GET /api/v2/notifications``). Several notifiers may run side by side.
     """
     from engine.delivery.notifications import build_notifier
     from engine.runtime.endpoints import notifier_metrics

@@ -80,7 +80,7 @@ COMMANDS: Mapping[str, Registration] = {
     ),
     "roles": Registration(
         "engine.cli.roles_cmd:group",
-        "List roles (manage them through the API: /api/v1/roles).",
+        "List roles (manage them through the API: /api/v2/roles).",
     ),
     "runs": Registration("engine.cli.runs_cmd:group", "Dag runs: list, show, mark."),
     "scheduler": Registration(

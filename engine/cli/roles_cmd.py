@@ -15,7 +15,7 @@ COLUMNS = ("name", "builtin", "dag_tags", "permissions")
 
 @click.group("roles")
 def group() -> None:
-    """List roles (manage them through the API: /api/v1/roles)."""
+    """List roles (manage them through the API: /api/v2/roles)."""
 
 
 @group.command("list")

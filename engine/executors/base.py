@@ -9,6 +9,7 @@ lost one is found and re-submitted by the scheduler's reconciliation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -104,6 +105,12 @@ class CallbackJob:
         }
 
 
+def job_ids(jobs: Sequence[TaskJob], *, shown: int = 5) -> str:
+    """``"7:1, 8:1, ... (+998 more)"``: a batch's job ids for a log line, the first ``shown``."""
+    text = ", ".join(job.job_id for job in jobs[:shown])
+    return text if len(jobs) <= shown else f"{text} (+{len(jobs) - shown} more)"
+
+
 class CallbackTransport(Protocol):
     """Carries DAG callback requests to where user code may run (a worker)."""
 
@@ -122,6 +129,10 @@ class Executor(Protocol):
 
         Submitting a try that is already pending or running does nothing.
         """
+
+    def submit_many(self, jobs: Sequence[TaskJob], *, at: datetime | None = None) -> None:
+        """:meth:`submit` each of ``jobs``, as one batch where the transport has batches
+        (one Redis transaction for RQ; a loop for the in-process executor)."""
 
     def has_job(self, job_id: str) -> bool:
         """True while the job is pending (queued, scheduled) or running."""

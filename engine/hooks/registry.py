@@ -1,6 +1,6 @@
 """Which hook speaks a connection's type, and testing a connection with it.
 
-``loom connections test`` and ``POST /api/v1/connections/test`` call
+``loom connections test`` and ``POST /api/v2/connections/test`` call
 :func:`test_connection`: it runs no user code, only the hook's own check (``SELECT 1``
 for a database, a request to the base URL for HTTP).
 """

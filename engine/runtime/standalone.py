@@ -84,7 +84,7 @@ class Standalone:
             f"alerts:        {_alert_channels(s)}",
             f"triggerer:     capacity {s.triggerer.capacity}",
             f"web UI:        http://{s.webserver.host}:{s.webserver.port}/",
-            f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v1/docs",
+            f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v2/docs",
             f"sign in as:    {self._sign_in_hint()}",
         ]
 

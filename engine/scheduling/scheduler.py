@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.authoring.serialization import SerializedDAG
 from engine.config import Settings
 from engine.delivery.notifications.deadlines import fire_missed_deadlines
-from engine.executors.base import Executor, TaskJob
+from engine.executors.base import Executor, TaskJob, job_ids
 from engine.metrics import instruments
 from engine.models import DagRun
 from engine.parser.loop import ParseLoop
@@ -297,12 +297,13 @@ class Scheduler:
     # -- after the commit -----------------------------------------------------------------
 
     def _submit(self, jobs: Sequence[TaskJob], report: TickReport) -> None:
-        for job in jobs:
-            try:
-                self._executor.submit(job)
-            except Exception:  # the job stays queued; reconciliation submits it again
-                logger.exception("submitting job %s (%s) failed", job.job_id, job.describe())
-                report.errors.append("submit")
+        if not jobs:
+            return
+        try:
+            self._executor.submit_many(jobs)  # one batch: one Redis transaction with RQ
+        except Exception:  # the jobs stay queued; reconciliation submits them again
+            logger.exception("submitting %s jobs failed: %s", len(jobs), job_ids(jobs))
+            report.errors.append("submit")
 
     def _reconcile(self, jobs: Sequence[TaskJob], report: TickReport) -> None:
         try:
@@ -312,12 +313,13 @@ class Scheduler:
             report.errors.append("reconcile")
 
     def _resubmit_vanished(self, jobs: Sequence[TaskJob], report: TickReport) -> None:
-        for job in jobs:
-            if not self._executor.has_job(job.job_id):
-                logger.warning("job %s (%s) vanished: submitting it again", job.job_id,
-                               job.describe())  # fmt: skip
-                self._executor.submit(job)
-                report.resubmitted += 1
+        vanished = [job for job in jobs if not self._executor.has_job(job.job_id)]
+        for job in vanished:
+            logger.warning("job %s (%s) vanished: submitting it again", job.job_id,
+                           job.describe())  # fmt: skip
+        if vanished:
+            self._executor.submit_many(vanished)
+            report.resubmitted += len(vanished)
 
 
 def _running_runs(

@@ -154,7 +154,8 @@ class _Endpoint(http.server.BaseHTTPRequestHandler):
     status = 200
 
     def do_GET(self) -> None:
-        self.send_response(self.status if self.path in {"/metrics", "/api/v1/health"} else 404)
+        known = {"/metrics", "/api/v2/monitor/health"}
+        self.send_response(self.status if self.path in known else 404)
         self.end_headers()
 
     def log_message(self, format: str, *args: object) -> None:

@@ -1,6 +1,7 @@
-"""``/api/v1/docs``: Swagger UI served by the webserver from the swagger-ui-bundle
+"""``/api/v2/docs``: Swagger UI served by the webserver from the swagger-ui-bundle
 package, with no inline script and nothing from another site (checked without a browser;
-tests/browser runs it in Chromium, offline)."""
+tests/browser runs it in Chromium, offline). ``/api/v2/openapi.json``, the document such a
+page shows, is public too."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class _References(HTMLParser):
 
 
 def test_the_api_docs_load_only_local_assets_that_are_served(client: FlaskClient) -> None:
-    page = client.get("/api/v1/docs")
+    page = client.get("/api/v2/docs")
     assert page.status_code == 200
     assert_secured(page)
     html = page.get_data(as_text=True)
@@ -73,12 +74,21 @@ def test_the_api_docs_load_only_local_assets_that_are_served(client: FlaskClient
     "name", ["index.html", "swagger-initializer.js", "..%2Fswagger-ui.css", "nothing.js"]
 )
 def test_the_api_docs_serve_no_other_file_of_the_package(client: FlaskClient, name: str) -> None:
-    response = client.get(f"/api/v1/docs/assets/{name}")
+    response = client.get(f"/api/v2/docs/assets/{name}")
     assert response.status_code == 404
-    assert set(response.get_json()) == {"code", "message", "errors"}
+    assert set(response.get_json()) == {"code", "message", "errors", "detail"}
 
 
 def test_the_api_docs_page_needs_no_token(client: FlaskClient) -> None:
     token = login(client, "viewer")["access_token"]
-    assert client.get("/api/v1/docs").status_code == 200
-    assert client.get("/api/v1/docs", headers=bearer(token)).status_code == 200
+    assert client.get("/api/v2/docs").status_code == 200
+    assert client.get("/api/v2/docs", headers=bearer(token)).status_code == 200
+
+
+def test_the_openapi_document_needs_no_token(client: FlaskClient) -> None:
+    token = login(client, "viewer")["access_token"]
+    for headers in ({}, bearer(token)):
+        document = client.get("/api/v2/openapi.json", headers=headers)
+        assert document.status_code == 200
+        assert_secured(document)
+        assert document.get_json()["info"]["title"] == "Loom REST API"

@@ -1,4 +1,4 @@
-"""``POST /api/v1/connections/test``: refused (403, naming the setting) unless
+"""``POST /api/v2/connections/test``: refused (403, naming the setting) unless
 ``core.test_connection`` is Enabled; then the body's connection is tested by its hook,
 a masked password taken from the stored connection."""
 
@@ -15,7 +15,7 @@ from tests.support.httpservice import http_service
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import USERNAMES
 
-TEST = "/api/v1/connections/test"
+TEST = "/api/v2/connections/test"
 
 
 def client_with(template: Path, tmp_path: Path, **core: Any) -> FlaskClient:
@@ -35,7 +35,7 @@ def test_disabled_by_default(template: Path, tmp_path: Path) -> None:
     body = {"connection_id": "db", "conn_type": "sqlite", "host": str(tmp_path / "x.db")}
     refused = client.post(TEST, json=body, headers=headers(client))
     assert refused.status_code == 403
-    assert "core.test_connection is Disabled" in refused.get_json()["message"]
+    assert "core.test_connection is Disabled" in refused.get_json()["detail"]
     assert not (tmp_path / "x.db").exists()
 
 
@@ -59,9 +59,9 @@ def test_enabled_tests_the_body_and_unmasks_the_stored_password(
             (200, "ok") if r.headers.get("Authorization") == expected else (401, "no")
         )
         stored = {"connection_id": "api", "conn_type": "http", "host": service.url, "login": "bot"}
-        made = client.post("/api/v1/connections", json={**stored, "password": "s3cret"}, headers=h)
+        made = client.post("/api/v2/connections", json={**stored, "password": "s3cret"}, headers=h)
         assert made.status_code == 201
-        shown = client.get("/api/v1/connections/api", headers=h).get_json()
+        shown = client.get("/api/v2/connections/api", headers=h).get_json()
         assert shown["password"] == "***"
         tested = client.post(TEST, json={**stored, "password": shown["password"]}, headers=h)
         assert tested.get_json() == {"status": True, "message": "Connection successfully tested"}

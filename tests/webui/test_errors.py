@@ -5,30 +5,34 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.models import AuditLog
+from webui import db
 from webui.api.schemas.common import MAX_LIMIT
 from webui.app import MAX_CONTENT_LENGTH
 
 Headers = Callable[[str], dict[str, str]]
-SHAPE = {"code", "message", "errors"}
+SHAPE = {"code", "message", "errors", "detail"}  # detail: what Airflow 3's clients read
+V1_SHAPE = {"code", "message", "errors"}  # Loom-only resources, until they move to /api/v2
 
 
 def test_malformed_json_is_400(client: FlaskClient, as_role: Headers) -> None:
     response = client.post(
-        "/api/v1/pools",
+        "/api/v2/pools",
         data="{not json",
         headers={**as_role("Op"), "Content-Type": "application/json"},
     )
     assert response.status_code == 400
     body = response.get_json()
     assert set(body) == SHAPE
-    assert body["message"] == "the request body is not valid JSON"
+    assert body["detail"] == "the request body is not valid JSON"
 
 
 def test_wrong_types_are_422_with_errors_by_field(client: FlaskClient, as_role: Headers) -> None:
     response = client.post(
-        "/api/v1/pools", json={"name": 5, "slots": "many", "color": "red"}, headers=as_role("Op")
+        "/api/v2/pools", json={"name": 5, "slots": "many", "color": "red"}, headers=as_role("Op")
     )
     assert response.status_code == 422
     errors = response.get_json()["errors"]
@@ -38,13 +42,15 @@ def test_wrong_types_are_422_with_errors_by_field(client: FlaskClient, as_role: 
 
 def test_domain_validation_is_422_naming_the_field(client: FlaskClient, as_role: Headers) -> None:
     response = client.post(
-        "/api/v1/dags/example/dagRuns", json={"conf": {"n": "five"}}, headers=as_role("User")
+        "/api/v2/dags/example/dagRuns",
+        json={"conf": {"n": "five"}, "logical_date": None},
+        headers=as_role("User"),
     )
     assert response.status_code == 422
-    assert "param 'n' must be of type integer" in response.get_json()["message"]
+    assert "param 'n' must be of type integer" in response.get_json()["detail"]
     both = client.post(
-        "/api/v1/dags/example/dagRuns",
-        json={"conf": {"n": "five", "region": ["eu"]}},
+        "/api/v2/dags/example/dagRuns",
+        json={"conf": {"n": "five", "region": ["eu"]}, "logical_date": None},
         headers=as_role("User"),
     )
     assert both.status_code == 422
@@ -52,6 +58,9 @@ def test_domain_validation_is_422_naming_the_field(client: FlaskClient, as_role:
         "conf.n": ["must be of type integer, got str"],
         "conf.region": ["must be of type string, got list"],
     }
+
+
+def test_a_short_password_is_422_naming_the_field(client: FlaskClient, as_role: Headers) -> None:
     short = client.post(
         "/api/v1/users",
         json={"username": "u", "password": "short", "roles": ["Viewer"]},
@@ -64,16 +73,13 @@ def test_domain_validation_is_422_naming_the_field(client: FlaskClient, as_role:
 @pytest.mark.parametrize(
     "path",
     [
-        "/api/v1/dags/nope",
-        "/api/v1/dags/example/dagRuns/nope",
-        "/api/v1/dags/example/dagRuns/manual__1/taskInstances/nope",
-        "/api/v1/dags/example/dagRuns/manual__1/taskInstances/extract/logs/9",
-        "/api/v1/pools/nope",
-        "/api/v1/deadLetters/999",
-        "/api/v1/importErrors/999",
-        "/api/v1/users/nope",
-        "/api/v1/roles/nope",
-        "/api/v1/no/such/route",
+        "/api/v2/dags/nope",
+        "/api/v2/dags/example/dagRuns/nope",
+        "/api/v2/dags/example/dagRuns/manual__1/taskInstances/nope",
+        "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/logs/9",
+        "/api/v2/pools/nope",
+        "/api/v2/importErrors/999",
+        "/api/v2/no/such/route",
     ],
 )
 def test_unknown_ids_are_404(client: FlaskClient, as_role: Headers, path: str) -> None:
@@ -82,28 +88,51 @@ def test_unknown_ids_are_404(client: FlaskClient, as_role: Headers, path: str) -
     assert set(response.get_json()) == SHAPE
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/v1/deadLetters/999", "/api/v1/users/nope", "/api/v1/roles/nope"]
+)
+def test_unknown_ids_of_loom_resources_are_404(
+    client: FlaskClient, as_role: Headers, path: str
+) -> None:
+    response = client.get(path, headers=as_role("Admin"))
+    assert response.status_code == 404
+    assert set(response.get_json()) == V1_SHAPE
+
+
 def test_conflicts_are_409(client: FlaskClient, as_role: Headers) -> None:
-    taken = client.post("/api/v1/pools", json={"name": "etl", "slots": 1}, headers=as_role("Op"))
+    taken = client.post("/api/v2/pools", json={"name": "etl", "slots": 1}, headers=as_role("Op"))
     assert taken.status_code == 409
+    paused = client.patch("/api/v2/dags/example", json={"is_paused": True}, headers=as_role("User"))
+    assert paused.status_code == 200
+    trigger = client.post(
+        "/api/v2/dags/example/dagRuns", json={"logical_date": None}, headers=as_role("User")
+    )
+    assert trigger.status_code == 409
+
+
+def test_a_builtin_role_is_409(client: FlaskClient, as_role: Headers) -> None:
     builtin = client.delete("/api/v1/roles/Viewer", headers=as_role("Admin"))
     assert builtin.status_code == 409
-    paused = client.patch("/api/v1/dags/example", json={"is_paused": True}, headers=as_role("User"))
-    assert paused.status_code == 200
-    trigger = client.post("/api/v1/dags/example/dagRuns", json={}, headers=as_role("User"))
-    assert trigger.status_code == 409
 
 
 def test_an_oversized_body_is_413(client: FlaskClient, as_role: Headers) -> None:
     big = {"name": "big", "slots": 1, "description": "x" * (MAX_CONTENT_LENGTH + 1)}
-    response = client.post("/api/v1/pools", json=big, headers=as_role("Op"))
+    response = client.post("/api/v2/pools", json=big, headers=as_role("Op"))
     assert response.status_code == 413
     assert set(response.get_json()) == SHAPE
 
 
-def test_page_sizes_are_capped(client: FlaskClient, as_role: Headers) -> None:
-    page = client.get(f"/api/v1/auditLog?limit={MAX_LIMIT * 50}", headers=as_role("Admin"))
+def test_page_sizes_are_capped(app: Flask, client: FlaskClient, as_role: Headers) -> None:
+    with app.app_context():
+        db.session().add_all(
+            AuditLog(action="test", outcome="success") for _ in range(MAX_LIMIT + 5)
+        )
+        db.commit()
+    page = client.get(f"/api/v2/eventLogs?limit={MAX_LIMIT * 50}", headers=as_role("Admin"))
     assert page.status_code == 200
-    assert page.get_json()["limit"] == MAX_LIMIT
+    body = page.get_json()
+    assert body["total_entries"] > MAX_LIMIT
+    assert len(body["event_logs"]) == MAX_LIMIT
 
 
 def test_paging_and_ordering(client: FlaskClient, as_role: Headers) -> None:
@@ -120,6 +149,6 @@ def test_paging_and_ordering(client: FlaskClient, as_role: Headers) -> None:
 
 
 def test_nul_characters_in_ids_are_400(client: FlaskClient, as_role: Headers) -> None:
-    response = client.get("/api/v1/dags/a%00b", headers=as_role("Admin"))
+    response = client.get("/api/v2/dags/a%00b", headers=as_role("Admin"))
     assert response.status_code == 400
     assert set(response.get_json()) == SHAPE

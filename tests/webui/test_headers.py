@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+from werkzeug.wrappers import Response
 
 from engine.models import AuditLog
 from tests.webui.conftest import app_for
@@ -24,14 +25,14 @@ JSON = "application/json"
 CLIENT_ADDRESS = "203.0.113.9"
 
 
-def policy(response: TestResponse) -> dict[str, list[str]]:
+def policy(response: Response) -> dict[str, list[str]]:
     """The Content-Security-Policy as directive -> sources."""
     header = response.headers.get("Content-Security-Policy", "")
     directives = (part.split() for part in header.split(";") if part.strip())
     return {words[0]: words[1:] for words in directives}
 
 
-def assert_secured(response: TestResponse) -> None:
+def assert_secured(response: Response) -> None:
     csp = policy(response)
     assert csp["script-src"] == ["'self'"], csp
     assert "'unsafe-inline'" not in csp["default-src"]
@@ -86,16 +87,16 @@ def test_api_answers_and_errors_carry_them(
 ) -> None:
     viewer = as_role("Viewer")
     cases = [
-        (client.get("/api/v1/version"), 200),
-        (client.get("/api/v1/dags", headers=viewer), 200),
-        (client.get("/api/v1/openapi.json"), 200),
-        (client.get("/api/v1/dags"), 401),
-        (client.get("/api/v1/users", headers=viewer), 403),
-        (client.get("/api/v1/dags/nope", headers=viewer), 404),
-        (client.delete("/api/v1/version"), 405),
-        (client.post("/api/v1/auth/login", data="{", content_type=JSON), 400),
-        (client.post("/api/v1/auth/login", json={"username": "x"}), 422),
-        (client.post("/api/v1/auth/login", data="x" * 2_000_000, content_type=JSON), 413),
+        (client.get("/api/v2/version"), 200),
+        (client.get("/api/v2/dags", headers=viewer), 200),
+        (client.get("/api/v2/openapi.json"), 200),
+        (client.get("/api/v2/dags"), 401),
+        (client.get("/api/v2/connections", headers=viewer), 403),
+        (client.get("/api/v2/dags/nope", headers=viewer), 404),
+        (client.delete("/api/v2/version"), 405),
+        (client.post("/auth/token", data="{", content_type=JSON), 400),
+        (client.post("/auth/token", json={"username": "x"}), 422),
+        (client.post("/auth/token", data="x" * 2_000_000, content_type=JSON), 413),
     ]
     for response, status in cases:
         assert response.status_code == status, response.request.path
@@ -106,10 +107,10 @@ def test_an_unexpected_error_carries_them(app: Flask) -> None:
     def broken() -> str:
         raise RuntimeError("boom")
 
-    app.add_url_rule("/api/v1/broken", "broken", broken)
-    response = app.test_client().get("/api/v1/broken")
+    app.add_url_rule("/api/v2/broken", "broken", broken)
+    response = app.test_client().get("/api/v2/broken")
     assert response.status_code == 500
-    assert response.get_json()["message"] == "internal server error"
+    assert response.get_json()["detail"] == "internal server error"
     assert_secured(response)
 
 
@@ -163,12 +164,11 @@ def test_x_forwarded_for_names_the_client_only_behind_a_trusted_proxy(
     forwarded = {"X-Forwarded-For": CLIENT_ADDRESS}
     for subject, expected in ((app, "127.0.0.1"), (proxied_app, CLIENT_ADDRESS)):
         client = subject.test_client()
-        client.post(
-            "/api/v1/auth/login", json={"username": "op", "password": "x"}, headers=forwarded
-        )
+        client.post("/auth/token", json={"username": "op", "password": "x"}, headers=forwarded)
         with subject.app_context():
             entry = db.session().scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first()
             assert entry is not None
+            assert entry.target == "/auth/token"
             assert entry.source_ip == expected
             db.session().close()
 

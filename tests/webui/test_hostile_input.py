@@ -13,7 +13,7 @@ from tests.webui.ui import ui_sign_in
 
 pytestmark = pytest.mark.postgres
 
-SHAPE = {"code", "message", "errors"}
+SHAPE = {"code", "message", "errors", "detail"}
 DEEP = "[" * 5000 + "]" * 5000
 EDGE_DATES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"]
 
@@ -24,8 +24,8 @@ def user(pg_client: FlaskClient) -> dict[str, str]:
 
 
 def runs(client: FlaskClient, headers: dict[str, str]) -> list[str]:
-    body = client.get("/api/v1/dags/example/dagRuns", headers=headers).get_json()
-    return sorted(run["run_id"] for run in body["items"])
+    body = client.get("/api/v2/dags/example/dagRuns", headers=headers).get_json()
+    return sorted(run["dag_run_id"] for run in body["dag_runs"])
 
 
 def refused(response: object, *codes: int) -> dict[str, object]:
@@ -48,7 +48,7 @@ Trigger = Callable[..., object]
         ('{"conf": {"\\u0000": 1}}', "NUL"),
         ('{"conf": {}, "logical_date": "' + EDGE_DATES[0] + '"}', "out of range"),
         ('{"conf": {}, "logical_date": "' + EDGE_DATES[1] + '"}', "out of range"),
-        ('{"conf": {}, "run_id": "nl_test\\n"}', "letters, digits"),
+        ('{"conf": {}, "dag_run_id": "nl_test\\n"}', "letters, digits"),
     ],
 )
 def test_api_trigger_refuses_hostile_bodies(
@@ -56,7 +56,7 @@ def test_api_trigger_refuses_hostile_bodies(
 ) -> None:
     before = runs(pg_client, user)
     response = pg_client.post(
-        "/api/v1/dags/example/dagRuns",
+        "/api/v2/dags/example/dagRuns",
         data=body,
         headers={**user, "Content-Type": "application/json"},
     )
@@ -91,7 +91,7 @@ def test_filters_at_the_calendars_ends_are_refused_not_500(
 ) -> None:
     for date in EDGE_DATES:
         response = pg_client.get(
-            "/api/v1/dags/example/dagRuns", query_string={"logical_date_gte": date}, headers=user
+            "/api/v2/dags/example/dagRuns", query_string={"logical_date_gte": date}, headers=user
         )
         refused(response, 400, 422)
 
@@ -99,5 +99,5 @@ def test_filters_at_the_calendars_ends_are_refused_not_500(
 def test_a_uri_over_the_limit_gets_the_json_error_shape(
     pg_client: FlaskClient, user: dict[str, str]
 ) -> None:
-    response = pg_client.get("/api/v1/dags?dag_id_pattern=" + "x" * 20_000, headers=user)
+    response = pg_client.get("/api/v2/dags?dag_id_pattern=" + "x" * 20_000, headers=user)
     assert refused(response, 414)["code"] == 414

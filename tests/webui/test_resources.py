@@ -17,19 +17,18 @@ from tests.webui.world import PASSWORD, build_world
 from webui import db
 
 pytestmark = pytest.mark.postgres
-RUN = "/api/v1/dags/example/dagRuns/manual__1"
+RUN = "/api/v2/dags/example/dagRuns/manual__1"
+V1_RUN = "/api/v1/dags/example/dagRuns/manual__1"  # for the Loom-only resources still on v1
 
 
 @pytest.fixture
-def pg(pg_client: FlaskClient) -> Callable[..., dict]:
+def pg(pg_client: FlaskClient) -> Callable[..., Any]:
     tokens = {
         role: bearer(login(pg_client, role.lower())["access_token"])
         for role in ("User", "Op", "Admin")
     }
 
-    def call(
-        method: str, path: str, role: str = "Admin", status: int = 200, **kwargs: object
-    ) -> dict:
+    def call(method: str, path: str, role: str = "Admin", status: int = 200, **kwargs: Any) -> Any:
         response = pg_client.open(path, method=method, headers=tokens[role], **kwargs)
         assert response.status_code == status, response.get_json()
         return response.get_json() if response.data else {}
@@ -37,101 +36,127 @@ def pg(pg_client: FlaskClient) -> Callable[..., dict]:
     return call
 
 
-def test_dags_list_filter_get_pause_source_graph_delete(pg: Callable[..., dict]) -> None:
-    assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?tags=finance,other")["items"]] == [
-        "finance_report"
+def test_dags_list_filter_get_pause_source_tasks_delete(pg: Callable[..., Any]) -> None:
+    tagged = pg("GET", "/api/v2/dags?tags=finance&tags=other")["dags"]
+    assert [d["dag_id"] for d in tagged] == ["finance_report"]
+    assert [d["dag_id"] for d in pg("GET", "/api/v2/dags?dag_id_pattern=xampl")["dags"]] == [
+        "example"
     ]
-    assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?search=ETL")["items"]] == ["example"]
     assert (
-        pg("PATCH", "/api/v1/dags/example", "User", json={"is_paused": True})["is_paused"] is True
+        pg("PATCH", "/api/v2/dags/example", "User", json={"is_paused": True})["is_paused"] is True
     )
-    assert [d["dag_id"] for d in pg("GET", "/api/v1/dags?paused=true")["items"]] == ["example"]
-    assert "BashOperator" in pg("GET", "/api/v1/dags/example/source")["content"]
-    graph = pg("GET", "/api/v1/dags/example/graph")
-    assert graph["edges"] == [{"source": "extract", "target": "load", "label": None}]
-    assert {t["task_id"]: t["retries"] for t in graph["tasks"]} == {"extract": 0, "load": 0}
-    load = next(t for t in graph["tasks"] if t["task_id"] == "load")
+    assert [d["dag_id"] for d in pg("GET", "/api/v2/dags?paused=true")["dags"]] == ["example"]
+    assert "BashOperator" in pg("GET", "/api/v2/dagSources/example")["content"]
+    tasks = {t["task_id"]: t for t in pg("GET", "/api/v2/dags/example/tasks")["tasks"]}
+    assert {name: t["downstream_task_ids"] for name, t in tasks.items()} == {
+        "extract": ["load"],
+        "load": [],
+    }
+    assert {name: t["retries"] for name, t in tasks.items()} == {"extract": 0, "load": 0}
+    load = tasks["load"]
     assert (load["task_display_name"], load["doc_md"]) == ("Load rows", "Loads <b>rows</b>.")
-    assert (load["weight_rule"], load["priority_weight_total"], load["queue"]) == (
+    assert (load["weight_rule"], load["priority_weight"], load["queue"]) == (
         "downstream", 1, None,
     )  # fmt: skip
-    pg("DELETE", "/api/v1/dags/finance_report", status=204)
-    pg("GET", "/api/v1/dags/finance_report", status=404)
-    assert pg("GET", "/api/v1/dagRuns?dag_id=finance_report")["total"] == 0
+    pg("DELETE", "/api/v2/dags/finance_report", status=204)
+    pg("GET", "/api/v2/dags/finance_report", status=404)
+    gone = pg("POST", "/api/v2/dags/~/dagRuns/list", json={"dag_ids": ["finance_report"]})
+    assert gone["total_entries"] == 0
 
 
-def test_runs_trigger_filter_mark_clear_delete(pg: Callable[..., dict]) -> None:
+def test_runs_trigger_filter_mark_clear_delete(pg: Callable[..., Any]) -> None:
     later = "2030-01-01T00:00:00+00:00"
     run = pg(
         "POST",
-        "/api/v1/dags/example/dagRuns",
+        "/api/v2/dags/example/dagRuns",
         "User",
-        status=201,
-        json={"conf": {"n": 7}, "run_id": "api_run", "run_after": later},
+        json={"conf": {"n": 7}, "dag_run_id": "api_run", "logical_date": None, "run_after": later},
     )
-    assert (run["state"], run["conf"], run["triggered_by"]) == ("queued", {"n": 7}, "user")
+    assert (run["state"], run["conf"], run["triggering_user_name"]) == ("queued", {"n": 7}, "user")
     assert run["run_after"].startswith("2030-01-01")
-    queued = pg("GET", "/api/v1/dags/example/dagRuns?state=queued&order_by=run_id")
-    assert [r["run_id"] for r in queued["items"]] == ["api_run", "manual__1"]
+    queued = pg("GET", "/api/v2/dags/example/dagRuns?state=queued&order_by=dag_run_id")
+    assert [r["dag_run_id"] for r in queued["dag_runs"]] == ["api_run", "manual__1"]
     dated = pg(
         "GET",
-        "/api/v1/dagRuns?logical_date_gte=2026-01-05T00:00:00Z&logical_date_lte=2026-01-05T00:00:01Z",
+        "/api/v2/dags/~/dagRuns"
+        "?logical_date_gte=2026-01-05T00:00:00Z&logical_date_lte=2026-01-05T00:00:01Z",
     )
-    assert {(r["dag_id"], r["run_id"]) for r in dated["items"]} == {
+    assert {(r["dag_id"], r["dag_run_id"]) for r in dated["dag_runs"]} == {
         ("example", "manual__1"),
         ("finance_report", "manual__1"),
     }
     assert pg("PATCH", RUN, "User", json={"state": "failed"})["state"] == "failed"
-    cleared = pg("POST", f"{RUN}/clear", "User", json={"task_ids": ["extract"], "downstream": True})
-    assert sorted(ti["task_id"] for ti in cleared["items"]) == ["extract", "load"]
-    assert pg("GET", RUN)["state"] == "queued"
-    pg("DELETE", "/api/v1/dags/example/dagRuns/api_run", "User", status=204)
-    pg("GET", "/api/v1/dags/example/dagRuns/api_run", status=404)
-
-
-def test_task_instances_mark_clear_logs_xcom(pg: Callable[..., dict]) -> None:
-    tis = pg("GET", f"{RUN}/taskInstances?state=failed")
-    assert [ti["task_id"] for ti in tis["items"]] == ["extract"]
-    assert (
-        pg("PATCH", f"{RUN}/taskInstances/extract", "User", json={"state": "success"})["state"]
-        == "success"
+    cleared = pg(
+        "POST",
+        "/api/v2/dags/example/clearTaskInstances",
+        "User",
+        json={
+            "dry_run": False,
+            "dag_run_id": "manual__1",
+            "task_ids": ["extract"],
+            "only_failed": False,
+            "include_downstream": True,
+        },
     )
+    assert sorted(ti["task_id"] for ti in cleared["task_instances"]) == ["extract", "load"]
+    assert pg("GET", RUN)["state"] == "queued"
+    pg("DELETE", "/api/v2/dags/example/dagRuns/api_run", "User", status=204)
+    pg("GET", "/api/v2/dags/example/dagRuns/api_run", status=404)
+
+
+def test_task_instances_mark_clear_logs_xcom(pg: Callable[..., Any]) -> None:
+    tis = pg("GET", f"{RUN}/taskInstances?state=failed")
+    assert [ti["task_id"] for ti in tis["task_instances"]] == ["extract"]
+    marked = pg("PATCH", f"{RUN}/taskInstances/extract", "User", json={"new_state": "success"})
+    assert [ti["state"] for ti in marked["task_instances"]] == ["success"]
     log = pg("GET", f"{RUN}/taskInstances/extract/logs/1")
-    assert (log["content"], log["complete"]) == ("extracting 2\nfailed\n", True)
-    tail = pg("GET", f"{RUN}/taskInstances/extract/logs/1?offset=13")
-    assert (tail["content"], tail["offset"], tail["next_offset"]) == ("failed\n", 13, 20)
-    xcom = pg("GET", f"{RUN}/taskInstances/extract/xcom")
-    assert xcom["items"][0]["key"] == "rows"
-    assert xcom["items"][0]["value"] == {"count": 3}
-    cleared = pg("POST", f"{RUN}/taskInstances/extract/clear", "User", json={"downstream": False})
-    assert [ti["task_id"] for ti in cleared["items"]] == ["extract"]
-    assert pg("GET", f"{RUN}/taskInstances/extract")["state"] == "none"
+    assert log["content"] == [{"event": "extracting 2"}, {"event": "failed"}]
+    assert log["continuation_token"] == "20"
+    tail = pg("GET", f"{RUN}/taskInstances/extract/logs/1?token=13")
+    assert (tail["content"], tail["continuation_token"]) == ([{"event": "failed"}], "20")
+    xcoms = pg("GET", f"{RUN}/taskInstances/extract/xcomEntries")
+    assert [x["key"] for x in xcoms["xcom_entries"]] == ["rows"]
+    assert pg("GET", f"{RUN}/taskInstances/extract/xcomEntries/rows")["value"] == {"count": 3}
+    cleared = pg(
+        "POST",
+        "/api/v2/dags/example/clearTaskInstances",
+        "User",
+        json={
+            "dry_run": False,
+            "dag_run_id": "manual__1",
+            "task_ids": ["extract"],
+            "only_failed": False,
+            "include_downstream": False,
+        },
+    )
+    assert [ti["task_id"] for ti in cleared["task_instances"]] == ["extract"]
+    assert pg("GET", f"{RUN}/taskInstances/extract")["state"] is None
 
 
-def test_pools_crud(pg: Callable[..., dict]) -> None:
-    created = pg("POST", "/api/v1/pools", "Op", status=201, json={"name": "gpu", "slots": 2})
+def test_pools_crud(pg: Callable[..., Any]) -> None:
+    created = pg("POST", "/api/v2/pools", "Op", status=201, json={"name": "gpu", "slots": 2})
     assert (created["slots"], created["open_slots"]) == (2, 2)
-    assert pg("PATCH", "/api/v1/pools/gpu", "Op", json={"slots": 5})["slots"] == 5
-    assert [p["name"] for p in pg("GET", "/api/v1/pools", "Op")["items"]] == [
+    assert pg("PATCH", "/api/v2/pools/gpu", "Op", json={"slots": 5})["slots"] == 5
+    assert [p["name"] for p in pg("GET", "/api/v2/pools", "Op")["pools"]] == [
         "default_pool",
         "etl",
         "gpu",
     ]
-    pg("DELETE", "/api/v1/pools/gpu", "Op", status=204)
-    pg("DELETE", "/api/v1/pools/default_pool", "Op", status=409)
+    pg("DELETE", "/api/v2/pools/gpu", "Op", status=204)
+    pg("DELETE", "/api/v2/pools/default_pool", "Op", status=409)
 
 
-def test_dead_letters_list_get_replay_discard(pg: Callable[..., dict]) -> None:
+def test_dead_letters_list_get_replay_discard(pg: Callable[..., Any]) -> None:
     letters = pg("GET", "/api/v1/deadLetters?state=pending", "Op")
     assert [d["task_id"] for d in letters["items"]] == ["extract"]
     assert pg("GET", "/api/v1/deadLetters/1", "Op")["payload"]["error"]["message"] == "boom"
     replayed = pg("POST", "/api/v1/deadLetters/1/replay", "Op")
     assert (replayed["state"], replayed["resolved_by"]) == ("replayed", "op")
     pg("POST", "/api/v1/deadLetters/1/discard", "Op", status=409)
-    assert pg("GET", f"{RUN}/taskInstances/extract")["state"] == "none"
+    assert pg("GET", f"{V1_RUN}/taskInstances/extract")["state"] == "none"
 
 
-def test_users_and_roles_crud(pg: Callable[..., dict]) -> None:
+def test_users_and_roles_crud(pg: Callable[..., Any]) -> None:
     role = pg(
         "POST",
         "/api/v1/roles",
@@ -192,18 +217,21 @@ def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> No
         "redis://127.0.0.1:6379/11", dlq={"amqp_url": "amqp://guest:guest@127.0.0.1:5672/%2F"}
     )
     client = app.test_client()
-    body = client.get("/api/v1/health").get_json()
-    assert {name: c["status"] for name, c in body["components"].items()} == {
-        "database": "healthy",
+    body = client.get("/api/v2/monitor/health").get_json()
+    assert {name: c["status"] for name, c in body.items()} == {
+        "metadatabase": "healthy",
         "redis": "healthy",
         "rabbitmq": "healthy",
         "scheduler": "unhealthy",
+        "dag_processor": "unhealthy",
+        "triggerer": None,
     }
     with app.app_context(), db.sessions().begin() as session:
         record_scheduler_heartbeat(session=session, now=utcnow())
-    response = client.get("/api/v1/health")
+    response = client.get("/api/v2/monitor/health")
     assert response.status_code == 200
-    assert response.get_json()["status"] == "healthy"
+    assert {c["status"] for c in response.get_json().values()} == {"healthy", None}
     broken = on_rq("redis://127.0.0.1:1/11")
-    components = broken.test_client().get("/api/v1/health").get_json()["components"]
+    components = broken.test_client().get("/api/v2/monitor/health").get_json()
     assert components["redis"]["status"] == "unhealthy"
+    assert components["rabbitmq"]["status"] is None  # no dlq.amqp_url: dead letters in the db

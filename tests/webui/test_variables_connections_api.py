@@ -1,4 +1,4 @@
-"""``/api/v1/variables`` and ``/api/v1/connections`` on SQLite and PostgreSQL: values
+"""``/api/v2/variables`` and ``/api/v2/connections`` on SQLite and PostgreSQL: values
 encrypted in the database, secrets masked in responses and absent from the audit log,
 bad input refused with 4xx, and only Op and Admin allowed."""
 
@@ -18,7 +18,7 @@ from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import USERNAMES, build_world
 
 KEY = Fernet.generate_key().decode()
-AUDIT = "/api/v1/auditLog?limit=100"
+AUDIT = "/api/v2/eventLogs?limit=100"  # the audit log in Airflow's shape
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -47,7 +47,7 @@ def raw(url: str, sql: str) -> Any:
 def test_variables(world: tuple[str, FlaskClient]) -> None:
     url, client = world
     h = admin(client)
-    made = client.post("/api/v1/variables", json={"key": "bucket", "value": "raw-eu"}, headers=h)
+    made = client.post("/api/v2/variables", json={"key": "bucket", "value": "raw-eu"}, headers=h)
     assert made.status_code == 201, made.get_json()
     assert made.get_json() == {
         "key": "bucket",
@@ -59,24 +59,26 @@ def test_variables(world: tuple[str, FlaskClient]) -> None:
     assert "raw-eu" not in val
     assert Fernet(KEY.encode()).decrypt(val.encode()) == b"raw-eu"
     secret = {"key": "db_password", "value": "hunter22-xyz"}
-    assert client.post("/api/v1/variables", json=secret, headers=h).get_json()["value"] == "***"
-    listed = client.get("/api/v1/variables", headers=h).get_json()
-    values = {v["key"]: v["value"] for v in listed["items"]}
+    assert client.post("/api/v2/variables", json=secret, headers=h).get_json()["value"] == "***"
+    listed = client.get("/api/v2/variables", headers=h).get_json()
+    values = {v["key"]: v["value"] for v in listed["variables"]}
     assert values["bucket"] == "raw-eu"
     assert values["db_password"] == values["api_token"] == "***"
     assert values["region"] == "eu-west-1"  # stored before, without a key: still readable
-    patched = client.patch("/api/v1/variables/bucket", json={"value": "raw-us"}, headers=h)
+    patched = client.patch(
+        "/api/v2/variables/bucket", json={"key": "bucket", "value": "raw-us"}, headers=h
+    )
     assert patched.get_json()["value"] == "raw-us"
-    again = client.post("/api/v1/variables", json={"key": "bucket", "value": "x"}, headers=h)
+    again = client.post("/api/v2/variables", json={"key": "bucket", "value": "x"}, headers=h)
     assert again.status_code == 409
-    assert client.post("/api/v1/variables", json={"key": ""}, headers=h).status_code == 422
-    nul = client.post("/api/v1/variables", json={"key": "k\x00", "value": "v"}, headers=h)
+    assert client.post("/api/v2/variables", json={"key": ""}, headers=h).status_code == 422
+    nul = client.post("/api/v2/variables", json={"key": "k\x00", "value": "v"}, headers=h)
     assert nul.status_code == 422
     assert "NUL" in nul.get_json()["message"]
-    assert client.delete("/api/v1/variables/bucket", headers=h).status_code == 204
-    assert client.get("/api/v1/variables/bucket", headers=h).status_code == 404
+    assert client.delete("/api/v2/variables/bucket", headers=h).status_code == 204
+    assert client.get("/api/v2/variables/bucket", headers=h).status_code == 404
     audit = client.get(AUDIT, headers=h).get_data(as_text=True)
-    assert "/api/v1/variables/bucket" in audit  # the change is audited, its value is not
+    assert "/api/v2/variables/bucket" in audit  # the change is audited, its value is not
     assert "hunter22-xyz" not in audit
     assert "raw-eu" not in audit
 
@@ -91,7 +93,7 @@ def test_connections(world: tuple[str, FlaskClient]) -> None:
         "password": "s3cret-pw",
         "extra": '{"api_key": "k-123456", "timeout": "5"}',
     }
-    made = client.post("/api/v1/connections", json=body, headers=h)
+    made = client.post("/api/v2/connections", json=body, headers=h)
     assert made.status_code == 201, made.get_json()
     shown = made.get_json()
     assert shown["password"] == "***"
@@ -99,23 +101,25 @@ def test_connections(world: tuple[str, FlaskClient]) -> None:
     password, extra = raw(url, "SELECT password, extra FROM connection WHERE conn_id = 'api'")
     assert "s3cret-pw" not in password
     assert "k-123456" not in extra
-    listed = client.get("/api/v1/connections", headers=h).get_json()["items"]
+    listed = client.get("/api/v2/connections", headers=h).get_json()["connections"]
     assert [c["connection_id"] for c in listed] == ["api", "warehouse"]
     assert all(c["password"] == "***" for c in listed)
-    replaced = client.put(
-        "/api/v1/connections/api",
+    replaced = client.patch(
+        "/api/v2/connections/api",
         json={"connection_id": "api", "conn_type": "http", "host": "other"},
         headers=h,
     )
     assert replaced.get_json()["host"] == "other"
     assert replaced.get_json()["password"] is None
-    assert client.post("/api/v1/connections", json=body, headers=h).status_code == 409
+    assert client.post("/api/v2/connections", json=body, headers=h).status_code == 409
     bad_port = {**body, "connection_id": "p", "port": 70000}
-    assert client.post("/api/v1/connections", json=bad_port, headers=h).status_code == 422
-    mismatch = client.put("/api/v1/connections/api", json={**body, "connection_id": "x"}, headers=h)
+    assert client.post("/api/v2/connections", json=bad_port, headers=h).status_code == 422
+    mismatch = client.patch(
+        "/api/v2/connections/api", json={**body, "connection_id": "x"}, headers=h
+    )
     assert mismatch.status_code == 422
-    assert client.delete("/api/v1/connections/api", headers=h).status_code == 204
-    assert client.get("/api/v1/connections/api", headers=h).status_code == 404
+    assert client.delete("/api/v2/connections/api", headers=h).status_code == 204
+    assert client.get("/api/v2/connections/api", headers=h).status_code == 404
     audit = client.get(AUDIT, headers=h).get_data(as_text=True)
-    assert "/api/v1/connections/api" in audit
+    assert "/api/v2/connections/api" in audit
     assert "s3cret-pw" not in audit

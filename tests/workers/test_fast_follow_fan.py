@@ -52,6 +52,7 @@ def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_joi
     first = list(executor.submitted)
     assert sorted(job.task_id for job in first) == ["leaf0", "leaf1", "leaf2"]
     assert {job.try_number for job in first} == {1}
+    assert executor.batches == [3]  # the leaves in one batch: one Redis transaction with RQ
     now = states(sessions)
     assert [now[f"leaf{i}"] for i in range(5)] == [TI.QUEUED] * 3 + [TI.SCHEDULED] * 2
     # A leaf's fast-follow looks below it only: the join waits, the scheduled leaves are
@@ -66,6 +67,7 @@ def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_joi
     [join] = executor.submitted[len(first) :]
     assert join.task_id == "join"
     assert states(sessions)["join"] is TI.QUEUED
+    assert executor.batches == [3, 1]  # a leaf that queues nothing submits no batch
 
 
 def test_a_claimed_task_its_dag_no_longer_has_is_removed_not_run(

@@ -21,7 +21,6 @@ from webui.api import (
     dag_runs,
     dags,
     dead_letters,
-    docs,
     health,
     import_errors,
     notifications,
@@ -53,7 +52,7 @@ BLUEPRINTS = (
 )
 
 SPEC_CONFIG: dict[str, Any] = {
-    "API_TITLE": "Loom REST API",
+    "API_TITLE": "Loom REST API (v1, retiring)",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": API_ROOT,
@@ -71,7 +70,6 @@ def init_app(app: Flask) -> Api:
     )
     for module in BLUEPRINTS:
         api.register_blueprint(module.blp)
-    app.register_blueprint(docs.bp)
     _check_declarations(app)
     return api
 

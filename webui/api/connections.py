@@ -94,6 +94,12 @@ def test(body: dict[str, Any]) -> Any:
     for a database, a GET of the base URL for HTTP. Allowed when ``core.test_connection``
     is Enabled, else 403. A masked (``***``) password or extra is taken from the stored
     connection of that id, so a connection read from this API can be tested back."""
+    return tested(body)
+
+
+def tested(body: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of testing the connection ``body`` describes (``/api/v1`` and
+    ``/api/v2``): Forbidden unless ``core.test_connection`` is Enabled."""
     setting = current_app.extensions["loom.settings"].core.test_connection
     if setting != "Enabled":
         raise Forbidden(TEST_DISABLED.format(value=setting))

@@ -1,11 +1,11 @@
-"""The API's interactive documentation at ``/api/v1/docs``: Swagger UI from the
+"""The API's interactive documentation at ``/api/v2/docs``: Swagger UI from the
 ``swagger-ui-bundle`` package, served by the webserver itself.
 
 Nothing is loaded from another site, so the page works offline and the
 Content-Security-Policy (:mod:`webui.headers`) holds: the page has no inline script,
 ``api-docs.js`` (in webui/static) starts Swagger UI on the OpenAPI document, and
-Swagger UI's files come from ``/api/v1/docs/assets/``. The page is public, like the
-OpenAPI document; "Authorize" takes a token from ``POST /api/v1/auth/login``.
+Swagger UI's files come from ``/api/v2/docs/assets/``. The page is public, like the
+OpenAPI document; "Authorize" takes a token from ``POST /auth/token``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask import Blueprint, Response, render_template, send_from_directory, url
 from swagger_ui_bundle import swagger_ui_path
 from werkzeug.exceptions import NotFound
 
-bp = Blueprint("api_docs", __name__, url_prefix="/api/v1/docs")
+bp = Blueprint("api_docs", __name__, url_prefix="/api/v2/docs")
 
 ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
 """The files of the package the page uses; nothing else of the package is served."""
@@ -22,7 +22,7 @@ ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png
 
 @bp.get("")
 def page() -> str:
-    return render_template("api/docs.html", spec_url=url_for("api-docs.openapi_json"))
+    return render_template("api/docs.html", spec_url=url_for("v2-api-docs.openapi_json"))
 
 
 @bp.get("/assets/<filename>")

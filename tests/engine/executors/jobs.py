@@ -69,6 +69,15 @@ def fast_follow(ti_id: int, try_number: int) -> None:
         link.submit(TaskJob(ti_id + 100, 1, "d", "r", "t", "high"))
 
 
+def fan_out(ti_id: int, try_number: int) -> None:
+    """Record, then submit tis ``ti_id + 100`` and ``ti_id + 200`` as one batch through the
+    pool's link to its parent (a fast-follow's fan-out)."""
+    record_in_file(ti_id, try_number)
+    link = child_executor()
+    if ti_id < 100 and link is not None:
+        link.submit_many([TaskJob(ti_id + n, 1, "d", "r", "t", "high") for n in (100, 200)])
+
+
 def read_records(path: Path) -> list[str]:
     """The job ids recorded in ``path``, in order."""
     if not path.exists():

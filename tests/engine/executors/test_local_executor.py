@@ -147,6 +147,15 @@ def test_jobs_submitted_from_a_pool_process_reach_the_parent(
     _wait_until(lambda: read_records(record_file) == ["1:1", "101:1"])
 
 
+def test_a_batch_submitted_from_a_pool_process_reaches_the_parent(
+    start_executor: Callable[..., LocalExecutor], record_file: Path
+) -> None:
+    executor = start_executor("fan_out")
+    executor.submit_many([_job(1), _job(2)])
+    expected = sorted(["1:1", "101:1", "201:1", "2:1", "102:1", "202:1"])
+    _wait_until(lambda: sorted(read_records(record_file)) == expected)
+
+
 def test_stop_waits_for_running_jobs(
     start_executor: Callable[..., LocalExecutor], record_file: Path
 ) -> None:

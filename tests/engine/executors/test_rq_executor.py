@@ -1,19 +1,22 @@
-"""RQExecutor against a real Redis (database 15), run by in-process burst workers."""
+"""RQExecutor against a real Redis (database 15), run by in-process burst workers; its
+batches (``submit_many``) with their round trips counted."""
 
 from __future__ import annotations
 
 import json
 import time
 import zlib
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from redis import Redis
+from redis import Connection, ConnectionPool, Redis
 from rq import Queue
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from engine.executors import QUEUE_NAMES, RQExecutor, TaskJob
+from engine.executors import PRIORITY_CLASSES, QUEUE_NAMES, RQExecutor, TaskJob
 from engine.executors.rq_executor import rq_job_id
 from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
 from workers.rq_worker import WorkerOptions, run_worker
@@ -169,3 +172,110 @@ def test_a_started_job_is_not_submitted_again(redis_conn: Redis) -> None:
     executor.submit(_job(1))
     assert _queued(redis_conn)["loom.default"] == []
     assert executor.has_job("1:1")
+
+
+# --- batches (submit_many) ----------------------------------------------------------------
+
+
+class CountingConnection(Connection):
+    """A Redis connection that counts what it writes to the socket: one write is one
+    round trip (a pipeline or a transaction is written in one go)."""
+
+    writes = 0
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.writes += 1
+        super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def counting_conn(redis_conn: Redis) -> Iterator[Redis]:
+    """A client of the tests' Redis database whose round trips are counted."""
+    pool = ConnectionPool.from_url(TEST_REDIS_URL, connection_class=CountingConnection)
+    yield Redis(connection_pool=pool)
+    pool.disconnect()
+
+
+def test_submit_many_queues_each_job_on_its_queue(redis_conn: Redis) -> None:
+    executor = _executor(redis_conn)
+    jobs = [_job(1, "low"), _job(2), _job(3, "high"), _job(4, "low"), _job(5, "high")]
+    executor.submit_many([*jobs, TaskJob(6, 1, "dag", "run", "gpu", "default", "loom.gpu")])
+    assert _queued(redis_conn) == {
+        "loom.high": ["loom-3-1", "loom-5-1"],
+        "loom.default": ["loom-2-1"],
+        "loom.low": ["loom-1-1", "loom-4-1"],
+    }
+    assert Queue("loom.gpu", connection=redis_conn).get_job_ids() == ["loom-6-1"]
+    job = Job.fetch(rq_job_id("4:1"), connection=redis_conn, serializer=JSONSerializer)
+    assert (job.origin, job.timeout, job.kwargs) == ("loom.low", -1, {"ti_id": 4, "try_number": 1})
+    assert job.description == "dag/run/task4 try 1"
+    _burst()
+    assert _ran(redis_conn) == ["3:1", "5:1", "2:1", "1:1", "4:1"]
+
+
+def test_submit_many_leaves_pending_jobs_alone(redis_conn: Redis) -> None:
+    executor = _executor(redis_conn)
+    executor.submit(_job(1))
+    executor.submit(_job(2))
+    started = Job.fetch(rq_job_id("2:1"), connection=redis_conn, serializer=JSONSerializer)
+    started.set_status(JobStatus.STARTED)  # as a worker does when it takes the job
+    Queue("loom.default", connection=redis_conn).remove(started)
+
+    executor.submit_many([_job(1), _job(2), _job(3), _job(3), _job(4)])
+
+    assert _queued(redis_conn)["loom.default"] == ["loom-1-1", "loom-3-1", "loom-4-1"]
+    assert executor.has_job("2:1")
+
+
+def test_submit_many_replaces_a_finished_job(redis_conn: Redis) -> None:
+    executor = _executor(redis_conn)
+    executor.submit(_job(1))
+    _burst()
+    executor.submit_many([_job(1), _job(2)])
+    # The finished one is replaced after the batch's transaction: last in its queue.
+    assert _queued(redis_conn)["loom.default"] == ["loom-2-1", "loom-1-1"]
+    _burst()
+    assert _ran(redis_conn) == ["1:1", "2:1", "1:1"]
+
+
+def test_submit_many_at_delays_the_batch(redis_conn: Redis) -> None:
+    executor = _executor(redis_conn)
+    at = datetime.now(UTC) + timedelta(seconds=1.5)
+    executor.submit_many([_job(1, "high"), _job(2, "low")], at=at)
+    executor.submit_many([_job(1, "high"), _job(2, "low")], at=at)  # idempotent while scheduled
+    _burst()
+    assert _ran(redis_conn) == []
+    for job_id in ("1:1", "2:1"):
+        assert Job.fetch(rq_job_id(job_id), connection=redis_conn).get_status() == "scheduled"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        executor.submit_many([_job(3)], at=datetime(2030, 1, 1))
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 1.1)
+    _burst()
+    assert _ran(redis_conn) == ["1:1", "2:1"]
+
+
+def test_a_batch_costs_the_same_few_round_trips_whatever_its_size(counting_conn: Redis) -> None:
+    executor = _executor(counting_conn)
+    executor.submit_many([_job(n, priority) for n, priority in enumerate(PRIORITY_CLASSES)])
+    before = CountingConnection.writes  # each queue has read Redis's version once
+    executor.submit_many([_job(100 + n, PRIORITY_CLASSES[n % 3]) for n in range(60)])
+    trips = CountingConnection.writes - before
+    assert trips <= 3  # WATCH, the statuses' pipeline, MULTI/EXEC: not one or more a job
+    assert sum(len(ids) for ids in _queued(counting_conn).values()) == 63
+
+
+def test_a_job_written_meanwhile_aborts_the_batch_which_falls_back_to_one_by_one(
+    redis_conn: Redis,
+) -> None:
+    rival = _executor(redis_conn)
+
+    class Raced(RQExecutor):
+        """Another process submits job 2 between this batch's read and its write."""
+
+        def _statuses(self, rq_ids: Sequence[str]) -> list[JobStatus | None]:
+            statuses = super()._statuses(rq_ids)
+            rival.submit(_job(2))
+            return statuses
+
+    Raced(redis_conn, job_func=JOB_FUNC).submit_many([_job(1), _job(2), _job(3)])
+    assert _queued(redis_conn)["loom.default"] == ["loom-2-1", "loom-1-1", "loom-3-1"]

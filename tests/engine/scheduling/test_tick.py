@@ -114,6 +114,7 @@ def test_priority_order_and_parallelism(rig: Rig) -> None:
     scheduler = rig.scheduler(parallelism=3)
     assert scheduler.tick(START).queued == 3
     assert rig.executor.task_ids == ["high", "default_heavy", "default_light"]
+    assert rig.executor.batches == [3]  # one batch: one Redis transaction with RQ
     assert scheduler.tick(START + SEC).queued == 0  # all three slots still held
     rig.work(rig.executor.submitted[0], TI.SUCCESS, START + SEC)
     scheduler.tick(START + 2 * SEC)

@@ -46,6 +46,14 @@ def test_connections(admin: airflow.ApiClient) -> None:
     assert api.get_connections().total_entries == 1
 
 
+def test_connection_testing_is_off_unless_configured(admin: airflow.ApiClient) -> None:
+    body = airflow.ConnectionBody(connection_id="db", conn_type="sqlite", host="/nowhere.db")
+    with pytest.raises(ApiException) as raised:
+        airflow.ConnectionApi(admin).test_connection(body)
+    assert raised.value.status == 403
+    assert "core.test_connection is Disabled" in str(raised.value.body)
+
+
 def test_pools(admin: airflow.ApiClient) -> None:
     api = airflow.PoolApi(admin)
     assert {p.name for p in api.get_pools().pools} == {"default_pool", "etl"}

@@ -17,6 +17,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from webui.api import docs
 from webui.api.blueprint import LoomApi
 from webui.api.v2 import (
     admin,
@@ -64,7 +65,7 @@ BLUEPRINTS = (
 
 CONFIG_PREFIX = "V2_"
 SPEC_CONFIG: dict[str, Any] = {
-    "API_TITLE": "Loom REST API (Airflow 3 compatible)",
+    "API_TITLE": "Loom REST API",
     "API_VERSION": "v2",
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": API_ROOT,
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> Api:
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
     _check_declarations(app)
     return api
 

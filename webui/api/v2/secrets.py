@@ -21,7 +21,12 @@ from engine.services.userinput import check_json
 from webui import db
 from webui.api import connections as v1_connections
 from webui.api import variables as v1_variables
-from webui.api.schemas.secrets import ConnectionBodySchema, ConnectionSchema, VariableSchema
+from webui.api.schemas.secrets import (
+    ConnectionBodySchema,
+    ConnectionSchema,
+    ConnectionTestSchema,
+    VariableSchema,
+)
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
 from webui.api.v2.schemas_runs import only_null
 
@@ -183,6 +188,16 @@ def create_connection(body: dict[str, Any]) -> Any:
     )
     db.commit()
     return v1_connections.shown(row)
+
+
+@connections.operation(
+    "POST", "/test", Action.CREATE, body=ConnectionV2BodySchema, returns=ConnectionTestSchema
+)
+def test_connection(body: dict[str, Any]) -> Any:
+    """Test the connection in the body (refused, 403, unless ``core.test_connection`` is
+    Enabled); a masked password or extra is taken from the stored connection of that id."""
+    body = {name: value for name, value in body.items() if name != "team_name"}
+    return v1_connections.tested(body)
 
 
 @connections.operation("GET", "/<connection_id>", Action.READ, returns=ConnectionSchema)
