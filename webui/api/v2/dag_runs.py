@@ -1,5 +1,5 @@
 """``/api/v2/dags/{dag_id}/dagRuns``: list (``~``: every DAG), batch list, trigger, get,
-patch (state), clear, delete. ``dag_run_id`` is Loom's ``run_id``."""
+patch (state, note), clear, delete. ``dag_run_id`` is Loom's ``run_id``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask import Response, g, jsonify
 from engine.errors import InvalidInputError
 from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
+from engine.services.notes import checked_note, set_run_note
 from engine.services.runs import (
     RUN_ORDER,
     RunFilter,
@@ -109,6 +110,7 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
         now=utcnow(),
         triggered_by=g.loom_user.username,
     )
+    run.note = checked_note(body["note"])
     db.commit()
     return run
 
@@ -129,23 +131,32 @@ def get_dag_run(dag_id: str, dag_run_id: str) -> Any:
     returns=DagRunSchema,
 )
 def patch_run(args: dict[str, Any], body: dict[str, Any], dag_id: str, dag_run_id: str) -> Any:
-    """Mark a run success or failed, or queue it again (its tasks cleared)."""
+    """Mark a run success or failed, or queue it again (its tasks cleared); set its note.
+    ``update_mask`` names what changes; without it, what the body names."""
     check_dag(dag_id)
-    state = body["state"]
-    if state is None:
-        return get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+    session = db.session()
+    changed = patched(args["update_mask"], body)
+    if "state" in changed and body.get("state") is not None:  # null: unchanged, as in Airflow
+        _set_state(dag_id, dag_run_id, body["state"])
+    if "note" in changed:
+        set_run_note(session=session, dag_id=dag_id, run_id=dag_run_id, note=body.get("note"))
+    if changed:
+        db.commit()
+    return get_run(session=session, dag_id=dag_id, run_id=dag_run_id)
+
+
+def patched(update_mask: list[str] | None, body: dict[str, Any]) -> set[str]:
+    """The fields a PATCH changes: those ``update_mask`` names, else those in the body."""
+    return set(update_mask) if update_mask is not None else set(body)
+
+
+def _set_state(dag_id: str, run_id: str, state: str) -> None:
     if state == DagRunState.QUEUED.value:
-        _clear(dag_id, dag_run_id, only_failed=False)
-    else:
-        mark_run(
-            session=db.session(),
-            dag_id=dag_id,
-            run_id=dag_run_id,
-            state=DagRunState(state),
-            now=utcnow(),
-        )
-    db.commit()
-    return get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+        _clear(dag_id, run_id, only_failed=False)
+        return
+    mark_run(
+        session=db.session(), dag_id=dag_id, run_id=run_id, state=DagRunState(state), now=utcnow()
+    )
 
 
 @blp.operation("DELETE", "/<dag_run_id>", Action.DELETE, status=204)

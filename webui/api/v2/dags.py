@@ -1,9 +1,12 @@
-"""``/api/v2/dags``: list, get, details, patch (pause), delete, tasks; ``/dagSources``."""
+"""``/api/v2/dags``: list, patch many (pause), get, details, patch (pause), delete, tasks;
+``/dagSources``."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import NotFoundError
@@ -30,6 +33,7 @@ from webui.api.v2.schemas_dags import (
     DagPatchSchema,
     DagSchema,
     DagSourceSchema,
+    DagsPatchArgs,
     TaskCollectionSchema,
     TaskSchema,
 )
@@ -41,7 +45,10 @@ sources = v2_blueprint("dag_sources", "/dagSources", "DagSource", Resource.DAGS)
 ORDER_ALIASES = {"last_parsed_time": "last_parsed_at", "next_dagrun": "next_dagrun_create_after"}
 
 
-@blp.operation("GET", "", Action.READ, query=DagListArgs, returns=collection("dags", DagSchema))
+DAG_COLLECTION = collection("dags", DagSchema)
+
+
+@blp.operation("GET", "", Action.READ, query=DagListArgs, returns=DAG_COLLECTION)
 def list_dags(args: dict[str, Any]) -> Any:
     """List DAGs (filter by tags, paused, stale, dag_id pattern)."""
     stale_hidden = args["exclude_stale"] if args["only_active"] is None else args["only_active"]
@@ -157,6 +164,37 @@ def patch_dag(args: dict[str, Any], body: dict[str, Any], dag_id: str) -> Any:
     dag = set_dag_paused(session=db.session(), dag_id=dag_id, is_paused=body["is_paused"])
     db.commit()
     return _payloads([dag])[0]
+
+
+@blp.operation(
+    "PATCH", "", Action.EDIT, query=DagsPatchArgs, body=DagPatchSchema, returns=DAG_COLLECTION
+)
+def patch_dags(args: dict[str, Any], body: dict[str, Any]) -> Any:
+    """Pause or unpause every DAG of a page matching the filters; without
+    ``dag_id_pattern`` or ``dag_id_prefix_pattern`` none matches (``~``: every DAG)."""
+    pattern, prefix = args["dag_id_pattern"], args["dag_id_prefix_pattern"]
+    if pattern is None and prefix is None:
+        return {"dags": [], "total_entries": 0}
+    filters = DagFilter(
+        tags=args["tags"] if args["tags_match_mode"] == "any" else None,
+        paused=args["paused"],
+        active=True if args["exclude_stale"] else None,
+        dag_ids=_all_tags(args["tags"]) if args["tags_match_mode"] == "all" else visible_dag_ids(),
+    )
+    stmt = dag_query(filters, session=db.session())
+    text = None if pattern is None else pattern.replace("%", "").replace("~", "")
+    if text:
+        stmt = stmt.where(sa.func.lower(Dag.dag_id).contains(text.lower(), autoescape=True))
+    if prefix:
+        stmt = stmt.where(Dag.dag_id.startswith(prefix, autoescape=True))
+    if args["owners"]:
+        stmt = stmt.where(Dag.owner.in_(args["owners"]))
+    result = page("dags", stmt, args, DAG_ORDER, "dag_id")
+    for dag in result["dags"]:
+        set_dag_paused(session=db.session(), dag_id=dag.dag_id, is_paused=body["is_paused"])
+    db.commit()
+    result["dags"] = _payloads(result["dags"])
+    return result
 
 
 @blp.operation("DELETE", "/<dag_id>", Action.DELETE, status=204)
