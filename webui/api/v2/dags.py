@@ -24,6 +24,7 @@ from engine.services.dags import (
     require_dag,
     set_dag_paused,
 )
+from engine.services.dagversions import version_source
 from webui import db
 from webui.api.v2.common import collection, page, pattern_filter, v2_blueprint
 from webui.api.v2.schemas_dags import (
@@ -32,6 +33,7 @@ from webui.api.v2.schemas_dags import (
     DagPatchArgs,
     DagPatchSchema,
     DagSchema,
+    DagSourceArgs,
     DagSourceSchema,
     DagsPatchArgs,
     TaskCollectionSchema,
@@ -278,15 +280,20 @@ def task_v2(task: SerializedTask) -> dict[str, Any]:
     }
 
 
-@sources.operation("GET", "/<dag_id>", Action.READ, returns=DagSourceSchema)
-def get_dag_source(dag_id: str) -> Any:
-    """The DAG file's source text."""
+@sources.operation("GET", "/<dag_id>", Action.READ, query=DagSourceArgs, returns=DagSourceSchema)
+def get_dag_source(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG file's source text (``version_number``: as parsed into that version)."""
     check_dag(dag_id)
-    source = dag_source(session=db.session(), dag_id=dag_id)
-    name = details_by_id(db.session(), [require_dag(session=db.session(), dag_id=dag_id)])
+    session = db.session()
+    number = args["version_number"]
+    if number is None:
+        source = dag_source(session=session, dag_id=dag_id)
+    else:
+        source = version_source(session=session, dag_id=dag_id, version_number=number)
+    name = details_by_id(session, [require_dag(session=session, dag_id=dag_id)])
     return {
         "dag_id": dag_id,
         "dag_display_name": name[dag_id].dag_display_name,
         "content": source.content,
-        "version_number": None,
+        "version_number": number,
     }

@@ -129,6 +129,10 @@ class TaskCollectionSchema(ma.Schema):
     total_entries = fields.Integer(required=True)
 
 
+class DagSourceArgs(ma.Schema):
+    version_number = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
 class DagSourceSchema(ma.Schema):
     dag_id = fields.String(required=True)
     dag_display_name = fields.String(required=True)
