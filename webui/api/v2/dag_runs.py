@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify
 
 from engine.errors import InvalidInputError
-from engine.models import TaskInstance
+from engine.models import DagVersion, TaskInstance
 from engine.security.roles import Action, Resource
 from engine.services.notes import checked_note, set_run_note
 from engine.services.runs import (
@@ -27,6 +27,7 @@ from engine.timeutil import utcnow
 from webui import db
 from webui.api.v2.common import collection, page, v2_blueprint
 from webui.api.v2.schemas_runs import (
+    VERSION_FIELDS,
     DagRunSchema,
     RunBatchSchema,
     RunClearSchema,
@@ -71,7 +72,25 @@ def list_runs(args: dict[str, Any], dag_id: str) -> Any:
         start_date_gte=args["start_date_gte"],
         start_date_lte=args["start_date_lte"],
     )
-    return page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    return _with_versions(
+        page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    )
+
+
+def _with_versions(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` once the versions of its runs are in the session (one query for the
+    page, so that each run's ``dag_versions`` finds its own without one). The session
+    holds objects weakly: ``g`` keeps them until the response is written."""
+    ids = {run.dag_version_id for run in result["dag_runs"]} - {None}
+    if ids:
+        g.loom_dag_versions = (
+            db.session()
+            .scalars(
+                sa.select(DagVersion).options(VERSION_FIELDS).where(DagVersion.id.in_(sorted(ids)))
+            )
+            .all()
+        )
+    return result
 
 
 @blp.operation("POST", "/list", Action.READ, body=RunBatchSchema, returns=RUN_COLLECTION)
@@ -92,7 +111,9 @@ def list_runs_batch(body: dict[str, Any], dag_id: str) -> Any:
         "offset": body["page_offset"],
         "order_by": [body["order_by"]] if body["order_by"] else None,
     }
-    return page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    return _with_versions(
+        page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    )
 
 
 @blp.operation("POST", "", Action.CREATE, body=TriggerSchema, returns=DagRunSchema)

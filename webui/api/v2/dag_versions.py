@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from marshmallow import fields, validate
-from sqlalchemy.orm import load_only
 
 from engine.models import DagVersion
 from engine.security.roles import Action, Resource
@@ -16,15 +15,12 @@ from engine.services.dagversions import get_version
 from engine.services.pagination import order_columns
 from webui import db
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
-from webui.api.v2.schemas_runs import DagVersionSchema
+from webui.api.v2.schemas_runs import VERSION_FIELDS, DagVersionSchema
 from webui.auth import check_dag
 
 blp = v2_blueprint("dag_versions", "/dags/<dag_id>/dagVersions", "DagVersion", Resource.DAGS)
 
 VERSION_ORDER = order_columns(DagVersion.id, DagVersion.version_number)
-LISTED = load_only(
-    DagVersion.id, DagVersion.dag_id, DagVersion.version_number, DagVersion.created_at
-)
 
 
 class VersionListArgs(V2PageArgs):
@@ -53,7 +49,7 @@ def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
     ``version_number``)."""
     check_dag(dag_id)
     require_dag(session=db.session(), dag_id=dag_id)
-    stmt = sa.select(DagVersion).options(LISTED).where(DagVersion.dag_id == dag_id)
+    stmt = sa.select(DagVersion).options(VERSION_FIELDS).where(DagVersion.dag_id == dag_id)
     if args["version_number"] is not None:
         stmt = stmt.where(DagVersion.version_number == args["version_number"])
     if args["bundle_name"] is not None or args["bundle_version"] is not None:
