@@ -326,6 +326,34 @@ def test_bulk_bad_entity_is_422_naming_it_and_changes_nothing(admin: airflow.Api
     assert "ok" not in {v.key for v in api.get_variables().variables}
 
 
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({}, "actions"),
+        ({"actions": {"action": "create"}}, "actions"),
+        ({"actions": [{"action": "upsert", "entities": []}]}, "actions.0.action"),
+        ({"actions": [{"action": "create", "entities": [7]}]}, "actions.0.entities.0"),
+        ({"actions": [{"action": "delete", "entities": [{}]}]}, "actions.0.entities.0"),
+        ({"actions": [{"action": "create", "entities": [{"key": "k", "value": "a\u0000"}]}]},
+         "actions.0.entities.0"),
+        ({"actions": [{"action": "create",
+                       "entities": [{"key": "k", "value": "1"}, {"key": "k", "value": "2"}]}]},
+         "appears twice"),
+        ({"actions": [{"action": "update", "update_mask": ["key"],
+                       "entities": [{"key": "region", "value": "1"}]}]},
+         "actions.0.update_mask"),
+        ({"actions": [{"action": "create", "action_on_existence": "merge", "entities": []}]},
+         "action_on_existence"),
+    ],
+)  # fmt: skip
+def test_bulk_bad_bodies_are_422_naming_the_problem(
+    admin: airflow.ApiClient, body: object, named: str
+) -> None:
+    status, text = _raw(admin, "PATCH", "/api/v2/variables", body)
+    assert status == 422, text
+    assert named in text
+
+
 def test_bulk_needs_each_actions_permission(
     client_as: Callable[[str], airflow.ApiClient], limited: Callable[..., airflow.ApiClient]
 ) -> None:

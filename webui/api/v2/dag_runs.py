@@ -121,6 +121,7 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
     """Trigger a run; ``conf`` is checked against the DAG's params (a null
     ``logical_date``: now)."""
     check_dag(dag_id)
+    note = checked_note(body["note"])
     run = trigger_dag(
         session=db.session(),
         dag_id=dag_id,
@@ -131,7 +132,7 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
         now=utcnow(),
         triggered_by=g.loom_user.username,
     )
-    run.note = checked_note(body["note"])
+    run.note = note
     db.commit()
     return run
 
