@@ -41,6 +41,8 @@ def _queue_of_priority_class(context: DefaultExecutionContext) -> str:
 
 
 StateT = TypeVar("StateT", DagRunState, TaskInstanceState)
+NOTE_LENGTH = 1000
+"""The longest note on a run or a task instance (Airflow's limit)."""
 
 
 def _allowed_move(
@@ -114,6 +116,8 @@ class DagRun(Base):
     """The backfill that created (or re-ran) this run; its limits and pause apply."""
     deadline_missed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     """When the DAG's run ``deadline`` was found missed (set once: the alert fires once)."""
+    note: Mapped[str | None] = mapped_column(sa.String(NOTE_LENGTH))
+    """A user's free text about the run (Airflow's ``note``)."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 
@@ -196,6 +200,8 @@ class TaskInstance(Base):
     """Its keyword arguments (encoded as XCom values), ``event`` added when the trigger fired."""
     trigger_timeout: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     """When a ``deferred`` instance fails with ``TaskDeferralTimeout`` if still waiting."""
+    note: Mapped[str | None] = mapped_column(sa.String(NOTE_LENGTH))
+    """A user's free text about the task instance (Airflow's ``note``)."""
     updated_at: Mapped[datetime] = updated_at_column()
 
     dag_run: Mapped[DagRun] = relationship(back_populates="task_instances")

@@ -1,19 +1,21 @@
-"""DAG versions in the API and the UI, on PostgreSQL: a run exposes the version it was created
-with, ``/dagVersions`` lists them, the source and the code page show a chosen version."""
+"""DAG versions in ``/api/v2`` and the UI, on PostgreSQL: a run exposes the version it was
+created with (``dag_versions``), ``/dagVersions`` lists them, ``/dagSources`` and the code
+page show a chosen version."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.services import flushed_redis
-from tests.webui.conftest import app_for, bearer, login
+from tests.webui.conftest import app_for, bearer
 from tests.webui.test_end_to_end import OnRQ, reparse, run_until_done
 from tests.webui.ui import ui_sign_in
-from tests.webui.world import build_world
+from tests.webui.world import PASSWORD, build_world
 
 pytestmark = pytest.mark.postgres
 REDIS_URL = "redis://127.0.0.1:6379/3"
@@ -35,64 +37,90 @@ def _add_audit(url: str, dags: Path) -> None:
     reparse(url, dags)
 
 
+RUNS = "/api/v2/dags/example/dagRuns"
+VERSIONS = "/api/v2/dags/example/dagVersions"
+
+
+def v2_headers(client: FlaskClient, username: str) -> dict[str, str]:
+    """A bearer header with a token from Airflow 3's ``POST /auth/token``."""
+    response = client.post("/auth/token", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 201, response.get_json()
+    return bearer(response.get_json()["access_token"])
+
+
+def trigger(client: FlaskClient, headers: dict[str, str], run_id: str) -> dict[str, Any]:
+    created = client.post(RUNS, json={"dag_run_id": run_id, "logical_date": None}, headers=headers)
+    assert created.status_code == 200, created.get_json()
+    return dict(created.get_json())
+
+
+def versions_of(run: dict[str, Any]) -> list[int]:
+    return [version["version_number"] for version in run["dag_versions"]]
+
+
 @pytest.fixture
 def api(versioned: Flask) -> tuple[FlaskClient, dict[str, str]]:
     client = versioned.test_client()
-    return client, bearer(login(client, "user")["access_token"])
+    return client, v2_headers(client, "user")
 
 
 def test_a_run_exposes_its_version_and_a_new_run_takes_the_latest(
     api: tuple[FlaskClient, dict[str, str]],
 ) -> None:
     client, headers = api
-    old = client.get("/api/v1/dags/example/dagRuns/manual__1", headers=headers)
-    assert old.get_json()["dag_version"] == 1
-    created = client.post("/api/v1/dags/example/dagRuns", json={"run_id": "r2"}, headers=headers)
-    assert created.status_code == 201, created.get_json()
-    assert created.get_json()["dag_version"] == 2
-    listed = client.get("/api/v1/dags/example/dagRuns?order_by=run_id", headers=headers)
-    assert [(r["run_id"], r["dag_version"]) for r in listed.get_json()["items"]] == [
-        ("manual__1", 1),
-        ("r2", 2),
+    old = client.get(f"{RUNS}/manual__1", headers=headers).get_json()
+    assert versions_of(old) == [1]
+    assert old["dag_versions"][0]["dag_id"] == "example"
+    assert versions_of(trigger(client, headers, "r2")) == [2]
+    listed = client.get(f"{RUNS}?order_by=dag_run_id", headers=headers).get_json()
+    assert [(r["dag_run_id"], versions_of(r)) for r in listed["dag_runs"]] == [
+        ("manual__1", [1]),
+        ("r2", [2]),
     ]
 
 
-def test_dag_versions_are_listed_newest_first_and_got_one_by_one(
+def test_dag_versions_are_listed_oldest_first_and_got_one_by_one(
     api: tuple[FlaskClient, dict[str, str]],
 ) -> None:
     client, headers = api
-    page = client.get("/api/v1/dags/example/dagVersions", headers=headers).get_json()
-    assert page["total"] == 2
-    assert [(v["version_number"], v["task_count"], v["run_count"]) for v in page["items"]] == [
-        (2, 3, 0),
-        (1, 2, 1),
-    ]
-    second = client.get("/api/v1/dags/example/dagVersions?limit=1&offset=1", headers=headers)
-    assert [v["version_number"] for v in second.get_json()["items"]] == [1]
+    page = client.get(VERSIONS, headers=headers).get_json()
+    assert page["total_entries"] == 2
+    assert [v["version_number"] for v in page["dag_versions"]] == [1, 2]
+    assert {v["bundle_name"] for v in page["dag_versions"]} == {None}
+    newest = client.get(f"{VERSIONS}?order_by=-version_number&limit=1", headers=headers)
+    assert [v["version_number"] for v in newest.get_json()["dag_versions"]] == [2]
+    second = client.get(f"{VERSIONS}?limit=1&offset=1", headers=headers).get_json()
+    assert [v["version_number"] for v in second["dag_versions"]] == [2]
+    only = client.get(f"{VERSIONS}?version_number=1", headers=headers).get_json()
+    assert [v["version_number"] for v in only["dag_versions"]] == [1]
 
-    one = client.get("/api/v1/dags/example/dagVersions/1", headers=headers).get_json()
-    assert (one["dag_id"], one["version_number"], one["run_count"]) == ("example", 1, 1)
-    assert len(one["dag_hash"]) == 64
-    missing = client.get("/api/v1/dags/example/dagVersions/9", headers=headers)
+    one = client.get(f"{VERSIONS}/1", headers=headers).get_json()
+    assert (one["dag_id"], one["version_number"]) == ("example", 1)
+    assert one["id"] == page["dag_versions"][0]["id"]
+    missing = client.get(f"{VERSIONS}/9", headers=headers)
     assert missing.status_code == 404
-    assert "has no version 9" in str(missing.get_json())
-    unknown = client.get("/api/v1/dags/nope/dagVersions", headers=headers)
-    assert unknown.status_code == 404
+    assert "has no version 9" in missing.get_json()["detail"]
+    assert client.get("/api/v2/dags/nope/dagVersions", headers=headers).status_code == 404
+    bad = client.get(f"{VERSIONS}?order_by=dag_hash", headers=headers)
+    assert bad.status_code == 422
+    assert "order_by" in bad.get_json()["detail"]
 
 
 def test_the_source_of_a_version_is_the_file_it_was_parsed_from(
     api: tuple[FlaskClient, dict[str, str]],
 ) -> None:
     client, headers = api
-    now = client.get("/api/v1/dags/example/source", headers=headers).get_json()
-    v1 = client.get("/api/v1/dags/example/source?version_number=1", headers=headers).get_json()
-    v2 = client.get("/api/v1/dags/example/source?version_number=2", headers=headers).get_json()
+    source = "/api/v2/dagSources/example"
+    now = client.get(source, headers=headers).get_json()
+    v1 = client.get(f"{source}?version_number=1", headers=headers).get_json()
+    v2 = client.get(f"{source}?version_number=2", headers=headers).get_json()
     assert ADDED in now["content"]
-    assert ADDED in v2["content"]
-    assert ADDED not in v1["content"]
+    assert (v2["version_number"], ADDED in v2["content"]) == (2, True)
+    assert (v1["version_number"], ADDED in v1["content"]) == (1, False)
     assert "extract >> load" in v1["content"]
-    bad = client.get("/api/v1/dags/example/source?version_number=0", headers=headers)
+    bad = client.get(f"{source}?version_number=0", headers=headers)
     assert bad.status_code == 422
+    assert client.get(f"{source}?version_number=7", headers=headers).status_code == 404
 
 
 def test_the_run_page_links_its_version_and_the_code_page_shows_it(versioned: Flask) -> None:
@@ -124,7 +152,7 @@ def test_the_graph_of_a_run_is_its_versions(
     versioned: Flask, api: tuple[FlaskClient, dict[str, str]]
 ) -> None:
     client, headers = api
-    client.post("/api/v1/dags/example/dagRuns", json={"run_id": "r2"}, headers=headers)
+    trigger(client, headers, "r2")
     ui_sign_in(client, "Viewer")
     old = client.get("/dags/example/graph?run_id=manual__1").get_data(as_text=True)
     new = client.get("/dags/example/graph?run_id=r2").get_data(as_text=True)
@@ -145,20 +173,19 @@ def test_an_old_run_keeps_its_order_on_real_workers_after_the_file_reverses_it(
             executor={"kind": "rq"}, redis={"url": REDIS_URL},
         )  # fmt: skip
         client = app.test_client()
-        headers = bearer(login(client, "user")["access_token"])
-        runs = "/api/v1/dags/example/dagRuns"
-        client.post(runs, json={"run_id": "old"}, headers=headers)  # v1: extract >> load
+        headers = v2_headers(client, "user")
+        trigger(client, headers, "old")  # version 1: extract >> load
         path = world.dags_folder / "example_dags.py"
         path.write_text(path.read_text().replace("extract >> load", "load >> extract"))
         reparse(postgres_url, world.dags_folder)
-        client.post(runs, json={"run_id": "new"}, headers=headers)  # v2: load >> extract
+        trigger(client, headers, "new")  # version 2: load >> extract
 
         order = {}
         on_rq = OnRQ(postgres_url, tmp_path, world.dags_folder, client, headers)
         for run_id in ("old", "new"):
-            run_until_done(on_rq, f"{runs}/{run_id}", redis_url=REDIS_URL)
-            assert client.get(f"{runs}/{run_id}", headers=headers).get_json()["state"] == "success"
-            items = client.get(f"{runs}/{run_id}/taskInstances", headers=headers).get_json()
-            started = sorted(items["items"], key=lambda ti: ti["start_date"])
+            run_until_done(on_rq, f"{RUNS}/{run_id}", redis_url=REDIS_URL)
+            assert client.get(f"{RUNS}/{run_id}", headers=headers).get_json()["state"] == "success"
+            items = client.get(f"{RUNS}/{run_id}/taskInstances", headers=headers).get_json()
+            started = sorted(items["task_instances"], key=lambda ti: ti["start_date"])
             order[run_id] = [ti["task_id"] for ti in started]
     assert order == {"old": ["extract", "load"], "new": ["load", "extract"]}

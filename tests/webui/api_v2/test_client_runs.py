@@ -79,14 +79,6 @@ def test_patch_state(admin: airflow.ApiClient) -> None:
     assert api.patch_dag_run("example", "manual__1", body).state == DagRunState.SUCCESS
 
 
-def test_note_is_refused_not_dropped(admin: airflow.ApiClient) -> None:
-    with pytest.raises(ApiException) as raised:
-        airflow.DagRunApi(admin).patch_dag_run(
-            "example", "manual__1", airflow.DAGRunPatchBody(note="hello")
-        )
-    assert raised.value.status == 422
-
-
 def test_clear_dry_run_then_for_real(admin: airflow.ApiClient) -> None:
     api = airflow.DagRunApi(admin)
     tis = airflow.TaskInstanceApi(admin)

@@ -28,6 +28,7 @@ from engine.services.pools import (
 )
 from webui import db
 from webui.api.schemas.common import DateTime
+from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
 from webui.api.v2.secrets import UpdateMaskArgs
 from webui.auth import visible_dag_ids
@@ -148,6 +149,47 @@ def delete(pool_name: str) -> None:
     """Delete a pool (``default_pool`` cannot be deleted)."""
     delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=pool_name))
     db.commit()
+
+
+def _write_pool(entity: dict[str, Any], names: set[str], create: bool) -> None:
+    session = db.session()
+    if create:
+        create_pool(
+            session=session,
+            name=entity["name"],
+            slots=entity["slots"],
+            description=entity["description"],
+        )
+        return
+    update_pool(
+        session=session,
+        pool=require_pool(session=session, name=entity["name"]),
+        slots=entity["slots"] if "slots" in names else None,
+        description=entity["description"] if "description" in names else None,
+    )
+
+
+def _delete_pool(name: str) -> None:
+    delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=name))
+
+
+POOLS = Kind(
+    resource=Resource.POOLS,
+    noun="pool",
+    key="name",
+    schema=PoolBodySchema,
+    fields=("slots", "description", "include_deferred"),
+    exists=lambda name: db.session().get(Pool, name) is not None,
+    write=_write_pool,
+    delete=_delete_pool,
+)
+
+
+@pools.operation("PATCH", "", Action.EDIT, body=BulkBodySchema, returns=BulkResponseSchema)
+def bulk_pools(body: dict[str, Any]) -> Any:
+    """Create, update and delete pools in one request (``create`` and ``delete`` actions
+    also need those permissions; ``default_pool`` cannot be deleted)."""
+    return run_bulk(POOLS, body)
 
 
 class ImportErrorSchema(ma.Schema):

@@ -1,5 +1,5 @@
 """``/api/v2/dags/{dag_id}/dagRuns``: list (``~``: every DAG), batch list, trigger, get,
-patch (state), clear, delete. ``dag_run_id`` is Loom's ``run_id``."""
+patch (state, note), clear, delete. ``dag_run_id`` is Loom's ``run_id``."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from flask import Response, g, jsonify
 
 from engine.errors import InvalidInputError
-from engine.models import TaskInstance
+from engine.models import DagVersion, TaskInstance
 from engine.security.roles import Action, Resource
+from engine.services.notes import checked_note, set_run_note
 from engine.services.runs import (
     RUN_ORDER,
     RunFilter,
@@ -26,6 +27,7 @@ from engine.timeutil import utcnow
 from webui import db
 from webui.api.v2.common import collection, page, v2_blueprint
 from webui.api.v2.schemas_runs import (
+    VERSION_FIELDS,
     DagRunSchema,
     RunBatchSchema,
     RunClearSchema,
@@ -70,7 +72,25 @@ def list_runs(args: dict[str, Any], dag_id: str) -> Any:
         start_date_gte=args["start_date_gte"],
         start_date_lte=args["start_date_lte"],
     )
-    return page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    return _with_versions(
+        page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    )
+
+
+def _with_versions(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` once the versions of its runs are in the session (one query for the
+    page, so that each run's ``dag_versions`` finds its own without one). The session
+    holds objects weakly: ``g`` keeps them until the response is written."""
+    ids = {run.dag_version_id for run in result["dag_runs"]} - {None}
+    if ids:
+        g.loom_dag_versions = (
+            db.session()
+            .scalars(
+                sa.select(DagVersion).options(VERSION_FIELDS).where(DagVersion.id.in_(sorted(ids)))
+            )
+            .all()
+        )
+    return result
 
 
 @blp.operation("POST", "/list", Action.READ, body=RunBatchSchema, returns=RUN_COLLECTION)
@@ -91,7 +111,9 @@ def list_runs_batch(body: dict[str, Any], dag_id: str) -> Any:
         "offset": body["page_offset"],
         "order_by": [body["order_by"]] if body["order_by"] else None,
     }
-    return page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    return _with_versions(
+        page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
+    )
 
 
 @blp.operation("POST", "", Action.CREATE, body=TriggerSchema, returns=DagRunSchema)
@@ -99,6 +121,7 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
     """Trigger a run; ``conf`` is checked against the DAG's params (a null
     ``logical_date``: now)."""
     check_dag(dag_id)
+    note = checked_note(body["note"])
     run = trigger_dag(
         session=db.session(),
         dag_id=dag_id,
@@ -109,6 +132,7 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
         now=utcnow(),
         triggered_by=g.loom_user.username,
     )
+    run.note = note
     db.commit()
     return run
 
@@ -129,23 +153,32 @@ def get_dag_run(dag_id: str, dag_run_id: str) -> Any:
     returns=DagRunSchema,
 )
 def patch_run(args: dict[str, Any], body: dict[str, Any], dag_id: str, dag_run_id: str) -> Any:
-    """Mark a run success or failed, or queue it again (its tasks cleared)."""
+    """Mark a run success or failed, or queue it again (its tasks cleared); set its note.
+    ``update_mask`` names what changes; without it, what the body names."""
     check_dag(dag_id)
-    state = body["state"]
-    if state is None:
-        return get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+    session = db.session()
+    changed = patched(args["update_mask"], body)
+    if "state" in changed and body.get("state") is not None:  # null: unchanged, as in Airflow
+        _set_state(dag_id, dag_run_id, body["state"])
+    if "note" in changed:
+        set_run_note(session=session, dag_id=dag_id, run_id=dag_run_id, note=body.get("note"))
+    if changed:
+        db.commit()
+    return get_run(session=session, dag_id=dag_id, run_id=dag_run_id)
+
+
+def patched(update_mask: list[str] | None, body: dict[str, Any]) -> set[str]:
+    """The fields a PATCH changes: those ``update_mask`` names, else those in the body."""
+    return set(update_mask) if update_mask is not None else set(body)
+
+
+def _set_state(dag_id: str, run_id: str, state: str) -> None:
     if state == DagRunState.QUEUED.value:
-        _clear(dag_id, dag_run_id, only_failed=False)
-    else:
-        mark_run(
-            session=db.session(),
-            dag_id=dag_id,
-            run_id=dag_run_id,
-            state=DagRunState(state),
-            now=utcnow(),
-        )
-    db.commit()
-    return get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
+        _clear(dag_id, run_id, only_failed=False)
+        return
+    mark_run(
+        session=db.session(), dag_id=dag_id, run_id=run_id, state=DagRunState(state), now=utcnow()
+    )
 
 
 @blp.operation("DELETE", "/<dag_run_id>", Action.DELETE, status=204)

@@ -1,9 +1,12 @@
-"""``/api/v2/dags``: list, get, details, patch (pause), delete, tasks; ``/dagSources``."""
+"""``/api/v2/dags``: list, patch many (pause), get, details, patch (pause), delete, tasks;
+``/dagSources``."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import NotFoundError
@@ -21,6 +24,7 @@ from engine.services.dags import (
     require_dag,
     set_dag_paused,
 )
+from engine.services.dagversions import version_source
 from webui import db
 from webui.api.v2.common import collection, page, pattern_filter, v2_blueprint
 from webui.api.v2.schemas_dags import (
@@ -29,7 +33,9 @@ from webui.api.v2.schemas_dags import (
     DagPatchArgs,
     DagPatchSchema,
     DagSchema,
+    DagSourceArgs,
     DagSourceSchema,
+    DagsPatchArgs,
     TaskCollectionSchema,
     TaskSchema,
 )
@@ -41,7 +47,10 @@ sources = v2_blueprint("dag_sources", "/dagSources", "DagSource", Resource.DAGS)
 ORDER_ALIASES = {"last_parsed_time": "last_parsed_at", "next_dagrun": "next_dagrun_create_after"}
 
 
-@blp.operation("GET", "", Action.READ, query=DagListArgs, returns=collection("dags", DagSchema))
+DAG_COLLECTION = collection("dags", DagSchema)
+
+
+@blp.operation("GET", "", Action.READ, query=DagListArgs, returns=DAG_COLLECTION)
 def list_dags(args: dict[str, Any]) -> Any:
     """List DAGs (filter by tags, paused, stale, dag_id pattern)."""
     stale_hidden = args["exclude_stale"] if args["only_active"] is None else args["only_active"]
@@ -159,6 +168,37 @@ def patch_dag(args: dict[str, Any], body: dict[str, Any], dag_id: str) -> Any:
     return _payloads([dag])[0]
 
 
+@blp.operation(
+    "PATCH", "", Action.EDIT, query=DagsPatchArgs, body=DagPatchSchema, returns=DAG_COLLECTION
+)
+def patch_dags(args: dict[str, Any], body: dict[str, Any]) -> Any:
+    """Pause or unpause every DAG of a page matching the filters; without
+    ``dag_id_pattern`` or ``dag_id_prefix_pattern`` none matches (``~``: every DAG)."""
+    pattern, prefix = args["dag_id_pattern"], args["dag_id_prefix_pattern"]
+    if pattern is None and prefix is None:
+        return {"dags": [], "total_entries": 0}
+    filters = DagFilter(
+        tags=args["tags"] if args["tags_match_mode"] == "any" else None,
+        paused=args["paused"],
+        active=True if args["exclude_stale"] else None,
+        dag_ids=_all_tags(args["tags"]) if args["tags_match_mode"] == "all" else visible_dag_ids(),
+    )
+    stmt = dag_query(filters, session=db.session())
+    text = None if pattern is None else pattern.replace("%", "").replace("~", "")
+    if text:
+        stmt = stmt.where(sa.func.lower(Dag.dag_id).contains(text.lower(), autoescape=True))
+    if prefix:
+        stmt = stmt.where(Dag.dag_id.startswith(prefix, autoescape=True))
+    if args["owners"]:
+        stmt = stmt.where(Dag.owner.in_(args["owners"]))
+    result = page("dags", stmt, args, DAG_ORDER, "dag_id")
+    for dag in result["dags"]:
+        set_dag_paused(session=db.session(), dag_id=dag.dag_id, is_paused=body["is_paused"])
+    db.commit()
+    result["dags"] = _payloads(result["dags"])
+    return result
+
+
 @blp.operation("DELETE", "/<dag_id>", Action.DELETE, status=204)
 def delete(dag_id: str) -> None:
     """Delete a DAG's metadata and history (its file stays; the next parse brings it back)."""
@@ -240,15 +280,20 @@ def task_v2(task: SerializedTask) -> dict[str, Any]:
     }
 
 
-@sources.operation("GET", "/<dag_id>", Action.READ, returns=DagSourceSchema)
-def get_dag_source(dag_id: str) -> Any:
-    """The DAG file's source text."""
+@sources.operation("GET", "/<dag_id>", Action.READ, query=DagSourceArgs, returns=DagSourceSchema)
+def get_dag_source(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG file's source text (``version_number``: as parsed into that version)."""
     check_dag(dag_id)
-    source = dag_source(session=db.session(), dag_id=dag_id)
-    name = details_by_id(db.session(), [require_dag(session=db.session(), dag_id=dag_id)])
+    session = db.session()
+    number = args["version_number"]
+    if number is None:
+        source = dag_source(session=session, dag_id=dag_id)
+    else:
+        source = version_source(session=session, dag_id=dag_id, version_number=number)
+    name = details_by_id(session, [require_dag(session=session, dag_id=dag_id)])
     return {
         "dag_id": dag_id,
         "dag_display_name": name[dag_id].dag_display_name,
         "content": source.content,
-        "version_number": None,
+        "version_number": number,
     }

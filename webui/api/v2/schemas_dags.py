@@ -72,6 +72,23 @@ class DagPatchArgs(ma.Schema):
     )
 
 
+class DagsPatchArgs(V2PageArgs):
+    update_mask = fields.List(
+        fields.String(validate=validate.OneOf(["is_paused"])), load_default=None
+    )
+    tags = fields.List(fields.String(validate=validate.Length(max=100)), load_default=None)
+    tags_match_mode = fields.String(load_default="any", validate=validate.OneOf(["any", "all"]))
+    owners = fields.List(fields.String(validate=validate.Length(max=250)), load_default=None)
+    dag_id_pattern = fields.String(
+        load_default=None,
+        validate=validate.Length(max=250),
+        metadata={"description": "Text in the dag_id (case-insensitive); ~ or % for every DAG"},
+    )
+    dag_id_prefix_pattern = fields.String(load_default=None, validate=validate.Length(max=250))
+    exclude_stale = fields.Boolean(load_default=True)
+    paused = fields.Boolean(load_default=None)
+
+
 class DagPatchSchema(ma.Schema):
     is_paused = fields.Boolean(required=True)
 
@@ -110,6 +127,10 @@ class TaskSchema(ma.Schema):
 class TaskCollectionSchema(ma.Schema):
     tasks = fields.List(fields.Nested(TaskSchema), required=True)
     total_entries = fields.Integer(required=True)
+
+
+class DagSourceArgs(ma.Schema):
+    version_number = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
 class DagSourceSchema(ma.Schema):

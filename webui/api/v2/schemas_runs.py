@@ -1,6 +1,7 @@
 """Airflow 3's shapes of DAG runs and task instances (``DAGRunResponse``,
-``TaskInstanceResponse``, their bodies and lists). Loom keeps no notes: a ``note`` other
-than null is refused (422), never dropped in silence."""
+``TaskInstanceResponse``, their bodies and lists). A run's or a task instance's ``note`` is
+set by PATCH (and by a trigger); clearing does not set notes: a ``note`` there other than
+null is refused (422), never dropped in silence."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
+from sqlalchemy.orm import load_only
 
-from engine.models import DagRun, TaskInstance
+from engine.models import DagRun, DagVersion, TaskInstance
+from engine.models.runs import NOTE_LENGTH
 from engine.state import DagRunState, TaskInstanceState
+from webui import db
 from webui.api.schemas.common import DateTime
 from webui.api.schemas.runs import RUN_ID
 from webui.api.v2.common import V2PageArgs
@@ -23,7 +27,10 @@ RUN_STATES = [s.value for s in DagRunState]
 
 def no_note(value: str | None) -> None:
     if value is not None:
-        raise ma.ValidationError("Loom keeps no notes on runs or task instances")
+        raise ma.ValidationError("Loom sets notes by PATCH on the run or task instance, not here")
+
+
+NOTE = validate.Length(max=NOTE_LENGTH)
 
 
 def only_null(problem: str) -> Callable[[object], None]:
@@ -68,6 +75,29 @@ def _display(obj: Any) -> str:
     return str(obj.dag_id)
 
 
+VERSION_FIELDS = load_only(
+    DagVersion.id, DagVersion.dag_id, DagVersion.version_number, DagVersion.created_at
+)
+"""What a version's payload shows (not its graph or source)."""
+
+
+class DagVersionSchema(ma.Schema):
+    """Airflow's ``DagVersionResponse`` (Loom has no bundles: their fields are null)."""
+
+    id = fields.Function(
+        lambda version: str(uuid.UUID(int=version.id)),
+        required=True,
+        metadata={"type": "string", "format": "uuid"},
+    )
+    version_number = fields.Integer(required=True)
+    dag_id = fields.String(required=True)
+    dag_display_name = fields.Function(_display, required=True, metadata={"type": "string"})
+    bundle_name = fields.Constant(None, allow_none=True, metadata={"type": "string"})
+    bundle_version = fields.Constant(None, allow_none=True, metadata={"type": "string"})
+    bundle_url = fields.Constant(None, allow_none=True, metadata={"type": "string"})
+    created_at = fields.DateTime(required=True)
+
+
 class DagRunSchema(ma.Schema):
     dag_id = fields.String(required=True)
     dag_display_name = fields.Function(_display, required=True, metadata={"type": "string"})
@@ -85,10 +115,19 @@ class DagRunSchema(ma.Schema):
     duration = fields.Method("_duration", allow_none=True, metadata={"type": "number"})
     triggering_user_name = fields.String(attribute="triggered_by", allow_none=True)
     conf = fields.Dict(allow_none=True)
-    note = fields.Constant(None, allow_none=True, metadata={"type": "string"})
-    dag_versions: fields.Field[Any] = fields.Constant(
-        [], required=True, metadata={"type": "array", "items": {}}
+    note = fields.String(allow_none=True)
+    dag_versions = fields.Method(
+        "_versions",
+        required=True,
+        metadata={"type": "array", "items": {"$ref": "#/components/schemas/DagVersion"}},
     )
+
+    def _versions(self, run: DagRun) -> list[dict[str, Any]]:
+        """The version the run was created with (none for runs older than versions)."""
+        if run.dag_version_id is None:
+            return []
+        version = db.session().get(DagVersion, run.dag_version_id, options=[VERSION_FIELDS])
+        return [] if version is None else [DagVersionSchema().dump(version)]
 
     def _duration(self, run: DagRun) -> float | None:
         if run.start_date is None or run.end_date is None:
@@ -106,7 +145,7 @@ class TriggerSchema(ma.Schema):
         load_default=None, allow_none=True, validate=only_null("Loom has no partitions")
     )
     conf = fields.Dict(load_default=None, allow_none=True)
-    note = fields.String(load_default=None, allow_none=True, validate=no_note)
+    note = fields.String(load_default=None, allow_none=True, validate=NOTE)
 
 
 class RunPatchArgs(ma.Schema):
@@ -116,10 +155,10 @@ class RunPatchArgs(ma.Schema):
 
 
 class RunPatchSchema(ma.Schema):
-    state = fields.String(
-        load_default=None, validate=validate.OneOf(["queued", "success", "failed"])
-    )
-    note = fields.String(load_default=None, allow_none=True, validate=no_note)
+    """What a PATCH names is changed (``update_mask``: only those); absent is unchanged."""
+
+    state = fields.String(allow_none=True, validate=validate.OneOf(["queued", "success", "failed"]))
+    note = fields.String(allow_none=True, validate=NOTE)
 
 
 class RunClearSchema(ma.Schema):
@@ -174,15 +213,24 @@ class TaskInstanceSchema(ma.Schema):
     start_date = fields.DateTime(allow_none=True)
     end_date = fields.DateTime(allow_none=True)
     duration = fields.Float(allow_none=True)
-    note = fields.Constant(None, allow_none=True, metadata={"type": "string"})
+    note = fields.String(allow_none=True)
     rendered_map_index = fields.Constant(None, allow_none=True, metadata={"type": "string"})
 
 
-class TaskPatchSchema(ma.Schema):
-    new_state = fields.String(
-        load_default=None, validate=validate.OneOf(["success", "failed", "skipped"])
+class TaskPatchArgs(ma.Schema):
+    map_index = fields.Integer(load_default=None, validate=validate.Range(min=-1))
+    update_mask = fields.List(
+        fields.String(validate=validate.OneOf(["new_state", "note"])), load_default=None
     )
-    note = fields.String(load_default=None, allow_none=True, validate=no_note)
+
+
+class TaskPatchSchema(ma.Schema):
+    """``new_state`` and ``note`` change when named (``update_mask``: only those)."""
+
+    new_state = fields.String(
+        allow_none=True, validate=validate.OneOf(["success", "failed", "skipped"])
+    )
+    note = fields.String(allow_none=True, validate=NOTE)
     include_upstream = fields.Boolean(load_default=False)
     include_downstream = fields.Boolean(load_default=False)
     include_future = fields.Boolean(load_default=False)

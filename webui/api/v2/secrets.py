@@ -1,6 +1,6 @@
 """``/api/v2/variables`` and ``/api/v2/connections`` in Airflow 3's shapes: list, create,
-get, patch (``update_mask``), delete. Sensitive values show as ``***``, as in ``/api/v1``
-(whose masking this reuses)."""
+get, patch (``update_mask``), delete, bulk (:mod:`webui.api.v2.bulk`). Sensitive values
+show as ``***``, as in ``/api/v1`` (whose masking this reuses)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from webui.api.schemas.secrets import (
     ConnectionTestSchema,
     VariableSchema,
 )
+from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
 from webui.api.v2.schemas_runs import only_null
 
@@ -238,3 +239,80 @@ def delete_connection(connection_id: str) -> None:
     """Delete a connection."""
     connection_service.delete_connection(session=db.session(), conn_id=connection_id)
     db.commit()
+
+
+def _write_variable(entity: dict[str, Any], names: set[str], create: bool) -> None:
+    session = db.session()
+    key = entity["key"]
+    row = None if create else variable_service.require_variable(session=session, key=key)
+    if "value" in names or row is None:
+        value = _text(entity["value"])
+    else:
+        value = variable_service.variable_value(v1_variables.crypter(), row)
+    variable_service.set_variable(
+        session=session,
+        crypter=v1_variables.crypter(),
+        key=key,
+        value=value,
+        description=entity["description"] if "description" in names or create else None,
+    )
+
+
+VARIABLES = Kind(
+    resource=Resource.VARIABLES,
+    noun="variable",
+    key="key",
+    schema=VariableBodySchema,
+    fields=("value", "description"),
+    exists=lambda key: variable_service.find_variable(session=db.session(), key=key) is not None,
+    write=_write_variable,
+    delete=lambda key: variable_service.delete_variable(session=db.session(), key=key),
+)
+
+
+@variables.operation("PATCH", "", Action.EDIT, body=BulkBodySchema, returns=BulkResponseSchema)
+def bulk_variables(body: dict[str, Any]) -> Any:
+    """Create, update and delete variables in one request (``create`` and ``delete``
+    actions also need those permissions)."""
+    return run_bulk(VARIABLES, body)
+
+
+def _write_connection(entity: dict[str, Any], names: set[str], create: bool) -> None:
+    session = db.session()
+    conn_id = entity["connection_id"]
+    crypter = v1_variables.crypter()
+    stored = None
+    if not create:
+        row = connection_service.require_connection(session=session, conn_id=conn_id)
+        stored = connection_service.as_connection(crypter, row)
+    values = {
+        name: entity[name] if stored is None or name in names else getattr(stored, name)
+        for name in CONNECTION_FIELDS
+    }
+    conn = Connection(conn_id=conn_id, **values)
+    connection_service.save_connection(
+        session=session, crypter=crypter, conn=conn, replace=not create
+    )
+
+
+CONNECTIONS = Kind(
+    resource=Resource.CONNECTIONS,
+    noun="connection",
+    key="connection_id",
+    schema=ConnectionV2BodySchema,
+    fields=CONNECTION_FIELDS,
+    exists=lambda conn_id: (
+        connection_service.find_connection(session=db.session(), conn_id=conn_id) is not None
+    ),
+    write=_write_connection,
+    delete=lambda conn_id: connection_service.delete_connection(
+        session=db.session(), conn_id=conn_id
+    ),
+)
+
+
+@connections.operation("PATCH", "", Action.EDIT, body=BulkBodySchema, returns=BulkResponseSchema)
+def bulk_connections(body: dict[str, Any]) -> Any:
+    """Create, update and delete connections in one request (``create`` and ``delete``
+    actions also need those permissions)."""
+    return run_bulk(CONNECTIONS, body)

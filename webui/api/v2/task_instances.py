@@ -1,5 +1,5 @@
 """``/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances``: list (``~`` for every DAG
-or run), get, mapped instances, patch (state), tries, logs per try, XCom entries; and
+or run), get, mapped instances, patch (state, note), tries, logs per try, XCom entries; and
 ``POST /dags/{dag_id}/clearTaskInstances``.
 
 A log answers lines as ``{"event": line}`` and a ``continuation_token`` (the offset to ask
@@ -17,6 +17,7 @@ from engine.authoring.xcomvalues import readable
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.security.roles import Action, Resource
+from engine.services.notes import set_task_instance_note
 from engine.services.pagination import within_dags
 from engine.services.runs import get_run
 from engine.services.taskinstances import (
@@ -32,13 +33,14 @@ from engine.state import TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
-from webui.api.v2.dag_runs import ALL, dag_ids_for
+from webui.api.v2.dag_runs import ALL, dag_ids_for, patched
 from webui.api.v2.schemas_runs import (
     ClearTasksSchema,
     LogArgs,
     LogSchema,
     TaskInstanceListArgs,
     TaskInstanceSchema,
+    TaskPatchArgs,
     TaskPatchSchema,
     TaskTrySchema,
     XComArgs,
@@ -109,41 +111,63 @@ def list_mapped(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str
     return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "map_index")
 
 
-@blp.operation("PATCH", "/<task_id>", Action.EDIT, body=TaskPatchSchema, returns=TIS)
-def patch_ti(body: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str) -> Any:
-    """Mark a task instance success, failed or skipped (``new_state``)."""
-    return _mark(body, dag_id, dag_run_id, task_id, -1)
-
-
-@blp.operation("PATCH", MAPPED, Action.EDIT, body=TaskPatchSchema, returns=TIS)
-def patch_mapped_ti(
-    body: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str, map_index: int
+@blp.operation(
+    "PATCH", "/<task_id>", Action.EDIT, query=TaskPatchArgs, body=TaskPatchSchema, returns=TIS
+)
+def patch_ti(
+    args: dict[str, Any], body: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str
 ) -> Any:
-    """Mark one instance of a mapped task success, failed or skipped."""
-    return _mark(body, dag_id, dag_run_id, task_id, map_index)
+    """Mark a task instance success, failed or skipped (``new_state``), set its note
+    (``map_index``: one instance of a mapped task)."""
+    map_index = -1 if args["map_index"] is None else args["map_index"]
+    return _patch(args, body, dag_id, dag_run_id, task_id, map_index)
 
 
-def _mark(body: dict[str, Any], dag_id: str, run_id: str, task_id: str, map_index: int) -> Any:
+@blp.operation("PATCH", MAPPED, Action.EDIT, query=TaskPatchArgs, body=TaskPatchSchema, returns=TIS)
+def patch_mapped_ti(
+    args: dict[str, Any],
+    body: dict[str, Any],
+    dag_id: str,
+    dag_run_id: str,
+    task_id: str,
+    map_index: int,
+) -> Any:
+    """Mark one instance of a mapped task success, failed or skipped; set its note."""
+    return _patch(args, body, dag_id, dag_run_id, task_id, map_index)
+
+
+def _patch(
+    args: dict[str, Any], body: dict[str, Any], dag_id: str, run_id: str, task_id: str, index: int
+) -> Any:
     check_dag(dag_id)
     wider = [
         name for name in ("upstream", "downstream", "future", "past") if body[f"include_{name}"]
     ]
     if wider:
         raise InvalidInputError(f"include_{wider[0]}: Loom marks one task instance at a time")
-    if body["new_state"] is None:
-        ti = _get(dag_id, run_id, task_id, map_index)
-    else:
-        ti = mark_task_instance(
+    changed = patched(args["update_mask"], body) & {"new_state", "note"}
+    if "new_state" in changed and body.get("new_state") is not None:
+        mark_task_instance(
             session=db.session(),
             dag_id=dag_id,
             run_id=run_id,
             task_id=task_id,
-            map_index=map_index,
+            map_index=index,
             state=TaskInstanceState(body["new_state"]),
             now=utcnow(),
         )
+    if "note" in changed:
+        set_task_instance_note(
+            session=db.session(),
+            dag_id=dag_id,
+            run_id=run_id,
+            task_id=task_id,
+            map_index=index,
+            note=body.get("note"),
+        )
+    if changed:
         db.commit()
-    return {"task_instances": [ti], "total_entries": 1}
+    return {"task_instances": [_get(dag_id, run_id, task_id, index)], "total_entries": 1}
 
 
 def _tries(ti: TaskInstance, attempts: list[TaskAttempt]) -> list[dict[str, Any]]:

@@ -1,0 +1,64 @@
+"""``/api/v2/dags/{dag_id}/dagVersions``: a DAG's versions (one per change of its
+serialized graph), listed oldest first as in Airflow, and one by its number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import fields, validate
+
+from engine.models import DagVersion
+from engine.security.roles import Action, Resource
+from engine.services.dags import require_dag
+from engine.services.dagversions import get_version
+from engine.services.pagination import order_columns
+from webui import db
+from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.schemas_runs import VERSION_FIELDS, DagVersionSchema
+from webui.auth import check_dag
+
+blp = v2_blueprint("dag_versions", "/dags/<dag_id>/dagVersions", "DagVersion", Resource.DAGS)
+
+VERSION_ORDER = order_columns(DagVersion.id, DagVersion.version_number)
+
+
+class VersionListArgs(V2PageArgs):
+    version_number = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    bundle_name = fields.String(
+        load_default=None,
+        validate=validate.Length(max=250),
+        metadata={"description": "Loom has no bundles: any name matches no version"},
+    )
+    bundle_version = fields.String(
+        load_default=None,
+        validate=validate.Length(max=250),
+        metadata={"description": "Loom has no bundles: any version matches no version"},
+    )
+
+
+@blp.operation(
+    "GET",
+    "",
+    Action.READ,
+    query=VersionListArgs,
+    returns=collection("dag_versions", DagVersionSchema),
+)
+def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
+    """The DAG's versions (filter by ``version_number``; order by ``id`` or
+    ``version_number``)."""
+    check_dag(dag_id)
+    require_dag(session=db.session(), dag_id=dag_id)
+    stmt = sa.select(DagVersion).options(VERSION_FIELDS).where(DagVersion.dag_id == dag_id)
+    if args["version_number"] is not None:
+        stmt = stmt.where(DagVersion.version_number == args["version_number"])
+    if args["bundle_name"] is not None or args["bundle_version"] is not None:
+        stmt = stmt.where(sa.false())
+    return page("dag_versions", stmt, args, VERSION_ORDER, "id")
+
+
+@blp.operation("GET", "/<int:version_number>", Action.READ, returns=DagVersionSchema)
+def get_dag_version(dag_id: str, version_number: int) -> Any:
+    """One version of the DAG, by its number."""
+    check_dag(dag_id)
+    return get_version(session=db.session(), dag_id=dag_id, version_number=version_number)
