@@ -41,10 +41,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     LOOM__METRICS__HOST=0.0.0.0
 WORKDIR /opt/loom
 USER 10001:10001
-# webserver 8080 (UI, /api/v1, /metrics); metrics of scheduler 9101, worker 9102, notifier 9103
+# webserver 8080 (UI, /api/v2, /metrics); metrics of scheduler 9101, worker 9102, notifier 9103
 EXPOSE 8080 9101 9102 9103
 # Without an argument the check passes when this container's endpoint answers: the
-# webserver's /api/v1/health (200 while its database answers) or a process's /metrics.
+# webserver's /api/v2/monitor/health (database healthy) or a process's /metrics.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 CMD ["loom-healthcheck"]
 ENTRYPOINT ["loom-entrypoint"]
 CMD ["webserver"]

@@ -1,4 +1,4 @@
-"""Setup and teardown in the API (trigger rule, edges) and the graph (a dashed setup→teardown edge)."""
+"""Setup and teardown in the API (trigger rule, edges) and the graph (a dashed edge)."""
 
 from __future__ import annotations
 
