@@ -94,14 +94,19 @@ def test(body: dict[str, Any]) -> Any:
     for a database, a GET of the base URL for HTTP. Allowed when ``core.test_connection``
     is Enabled, else 403. A masked (``***``) password or extra is taken from the stored
     connection of that id, so a connection read from this API can be tested back."""
+    check_json(body, field="body")
+    return tested(_connection(body, body["connection_id"]))
+
+
+def tested(conn: Connection) -> dict[str, Any]:
+    """``{"status", "message"}`` of testing ``conn`` by its hook (a masked secret: the stored
+    one); Forbidden unless ``core.test_connection`` is Enabled."""
     setting = current_app.extensions["loom.settings"].core.test_connection
     if setting != "Enabled":
         raise Forbidden(TEST_DISABLED.format(value=setting))
-    check_json(body, field="body")
-    conn = _unmasked(_connection(body, body["connection_id"]))
     from engine.hooks.registry import test_connection
 
-    status, message = test_connection(conn)
+    status, message = test_connection(_unmasked(conn))
     return {"status": status, "message": message}
 
 

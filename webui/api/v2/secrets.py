@@ -1,6 +1,6 @@
 """``/api/v2/variables`` and ``/api/v2/connections`` in Airflow 3's shapes: list, create,
-get, patch (``update_mask``), delete. Sensitive values show as ``***``, as in ``/api/v1``
-(whose masking this reuses)."""
+get, patch (``update_mask``), delete; testing a connection. Sensitive values show as
+``***``, as in ``/api/v1`` (whose masking and connection testing this reuses)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ from engine.services.userinput import check_json
 from webui import db
 from webui.api import connections as v1_connections
 from webui.api import variables as v1_variables
-from webui.api.schemas.secrets import ConnectionBodySchema, ConnectionSchema, VariableSchema
+from webui.api.schemas.secrets import (
+    ConnectionBodySchema,
+    ConnectionSchema,
+    ConnectionTestSchema,
+    VariableSchema,
+)
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
 from webui.api.v2.schemas_runs import only_null
 
@@ -183,6 +188,18 @@ def create_connection(body: dict[str, Any]) -> Any:
     )
     db.commit()
     return v1_connections.shown(row)
+
+
+@connections.operation(
+    "POST", "/test", Action.CREATE, body=ConnectionV2BodySchema, returns=ConnectionTestSchema
+)
+def test_connection(body: dict[str, Any]) -> Any:
+    """Test the connection in the body by its hook (``SELECT 1``, a GET of an HTTP base URL).
+    403 unless ``core.test_connection`` is Enabled; a masked (``***``) password or extra is
+    the stored connection's, so a connection read from this API can be tested back."""
+    check_json(body, field="body")
+    fields_ = {name: body[name] for name in CONNECTION_FIELDS}
+    return v1_connections.tested(Connection(conn_id=body["connection_id"], **fields_))
 
 
 @connections.operation("GET", "/<connection_id>", Action.READ, returns=ConnectionSchema)
