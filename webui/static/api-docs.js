@@ -1,4 +1,4 @@
-// Starts Swagger UI on /api/v1/docs. A file rather than an inline script, so that the
+// Starts Swagger UI on /api/v1/docs and /api/v2/docs. A file rather than an inline script, so that the
 // Content-Security-Policy allows only scripts the webserver serves (webui/headers.py).
 "use strict";
 

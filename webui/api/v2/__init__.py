@@ -2,10 +2,11 @@
 Python client (``apache-airflow-client``) and ``airflowctl`` drive Loom.
 
 A second flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
-OpenAPI document at ``/api/v2/openapi.json``. Operations reuse Loom's services and its
-permission machinery: every one declares its permission (``x-permission``), and
-:func:`init_app` refuses to start when one does not. Login is ``POST /auth/token`` at the
-root, as in Airflow 3. Where Loom differs from Airflow: docs/decisions.md.
+OpenAPI document at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``.
+Operations reuse Loom's services and its permission machinery: every one declares its
+permission (``x-permission``), and :func:`init_app` refuses to start when one does not.
+Login is ``POST /auth/token`` at the root, as in Airflow 3. Where Loom differs from
+Airflow: docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from webui.api import LoomApi
+from webui.api.docs import bp_v2 as docs
 from webui.api.v2 import (
     admin,
     assets,
@@ -68,6 +70,7 @@ def init_app(app: Flask) -> Api:
     )
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs)
     _check_declarations(app)
     return api
 
