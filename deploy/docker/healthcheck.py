@@ -2,8 +2,9 @@
 """The image's health check (``loom-healthcheck [ROLE]``): exit 0 when the role's endpoint
 answers 200 on this container, 1 otherwise.
 
-- ``webserver``: ``GET /api/v2/monitor/health`` on ``webserver.port`` (8080); 200 while the
-  webserver's database answers.
+- ``webserver``: ``GET /api/v2/monitor/health`` on ``webserver.port`` (8080); healthy while
+  it answers 200 and reports the metadata database healthy (Loom's answers 503 without
+  its database; the body is checked too).
 - ``scheduler``, ``worker``, ``notifier``, ``triggerer``: ``GET /metrics`` on
   ``metrics.<role>_port`` (9101, 9102, 9103, 9104), served by the process itself.
 - no role (the Dockerfile's HEALTHCHECK, which cannot know the command): passes when any
@@ -15,6 +16,7 @@ Standard library only: it runs in the image beside Loom, not as part of it.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import urllib.request
@@ -37,11 +39,25 @@ def url(role: str, environ: dict[str, str]) -> str:
 
 
 def answers(address: str) -> bool:
-    """True when ``address`` answers 200 in time."""
+    """True when ``address`` answers 200 in time (and, for the webserver's health, reports
+    its metadata database healthy)."""
     try:
         with urllib.request.urlopen(address, timeout=TIMEOUT_SECONDS) as response:
-            return bool(response.status == 200)
+            body = response.read()
+            return bool(response.status == 200) and database_healthy(address, body)
     except OSError:  # refused, timed out, or an HTTP error status (URLError, HTTPError)
+        return False
+
+
+def database_healthy(address: str, body: bytes) -> bool:
+    """False when ``address`` is the webserver's health and ``body`` does not say
+    ``"metadatabase": {"status": "healthy"}``; True for any other endpoint."""
+    if not address.endswith(ENDPOINTS["webserver"][2]):
+        return True
+    try:
+        report = json.loads(body)
+        return bool(report["metadatabase"]["status"] == "healthy")
+    except (ValueError, TypeError, KeyError):
         return False
 
 

@@ -213,9 +213,9 @@ def test_the_api_docs_work_offline_under_the_csp(page: Page, loom: Deployment) -
             route.abort()
 
     page.route("**/*", local_only)
-    page.goto(f"{loom.url}/api/v1/docs")
+    page.goto(f"{loom.url}/api/v2/docs")
     expect(page.get_by_role("heading", name=re.compile("Loom REST API"))).to_be_visible()
-    version = page.locator(".opblock", has_text="/api/v1/version").first
+    version = page.locator(".opblock", has_text="/api/v2/version").first
     version.locator(".opblock-summary").click()
     version.get_by_role("button", name="Try it out").click()
     version.get_by_role("button", name="Execute").click()

@@ -5,6 +5,7 @@ behave as documented."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import stat
 import subprocess
@@ -152,11 +153,17 @@ def test_waiting_for_migrations_ends_when_the_check_passes_or_time_is_up(fake_lo
 
 class _Endpoint(http.server.BaseHTTPRequestHandler):
     status = 200
+    database = "healthy"
 
     def do_GET(self) -> None:
-        known = {"/metrics", "/api/v2/monitor/health"}
-        self.send_response(self.status if self.path in known else 404)
+        if self.path not in {"/metrics", "/api/v2/monitor/health"}:
+            self.send_response(404)
+            self.end_headers()
+            return
+        self.send_response(self.status)
         self.end_headers()
+        if self.path == "/api/v2/monitor/health":
+            self.wfile.write(json.dumps({"metadatabase": {"status": self.database}}).encode())
 
     def log_message(self, format: str, *args: object) -> None:
         pass
@@ -203,6 +210,15 @@ def test_the_health_check_fails_on_an_error_status(
     endpoint: http.server.HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_Endpoint, "status", 503)
+    assert healthcheck("webserver", LOOM__WEBSERVER__PORT=str(endpoint.server_address[1])) == 1
+
+
+def test_the_webserver_is_unhealthy_while_its_database_is(
+    endpoint: http.server.HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/api/v2/monitor/health answers 200 whatever it finds, as Airflow's does: the check
+    reads the database's status from the body."""
+    monkeypatch.setattr(_Endpoint, "database", "unhealthy")
     assert healthcheck("webserver", LOOM__WEBSERVER__PORT=str(endpoint.server_address[1])) == 1
 
 

@@ -180,19 +180,19 @@ def test_tasks_logs_follow_prints_a_running_try_live(tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("standalone")
 def test_standalone_serves_the_api_and_reports_its_scheduler_alive() -> None:
-    base = f"http://127.0.0.1:{os.environ['LOOM__WEBSERVER__PORT']}/api/v1"
+    base = f"http://127.0.0.1:{os.environ['LOOM__WEBSERVER__PORT']}/api/v2"
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(f"{base}/health", timeout=5) as reply:
+            with urllib.request.urlopen(f"{base}/monitor/health", timeout=5) as reply:
                 health = json.load(reply)
-            if health["components"]["scheduler"]["status"] == "healthy":
+            if health["scheduler"]["status"] == "healthy":
                 break
         except OSError:
             pass
         assert time.monotonic() < deadline, "standalone's API never reported its scheduler"
         time.sleep(0.3)
-    assert health["components"]["database"]["status"] == "healthy"
+    assert health["metadatabase"]["status"] == "healthy"
     with pytest.raises(urllib.error.HTTPError) as anonymous:
         urllib.request.urlopen(f"{base}/dags", timeout=5)
     assert anonymous.value.code == 401
@@ -201,14 +201,16 @@ def test_standalone_serves_the_api_and_reports_its_scheduler_alive() -> None:
     # A fresh standalone has an admin whose password it keeps in LOOM_HOME.
     secret_file = Path(os.environ["LOOM_HOME"]) / ADMIN_PASSWORD_FILE
     assert secret_file.stat().st_mode & 0o777 == 0o600
+    root = base.removesuffix("/api/v2")
     login = urllib.request.Request(
-        f"{base}/auth/login",
+        f"{root}/auth/token",
         data=json.dumps(
             {"username": "admin", "password": secret_file.read_text().strip()}
         ).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(login, timeout=5) as reply:
+        assert reply.status == 201
         assert "access_token" in json.load(reply)
 
 

@@ -62,11 +62,11 @@ def test_scheduler_reports_the_state_of_the_deployment(
 
 
 def test_webserver_adds_up_its_gunicorn_workers(deployment: Deployment) -> None:
-    health = deployment.endpoints["webserver"].replace("/metrics", "/api/v1/health")
+    health = deployment.endpoints["webserver"].replace("/metrics", "/api/v2/monitor/health")
     before = value(
         deployment.scrape("webserver"),
         "flask_http_request_duration_seconds_count",
-        path="/api/v1/health",
+        path="/api/v2/monitor/health",
     )
     for _ in range(20):  # a new connection each: both gunicorn workers answer some
         with urllib.request.urlopen(health, timeout=10) as reply:
@@ -74,7 +74,7 @@ def test_webserver_adds_up_its_gunicorn_workers(deployment: Deployment) -> None:
     after = value(
         deployment.scrape("webserver"),
         "flask_http_request_duration_seconds_count",
-        path="/api/v1/health",
+        path="/api/v2/monitor/health",
     )
     assert after - before == 20
 

@@ -90,7 +90,7 @@ def test_an_outlet_and_a_posted_event_trigger_the_consumers(
         headers = bearer(login(client, "feeder", "feeder-pass-1234")["access_token"])
         b_id = loom.db.scalar("SELECT id FROM asset WHERE uri = 's3://e2e/b'")
         posted = client.post(
-            "/api/v1/assets/events",
+            "/api/v2/assets/events",
             json={"asset_id": b_id, "extra": {"from": "outside"}},
             headers=headers,
         )

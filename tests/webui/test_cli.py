@@ -76,8 +76,8 @@ def test_serve_in_thread_serves_the_api_until_stopped(tmp_path: Path) -> None:
     stop = threading.Event()
     thread = serve_in_thread(settings, stop)
     try:
-        with urllib.request.urlopen("http://127.0.0.1:18765/api/v1/version", timeout=5) as reply:
-            assert json.load(reply)["api"] == "v1"
+        with urllib.request.urlopen("http://127.0.0.1:18765/api/v2/version", timeout=5) as reply:
+            assert set(json.load(reply)) == {"version", "git_version"}
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -96,8 +96,8 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
         start_new_session=True,
     )
     try:
-        body = _poll("http://127.0.0.1:18767/api/v1/health", deadline=time.monotonic() + 30)
-        assert body["components"]["database"]["status"] == "healthy"
+        body = _poll("http://127.0.0.1:18767/api/v2/monitor/health", deadline=time.monotonic() + 30)
+        assert body["metadatabase"]["status"] == "healthy"
         # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default; Loom does not
         # without webserver.proxy_fix, so a client cannot pass for HTTPS.
         forged = urllib.request.Request(
@@ -110,7 +110,7 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
         assert not any("secure" in c.lower().split("; ") for c in cookies), cookies
         # gunicorn's default request line limit (4094) would answer this itself, in plain
         # text; raised, it passes the URI to the app, which gives the JSON error shape.
-        long_uri = "http://127.0.0.1:18767/api/v1/dags?dag_id_pattern=" + "x" * 6000
+        long_uri = "http://127.0.0.1:18767/api/v2/dags?dag_id_pattern=" + "x" * 6000
         with pytest.raises(urllib.error.HTTPError) as too_long:
             urllib.request.urlopen(long_uri, timeout=5)
         assert too_long.value.code == 414
@@ -128,7 +128,7 @@ def _two_requests_on_one_connection_are_counted(host: str, port: int) -> None:
     try:
         sockets = []
         for _ in range(2):
-            conn.request("GET", "/api/v1/version")
+            conn.request("GET", "/api/v2/version")
             reply = conn.getresponse()
             reply.read()
             assert reply.status == 200
@@ -144,7 +144,7 @@ def _two_requests_on_one_connection_are_counted(host: str, port: int) -> None:
         line
         for line in metrics.splitlines()
         if line.startswith("flask_http_request_duration_seconds_count")
-        and 'path="/api/v1/version"' in line
+        and 'path="/api/v2/version"' in line
     ]
     assert counted, metrics
     assert float(counted[0].rsplit(" ", 1)[1]) >= 2, metrics

@@ -103,8 +103,14 @@ def _api_clear(app: Flask, username: str) -> tuple[int, dict]:
     client = app.test_client()
     token = login(client, username)["access_token"]
     response = client.post(
-        "/api/v1/dags/parent/dagRuns/r/clear",
-        json={"task_ids": ["p"], "downstream": True},
+        "/api/v2/dags/parent/clearTaskInstances",
+        json={
+            "dag_run_id": "r",
+            "task_ids": ["p"],
+            "include_downstream": True,
+            "only_failed": False,
+            "dry_run": False,
+        },
         headers=bearer(token),
     )
     return response.status_code, response.get_json()
@@ -113,7 +119,7 @@ def _api_clear(app: Flask, username: str) -> tuple[int, dict]:
 def test_the_api_clear_reaches_the_marked_task_of_the_other_dag(app: Flask) -> None:
     status, body = _api_clear(app, "admin")
     assert status == 200, body
-    cleared = sorted(f"{ti['dag_id']}.{ti['task_id']}" for ti in body["items"])
+    cleared = sorted(f"{ti['dag_id']}.{ti['task_id']}" for ti in body["task_instances"])
     assert cleared == ["child.c", "parent.m", "parent.p"]
     assert _states(app)["child.c"] == "none"
 

@@ -56,35 +56,37 @@ def _api(app: Flask) -> tuple[FlaskClient, dict[str, str]]:
 
 def test_the_dag_payload_has_the_display_name_links_and_docs(shown_app: Flask) -> None:
     client, headers = _api(shown_app)
-    one = client.get("/api/v1/dags/shown", headers=headers).get_json()
+    one = client.get("/api/v2/dags/shown/details", headers=headers).get_json()
     assert one["dag_display_name"] == "Nightly orders"
+    assert one["owners"] == ["ann", "ops"]
     assert one["owner_links"] == {
         "ann": "https://wiki.example/ann",
         "ops": "mailto:ops@example.com",
     }
     assert one["doc_md"].startswith("# Nightly orders")
-    assert (one["fail_fast"], one["max_consecutive_failed_dag_runs"]) == (True, 4)
-    listed = client.get("/api/v1/dags", headers=headers).get_json()
-    by_id = {dag["dag_id"]: dag for dag in listed["items"]}
+    assert one["max_consecutive_failed_dag_runs"] == 4
+    listed = client.get("/api/v2/dags", headers=headers).get_json()
+    by_id = {dag["dag_id"]: dag for dag in listed["dags"]}
     assert by_id["shown"]["dag_display_name"] == "Nightly orders"
-    assert by_id["shown"]["owner_links"]["ann"] == "https://wiki.example/ann"
-    assert "doc_md" not in by_id["shown"]  # a list stays light: docs are on the DAG itself
+    assert by_id["shown"]["owners"] == ["ann", "ops"]
+    # A list stays light: docs and links are in the DAG's details.
+    assert "doc_md" not in by_id["shown"]
+    assert "owner_links" not in by_id["shown"]
     # A DAG without the arguments shows its id and no links.
-    assert (by_id["example"]["dag_display_name"], by_id["example"]["owner_links"]) == (
-        "example",
-        {},
-    )
+    assert by_id["example"]["dag_display_name"] == "example"
+    example = client.get("/api/v2/dags/example/details", headers=headers).get_json()
+    assert not example["owner_links"]
 
 
 @pytest.mark.postgres
 def test_the_dag_payload_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     client, headers = _api(_app(postgres_url, tmp_path))
-    one = client.get("/api/v1/dags/shown", headers=headers).get_json()
-    assert (one["dag_display_name"], one["owner"]) == ("Nightly orders", "ann, ops")
-    patched = client.patch("/api/v1/dags/shown", json={"is_paused": True}, headers=headers)
+    one = client.get("/api/v2/dags/shown", headers=headers).get_json()
+    assert (one["dag_display_name"], one["owners"]) == ("Nightly orders", ["ann", "ops"])
+    patched = client.patch("/api/v2/dags/shown", json={"is_paused": True}, headers=headers)
     assert patched.status_code == 403  # a viewer may not; the payload shape is the same below
     admin = bearer(login(client, "admin")["access_token"])
-    patched = client.patch("/api/v1/dags/shown", json={"is_paused": True}, headers=admin)
+    patched = client.patch("/api/v2/dags/shown", json={"is_paused": True}, headers=admin)
     assert patched.get_json()["dag_display_name"] == "Nightly orders"
 
 

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -56,22 +57,30 @@ def on_rq(postgres_url: str, tmp_path: Path) -> Iterator[OnRQ]:
 
 def test_trigger_run_on_a_worker_and_read_state_and_logs(on_rq: OnRQ) -> None:
     client, headers = on_rq.client, on_rq.headers
-    created = client.post("/api/v1/dags/example/dagRuns", json={"conf": {"n": 42}}, headers=headers)
-    assert created.status_code == 201, created.get_json()
-    run_path = f"/api/v1/dags/example/dagRuns/{created.get_json()['run_id']}"
+    created = client.post("/api/v2/dags/example/dagRuns", json={"conf": {"n": 42}}, headers=headers)
+    assert created.status_code == 200, created.get_json()
+    run_path = f"/api/v2/dags/example/dagRuns/{created.get_json()['dag_run_id']}"
 
     run_until_done(on_rq, run_path)
 
     run = client.get(run_path, headers=headers).get_json()
     assert run["state"] == "success"
-    tis = client.get(f"{run_path}/taskInstances", headers=headers).get_json()["items"]
+    tis = client.get(f"{run_path}/taskInstances", headers=headers).get_json()["task_instances"]
     assert {ti["task_id"]: (ti["state"], ti["try_number"]) for ti in tis} == {
         "extract": ("success", 1),
         "load": ("success", 1),
     }
-    log = client.get(f"{run_path}/taskInstances/extract/logs/1", headers=headers).get_json()
-    assert "extracting 42" in log["content"]
-    assert log["complete"] is True
+    log_path = f"{run_path}/taskInstances/extract/logs/1"
+    log = client.get(log_path, headers=headers).get_json()
+    assert "extracting 42" in _text(log)
+    # The finished try's log is all there: nothing follows its continuation token.
+    rest = client.get(f"{log_path}?token={log['continuation_token']}", headers=headers)
+    assert rest.get_json()["content"] == []
+
+
+def _text(log: dict[str, Any]) -> str:
+    """A log answer's lines (Airflow 3's structured ``content``) as text."""
+    return "\n".join(line["event"] for line in log["content"])
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -92,20 +101,20 @@ def test_the_readme_dag_runs_a_hostile_conf_as_data_not_as_commands(
     attack = f"x'; touch {marker}; echo \"$(touch {marker})\" '"
     reparse(on_rq.url, on_rq.dags_folder)
     refused = client.post(
-        "/api/v1/dags/orders/dagRuns", json={"conf": {"region": ["eu"]}}, headers=headers
+        "/api/v2/dags/orders/dagRuns", json={"conf": {"region": ["eu"]}}, headers=headers
     )
     assert refused.status_code == 422, refused.get_json()
     created = client.post(
-        "/api/v1/dags/orders/dagRuns", json={"conf": {"region": attack}}, headers=headers
+        "/api/v2/dags/orders/dagRuns", json={"conf": {"region": attack}}, headers=headers
     )
-    assert created.status_code == 201, created.get_json()
-    run_path = f"/api/v1/dags/orders/dagRuns/{created.get_json()['run_id']}"
+    assert created.status_code == 200, created.get_json()
+    run_path = f"/api/v2/dags/orders/dagRuns/{created.get_json()['dag_run_id']}"
 
     run_until_done(on_rq, run_path)
 
     assert client.get(run_path, headers=headers).get_json()["state"] == "success"
     log = client.get(f"{run_path}/taskInstances/report/logs/1", headers=headers).get_json()
-    assert f"{attack}: 6" in log["content"]
+    assert f"{attack}: 6" in _text(log)
     assert not marker.exists()
 
 

@@ -14,7 +14,7 @@ from tests.support.mapping import Harness
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import USERNAMES, build_world
 
-RUN = "/api/v1/dags/mapping/dagRuns/r/taskInstances"
+RUN = "/api/v2/dags/mapping/dagRuns/r/taskInstances"
 
 
 def _app(tmp_path: Path) -> Flask:
@@ -34,18 +34,20 @@ def test_a_mapped_groups_tasks_list_their_instances_by_map_index(tmp_path: Path)
     headers = bearer(login(client, USERNAMES["Viewer"])["access_token"])
 
     reply = client.get(f"{RUN}?limit=100", headers=headers).get_json()
-    assert "items" in reply, reply
-    listed = reply["items"]
+    assert "task_instances" in reply, reply
+    listed = reply["task_instances"]
     double = sorted((t["map_index"], t["state"]) for t in listed if t["task_id"] == "grp.double")
     assert double == [(0, "success"), (1, "upstream_failed"), (2, "success")]
 
     mapped = client.get(f"{RUN}/grp.add/listMapped", headers=headers).get_json()
-    assert [(t["map_index"], t["state"]) for t in mapped["items"]] == [
+    assert [(t["map_index"], t["state"]) for t in mapped["task_instances"]] == [
         (0, "success"),
         (1, "failed"),
         (2, "success"),
     ]
     one = client.get(f"{RUN}/grp.note/1", headers=headers).get_json()
     assert (one["task_id"], one["map_index"], one["state"]) == ("grp.note", 1, "success")
-    xcom = client.get(f"{RUN}/grp.note/xcom?map_index=2", headers=headers).get_json()
-    assert {x["key"]: x["value"] for x in xcom["items"]} == {"return_value": "3:13"}
+    listed = client.get(f"{RUN}/grp.note/xcomEntries?map_index=2", headers=headers).get_json()
+    assert [(x["key"], x["map_index"]) for x in listed["xcom_entries"]] == [("return_value", 2)]
+    xcom = client.get(f"{RUN}/grp.note/xcomEntries/return_value?map_index=2", headers=headers)
+    assert (xcom.get_json()["map_index"], xcom.get_json()["value"]) == (2, "3:13")

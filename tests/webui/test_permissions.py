@@ -1,8 +1,9 @@
 """Every operation declares a permission, and the role-by-operation matrix holds.
 
-Cases come from the OpenAPI document: each operation is called as each builtin role
-(allowed → 2xx, forbidden → 403), without a token, and with an expired, revoked,
-tampered and ``alg: none`` token (→ 401 unless the operation is public).
+Cases come from the OpenAPI documents: each ``/api/v2`` operation (and each ``/api/v1``
+operation of a resource not on ``/api/v2`` yet) is called as each builtin role (allowed →
+2xx, forbidden → 403), without a token, and with an expired, revoked, tampered and
+``alg: none`` token (→ 401 unless the operation is public).
 """
 
 from __future__ import annotations
@@ -21,62 +22,114 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_jwt_extended import create_access_token
 
-from engine.models import User
+from engine.models import (
+    AssetAliasModel,
+    AssetDagRunQueue,
+    Backfill,
+    Dag,
+    ParseImportError,
+    User,
+)
+from engine.models.security import AuditLog
+from engine.parser import refresh_dags
 from engine.security.roles import BUILTIN_ROLES, Action, Resource
+from tests.support.database import database_sessions
 from tests.webui.conftest import app_for
 from tests.webui.resettable import ResettableApp
 from tests.webui.spec import operations
-from tests.webui.world import PASSWORD, REVOKED_SID, ROLES, USERNAMES
+from tests.webui.world import PASSWORD, REVOKED_SID, ROLES, T0, USERNAMES
 from webui import db as webdb
 from webui.auth.tokens import issue_tokens
 from webui.db import dispose
 
 BAD_TOKENS = ("expired", "revoked", "tampered", "alg_none")
 CASES = (*ROLES, "no_token", *BAD_TOKENS)
-OPERATIONS = operations()
+
+V1_ONLY = (
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/me",
+    "/api/v1/deadLetters",
+    "/api/v1/notifications",
+    "/api/v1/users",
+    "/api/v1/roles",
+    "/api/v1/permissions",
+    "/api/v1/auditLog",
+    "/api/v1/dags/{dag_id}/dagVersions",
+)
+"""Loom's own resources and DAG versions, not on /api/v2 yet: checked on /api/v1 until
+they move (another change brings them)."""
+
+OPERATIONS = [
+    *operations("v2"),
+    *[op for op in operations("v1") if op[1].startswith(V1_ONLY)],
+]
 
 PARAMS = {
     "dag_id": "example",
+    "dag_run_id": "manual__1",
     "run_id": "manual__1",
     "task_id": "extract",
     "try_number": "1",
+    "task_try_number": "1",
     "map_index": "-1",
+    "xcom_key": "rows",
     "pool_name": "etl",
     "dead_letter_id": "1",
     "import_error_id": "1",
+    "event_log_id": "1",
     "username": "victim",
     "role_name": "Custom",
     "version_number": "1",
     "variable_key": "region",
     "connection_id": "warehouse",
     "asset_id": "1",
+    "asset_alias_id": "1",
+    "backfill_id": "1",
 }
-RUN = "/api/v1/dags/{dag_id}/dagRuns/{run_id}"
+RUN = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}"
 TI = f"{RUN}/taskInstances/{{task_id}}"
+BATCH_RUNS = "/api/v2/dags/{dag_id}/dagRuns/list"
+BACKFILL = {
+    "dag_id": "daily",
+    "from_date": "2026-01-01T00:00:00Z",
+    "to_date": "2026-01-02T00:00:00Z",
+}
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("post", "/api/v1/auth/login"): {"username": "viewer", "password": PASSWORD},
-    ("patch", "/api/v1/dags/{dag_id}"): {"is_paused": True},
-    ("post", "/api/v1/dags/{dag_id}/dagRuns"): {"conf": {"n": 5}},
+    ("post", "/auth/token"): {"username": "viewer", "password": PASSWORD},
+    ("post", "/auth/token/cli"): {"username": "viewer", "password": PASSWORD},
+    ("patch", "/api/v2/dags/{dag_id}"): {"is_paused": True},
+    ("post", "/api/v2/dags/{dag_id}/dagRuns"): {"conf": {"n": 5}, "logical_date": None},
+    ("post", BATCH_RUNS): {"dag_ids": ["example"]},
     ("patch", RUN): {"state": "success"},
-    ("post", f"{RUN}/clear"): {"task_ids": ["extract"], "downstream": True},
-    ("patch", TI): {"state": "success"},
-    ("patch", f"{TI}/{{map_index}}"): {"state": "success"},
-    ("post", f"{TI}/clear"): {"downstream": True},
-    ("post", "/api/v1/pools"): {"name": "fresh", "slots": 2},
-    ("patch", "/api/v1/pools/{pool_name}"): {"slots": 8},
-    ("post", "/api/v1/variables"): {"key": "fresh", "value": "v"},
-    ("patch", "/api/v1/variables/{variable_key}"): {"value": "eu-north-1"},
-    ("post", "/api/v1/connections"): {"connection_id": "fresh", "conn_type": "http"},
-    ("post", "/api/v1/connections/test"): {
+    ("post", f"{RUN}/clear"): {"dry_run": False},
+    ("patch", TI): {"new_state": "success"},
+    ("patch", f"{TI}/{{map_index}}"): {"new_state": "success"},
+    ("post", "/api/v2/dags/{dag_id}/clearTaskInstances"): {
+        "dag_run_id": "manual__1",
+        "task_ids": ["extract"],
+        "include_downstream": True,
+        "only_failed": False,
+        "dry_run": False,
+    },
+    ("post", "/api/v2/pools"): {"name": "fresh", "slots": 2},
+    ("patch", "/api/v2/pools/{pool_name}"): {"slots": 8},
+    ("post", "/api/v2/variables"): {"key": "fresh", "value": "v"},
+    ("patch", "/api/v2/variables/{variable_key}"): {"key": "region", "value": "eu-north-1"},
+    ("post", "/api/v2/connections"): {"connection_id": "fresh", "conn_type": "http"},
+    ("post", "/api/v2/connections/test"): {
         "connection_id": "probe",
         "conn_type": "sqlite",
         "host": ":memory:",
     },
-    ("put", "/api/v1/connections/{connection_id}"): {
+    ("patch", "/api/v2/connections/{connection_id}"): {
         "connection_id": "warehouse",
         "conn_type": "postgres",
         "host": "db2",
     },
+    ("post", "/api/v2/assets/events"): {"asset_id": 1, "extra": {"from": "matrix"}},
+    ("post", "/api/v2/backfills"): BACKFILL,
+    ("post", "/api/v2/backfills/dry_run"): BACKFILL,
     ("post", "/api/v1/users"): {"username": "newbie", "password": PASSWORD, "roles": ["Viewer"]},
     ("patch", "/api/v1/users/{username}"): {"full_name": "Vic Tim"},
     ("post", "/api/v1/roles"): {
@@ -84,8 +137,20 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "permissions": [{"action": "read", "resource": "dags"}],
     },
     ("patch", "/api/v1/roles/{role_name}"): {"description": "changed"},
-    ("post", "/api/v1/assets/events"): {"asset_id": 1, "extra": {"from": "matrix"}},
 }
+PATH_PARAMS = {("post", BATCH_RUNS): {"dag_id": "~"}}
+"""Parameters of a path that differ from PARAMS (the batch list of runs takes ``~``)."""
+QUERIES = {("get", "/api/v2/backfills"): "?dag_id=daily"}
+"""Query strings an operation requires (Airflow's list of backfills: ``dag_id``)."""
+
+DAILY = """
+from datetime import datetime
+from engine import DAG, Asset, EmptyOperator
+
+with DAG("daily", schedule="@daily", start_date=datetime(2026, 1, 1), catchup=False):
+    EmptyOperator(task_id="land", outlets=[Asset("s3://world/raw")])
+"""
+"""A scheduled DAG to backfill, the producer of asset 1 (to materialize it)."""
 
 
 def test_every_operation_declares_a_permission() -> None:
@@ -117,16 +182,44 @@ class Matrix(ResettableApp):
 @pytest.fixture(scope="module")
 def matrix(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     root = tmp_path_factory.mktemp("matrix")
+    seeded, dags = _seeded_template(template, root)
     db_file = root / "loom.db"
-    shutil.copy(template / "template.db", db_file)
+    shutil.copy(seeded, db_file)
     # Connection testing enabled, so that the matrix sees its permission, not the setting.
     core = {"test_connection": "Enabled"}
-    app = app_for(f"sqlite:///{db_file}", root, template / "dags", core=core)
+    app = app_for(f"sqlite:///{db_file}", root, dags, core=core)
     with app.app_context():
         tokens = _tokens()
         webdb.session().close()
-    yield Matrix(app, template / "template.db", db_file, tokens=tokens)
+    yield Matrix(app, seeded, db_file, tokens=tokens)
     dispose(app)
+
+
+def _seeded_template(template: Path, root: Path) -> tuple[Path, Path]:
+    """The test world plus what the matrix's ids name: a scheduled DAG producing asset 1,
+    backfill 1, asset alias 1, a queued event of asset 1 for ``example``, event log 1
+    (and import error 1 again)."""
+    seeded = root / "matrix-template.db"
+    shutil.copy(template / "template.db", seeded)
+    dags = root / "dags"
+    shutil.copytree(template / "dags", dags)
+    (dags / "daily.py").write_text(DAILY)
+    url = f"sqlite:///{seeded}"
+    with database_sessions(url) as sessions, sessions.begin() as session:
+        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
+        assert not report.import_errors, report.import_errors
+        session.execute(sa.update(Dag).where(Dag.dag_id == "daily").values(is_paused=False))
+        session.add_all(
+            [
+                Backfill(id=1, dag_id="daily", from_date=T0, to_date=T0),
+                AssetAliasModel(id=1, name="matrix-alias"),
+                AssetDagRunQueue(asset_id=1, target_dag_id="example", created_at=T0),
+                AuditLog(id=1, username="admin", action="GET", target="/", outcome="success"),
+                # the world's, which this parse of another folder dropped
+                ParseImportError(id=1, filename="/dags/broken.py", message="SyntaxError: bad"),
+            ]
+        )
+    return seeded, dags
 
 
 def _tokens() -> dict[str, dict[str, str]]:
@@ -203,7 +296,8 @@ def test_role_matrix(
     permission = operation["x-permission"]
     token = matrix.tokens[case].get("refresh" if permission == "refresh" else "access")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    url = path.format(**PARAMS)
+    url = path.format(**{**PARAMS, **PATH_PARAMS.get((method, path), {})})
+    url += QUERIES.get((method, path), "")
     body = BODIES.get((method, path))
     response = matrix.app.test_client().open(url, method=method.upper(), headers=headers, json=body)
     matrix.dirty = matrix.dirty or method != "get"
@@ -211,13 +305,16 @@ def test_role_matrix(
     got = "2xx" if 200 <= status < 300 else str(status)
     assert got == expected(permission, case), (status, response.get_json())
     if got != "2xx":
-        assert set(response.get_json()) == {"code", "message", "errors"}
+        shape = {"code", "message", "errors"}
+        if not path.startswith("/api/v1/"):
+            shape.add("detail")  # Airflow 3's clients read it
+        assert set(response.get_json()) == shape
 
 
 def test_the_app_refuses_an_api_view_without_a_declared_permission(app: Flask) -> None:
-    from webui.api import _check_declarations
+    from webui.api.v2 import _check_declarations
 
     _check_declarations(app)  # the real app passes
-    app.view_functions["dags.undeclared"] = lambda: None
-    with pytest.raises(RuntimeError, match=r"dags\.undeclared"):
+    app.view_functions["v2_dags.undeclared"] = lambda: None
+    with pytest.raises(RuntimeError, match=r"v2_dags\.undeclared"):
         _check_declarations(app)

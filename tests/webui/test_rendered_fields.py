@@ -14,7 +14,7 @@ from tests.webui.test_ui_runs import EXTRACT_PAGE, html, second_try, world
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import T0
 
-XCOM_API = "/api/v1/dags/example/dagRuns/manual__1/taskInstances/extract/xcom"
+XCOM_API = "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/xcomEntries"
 
 
 def test_each_try_shows_its_own_rendered_fields_labelled_by_renderer(
@@ -42,7 +42,6 @@ def test_xcom_values_of_python_types_read_plainly(
     page = html(client, EXTRACT_PAGE)
     assert "&#34;at&#34;: &#34;2026-01-05T00:00:00+00:00&#34;" in page
     assert "__type__" not in page
-    reply = client.get(XCOM_API, headers=as_role("Viewer"))
+    reply = client.get(f"{XCOM_API}/when", headers=as_role("Viewer"))
     assert reply.status_code == 200, reply.get_data(as_text=True)
-    items = {item["key"]: item["value"] for item in reply.get_json()["items"]}
-    assert items["when"] == {"at": "2026-01-05T00:00:00+00:00", "pair": [1, 2]}
+    assert reply.get_json()["value"] == {"at": "2026-01-05T00:00:00+00:00", "pair": [1, 2]}

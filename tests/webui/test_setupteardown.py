@@ -1,4 +1,4 @@
-"""Setup and teardown in the API (task flags) and the graph (a dashed setup→teardown edge)."""
+"""Setup and teardown in the API (trigger rule, edges) and the graph (a dashed edge)."""
 
 from __future__ import annotations
 
@@ -41,22 +41,18 @@ def app(postgres_url: str, tmp_path: Path) -> Flask:
     return app_for(postgres_url, tmp_path, world.dags_folder)
 
 
-def test_the_graph_api_exposes_setup_and_teardown_flags(app: Flask) -> None:
+def test_the_tasks_api_gives_the_teardowns_trigger_rule_and_edges(app: Flask) -> None:
+    """Airflow 3's tasks have no setup/teardown flags (/api/v1's graph had): the rule and
+    the edges are in the API, the flags in the graph below (docs/decisions.md)."""
     client = app.test_client()
     headers = bearer(login(client, "admin")["access_token"])
-    reply = client.get("/api/v1/dags/resource/graph", headers=headers)
+    reply = client.get("/api/v2/dags/resource/tasks", headers=headers)
     assert reply.status_code == 200, reply.get_json()
     tasks = {t["task_id"]: t for t in reply.get_json()["tasks"]}
-    flags = {
-        task_id: (t["is_setup"], t["is_teardown"], t["on_failure_fail_dagrun"])
-        for task_id, t in tasks.items()
-    }
-    assert flags == {
-        "create": (True, False, False),
-        "use": (False, False, False),
-        "delete": (False, True, True),
-    }
     assert tasks["delete"]["trigger_rule"] == "all_done_setup_success"
+    assert tasks["use"]["trigger_rule"] == "all_success"
+    assert sorted(tasks["create"]["downstream_task_ids"]) == ["delete", "use"]
+    assert tasks["use"]["downstream_task_ids"] == ["delete"]
 
 
 def test_the_graph_draws_the_setup_teardown_edge_dashed(app: Flask) -> None:
@@ -68,3 +64,4 @@ def test_the_graph_draws_the_setup_teardown_edge_dashed(app: Flask) -> None:
     assert 'data-edge="create-delete"' in page.split("setup-teardown")[1].split("/>")[0]
     assert 'class="edge" d=' in page  # create → use and use → delete are plain
     assert "EmptyOperator · teardown" in page
+    assert "EmptyOperator · setup" in page

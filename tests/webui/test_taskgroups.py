@@ -1,4 +1,4 @@
-"""Task groups and edge labels in the API (each task's group, the group tree, labels), the
+"""Task groups and edge labels in the API (group-prefixed task ids, edges), the
 graph (collapsed groups, expanding, labels on edges) and the grid (group rows with an
 aggregated state)."""
 
@@ -78,30 +78,29 @@ def text(reply: object) -> str:
 
 
 @pytest.mark.postgres
-def test_the_graph_api_gives_each_tasks_group_the_tree_and_the_labels(
+def test_the_tasks_api_and_the_graph_give_the_groups_tree_and_labels_on_postgresql(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    client = _world(postgres_url, tmp_path).test_client()
+    """Airflow 3's public API has no graph: its tasks carry the group-prefixed ids and the
+    edges; the group tree, tooltips and labels are the graph page's (docs/decisions.md)."""
+    app = _world(postgres_url, tmp_path)
+    client = app.test_client()
     headers = bearer(login(client, "admin")["access_token"])
-    graph = client.get("/api/v1/dags/grouped/graph", headers=headers).get_json()
-    groups = {t["task_id"]: t["task_group_id"] for t in graph["tasks"]}
-    assert groups == {"start": None, "load.a": "load", "load.inner.b": "load.inner", "end": None}
-    tree = {g["group_id"]: g for g in graph["task_groups"]}
-    assert tree["load"] == {
-        "group_id": "load",
-        "label": "load",
-        "tooltip": "Load the rows",
-        "prefix_group_id": True,
-        "parent_group_id": None,
-        "children": ["load.a", "load.inner"],
-    }
-    assert tree["load.inner"]["parent_group_id"] == "load"
-    edges = {(e["source"], e["target"]): e["label"] for e in graph["edges"]}
+    listed = client.get("/api/v2/dags/grouped/tasks", headers=headers).get_json()
+    edges = {t["task_id"]: t["downstream_task_ids"] for t in listed["tasks"]}
     assert edges == {
-        ("start", "load.a"): "rows ready",
-        ("load.a", "load.inner.b"): None,
-        ("load.inner.b", "end"): None,
+        "start": ["load.a"],
+        "load.a": ["load.inner.b"],
+        "load.inner.b": ["end"],
+        "end": [],
     }
+    ui_sign_in(client, "Admin")
+    page = text(client.get("/dags/grouped/graph?run_id=r1&expand=load"))
+    assert 'data-group-box="load"' in page
+    assert "Load the rows" in page  # the tooltip
+    assert 'class="node group state-failed" data-group="load.inner"' in page  # its parent: load
+    assert 'data-edge="start-load.a"' in page
+    assert ">rows ready</text>" in page
 
 
 # -- graph -------------------------------------------------------------------------------------
@@ -225,14 +224,23 @@ def test_a_groups_state_is_its_most_telling_task_state(
 
 
 @pytest.mark.postgres
-def test_a_task_instances_payload_names_its_group(postgres_url: str, tmp_path: Path) -> None:
+def test_the_task_instances_of_grouped_tasks_carry_their_group_prefixed_ids(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Airflow 3's task instances name no group (``task_group_id`` was /api/v1's): the
+    group is in the id's prefix, as in Airflow."""
     client = _world(postgres_url, tmp_path).test_client()
     headers = bearer(login(client, "admin")["access_token"])
-    listed = client.get("/api/v1/dags/grouped/dagRuns/r1/taskInstances", headers=headers)
+    listed = client.get("/api/v2/dags/grouped/dagRuns/r1/taskInstances", headers=headers)
     assert listed.status_code == 200
-    items = listed.get_json()["items"]
-    groups = {ti["task_id"]: ti["task_group_id"] for ti in items}
-    assert groups == {"start": None, "load.a": "load", "load.inner.b": "load.inner", "end": None}
+    items = listed.get_json()["task_instances"]
+    states = {ti["task_id"]: ti["state"] for ti in items}
+    assert states == {
+        "start": "success",
+        "load.a": "success",
+        "load.inner.b": "failed",
+        "end": None,
+    }
     assert {(ti["map_index"], ti["rendered_map_index"]) for ti in items} == {(-1, None)}
-    one = client.get("/api/v1/dags/grouped/dagRuns/r1/taskInstances/load.inner.b", headers=headers)
-    assert one.get_json()["task_group_id"] == "load.inner"
+    one = client.get("/api/v2/dags/grouped/dagRuns/r1/taskInstances/load.inner.b", headers=headers)
+    assert one.get_json()["task_id"] == "load.inner.b"

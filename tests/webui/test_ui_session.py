@@ -135,7 +135,7 @@ def test_forged_cookie_is_not_a_sign_in(client: FlaskClient) -> None:
 
 def test_the_api_does_not_accept_the_ui_cookie(client: FlaskClient) -> None:
     ui_sign_in(client, "Admin")
-    assert client.get("/api/v1/dags").status_code == 401
+    assert client.get("/api/v2/dags").status_code == 401
 
 
 def test_dag_list_shows_dags_runs_and_import_errors(client: FlaskClient) -> None:

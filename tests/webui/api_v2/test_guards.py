@@ -1,5 +1,5 @@
-"""/api/v2 keeps /api/v1's guards: a token for every operation but login, version and
-health; sign-in throttling shared with /api/v1's login; every sign-in and change audited."""
+"""/api/v2's guards: a token for every operation but login, version and health; token
+sign-ins throttled; every sign-in and change audited."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_every_operation_but_login_and_monitoring_needs_a_token(
         assert response.get_json()["detail"]
 
 
-def test_token_logins_are_throttled_with_api_v1_logins(template: Path, tmp_path: Path) -> None:
+def test_token_logins_are_throttled(template: Path, tmp_path: Path) -> None:
     shutil.copy(template / "template.db", tmp_path / "loom.db")
     app = app_for(
         f"sqlite:///{tmp_path / 'loom.db'}",
@@ -48,8 +48,8 @@ def test_token_logins_are_throttled_with_api_v1_logins(template: Path, tmp_path:
     )
     client = app.test_client()
     wrong = {"username": "op", "password": "wrong-password"}
-    assert client.post("/api/v1/auth/login", json=wrong).status_code == 401
     assert client.post("/auth/token", json=wrong).status_code == 401
+    assert client.post("/auth/token/cli", json=wrong).status_code == 401
     refused = client.post("/auth/token", json={"username": "admin", "password": PASSWORD})
     assert refused.status_code == 429
     assert refused.headers["Retry-After"]

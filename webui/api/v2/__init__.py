@@ -2,7 +2,8 @@
 Python client (``apache-airflow-client``) and ``airflowctl`` drive Loom.
 
 A second flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
-OpenAPI document at ``/api/v2/openapi.json``. Operations reuse Loom's services and its
+OpenAPI document at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``.
+Operations reuse Loom's services and its
 permission machinery: every one declares its permission (``x-permission``), and
 :func:`init_app` refuses to start when one does not. Login is ``POST /auth/token`` at the
 root, as in Airflow 3 (with Loom's refresh, logout and me beside it). Loom's own resources

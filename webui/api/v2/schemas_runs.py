@@ -278,6 +278,10 @@ class XComArgs(V2PageArgs):
     map_index = fields.Integer(load_default=None, validate=validate.Range(min=-1))
 
 
+class XComEntryArgs(ma.Schema):
+    map_index = fields.Integer(load_default=-1, validate=validate.Range(min=-1))
+
+
 class XComSchema(ma.Schema):
     key = fields.String(required=True)
     dag_id = fields.String(required=True)

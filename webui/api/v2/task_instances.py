@@ -44,6 +44,7 @@ from webui.api.v2.schemas_runs import (
     TaskPatchSchema,
     TaskTrySchema,
     XComArgs,
+    XComEntryArgs,
     XComSchema,
     XComValueSchema,
 )
@@ -308,11 +309,14 @@ def list_xcoms(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str)
     "/<task_id>/xcomEntries/<xcom_key>",
     Action.READ,
     resource=Resource.XCOM,
+    query=XComEntryArgs,
     returns=XComValueSchema,
 )
-def get_xcom(dag_id: str, dag_run_id: str, task_id: str, xcom_key: str) -> Any:
-    """One XCom entry with its value (as JSON)."""
-    ti = _get(dag_id, dag_run_id, task_id, -1)
+def get_xcom(
+    args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str, xcom_key: str
+) -> Any:
+    """One XCom entry with its value (as JSON); ``map_index`` names a mapped instance's."""
+    ti = _get(dag_id, dag_run_id, task_id, args["map_index"])
     xcom = db.session().scalar(
         _xcom_query(dag_id, dag_run_id, task_id).where(
             XCom.key == xcom_key, XCom.map_index == ti.map_index
