@@ -51,10 +51,11 @@ def parse_duration(text: str | int | float) -> timedelta:
 
 
 def format_duration(value: timedelta) -> str:
-    """The shortest unit form of ``value``: "1h30m", "45s", "500ms", "0s".
+    """The shortest unit form of ``value``: "1h30m", "45s", "1.5s", "500ms", "0s".
 
-    Sub-millisecond precision is kept as fractional seconds ("1.000001s") so that the
-    result always parses back to ``value``.
+    A fraction of a second shows as decimal seconds ("1.5s", "1.000001s"), or as
+    milliseconds under a second ("500ms"), so that the result always parses back to
+    ``value``.
     """
     if value < timedelta(0):
         raise InvalidInputError(f"{value} is negative; durations are never negative")
@@ -66,10 +67,32 @@ def format_duration(value: timedelta) -> str:
 
 
 def _format_seconds(seconds: int, micros: int) -> str:
-    if micros % 1000:  # finer than a millisecond: only a decimal fraction is exact
+    if not micros:
+        return f"{seconds}s" if seconds else ""
+    if seconds or micros % 1000:  # "1.5s"; finer than a millisecond: only a decimal is exact
         return f"{seconds}.{micros:06d}".rstrip("0") + "s"
-    whole = f"{seconds}s" if seconds else ""
-    return whole + (f"{micros // 1000}ms" if micros else "")
+    return f"{micros // 1000}ms"
+
+
+def human_duration(seconds: float) -> str:
+    """How long ``seconds`` took, for people (CLI tables, messages), rounded to what they
+    read: "250ms", "1.5s", "2m 3s", "1h 5m", "2d 3h"."""
+    if round(seconds * 1000) < 1000:
+        return f"{round(seconds * 1000)}ms"
+    if round(seconds, 1) < 60:
+        return f"{round(seconds, 1):g}s"
+    total = round(seconds)
+    big, big_unit, small, small_unit, _ = next(step for step in _HUMAN_STEPS if total < step[4])
+    whole, rest = divmod(total, big)
+    return f"{whole}{big_unit} {rest // small}{small_unit}".removesuffix(f" 0{small_unit}")
+
+
+_HUMAN_STEPS = [
+    (60, "m", 1, "s", 3600),
+    (3600, "h", 60, "m", 86400),
+    (86400, "d", 3600, "h", math.inf),
+]
+"""(unit in seconds, its name, the next smaller unit, its name, below how many seconds)."""
 
 
 def _micros(text: str | int | float) -> Decimal | None:

@@ -1,4 +1,6 @@
-"""Running the webserver: gunicorn for ``loom webserver``, a thread for ``loom standalone``.
+"""Running the webserver: gunicorn for ``loom webserver``, waitress in a thread for
+``loom standalone`` (a production WSGI server that costs no process of its own: see
+docs/decisions.md).
 
 ``loom standalone`` needs no configuration, so :func:`ensure_secret_key` generates a
 signing key once and keeps it in ``$LOOM_HOME/webserver_secret_key`` (mode 0600); a
@@ -18,18 +20,21 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
-from werkzeug.serving import make_server
+from waitress import wasyncore
+from waitress.server import create_server
 
 from engine.config import Settings
 from engine.metrics.exposition import use_multiprocess_dir
+from engine.runtime.generated import WEBSERVER_SECRET_FILE
 from engine.runtime.processlog import configure_logging
+from webui.accesslog import with_access_log
 from webui.app import create_app
 from webui.auth import check_secret
 from webui.db import dispose
 
 logger = logging.getLogger(__name__)
 
-SECRET_FILE = "webserver_secret_key"
+SECRET_FILE = WEBSERVER_SECRET_FILE
 
 
 def ensure_secret_key(settings: Settings) -> Settings:
@@ -50,33 +55,45 @@ def ensure_secret_key(settings: Settings) -> Settings:
     return settings.model_copy(update={"webserver": webserver})
 
 
+STOP_POLL_SECONDS = 0.2
+"""How often the standalone webserver's loop looks whether it should stop."""
+
+
 def serve_in_thread(settings: Settings, stop_event: threading.Event) -> threading.Thread:
-    """Serve the app on ``webserver.host:port`` in a daemon thread until ``stop_event`` is set.
+    """Serve the app with waitress on ``webserver.host:port`` in a daemon thread (requests
+    on ``webserver.threads`` threads of waitress's) until ``stop_event`` is set.
 
     For ``loom standalone``: the secret key comes from :func:`ensure_secret_key`. The
     port is bound before this returns, so a busy port fails the caller at once.
     """
     app = create_app(ensure_secret_key(settings))
-    server = make_server(settings.webserver.host, settings.webserver.port, app, threaded=True)
+    web = settings.webserver
+    sockets: dict[int, Any] = {}
+    server = create_server(
+        with_access_log(app) if web.access_log else app,
+        map=sockets,
+        host=web.host,
+        port=web.port,
+        threads=web.threads,
+        ident="Loom",
+        # whom to believe about addresses and HTTPS is webserver.proxy_fix's decision
+        # (webui/headers.py), not waitress's: it passes the headers on untouched
+        clear_untrusted_proxy_headers=False,
+        channel_timeout=max(1, round(web.keepalive.total_seconds())),
+    )
 
     def run() -> None:
-        watcher = threading.Thread(target=_stop_when_set, args=(server, stop_event), daemon=True)
-        watcher.start()
-        server.serve_forever()
+        while not stop_event.is_set():
+            wasyncore.loop(timeout=STOP_POLL_SECONDS, map=sockets, use_poll=True, count=1)
+        server.task_dispatcher.shutdown()
+        wasyncore.close_all(sockets)
         dispose(app)
         logger.info("webserver stopped")
 
     thread = threading.Thread(target=run, name="loom-webserver", daemon=True)
     thread.start()
-    logger.info(
-        "webserver on http://%s:%s/api/v2/docs", settings.webserver.host, settings.webserver.port
-    )
+    logger.info("webserver on http://%s:%s/api/v2/docs", web.host, web.port)
     return thread
-
-
-def _stop_when_set(server: Any, stop_event: threading.Event) -> None:
-    stop_event.wait()
-    server.shutdown()
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
@@ -115,7 +132,7 @@ def gunicorn_options(settings: Settings, *, host: str, port: int, workers: int) 
         "worker_class": "gthread",
         "threads": web.threads,
         "keepalive": max(1, round(web.keepalive.total_seconds())),
-        "accesslog": "-",
+        "accesslog": "-" if web.access_log else None,
         "loglevel": settings.logging.level.lower(),
         "proc_name": "loom-webserver",
         # gunicorn's most; the app answers URIs over MAX_URI_LENGTH with its JSON 414

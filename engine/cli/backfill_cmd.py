@@ -8,7 +8,7 @@ from collections import Counter
 import click
 import sqlalchemy as sa
 
-from engine.cli.common import loom_context, parse_logical_date
+from engine.cli.common import loom_context, parse_logical_date, shown_time
 from engine.models import DagRun, ReprocessBehavior
 from engine.services import backfill
 from engine.services.backfill import BackfillRequest
@@ -69,7 +69,7 @@ def command(
     with ctx.session() as session:
         if dry_run:
             for logical_date in backfill.dry_run(session=session, request=request):
-                click.echo(logical_date.isoformat())
+                click.echo(shown_time(logical_date))
             return
         report = backfill.create_backfill(session=session, request=request, now=utcnow())
     click.echo(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from engine.durations import human_duration
 from engine.errors import InvalidInputError, LoomError
 from engine.services.userinput import checked_datetime, loads_json
 
@@ -94,7 +95,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+DURATION_FIELDS = frozenset({"duration", "parse_duration"})
+"""Fields that hold seconds: JSON keeps the number, tables show "1.5s" or "2m 3s"."""
+
+
+def shown_time(value: datetime) -> str:
+    """A timestamp for people: ISO 8601 to the second (JSON keeps the microseconds)."""
+    return value.isoformat(timespec="seconds")
+
+
+def _cell(value: Any, key: str = "") -> str:
+    if key in DURATION_FIELDS and isinstance(value, int | float) and not isinstance(value, bool):
+        return human_duration(value)
+    if isinstance(value, datetime):
+        return shown_time(value)
     value = _plain(value)
     if value is None:
         return ""
@@ -107,7 +121,7 @@ def _cell(value: Any) -> str:
 
 def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """Rows as an aligned plain-text table with a header line."""
-    cells = [[_cell(row.get(col)) for col in columns] for row in rows]
+    cells = [[_cell(row.get(col), col) for col in columns] for row in rows]
     widths = [max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(columns)]
     lines = ["  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
@@ -127,7 +141,7 @@ def emit(data: Any, output: str, columns: Sequence[str] | None = None) -> None:
         return
     width = max((len(k) for k in data), default=0)
     for key, value in data.items():
-        click.echo(f"{key.ljust(width)}  {_cell(value)}")
+        click.echo(f"{key.ljust(width)}  {_cell(value, key)}")
 
 
 def emit_rows(

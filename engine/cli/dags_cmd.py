@@ -17,6 +17,7 @@ import click
 
 from engine.cli.common import emit, loom_context, output_option
 from engine.cli.registry import LazyGroup
+from engine.durations import human_duration
 from engine.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -295,7 +296,7 @@ def _print_report(report: RefreshReport, output: str) -> None:
         return
     click.echo(
         f"{report.files} files: {len(report.parsed)} parsed, {report.unchanged} unchanged,"
-        f" {len(report.deleted)} deleted ({report.duration:.2f}s)"
+        f" {len(report.deleted)} deleted ({human_duration(report.duration)})"
     )
     for label, dag_ids in (
         ("added", report.dags_added),

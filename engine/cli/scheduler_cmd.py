@@ -6,7 +6,13 @@ from datetime import datetime
 
 import click
 
-from engine.cli.common import describe_error, loom_context, parse_conf, parse_logical_date
+from engine.cli.common import (
+    describe_error,
+    loom_context,
+    parse_conf,
+    parse_logical_date,
+    shown_time,
+)
 from engine.cli.process import stop_on_signals
 from engine.errors import InvalidInputError, LoomError
 
@@ -69,7 +75,7 @@ def trigger_command(
             run_id, starts = run.run_id, run.run_after
     except LoomError as exc:
         raise click.ClickException(describe_error(exc)) from exc
-    click.echo(f"Created run {run_id} of {dag_id}, due at {starts.isoformat()}")
+    click.echo(f"Created run {run_id} of {dag_id}, due at {shown_time(starts)}")
 
 
 def _run_after(at: str | None, delay: str | None, *, now: datetime) -> datetime:

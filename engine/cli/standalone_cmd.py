@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from engine.cli.common import loom_context
-from engine.cli.process import stop_on_signals
+from engine.cli.process import interrupt_twice_on_signals
 
 
 @click.command("standalone")
-def command() -> None:
-    """Migrate, then run the scheduler, local workers and outbox relay until Ctrl-C."""
+@click.option("--host", help="Address the web UI listens on (default: webserver.host).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Web UI port (default: webserver.port)."
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log one line per web request (default: off, unless webserver.access_log is set).",
+)
+def command(host: str | None, port: int | None, access_log: bool | None) -> None:
+    """Migrate, then run the scheduler, local workers, triggerer, notifier and web UI until
+    Ctrl-C (once: finish running tasks; twice: stop them now)."""
     from engine.runtime.processlog import configure_logging
-    from engine.runtime.standalone import build_standalone
+    from engine.runtime.standalone import build_standalone, check_port_free, with_web_address
 
-    settings = loom_context().settings
+    settings = with_web_address(
+        loom_context().settings, host=host, port=port, access_log=access_log
+    )
+    check_port_free(settings.webserver.host, settings.webserver.port)
     configure_logging(settings.logging)
     standalone = build_standalone(settings)
     click.echo("Loom standalone")
     for line in standalone.describe():
         click.echo(f"  {line}")
     click.echo("Press Ctrl-C to stop.")
-    standalone.run(stop_on_signals())
+    sys.stdout.flush()
+    standalone.run_interruptibly(interrupt_twice_on_signals(), click.echo)
+    click.echo("Loom standalone stopped.")

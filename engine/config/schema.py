@@ -337,6 +337,8 @@ class WebserverSettings(_Section):
     """Lifetime of a JWT refresh token."""
     proxy_fix: NonNegative = 0
     """Reverse proxies in front of the webserver whose X-Forwarded-For and -Proto are trusted."""
+    access_log: bool = True
+    """One log line per request; ``loom standalone`` turns it off unless set (``--access-log``)."""
 
 
 class LoginSettings(_Section):

@@ -37,14 +37,15 @@ from typing import Any, Literal
 
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
-from engine.runtime import forkserver
+from engine.runtime import forkserver, proctree
 from engine.runtime.processlog import configure_logging
 from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 30.0
-"""How long :meth:`LocalExecutor.stop` waits for running tasks before terminating them."""
+"""How long :meth:`LocalExecutor.stop` waits for running tasks before terminating them
+(unless :meth:`LocalExecutor.stop_now` cuts the wait short)."""
 
 KILL_GRACE_SECONDS = 2.0
 """How long a terminated pool process may take to exit before it is killed."""
@@ -132,6 +133,8 @@ class LocalExecutor:
         self._wake_reader, self._wake_writer = multiprocessing.Pipe(duplex=False)
         self._wake_pending = False
         self._stopping = False
+        self._abort = threading.Event()
+        self._interrupted: list[TaskJob] = []
         self._thread: threading.Thread | None = None
 
     # --- the Executor protocol -----------------------------------------------------------
@@ -155,6 +158,20 @@ class LocalExecutor:
         self._thread.join()
         self._thread = None
         logger.info("local executor stopped")
+
+    def stop_now(self) -> None:
+        """Make a :meth:`stop` in progress (or the next) end running tasks at once instead of
+        waiting for them; :meth:`interrupted` then names their tries."""
+        self._abort.set()
+        self._wake()
+
+    def running(self) -> list[TaskJob]:
+        """The jobs the pool processes run now."""
+        return [slot.job for slot in list(self._slots) if slot.job is not None]
+
+    def interrupted(self) -> list[TaskJob]:
+        """The jobs whose process :meth:`stop` ended while they ran (after :meth:`stop`)."""
+        return list(self._interrupted)
 
     def submit(self, job: TaskJob, *, at: datetime | None = None) -> None:
         """Queue ``job`` (not before ``at``) unless the same try is pending or running."""
@@ -310,9 +327,11 @@ class LocalExecutor:
             logger.info("local executor stopping: %s pending jobs dropped", dropped)
         deadline = time.monotonic() + self._stop_timeout
         live = list(self._slots)
-        while self._release_idle(live) and time.monotonic() < deadline:
+        while self._release_idle(live) and time.monotonic() < deadline and not self._abort.is_set():
             handles = [handle for slot in live for handle in (slot.conn, slot.process.sentinel)]
-            ready = wait(handles, max(0.0, deadline - time.monotonic()))
+            ready = wait([self._wake_reader, *handles], max(0.0, deadline - time.monotonic()))
+            if self._wake_reader in ready:
+                self._drain_wake()
             for slot in list(live):
                 if slot.process.sentinel in ready:
                     live.remove(slot)
@@ -343,7 +362,12 @@ class LocalExecutor:
     def _end_processes(self, running: list[_Slot]) -> None:
         for slot in running:
             logger.warning("terminating pool process %s", slot.process.pid)
+            # A task's commands run in process groups of their own: they would outlive it.
+            spawned = proctree.descendants(slot.process.pid) if slot.process.pid else []
             slot.process.terminate()
+            proctree.kill_all(spawned)
+            if slot.job is not None:
+                self._interrupted.append(slot.job)
         for slot in self._slots:
             slot.process.join(KILL_GRACE_SECONDS)
             if slot.process.exitcode is None:

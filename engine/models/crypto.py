@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from engine.errors import ConfigError
+from engine.runtime.generated import FERNET_KEY_FILE
 
 if TYPE_CHECKING:
     from engine.config import Settings
 
 logger = logging.getLogger(__name__)
 
-KEY_FILE = "fernet_key"
+KEY_FILE = FERNET_KEY_FILE
 """Where standalone keeps its generated key, in LOOM_HOME (mode 0600)."""
 
 _warned = False

@@ -73,6 +73,10 @@ class RefreshReport:
     dags_deactivated: list[str] = field(default_factory=list)
     import_errors: dict[str, list[str]] = field(default_factory=dict)
     """Messages per file, for the files parsed in this refresh."""
+    import_errors_now: int = 0
+    """Import errors the folder has after this refresh, of files parsed now or before."""
+    stray_errors_cleared: int = 0
+    """Import errors dropped because their file is no longer a DAG file."""
     pending: list[str] = field(default_factory=list)
     """Changed files whose parse is not done yet (a parser that does not wait, such as
     :class:`engine.parser.pool.ParsePool`): kept as they were, stored by a later refresh."""
@@ -110,15 +114,30 @@ def refresh_dags(
     report.unchanged = len(paths) - len(results) - len(report.pending)
     _write(plan, known, results, claims, session=session, now=now, report=report)
     _deactivate(_lost_dag_ids(owners, winners, results), report, session=session)
-    _clear_stray_import_errors({str(path) for path in paths}, session=session)
+    report.stray_errors_cleared = _clear_stray_import_errors(
+        {str(path) for path in paths}, session=session
+    )
     session.flush()
+    report.import_errors_now = _count_import_errors(session=session)
     report.duration = time.monotonic() - started
-    logger.info(
+    _log_refresh(dags_folder, report)
+    return report
+
+
+def _log_refresh(dags_folder: Path, report: RefreshReport) -> None:
+    """INFO when the refresh changed something (a file parsed or gone, import errors
+    cleared), else DEBUG: a quiet folder does not fill the log every parse interval."""
+    changed = report.parsed or report.deleted or report.stray_errors_cleared
+    logger.log(
+        logging.INFO if changed else logging.DEBUG,
         "refreshed %s: %s files, %s parsed, %s deleted, %s import errors",
         dags_folder, report.files, len(report.parsed), len(report.deleted),
-        sum(len(errors) for errors in report.import_errors.values()),
+        report.import_errors_now,
     )  # fmt: skip
-    return report
+
+
+def _count_import_errors(*, session: Session) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(ParseImportError)) or 0
 
 
 # -- reading what the database remembers --------------------------------------------------
@@ -256,7 +275,7 @@ def _replace_import_errors(result: FileParseResult, *, session: Session, now: da
     path = str(result.path)
     session.execute(sa.delete(ParseImportError).where(ParseImportError.filename == path))
     for error in result.errors:
-        logger.info("import error in %s: %s", path, error.message.splitlines()[0])
+        logger.warning("import error in %s: %s", path, error.message.splitlines()[0])
         session.add(
             ParseImportError(
                 filename=path,
@@ -280,12 +299,14 @@ def _forget_file(path: str, *, session: Session) -> None:
     session.execute(sa.delete(ParseImportError).where(ParseImportError.filename == path))
 
 
-def _clear_stray_import_errors(current: set[str], *, session: Session) -> None:
-    """Import errors of files that are no longer DAG files (deleted, ignored)."""
-    filenames = session.scalars(sa.select(ParseImportError.filename).distinct()).all()
+def _clear_stray_import_errors(current: set[str], *, session: Session) -> int:
+    """Delete the import errors of files that are no longer DAG files (deleted, ignored);
+    how many."""
+    filenames = session.scalars(sa.select(ParseImportError.filename)).all()
     stray = [name for name in filenames if name not in current]
     if stray:
         session.execute(sa.delete(ParseImportError).where(ParseImportError.filename.in_(stray)))
+    return len(stray)
 
 
 def _save_dags(

@@ -8,10 +8,12 @@ stopped. Production runs the same pieces as separate processes (``loom scheduler
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
 import secrets
+import socket
 import threading
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -25,9 +27,11 @@ from engine.config.schema import LoggingSettings
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.notifications import build_notifier
 from engine.errors import LoomError
+from engine.executors.local import LocalExecutor
 from engine.models import User
 from engine.models.crypto import ensure_key_file
 from engine.runtime.database import session_factory_for
+from engine.runtime.interrupt import Echo, Interrupts, record_interrupted, watch_interrupts
 from engine.runtime.processes import (
     SchedulerProcess,
     Service,
@@ -93,15 +97,24 @@ class Standalone:
             return "an existing user (`loom users list`)"
         return f"{ADMIN_USERNAME}, password in {self.admin_password_file}"
 
-    def run(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set; then stop every piece and wait for it."""
+    def run(self, stop: threading.Event, *, now: threading.Event | None = None) -> None:
+        """Run until ``stop`` is set; then stop every piece and wait for it (for running
+        tasks too, unless ``now`` is set: then their tries end as failed or up for retry)."""
+        self.run_interruptibly(Interrupts(stop=stop, now=now or threading.Event()), logger.info)
+
+    def run_interruptibly(self, interrupts: Interrupts, echo: Echo) -> None:
+        """:meth:`run`, telling ``echo`` what each interrupt does (:mod:`.interrupt`)."""
         plugged_in = [
             _plugged_in_service(self.settings, entry)
             for entry in entry_points(group=SERVICES_GROUP)
         ]
         beside = [self._start_notifier, self._start_triggerer, *plugged_in]
         recover_orphans(self.settings, self.session_factory)  # left by a killed standalone
-        self.process.run(stop, beside=beside)
+        watch_interrupts(interrupts, self.process.executor, echo)
+        self.process.run(interrupts.stop, beside=beside)
+        executor = self.process.executor
+        if isinstance(executor, LocalExecutor):
+            record_interrupted(self.session_factory, executor.interrupted(), echo)
         logger.info("standalone stopped")
 
     def _start_notifier(self, stop: threading.Event) -> threading.Thread:
@@ -129,12 +142,46 @@ STANDALONE_PARSE_PARALLELISM = 1
 parse child holds ~45 MB of its own beside the executor's pool on the same machine."""
 
 
-def standalone_settings(settings: Settings) -> Settings:
-    """``settings`` with standalone's defaults where the user set nothing."""
-    if "parse_parallelism" in settings.core.model_fields_set:
+def check_port_free(host: str, port: int) -> None:
+    """Fail, naming the port and how to choose another, when ``host:port`` is taken
+    (before standalone starts anything: a second standalone must not touch the first's
+    database, migrations or tries)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise LoomError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise LoomError(
+                f"port {port} is in use: another Loom? use --port or LOOM__WEBSERVER__PORT"
+            ) from None
+
+
+def with_web_address(
+    settings: Settings, *, host: str | None, port: int | None, access_log: bool | None = None
+) -> Settings:
+    """``settings`` with the webserver keys given on the command line (``--host``,
+    ``--port``, ``--access-log``) where given."""
+    given = (("host", host), ("port", port), ("access_log", access_log))
+    update = {key: value for key, value in given if value is not None}
+    if not update:
         return settings
-    core = settings.core.model_copy(update={"parse_parallelism": STANDALONE_PARSE_PARALLELISM})
-    return settings.model_copy(update={"core": core})
+    webserver = settings.webserver.model_copy(update=update)
+    return settings.model_copy(update={"webserver": webserver})
+
+
+def standalone_settings(settings: Settings) -> Settings:
+    """``settings`` with standalone's defaults where the user set nothing: one DAG file
+    parsed at a time, no access log."""
+    if "parse_parallelism" not in settings.core.model_fields_set:
+        core = settings.core.model_copy(update={"parse_parallelism": STANDALONE_PARSE_PARALLELISM})
+        settings = settings.model_copy(update={"core": core})
+    if "access_log" not in settings.webserver.model_fields_set:
+        webserver = settings.webserver.model_copy(update={"access_log": False})
+        settings = settings.model_copy(update={"webserver": webserver})
+    return settings
 
 
 def build_standalone(settings: Settings) -> Standalone:

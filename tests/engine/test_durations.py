@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine.durations import format_duration, parse_duration
+from engine.durations import format_duration, human_duration, parse_duration
 from engine.errors import InvalidInputError
 
 
@@ -86,7 +86,8 @@ def test_parse_duration_error_quotes_the_input() -> None:
         (timedelta(seconds=45), "45s"),
         (timedelta(hours=1, minutes=30), "1h30m"),
         (timedelta(milliseconds=500), "500ms"),
-        (timedelta(seconds=1, milliseconds=500), "1s500ms"),
+        (timedelta(seconds=1, milliseconds=500), "1.5s"),
+        (timedelta(minutes=2, seconds=3, milliseconds=250), "2m3.25s"),
         (timedelta(days=2), "2d"),
         (timedelta(days=1, hours=2, minutes=3, seconds=4), "1d2h3m4s"),
         (timedelta(seconds=1, microseconds=1), "1.000001s"),
@@ -95,6 +96,25 @@ def test_parse_duration_error_quotes_the_input() -> None:
 )
 def test_format_duration_writes_the_shortest_unit_form(value: timedelta, text: str) -> None:
     assert format_duration(value) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0ms"),
+        (0.25, "250ms"),
+        (0.9996, "1s"),
+        (1.5, "1.5s"),
+        (59.96, "1m"),
+        (123, "2m 3s"),
+        (3600, "1h"),
+        (3725, "1h 2m"),
+        (90_000, "1d 1h"),
+    ],
+)
+def test_human_duration_rounds_to_what_people_read(seconds: float, text: str) -> None:
+    assert human_duration(seconds) == text
+    assert abs(parse_duration(text).total_seconds() - seconds) <= max(0.05, seconds / 100)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,35 @@ def test_fixed_file_clears_its_import_error(sessions: Sessions, dags_folder: Pat
     assert (report.import_errors, report.dags_added) == ({}, ["etl"])
     assert errors_of(sessions, path) == []
     assert not dag_file(sessions, path).has_import_error  # type: ignore[union-attr]
+
+
+def test_a_quiet_refresh_logs_at_debug_and_counts_the_import_errors_the_folder_has(
+    sessions: Sessions, dags_folder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (dags_folder / "etl.py").write_text(dag_source("etl"))
+    broken = dags_folder / "broken.py"
+    broken.write_text(BROKEN)
+    with caplog.at_level(logging.DEBUG, logger="engine.parser.sync"):
+        first = refresh(sessions, dags_folder)
+        quiet = refresh(sessions, dags_folder)
+    refreshed = [r for r in caplog.records if r.getMessage().startswith("refreshed")]
+    assert [(r.levelno, r.getMessage().split(": ", 1)[1]) for r in refreshed] == [
+        (logging.INFO, "2 files, 2 parsed, 0 deleted, 1 import errors"),
+        # nothing parsed: the broken file's error still counts, at DEBUG
+        (logging.DEBUG, "2 files, 0 parsed, 0 deleted, 1 import errors"),
+    ]
+    assert (first.import_errors_now, quiet.import_errors_now) == (1, 1)
+    [error] = [r for r in caplog.records if r.getMessage().startswith("import error in")]
+    assert error.levelno == logging.WARNING
+
+    broken.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="engine.parser.sync"):
+        gone = refresh(sessions, dags_folder)
+    assert gone.import_errors_now == 0
+    [line] = [r for r in caplog.records if r.getMessage().startswith("refreshed")]
+    assert line.levelno == logging.INFO  # the import errors changed
+    assert line.getMessage().endswith("1 files, 0 parsed, 1 deleted, 0 import errors")
 
 
 @pytest.mark.parametrize(
