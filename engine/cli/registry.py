@@ -88,7 +88,7 @@ COMMANDS: Mapping[str, Registration] = {
     ),
     "standalone": Registration(
         "engine.cli.standalone_cmd:command",
-        "Migrate, then run the scheduler, local workers and outbox relay until Ctrl-C.",
+        "Migrate, then run every Loom process and the web UI in one, until Ctrl-C.",
     ),
     "tasks": Registration("engine.cli.tasks_cmd:group", "Task instances: logs, clear."),
     "triggerer": Registration(

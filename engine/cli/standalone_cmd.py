@@ -21,8 +21,11 @@ from engine.cli.process import interrupt_twice_on_signals
     help="Log one line per web request (default: off, unless webserver.access_log is set).",
 )
 def command(host: str | None, port: int | None, access_log: bool | None) -> None:
-    """Migrate, then run the scheduler, local workers, triggerer, notifier and web UI until
-    Ctrl-C (once: finish running tasks; twice: stop them now)."""
+    """Migrate, then run every Loom process and the web UI in one, until Ctrl-C.
+
+    The scheduler, local workers, triggerer, notifier and outbox relay run on the embedded
+    defaults. Ctrl-C once lets running tasks finish; twice stops them now (their tries
+    fail, or wait for a retry if they have retries left)."""
     from engine.runtime.processlog import configure_logging
     from engine.runtime.standalone import build_standalone, check_port_free, with_web_address
 
