@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from engine.executors.base import DEFAULT_JOB_FUNC, CallbackTransport, Executor
-from engine.executors.local import LocalExecutor, child_executor
+from engine.executors.local import STOP_TIMEOUT_SECONDS, LocalExecutor, child_executor
 from engine.runtime import forkserver
 
 if TYPE_CHECKING:
@@ -19,12 +19,15 @@ def build_executor(
     *,
     runner: str | None = None,
     on_job_done: Callable[[], None] | None = None,
+    stop_timeout: float | None = STOP_TIMEOUT_SECONDS,
 ) -> Executor:
     """The executor ``executor.kind`` names, not yet started.
 
     ``runner`` is the dotted path of the job function (default ``workers.entry.run_job``);
     tests pass their own. A local executor calls ``on_job_done`` after each job (the
     scheduler's wake-up); RQ workers wake schedulers through the database instead.
+    ``stop_timeout``: how long a local executor's stop waits for running tasks (None: as
+    long as they run).
     """
     job_func = runner or DEFAULT_JOB_FUNC
     if settings.executor.kind == "rq":
@@ -38,6 +41,7 @@ def build_executor(
         job_func=job_func,
         on_job_done=on_job_done,
         logging_settings=settings.logging,
+        stop_timeout=stop_timeout,
     )
 
 

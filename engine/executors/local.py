@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 30.0
 """How long :meth:`LocalExecutor.stop` waits for running tasks before terminating them
-(unless :meth:`LocalExecutor.stop_now` cuts the wait short)."""
+(unless :meth:`LocalExecutor.stop_now` cuts the wait short). ``loom standalone`` waits
+without a bound: its user stops the tasks with a second Ctrl-C."""
 
 KILL_GRACE_SECONDS = 2.0
 """How long a terminated pool process may take to exit before it is killed."""
@@ -111,7 +112,7 @@ class LocalExecutor:
         *,
         job_func: str = DEFAULT_JOB_FUNC,
         start_method: Literal["spawn", "forkserver"] = "forkserver",
-        stop_timeout: float = STOP_TIMEOUT_SECONDS,
+        stop_timeout: float | None = STOP_TIMEOUT_SECONDS,
         clock: Callable[[], datetime] = utcnow,
         on_job_done: Callable[[], None] | None = None,
         logging_settings: LoggingSettings | None = None,
@@ -325,11 +326,14 @@ class LocalExecutor:
             self._queues = _Queues()
         if dropped:
             logger.info("local executor stopping: %s pending jobs dropped", dropped)
-        deadline = time.monotonic() + self._stop_timeout
+        deadline = None if self._stop_timeout is None else time.monotonic() + self._stop_timeout
         live = list(self._slots)
-        while self._release_idle(live) and time.monotonic() < deadline and not self._abort.is_set():
+        while self._release_idle(live) and not self._abort.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
             handles = [handle for slot in live for handle in (slot.conn, slot.process.sentinel)]
-            ready = wait([self._wake_reader, *handles], max(0.0, deadline - time.monotonic()))
+            ready = wait([self._wake_reader, *handles], left)
             if self._wake_reader in ready:
                 self._drain_wake()
             for slot in list(live):

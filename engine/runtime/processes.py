@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.relay import build_relay
 from engine.executors import Executor, build_callback_transport, build_executor
+from engine.executors.local import STOP_TIMEOUT_SECONDS
 from engine.plugins.loading import load_plugins_or_log
 from engine.scheduling.scheduler import Scheduler
 from engine.scheduling.wakeup import Waker, build_waker
@@ -78,13 +79,17 @@ class SchedulerProcess:
 
 
 def build_scheduler_process(
-    settings: Settings, session_factory: sessionmaker[Session]
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    *,
+    executor_stop_timeout: float | None = STOP_TIMEOUT_SECONDS,
 ) -> SchedulerProcess:
-    """The scheduler, its executor of ``executor.kind``, its waker and the outbox relay."""
+    """The scheduler, its executor of ``executor.kind``, its waker and the outbox relay
+    (``executor_stop_timeout``: how long stopping waits for a local executor's tasks)."""
     # Plugins' timetables: serialized DAGs name them, and the scheduler computes their runs.
     load_plugins_or_log(settings.core.plugins_folder)
     waker = build_waker(settings.database.url)
-    executor = build_executor(settings, on_job_done=waker.wake)
+    executor = build_executor(settings, on_job_done=waker.wake, stop_timeout=executor_stop_timeout)
     scheduler = Scheduler(
         session_factory=session_factory, executor=executor, settings=settings, waker=waker
     )

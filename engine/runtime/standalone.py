@@ -194,7 +194,8 @@ def build_standalone(settings: Settings) -> Standalone:
     session_factory = session_factory_for(settings)
     admin_password_file = ensure_admin(session_factory, Path(settings.home))
     return Standalone(
-        process=build_scheduler_process(settings, session_factory),
+        # the first Ctrl-C waits for running tasks as long as they run; the second stops them
+        process=build_scheduler_process(settings, session_factory, executor_stop_timeout=None),
         notifier=build_notifier(settings, session_factory),
         triggerer=build_triggerer(settings, session_factory),
         admin_password_file=admin_password_file,

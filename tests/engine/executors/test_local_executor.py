@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -180,6 +181,23 @@ def test_stop_terminates_tasks_past_the_timeout(
     executor.stop()
     assert time.monotonic() - started < 5
     executor.stop()  # a second stop is harmless
+
+
+def test_stop_without_a_timeout_waits_until_stop_now_ends_the_running_jobs(
+    start_executor: Callable[..., LocalExecutor],
+) -> None:
+    executor = start_executor("hang", concurrency=2, stop_timeout=None)
+    executor.submit(_job(1))
+    _wait_until(lambda: [job.job_id for job in executor.running()] == ["1:1"])
+    stopping = threading.Thread(target=executor.stop)
+    stopping.start()
+    stopping.join(1.0)
+    assert stopping.is_alive()  # no timeout: it waits for the hanging job
+    assert executor.interrupted() == []
+    executor.stop_now()
+    stopping.join(10)
+    assert not stopping.is_alive()
+    assert [job.job_id for job in executor.interrupted()] == ["1:1"]
 
 
 def test_concurrency_must_be_positive() -> None:
