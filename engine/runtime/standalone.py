@@ -219,10 +219,15 @@ def migrate_in_a_child(url: str, logging_settings: LoggingSettings) -> None:
 
 
 def _migrate(url: str, logging_settings: LoggingSettings) -> None:
-    from engine.models.migrate import upgrade_and_seed
+    from engine.models.migrate import current, upgrade_and_seed
 
     configure_logging(logging_settings)
-    upgrade_and_seed(url)
+    if logging_settings.level != "DEBUG":  # Alembic's lines at every start, one per step
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    before = current(url)
+    after = upgrade_and_seed(url)
+    if after != before:
+        logger.info("database %s migrated from %s to %s", url, before or "empty", after)
 
 
 def _alert_channels(settings: Settings) -> str:
