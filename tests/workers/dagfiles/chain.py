@@ -22,3 +22,16 @@ with DAG("fan", schedule=None, start_date=datetime(2026, 1, 1), max_active_tasks
 
     leaves = [step.override(task_id=f"leaf{i}")() for i in range(5)]
     step.override(task_id="root")() >> leaves >> step.override(task_id="join")()
+
+WIDE = 66
+"""More upstream tasks than ``engine.scheduling.readiness.MAX_LISTED_TASKS``: a wide fan-in."""
+
+for dag_id, rule in (("wide_fan", "all_success"), ("wide_fan_one_success", "one_success")):
+    with DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1)):
+
+        @task
+        def part() -> None:
+            return None
+
+        parts = [part.override(task_id=f"w{i:02d}")() for i in range(WIDE)]
+        parts >> part.override(task_id="join", trigger_rule=rule)()
