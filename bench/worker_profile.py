@@ -1,16 +1,19 @@
 """Where a ``loom worker --no-fork`` spends its CPU in a fan-out of ``@task`` no-ops.
 
-One real worker process (RQ executor, PostgreSQL, Redis DB of the benchmarks) runs every
-try of a 1 → ``width`` → 1 fan-out while :mod:`py-spy <py-spy>` samples it from outside
-(``py-spy record --format raw --threads``; active threads only, so a sleeping thread costs
-no sample). The worker's CPU time (user + system, every thread, from ``/proc``) between
-the trigger and the run's success, divided by the tasks it ran, is the figure; the
-samples split it into named parts by the frames on their stacks (:data:`PARTS`, the first
-that matches wins, the order is most specific first). CPU time, not wall time: the
-proportions hold on a loaded machine.
+One real worker process (RQ executor, PostgreSQL, Redis DB of the benchmarks, the
+scheduler ticking in this process) runs every try of a 1 → ``width`` → 1 fan-out while
+py-spy samples it from outside (``py-spy record --format raw --threads --gil
+--nonblocking``: only a thread holding the GIL gives a sample, so a thread waiting on a
+socket, a lock or for a CPU costs none; the worker is never paused). The worker's CPU
+time (user + system, every thread, ended ones too, from ``/proc``) between the trigger
+and the run's success, divided by the tasks, is the figure; the samples split it into
+named parts by the frames on their stacks (:data:`PARTS`). CPU spent without the GIL
+(system calls) is spread over the parts in proportion. CPU time, not wall time: the
+figure and its proportions hold on a loaded machine.
 
-``python -m bench.worker_profile [--width 500] [--rate 250] [--keep PATH]`` prints one
-JSON line; ``--keep`` saves the raw samples (collapsed stacks) for a closer look.
+``python -m bench.worker_profile [--width 1000] [--rate 250] [--keep PATH]`` prints one
+JSON line (about 30 s at 1,000); ``--keep`` saves the raw samples (collapsed stacks). It
+needs py-spy in the venv (``.venv/bin/pip install py-spy``; it is not a dependency).
 """
 
 from __future__ import annotations
@@ -47,14 +50,17 @@ from bench.loom_runs import FAN_OUT_DAG
 PY_SPY = str(Path(PYTHON).with_name("py-spy"))
 
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # Threads of the try, by their thread's entry frame.
+    # Cross-cutting first: a metric or a log line inside the claim counts here.
+    ("metrics (prometheus_client)", ("prometheus_client/",)),
+    ("logging", ("logging/__init__.py", "processlog.py")),
+    # The try's threads, by their own frames.
     ("heartbeat thread", ("heartbeat.py",)),
     ("log streaming thread", ("logstream.py",)),
-    ("try threads: start and join", ("periodic.py",)),
-    # Inside the try (workers.runner.run_task), most specific first.
-    ("claim (SQL)", ("claim.py",)),
+    ("try threads: start, join", ("periodic.py", "threading.py:Thread._bootstrap")),
+    # Inside the try (workers.runner.run_task).
+    ("fast-follow (in the finish's transaction)", ("followup.py", "fanin.py")),
+    ("claim (SQL, graph from cache)", ("claim.py",)),
     ("finish (SQL)", ("finish.py", "durablefinish.py")),
-    ("fast-follow (SQL, Redis)", ("followup.py",)),
     ("DAG lookup (cache)", ("dagcache.py",)),
     ("plugins check", ("loading.py:load_plugins",)),
     ("task context (build_context)", ("context.py:build_context",)),
@@ -64,17 +70,16 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runner: rest of the try", ("runner.py", "workers/attempt.py")),
     ("job function setup (run_job)", ("entry.py",)),
     # RQ around the job.
-    ("metrics (prometheus)", ("prometheus_client",)),
-    ("RQ: job perform", ("job.py:perform", "job.py:_execute")),
     ("RQ: job start (status, registries)", ("prepare_job_execution", "prepare_execution")),
     ("RQ: job success (result, registries)", ("handle_job_success", "handle_execution_ended")),
     ("RQ: dequeue", ("dequeue_job_and_maintain_ttl", "dequeue_any")),
-    ("RQ: worker heartbeat and maintenance", ("maintain_heartbeats", "run_maintenance_tasks")),
+    ("RQ: worker heartbeat, maintenance", ("maintain_heartbeats", "run_maintenance_tasks")),
     ("RQ: command listener (pubsub)", ("pubsub", "client.py:run")),
     ("RQ: other job handling", ("rq/",)),
-    ("logging", ("logging/",)),
 )
-"""Named parts of the worker's CPU: (name, substrings of a frame, ``file.py:function``)."""
+"""Named parts of the worker's CPU: (name, substrings of a frame, ``path:function``); a
+sample counts for the first part with a frame on its stack. Samples whose stack was read
+torn (``--nonblocking``: only the innermost frames) match none: ``unattributed``."""
 
 
 def classify(stack: list[str]) -> str:
@@ -83,7 +88,7 @@ def classify(stack: list[str]) -> str:
         for frame in reversed(stack):  # innermost first: the most specific frame decides
             if any(needle in frame for needle in needles):
                 return name
-    return "other"
+    return "unattributed (torn stack)"
 
 
 def _frames(line: str) -> tuple[list[str], int]:
@@ -131,6 +136,8 @@ def group_cpu_seconds(pgid: int, *, besides: int) -> float:
 
 def profile(width: int, rate: int, keep: Path | None = None) -> dict[str, Any]:
     """Run the fan-out on one sampled worker; its CPU per task, split."""
+    if not Path(PY_SPY).exists():
+        raise SystemExit(f"{PY_SPY} is missing: .venv/bin/pip install py-spy")
     from engine.config import load_settings
     from engine.executors import RQExecutor
     from engine.models.session import create_db_engine, make_session_factory
@@ -214,7 +221,7 @@ def profile(width: int, rate: int, keep: Path | None = None) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--width", type=int, default=500)
+    parser.add_argument("--width", type=int, default=1000)
     parser.add_argument("--rate", type=int, default=250)
     parser.add_argument("--keep", type=Path, default=None, help="save the raw samples here")
     args = parser.parse_args()

@@ -16,7 +16,6 @@ indexed query for an unfinished upstream instance answers for every leaf but the
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -83,11 +82,12 @@ def _any_unfinished(session: Session, dag_run_id: int, upstream: Sequence[str]) 
 
 
 def _among(session: Session, task_ids: Sequence[str]) -> sa.ColumnElement[bool]:
-    """``task_id`` in ``task_ids``: one array parameter on PostgreSQL (hundreds of bound
-    names cost more to send than the query), an ``IN`` list elsewhere."""
-    if session.get_bind().dialect.name != "postgresql":
+    """``task_id`` in ``task_ids``: on PostgreSQL one text parameter split by the server
+    (hundreds of bound names, or an array of them, cost the worker more to send than the
+    query takes: task ids hold no comma, :data:`~engine.authoring.dag.ID_PATTERN`), an
+    ``IN`` list elsewhere."""
+    joined = ",".join(task_ids)
+    if session.get_bind().dialect.name != "postgresql" or joined.count(",") != len(task_ids) - 1:
         return TaskInstance.task_id.in_(task_ids)
-    from sqlalchemy.dialects.postgresql import ARRAY  # only where PostgreSQL is used
-
-    ids: sa.BindParameter[Any] = sa.bindparam("task_ids", list(task_ids), type_=ARRAY(sa.String))
-    return TaskInstance.task_id == sa.any_(ids)
+    names = sa.func.string_to_array(sa.bindparam("task_ids", joined, type_=sa.Text), ",")
+    return TaskInstance.task_id == sa.any_(names)
