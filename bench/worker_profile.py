@@ -1,30 +1,32 @@
 """Where a ``loom worker --no-fork`` spends its CPU in a fan-out of ``@task`` no-ops.
 
-One real worker process (RQ executor, PostgreSQL, Redis DB of the benchmarks, the
-scheduler ticking in this process) runs every try of a 1 → ``width`` → 1 fan-out while
-py-spy samples it from outside (``py-spy record --format raw --threads --gil
---nonblocking``: only a thread holding the GIL gives a sample, so a thread waiting on a
-socket, a lock or for a CPU costs none; the worker is never paused). The worker's CPU
-time (user + system, every thread, ended ones too, from ``/proc``) between the trigger
-and the run's success, divided by the tasks, is the figure; the samples split it into
-named parts by the frames on their stacks (:data:`PARTS`). CPU spent without the GIL
-(system calls) is spread over the parts in proportion. CPU time, not wall time: the
-figure and its proportions hold on a loaded machine.
+Real worker processes (one by default; RQ executor, PostgreSQL, the benchmarks' Redis
+DB, the scheduler ticking in this process) run every try of a 1 → ``width`` → 1 fan-out,
+after a small warm-up run (:data:`WARM_UP_DAG`), while py-spy samples them from outside
+(``py-spy record --format raw --threads --gil --nonblocking``: only a thread holding the
+GIL gives a sample, so a thread waiting on a socket, a lock or for a CPU costs none; the
+worker is never paused). The workers' CPU time (user + system, every thread, ended ones
+too, from ``/proc``) between the trigger and the run's success, divided by the tasks, is
+the figure; the samples split it into named parts by the frames on their stacks
+(:data:`PARTS`). CPU spent without the GIL (system calls) is spread over the parts in
+proportion. CPU time, not wall time: the figure and its proportions hold on a loaded
+machine.
 
-``python -m bench.worker_profile [--width 1000] [--rate 250] [--keep PATH]`` prints one
-JSON line (about 30 s at 1,000); ``--keep`` saves the raw samples (collapsed stacks). It
-needs py-spy in the venv (``.venv/bin/pip install py-spy``; it is not a dependency).
+``python -m bench.worker_profile [--width 1000] [--workers 1] [--rate 250] [--keep PATH]``
+prints one JSON line (about 40 s at 1,000); ``--keep`` saves the raw samples (collapsed
+stacks). It needs py-spy in the venv (``.venv/bin/pip install py-spy``; not a dependency).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,22 @@ from bench._infra import (
 )
 from bench.loom_runs import FAN_OUT_DAG
 
+WARM_UP_DAG = """
+from datetime import datetime
+from engine import DAG, task
+
+with DAG("bench_warm_up", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+
+    @task
+    def noop():
+        return None
+
+    noop.override(task_id="start")() >> [noop.override(task_id=f"t{i}")() for i in range(8)]
+"""
+"""Run before the measured fan-out, so that what a worker does once (importing Jinja2
+and the plugins, compiling its SQL) is not counted; importing the fan-out's own DAG file
+(once per worker) is, as "DAG file import, cache lookup"."""
+
 PY_SPY = str(Path(PYTHON).with_name("py-spy"))
 
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -61,7 +79,7 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("fast-follow (in the finish's transaction)", ("followup.py", "fanin.py")),
     ("claim (SQL, graph from cache)", ("claim.py",)),
     ("finish (SQL)", ("finish.py", "durablefinish.py")),
-    ("DAG lookup (cache)", ("dagcache.py",)),
+    ("DAG file import, cache lookup", ("dagcache.py",)),
     ("plugins check", ("loading.py:load_plugins",)),
     ("task context (build_context)", ("context.py:build_context",)),
     ("task execution (run_attempt)", ("attempt.py:run_attempt",)),
@@ -134,16 +152,12 @@ def group_cpu_seconds(pgid: int, *, besides: int) -> float:
     return total
 
 
-def profile(width: int, rate: int, keep: Path | None = None) -> dict[str, Any]:
-    """Run the fan-out on one sampled worker; its CPU per task, split."""
+def profile(width: int, rate: int, workers: int = 1, keep: Path | None = None) -> dict[str, Any]:
+    """Run the fan-out on ``workers`` sampled workers; their CPU per task, split."""
     if not Path(PY_SPY).exists():
         raise SystemExit(f"{PY_SPY} is missing: .venv/bin/pip install py-spy")
     from engine.config import load_settings
-    from engine.executors import RQExecutor
     from engine.models.session import create_db_engine, make_session_factory
-    from engine.scheduling.scheduler import Scheduler
-    from engine.scheduling.wakeup import build_waker
-    from engine.services.runs import trigger_dag
 
     with (
         postgres_database() as url,
@@ -154,63 +168,119 @@ def profile(width: int, rate: int, keep: Path | None = None) -> dict[str, Any]:
         for folder in (dags, home, logs):
             folder.mkdir()
         write_dag(dags, "bench_fan_out", FAN_OUT_DAG.format(width=width))
+        write_dag(dags, "bench_warm_up", WARM_UP_DAG)
         env = loom_environ(database_url=url, dags_folder=dags, home=home)
         settings = load_settings(environ=env)
         engine = create_db_engine(url)
-        raw_path = tmp / "samples.txt"
         try:
             sessions = make_session_factory(engine)
             parse_into(sessions, dags)
-            with processes([[LOOM, "worker", "--no-fork"]], env=env, log_dir=logs) as started:
-                worker = started[0]
-                wait_for_rq_workers(connection, 1)
-                spy = subprocess.Popen(
-                    [PY_SPY, "record", "--format", "raw", "--threads", "--nonblocking", "--gil",
-                     "--rate", str(rate), "-o", str(raw_path), "-p", str(worker.pid)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
-                time.sleep(1.0)  # attached
-                executor = RQExecutor(REDIS_URL)
-                scheduler = Scheduler(
-                    session_factory=sessions,
-                    executor=executor,
-                    settings=settings,
-                    parse_dags=False,
-                    waker=build_waker(url),
-                )
-                with SchedulerThread(scheduler, settings):
-                    cpu_before = cpu_seconds(worker.pid)
-                    others_before = group_cpu_seconds(worker.pid, besides=worker.pid)
-                    with sessions.begin() as session:
-                        run_pk = trigger_dag(
-                            session=session, dag_id="bench_fan_out", now=utcnow()
-                        ).id
-                    triggered = time.perf_counter()
-                    state, done = wait_for_run(sessions, run_pk, timeout=600)
-                    cpu = cpu_seconds(worker.pid) - cpu_before
-                    others = group_cpu_seconds(worker.pid, besides=worker.pid) - others_before
-                executor.stop()
-                spy.send_signal(signal.SIGINT)
-                spy.wait(timeout=60)
-            raw = raw_path.read_text()
+            command = [LOOM, "worker", "--no-fork"]
+            with processes([command] * workers, env=env, log_dir=logs) as started:
+                wait_for_rq_workers(connection, workers)
+                pids = [proc.pid for proc in started]
+                with sampled(pids, rate, tmp) as samples:
+                    run = run_fan_out(sessions, settings, url, pids)
+            raw = "".join(path.read_text() for path in samples)
             if keep is not None:
-                shutil.copyfile(raw_path, keep)
+                keep.write_text(raw)
         finally:
             engine.dispose()
+    return figures(run, raw, width=width, rate=rate, workers=workers)
+
+
+@contextlib.contextmanager
+def sampled(pids: list[int], rate: int, folder: Path) -> Iterator[list[Path]]:
+    """py-spy attached to each of ``pids`` inside the block; the raw sample files."""
+    paths = [folder / f"samples-{pid}.txt" for pid in pids]
+    spies = [
+        subprocess.Popen(
+            [
+                PY_SPY,
+                "record",
+                "--format",
+                "raw",
+                "--threads",
+                "--nonblocking",
+                "--gil",
+                "--rate",
+                str(rate),
+                "-o",
+                str(path),
+                "-p",
+                str(pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for pid, path in zip(pids, paths, strict=True)
+    ]
+    time.sleep(1.0)  # attached
+    try:
+        yield paths
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its file and exits
+        for spy in spies:
+            spy.wait(timeout=60)
+
+
+def run_fan_out(sessions: Any, settings: Any, url: str, pids: list[int]) -> dict[str, Any]:
+    """Trigger the fan-out with the scheduler ticking here; the workers' CPU meanwhile."""
+    from engine.executors import RQExecutor
+    from engine.scheduling.scheduler import Scheduler
+    from engine.scheduling.wakeup import build_waker
+
+    executor = RQExecutor(REDIS_URL)
+    scheduler = Scheduler(
+        session_factory=sessions,
+        executor=executor,
+        settings=settings,
+        parse_dags=False,  # parsed once before: the workers' figure is wanted here
+        waker=build_waker(url),  # as `loom scheduler` does
+    )
+    with SchedulerThread(scheduler, settings):
+        _trigger_and_wait(sessions, "bench_warm_up")
+        before = [cpu_seconds(pid) for pid in pids], _rq_schedulers(pids)
+        triggered = time.perf_counter()
+        state, done = _trigger_and_wait(sessions, "bench_fan_out")
+        cpu = [cpu_seconds(pid) - was for pid, was in zip(pids, before[0], strict=True)]
+        others = _rq_schedulers(pids) - before[1]
+    executor.stop()
+    return {"state": state, "seconds": done - triggered, "cpu": cpu, "others": others}
+
+
+def _trigger_and_wait(sessions: Any, dag_id: str) -> tuple[str, float]:
+    from engine.services.runs import trigger_dag
+
+    with sessions.begin() as session:
+        run_pk = trigger_dag(session=session, dag_id=dag_id, now=utcnow()).id
+    return wait_for_run(sessions, run_pk, timeout=600)
+
+
+def _rq_schedulers(pids: list[int]) -> float:
+    return sum(group_cpu_seconds(pid, besides=pid) for pid in pids)
+
+
+def figures(
+    run: dict[str, Any], raw: str, *, width: int, rate: int, workers: int
+) -> dict[str, Any]:
+    """The JSON line: CPU per task of the workers, and its split by the samples."""
     tasks = width + 2
     parts = split_samples(raw)
     samples = sum(parts.values())
-    ms_per_task = 1000 * cpu / tasks
+    ms_per_task = 1000 * sum(run["cpu"]) / tasks
     return {
         "benchmark": "worker_profile",
         "task_kind": "@task no-op (a worker try each)",
         "width": width,
-        "workers": 1,
-        "state": state,
+        "workers": workers,
+        "state": run["state"],
         "tasks": tasks,
-        "wall_seconds": round(done - triggered, 2),
+        "wall_seconds": round(run["seconds"], 2),
         "cpu_ms_per_task": round(ms_per_task, 2),
-        "rq_scheduler_process_cpu_ms_per_task": round(1000 * others / tasks, 3),
+        "cpu_seconds_by_worker": [round(value, 2) for value in run["cpu"]],
+        "rq_scheduler_processes_cpu_ms_per_task": round(1000 * run["others"] / tasks, 3),
         "samples": samples,
         "sample_rate_hz": rate,
         "split_cpu_ms_per_task": {
@@ -222,10 +292,11 @@ def profile(width: int, rate: int, keep: Path | None = None) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rate", type=int, default=250)
     parser.add_argument("--keep", type=Path, default=None, help="save the raw samples here")
     args = parser.parse_args()
-    emit(profile(args.width, args.rate, args.keep))
+    emit(profile(args.width, args.rate, args.workers, args.keep))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ indexed query for an unfinished upstream instance answers for every leaf but the
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from functools import cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -39,8 +40,6 @@ WAITS_FOR_ALL = frozenset(
 )
 """Rules under which an upstream success can make a task run only once all its upstream
 tasks are finished (what they decide earlier, they decide on a failure or a skip)."""
-
-_UNFINISHED = sorted(UNFINISHED)
 
 
 def still_waiting(
@@ -69,25 +68,35 @@ def _wide_join(dag: SerializedDAG, task_id: str) -> bool:
 
 
 def _any_unfinished(session: Session, dag_run_id: int, upstream: Sequence[str]) -> bool:
-    stmt = (
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    joined = ",".join(upstream)
+    if joined.count(",") != len(upstream) - 1:  # a comma in a task id: not one of Loom's
+        postgresql = False
+    names: str | list[str] = joined if postgresql else list(upstream)
+    found = session.execute(
+        _unfinished_statement(postgresql), {"dag_run_id": dag_run_id, "task_ids": names}
+    )
+    return found.first() is not None
+
+
+@cache
+def _unfinished_statement(postgresql: bool) -> sa.Select[int]:
+    """An unfinished instance of the run among the named tasks: built once per process.
+    On PostgreSQL the names are one comma-joined parameter that the server splits (a
+    list of hundreds of bound names, or an array of them, costs the worker more to send
+    than the query takes; task ids hold no comma, :data:`~engine.authoring.dag.ID_PATTERN`),
+    an ``IN`` list elsewhere."""
+    if postgresql:
+        names = sa.func.string_to_array(sa.bindparam("task_ids", type_=sa.Text), ",")
+        among = TaskInstance.task_id == sa.any_(names)
+    else:
+        among = TaskInstance.task_id.in_(sa.bindparam("task_ids", expanding=True))
+    return (
         sa.select(TaskInstance.id)
         .where(
-            TaskInstance.dag_run_id == dag_run_id,
-            TaskInstance.state.in_(_UNFINISHED),
-            _among(session, upstream),
+            TaskInstance.dag_run_id == sa.bindparam("dag_run_id"),
+            TaskInstance.state.in_(sorted(UNFINISHED)),
+            among,
         )
         .limit(1)
     )
-    return session.execute(stmt).first() is not None
-
-
-def _among(session: Session, task_ids: Sequence[str]) -> sa.ColumnElement[bool]:
-    """``task_id`` in ``task_ids``: on PostgreSQL one text parameter split by the server
-    (hundreds of bound names, or an array of them, cost the worker more to send than the
-    query takes: task ids hold no comma, :data:`~engine.authoring.dag.ID_PATTERN`), an
-    ``IN`` list elsewhere."""
-    joined = ",".join(task_ids)
-    if session.get_bind().dialect.name != "postgresql" or joined.count(",") != len(task_ids) - 1:
-        return TaskInstance.task_id.in_(task_ids)
-    names = sa.func.string_to_array(sa.bindparam("task_ids", joined, type_=sa.Text), ",")
-    return TaskInstance.task_id == sa.any_(names)
