@@ -63,7 +63,7 @@ with DAG("bench_warm_up", schedule=None, start_date=datetime(2026, 1, 1)) as dag
 """
 """Run before the measured fan-out, so that what a worker does once (importing Jinja2
 and the plugins, compiling its SQL) is not counted; importing the fan-out's own DAG file
-(once per worker) is, as "DAG file import, cache lookup"."""
+and reading its graph (once per worker) are, as parts of their own."""
 
 PY_SPY = str(Path(PYTHON).with_name("py-spy"))
 
@@ -76,10 +76,16 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("log streaming thread", ("logstream.py",)),
     ("try threads: start, join", ("periodic.py", "threading.py:Thread._bootstrap")),
     # Inside the try (workers.runner.run_task).
-    ("fast-follow (in the finish's transaction)", ("followup.py", "fanin.py")),
-    ("claim (SQL, graph from cache)", ("claim.py",)),
+    # Once per worker and DAG version (a long-lived worker pays them once).
+    ("DAG file import (once per worker)", ("inprocess.py:import_dags",)),
+    ("DAG graph from JSON (once per worker)", ("SerializedDAG.from_dict",)),
+    # The fast-follow, in the finish's transaction: a leaf's check of the join, and the
+    # settling of the start's 1,000 leaves (one statement each) and of the join.
+    ("fast-follow: fan-in check", ("fanin.py",)),
+    ("fast-follow: settle (start, join)", ("followup.py",)),
+    ("claim (SQL)", ("claim.py",)),
     ("finish (SQL)", ("finish.py", "durablefinish.py")),
-    ("DAG file import, cache lookup", ("dagcache.py",)),
+    ("DAG file cache lookup (file hash)", ("dagcache.py",)),
     ("plugins check", ("loading.py:load_plugins",)),
     ("task context (build_context)", ("context.py:build_context",)),
     ("task execution (run_attempt)", ("attempt.py:run_attempt",)),

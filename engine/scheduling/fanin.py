@@ -73,7 +73,7 @@ def _any_unfinished(session: Session, dag_run_id: int, upstream: Sequence[str]) 
     if joined.count(",") != len(upstream) - 1:  # a comma in a task id: not one of Loom's
         postgresql = False
     names: str | list[str] = joined if postgresql else list(upstream)
-    found = session.execute(
+    found = session.connection().execute(  # Core: no ORM objects wanted
         _unfinished_statement(postgresql), {"dag_run_id": dag_run_id, "task_ids": names}
     )
     return found.first() is not None
