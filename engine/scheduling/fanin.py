@@ -2,9 +2,10 @@
 
 A worker's fast-follow decides the tasks right below the task it finished
 (:func:`~engine.scheduling.readiness.decide_ready`). Below a join of more than
-:data:`~engine.scheduling.readiness.MAX_LISTED_TASKS` upstream tasks that reads the
-instances of the whole run and settles them in Python: in a fan-out of 1,000 every leaf
-paid ~8 ms of CPU for it (quadratic in the width), to learn that the join still waits.
+:data:`~engine.scheduling.readiness.MAX_LISTED_TASKS` upstream tasks, or of a mapped one,
+that reads every upstream instance and settles them in Python: in a fan-out of 1,000
+every leaf paid ~8 ms of CPU for it (quadratic in the width), to learn that the join
+still waits.
 
 Under a rule that waits for all of its upstream tasks (:data:`WAITS_FOR_ALL`), a success
 changes the join's verdict only when it was the last upstream task to finish: its
@@ -46,8 +47,9 @@ def still_waiting(
     *, session: Session, dag_run_id: int, dag: SerializedDAG, task_ids: Collection[str]
 ) -> set[str]:
     """Those of ``task_ids`` (tasks right below a success in run ``dag_run_id``) that
-    surely still wait: a wide fan-in's join under a :data:`WAITS_FOR_ALL` rule while one
-    of its upstream instances is unfinished. One query per such join."""
+    surely still wait: a wide fan-in's join (:func:`_wide_join`) under a
+    :data:`WAITS_FOR_ALL` rule while one of its upstream instances is unfinished. One
+    query per such join."""
     return {
         task_id
         for task_id in task_ids
@@ -57,13 +59,14 @@ def still_waiting(
 
 
 def _wide_join(dag: SerializedDAG, task_id: str) -> bool:
+    """A join below many instances: more than :data:`MAX_LISTED_TASKS` upstream tasks, or
+    a mapped one (an instance each, a thousand for a mapped fan-out); not itself mapped."""
     task = dag.tasks.get(task_id)
-    return (
-        task is not None
-        and len(task.upstream_task_ids) > MAX_LISTED_TASKS
-        and task.trigger_rule in WAITS_FOR_ALL
-        and task.mapped is None
-        and task_id not in dag.mapped_groups
+    if task is None or task.trigger_rule not in WAITS_FOR_ALL or task.mapped is not None:
+        return False
+    upstream = task.upstream_task_ids
+    return len(upstream) > MAX_LISTED_TASKS or any(
+        up in dag.tasks and dag.tasks[up].mapped is not None for up in upstream
     )
 
 

@@ -111,3 +111,26 @@ def test_a_leaf_of_a_wide_fan_in_reads_a_row_not_the_run(
     assert counted.rows_read <= 3, counted.statements
     # claim, finish, that one row, the scheduler's wake-up (the join may be its to decide)
     assert len(counted.statements) == 4, counted.statements
+
+
+def test_an_instance_of_a_mapped_fan_out_reads_a_row_not_its_siblings(
+    sessions: sessionmaker[Session], ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="mapped_fan")
+    make = ti_id_of(sessions, "make", run_pk)
+    assert run_task(make, queue_try(sessions, make), ctx=ctx) is TI.SUCCESS
+    first, second, *rest = executor.submitted
+    assert {job.task_id for job in executor.submitted} == {"each"}
+    assert len(rest) == 4
+    assert run_task(first.ti_id, first.try_number, ctx=ctx) is TI.SUCCESS  # warms caches
+    counted = Counted(sessions.kw["bind"])
+
+    assert run_task(second.ti_id, second.try_number, ctx=ctx) is TI.SUCCESS
+
+    # The 6 instances of ``each`` are not read: one row says that one is unfinished.
+    assert counted.rows_read <= 3, counted.statements
+    # claim, its argument (the upstream XCom), finish, that one row, the scheduler's wake-up
+    assert len(counted.statements) == 5, counted.statements
+    for job in rest:
+        assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
+    assert executor.submitted[-1].task_id == "gather"  # the last instance queued the join

@@ -35,3 +35,19 @@ for dag_id, rule in (("wide_fan", "all_success"), ("wide_fan_one_success", "one_
 
         parts = [part.override(task_id=f"w{i:02d}")() for i in range(WIDE)]
         parts >> part.override(task_id="join", trigger_rule=rule)()
+
+with DAG("mapped_fan", schedule=None, start_date=datetime(2026, 1, 1)):
+
+    @task
+    def make() -> list[int]:
+        return list(range(6))
+
+    @task
+    def each(i: int) -> None:
+        return None
+
+    @task
+    def gather() -> None:
+        return None
+
+    each.expand(i=make()) >> gather()
