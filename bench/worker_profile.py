@@ -47,7 +47,7 @@ from bench._infra import (
     wait_for_run,
     write_dag,
 )
-from bench.loom_runs import FAN_OUT_DAG
+from bench.loom_runs import FAN_OUT_DAG, MAPPED_FAN_OUT_DAG
 
 WARM_UP_DAG = """
 from datetime import datetime
@@ -158,8 +158,11 @@ def group_cpu_seconds(pgid: int, *, besides: int) -> float:
     return total
 
 
-def profile(width: int, rate: int, workers: int = 1, keep: Path | None = None) -> dict[str, Any]:
-    """Run the fan-out on ``workers`` sampled workers; their CPU per task, split."""
+def profile(
+    width: int, rate: int, workers: int = 1, keep: Path | None = None, *, mapped: bool = False
+) -> dict[str, Any]:
+    """Run the fan-out (``mapped``: its middle one task mapped over a list) on ``workers``
+    sampled workers; their CPU per task, split."""
     if not Path(PY_SPY).exists():
         raise SystemExit(f"{PY_SPY} is missing: .venv/bin/pip install py-spy")
     from engine.config import load_settings
@@ -173,7 +176,12 @@ def profile(width: int, rate: int, workers: int = 1, keep: Path | None = None) -
         dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
         for folder in (dags, home, logs):
             folder.mkdir()
-        write_dag(dags, "bench_fan_out", FAN_OUT_DAG.format(width=width))
+        dag_id, source = (
+            ("bench_mapped_fan_out", MAPPED_FAN_OUT_DAG)
+            if mapped
+            else ("bench_fan_out", FAN_OUT_DAG)
+        )
+        write_dag(dags, dag_id, source.format(width=width))
         write_dag(dags, "bench_warm_up", WARM_UP_DAG)
         env = loom_environ(database_url=url, dags_folder=dags, home=home)
         settings = load_settings(environ=env)
@@ -186,13 +194,13 @@ def profile(width: int, rate: int, workers: int = 1, keep: Path | None = None) -
                 wait_for_rq_workers(connection, workers)
                 pids = [proc.pid for proc in started]
                 with sampled(pids, rate, tmp) as samples:
-                    run = run_fan_out(sessions, settings, url, pids)
+                    run = run_fan_out(sessions, settings, url, pids, dag_id)
             raw = "".join(path.read_text() for path in samples)
             if keep is not None:
                 keep.write_text(raw)
         finally:
             engine.dispose()
-    return figures(run, raw, width=width, rate=rate, workers=workers)
+    return {"mapped": mapped, **figures(run, raw, width=width, rate=rate, workers=workers)}
 
 
 @contextlib.contextmanager
@@ -231,7 +239,9 @@ def sampled(pids: list[int], rate: int, folder: Path) -> Iterator[list[Path]]:
             spy.wait(timeout=60)
 
 
-def run_fan_out(sessions: Any, settings: Any, url: str, pids: list[int]) -> dict[str, Any]:
+def run_fan_out(
+    sessions: Any, settings: Any, url: str, pids: list[int], dag_id: str
+) -> dict[str, Any]:
     """Trigger the fan-out with the scheduler ticking here; the workers' CPU meanwhile."""
     from engine.executors import RQExecutor
     from engine.scheduling.scheduler import Scheduler
@@ -249,7 +259,7 @@ def run_fan_out(sessions: Any, settings: Any, url: str, pids: list[int]) -> dict
         _trigger_and_wait(sessions, "bench_warm_up")
         before = [cpu_seconds(pid) for pid in pids], _rq_schedulers(pids)
         triggered = time.perf_counter()
-        state, done = _trigger_and_wait(sessions, "bench_fan_out")
+        state, done = _trigger_and_wait(sessions, dag_id)
         cpu = [cpu_seconds(pid) - was for pid, was in zip(pids, before[0], strict=True)]
         others = _rq_schedulers(pids) - before[1]
     executor.stop()
@@ -299,10 +309,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--mapped", action="store_true", help="the mapped fan-out instead")
     parser.add_argument("--rate", type=int, default=250)
     parser.add_argument("--keep", type=Path, default=None, help="save the raw samples here")
     args = parser.parse_args()
-    emit(profile(args.width, args.rate, args.workers, args.keep))
+    emit(profile(args.width, args.rate, args.workers, args.keep, mapped=args.mapped))
 
 
 if __name__ == "__main__":
