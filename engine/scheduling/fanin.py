@@ -10,7 +10,8 @@ still waits.
 Under a rule that waits for all of its upstream tasks (:data:`WAITS_FOR_ALL`), a success
 changes the join's verdict only when it was the last upstream task to finish: its
 early verdicts (``upstream_failed``, ``skipped``) follow a failure or a skip, never a
-success, and are the scheduler's, woken by every finish that queues nothing. So one
+success, and are the scheduler's, woken by every finish that queues nothing. (A branch
+task's success does skip what it did not choose at once: a join below one is left out.) So one
 indexed query for an unfinished upstream instance answers for every leaf but the last.
 """
 
@@ -60,14 +61,15 @@ def still_waiting(
 
 def _wide_join(dag: SerializedDAG, task_id: str) -> bool:
     """A join below many instances: more than :data:`MAX_LISTED_TASKS` upstream tasks, or
-    a mapped one (an instance each, a thousand for a mapped fan-out); not itself mapped."""
+    a mapped one (an instance each, a thousand for a mapped fan-out); not itself mapped,
+    and no branch task among them."""
     task = dag.tasks.get(task_id)
     if task is None or task.trigger_rule not in WAITS_FOR_ALL or task.mapped is not None:
         return False
-    upstream = task.upstream_task_ids
-    return len(upstream) > MAX_LISTED_TASKS or any(
-        up in dag.tasks and dag.tasks[up].mapped is not None for up in upstream
-    )
+    upstream = [dag.tasks[up] for up in task.upstream_task_ids if up in dag.tasks]
+    if any(up.is_branch for up in upstream):
+        return False  # a branch's success skips the tasks it did not choose, at once
+    return len(upstream) > MAX_LISTED_TASKS or any(up.mapped is not None for up in upstream)
 
 
 def _any_unfinished(session: Session, dag_run_id: int, upstream: Sequence[str]) -> bool:

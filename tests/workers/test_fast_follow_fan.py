@@ -125,3 +125,16 @@ def test_a_wide_one_success_join_runs_after_the_first_success(
     assert run_task(w00, queue_try(sessions, w00), ctx=ctx) is TI.SUCCESS
 
     assert [job.task_id for job in executor.submitted] == ["join"]
+
+
+def test_a_branch_skips_the_wide_join_it_did_not_choose_at_once(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="wide_branch")
+    pick = ti_id_of(sessions, "pick", run_pk)
+
+    assert run_task(pick, queue_try(sessions, pick), ctx=ctx) is TI.SUCCESS
+
+    # The join's other upstream tasks have not run: its skip is the branch's, not a tick's.
+    assert states(sessions)["join"] is TI.SKIPPED
+    assert [job.task_id for job in executor.submitted] == ["elsewhere"]

@@ -51,3 +51,19 @@ with DAG("mapped_fan", schedule=None, start_date=datetime(2026, 1, 1)):
         return None
 
     each.expand(i=make()) >> gather()
+
+with DAG("wide_branch", schedule=None, start_date=datetime(2026, 1, 1)):
+
+    @task
+    def side() -> None:
+        return None
+
+    @task.branch
+    def pick() -> str:
+        return "elsewhere"
+
+    chosen = pick()
+    chosen >> side.override(task_id="elsewhere")()
+    [chosen, *[side.override(task_id=f"s{i:02d}")() for i in range(WIDE)]] >> side.override(
+        task_id="join"
+    )()
