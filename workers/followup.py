@@ -18,6 +18,7 @@ from engine.executors.base import TaskJob
 from engine.models import DagRun
 from engine.scheduling import Limits, queue_ready
 from engine.scheduling.emptytasks import decide_ready_finishing_empty
+from engine.scheduling.fanin import still_waiting
 from engine.scheduling.submission import queue_ready_in_one_statement
 
 
@@ -65,6 +66,12 @@ def fast_follow(
     """Decide the direct downstream tasks of ``task_id`` in run ``dag_run_id`` (its
     primary key) and queue the ready ones."""
     downstream = dag.tasks[task_id].downstream_task_ids
+    if downstream:
+        # A wide fan-in's join waits for its other upstream tasks: a leaf need not read the run.
+        waiting = still_waiting(
+            session=session, dag_run_id=dag_run_id, dag=dag, task_ids=downstream
+        )
+        downstream = tuple(t for t in downstream if t not in waiting)
     if not downstream:
         return []
     dag_run = run_reference(session, dag_run_id)

@@ -84,3 +84,57 @@ def test_a_claimed_task_its_dag_no_longer_has_is_removed_not_run(
     assert states(sessions)["t0"] is TI.REMOVED
     with sessions() as session:  # the claim's attempt row was rolled back with it
         assert session.scalars(sa.select(TaskAttempt)).all() == []
+
+
+def finish_all_but(sessions: Sessions, run_pk: int, *keep: str) -> None:
+    """Every ``w…`` task of the run ``success`` but ``keep``, as if they had run."""
+    with sessions.begin() as session:
+        session.execute(
+            sa.update(TaskInstance)
+            .where(
+                TaskInstance.dag_run_id == run_pk,
+                TaskInstance.task_id.like("w%"),
+                TaskInstance.task_id.not_in(keep),
+            )
+            .values(state=TI.SUCCESS, try_number=1)
+        )
+
+
+def test_a_wide_fan_ins_join_waits_for_its_last_upstream(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="wide_fan")
+    finish_all_but(sessions, run_pk, "w00", "w01")
+    w00, w01 = (ti_id_of(sessions, task_id, run_pk) for task_id in ("w00", "w01"))
+
+    assert run_task(w00, queue_try(sessions, w00), ctx=ctx) is TI.SUCCESS
+    assert executor.submitted == []  # w01 still runs: the all_success join waits
+    assert states(sessions)["join"] is TI.NONE
+    assert run_task(w01, queue_try(sessions, w01), ctx=ctx) is TI.SUCCESS
+
+    assert [job.task_id for job in executor.submitted] == ["join"]
+    assert states(sessions)["join"] is TI.QUEUED
+
+
+def test_a_wide_one_success_join_runs_after_the_first_success(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="wide_fan_one_success")
+    w00 = ti_id_of(sessions, "w00", run_pk)
+
+    assert run_task(w00, queue_try(sessions, w00), ctx=ctx) is TI.SUCCESS
+
+    assert [job.task_id for job in executor.submitted] == ["join"]
+
+
+def test_a_branch_skips_the_wide_join_it_did_not_choose_at_once(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="wide_branch")
+    pick = ti_id_of(sessions, "pick", run_pk)
+
+    assert run_task(pick, queue_try(sessions, pick), ctx=ctx) is TI.SUCCESS
+
+    # The join's other upstream tasks have not run: its skip is the branch's, not a tick's.
+    assert states(sessions)["join"] is TI.SKIPPED
+    assert [job.task_id for job in executor.submitted] == ["elsewhere"]

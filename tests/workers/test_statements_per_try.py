@@ -52,12 +52,19 @@ class Counted:
         self.thread = threading.get_ident()
         self.statements: list[str] = []
         self.commits = 0
+        self.rows_read = 0
+        """Rows that SELECT statements returned (``cursor.rowcount``, PostgreSQL's)."""
         sa.event.listen(engine, "before_cursor_execute", self._statement)
+        sa.event.listen(engine, "after_cursor_execute", self._executed)
         sa.event.listen(engine, "commit", self._commit)
 
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if threading.get_ident() == self.thread:
             self.statements.append(statement)
+
+    def _executed(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if threading.get_ident() == self.thread and statement.lstrip().startswith("SELECT"):
+            self.rows_read += max(cursor.rowcount, 0)
 
     def _commit(self, conn: Any) -> None:
         if threading.get_ident() == self.thread:
@@ -66,6 +73,7 @@ class Counted:
     def reset(self) -> None:
         self.statements.clear()
         self.commits = 0
+        self.rows_read = 0
 
 
 def test_a_chained_try_costs_at_most_its_budget_of_statements(
@@ -86,3 +94,43 @@ def test_a_chained_try_costs_at_most_its_budget_of_statements(
         assert len(counted.statements) <= MAX_STATEMENTS_PER_TRY, listing
         assert counted.commits <= MAX_COMMITS_PER_TRY
     assert executor.submitted[-1].task_id == "t3"  # the fast-follow queued the next link
+
+
+def test_a_leaf_of_a_wide_fan_in_reads_a_row_not_the_run(
+    sessions: sessionmaker[Session], ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="wide_fan")
+    first, second = (ti_id_of(sessions, task_id, run_pk) for task_id in ("w00", "w01"))
+    assert run_task(first, queue_try(sessions, first), ctx=ctx) is TI.SUCCESS  # warms caches
+    try_number = queue_try(sessions, second)
+    counted = Counted(sessions.kw["bind"])
+
+    assert run_task(second, try_number, ctx=ctx) is TI.SUCCESS
+
+    # The join's 66 upstream instances are not read: one row says that one is unfinished.
+    assert counted.rows_read <= 3, counted.statements
+    # claim, finish, that one row, the scheduler's wake-up (the join may be its to decide)
+    assert len(counted.statements) == 4, counted.statements
+
+
+def test_an_instance_of_a_mapped_fan_out_reads_a_row_not_its_siblings(
+    sessions: sessionmaker[Session], ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="mapped_fan")
+    make = ti_id_of(sessions, "make", run_pk)
+    assert run_task(make, queue_try(sessions, make), ctx=ctx) is TI.SUCCESS
+    first, second, *rest = executor.submitted
+    assert {job.task_id for job in executor.submitted} == {"each"}
+    assert len(rest) == 4
+    assert run_task(first.ti_id, first.try_number, ctx=ctx) is TI.SUCCESS  # warms caches
+    counted = Counted(sessions.kw["bind"])
+
+    assert run_task(second.ti_id, second.try_number, ctx=ctx) is TI.SUCCESS
+
+    # The 6 instances of ``each`` are not read: one row says that one is unfinished.
+    assert counted.rows_read <= 3, counted.statements
+    # claim, its argument (the upstream XCom), finish, that one row, the scheduler's wake-up
+    assert len(counted.statements) == 5, counted.statements
+    for job in rest:
+        assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
+    assert executor.submitted[-1].task_id == "gather"  # the last instance queued the join
