@@ -71,6 +71,10 @@ COMMANDS: Mapping[str, Registration] = {
     "dlq": Registration(
         "engine.cli.dlq_cmd:group", "Dead letters: task instances that failed for good."
     ),
+    "notifications": Registration(
+        "engine.cli.notifications_cmd:group",
+        "Alert deliveries: send one the notifier gave up on again.",
+    ),
     "notifier": Registration(
         "engine.cli.notifier_cmd:command", "Deliver alert events until SIGTERM or SIGINT."
     ),
