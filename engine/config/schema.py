@@ -416,6 +416,9 @@ class AlertsSettings(_Section):
     """Webhooks (names under ``webhooks``) of tasks and DAGs that set no ``notify``."""
     poll_interval: Duration = timedelta(seconds=1)
     """Pause of the notifier between two passes that found nothing to deliver."""
+    concurrency: Count = 4
+    """Deliveries a notifier sends at once (threads), at most one per target, so that a
+    slow receiver does not hold up the others."""
 
 
 class LoggingSettings(_Section):
