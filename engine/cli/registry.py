@@ -66,10 +66,14 @@ COMMANDS: Mapping[str, Registration] = {
         "Create a manual run of DAG_ID; the scheduler starts it when it is due.",
     ),
     "db": Registration(
-        "engine.cli.db_cmd:group", "Create, upgrade and check the metadata database."
+        "engine.cli.db_cmd:group", "Create, upgrade, check and clean the metadata database."
     ),
     "dlq": Registration(
         "engine.cli.dlq_cmd:group", "Dead letters: task instances that failed for good."
+    ),
+    "notifications": Registration(
+        "engine.cli.notifications_cmd:group",
+        "Alert deliveries: send one the notifier gave up on again.",
     ),
     "notifier": Registration(
         "engine.cli.notifier_cmd:command", "Deliver alert events until SIGTERM or SIGINT."

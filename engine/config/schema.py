@@ -213,6 +213,10 @@ class CoreSettings(_Section):
     max_consecutive_failed_dag_runs_per_dag: NonNegative = 0
     """Pause a DAG after this many failed runs in a row, unless the DAG sets its own
     ``max_consecutive_failed_dag_runs``; 0 never pauses (Airflow's key and default)."""
+    retention_days: NonNegative = 0
+    """Once a day the scheduler deletes finished runs (with their task instances, tries,
+    logs and XComs), audit entries, delivered outbox messages and settled alert deliveries
+    older than this many days (what ``loom db clean`` deletes); 0 keeps everything."""
     fernet_key: str = ""
     """Fernet key(s) that encrypt variables' values and connections' passwords and extras
     in the database; comma-separated, the newest first, to rotate (``loom
@@ -414,6 +418,9 @@ class AlertsSettings(_Section):
     """Webhooks (names under ``webhooks``) of tasks and DAGs that set no ``notify``."""
     poll_interval: Duration = timedelta(seconds=1)
     """Pause of the notifier between two passes that found nothing to deliver."""
+    concurrency: Count = 4
+    """Deliveries a notifier sends at once (threads), at most one per target, so that a
+    slow receiver does not hold up the others."""
 
 
 class LoggingSettings(_Section):

@@ -59,6 +59,7 @@ from engine.scheduling.emptytasks import settle_finishing_empty
 from engine.scheduling.failfast import stop_after_failure
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.scheduling.readiness import RunRows
+from engine.scheduling.retention import RETENTION_CHECK_EVERY, apply_retention
 from engine.scheduling.wakeup import LocalWaker, Waker
 from engine.services.backfill import complete_finished_backfills
 from engine.services.dagversions import load_run_dags
@@ -92,6 +93,8 @@ class TickReport:
     deadlines_missed: int = 0
     resubmitted: int = 0
     runs_finished: int = 0
+    rows_pruned: int = 0
+    """Rows the daily retention clean deleted (``core.retention_days``)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -123,6 +126,8 @@ class Scheduler:
         self._limits = Limits(parallelism=config.parallelism)
         self._grace = max(2 * config.tick_interval, MIN_RECONCILE_GRACE)
         self._max_failed_runs = settings.core.max_consecutive_failed_dag_runs_per_dag
+        self._retention_check_at: datetime | None = None
+        """Before this, the retention step does not even ask whether it is due."""
 
     def run(self, stop_event: threading.Event) -> None:
         """Tick until ``stop_event`` is set: a full tick every ``scheduler.tick_interval``
@@ -193,6 +198,7 @@ class Scheduler:
             self._step("backfills", report, lambda s: self._backfills(s, now, report))
             self._step("deadlines", report, lambda s: self._deadlines(s, now, report))
             self._reconcile(self._step("reconcile", report, lambda s: self._stale(s, now)), report)
+            self._retention(now, report)
         return report
 
     def _step(
@@ -293,6 +299,21 @@ class Scheduler:
 
     def _stale(self, session: Session, now: datetime) -> list[TaskJob]:
         return stale_queued(session=session, now=now, grace=self._grace)
+
+    def _retention(self, now: datetime, report: TickReport) -> None:
+        """Once a day, delete history older than ``core.retention_days`` (in batches, each
+        committed: see :mod:`engine.scheduling.retention`)."""
+        days = self._settings.core.retention_days
+        if days <= 0 or (self._retention_check_at is not None and now < self._retention_check_at):
+            return
+        self._retention_check_at = now + RETENTION_CHECK_EVERY
+        try:
+            cleaned = apply_retention(session_factory=self._sessions, now=now, days=days)
+        except Exception:  # the next check tries again; logged and counted like a step
+            logger.exception("scheduler step 'retention' failed")
+            report.errors.append("retention")
+            return
+        report.rows_pruned = cleaned.total if cleaned is not None else 0
 
     # -- after the commit -----------------------------------------------------------------
 

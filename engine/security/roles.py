@@ -76,6 +76,7 @@ OP: frozenset[PermissionPair] = (
     USER
     | {(a, r) for a in Action for r in (Resource.POOLS, Resource.DEAD_LETTERS, *_OP_MANAGED)}
     | {(Action.READ, r) for r in _OP_AND_ADMIN}
+    | {(Action.EDIT, Resource.NOTIFICATIONS)}  # retry a delivery the notifier gave up on
 )
 ADMIN: frozenset[PermissionPair] = ALL_PERMISSIONS
 
@@ -86,7 +87,8 @@ BUILTIN_ROLES: dict[str, tuple[str, frozenset[PermissionPair]]] = {
         USER,
     ),
     "Op": (
-        "User, plus manage pools, dead letters, variables and connections, read alert deliveries.",
+        "User, plus manage pools, dead letters, variables and connections, read and retry "
+        "alert deliveries.",
         OP,
     ),
     "Admin": ("Everything, including users, roles, the audit log and configuration.", ADMIN),

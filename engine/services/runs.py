@@ -28,10 +28,11 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, TaskInstance, XCom
+from engine.models.transitions import set_run_state
 from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
 from engine.services.dags import require_dag
-from engine.services.dagversions import latest_dag_version
+from engine.services.dagversions import latest_dag_version, load_run_dags
 from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
 from engine.state import DagRunState, TaskInstanceState
@@ -186,18 +187,40 @@ def trigger_dag(
 def mark_run(
     *, session: Session, dag_id: str, run_id: str, state: DagRunState, now: datetime
 ) -> DagRun:
-    """Mark a run ``success`` or ``failed`` (by hand); its end date becomes ``now``."""
+    """Mark a run ``success`` or ``failed`` (by hand); its end date becomes ``now``.
+
+    A compare-and-set, so the change (and its alert, written in the same transaction)
+    happens once; a run that moved meanwhile is a :class:`ConflictError`.
+    """
     if state not in {DagRunState.SUCCESS, DagRunState.FAILED}:
         raise InvalidInputError(f"a run can be marked success or failed, not {state}")
     run = get_run(session=session, dag_id=dag_id, run_id=run_id)
-    if run.state is not state:
-        logger.info(
-            "dag run %s (%s.%s): %s -> %s (marked)", run.id, dag_id, run_id, run.state, state
-        )
-        run.state = state
-        run.end_date = now
-        session.flush()
+    if run.state is state:
+        return run
+    logger.info("dag run %s (%s.%s): %s -> %s (marked)", run.id, dag_id, run_id, run.state, state)
+    if not set_run_state(
+        session=session, run_id_pk=run.id, expected=run.state, new=state, end_date=now
+    ):
+        raise ConflictError(f"run {run_id!r} of {dag_id!r} changed state meanwhile; try again")
+    _alert_marked_run(session, run, state, now)
     return run
+
+
+def _alert_marked_run(session: Session, run: DagRun, state: DagRunState, now: datetime) -> None:
+    """The run's ``dag_run.succeeded`` / ``dag_run.failed`` alert, as if it had ended so
+    (its DAG's callbacks are not run: a person decided, no task did)."""
+    # Here, not at the top: reading and triggering runs never write alerts (see delete_run).
+    from engine.delivery.notifications import emit
+
+    dag = load_run_dags(session=session, run_ids=[run.id]).get(run.id)
+    if dag is None:
+        logger.warning("dag run %s.%s marked %s: its DAG is gone, no alert", run.dag_id,
+                       run.run_id, state)  # fmt: skip
+        return
+    error = emit.MARKED_FAILED if state is DagRunState.FAILED else None
+    emit.dag_run_finished(
+        session=session, dag_run=run, dag=dag.dag, state=state, now=now, error=error
+    )
 
 
 def delete_run(*, session: Session, dag_id: str, run_id: str) -> None:

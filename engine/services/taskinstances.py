@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session, defer
 
 from engine.authoring.serialization import SerializedDAG
 from engine.durations import seconds_between
-from engine.errors import InvalidInputError, NotFoundError
+from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
+from engine.models.transitions import set_task_state
 from engine.scheduling.wakeup import request_wake
 from engine.services.dagversions import load_run_dag
 from engine.services.markers import marked_tasks, too_deep
@@ -216,13 +217,28 @@ def mark_task_instance(
     ti = get_task_instance(
         session=session, dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index
     )
-    if ti.state is not state:
-        ti.state = state
-        ti.end_date = now
-        ti.next_retry_at = ti.next_poke_at = None
-        ti.trigger_id = ti.next_method = ti.next_kwargs = ti.trigger_timeout = None
-        session.flush()
+    if ti.state is state:
+        return ti
+    logger.info("task instance %s (%s.%s.%s): %s -> %s (marked)", ti.id, dag_id, run_id,
+                ti.task_id, ti.state, state)  # fmt: skip
+    if not set_task_state(
+        session=session, ti_id=ti.id, expected=ti.state, new=state, try_number=ti.try_number,
+        end_date=now, next_retry_at=None, next_poke_at=None, trigger_id=None,
+        next_method=None, next_kwargs=None, trigger_timeout=None,
+    ):  # fmt: skip
+        raise ConflictError(f"task {task_id!r} of run {run_id!r} changed meanwhile; try again")
+    _alert_marked(session, ti, now)
     return ti
+
+
+def _alert_marked(session: Session, ti: TaskInstance, now: datetime) -> None:
+    """The alert of a task instance marked by hand, as if it had ended so."""
+    # Here, not at the top: reading task instances never writes alerts.
+    from engine.delivery.notifications import emit
+
+    task = load_run_dag(session=session, run=ti.dag_run).dag.tasks.get(ti.task_id)
+    if task is not None:
+        emit.task_marked(session=session, ti=ti, task=task, now=now)
 
 
 def clear_task_instance(

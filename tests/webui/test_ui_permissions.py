@@ -58,6 +58,7 @@ IDS = {"ui.import_error": (2, 1), "ui.dead_letter": (1, 2)}
 """Object ids (in scope, out of scope): import error 2 is of the file defining both DAGs,
 1 of a file defining none; dead letter 1 is of ``example``, 2 of ``finance_report``."""
 IDS["ui.replay_dead_letter"] = IDS["ui.discard_dead_letter"] = IDS["ui.dead_letter"]
+IDS["ui.retry_notification"] = (1, 2)  # the given-up deliveries of example, finance_report
 NAMES = {"pool": "etl", "edit_pool": "etl", "delete_pool": "etl"}
 NAMES |= {"role": "Custom", "edit_role": "Custom", "delete_role": "Custom"}
 
@@ -70,6 +71,7 @@ FORMS: dict[str, dict[str, str]] = {
     "ui.mark_task": {"state": "success"},
     "ui.replay_dead_letter": {},
     "ui.discard_dead_letter": {},
+    "ui.retry_notification": {},
     "ui.create_pool": {"name": "gpu", "slots": "1"},
     "ui.edit_pool": {"slots": "9", "description": ""},
     "ui.delete_pool": {},
@@ -199,7 +201,7 @@ def _delivery(dag_id: str) -> NotificationDelivery:
         dag_id=dag_id,
         run_id="manual__1",
         payload={},
-        status=DeliveryStatus.DELIVERED,
+        status=DeliveryStatus.FAILED,  # given up: Retry applies
         attempts=1,
         next_attempt_at=T0,
         created_at=T0,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from engine.config.masking import mask_urls_in
 from engine.delivery.notifications.routing import PlannedDelivery
-from engine.errors import NotFoundError
+from engine.errors import ConflictError, NotFoundError
 from engine.models import DeliveryStatus, NotificationDelivery
 from engine.services.pagination import order_columns
 
@@ -242,4 +242,29 @@ def get_delivery(
     row = session.get(D, id)
     if row is None or (dag_ids is not None and row.dag_id not in dag_ids):
         raise NotFoundError(f"notification {id} not found")
+    return row
+
+
+def retry_delivery(
+    *, session: Session, id: int, now: datetime, dag_ids: Collection[str] | None = None
+) -> NotificationDelivery:
+    """Make delivery ``id``, which the notifier gave up on (``failed``), pending and due
+    at ``now`` with its attempts reset, so the next pass sends it again (same event id:
+    a receiver that did get it can drop the copy). :class:`NotFoundError` as
+    :func:`get_delivery`; :class:`ConflictError` for a delivery that has not failed. Its
+    ``last_error`` stays until the next attempt replaces it."""
+    row = get_delivery(session=session, id=id, dag_ids=dag_ids)
+    result = session.execute(
+        sa.update(D)
+        .where(D.id == id, D.status == DeliveryStatus.FAILED)
+        .values(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if not getattr(result, "rowcount", 0):
+        raise ConflictError(
+            f"notification {id} is {row.status.value}: only a failed (given up) delivery "
+            "can be retried"
+        )
+    logger.info("delivery %s (%s to %s of event %s): retried by hand", id, row.channel,
+                row.target, row.event_id)  # fmt: skip
     return row

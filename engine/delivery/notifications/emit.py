@@ -25,7 +25,7 @@ from engine.delivery.notifications.events import Event, EventType
 from engine.delivery.notifications.routing import Route, run_route, task_route
 from engine.delivery.outbox import enqueue
 from engine.models import DagRun, OutboxKind, TaskInstance
-from engine.state import DagRunState
+from engine.state import DagRunState, TaskInstanceState
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,20 @@ def task_succeeded(
 ) -> None:
     """``ti`` succeeded; written only when the task opted in (nothing to write otherwise)."""
     _task_event(session, EventType.TASK_SUCCEEDED, ti, task, now)
+
+
+MARKED_FAILED = ("MarkedFailed", "marked failed by hand")
+"""The error an event of a task or run marked failed by a person carries."""
+
+
+def task_marked(*, session: Session, ti: TaskInstance, task: SerializedTask, now: datetime) -> None:
+    """A person marked ``ti`` (now in its new state): ``task.failed`` for failed, and
+    ``task.succeeded`` (opt-in) for success, as if it had ended so; skipped tells no one.
+    No ``dead_letter.created``: nothing is parked for a failure a person decided."""
+    if ti.state is TaskInstanceState.FAILED:
+        _task_event(session, EventType.TASK_FAILED, ti, task, now, error=_error(*MARKED_FAILED))
+    elif ti.state is TaskInstanceState.SUCCESS:
+        _task_event(session, EventType.TASK_SUCCEEDED, ti, task, now)
 
 
 def task_deadline_missed(

@@ -8,12 +8,14 @@ passes work in two steps:
    ``notification_delivery`` row per (event, channel, target), inserted in the
    transaction that marks the outbox row delivered. A unique key on the triple makes a
    second fan-out impossible.
-2. **send** (:class:`ChannelSender`) — one delivery at a time: claim it (a lease,
-   committed), send it outside any transaction, then record the outcome with a
-   compare-and-set on the claim: ``delivered``; pending again with exponential backoff;
-   or ``failed`` (given up). After a failure that says the receiver is down or
-   overloaded, that target's other deliveries wait for the same retry time instead of
-   each costing a timeout.
+2. **send** (:class:`ChannelSender`) — up to ``alerts.concurrency`` deliveries at once,
+   each in a thread of a small pool, at most one per target (channel and name) so that a
+   slow receiver holds up only its own queue: claim a delivery (a lease, committed),
+   send it outside any transaction, then record the outcome with a compare-and-set on
+   the claim: ``delivered``; pending again with exponential backoff; or ``failed``
+   (given up). After a failure that says the receiver is down or overloaded, that
+   target's other deliveries wait for the same retry time instead of each costing a
+   timeout.
 
 Guarantees: a delivery recorded ``delivered`` is never sent again, across restarts and
 replicas. A notifier that dies between the receiver's acknowledgement and the record
@@ -28,7 +30,9 @@ from __future__ import annotations
 
 import logging
 import ssl
+import threading
 from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -106,24 +110,63 @@ class FanOutHandler:
 
 
 class ChannelSender:
-    """Sends due deliveries through their channels, one at a time, and records each outcome."""
+    """Sends due deliveries through their channels, ``concurrency`` at once (one per
+    target at a time), and records each outcome."""
 
     def __init__(
-        self, *, session_factory: sessionmaker[Session], channels: Mapping[str, Channel]
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        concurrency: int = 1,
     ) -> None:
         self.session_factory = session_factory
         self.channels = dict(channels)
+        self.concurrency = concurrency
         longest = max((c.longest_try() for c in self.channels.values()), default=timedelta(0))
         self.lease = CLAIM_MARGIN + longest
+        self._lock = threading.Lock()
+        """Guards the pass's report and failed targets, which sending threads update."""
 
     def run(self, current: Clock, report: DispatchReport, limit: int) -> None:
-        """Try due deliveries until ``report`` counts ``limit`` tries or none is due."""
+        """Try due deliveries until ``report`` counts ``limit`` tries or none is due.
+
+        The calling thread claims; a pool of ``concurrency`` threads sends and records.
+        A target with a delivery in flight is skipped when claiming, so its next one
+        waits for it (each target's deliveries keep their order) while other targets'
+        go ahead. Returns when every delivery it started is recorded.
+        """
         failed_targets: set[Target] = set()
-        while report.tried < limit:
-            job = self._claim(current(), failed_targets)
-            if job is None:
-                break
-            self._deliver(job, current, report, failed_targets)
+        busy: dict[Future[None], Target] = {}
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="loom-notify") as pool:
+            while True:
+                job = self._next(current, report, limit, failed_targets, busy)
+                if job is not None:
+                    sent = pool.submit(self._deliver, job, current, report, failed_targets)
+                    busy[sent] = (job.channel, job.target)
+                    continue
+                if not busy:
+                    return
+                done, _ = wait(busy, return_when=FIRST_COMPLETED)
+                for future in done:
+                    del busy[future]
+                    future.result()  # a database error while recording ends the pass
+
+    def _next(
+        self,
+        current: Clock,
+        report: DispatchReport,
+        limit: int,
+        failed_targets: set[Target],
+        busy: Mapping[Future[None], Target],
+    ) -> DeliveryJob | None:
+        """The next delivery to start, claimed; None when the pool is full, the pass has
+        tried ``limit``, or none is due outside the failed and busy targets."""
+        with self._lock:
+            if len(busy) >= self.concurrency or report.tried + len(busy) >= limit:
+                return None
+            skip = failed_targets | set(busy.values())
+        return self._claim(current(), skip)
 
     def _claim(self, now: datetime, skip: set[Target]) -> DeliveryJob | None:
         with self.session_factory.begin() as session:
@@ -151,7 +194,7 @@ class ChannelSender:
             return
         with self.session_factory.begin() as session:
             won = record_delivered(session=session, job=job, now=current(), note=note)
-        _count(report, "delivered", won, job.channel)
+        self._count(report, "delivered", won, job.channel)
         if won:
             logger.info("event %s (%s) delivered by %s to %s", job.event_id, job.event_type,
                         job.channel, job.target)  # fmt: skip
@@ -170,23 +213,33 @@ class ChannelSender:
                        job.event_type, job.channel, job.target, job.attempts + 1,
                        failure.kind, reason)  # fmt: skip
         retry_at = self._retry_at(job, channel, failure, now)
-        with self.session_factory.begin() as session:
-            if retry_at is None:
-                error = reason
-                if failure.kind is not FailureKind.PERMANENT:
-                    error += f" (given up after {job.attempts + 1} attempts)"
+        if retry_at is None:
+            error = reason
+            if failure.kind is not FailureKind.PERMANENT:
+                error += f" (given up after {job.attempts + 1} attempts)"
+            with self.session_factory.begin() as session:
                 won = record_given_up(session=session, job=job, error=error, now=now)
-                _count(report, "given_up", won, job.channel)
-                return
-            counted = failure.kind is not FailureKind.UNREACHABLE
+            self._count(report, "given_up", won, job.channel)
+            return
+        counted = failure.kind is not FailureKind.UNREACHABLE
+        with self.session_factory.begin() as session:
             won = record_retry(
                 session=session, job=job, error=reason, retry_at=retry_at, counted=counted
             )
-            _count(report, "retrying", won, job.channel)
-            report.held += hold_target(
+            held = hold_target(
                 session=session, channel=job.channel, target=job.target, now=now, until=retry_at
             )
-        failed_targets.add((job.channel, job.target))
+        self._count(report, "retrying", won, job.channel)
+        with self._lock:
+            report.held += held
+            failed_targets.add((job.channel, job.target))
+
+    def _count(self, report: DispatchReport, field: str, won: bool, channel: str) -> None:
+        """Count an attempt's outcome in the pass's report and in the process's metrics."""
+        name = field if won else "lost"
+        with self._lock:
+            setattr(report, name, getattr(report, name) + 1)
+        instruments.get().notification_deliveries.labels(channel, name).inc()
 
     def _retry_at(
         self, job: DeliveryJob, channel: Channel | None, failure: DeliveryError, now: datetime
@@ -204,13 +257,6 @@ class ChannelSender:
         if failure.retry_after is not None and failure.retry_after > delay:
             delay = failure.retry_after
         return now + delay
-
-
-def _count(report: DispatchReport, field: str, won: bool, channel: str) -> None:
-    """Count an attempt's outcome in the pass's report and in the process's metrics."""
-    name = field if won else "lost"
-    setattr(report, name, getattr(report, name) + 1)
-    instruments.get().notification_deliveries.labels(channel, name).inc()
 
 
 def build_notifier(
@@ -233,7 +279,13 @@ def build_notifier(
         name="notifier",
         session_factory=session_factory,
         handlers={OutboxKind.NOTIFICATION: fan_out},
-        follow_ups=[ChannelSender(session_factory=session_factory, channels=channels)],
+        follow_ups=[
+            ChannelSender(
+                session_factory=session_factory,
+                channels=channels,
+                concurrency=settings.alerts.concurrency,
+            )
+        ],
         clock=clock,
     )
 

@@ -175,6 +175,8 @@ class Reply:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
+    gate: threading.Event | None = None
+    """Answer only once this is set (a receiver that hangs until the test lets it go)."""
 
 
 class Receiver:
@@ -210,6 +212,8 @@ class Receiver:
                 reply = receiver.replies.popleft() if receiver.replies else Reply()
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.gate is not None:
+                    reply.gate.wait(timeout=60)
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
