@@ -1,7 +1,7 @@
 """The REST API under ``/api/v2``: Airflow 3's public API, so that Airflow's official
 Python client (``apache-airflow-client``) and ``airflowctl`` drive Loom.
 
-A second flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
+A flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
 OpenAPI document at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``.
 Operations reuse Loom's services and its
 permission machinery: every one declares its permission (``x-permission``), and
@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_smorest
 from flask import Flask
-from flask_smorest import Api
 
 from webui.api import docs
-from webui.api.blueprint import LoomApi
 from webui.api.v2 import (
     admin,
     assets,
@@ -40,6 +39,7 @@ from webui.api.v2 import (
 )
 from webui.api.v2.common import API_ROOT
 from webui.auth import declared_permission
+from webui.errors import ErrorSchema
 
 BLUEPRINTS = (
     auth.blp,
@@ -69,6 +69,16 @@ BLUEPRINTS = (
     audit_log.blp,
 )
 
+
+class LoomApi(flask_smorest.Api):  # type: ignore[misc]  # flask-smorest is untyped
+    """flask-smorest's Api with Loom's error shape; errors are handled by :mod:`webui.errors`."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Leave error handling to :func:`webui.errors.init_app` (one handler for all)."""
+
+
 CONFIG_PREFIX = "V2_"
 SPEC_CONFIG: dict[str, Any] = {
     "API_TITLE": "Loom REST API",
@@ -79,7 +89,7 @@ SPEC_CONFIG: dict[str, Any] = {
 }
 
 
-def init_app(app: Flask) -> Api:
+def init_app(app: Flask) -> LoomApi:
     """Register every ``/api/v2`` blueprint and its OpenAPI document on ``app``."""
     for key, value in SPEC_CONFIG.items():
         app.config.setdefault(CONFIG_PREFIX + key, value)
