@@ -334,6 +334,6 @@ def test_the_app_refuses_an_api_view_without_a_declared_permission(app: Flask) -
     from webui.api.v2 import _check_declarations
 
     _check_declarations(app)  # the real app passes
-    app.view_functions["v2_dags.undeclared"] = lambda: None
-    with pytest.raises(RuntimeError, match=r"v2_dags\.undeclared"):
+    app.view_functions["dags.undeclared"] = lambda: None
+    with pytest.raises(RuntimeError, match=r"dags\.undeclared"):
         _check_declarations(app)

@@ -284,7 +284,7 @@ def test_bulk_variables(admin: airflow.ApiClient) -> None:
     assert {v.key: v.value for v in api.get_variables().variables} == {
         "a": "1", "b": "2", "region": "us",
     }  # fmt: skip
-    assert _events(admin, "v2_variables.bulk_variables")[0].owner == "admin"
+    assert _events(admin, "variables.bulk_variables")[0].owner == "admin"
 
 
 def test_bulk_existence_rules(admin: airflow.ApiClient) -> None:

@@ -328,7 +328,7 @@ def test_the_audit_log_filters_by_dag_outcome_and_user_and_pages(
 
     about = client.get(f"{url}?dag_id=example", headers=admin).get_json()
     assert [(e["action"], e["target"]) for e in about["audit_log"]] == [
-        ("v2_dags.patch_dag", "/api/v2/dags/example")
+        ("dags.patch_dag", "/api/v2/dags/example")
     ]
     assert (
         client.get(f"{url}?dag_id=finance_report", headers=admin).get_json()["total_entries"] == 0
