@@ -1,10 +1,9 @@
 """The REST API under ``/api/v2``: Airflow 3's public API, so that Airflow's official
 Python client (``apache-airflow-client``) and ``airflowctl`` drive Loom.
 
-A flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
-OpenAPI document at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``.
-Operations reuse Loom's services and its
-permission machinery: every one declares its permission (``x-permission``), and
+Loom's only API. A flask-smorest :class:`~flask_smorest.Api` serves its OpenAPI document
+at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``. Operations reuse Loom's
+services and its permission machinery: every one declares its permission (``x-permission``), and
 :func:`init_app` refuses to start when one does not. Login is ``POST /auth/token`` at the
 root, as in Airflow 3 (with Loom's refresh, logout and me beside it). Loom's own resources
 (``/deadLetters``, ``/notifications``, ``/users``, ``/roles``, ``/permissions``,
@@ -79,7 +78,6 @@ class LoomApi(flask_smorest.Api):  # type: ignore[misc]  # flask-smorest is unty
         """Leave error handling to :func:`webui.errors.init_app` (one handler for all)."""
 
 
-CONFIG_PREFIX = "V2_"
 SPEC_CONFIG: dict[str, Any] = {
     "API_TITLE": "Loom REST API",
     "API_VERSION": "v2",
@@ -92,8 +90,8 @@ SPEC_CONFIG: dict[str, Any] = {
 def init_app(app: Flask) -> LoomApi:
     """Register every ``/api/v2`` blueprint and its OpenAPI document on ``app``."""
     for key, value in SPEC_CONFIG.items():
-        app.config.setdefault(CONFIG_PREFIX + key, value)
-    api = LoomApi(app, config_prefix=CONFIG_PREFIX)
+        app.config.setdefault(key, value)
+    api = LoomApi(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
