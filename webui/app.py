@@ -15,7 +15,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 from engine.config import Settings, load_settings
-from webui import api, audit, auth, db, errors, headers, metrics, ui
+from webui import audit, auth, db, errors, headers, metrics, ui
 from webui.api import v2 as api_v2
 from webui.auth import throttle
 
@@ -48,7 +48,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app, settings)
     auth.init_app(app, settings)
     throttle.init_app(app, settings)
-    api.init_app(app)
     api_v2.init_app(app)
     ui.init_app(app, settings)
     audit.init_app(app)

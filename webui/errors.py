@@ -37,8 +37,9 @@ STATUS_BY_ERROR: tuple[tuple[type[LoomError], int], ...] = (
 )
 """Loom errors and their status; the first matching type wins, other Loom errors are 400."""
 
-AIRFLOW_SHAPED = ("/api/v2/", "/auth/")
-"""Paths whose errors also carry ``detail``, the field Airflow 3's clients read."""
+AIRFLOW_SHAPED = ("/api/", "/auth/")
+"""Paths whose errors also carry ``detail``, the field Airflow 3's clients read: the API's
+(a path under ``/api/`` that no route serves too) and its login beside it."""
 
 _FIELD_MESSAGE = re.compile(r"^([A-Za-z_][\w.]*): (.+)$", re.DOTALL)
 
@@ -54,14 +55,14 @@ class ErrorSchema(ma.Schema):
         metadata={"description": "Problems by field (dotted path for nested fields)"},
     )
     detail = ma.fields.String(
-        metadata={"description": "The message again, as Airflow 3 names it (/api/v2 only)"}
+        metadata={"description": "The message again, as Airflow 3 names it (the API only)"}
     )
 
 
 def error_response(
     code: int, message: str, errors: dict[str, list[str]] | None = None, headers: Any = None
 ) -> Response:
-    """A response of the error shape (on ``/api/v2``, with Airflow 3's ``detail`` too)."""
+    """A response of the error shape (on the API, with Airflow 3's ``detail`` too)."""
     body: dict[str, Any] = {"code": code, "message": message, "errors": errors or {}}
     if has_request_context() and request.path.startswith(AIRFLOW_SHAPED):
         body["detail"] = message

@@ -26,14 +26,14 @@ def _app() -> Flask:
 
 
 @functools.cache
-def openapi(version: str = "v1") -> dict[str, Any]:
+def openapi(version: str = "v2") -> dict[str, Any]:
     """The document ``/api/{version}/openapi.json`` serves."""
     url = f"/api/{version}/openapi.json"
     document: dict[str, Any] = _app().test_client().get(url).get_json()
     return document
 
 
-def operations(version: str = "v1") -> list[tuple[str, str, dict[str, Any]]]:
+def operations(version: str = "v2") -> list[tuple[str, str, dict[str, Any]]]:
     """Every (method, path, operation) of the document."""
     return [
         (method, path, item[method])

@@ -57,9 +57,7 @@ def test_an_api_change_without_its_entry_did_not_happen(
 
     assert reply.status_code == 500
     assert _pool(pg_app, "fresh") is None
-    assert _entries(pg_app, "v2_pools.create") == [
-        ("op", "error", {"method": "POST", "status": 500})
-    ]
+    assert _entries(pg_app, "pools.create") == [("op", "error", {"method": "POST", "status": 500})]
 
 
 def test_a_ui_change_without_its_entry_did_not_happen(pg_app: Flask, client: FlaskClient) -> None:
@@ -80,7 +78,7 @@ def test_a_change_and_its_entry_are_committed_together(
 
     assert reply.status_code == 201
     assert _pool(pg_app, "fresh") == 1
-    assert _entries(pg_app, "v2_pools.create") == [("op", "success", {"method": "POST"})]
+    assert _entries(pg_app, "pools.create") == [("op", "success", {"method": "POST"})]
 
 
 def test_refused_changes_are_recorded_as_refused_and_change_nothing(
@@ -95,10 +93,10 @@ def test_refused_changes_are_recorded_as_refused_and_change_nothing(
     forbidden = client.post("/api/v2/pools", json={"name": "x", "slots": 1}, headers=viewer)
     assert forbidden.status_code == 403
 
-    assert _entries(pg_app, "v2_roles.patch_role") == [
+    assert _entries(pg_app, "roles.patch_role") == [
         ("admin", "refused", {"method": "PATCH", "status": 409})
     ]
-    assert _entries(pg_app, "v2_pools.create") == [
+    assert _entries(pg_app, "pools.create") == [
         ("admin", "refused", {"method": "POST", "status": 422}),
         ("viewer", "denied", {"method": "POST", "status": 403}),
     ]

@@ -144,10 +144,10 @@ def test_logins_and_mutations_are_audited_with_user_source_and_outcome(
     client.get("/api/v2/pools", headers=headers)  # reads are not audited
     rows = [(e.username, e.action, e.outcome, e.target) for e in audit_entries(app)]
     assert rows == [
-        ("op", "v2_auth.token", "denied", "/auth/token"),
-        ("op", "v2_auth.token", "success", "/auth/token"),
-        ("op", "v2_pools.create", "success", "/api/v2/pools"),
-        ("op", "v2_users.create", "denied", "/api/v2/users"),
+        ("op", "auth.token", "denied", "/auth/token"),
+        ("op", "auth.token", "success", "/auth/token"),
+        ("op", "pools.create", "success", "/api/v2/pools"),
+        ("op", "users.create", "denied", "/api/v2/users"),
     ]
     assert all(e.source_ip == "127.0.0.1" and e.created_at for e in audit_entries(app))
     assert audit_entries(app)[0].details["login"] == "bad_credentials"
@@ -171,8 +171,8 @@ def test_refresh_and_logout_are_audited(app: Flask, client: FlaskClient) -> None
     assert client.post(LOGOUT, headers=bearer(tokens["access_token"])).status_code == 200
     rows = [(e.username, e.action, e.outcome, e.target) for e in audit_entries(app)]
     assert rows[-2:] == [
-        ("user", "v2_auth.refresh", "success", "/auth/refresh"),
-        ("user", "v2_auth.logout", "success", "/auth/logout"),
+        ("user", "auth.refresh", "success", "/auth/refresh"),
+        ("user", "auth.logout", "success", "/auth/logout"),
     ]
 
 

@@ -15,7 +15,6 @@ from webui.app import MAX_CONTENT_LENGTH
 
 Headers = Callable[[str], dict[str, str]]
 SHAPE = {"code", "message", "errors", "detail"}  # detail: what Airflow 3's clients read
-V1_SHAPE = {"code", "message", "errors"}  # Loom-only resources, until they move to /api/v2
 
 
 def test_malformed_json_is_400(client: FlaskClient, as_role: Headers) -> None:
@@ -62,7 +61,7 @@ def test_domain_validation_is_422_naming_the_field(client: FlaskClient, as_role:
 
 def test_a_short_password_is_422_naming_the_field(client: FlaskClient, as_role: Headers) -> None:
     short = client.post(
-        "/api/v1/users",
+        "/api/v2/users",
         json={"username": "u", "password": "short", "roles": ["Viewer"]},
         headers=as_role("Admin"),
     )
@@ -79,6 +78,9 @@ def test_a_short_password_is_422_naming_the_field(client: FlaskClient, as_role: 
         "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/logs/9",
         "/api/v2/pools/nope",
         "/api/v2/importErrors/999",
+        "/api/v2/deadLetters/999",
+        "/api/v2/users/nope",
+        "/api/v2/roles/nope",
         "/api/v2/no/such/route",
     ],
 )
@@ -88,15 +90,12 @@ def test_unknown_ids_are_404(client: FlaskClient, as_role: Headers, path: str) -
     assert set(response.get_json()) == SHAPE
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/v1/deadLetters/999", "/api/v1/users/nope", "/api/v1/roles/nope"]
-)
-def test_unknown_ids_of_loom_resources_are_404(
-    client: FlaskClient, as_role: Headers, path: str
-) -> None:
+@pytest.mark.parametrize("path", ["/api/v1/dags", "/api/v1/openapi.json", "/api/v1/docs"])
+def test_api_v1_is_gone(client: FlaskClient, as_role: Headers, path: str) -> None:
+    """One API, not two: ``/api/v1`` answers 404 in the API's error shape."""
     response = client.get(path, headers=as_role("Admin"))
     assert response.status_code == 404
-    assert set(response.get_json()) == V1_SHAPE
+    assert set(response.get_json()) == SHAPE
 
 
 def test_conflicts_are_409(client: FlaskClient, as_role: Headers) -> None:
@@ -111,7 +110,7 @@ def test_conflicts_are_409(client: FlaskClient, as_role: Headers) -> None:
 
 
 def test_a_builtin_role_is_409(client: FlaskClient, as_role: Headers) -> None:
-    builtin = client.delete("/api/v1/roles/Viewer", headers=as_role("Admin"))
+    builtin = client.delete("/api/v2/roles/Viewer", headers=as_role("Admin"))
     assert builtin.status_code == 409
 
 
@@ -137,15 +136,20 @@ def test_page_sizes_are_capped(app: Flask, client: FlaskClient, as_role: Headers
 
 def test_paging_and_ordering(client: FlaskClient, as_role: Headers) -> None:
     admin = as_role("Admin")
-    first = client.get("/api/v1/users?limit=2&order_by=-username", headers=admin).get_json()
-    assert [u["username"] for u in first["items"]] == ["viewer", "victim"]
-    assert first["total"] == 6
-    second = client.get("/api/v1/users?limit=2&offset=2&order_by=-username", headers=admin)
-    assert [u["username"] for u in second.get_json()["items"]] == ["user", "op"]
-    bad = client.get("/api/v1/users?order_by=password_hash", headers=admin)
+    first = client.get("/api/v2/users?limit=2&order_by=-username", headers=admin).get_json()
+    assert [u["username"] for u in first["users"]] == ["viewer", "victim"]
+    assert first["total_entries"] == 6
+    second = client.get("/api/v2/users?limit=2&offset=2&order_by=-username", headers=admin)
+    assert [u["username"] for u in second.get_json()["users"]] == ["user", "op"]
+    bad = client.get("/api/v2/users?order_by=password_hash", headers=admin)
     assert bad.status_code == 422
     assert "order_by" in bad.get_json()["errors"]
-    assert client.get("/api/v1/users?limit=0", headers=admin).status_code == 422
+    empty = client.get("/api/v2/users?limit=0", headers=admin)  # as Airflow: a count only
+    assert empty.status_code == 200
+    assert empty.get_json() == {"users": [], "total_entries": 6}
+    negative = client.get("/api/v2/users?limit=-1", headers=admin)
+    assert negative.status_code == 422
+    assert "limit" in negative.get_json()["errors"]
 
 
 def test_nul_characters_in_ids_are_400(client: FlaskClient, as_role: Headers) -> None:

@@ -38,14 +38,11 @@ def _admin_headers(app: Flask) -> Callable[[], dict[str, str]]:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-@pytest.mark.parametrize(("version", "at_least"), [("v1", 40), ("v2", 25)])
-def test_every_operation_survives_generated_requests(
-    pg_app: Flask, version: str, at_least: int
-) -> None:
-    schema = schemathesis.openapi.from_wsgi(f"/api/{version}/openapi.json", pg_app)
+def test_every_operation_survives_generated_requests(pg_app: Flask) -> None:
+    schema = schemathesis.openapi.from_wsgi("/api/v2/openapi.json", pg_app)
     headers = _admin_headers(pg_app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= at_least
+    assert len(operations) >= 90
     for operation in operations:
 
         @settings(

@@ -23,8 +23,10 @@ def test_a_tag_limited_role_sees_only_its_dags_in_every_list(
     asked = client.post(f"{ALL_RUNS}/list", json={"dag_ids": ["finance_report"]}, headers=etl)
     assert asked.status_code == 200
     assert asked.get_json()["dag_runs"] == []
-    letters = client.get("/api/v1/deadLetters?dag_id=finance_report", headers=etl).get_json()
-    assert letters["total"] == 0
+    letters = client.get("/api/v2/deadLetters?dag_id=finance_report", headers=etl).get_json()
+    assert letters == {"dead_letters": [], "total_entries": 0}
+    mine = client.get("/api/v2/deadLetters?dag_id=example", headers=etl).get_json()
+    assert mine["total_entries"] == 1
     assert client.get("/api/v2/importErrors", headers=etl).get_json()["total_entries"] == 0
     # The unlimited admin sees both DAGs, their runs and the import error.
     assert client.get("/api/v2/dags", headers=admin).get_json()["total_entries"] == 2
@@ -51,7 +53,7 @@ def test_a_tag_limited_role_gets_404_for_other_dags(client: FlaskClient, as_role
         assert client.get(path, headers=etl).status_code == 404, path
     assert client.get("/api/v2/dags/example", headers=etl).status_code == 200
     assert client.get("/api/v2/dags/example/tasks", headers=etl).status_code == 200
-    assert client.get("/api/v1/deadLetters/1", headers=etl).status_code == 200
+    assert client.get("/api/v2/deadLetters/1", headers=etl).status_code == 200
 
 
 def test_tags_of_a_role_can_be_changed_through_the_api(
@@ -59,10 +61,10 @@ def test_tags_of_a_role_can_be_changed_through_the_api(
 ) -> None:
     etl = as_role("etl")
     response = client.patch(
-        "/api/v1/roles/EtlViewer", json={"dag_tags": ["finance"]}, headers=as_role("Admin")
+        "/api/v2/roles/EtlViewer", json={"dag_tags": ["finance"]}, headers=as_role("Admin")
     )
     assert response.status_code == 200
     assert [d["dag_id"] for d in client.get("/api/v2/dags", headers=etl).get_json()["dags"]] == [
         "finance_report"
     ]
-    assert client.get("/api/v1/deadLetters/1", headers=etl).status_code == 404
+    assert client.get("/api/v2/deadLetters/1", headers=etl).status_code == 404

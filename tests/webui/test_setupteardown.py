@@ -42,7 +42,7 @@ def app(postgres_url: str, tmp_path: Path) -> Flask:
 
 
 def test_the_tasks_api_gives_the_teardowns_trigger_rule_and_edges(app: Flask) -> None:
-    """Airflow 3's tasks have no setup/teardown flags (/api/v1's graph had): the rule and
+    """Airflow 3's tasks have no setup/teardown flags (the UI's graph has): the rule and
     the edges are in the API, the flags in the graph below (docs/decisions.md)."""
     client = app.test_client()
     headers = bearer(login(client, "admin")["access_token"])

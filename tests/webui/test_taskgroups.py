@@ -227,7 +227,7 @@ def test_a_groups_state_is_its_most_telling_task_state(
 def test_the_task_instances_of_grouped_tasks_carry_their_group_prefixed_ids(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    """Airflow 3's task instances name no group (``task_group_id`` was /api/v1's): the
+    """Airflow 3's task instances name no group (no ``task_group_id``): the
     group is in the id's prefix, as in Airflow."""
     client = _world(postgres_url, tmp_path).test_client()
     headers = bearer(login(client, "admin")["access_token"])

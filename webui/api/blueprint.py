@@ -3,8 +3,7 @@ decorator per operation.
 
 A blueprint serves one resource of the permission catalogue; :meth:`Blueprint.operation`
 stacks what each operation declares (route, permission, input, response) in the one
-order that checks the token before the input is parsed, and :meth:`Blueprint.listing`
-declares a list endpoint (a page of items, with paging and ordering arguments).
+order that checks the token before the input is parsed.
 
 webargs parses bodies with ``json.loads``, and a body nested thousands of levels deep
 raises ``RecursionError`` (a 500). Here it is a 422 naming the body, like every other bad
@@ -25,23 +24,9 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from engine.security.roles import Action, Resource
 from engine.services.userinput import too_deep
-from webui.api.schemas.common import PageArgs, page_of
 from webui.auth import requires
-from webui.errors import ErrorSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-API_ROOT = "/api/v1"
-"""Where the API lives: every area's operations, the OpenAPI document and the docs."""
-
-
-class LoomApi(flask_smorest.Api):  # type: ignore[misc]
-    """flask-smorest's Api with Loom's error shape; errors are handled by :mod:`webui.errors`."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self) -> None:
-        """Leave error handling to :func:`webui.errors.init_app` (one handler for all)."""
 
 
 class StrictJsonParser(FlaskParser):
@@ -95,22 +80,3 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest
             return self.route(rule, methods=[method])(view)  # type: ignore[no-any-return]
 
         return decorate
-
-    def listing(
-        self, rule: str, item: type[ma.Schema], query: type[ma.Schema] = PageArgs
-    ) -> Callable[[F], F]:
-        """``GET rule``: a page of ``item``, filtered, paged and ordered by ``query``
-        (a :class:`PageArgs`), for roles that may read the blueprint's resource."""
-        return self.operation("GET", rule, Action.READ, query=query, returns=page_of(item))
-
-
-def api_blueprint(
-    name: str, path: str, description: str, resource: Resource | None = None
-) -> Blueprint:
-    """The API area ``name`` at ``API_ROOT + path``, about ``resource`` (its OpenAPI tag
-    described by ``description``)."""
-    # import_name only locates a blueprint's files; the API's areas share this folder and
-    # serve none.
-    return Blueprint(
-        name, __name__, url_prefix=API_ROOT + path, description=description, resource=resource
-    )

@@ -22,7 +22,7 @@ ASSETS = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png
 
 @bp.get("")
 def page() -> str:
-    return render_template("api/docs.html", spec_url=url_for("v2-api-docs.openapi_json"))
+    return render_template("api/docs.html", spec_url=url_for("api-docs.openapi_json"))
 
 
 @bp.get("/assets/<filename>")

@@ -25,7 +25,7 @@ from werkzeug.exceptions import TooManyRequests
 from engine.config import Settings
 from webui.errors import error_response
 
-LOGIN_ENDPOINTS = frozenset({"auth.login", "ui.login", "v2_auth.token", "v2_auth.token_cli"})
+LOGIN_ENDPOINTS = frozenset({"ui.login", "auth.token", "auth.token_cli"})
 """The views that check a password."""
 KEY_PREFIX = "loom-login"
 STRATEGY = "moving-window"

@@ -58,7 +58,7 @@ def test_a_run_note_is_stored_returned_and_audited(admin: airflow.ApiClient) -> 
     assert patched.note == "looked"
     assert api.get_dag_run("example", "manual__1").note == "looked"
     assert [r.note for r in api.get_dag_runs("example").dag_runs] == ["looked"]
-    assert [e.owner for e in _events(admin, "v2_dag_runs.patch_run")] == ["admin"]
+    assert [e.owner for e in _events(admin, "dag_runs.patch_run")] == ["admin"]
 
 
 def test_update_mask_limits_what_changes(admin: airflow.ApiClient) -> None:
@@ -284,7 +284,7 @@ def test_bulk_variables(admin: airflow.ApiClient) -> None:
     assert {v.key: v.value for v in api.get_variables().variables} == {
         "a": "1", "b": "2", "region": "us",
     }  # fmt: skip
-    assert _events(admin, "v2_variables.bulk_variables")[0].owner == "admin"
+    assert _events(admin, "variables.bulk_variables")[0].owner == "admin"
 
 
 def test_bulk_existence_rules(admin: airflow.ApiClient) -> None:

@@ -1,4 +1,4 @@
-"""Import errors, pools, dead letters, alert deliveries, the audit log, health and version."""
+"""Loom's own resources: dead letters, notification deliveries and the audit log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from engine.delivery.notifications.deliveries import shown_error
 from engine.models import DeadLetterState, DeliveryStatus
 from engine.services.audit import Outcome
-from webui.api.schemas.common import DateTime, PageArgs
+from webui.api.schemas.common import DateTime
 
 
 class LastError(fields.String):
@@ -21,36 +21,8 @@ class LastError(fields.String):
         return None if value is None else shown_error(str(value))
 
 
-class ImportErrorSchema(ma.Schema):
-    id = fields.Integer(required=True)
-    filename = fields.String(required=True)
-    message = fields.String(required=True)
-    traceback = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-
-
-class PoolSchema(ma.Schema):
-    name = fields.String(required=True)
-    slots = fields.Integer(required=True)
-    description = fields.String(allow_none=True)
-    running_slots = fields.Integer()
-    queued_slots = fields.Integer()
-    open_slots = fields.Integer()
-
-
-class PoolCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=250))
-    slots = fields.Integer(required=True, validate=validate.Range(min=0, max=1_000_000))
-    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
-
-
-class PoolPatchSchema(ma.Schema):
-    slots = fields.Integer(load_default=None, validate=validate.Range(min=0, max=1_000_000))
-    description = fields.String(load_default=None, validate=validate.Length(max=10_000))
-
-
 class DeadLetterFilters(ma.Schema):
-    """The filters of a list of dead letters (paged by the API version's arguments)."""
+    """The filters of a list of dead letters (paged by the list's arguments)."""
 
     state = fields.String(
         load_default=None, validate=validate.OneOf([s.value for s in DeadLetterState])
@@ -73,7 +45,7 @@ class DeadLetterSchema(ma.Schema):
 
 
 class AuditFilters(ma.Schema):
-    """The filters of a list of audit entries (paged by the API version's arguments)."""
+    """The filters of a list of audit entries (paged by the list's arguments)."""
 
     username = fields.String(load_default=None, validate=validate.Length(max=250))
     action = fields.String(load_default=None, validate=validate.Length(max=250))
@@ -106,26 +78,8 @@ class AuditEntrySchema(ma.Schema):
     details = fields.Dict()
 
 
-class ComponentSchema(ma.Schema):
-    status = fields.String(
-        required=True, validate=validate.OneOf(["healthy", "unhealthy", "not_configured"])
-    )
-    detail = fields.String(allow_none=True)
-
-
-class HealthSchema(ma.Schema):
-    status = fields.String(required=True, validate=validate.OneOf(["healthy", "unhealthy"]))
-    components = fields.Dict(keys=fields.String(), values=fields.Nested(ComponentSchema))
-    scheduler_heartbeat = fields.DateTime(allow_none=True)
-
-
-class VersionSchema(ma.Schema):
-    version = fields.String(required=True)
-    api = fields.String(required=True)
-
-
 class NotificationFilters(ma.Schema):
-    """The filters of a list of deliveries (paged by the API version's arguments)."""
+    """The filters of a list of deliveries (paged by the list's arguments)."""
 
     status = fields.String(
         load_default=None, validate=validate.OneOf([s.value for s in DeliveryStatus])
@@ -157,15 +111,3 @@ class NotificationSchema(ma.Schema):
     updated_at = fields.DateTime()
     delivered_at = fields.DateTime(allow_none=True)
     payload = fields.Dict(metadata={"description": "The event document this delivery sends"})
-
-
-class DeadLetterListArgs(PageArgs, DeadLetterFilters):
-    """``/api/v1``'s dead letter list arguments."""
-
-
-class AuditListArgs(PageArgs, AuditFilters):
-    """``/api/v1``'s audit log list arguments."""
-
-
-class NotificationListArgs(PageArgs, NotificationFilters):
-    """``/api/v1``'s delivery list arguments."""

@@ -1,8 +1,7 @@
-"""Schemas every area shares: paging arguments, pages of items, plain messages."""
+"""What every area of the API shares: page sizes, dates from clients, run ids, messages."""
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from engine.services.runs import RUN_ID_ALLOWED, RUN_ID_PATTERN
 from engine.services.userinput import DATE_OUT_OF_RANGE, date_in_range
 
 DEFAULT_LIMIT = 100
@@ -43,45 +43,11 @@ class FullMatch(validate.Validator):
         return value
 
 
-class PageArgs(ma.Schema):
-    """``limit`` (cut to 1000), ``offset`` and ``order_by`` (a field, ``-`` to reverse)."""
-
-    limit = fields.Integer(
-        load_default=DEFAULT_LIMIT,
-        validate=validate.Range(min=1),
-        metadata={"description": f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"},
-    )
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET))
-    order_by = fields.String(
-        load_default=None,
-        validate=validate.Length(max=64),
-        metadata={"description": "Field to order by; prefix - for descending"},
-    )
-
-
-@functools.cache
-def page_of(item: type[ma.Schema]) -> type[ma.Schema]:
-    """The schema of a page of ``item``: ``items``, ``total``, ``limit``, ``offset``."""
-    name = item.__name__.removesuffix("Schema") + "PageSchema"
-    return ma.Schema.from_dict(
-        {
-            "items": fields.List(fields.Nested(item), required=True),
-            "total": fields.Integer(required=True, metadata={"description": "Items in all pages"}),
-            "limit": fields.Integer(required=True),
-            "offset": fields.Integer(required=True),
-        },
-        name=name,
-    )
+RUN_ID = FullMatch(RUN_ID_PATTERN, RUN_ID_ALLOWED)
+"""A run id a client may choose (Airflow's rule)."""
 
 
 class MessageSchema(ma.Schema):
     """A short confirmation."""
 
     message = fields.String(required=True)
-
-
-def csv_or_list(values: list[str] | None) -> list[str] | None:
-    """Query values given repeated (``?state=a&state=b``) or comma-separated (``a,b``)."""
-    if not values:
-        return None
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]

@@ -19,17 +19,6 @@ class VariableSchema(ma.Schema):
     is_encrypted = fields.Boolean()
 
 
-class VariableBodySchema(ma.Schema):
-    key = fields.String(required=True, validate=_ID)
-    value = fields.String(required=True, validate=_TEXT)
-    description = fields.String(load_default=None, validate=_TEXT)
-
-
-class VariablePatchSchema(ma.Schema):
-    value = fields.String(required=True, validate=_TEXT)
-    description = fields.String(load_default=None, validate=_TEXT)
-
-
 class ConnectionSchema(ma.Schema):
     connection_id = fields.String(required=True)
     conn_type = fields.String(required=True)

@@ -1,10 +1,9 @@
 """The REST API under ``/api/v2``: Airflow 3's public API, so that Airflow's official
 Python client (``apache-airflow-client``) and ``airflowctl`` drive Loom.
 
-A second flask-smorest :class:`~flask_smorest.Api` (config prefix ``V2_``) serves its
-OpenAPI document at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``.
-Operations reuse Loom's services and its
-permission machinery: every one declares its permission (``x-permission``), and
+Loom's only API. A flask-smorest :class:`~flask_smorest.Api` serves its OpenAPI document
+at ``/api/v2/openapi.json``, Swagger UI on it at ``/api/v2/docs``. Operations reuse Loom's
+services and its permission machinery: every one declares its permission (``x-permission``), and
 :func:`init_app` refuses to start when one does not. Login is ``POST /auth/token`` at the
 root, as in Airflow 3 (with Loom's refresh, logout and me beside it). Loom's own resources
 (``/deadLetters``, ``/notifications``, ``/users``, ``/roles``, ``/permissions``,
@@ -15,11 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_smorest
 from flask import Flask
-from flask_smorest import Api
 
 from webui.api import docs
-from webui.api.blueprint import LoomApi
 from webui.api.v2 import (
     admin,
     assets,
@@ -40,6 +38,7 @@ from webui.api.v2 import (
 )
 from webui.api.v2.common import API_ROOT
 from webui.auth import declared_permission
+from webui.errors import ErrorSchema
 
 BLUEPRINTS = (
     auth.blp,
@@ -69,7 +68,16 @@ BLUEPRINTS = (
     audit_log.blp,
 )
 
-CONFIG_PREFIX = "V2_"
+
+class LoomApi(flask_smorest.Api):  # type: ignore[misc]  # flask-smorest is untyped
+    """flask-smorest's Api with Loom's error shape; errors are handled by :mod:`webui.errors`."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Leave error handling to :func:`webui.errors.init_app` (one handler for all)."""
+
+
 SPEC_CONFIG: dict[str, Any] = {
     "API_TITLE": "Loom REST API",
     "API_VERSION": "v2",
@@ -79,11 +87,11 @@ SPEC_CONFIG: dict[str, Any] = {
 }
 
 
-def init_app(app: Flask) -> Api:
+def init_app(app: Flask) -> LoomApi:
     """Register every ``/api/v2`` blueprint and its OpenAPI document on ``app``."""
     for key, value in SPEC_CONFIG.items():
-        app.config.setdefault(CONFIG_PREFIX + key, value)
-    api = LoomApi(app, config_prefix=CONFIG_PREFIX)
+        app.config.setdefault(key, value)
+    api = LoomApi(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )

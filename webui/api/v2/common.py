@@ -32,9 +32,11 @@ def v2_blueprint(
     *,
     root: str = API_ROOT,
 ) -> Blueprint:
-    """The area ``name`` at ``root + path`` (Loom's blueprint: permission per operation)."""
+    """The area ``name`` at ``root + path`` (Loom's blueprint: permission per operation).
+    ``name`` is also the first half of its endpoints (``users.create``), which the audit
+    log records as the action."""
     return Blueprint(
-        f"v2_{name}", __name__, url_prefix=root + path, description=description, resource=resource
+        name, __name__, url_prefix=root + path, description=description, resource=resource
     )
 
 

@@ -17,8 +17,7 @@ from engine.models import DagRun, DagVersion, TaskInstance
 from engine.models.runs import NOTE_LENGTH
 from engine.state import DagRunState, TaskInstanceState
 from webui import db
-from webui.api.schemas.common import DateTime
-from webui.api.schemas.runs import RUN_ID
+from webui.api.schemas.common import RUN_ID, DateTime
 from webui.api.v2.common import V2PageArgs
 
 TI_STATES = [s.value for s in TaskInstanceState if s is not TaskInstanceState.NONE]

@@ -1,6 +1,6 @@
 """``/api/v2/variables`` and ``/api/v2/connections`` in Airflow 3's shapes: list, create,
 get, patch (``update_mask``), delete, bulk (:mod:`webui.api.v2.bulk`). Sensitive values
-show as ``***``, as in ``/api/v1`` (whose masking this reuses)."""
+show as ``***``, as in the web UI (:mod:`webui.secrets`)."""
 
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from engine.services import variables as variable_service
 from engine.services.pagination import order_columns
 from engine.services.userinput import check_json
 from webui import db
-from webui.api import connections as v1_connections
-from webui.api import variables as v1_variables
 from webui.api.schemas.secrets import (
     ConnectionBodySchema,
     ConnectionSchema,
@@ -30,6 +28,7 @@ from webui.api.schemas.secrets import (
 from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
 from webui.api.v2.schemas_runs import only_null
+from webui.secrets import crypter, shown_connection, shown_variable, tested
 
 variables = v2_blueprint("variables", "/variables", "Variable", Resource.VARIABLES)
 connections = v2_blueprint("connections", "/connections", "Connection", Resource.CONNECTIONS)
@@ -85,7 +84,7 @@ def list_variables(args: dict[str, Any]) -> Any:
     """List variables; values of sensitive keys are masked."""
     order = order_columns(StoredVariable.key)
     result = page("variables", variable_service.variable_query().order_by(None), args, order, "key")
-    result["variables"] = [v1_variables.shown(row) for row in result["variables"]]
+    result["variables"] = [shown_variable(row) for row in result["variables"]]
     return result
 
 
@@ -100,21 +99,19 @@ def create_variable(body: dict[str, Any]) -> Any:
         raise ConflictError(f"variable {body['key']!r} exists")
     row = variable_service.set_variable(
         session=session,
-        crypter=v1_variables.crypter(),
+        crypter=crypter(),
         key=body["key"],
         value=_text(body["value"]),
         description=body["description"],
     )
     db.commit()
-    return v1_variables.shown(row)
+    return shown_variable(row)
 
 
 @variables.operation("GET", "/<variable_key>", Action.READ, returns=VariableSchema)
 def get_variable(variable_key: str) -> Any:
     """Get one variable."""
-    return v1_variables.shown(
-        variable_service.require_variable(session=db.session(), key=variable_key)
-    )
+    return shown_variable(variable_service.require_variable(session=db.session(), key=variable_key))
 
 
 @variables.operation(
@@ -132,17 +129,17 @@ def patch_variable(args: dict[str, Any], body: dict[str, Any], variable_key: str
     row = variable_service.require_variable(session=session, key=variable_key)
     value = _text(body["value"]) if "value" in mask else None
     if value is None:
-        value = variable_service.variable_value(v1_variables.crypter(), row)
+        value = variable_service.variable_value(crypter(), row)
     description = body["description"] if "description" in mask else None
     row = variable_service.set_variable(
         session=session,
-        crypter=v1_variables.crypter(),
+        crypter=crypter(),
         key=variable_key,
         value=value,
         description=description,
     )
     db.commit()
-    return v1_variables.shown(row)
+    return shown_variable(row)
 
 
 @variables.operation("DELETE", "/<variable_key>", Action.DELETE, status=204)
@@ -172,7 +169,7 @@ def list_connections(args: dict[str, Any]) -> Any:
     order = order_columns(StoredConnection.conn_id, StoredConnection.conn_type)
     query = connection_service.connection_query().order_by(None)
     result = page("connections", query, args, order, "conn_id", {"connection_id": "conn_id"})
-    result["connections"] = [v1_connections.shown(row) for row in result["connections"]]
+    result["connections"] = [shown_connection(row) for row in result["connections"]]
     return result
 
 
@@ -184,11 +181,9 @@ def create_connection(body: dict[str, Any]) -> Any:
     check_json(body, field="body")
     fields_ = {name: body[name] for name in CONNECTION_FIELDS}
     conn = Connection(conn_id=body["connection_id"], **fields_)
-    row = connection_service.save_connection(
-        session=db.session(), crypter=v1_variables.crypter(), conn=conn
-    )
+    row = connection_service.save_connection(session=db.session(), crypter=crypter(), conn=conn)
     db.commit()
-    return v1_connections.shown(row)
+    return shown_connection(row)
 
 
 @connections.operation(
@@ -198,13 +193,13 @@ def test_connection(body: dict[str, Any]) -> Any:
     """Test the connection in the body (refused, 403, unless ``core.test_connection`` is
     Enabled); a masked password or extra is taken from the stored connection of that id."""
     body = {name: value for name, value in body.items() if name != "team_name"}
-    return v1_connections.tested(body)
+    return tested(body)
 
 
 @connections.operation("GET", "/<connection_id>", Action.READ, returns=ConnectionSchema)
 def get_connection(connection_id: str) -> Any:
     """Get one connection (password masked)."""
-    return v1_connections.shown(
+    return shown_connection(
         connection_service.require_connection(session=db.session(), conn_id=connection_id)
     )
 
@@ -222,16 +217,16 @@ def patch_connection(args: dict[str, Any], body: dict[str, Any], connection_id: 
     mask = patched_fields(args, body, ("connection_id", connection_id), CONNECTION_FIELDS)
     session = db.session()
     row = connection_service.require_connection(session=session, conn_id=connection_id)
-    stored = connection_service.as_connection(v1_variables.crypter(), row)
+    stored = connection_service.as_connection(crypter(), row)
     fields_ = {
         name: body[name] if name in mask else getattr(stored, name) for name in CONNECTION_FIELDS
     }
     conn = Connection(conn_id=connection_id, **fields_)
     row = connection_service.save_connection(
-        session=session, crypter=v1_variables.crypter(), conn=conn, replace=True
+        session=session, crypter=crypter(), conn=conn, replace=True
     )
     db.commit()
-    return v1_connections.shown(row)
+    return shown_connection(row)
 
 
 @connections.operation("DELETE", "/<connection_id>", Action.DELETE, status=204)
@@ -248,10 +243,10 @@ def _write_variable(entity: dict[str, Any], names: set[str], create: bool) -> No
     if "value" in names or row is None:
         value = _text(entity["value"])
     else:
-        value = variable_service.variable_value(v1_variables.crypter(), row)
+        value = variable_service.variable_value(crypter(), row)
     variable_service.set_variable(
         session=session,
-        crypter=v1_variables.crypter(),
+        crypter=crypter(),
         key=key,
         value=value,
         description=entity["description"] if "description" in names or create else None,
@@ -280,19 +275,17 @@ def bulk_variables(body: dict[str, Any]) -> Any:
 def _write_connection(entity: dict[str, Any], names: set[str], create: bool) -> None:
     session = db.session()
     conn_id = entity["connection_id"]
-    crypter = v1_variables.crypter()
+    keys = crypter()
     stored = None
     if not create:
         row = connection_service.require_connection(session=session, conn_id=conn_id)
-        stored = connection_service.as_connection(crypter, row)
+        stored = connection_service.as_connection(keys, row)
     values = {
         name: entity[name] if stored is None or name in names else getattr(stored, name)
         for name in CONNECTION_FIELDS
     }
     conn = Connection(conn_id=conn_id, **values)
-    connection_service.save_connection(
-        session=session, crypter=crypter, conn=conn, replace=not create
-    )
+    connection_service.save_connection(session=session, crypter=keys, conn=conn, replace=not create)
 
 
 CONNECTIONS = Kind(

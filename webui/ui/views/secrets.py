@@ -22,9 +22,7 @@ from engine.services import connections as conn_service
 from engine.services import variables as var_service
 from engine.services.pagination import Page
 from webui import db
-from webui.api.connections import shown as shown_connection
-from webui.api.variables import crypter
-from webui.api.variables import shown as shown_variable
+from webui.secrets import crypter, shown_connection, shown_variable
 from webui.ui.blueprint import bp
 from webui.ui.paging import list_page
 from webui.ui.session import page

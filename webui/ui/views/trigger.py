@@ -26,7 +26,7 @@ from engine.services.runs import trigger_dag
 from engine.services.userinput import checked_datetime, loads_json
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.schemas.runs import RUN_ID
+from webui.api.schemas.common import RUN_ID
 from webui.auth import check_dag
 from webui.ui.blueprint import bp
 from webui.ui.session import current_user, page
