@@ -1,4 +1,5 @@
-"""``GET /api/v2/notifications``: alert deliveries, filtered, for operators only."""
+"""``/api/v2/notifications``: alert deliveries, filtered, for operators only; retrying one
+the notifier gave up on."""
 
 from __future__ import annotations
 
@@ -118,3 +119,25 @@ def test_one_delivery_is_read_within_the_roles_dags(
     bad = client.get(f"{url}?channel=pigeon", headers=as_role("Op"))
     assert bad.status_code == 422
     assert "channel" in bad.get_json()["errors"]
+
+
+def test_a_given_up_delivery_is_retried_by_an_operator(
+    client: FlaskClient, as_role: Headers, tmp_path: Path
+) -> None:
+    add_deliveries(tmp_path)
+    url = "/api/v2/notifications"
+    listed = client.get(f"{url}?order_by=id", headers=as_role("Admin")).get_json()
+    ids = {d["status"]: d["id"] for d in listed["notifications"]}
+
+    assert client.post(f"{url}/{ids['failed']}/retry", headers=as_role("User")).status_code == 403
+    hidden = client.post(f"{url}/{ids['failed']}/retry", headers=as_role("etlops"))
+    assert hidden.status_code in (403, 404)  # may not edit, and another DAG's
+    retried = client.post(f"{url}/{ids['failed']}/retry", headers=as_role("Op"))
+    assert retried.status_code == 200, retried.get_json()
+    assert (retried.get_json()["status"], retried.get_json()["attempts"]) == ("pending", 0)
+    again = client.post(f"{url}/{ids['failed']}/retry", headers=as_role("Op"))
+    assert again.status_code == 409
+    assert "only a failed" in again.get_json()["detail"]
+    delivered = client.post(f"{url}/{ids['delivered']}/retry", headers=as_role("Admin"))
+    assert delivered.status_code == 409
+    assert client.post(f"{url}/999999/retry", headers=as_role("Admin")).status_code == 404

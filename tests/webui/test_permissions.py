@@ -27,6 +27,7 @@ from engine.models import (
     AssetDagRunQueue,
     Backfill,
     Dag,
+    DeliveryStatus,
     NotificationDelivery,
     ParseImportError,
     User,
@@ -217,7 +218,7 @@ def matrix(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 def _seeded_template(template: Path, root: Path) -> tuple[Path, Path]:
     """The test world plus what the matrix's ids name: a scheduled DAG producing asset 1,
     backfill 1, asset alias 1, a queued event of asset 1 for ``example``, event log 1,
-    notification 1 (and import error 1 again)."""
+    notification 1, given up (and import error 1 again)."""
     seeded = root / "matrix-template.db"
     shutil.copy(template / "template.db", seeded)
     dags = root / "dags"
@@ -235,7 +236,12 @@ def _seeded_template(template: Path, root: Path) -> tuple[Path, Path]:
                 AssetDagRunQueue(asset_id=1, target_dag_id="example", created_at=T0),
                 AuditLog(id=1, username="admin", action="GET", target="/", outcome="success"),
                 NotificationDelivery(
-                    id=1, event_id="e1", channel="webhook", target="ops", dag_id="example"
+                    id=1,
+                    event_id="e1",
+                    channel="webhook",
+                    target="ops",
+                    dag_id="example",
+                    status=DeliveryStatus.FAILED,  # given up: retrying it is allowed
                 ),
                 # the world's, which this parse of another folder dropped
                 ParseImportError(id=1, filename="/dags/broken.py", message="SyntaxError: bad"),

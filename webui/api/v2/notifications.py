@@ -1,6 +1,6 @@
 """``/api/v2/notifications``: Loom's alert deliveries (one per event, channel and target;
-Airflow has no such resource), read only: list with filters, get one. A role limited to
-some DAGs sees the deliveries about those DAGs only."""
+Airflow has no such resource): list with filters, get one, retry one the notifier gave up
+on. A role limited to some DAGs sees the deliveries about those DAGs only."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.delivery.notifications.deliveries import DELIVERY_ORDER, deliveries, get_delivery
+from engine.delivery.notifications.deliveries import (
+    DELIVERY_ORDER,
+    deliveries,
+    get_delivery,
+    retry_delivery,
+)
 from engine.models import DeliveryStatus
 from engine.security.roles import Action, Resource
+from engine.timeutil import utcnow
 from webui import db
 from webui.api.schemas.admin import NotificationFilters, NotificationSchema
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
@@ -61,3 +67,14 @@ def list_notifications(args: dict[str, Any]) -> Any:
 def get_notification(notification_id: int) -> Any:
     """Get one delivery with the event document it sends."""
     return get_delivery(session=db.session(), id=notification_id, dag_ids=visible_dag_ids())
+
+
+@blp.operation("POST", "/<int:notification_id>/retry", Action.EDIT, returns=NotificationSchema)
+def retry_notification(notification_id: int) -> Any:
+    """Send a delivery the notifier gave up on (``failed``) again, attempts reset; 409 for
+    any other status."""
+    row = retry_delivery(
+        session=db.session(), id=notification_id, now=utcnow(), dag_ids=visible_dag_ids()
+    )
+    db.commit()
+    return row
