@@ -61,12 +61,22 @@ def test_the_data_lists_runs_tasks_in_dag_order_and_states(app: Flask, client: F
     data = json_as(client, "Admin", DATA)
     assert data["states"] == list(STATE_CODES)
     assert data["states"][0] == "missing"
-    assert data["run_fields"] == ["run_id", "logical_date", "state", "start_date", "end_date", "href"]
+    assert data["run_fields"] == [
+        "run_id",
+        "logical_date",
+        "state",
+        "start_date",
+        "end_date",
+        "href",
+    ]
     assert [run[0] for run in data["runs"]] == ["manual__1", "later"]  # oldest first
     assert data["runs"][0][2] == "queued"
     assert data["runs"][0][5] == "/dags/example/runs/manual__1"
     assert data["task_fields"] == ["task_id", "label", "group", "kind", "depth"]
-    assert data["tasks"] == [["extract", "extract", None, "task", 0], ["load", "load", None, "task", 0]]
+    assert data["tasks"] == [
+        ["extract", "extract", None, "task", 0],
+        ["load", "load", None, "task", 0],
+    ]
     assert len(data["cells"]) == 2 * 2
     states = cell_states(data)
     assert states[("extract", "manual__1")] == "failed"
@@ -131,7 +141,12 @@ def test_a_cells_details_state_tries_log_and_links(client: FlaskClient) -> None:
 def test_an_editor_gets_the_actions_and_they_work(client: FlaskClient) -> None:
     details = json_as(client, "Op", CELL, task_id="extract", run_id="manual__1")
     labels = [action["label"] for action in details["actions"]]
-    assert labels == ["Clear with downstream", "Clear only this task", "Mark success", "Mark failed"]
+    assert labels == [
+        "Clear with downstream",
+        "Clear only this task",
+        "Mark success",
+        "Mark failed",
+    ]
     mark = details["actions"][2]
     assert mark["url"] == "/dags/example/task-mark/extract/manual__1"
     assert mark["confirm"] == "Mark extract success?"

@@ -135,7 +135,7 @@ def _mapped_cell(dag: Dag, task_id: str, run_id: str) -> dict[str, Any]:
         now=utcnow(),
     )
     summary = listed.summary
-    args = {"dag_id": dag.dag_id, "run_id": run_id, "task_id": task_id}
+    args: dict[str, Any] = {"dag_id": dag.dag_id, "run_id": run_id, "task_id": task_id}
     return {
         "kind": "mapped",
         "task_id": task_id,
@@ -165,7 +165,7 @@ def _log_tail(ti: TaskInstance) -> dict[str, Any] | None:
         "try_number": chunk.try_number,
         "lines": lines[-LOG_TAIL_LINES:],
         "cut": len(lines) > LOG_TAIL_LINES or chunk.truncated,
-        "href": url_for("ui.task_instance", **ti_args(ti), **{"try": chunk.try_number}),
+        "href": url_for("ui.task_instance", **{**ti_args(ti), "try": chunk.try_number}),
     }
 
 
