@@ -21,6 +21,8 @@
 
   let data = null;          // the latest JSON
   let rowsShown = [];       // indexes into data.tasks of the rows drawn, top to bottom
+  let cellsOf = new Map();  // a drawn row's index -> its cells, by run
+  let current = null;       // the cell that takes the focus (tabindex 0)
   let selected = null;      // {task, run}: ids, so that a refresh keeps the selection
   let panelFor = null;      // {task, run} whose details are open
   let panelFinished = true; // whether the open details can no longer change
@@ -107,6 +109,8 @@
     const groupRow = new Map();
     data.tasks.forEach((task, index) => { if (task[3] === "group") groupRow.set(task[0], index); });
     rowsShown = data.tasks.map((_, index) => index).filter((index) => visible(index, groupRow));
+    cellsOf = new Map();
+    current = null;
     table.replaceChildren(header(), body());
     table.setAttribute("aria-rowcount", String(rowsShown.length + 1));
     table.setAttribute("aria-colcount", String(data.runs.length + 1));
@@ -151,7 +155,10 @@
       const row = element("tr", task.kind === "group" ? "group-row" : "");
       row.dataset.task = task.id;
       row.append(rowHeader(task));
-      for (let col = 0; col < width; col += 1) row.append(cell(index, col));
+      const cells = [];
+      for (let col = 0; col < width; col += 1) cells.push(cell(index, col));
+      row.append(...cells);
+      cellsOf.set(index, cells);
       tbody.append(row);
     }
     return tbody;
@@ -233,7 +240,7 @@
   // -- selection and keys -------------------------------------------------------------------
 
   function cellAt(row, col) {
-    return table.querySelector(`td[data-row="${row}"][data-col="${col}"]`);
+    return cellsOf.get(row)?.[col] || null;
   }
 
   function selectedCell() {
@@ -244,17 +251,18 @@
   }
 
   function focusSelected(move) {
-    table.querySelectorAll("td[tabindex='0']").forEach((td) => { td.tabIndex = -1; });
-    let td = selectedCell();
-    if (!td) td = table.querySelector("td.cell");
-    if (!td) return;
-    td.tabIndex = 0;
-    td.classList.add("selected");
-    if (move) td.focus();
+    if (current) {
+      current.tabIndex = -1;
+      current.classList.remove("selected");
+    }
+    current = selectedCell() || (rowsShown.length ? cellAt(rowsShown[0], 0) : null);
+    if (!current) return;
+    current.tabIndex = 0;
+    if (selected) current.classList.add("selected");
+    if (move) current.focus();
   }
 
   function select(td, move) {
-    table.querySelectorAll("td.selected").forEach((old) => old.classList.remove("selected"));
     const row = Number(td.dataset.row);
     const col = Number(td.dataset.col);
     selected = { task: data.tasks[row][0], run: data.runs[col][0] };
@@ -467,8 +475,10 @@
       if (!reply.ok) throw new Error(`HTTP ${reply.status}`);
       const fresh = await reply.json();
       const before = panelFor ? panelCode() : null;
-      data = fresh;
-      draw();
+      if (!patch(fresh)) {
+        data = fresh;
+        draw();
+      }
       if (panelFor && (before !== panelCode() || !panelFinished)) openDetails(panelFor);
       if (fresh.live) pollTimer = setTimeout(load, POLL_MS);
     } catch (error) {
@@ -476,6 +486,41 @@
       status.textContent = `The grid could not be loaded (${error.message}); trying again.`;
       pollTimer = setTimeout(load, POLL_MS * 2);
     }
+  }
+
+  // A refresh of the same tasks and runs replaces only the cells that changed, and the
+  // run bars (a running run's grows): a redraw of 25,000 cells would block the page.
+  function patch(fresh) {
+    if (!data || JSON.stringify(fresh.tasks) !== JSON.stringify(data.tasks)) return false;
+    if (fresh.runs.map((r) => r[0]).join("\n") !== data.runs.map((r) => r[0]).join("\n")) return false;
+    const old = data;
+    data = fresh;
+    table.querySelector("thead").replaceWith(header());
+    const width = data.runs.length;
+    for (const index of rowsShown) {
+      const cells = cellsOf.get(index);
+      const before = JSON.stringify(old.mapped[String(index)] || null);
+      const mappedChanged = before !== JSON.stringify(data.mapped[String(index)] || null);
+      if (mappedChanged) cells[0]?.parentElement.firstElementChild.replaceWith(rowHeader(taskOf(index)));
+      for (let col = 0; col < width; col += 1) {
+        const flat = index * width + col;
+        const same = old.cells[flat] === data.cells[flat] && old.tries[String(flat)] === data.tries[String(flat)];
+        if (same && !mappedChanged) continue;
+        const fresher = cell(index, col);
+        if (cells[col] === current) {
+          fresher.tabIndex = 0;
+          fresher.classList.toggle("selected", Boolean(selected));
+          const focused = document.activeElement === current;
+          cells[col].replaceWith(fresher);
+          current = fresher;
+          if (focused) fresher.focus();
+        } else {
+          cells[col].replaceWith(fresher);
+        }
+        cells[col] = fresher;
+      }
+    }
+    return true;
   }
 
   function panelCode() {
