@@ -1,5 +1,6 @@
 """Mapped tasks in a real Chromium: the grid shows a mapped task's count and summary, its
-cell opens the list of its map indexes, and one index's page shows that instance's log."""
+cell's details link to the list of its map indexes, and one index's page shows that
+instance's log."""
 
 from __future__ import annotations
 
@@ -40,11 +41,14 @@ def test_the_grid_opens_a_mapped_tasks_instances_and_one_instances_log(
     page.goto(f"{loom.url}/dags/mapped_browser")
     expect(page.get_by_role("rowheader", name="shout [3]")).to_be_visible()
     cell = page.get_by_role(
-        "link", name=f"shout on {mapped_run}: failed (3 mapped: 2 success, 1 failed)"
+        "gridcell", name=f"task shout, run {mapped_run}: 3 mapped: 2 success, 1 failed"
     )
     expect(cell).to_be_visible()
-    shoot(page, "grid-mapped-task")
     cell.click()
+    panel = page.locator("#grid-details")
+    expect(panel).to_contain_text("3 mapped: 2 success, 1 failed")
+    shoot(page, "grid-mapped-task")
+    panel.get_by_role("link", name="All instances").click()
     expect(page.get_by_role("heading", name=re.compile(r"Task shout \[3\]"))).to_be_visible()
     expect(page.get_by_text("3 mapped: 2 success, 1 failed")).to_be_visible()
     expect(page.locator("tr[data-map-index]")).to_have_count(3)

@@ -176,17 +176,18 @@ def test_the_grid_rows_nest_tasks_under_their_groups(grouped_app: Flask) -> None
     ]
 
 
-def test_the_grid_page_has_collapsible_group_rows(signed_in: FlaskClient) -> None:
-    page = text(signed_in.get("/dags/grouped"))
-    assert re.search(
-        r'<tr class="group-row" data-group="load"><th class="task" scope="row">'
-        r'<button type="button" aria-expanded="true" data-toggle-group="load"',
-        page,
-    )
-    assert 'data-groups="load load.inner"' in page
-    assert 'aria-label="group load on r1: failed"' in page
-    assert '/tasks/load"' not in page  # a group's cell links to no task instance
-    assert 'aria-label="load.a on r1: success"' in page
+def test_the_grid_data_marks_group_rows_with_their_paths(signed_in: FlaskClient) -> None:
+    data = signed_in.get("/dags/grouped/grid/data").get_json()
+    assert data["tasks"] == [
+        ["start", "start", None, "task", 0],
+        ["load", "load", None, "group", 0],
+        ["load.a", "load.a", "load", "task", 1],
+        ["load.inner", "inner", "load", "group", 1],
+        ["load.inner.b", "load.inner.b", "load.inner", "task", 2],
+        ["end", "end", None, "task", 0],
+    ]
+    states = [data["states"][code] for code in data["cells"]]  # one run: a cell per row
+    assert states == ["success", "failed", "success", "failed", "failed", "none"]
 
 
 def test_grid_of_a_run_without_the_groups_tasks_shows_gaps(grouped_app: Flask) -> None:

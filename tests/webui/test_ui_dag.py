@@ -94,26 +94,31 @@ def test_dag_warnings_show_in_a_banner_within_the_users_scope(
 # -- grid ------------------------------------------------------------------------------------
 
 
-def test_grid_shows_tasks_by_runs_with_links(client: FlaskClient) -> None:
+def grid_states(client: FlaskClient, path: str = "/dags/example/grid/data") -> dict[str, str]:
+    """The grid's cells as ``"task on run": state`` ("missing": not in that run)."""
+    data = client.get(path).get_json()
+    width = len(data["runs"])
+    return {
+        f"{task[0]} on {run[0]}": data["states"][data["cells"][row * width + col]]
+        for row, task in enumerate(data["tasks"])
+        for col, run in enumerate(data["runs"])
+    }
+
+
+def test_grid_page_frames_the_grid_of_tasks_by_runs(client: FlaskClient) -> None:
     page = page_as(client, "Admin", "/dags/example", status=200)
-    assert '<table class="grid">' in page
-    assert page.index(">extract</th>") < page.index(">load</th>")  # upstream first
-    cell = 'href="/dags/example/runs/manual__1/tasks/extract"'
-    assert cell in page
-    assert 'aria-label="extract on manual__1: failed"' in page
-    assert 'aria-label="load on manual__1: none"' in page
-    assert 'href="/dags/example/runs/manual__1"' in page  # the column header
-    assert re.search(r'aria-label="Run manual__1 \([^)]*\): queued"', page)
     assert re.search(r'<a href="/dags/example"\s+aria-current="page">Grid</a>', page)
     assert 'aria-label="Trigger example"' in page
-    square = (  # the state_square macro's markup, the same in every cell
-        '<a class="sq state-failed" href="/dags/example/runs/manual__1/tasks/extract" '
-        'title="extract on manual__1: failed" aria-label="extract on manual__1: failed">✗</a>'
-    )
-    assert square in page
+    assert 'data-grid="/dags/example/grid/data?runs=25"' in page
+    data = client.get("/dags/example/grid/data").get_json()
+    assert [task[0] for task in data["tasks"]] == ["extract", "load"]  # upstream first
+    assert data["runs"][0][5] == "/dags/example/runs/manual__1"  # the column's link
+    assert grid_states(client) == {"extract on manual__1": "failed", "load on manual__1": "none"}
 
 
-def test_grid_cells_escape_run_ids_and_mark_missing_tasks(app: Flask, client: FlaskClient) -> None:
+def test_grid_data_keeps_odd_run_ids_and_marks_missing_tasks(
+    app: Flask, client: FlaskClient
+) -> None:
     with app.app_context():
         session = db.session()
         run = trigger_dag(session=session, dag_id="example", run_id="odd", now=T0)
@@ -122,23 +127,28 @@ def test_grid_cells_escape_run_ids_and_mark_missing_tasks(app: Flask, client: Fl
         for row in (run, *run.task_instances):
             row.run_id = 'odd&"id'
         db.commit()
-    page = page_as(client, "Admin", "/dags/example")
-    assert 'href="/dags/example/runs/odd&amp;%22id/tasks/extract"' in page
-    assert 'aria-label="extract on odd&amp;&#34;id: none"' in page
-    assert 'aria-label="load on odd&amp;&#34;id: not in this run"' in page
-    assert 'odd&"id' not in page
+    ui_sign_in(client, "Admin")
+    data = client.get("/dags/example/grid/data").get_json()
+    assert data["runs"][1][0] == 'odd&"id'
+    assert data["runs"][1][5] == "/dags/example/runs/odd&%22id"
+    states = grid_states(client)
+    assert states['extract on odd&"id'] == "none"
+    assert states['load on odd&"id'] == "missing"
 
 
 def test_grid_shows_the_latest_runs_asked_for(app: Flask, client: FlaskClient) -> None:
     add_runs(app, "example", 3)
     page = page_as(client, "Admin", "/dags/example?runs=2")
-    assert "on later__2: none" in page
-    assert "on later__1: none" in page
-    assert "on later__0:" not in page
-    assert "on manual__1:" not in page
-    default = text_of(client.get("/dags/example"))
-    assert "extract on manual__1: failed" in default
-    assert default.index("on manual__1:") < default.index("on later__2:")  # oldest left
+    assert 'data-grid="/dags/example/grid/data?runs=2"' in page
+    assert list(grid_states(client, "/dags/example/grid/data?runs=2")) == [
+        "extract on later__1",
+        "extract on later__2",
+        "load on later__1",
+        "load on later__2",
+    ]
+    default = grid_states(client)
+    assert default["extract on manual__1"] == "failed"
+    assert list(default).index("extract on manual__1") == 0  # oldest left
 
 
 def test_grid_data_in_topological_order_with_gaps(app: Flask) -> None:
@@ -393,7 +403,7 @@ def test_signed_out_dag_page_leads_to_login(client: FlaskClient) -> None:
 def test_grid_graph_and_trigger_on_postgres(pg_app: Flask) -> None:
     client = pg_app.test_client()
     csrf = ui_sign_in(client, "Op")
-    assert 'aria-label="extract on manual__1: failed"' in text_of(client.get("/dags/example"))
+    assert grid_states(client)["extract on manual__1"] == "failed"
     assert 'class="node state-failed" data-task="extract"' in text_of(
         client.get("/dags/example/graph")
     )

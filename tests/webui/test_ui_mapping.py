@@ -92,12 +92,31 @@ def test_the_grid_shows_a_mapped_tasks_count_and_summary(mapped: Mapped) -> None
     assert rows["make"].mapped == ()
     assert rows["make"].badge == ""
 
-    page = text(mapped.client, "/dags/mapping")
-    assert re.search(r'double <span class="map-count"[^>]*>\[3\]</span></th>', page)
-    assert 'aria-label="double on r: failed (3 mapped: 2 success, 1 failed)"' in page
-    assert 'href="/dags/mapping/runs/r/tasks/double/mapped"' in page
-    assert 'aria-label="make on r: success"' in page  # an unmapped task is unchanged
-    assert 'href="/dags/mapping/runs/r/tasks/make"' in page
+    data = mapped.client.get("/dags/mapping/grid/data").get_json()
+    place = {task[0]: index for index, task in enumerate(data["tasks"])}
+    assert data["tasks"][place["double"]][3] == "mapped"
+    assert data["tasks"][place["make"]][3] == "task"
+    counts = data["mapped"][str(place["double"])]
+    assert [[data["states"][code], n] for code, n in counts[0]] == [["success", 2], ["failed", 1]]
+    assert data["states"][data["cells"][place["double"]]] == "failed"  # one run: a cell per row
+    assert str(place["make"]) not in data["mapped"]  # an unmapped task is unchanged
+    assert data["states"][data["cells"][place["make"]]] == "success"
+    details = mapped.client.get(
+        "/dags/mapping/grid/cell", query_string={"task_id": "double", "run_id": "r"}
+    ).get_json()
+    assert details["kind"] == "mapped"
+    assert (details["count"], details["summary"]) == (3, "3 mapped: 2 success, 1 failed")
+    assert details["counts"] == [["success", 2], ["failed", 1]]
+    assert details["href"] == "/dags/mapping/runs/r/tasks/double/mapped"
+    assert [a["label"] for a in details["actions"]] == [
+        "Clear with downstream",
+        "Clear only this task",
+    ]
+    make = mapped.client.get(
+        "/dags/mapping/grid/cell", query_string={"task_id": "make", "run_id": "r"}
+    ).get_json()
+    assert make["kind"] == "task"
+    assert make["log"]["lines"]  # the try's output, its last lines
 
 
 def test_the_mapped_list_links_each_index_and_an_instance_has_its_page(mapped: Mapped) -> None:
@@ -169,6 +188,8 @@ def test_the_graph_badges_a_mapped_task_with_its_count_or_not_expanded(mapped: M
     fresh = text(mapped.client, "/dags/mapping/graph?run_id=r2")
     assert 'data-task="add" data-mapped="[ ]"' in fresh
     assert "mapped, not expanded yet (none)" in fresh
-    grid = text(mapped.client, "/dags/mapping")
-    assert 'aria-label="add on r2: none (mapped, not expanded yet (none))"' in grid
-    assert re.search(r'add <span class="map-count"[^>]*>\[ \]</span>', grid)
+    grid = mapped.client.get("/dags/mapping/grid/data").get_json()
+    add = next(index for index, task in enumerate(grid["tasks"]) if task[0] == "add")
+    assert grid["runs"][-1][0] == "r2"
+    assert grid["mapped"][str(add)][-1] == []  # not expanded yet: no counts
+    assert grid["states"][grid["cells"][add * 2 + 1]] == "none"

@@ -54,6 +54,8 @@ NOT_PAGES = {"ui.static", "ui.home", "ui.login", "ui.logout"}
 
 IN_SCOPE = {"dag_id": "example", "run_id": "manual__1", "task_id": "extract"}
 OUT_OF_SCOPE = {"dag_id": "finance_report", "run_id": "manual__1", "task_id": "report"}
+QUERY_ARGS = {"ui.dag_grid_cell": ("run_id", "task_id")}
+"""Pages that take their objects' ids in the query string, not the path."""
 IDS = {"ui.import_error": (2, 1), "ui.dead_letter": (1, 2)}
 """Object ids (in scope, out of scope): import error 2 is of the file defining both DAGs,
 1 of a file defining none; dead letter 1 is of ``example``, 2 of ``finance_report``."""
@@ -126,7 +128,8 @@ def _variants(endpoint: str, method: str, arguments: frozenset[str]) -> list[Tar
         if out and "dag_id" not in arguments and "id" not in arguments:
             break  # not an object of a DAG: one variant
         source = OUT_OF_SCOPE if out else IN_SCOPE
-        args = {key: value for key, value in source.items() if key in arguments}
+        wanted = arguments | set(QUERY_ARGS.get(endpoint, ()))
+        args = {key: value for key, value in source.items() if key in wanted}
         if "try_number" in arguments:
             args["try_number"] = 1
         if "id" in arguments:
@@ -337,7 +340,8 @@ def test_runs_show_only_where_the_run_permission_reaches(matrix: Matrix) -> None
     assert 'href="/dags/finance_report/runs"' not in finance  # no Runs tab
     graph = _page(matrix, "mixed", "/dags/finance_report/graph")
     assert "manual__1" not in graph
-    example = _page(matrix, "mixed", "/dags/example")
+    assert "manual__1" not in _page(matrix, "mixed", "/dags/finance_report/grid/data")
+    example = _page(matrix, "mixed", "/dags/example/grid/data")
     assert "/dags/example/runs/manual__1" in example
     listed = _page(matrix, "mixed", "/dags")
     assert "/dags/example/runs/manual__1" in listed

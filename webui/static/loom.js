@@ -66,9 +66,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("pre[data-log]").forEach(followLog);
 });
 
-// Task groups. In the graph, a link marked data-graph-link (expand or collapse a group)
-// replaces the figure with the server's fresh drawing instead of reloading the page. In
-// the grid, a group's button folds the rows of its tasks; groups start folded.
+// Task groups in the graph: a link marked data-graph-link (expand or collapse a group)
+// replaces the figure with the server's fresh drawing instead of reloading the page (the
+// grid is grid.js).
 document.addEventListener("click", async (event) => {
   const link = event.target.closest?.("a[data-graph-link]");
   if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
@@ -90,31 +90,6 @@ document.addEventListener("click", async (event) => {
   } catch (error) {
     window.location.assign(target);
   }
-});
-
-function foldGridRows(table) {
-  const folded = new Set();
-  table.querySelectorAll("button[data-toggle-group]").forEach((button) => {
-    if (button.getAttribute("aria-expanded") === "false") folded.add(button.dataset.toggleGroup);
-  });
-  table.querySelectorAll("tr[data-groups]").forEach((row) => {
-    row.hidden = row.dataset.groups.split(" ").some((group) => folded.has(group));
-  });
-}
-
-document.addEventListener("click", (event) => {
-  const button = event.target.closest?.("table.grid button[data-toggle-group]");
-  if (!button) return;
-  const open = button.getAttribute("aria-expanded") === "true";
-  button.setAttribute("aria-expanded", open ? "false" : "true");
-  foldGridRows(button.closest("table"));
-});
-
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("table.grid").forEach((table) => {
-    table.querySelectorAll("button[data-toggle-group]").forEach((b) => b.setAttribute("aria-expanded", "false"));
-    foldGridRows(table);
-  });
 });
 
 // A param's JSON field (textarea[data-json]) says at once whether it reads as JSON; the

@@ -56,6 +56,9 @@ class GridRow:
     mapped: tuple[MappedSummary | None, ...] = ()
     """A mapped task's summary in each run (None where the run has no instance of it);
     empty for a task that is not mapped and for a group."""
+    tries: tuple[int, ...] = ()
+    """A task's try number in each run (0 where it has none); empty for a group and a
+    mapped task, whose instances each have their own."""
 
     @property
     def is_mapped(self) -> bool:
@@ -84,14 +87,16 @@ def dag_grid(*, session: Session, dag_id: str, runs: int) -> Grid:
     """The latest ``runs`` runs of ``dag_id`` and the state of every task in each."""
     columns = _latest_runs(session, dag_id, runs)
     dag = load_serialized_dag(session=session, dag_id=dag_id)
-    states, summaries = _states(session, [pk for pk, _ in columns], mapped_task_ids(dag))
+    found = _states(session, [pk for pk, _ in columns], mapped_task_ids(dag))
+    states, summaries, tries = found
 
     def row_of(task_id: str, ancestors: tuple[str, ...] = ()) -> GridRow:
         cells = tuple(states.get((task_id, pk)) for pk, _ in columns)
-        mapped: tuple[MappedSummary | None, ...] = ()
         if task_id in summaries:
             mapped = tuple(summaries[task_id].get(pk) for pk, _ in columns)
-        return GridRow(task_id, cells, ancestors, label=task_id, mapped=mapped)
+            return GridRow(task_id, cells, ancestors, label=task_id, mapped=mapped)
+        counted = tuple(tries.get((task_id, pk), 0) for pk, _ in columns)
+        return GridRow(task_id, cells, ancestors, label=task_id, tries=counted)
 
     rows = _tree_rows(dag, None, (), row_of, (None,) * len(columns), _first_positions(dag))
     rows += [row_of(t) for t in sorted({task_id for task_id, _ in states} - dag.tasks.keys())]
@@ -159,30 +164,35 @@ Cell = tuple[str, int]
 """A task id and a run's primary key."""
 
 
-def _states(
-    session: Session, run_pks: list[int], mapped: set[str]
-) -> tuple[dict[Cell, TaskInstanceState], dict[str, dict[int, MappedSummary]]]:
-    """The state of each (task_id, run pk) of these runs, and each mapped task's summary
-    by run pk (a task is mapped when the DAG maps it or an instance has a map index).
+_Found = tuple[dict[Cell, TaskInstanceState], dict[str, dict[int, MappedSummary]], dict[Cell, int]]
+
+
+def _states(session: Session, run_pks: list[int], mapped: set[str]) -> _Found:
+    """The state of each (task_id, run pk) of these runs, each mapped task's summary by
+    run pk (a task is mapped when the DAG maps it or an instance has a map index), and
+    the try number of each instance of a task that is not mapped.
 
     Tens of thousands of rows: read through Core, states as plain strings looked up in a
     dict, which is several times faster than the ORM's per-row enum conversion.
     """
     if not run_pks:
-        return {}, {}
+        return {}, {}, {}
     table = TaskInstance.__table__
     stmt = sa.select(
         table.c.task_id,
         table.c.dag_run_id,
         table.c.map_index,
         sa.type_coerce(table.c.state, sa.String),
+        table.c.try_number,
     ).where(table.c.dag_run_id.in_(run_pks))
     states: dict[Cell, TaskInstanceState] = {}
+    tries: dict[Cell, int] = {}
     instances: dict[Cell, list[tuple[int, TaskInstanceState]]] = {}
-    for task_id, pk, map_index, value in session.connection().execute(stmt):
+    for task_id, pk, map_index, value, try_number in session.connection().execute(stmt):
         state = _STATES[value]
         if map_index < 0 and task_id not in mapped:
             states[(task_id, pk)] = state
+            tries[(task_id, pk)] = try_number
         else:
             instances.setdefault((task_id, pk), []).append((map_index, state))
     summaries: dict[str, dict[int, MappedSummary]] = {}
@@ -191,7 +201,7 @@ def _states(
         summaries.setdefault(task_id, {})[pk] = summary
         if summary.state is not None:
             states[(task_id, pk)] = summary.state
-    return states, summaries
+    return states, summaries, tries
 
 
 _STATES = {state.value: state for state in TaskInstanceState}

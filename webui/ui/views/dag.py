@@ -1,5 +1,5 @@
-"""One DAG's pages: the grid, the graph, the code and the run history (the trigger form is
-:mod:`webui.ui.views.trigger`).
+"""One DAG's pages: the graph, the code and the run history (the grid is
+:mod:`webui.ui.views.grid`, the trigger form :mod:`webui.ui.views.trigger`).
 
 Everything comes from the database (the serialized graph, never the DAG's code) through
 the engine services the API uses; the trigger form calls ``engine.services.runs.trigger_dag``, as
@@ -9,13 +9,13 @@ the API does, so conf is checked against the params in one place.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import get_template_attribute, render_template, request, url_for
-from markupsafe import Markup, escape
+from flask import render_template, request, url_for
+from markupsafe import Markup
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
@@ -39,8 +39,6 @@ from webui.ui.paging import offset_arg
 from webui.ui.present import state_label
 from webui.ui.session import page
 from webui.ui.viewmodels.graph_layout import EdgeRoute, Layout, layered_layout
-from webui.ui.viewmodels.grid import Grid, GridRow
-from webui.ui.viewmodels.grid import dag_grid as grid_of
 from webui.ui.viewmodels.groups import (
     GroupBox,
     aggregate_state,
@@ -51,106 +49,10 @@ from webui.ui.viewmodels.groups import (
 )
 from webui.ui.viewmodels.mapped import MappedSummary, mapped_task_ids, run_summaries
 
-GRID_RUNS = 25
-"""Runs (columns) the grid shows unless ``?runs=`` says otherwise."""
-GRID_RUNS_MAX = 100
 RUNS_PAGE_SIZE = 50
 RUN_CHOICES = 50
 """Latest runs offered by the graph's run selector (the chosen one is always offered)."""
 FRAGMENT_HEADER = "X-Loom-Fragment"
-_HREF_SLOT, _LABEL_SLOT, _TASK_SLOT = "@@href@@", "@@label@@", "__loom_task__"
-_NOTE_SLOT = "@@note@@"
-_MISSING_SQUARE = (
-    f'<span class="sq missing" role="img" title="{_LABEL_SLOT}: not in this run" '
-    f'aria-label="{_LABEL_SLOT}: not in this run"></span>'
-)
-
-
-# -- grid ------------------------------------------------------------------------------------
-
-
-@bp.route("/dags/<dag_id>")
-@page(Action.READ, Resource.DAGS)
-def dag_grid(dag_id: str) -> str:
-    dag = check_dag(dag_id)
-    wanted = min(max(request.args.get("runs", GRID_RUNS, type=int), 1), GRID_RUNS_MAX)
-    shown = wanted if allows_dag(dag, Action.READ, Resource.DAG_RUNS) else 0
-    grid = grid_of(session=db.session(), dag_id=dag_id, runs=shown)
-    run_hrefs = [url_for("ui.run", dag_id=dag_id, run_id=run.run_id) for run in grid.runs]
-    return render_template(
-        "ui/dag_grid.html",
-        dag=dag,
-        grid=grid,
-        run_hrefs=run_hrefs,
-        cells=_grid_cells(dag_id, grid),
-        wanted=wanted,
-    )
-
-
-def _grid_cells(dag_id: str, grid: Grid) -> list[Markup]:
-    """Each row's cells as HTML: a ``state_square`` per cell, linked to its task instance
-    (a mapped task's to the list of its instances, its summary in the square's title).
-
-    A grid of 1,000 tasks and 25 runs would call the macro 25,000 times, some 300 ms of
-    Jinja alone. So the macro renders once per state, with slots for the link, the label
-    and the note, and each cell fills the slots: the markup still comes from the macro only.
-    """
-    square = get_template_attribute("ui/macros.html", "state_square")
-    shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
-    group_shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
-    mapped_shapes: dict[TaskInstanceState | None, str] = {None: _MISSING_SQUARE}
-    for state in TaskInstanceState:
-        shapes[state] = str(square(state, _HREF_SLOT, _LABEL_SLOT))
-        group_shapes[state] = str(square(state, None, _LABEL_SLOT))
-        mapped_shapes[state] = str(square(state, _HREF_SLOT, _LABEL_SLOT, _NOTE_SLOT))
-    links = [_cell_link(dag_id, run.run_id, "ui.task_instance") for run in grid.runs]
-    mapped_links = [_cell_link(dag_id, run.run_id, "ui.task_mapped") for run in grid.runs]
-    rows = []
-    for row in grid.rows:
-        task = str(escape(row.task_id))
-        if row.is_mapped:
-            rows.append(_mapped_cells(row, task, mapped_shapes, mapped_links))
-            continue
-        what = f"group {task}" if row.is_group else task
-        cells = [
-            "<td>"
-            + (group_shapes if row.is_group else shapes)[state]
-            .replace(_HREF_SLOT, f"{head}{task}{tail}")
-            .replace(_LABEL_SLOT, f"{what} on {run_id}")
-            + "</td>"
-            for state, (head, tail, run_id) in zip(row.states, links, strict=True)
-        ]
-        rows.append(Markup("".join(cells)))
-    return rows
-
-
-def _mapped_cells(
-    row: GridRow,
-    task: str,
-    shapes: Mapping[TaskInstanceState | None, str],
-    links: list[tuple[str, str, str]],
-) -> Markup:
-    """A mapped task's cells: its aggregated state, its summary as the note."""
-    cells = []
-    for state, summary, (head, tail, run_id) in zip(row.states, row.mapped, links, strict=True):
-        note = "" if summary is None else str(escape(summary.text))
-        shape = shapes[state if summary is not None else None]
-        cells.append(
-            "<td>"
-            + shape.replace(_HREF_SLOT, f"{head}{task}{tail}")
-            .replace(_LABEL_SLOT, f"{task} on {run_id}")
-            .replace(_NOTE_SLOT, note)
-            + "</td>"
-        )
-    return Markup("".join(cells))
-
-
-def _cell_link(dag_id: str, run_id: str, endpoint: str) -> tuple[str, str, str]:
-    """The link of a run's cells (to ``endpoint``) as ``head + task_id + tail``, and the run
-    id, HTML-escaped (task ids need no URL quoting: letters, digits and ``_.-`` only)."""
-    cell = url_for(endpoint, dag_id=dag_id, run_id=run_id, task_id=_TASK_SLOT)
-    head, tail = cell.rsplit(_TASK_SLOT, 1)
-    return str(escape(head)), str(escape(tail)), str(escape(run_id))
 
 
 # -- graph -----------------------------------------------------------------------------------
