@@ -102,10 +102,10 @@ def test_unknown_ids_of_loom_resources_are_404(
 def test_conflicts_are_409(client: FlaskClient, as_role: Headers) -> None:
     taken = client.post("/api/v2/pools", json={"name": "etl", "slots": 1}, headers=as_role("Op"))
     assert taken.status_code == 409
-    paused = client.patch("/api/v2/dags/example", json={"is_paused": True}, headers=as_role("User"))
-    assert paused.status_code == 200
     trigger = client.post(
-        "/api/v2/dags/example/dagRuns", json={"logical_date": None}, headers=as_role("User")
+        "/api/v2/dags/example/dagRuns",
+        json={"logical_date": None, "dag_run_id": "manual__1"},
+        headers=as_role("User"),
     )
     assert trigger.status_code == 409
 
