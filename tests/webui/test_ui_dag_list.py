@@ -42,7 +42,7 @@ SCHEDULED = textwrap.dedent(
 def switch_of(page: str, dag_id: str) -> str:
     found = [s for s in SWITCH.findall(page) if f'aria-label="{dag_id}: ' in s]
     assert len(found) == 1, f"no one switch of {dag_id}"
-    return found[0]
+    return str(found[0])
 
 
 def paused(app: Flask, dag_id: str) -> bool:
@@ -65,6 +65,8 @@ def test_the_pause_control_is_a_switch_that_shows_the_state(
     assert 'aria-checked="false"' in switch
     assert '<span class="switch-state">Paused</span>' in switch
     assert "aria-pressed" not in text_of(client.get("/dags"))
+    header = switch_of(text_of(client.get("/dags/example/graph")), "example")  # the DAG page too
+    assert 'aria-checked="false"' in header
 
 
 def test_a_viewer_sees_the_state_without_a_switch(client: FlaskClient) -> None:
