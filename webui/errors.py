@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
-from flask import Flask, Response, has_request_context, jsonify, request
+from flask import Flask, Response, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -37,7 +37,14 @@ STATUS_BY_ERROR: tuple[tuple[type[LoomError], int], ...] = (
 )
 """Loom errors and their status; the first matching type wins, other Loom errors are 400."""
 
-AIRFLOW_SHAPED = ("/api/", "/auth/")
+JSON_PATHS = ("/api/", "/auth/")
+"""Paths whose unknown URLs answer in the JSON shape; any other unknown URL gets the UI's
+HTML error page (:data:`HTML_ERROR_PAGE`)."""
+HTML_ERROR_PAGE = "loom.html_error_page"
+"""``app.extensions`` key of the function that renders an HTTP error as the UI's page (the
+UI registers it)."""
+
+AIRFLOW_SHAPED = JSON_PATHS
 """Paths whose errors also carry ``detail``, the field Airflow 3's clients read: the API's
 (a path under ``/api/`` that no route serves too) and its login beside it."""
 
@@ -93,6 +100,9 @@ def _loom_error(exc: LoomError) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    html_page = current_app.extensions.get(HTML_ERROR_PAGE)
+    if html_page is not None and request.url_rule is None and not _json_path(request.path):
+        return cast(Response, html_page(exc))  # a URL no route answers, outside the API
     if isinstance(exc.response, Response):  # built in this shape already (a rate limit's 429)
         return exc.response
     code = exc.code or 500
@@ -102,6 +112,10 @@ def _http_error(exc: HTTPException) -> Response:
     if code == 400 and "json" in errors:  # webargs' word for a body that is not JSON
         message = "the request body is not valid JSON"
     return error_response(code, message, errors, data.get("headers"))
+
+
+def _json_path(path: str) -> bool:
+    return any(path.startswith(prefix) or path == prefix.rstrip("/") for prefix in JSON_PATHS)
 
 
 def _describe(exc: HTTPException, errors: dict[str, list[str]]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from engine.cli.common import (
 )
 from engine.cli.process import stop_on_signals
 from engine.errors import InvalidInputError, LoomError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @click.command("scheduler")
@@ -73,9 +77,19 @@ def trigger_command(
                 triggered_by="cli",
             )
             run_id, starts = run.run_id, run.run_after
+            paused = _is_paused(session, dag_id)
     except LoomError as exc:
         raise click.ClickException(describe_error(exc)) from exc
     click.echo(f"Created run {run_id} of {dag_id}, due at {shown_time(starts)}")
+    if paused:
+        click.echo(f"{dag_id} is paused: the run waits until `loom dags unpause {dag_id}`")
+
+
+def _is_paused(session: Session, dag_id: str) -> bool:
+    from engine.models import Dag
+
+    dag = session.get(Dag, dag_id)
+    return dag is not None and dag.is_paused
 
 
 def _run_after(at: str | None, delay: str | None, *, now: datetime) -> datetime:

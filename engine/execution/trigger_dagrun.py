@@ -20,11 +20,14 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.signals import FailTask, SkipTask
 from engine.state import DagRunState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,7 @@ class TriggerDagRunOperator(BaseOperator):
         triggered_by = f"{context['dag_run'].dag_id}.{context['dag_run'].run_id}.{self.task_id}"
         try:
             with metadata_session(write=True) as session:
+                _refuse_paused_target(session, self.trigger_dag_id)
                 run = trigger_dag(
                     session=session, dag_id=self.trigger_dag_id, conf=self.conf,
                     run_id=self.trigger_run_id, logical_date=self._logical_date(),
@@ -179,3 +183,15 @@ class TriggerDagRunOperator(BaseOperator):
                 return
             logger.info("waiting for DAG %s run %s (now %s)", self.trigger_dag_id, run_id, state)
             time.sleep(self.poke_interval)
+
+
+def _refuse_paused_target(session: Session, dag_id: str) -> None:
+    """A paused target fails the task (docs/decisions.md): from a task, a run that would
+    wait unseen behind the pause is worse than a clear error, although ``loom dags
+    trigger``, the API and the UI create such runs, as Airflow does."""
+    from engine.errors import ConflictError
+    from engine.models import Dag
+
+    target = session.get(Dag, dag_id)
+    if target is not None and target.is_paused:
+        raise ConflictError(f"DAG {dag_id!r} is paused; unpause it to trigger runs")

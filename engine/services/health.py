@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 2.0
 """Longest a probe waits for a service to answer."""
 
+MIN_SCHEDULER_THRESHOLD = timedelta(seconds=30)
+"""A scheduler counts as alive while it ticked within five ticks, and never less than this."""
+
 HEALTHY = "healthy"
 UNHEALTHY = "unhealthy"
 NOT_CONFIGURED = "not_configured"
@@ -103,6 +106,11 @@ def check_scheduler(
         sessions, latest_scheduler_heartbeat, now=now, threshold=threshold
     )
     return health or ComponentHealth(UNHEALTHY, "no scheduler has ever run"), latest
+
+
+def scheduler_threshold(tick_interval: timedelta) -> timedelta:
+    """How old the latest scheduler heartbeat may be while a scheduler counts as alive."""
+    return max(5 * tick_interval, MIN_SCHEDULER_THRESHOLD)
 
 
 def check_triggerer(

@@ -149,14 +149,14 @@ def trigger_dag(
 ) -> DagRun:
     """Create a manual run of ``dag_id``, to start at ``run_after`` (default: now).
 
-    Unknown or inactive DAG → :class:`NotFoundError`; paused DAG or taken run id →
-    :class:`ConflictError`; conf that does not fit the params → :class:`InvalidInputError`.
+    A paused DAG's run is created all the same and waits, queued, until the DAG is
+    unpaused (Airflow's behaviour; docs/decisions.md). Unknown or inactive DAG →
+    :class:`NotFoundError`; taken run id → :class:`ConflictError`; conf that does not fit
+    the params → :class:`InvalidInputError`.
     """
     row = session.get(Dag, dag_id)
     if row is None or not row.is_active:
         raise NotFoundError(f"no active DAG {dag_id!r}")
-    if row.is_paused:
-        raise ConflictError(f"DAG {dag_id!r} is paused; unpause it to trigger runs")
     if run_id is not None and not run_id.strip():
         raise InvalidInputError("run id must not be empty")
     if run_id is not None:

@@ -210,12 +210,15 @@ def _no_content_security_policy_violation(page: Page) -> Iterator[None]:
 
 
 def sign_in(page: Page, loom: Deployment, username: str) -> None:
-    """Sign in through the login form; lands on the DAG list."""
+    """Sign in through the login form (which lands on the home page), then open the DAG
+    list."""
     page.goto(f"{loom.url}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="DAGs")).to_be_visible()
+    expect(page.get_by_role("heading", name="Home", exact=True)).to_be_visible()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="DAGs").click()
+    expect(page.get_by_role("heading", name="DAGs", exact=True)).to_be_visible()
 
 
 def shoot(page: Page, name: str) -> None:

@@ -84,6 +84,17 @@ def test_an_unknown_target_fails_the_task_naming_it(deployment: Path) -> None:
     assert error.startswith("FailTask: cannot trigger DAG 'target': ")
 
 
+def test_a_paused_target_fails_the_task_and_creates_no_run(deployment: Path) -> None:
+    """Unlike ``loom dags trigger``, the API and the UI, which create a run that waits."""
+    ok("dags", "pause", "target")
+    state, error = controller_test(deployment)
+    assert state == "failed"
+    assert error == (
+        "FailTask: cannot trigger DAG 'target': DAG 'target' is paused; unpause it to trigger runs"
+    )
+    assert loom("runs", "show", "target", "fixed", "--output", "json").exit_code != 0
+
+
 def test_bad_arguments_are_problems_naming_them() -> None:
     with DAG("d") as dag:
         TriggerDagRunOperator(

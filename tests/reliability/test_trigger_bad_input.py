@@ -33,7 +33,6 @@ CASES = [
         ["sized", "--conf", '{"size": 0, "region": 7}'],
         "\n  conf.size: must be at least 1\n  conf.region: must be of type string, got int",
     ),
-    (["resting"], "DAG 'resting' is paused"),
     (["sized", "--run-id", "taken"], "already has a run 'taken'"),
     (["sized", "--delay", "5 parsecs"], "'5 parsecs' is not a duration"),
     (["sized", "--at", "yesterday-ish"], "is not an ISO date"),

@@ -101,10 +101,10 @@ def test_api_v1_is_gone(client: FlaskClient, as_role: Headers, path: str) -> Non
 def test_conflicts_are_409(client: FlaskClient, as_role: Headers) -> None:
     taken = client.post("/api/v2/pools", json={"name": "etl", "slots": 1}, headers=as_role("Op"))
     assert taken.status_code == 409
-    paused = client.patch("/api/v2/dags/example", json={"is_paused": True}, headers=as_role("User"))
-    assert paused.status_code == 200
     trigger = client.post(
-        "/api/v2/dags/example/dagRuns", json={"logical_date": None}, headers=as_role("User")
+        "/api/v2/dags/example/dagRuns",
+        json={"logical_date": None, "dag_run_id": "manual__1"},
+        headers=as_role("User"),
     )
     assert trigger.status_code == 409
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, datetime, timedelta
 from itertools import combinations
 
 import networkx as nx
@@ -14,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models import Dag, DagRun, DagWarning, TaskInstance
+from engine.scheduling.dagruns import start_queued_runs
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState, TaskInstanceState
 from tests.webui.admin import text_of
@@ -331,14 +333,33 @@ def test_trigger_lists_every_broken_param_next_to_it(app: Flask, client: FlaskCl
     assert list(runs_of(app, "example")) == ["manual__1"]
 
 
-def test_trigger_of_a_paused_dag_is_refused(app: Flask, client: FlaskClient) -> None:
+def test_trigger_of_a_paused_dag_creates_a_run_that_waits_until_unpaused(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Airflow's behaviour: the run is created, queued, and the scheduler starts it only
+    once the DAG is unpaused."""
     set_dag(app, "example", is_paused=True)
     csrf = ui_sign_in(client, "User")
-    assert "is paused: unpause it" in text_of(client.get("/dags/example/trigger"))
-    reply = client.post("/dags/example/trigger", data={"csrf_token": csrf, "conf": "{}"})
-    assert reply.status_code == 409
-    assert "is paused; unpause it to trigger runs" in field_error(text_of(reply), "form")
-    assert list(runs_of(app, "example")) == ["manual__1"]
+    form = text_of(client.get("/dags/example/trigger"))
+    assert "example is paused: the run is created now and waits, queued, until" in form
+    reply = client.post(
+        "/dags/example/trigger", data={"csrf_token": csrf, "conf": "{}", "run_id": "waiting"}
+    )
+    assert reply.status_code == 302
+    assert "queued and waits until example is unpaused" in text_of(client.get(reply.location))
+    assert runs_of(app, "example")["waiting"].state is DagRunState.QUEUED
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    with app.app_context():
+        started = start_queued_runs(session=db.session(), now=later)
+        assert [run for run in started if run.dag_id == "example"] == []
+        db.commit()
+    assert runs_of(app, "example")["waiting"].state is DagRunState.QUEUED
+    set_dag(app, "example", is_paused=False)
+    with app.app_context():
+        started = start_queued_runs(session=db.session(), now=later)
+        assert "waiting" in {run.run_id for run in started}
+        db.commit()
+    assert runs_of(app, "example")["waiting"].state is DagRunState.RUNNING
 
 
 def test_trigger_with_a_taken_run_id_is_refused(app: Flask, client: FlaskClient) -> None:
@@ -359,7 +380,7 @@ def test_viewer_sees_no_trigger_and_a_forged_post_is_refused(
     for path in ("/dags/example", "/dags/example/graph", "/dags/example/code"):
         page = text_of(client.get(path))
         assert "/dags/example/trigger" not in page
-        assert "Pause example" not in page
+        assert 'role="switch"' not in page
     assert client.get("/dags/example/trigger").status_code == 403
     forged = client.post("/dags/example/trigger", data={"csrf_token": csrf, "conf": "{}"})
     assert forged.status_code == 403

@@ -61,8 +61,54 @@ function followLog(pre) {
   setTimeout(poll, 1000);
 }
 
+// The DAG list's "Latest runs" column follows new runs while the page is open: it polls
+// the small JSON at data-latest-runs (a DAG id to its squares, oldest first) and redraws
+// each listed DAG's squares; a hidden tab skips its turns.
+function followLatestRuns(list) {
+  const seconds = Number(list.dataset.liveSeconds || 3);
+  const poll = async () => {
+    if (!list.isConnected) return;
+    if (!document.hidden) {
+      try {
+        const reply = await fetch(list.dataset.latestRuns, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (reply.redirected) {  // signed out meanwhile: the page itself goes to the login
+          window.location.reload();
+          return;
+        }
+        if (reply.ok) drawLatestRuns(list, await reply.json());
+      } catch (error) { /* the server may be back on the next turn */ }
+    }
+    setTimeout(poll, seconds * 1000);
+  };
+  setTimeout(poll, seconds * 1000);
+}
+
+function drawLatestRuns(list, runs) {
+  for (const [dagId, squares] of Object.entries(runs)) {
+    const cell = list.querySelector(`tr[data-dag="${CSS.escape(dagId)}"] td.runs`);
+    if (!cell) continue;
+    const fresh = squares.map((run) => {
+      const square = document.createElement("a");
+      square.className = `sq state-${run.state}`;
+      square.href = run.url;
+      square.title = run.label;
+      square.setAttribute("aria-label", run.label);
+      square.textContent = run.glyph;
+      return square;
+    });
+    if (fresh.length === 0) {
+      const none = document.createElement("span");
+      none.className = "muted";
+      none.textContent = "no runs";
+      fresh.push(none);
+    }
+    cell.replaceChildren(...fresh);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-live]").forEach(refreshLive);
+  document.querySelectorAll("[data-latest-runs]").forEach(followLatestRuns);
   document.querySelectorAll("pre[data-log]").forEach(followLog);
 });
 

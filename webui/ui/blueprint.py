@@ -113,6 +113,17 @@ def _http_error(exc: HTTPException) -> tuple[str, int] | Response:
     return render_template("ui/error.html", status=status, message=exc.description), status
 
 
+def unrouted_error_page(exc: HTTPException) -> Response:
+    """The HTML error page for a URL no route answers (outside the API), with the signed-in
+    user's navigation; :mod:`webui.errors` calls it through ``app.extensions``."""
+    load_sign_in()
+    status = exc.code or 500
+    page = render_template("ui/error.html", status=status, message=exc.description)
+    response = current_app.make_response((page, status, exc.get_headers()))
+    response.headers["Content-Type"] = "text/html; charset=utf-8"
+    return store_cookies(response)
+
+
 @bp.errorhandler(Exception)
 def _unexpected(exc: Exception) -> tuple[str, int]:
     logger.exception("UI request failed")

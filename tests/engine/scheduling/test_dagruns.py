@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag
+from engine.scheduling.dagruns import start_queued_runs
 from engine.services.dags import set_dag_paused
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState
@@ -144,7 +145,6 @@ def test_trigger_refuses_bad_input_and_changes_nothing(
         trigger_dag(session=session, dag_id="manual", run_id="r1", now=START)
     cases: list[tuple[dict[str, Any], type[Exception]]] = [
         ({"dag_id": "nope"}, NotFoundError),
-        ({"dag_id": "paused"}, ConflictError),
         ({"dag_id": "typed", "conf": {"n": "x"}}, InvalidInputError),
         ({"dag_id": "manual", "run_id": "r1"}, ConflictError),
     ]
@@ -153,7 +153,25 @@ def test_trigger_refuses_bad_input_and_changes_nothing(
             trigger_dag(session=session, now=START, **kwargs)
     assert [r.run_id for r in runs(sessions, "manual")] == ["r1"]
     assert runs(sessions, "typed") == []
-    assert runs(sessions, "paused") == []
+
+
+def test_a_paused_dags_run_is_created_and_waits_until_unpaused(
+    sessions: sessionmaker[Session], dags_folder: Path
+) -> None:
+    """Airflow's behaviour: triggering a paused DAG creates its run, which stays queued
+    until the DAG is unpaused."""
+    chain_dag(dags_folder, "paused", is_paused_upon_creation="True")
+    load(sessions, dags_folder)
+    with sessions.begin() as session:
+        trigger_dag(session=session, dag_id="paused", run_id="r1", now=START)
+    with sessions.begin() as session:
+        assert start_queued_runs(session=session, now=START + timedelta(minutes=1)) == []
+    with sessions.begin() as session:
+        set_dag_paused(session=session, dag_id="paused", is_paused=False)
+    with sessions.begin() as session:
+        started = start_queued_runs(session=session, now=START + timedelta(minutes=1))
+        assert [run.run_id for run in started] == ["r1"]
+    assert [r.state for r in runs(sessions, "paused")] == [DagRunState.RUNNING]
 
 
 def test_taken_run_id_keeps_the_transaction_usable(

@@ -45,7 +45,6 @@ def test_trigger_at_a_time_with_a_logical_date(cli_env: sessionmaker[Session]) -
     ("args", "message"),
     [
         (["nope"], "no active DAG 'nope'"),
-        (["paused"], "is paused"),
         (["manual", "--conf", "{bad"], "--conf is not valid JSON"),
         (["manual", "--conf", "[1]"], "must be a JSON object"),
         (["manual", "--delay", "soon"], "is not a duration"),
@@ -62,4 +61,11 @@ def test_bad_input_is_an_error_and_changes_nothing(
     assert result.exit_code == 1
     assert message in result.output
     assert [r.run_id for r in runs(cli_env, "manual")] == ["taken"]
-    assert runs(cli_env, "paused") == []
+
+
+def test_trigger_of_a_paused_dag_creates_a_run_that_waits(cli_env: sessionmaker[Session]) -> None:
+    result = invoke(trigger_command, ["paused", "--run-id", "later"])
+    assert result.exit_code == 0, result.output
+    assert "paused is paused: the run waits until `loom dags unpause paused`" in result.output
+    assert [(r.run_id, r.state) for r in runs(cli_env, "paused")] == [("later", "queued")]
+    assert "is paused" not in invoke(trigger_command, ["manual"]).output

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 import engine.services.deadletters
+from engine.config import Settings
 from engine.errors import ConflictError, InvalidInputError
 from engine.models import DeadLetter, DeadLetterState
 from engine.security.roles import Action, Resource
@@ -42,7 +43,9 @@ def dead_letters() -> str:
 @bp.route("/dead-letters/<int:id>")
 @page(Action.READ, Resource.DEAD_LETTERS)
 def dead_letter(id: int) -> str:
-    return render_template("ui/dead_letter.html", letter=_visible(id))
+    settings: Settings = current_app.extensions["loom.settings"]
+    broker = bool(settings.dlq.amqp_url)
+    return render_template("ui/dead_letter.html", letter=_visible(id), broker=broker)
 
 
 @bp.route("/dead-letters/<int:id>/replay", methods=["POST"])
@@ -83,7 +86,9 @@ def _refused(id: int, refused: ConflictError) -> tuple[str, int]:
     """The dead letter again, as it is now, with why nothing was done."""
     db.session().rollback()
     flash(str(refused), "error")
-    return render_template("ui/dead_letter.html", letter=_visible(id)), 409
+    settings: Settings = current_app.extensions["loom.settings"]
+    broker = bool(settings.dlq.amqp_url)
+    return render_template("ui/dead_letter.html", letter=_visible(id), broker=broker), 409
 
 
 def _state(status: str) -> DeadLetterState:

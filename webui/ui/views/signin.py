@@ -16,7 +16,7 @@ from webui.ui.session import safe_next, sign_in, sign_out
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response | str:
-    target = safe_next(request.args.get("next")) or url_for("ui.dags")
+    target = safe_next(request.args.get("next")) or url_for("ui.home")
     if request.method == "GET":
         if g.get("loom_user") is not None:
             return redirect(target)

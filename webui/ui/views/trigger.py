@@ -81,10 +81,10 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
     except InvalidInputError as exc:
         return _trigger_page(dag, params, form, {"conf": str(exc)}), 400
     except ConflictError as exc:
-        field = "form" if dag.is_paused else "run_id"
-        return _trigger_page(dag, params, form, {field: str(exc)}), 409
+        return _trigger_page(dag, params, form, {"run_id": str(exc)}), 409
     db.commit()
-    flash(f"Triggered {dag_id}: run {run.run_id} is queued")
+    waits = f" and waits until {dag_id} is unpaused" if dag.is_paused else ""
+    flash(f"Triggered {dag_id}: run {run.run_id} is queued{waits}")
     return redirect(url_for("ui.run", dag_id=dag_id, run_id=run.run_id))
 
 

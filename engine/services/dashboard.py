@@ -1,0 +1,173 @@
+"""What the home page shows at a glance: runs and task instances by state over a window,
+the latest failures, how full the pools are, the dead letters waiting,
+and whether the long-running processes are alive.
+
+A run or task instance is *in the window* when its row changed within it (``updated_at``:
+it was created, moved state, started, ended or heartbeat). Liveness comes only from what
+the processes record: schedulers and triggerers write a heartbeat row each; workers
+heartbeat the tries they run (``task_instance.last_heartbeat_at``), not themselves; the
+notifier records none. Functions take ``session`` keyword-only and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.models import DagRun, DeadLetter, DeadLetterState, Pool, TaskInstance
+from engine.services.deadletters import DeadLetterFilter, dead_letter_query
+from engine.services.health import (
+    HEALTHY,
+    UNHEALTHY,
+    ComponentHealth,
+    check_scheduler,
+    check_triggerer,
+)
+from engine.services.pagination import within_dags
+from engine.services.pools import PoolUsage, usage
+from engine.state import DagRunState, TaskInstanceState
+
+WINDOWS: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+"""The windows the home page offers, by the name its selector sends."""
+DEFAULT_WINDOW = "24h"
+RECENT_FAILURES = 10
+"""Failed task instances the home page lists at most."""
+NO_HEARTBEAT = "no_heartbeat"
+"""A component status: the process records no heartbeat (or none was ever recorded)."""
+
+
+@dataclass(frozen=True)
+class Liveness:
+    """One kind of process as its heartbeats show it."""
+
+    name: str
+    status: str
+    """``healthy``, ``unhealthy`` or ``no_heartbeat``."""
+    last_heartbeat: datetime | None
+    detail: str
+
+
+def run_states(
+    *, session: Session, since: datetime, dag_ids: Collection[str] | None
+) -> dict[DagRunState, int]:
+    """Runs (of ``dag_ids``; None: all) changed since ``since``, counted by state (every
+    state, zero included)."""
+    stmt = sa.select(DagRun.state, sa.func.count()).where(DagRun.updated_at >= since)
+    if dag_ids is not None:
+        stmt = stmt.where(DagRun.dag_id.in_(sorted(dag_ids)))
+    counts = dict.fromkeys(DagRunState, 0)
+    for state, count in session.execute(stmt.group_by(DagRun.state)):
+        counts[DagRunState(state)] = int(count)
+    return counts
+
+
+def task_states(
+    *, session: Session, since: datetime, dag_ids: Collection[str] | None
+) -> dict[TaskInstanceState, int]:
+    """Task instances (of ``dag_ids``; None: all) changed since ``since``, by state."""
+    stmt = sa.select(TaskInstance.state, sa.func.count()).where(TaskInstance.updated_at >= since)
+    if dag_ids is not None:
+        stmt = stmt.where(TaskInstance.dag_id.in_(sorted(dag_ids)))
+    counts = dict.fromkeys(TaskInstanceState, 0)
+    for state, count in session.execute(stmt.group_by(TaskInstance.state)):
+        counts[TaskInstanceState(state)] = int(count)
+    return counts
+
+
+def recent_failures(
+    *,
+    session: Session,
+    since: datetime,
+    dag_ids: Collection[str] | None,
+    limit: int = RECENT_FAILURES,
+) -> list[TaskInstance]:
+    """Task instances (of ``dag_ids``) that failed since ``since``, latest first."""
+    ended = sa.func.coalesce(TaskInstance.end_date, TaskInstance.updated_at)
+    stmt = sa.select(TaskInstance).where(
+        TaskInstance.state == TaskInstanceState.FAILED, TaskInstance.updated_at >= since
+    )
+    stmt = within_dags(stmt, TaskInstance.dag_id, dag_ids)
+    return list(session.scalars(stmt.order_by(ended.desc(), TaskInstance.id.desc()).limit(limit)))
+
+
+def pool_usage(*, session: Session) -> list[PoolUsage]:
+    """Every pool with the slots its queued and running task instances hold."""
+    return usage(session=session, pools=list(session.scalars(sa.select(Pool).order_by(Pool.name))))
+
+
+def pending_dead_letters(*, session: Session, dag_ids: Collection[str] | None) -> int:
+    """Dead letters (of ``dag_ids``) waiting for a replay or a discard."""
+    stmt = dead_letter_query(DeadLetterFilter(state=DeadLetterState.PENDING, dag_ids=dag_ids))
+    return _count(session, stmt.with_only_columns(DeadLetter.id))
+
+
+def _count(session: Session, stmt: sa.Select[Any]) -> int:
+    subquery = stmt.order_by(None).subquery()
+    return int(session.scalar(sa.select(sa.func.count()).select_from(subquery)) or 0)
+
+
+# -- liveness --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How old a heartbeat may be before its process counts as dead."""
+
+    scheduler: timedelta
+    triggerer: timedelta
+    worker: timedelta
+    """A running try's heartbeat (``scheduler.zombie_threshold``)."""
+
+
+def liveness(
+    sessions: sessionmaker[Session], *, now: datetime, thresholds: Thresholds
+) -> list[Liveness]:
+    """Scheduler, triggerer, workers and notifier, each as far as its heartbeats tell."""
+    scheduler, beat = check_scheduler(sessions, now=now, threshold=thresholds.scheduler)
+    triggerer, triggered = check_triggerer(sessions, now=now, threshold=thresholds.triggerer)
+    with sessions() as session:
+        workers = worker_liveness(session=session, now=now, threshold=thresholds.worker)
+    return [
+        _from_health("scheduler", scheduler, beat),
+        _from_health("triggerer", triggerer, triggered),
+        workers,
+        Liveness("notifier", NO_HEARTBEAT, None, "the notifier does not write one"),
+    ]
+
+
+def _from_health(name: str, health: ComponentHealth | None, beat: datetime | None) -> Liveness:
+    if health is None or (beat is None and health.status == UNHEALTHY):
+        detail = health.detail if health is not None and health.detail else f"no {name} has run"
+        return Liveness(name, NO_HEARTBEAT, None, detail)
+    if health.status == HEALTHY:
+        return Liveness(name, HEALTHY, beat, "heartbeat within the threshold")
+    return Liveness(name, health.status, beat, health.detail or "heartbeat too old")
+
+
+def worker_liveness(*, session: Session, now: datetime, threshold: timedelta) -> Liveness:
+    """Workers heartbeat only the tries they run: the latest heartbeat of a running task
+    instance, or no heartbeat recorded when none runs."""
+    running = TaskInstance.state == TaskInstanceState.RUNNING
+    count, latest = session.execute(
+        sa.select(sa.func.count(), sa.func.max(TaskInstance.last_heartbeat_at)).where(running)
+    ).one()
+    if not count or latest is None:
+        return Liveness(
+            "workers",
+            NO_HEARTBEAT,
+            None,
+            "workers heartbeat only while they run a task, and none runs",
+        )
+    tries = f"{count} running task{'s' if count != 1 else ''}"
+    if now - latest > threshold:
+        return Liveness("workers", UNHEALTHY, latest, f"{tries}; latest heartbeat too old")
+    return Liveness("workers", HEALTHY, latest, f"{tries}; latest heartbeat within the threshold")
