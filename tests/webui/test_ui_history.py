@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from engine.models import AuditLog, TaskInstance
+from engine.models.session import create_db_engine
 from engine.services.runs import get_run, trigger_dag
 from engine.services.taskinstances import get_task_instance
 from engine.state import DagRunState, TaskInstanceState
@@ -123,7 +124,17 @@ def test_a_bad_year_is_refused_by_name(client: FlaskClient, year: str) -> None:
 
 
 @pytest.mark.postgres
-def test_the_calendar_counts_utc_days_on_postgresql(pg_app: Flask, pg_client: FlaskClient) -> None:
+def test_the_calendar_counts_utc_days_on_postgresql(
+    pg_app: Flask, pg_client: FlaskClient, postgres_url: str
+) -> None:
+    far_east = create_db_engine(postgres_url)  # a server whose sessions run 14 hours ahead
+    with far_east.begin() as connection:
+        name = connection.execute(sa.text("SELECT current_database()")).scalar_one()
+        connection.execute(sa.text(f"ALTER DATABASE \"{name}\" SET timezone TO 'Etc/GMT-14'"))
+    far_east.dispose()
+    with pg_app.app_context():
+        db.session().close()
+        db.session().get_bind().dispose()  # new connections take the zone
     finished_runs(pg_app)
     with world(pg_app) as session:  # 23:30 UTC is still the 9th in UTC, whatever the server's zone
         late = T0 + timedelta(days=4, hours=23, minutes=30)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from engine.models import DagRun, TaskInstance
-from engine.services.runhistory import RunTimes, recent_task_times
+from engine.services.runhistory import recent_task_times
 from webui.ui.present import span
 
 WIDTH, HEIGHT = 760, 260
@@ -91,11 +91,22 @@ class TaskCharts:
 def task_charts(*, session: Session, dag_id: str, runs: int) -> TaskCharts:
     """Both charts over the last ``runs`` runs of ``dag_id``, the oldest on the left."""
     recent = recent_task_times(session=session, dag_id=dag_id, runs=runs)
+    by_task = [_by_task(r.task_instances) for r in recent]
+    task_ids = sorted({task_id for tasks in by_task for task_id in tasks})
+    rows = [(r.run, tasks) for r, tasks in zip(recent, by_task, strict=True)]
     return TaskCharts(
         [r.run for r in recent],
-        _chart("Task duration", recent, _duration),
-        _chart("Landing time", recent, _landing),
+        _chart("Task duration", rows, task_ids, _duration),
+        _chart("Landing time", rows, task_ids, _landing),
     )
+
+
+def _by_task(tis: list[TaskInstance]) -> dict[str, list[TaskInstance]]:
+    """A run's task instances by task id (a mapped task's instances together)."""
+    tasks: dict[str, list[TaskInstance]] = {}
+    for ti in tis:
+        tasks.setdefault(ti.task_id, []).append(ti)
+    return tasks
 
 
 def _duration(run: DagRun, tis: list[TaskInstance]) -> float | None:
@@ -120,39 +131,37 @@ def _times(tis: list[TaskInstance]) -> tuple[datetime, datetime] | None:
 
 
 Measure = Callable[[DagRun, list[TaskInstance]], float | None]
+Rows = list[tuple[DagRun, dict[str, list[TaskInstance]]]]
 
 
-def _chart(title: str, recent: list[RunTimes], measure: Measure) -> Chart:
-    task_ids = sorted({ti.task_id for r in recent for ti in r.task_instances})
-    table = {t: [_measure(r, t, measure) for r in recent] for t in task_ids}
+def _chart(title: str, rows: Rows, task_ids: list[str], measure: Measure) -> Chart:
+    table = {t: [_measure(run, tasks.get(t), measure) for run, tasks in rows] for t in task_ids}
     found = [v for values in table.values() for v in values if v is not None]
     low, high = min([0.0, *found]), max([1.0, *found])
-    scale = _Scale(low, high, len(recent))
+    scale = _Scale(low, high, len(rows))
+    runs = [run for run, _ in rows]
     series = [
-        Series(
-            task_id,
-            index % PALETTE,
-            [
-                Point(
-                    scale.x(i),
-                    scale.y(v),
-                    r.run.run_id,
-                    f"{task_id} on {r.run.run_id}: {signed(v)}",
-                )
-                for i, (r, v) in enumerate(zip(recent, table[task_id], strict=True))
-                if v is not None
-            ],
-        )
+        Series(task_id, index % PALETTE, _points(task_id, runs, table[task_id], scale))
         for index, task_id in enumerate(task_ids)
     ]
-    ticks = [(scale.y(low + (high - low) * k / TICKS), signed(low + (high - low) * k / TICKS))
-             for k in range(TICKS + 1)]  # fmt: skip
+    levels = [low + (high - low) * k / TICKS for k in range(TICKS + 1)]
+    ticks = [(scale.y(level), signed(level)) for level in levels]
     values = {t: ["—" if v is None else signed(v) for v in vs] for t, vs in table.items()}
-    return Chart(title, series, ticks, [r.run for r in recent], values, scale.y(0.0))
+    return Chart(title, series, ticks, runs, values, scale.y(0.0))
 
 
-def _measure(recent: RunTimes, task_id: str, measure: Measure) -> float | None:
-    return measure(recent.run, [ti for ti in recent.task_instances if ti.task_id == task_id])
+def _measure(run: DagRun, tis: list[TaskInstance] | None, measure: Measure) -> float | None:
+    return None if not tis else measure(run, tis)
+
+
+def _points(
+    task_id: str, runs: list[DagRun], values: list[float | None], scale: _Scale
+) -> list[Point]:
+    return [
+        Point(scale.x(i), scale.y(v), run.run_id, f"{task_id} on {run.run_id}: {signed(v)}")
+        for i, (run, v) in enumerate(zip(runs, values, strict=True))
+        if v is not None
+    ]
 
 
 @dataclass(frozen=True)
