@@ -22,6 +22,7 @@ from engine.state import DagRunState, TaskInstanceState
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import T0
 from webui import db
+from webui.db import dispose
 
 RUN_PAGE = "/dags/example/runs/manual__1"
 GANTT = "/dags/example/run-gantt/manual__1"
@@ -132,9 +133,7 @@ def test_the_calendar_counts_utc_days_on_postgresql(
         name = connection.execute(sa.text("SELECT current_database()")).scalar_one()
         connection.execute(sa.text(f"ALTER DATABASE \"{name}\" SET timezone TO 'Etc/GMT-14'"))
     far_east.dispose()
-    with pg_app.app_context():
-        db.session().close()
-        db.session().get_bind().dispose()  # new connections take the zone
+    dispose(pg_app)  # the app's next connections take the zone
     finished_runs(pg_app)
     with world(pg_app) as session:  # 23:30 UTC is still the 9th in UTC, whatever the server's zone
         late = T0 + timedelta(days=4, hours=23, minutes=30)
