@@ -325,11 +325,25 @@ def run_query(filters: RunFilter) -> sa.Select[Any]:
 
 
 def list_runs(
-    *, session: Session, dag_id: str, state: str | None = None, limit: int = 100, offset: int = 0
+    *,
+    session: Session,
+    dag_id: str,
+    state: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    logical_dates: tuple[datetime, datetime] | None = None,
 ) -> Page[DagRun]:
-    """A page of a DAG's runs, the newest first; NotFoundError when the DAG does not exist."""
+    """A page of a DAG's runs, the newest first (``logical_dates``: only those whose logical
+    date is within these bounds, both included); NotFoundError when the DAG does not exist."""
     require_dag(session=session, dag_id=dag_id)
-    stmt = run_query(RunFilter(dag_ids={dag_id}, states=[state] if state else None))
+    low, high = logical_dates or (None, None)
+    filters = RunFilter(
+        dag_ids={dag_id},
+        states=[state] if state else None,
+        logical_date_gte=low,
+        logical_date_lte=high,
+    )
+    stmt = run_query(filters)
     return paginate(session=session, stmt=stmt, order=NEWEST_FIRST, limit=limit, offset=offset)
 
 

@@ -68,6 +68,7 @@ FORMS: dict[str, dict[str, str]] = {
     "ui.trigger": {"conf": "{}"},
     "ui.pause": {"paused": "true"},
     "ui.mark_run_state": {"state": "success"},
+    "ui.run_note": {"note": "checked"},
     "ui.clear_run": {"only_failed": "false"},
     "ui.clear_task": {"downstream": "true"},
     "ui.mark_task": {"state": "success"},

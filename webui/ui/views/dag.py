@@ -38,6 +38,7 @@ from webui.ui.blueprint import bp
 from webui.ui.paging import offset_arg
 from webui.ui.present import state_label
 from webui.ui.session import page
+from webui.ui.viewmodels.calendar import day_bounds
 from webui.ui.viewmodels.graph_layout import EdgeRoute, Layout, layered_layout
 from webui.ui.viewmodels.groups import (
     GroupBox,
@@ -48,6 +49,7 @@ from webui.ui.viewmodels.groups import (
     parse_expanded,
 )
 from webui.ui.viewmodels.mapped import MappedSummary, mapped_task_ids, run_summaries
+from webui.ui.views import history
 
 RUNS_PAGE_SIZE = 50
 RUN_CHOICES = 50
@@ -260,12 +262,14 @@ def dag_runs(dag_id: str) -> str:
     if state and state not in {s.value for s in DagRunState}:
         allowed = ", ".join(s.value for s in DagRunState)
         raise BadRequest(f"state: {state!r} is not one of {allowed}")
+    day = history.day_arg()
     listed = list_runs(
         session=db.session(),
         dag_id=dag_id,
         state=state or None,
         limit=RUNS_PAGE_SIZE,
         offset=offset_arg(),
+        logical_dates=None if day is None else day_bounds(day),
     )
     now = utcnow()
     seconds = {run.id: _seconds(run, now) for run in listed.items}
@@ -276,6 +280,7 @@ def dag_runs(dag_id: str) -> str:
         page=listed,
         state=state,
         states=list(DagRunState),
+        day=day,
         seconds=seconds,
         longest=longest,
         now=now,
