@@ -3,6 +3,11 @@
 So a chain of tasks does not wait for the scheduler's next tick between two links. It
 runs inside the finishing transaction, under the same limits as the scheduler
 (:func:`engine.scheduling.queue_ready`); the runner submits the jobs after the commit.
+
+When nothing below the try became ready (a leaf of a fan-out whose join still waits), the
+slot the try freed goes to the run's instances already ``scheduled`` and waiting for one
+(:data:`SIBLINGS_OFFERED` of them, in priority order, under the same admission), so a
+fan-out wider than ``parallelism`` refills its slots without the scheduler's ticks.
 """
 
 from __future__ import annotations
@@ -19,7 +24,16 @@ from engine.models import DagRun
 from engine.scheduling import Limits, queue_ready
 from engine.scheduling.emptytasks import decide_ready_finishing_empty
 from engine.scheduling.fanin import still_waiting
-from engine.scheduling.submission import queue_ready_in_one_statement
+from engine.scheduling.submission import (
+    Waiting,
+    queue_ready_in_one_statement,
+    waiting_in_run,
+)
+
+SIBLINGS_OFFERED = 4
+"""How many of its run's waiting instances a try that queued nothing below it offers its
+freed slot (the first in priority order; more than one, so that an instance held back by
+its pool or a per-task limit does not block the others)."""
 
 
 class FollowUp(Protocol):
@@ -65,6 +79,23 @@ def fast_follow(
 ) -> list[TaskJob]:
     """Decide the direct downstream tasks of ``task_id`` in run ``dag_run_id`` (its
     primary key) and queue the ready ones."""
+    ready = _ready_below(session=session, dag_run_id=dag_run_id, task_id=task_id, dag=dag, now=now)
+    if not ready:  # the freed slot: for the run's instances waiting for one
+        ready = waiting_in_run(session=session, dag_run_id=dag_run_id, limit=SIBLINGS_OFFERED)
+    if not ready:
+        return []
+    queue = (
+        queue_ready_in_one_statement
+        if session.get_bind().dialect.name == "postgresql"
+        else queue_ready  # arrays and ``unnest``: PostgreSQL's
+    )
+    return queue(session=session, waiting=ready, limits=limits, now=now, graphs={dag_run_id: dag})
+
+
+def _ready_below(
+    *, session: Session, dag_run_id: int, task_id: str, dag: SerializedDAG, now: datetime
+) -> list[Waiting]:
+    """The direct downstream tasks of ``task_id`` now ``scheduled``, decided here."""
     downstream = dag.tasks[task_id].downstream_task_ids
     if downstream:
         # A wide fan-in's join waits for its other upstream tasks: a leaf need not read the run.
@@ -75,12 +106,6 @@ def fast_follow(
     if not downstream:
         return []
     dag_run = run_reference(session, dag_run_id)
-    ready = decide_ready_finishing_empty(
+    return decide_ready_finishing_empty(
         session=session, dag_run=dag_run, dag=dag, task_ids=downstream, now=now
     )
-    queue = (
-        queue_ready_in_one_statement
-        if session.get_bind().dialect.name == "postgresql"
-        else queue_ready  # arrays and ``unnest``: PostgreSQL's
-    )
-    return queue(session=session, waiting=ready, limits=limits, now=now, graphs={dag_run_id: dag})

@@ -127,6 +127,25 @@ def waiting_instances(*, session: Session) -> list[Waiting]:
     return [Waiting(*row) for row in rows]
 
 
+def waiting_in_run(*, session: Session, dag_run_id: int, limit: int) -> list[Waiting]:
+    """The first ``limit`` ``scheduled`` instances of run ``dag_run_id`` (its primary key)
+    in priority order (:func:`priority_key`'s, computed by the server): a worker's
+    fast-follow offers them the slot its try freed. Reads at most ``limit`` rows."""
+    ranks = {member.value: member.rank for member in PriorityClass}
+    stmt = (
+        sa.select(*Waiting.columns())
+        .where(TaskInstance.dag_run_id == dag_run_id, TaskInstance.state == TI.SCHEDULED)
+        .order_by(
+            sa.case(ranks, value=TaskInstance.priority_class, else_=len(ranks)),
+            TaskInstance.priority_weight.desc(),
+            TaskInstance.scheduled_at.asc().nulls_first(),
+            TaskInstance.id,
+        )
+        .limit(limit)
+    )
+    return [Waiting(*row) for row in session.execute(stmt)]
+
+
 def active_count(*, session: Session) -> int:
     """Instances holding a slot (``queued`` or ``running``), across all DAGs."""
     return session.scalar(sa.select(sa.func.count()).where(_ACTIVE)) or 0
