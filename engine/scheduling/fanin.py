@@ -48,18 +48,18 @@ def still_waiting(
     *, session: Session, dag_run_id: int, dag: SerializedDAG, task_ids: Collection[str]
 ) -> set[str]:
     """Those of ``task_ids`` (tasks right below a success in run ``dag_run_id``) that
-    surely still wait: a wide fan-in's join (:func:`_wide_join`) under a
+    surely still wait: a wide fan-in's join (:func:`is_wide_join`) under a
     :data:`WAITS_FOR_ALL` rule while one of its upstream instances is unfinished. One
     query per such join."""
     return {
         task_id
         for task_id in task_ids
-        if _wide_join(dag, task_id)
+        if is_wide_join(dag, task_id)
         and _any_unfinished(session, dag_run_id, dag.tasks[task_id].upstream_task_ids)
     }
 
 
-def _wide_join(dag: SerializedDAG, task_id: str) -> bool:
+def is_wide_join(dag: SerializedDAG, task_id: str) -> bool:
     """A join below many instances: more than :data:`MAX_LISTED_TASKS` upstream tasks, or
     a mapped one (an instance each, a thousand for a mapped fan-out); not itself mapped,
     and no branch task among them."""
