@@ -1,20 +1,25 @@
-"""Where a ``loom worker --no-fork`` spends its CPU in a fan-out of ``@task`` no-ops.
+"""Where ``loom worker --no-fork`` and ``loom scheduler`` spend their CPU in a fan-out of
+``@task`` no-ops.
 
-Real worker processes (one by default; RQ executor, PostgreSQL, the benchmarks' Redis
-DB, the scheduler ticking in this process) run every try of a 1 → ``width`` → 1 fan-out,
-after a small warm-up run (:data:`WARM_UP_DAG`), while py-spy samples them from outside
-(``py-spy record --format raw --threads --gil --nonblocking``: only a thread holding the
-GIL gives a sample, so a thread waiting on a socket, a lock or for a CPU costs none; the
-worker is never paused). The workers' CPU time (user + system, every thread, ended ones
-too, from ``/proc``) between the trigger and the run's success, divided by the tasks, is
-the figure; the samples split it into named parts by the frames on their stacks
-(:data:`PARTS`). CPU spent without the GIL (system calls) is spread over the parts in
-proportion. CPU time, not wall time: the figure and its proportions hold on a loaded
-machine.
+Real processes (one worker by default, and a scheduler; RQ executor, PostgreSQL, the
+benchmarks' Redis DB) run every try of a 1 → ``width`` → 1 fan-out, after a small
+warm-up run (:data:`WARM_UP_DAG`), while py-spy samples the workers, the scheduler or
+both (``--sample``) from outside (``py-spy record --format raw --threads --gil
+--nonblocking``: only a thread holding the GIL gives a sample, so a thread waiting on a
+socket, a lock or for a CPU costs none; the process is never paused). Each process's CPU
+time (user + system, every thread, ended ones too, from ``/proc``) between the trigger
+and the run's success, divided by the tasks, is the figure: the workers', the
+scheduler's, the PostgreSQL backends' of the benchmark's database, and Redis's (its
+whole server, shared with anything else using it). The samples split a sampled process's
+CPU into named parts by the frames on their stacks (:data:`PARTS` for a worker,
+:data:`SCHEDULER_PARTS` for the scheduler); CPU spent without the GIL (system calls) is
+spread over the parts in proportion. CPU time, not wall time: the figures and their
+proportions hold on a loaded machine.
 
-``python -m bench.worker_profile [--width 1000] [--workers 1] [--rate 250] [--keep PATH]``
-prints one JSON line (about 40 s at 1,000); ``--keep`` saves the raw samples (collapsed
-stacks). It needs py-spy in the venv (``.venv/bin/pip install py-spy``; not a dependency).
+``python -m bench.worker_profile [--width 1000] [--workers 1] [--sample
+workers|scheduler|both] [--rate 250] [--keep PATH]`` prints one JSON line (about 40 s at
+1,000); ``--keep PATH`` saves the raw samples (collapsed stacks) as ``PATH-<kind>``. It
+needs py-spy in the venv (``.venv/bin/pip install py-spy``; not a dependency).
 """
 
 from __future__ import annotations
@@ -33,8 +38,6 @@ from typing import Any
 from bench._infra import (
     LOOM,
     PYTHON,
-    REDIS_URL,
-    SchedulerThread,
     emit,
     loom_environ,
     parse_into,
@@ -106,9 +109,48 @@ sample counts for the first part with a frame on its stack. Samples whose stack 
 torn (``--nonblocking``: only the innermost frames) match none: ``unattributed``."""
 
 
-def classify(stack: list[str]) -> str:
+SCHEDULER_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("metrics (prometheus_client)", ("prometheus_client/",)),
+    ("logging", ("logging/__init__.py", "processlog.py")),
+    # Threads beside the ticks.
+    ("parse loop (thread)", ("engine/parser/",)),
+    ("outbox relay (thread)", ("engine/delivery/",)),
+    ("waker: waiting for NOTIFY", ("wakeup.py",)),
+    # After a step's commit: the jobs to Redis.
+    ("submit: RQ enqueue (submit_many)", ("Scheduler._submit",)),
+    ("reconcile: RQ job lookups", ("Scheduler._reconcile",)),
+    # The steps' bodies (their SQL included), by the Scheduler method that runs them.
+    ("step: advance runs (settle, finish)", ("Scheduler._advance",)),
+    ("step: queue (slots, admission, scheduled → queued)", ("Scheduler._queue",)),
+    ("step: start runs", ("Scheduler._start_runs",)),
+    ("step: promote retries, reschedules", ("Scheduler._promote", "Scheduler._pokes")),
+    ("step: create runs, asset runs", ("Scheduler._create_runs", "Scheduler._asset_runs")),
+    ("step: heartbeat", ("record_scheduler_heartbeat",)),
+    (
+        "step: zombies, deferrals, timeouts, backfills, deadlines",
+        (
+            "Scheduler._zombies",
+            "Scheduler._deferrals",
+            "Scheduler._timeouts",
+            "Scheduler._backfills",
+            "Scheduler._deadlines",
+            "Scheduler._stale",
+        ),
+    ),
+    # Around every step: its session, connection checkout (pre-ping), BEGIN and COMMIT.
+    ("step transactions: checkout, begin, commit", ("Scheduler._step",)),
+    ("tick loop", ("scheduler.py:",)),
+)
+"""Named parts of the scheduler's CPU, as :data:`PARTS`: the tick's steps by their
+``Scheduler`` method (SQL, SQLAlchemy and psycopg below them included), the transaction
+around each step, the jobs' submission to Redis, the threads beside the ticks."""
+
+PARTS_BY_KIND = {"workers": PARTS, "scheduler": SCHEDULER_PARTS}
+
+
+def classify(stack: list[str], parts: tuple[tuple[str, tuple[str, ...]], ...] = PARTS) -> str:
     """The part of ``stack`` (outermost frame first)."""
-    for name, needles in PARTS:
+    for name, needles in parts:
         for frame in reversed(stack):  # innermost first: the most specific frame decides
             if any(needle in frame for needle in needles):
                 return name
@@ -127,45 +169,88 @@ def _frames(line: str) -> tuple[list[str], int]:
     return frames, int(count)
 
 
-def split_samples(raw: str) -> Counter[str]:
+def split_samples(raw: str, parts: tuple[tuple[str, tuple[str, ...]], ...] = PARTS) -> Counter[str]:
     """Sample counts by part."""
-    parts: Counter[str] = Counter()
+    counts: Counter[str] = Counter()
     for line in raw.splitlines():
         if line.strip():
             frames, count = _frames(line)
-            parts[classify(frames)] += count
-    return parts
+            counts[classify(frames, parts)] += count
+    return counts
+
+
+def _stat_cpu(pid: int | str) -> tuple[int, float]:
+    """(process group, user + system CPU seconds) of process ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of process ``pid`` (all its threads, living or ended)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu(pid)[1]
 
 
 def group_cpu_seconds(pgid: int, *, besides: int) -> float:
-    """CPU of the other processes of process group ``pgid`` (RQ's scheduler process)."""
+    """CPU of the other processes of process group ``pgid`` (RQ's scheduler process, the
+    parse loop's forkserver)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == besides:
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            group, cpu = _stat_cpu(entry.name)
         except (FileNotFoundError, ProcessLookupError):
+            continue
+        if group == pgid:
+            total += cpu
+    return total
+
+
+def backend_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU of each PostgreSQL backend connected to ``database`` (on this machine), by pid:
+    its command line reads ``postgres: <user> <database> <client> <state>``. A backend
+    that exits between two readings takes its CPU with it (the pools keep theirs open)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().replace(b"\0", b" ").split()
+            if len(words) > 3 and words[0] == b"postgres:" and database.encode() in words[2:4]:
+                found[int(entry.name)] = _stat_cpu(entry.name)[1]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
+def redis_server_cpu_seconds() -> float:
+    """CPU of the local ``redis-server`` processes (the whole server: every database)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() == "redis-server":
+                total += _stat_cpu(entry.name)[1]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return total
 
 
 def profile(
-    width: int, rate: int, workers: int = 1, keep: Path | None = None, *, mapped: bool = False
+    width: int,
+    rate: int,
+    workers: int = 1,
+    keep: Path | None = None,
+    *,
+    mapped: bool = False,
+    sample: str = "workers",
 ) -> dict[str, Any]:
     """Run the fan-out (``mapped``: its middle one task mapped over a list) on ``workers``
-    sampled workers; their CPU per task, split."""
+    workers and a ``loom scheduler``, sampling ``sample`` (workers, scheduler, both);
+    each process's CPU per task, the sampled ones' split."""
     if not Path(PY_SPY).exists():
         raise SystemExit(f"{PY_SPY} is missing: .venv/bin/pip install py-spy")
-    from engine.config import load_settings
     from engine.models.session import create_db_engine, make_session_factory
 
     with (
@@ -184,29 +269,42 @@ def profile(
         write_dag(dags, dag_id, source.format(width=width))
         write_dag(dags, "bench_warm_up", WARM_UP_DAG)
         env = loom_environ(database_url=url, dags_folder=dags, home=home)
-        settings = load_settings(environ=env)
         engine = create_db_engine(url)
         try:
             sessions = make_session_factory(engine)
             parse_into(sessions, dags)
-            command = [LOOM, "worker", "--no-fork"]
-            with processes([command] * workers, env=env, log_dir=logs) as started:
+            commands = [[LOOM, "worker", "--no-fork"]] * workers + [[LOOM, "scheduler"]]
+            scheduler_env = {**env, "LOOM__METRICS__SCHEDULER_PORT": "0"}
+            with processes(commands, env=scheduler_env, log_dir=logs) as started:
                 wait_for_rq_workers(connection, workers)
-                pids = [proc.pid for proc in started]
-                with sampled(pids, rate, tmp) as samples:
-                    run = run_fan_out(sessions, settings, url, pids, dag_id)
-            raw = "".join(path.read_text() for path in samples)
+                pids = {
+                    "workers": [proc.pid for proc in started[:workers]],
+                    "scheduler": [started[-1].pid],
+                }
+                kinds = ["workers", "scheduler"] if sample == "both" else [sample]
+                targets = {kind: pids[kind] for kind in kinds}
+                with sampled(targets, rate, tmp) as samples:
+                    run = run_fan_out(sessions, pids, dag_id, url.rsplit("/", 1)[1])
+            raw = {
+                kind: "".join(path.read_text() for path in paths) for kind, paths in samples.items()
+            }
             if keep is not None:
-                keep.write_text(raw)
+                for kind, text in raw.items():
+                    keep.with_name(f"{keep.stem}-{kind}{keep.suffix}").write_text(text)
         finally:
             engine.dispose()
     return {"mapped": mapped, **figures(run, raw, width=width, rate=rate, workers=workers)}
 
 
 @contextlib.contextmanager
-def sampled(pids: list[int], rate: int, folder: Path) -> Iterator[list[Path]]:
-    """py-spy attached to each of ``pids`` inside the block; the raw sample files."""
-    paths = [folder / f"samples-{pid}.txt" for pid in pids]
+def sampled(
+    targets: dict[str, list[int]], rate: int, folder: Path
+) -> Iterator[dict[str, list[Path]]]:
+    """py-spy attached to each pid of ``targets`` inside the block; the raw sample files
+    by kind."""
+    paths = {
+        kind: [folder / f"samples-{pid}.txt" for pid in pids] for kind, pids in targets.items()
+    }
     spies = [
         subprocess.Popen(
             [
@@ -227,7 +325,8 @@ def sampled(pids: list[int], rate: int, folder: Path) -> Iterator[list[Path]]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for pid, path in zip(pids, paths, strict=True)
+        for kind, pids in targets.items()
+        for pid, path in zip(pids, paths[kind], strict=True)
     ]
     time.sleep(1.0)  # attached
     try:
@@ -240,53 +339,50 @@ def sampled(pids: list[int], rate: int, folder: Path) -> Iterator[list[Path]]:
 
 
 def run_fan_out(
-    sessions: Any, settings: Any, url: str, pids: list[int], dag_id: str
+    sessions: Any, pids: dict[str, list[int]], dag_id: str, database: str
 ) -> dict[str, Any]:
-    """Trigger the fan-out with the scheduler ticking here; the workers' CPU meanwhile."""
-    from engine.executors import RQExecutor
-    from engine.scheduling.scheduler import Scheduler
-    from engine.scheduling.wakeup import build_waker
+    """Trigger the warm-up, then the fan-out; each process's CPU during the fan-out."""
+    _trigger_and_wait(sessions, "bench_warm_up")
+    before = _cpu_now(pids, database)
+    triggered = time.perf_counter()
+    state, done = _trigger_and_wait(sessions, dag_id)
+    after = _cpu_now(pids, database)
+    backends = after.pop("postgres_backends")
+    was = before.pop("postgres_backends")
+    cpu = {kind: after[kind] - before[kind] for kind in after}
+    cpu["postgres_backends"] = sum(value - was.get(pid, 0.0) for pid, value in backends.items())
+    return {"state": state, "seconds": done - triggered, "cpu": cpu}
 
-    executor = RQExecutor(REDIS_URL)
-    scheduler = Scheduler(
-        session_factory=sessions,
-        executor=executor,
-        settings=settings,
-        parse_dags=False,  # parsed once before: the workers' figure is wanted here
-        waker=build_waker(url),  # as `loom scheduler` does
-    )
-    with SchedulerThread(scheduler, settings):
-        _trigger_and_wait(sessions, "bench_warm_up")
-        before = [cpu_seconds(pid) for pid in pids], _rq_schedulers(pids)
-        triggered = time.perf_counter()
-        state, done = _trigger_and_wait(sessions, dag_id)
-        cpu = [cpu_seconds(pid) - was for pid, was in zip(pids, before[0], strict=True)]
-        others = _rq_schedulers(pids) - before[1]
-    executor.stop()
-    return {"state": state, "seconds": done - triggered, "cpu": cpu, "others": others}
+
+def _cpu_now(pids: dict[str, list[int]], database: str) -> dict[str, Any]:
+    workers, [scheduler] = pids["workers"], pids["scheduler"]
+    return {
+        "workers": sum(cpu_seconds(pid) for pid in workers),
+        "worker_rq_schedulers": sum(group_cpu_seconds(pid, besides=pid) for pid in workers),
+        "scheduler": cpu_seconds(scheduler),
+        "scheduler_children": group_cpu_seconds(scheduler, besides=scheduler),
+        "postgres_backends": backend_cpu_seconds(database),
+        "redis_server_whole": redis_server_cpu_seconds(),
+    }
 
 
 def _trigger_and_wait(sessions: Any, dag_id: str) -> tuple[str, float]:
+    from engine.scheduling.wakeup import request_wake
     from engine.services.runs import trigger_dag
 
     with sessions.begin() as session:
         run_pk = trigger_dag(session=session, dag_id=dag_id, now=utcnow()).id
+        request_wake(session=session)
     return wait_for_run(sessions, run_pk, timeout=600)
 
 
-def _rq_schedulers(pids: list[int]) -> float:
-    return sum(group_cpu_seconds(pid, besides=pid) for pid in pids)
-
-
 def figures(
-    run: dict[str, Any], raw: str, *, width: int, rate: int, workers: int
+    run: dict[str, Any], raw: dict[str, str], *, width: int, rate: int, workers: int
 ) -> dict[str, Any]:
-    """The JSON line: CPU per task of the workers, and its split by the samples."""
+    """The JSON line: CPU per task of each process, and the sampled ones' split."""
     tasks = width + 2
-    parts = split_samples(raw)
-    samples = sum(parts.values())
-    ms_per_task = 1000 * sum(run["cpu"]) / tasks
-    return {
+    per_task = {kind: 1000 * seconds / tasks for kind, seconds in run["cpu"].items()}
+    result: dict[str, Any] = {
         "benchmark": "worker_profile",
         "task_kind": "@task no-op (a worker try each)",
         "width": width,
@@ -294,15 +390,21 @@ def figures(
         "state": run["state"],
         "tasks": tasks,
         "wall_seconds": round(run["seconds"], 2),
-        "cpu_ms_per_task": round(ms_per_task, 2),
-        "cpu_seconds_by_worker": [round(value, 2) for value in run["cpu"]],
-        "rq_scheduler_processes_cpu_ms_per_task": round(1000 * run["others"] / tasks, 3),
-        "samples": samples,
+        "cpu_ms_per_task": round(per_task["workers"], 2),
+        "cpu_ms_per_task_by_process": {kind: round(ms, 2) for kind, ms in per_task.items()},
+        "rq_scheduler_processes_cpu_ms_per_task": round(per_task["worker_rq_schedulers"], 3),
         "sample_rate_hz": rate,
-        "split_cpu_ms_per_task": {
-            name: round(ms_per_task * count / samples, 2) for name, count in parts.most_common()
-        },
     }
+    for kind, text in raw.items():
+        parts = split_samples(text, PARTS_BY_KIND[kind])
+        samples = sum(parts.values())
+        ms_per_task = per_task[kind]
+        key = "split_cpu_ms_per_task" if kind == "workers" else f"{kind}_split_cpu_ms_per_task"
+        result[f"{kind}_samples"] = samples
+        result[key] = {
+            name: round(ms_per_task * count / samples, 2) for name, count in parts.most_common()
+        }
+    return result
 
 
 def main() -> None:
@@ -310,10 +412,18 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--mapped", action="store_true", help="the mapped fan-out instead")
+    parser.add_argument(
+        "--sample", choices=("workers", "scheduler", "both"), default="workers",
+        help="the processes py-spy samples (every process's CPU is read either way)",
+    )  # fmt: skip
     parser.add_argument("--rate", type=int, default=250)
     parser.add_argument("--keep", type=Path, default=None, help="save the raw samples here")
     args = parser.parse_args()
-    emit(profile(args.width, args.rate, args.workers, args.keep, mapped=args.mapped))
+    emit(
+        profile(
+            args.width, args.rate, args.workers, args.keep, mapped=args.mapped, sample=args.sample
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 Each helper checks the move against the transition table of :mod:`engine.state`, then
 issues a single ``UPDATE ... WHERE id = :id AND state = :expected [AND try_number = :n]``
-and reports whether it won. A duplicate delivery, a late worker or a second scheduler
+(:func:`set_task_states`: ``id IN (...)``, many instances at a try) and reports whether
+it won. A duplicate delivery, a late worker or a second scheduler
 loses the race and changes nothing. The caller owns the transaction: nothing here commits.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -68,6 +70,52 @@ def set_task_state(
         ti_id, row.dag_id, row.run_id, row.task_id, try_number, expected, new,
     )  # fmt: skip
     return True
+
+
+def set_task_states(
+    *,
+    session: Session,
+    moves: Sequence[tuple[int, int]],
+    expected: TaskInstanceState,
+    new: TaskInstanceState,
+    **values: Any,
+) -> set[int]:
+    """:func:`set_task_state` for many task instances at once: each ``(ti_id, try_number)``
+    of ``moves`` moves from ``expected`` to ``new`` if it still is there at that try, in
+    one statement per distinct try number (one for a fan-out's instances, all at try 0).
+    Returns the ids this call moved; the others had moved on.
+    Raises :class:`~engine.errors.IllegalTransitionError` for a move the table forbids.
+    """
+    check_task_transition(expected, new)
+    _check_columns(TaskInstance, values)
+    by_try: dict[int, list[int]] = {}
+    for ti_id, try_number in moves:
+        by_try.setdefault(try_number, []).append(ti_id)
+    won: set[int] = set()
+    for try_number, ids in sorted(by_try.items()):
+        stmt = (
+            sa.update(TaskInstance)
+            .where(
+                TaskInstance.id.in_(ids),
+                TaskInstance.state == expected,
+                TaskInstance.try_number == try_number,
+            )
+            .values(state=new, **values)
+            .returning(TaskInstance.id, TaskInstance.dag_id, TaskInstance.run_id,
+                       TaskInstance.task_id)
+            .execution_options(synchronize_session="fetch")
+        )  # fmt: skip
+        rows = session.execute(stmt).all()
+        won.update(row.id for row in rows)
+        if logger.isEnabledFor(logging.INFO):
+            for row in rows:
+                logger.info(
+                    "task instance %s (%s.%s.%s try %s): %s -> %s",
+                    row.id, row.dag_id, row.run_id, row.task_id, try_number, expected, new,
+                )  # fmt: skip
+    if len(won) < len(moves):
+        logger.debug("%s task instances: %s -> %s lost", len(moves) - len(won), expected, new)
+    return won
 
 
 def set_run_state(

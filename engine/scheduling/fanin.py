@@ -17,6 +17,7 @@ indexed query for an unfinished upstream instance answers for every leaf but the
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Collection, Sequence
 from functools import cache
 
@@ -48,21 +49,43 @@ def still_waiting(
     *, session: Session, dag_run_id: int, dag: SerializedDAG, task_ids: Collection[str]
 ) -> set[str]:
     """Those of ``task_ids`` (tasks right below a success in run ``dag_run_id``) that
-    surely still wait: a wide fan-in's join (:func:`_wide_join`) under a
+    surely still wait: a wide fan-in's join (:func:`is_wide_join`) under a
     :data:`WAITS_FOR_ALL` rule while one of its upstream instances is unfinished. One
     query per such join."""
     return {
         task_id
         for task_id in task_ids
-        if _wide_join(dag, task_id)
+        if is_wide_join(dag, task_id)
         and _any_unfinished(session, dag_run_id, dag.tasks[task_id].upstream_task_ids)
     }
 
 
-def _wide_join(dag: SerializedDAG, task_id: str) -> bool:
+def is_wide_join(dag: SerializedDAG, task_id: str) -> bool:
     """A join below many instances: more than :data:`MAX_LISTED_TASKS` upstream tasks, or
     a mapped one (an instance each, a thousand for a mapped fan-out); not itself mapped,
-    and no branch task among them."""
+    and no branch task among them. Remembered per graph (every leaf of a fan-out asks
+    about the same join, and the answer walks its upstream tasks)."""
+    known = _known(dag)
+    if task_id not in known:
+        known[task_id] = _is_wide_join(dag, task_id)
+    return known[task_id]
+
+
+_memo: dict[int, tuple[weakref.ref[SerializedDAG], dict[str, bool]]] = {}
+
+
+def _known(dag: SerializedDAG) -> dict[str, bool]:
+    """The answers of :func:`is_wide_join` for ``dag``, kept while the graph lives (a
+    worker keeps a DAG version's graph between tries)."""
+    entry = _memo.get(id(dag))
+    if entry is None or entry[0]() is not dag:
+        key = id(dag)
+        entry = (weakref.ref(dag, lambda _ref: _memo.pop(key, None)), {})
+        _memo[key] = entry
+    return entry[1]
+
+
+def _is_wide_join(dag: SerializedDAG, task_id: str) -> bool:
     task = dag.tasks.get(task_id)
     if task is None or task.trigger_rule not in WAITS_FOR_ALL or task.mapped is not None:
         return False

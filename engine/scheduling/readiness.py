@@ -33,7 +33,7 @@ from engine.authoring.trigger_rules import (
     setup_ids,
 )
 from engine.models import DagRun, TaskInstance
-from engine.models.transitions import set_task_state
+from engine.models.transitions import set_task_state, set_task_states
 from engine.scheduling.branching import BRANCH_XCOM_KEY, Choices, branch_choices
 from engine.scheduling.expanding import expand_group, expand_mapped
 from engine.scheduling.pastdeps import blocked_by_past
@@ -128,7 +128,8 @@ def settle(
     states = {task_id: [row.state for row in group] for task_id, group in rows.items()}
     choices = branch_choices(session=session, dag_run=dag_run, dag=dag, states=states)
     past = blocked_by_past(session=session, dag_run=dag_run, dag=dag, task_ids=waiting)
-    scheduled = []
+    scheduled: list[InstanceRow] = []
+    runnable: list[InstanceRow] = []  # ``none → scheduled`` of them all in one statement
     for task_id in waiting:
         task = dag.tasks[task_id]
         if task_id in dag.mapped_groups:
@@ -145,13 +146,19 @@ def settle(
         group = rows[task_id]
         if verdict is Readiness.RUN and is_placeholder(task, group):
             scheduled += _expand(group, session=session, dag_run=dag_run, dag=dag, now=now)
+        elif verdict is Readiness.RUN:
+            # Counted as ``scheduled`` by the verdicts below it until the statement says
+            # otherwise (a verdict tells ``none`` and ``scheduled`` apart nowhere).
+            for row in group:
+                if row.state is TI.NONE:
+                    row.state = TI.SCHEDULED
+                    runnable.append(row)
         else:
-            waiting_rows = [row for row in group if row.state is TI.NONE]
-            for row in waiting_rows:
-                _apply(verdict, row, session=session, now=now)
-            scheduled += [row for row in waiting_rows if row.state is TI.SCHEDULED]
+            for row in group:
+                if row.state is TI.NONE:
+                    _apply(verdict, row, session=session, now=now)
         states[task_id] = [row.state for row in rows[task_id]]
-    return scheduled
+    return scheduled + _schedule(runnable, session=session, now=now)
 
 
 def decide_ready(
@@ -384,6 +391,22 @@ def _expand(
     ]
     group.extend(created)
     return [row, *created]
+
+
+def _schedule(rows: list[InstanceRow], *, session: Session, now: datetime) -> list[InstanceRow]:
+    """``none → scheduled`` of ``rows`` (their state already set to ``scheduled`` here) in
+    one compare-and-set statement: a fan-out's thousand instances are one round trip. The
+    rows another process moved first go back to ``none`` here; returns the others."""
+    if not rows:
+        return []
+    won = set_task_states(
+        session=session, moves=[(row.id, row.try_number) for row in rows],
+        expected=TI.NONE, new=TI.SCHEDULED, scheduled_at=now, end_date=None,
+    )  # fmt: skip
+    for row in rows:
+        if row.id not in won:
+            row.state = TI.NONE
+    return [row for row in rows if row.id in won]
 
 
 def _apply(verdict: Readiness, row: InstanceRow, *, session: Session, now: datetime) -> bool:

@@ -91,6 +91,8 @@ class _Usage:
     pool_slots: dict[str, int]
     max_active_tasks: dict[str, int]
     tasks: TaskLimits
+    still_waiting: set[int] | None = None
+    """Of the instances offered, those still ``scheduled`` under the pool lock (when asked)."""
 
     def admits(self, ti: Waiting, limits: Limits) -> bool:
         if self.total >= limits.parallelism:
@@ -127,6 +129,35 @@ def waiting_instances(*, session: Session) -> list[Waiting]:
     return [Waiting(*row) for row in rows]
 
 
+def waiting_in_run(*, session: Session, dag_run_id: int, limit: int) -> list[Waiting]:
+    """The first ``limit`` ``scheduled`` instances of run ``dag_run_id`` (its primary key)
+    in priority order (:func:`priority_key`'s, computed by the server): a worker's
+    fast-follow offers them the slot its try freed. Reads at most ``limit`` rows."""
+    params = {"dag_run_id": dag_run_id, "limit": limit}
+    rows = session.connection().execute(_waiting_in_run(), params)  # Core: plain rows
+    return [Waiting(*row) for row in rows]
+
+
+@cache
+def _waiting_in_run() -> sa.Select[Any]:
+    """:func:`waiting_in_run`'s statement, built once per process."""
+    ranks = {member.value: member.rank for member in PriorityClass}
+    return (
+        sa.select(*Waiting.columns())
+        .where(
+            TaskInstance.dag_run_id == sa.bindparam("dag_run_id"),
+            TaskInstance.state == TI.SCHEDULED,
+        )
+        .order_by(
+            sa.case(ranks, value=TaskInstance.priority_class, else_=len(ranks)),
+            TaskInstance.priority_weight.desc(),
+            TaskInstance.scheduled_at.asc().nulls_first(),
+            TaskInstance.id,
+        )
+        .limit(sa.bindparam("limit"))
+    )
+
+
 def active_count(*, session: Session) -> int:
     """Instances holding a slot (``queued`` or ``running``), across all DAGs."""
     return session.scalar(sa.select(sa.func.count()).where(_ACTIVE)) or 0
@@ -151,6 +182,12 @@ def queue_ready(
     if not waiting:
         return []
     usage = _usage(session=session, waiting=waiting, graphs=graphs)
+    return _queue_each(session, waiting, usage, limits, now)
+
+
+def _queue_each(
+    session: Session, waiting: Sequence[Waiting], usage: _Usage, limits: Limits, now: datetime
+) -> list[TaskJob]:
     queued = _admit(waiting, usage, limits, lambda ti: _queue(ti, session=session, now=now))
     return [job_for(ti, try_number=ti.next_try) for ti in queued]
 
@@ -192,6 +229,40 @@ def queue_ready_in_one_statement(
     if not waiting:
         return []
     usage = _usage(session=session, waiting=waiting, graphs=graphs)
+    return _queue_in_one_statement(session, waiting, usage, limits, now)
+
+
+def queue_waiting_in_run(
+    *,
+    session: Session,
+    dag_run_id: int,
+    limit: int,
+    limits: Limits,
+    now: datetime,
+    graphs: Mapping[int, SerializedDAG] | None = None,
+    waiting: Sequence[Waiting] | None = None,
+) -> list[TaskJob]:
+    """Queue the first ``limit`` instances of run ``dag_run_id`` waiting in ``scheduled``
+    (:func:`waiting_in_run`, or ``waiting`` when the caller read them) that the limits
+    admit: a worker's fast-follow offering the slot its try freed. They are read before
+    the pool lock (a run with none waiting takes no lock) and checked again under it, in
+    the slot count's statement: of two workers offering at once, the second passes over
+    what the first queued. Then the same admission as :func:`queue_ready`, queued in one
+    statement on PostgreSQL."""
+    if waiting is None:
+        waiting = waiting_in_run(session=session, dag_run_id=dag_run_id, limit=limit)
+    if not waiting:
+        return []
+    usage = _usage(session=session, waiting=waiting, graphs=graphs, recheck=True)
+    waiting = [ti for ti in waiting if ti.id in (usage.still_waiting or ())]
+    if session.get_bind().dialect.name == "postgresql":
+        return _queue_in_one_statement(session, waiting, usage, limits, now)
+    return _queue_each(session, waiting, usage, limits, now)
+
+
+def _queue_in_one_statement(
+    session: Session, waiting: Sequence[Waiting], usage: _Usage, limits: Limits, now: datetime
+) -> list[TaskJob]:
     admitted = _admit(waiting, usage, limits, lambda ti: True)
     if not admitted:
         return []
@@ -280,16 +351,61 @@ def _queue(ti: Waiting, *, session: Session, now: datetime) -> bool:
     )
 
 
+def _lock_pools(session: Session) -> dict[str, int]:
+    """Every pool's slots by name, their rows locked: the locks serialise every process
+    that queues (see above)."""
+    rows = session.connection().execute(_pools_locked())
+    return {row.name: row.slots for row in rows}
+
+
+@cache
+def _pools_locked() -> sa.Select[str, int]:
+    return sa.select(Pool.name, Pool.slots).order_by(Pool.name).with_for_update()
+
+
 def _usage(
-    *, session: Session, waiting: Sequence[Waiting], graphs: Mapping[int, SerializedDAG] | None
+    *,
+    session: Session,
+    waiting: Sequence[Waiting],
+    graphs: Mapping[int, SerializedDAG] | None,
+    recheck: bool = False,
 ) -> _Usage:
-    dag_ids = {ti.dag_id for ti in waiting}
-    # Pools first: their row locks serialise every process that queues (see above).
-    pools = session.execute(
-        sa.select(Pool.name, Pool.slots).order_by(Pool.name).with_for_update()
-    ).all()
+    """The slots in use, after locking the pools; ``recheck``: also which of ``waiting``
+    are still ``scheduled`` once the lock is held (:attr:`_Usage.still_waiting`)."""
+    pools = _lock_pools(session)
     # One round trip for the slots in use and the DAGs' limits (after the pool lock, so
-    # its fresh snapshot sees what other queuers committed): rows tagged "use" / "dag".
+    # its fresh snapshot sees what other queuers committed): rows tagged "use" / "dag"
+    # (and "waiting", the rechecked instances still ``scheduled``).
+    params: dict[str, Any] = {"dag_ids": sorted({ti.dag_id for ti in waiting})}
+    if recheck:
+        params["ids"] = [ti.id for ti in waiting]
+    by_dag: dict[str, int] = {}
+    by_pool: dict[str, int] = {}
+    max_tasks: dict[str, int] = {}
+    still: set[int] = set()
+    rows = session.connection().execute(_usage_statement(recheck), params)
+    for kind, dag_id, pool, count, slots in rows:
+        if kind == "dag":
+            max_tasks[dag_id] = int(count)
+        elif kind == "waiting":
+            still.add(int(count))
+        else:
+            by_dag[dag_id] = by_dag.get(dag_id, 0) + int(count)
+            by_pool[pool] = by_pool.get(pool, 0) + int(slots)
+    return _Usage(
+        total=sum(by_dag.values()),
+        by_dag=by_dag,
+        by_pool=by_pool,
+        pool_slots=pools,
+        max_active_tasks=max_tasks,
+        tasks=task_limits(session=session, waiting=waiting, graphs=graphs),
+        still_waiting=still if recheck else None,
+    )
+
+
+@cache
+def _usage_statement(recheck: bool) -> sa.CompoundSelect[Any]:
+    """:func:`_usage`'s statement, built once per process (its lists bound at execution)."""
     in_use = (
         sa.select(
             sa.literal("use").label("kind"),
@@ -307,24 +423,20 @@ def _usage(
         sa.null().cast(TaskInstance.pool.type),
         Dag.max_active_tasks,
         sa.literal(0),
-    ).where(Dag.dag_id.in_(dag_ids))
-    by_dag: dict[str, int] = {}
-    by_pool: dict[str, int] = {}
-    max_tasks: dict[str, int] = {}
-    for kind, dag_id, pool, count, slots in session.execute(sa.union_all(in_use, dag_limits)):
-        if kind == "dag":
-            max_tasks[dag_id] = int(count)
-            continue
-        by_dag[dag_id] = by_dag.get(dag_id, 0) + int(count)
-        by_pool[pool] = by_pool.get(pool, 0) + int(slots)
-    return _Usage(
-        total=sum(by_dag.values()),
-        by_dag=by_dag,
-        by_pool=by_pool,
-        pool_slots={pool.name: pool.slots for pool in pools},
-        max_active_tasks=max_tasks,
-        tasks=task_limits(session=session, waiting=waiting, graphs=graphs),
+    ).where(Dag.dag_id.in_(sa.bindparam("dag_ids", expanding=True)))
+    if not recheck:
+        return sa.union_all(in_use, dag_limits)
+    waiting = sa.select(
+        sa.literal("waiting"),
+        sa.null().cast(TaskInstance.dag_id.type),
+        sa.null().cast(TaskInstance.pool.type),
+        TaskInstance.id,
+        sa.literal(0),
+    ).where(
+        TaskInstance.id.in_(sa.bindparam("ids", expanding=True)),
+        TaskInstance.state == TI.SCHEDULED,
     )
+    return sa.union_all(in_use, dag_limits, waiting)
 
 
 def _warn_unknown_pool(ti: Waiting) -> None:

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import IllegalTransitionError
 from engine.models import Dag, DagRun, DagRunType, TaskInstance, migrate
+from engine.models.changes import DagRunChange
 from engine.models.session import create_db_engine, make_session_factory
-from engine.models.transitions import set_run_state, set_task_state
+from engine.models.transitions import set_run_state, set_task_state, set_task_states
 from engine.state import DagRunState, TaskInstanceState
 
 TI = TaskInstanceState
@@ -169,3 +170,38 @@ def test_cas_does_not_commit(factory: sessionmaker[Session], ids: tuple[int, int
     with factory() as session:
         state = session.scalar(sa.select(TaskInstance.state).where(TaskInstance.id == ti_id))
     assert state is TI.QUEUED
+
+
+def test_many_task_cas_moves_each_row_still_at_its_try(
+    factory: sessionmaker[Session], ids: tuple[int, int]
+) -> None:
+    run_id, queued = ids
+    with factory.begin() as session:
+        waiting = [
+            TaskInstance(dag_run_id=run_id, dag_id="d1", run_id="r1", task_id=f"w{i}",
+                         state=TI.NONE, try_number=try_number)
+            for i, try_number in enumerate((0, 0, 2, 0))
+        ]  # fmt: skip
+        session.add_all(waiting)
+        session.flush()
+        rows = [ti.id for ti in waiting]
+    moves = [(rows[0], 0), (rows[1], 0), (rows[2], 2), (rows[3], 1), (queued, 1)]
+    notes = _notes(factory)
+
+    with factory.begin() as session:
+        won = set_task_states(
+            session=session, moves=moves, expected=TI.NONE, new=TI.SCHEDULED, scheduled_at=T0
+        )
+
+    # w3 is at try 0, not 1; the queued one is not in ``none``: both left alone
+    assert won == {rows[0], rows[1], rows[2]}
+    assert [ti_row(factory, i).state for i in rows] == [TI.SCHEDULED] * 3 + [TI.NONE]
+    assert ti_row(factory, queued).state is TI.QUEUED
+    assert _notes(factory) == notes + 3  # the run noted for the tick, once per moved row
+    with factory.begin() as session, pytest.raises(IllegalTransitionError):
+        set_task_states(session=session, moves=moves, expected=TI.NONE, new=TI.RUNNING)
+
+
+def _notes(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(DagRunChange)) or 0

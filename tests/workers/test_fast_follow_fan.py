@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine.models import SerializedDag, TaskAttempt, TaskInstance
-from engine.models.transitions import set_task_state
+from engine.models import Pool, SerializedDag, TaskAttempt, TaskInstance
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
 from tests.workers.conftest import Sessions, create_run, holding, queue_try, ti_id_of
@@ -30,17 +29,6 @@ def states(sessions: Sessions) -> dict[str, TaskInstanceState]:
         return {row.task_id: row.state for row in rows}
 
 
-def queue_scheduled(sessions: Sessions, ti_id: int) -> int:
-    """``scheduled → queued`` with a new try, as the tick does; the try."""
-    with sessions.begin() as session:
-        expected = session.get_one(TaskInstance, ti_id).try_number
-        assert set_task_state(
-            session=session, ti_id=ti_id, expected=TI.SCHEDULED, new=TI.QUEUED,
-            try_number=expected, increment_try=True,
-        )  # fmt: skip
-        return expected + 1
-
-
 def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_join(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
@@ -55,19 +43,21 @@ def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_joi
     assert executor.batches == [3]  # the leaves in one batch: one Redis transaction with RQ
     now = states(sessions)
     assert [now[f"leaf{i}"] for i in range(5)] == [TI.QUEUED] * 3 + [TI.SCHEDULED] * 2
-    # A leaf's fast-follow looks below it only: the join waits, the scheduled leaves are
-    # the tick's (woken since nothing was queued), done here as the tick would.
+    # The join waits; the slot a leaf frees goes to a leaf still waiting for one, queued
+    # by that leaf's fast-follow (not by the scheduler's tick), within max_active_tasks.
     for job in first:
         assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
         assert states(sessions)["join"] is TI.NONE
-    assert executor.submitted == first
-    for task_id in ("leaf3", "leaf4"):
-        ti_id = ti_id_of(sessions, task_id, run_pk)
-        assert run_task(ti_id, queue_scheduled(sessions, ti_id), ctx=ctx) is TI.SUCCESS
-    [join] = executor.submitted[len(first) :]
+    refills = executor.submitted[len(first) :]
+    assert [job.task_id for job in refills] == ["leaf3", "leaf4"]
+    assert executor.batches == [3, 1, 1]  # the third leaf found none waiting: no batch
+    now = states(sessions)
+    assert [now[f"leaf{i}"] for i in range(5)] == [TI.SUCCESS] * 3 + [TI.QUEUED] * 2
+    for job in refills:
+        assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
+    [join] = executor.submitted[len(first) + len(refills) :]
     assert join.task_id == "join"
     assert states(sessions)["join"] is TI.QUEUED
-    assert executor.batches == [3, 1]  # a leaf that queues nothing submits no batch
 
 
 def test_a_claimed_task_its_dag_no_longer_has_is_removed_not_run(
@@ -138,3 +128,28 @@ def test_a_branch_skips_the_wide_join_it_did_not_choose_at_once(
     # The join's other upstream tasks have not run: its skip is the branch's, not a tick's.
     assert states(sessions)["join"] is TI.SKIPPED
     assert [job.task_id for job in executor.submitted] == ["elsewhere"]
+
+
+def test_a_leaf_offers_its_freed_slot_within_the_waiting_instances_pools(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="fan")
+    root = ti_id_of(sessions, "root", run_pk)
+    assert run_task(root, queue_try(sessions, root), ctx=ctx) is TI.SUCCESS
+    first = list(executor.submitted)
+    with sessions.begin() as session:  # leaf3, first in line, waits on a pool with no slot
+        session.add(Pool(name="closed", slots=0))
+        session.execute(
+            sa.update(TaskInstance)
+            .where(TaskInstance.id == ti_id_of(sessions, "leaf3", run_pk))
+            .values(pool="closed")
+        )
+
+    assert run_task(first[0].ti_id, first[0].try_number, ctx=ctx) is TI.SUCCESS
+
+    assert [job.task_id for job in executor.submitted[len(first) :]] == ["leaf4"]
+    now = states(sessions)
+    assert (now["leaf3"], now["leaf4"]) == (TI.SCHEDULED, TI.QUEUED)
+    assert run_task(first[1].ti_id, first[1].try_number, ctx=ctx) is TI.SUCCESS
+    assert states(sessions)["leaf3"] is TI.SCHEDULED  # its pool still has no slot
+    assert len(executor.submitted) == len(first) + 1

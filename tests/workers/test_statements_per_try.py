@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import migrate
+from engine.models.transitions import set_task_state
 from engine.state import TaskInstanceState
 from tests.support.database import database_sessions
 from tests.support.executors import RecordingExecutor
@@ -109,8 +110,51 @@ def test_a_leaf_of_a_wide_fan_in_reads_a_row_not_the_run(
 
     # The join's 66 upstream instances are not read: one row says that one is unfinished.
     assert counted.rows_read <= 3, counted.statements
-    # claim, finish, that one row, the scheduler's wake-up (the join may be its to decide)
-    assert len(counted.statements) == 4, counted.statements
+    # claim, finish, that one row, the run's instances waiting for the freed slot (none
+    # here: the LIMITed read of the fast-follow's refill), the scheduler's wake-up
+    assert len(counted.statements) == 5, counted.statements
+
+
+def test_a_leaf_of_a_wide_fan_in_refills_its_slot_in_six_statements(
+    sessions: sessionmaker[Session], ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="wide_fan")
+    first, second, waiting = (ti_id_of(sessions, t, run_pk) for t in ("w00", "w01", "w05"))
+    assert run_task(first, queue_try(sessions, first), ctx=ctx) is TI.SUCCESS  # warms caches
+    try_number = queue_try(sessions, second)
+    with sessions.begin() as session:  # w05 is ready and waits for a slot
+        assert set_task_state(
+            session=session, ti_id=waiting, expected=TI.NONE, new=TI.SCHEDULED, try_number=0
+        )
+    counted = Counted(sessions.kw["bind"])
+
+    assert run_task(second, try_number, ctx=ctx) is TI.SUCCESS
+
+    assert [job.task_id for job in executor.submitted] == ["w05"]
+    # claim, finish, the run's instances waiting (w05, an upstream instance of the join
+    # still unfinished: no fan-in check), the pool lock, the slots in use (w05 checked
+    # again), w05 queued; no wake-up: the scheduler has nothing to do
+    assert len(counted.statements) == 6, counted.statements
+    assert not any("NOTIFY" in statement for statement in counted.statements)
+
+
+def test_the_start_of_a_fan_out_schedules_its_leaves_in_one_statement(
+    sessions: sessionmaker[Session], ctx: RunnerContext, executor: RecordingExecutor
+) -> None:
+    run_pk = create_run(sessions, dag_id="fan")
+    root = ti_id_of(sessions, "root", run_pk)
+    try_number = queue_try(sessions, root)
+    counted = Counted(sessions.kw["bind"])
+
+    assert run_task(root, try_number, ctx=ctx) is TI.SUCCESS
+
+    scheduling = [
+        statement
+        for statement in counted.statements
+        if statement.startswith("UPDATE task_instance") and "scheduled_at" in statement
+    ]
+    assert len(scheduling) == 1, counted.statements  # the five leaves' none → scheduled
+    assert len(executor.submitted) == 3  # max_active_tasks
 
 
 def test_an_instance_of_a_mapped_fan_out_reads_a_row_not_its_siblings(
@@ -129,8 +173,9 @@ def test_an_instance_of_a_mapped_fan_out_reads_a_row_not_its_siblings(
 
     # The 6 instances of ``each`` are not read: one row says that one is unfinished.
     assert counted.rows_read <= 3, counted.statements
-    # claim, its argument (the upstream XCom), finish, that one row, the scheduler's wake-up
-    assert len(counted.statements) == 5, counted.statements
+    # claim, its argument (the upstream XCom), finish, that one row, the instances waiting
+    # for the freed slot (none), the scheduler's wake-up
+    assert len(counted.statements) == 6, counted.statements
     for job in rest:
         assert run_task(job.ti_id, job.try_number, ctx=ctx) is TI.SUCCESS
     assert executor.submitted[-1].task_id == "gather"  # the last instance queued the join
