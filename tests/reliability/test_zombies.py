@@ -38,13 +38,20 @@ with DAG("zombie", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
 
-def test_a_killed_worker_is_a_zombie_and_its_try_runs_again_elsewhere(
-    loom: Loom, tmp_path: Path
-) -> None:
+@pytest.fixture
+def out(loom: Loom, tmp_path: Path) -> Path:
+    """The zombie DAG, parsed: the file its task writes its try number to at its end (its
+    start is written beside it, to ``started``)."""
     out = tmp_path / "side-effects" / "out"
     out.parent.mkdir()
     loom.add_dag("zombie", DAG.format(out=str(out)))
     loom.reparse()
+    return out
+
+
+def test_a_killed_worker_is_a_zombie_and_its_try_runs_again_elsewhere(
+    loom: Loom, out: Path
+) -> None:
     loom.scheduler()
     workers = {w.pid: w for w in (loom.worker("--no-fork", name=f"worker-{n}") for n in (1, 2))}
     loom.trigger("zombie", "--run-id", "r1")
@@ -80,12 +87,8 @@ def test_a_killed_worker_is_a_zombie_and_its_try_runs_again_elsewhere(
 
 
 def test_a_worker_starting_on_the_host_fails_the_try_a_killed_worker_left_running(
-    loom: Loom, tmp_path: Path
+    loom: Loom, out: Path
 ) -> None:
-    out = tmp_path / "side-effects" / "out"
-    out.parent.mkdir()
-    loom.add_dag("zombie", DAG.format(out=str(out)))
-    loom.reparse()
     # Only the start-up recovery of the next worker can fail the try within this test.
     loom.env["LOOM__SCHEDULER__ZOMBIE_THRESHOLD"] = "1h"
     loom.scheduler()

@@ -13,3 +13,19 @@ class EmptyOperator(_SchedulerEmptyOperator):
 '''
 """Put after a DAG file's imports: ``EmptyOperator`` then names a task that is queued and
 run like any other (overriding ``execute`` opts out of finishing in the scheduler)."""
+
+ASSET_DAGS = """
+from datetime import datetime
+from engine import DAG, Asset, AssetAlias, EmptyOperator
+
+RAW = Asset(name="raw", uri="s3://lake/raw")
+with DAG("ingest", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"]):
+    EmptyOperator(task_id="land", outlets=[RAW])
+with DAG("report_on_raw", schedule=[RAW], tags=["finance"]):
+    EmptyOperator(task_id="report")
+with DAG("on_alias", schedule=[AssetAlias("lake_alias")]):
+    EmptyOperator(task_id="noop")
+"""
+"""A DAG file around the asset ``raw``: ``ingest`` (tagged etl) updates it,
+``report_on_raw`` (tagged finance) is scheduled on it, ``on_alias`` on the alias
+``lake_alias``."""

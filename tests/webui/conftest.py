@@ -51,11 +51,17 @@ def _dispose_apps() -> Iterator[None]:
         dispose(_APPS.pop())
 
 
-@pytest.fixture
-def app(template: Path, tmp_path: Path) -> Flask:
+def template_app(template: Path, tmp_path: Path, **sections: dict[str, Any]) -> Flask:
+    """The test world's app on a copy of its template database (``sections``: settings on
+    top of the test world's)."""
     db_file = tmp_path / "loom.db"
     shutil.copy(template / "template.db", db_file)
-    return app_for(f"sqlite:///{db_file}", tmp_path, template / "dags")
+    return app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", **sections)
+
+
+@pytest.fixture
+def app(template: Path, tmp_path: Path) -> Flask:
+    return template_app(template, tmp_path)
 
 
 @pytest.fixture

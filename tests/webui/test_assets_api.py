@@ -14,20 +14,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.parser import refresh_dags
+from tests.support.dagfiles import ASSET_DAGS
 from tests.support.database import database_sessions
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import T0, USERNAMES, build_world
-
-ASSET_DAGS = """
-from datetime import datetime
-from engine import DAG, Asset, EmptyOperator
-
-RAW = Asset(name="raw", uri="s3://lake/raw")
-with DAG("ingest", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"]):
-    EmptyOperator(task_id="land", outlets=[RAW])
-with DAG("report_on_raw", schedule=[RAW], tags=["finance"]):
-    EmptyOperator(task_id="report")
-"""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from werkzeug.test import TestResponse
 from werkzeug.wrappers import Response
 
 from engine.models import AuditLog
-from tests.webui.conftest import app_for
+from tests.webui.conftest import template_app
 from tests.webui.ui import csrf_of, ui_sign_in
 from tests.webui.world import PASSWORD
 from webui import db
@@ -46,11 +45,7 @@ def assert_secured(response: Response) -> None:
 @pytest.fixture
 def proxied_app(template: Path, tmp_path: Path) -> Flask:
     """The test world's app behind one trusted proxy (``webserver.proxy_fix: 1``)."""
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    return app_for(
-        f"sqlite:///{db_file}", tmp_path, template / "dags", webserver={"proxy_fix": "1"}
-    )
+    return template_app(template, tmp_path, webserver={"proxy_fix": "1"})
 
 
 # --- headers ------------------------------------------------------------------------------

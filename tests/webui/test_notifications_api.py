@@ -52,6 +52,13 @@ def add_deliveries(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def delivery_ids(client: FlaskClient, as_role: Headers, tmp_path: Path, by: str) -> dict[str, int]:
+    """The deliveries of :func:`add_deliveries`, added: their ids by the field ``by``."""
+    add_deliveries(tmp_path)
+    listed = client.get("/api/v2/notifications?order_by=id", headers=as_role("Admin")).get_json()
+    return {d[by]: d["id"] for d in listed["notifications"]}
+
+
 def test_operators_list_and_filter_deliveries(
     client: FlaskClient, as_role: Headers, tmp_path: Path
 ) -> None:
@@ -100,10 +107,8 @@ def test_a_webhook_url_in_last_error_shows_only_its_host(
 def test_one_delivery_is_read_within_the_roles_dags(
     client: FlaskClient, as_role: Headers, tmp_path: Path
 ) -> None:
-    add_deliveries(tmp_path)
     url = "/api/v2/notifications"
-    listed = client.get(f"{url}?order_by=id", headers=as_role("Admin")).get_json()
-    ids = {d["dag_id"]: d["id"] for d in listed["notifications"]}
+    ids = delivery_ids(client, as_role, tmp_path, by="dag_id")
 
     one = client.get(f"{url}/{ids['finance_report']}", headers=as_role("Op"))
     assert one.status_code == 200
@@ -124,10 +129,8 @@ def test_one_delivery_is_read_within_the_roles_dags(
 def test_a_given_up_delivery_is_retried_by_an_operator(
     client: FlaskClient, as_role: Headers, tmp_path: Path
 ) -> None:
-    add_deliveries(tmp_path)
     url = "/api/v2/notifications"
-    listed = client.get(f"{url}?order_by=id", headers=as_role("Admin")).get_json()
-    ids = {d["status"]: d["id"] for d in listed["notifications"]}
+    ids = delivery_ids(client, as_role, tmp_path, by="status")
 
     assert client.post(f"{url}/{ids['failed']}/retry", headers=as_role("User")).status_code == 403
     hidden = client.post(f"{url}/{ids['failed']}/retry", headers=as_role("etlops"))

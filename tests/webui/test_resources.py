@@ -63,6 +63,23 @@ def test_dags_list_filter_get_pause_source_tasks_delete(pg: Callable[..., Any]) 
     assert gone["total_entries"] == 0
 
 
+def clear_extract(pg: Callable[..., Any], *, include_downstream: bool) -> list[str]:
+    """Clear ``extract`` of ``manual__1`` for real, as User: the task ids cleared, sorted."""
+    cleared = pg(
+        "POST",
+        "/api/v2/dags/example/clearTaskInstances",
+        "User",
+        json={
+            "dry_run": False,
+            "dag_run_id": "manual__1",
+            "task_ids": ["extract"],
+            "only_failed": False,
+            "include_downstream": include_downstream,
+        },
+    )
+    return sorted(ti["task_id"] for ti in cleared["task_instances"])
+
+
 def test_runs_trigger_filter_mark_clear_delete(pg: Callable[..., Any]) -> None:
     later = "2030-01-01T00:00:00+00:00"
     run = pg(
@@ -85,19 +102,7 @@ def test_runs_trigger_filter_mark_clear_delete(pg: Callable[..., Any]) -> None:
         ("finance_report", "manual__1"),
     }
     assert pg("PATCH", RUN, "User", json={"state": "failed"})["state"] == "failed"
-    cleared = pg(
-        "POST",
-        "/api/v2/dags/example/clearTaskInstances",
-        "User",
-        json={
-            "dry_run": False,
-            "dag_run_id": "manual__1",
-            "task_ids": ["extract"],
-            "only_failed": False,
-            "include_downstream": True,
-        },
-    )
-    assert sorted(ti["task_id"] for ti in cleared["task_instances"]) == ["extract", "load"]
+    assert clear_extract(pg, include_downstream=True) == ["extract", "load"]
     assert pg("GET", RUN)["state"] == "queued"
     pg("DELETE", "/api/v2/dags/example/dagRuns/api_run", "User", status=204)
     pg("GET", "/api/v2/dags/example/dagRuns/api_run", status=404)
@@ -116,19 +121,7 @@ def test_task_instances_mark_clear_logs_xcom(pg: Callable[..., Any]) -> None:
     xcoms = pg("GET", f"{RUN}/taskInstances/extract/xcomEntries")
     assert [x["key"] for x in xcoms["xcom_entries"]] == ["rows"]
     assert pg("GET", f"{RUN}/taskInstances/extract/xcomEntries/rows")["value"] == {"count": 3}
-    cleared = pg(
-        "POST",
-        "/api/v2/dags/example/clearTaskInstances",
-        "User",
-        json={
-            "dry_run": False,
-            "dag_run_id": "manual__1",
-            "task_ids": ["extract"],
-            "only_failed": False,
-            "include_downstream": False,
-        },
-    )
-    assert [ti["task_id"] for ti in cleared["task_instances"]] == ["extract"]
+    assert clear_extract(pg, include_downstream=False) == ["extract"]
     assert pg("GET", f"{RUN}/taskInstances/extract")["state"] is None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models import AuditLog, Dag
-from tests.webui.conftest import app_for
+from tests.webui.conftest import template_app
 from tests.webui.ui import csrf_of, ui_sign_in
 from tests.webui.world import PASSWORD
 from webui import db
@@ -98,13 +97,7 @@ def test_only_local_paths_are_followed_after_sign_in(target: str, kept: str | No
 def test_expired_access_token_is_renewed_from_the_refresh_cookie(
     template: Path, tmp_path: Path
 ) -> None:
-    shutil.copy(template / "template.db", tmp_path / "loom.db")
-    app = app_for(
-        f"sqlite:///{tmp_path / 'loom.db'}",
-        tmp_path,
-        template / "dags",
-        webserver={"access_token_ttl": "1s"},
-    )
+    app = template_app(template, tmp_path, webserver={"access_token_ttl": "1s"})
     client = app.test_client()
     ui_sign_in(client, "Viewer")
     first = cookie(client, ACCESS_COOKIE)

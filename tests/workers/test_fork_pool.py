@@ -18,7 +18,8 @@ from rq.serializers import JSONSerializer
 
 from engine.executors import RQExecutor, TaskJob
 from engine.priority import queue_name
-from tests.support.processes import descendants, kill_tree, wait_until
+from engine.runtime.proctree import descendants
+from tests.support.processes import kill_tree, wait_until
 from tests.support.services import flushed_redis
 from tests.workers.pooljobs import POOL_REDIS_URL, RAN_KEY
 

@@ -13,12 +13,14 @@ is checked where it is used (:func:`engine.services.userinput.check_json`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import flask
 import flask_smorest
 import marshmallow as ma
+from marshmallow import fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
@@ -39,6 +41,19 @@ class StrictJsonParser(FlaskParser):
             return core.parse_json(req.get_data(cache=True))
         except RecursionError:
             raise too_deep("body") from None
+
+
+@functools.cache
+def collection(key: str, item: type[ma.Schema]) -> type[ma.Schema]:
+    """The schema of a page of ``item`` under ``key``, with ``total_entries``."""
+    name = item.__name__.removesuffix("Schema") + "CollectionSchema"
+    return ma.Schema.from_dict(
+        {
+            key: fields.List(fields.Nested(item), required=True),
+            "total_entries": fields.Integer(required=True),
+        },
+        name=name,
+    )
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest is untyped
@@ -80,3 +95,19 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # flask-smorest
             return self.route(rule, methods=[method])(view)  # type: ignore[no-any-return]
 
         return decorate
+
+    def listing(
+        self,
+        rule: str,
+        key: str,
+        item: type[ma.Schema],
+        *,
+        query: type[ma.Schema],
+        resource: Resource | None = None,
+    ) -> Callable[[F], F]:
+        """``GET rule`` for readers: the view gets the ``query`` arguments and answers a
+        page of ``item`` under ``key`` (:func:`collection`)."""
+        returns = collection(key, item)
+        return self.operation(
+            "GET", rule, Action.READ, resource=resource, query=query, returns=returns
+        )

@@ -4,13 +4,12 @@ the XCom."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.operators.python import context_kwargs, dotted_name
-from engine.authoring.operators.streaming import run_streaming
+from engine.authoring.operators.streaming import command_environment, run_streaming
 from engine.authoring.signals import SkipTask
 from engine.authoring.templating import Reference, environment_for, render_value
 
@@ -54,18 +53,13 @@ class BashOperator(BaseOperator):
         self.cwd = cwd
         self.skip_on_exit_code = skip_on_exit_code
 
-    def _environment(self) -> dict[str, str] | None:
-        if self.env is None:
-            return None
-        base = dict(os.environ) if self.append_env else {"PATH": os.environ.get("PATH", "")}
-        return {**base, **{k: str(v) for k, v in self.env.items()}}
-
     def execute(self, context: Mapping[str, Any]) -> str | None:
         return self.run_command(self.bash_command)
 
     def run_command(self, command: str) -> str | None:
         """Run ``command``; its last line of output, or :class:`SkipTask` / a failure."""
-        code, tail = run_streaming(["bash", "-c", command], env=self._environment(), cwd=self.cwd)
+        env = command_environment(self.env, append_env=self.append_env)
+        code, tail = run_streaming(["bash", "-c", command], env=env, cwd=self.cwd)
         if code == self.skip_on_exit_code:
             raise SkipTask(f"command exited with {code}")
         if code != 0:

@@ -13,6 +13,17 @@ TAIL_LINES = 20
 """Last lines of output kept for the caller (the XCom of a command, a failure's quote)."""
 
 
+def command_environment(
+    env: Mapping[str, object] | None, *, append_env: bool = False
+) -> dict[str, str] | None:
+    """The environment of a command given ``env``: None (inherit ours) without one, else
+    ``env`` (values as text) over our whole environment (``append_env``) or our PATH only."""
+    if env is None:
+        return None
+    base = dict(os.environ) if append_env else {"PATH": os.environ.get("PATH", "")}
+    return {**base, **{k: str(v) for k, v in env.items()}}
+
+
 def run_streaming(
     command: list[str], *, env: Mapping[str, str] | None, cwd: str | None = None
 ) -> tuple[int, deque[str]]:

@@ -18,8 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
+
+from engine.errors import InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,13 @@ class Timetable:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.summary})"
+
+
+def trigger_interval(interval: object) -> timedelta:
+    """A trigger timetable's ``interval`` (the data interval before each run), checked."""
+    if not isinstance(interval, timedelta) or interval < timedelta(0):
+        raise InvalidInputError(f"interval must be a timedelta of 0 or more, not {interval!r}")
+    return interval
 
 
 _now: ContextVar[datetime | None] = ContextVar("timetable_now", default=None)

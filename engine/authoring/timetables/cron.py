@@ -15,6 +15,7 @@ from engine.authoring.timetables.base import (
     DataInterval,
     TimeRestriction,
     Timetable,
+    trigger_interval,
     utcnow,
 )
 from engine.authoring.timetables.describe import describe_cron
@@ -189,9 +190,7 @@ class CronTriggerTimetable(Timetable):
         run_immediately: bool | timedelta = True,
     ) -> None:
         self._cron = Cron(cron, timezone)
-        if not isinstance(interval, timedelta) or interval < timedelta(0):
-            raise InvalidInputError(f"interval must be a timedelta of 0 or more, not {interval!r}")
-        self._interval = interval
+        self._interval = trigger_interval(interval)
         self._run_immediately = _run_immediately(run_immediately)
         self.description = self._cron.words
 

@@ -16,6 +16,7 @@ from engine.authoring.timetables.base import (
     DataInterval,
     TimeRestriction,
     Timetable,
+    trigger_interval,
     utcnow,
 )
 from engine.authoring.timetables.describe import describe_delta
@@ -56,16 +57,8 @@ def _deserialize_delta(data: dict[str, Any]) -> Delta:
     return relativedelta(**fields)
 
 
-def _summary(delta: Delta) -> str:
-    return str(delta) if isinstance(delta, timedelta) else repr(delta)
-
-
-class DeltaDataIntervalTimetable(Timetable):
-    """Intervals of ``delta`` from ``start_date``, each run created when its interval ends
-    (``schedule=timedelta(...)``). Without catchup the next interval ends now (Airflow's
-    rule: it is not aligned to the start date)."""
-
-    kind = "delta"
+class _DeltaTimetable(Timetable):
+    """What both delta timetables are: a positive ``delta``, said in words."""
 
     def __init__(self, delta: Delta) -> None:
         self._delta = _positive(delta)
@@ -73,7 +66,15 @@ class DeltaDataIntervalTimetable(Timetable):
 
     @property
     def summary(self) -> str:
-        return _summary(self._delta)
+        return str(self._delta) if isinstance(self._delta, timedelta) else repr(self._delta)
+
+
+class DeltaDataIntervalTimetable(_DeltaTimetable):
+    """Intervals of ``delta`` from ``start_date``, each run created when its interval ends
+    (``schedule=timedelta(...)``). Without catchup the next interval ends now (Airflow's
+    rule: it is not aligned to the start date)."""
+
+    kind = "delta"
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -105,22 +106,15 @@ class DeltaDataIntervalTimetable(Timetable):
         return cls(_deserialize_delta(data))
 
 
-class DeltaTriggerTimetable(Timetable):
+class DeltaTriggerTimetable(_DeltaTimetable):
     """A run every ``delta`` from ``start_date`` (at the start of each period), its data
     interval the ``interval`` before the run (none by default)."""
 
     kind = "delta_trigger"
 
     def __init__(self, delta: Delta, *, interval: timedelta = timedelta()) -> None:
-        self._delta = _positive(delta)
-        if not isinstance(interval, timedelta) or interval < timedelta(0):
-            raise InvalidInputError(f"interval must be a timedelta of 0 or more, not {interval!r}")
-        self._interval = interval
-        self.description = describe_delta(self._delta)
-
-    @property
-    def summary(self) -> str:
-        return _summary(self._delta)
+        super().__init__(delta)
+        self._interval = trigger_interval(interval)
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction

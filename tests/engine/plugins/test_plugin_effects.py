@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from engine.plugins.base import TaskInstanceEvent
 from engine.plugins.loading import forget_plugins
 from engine.state import TaskInstanceState
-from tests.webui.conftest import app_for
+from tests.webui.conftest import template_app
 from tests.webui.ui import ui_sign_in
 from tests.workers.conftest import Sessions, load_ti, queued
 from workers import RunnerContext, run_task
@@ -90,14 +88,7 @@ def test_a_listener_that_raises_changes_nothing_about_the_try(
 def test_ui_links_appear_in_the_navigation_of_a_signed_in_page(
     template: Path, tmp_path: Path, plugins_folder: Path
 ) -> None:
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    app: Flask = app_for(
-        f"sqlite:///{db_file}",
-        tmp_path,
-        template / "dags",
-        core={"plugins_folder": str(plugins_folder)},
-    )
+    app = template_app(template, tmp_path, core={"plugins_folder": str(plugins_folder)})
     client = app.test_client()
     ui_sign_in(client, "Viewer")
 

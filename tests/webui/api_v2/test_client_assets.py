@@ -13,22 +13,10 @@ from airflow_client.client.exceptions import ApiException
 from flask import Flask
 
 from engine.scheduling.assets import create_asset_triggered_runs
+from tests.support.dagfiles import ASSET_DAGS
 from tests.support.database import database_sessions
 from tests.webui.api_v2.conftest import app_with_dag_file
 from tests.webui.world import T0
-
-ASSET_DAGS = """
-from datetime import datetime
-from engine import DAG, Asset, AssetAlias, EmptyOperator
-
-RAW = Asset(name="raw", uri="s3://lake/raw")
-with DAG("ingest", schedule=None, start_date=datetime(2026, 1, 1), tags=["etl"]):
-    EmptyOperator(task_id="land", outlets=[RAW])
-with DAG("report_on_raw", schedule=[RAW], tags=["finance"]):
-    EmptyOperator(task_id="report")
-with DAG("on_alias", schedule=[AssetAlias("lake_alias")]):
-    EmptyOperator(task_id="noop")
-"""
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ connection is tested by its hook, a masked password taken from the stored connec
 from __future__ import annotations
 
 import base64
-import shutil
 from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
 
 from tests.support.httpservice import http_service
-from tests.webui.conftest import app_for, bearer, login
+from tests.webui.conftest import bearer, login, template_app
 from tests.webui.world import USERNAMES
 
 TEST = "/api/v2/connections/test"
@@ -20,11 +19,8 @@ TESTED = {"status": True, "message": "Connection successfully tested"}
 
 
 def client_with(template: Path, tmp_path: Path, **core: Any) -> FlaskClient:
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    dags = template / "dags"
-    app = app_for(f"sqlite:///{db_file}", tmp_path, dags, core={"dags_folder": str(dags), **core})
-    return app.test_client()
+    core = {"dags_folder": str(template / "dags"), **core}
+    return template_app(template, tmp_path, core=core).test_client()
 
 
 def headers(client: FlaskClient, role: str = "Admin") -> dict[str, str]:

@@ -4,7 +4,6 @@ sign-ins throttled; every sign-in and change audited."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models.security import AuditLog
-from tests.webui.conftest import app_for
+from tests.webui.conftest import template_app
 from tests.webui.spec import operations
 from tests.webui.world import PASSWORD
 from webui import db
@@ -39,13 +38,7 @@ def test_every_operation_but_login_and_monitoring_needs_a_token(
 
 
 def test_token_logins_are_throttled(template: Path, tmp_path: Path) -> None:
-    shutil.copy(template / "template.db", tmp_path / "loom.db")
-    app = app_for(
-        f"sqlite:///{tmp_path / 'loom.db'}",
-        tmp_path,
-        template / "dags",
-        login={"client_limit": "2 per minute"},
-    )
+    app = template_app(template, tmp_path, login={"client_limit": "2 per minute"})
     client = app.test_client()
     wrong = {"username": "op", "password": "wrong-password"}
     assert client.post("/auth/token", json=wrong).status_code == 401

@@ -200,30 +200,6 @@ def test_user_operations_each_need_their_permission(app: Flask, client: FlaskCli
     assert client.delete(f"{url}/newbie", headers=deleter).status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "field"),
-    [
-        ("post", "", {"password": PASSWORD, "roles": ["Viewer"]}, "username"),
-        ("post", "", {"username": "a", "roles": ["Viewer"]}, "password"),
-        ("post", "", {"username": "a", "password": PASSWORD, "roles": []}, "roles"),
-        ("post", "", {"username": "bad name!", "password": PASSWORD, "roles": ["Viewer"]},
-         "username"),
-        ("post", "", {"username": "a", "password": PASSWORD, "roles": ["Viewer"], "email": 3},
-         "email"),
-        ("patch", "/victim", {"is_active": "maybe"}, "is_active"),
-        ("patch", "/victim", {"password": ""}, "password"),
-        ("patch", "/victim", {"roles": "Viewer"}, "roles"),
-    ],
-)  # fmt: skip
-def test_bad_user_input_is_a_422_naming_the_field(
-    client: FlaskClient, as_role: Headers, method: str, path: str, body: Any, field: str
-) -> None:
-    reply = client.open(
-        f"{V2}/users{path}", method=method.upper(), json=body, headers=as_role("Admin")
-    )
-    assert_names_field(reply, field)
-
-
 def test_an_unknown_role_for_a_user_is_refused(client: FlaskClient, as_role: Headers) -> None:
     body = {"username": "a", "password": PASSWORD, "roles": ["NoSuchRole"]}
     reply = client.post(f"{V2}/users", json=body, headers=as_role("Admin"))
@@ -292,22 +268,30 @@ def test_role_operations_each_need_their_permission(app: Flask, client: FlaskCli
 @pytest.mark.parametrize(
     ("method", "path", "body", "field"),
     [
-        ("post", "", {"permissions": []}, "name"),
-        ("post", "", {"name": "R"}, "permissions"),
-        ("post", "", {"name": "R", "permissions": [{"action": "fly", "resource": "dags"}]},
+        ("post", "/users", {"password": PASSWORD, "roles": ["Viewer"]}, "username"),
+        ("post", "/users", {"username": "a", "roles": ["Viewer"]}, "password"),
+        ("post", "/users", {"username": "a", "password": PASSWORD, "roles": []}, "roles"),
+        ("post", "/users", {"username": "bad name!", "password": PASSWORD, "roles": ["Viewer"]},
+         "username"),
+        ("post", "/users",
+         {"username": "a", "password": PASSWORD, "roles": ["Viewer"], "email": 3}, "email"),
+        ("patch", "/users/victim", {"is_active": "maybe"}, "is_active"),
+        ("patch", "/users/victim", {"password": ""}, "password"),
+        ("patch", "/users/victim", {"roles": "Viewer"}, "roles"),
+        ("post", "/roles", {"permissions": []}, "name"),
+        ("post", "/roles", {"name": "R"}, "permissions"),
+        ("post", "/roles", {"name": "R", "permissions": [{"action": "fly", "resource": "dags"}]},
          "permissions.0.action"),
-        ("post", "", {"name": "R", "permissions": [], "dag_tags": "etl"}, "dag_tags"),
-        ("post", "", {"name": "bad/name", "permissions": []}, "name"),
-        ("patch", "/Custom", {"permissions": [{"action": "read"}]}, "permissions.0.resource"),
-        ("patch", "/Custom", {"description": 7}, "description"),
+        ("post", "/roles", {"name": "R", "permissions": [], "dag_tags": "etl"}, "dag_tags"),
+        ("post", "/roles", {"name": "bad/name", "permissions": []}, "name"),
+        ("patch", "/roles/Custom", {"permissions": [{"action": "read"}]}, "permissions.0.resource"),
+        ("patch", "/roles/Custom", {"description": 7}, "description"),
     ],
 )  # fmt: skip
-def test_bad_role_input_is_a_422_naming_the_field(
+def test_bad_user_or_role_input_is_a_422_naming_the_field(
     client: FlaskClient, as_role: Headers, method: str, path: str, body: Any, field: str
 ) -> None:
-    reply = client.open(
-        f"{V2}/roles{path}", method=method.upper(), json=body, headers=as_role("Admin")
-    )
+    reply = client.open(f"{V2}{path}", method=method.upper(), json=body, headers=as_role("Admin"))
     assert_names_field(reply, field)
 
 

@@ -29,7 +29,7 @@ from engine.services.pools import (
 from webui import db
 from webui.api.schemas.common import DateTime
 from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 from webui.api.v2.secrets import UpdateMaskArgs
 from webui.auth import visible_dag_ids
 
@@ -93,7 +93,7 @@ def _one(pool: Pool) -> dict[str, Any]:
     return _pool(usage(session=db.session(), pools=[pool])[0])
 
 
-@pools.operation("GET", "", Action.READ, query=V2PageArgs, returns=collection("pools", PoolSchema))
+@pools.listing("", "pools", PoolSchema, query=V2PageArgs)
 def list_pools(args: dict[str, Any]) -> Any:
     """List pools with the slots in use."""
     result = page("pools", pool_query(), args, POOL_ORDER, "name", {"pool": "name"})
@@ -202,13 +202,7 @@ class ImportErrorSchema(ma.Schema):
     )
 
 
-@import_errors.operation(
-    "GET",
-    "",
-    Action.READ,
-    query=V2PageArgs,
-    returns=collection("import_errors", ImportErrorSchema),
-)
+@import_errors.listing("", "import_errors", ImportErrorSchema, query=V2PageArgs)
 def list_import_errors(args: dict[str, Any]) -> Any:
     """List import errors (a DAG-limited role sees those of its DAGs' files)."""
     stmt = import_error_query(session=db.session(), dag_ids=visible_dag_ids())
@@ -260,9 +254,7 @@ class EventLogSchema(ma.Schema):
     extra = fields.String(allow_none=True)
 
 
-@event_logs.operation(
-    "GET", "", Action.READ, query=EventLogArgs, returns=collection("event_logs", EventLogSchema)
-)
+@event_logs.listing("", "event_logs", EventLogSchema, query=EventLogArgs)
 def list_event_logs(args: dict[str, Any]) -> Any:
     """Loom's audit log as Airflow's event log (``event``: the audited action)."""
     filters = AuditFilter(

@@ -71,7 +71,7 @@ def _events(found: list[AssetEvent]) -> list[dict[str, Any]]:
     return rows
 
 
-@blp.operation("GET", "", Action.READ, query=AssetArgs, returns=collection("assets", AssetSchema))
+@blp.listing("", "assets", AssetSchema, query=AssetArgs)
 def list_assets(args: dict[str, Any]) -> Any:
     """List assets (``only_active``: declared by an active DAG), with their producers,
     the DAGs scheduled on them, their aliases and their latest event."""
@@ -86,13 +86,7 @@ def list_assets(args: dict[str, Any]) -> Any:
     return result
 
 
-@blp.operation(
-    "GET",
-    "/aliases",
-    Action.READ,
-    query=V2PageArgs,
-    returns=collection("asset_aliases", AliasSchema),
-)
+@blp.listing("/aliases", "asset_aliases", AliasSchema, query=V2PageArgs)
 def list_aliases(args: dict[str, Any]) -> Any:
     """List asset aliases."""
     return page("asset_aliases", sa.select(AssetAliasModel), args, assetrefs.ALIAS_ORDER, "id")
@@ -107,13 +101,7 @@ def get_alias(asset_alias_id: int) -> Any:
     return alias
 
 
-@blp.operation(
-    "GET",
-    "/events",
-    Action.READ,
-    query=AssetEventArgs,
-    returns=collection("asset_events", AssetEventSchema),
-)
+@blp.listing("/events", "asset_events", AssetEventSchema, query=AssetEventArgs)
 def list_events(args: dict[str, Any]) -> Any:
     """List asset events (newest first unless ``order_by`` says otherwise)."""
     filters = assetrefs.EventFilter(

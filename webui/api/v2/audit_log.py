@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.security.roles import Action, Resource
+from engine.security.roles import Resource
 from engine.services.audit import AUDIT_ORDER, AuditFilter, audit_query
 from webui.api.schemas.admin import AuditEntrySchema, AuditFilters
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 
 blp = v2_blueprint(
     "audit_log", "/auditLog", "AuditLog (Loom): every change and sign-in", Resource.AUDIT_LOG
@@ -36,9 +36,7 @@ def filtered_audit_log(args: Mapping[str, Any]) -> sa.Select[Any]:
     return audit_query(filters)
 
 
-@blp.operation(
-    "GET", "", Action.READ, query=AuditLogArgs, returns=collection("audit_log", AuditEntrySchema)
-)
+@blp.listing("", "audit_log", AuditEntrySchema, query=AuditLogArgs)
 def list_audit_log(args: dict[str, Any]) -> Any:
     """List audit entries (filter by user, action, outcome, target, DAG, time), newest first."""
     return page("audit_log", filtered_audit_log(args), args, AUDIT_ORDER, "-id")

@@ -9,12 +9,14 @@ sign-in's tokens at once) and ``GET /auth/me`` (the signed-in user, roles, permi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, g
 from flask_jwt_extended import current_user, get_jwt
 
 from engine.models import User
+from webui.api.blueprint import F
 from webui.api.schemas.common import MessageSchema
 from webui.api.schemas.security import AccessTokenSchema, LoginSchema, MeSchema, TokensSchema
 from webui.api.v2.common import v2_blueprint
@@ -68,23 +70,27 @@ def _access_seconds() -> int:
     return int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
 
 
-@blp.route("/token", methods=["POST"])
-@public
-@blp.arguments(LoginSchema)
-@blp.response(201, TokensSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+def sign_in_operation(rule: str) -> Callable[[F], F]:
+    """``POST rule`` for anyone: a username and password (:class:`LoginSchema`) for tokens
+    (201), or 401 (wrong) or 429 (too many tries)."""
+
+    def decorate(view: F) -> F:
+        view = blp.alt_response(429, response="TOO_MANY_REQUESTS")(view)
+        view = blp.alt_response(401, response="UNAUTHORIZED")(view)
+        view = blp.response(201, TokensSchema)(view)
+        view = blp.arguments(LoginSchema)(view)
+        return blp.route(rule, methods=["POST"])(public(view))  # type: ignore[no-any-return]
+
+    return decorate
+
+
+@sign_in_operation("/token")
 def token(body: dict[str, Any]) -> Any:
     """Exchange a username and password for an access token (and a refresh token)."""
     return signed_in(body)
 
 
-@blp.route("/token/cli", methods=["POST"])
-@public
-@blp.arguments(LoginSchema)
-@blp.response(201, TokensSchema)
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(429, response="TOO_MANY_REQUESTS")
+@sign_in_operation("/token/cli")
 def token_cli(body: dict[str, Any]) -> Any:
     """The same for airflowctl (Airflow gives the CLI a longer-lived token; Loom does not)."""
     return signed_in(body)

@@ -93,9 +93,7 @@ def _visible(backfill_id: int) -> Backfill:
     return found
 
 
-@blp.operation(
-    "GET", "", Action.READ, query=BackfillListArgs, returns=collection("backfills", BackfillSchema)
-)
+@blp.listing("", "backfills", BackfillSchema, query=BackfillListArgs)
 def list_backfills(args: dict[str, Any]) -> Any:
     """List a DAG's backfills."""
     check_dag(args["dag_id"])

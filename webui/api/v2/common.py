@@ -7,7 +7,6 @@ list's default column).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +18,7 @@ from engine.security.roles import Resource
 from engine.services.pagination import Page, ordering, paginate
 from webui import db
 from webui.api.blueprint import Blueprint
+from webui.api.blueprint import collection as collection
 from webui.api.schemas.common import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 
 API_ROOT = "/api/v2"
@@ -49,19 +49,6 @@ class V2PageArgs(ma.Schema):
         fields.String(validate=validate.Length(max=64)),
         load_default=None,
         metadata={"description": "Field to order by, prefix - for descending (the first counts)"},
-    )
-
-
-@functools.cache
-def collection(key: str, item: type[ma.Schema]) -> type[ma.Schema]:
-    """The schema of a page of ``item`` under ``key``, with ``total_entries``."""
-    name = item.__name__.removesuffix("Schema") + "CollectionSchema"
-    return ma.Schema.from_dict(
-        {
-            key: fields.List(fields.Nested(item), required=True),
-            "total_entries": fields.Integer(required=True),
-        },
-        name=name,
     )
 
 

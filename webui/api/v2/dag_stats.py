@@ -16,12 +16,12 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from engine.errors import InvalidInputError
-from engine.security.roles import Action, Resource
+from engine.security.roles import Resource
 from engine.services.dagreports import NON_EXISTENT_POOL, missing_pool_warnings, run_counts
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.schemas.common import MAX_LIMIT
-from webui.api.v2.common import V2PageArgs, collection, order_key, v2_blueprint
+from webui.api.v2.common import V2PageArgs, order_key, v2_blueprint
 from webui.auth import visible_dag_ids
 
 stats = v2_blueprint("dag_stats", "/dagStats", "DagStats", Resource.DAG_RUNS)
@@ -47,9 +47,7 @@ class DagStatsSchema(ma.Schema):
     stats = fields.List(fields.Nested(DagStatsStateSchema), required=True)
 
 
-@stats.operation(
-    "GET", "", Action.READ, query=DagStatsArgs, returns=collection("dags", DagStatsSchema)
-)
+@stats.listing("", "dags", DagStatsSchema, query=DagStatsArgs)
 def get_dag_stats(args: dict[str, Any]) -> Any:
     """Each DAG with runs (of ``dag_ids``, among those the caller may read): its runs
     counted by state, every state listed."""
@@ -81,13 +79,7 @@ class DagWarningSchema(ma.Schema):
     timestamp = fields.DateTime(required=True)
 
 
-@warnings.operation(
-    "GET",
-    "",
-    Action.READ,
-    query=DagWarningArgs,
-    returns=collection("dag_warnings", DagWarningSchema),
-)
+@warnings.listing("", "dag_warnings", DagWarningSchema, query=DagWarningArgs)
 def list_dag_warnings(args: dict[str, Any]) -> Any:
     """Warnings about the DAGs the caller may read (filter by ``dag_id``, ``warning_type``;
     order by dag_id, warning_type, message or timestamp)."""

@@ -14,7 +14,7 @@ from engine.services.dags import require_dag
 from engine.services.dagversions import get_version
 from engine.services.pagination import order_columns
 from webui import db
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 from webui.api.v2.schemas_runs import VERSION_FIELDS, DagVersionSchema
 from webui.auth import check_dag
 
@@ -37,13 +37,7 @@ class VersionListArgs(V2PageArgs):
     )
 
 
-@blp.operation(
-    "GET",
-    "",
-    Action.READ,
-    query=VersionListArgs,
-    returns=collection("dag_versions", DagVersionSchema),
-)
+@blp.listing("", "dag_versions", DagVersionSchema, query=VersionListArgs)
 def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
     """The DAG's versions (filter by ``version_number``; order by ``id`` or
     ``version_number``)."""

@@ -23,7 +23,7 @@ from engine.services.deadletters import (
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.schemas.admin import DeadLetterFilters, DeadLetterSchema
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 from webui.auth import visible_dag_ids
 
 blp = v2_blueprint(
@@ -62,13 +62,7 @@ def resolved(dead_letter_id: int, resolve: Callable[..., DeadLetter]) -> DeadLet
     return dead_letter
 
 
-@blp.operation(
-    "GET",
-    "",
-    Action.READ,
-    query=DeadLetterArgs,
-    returns=collection("dead_letters", DeadLetterSchema),
-)
+@blp.listing("", "dead_letters", DeadLetterSchema, query=DeadLetterArgs)
 def list_dead_letters(args: dict[str, Any]) -> Any:
     """List dead letters (filter by state and DAG), newest first by default."""
     return page("dead_letters", filtered_dead_letters(args), args, DEAD_LETTER_ORDER, "-id")

@@ -20,7 +20,7 @@ from engine.security.roles import Action, Resource
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.schemas.admin import NotificationFilters, NotificationSchema
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 from webui.auth import visible_dag_ids
 
 blp = v2_blueprint(
@@ -51,13 +51,7 @@ def filtered_deliveries(args: Mapping[str, Any]) -> sa.Select[Any]:
     )
 
 
-@blp.operation(
-    "GET",
-    "",
-    Action.READ,
-    query=NotificationArgs,
-    returns=collection("notifications", NotificationSchema),
-)
+@blp.listing("", "notifications", NotificationSchema, query=NotificationArgs)
 def list_notifications(args: dict[str, Any]) -> Any:
     """List deliveries (filter by status, channel, target, event and DAG), newest first."""
     return page("notifications", filtered_deliveries(args), args, DELIVERY_ORDER, "-id")

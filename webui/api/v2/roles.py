@@ -76,7 +76,7 @@ def catalogue() -> list[dict[str, str]]:
     return [{"action": a.value, "resource": r.value} for a, r in sorted(ALL_PERMISSIONS)]
 
 
-@blp.operation("GET", "", Action.READ, query=V2PageArgs, returns=collection("roles", RoleSchema))
+@blp.listing("", "roles", RoleSchema, query=V2PageArgs)
 def list_roles(args: dict[str, Any]) -> Any:
     """List roles with their permissions and DAG tags (ordered by name by default)."""
     return page("roles", role_query(), args, ROLE_ORDER, "name")

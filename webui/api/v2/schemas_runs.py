@@ -223,20 +223,25 @@ class TaskPatchArgs(ma.Schema):
     )
 
 
-class TaskPatchSchema(ma.Schema):
-    """``new_state`` and ``note`` change when named (``update_mask``: only those)."""
+class _RelativesSchema(ma.Schema):
+    """Airflow's ``include_*``: which relatives of the named tasks an operation takes too."""
 
-    new_state = fields.String(
-        allow_none=True, validate=validate.OneOf(["success", "failed", "skipped"])
-    )
-    note = fields.String(allow_none=True, validate=NOTE)
     include_upstream = fields.Boolean(load_default=False)
     include_downstream = fields.Boolean(load_default=False)
     include_future = fields.Boolean(load_default=False)
     include_past = fields.Boolean(load_default=False)
 
 
-class ClearTasksSchema(ma.Schema):
+class TaskPatchSchema(_RelativesSchema):
+    """``new_state`` and ``note`` change when named (``update_mask``: only those)."""
+
+    new_state = fields.String(
+        allow_none=True, validate=validate.OneOf(["success", "failed", "skipped"])
+    )
+    note = fields.String(allow_none=True, validate=NOTE)
+
+
+class ClearTasksSchema(_RelativesSchema):
     dry_run = fields.Boolean(load_default=True)
     dag_run_id = fields.String(load_default=None, allow_none=True, validate=RUN_ID)
     task_ids = fields.List(
@@ -247,10 +252,6 @@ class ClearTasksSchema(ma.Schema):
     )
     only_failed = fields.Boolean(load_default=True)
     only_running = fields.Boolean(load_default=False)
-    include_downstream = fields.Boolean(load_default=False)
-    include_upstream = fields.Boolean(load_default=False)
-    include_future = fields.Boolean(load_default=False)
-    include_past = fields.Boolean(load_default=False)
     reset_dag_runs = fields.Boolean(load_default=True)
     prevent_running_task = fields.Boolean(
         load_default=False,

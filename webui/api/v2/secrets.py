@@ -26,7 +26,7 @@ from webui.api.schemas.secrets import (
     VariableSchema,
 )
 from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 from webui.api.v2.schemas_runs import only_null
 from webui.secrets import crypter, shown_connection, shown_variable, tested
 
@@ -77,9 +77,7 @@ def _text(value: Any) -> str:
     return text
 
 
-@variables.operation(
-    "GET", "", Action.READ, query=V2PageArgs, returns=collection("variables", VariableSchema)
-)
+@variables.listing("", "variables", VariableSchema, query=V2PageArgs)
 def list_variables(args: dict[str, Any]) -> Any:
     """List variables; values of sensitive keys are masked."""
     order = order_columns(StoredVariable.key)
@@ -161,9 +159,7 @@ CONNECTION_FIELDS = (
 )
 
 
-@connections.operation(
-    "GET", "", Action.READ, query=V2PageArgs, returns=collection("connections", ConnectionSchema)
-)
+@connections.listing("", "connections", ConnectionSchema, query=V2PageArgs)
 def list_connections(args: dict[str, Any]) -> Any:
     """List connections (passwords and sensitive extra fields masked)."""
     order = order_columns(StoredConnection.conn_id, StoredConnection.conn_type)

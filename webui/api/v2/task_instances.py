@@ -283,13 +283,8 @@ def _xcom_query(dag_id: str, run_id: str, task_id: str) -> sa.Select[Any]:
     )
 
 
-@blp.operation(
-    "GET",
-    "/<task_id>/xcomEntries",
-    Action.READ,
-    resource=Resource.XCOM,
-    query=XComArgs,
-    returns=collection("xcom_entries", XComSchema),
+@blp.listing(
+    "/<task_id>/xcomEntries", "xcom_entries", XComSchema, query=XComArgs, resource=Resource.XCOM
 )
 def list_xcoms(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str) -> Any:
     """The XCom entries a task published (its return value is key ``return_value``)."""

@@ -27,7 +27,7 @@ from engine.security.users import (
 )
 from webui import db
 from webui.api.schemas.security import UserCreateSchema, UserPatchSchema, UserSchema
-from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 
 blp = v2_blueprint("users", "/users", "User (Loom)", Resource.USERS)
 
@@ -72,7 +72,7 @@ def removed_user(username: str) -> None:
     db.commit()
 
 
-@blp.operation("GET", "", Action.READ, query=V2PageArgs, returns=collection("users", UserSchema))
+@blp.listing("", "users", UserSchema, query=V2PageArgs)
 def list_users(args: dict[str, Any]) -> Any:
     """List users with their roles (ordered by username by default)."""
     return page("users", user_query(), args, USER_ORDER, "username")

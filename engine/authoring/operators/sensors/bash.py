@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from engine.authoring.operators.sensors.base import BaseSensorOperator
+from engine.authoring.operators.streaming import command_environment
 
 
 class BashSensorFailed(Exception):  # noqa: N818 - reads as the task's failure reason
@@ -43,12 +43,9 @@ class BashSensor(BaseSensorOperator):
         self.cwd = cwd
 
     def poke(self, context: Mapping[str, Any]) -> bool:
-        env = None
-        if self.env is not None:
-            env = {"PATH": os.environ.get("PATH", ""), **{k: str(v) for k, v in self.env.items()}}
         done = subprocess.run(
             ["bash", "-c", self.bash_command],
-            env=env,
+            env=command_environment(self.env),
             cwd=self.cwd,
             capture_output=True,
             check=False,
