@@ -15,7 +15,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest, RequestURITooLarge
 
 from engine.config import Settings, load_settings
-from webui import audit, auth, db, errors, headers, metrics, ui
+from webui import audit, auth, db, errors, headers, metrics, remotelogs, ui
 from webui.api import v2 as api_v2
 from webui.auth import throttle
 
@@ -46,6 +46,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app, settings)
     db.init_app(app, settings)
+    remotelogs.init_app(app, settings)
     auth.init_app(app, settings)
     throttle.init_app(app, settings)
     api_v2.init_app(app)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from engine.authoring.operators.isolated.environments import VirtualenvDefaults
 from engine.config import Settings
+from engine.execution.remotelogs import RemoteLogs
 from engine.executors.base import Executor
 from engine.runtime.virtualenvs import virtualenv_defaults_from
 from engine.timeutil import utcnow
@@ -85,3 +86,5 @@ class RunnerContext:
     dag_cache: DagCache = field(default_factory=DagCache)
     rng: random.Random | None = None
     """Randomness of the retry jitter (a seeded one in tests)."""
+    remote_logs: RemoteLogs | None = None
+    """Where finished tries' logs are uploaded (``logging.remote_base_url``); None: off."""

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.config import Settings, load_settings
 from engine.config.masking import forget_secrets
 from engine.execution import secrets
+from engine.execution.remotelogs import RemoteLogs, remote_logs_from
 from engine.executors import Executor, worker_executor
 from engine.models.crypto import crypter_for
 from engine.runtime.database import session_factory_for
@@ -43,6 +44,7 @@ class _Process:
     session_factory: sessionmaker[Session]
     executor: Executor
     dag_cache: DagCache
+    remote_logs: RemoteLogs | None
 
 
 def run_job(ti_id: int, try_number: int) -> str | None:
@@ -54,6 +56,7 @@ def run_job(ti_id: int, try_number: int) -> str | None:
         settings=RunnerSettings.from_settings(shared.settings),
         follow_up=fast_follow,
         dag_cache=shared.dag_cache,
+        remote_logs=shared.remote_logs,
     )
     forget_secrets()  # a reused process (the local executor's) masks only this try's reads
     state = run_task(ti_id, try_number, ctx=ctx)
@@ -104,4 +107,5 @@ def warm_up() -> _Process:
         session_factory=session_factory,
         executor=worker_executor(settings),
         dag_cache=DagCache(cron_data_intervals=settings.scheduler.create_cron_data_intervals),
+        remote_logs=remote_logs_from(settings),
     )

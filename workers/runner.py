@@ -11,7 +11,9 @@
       nothing; its next poke continues the try),
       attempt row (log, rendered fields, error), XCom, dead letter, fast-follow; retried
       while the database is unreachable (:mod:`workers.durablefinish`) → heartbeats stop ─┘
-    → after commit: submit fast-follow jobs, run the task's callbacks, tell plugins' listeners
+    → after commit: submit fast-follow jobs, upload a finished try's log when remote
+      logging is on (:mod:`workers.remotelog`), run the task's callbacks, tell plugins'
+      listeners
 
 Retries are not submitted from here: the scheduler promotes due ``up_for_retry`` tries.
 Call it in the main thread of its process (see :mod:`workers.attempt` on timeouts).
@@ -35,6 +37,7 @@ from workers.durablefinish import finish_durably
 from workers.heartbeat import Heartbeat
 from workers.logcapture import TailBuffer
 from workers.logstream import LogStreamer
+from workers.remotelog import offload_log
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         return None
     logger.info("%s finished: %s", claim.describe(), state)
     _submit(jobs, ctx=ctx)
+    if ctx.remote_logs is not None:
+        offload_log(claim, state, record, ctx=ctx)
     _run_callbacks(state, record)
     notify_listeners(claim.event(state, previous=TI.RUNNING, error=_error(state, record)))
     return state

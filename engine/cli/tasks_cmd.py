@@ -8,6 +8,7 @@ import click
 
 from engine.cli.common import loom_context
 from engine.errors import NotFoundError
+from engine.execution.remotelogs import RemoteLogStore, remote_logs_from
 from engine.models import TaskInstance
 from engine.services.taskinstances import clear_task_instances, get_task_instance, log_chunk
 from engine.timeutil import utcnow
@@ -40,6 +41,7 @@ def logs_command(
 ) -> None:
     """Print the captured log of one try of a task (live, with --follow)."""
     offset = 0
+    remote = _remote_store()
     while True:
         with loom_context().session() as session:
             ti = get_task_instance(
@@ -50,7 +52,9 @@ def logs_command(
                 map_index=map_index,
             )
             try:
-                chunk = log_chunk(session=session, ti=ti, try_number=try_number, offset=offset)
+                chunk = log_chunk(
+                    session=session, ti=ti, try_number=try_number, offset=offset, remote=remote
+                )
             except NotFoundError:
                 if not follow or try_number is not None:
                     raise
@@ -58,7 +62,9 @@ def logs_command(
         if chunk is not None:
             # Follow the try found first, even if a retry starts before it is printed.
             try_number = chunk.try_number
-            if chunk.offset > offset:
+            if chunk.note is not None:
+                click.echo(f"[{chunk.note}]", err=True)
+            elif chunk.offset > offset:
                 click.echo(
                     f"[... {chunk.offset - offset} characters were cut: the log keeps its tail ...]"
                 )
@@ -67,6 +73,11 @@ def logs_command(
         if not follow or (chunk is not None and chunk.complete):
             return
         time.sleep(FOLLOW_POLL_SECONDS)
+
+
+def _remote_store() -> RemoteLogStore | None:
+    remote = remote_logs_from(loom_context().settings)
+    return None if remote is None else remote.store
 
 
 @group.command("clear")

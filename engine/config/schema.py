@@ -423,6 +423,13 @@ class AlertsSettings(_Section):
     slow receiver does not hold up the others."""
 
 
+def _remote_log_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not re.fullmatch(r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?", value):
+        raise _form_error("empty, or an S3 URL such as s3://bucket/prefix")
+    return value
+
+
 class LoggingSettings(_Section):
     """Log output of Loom's processes."""
 
@@ -430,6 +437,14 @@ class LoggingSettings(_Section):
     """Lowest level logged."""
     format: Annotated[Literal["text", "json"], _folded(str.lower)] = "text"
     """text for people, json (one object per line) for log collectors."""
+    remote_base_url: Annotated[str, AfterValidator(_remote_log_url)] = ""
+    """Where finished tries' logs are uploaded, ``s3://bucket/prefix`` (any S3-compatible
+    store); the database then keeps only their tail. Empty: logs stay in the database.
+    Credentials come from the standard AWS environment and configuration files."""
+    remote_endpoint_url: str = ""
+    """The S3 API's address for an S3-compatible store (MinIO, moto, Ceph); empty: AWS's."""
+    remote_tail_bytes: Count = 65_536
+    """How much of the end of an uploaded log the database keeps (UTF-8 bytes)."""
 
 
 class MetricsSettings(_Section):

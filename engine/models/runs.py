@@ -43,6 +43,8 @@ def _queue_of_priority_class(context: DefaultExecutionContext) -> str:
 StateT = TypeVar("StateT", DagRunState, TaskInstanceState)
 NOTE_LENGTH = 1000
 """The longest note on a run or a task instance (Airflow's limit)."""
+REMOTE_URL_LENGTH = 2048
+"""Room for a remote log URL: a base and three ids of up to ID_LENGTH each."""
 
 
 def _allowed_move(
@@ -242,6 +244,11 @@ class TaskAttempt(Base):
     log_start: Mapped[int] = mapped_column(default=0, server_default="0")
     """Where ``log`` starts in the try's whole output: the characters cut from its front,
     so that offsets into a log being followed stay valid while its tail moves on."""
+    log_remote_url: Mapped[str | None] = mapped_column(sa.String(REMOTE_URL_LENGTH))
+    """Where the whole log was uploaded (``logging.remote_base_url``) when ``log`` keeps
+    only its tail; None: ``log`` is all there is."""
+    log_remote_start: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Where the uploaded object starts in the try's whole output."""
     rendered: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     """The templated fields as rendered for this attempt."""
 

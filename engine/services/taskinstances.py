@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,9 @@ from engine.services.dagversions import load_run_dag
 from engine.services.markers import marked_tasks, too_deep
 from engine.services.pagination import order_columns
 from engine.services.runs import get_run
-from engine.state import FINISHED, DagRunState, TaskInstanceState, summary_state
+from engine.services.tasklogs import LogChunk as LogChunk
+from engine.services.tasklogs import log_chunk as log_chunk
+from engine.state import DagRunState, TaskInstanceState, summary_state
 
 logger = logging.getLogger(__name__)
 
@@ -373,64 +374,3 @@ def _clear_set(dag: SerializedDAG, task_ids: Iterable[str] | None, *, downstream
                 todo.append(child)
     # A task runs within its setups: clearing it clears them and their teardowns.
     return dag.setups_and_teardowns.clear_with(wanted)
-
-
-# -- logs ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    """Part of one try's log: ``content`` starts at ``offset``; ask again from ``next_offset``.
-
-    Offsets count characters of the try's whole output, so they stay valid while the kept
-    tail of a long log moves on: an ``offset`` beyond the one asked for means the output
-    in between was cut (core.max_log_bytes).
-    """
-
-    try_number: int
-    state: str
-    content: str
-    offset: int
-    next_offset: int
-    truncated: bool
-    """The captured log was cut (it keeps the tail) because it passed core.max_log_bytes."""
-    complete: bool
-    """The try has finished: nothing will be added."""
-
-
-def log_chunk(
-    *, session: Session, ti: TaskInstance, try_number: int | None, offset: int = 0
-) -> LogChunk:
-    """Try ``try_number``'s log (default: the latest try with a log) from ``offset`` on.
-
-    A running try's log grows as the worker streams it (core.log_stream_interval).
-    NotFoundError for a try that does not exist, or when no try has started yet.
-    """
-    if try_number is not None and not 1 <= try_number <= max(ti.try_number, 0):
-        raise NotFoundError(
-            f"task {ti.task_id!r} has no try {try_number} (it is at try {ti.try_number})"
-        )
-    query = sa.select(TaskAttempt).where(TaskAttempt.task_instance_id == ti.id)
-    if try_number is not None:
-        query = query.where(TaskAttempt.try_number == try_number)
-    attempt = session.scalar(query.order_by(TaskAttempt.try_number.desc()).limit(1))
-    if attempt is None:
-        if try_number is None:
-            raise NotFoundError(
-                f"task {ti.task_id!r} has no log yet: no try has started (state {ti.state.value})"
-            )
-        # A try that never started (or whose row is still to come): nothing will be added
-        # once the task instance has moved past it.
-        over = ti.state in FINISHED or try_number < ti.try_number
-        return LogChunk(try_number, ti.state.value, "", 0, 0, False, over)
-    text, kept_from = attempt.log or "", attempt.log_start
-    start = min(max(offset - kept_from, 0), len(text))
-    return LogChunk(
-        try_number=attempt.try_number,
-        state=attempt.state,
-        content=text[start:],
-        offset=kept_from + start,
-        next_offset=kept_from + len(text),
-        truncated=attempt.log_truncated,
-        complete=attempt.state != TI.RUNNING.value,
-    )

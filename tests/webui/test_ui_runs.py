@@ -259,6 +259,7 @@ def test_a_running_try_is_followed_through_the_json_log_endpoint(
         "next_offset": 18,
         "truncated": False,
         "complete": False,
+        "note": None,
     }
     # The same chunk by query arguments; a finished try is complete.
     earlier = client.get("/dags/example/task-log/extract/manual__1?try=1&offset=0").get_json()

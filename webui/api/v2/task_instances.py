@@ -49,6 +49,7 @@ from webui.api.v2.schemas_runs import (
     XComValueSchema,
 )
 from webui.auth import check_dag, check_reached_dags
+from webui.remotelogs import remote_log_store
 
 blp = v2_blueprint(
     "task_instances",
@@ -248,8 +249,13 @@ def get_log(
     ``continuation_token``) on."""
     ti = _get(dag_id, dag_run_id, task_id, args["map_index"])
     offset = 0 if args["full_content"] else _offset(args["token"])
-    chunk = log_chunk(session=db.session(), ti=ti, try_number=try_number, offset=offset)
-    lines = [{"event": line} for line in chunk.content.splitlines()]
+    chunk = log_chunk(
+        session=db.session(), ti=ti, try_number=try_number, offset=offset,
+        remote=remote_log_store(),
+    )  # fmt: skip
+    lines: list[dict[str, Any]] = [{"event": line} for line in chunk.content.splitlines()]
+    if chunk.note is not None:  # the start is in a remote store that could not be read
+        lines.insert(0, {"event": chunk.note, "level": "warning", "logger": "loom.remote_logs"})
     return {"content": lines, "continuation_token": str(chunk.next_offset)}
 
 

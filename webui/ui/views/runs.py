@@ -45,6 +45,7 @@ from engine.state import FINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
 from webui.auth import allows_dag, check_dag, check_reached_dags
+from webui.remotelogs import remote_log_store
 from webui.ui.blueprint import bp
 from webui.ui.paging import offset_arg
 from webui.ui.present import span
@@ -293,7 +294,9 @@ def _log_or_none(ti: TaskInstance, try_number: int | None) -> LogChunk | None:
     if try_number is None and ti.try_number < 1:
         return None
     try:
-        return log_chunk(session=db.session(), ti=ti, try_number=try_number)
+        return log_chunk(
+            session=db.session(), ti=ti, try_number=try_number, remote=remote_log_store()
+        )
     except NotFoundError:
         if try_number is not None:
             raise
@@ -353,7 +356,10 @@ def task_log(dag_id: str, run_id: str, task_id: str, try_number: int | None = No
             task_id=task_id,
             map_index=_given_or_unmapped(map_index),
         )
-        chunk = log_chunk(session=db.session(), ti=ti, try_number=wanted, offset=offset)
+        chunk = log_chunk(
+            session=db.session(), ti=ti, try_number=wanted, offset=offset,
+            remote=remote_log_store(),
+        )  # fmt: skip
     except NotFoundError as exc:
         return _json_error(404, str(exc))
     except InvalidInputError as exc:

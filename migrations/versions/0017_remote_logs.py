@@ -1,0 +1,34 @@
+"""Remote logs: where a finished try's whole log was uploaded, when the database keeps
+only its tail (``logging.remote_base_url``).
+
+Plain ``ADD COLUMN`` / ``DROP COLUMN`` on both databases, like 0016.
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0017"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("task_attempt", sa.Column("log_remote_url", sa.String(2048), nullable=True))
+    op.add_column(
+        "task_attempt",
+        sa.Column("log_remote_start", sa.Integer(), nullable=False, server_default="0"),
+    )
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE task_attempt DROP COLUMN log_remote_start")
+    op.execute("ALTER TABLE task_attempt DROP COLUMN log_remote_url")

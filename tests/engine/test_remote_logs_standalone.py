@@ -1,0 +1,108 @@
+"""Remote logs end to end: ``loom standalone``'s worker processes upload finished tries'
+logs to moto (server mode, 127.0.0.1) as configured by ``LOOM__LOGGING__*``, the database
+keeps the tail, and ``loom tasks logs`` prints the whole log, or the tail with a note when
+the store is down. moto and boto3 are dev requirements: without them this errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine.config import load_settings
+from engine.execution.remotelogs import S3LogStore
+from engine.models import TaskAttempt, TaskInstance
+from engine.runtime.database import session_factory_for
+from engine.runtime.standalone import build_standalone
+from tests.engine.test_standalone_cli import loom, wait_for
+from tests.support.network import free_port
+
+BUCKET = "loom-logs"
+DAG_FILE = """
+from datetime import datetime
+from engine import DAG, PythonOperator
+
+def shout():
+    for n in range(40):
+        print(f"early line {n}")
+    print("hello from the worker")
+
+with DAG("pipeline", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    PythonOperator(task_id="hello", python_callable=shout)
+"""
+
+
+@pytest.fixture
+def standalone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: dict[str, str], moto_url: str
+) -> Iterator[None]:
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    S3LogStore(endpoint_url=moto_url)._connected().create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws["AWS_REGION"]}
+    )
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "pipeline.py").write_text(DAG_FILE)
+    monkeypatch.setenv("LOOM__LOGGING__REMOTE_BASE_URL", f"s3://{BUCKET}/prod")
+    monkeypatch.setenv("LOOM__LOGGING__REMOTE_ENDPOINT_URL", moto_url)
+    monkeypatch.setenv("LOOM__LOGGING__REMOTE_TAIL_BYTES", "64")
+    monkeypatch.setenv("LOOM__WEBSERVER__PORT", str(free_port()))
+    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
+    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
+    pieces = build_standalone(load_settings())
+    stop = threading.Event()
+    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def uploaded_attempt(timeout: float = 20) -> TaskAttempt:
+    """The ``hello`` try once its log is uploaded (after its finish committed)."""
+    sessions = session_factory_for(load_settings())
+    deadline = time.monotonic() + timeout
+    while True:
+        with sessions() as session:
+            attempt = session.scalars(
+                sa.select(TaskAttempt).join(TaskInstance).where(TaskInstance.task_id == "hello")
+            ).one()
+        if attempt.log_remote_url is not None or time.monotonic() > deadline:
+            return attempt
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("standalone")
+def test_standalone_uploads_logs_and_the_cli_reads_them(
+    moto_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert loom("dags", "reparse").exit_code == 0
+    assert loom("dags", "trigger", "pipeline", "--run-id", "first").exit_code == 0
+    assert wait_for("first", {"success", "failed"}) == "success"
+
+    attempt = uploaded_attempt()
+    url = f"s3://{BUCKET}/prod/pipeline/first/hello/-1/try_1.log"
+    assert attempt.log_remote_url == url
+    assert attempt.log is not None
+    assert len(attempt.log.encode()) <= 64
+    assert "early line 0\n" in S3LogStore(endpoint_url=moto_url).get(url)
+
+    whole = loom("tasks", "logs", "pipeline", "first", "hello")
+    assert whole.exit_code == 0, whole.output
+    assert "early line 0\n" in whole.stdout
+    assert "hello from the worker" in whole.stdout
+
+    monkeypatch.setenv("LOOM__LOGGING__REMOTE_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    tail = loom("tasks", "logs", "pipeline", "first", "hello")
+    assert tail.exit_code == 0, tail.output
+    assert tail.stdout == attempt.log
+    assert url in tail.stderr
+    assert "could not be read" in tail.stderr

@@ -1,0 +1,103 @@
+"""The logs endpoint and the UI's log view read what the database keeps only the tail of
+from the remote store (moto in server mode), and say so when the store is unreachable."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from engine.execution.remotelogs import S3LogStore
+from engine.models import TaskAttempt, TaskInstance
+from tests.support.network import free_port
+from tests.webui.conftest import app_for, bearer, login
+from tests.webui.ui import ui_sign_in
+from webui import db
+
+BUCKET = "loom-logs"
+URL = f"s3://{BUCKET}/prod/example/manual__1/extract/-1/try_1.log"
+EARLY = "".join(f"early line {n}\n" for n in range(50))
+LOG_PATH = "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/logs/1"
+UI_PATH = "/dags/example/task-try-log/extract/1/manual__1"
+
+
+def offloaded_app(template: Path, tmp_path: Path, endpoint: str) -> tuple[Flask, str]:
+    """An app whose ``extract`` try 1 keeps only its tail, the whole log at ``URL``; the tail."""
+    db_file = tmp_path / "loom.db"
+    shutil.copy(template / "template.db", db_file)
+    remote = {"remote_base_url": f"s3://{BUCKET}/prod", "remote_endpoint_url": endpoint}
+    app = app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", logging=remote)
+    with app.app_context():
+        session = db.session()
+        attempt = session.scalars(
+            sa.select(TaskAttempt)
+            .join(TaskInstance)
+            .where(TaskInstance.task_id == "extract", TaskAttempt.try_number == 1)
+        ).one()
+        tail = attempt.log or ""
+        attempt.log_remote_url, attempt.log_remote_start = URL, 0
+        attempt.log_start = len(EARLY)
+        session.commit()
+    return app, tail
+
+
+@pytest.fixture
+def s3(aws: dict[str, str], moto_url: str, monkeypatch: pytest.MonkeyPatch) -> S3LogStore:
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    store = S3LogStore(endpoint_url=moto_url)
+    store._connected().create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws["AWS_REGION"]}
+    )
+    return store
+
+
+def get_log(app: Flask, path: str) -> Any:
+    client = app.test_client()
+    headers = bearer(login(client, "admin")["access_token"])
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_the_api_returns_the_whole_log_from_the_store(
+    template: Path, tmp_path: Path, s3: S3LogStore, moto_url: str
+) -> None:
+    app, tail = offloaded_app(template, tmp_path, moto_url)
+    s3.put(URL, EARLY + tail)
+
+    body = get_log(app, LOG_PATH)
+
+    assert [line["event"] for line in body["content"]] == (EARLY + tail).splitlines()
+    assert body["continuation_token"] == str(len(EARLY + tail))
+    # A continuation token inside the tail reads the database alone.
+    later = get_log(app, f"{LOG_PATH}?token={len(EARLY)}")
+    assert [line["event"] for line in later["content"]] == tail.splitlines()
+
+
+def test_with_the_store_down_the_api_and_the_ui_show_the_tail_and_a_note(
+    template: Path, tmp_path: Path, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    app, tail = offloaded_app(template, tmp_path, f"http://127.0.0.1:{free_port()}")
+
+    body = get_log(app, LOG_PATH)
+
+    note, *lines = body["content"]
+    assert [line["event"] for line in lines] == tail.splitlines()
+    assert note["level"] == "warning"
+    assert URL in note["event"]
+    assert "could not be read" in note["event"]
+    assert f"first {len(EARLY)} characters" in note["event"]
+    browser = app.test_client()
+    ui_sign_in(browser, "Admin")
+    ui = browser.get(UI_PATH).get_json()
+    assert ui["content"] == tail
+    assert URL in ui["note"]
+    page = browser.get("/dags/example/runs/manual__1/tasks/extract?try=1").get_data(as_text=True)
+    assert 'class="log-note"' in page
