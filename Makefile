@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV    := $(VENV)/.installed-dev
 
 .PHONY: run test lint typecheck pytest services bench clean
 
@@ -10,9 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# What running needs: Loom and its runtime dependencies.
 $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+# What testing adds: the dev extras (pytest, ruff, mypy, Playwright, the API clients...).
+$(DEV): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(DEV)
 
 # Loom on its embedded defaults: SQLite in .loom, the example DAGs, local workers.
 run: $(STAMP)
@@ -23,19 +30,19 @@ services:
 	scripts/ensure-browser.sh
 	scripts/ensure-tools.sh
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV)
 	$(BIN)/mypy
 
-pytest: $(STAMP) services
+pytest: $(DEV) services
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
-bench: $(STAMP) services
+bench: $(DEV) services
 	$(BIN)/python -m bench
 
 clean:

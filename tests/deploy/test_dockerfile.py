@@ -223,8 +223,9 @@ def test_the_webserver_is_unhealthy_while_its_database_is(
 
 
 def test_every_packaged_folder_is_a_package() -> None:
-    """setup.cfg's `packages = find:` skips a folder without __init__.py: the editable
-    install of development still imports it, the image's regular install lacks it."""
+    """setup.cfg's namespace discovery would package a folder of modules without
+    __init__.py as a namespace package, which mypy and pytest resolve differently: every
+    such folder has one (only folders of templates and static files go without)."""
     for top in ("engine", "workers", "webui", "plugins", "migrations"):
         for module in (tools.ROOT / top).rglob("*.py"):
             if "__pycache__" in module.parts:

@@ -283,7 +283,11 @@ def test_trigger_creates_a_run_with_the_conf(app: Flask, client: FlaskClient) ->
     run = runs_of(app, "example")["by_hand"]
     assert run.conf == {"n": 5}
     assert run.triggered_by == "user"
-    assert "Triggered example: run by_hand" in text_of(client.get("/dags"))
+    # No "queued" note: the run page it lands on shows the run's state, refreshed live.
+    page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert 'class="flash' not in page
+    assert '<dd class="run-state"><span class="state state-queued">' in page
+    assert 'data-live="/dags/example/run-live/by_hand"' in page
 
 
 def test_trigger_with_a_logical_date_and_default_run_id(app: Flask, client: FlaskClient) -> None:
@@ -346,7 +350,7 @@ def test_trigger_of_a_paused_dag_creates_a_run_that_waits_until_unpaused(
         "/dags/example/trigger", data={"csrf_token": csrf, "conf": "{}", "run_id": "waiting"}
     )
     assert reply.status_code == 302
-    assert "queued and waits until example is unpaused" in text_of(client.get(reply.location))
+    assert "run waiting waits until example is unpaused" in text_of(client.get(reply.location))
     assert runs_of(app, "example")["waiting"].state is DagRunState.QUEUED
     later = datetime.now(UTC) + timedelta(minutes=1)
     with app.app_context():

@@ -70,7 +70,7 @@
     return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, "0")}m`;
   }
 
-  const when = (iso) => (iso ? iso.replace("T", " ").slice(0, 19) : "—");
+  const when = (iso) => (window.loomTime ? window.loomTime.text(iso) : iso || "—");
   const shortDate = (iso) => (iso ? iso.slice(5, 16).replace("T", " ") : "");
 
   function runOf(index) {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from engine.scheduling import NEVER
 
@@ -39,17 +41,43 @@ def state_label(state: Any) -> str:
     return state_value(state).replace("_", " ")
 
 
-def when(moment: datetime | None) -> str:
-    """A timestamp as it reads in tables: UTC, to the second."""
+def when(moment: datetime | str | None) -> Markup:
+    """Every timestamp on a page: ``<time datetime="ISO-UTC">2026-01-05 10:00:00 UTC</time>``.
+
+    Naive values are UTC (SQLite hands them back so). ``static/time.js`` rewrites the text
+    in the browser's time zone when the user picked "local"; the attribute stays UTC.
+    """
+    if isinstance(moment, str):  # an ISO string kept in a JSON document
+        return _when_iso(moment)
+    if moment is None:
+        return Markup("—")
+    utc = _in_utc(moment)
+    iso = utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Markup('<time datetime="{}">{}</time>').format(iso, when_text(utc))
+
+
+def when_text(moment: datetime | None) -> str:
+    """A timestamp as plain text, where markup cannot go (an ``<option>``, an attribute)."""
     if moment is None:
         return "—"
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return _in_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def next_run(moment: datetime | None) -> str:
+def _when_iso(text: str) -> Markup:
+    try:
+        return when(datetime.fromisoformat(text))
+    except ValueError:  # not a timestamp after all: shown as it is
+        return Markup("{}").format(text)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def next_run(moment: datetime | None) -> Markup:
     """When a DAG's next scheduled run is due: none for an unscheduled DAG."""
     if moment is None or moment >= NEVER:
-        return "—"
+        return Markup("—")
     return when(moment)
 
 
@@ -85,6 +113,7 @@ TEMPLATE_HELPERS: dict[str, Any] = {
     "state_glyph": state_glyph,
     "state_label": state_label,
     "when": when,
+    "when_text": when_text,
     "next_run": next_run,
     "took": took,
 }

@@ -330,6 +330,7 @@ def task_log_live(dag_id: str, run_id: str, task_id: str) -> str:
         "ui/task_instance_log.html",
         ti=ti,
         log=_log_or_none(ti, None),
+        attempts=attempts_of(session=db.session(), ti=ti),
         finished=ti.state in FINISHED,
         **_helpers(),
     )

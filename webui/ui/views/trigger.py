@@ -83,8 +83,9 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
     except ConflictError as exc:
         return _trigger_page(dag, params, form, {"run_id": str(exc)}), 409
     db.commit()
-    waits = f" and waits until {dag_id} is unpaused" if dag.is_paused else ""
-    flash(f"Triggered {dag_id}: run {run.run_id} is queued{waits}")
+    # The run page shows the run's state live; a note only says what the page cannot.
+    if dag.is_paused:
+        flash(f"Triggered {dag_id}: run {run.run_id} waits until {dag_id} is unpaused")
     return redirect(url_for("ui.run", dag_id=dag_id, run_id=run.run_id))
 
 
