@@ -17,6 +17,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.callsite import CallSite
 from engine.authoring.dag import DAG
 from engine.authoring.dagsettings import fail_fast_problems
+from engine.authoring.serialization import dag_order
 from engine.authoring.setupteardown import problems_of as setup_teardown_problems
 from engine.authoring.tasksettings import SETTING_NAMES
 from engine.errors import DagValidationError
@@ -139,5 +140,5 @@ def check_dag(dag: DAG) -> None:
 
 
 def topological_order(dag: DAG) -> list[str]:
-    """Task ids so that each comes after its upstream tasks (ties broken by id)."""
-    return list(nx.lexicographical_topological_sort(graph_of(dag)))
+    """Task ids in DAG order: each after its upstream tasks, ties by declaration order."""
+    return list(dag_order({t.task_id: t.upstream_task_ids for t in dag.tasks}))

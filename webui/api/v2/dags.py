@@ -215,11 +215,12 @@ def delete(dag_id: str) -> None:
     returns=TaskCollectionSchema,
 )
 def list_tasks(dag_id: str) -> Any:
-    """The DAG's tasks with their settings (``order_by`` is not supported: by task_id)."""
+    """The DAG's tasks with their settings, in DAG order (upstream first, ties in the
+    file's order; ``order_by`` is not supported)."""
     check_dag(dag_id)
     require_dag(session=db.session(), dag_id=dag_id)
     dag = load_serialized_dag(session=db.session(), dag_id=dag_id)
-    tasks = [task_v2(task) for _, task in sorted(dag.tasks.items())]
+    tasks = [task_v2(dag.tasks[task_id]) for task_id in dag.order]
     return {"tasks": tasks, "total_entries": len(tasks)}
 
 
