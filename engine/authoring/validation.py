@@ -119,17 +119,27 @@ def graph_of(dag: DAG) -> nx.DiGraph[str]:
 
 
 def _cycle_problems(dag: DAG) -> list[Problem]:
+    """One problem per cycle (strongly connected part), reported at the ``>>`` or
+    ``set_downstream`` call that closed it: the latest of its dependencies to be set."""
     graph = graph_of(dag)
     problems = []
     for component in nx.strongly_connected_components(graph):
         sub = graph.subgraph(component)
         if len(component) == 1 and not any(sub.has_edge(n, n) for n in component):
             continue
-        cycle = nx.find_cycle(sub)
-        path = [edge[0] for edge in cycle] + [cycle[0][0]]
-        first = dag.task_dict[path[0]]
-        problems.append(_problem(dag, "dependency cycle: " + " -> ".join(path), first.call_site))
+        up, down = _closing_edge(dag, list(sub.edges))
+        path = [*nx.shortest_path(sub, down, up), down]
+        site = dag.edge_sites.get((up, down), dag.task_dict[down].call_site)
+        message = f"dependency cycle: {' -> '.join(path)} (closed by {up} >> {down})"
+        problems.append(_problem(dag, message, site))
     return problems
+
+
+def _closing_edge(dag: DAG, edges: list[tuple[str, str]]) -> tuple[str, str]:
+    """Of a cycle's dependencies, the one set last (every edge of a strongly connected
+    part lies on a cycle)."""
+    rank = {edge: index for index, edge in enumerate(dag.edge_sites)}
+    return max(edges, key=lambda edge: (rank.get(edge, -1), edge))
 
 
 def check_dag(dag: DAG) -> None:
