@@ -1,5 +1,6 @@
 """The CLI lists tasks in DAG order (upstream first, ties in the file's order):
-``loom dags show``, ``loom runs show`` and the summary of ``loom dags test``."""
+``loom dags show``, ``loom runs show`` and the summary of ``loom dags test``; and
+``loom dags trigger`` refuses a DAG whose file does not import unless ``--force``."""
 
 from __future__ import annotations
 
@@ -55,3 +56,16 @@ def test_dags_test_summary_lists_tasks_in_dag_order(deployment: Path) -> None:
         line.split()[0] for line in table if line.split()[:1] and line.split()[0] in DAG_ORDER
     ]
     assert listed == DAG_ORDER
+
+
+def test_dags_trigger_refuses_a_dag_whose_file_does_not_import_unless_forced(
+    deployment: Path,
+) -> None:
+    (deployment / "ordered.py").write_text(ORDERED + "import module_that_is_not_there\n")
+    ok("dags", "reparse")
+    refused = loom("dags", "trigger", "ordered", "--run-id", "r1")
+    assert refused.exit_code != 0
+    assert "DAG file does not import" in refused.output
+    assert "module_that_is_not_there" in refused.output
+    forced = ok("dags", "trigger", "ordered", "--run-id", "r1", "--force")
+    assert "Created run r1" in forced

@@ -129,7 +129,7 @@ def _trigger_page(
         sections=build_sections(params, form.fields),
         form=form,
         errors=errors,
-        broken=broken_dag(session=db.session(), dag_id=dag.dag_id),
+        broken_file=broken_dag(session=db.session(), dag_id=dag.dag_id),
     )
 
 
