@@ -73,6 +73,15 @@ def test_flask_trigger_is_refused_unless_forced(
     assert "force" in str(bad.json)
 
 
+def test_has_import_errors_is_true_only_for_the_broken_dag(admin: airflow.ApiClient) -> None:
+    dags = airflow.DAGApi(admin)
+    assert dags.get_dag("fragile").has_import_errors is True
+    assert dags.get_dag("example").has_import_errors is False
+    listed = {dag.dag_id: dag.has_import_errors for dag in dags.get_dags().dags}
+    assert listed["fragile"] is True
+    assert listed["example"] is False
+
+
 def test_airflow_client_trigger_is_refused_unless_forced(admin: airflow.ApiClient) -> None:
     api = airflow.DagRunApi(admin)
     with pytest.raises(ApiException) as refused:

@@ -12,6 +12,7 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import NotFoundError
 from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.brokenfiles import broken_dags
 from engine.services.dagdetails import DagDetails, details_by_id
 from engine.services.dags import (
     DAG_ORDER,
@@ -78,8 +79,10 @@ def _all_tags(tags: list[str] | None) -> set[str] | None:
 
 def _payloads(dags: list[Dag], *, full: bool = False) -> list[dict[str, Any]]:
     graphs = load_serialized_dags(session=db.session(), dag_ids=[dag.dag_id for dag in dags])
+    broken = broken_dags(session=db.session(), dag_ids=[dag.dag_id for dag in dags])
     return [
         dag_v2(dag, _details_of(dag.dag_id, graphs), graphs.get(dag.dag_id), full=full)
+        | {"has_import_errors": dag.dag_id in broken}
         for dag in dags
     ]
 
