@@ -34,7 +34,7 @@ from engine.authoring.params import resolve_params
 from engine.authoring.serialization import SerializedDAG
 from engine.authoring.signals import TaskTimeout
 from engine.authoring.xcomvalues import decode
-from engine.errors import InvalidInputError, NotFoundError
+from engine.errors import DagValidationError, InvalidInputError, NotFoundError
 from engine.execution.assets import DATABASE_EVENTS, check_outlet_events
 from engine.execution.attempt import (
     AttemptResult,
@@ -47,6 +47,7 @@ from engine.execution.attempt import (
 from engine.execution.context import PreviousRun, TaskInstanceHandle, build_context
 from engine.plugins.listeners import notify_listeners
 from engine.plugins.loading import load_plugins
+from engine.services.brokenfiles import PREFIX as BROKEN_PREFIX
 from engine.services.runs import previous_successful_run
 from engine.state import TaskInstanceState
 from engine.trykey import try_key
@@ -90,6 +91,11 @@ def execute_attempt(claim: Claim, log: TailBuffer, *, ctx: RunnerContext) -> Att
 def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> AttemptRecord:
     try:
         dag, task, resume = _import_task(claim, ctx=ctx)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
+        return AttemptRecord(_import_failure(exc, claim), store)
+    try:
         params = resolve_params(
             {**dag.params, **task.params},
             claim.run.conf,
@@ -97,8 +103,8 @@ def _run(claim: Claim, store: DatabaseXComStore, *, ctx: RunnerContext) -> Attem
         )
     except KeyboardInterrupt:
         raise
-    except BaseException as exc:  # noqa: BLE001 - user code (the DAG file) failed: the try fails
-        return AttemptRecord(_import_failure(exc, claim), store)
+    except BaseException as exc:  # noqa: BLE001 - the run's conf does not fit: the try fails
+        return AttemptRecord(failure_result(exc), store)
     handle = TaskInstanceHandle(
         **try_key(claim),
         max_tries=claim.max_tries,
@@ -226,14 +232,24 @@ def stop_heartbeat_at(limit: timedelta | None, interval: timedelta) -> float | N
 
 
 def _import_failure(exc: BaseException, claim: Claim) -> AttemptResult:
+    """The failed try of a DAG file that could not be imported: "DAG file does not import:"
+    and the error's first line (the whole traceback is in the log). A file or task that is
+    gone, or an import that hung, says so instead."""
     result = failure_result(exc)
     if isinstance(exc, SystemExit):
         result.error_message = f"the DAG file called sys.exit({exc.code!r}) while being imported"
-    elif isinstance(exc, NotFoundError) and claim.dag_version is not None:
-        result.error_message = (
-            f"{result.error_message}: the run is on version {claim.dag_version} of the DAG, "
-            "which has the task, but workers run the DAG file's current code"
-        )
+    elif isinstance(exc, NotFoundError):
+        if claim.dag_version is not None:
+            result.error_message = (
+                f"{result.error_message}: the run is on version {claim.dag_version} of the "
+                "DAG, which has the task, but workers run the DAG file's current code"
+            )
+        return result
+    elif isinstance(exc, TaskTimeout):
+        return result
+    first = (result.error_message or "").strip().splitlines()[:1] or [""]
+    named = first[0] if isinstance(exc, DagValidationError) else f"{result.error_type}: {first[0]}"
+    result.error_message = f"{BROKEN_PREFIX}: {named}"
     return result
 
 

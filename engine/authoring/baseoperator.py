@@ -349,6 +349,9 @@ def _link(up: BaseOperator | str, down: BaseOperator | str) -> None:
         return
     up.downstream_task_ids.add(down.task_id)
     down.upstream_task_ids.add(up.task_id)
+    dag, edge = up.dag, (up.task_id, down.task_id)
+    if dag is not None and edge not in dag.edge_sites:
+        dag.edge_sites[edge] = user_call_site()
 
 
 def _adopt(up: BaseOperator, down: BaseOperator) -> None:

@@ -169,6 +169,9 @@ class DAG:
         self.schedule: Schedule = self._parse_schedule(schedule)
         self.task_dict: dict[str, BaseOperator] = {}
         self.pending_edges: list[tuple[str, str, CallSite]] = []
+        self.edge_sites: dict[tuple[str, str], CallSite] = {}
+        """Where each dependency ``(upstream, downstream)`` was first set, in the order they
+        were set: a cycle is reported at the call that closed it."""
         self.task_group = TaskGroup(None, dag=self)
         """The root task group: every task and group of the DAG is in it."""
         self.group_ids: set[str] = set()
@@ -333,6 +336,7 @@ class DAG:
                 continue
             self.task_dict[up_id].downstream_task_ids.add(down_id)
             self.task_dict[down_id].upstream_task_ids.add(up_id)
+            self.edge_sites.setdefault((up_id, down_id), site)
         self.pending_edges.clear()
         return problems
 

@@ -12,7 +12,7 @@ import heapq
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -409,23 +409,11 @@ class SerializedDAG:
 
     @cached_property
     def order(self) -> tuple[str, ...]:
-        """Task ids, each after all of its upstream tasks (ties by task id).
+        """Task ids in DAG order (see :func:`dag_order`).
 
         Cached: the scheduler walks this order for every running run on every tick.
         """
-        pending = {task_id: len(task.upstream_task_ids) for task_id, task in self.tasks.items()}
-        ready = [task_id for task_id, count in pending.items() if count == 0]
-        heapq.heapify(ready)
-        order: list[str] = []
-        while ready:
-            task_id = heapq.heappop(ready)
-            order.append(task_id)
-            for child in self.tasks[task_id].downstream_task_ids:
-                if child in pending:
-                    pending[child] -= 1
-                    if pending[child] == 0:
-                        heapq.heappush(ready, child)
-        return tuple(order)
+        return dag_order({task_id: t.upstream_task_ids for task_id, t in self.tasks.items()})
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -495,6 +483,31 @@ _DAG_FIELDS: dict[str, _Field] = {
     "edge_info": _Field(missing={}),
 }
 """Every field of :class:`SerializedDAG` but ``tasks`` (written as a list)."""
+
+
+def dag_order(upstream: Mapping[str, Collection[str]]) -> tuple[str, ...]:
+    """Task ids in DAG order: each after all of its upstream tasks, ties broken by the
+    order the file declared them in (``upstream``'s order: a DAG's ``task_dict`` and a
+    serialized DAG's ``tasks`` keep it). The one order of tasks for every listing (grid,
+    API, CLI, ``loom dags test``). Tasks on a cycle are left out (a valid DAG has none).
+    """
+    declared = {task_id: index for index, task_id in enumerate(upstream)}
+    pending = {task_id: len(ups) for task_id, ups in upstream.items()}
+    downstream: dict[str, list[str]] = {task_id: [] for task_id in upstream}
+    for task_id, ups in upstream.items():
+        for up in ups:
+            downstream.setdefault(up, []).append(task_id)
+    ready = [(declared[task_id], task_id) for task_id, count in pending.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, task_id = heapq.heappop(ready)
+        order.append(task_id)
+        for child in downstream.get(task_id, ()):
+            pending[child] -= 1
+            if pending[child] == 0:
+                heapq.heappush(ready, (declared[child], child))
+    return tuple(order)
 
 
 def serialize_dag(dag: DAG) -> dict[str, Any]:

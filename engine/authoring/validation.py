@@ -17,6 +17,7 @@ from engine.authoring.baseoperator import BaseOperator
 from engine.authoring.callsite import CallSite
 from engine.authoring.dag import DAG
 from engine.authoring.dagsettings import fail_fast_problems
+from engine.authoring.serialization import dag_order
 from engine.authoring.setupteardown import problems_of as setup_teardown_problems
 from engine.authoring.tasksettings import SETTING_NAMES
 from engine.errors import DagValidationError
@@ -118,17 +119,27 @@ def graph_of(dag: DAG) -> nx.DiGraph[str]:
 
 
 def _cycle_problems(dag: DAG) -> list[Problem]:
+    """One problem per cycle (strongly connected part), reported at the ``>>`` or
+    ``set_downstream`` call that closed it: the latest of its dependencies to be set."""
     graph = graph_of(dag)
     problems = []
     for component in nx.strongly_connected_components(graph):
         sub = graph.subgraph(component)
         if len(component) == 1 and not any(sub.has_edge(n, n) for n in component):
             continue
-        cycle = nx.find_cycle(sub)
-        path = [edge[0] for edge in cycle] + [cycle[0][0]]
-        first = dag.task_dict[path[0]]
-        problems.append(_problem(dag, "dependency cycle: " + " -> ".join(path), first.call_site))
+        up, down = _closing_edge(dag, list(sub.edges))
+        path = [*nx.shortest_path(sub, down, up), down]
+        site = dag.edge_sites.get((up, down), dag.task_dict[down].call_site)
+        message = f"dependency cycle: {' -> '.join(path)} (closed by {up} >> {down})"
+        problems.append(_problem(dag, message, site))
     return problems
+
+
+def _closing_edge(dag: DAG, edges: list[tuple[str, str]]) -> tuple[str, str]:
+    """Of a cycle's dependencies, the one set last (every edge of a strongly connected
+    part lies on a cycle)."""
+    rank = {edge: index for index, edge in enumerate(dag.edge_sites)}
+    return max(edges, key=lambda edge: (rank.get(edge, -1), edge))
 
 
 def check_dag(dag: DAG) -> None:
@@ -139,5 +150,5 @@ def check_dag(dag: DAG) -> None:
 
 
 def topological_order(dag: DAG) -> list[str]:
-    """Task ids so that each comes after its upstream tasks (ties broken by id)."""
-    return list(nx.lexicographical_topological_sort(graph_of(dag)))
+    """Task ids in DAG order: each after its upstream tasks, ties by declaration order."""
+    return list(dag_order({t.task_id: t.upstream_task_ids for t in dag.tasks}))

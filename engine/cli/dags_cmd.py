@@ -110,7 +110,7 @@ def show(dag_id: str, output: str) -> None:
         if dag is None or serialized is None:
             raise NotFoundError(f"no DAG {dag_id!r}")
         settings = _settings(dag, serialized.data)
-        tasks = [_task_row(task) for task in serialized.data["tasks"]]
+        tasks = _task_rows(serialized.data["tasks"])
         overview = schedule_overview(session=session, dag_id=dag_id, now=utcnow())
     settings["schedule_description"] = overview.description
     upcoming = [vars(run) for run in overview.next_runs]
@@ -166,6 +166,15 @@ def _settings(dag: Dag, data: dict[str, Any]) -> dict[str, Any]:
         "active": dag.is_active,
         "last_parsed_at": dag.last_parsed_at,
     }
+
+
+def _task_rows(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tasks in DAG order (upstream first, ties in the file's order)."""
+    from engine.authoring.serialization import dag_order
+
+    by_id = {task["task_id"]: task for task in tasks}
+    order = dag_order({task_id: task["upstream_task_ids"] for task_id, task in by_id.items()})
+    return [_task_row(by_id[task_id]) for task_id in order]
 
 
 def _task_row(task: dict[str, Any]) -> dict[str, Any]:

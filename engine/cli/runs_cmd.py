@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import click
+from sqlalchemy.orm import Session
 
 from engine.cli.common import emit, loom_context, output_option
+from engine.errors import NotFoundError
+from engine.models import DagRun, TaskInstance
+from engine.services.dagversions import load_run_dag
 from engine.services.runs import get_run, list_runs, mark_run, run_row
-from engine.services.taskinstances import task_instance_row, task_instances
+from engine.services.taskinstances import in_dag_order, task_instance_row, task_instances
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 
@@ -43,13 +47,22 @@ def show_command(dag_id: str, run_id: str, output: str) -> None:
     with loom_context().session() as session:
         run = get_run(session=session, dag_id=dag_id, run_id=run_id)
         data = run_row(run)
-        tasks = [task_instance_row(ti) for ti in task_instances(session=session, run=run)]
+        tasks = [task_instance_row(ti) for ti in _in_dag_order(session, run)]
     if output == "json":
         emit({**data, "task_instances": tasks}, output)
         return
     emit(data, output)
     click.echo("")
     emit(tasks, output, TASK_COLUMNS)
+
+
+def _in_dag_order(session: Session, run: DagRun) -> list[TaskInstance]:
+    """The run's task instances in DAG order (start order when its graph is gone)."""
+    tis = task_instances(session=session, run=run)
+    try:
+        return in_dag_order(tis, load_run_dag(session=session, run=run).dag)
+    except NotFoundError:
+        return tis
 
 
 @group.command("mark")

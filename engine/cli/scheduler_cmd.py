@@ -49,6 +49,11 @@ def command() -> None:
 @click.option("--logical-date", help="Logical date of the run (ISO 8601); default: now.")
 @click.option("--at", "at", help="Start the run at this time (ISO 8601), not at once.")
 @click.option("--delay", help="Start the run after this duration (30s, 5m, 1h30m, PT5M).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Trigger even though the DAG's file does not import now (its tasks wait for a fix).",
+)
 def trigger_command(
     dag_id: str,
     conf: str | None,
@@ -56,8 +61,12 @@ def trigger_command(
     logical_date: str | None,
     at: str | None,
     delay: str | None,
+    force: bool,
 ) -> None:
-    """Create a manual run of DAG_ID; the scheduler starts it when it is due."""
+    """Create a manual run of DAG_ID; the scheduler starts it when it is due.
+
+    A DAG whose file does not import now is refused, naming the import error, unless
+    --force."""
     from engine.services.runs import trigger_dag
     from engine.timeutil import utcnow
 
@@ -75,6 +84,7 @@ def trigger_command(
                 run_after=run_after,
                 now=now,
                 triggered_by="cli",
+                refuse_broken=not force,
             )
             run_id, starts = run.run_id, run.run_after
             paused = _is_paused(session, dag_id)

@@ -140,7 +140,8 @@ class DagTestRun:
         )
         self.choices: dict[tuple[str, int], set[str]] = {}
         """What each instance of a branch task in a mapped group chose."""
-        self.reports = {tid: TaskReport(tid) for tid in dag.task_ids}
+        self.reports = {tid: TaskReport(tid) for tid in topological_order(dag)}
+        """Each task's report, in DAG order: the summary lists them so."""
         self.setups_and_teardowns = SetupTeardownIndex(dag.task_dict)
 
     # -- the run --------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from engine.scheduling import (
     waiting_instances,
 )
 from engine.scheduling.assets import create_asset_triggered_runs
+from engine.scheduling.brokenfiles import hold_broken
 from engine.scheduling.changes import (
     changed_run_ids,
     drop_settled_changes,
@@ -273,7 +274,7 @@ class Scheduler:
     def _queue(self, session: Session, now: datetime, report: TickReport) -> list[TaskJob]:
         if active_count(session=session) >= self._limits.parallelism:
             return []  # the common case under load: no slot, nothing to read
-        waiting = waiting_instances(session=session)
+        waiting = hold_broken(waiting_instances(session=session), session=session)
         jobs = queue_ready(session=session, waiting=waiting, limits=self._limits, now=now)
         report.queued = len(jobs)
         return jobs

@@ -31,6 +31,7 @@ from engine.models import Dag, DagRun, DagRunType, TaskInstance, XCom
 from engine.models.transitions import set_run_state
 from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
+from engine.services.brokenfiles import refuse_if_broken
 from engine.services.dags import require_dag
 from engine.services.dagversions import latest_dag_version, load_run_dags
 from engine.services.pagination import Page, order_columns, paginate, within_dags
@@ -146,17 +147,21 @@ def trigger_dag(
     run_after: datetime | None = None,
     now: datetime,
     triggered_by: str | None = None,
+    refuse_broken: bool = False,
 ) -> DagRun:
     """Create a manual run of ``dag_id``, to start at ``run_after`` (default: now).
 
     A paused DAG's run is created all the same and waits, queued, until the DAG is
     unpaused (Airflow's behaviour; docs/decisions.md). Unknown or inactive DAG →
-    :class:`NotFoundError`; taken run id → :class:`ConflictError`; conf that does not fit
-    the params → :class:`InvalidInputError`.
+    :class:`NotFoundError`; taken run id or (with ``refuse_broken``: a person's trigger
+    that is not forced) a DAG whose file does not import now → :class:`ConflictError`;
+    conf that does not fit the params → :class:`InvalidInputError`.
     """
     row = session.get(Dag, dag_id)
     if row is None or not row.is_active:
         raise NotFoundError(f"no active DAG {dag_id!r}")
+    if refuse_broken:
+        refuse_if_broken(session=session, dag_id=dag_id)
     if run_id is not None and not run_id.strip():
         raise InvalidInputError("run id must not be empty")
     if run_id is not None:

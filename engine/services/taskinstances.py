@@ -140,6 +140,30 @@ def task_instances(*, session: Session, run: DagRun) -> list[TaskInstance]:
     )
 
 
+def in_dag_order(tis: Iterable[TaskInstance], dag: SerializedDAG) -> list[TaskInstance]:
+    """``tis`` in the DAG's order (:attr:`SerializedDAG.order`), each task's instances by
+    map index; tasks the graph no longer has come last, by task id."""
+    position = {task_id: index for index, task_id in enumerate(dag.order)}
+    last = len(position)
+    return sorted(tis, key=lambda ti: (position.get(ti.task_id, last), ti.task_id, ti.map_index))
+
+
+def dag_order_clauses(dag: SerializedDAG) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY clauses listing one DAG's task instances run by run, each run's in the
+    DAG's order (as :func:`in_dag_order`), for lists ordered in SQL."""
+    position = sa.case(
+        {task_id: index for index, task_id in enumerate(dag.order)},
+        value=TaskInstance.task_id,
+        else_=len(dag.order),
+    )
+    return [
+        TaskInstance.dag_run_id.asc(),
+        position.asc(),
+        TaskInstance.task_id.asc(),
+        TaskInstance.map_index.asc(),
+    ]
+
+
 def task_states(*, session: Session, run: DagRun) -> dict[str, TaskInstanceState]:
     """Each task's state in ``run``, by task id (a mapped task's summed up over its
     instances, as the scheduler sees it)."""

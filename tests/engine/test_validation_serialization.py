@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,7 +34,9 @@ def test_a_cycle_is_reported_with_its_path() -> None:
         a >> b >> c >> a
     [problem] = validate_dag(dag)
     assert problem.message.startswith("dependency cycle: ")
-    path = problem.message.removeprefix("dependency cycle: ").split(" -> ")
+    cycle, _, closed_by = problem.message.removeprefix("dependency cycle: ").partition(" (")
+    path = cycle.split(" -> ")
+    assert closed_by == "closed by c >> a)"
     assert path[0] == path[-1]
     assert sorted(path[:-1]) == ["a", "b", "c"]
     assert problem.file == __file__
@@ -44,7 +47,33 @@ def test_self_dependency_is_a_cycle() -> None:
     with DAG("selfish") as dag:
         a = EmptyOperator(task_id="a")
         a >> a
-    assert messages(dag) == ["dependency cycle: a -> a"]
+    assert messages(dag) == ["dependency cycle: a -> a (closed by a >> a)"]
+
+
+def test_a_cycle_is_reported_at_the_call_that_closed_it() -> None:
+    with DAG("closing") as dag:
+        a, b, c, d = (EmptyOperator(task_id=t) for t in "abcd")
+        a >> b >> c
+        d.set_upstream(c)
+        closing_line = sys._getframe().f_lineno + 1
+        c.set_downstream(a)
+        c >> d  # set again after the cycle closed: not the closing call
+    [problem] = validate_dag(dag)
+    assert problem.message == "dependency cycle: a -> b -> c -> a (closed by c >> a)"
+    assert (problem.file, problem.line) == (__file__, closing_line)
+    assert str(problem).startswith(f"{__file__}:{closing_line}: DAG 'closing': dependency cycle")
+
+
+def test_a_cycle_closed_by_a_task_id_is_reported_at_that_call() -> None:
+    with DAG("by_id") as dag:
+        a = EmptyOperator(task_id="a")
+        b = EmptyOperator(task_id="b")
+        a >> b
+        closing_line = sys._getframe().f_lineno + 1
+        b.set_downstream("a")
+    [problem] = validate_dag(dag)
+    assert problem.message == "dependency cycle: a -> b -> a (closed by b >> a)"
+    assert problem.line == closing_line
 
 
 def test_unknown_task_reference_names_the_id_and_line() -> None:
@@ -109,6 +138,16 @@ def test_topological_order_respects_dependencies() -> None:
         z, y, x = (EmptyOperator(task_id=t) for t in "zyx")
         z >> y >> x
     assert topological_order(dag) == ["z", "y", "x"]
+
+
+def test_dag_order_breaks_ties_by_declaration_not_by_id() -> None:
+    with DAG("declared") as dag:
+        z, a, m, b = (EmptyOperator(task_id=t) for t in "zamb")
+        z >> m
+        b >> a
+    assert topological_order(dag) == ["z", "m", "b", "a"]
+    serialized = SerializedDAG.from_dict(serialize_dag(dag))
+    assert serialized.order == ("z", "m", "b", "a")
 
 
 def build_rich_dag() -> DAG:

@@ -178,7 +178,10 @@ def test_a_dag_file_that_fails_to_import_fails_the_try_with_its_output(
     assert run_task(ti_id, try_number, ctx=ctx) is TI.FAILED
 
     [attempt] = attempts(sessions, ti_id)
-    assert (attempt.error_type, attempt.error_message) == ("RuntimeError", "broken file")
+    assert (attempt.error_type, attempt.error_message) == (
+        "RuntimeError",
+        "DAG file does not import: RuntimeError: broken file",
+    )
     assert attempt.log is not None
     assert "importing" in attempt.log
 

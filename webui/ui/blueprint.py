@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from engine.errors import LoomError
 from engine.models import DagWarning, ParseImportError
 from engine.security.roles import Action, Resource
+from engine.services.brokenfiles import BrokenFile, broken_dag
 from engine.services.dagdetails import DagDetails, dag_details
 from engine.services.dags import dag_warning_query, import_error_query
 from engine.services.pagination import Page, paginate
@@ -54,6 +55,7 @@ def _template_helpers(state: BlueprintSetupState) -> None:
         dag_file=_dag_file,
         dag_details=_dag_details,
         schedule_overview=_schedule_overview,
+        dag_import_error=_dag_import_error,
         markdown=render_markdown,
         **present.TEMPLATE_HELPERS,
     )
@@ -68,6 +70,11 @@ def _dag_details(dag_id: str) -> DagDetails:
 def _schedule_overview(dag_id: str) -> ScheduleOverview:
     """One DAG's schedule in words and its next runs (planned from the database)."""
     return schedule_overview(session=db.session(), dag_id=dag_id, now=utcnow())
+
+
+def _dag_import_error(dag_id: str) -> BrokenFile | None:
+    """Why the DAG's file does not import now (its page shows it); None when it does."""
+    return broken_dag(session=db.session(), dag_id=dag_id)
 
 
 def _dag_file(filename: str) -> str:

@@ -32,7 +32,7 @@ def validation() -> dict[str, FileParseResult]:
 @pytest.mark.parametrize(
     ("name", "problem"),
     [
-        ("cycle", "dependency cycle: a -> b -> c -> a"),
+        ("cycle", "dependency cycle: a -> b -> c -> a (closed by c >> a)"),
         ("unknown_task", "dependency refers to unknown task 'nope'"),
         ("duplicate_task_id", "duplicate task id 'a' (first defined at {file}:6)"),
         ("bad_cron", "invalid schedule '61 * * * *'"),

@@ -35,6 +35,7 @@ from webui.api.v2.schemas_runs import (
     RunPatchArgs,
     RunPatchSchema,
     TaskInstanceSchema,
+    TriggerArgs,
     TriggerSchema,
 )
 from webui.auth import check_dag, check_reached_dags, requires, visible_dag_ids
@@ -116,10 +117,13 @@ def list_runs_batch(body: dict[str, Any], dag_id: str) -> Any:
     )
 
 
-@blp.operation("POST", "", Action.CREATE, body=TriggerSchema, returns=DagRunSchema)
-def trigger(body: dict[str, Any], dag_id: str) -> Any:
+@blp.operation(
+    "POST", "", Action.CREATE, query=TriggerArgs, body=TriggerSchema, returns=DagRunSchema
+)
+def trigger(args: dict[str, Any], body: dict[str, Any], dag_id: str) -> Any:
     """Trigger a run; ``conf`` is checked against the DAG's params (a null
-    ``logical_date``: now)."""
+    ``logical_date``: now). A DAG whose file does not import now is refused (409, naming
+    the import error) unless ``force`` (query parameter or body field)."""
     check_dag(dag_id)
     note = checked_note(body["note"])
     run = trigger_dag(
@@ -131,6 +135,7 @@ def trigger(body: dict[str, Any], dag_id: str) -> Any:
         run_after=body["run_after"],
         now=utcnow(),
         triggered_by=g.loom_user.username,
+        refuse_broken=not (args["force"] or body["force"]),
     )
     run.note = note
     db.commit()

@@ -12,6 +12,7 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import NotFoundError
 from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.brokenfiles import broken_dags
 from engine.services.dagdetails import DagDetails, details_by_id
 from engine.services.dags import (
     DAG_ORDER,
@@ -78,8 +79,10 @@ def _all_tags(tags: list[str] | None) -> set[str] | None:
 
 def _payloads(dags: list[Dag], *, full: bool = False) -> list[dict[str, Any]]:
     graphs = load_serialized_dags(session=db.session(), dag_ids=[dag.dag_id for dag in dags])
+    broken = broken_dags(session=db.session(), dag_ids=[dag.dag_id for dag in dags])
     return [
         dag_v2(dag, _details_of(dag.dag_id, graphs), graphs.get(dag.dag_id), full=full)
+        | {"has_import_errors": dag.dag_id in broken}
         for dag in dags
     ]
 
@@ -215,11 +218,12 @@ def delete(dag_id: str) -> None:
     returns=TaskCollectionSchema,
 )
 def list_tasks(dag_id: str) -> Any:
-    """The DAG's tasks with their settings (``order_by`` is not supported: by task_id)."""
+    """The DAG's tasks with their settings, in DAG order (upstream first, ties in the
+    file's order; ``order_by`` is not supported)."""
     check_dag(dag_id)
     require_dag(session=db.session(), dag_id=dag_id)
     dag = load_serialized_dag(session=db.session(), dag_id=dag_id)
-    tasks = [task_v2(task) for _, task in sorted(dag.tasks.items())]
+    tasks = [task_v2(dag.tasks[task_id]) for task_id in dag.order]
     return {"tasks": tasks, "total_entries": len(tasks)}
 
 

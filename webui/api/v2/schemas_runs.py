@@ -145,6 +145,21 @@ class TriggerSchema(ma.Schema):
     )
     conf = fields.Dict(load_default=None, allow_none=True)
     note = fields.String(load_default=None, allow_none=True, validate=NOTE)
+    force = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Loom: trigger even though the DAG's file does not import now "
+            "(else 409 naming the import error); Airflow's client sends it as an additional "
+            "property. Also a query parameter."
+        },
+    )
+
+
+class TriggerArgs(ma.Schema):
+    force = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Loom: trigger even though the DAG's file does not import now"},
+    )
 
 
 class RunPatchArgs(ma.Schema):

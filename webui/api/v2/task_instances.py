@@ -17,13 +17,16 @@ from engine.authoring.xcomvalues import readable
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
 from engine.security.roles import Action, Resource
+from engine.services.dags import load_serialized_dag
+from engine.services.dagversions import load_run_dag
 from engine.services.notes import set_task_instance_note
-from engine.services.pagination import within_dags
+from engine.services.pagination import Page, paginate, within_dags
 from engine.services.runs import get_run
 from engine.services.taskinstances import (
     TASK_INSTANCE_ORDER,
     attempts_of,
     clear_task_instances,
+    dag_order_clauses,
     get_task_instance,
     log_chunk,
     mapped_instance_query,
@@ -32,6 +35,7 @@ from engine.services.taskinstances import (
 from engine.state import TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
+from webui.api.schemas.common import MAX_LIMIT
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
 from webui.api.v2.dag_runs import ALL, dag_ids_for, patched
 from webui.api.v2.schemas_runs import (
@@ -72,6 +76,7 @@ def _with_run(stmt: sa.Select[Any]) -> sa.Select[Any]:
 def list_task_instances(args: dict[str, Any], dag_id: str, dag_run_id: str) -> Any:
     """List task instances of a run (``~``: of every run, of a DAG or of every DAG)."""
     stmt = within_dags(sa.select(TaskInstance), TaskInstance.dag_id, dag_ids_for(dag_id))
+    run = None
     if dag_run_id != ALL:
         if dag_id == ALL:
             raise InvalidInputError("dag_run_id: name a DAG to name a run, or give '~' for both")
@@ -81,7 +86,26 @@ def list_task_instances(args: dict[str, Any], dag_id: str, dag_run_id: str) -> A
         stmt = stmt.where(TaskInstance.state.in_(sorted(args["state"])))
     if args["task_id"]:
         stmt = stmt.where(TaskInstance.task_id == args["task_id"])
-    return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "task_id")
+    if args["order_by"] or dag_id == ALL:
+        return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "task_id")
+    return _in_dag_order(_with_run(stmt), args, dag_id, run)
+
+
+def _in_dag_order(
+    stmt: sa.Select[Any], args: dict[str, Any], dag_id: str, run: DagRun | None
+) -> dict[str, Any]:
+    """One DAG's task instances without ``order_by``: run by run, each in DAG order (the
+    run's own graph for one run, the DAG's latest for ``~``)."""
+    session = db.session()
+    if run is not None:
+        dag = load_run_dag(session=session, run=run).dag
+    else:
+        dag = load_serialized_dag(session=session, dag_id=dag_id)
+    limit, offset = min(int(args["limit"]), MAX_LIMIT), int(args["offset"])
+    found: Page[TaskInstance] = paginate(
+        session=session, stmt=stmt, order=dag_order_clauses(dag), limit=limit, offset=offset
+    )
+    return {"task_instances": found.items, "total_entries": found.total}
 
 
 def _get(dag_id: str, run_id: str, task_id: str, map_index: int) -> TaskInstance:

@@ -27,10 +27,12 @@ from werkzeug.wrappers import Response
 
 from engine.authoring.xcomvalues import readable
 from engine.errors import InvalidInputError, NotFoundError
-from engine.models import Dag, TaskInstance
+from engine.models import Dag, DagRun, TaskInstance
 from engine.security.roles import Action, Resource
+from engine.services.brokenfiles import broken_dag
 from engine.services.crosslinks import RunLink, links_of, triggering_instance
 from engine.services.runs import mark_run
+from engine.services.runwait import RunWait, run_wait
 from engine.services.taskinstances import (
     LogChunk,
     attempts_of,
@@ -98,7 +100,28 @@ def _helpers() -> dict[str, Any]:
         "now": utcnow(),
         "ti_args": ti_args,
         "instance_name": instance_name,
+        "run_wait": _run_wait,
+        "ti_wait": _ti_wait,
     }
+
+
+HELD_STATES = frozenset(
+    {TaskInstanceState.NONE, TaskInstanceState.SCHEDULED, TaskInstanceState.UP_FOR_RETRY}
+)
+"""Task instance states the scheduler holds back while the DAG file does not import."""
+
+
+def _run_wait(run: DagRun) -> RunWait | None:
+    """Why the run waits (shown on its page), when it does."""
+    return run_wait(session=db.session(), run=run, now=utcnow())
+
+
+def _ti_wait(ti: TaskInstance) -> str | None:
+    """Why the task instance is not queued, when its DAG file does not import now."""
+    if ti.state not in HELD_STATES:
+        return None
+    broken = broken_dag(session=db.session(), dag_id=ti.dag_id)
+    return f"not queued: {broken.reason}" if broken is not None else None
 
 
 def _map_index_arg() -> int | None:

@@ -21,6 +21,7 @@ from engine.authoring.params import Param, ParamsError
 from engine.errors import ConflictError, InvalidInputError
 from engine.models import Dag
 from engine.security.roles import Action, Resource
+from engine.services.brokenfiles import broken_dag
 from engine.services.dags import load_serialized_dag
 from engine.services.runs import trigger_dag
 from engine.services.userinput import checked_datetime, loads_json
@@ -44,6 +45,8 @@ class _TriggerForm:
     logical_date: str
     fields: MultiDict[str, str] | None = None
     """The params' fields as sent (None: show the defaults)."""
+    force: bool = False
+    """Confirmed: trigger though the DAG's file does not import now."""
 
 
 @bp.route("/dags/<dag_id>/trigger", methods=["GET", "POST"])
@@ -60,6 +63,7 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
         request.form.get("run_id", "").strip(),
         request.form.get("logical_date", "").strip(),
         request.form.copy(),
+        force=request.form.get("force") == "true",
     )
     errors: dict[str, str] = {}
     conf = _conf(form, errors) if form.mode == "json" else _form_conf(params, form, errors)
@@ -75,18 +79,25 @@ def trigger(dag_id: str) -> str | Response | tuple[str, int]:
             logical_date=logical_date,
             now=utcnow(),
             triggered_by=_username(),
+            refuse_broken=not form.force,
         )
     except ParamsError as exc:
         return _trigger_page(dag, params, form, _param_errors(exc, form.mode)), 400
     except InvalidInputError as exc:
         return _trigger_page(dag, params, form, {"conf": str(exc)}), 400
     except ConflictError as exc:
-        return _trigger_page(dag, params, form, {"run_id": str(exc)}), 409
+        return _trigger_page(dag, params, form, {_conflict_field(dag): str(exc)}), 409
     db.commit()
     # The run page shows the run's state live; a note only says what the page cannot.
     if dag.is_paused:
         flash(f"Triggered {dag_id}: run {run.run_id} waits until {dag_id} is unpaused")
     return redirect(url_for("ui.run", dag_id=dag_id, run_id=run.run_id))
+
+
+def _conflict_field(dag: Dag) -> str:
+    """Where a refused trigger's reason goes: by the confirmation (the file does not
+    import), else by the run id (taken)."""
+    return "force" if broken_dag(session=db.session(), dag_id=dag.dag_id) else "run_id"
 
 
 def _mode(sent: MultiDict[str, str]) -> str:
@@ -118,6 +129,7 @@ def _trigger_page(
         sections=build_sections(params, form.fields),
         form=form,
         errors=errors,
+        broken_file=broken_dag(session=db.session(), dag_id=dag.dag_id),
     )
 
 
