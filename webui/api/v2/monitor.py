@@ -12,7 +12,6 @@ configured (no RQ executor, no ``dlq.amqp_url``).
 
 from __future__ import annotations
 
-from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -29,6 +28,7 @@ from engine.services.health import (
     check_redis,
     check_scheduler,
     check_triggerer,
+    scheduler_threshold,
 )
 from engine.timeutil import utcnow
 from webui import db
@@ -36,8 +36,6 @@ from webui.api.v2.common import v2_blueprint
 from webui.auth import public
 
 blp = v2_blueprint("monitor", "", "Monitor")
-
-MIN_SCHEDULER_THRESHOLD = timedelta(seconds=30)
 
 
 class StatusSchema(ma.Schema):
@@ -81,7 +79,7 @@ class VersionSchema(ma.Schema):
 def health() -> Any:
     """Health of the metadata database, the scheduler, the triggerer, Redis and RabbitMQ."""
     settings: Settings = current_app.extensions["loom.settings"]
-    threshold = max(5 * settings.scheduler.tick_interval, MIN_SCHEDULER_THRESHOLD)
+    threshold = scheduler_threshold(settings.scheduler.tick_interval)
     scheduler, heartbeat = check_scheduler(db.sessions(), now=utcnow(), threshold=threshold)
     beat = heartbeat.isoformat() if heartbeat is not None else None
     state = "healthy" if scheduler.ok else "unhealthy"
