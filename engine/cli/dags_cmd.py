@@ -277,12 +277,13 @@ def _print_problems(problems: list[dict[str, Any]], tracebacks: bool) -> None:
 def reparse(force: bool, output: str) -> None:
     """Bring the database up to date with the DAG folder (only changed files are parsed)."""
     from engine.parser.processor import parse_files
-    from engine.parser.sync import refresh_dags
+    from engine.parser.sync import refresh_dags, take_parse_lock
     from engine.timeutil import utcnow
 
     settings = loom_context().settings
     core = settings.core
     with _session() as session:
+        take_parse_lock(session=session, wait=True)  # after a scheduler's pass, not beside it
         report = refresh_dags(
             session=session,
             dags_folder=core.dags_folder,

@@ -21,18 +21,14 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
 from engine.parser.pool import ParsePool
-from engine.parser.sync import RefreshReport, refresh_dags
+from engine.parser.sync import RefreshReport, refresh_dags, take_parse_lock
 from engine.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
-
-PARSE_LOCK_KEY = 0x4C6F6F6D5061  # "LoomPa"
-"""PostgreSQL advisory lock key that one parse pass at a time holds."""
 
 
 class ParseLoop:
@@ -66,7 +62,7 @@ class ParseLoop:
         # uncollected, a dead one would keep waking the loop.
         self._pool.collect()
         with self._sessions.begin() as session:
-            if not _take_parse_lock(session=session):
+            if not take_parse_lock(session=session, wait=False):
                 return None
             return refresh_dags(
                 session=session,
@@ -105,12 +101,3 @@ class ParseLoop:
             self.run_once(self._clock())
         except Exception:  # a missing folder or a lost database: the next pass tries again
             logger.exception("parsing the DAG folder failed")
-
-
-def _take_parse_lock(*, session: Session) -> bool:
-    """True when this pass may write: always on SQLite (one process), on PostgreSQL when
-    no other scheduler's pass holds the advisory lock (released at commit)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    locked = session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(PARSE_LOCK_KEY)))
-    return bool(locked)

@@ -83,6 +83,24 @@ class RefreshReport:
     duration: float = 0.0
 
 
+PARSE_LOCK_KEY = 0x4C6F6F6D5061  # "LoomPa"
+"""PostgreSQL advisory lock key that one refresh at a time holds."""
+
+
+def take_parse_lock(*, session: Session, wait: bool) -> bool:
+    """True when this transaction may refresh: always on SQLite (one process), on
+    PostgreSQL once it holds the advisory lock (released at commit). ``wait`` blocks
+    until another refresh commits (``loom dags reparse``); without it a held lock
+    answers False at once (a scheduler's pass, which simply tries again later). Two
+    refreshes at once would both insert a new file's row."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(PARSE_LOCK_KEY)))
+        return True
+    return bool(session.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(PARSE_LOCK_KEY))))
+
+
 def refresh_dags(
     *,
     session: Session,

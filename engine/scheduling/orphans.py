@@ -22,6 +22,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,14 +37,25 @@ logger = logging.getLogger(__name__)
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this host (one of another user counts)."""
+    """Whether a process ``pid`` runs on this host (one of another user counts). A zombie
+    does not: a killed worker's child stays one for good under an init that does not reap
+    (some container runtimes), and it runs no task."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc (macOS), or it just ended
+        return False
+    # The state follows the command name, which is in parentheses and may hold any text.
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])
 
 
 def recover_orphaned_tries(

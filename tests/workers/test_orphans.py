@@ -69,3 +69,21 @@ def test_live_processes_and_other_hosts_are_left_alone(
 def test_pid_alive() -> None:
     assert pid_alive(1)
     assert not pid_alive(2**22 + 1)  # above the kernel's largest pid
+
+
+def test_a_zombie_is_not_alive() -> None:
+    """A killed worker's child nobody reaps (an init that does not) runs no task."""
+    import os
+    import time
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until it has exited: a zombie, as it is not reaped yet
+        assert not pid_alive(pid)
+        os.kill(pid, 0)  # it still exists: only its zombie state tells it is gone
+    finally:
+        os.waitpid(pid, 0)

@@ -204,3 +204,48 @@ def test_versions_of_an_unknown_dag_is_an_error_naming_it(with_db: Path) -> None
     result = invoke("versions", "nope")
     assert result.exit_code != 0
     assert "no DAG 'nope'" in result.stderr
+
+
+@pytest.mark.postgres
+def test_reparse_waits_for_a_schedulers_pass_instead_of_writing_beside_it(
+    configured: Path, postgres_url: str
+) -> None:
+    import subprocess
+
+    import sqlalchemy as sa
+
+    from engine.models import migrate
+    from engine.parser.processor import parse_files
+    from engine.parser.sync import refresh_dags, take_parse_lock
+    from engine.timeutil import utcnow
+    from tests.support.database import database_sessions
+    from tests.support.processes import LOOM, outside_environ, wait_until
+
+    migrate.upgrade_and_seed(postgres_url)
+    (configured / "etl.py").write_text(dag_source("etl"))
+    env = {
+        **outside_environ(),
+        "LOOM__DATABASE__URL": postgres_url,
+        "LOOM__CORE__DAGS_FOLDER": str(configured),
+    }
+    with database_sessions(postgres_url) as sessions:
+        with sessions.begin() as session:  # a scheduler's pass that has not committed yet
+            assert take_parse_lock(session=session, wait=False)
+            refresh_dags(
+                session=session, dags_folder=configured, timeout=10, parallelism=1,
+                now=utcnow(), parser=parse_files,
+            )  # fmt: skip
+            reparse = subprocess.Popen(
+                [LOOM, "dags", "reparse"], env=env, stdout=subprocess.PIPE, text=True
+            )
+            waiting = "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            try:
+                with sessions() as observer:
+                    wait_until(lambda: observer.execute(sa.text(waiting)).first(), 30,
+                               what="reparse waiting for the lock")  # fmt: skip
+            except AssertionError:
+                reparse.kill()
+                raise
+        out, _ = reparse.communicate(timeout=60)
+    assert reparse.returncode == 0
+    assert "1 files: 0 parsed, 1 unchanged" in out

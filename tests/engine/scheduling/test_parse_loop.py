@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import Dag, ParseImportError
-from engine.parser.loop import PARSE_LOCK_KEY, ParseLoop
-from engine.parser.sync import RefreshReport
+from engine.parser.loop import ParseLoop
+from engine.parser.sync import PARSE_LOCK_KEY, RefreshReport
 from engine.scheduling.scheduler import Scheduler
 from engine.services.dags import load_serialized_dag
 from engine.services.runs import trigger_dag
