@@ -81,9 +81,18 @@ def test_a_killed_standalone_fails_its_orphaned_try_when_it_starts_again(
     assert (before.state, before.try_number) == ("running", 1)
 
     processes.start([LOOM, "standalone"], env, name="standalone-2")
-    wait_until(
-        lambda: rows("SELECT 1 FROM dag_run WHERE state = 'success'"), 60, what="the run to succeed"
-    )
+    try:
+        wait_until(
+            lambda: rows("SELECT 1 FROM dag_run WHERE state = 'success'"), 60,
+            what="the run to succeed",
+        )  # fmt: skip
+    except AssertionError as timed_out:
+        stat = Path(f"/proc/{before.pid}/stat")
+        old_process = stat.read_text() if stat.exists() else "gone"
+        raise AssertionError(
+            f"{timed_out}; task instances now {rows('SELECT * FROM task_instance')};"
+            f" the killed try's process {before.pid}: {old_process}"
+        ) from None
 
     one, two = rows(
         "SELECT try_number, state, error_type, error_message, start_date, end_date, pid "
