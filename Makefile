@@ -7,18 +7,22 @@ DEV    := $(VENV)/.installed-dev
 
 .PHONY: run test lint typecheck pytest services bench clean
 
+# pip's errors still show; its warnings (an unreachable extra index, setuptools' notice
+# about editable installs) are noise to someone who only wants Loom running.
+PIP    := $(BIN)/pip install --quiet --quiet
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(PIP) --upgrade pip
 
 # What running needs: Loom and its runtime dependencies.
 $(STAMP): setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(PIP) -e .
 	touch $(STAMP)
 
 # What testing adds: the dev extras (pytest, ruff, mypy, Playwright, the API clients...).
 $(DEV): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PIP) -e '.[dev]'
 	touch $(DEV)
 
 # Loom on its embedded defaults: SQLite in .loom, the example DAGs, local workers.

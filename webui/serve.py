@@ -92,7 +92,7 @@ def serve_in_thread(settings: Settings, stop_event: threading.Event) -> threadin
 
     thread = threading.Thread(target=run, name="loom-webserver", daemon=True)
     thread.start()
-    logger.info("webserver on http://%s:%s/api/v2/docs", web.host, web.port)
+    logger.info("webserver on http://%s:%s/ (API docs at /api/v2/docs)", web.host, web.port)
     return thread
 
 
