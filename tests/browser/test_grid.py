@@ -109,6 +109,9 @@ def test_details_by_click_and_by_keyboard(page: Page, loom: Deployment, grid_run
         "href", f"/dags/grid_browser/runs/{grid_run}/tasks/first"
     )
     expect(panel.get_by_role("button", name="Mark failed")).to_have_count(0)  # a Viewer
+    # Written as the server and the CLI write durations (human_duration): "35ms", not "0.0s".
+    took = panel.locator("dt", has_text="Duration").locator("xpath=following-sibling::dd[1]")
+    expect(took).to_have_text(re.compile(r"^(\d+ms|[1-9]\d*(\.\d)?s)$"))
     shoot(page, "grid-details")
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()

@@ -253,7 +253,7 @@ def test_runs_page_lists_runs_with_durations_and_filters(app: Flask, client: Fla
     add_runs(app, "example", 1)
     page = page_as(client, "Viewer", "/dags/example/runs")
     assert 'data-run="manual__1"' in page
-    assert "2m 05s" in page
+    assert "2m 5s" in page
     assert 'data-run="later__0"' in page
     failed = text_of(client.get("/dags/example/runs?state=failed"))
     assert 'data-run="manual__1"' in failed

@@ -62,12 +62,18 @@
 
   const words = (state) => (state || "none").replaceAll("_", " ");
 
+  // As engine.durations.human_duration writes it on the server and in the CLI.
   function seconds(value) {
     if (value === null || value === undefined) return "—";
-    if (value < 60) return `${value.toFixed(1)}s`;
-    const minutes = Math.floor(value / 60);
-    if (minutes < 60) return `${minutes}m ${String(Math.round(value % 60)).padStart(2, "0")}s`;
-    return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, "0")}m`;
+    const ms = Math.round(Math.max(value, 0) * 1000);
+    if (ms < 1000) return `${ms}ms`;
+    const tenths = Math.round(value * 10) / 10;
+    if (tenths < 60) return `${tenths}s`;
+    const total = Math.round(value);
+    const [big, bigUnit, small, smallUnit] =
+      total < 3600 ? [60, "m", 1, "s"] : total < 86400 ? [3600, "h", 60, "m"] : [86400, "d", 3600, "h"];
+    const rest = Math.floor((total % big) / small);
+    return rest ? `${Math.floor(total / big)}${bigUnit} ${rest}${smallUnit}` : `${Math.floor(total / big)}${bigUnit}`;
   }
 
   const when = (iso) => (window.loomTime ? window.loomTime.text(iso) : iso || "—");

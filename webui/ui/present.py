@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from engine.durations import human_duration
 from engine.scheduling import NEVER
 
 STATE_GLYPHS: dict[str, str] = {
@@ -92,14 +93,9 @@ def took(start: datetime | None, end: datetime | None, now: datetime | None = No
 
 
 def span(length: timedelta) -> str:
-    seconds = max(length.total_seconds(), 0.0)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
+    """A duration as the CLI prints it too (:func:`engine.durations.human_duration`):
+    ``29ms``, ``3.2s``, ``2m 5s``; a negative one (clocks apart) as ``0ms``."""
+    return human_duration(max(length.total_seconds(), 0.0))
 
 
 def dag_file(filename: str, dags_folder: Path) -> str:
