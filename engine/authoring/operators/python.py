@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.assets import Metadata
-from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.baseoperator import BaseOperator, check_callable
 from engine.authoring.skipping import descendants, skip_downstream
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def bind_callable(
 ) -> tuple[Callable[..., Any], list[Any], dict[str, Any]]:
     """The callable and its arguments as an operator that calls it keeps them; a
     ``python_callable`` that is not callable is one of the operator's ``problems``."""
-    if not callable(python_callable):
-        problems.append(f"python_callable must be callable, got {python_callable!r}")
+    check_callable("python_callable", python_callable, problems)
     return python_callable, list(op_args or []), dict(op_kwargs or {})
 
 
