@@ -371,8 +371,14 @@ BaseOperator.__init__ = apply_default_args(  # type: ignore[method-assign]
 )
 
 
+def check_callable(name: str, value: Any, problems: list[str], *, optional: bool = False) -> bool:
+    """Whether argument ``name``'s ``value`` is callable (or ``None`` when ``optional``);
+    when it is not, says so in an operator's ``problems``."""
+    if callable(value) or (optional and value is None):
+        return True
+    problems.append(f"{name} must be callable, got {value!r}")
+    return False
+
+
 def _optional_callable(name: str, value: Any, problems: list[str]) -> Any:
-    if value is not None and not callable(value):
-        problems.append(f"{name} must be callable, got {value!r}")
-        return None
-    return value
+    return value if check_callable(name, value, problems, optional=True) else None

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.baseoperator import BaseOperator, check_callable
 from engine.authoring.operators.python import context_kwargs, optional_name
 from engine.authoring.operators.sensors.base import BaseSensorOperator
 from engine.errors import HookError
@@ -41,8 +41,7 @@ def _check_arguments(task: BaseOperator, method: str, callables: Mapping[str, An
     if not isinstance(method, str) or method.upper() not in METHODS:
         task.problems.append(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     for name, value in callables.items():
-        if value is not None and not callable(value):
-            task.problems.append(f"{name} must be callable, got {value!r}")
+        check_callable(name, value, task.problems, optional=True)
 
 
 class HttpOperator(BaseOperator):

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
-from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.baseoperator import BaseOperator, check_callable
 from engine.authoring.operators.python import optional_name
 from engine.authoring.operators.sensors.base import BaseSensorOperator
 from engine.errors import HookError
@@ -63,8 +63,7 @@ class SQLExecuteQueryOperator(BaseOperator):
         self.show_return_value_in_logs = show_return_value_in_logs
         if not isinstance(sql, str | list) or not sql:
             self.problems.append(f"sql must be a string or a list of strings, got {sql!r}")
-        if not callable(handler):
-            self.problems.append(f"handler must be callable, got {handler!r}")
+        check_callable("handler", handler, self.problems)
 
     def get_db_hook(self) -> DbApiHook:
         """The hook on ``conn_id`` (Airflow's name)."""
@@ -128,9 +127,7 @@ class SqlSensor(BaseSensorOperator):
         self.selector = selector
         self.fail_on_empty = fail_on_empty
         for name in ("success", "failure", "selector"):
-            value = getattr(self, name)
-            if value is not None and not callable(value):
-                self.problems.append(f"{name} must be callable, got {value!r}")
+            check_callable(name, getattr(self, name), self.problems, optional=True)
 
     def poke(self, context: Mapping[str, Any]) -> bool:
         records = DbApiHook(conn_id=self.conn_id).get_records(self.sql, self.parameters)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +43,7 @@ RECENT_FAILURES = 10
 """Failed task instances the home page lists at most."""
 NO_HEARTBEAT = "no_heartbeat"
 """A component status: the process records no heartbeat (or none was ever recorded)."""
+_State = TypeVar("_State", DagRunState, TaskInstanceState)
 
 
 @dataclass(frozen=True)
@@ -61,25 +62,32 @@ def run_states(
 ) -> dict[DagRunState, int]:
     """Runs (of ``dag_ids``; None: all) changed since ``since``, counted by state (every
     state, zero included)."""
-    stmt = sa.select(DagRun.state, sa.func.count()).where(DagRun.updated_at >= since)
-    if dag_ids is not None:
-        stmt = stmt.where(DagRun.dag_id.in_(sorted(dag_ids)))
-    counts = dict.fromkeys(DagRunState, 0)
-    for state, count in session.execute(stmt.group_by(DagRun.state)):
-        counts[DagRunState(state)] = int(count)
-    return counts
+    return _counts_by_state(session, DagRun, DagRunState, since=since, dag_ids=dag_ids)
 
 
 def task_states(
     *, session: Session, since: datetime, dag_ids: Collection[str] | None
 ) -> dict[TaskInstanceState, int]:
     """Task instances (of ``dag_ids``; None: all) changed since ``since``, by state."""
-    stmt = sa.select(TaskInstance.state, sa.func.count()).where(TaskInstance.updated_at >= since)
+    return _counts_by_state(session, TaskInstance, TaskInstanceState, since=since, dag_ids=dag_ids)
+
+
+def _counts_by_state(
+    session: Session,
+    model: type[DagRun] | type[TaskInstance],
+    states: type[_State],
+    *,
+    since: datetime,
+    dag_ids: Collection[str] | None,
+) -> dict[_State, int]:
+    """Rows of ``model`` (of ``dag_ids``) changed since ``since``, counted by state (every
+    state of ``states``, zero included)."""
+    stmt = sa.select(model.state, sa.func.count()).where(model.updated_at >= since)
     if dag_ids is not None:
-        stmt = stmt.where(TaskInstance.dag_id.in_(sorted(dag_ids)))
-    counts = dict.fromkeys(TaskInstanceState, 0)
-    for state, count in session.execute(stmt.group_by(TaskInstance.state)):
-        counts[TaskInstanceState(state)] = int(count)
+        stmt = stmt.where(model.dag_id.in_(sorted(dag_ids)))
+    counts = dict.fromkeys(states, 0)
+    for state, count in session.execute(stmt.group_by(model.state)):
+        counts[states(state)] = int(count)
     return counts
 
 

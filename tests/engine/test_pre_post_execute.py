@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import DAG, AirflowSkipException, Asset, EmptyOperator, PythonOperator
+from engine import DAG, AirflowSkipException, Asset, EmptyOperator, PythonOperator, PythonSensor
+from engine.authoring.operators.bash import BashDecoratedOperator
 from engine.authoring.operators.empty import runs_no_code
 from engine.authoring.validation import validate_dag
 from engine.execution.assets import outlet_events_of
@@ -57,3 +58,14 @@ def test_an_empty_operator_with_a_hook_runs_on_a_worker() -> None:
         hooked = EmptyOperator(task_id="hooked", post_execute=lambda context, result: None)
     assert runs_no_code(plain)
     assert not runs_no_code(hooked)
+
+
+def test_a_python_callable_that_is_not_callable_is_a_dag_problem() -> None:
+    with DAG("d") as dag:
+        PythonOperator(task_id="op", python_callable="nope")  # type: ignore[arg-type]
+        PythonSensor(task_id="sensor", python_callable=None)  # type: ignore[arg-type]
+        BashDecoratedOperator(task_id="bash", python_callable=3)  # type: ignore[arg-type]
+    messages = [p.message for p in validate_dag(dag)]
+    for task_id, value in (("op", "'nope'"), ("sensor", "None"), ("bash", "3")):
+        expected = f"python_callable must be callable, got {value}"
+        assert any(task_id in m and expected in m for m in messages), messages

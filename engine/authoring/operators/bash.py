@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.baseoperator import BaseOperator
-from engine.authoring.operators.python import context_kwargs, dotted_name
+from engine.authoring.operators.python import bind_callable, context_kwargs, dotted_name
 from engine.authoring.operators.streaming import command_environment, run_streaming
 from engine.authoring.signals import SkipTask
 from engine.authoring.templating import Reference, environment_for, render_value
@@ -92,11 +92,9 @@ class BashDecoratedOperator(BashOperator):
     ) -> None:
         # Airflow ignores multiple_outputs here (the XCom is one line of output); so do we.
         super().__init__(task_id, bash_command=_SET_WHEN_RUN, **kwargs)
-        if not callable(python_callable):
-            self.problems.append(f"python_callable must be callable, got {python_callable!r}")
-        self.python_callable = python_callable
-        self.op_args = list(op_args or [])
-        self.op_kwargs = dict(op_kwargs or {})
+        self.python_callable, self.op_args, self.op_kwargs = bind_callable(
+            python_callable, op_args, op_kwargs, problems=self.problems
+        )
 
     def execute(self, context: Mapping[str, Any]) -> str | None:
         kwargs = context_kwargs(self.python_callable, self.op_args, self.op_kwargs, context)

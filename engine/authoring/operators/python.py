@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from engine.authoring.assets import Metadata
-from engine.authoring.baseoperator import BaseOperator
+from engine.authoring.baseoperator import BaseOperator, check_callable
 from engine.authoring.skipping import descendants, skip_downstream
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,9 @@ class PythonOperator(BaseOperator):
         if templates_exts is not None:
             # Airflow's name: strings of the arguments ending in these are template files.
             self.template_ext = tuple(templates_exts)  # type: ignore[misc]
-        if not callable(python_callable):
-            self.problems.append(f"python_callable must be callable, got {python_callable!r}")
-        self.python_callable = python_callable
-        self.op_args = list(op_args or [])
-        self.op_kwargs = dict(op_kwargs or {})
+        self.python_callable, self.op_args, self.op_kwargs = bind_callable(
+            python_callable, op_args, op_kwargs, problems=self.problems
+        )
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
 
     def execute(self, context: Mapping[str, Any]) -> Any:
@@ -104,6 +102,19 @@ class ShortCircuitOperator(PythonOperator):
             **super().serialize_fields(),
             "ignore_downstream_trigger_rules": self.ignore_downstream_trigger_rules,
         }
+
+
+def bind_callable(
+    python_callable: Callable[..., Any],
+    op_args: Sequence[Any] | None,
+    op_kwargs: Mapping[str, Any] | None,
+    *,
+    problems: list[str],
+) -> tuple[Callable[..., Any], list[Any], dict[str, Any]]:
+    """The callable and its arguments as an operator that calls it keeps them; a
+    ``python_callable`` that is not callable is one of the operator's ``problems``."""
+    check_callable("python_callable", python_callable, problems)
+    return python_callable, list(op_args or []), dict(op_kwargs or {})
 
 
 def context_kwargs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from engine.authoring.operators.python import call_python, dotted_name
+from engine.authoring.operators.python import bind_callable, call_python, dotted_name
 from engine.authoring.operators.sensors.base import BaseSensorOperator, PokeReturnValue
 
 
@@ -26,11 +26,9 @@ class PythonSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(task_id, **kwargs)
-        if not callable(python_callable):
-            self.problems.append(f"python_callable must be callable, got {python_callable!r}")
-        self.python_callable = python_callable
-        self.op_args = list(op_args or [])
-        self.op_kwargs = dict(op_kwargs or {})
+        self.python_callable, self.op_args, self.op_kwargs = bind_callable(
+            python_callable, op_args, op_kwargs, problems=self.problems
+        )
         self.templates_dict = dict(templates_dict) if templates_dict is not None else None
 
     def poke(self, context: Mapping[str, Any]) -> bool | PokeReturnValue:
