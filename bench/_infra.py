@@ -7,6 +7,7 @@ Every resource is a context manager that cleans up on the way out, error or not.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -248,6 +249,70 @@ def task_times(session_factory: sessionmaker[Session], run_pk: int) -> list[tupl
                 ).where(TaskInstance.dag_run_id == run_pk)
             )
         ]
+
+
+@dataclasses.dataclass(frozen=True)
+class LoomSite:
+    """One benchmark's Loom: its PostgreSQL database and Redis, and a temporary folder with
+    ``dags/``, ``home/`` and ``logs/`` (subprocess output) in it."""
+
+    url: str
+    redis: Redis
+    root: Path
+    dags: Path
+    logs: Path
+    env: dict[str, str]
+    """The environment of a ``loom`` subprocess (:func:`loom_environ`)."""
+    sessions: sessionmaker[Session]
+
+
+@contextlib.contextmanager
+def loom_site(
+    prefix: str, dag_files: Mapping[str, str], settings_env: Mapping[str, str] | None = None
+) -> Iterator[LoomSite]:
+    """A fresh database and Redis, ``dag_files`` (name: source) written and parsed into the
+    database, settings ``settings_env`` on top of the benchmark's; all dropped at the end."""
+    from engine.models.session import create_db_engine, make_session_factory
+
+    with (
+        postgres_database() as url,
+        redis_database() as connection,
+        temp_dir(prefix) as tmp,
+    ):
+        dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
+        for folder in (dags, home, logs):
+            folder.mkdir()
+        for name, source in dag_files.items():
+            write_dag(dags, name, source)
+        env = loom_environ(database_url=url, dags_folder=dags, home=home, **(settings_env or {}))
+        engine = create_db_engine(url)
+        try:
+            sessions = make_session_factory(engine)
+            parse_into(sessions, dags)
+            yield LoomSite(url, connection, tmp, dags, logs, env, sessions)
+        finally:
+            engine.dispose()
+
+
+@contextlib.contextmanager
+def rq_scheduler_thread(site: LoomSite, settings: Any, **options: Any) -> Iterator[Any]:
+    """A Scheduler with an RQ executor (and a waker, as ``loom scheduler`` has) ticking in a
+    :class:`SchedulerThread`; ``options``: more of the Scheduler's arguments."""
+    from engine.executors import RQExecutor
+    from engine.scheduling.scheduler import Scheduler
+    from engine.scheduling.wakeup import build_waker
+
+    executor = RQExecutor(REDIS_URL)
+    scheduler = Scheduler(
+        session_factory=site.sessions,
+        executor=executor,
+        settings=settings,
+        waker=build_waker(site.url),
+        **options,
+    )
+    with SchedulerThread(scheduler, settings):
+        yield scheduler
+    executor.stop()
 
 
 @contextlib.contextmanager

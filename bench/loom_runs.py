@@ -17,47 +17,25 @@ from typing import Any
 
 from bench._infra import (
     LOOM,
-    REDIS_URL,
-    SchedulerThread,
     emit,
-    loom_environ,
-    parse_into,
-    postgres_database,
+    loom_site,
     processes,
-    redis_database,
+    rq_scheduler_thread,
     task_times,
-    temp_dir,
     utcnow,
     wait_for_rq_workers,
     wait_for_run,
-    write_dag,
 )
+from bench.dag_files import CHAIN, FAN_OUT, dag_file
 from bench.repeat import median_of, spread, words
 
-FAN_OUT_DAG = """
-from datetime import datetime
-from engine import DAG, task
-
-with DAG("bench_fan_out", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-
-    @task
-    def noop():
-        return None
-
-    start = noop.override(task_id="start")()
-    end = noop.override(task_id="end")()
-    for i in range({width}):
-        start >> noop.override(task_id=f"t{{i:04d}}")() >> end
-"""
+FAN_OUT_DAG = dag_file("bench_fan_out", FAN_OUT)
 """1 → ``width`` → 1 of ``@task`` no-ops: every task is a worker's try. (EmptyOperators
 would be finished by the scheduler without a worker, measuring the scheduler instead.)"""
 
-MAPPED_FAN_OUT_DAG = """
-from datetime import datetime
-from engine import DAG, task
-
-with DAG("bench_mapped_fan_out", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-
+MAPPED_FAN_OUT_DAG = dag_file(
+    "bench_mapped_fan_out",
+    """
     @task
     def make():
         return list(range({width}))
@@ -71,22 +49,12 @@ with DAG("bench_mapped_fan_out", schedule=None, start_date=datetime(2026, 1, 1))
         return None
 
     end(noop.expand(i=make()))
-"""
+""",
+)
 """The same shape as :data:`FAN_OUT_DAG` by dynamic task mapping: the scheduler expands
 ``noop`` into ``width`` instances once ``make`` has returned (one INSERT)."""
 
-CHAIN_DAG = """
-from datetime import datetime
-from engine import DAG, chain, task
-
-with DAG("bench_chain", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-
-    @task
-    def noop():
-        return None
-
-    chain(*[noop.override(task_id=f"t{{i:03d}}")() for i in range({length})])
-"""
+CHAIN_DAG = dag_file("bench_chain", CHAIN, names="DAG, chain, task")
 """A chain of ``@task`` no-ops: each try's success fast-follows the next one."""
 
 TASK_KIND = "@task no-op (a worker try each)"
@@ -103,48 +71,21 @@ def run_dag(
 ) -> dict[str, Any]:
     """Trigger ``dag_id`` once with ``workers`` loom workers; timings of the run."""
     from engine.config import load_settings
-    from engine.executors import RQExecutor
-    from engine.models.session import create_db_engine, make_session_factory
-    from engine.scheduling.scheduler import Scheduler
-    from engine.scheduling.wakeup import build_waker
     from engine.services.runs import trigger_dag
 
-    with (
-        postgres_database() as url,
-        redis_database() as connection,
-        temp_dir("loom-bench-run-") as tmp,
-    ):
-        dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
-        for folder in (dags, home, logs):
-            folder.mkdir()
-        write_dag(dags, dag_id, source)
-        env = loom_environ(database_url=url, dags_folder=dags, home=home, **(settings_env or {}))
-        settings = load_settings(environ=env)
-        engine = create_db_engine(url)
-        try:
-            sessions = make_session_factory(engine)
-            parse_into(sessions, dags)
-            command = [LOOM, "worker", "--fork" if fork else "--no-fork"]
-            with processes([command] * workers, env=env, log_dir=logs):
-                wait_for_rq_workers(connection, workers)
-                executor = RQExecutor(REDIS_URL)
-                scheduler = Scheduler(
-                    session_factory=sessions,
-                    executor=executor,
-                    settings=settings,
-                    parse_dags=False,  # parsing is benchmarked on its own (bench.parse_bench)
-                    waker=build_waker(url),  # as `loom scheduler` does
-                )
-                with SchedulerThread(scheduler, settings):
-                    with sessions.begin() as session:
-                        run = trigger_dag(session=session, dag_id=dag_id, now=utcnow())
-                        run_pk = run.id
-                    triggered = time.perf_counter()
-                    state, done = wait_for_run(sessions, run_pk, timeout)
-                executor.stop()
-            rows = task_times(sessions, run_pk)
-        finally:
-            engine.dispose()
+    with loom_site("loom-bench-run-", {dag_id: source}, settings_env) as site:
+        settings = load_settings(environ=site.env)
+        command = [LOOM, "worker", "--fork" if fork else "--no-fork"]
+        with processes([command] * workers, env=site.env, log_dir=site.logs):
+            wait_for_rq_workers(site.redis, workers)
+            # parse_dags=False: parsing is benchmarked on its own (bench.parse_bench)
+            with rq_scheduler_thread(site, settings, parse_dags=False):
+                with site.sessions.begin() as session:
+                    run = trigger_dag(session=session, dag_id=dag_id, now=utcnow())
+                    run_pk = run.id
+                triggered = time.perf_counter()
+                state, done = wait_for_run(site.sessions, run_pk, timeout)
+        rows = task_times(site.sessions, run_pk)
     starts = [row[3] for row in rows if row[3] is not None]
     ends = [row[4] for row in rows if row[4] is not None]
     return {

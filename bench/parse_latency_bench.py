@@ -22,34 +22,28 @@ import sqlalchemy as sa
 
 from bench._infra import (
     LOOM,
-    REDIS_URL,
-    SchedulerThread,
     emit,
-    loom_environ,
+    loom_site,
     median,
-    parse_into,
-    postgres_database,
     processes,
-    redis_database,
-    temp_dir,
+    rq_scheduler_thread,
     utcnow,
     wait_for_rq_workers,
     wait_for_run,
     write_dag,
 )
+from bench.dag_files import dag_file
 
-TARGET_DAG = """
-from datetime import datetime
-from engine import DAG, task
-
-with DAG("bench_latency", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-
+TARGET_DAG = dag_file(
+    "bench_latency",
+    """
     @task
     def first():
         return None
 
     first()
-"""
+""",
+)
 
 HANGING_DAG = """
 from engine import DAG  # a DAG file by the looks of it, stuck on a network call, say
@@ -69,39 +63,14 @@ def main(repeats: int = 5) -> None:
 def latency(repeats: int) -> dict[str, Any]:
     """Trigger-to-start latencies with and without a hanging file; see the module doc."""
     from engine.config import load_settings
-    from engine.executors import RQExecutor
-    from engine.models.session import create_db_engine, make_session_factory
-    from engine.scheduling.scheduler import Scheduler
-    from engine.scheduling.wakeup import build_waker
 
-    with (
-        postgres_database() as url,
-        redis_database() as connection,
-        temp_dir("loom-bench-latency-") as tmp,
-    ):
-        dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
-        for folder in (dags, home, logs):
-            folder.mkdir()
-        write_dag(dags, "bench_latency", TARGET_DAG)
-        env = loom_environ(database_url=url, dags_folder=dags, home=home)
-        settings = load_settings(environ=env)
-        engine = create_db_engine(url)
-        try:
-            sessions = make_session_factory(engine)
-            parse_into(sessions, dags)
-            with processes([[LOOM, "worker", "--no-fork"]], env=env, log_dir=logs):
-                wait_for_rq_workers(connection, 1)
-                executor = RQExecutor(REDIS_URL)
-                scheduler = Scheduler(
-                    session_factory=sessions, executor=executor, settings=settings,
-                    waker=build_waker(url),
-                )  # fmt: skip
-                with SchedulerThread(scheduler, settings):
-                    hanging = _with_hanging_file(scheduler, sessions, dags, repeats)
-                    plain = [_trigger_to_start(sessions) for _ in range(repeats)]
-                executor.stop()
-        finally:
-            engine.dispose()
+    with loom_site("loom-bench-latency-", {"bench_latency": TARGET_DAG}) as site:
+        settings = load_settings(environ=site.env)
+        with processes([[LOOM, "worker", "--no-fork"]], env=site.env, log_dir=site.logs):
+            wait_for_rq_workers(site.redis, 1)
+            with rq_scheduler_thread(site, settings) as scheduler:
+                hanging = _with_hanging_file(scheduler, site.sessions, site.dags, repeats)
+                plain = [_trigger_to_start(site.sessions) for _ in range(repeats)]
     return {
         "benchmark": "trigger_to_start_with_hanging_dag_file",
         "repeats": repeats,

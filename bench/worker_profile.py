@@ -39,31 +39,22 @@ from bench._infra import (
     LOOM,
     PYTHON,
     emit,
-    loom_environ,
-    parse_into,
-    postgres_database,
+    loom_site,
     processes,
-    redis_database,
-    temp_dir,
     utcnow,
     wait_for_rq_workers,
     wait_for_run,
-    write_dag,
 )
+from bench.dag_files import NOOP, dag_file
 from bench.loom_runs import FAN_OUT_DAG, MAPPED_FAN_OUT_DAG
 
-WARM_UP_DAG = """
-from datetime import datetime
-from engine import DAG, task
-
-with DAG("bench_warm_up", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
-
-    @task
-    def noop():
-        return None
-
+WARM_UP_DAG = dag_file(
+    "bench_warm_up",
+    NOOP
+    + """
     noop.override(task_id="start")() >> [noop.override(task_id=f"t{i}")() for i in range(8)]
-"""
+""",
+)
 """Run before the measured fan-out, so that what a worker does once (importing Jinja2
 and the plugins, compiling its SQL) is not counted; importing the fan-out's own DAG file
 and reading its graph (once per worker) are, as parts of their own."""
@@ -251,48 +242,27 @@ def profile(
     each process's CPU per task, the sampled ones' split."""
     if not Path(PY_SPY).exists():
         raise SystemExit(f"{PY_SPY} is missing: .venv/bin/pip install py-spy")
-    from engine.models.session import create_db_engine, make_session_factory
-
-    with (
-        postgres_database() as url,
-        redis_database() as connection,
-        temp_dir("loom-bench-wprof-") as tmp,
-    ):
-        dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
-        for folder in (dags, home, logs):
-            folder.mkdir()
-        dag_id, source = (
-            ("bench_mapped_fan_out", MAPPED_FAN_OUT_DAG)
-            if mapped
-            else ("bench_fan_out", FAN_OUT_DAG)
-        )
-        write_dag(dags, dag_id, source.format(width=width))
-        write_dag(dags, "bench_warm_up", WARM_UP_DAG)
-        env = loom_environ(database_url=url, dags_folder=dags, home=home)
-        engine = create_db_engine(url)
-        try:
-            sessions = make_session_factory(engine)
-            parse_into(sessions, dags)
-            commands = [[LOOM, "worker", "--no-fork"]] * workers + [[LOOM, "scheduler"]]
-            scheduler_env = {**env, "LOOM__METRICS__SCHEDULER_PORT": "0"}
-            with processes(commands, env=scheduler_env, log_dir=logs) as started:
-                wait_for_rq_workers(connection, workers)
-                pids = {
-                    "workers": [proc.pid for proc in started[:workers]],
-                    "scheduler": [started[-1].pid],
-                }
-                kinds = ["workers", "scheduler"] if sample == "both" else [sample]
-                targets = {kind: pids[kind] for kind in kinds}
-                with sampled(targets, rate, tmp) as samples:
-                    run = run_fan_out(sessions, pids, dag_id, url.rsplit("/", 1)[1])
-            raw = {
-                kind: "".join(path.read_text() for path in paths) for kind, paths in samples.items()
+    dag_id, source = (
+        ("bench_mapped_fan_out", MAPPED_FAN_OUT_DAG) if mapped else ("bench_fan_out", FAN_OUT_DAG)
+    )
+    dag_files = {dag_id: source.format(width=width), "bench_warm_up": WARM_UP_DAG}
+    with loom_site("loom-bench-wprof-", dag_files) as site:
+        commands = [[LOOM, "worker", "--no-fork"]] * workers + [[LOOM, "scheduler"]]
+        scheduler_env = {**site.env, "LOOM__METRICS__SCHEDULER_PORT": "0"}
+        with processes(commands, env=scheduler_env, log_dir=site.logs) as started:
+            wait_for_rq_workers(site.redis, workers)
+            pids = {
+                "workers": [proc.pid for proc in started[:workers]],
+                "scheduler": [started[-1].pid],
             }
-            if keep is not None:
-                for kind, text in raw.items():
-                    keep.with_name(f"{keep.stem}-{kind}{keep.suffix}").write_text(text)
-        finally:
-            engine.dispose()
+            kinds = ["workers", "scheduler"] if sample == "both" else [sample]
+            targets = {kind: pids[kind] for kind in kinds}
+            with sampled(targets, rate, site.root) as samples:
+                run = run_fan_out(site.sessions, pids, dag_id, site.url.rsplit("/", 1)[1])
+        raw = {kind: "".join(path.read_text() for path in paths) for kind, paths in samples.items()}
+        if keep is not None:
+            for kind, text in raw.items():
+                keep.with_name(f"{keep.stem}-{kind}{keep.suffix}").write_text(text)
     return {"mapped": mapped, **figures(run, raw, width=width, rate=rate, workers=workers)}
 
 

@@ -17,19 +17,21 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a file: the repository's own packages, tests.support too
+
+from tests.support.network import answers, free_port  # noqa: E402
+
 LOOM = str(Path(sys.executable).parent / "loom")
 OUT = REPO / "docs" / "ui"
 CHROMIUM = os.environ.get("LOOM_CHROMIUM", "/usr/bin/chromium")
@@ -57,26 +59,12 @@ RUNS = [
 """(dag_id, run_id) triggered and waited for."""
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise SystemExit(f"screenshots: gave up waiting for {what}")
         time.sleep(0.5)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as reply:
-            return bool(reply.status == 200)
-    except OSError:
-        return False
 
 
 class Standalone:

@@ -7,7 +7,7 @@ list's default column).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -59,9 +59,12 @@ def page(
     columns: Mapping[str, Any],
     default: str,
     aliases: Mapping[str, str] | None = None,
+    *,
+    shown: Callable[[Any], Any] | None = None,
 ) -> dict[str, Any]:
     """``{key: items, "total_entries": n}``: ``stmt`` ordered by ``args["order_by"]`` (names
-    in ``aliases`` are Airflow's for Loom's columns), one page of it."""
+    in ``aliases`` are Airflow's for Loom's columns), one page of it; each item passed
+    through ``shown`` when given (a masked copy of a secret, say)."""
     order = ordering(columns, order_key(args.get("order_by"), aliases or {}), default)
     result: Page[Any] = paginate(
         session=db.session(),
@@ -70,7 +73,8 @@ def page(
         limit=min(int(args["limit"]), MAX_LIMIT),
         offset=int(args["offset"]),
     )
-    return {key: result.items, "total_entries": result.total}
+    items = result.items if shown is None else [shown(item) for item in result.items]
+    return {key: items, "total_entries": result.total}
 
 
 def order_key(order_by: list[str] | None, aliases: Mapping[str, str]) -> str | None:

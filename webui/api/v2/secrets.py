@@ -81,9 +81,8 @@ def _text(value: Any) -> str:
 def list_variables(args: dict[str, Any]) -> Any:
     """List variables; values of sensitive keys are masked."""
     order = order_columns(StoredVariable.key)
-    result = page("variables", variable_service.variable_query().order_by(None), args, order, "key")
-    result["variables"] = [shown_variable(row) for row in result["variables"]]
-    return result
+    query = variable_service.variable_query().order_by(None)
+    return page("variables", query, args, order, "key", shown=shown_variable)
 
 
 @variables.operation(
@@ -164,9 +163,8 @@ def list_connections(args: dict[str, Any]) -> Any:
     """List connections (passwords and sensitive extra fields masked)."""
     order = order_columns(StoredConnection.conn_id, StoredConnection.conn_type)
     query = connection_service.connection_query().order_by(None)
-    result = page("connections", query, args, order, "conn_id", {"connection_id": "conn_id"})
-    result["connections"] = [shown_connection(row) for row in result["connections"]]
-    return result
+    aliases = {"connection_id": "conn_id"}
+    return page("connections", query, args, order, "conn_id", aliases, shown=shown_connection)
 
 
 @connections.operation(
