@@ -151,12 +151,17 @@ class LoopWatchdog:
 
     def _report(self, lag: float) -> None:
         task = asyncio.current_task(self._loop)  # read from here: which task holds the loop
-        name = task.get_name() if task is not None else "?"
-        trigger = name.removeprefix(TASK_PREFIX) if name.startswith(TASK_PREFIX) else None
+        name = task.get_name() if task is not None else ""
+        if not name.startswith(TASK_PREFIX):
+            # Not inside a trigger: the process was starved (a loaded machine, the GIL
+            # held by the scheduler or the webserver beside it in standalone). No trigger
+            # to blame, and nothing its author could change.
+            logger.debug("the triggerer's event loop waited %.1fs outside any trigger", lag)
+            return
         self.blocked += 1
         instruments.get().triggers_blocked.inc()
         logger.warning(
             "trigger %s blocked the triggerer's event loop for more than %.1fs (use "
             "asyncio.sleep and asyncio.to_thread, not time.sleep or blocking I/O)",
-            trigger or f"? (task {name})", lag,
+            name.removeprefix(TASK_PREFIX), lag,
         )  # fmt: skip

@@ -170,3 +170,31 @@ def test_the_watchdog_names_a_trigger_that_blocks_the_loop(
     assert blocked_total() == before + 1
     assert "trigger 41 blocked the triggerer's event loop" in caplog.text
     assert [outcome.payload for outcome in runner.outcomes] == ["late"]
+
+
+def test_the_watchdog_blames_no_trigger_when_the_loop_stalls_outside_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A stall in no trigger's task (a starved process, Loom's own coroutine) is no
+    trigger author's doing: not counted, not a warning."""
+    import time
+
+    before = blocked_total()
+
+    async def go() -> LoopWatchdog:
+        watchdog = LoopWatchdog(asyncio.get_running_loop())
+        ticker = asyncio.create_task(watchdog.tick())
+        watchdog.start()
+        await asyncio.sleep(0.1)
+        time.sleep(1)  # the loop held by this coroutine, which is no trigger
+        await asyncio.sleep(0.1)
+        watchdog.stop()
+        ticker.cancel()
+        return watchdog
+
+    with caplog.at_level(logging.DEBUG, logger="engine.triggering.runner"):
+        watchdog = run_to_completion(asyncio.wait_for(go(), timeout=30))
+    assert watchdog.blocked == 0
+    assert blocked_total() == before
+    assert "outside any trigger" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
