@@ -63,3 +63,45 @@ def test_times_read_in_the_users_zone_when_chosen(kolkata: Page, loom: Deploymen
     expect(kolkata.get_by_label("Show times in")).to_have_value("local")
     kolkata.get_by_label("Show times in").select_option("utc")
     expect(kolkata.locator("main time").first).to_have_text(re.compile(r" UTC$"))
+
+
+GOOD = """
+from datetime import datetime
+from engine import DAG, BashOperator
+
+with DAG("breaks", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    BashOperator(task_id="work", bash_command="echo working")
+"""
+
+
+def test_a_dag_whose_file_breaks_warns_on_trigger_and_its_run_waits_for_the_fix(
+    page: Page, loom: Deployment
+) -> None:
+    loom.add_dags("breaks.py", GOOD, "breaks")
+    loom.loom("dags", "unpause", "breaks")
+    broken = GOOD + "\nraise RuntimeError('the config is gone')\n"
+    (loom.dags_folder / "breaks.py").write_text(broken)
+    loom.loom("dags", "reparse")
+    try:
+        sign_in(page, loom, "user")
+        page.goto(f"{loom.url}/dags/breaks")
+        expect(page.get_by_text("DAG file does not import").first).to_be_visible()
+        expect(page.get_by_text("the config is gone").first).to_be_visible()
+
+        page.goto(f"{loom.url}/dags/breaks/trigger")
+        page.get_by_label("Run id (optional)").fill("while_broken")
+        page.get_by_role("button", name="Trigger", exact=True).click()
+        force = page.get_by_label(re.compile("Trigger anyway"))
+        expect(force).to_be_visible()  # refused until confirmed: no run yet
+        expect(page).to_have_url(re.compile("/dags/breaks/trigger"))
+        force.check()
+        page.get_by_role("button", name="Trigger", exact=True).click()
+        expect(page).to_have_url(re.compile("/dags/breaks/runs/while_broken"))
+        page.get_by_role("link", name="work", exact=True).click()
+        expect(page.get_by_text(re.compile("not queued: DAG file does not import"))).to_be_visible()
+        shoot(page, "broken-file-task-waits")
+    finally:
+        (loom.dags_folder / "breaks.py").write_text(GOOD)
+        loom.loom("dags", "reparse")
+    page.goto(f"{loom.url}/dags/breaks/runs/while_broken")
+    expect(page.locator("#run-live .run-state")).to_contain_text("success", timeout=60_000)
