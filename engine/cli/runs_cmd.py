@@ -70,7 +70,8 @@ def _in_dag_order(session: Session, run: DagRun) -> list[TaskInstance]:
 @click.argument("run_id")
 @click.argument("state", type=click.Choice(["success", "failed"]))
 def mark_command(dag_id: str, run_id: str, state: str) -> None:
-    """Set a run's state by hand (its unfinished tasks are marked too)."""
+    """Set a run's state by hand; its unfinished tasks end with it (success: they
+    succeed; failed: started ones fail, the others are skipped)."""
     with loom_context().session() as session:
         mark_run(
             session=session,

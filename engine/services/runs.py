@@ -28,7 +28,7 @@ from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, TaskInstance, XCom
-from engine.models.transitions import set_run_state
+from engine.models.transitions import set_run_state, set_task_states
 from engine.priority import PriorityClass, queue_name
 from engine.scheduling.wakeup import request_wake
 from engine.services.brokenfiles import refuse_if_broken
@@ -36,7 +36,7 @@ from engine.services.dags import require_dag
 from engine.services.dagversions import latest_dag_version, load_run_dags
 from engine.services.pagination import Page, order_columns, paginate, within_dags
 from engine.services.userinput import check_id, check_json, checked_datetime
-from engine.state import DagRunState, TaskInstanceState
+from engine.state import UNFINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import plain_utc
 
 logger = logging.getLogger(__name__)
@@ -194,6 +194,11 @@ def mark_run(
 ) -> DagRun:
     """Mark a run ``success`` or ``failed`` (by hand); its end date becomes ``now``.
 
+    Its unfinished task instances end with it, as in Airflow: marked ``success`` they all
+    succeed; marked ``failed`` the started ones (running, deferred, waiting for a poke)
+    fail and the others are skipped. A running try's worker then loses its finishing
+    compare-and-set and queues nothing after it.
+
     A compare-and-set, so the change (and its alert, written in the same transaction)
     happens once; a run that moved meanwhile is a :class:`ConflictError`.
     """
@@ -207,8 +212,39 @@ def mark_run(
         session=session, run_id_pk=run.id, expected=run.state, new=state, end_date=now
     ):
         raise ConflictError(f"run {run_id!r} of {dag_id!r} changed state meanwhile; try again")
+    _end_unfinished_tasks(session, run, state, now)
     _alert_marked_run(session, run, state, now)
     return run
+
+
+STARTED_STATES = frozenset(
+    {TaskInstanceState.RUNNING, TaskInstanceState.DEFERRED, TaskInstanceState.UP_FOR_RESCHEDULE}
+)
+"""Unfinished task instances whose try has begun: a run marked failed fails them."""
+
+
+def _end_unfinished_tasks(session: Session, run: DagRun, state: DagRunState, now: datetime) -> None:
+    rows = session.execute(
+        sa.select(TaskInstance.id, TaskInstance.state, TaskInstance.try_number).where(
+            TaskInstance.dag_run_id == run.id, TaskInstance.state.in_(UNFINISHED)
+        )
+    ).all()
+    by_state: dict[TaskInstanceState, list[tuple[int, int]]] = {}
+    for ti_id, ti_state, try_number in rows:
+        by_state.setdefault(ti_state, []).append((ti_id, try_number))
+    for ti_state, moves in by_state.items():
+        if state is DagRunState.SUCCESS:
+            new = TaskInstanceState.SUCCESS
+        elif ti_state in STARTED_STATES:
+            new = TaskInstanceState.FAILED
+        else:
+            new = TaskInstanceState.SKIPPED
+        # Lost moves (a worker finished meanwhile) keep the state the worker wrote.
+        set_task_states(
+            session=session, moves=moves, expected=ti_state, new=new, end_date=now,
+            next_retry_at=None, next_poke_at=None, trigger_id=None, next_method=None,
+            next_kwargs=None, trigger_timeout=None,
+        )  # fmt: skip
 
 
 def _alert_marked_run(session: Session, run: DagRun, state: DagRunState, now: datetime) -> None:

@@ -15,6 +15,7 @@ from engine.models import DagRun, TaskInstance
 from engine.models.changes import DagRunChange
 from engine.scheduling import scheduler as scheduler_module
 from engine.scheduling.scheduler import Scheduler
+from engine.services.runs import mark_run
 from engine.services.taskinstances import clear_task_instances, mark_task_instance
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, TI, Rig, chain_dag
@@ -101,6 +102,41 @@ def test_a_task_marked_by_hand_is_seen(rig: Rig) -> None:
     assert report.runs_finished == 1
     assert rig.states("chain") == {"a": TI.FAILED, "b": TI.UPSTREAM_FAILED,
                                    "c": TI.UPSTREAM_FAILED}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("marked", "expected"),
+    [
+        # Airflow's rule: success ends every unfinished task as success; failed fails the
+        # started ones and skips the rest. A finished task keeps its state either way.
+        ("success", {"a": TI.SUCCESS, "b": TI.SUCCESS, "c": TI.SUCCESS}),
+        ("failed", {"a": TI.FAILED, "b": TI.SKIPPED, "c": TI.SKIPPED}),
+    ],
+)
+def test_a_run_marked_by_hand_ends_its_unfinished_tasks(
+    rig: Rig, marked: str, expected: dict[str, TI]
+) -> None:
+    scheduler = _quiet_chain(rig)
+    rig.work(rig.executor.submitted[0], TI.RUNNING, START)  # a's worker is running it
+    with rig.sessions.begin() as session:
+        mark_run(session=session, dag_id="chain", run_id="r", state=DagRunState(marked),
+                 now=START + SEC)  # fmt: skip
+    assert rig.states("chain") == expected
+    report = scheduler.tick(START + 2 * SEC)
+    assert report.queued == 0
+    assert [run.state for run in rig.runs("chain")] == [DagRunState(marked)]
+    with rig.sessions() as session:
+        ended = session.scalars(sa.select(TaskInstance.end_date)).all()
+    assert all(end is not None for end in ended)
+
+
+def test_a_run_marked_failed_keeps_its_finished_tasks(rig: Rig) -> None:
+    _quiet_chain(rig)
+    rig.work(rig.executor.submitted[0], TI.SUCCESS, START)
+    with rig.sessions.begin() as session:
+        mark_run(session=session, dag_id="chain", run_id="r", state=DagRunState.FAILED,
+                 now=START + SEC)  # fmt: skip
+    assert rig.states("chain") == {"a": TI.SUCCESS, "b": TI.SKIPPED, "c": TI.SKIPPED}
 
 
 def test_a_cleared_task_is_seen(rig: Rig) -> None:
