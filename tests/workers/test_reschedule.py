@@ -21,8 +21,7 @@ from tests.workers.conftest import (
     create_run,
     holding,
     load_ti,
-    queue_try,
-    ti_id_of,
+    run_first_try,
 )
 from workers import RunnerContext
 from workers.runner import run_task
@@ -34,8 +33,7 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
 
 
 def _first_poke(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:
-    ti_id = ti_id_of(sessions, task_id, create_run(sessions, dag_id="sensors"))
-    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx), ti_id
+    return run_first_try(sessions, ctx, task_id, create_run(sessions, dag_id="sensors"))
 
 
 def _next_poke(sessions: Sessions, ctx: RunnerContext, ti_id: int) -> TI | None:
