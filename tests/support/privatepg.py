@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.network import free_port
 
 
 def postgres_bin() -> Path | None:
@@ -30,13 +31,6 @@ def postgres_bin() -> Path | None:
 
 def _major_version(path: Path) -> int:
     return int(path.parents[1].name.split(".")[0])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
