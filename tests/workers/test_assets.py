@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from engine.execution import secrets
 from engine.models import AssetDagRunQueue, AssetEvent, AssetModel
 from engine.models.crypto import Crypter
+from engine.state import TaskInstanceState
 from tests.workers.conftest import (
-    TI,
     Sessions,
     attempts,
     create_run,
@@ -29,6 +29,9 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Iterator[Path]:
     secrets.configure(secrets.SecretsStore(sessions, Crypter([])))
     yield holding(dags_folder, sessions, "assets.py")
     secrets.configure(None)
+
+
+TI = TaskInstanceState
 
 
 def run(sessions: Sessions, ctx: RunnerContext, run_pk: int, task_id: str) -> TI | None:

@@ -12,16 +12,10 @@ import sqlalchemy as sa
 from engine.models import Pool, SerializedDag, TaskAttempt, TaskInstance
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
-from tests.workers.conftest import (
-    TI,
-    Sessions,
-    create_run,
-    holding,
-    queue_try,
-    run_first_try,
-    ti_id_of,
-)
+from tests.workers.conftest import Sessions, create_run, holding, queue_try, run_first_try, ti_id_of
 from workers import RunnerContext, run_task
+
+TI = TaskInstanceState
 
 
 @pytest.fixture

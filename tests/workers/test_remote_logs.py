@@ -13,11 +13,13 @@ import pytest
 from engine.execution.remotelogs import RemoteLogs, S3LogStore, split_url
 from engine.models import TaskInstance
 from engine.services.taskinstances import LogChunk, log_chunk
+from engine.state import TaskInstanceState
 from tests.support.aws import LOG_BUCKET
 from tests.support.network import free_port
-from tests.workers.conftest import TI, Sessions, attempts, queued
+from tests.workers.conftest import Sessions, attempts, queued
 from workers import RunnerContext, run_task
 
+TI = TaskInstanceState
 BASE = f"s3://{LOG_BUCKET}/prod"
 TAIL_BYTES = 1000
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.state import TaskInstanceState
 from tests.workers.conftest import (
-    TI,
     Sessions,
     attempts,
     create_run,
@@ -17,6 +17,8 @@ from tests.workers.conftest import (
     xcoms,
 )
 from workers import RunnerContext
+
+TI = TaskInstanceState
 
 
 @pytest.fixture
