@@ -5,7 +5,6 @@ the store is down. moto and boto3 are dev requirements: without them this errors
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +16,11 @@ from engine.config import load_settings
 from engine.execution.remotelogs import S3LogStore
 from engine.models import TaskAttempt, TaskInstance
 from engine.runtime.database import session_factory_for
-from engine.runtime.standalone import build_standalone
-from tests.engine.test_standalone_cli import loom, wait_for
+from tests.support.aws import LOG_BUCKET
+from tests.support.cli import loom
 from tests.support.network import free_port
+from tests.support.standalone import running_standalone, standalone_environment, wait_for
 
-BUCKET = "loom-logs"
 DAG_FILE = """
 from datetime import datetime
 from engine import DAG, PythonOperator
@@ -38,31 +37,17 @@ with DAG("pipeline", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
 
 @pytest.fixture
 def standalone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: dict[str, str], moto_url: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, s3: S3LogStore, moto_url: str
 ) -> Iterator[None]:
-    for name, value in aws.items():
-        monkeypatch.setenv(name, value)
-    S3LogStore(endpoint_url=moto_url)._connected().create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws["AWS_REGION"]}
-    )
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "pipeline.py").write_text(DAG_FILE)
-    monkeypatch.setenv("LOOM__LOGGING__REMOTE_BASE_URL", f"s3://{BUCKET}/prod")
+    monkeypatch.setenv("LOOM__LOGGING__REMOTE_BASE_URL", f"s3://{LOG_BUCKET}/prod")
     monkeypatch.setenv("LOOM__LOGGING__REMOTE_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("LOOM__LOGGING__REMOTE_TAIL_BYTES", "64")
-    monkeypatch.setenv("LOOM__WEBSERVER__PORT", str(free_port()))
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
-    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
-    pieces = build_standalone(load_settings())
-    stop = threading.Event()
-    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    standalone_environment(monkeypatch, dags)
+    with running_standalone():
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
 
 
 def uploaded_attempt(timeout: float = 20) -> TaskAttempt:
@@ -89,7 +74,7 @@ def test_standalone_uploads_logs_and_the_cli_reads_them(
     assert wait_for("first", {"success", "failed"}) == "success"
 
     attempt = uploaded_attempt()
-    url = f"s3://{BUCKET}/prod/pipeline/first/hello/-1/try_1.log"
+    url = f"s3://{LOG_BUCKET}/prod/pipeline/first/hello/-1/try_1.log"
     assert attempt.log_remote_url == url
     assert attempt.log is not None
     assert len(attempt.log.encode()) <= 64

@@ -19,12 +19,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from engine.cli.main import cli
 from engine.config import load_settings
-from engine.runtime.standalone import ADMIN_PASSWORD_FILE, build_standalone
-from tests.support.network import free_port
+from engine.runtime.standalone import ADMIN_PASSWORD_FILE
+from tests.support.cli import loom
+from tests.support.standalone import (
+    run_state,
+    running_standalone,
+    standalone_environment,
+    wait_for,
+)
 
 DAG_FILE = """
 from datetime import datetime
@@ -69,15 +73,6 @@ with DAG("deferring", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
 LOOM_BIN = str(Path(sys.executable).parent / "loom")
 
 
-def loom(*args: str) -> Result:
-    return CliRunner().invoke(cli, list(args))
-
-
-def run_state(run_id: str, dag_id: str = "pipeline") -> str:
-    result = loom("runs", "show", dag_id, run_id, "-o", "json")
-    return str(json.loads(result.stdout)["state"])
-
-
 @pytest.fixture
 def standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     dags = tmp_path / "dags"
@@ -87,28 +82,9 @@ def standalone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None
     (dags / "deferring.py").write_text(DEFERRING_DAG_FILE)
     monkeypatch.setenv("LOOM_TEST_GATE", str(tmp_path / "gate"))
     monkeypatch.setenv("LOOM__CORE__LOG_STREAM_INTERVAL", "0.2s")
-    monkeypatch.setenv("LOOM__WEBSERVER__PORT", str(free_port()))
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
-    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
-    pieces = build_standalone(load_settings())
-    stop = threading.Event()
-    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    standalone_environment(monkeypatch, dags)
+    with running_standalone():
         yield
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-
-
-def wait_for(run_id: str, states: set[str], dag_id: str = "pipeline", timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = run_state(run_id, dag_id)
-        if state in states:
-            return state
-        time.sleep(0.3)
-    raise AssertionError(f"run {run_id} still {run_state(run_id, dag_id)} after {timeout} s")
 
 
 @pytest.mark.slow
@@ -158,8 +134,14 @@ def test_tasks_logs_follow_prints_a_running_try_live(tmp_path: Path) -> None:
         text=True,
         env=os.environ.copy(),
     ) as follower:
-        assert follower.stdout is not None
-        reader = threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout])
+        stdout = follower.stdout
+        assert stdout is not None
+
+        def read() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        reader = threading.Thread(target=read)
         reader.start()
         try:
             first = lines.get(timeout=60)
@@ -256,14 +238,9 @@ def test_backfill_creates_runs_the_scheduler_executes(
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "daily.py").write_text(DAILY_FILE)
-    monkeypatch.setenv("LOOM__CORE__DAGS_FOLDER", str(dags))
-    monkeypatch.setenv("LOOM__SCHEDULER__TICK_INTERVAL", "0.2s")
-    pieces = build_standalone(load_settings())
-    assert loom("dags", "reparse").exit_code == 0
-    stop = threading.Event()
-    thread = threading.Thread(target=pieces.run, args=(stop,), daemon=True)
-    thread.start()
-    try:
+    standalone_environment(monkeypatch, dags)
+    with running_standalone():
+        assert loom("dags", "reparse").exit_code == 0
         result = loom("dags", "backfill", "daily", "--start", "2026-02-01", "--end", "2026-02-03")
         assert result.exit_code == 0, result.output
         assert "created 3 run(s)" in result.output
@@ -272,9 +249,6 @@ def test_backfill_creates_runs_the_scheduler_executes(
             "dags", "backfill", "daily", "--start", "2026-02-01", "--end", "2026-02-04", "--no-wait"
         )
         assert "created 1 run(s), re-ran 0; 3 interval(s) had a run already" in again.output
-    finally:
-        stop.set()
-        thread.join(timeout=30)
     runs = json.loads(loom("runs", "list", "daily", "-o", "json").stdout)
     backfilled = sorted(r["run_id"] for r in runs if r["run_type"] == "backfill")
     assert backfilled[:3] == [

@@ -1,5 +1,5 @@
-"""A real SSM API for tests: moto in server mode on 127.0.0.1 (one per test module),
-reset per test, with the process's own AWS settings hidden from boto3. Registered as a
+"""A real SSM API and S3 log store for tests: moto in server mode on 127.0.0.1 (one per
+test module), reset per test, with the process's own AWS settings hidden from boto3. Registered as a
 pytest plugin by ``tests/conftest.py``; moto and boto3 are imported only when used."""
 
 from __future__ import annotations
@@ -8,12 +8,18 @@ import os
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.network import free_port
 
+if TYPE_CHECKING:
+    from engine.execution.remotelogs import S3LogStore
+
 REGION = "eu-west-1"
+LOG_BUCKET = "loom-logs"
+"""The bucket of the :func:`s3` log store."""
 
 Put = Callable[..., None]
 
@@ -53,6 +59,21 @@ def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
+
+
+@pytest.fixture
+def s3(aws: dict[str, str], moto_url: str, monkeypatch: pytest.MonkeyPatch) -> S3LogStore:
+    """A log store on moto, its bucket :data:`LOG_BUCKET` created; boto3 finds the
+    credentials in the environment."""
+    from engine.execution.remotelogs import S3LogStore
+
+    for name, value in aws.items():
+        monkeypatch.setenv(name, value)
+    store = S3LogStore(endpoint_url=moto_url)
+    store._connected().create_bucket(
+        Bucket=LOG_BUCKET, CreateBucketConfiguration={"LocationConstraint": aws["AWS_REGION"]}
+    )
+    return store
 
 
 @pytest.fixture

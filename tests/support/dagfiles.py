@@ -29,3 +29,22 @@ with DAG("on_alias", schedule=[AssetAlias("lake_alias")]):
 """A DAG file around the asset ``raw``: ``ingest`` (tagged etl) updates it,
 ``report_on_raw`` (tagged finance) is scheduled on it, ``on_alias`` on the alias
 ``lake_alias``."""
+
+ORDERED = """
+from datetime import datetime
+from engine import DAG, EmptyOperator
+
+with DAG("ordered", schedule=None, start_date=datetime(2026, 1, 1)):
+    alpha = EmptyOperator(task_id="alpha")
+    zeta = EmptyOperator(task_id="zeta")
+    beta = EmptyOperator(task_id="beta")
+    mid = EmptyOperator(task_id="mid")
+    zeta >> alpha
+    beta >> alpha
+"""
+"""A DAG file ``ordered`` whose tasks' DAG order differs from both their ids' order and
+their declaration order."""
+
+ORDERED_DAG_ORDER = ["zeta", "beta", "alpha", "mid"]
+"""``ORDERED``'s tasks upstream first, ties in declaration order (by id: alpha, beta,
+mid, zeta; as declared: alpha, zeta, beta, mid)."""

@@ -13,13 +13,13 @@ from flask import Flask
 
 from engine.execution.remotelogs import S3LogStore
 from engine.models import TaskAttempt, TaskInstance
+from tests.support.aws import LOG_BUCKET
 from tests.support.network import free_port
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.ui import ui_sign_in
 from webui import db
 
-BUCKET = "loom-logs"
-URL = f"s3://{BUCKET}/prod/example/manual__1/extract/-1/try_1.log"
+URL = f"s3://{LOG_BUCKET}/prod/example/manual__1/extract/-1/try_1.log"
 EARLY = "".join(f"early line {n}\n" for n in range(50))
 LOG_PATH = "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/logs/1"
 UI_PATH = "/dags/example/task-try-log/extract/1/manual__1"
@@ -29,7 +29,7 @@ def offloaded_app(template: Path, tmp_path: Path, endpoint: str) -> tuple[Flask,
     """An app whose ``extract`` try 1 keeps only its tail, the whole log at ``URL``; the tail."""
     db_file = tmp_path / "loom.db"
     shutil.copy(template / "template.db", db_file)
-    remote = {"remote_base_url": f"s3://{BUCKET}/prod", "remote_endpoint_url": endpoint}
+    remote = {"remote_base_url": f"s3://{LOG_BUCKET}/prod", "remote_endpoint_url": endpoint}
     app = app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", logging=remote)
     with app.app_context():
         session = db.session()
@@ -43,17 +43,6 @@ def offloaded_app(template: Path, tmp_path: Path, endpoint: str) -> tuple[Flask,
         attempt.log_start = len(EARLY)
         session.commit()
     return app, tail
-
-
-@pytest.fixture
-def s3(aws: dict[str, str], moto_url: str, monkeypatch: pytest.MonkeyPatch) -> S3LogStore:
-    for name, value in aws.items():
-        monkeypatch.setenv(name, value)
-    store = S3LogStore(endpoint_url=moto_url)
-    store._connected().create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws["AWS_REGION"]}
-    )
-    return store
 
 
 def get_log(app: Flask, path: str) -> Any:

@@ -10,9 +10,9 @@ from flask.testing import FlaskClient
 
 from engine.authoring.xcomvalues import encode
 from engine.models import XCom
-from tests.webui.test_ui_runs import EXTRACT_PAGE, html, second_try, world
+from tests.webui.test_ui_runs import EXTRACT_PAGE, html, second_try
 from tests.webui.ui import ui_sign_in
-from tests.webui.world import T0
+from tests.webui.world import T0, app_session
 
 XCOM_API = "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/xcomEntries"
 
@@ -33,7 +33,7 @@ def test_each_try_shows_its_own_rendered_fields_labelled_by_renderer(
 def test_xcom_values_of_python_types_read_plainly(
     app: Flask, client: FlaskClient, as_role: Callable[[str], dict[str, str]]
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         session.add(
             XCom(dag_id="example", run_id="manual__1", task_id="extract", key="when",
                  value=encode({"at": T0, "pair": (1, 2)}))

@@ -4,8 +4,6 @@ duration and landing charts, the run's Gantt chart, and the run's note."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -20,21 +18,12 @@ from engine.services.runs import get_run, trigger_dag
 from engine.services.taskinstances import get_task_instance
 from engine.state import DagRunState, TaskInstanceState
 from tests.webui.ui import ui_sign_in
-from tests.webui.world import T0
-from webui import db
+from tests.webui.world import T0, app_session
 from webui.db import dispose
 
 RUN_PAGE = "/dags/example/runs/manual__1"
 GANTT = "/dags/example/run-gantt/manual__1"
 NOTE = "/dags/example/run-note/manual__1"
-
-
-@contextmanager
-def world(app: Flask) -> Iterator[Session]:
-    with app.app_context():
-        session = db.session()
-        yield session
-        session.commit()
 
 
 def get(client: FlaskClient, url: str, status: int = 200) -> str:
@@ -50,7 +39,7 @@ def ti(session: Session, task_id: str, run_id: str = "manual__1") -> TaskInstanc
 def finished_runs(app: Flask) -> None:
     """manual__1 (2026-01-05) succeeded: extract queued at +0 s, ran +5..+35 s, load
     +40..+50 s; manual__2 (2026-01-07) failed; manual__3 (2026-01-07) still runs."""
-    with world(app) as session:
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id="manual__1")
         run.state, run.start_date, run.end_date = DagRunState.SUCCESS, T0, T0 + timedelta(60)
         run.data_interval_end = T0
@@ -135,7 +124,9 @@ def test_the_calendar_counts_utc_days_on_postgresql(
     far_east.dispose()
     dispose(pg_app)  # the app's next connections take the zone
     finished_runs(pg_app)
-    with world(pg_app) as session:  # 23:30 UTC is still the 9th in UTC, whatever the server's zone
+    with app_session(
+        pg_app
+    ) as session:  # 23:30 UTC is still the 9th in UTC, whatever the server's zone
         late = T0 + timedelta(days=4, hours=23, minutes=30)
         trigger_dag(session=session, dag_id="example", run_id="late", logical_date=late, now=late)
     ui_sign_in(pg_client, "Viewer")
@@ -202,7 +193,7 @@ def test_the_gantt_chart_draws_queued_and_running_segments(app: Flask, client: F
 def test_a_mapped_task_of_many_instances_is_one_summary_row(
     app: Flask, client: FlaskClient
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id="manual__1")
         for index in range(12):
             session.add(
@@ -257,7 +248,7 @@ def test_a_user_edits_the_note_and_it_shows_on_the_run_and_in_the_runs_list(
     assert reply.status_code == 302
     assert "rerun after &lt;the&gt; fix\nby Ada</p>" in get(client, RUN_PAGE)
     assert "rerun after &lt;the&gt; fix" in get(client, "/dags/example/runs")
-    with world(app) as session:
+    with app_session(app) as session:
         assert get_run(session=session, dag_id="example", run_id="manual__1").note == (
             "rerun after <the> fix\nby Ada"
         )
@@ -266,7 +257,7 @@ def test_a_user_edits_the_note_and_it_shows_on_the_run_and_in_the_runs_list(
         assert (entry.action, entry.target, entry.outcome) == ("ui.run_note", NOTE, "success")
         assert entry.username == "user"
     client.post(NOTE, data={"note": "  ", "csrf_token": csrf})
-    with world(app) as session:
+    with app_session(app) as session:
         assert get_run(session=session, dag_id="example", run_id="manual__1").note is None
 
 
@@ -275,7 +266,7 @@ def test_a_note_without_its_csrf_token_is_refused(app: Flask, client: FlaskClien
     reply = client.post(NOTE, data={"note": "forged"})
     assert reply.status_code == 400
     assert "CSRF token" in reply.get_data(as_text=True)
-    with world(app) as session:
+    with app_session(app) as session:
         assert get_run(session=session, dag_id="example", run_id="manual__1").note is None
         entry = session.scalars(sa.select(AuditLog).order_by(AuditLog.id.desc())).first()
         assert entry is not None

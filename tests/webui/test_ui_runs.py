@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy.orm import Session
 
 from engine.models import DagRun, TaskAttempt, TaskInstance
 from engine.security.roles import create_role
@@ -23,8 +21,7 @@ from engine.services.taskinstances import get_task_instance
 from engine.state import DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from tests.webui.ui import ui_sign_in
-from tests.webui.world import PASSWORD, T0
-from webui import db
+from tests.webui.world import PASSWORD, T0, app_session
 from webui.ui.present import when
 
 TI = TaskInstanceState
@@ -34,24 +31,15 @@ SCHEDULED_ID = "scheduled__2026-01-05T00:00:00+00:00"
 ODD_ID = "team/a:b+c"
 
 
-@contextmanager
-def world(app: Flask) -> Iterator[Session]:
-    """A session on the app's database, committed when the block ends."""
-    with app.app_context():
-        session = db.session()
-        yield session
-        session.commit()
-
-
 def run_of(app: Flask, run_id: str = "manual__1") -> DagRun:
-    with world(app) as session:
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id=run_id)
         session.expunge(run)
         return run
 
 
 def ti_of(app: Flask, task_id: str, run_id: str = "manual__1") -> TaskInstance:
-    with world(app) as session:
+    with app_session(app) as session:
         ti = get_task_instance(session=session, dag_id="example", run_id=run_id, task_id=task_id)
         session.expunge(ti)
         return ti
@@ -65,7 +53,7 @@ def html(client: FlaskClient, url: str, status: int = 200) -> str:
 
 def started_run(app: Flask, start: datetime) -> None:
     """manual__1 running since ``start``: extract failed after 30 s at +10 s, load waits."""
-    with world(app) as session:
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id="manual__1")
         run.state, run.start_date = DagRunState.RUNNING, start
         extract = get_task_instance(
@@ -78,7 +66,7 @@ def started_run(app: Flask, start: datetime) -> None:
 
 def second_try(app: Flask, *, state: str = "success", log: str = "second try\nall good\n") -> None:
     """extract's try 2, which rendered its command (try 1 of the world rendered nothing)."""
-    with world(app) as session:
+    with app_session(app) as session:
         ti = get_task_instance(
             session=session, dag_id="example", run_id="manual__1", task_id="extract"
         )
@@ -98,7 +86,7 @@ def second_try(app: Flask, *, state: str = "success", log: str = "second try\nal
                 rendered={"bash_command": "echo extracting 2"},
             )
         )
-    with world(app) as session:
+    with app_session(app) as session:
         first = session.query(TaskAttempt).filter_by(try_number=1).one()
         first.error_type, first.error_message = "RuntimeError", "the source was down"
 
@@ -134,7 +122,7 @@ def test_run_page_shows_the_run_its_task_states_tries_and_gantt_bars(
 
 def test_gantt_bars_of_a_finished_run_fill_its_timeline(app: Flask, client: FlaskClient) -> None:
     started_run(app, T0)
-    with world(app) as session:
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id="manual__1")
         run.state, run.end_date = DagRunState.FAILED, T0 + timedelta(seconds=40)
     ui_sign_in(client, "Viewer")
@@ -152,10 +140,10 @@ def test_the_live_part_refreshes_until_the_run_has_finished(
     assert fragment.startswith(f'<section id="run-live" class="run-live" data-live="{live}"')
     assert "<html" not in fragment
     assert 'class="run-state"' in fragment
-    with world(app) as session:
-        get_run(session=session, dag_id="example", run_id="manual__1").state = "running"
-    with world(app) as session:
-        get_run(session=session, dag_id="example", run_id="manual__1").state = "success"
+    with app_session(app) as session:
+        get_run(session=session, dag_id="example", run_id="manual__1").state = DagRunState.RUNNING
+    with app_session(app) as session:
+        get_run(session=session, dag_id="example", run_id="manual__1").state = DagRunState.SUCCESS
     fragment = html(client, live)
     assert "data-live" not in fragment
     assert re.search(r'class="run-state"><span class="state state-success">', fragment)
@@ -194,7 +182,7 @@ def test_a_sensor_waiting_for_its_next_poke_shows_the_state_and_when(
     app: Flask, client: FlaskClient, as_role: Callable[[str], dict[str, str]]
 ) -> None:
     next_poke = T0 + timedelta(minutes=5)
-    with world(app) as session:
+    with app_session(app) as session:
         ti = get_task_instance(
             session=session, dag_id="example", run_id="manual__1", task_id="extract"
         )
@@ -293,7 +281,7 @@ def test_a_page_opened_before_any_try_waits_for_the_log(app: Flask, client: Flas
     assert f'<div class="log-wait" data-live="{live}">' in page
     assert "No try has started yet" in page
     assert '<pre class="log"' not in page
-    with world(app) as session:
+    with app_session(app) as session:
         ti = get_task_instance(
             session=session, dag_id="example", run_id="manual__1", task_id="load"
         )
@@ -302,7 +290,7 @@ def test_a_page_opened_before_any_try_waits_for_the_log(app: Flask, client: Flas
     fragment = html(client, live).strip()
     assert fragment.startswith(f'<div class="log-wait" data-live="{live}">')
     assert '<pre class="log">half</pre>' in fragment
-    with world(app) as session:
+    with app_session(app) as session:
         attempt = session.query(TaskAttempt).filter_by(try_number=1, log="half").one()
         attempt.state, attempt.log = "success", "half and the rest\n"
     fragment = html(client, live)
@@ -313,7 +301,7 @@ def test_a_page_opened_before_any_try_waits_for_the_log(app: Flask, client: Flas
 def test_logs_and_xcom_are_hidden_and_refused_without_their_permissions(
     app: Flask, client: FlaskClient
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         reads = [("read", r) for r in ("dags", "dag_runs", "task_instances")]
         create_role(session=session, name="NoLogs", permissions=reads)
         create_user(session=session, username="nologs", password=PASSWORD, role_names=["NoLogs"])
@@ -364,12 +352,12 @@ def test_mark_the_run(app: Flask, client: FlaskClient, post: Post, state: str) -
 def test_clear_failed_tasks_gives_them_fresh_tries(
     app: Flask, client: FlaskClient, post: Post
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id="manual__1")
-        run.state = "running"
-    with world(app) as session:
+        run.state = DagRunState.RUNNING
+    with app_session(app) as session:
         run = get_run(session=session, dag_id="example", run_id="manual__1")
-        run.state = "failed"
+        run.state = DagRunState.FAILED
     reply = post("/dags/example/run-clear/manual__1", only_failed="true")
     assert "cleared 1 task(s) to run again: extract" in followed(client, reply)
     extract = ti_of(app, "extract")
@@ -380,14 +368,14 @@ def test_clear_failed_tasks_gives_them_fresh_tries(
 def test_clear_failed_tasks_of_a_run_without_any_changes_nothing(
     app: Flask, client: FlaskClient, post: Post
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         trigger_dag(session=session, dag_id="example", run_id="calm", now=T0)
     reply = post("/dags/example/run-clear/calm")
     assert "no failed tasks: nothing was cleared" in followed(client, reply)
 
 
 def test_clear_all_tasks_of_the_run(app: Flask, client: FlaskClient, post: Post) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         load = get_task_instance(
             session=session, dag_id="example", run_id="manual__1", task_id="load"
         )
@@ -402,7 +390,7 @@ def test_clear_all_tasks_of_the_run(app: Flask, client: FlaskClient, post: Post)
 def test_clear_a_task_with_or_without_downstream(
     app: Flask, client: FlaskClient, post: Post, downstream: str, load_after: TI
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         load = get_task_instance(
             session=session, dag_id="example", run_id="manual__1", task_id="load"
         )
@@ -534,10 +522,11 @@ def test_dags_outside_a_roles_tags_are_not_found(client: FlaskClient) -> None:
 def test_run_ids_with_slashes_colons_and_pluses_work(
     app: Flask, client: FlaskClient, post: Post, run_id: str
 ) -> None:
-    with world(app) as session:
+    with app_session(app) as session:
         run = trigger_dag(session=session, dag_id="example", run_id="renamed", now=T0)
         # Ids no edge accepts today (a slash), as a run of an older version may carry.
-        for row in (run, *run.task_instances):
+        rows: list[DagRun | TaskInstance] = [run, *run.task_instances]
+        for row in rows:
             row.run_id = run_id
     post("/dags/example/run-mark/manual__1", "Admin", state="success")  # signs in
     run_page = html(client, f"/dags/example/runs/{run_id}")

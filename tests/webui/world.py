@@ -7,11 +7,14 @@ fresh database. Every object the role matrix's example requests name exists here
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import Flask
 
 from engine.authoring.assets import Asset
 from engine.authoring.connection import Connection
@@ -36,6 +39,7 @@ from engine.services.deadletters import record_dead_letter
 from engine.services.runs import get_run, trigger_dag
 from engine.services.variables import set_variable
 from engine.state import TaskInstanceState
+from webui import db
 
 SECRET = "test-secret-key-that-is-long-enough-for-hs256"
 PASSWORD = "correct-horse-battery"
@@ -84,6 +88,15 @@ def build_world(url: str, folder: Path) -> World:
     finally:
         engine.dispose()
     return World(url, folder)
+
+
+@contextmanager
+def app_session(app: Flask) -> Iterator[sa.orm.Session]:
+    """A session on ``app``'s database, committed when the block ends."""
+    with app.app_context():
+        session = db.session()
+        yield session
+        session.commit()
 
 
 def fail_for_good(

@@ -34,6 +34,14 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
     return holding(dags_folder, sessions, "work.py")
 
 
+@pytest.fixture
+def pokes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The file the counting sensors of ``dagfiles/sensors.py`` keep their pokes in."""
+    path = tmp_path / "pokes"
+    monkeypatch.setenv("SENSOR_POKES_FILE", str(path))
+    return path
+
+
 def holding(folder: Path, sessions: Sessions, dag_file: str) -> Path:
     """``folder`` with ``dagfiles/<dag_file>`` copied in, parsed into the database."""
     shutil.copy(DAG_FILES / dag_file, folder / dag_file)

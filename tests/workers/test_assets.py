@@ -18,11 +18,10 @@ from tests.workers.conftest import (
     attempts,
     create_run,
     holding,
-    queue_try,
-    ti_id_of,
+    run_first_try,
     xcoms,
 )
-from workers import RunnerContext, run_task
+from workers import RunnerContext
 
 
 @pytest.fixture
@@ -36,8 +35,7 @@ TI = TaskInstanceState
 
 
 def run(sessions: Sessions, ctx: RunnerContext, run_pk: int, task_id: str) -> TI | None:
-    ti_id = ti_id_of(sessions, task_id, run_pk)
-    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx)
+    return run_first_try(sessions, ctx, task_id, run_pk)[0]
 
 
 def events(sessions: Sessions) -> list[tuple[str, dict[str, object], str | None, str | None]]:
@@ -48,7 +46,7 @@ def events(sessions: Sessions) -> list[tuple[str, dict[str, object], str | None,
             .join(AssetEvent, AssetEvent.asset_id == AssetModel.id)
             .order_by(AssetEvent.id)
         )  # fmt: skip
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 def queued(sessions: Sessions) -> set[tuple[str, str]]:
@@ -81,8 +79,8 @@ def test_an_extra_that_is_not_json_fails_the_try_and_writes_nothing(
     sessions: Sessions, ctx: RunnerContext
 ) -> None:
     pk = create_run(sessions, dag_id="assets")
-    ti_id = ti_id_of(sessions, "bad_extra", pk)
-    assert run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx) is TI.FAILED
+    state, ti_id = run_first_try(sessions, ctx, "bad_extra", pk)
+    assert state is TI.FAILED
     assert events(sessions) == []
     [attempt] = attempts(sessions, ti_id)
     assert "outlet_events[Asset('s3://bucket/broken')].extra is not JSON" in (

@@ -22,7 +22,7 @@ from tests.workers.conftest import (
     holding,
     load_ti,
     queue_try,
-    ti_id_of,
+    run_first_try,
     xcoms,
 )
 from workers import RunnerContext
@@ -37,8 +37,8 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
 
 
 def _deferred(sessions: Sessions, ctx: RunnerContext, task_id: str) -> int:
-    ti_id = ti_id_of(sessions, task_id, create_run(sessions, dag_id="deferring"))
-    assert run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx) is TI.DEFERRED
+    state, ti_id = run_first_try(sessions, ctx, task_id, create_run(sessions, dag_id="deferring"))
+    assert state is TI.DEFERRED
     return ti_id
 
 

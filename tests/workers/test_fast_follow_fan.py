@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from engine.models import Pool, SerializedDag, TaskAttempt, TaskInstance
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
-from tests.workers.conftest import Sessions, create_run, holding, queue_try, ti_id_of
+from tests.workers.conftest import Sessions, create_run, holding, queue_try, run_first_try, ti_id_of
 from workers import RunnerContext, run_task
 
 TI = TaskInstanceState
@@ -33,9 +33,8 @@ def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_joi
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
     run_pk = create_run(sessions, dag_id="fan")
-    root = ti_id_of(sessions, "root", run_pk)
 
-    assert run_task(root, queue_try(sessions, root), ctx=ctx) is TI.SUCCESS
+    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
 
     first = list(executor.submitted)
     assert sorted(job.task_id for job in first) == ["leaf0", "leaf1", "leaf2"]
@@ -95,12 +94,11 @@ def test_a_wide_fan_ins_join_waits_for_its_last_upstream(
 ) -> None:
     run_pk = create_run(sessions, dag_id="wide_fan")
     finish_all_but(sessions, run_pk, "w00", "w01")
-    w00, w01 = (ti_id_of(sessions, task_id, run_pk) for task_id in ("w00", "w01"))
 
-    assert run_task(w00, queue_try(sessions, w00), ctx=ctx) is TI.SUCCESS
+    assert run_first_try(sessions, ctx, "w00", run_pk)[0] is TI.SUCCESS
     assert executor.submitted == []  # w01 still runs: the all_success join waits
     assert states(sessions)["join"] is TI.NONE
-    assert run_task(w01, queue_try(sessions, w01), ctx=ctx) is TI.SUCCESS
+    assert run_first_try(sessions, ctx, "w01", run_pk)[0] is TI.SUCCESS
 
     assert [job.task_id for job in executor.submitted] == ["join"]
     assert states(sessions)["join"] is TI.QUEUED
@@ -110,9 +108,8 @@ def test_a_wide_one_success_join_runs_after_the_first_success(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
     run_pk = create_run(sessions, dag_id="wide_fan_one_success")
-    w00 = ti_id_of(sessions, "w00", run_pk)
 
-    assert run_task(w00, queue_try(sessions, w00), ctx=ctx) is TI.SUCCESS
+    assert run_first_try(sessions, ctx, "w00", run_pk)[0] is TI.SUCCESS
 
     assert [job.task_id for job in executor.submitted] == ["join"]
 
@@ -121,9 +118,8 @@ def test_a_branch_skips_the_wide_join_it_did_not_choose_at_once(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
     run_pk = create_run(sessions, dag_id="wide_branch")
-    pick = ti_id_of(sessions, "pick", run_pk)
 
-    assert run_task(pick, queue_try(sessions, pick), ctx=ctx) is TI.SUCCESS
+    assert run_first_try(sessions, ctx, "pick", run_pk)[0] is TI.SUCCESS
 
     # The join's other upstream tasks have not run: its skip is the branch's, not a tick's.
     assert states(sessions)["join"] is TI.SKIPPED
@@ -134,8 +130,7 @@ def test_a_leaf_offers_its_freed_slot_within_the_waiting_instances_pools(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
     run_pk = create_run(sessions, dag_id="fan")
-    root = ti_id_of(sessions, "root", run_pk)
-    assert run_task(root, queue_try(sessions, root), ctx=ctx) is TI.SUCCESS
+    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
     first = list(executor.submitted)
     with sessions.begin() as session:  # leaf3, first in line, waits on a pool with no slot
         session.add(Pool(name="closed", slots=0))

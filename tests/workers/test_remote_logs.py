@@ -14,26 +14,14 @@ from engine.execution.remotelogs import RemoteLogs, S3LogStore, split_url
 from engine.models import TaskInstance
 from engine.services.taskinstances import LogChunk, log_chunk
 from engine.state import TaskInstanceState
+from tests.support.aws import LOG_BUCKET
 from tests.support.network import free_port
 from tests.workers.conftest import Sessions, attempts, queued
 from workers import RunnerContext, run_task
 
 TI = TaskInstanceState
-BUCKET = "loom-logs"
-BASE = f"s3://{BUCKET}/prod"
+BASE = f"s3://{LOG_BUCKET}/prod"
 TAIL_BYTES = 1000
-
-
-@pytest.fixture
-def s3(aws: dict[str, str], moto_url: str, monkeypatch: pytest.MonkeyPatch) -> S3LogStore:
-    """A store on moto, its bucket created; boto3 finds the credentials in the environment."""
-    for name, value in aws.items():
-        monkeypatch.setenv(name, value)
-    store = S3LogStore(endpoint_url=moto_url)
-    store._connected().create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": aws["AWS_REGION"]}
-    )
-    return store
 
 
 def dead_store() -> S3LogStore:

@@ -21,8 +21,7 @@ from tests.workers.conftest import (
     create_run,
     holding,
     load_ti,
-    queue_try,
-    ti_id_of,
+    run_first_try,
 )
 from workers import RunnerContext
 from workers.runner import run_task
@@ -34,8 +33,7 @@ def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
 
 
 def _first_poke(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:
-    ti_id = ti_id_of(sessions, task_id, create_run(sessions, dag_id="sensors"))
-    return run_task(ti_id, queue_try(sessions, ti_id), ctx=ctx), ti_id
+    return run_first_try(sessions, ctx, task_id, create_run(sessions, dag_id="sensors"))
 
 
 def _next_poke(sessions: Sessions, ctx: RunnerContext, ti_id: int) -> TI | None:
@@ -54,15 +52,13 @@ def _count(sessions: Sessions, model: type[DeadLetter] | type[OutboxMessage]) ->
         return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
+@pytest.mark.usefixtures("pokes")
 def test_pokes_reschedule_in_one_try_until_done(
     sessions: Sessions,
     ctx: RunnerContext,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)  # as a worker process logs (logging.level's default)
-    monkeypatch.setenv("SENSOR_POKES_FILE", str(tmp_path / "pokes"))
     state, ti_id = _first_poke(sessions, ctx, "third_r")
     assert state is TI.UP_FOR_RESCHEDULE
     ti = load_ti(sessions, ti_id)
@@ -106,10 +102,8 @@ def test_the_timeout_counts_from_the_first_poke_and_fails_without_a_retry(
     assert "retry callback" not in capsys.readouterr().out
 
 
-def test_clearing_a_waiting_sensor_resets_its_pokes(
-    sessions: Sessions, ctx: RunnerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SENSOR_POKES_FILE", str(tmp_path / "pokes"))
+@pytest.mark.usefixtures("pokes")
+def test_clearing_a_waiting_sensor_resets_its_pokes(sessions: Sessions, ctx: RunnerContext) -> None:
     state, ti_id = _first_poke(sessions, ctx, "third_r")
     assert state is TI.UP_FOR_RESCHEDULE
     with sessions.begin() as session:

@@ -27,12 +27,11 @@ def test_a_task_sensor_s_poke_return_value_is_its_xcom(
 
 
 def test_a_poke_mode_sensor_pokes_within_one_try(
-    sessions: Sessions, ctx: RunnerContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sessions: Sessions, ctx: RunnerContext, pokes: Path
 ) -> None:
-    monkeypatch.setenv("SENSOR_POKES_FILE", str(tmp_path / "pokes"))
     state, ti_id = _run(sessions, ctx, "third")
     assert state is TI.SUCCESS
-    assert (tmp_path / "pokes").read_text() == "3"
+    assert pokes.read_text() == "3"
     assert [a.try_number for a in attempts(sessions, ti_id)] == [1]
 
 

@@ -63,9 +63,12 @@ class Rig:
     scheduler: Callable[..., Scheduler]
     """A scheduler with these scheduler settings (``tick_interval="1s"``...)."""
 
-    def manual_dag(self, dag_id: str, tasks: str) -> None:
-        """A DAG file ``dag_id`` of these ``tasks`` (statements), triggered by hand only."""
-        header = f"with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1)) as dag:\n"
+    def manual_dag(self, dag_id: str, tasks: str, *, args: str = "", prelude: str = "") -> None:
+        """A DAG file ``dag_id`` of these ``tasks`` (statements), triggered by hand only;
+        ``args`` are more ``DAG(...)`` arguments, ``prelude`` statements before the DAG."""
+        more = f", {args}" if args else ""
+        opening = f"with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1){more})"
+        header = (f"{prelude}\n" if prelude else "") + f"{opening} as dag:\n"
         write_dag(
             self.dags_folder, dag_id, header + textwrap.indent(textwrap.dedent(tasks), "    ")
         )

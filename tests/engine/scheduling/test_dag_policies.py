@@ -4,7 +4,6 @@ for DAG callbacks written with the run's end."""
 
 from __future__ import annotations
 
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,11 @@ from engine.scheduling.runend import AUTO_PAUSE_ACTION
 from engine.scheduling.scheduler import Scheduler
 from engine.services.taskinstances import clear_task_instances
 from engine.state import DagRunState
-from tests.engine.scheduling.conftest import START, TI, Rig, write_dag
+from tests.engine.scheduling.conftest import START, TI, Rig
 from tests.support.executors import RecordingExecutor
 from tests.support.settings import make_settings
 
 SECOND = timedelta(seconds=1)
-
-
-def _dag(rig: Rig, dag_id: str, tasks: str, args: str = "", prelude: str = "") -> None:
-    """A manual DAG file ``dag_id`` with these ``tasks`` and extra ``DAG(...)`` arguments."""
-    body = textwrap.indent(textwrap.dedent(tasks), "    ")
-    write_dag(
-        rig.dags_folder,
-        dag_id,
-        f"{prelude}\n"
-        f"with DAG({dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1), {args}) as dag:\n"
-        f"{body}",
-    )
 
 
 def _job(rig: Rig, task_id: str) -> TaskJob:
@@ -50,8 +37,7 @@ def _run_state(rig: Rig, dag_id: str, run_id: str = "r") -> DagRunState:
 
 
 def test_a_failed_task_fails_running_tasks_and_skips_the_rest_but_teardowns(rig: Rig) -> None:
-    _dag(
-        rig,
+    rig.manual_dag(
         "ff",
         """
         first = EmptyOperator(task_id='first')
@@ -107,8 +93,7 @@ def test_without_fail_fast_the_other_branches_run_on(rig: Rig) -> None:
 
 
 def test_a_failure_from_before_the_run_was_cleared_stops_nothing(rig: Rig) -> None:
-    _dag(
-        rig,
+    rig.manual_dag(
         "cleared",
         """
         EmptyOperator(task_id='broken')
@@ -153,7 +138,7 @@ def _paused(sessions: sessionmaker[Session], dag_id: str) -> bool:
 
 
 def test_a_dag_is_paused_after_its_limit_of_failed_runs_with_an_audit_entry(rig: Rig) -> None:
-    _dag(rig, "flaky", "EmptyOperator(task_id='t')", args="max_consecutive_failed_dag_runs=2")
+    rig.manual_dag("flaky", "EmptyOperator(task_id='t')", args="max_consecutive_failed_dag_runs=2")
     rig.load()
     scheduler = rig.scheduler()
     _runs_ending(rig, scheduler, "flaky", TI.SUCCESS, TI.FAILED)
@@ -172,7 +157,7 @@ def test_a_dag_is_paused_after_its_limit_of_failed_runs_with_an_audit_entry(rig:
 
 
 def test_a_success_in_between_resets_the_count(rig: Rig) -> None:
-    _dag(rig, "mixed", "EmptyOperator(task_id='t')", args="max_consecutive_failed_dag_runs=2")
+    rig.manual_dag("mixed", "EmptyOperator(task_id='t')", args="max_consecutive_failed_dag_runs=2")
     rig.load()
     _runs_ending(rig, rig.scheduler(), "mixed", TI.FAILED, TI.SUCCESS, TI.FAILED)
     assert not _paused(rig.sessions, "mixed")
@@ -181,8 +166,8 @@ def test_a_success_in_between_resets_the_count(rig: Rig) -> None:
 def test_the_configured_default_applies_and_the_dag_s_zero_turns_it_off(
     rig: Rig, db_url: str, tmp_path: Path, executor: RecordingExecutor
 ) -> None:
-    _dag(rig, "default_limit", "EmptyOperator(task_id='t')")
-    _dag(rig, "never", "EmptyOperator(task_id='t')", args="max_consecutive_failed_dag_runs=0")
+    rig.manual_dag("default_limit", "EmptyOperator(task_id='t')")
+    rig.manual_dag("never", "EmptyOperator(task_id='t')", args="max_consecutive_failed_dag_runs=0")
     rig.load()
     settings = make_settings(
         db_url, tmp_path / "home", dags_folder=rig.dags_folder,
@@ -196,7 +181,7 @@ def test_the_configured_default_applies_and_the_dag_s_zero_turns_it_off(
     assert _paused(rig.sessions, "default_limit")
     assert not _paused(rig.sessions, "never")
     # Without the setting (the default, 0) nothing is ever paused.
-    _dag(rig, "unlimited", "EmptyOperator(task_id='t')")
+    rig.manual_dag("unlimited", "EmptyOperator(task_id='t')")
     rig.load()
     _runs_ending(rig, rig.scheduler(), "unlimited", TI.FAILED, TI.FAILED, TI.FAILED)
     assert not _paused(rig.sessions, "unlimited")
@@ -217,8 +202,10 @@ def _callback_rows(sessions: sessionmaker[Session]) -> list[dict[str, Any]]:
 
 def test_a_finished_run_asks_for_its_dag_callbacks_in_the_outbox(rig: Rig) -> None:
     note = "def note(context):\n    pass\n"
-    _dag(rig, "called", "EmptyOperator(task_id='t')", "on_failure_callback=note", note)
-    _dag(rig, "quiet", "EmptyOperator(task_id='t')")
+    rig.manual_dag(
+        "called", "EmptyOperator(task_id='t')", args="on_failure_callback=note", prelude=note
+    )
+    rig.manual_dag("quiet", "EmptyOperator(task_id='t')")
     rig.load()
     scheduler = rig.scheduler()
     for dag_id in ("called", "quiet"):
@@ -241,12 +228,11 @@ def test_a_finished_run_asks_for_its_dag_callbacks_in_the_outbox(rig: Rig) -> No
 def test_a_timed_out_run_asks_for_its_failure_callbacks_with_reason_timed_out(
     rig: Rig,
 ) -> None:
-    _dag(
-        rig,
+    rig.manual_dag(
         "late",
         "EmptyOperator(task_id='t')",
-        "on_failure_callback=note, dagrun_timeout=timedelta(seconds=5)",
-        "def note(context):\n    pass\n",
+        args="on_failure_callback=note, dagrun_timeout=timedelta(seconds=5)",
+        prelude="def note(context):\n    pass\n",
     )
     rig.load()
     rig.trigger("late")

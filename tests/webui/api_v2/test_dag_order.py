@@ -13,24 +13,9 @@ from airflow_client import client as airflow
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.support.dagfiles import ORDERED
+from tests.support.dagfiles import ORDERED_DAG_ORDER as DAG_ORDER
 from tests.webui.api_v2.conftest import app_with_dag_file
-
-ORDERED = """
-from datetime import datetime
-from engine import DAG, EmptyOperator
-
-with DAG("ordered", schedule=None, start_date=datetime(2026, 1, 1)):
-    alpha = EmptyOperator(task_id="alpha")
-    zeta = EmptyOperator(task_id="zeta")
-    beta = EmptyOperator(task_id="beta")
-    mid = EmptyOperator(task_id="mid")
-    zeta >> alpha
-    beta >> alpha
-"""
-
-DAG_ORDER = ["zeta", "beta", "alpha", "mid"]
-"""Upstream first, ties in declaration order (by id: alpha, beta, mid, zeta; as declared:
-alpha, zeta, beta, mid)."""
 
 
 @pytest.fixture
