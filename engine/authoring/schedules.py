@@ -13,7 +13,7 @@ A serialized timetable names its class by reference: built-ins by ``kind``, a pl
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -38,6 +38,10 @@ from engine.authoring.timetables.cron import (
     zone_name,
 )
 from engine.authoring.timetables.delta import DeltaDataIntervalTimetable, DeltaTriggerTimetable
+from engine.authoring.timetables.serialized import deserialize_schedule as deserialize_schedule
+from engine.authoring.timetables.serialized import plugin_timetables, timetable_key
+from engine.authoring.timetables.serialized import serialize_schedule as serialize_schedule
+from engine.authoring.timetables.serialized import set_plugin_timetables as set_plugin_timetables
 from engine.authoring.timetables.simple import (
     ContinuousTimetable,
     EventsTimetable,
@@ -86,31 +90,6 @@ BUILT_IN: dict[str, type[Timetable]] = {
 }
 """Loom's timetables by the ``kind`` their serialized form records."""
 
-_TIMETABLES: dict[str, type[Any]] = {}
-"""Timetable classes of the loaded plugins (see :mod:`engine.plugins`), by
-:func:`timetable_key`."""
-
-
-def set_plugin_timetables(classes: Mapping[str, type[Any]]) -> None:
-    """Make plugins' timetable classes usable as ``schedule=`` and readable when serialized."""
-    _TIMETABLES.clear()
-    _TIMETABLES.update(classes)
-
-
-def timetable_key(cls: type[Any]) -> str:
-    """The name a serialized DAG records for a timetable class: ``module.Class``."""
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _registered_timetable(key: str) -> type[Any]:
-    cls = _TIMETABLES.get(key)
-    if cls is None:
-        raise InvalidInputError(
-            f"the schedule uses timetable {key!r}, which no plugin loaded in this process "
-            "registers (is its plugin file in core.plugins_folder?)"
-        )
-    return cls
-
 
 def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
     """Turn what a DAG file passes as ``schedule`` into a :class:`Timetable`."""
@@ -124,7 +103,7 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
     if isinstance(value, Timetable) and type(value) in BUILT_IN.values():
         value.validate()
         return value
-    if type(value) in _TIMETABLES.values() or isinstance(value, Timetable):
+    if type(value) in plugin_timetables().values() or isinstance(value, Timetable):
         return _plugin_timetable(value)
     if not isinstance(value, str):
         raise InvalidInputError(
@@ -145,7 +124,7 @@ def parse_schedule(value: object, *, timezone: str = "UTC") -> Timetable:
 
 def _plugin_timetable(value: Any) -> Timetable:
     key = timetable_key(type(value))
-    if _TIMETABLES.get(key) is not type(value):
+    if plugin_timetables().get(key) is not type(value):
         raise InvalidInputError(
             f"schedule is a {key} timetable, which no loaded plugin registers: list its class "
             "in a plugin's timetables (core.plugins_folder)"
@@ -154,30 +133,6 @@ def _plugin_timetable(value: Any) -> Timetable:
     if callable(validate):
         validate()
     return value  # type: ignore[no-any-return]
-
-
-def serialize_schedule(timetable: Timetable) -> dict[str, Any]:
-    """The timetable by reference, with its own data."""
-    kind = getattr(type(timetable), "kind", None)
-    if kind is not None and BUILT_IN.get(kind) is type(timetable):
-        return {"kind": kind, **timetable.serialize()}
-    return {
-        "kind": "timetable",
-        "class": timetable_key(type(timetable)),
-        "data": timetable.serialize(),
-    }
-
-
-def deserialize_schedule(data: dict[str, Any]) -> Timetable:
-    """Inverse of :func:`serialize_schedule`."""
-    kind = data["kind"]
-    if kind == "timetable":
-        timetable: Timetable = _registered_timetable(data["class"]).deserialize(data["data"])
-        return timetable
-    cls = BUILT_IN.get(kind)
-    if cls is None:
-        raise InvalidInputError(f"unknown schedule kind {kind!r}")
-    return cls.deserialize({k: v for k, v in data.items() if k != "kind"})
 
 
 def restriction(start: datetime | None, end: datetime | None, catchup: bool) -> TimeRestriction:

@@ -21,20 +21,23 @@ from typing import TYPE_CHECKING, Any
 
 from engine.authoring.expansion import is_group_spec
 from engine.authoring.params import Param
-from engine.authoring.schedules import Schedule, deserialize_schedule, serialize_schedule
-from engine.authoring.setupteardown_rules import SetupTeardownIndex
 from engine.authoring.tasksettings import (
     CALLBACK_KINDS,
     SERIALIZED_SETTINGS,
     SerializedSettingValues,
 )
 from engine.authoring.templating import Reference
+from engine.authoring.timetables.serialized import deserialize_schedule, serialize_schedule
 from engine.authoring.weights import effective_weights
 
-if TYPE_CHECKING:  # the parse direction only: reading a serialized DAG needs no authoring API
+if TYPE_CHECKING:
+    # The parse direction (DAG, BaseOperator, TaskGroup) and what reading a DAG builds on
+    # first use: reading a serialized DAG needs neither the authoring API nor trigger rules.
     from engine.authoring.baseoperator import BaseOperator
     from engine.authoring.dag import DAG
+    from engine.authoring.setupteardown_rules import SetupTeardownIndex
     from engine.authoring.taskgroup import TaskGroup
+    from engine.authoring.timetables.base import Timetable as Schedule
 
 SERIALIZATION_VERSION = 1
 
@@ -405,6 +408,9 @@ class SerializedDAG:
     @cached_property
     def setups_and_teardowns(self) -> SetupTeardownIndex:
         """Setup and teardown rules over this DAG's tasks (built once)."""
+        # Here, not at the top: reading a DAG to trigger or list it needs no trigger rules.
+        from engine.authoring.setupteardown_rules import SetupTeardownIndex
+
         return SetupTeardownIndex(self.tasks)
 
     @cached_property

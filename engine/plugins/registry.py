@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from engine.authoring import schedules
+from engine.authoring.timetables.serialized import timetable_key
 from engine.plugins.base import UiLink
 from engine.plugins.checks import CheckedPlugin
 
@@ -34,7 +34,7 @@ class PluginRegistry:
     @property
     def timetables(self) -> dict[str, type[Any]]:
         """Timetable classes by the name serialized DAGs record (``module.Class``)."""
-        return {schedules.timetable_key(t): t for p in self.plugins for t in p.timetables}
+        return {timetable_key(t): t for p in self.plugins for t in p.timetables}
 
     @property
     def listeners(self) -> tuple[object, ...]:

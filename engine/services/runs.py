@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session, undefer
 
 from engine.authoring.expansion import expansion_length, literal_only
 from engine.authoring.params import resolve_params
-from engine.authoring.schedules import DataInterval
 from engine.authoring.serialization import SerializedDAG, SerializedTask
+from engine.authoring.timetables.base import DataInterval
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
 from engine.models import Dag, DagRun, DagRunType, TaskInstance, XCom

@@ -36,20 +36,30 @@ def test_a_leaf_import_loads_neither_the_authoring_api_nor_its_libraries() -> No
     assert not loaded & {"croniter", "jinja2", "networkx", "sqlalchemy"}
 
 
+def _cli_after(home: Path, url: str, argv: list[str]) -> set[str]:
+    """The modules loaded by a fresh ``loom argv`` process on the database at ``url``; it
+    must succeed and read no ``loom.commands`` entry point (its command is Loom's own)."""
+    return _modules_after(
+        "import os\n"
+        f"os.environ.update(LOOM_HOME={str(home)!r}, LOOM__DATABASE__URL={url!r},"
+        f" LOOM__CORE__DAGS_FOLDER={str(home / 'dags')!r})\n"
+        "os.environ.pop('LOOM_CONFIG', None)\n"
+        "from engine.cli import registry\n"
+        "from engine.cli.main import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit as exit:\n    assert not exit.code\n"
+        "assert not registry.plugged_in.cache_info().currsize, 'entry points were read'\n"
+    )
+
+
 def test_listing_dags_loads_only_what_it_reads(tmp_path: Path) -> None:
     """``loom dags list`` starts fast: no PostgreSQL dialect on SQLite, no YAML without a
-    loom.yaml, no package metadata read, no authoring API, only the DAG models."""
+    loom.yaml, no package metadata or entry point read, no authoring API, only the DAG
+    models."""
     from engine.models import migrate
 
     url = f"sqlite:///{tmp_path / 'loom.db'}"
     migrate.upgrade(url)
-    loaded = _modules_after(
-        "import os\n"
-        f"os.environ.update(LOOM_HOME={str(tmp_path)!r}, LOOM__DATABASE__URL={url!r})\n"
-        "os.environ.pop('LOOM_CONFIG', None)\n"
-        "from engine.cli.main import main\n"
-        "try:\n    main(['dags', 'list'])\nexcept SystemExit as exit:\n    assert not exit.code\n"
-    )
+    loaded = _cli_after(tmp_path, url, ["dags", "list"])
     assert "engine.cli.dags_cmd" in loaded
     assert {m for m in loaded if m.startswith("engine.models.")} == {
         "engine.models.base",
@@ -60,6 +70,42 @@ def test_listing_dags_loads_only_what_it_reads(tmp_path: Path) -> None:
         "engine.services.userinput"
     }
     assert not loaded & {"sqlalchemy.dialects.postgresql", "yaml", "jinja2", "croniter"}
+
+
+def test_triggering_from_the_cli_reads_only_its_own_schedule_kind(tmp_path: Path) -> None:
+    """``loom dags trigger`` of a DAG without a schedule loads neither the other timetables
+    (cron, dateutil, assets), nor parsing ``schedule=``, nor trigger rules' setup/teardown
+    index, nor the authoring API, nor the parser."""
+    from engine.models import migrate
+
+    url = f"sqlite:///{tmp_path / 'loom.db'}"
+    migrate.upgrade(url)
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "manual.py").write_text(
+        "from datetime import datetime\n"
+        "from engine import DAG, EmptyOperator\n"
+        "with DAG('manual', schedule=None, start_date=datetime(2026, 1, 1)):\n"
+        "    EmptyOperator(task_id='only')\n",
+        encoding="utf-8",
+    )
+    _cli_after(tmp_path, url, ["dags", "reparse"])
+    loaded = _cli_after(tmp_path, url, ["dags", "trigger", "manual"])
+    assert {"engine.services.runs", "engine.authoring.timetables.simple"} <= loaded
+    assert not loaded & {
+        "engine.authoring.schedules",
+        "engine.authoring.timetables.cron",
+        "engine.authoring.timetables.delta",
+        "engine.authoring.timetables.assets",
+        "engine.authoring.setupteardown_rules",
+        "engine.authoring.dag",
+        "engine.authoring.baseoperator",
+        "engine.parser.sync",
+        "dateutil",
+        "croniter",
+        "jinja2",
+        "yaml",
+        "sqlalchemy.dialects.postgresql",
+    }
 
 
 def test_triggering_a_run_loads_neither_the_authoring_api_nor_the_delivery_models() -> None:

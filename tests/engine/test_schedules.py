@@ -27,6 +27,7 @@ from engine import (
     Timetable,
 )
 from engine.authoring.schedules import (
+    BUILT_IN,
     cron_strings_as,
     deserialize_schedule,
     next_run,
@@ -36,6 +37,7 @@ from engine.authoring.schedules import (
     upcoming_runs,
 )
 from engine.authoring.serialization import SerializedDAG
+from engine.authoring.timetables.serialized import BUILT_IN_PLACES, built_in
 from engine.errors import InvalidInputError
 from engine.parser.inprocess import import_dags
 
@@ -141,6 +143,14 @@ def test_a_dag_file_imported_with_the_setting_gets_data_intervals(tmp_path: Path
 def test_parse_refuses_bad_schedules_with_a_clear_message(value: object, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         parse_schedule(value)
+
+
+def test_reading_a_schedule_finds_every_built_in_timetable_by_its_kind() -> None:
+    """The lazy table that reading uses names the classes that parsing builds."""
+    assert {kind: built_in(kind) for kind in BUILT_IN_PLACES} == BUILT_IN
+    assert built_in("hourly") is None
+    with pytest.raises(InvalidInputError, match="unknown schedule kind 'hourly'"):
+        deserialize_schedule({"kind": "hourly"})
 
 
 def test_unknown_timezone_is_refused() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from engine.authoring.assets import BaseAsset, as_condition, describe, deserialize_asset
 from engine.authoring.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
+from engine.authoring.timetables.serialized import deserialize_schedule, serialize_schedule
 from engine.errors import InvalidInputError
 
 
@@ -93,14 +94,10 @@ class AssetOrTimeSchedule(AssetTriggeredTimetable):
         self.timetable.validate()
 
     def serialize(self) -> dict[str, Any]:
-        from engine.authoring.schedules import serialize_schedule
-
         return {**super().serialize(), "timetable": serialize_schedule(self.timetable)}
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> Timetable:
-        from engine.authoring.schedules import deserialize_schedule
-
         return cls(
             timetable=deserialize_schedule(data["timetable"]),
             assets=deserialize_asset(data["condition"]),
