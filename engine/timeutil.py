@@ -27,3 +27,10 @@ def plain_utc(value: datetime) -> datetime:
     return datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
     )
+
+
+def log_time(moment: datetime) -> str:
+    """``moment`` as a task's log writes it at the start of a line: UTC, logging's
+    ``asctime`` shape ``YYYY-MM-DD HH:MM:SS,mmm`` (milliseconds, no zone: a log is in UTC)."""
+    utc = ensure_aware(moment).astimezone(UTC)
+    return f"{utc:%Y-%m-%d %H:%M:%S},{utc.microsecond // 1000:03d}"
