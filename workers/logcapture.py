@@ -114,6 +114,8 @@ class TailBuffer(io.TextIOBase):
 
     def _stamped(self, text: str) -> str:
         """``text`` with the time before each line it starts (an empty line included)."""
+        if "\n" not in text[:-1]:  # at most one line, as print's writes are
+            return text if self._line_open else f"{log_time(self.clock())} {text}"
         stamp = log_time(self.clock()) + " "
         pieces = text.split("\n")
         last = len(pieces) - 1
