@@ -27,3 +27,14 @@ def plain_utc(value: datetime) -> datetime:
     return datetime(
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond, UTC
     )
+
+
+def log_time(moment: datetime) -> str:
+    """``moment`` as a task's log writes it at the start of a line: UTC, logging's
+    ``asctime`` shape ``YYYY-MM-DD HH:MM:SS,mmm`` (milliseconds, no zone: a log is in UTC)."""
+    u = ensure_aware(moment).astimezone(UTC)
+    # Spelled out: strftime costs a few times more, and this runs for every printed line.
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:{u.second:02d},"
+        f"{u.microsecond // 1000:03d}"
+    )

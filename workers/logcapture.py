@@ -9,8 +9,17 @@ given the worker's own descriptors) is not captured; it goes to the worker's out
 Logging records are captured at the level the worker's logging is configured to (the
 entry point sets it from ``logging.level``); this module never changes logger levels.
 
+Every line carries the time it was written, in UTC, in one shape (``2026-12-05
+07:42:11,123 ``, logging's ``asctime``): a printed line is stamped when its first
+characters arrive (the rest of a line written in pieces is not stamped again); a logging
+record starts its own line and carries its own ``asctime`` (never a second stamp; the
+lines of its traceback belong to it). Stamps are part of the captured text, so the
+offsets a follower counts are those of the stamped output, which only ever grows at its
+end.
+
 Only the last ``max_bytes`` bytes (UTF-8) are kept: a task that prints gigabytes keeps
-the worker's memory bounded and its log shows how it ended.
+the worker's memory bounded and its log shows how it ended. The first kept line may be
+the end of a cut one, without its stamp.
 """
 
 from __future__ import annotations
@@ -19,14 +28,16 @@ import io
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from engine.config.masking import redact_secrets
+from engine.timeutil import log_time, utcnow
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-"""How a logging record reads in a task's log."""
+"""How a logging record reads in a task's log (``asctime`` in UTC, as :func:`log_time`)."""
 
 IGNORED_THREAD_PREFIX = "loom-"
 """Records from threads whose name starts with this (the runner's own) are not the task's."""
@@ -48,11 +59,13 @@ class LogSnapshot:
 
 
 class TailBuffer(io.TextIOBase):
-    """A text stream that keeps only its last ``max_bytes`` bytes (UTF-8)."""
+    """A text stream that stamps each line with ``clock``'s time and keeps only its last
+    ``max_bytes`` bytes (UTF-8)."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, *, clock: Callable[[], datetime] = utcnow) -> None:
         super().__init__()
         self.max_bytes = max_bytes
+        self.clock = clock
         self.truncated = False
         self.start = 0
         """Where the kept text starts in the whole output: the characters cut from its front."""
@@ -60,6 +73,8 @@ class TailBuffer(io.TextIOBase):
         """Counts writes, so a reader can tell cheaply whether anything was added."""
         self._chunks: deque[str] = deque()
         self._size = 0
+        self._line_open = False
+        """The last line written has no end yet: what comes next continues it."""
         self._lock = threading.Lock()
 
     def writable(self) -> bool:
@@ -73,20 +88,48 @@ class TailBuffer(io.TextIOBase):
             self._size += _size(earlier.text)
             self.start = earlier.start
             self.truncated = earlier.truncated
+            if len(self._chunks) == 1:  # nothing written yet: the earlier text's last line
+                self._line_open = bool(earlier.text) and not earlier.text.endswith("\n")
             self.version += 1
             self._trim()
 
     def write(self, text: str) -> int:
+        """Printed text: each line is stamped where it starts."""
         if not text:
             return 0
         length = len(text)
         text = redact_secrets(text)  # connection passwords, sensitive variables
         with self._lock:
-            self._chunks.append(text)
-            self._size += _size(text)
-            self.version += 1
-            self._trim()
+            self._append(self._stamped(text))
         return length
+
+    def write_record(self, text: str) -> None:
+        """A formatted logging record (it carries its own time): on a line of its own,
+        not stamped again."""
+        if not text:
+            return
+        text = redact_secrets(text)
+        with self._lock:
+            self._append(("\n" if self._line_open else "") + text)
+
+    def _stamped(self, text: str) -> str:
+        """``text`` with the time before each line it starts (an empty line included)."""
+        if "\n" not in text[:-1]:  # at most one line, as print's writes are
+            return text if self._line_open else f"{log_time(self.clock())} {text}"
+        stamp = log_time(self.clock()) + " "
+        pieces = text.split("\n")
+        last = len(pieces) - 1
+        return "\n".join(
+            stamp + piece if (index or not self._line_open) and (piece or index < last) else piece
+            for index, piece in enumerate(pieces)
+        )
+
+    def _append(self, text: str) -> None:
+        self._line_open = not text.endswith("\n")
+        self._chunks.append(text)
+        self._size += _size(text)
+        self.version += 1
+        self._trim()
 
     def getvalue(self) -> str:
         """The kept text (at most ``max_bytes`` bytes)."""
@@ -119,6 +162,29 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8", "replace"))
 
 
+class _UtcFormatter(logging.Formatter):
+    """:data:`LOG_FORMAT` with ``asctime`` in UTC, shaped as a printed line's stamp."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return log_time(datetime.fromtimestamp(record.created, UTC))
+
+
+class _RecordHandler(logging.Handler):
+    """Writes each record into a :class:`TailBuffer` as a record (its own time, no stamp)."""
+
+    def __init__(self, buffer: TailBuffer) -> None:
+        super().__init__()
+        self.buffer = buffer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.buffer.write_record(self.format(record) + "\n")
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - logging's own contract: report it, never raise
+            self.handleError(record)
+
+
 class _TaskRecords(logging.Filter):
     """Lets through the records a task's log should show."""
 
@@ -131,8 +197,8 @@ class _TaskRecords(logging.Filter):
 @contextmanager
 def capture_output(buffer: TailBuffer) -> Iterator[TailBuffer]:
     """Send stdout, stderr and logging into ``buffer`` inside the block."""
-    handler = logging.StreamHandler(buffer)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler = _RecordHandler(buffer)
+    handler.setFormatter(_UtcFormatter(LOG_FORMAT))
     handler.addFilter(_TaskRecords())
     root = logging.getLogger()
     root.addHandler(handler)

@@ -74,7 +74,7 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         clock=ctx.clock,
         stop_at=stop_heartbeat_at(_time_limit(claim, ctx=ctx), ctx.settings.heartbeat_interval),
     )
-    log = TailBuffer(ctx.settings.max_log_bytes)
+    log = TailBuffer(ctx.settings.max_log_bytes, clock=ctx.clock)
     if claim.earlier_log is not None:
         log.resume(claim.earlier_log)
     streamer = LogStreamer(

@@ -26,6 +26,7 @@ from engine.models.transitions import set_task_state
 from engine.scheduling.readiness import InstanceRow, RunRows, decide_ready, settle
 from engine.scheduling.submission import Waiting
 from engine.state import TaskInstanceState
+from engine.timeutil import log_time
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,8 @@ def _finish(session: Session, dag: SerializedDAG, row: InstanceRow, *, now: date
     session.add(
         TaskAttempt(
             task_instance_id=row.id, try_number=row.try_number, state=TI.SUCCESS.value,
-            start_date=now, end_date=now, log="EmptyOperator: marked success by the "
-            "scheduler, without running on a worker\n",
+            start_date=now, end_date=now, log=f"{log_time(now)} EmptyOperator: marked "
+            "success by the scheduler, without running on a worker\n",
         )
     )  # fmt: skip
     ti = session.get_one(TaskInstance, row.id)

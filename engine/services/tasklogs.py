@@ -6,7 +6,7 @@ Every reader (the API, the UI, ``loom tasks logs``) goes through :func:`log_chun
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -89,6 +89,16 @@ def log_chunk(
         complete=attempt.state != TI.RUNNING.value,
         note=note,
     )
+
+
+def whole_lines(chunk: LogChunk) -> LogChunk:
+    """``chunk`` without the line a running try is still writing: a reader that splits a
+    log into lines asks again from that line's start and gets it whole, once, with its
+    stamp. A finished try's chunk is returned as it is."""
+    if chunk.complete or chunk.content.endswith("\n"):
+        return chunk
+    kept = chunk.content.rfind("\n") + 1
+    return replace(chunk, content=chunk.content[:kept], next_offset=chunk.offset + kept)
 
 
 def _whole_log(

@@ -45,7 +45,8 @@ def test_the_log_says_when_its_try_started(app: Flask, client: FlaskClient) -> N
     second_try(app, state="running")
     ui_sign_in(client, "Viewer")
     page = html(client, EXTRACT_PAGE)
-    assert f'<p class="muted log-head">Try 2 started {when(T0)} (printed lines' in page
+    head = f"Try 2 started {when(T0)} (each line starts with the time it was written, in UTC)"
+    assert f'<p class="muted log-head">{head}</p>' in page
     # The live fragment (for a page opened before the try began) says it too.
     fragment = html(client, "/dags/example/task-log-live/extract/manual__1")
     assert f'<p class="muted log-head">Try 2, started {when(T0)}, still running</p>' in fragment

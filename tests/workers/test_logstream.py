@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,10 +20,18 @@ from workers.logstream import store_log
 
 TI = TaskInstanceState
 
-GATED_OUTPUT = (
-    "before the gate\n"
-    + "".join(f"line {number:03d} after the gate\n" for number in range(200))
-    + "done\nTask success\n"
+NOW = datetime(2026, 12, 5, 7, 42, 11, 123456, tzinfo=UTC)
+"""The runner's clock in these tests: every line of the log is stamped with it."""
+STAMP = "2026-12-05 07:42:11,123 "
+
+GATED_OUTPUT = "".join(
+    STAMP + line
+    for line in (
+        "before the gate\n",
+        *(f"line {number:03d} after the gate\n" for number in range(200)),
+        "done\n",
+        "Task success\n",
+    )
 )
 """Everything the ``gated`` task of dagfiles/work.py writes, with the runner's last line."""
 
@@ -35,13 +43,13 @@ def read(sessions: Sessions, ti_id: int, offset: int) -> LogChunk:
 
 
 def test_tail_buffer_counts_what_it_cut() -> None:
-    buffer = TailBuffer(10)
-    buffer.write("0123456789")
+    buffer = TailBuffer(10, clock=lambda: NOW)
+    buffer.write("0123456789")  # its stamp is output too, and cut like it
     buffer.write("abcd")
     buffer.write("éé")  # 4 bytes: four more characters cut
     snapshot = buffer.snapshot()
     assert snapshot.text == "89abcdéé"
-    assert snapshot.start == 8
+    assert snapshot.start == len(STAMP) + 8
     assert snapshot.version == 3
 
 
@@ -53,7 +61,7 @@ def test_a_running_try_can_be_followed_by_offset(
     settings = dataclasses.replace(
         ctx.settings, max_log_bytes=2000, log_stream_interval=timedelta(seconds=0.05)
     )
-    ctx = dataclasses.replace(ctx, settings=settings)
+    ctx = dataclasses.replace(ctx, settings=settings, clock=lambda: NOW)
     ti_id, try_number = queued(sessions, "gated")
     runner = threading.Thread(target=run_task, args=(ti_id, try_number), kwargs={"ctx": ctx})
     runner.start()
@@ -64,7 +72,7 @@ def test_a_running_try_can_be_followed_by_offset(
             time.sleep(0.05)
             chunk = read(sessions, ti_id, 0)
         # Seen while the task still waits at its gate: streamed, not written at the finish.
-        assert chunk.content == "before the gate\n"
+        assert chunk.content == f"{STAMP}before the gate\n"
         assert (chunk.state, chunk.complete) == ("running", False)
     finally:
         gate.touch()
@@ -112,9 +120,10 @@ def test_log_chunk_without_a_try_number_reads_the_latest_try(
         ti = session.get_one(TaskInstance, ti_id)
         with pytest.raises(Exception, match="has no log yet: no try has started"):
             log_chunk(session=session, ti=ti, try_number=None)
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.SUCCESS
+    assert run_task(ti_id, try_number, ctx=dataclasses.replace(ctx, clock=lambda: NOW))
+    offset = len(f"{STAMP}hello ")
     with sessions() as session:
         ti = session.get_one(TaskInstance, ti_id)
-        chunk = log_chunk(session=session, ti=ti, try_number=None, offset=6)
-    assert (chunk.try_number, chunk.offset, chunk.complete) == (1, 6, True)
+        chunk = log_chunk(session=session, ti=ti, try_number=None, offset=offset)
+    assert (chunk.try_number, chunk.offset, chunk.complete) == (1, offset, True)
     assert chunk.content.startswith("from produce")

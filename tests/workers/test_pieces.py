@@ -32,13 +32,14 @@ NOW = datetime(2026, 2, 1, 12, tzinfo=UTC)
 
 
 def test_tail_buffer_keeps_the_last_bytes() -> None:
-    buffer = TailBuffer(10)
+    stamp = "2026-02-01 12:00:00,000 "  # 24 bytes, counted like the text
+    buffer = TailBuffer(34, clock=lambda: NOW)
     buffer.write("0123456789")
-    assert (buffer.getvalue(), buffer.truncated) == ("0123456789", False)
-    buffer.write("abcd")
-    assert (buffer.getvalue(), buffer.truncated) == ("456789abcd", True)
-    buffer.write("x" * 25)
-    assert buffer.getvalue() == "x" * 10
+    assert (buffer.getvalue(), buffer.truncated) == (stamp + "0123456789", False)
+    buffer.write("abcd")  # the same line goes on: no second stamp
+    assert (buffer.getvalue(), buffer.truncated) == (stamp[4:] + "0123456789abcd", True)
+    buffer.write("x" * 50)
+    assert buffer.getvalue() == "x" * 34
 
 
 def test_tail_buffer_never_splits_a_character() -> None:

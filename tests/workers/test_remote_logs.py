@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,6 +23,12 @@ from workers import RunnerContext, run_task
 TI = TaskInstanceState
 BASE = f"s3://{LOG_BUCKET}/prod"
 TAIL_BYTES = 1000
+
+
+@pytest.fixture
+def ctx(ctx: RunnerContext) -> RunnerContext:
+    """The runner's clock pinned: two runs of the same task write the same stamped log."""
+    return dataclasses.replace(ctx, clock=lambda: datetime(2026, 2, 1, 12, tzinfo=UTC))
 
 
 def dead_store() -> S3LogStore:

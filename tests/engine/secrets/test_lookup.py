@@ -136,6 +136,10 @@ def test_a_task_log_masks_what_the_task_read(
     BaseHook.get_connection("api")
     Variable.get("service_token")
     Variable.get("colour")
-    buffer = TailBuffer(10_000)
+    buffer = TailBuffer(10_000, clock=lambda: datetime(2026, 12, 5, tzinfo=UTC))
     buffer.write("password pa55word! token tok-123456 colour blue-green\n")
-    assert buffer.getvalue() == "password *** token *** colour blue-green\n"
+    buffer.write_record("2026-12-05 00:00:01,000 INFO task: logged pa55word!\n")
+    assert buffer.getvalue() == (
+        "2026-12-05 00:00:00,000 password *** token *** colour blue-green\n"
+        "2026-12-05 00:00:01,000 INFO task: logged ***\n"
+    )

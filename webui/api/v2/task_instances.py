@@ -2,8 +2,10 @@
 or run), get, mapped instances, patch (state, note), tries, logs per try, XCom entries; and
 ``POST /dags/{dag_id}/clearTaskInstances``.
 
-A log answers lines as ``{"event": line}`` and a ``continuation_token`` (the offset to ask
-from next: Loom's log offsets); ``full_content`` reads from the start whatever the token.
+A log answers lines as ``{"event": line}`` (each line starts with the time it was
+written, UTC) and a ``continuation_token`` (the offset to ask from next: Loom's log
+offsets); a running try's line still being written comes whole in a later answer.
+``full_content`` reads from the start whatever the token.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from engine.services.taskinstances import (
     mapped_instance_query,
     mark_task_instance,
 )
+from engine.services.tasklogs import whole_lines
 from engine.state import TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
@@ -273,10 +276,10 @@ def get_log(
     ``continuation_token``) on."""
     ti = _get(dag_id, dag_run_id, task_id, args["map_index"])
     offset = 0 if args["full_content"] else _offset(args["token"])
-    chunk = log_chunk(
+    chunk = whole_lines(log_chunk(
         session=db.session(), ti=ti, try_number=try_number, offset=offset,
         remote=remote_log_store(),
-    )  # fmt: skip
+    ))  # fmt: skip
     lines: list[dict[str, Any]] = [{"event": line} for line in chunk.content.splitlines()]
     if chunk.note is not None:  # the start is in a remote store that could not be read
         lines.insert(0, {"event": chunk.note, "level": "warning", "logger": "loom.remote_logs"})

@@ -1,0 +1,65 @@
+"""The logs endpoint answers whole lines: a running try's line still being written comes
+whole, stamp and all, in a later answer; the UI's follower gets the text as it is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from engine.models import TaskAttempt, TaskInstance
+from tests.webui.conftest import bearer, login, template_app
+from tests.webui.ui import ui_sign_in
+from webui import db
+
+LOG_PATH = "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/logs/1"
+UI_PATH = "/dags/example/task-try-log/extract/1/manual__1"
+FIRST = "2026-12-05 07:42:11,123 first line\n"
+SECOND = "2026-12-05 07:42:12,456 second line\n"
+
+
+def set_log(app: Flask, log: str, state: str) -> None:
+    """``extract``'s try 1 has written ``log`` and is in ``state``."""
+    with app.app_context():
+        session = db.session()
+        attempt = session.scalars(
+            sa.select(TaskAttempt)
+            .join(TaskInstance)
+            .where(TaskInstance.task_id == "extract", TaskAttempt.try_number == 1)
+        ).one()
+        attempt.log, attempt.log_start, attempt.state = log, 0, state
+        session.commit()
+
+
+def events(app: Flask, token: int | None = None) -> tuple[list[str], int]:
+    client = app.test_client()
+    headers = bearer(login(client, "admin")["access_token"])
+    query = "" if token is None else f"?token={token}"
+    body = client.get(LOG_PATH + query, headers=headers).get_json()
+    return [line["event"] for line in body["content"]], int(body["continuation_token"])
+
+
+def test_a_running_try_s_unfinished_line_comes_whole_in_a_later_answer(
+    template: Path, tmp_path: Path
+) -> None:
+    app = template_app(template, tmp_path)
+    set_log(app, FIRST + SECOND[:30], "running")
+    assert events(app) == ([FIRST.rstrip("\n")], len(FIRST))
+    browser = app.test_client()
+    ui_sign_in(browser, "Admin")
+    assert browser.get(UI_PATH).get_json()["content"] == FIRST + SECOND[:30]  # appended as is
+
+    set_log(app, FIRST + SECOND, "running")
+    assert events(app, len(FIRST)) == ([SECOND.rstrip("\n")], len(FIRST + SECOND))
+
+
+def test_a_finished_try_s_last_line_is_answered_without_its_end(
+    template: Path, tmp_path: Path
+) -> None:
+    app = template_app(template, tmp_path)
+    set_log(app, FIRST + "no newline at the end", "failed")
+    assert events(app) == (
+        [FIRST.rstrip("\n"), "no newline at the end"],
+        len(FIRST + "no newline at the end"),
+    )
