@@ -31,13 +31,11 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from engine.config.masking import redact_secrets
+from engine.logformat import UtcFormatter
 from engine.timeutil import log_time, utcnow
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-"""How a logging record reads in a task's log (``asctime`` in UTC, as :func:`log_time`)."""
 
 IGNORED_THREAD_PREFIX = "loom-"
 """Records from threads whose name starts with this (the runner's own) are not the task's."""
@@ -162,13 +160,6 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8", "replace"))
 
 
-class _UtcFormatter(logging.Formatter):
-    """:data:`LOG_FORMAT` with ``asctime`` in UTC, shaped as a printed line's stamp."""
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        return log_time(datetime.fromtimestamp(record.created, UTC))
-
-
 class _RecordHandler(logging.Handler):
     """Writes each record into a :class:`TailBuffer` as a record (its own time, no stamp)."""
 
@@ -198,7 +189,7 @@ class _TaskRecords(logging.Filter):
 def capture_output(buffer: TailBuffer) -> Iterator[TailBuffer]:
     """Send stdout, stderr and logging into ``buffer`` inside the block."""
     handler = _RecordHandler(buffer)
-    handler.setFormatter(_UtcFormatter(LOG_FORMAT))
+    handler.setFormatter(UtcFormatter())
     handler.addFilter(_TaskRecords())
     root = logging.getLogger()
     root.addHandler(handler)

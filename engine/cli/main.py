@@ -11,6 +11,7 @@ import click
 from engine.cli.common import LoomContext, describe_error
 from engine.cli.registry import LazyGroup
 from engine.errors import LoomError
+from engine.logformat import UtcFormatter
 
 
 def _version() -> str:
@@ -55,10 +56,9 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 @click.pass_context
 def cli(ctx: click.Context, verbose: bool) -> None:
     """Loom: an Airflow-style workflow engine."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(UtcFormatter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     ctx.obj = LoomContext()
 
 

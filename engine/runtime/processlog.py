@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.config.schema import LoggingSettings
+from engine.logformat import UtcFormatter
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 ID_FIELDS = ("dag_id", "run_id", "task_id", "map_index", "try_number")
 
 _current_try: ContextVar[dict[str, Any] | None] = ContextVar("loom_current_try", default=None)
@@ -80,7 +80,7 @@ def configure_logging(settings: LoggingSettings) -> None:
     set up before (the CLI's default)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(TryIdsFilter())
-    formatter = JsonLineFormatter() if settings.format == "json" else logging.Formatter(TEXT_FORMAT)
+    formatter = JsonLineFormatter() if settings.format == "json" else UtcFormatter()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for previous in list(root.handlers):

@@ -111,3 +111,15 @@ def test_a_resumed_log_continues_its_last_line() -> None:
     open_line.resume(LogSnapshot(f"{S1}half", start=0, truncated=False, version=0))
     open_line.write(" and the rest\n")
     assert open_line.getvalue() == f"{S1}half and the rest\n"
+
+
+def test_a_process_log_line_reads_like_a_task_log_line(new_york: None) -> None:
+    """The scheduler's and the workers' own logs stamp their lines in UTC too, in the same
+    shape: a line of each reads side by side."""
+    import logging
+
+    from engine.logformat import UtcFormatter
+
+    record = logging.LogRecord("engine.x", logging.INFO, __file__, 1, "hello", None, None)
+    record.created = T1.timestamp()
+    assert UtcFormatter().format(record) == f"{log_time(T1)} INFO engine.x: hello"
