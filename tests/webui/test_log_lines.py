@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import Flask
 
-from engine.models import TaskAttempt, TaskInstance
 from tests.webui.conftest import bearer, login, template_app
 from tests.webui.ui import ui_sign_in
-from webui import db
+from tests.webui.world import app_session, attempt_of
 
 LOG_PATH = "/api/v2/dags/example/dagRuns/manual__1/taskInstances/extract/logs/1"
 UI_PATH = "/dags/example/task-try-log/extract/1/manual__1"
@@ -21,15 +19,9 @@ SECOND = "2026-12-05 07:42:12,456 second line\n"
 
 def set_log(app: Flask, log: str, state: str) -> None:
     """``extract``'s try 1 has written ``log`` and is in ``state``."""
-    with app.app_context():
-        session = db.session()
-        attempt = session.scalars(
-            sa.select(TaskAttempt)
-            .join(TaskInstance)
-            .where(TaskInstance.task_id == "extract", TaskAttempt.try_number == 1)
-        ).one()
+    with app_session(app) as session:
+        attempt = attempt_of(session, "extract", 1)
         attempt.log, attempt.log_start, attempt.state = log, 0, state
-        session.commit()
 
 
 def events(app: Flask, token: int | None = None) -> tuple[list[str], int]:

@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from engine.execution.remotelogs import S3LogStore
-from engine.models import TaskAttempt, TaskInstance
 from tests.support.aws import LOG_BUCKET
 from tests.support.network import free_port
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.ui import ui_sign_in
-from webui import db
+from tests.webui.world import app_session, attempt_of
 
 URL = f"s3://{LOG_BUCKET}/prod/example/manual__1/extract/-1/try_1.log"
 EARLY = "".join(f"early line {n}\n" for n in range(50))
@@ -31,17 +29,11 @@ def offloaded_app(template: Path, tmp_path: Path, endpoint: str) -> tuple[Flask,
     shutil.copy(template / "template.db", db_file)
     remote = {"remote_base_url": f"s3://{LOG_BUCKET}/prod", "remote_endpoint_url": endpoint}
     app = app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", logging=remote)
-    with app.app_context():
-        session = db.session()
-        attempt = session.scalars(
-            sa.select(TaskAttempt)
-            .join(TaskInstance)
-            .where(TaskInstance.task_id == "extract", TaskAttempt.try_number == 1)
-        ).one()
+    with app_session(app) as session:
+        attempt = attempt_of(session, "extract", 1)
         tail = attempt.log or ""
         attempt.log_remote_url, attempt.log_remote_start = URL, 0
         attempt.log_start = len(EARLY)
-        session.commit()
     return app, tail
 
 

@@ -99,6 +99,15 @@ def app_session(app: Flask) -> Iterator[sa.orm.Session]:
         session.commit()
 
 
+def attempt_of(session: sa.orm.Session, task_id: str, try_number: int) -> TaskAttempt:
+    """The world's one run's try ``try_number`` of ``task_id``."""
+    return session.scalars(
+        sa.select(TaskAttempt)
+        .join(TaskInstance)
+        .where(TaskInstance.task_id == task_id, TaskAttempt.try_number == try_number)
+    ).one()
+
+
 def fail_for_good(
     session: sa.orm.Session, run: DagRun, ti: TaskInstance, error_type: str, message: str
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -148,24 +150,33 @@ def blocked_total() -> float:
     return REGISTRY.get_sample_value("loom_triggers_blocked_total") or 0.0
 
 
+def watched(body: Callable[[], Awaitable[None]]) -> LoopWatchdog:
+    """Run ``body`` on an event loop a :class:`LoopWatchdog` watches; that watchdog."""
+
+    async def go() -> LoopWatchdog:
+        watchdog = LoopWatchdog(asyncio.get_running_loop())
+        ticker = asyncio.create_task(watchdog.tick())
+        watchdog.start()
+        await body()
+        watchdog.stop()
+        ticker.cancel()
+        return watchdog
+
+    return run_to_completion(asyncio.wait_for(go(), timeout=30))
+
+
 def test_the_watchdog_names_a_trigger_that_blocks_the_loop(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     runner = TriggerRunner()
     before = blocked_total()
 
-    async def go() -> LoopWatchdog:
-        watchdog = LoopWatchdog(asyncio.get_running_loop())
-        ticker = asyncio.create_task(watchdog.tick())
-        watchdog.start()
+    async def blocking_trigger() -> None:
         runner.update({41: TriggerSpec("tests.engine.triggering.triggers.Blocking", {})})
         await asyncio.gather(*runner.tasks.values())
-        watchdog.stop()
-        ticker.cancel()
-        return watchdog
 
     with caplog.at_level(logging.WARNING, logger="engine.triggering.runner"):
-        watchdog = run_to_completion(asyncio.wait_for(go(), timeout=30))
+        watchdog = watched(blocking_trigger)
     assert watchdog.blocked == 1
     assert blocked_total() == before + 1
     assert "trigger 41 blocked the triggerer's event loop" in caplog.text
@@ -177,23 +188,15 @@ def test_the_watchdog_blames_no_trigger_when_the_loop_stalls_outside_one(
 ) -> None:
     """A stall in no trigger's task (a starved process, Loom's own coroutine) is no
     trigger author's doing: not counted, not a warning."""
-    import time
-
     before = blocked_total()
 
-    async def go() -> LoopWatchdog:
-        watchdog = LoopWatchdog(asyncio.get_running_loop())
-        ticker = asyncio.create_task(watchdog.tick())
-        watchdog.start()
+    async def stall() -> None:
         await asyncio.sleep(0.1)
         time.sleep(1)  # the loop held by this coroutine, which is no trigger
         await asyncio.sleep(0.1)
-        watchdog.stop()
-        ticker.cancel()
-        return watchdog
 
     with caplog.at_level(logging.DEBUG, logger="engine.triggering.runner"):
-        watchdog = run_to_completion(asyncio.wait_for(go(), timeout=30))
+        watchdog = watched(stall)
     assert watchdog.blocked == 0
     assert blocked_total() == before
     assert "outside any trigger" in caplog.text
