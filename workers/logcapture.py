@@ -19,7 +19,9 @@ end.
 
 Only the last ``max_bytes`` bytes (UTF-8) are kept: a task that prints gigabytes keeps
 the worker's memory bounded and its log shows how it ended. The first kept line may be
-the end of a cut one, without its stamp.
+the end of a cut one, without its stamp. With remote logging on, a
+:class:`~workers.logspool.LogSpool` given to the buffer receives every piece of text as it
+is kept (stamped and redacted the same), so the whole log can be uploaded.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from datetime import datetime
 from engine.config.masking import redact_secrets
 from engine.logformat import UtcFormatter
 from engine.timeutil import log_time, utcnow
+from workers.logspool import LogSpool
 
 IGNORED_THREAD_PREFIX = "loom-"
 """Records from threads whose name starts with this (the runner's own) are not the task's."""
@@ -58,12 +61,19 @@ class LogSnapshot:
 
 class TailBuffer(io.TextIOBase):
     """A text stream that stamps each line with ``clock``'s time and keeps only its last
-    ``max_bytes`` bytes (UTF-8)."""
+    ``max_bytes`` bytes (UTF-8); ``spool``, when given, gets all of it."""
 
-    def __init__(self, max_bytes: int, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        spool: LogSpool | None = None,
+    ) -> None:
         super().__init__()
         self.max_bytes = max_bytes
         self.clock = clock
+        self.spool = spool
         self.truncated = False
         self.start = 0
         """Where the kept text starts in the whole output: the characters cut from its front."""
@@ -80,8 +90,12 @@ class TailBuffer(io.TextIOBase):
 
     def resume(self, earlier: LogSnapshot) -> None:
         """Continue ``earlier`` (the log of a rescheduled sensor's earlier pokes): this
-        buffer's text follows it, and offsets into it stay valid."""
+        buffer's text follows it, and offsets into it stay valid. Called before anything
+        is written."""
         with self._lock:
+            if self.spool is not None:
+                self.spool.begin_at(earlier.start)
+                self.spool.write(earlier.text)
             self._chunks.appendleft(earlier.text)
             self._size += _size(earlier.text)
             self.start = earlier.start
@@ -124,6 +138,8 @@ class TailBuffer(io.TextIOBase):
 
     def _append(self, text: str) -> None:
         self._line_open = not text.endswith("\n")
+        if self.spool is not None:
+            self.spool.write(text)
         self._chunks.append(text)
         self._size += _size(text)
         self.version += 1

@@ -1,10 +1,13 @@
 """Offloading a finished try's log to the remote store (``logging.remote_base_url``).
 
-Runs after the finish committed, in no transaction while the upload travels: the log is
-put whole, then one guarded ``UPDATE`` cuts the row's copy to its tail and records the
-object's URL. Until then, and for good when the upload fails, the row holds the whole log
-(up to ``core.max_log_bytes``): a failure loses nothing, is logged as a warning and leaves
-the try's outcome as it was. With remote logging off this costs one ``is None`` check.
+Runs after the finish committed, in no transaction while the upload travels: the whole
+log, spooled to a temporary file while the try ran (:mod:`workers.logspool`), is put,
+then one guarded ``UPDATE`` cuts the row's copy to its tail and records the object's URL
+and where it starts. Until then, and for good when the upload fails, the row holds what
+the capture kept (the last ``core.max_log_bytes``): a failure is logged as a warning and
+leaves the try's outcome as it was. A log past ``logging.remote_max_bytes`` is uploaded as
+its head, the database keeping its tail; a spool that could not be written falls back to
+uploading the kept tail. With remote logging off this costs one ``is None`` check.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from engine.trykey import try_key
 from workers.attempt import AttemptRecord
 from workers.claim import Claim
 from workers.context import RunnerContext
+from workers.logspool import LogSpool
 
 logger = logging.getLogger(__name__)
 
@@ -31,22 +35,57 @@ OFFLOADED = frozenset({TI.SUCCESS, TI.FAILED, TI.UP_FOR_RETRY, TI.SKIPPED})
 
 
 def offload_log(
-    claim: Claim, state: TaskInstanceState, record: AttemptRecord, *, ctx: RunnerContext
+    claim: Claim,
+    state: TaskInstanceState,
+    record: AttemptRecord,
+    spool: LogSpool | None = None,
+    *,
+    ctx: RunnerContext,
 ) -> bool:
-    """Upload the finished try's log and keep its tail in the database; True when done."""
+    """Upload the finished try's log (``spool``'s whole log when it has one, else the kept
+    text) and keep its tail in the database; True when done."""
     remote = ctx.remote_logs
     if remote is None or state not in OFFLOADED:
         return False
     url = remote.url_for(**try_key(claim))
     try:
-        remote.store.put(url, record.log)
+        start, whole = _upload(claim, url, record, spool, remote)
     except RemoteLogError as exc:
+        kept = "its last core.max_log_bytes" if record.log_truncated else "the whole log"
         logger.warning(
-            "%s: uploading its log to %s failed (%s); the database keeps the whole log",
-            claim.describe(), url, exc,
+            "%s: uploading its log to %s failed (%s); the database keeps %s",
+            claim.describe(), url, exc, kept,
         )  # fmt: skip
         return False
-    return _keep_tail(claim, state, record, url, remote, ctx=ctx)
+    # A log whose middle is missing keeps all the capture kept, so as to lose the least.
+    tail = tail_of(record.log, remote.tail_bytes) if whole else record.log
+    return _keep_tail(claim, state, record, url, start, tail, ctx=ctx)
+
+
+def _upload(
+    claim: Claim, url: str, record: AttemptRecord, spool: LogSpool | None, remote: RemoteLogs
+) -> tuple[int, bool]:
+    """Put the log at ``url``; where the uploaded text starts in the try's output, and
+    whether it runs on to the end of the kept text (no gap between them)."""
+    if spool is not None and spool.failed is None:
+        whole = spool.complete(record.log, record.log_start)
+        if spool.failed is None:
+            if not whole:
+                logger.warning(
+                    "%s: its log passed logging.remote_max_bytes (%s): %s keeps its first "
+                    "%s characters, the database its tail; the %s between are not kept",
+                    claim.describe(), remote.max_bytes, url, spool.chars,
+                    record.log_start - spool.end,
+                )  # fmt: skip
+            remote.store.put_file(url, spool.path)
+            return spool.start, whole
+    if spool is not None:
+        logger.warning(
+            "%s: its log spool failed (%s); uploading the last core.max_log_bytes only",
+            claim.describe(), spool.failed,
+        )  # fmt: skip
+    remote.store.put(url, record.log)
+    return record.log_start, True
 
 
 def _keep_tail(
@@ -54,12 +93,13 @@ def _keep_tail(
     state: TaskInstanceState,
     record: AttemptRecord,
     url: str,
-    remote: RemoteLogs,
+    remote_start: int,
+    tail: str,
     *,
     ctx: RunnerContext,
 ) -> bool:
-    """Cut the row's log to its tail, if it still holds what was uploaded."""
-    tail = tail_of(record.log, remote.tail_bytes)
+    """Cut the row's log to ``tail``, if it still holds what the capture kept; the object
+    at ``url`` holds the output from ``remote_start`` on."""
     stmt = (
         sa.update(TaskAttempt)
         .where(
@@ -73,7 +113,7 @@ def _keep_tail(
             log=tail,
             log_start=record.log_start + len(record.log) - len(tail),
             log_remote_url=url,
-            log_remote_start=record.log_start,
+            log_remote_start=remote_start,
         )
         .execution_options(synchronize_session=False)
     )

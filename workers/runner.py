@@ -12,8 +12,9 @@
       attempt row (log, rendered fields, error), XCom, dead letter, fast-follow; retried
       while the database is unreachable (:mod:`workers.durablefinish`) → heartbeats stop ─┘
     → after commit: submit fast-follow jobs, upload a finished try's log when remote
-      logging is on (:mod:`workers.remotelog`), run the task's callbacks, tell plugins'
-      listeners
+      logging is on (:mod:`workers.remotelog`; the whole log, spooled to a temporary file
+      while the try ran, :mod:`workers.logspool`, deleted then), run the task's callbacks,
+      tell plugins' listeners
 
 Retries are not submitted from here: the scheduler promotes due ``up_for_retry`` tries.
 Call it in the main thread of its process (see :mod:`workers.attempt` on timeouts).
@@ -36,6 +37,7 @@ from workers.context import RunnerContext
 from workers.durablefinish import finish_durably
 from workers.heartbeat import Heartbeat
 from workers.logcapture import TailBuffer
+from workers.logspool import LogSpool
 from workers.logstream import LogStreamer
 from workers.remotelog import offload_log
 
@@ -74,7 +76,30 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
         clock=ctx.clock,
         stop_at=stop_heartbeat_at(_time_limit(claim, ctx=ctx), ctx.settings.heartbeat_interval),
     )
-    log = TailBuffer(ctx.settings.max_log_bytes, clock=ctx.clock)
+    spool = _spool(ctx)
+    try:
+        return _run_spooled(claim, heartbeat, spool, ctx=ctx)
+    finally:
+        if spool is not None:
+            spool.close()
+
+
+def _spool(ctx: RunnerContext) -> LogSpool | None:
+    """Where the whole log goes while the try runs, when it is to be uploaded."""
+    remote = ctx.remote_logs
+    if remote is None:
+        return None
+    try:
+        return LogSpool(remote.max_bytes, directory=remote.spool_dir)
+    except OSError as exc:
+        logger.warning("no log spool (%s): only the log's last core.max_log_bytes go up", exc)
+        return None
+
+
+def _run_spooled(
+    claim: Claim, heartbeat: Heartbeat, spool: LogSpool | None, *, ctx: RunnerContext
+) -> TaskInstanceState | None:
+    log = TailBuffer(ctx.settings.max_log_bytes, clock=ctx.clock, spool=spool)
     if claim.earlier_log is not None:
         log.resume(claim.earlier_log)
     streamer = LogStreamer(
@@ -96,7 +121,9 @@ def _run_claimed(claim: Claim, *, ctx: RunnerContext) -> TaskInstanceState | Non
     logger.info("%s finished: %s", claim.describe(), state)
     _submit(jobs, ctx=ctx)
     if ctx.remote_logs is not None:
-        offload_log(claim, state, record, ctx=ctx)
+        offload_log(claim, state, record, spool, ctx=ctx)
+    if spool is not None:
+        spool.close()  # uploaded or not, the file is of no more use
     _run_callbacks(state, record)
     notify_listeners(claim.event(state, previous=TI.RUNNING, error=_error(state, record)))
     return state

@@ -136,6 +136,7 @@ Count = Annotated[int, BeforeValidator(_not_bool), _int_range(1)]
 Port = Annotated[int, BeforeValidator(_not_bool), _int_range(1, 65535)]
 PortOrOff = Annotated[int, BeforeValidator(_not_bool), _int_range(0, 65535)]
 NonNegative = Annotated[int, BeforeValidator(_not_bool), _int_range(0)]
+SpoolBytes = Annotated[int, BeforeValidator(_not_bool), _int_range(1, 5_368_709_120)]
 DatabaseUrl = Annotated[
     str,
     _url(
@@ -445,6 +446,10 @@ class LoggingSettings(_Section):
     """The S3 API's address for an S3-compatible store (MinIO, moto, Ceph); empty: AWS's."""
     remote_tail_bytes: Count = 65_536
     """How much of the end of an uploaded log the database keeps (UTF-8 bytes)."""
+    remote_max_bytes: SpoolBytes = 1_073_741_824
+    """The most of one try's log a worker spools to its temporary directory for the upload
+    (UTF-8 bytes, at most 5 GiB, one S3 PUT); a longer log keeps its first this many bytes
+    in the store and its tail in the database."""
 
 
 class MetricsSettings(_Section):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.errors import LoomError
@@ -39,6 +40,10 @@ class RemoteLogStore(Protocol):
 
     def put(self, url: str, text: str) -> None: ...
 
+    def put_file(self, url: str, path: Path) -> None:
+        """Upload the file at ``path`` (UTF-8 text), streamed rather than read into memory."""
+        ...
+
     def get(self, url: str) -> str: ...
 
 
@@ -49,6 +54,10 @@ class RemoteLogs:
     base_url: str
     tail_bytes: int
     store: RemoteLogStore = field(compare=False)
+    max_bytes: int = 1_073_741_824
+    """The most of one try's log a worker spools to upload (``logging.remote_max_bytes``)."""
+    spool_dir: Path | None = None
+    """Where workers spool logs to upload; None: the temporary directory (``TMPDIR``)."""
 
     def url_for(
         self, *, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int
@@ -62,7 +71,9 @@ def remote_logs_from(settings: Settings) -> RemoteLogs | None:
     if not config.remote_base_url:
         return None
     store = S3LogStore(endpoint_url=config.remote_endpoint_url or None)
-    return RemoteLogs(config.remote_base_url, config.remote_tail_bytes, store)
+    return RemoteLogs(
+        config.remote_base_url, config.remote_tail_bytes, store, max_bytes=config.remote_max_bytes
+    )
 
 
 def tail_of(text: str, max_bytes: int) -> str:
@@ -94,6 +105,16 @@ class S3LogStore:
         bucket, key = split_url(url)
         body = text.encode("utf-8", "replace")
         self._call("put_object", Bucket=bucket, Key=key, Body=body, ContentType="text/plain")
+
+    def put_file(self, url: str, path: Path) -> None:
+        bucket, key = split_url(url)
+        try:
+            with path.open("rb") as body:  # seekable: botocore can retry and sign it
+                self._call(
+                    "put_object", Bucket=bucket, Key=key, Body=body, ContentType="text/plain"
+                )
+        except OSError as exc:
+            raise RemoteLogError(f"reading {path} failed: {exc}") from exc
 
     def get(self, url: str) -> str:
         bucket, key = split_url(url)

@@ -35,12 +35,14 @@ class LogChunk:
     offset: int
     next_offset: int
     truncated: bool
-    """The captured log was cut (it keeps the tail) because it passed core.max_log_bytes."""
+    """Output is missing from the log as kept: it passed core.max_log_bytes (the database
+    keeps the tail) and the remote store, when there is one, does not hold it whole."""
     complete: bool
     """The try has finished: nothing will be added."""
     note: str | None = None
-    """Why ``content`` starts later than asked although the text exists: the start of the
-    log is in a remote store that could not be read; None when nothing is missing so."""
+    """Why ``content`` misses text: the start of the log is in a remote store that could
+    not be read, or its middle was not kept (logging.remote_max_bytes); None when nothing
+    is missing so."""
 
 
 def log_chunk(
@@ -75,17 +77,32 @@ def log_chunk(
         # once the task instance has moved past it.
         over = ti.state in FINISHED or try_number < ti.try_number
         return LogChunk(try_number, ti.state.value, "", 0, 0, False, over)
-    text, kept_from, note = attempt.log or "", attempt.log_start, None
-    if attempt.log_remote_url is not None and offset < kept_from:
-        text, kept_from, note = _whole_log(attempt, attempt.log_remote_url, remote)
+    if attempt.log_remote_url is not None and offset < attempt.log_start:
+        return _remote_chunk(attempt, attempt.log_remote_url, offset, remote)
+    return _chunk(attempt, attempt.log or "", attempt.log_start, offset)
+
+
+def _chunk(
+    attempt: TaskAttempt,
+    text: str,
+    kept_from: int,
+    offset: int,
+    *,
+    end: int | None = None,
+    note: str | None = None,
+    truncated: bool | None = None,
+) -> LogChunk:
+    """``text`` (which starts at ``kept_from`` of the output) from ``offset`` on; ``end``:
+    where it ends in the output, when something in between is missing from ``text``;
+    ``truncated``: whether output is missing, when it is not the capture's word."""
     start = min(max(offset - kept_from, 0), len(text))
     return LogChunk(
         try_number=attempt.try_number,
         state=attempt.state,
         content=text[start:],
         offset=kept_from + start,
-        next_offset=kept_from + len(text),
-        truncated=attempt.log_truncated,
+        next_offset=kept_from + len(text) if end is None else end,
+        truncated=attempt.log_truncated if truncated is None else truncated,
         complete=attempt.state != TI.RUNNING.value,
         note=note,
     )
@@ -101,22 +118,43 @@ def whole_lines(chunk: LogChunk) -> LogChunk:
     return replace(chunk, content=chunk.content[:kept], next_offset=chunk.offset + kept)
 
 
-def _whole_log(
-    attempt: TaskAttempt, url: str, remote: RemoteLogStore | None
-) -> tuple[str, int, str | None]:
-    """The uploaded log and where it starts; the database's tail and a note when the
-    remote store cannot be read."""
+def _remote_chunk(
+    attempt: TaskAttempt, url: str, offset: int, remote: RemoteLogStore | None
+) -> LogChunk:
+    """From ``offset`` on, with what lies before the database's tail read from the object
+    at ``url``; the tail and a note when the store cannot be read."""
     tail, kept_from = attempt.log or "", attempt.log_start
-    missing = kept_from - attempt.log_remote_start
     if remote is None:
         why = "this process has no logging.remote_base_url configured"
     else:
         try:
-            return remote.get(url), attempt.log_remote_start, None
+            text = remote.get(url)
         except RemoteLogError as exc:
             why = f"it could not be read: {exc}"
+        else:
+            return _joined(attempt, text, offset)
     note = (
-        f"The first {missing} characters of this log are in {url}, but {why}; "
-        f"showing the last {len(tail)} characters kept in the database."
+        f"The first {kept_from - attempt.log_remote_start} characters of this log are in "
+        f"{url}, but {why}; showing the last {len(tail)} characters kept in the database."
     )
-    return tail, kept_from, note
+    return _chunk(attempt, tail, kept_from, offset, note=note)
+
+
+def _joined(attempt: TaskAttempt, head: str, offset: int) -> LogChunk:
+    """The uploaded text ``head`` and the database's tail from ``offset`` on. The object
+    holds the whole log, or only its first logging.remote_max_bytes: then the text between
+    is missing, the chunk holds both parts and its note says what is missing where."""
+    tail, kept_from = attempt.log or "", attempt.log_start
+    head_from = attempt.log_remote_start
+    head_end = head_from + len(head)
+    if head_end >= kept_from:  # the whole log (a resumed sensor's may lack its start)
+        return _chunk(attempt, head, head_from, offset, truncated=head_from > 0)
+    if offset >= head_end:  # asked for the missing part: the tail, from its start
+        return _chunk(attempt, tail, kept_from, offset)
+    note = (
+        f"This log passed logging.remote_max_bytes: characters {head_end} to {kept_from} "
+        f"of it were not kept; it shows the first {len(head)} characters, from "
+        f"{attempt.log_remote_url}, then the last {len(tail)}, from the database."
+    )
+    end = kept_from + len(tail)
+    return _chunk(attempt, head + tail, head_from, offset, end=end, note=note)

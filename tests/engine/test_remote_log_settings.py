@@ -46,6 +46,19 @@ def test_a_remote_base_url_that_is_no_s3_url_names_the_key(tmp_path: Path, bad: 
     assert "s3://bucket/prefix" in str(caught.value)
 
 
+def test_remote_max_bytes_defaults_to_a_gibibyte_and_is_bounded(tmp_path: Path) -> None:
+    base = {"LOOM__LOGGING__REMOTE_BASE_URL": "s3://loom-logs"}
+    remote = remote_logs_from(settings(tmp_path, **base))
+    assert remote is not None
+    assert remote.max_bytes == 1024**3
+    remote = remote_logs_from(settings(tmp_path, **base, LOOM__LOGGING__REMOTE_MAX_BYTES="5000"))
+    assert remote is not None
+    assert remote.max_bytes == 5000
+    for bad in ("0", str(5 * 1024**3 + 1)):
+        with pytest.raises(ConfigError, match=r"logging\.remote_max_bytes"):
+            settings(tmp_path, **base, LOOM__LOGGING__REMOTE_MAX_BYTES=bad)
+
+
 def test_a_remote_tail_of_zero_bytes_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"logging\.remote_tail_bytes"):
         settings(tmp_path, LOOM__LOGGING__REMOTE_TAIL_BYTES="0")
