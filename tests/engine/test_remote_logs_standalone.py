@@ -5,6 +5,7 @@ the store is down. moto and boto3 are dev requirements: without them this errors
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,12 @@ def standalone(
     monkeypatch.setenv("LOOM__LOGGING__REMOTE_BASE_URL", f"s3://{LOG_BUCKET}/prod")
     monkeypatch.setenv("LOOM__LOGGING__REMOTE_ENDPOINT_URL", moto_url)
     monkeypatch.setenv("LOOM__LOGGING__REMOTE_TAIL_BYTES", "64")
+    # The worker keeps less than the task prints: the whole log comes from its spool.
+    monkeypatch.setenv("LOOM__CORE__MAX_LOG_BYTES", "512")
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spools))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
     standalone_environment(monkeypatch, dags)
     with running_standalone():
         yield
@@ -67,7 +74,7 @@ def uploaded_attempt(timeout: float = 20) -> TaskAttempt:
 @pytest.mark.slow
 @pytest.mark.usefixtures("standalone")
 def test_standalone_uploads_logs_and_the_cli_reads_them(
-    moto_url: str, monkeypatch: pytest.MonkeyPatch
+    moto_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert loom("dags", "reparse").exit_code == 0
     assert loom("dags", "trigger", "pipeline", "--run-id", "first").exit_code == 0
@@ -78,7 +85,11 @@ def test_standalone_uploads_logs_and_the_cli_reads_them(
     assert attempt.log_remote_url == url
     assert attempt.log is not None
     assert len(attempt.log.encode()) <= 64
-    assert "early line 0\n" in S3LogStore(endpoint_url=moto_url).get(url)
+    assert attempt.log_truncated  # the worker kept only core.max_log_bytes...
+    uploaded = S3LogStore(endpoint_url=moto_url).get(url)
+    assert "early line 0\n" in uploaded  # ...but uploaded the whole log, from its spool
+    assert uploaded.count("early line") == 40
+    assert list((tmp_path / "tmp").glob("loom-log-*")) == []  # deleted after the upload
 
     whole = loom("tasks", "logs", "pipeline", "first", "hello")
     assert whole.exit_code == 0, whole.output

@@ -82,3 +82,28 @@ def test_with_the_store_down_the_api_and_the_ui_show_the_tail_and_a_note(
     assert URL in ui["note"]
     page = browser.get("/dags/example/runs/manual__1/tasks/extract?try=1").get_data(as_text=True)
     assert 'class="log-note"' in page
+
+
+def test_a_log_past_remote_max_bytes_reads_as_its_head_a_note_and_its_tail(
+    template: Path, tmp_path: Path, s3: S3LogStore, moto_url: str
+) -> None:
+    app, tail = offloaded_app(template, tmp_path, moto_url)
+    head, missing = EARLY[:100], len(EARLY) - 100  # the store holds only the log's head
+    s3.put(URL, head)
+
+    body = get_log(app, LOG_PATH)
+
+    note, *lines = body["content"]
+    assert note["level"] == "warning"
+    assert f"characters 100 to {len(EARLY)} of it were not kept" in note["event"]
+    assert [line["event"] for line in lines] == (head + tail).splitlines()
+    assert body["continuation_token"] == str(len(EARLY + tail))
+    # A token inside the missing part continues with the tail, where it starts.
+    later = get_log(app, f"{LOG_PATH}?token={100 + missing // 2}")
+    assert [line["event"] for line in later["content"]] == tail.splitlines()
+    browser = app.test_client()
+    ui_sign_in(browser, "Admin")
+    ui = browser.get(UI_PATH).get_json()
+    assert (ui["content"], ui["offset"]) == (head + tail, 0)
+    assert ui["next_offset"] == len(EARLY + tail)
+    assert "logging.remote_max_bytes" in ui["note"]

@@ -259,3 +259,17 @@ def test_a_rescheduled_or_deferred_try_keeps_its_log_in_the_database() -> None:
 
 def test_split_url() -> None:
     assert split_url("s3://bucket/a/b/try_1.log") == ("bucket", "a/b/try_1.log")
+
+
+def test_without_a_remote_store_nothing_is_spooled(
+    sessions: Sessions, ctx: RunnerContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_spool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a log spool without a remote store")
+
+    monkeypatch.setattr("workers.runner.LogSpool", no_spool)
+
+    kept, kept_start = whole_log_without_remote(sessions, ctx)
+
+    assert kept_start > 0  # cut as before: the tail of core.max_log_bytes
+    assert len(kept.encode()) <= ctx.settings.max_log_bytes
