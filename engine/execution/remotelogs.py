@@ -1,6 +1,7 @@
 """Finished tries' logs in an S3-compatible store (``logging.remote_base_url``).
 
-A worker uploads a finished try's log to
+A worker uploads a finished try's whole log (spooled to a temporary file while it ran, up
+to ``logging.remote_max_bytes``) to
 ``<base>/<dag_id>/<run_id>/<task_id>/<map_index>/try_<n>.log`` after its finish has
 committed, then keeps only the tail in the database (``logging.remote_tail_bytes``) with
 the object's URL beside it (``task_attempt.log_remote_url``). Readers fetch the object

@@ -25,8 +25,10 @@ class LogChunk:
 
     Offsets count characters of the try's whole output, so they stay valid while the kept
     tail of a long log moves on: an ``offset`` beyond the one asked for means the output
-    in between was cut (core.max_log_bytes), or is in a remote store that could not be
-    read (``note`` says so).
+    in between was cut (core.max_log_bytes, or logging.remote_max_bytes for a log whose
+    head alone is in the remote store), or is in a remote store that could not be read
+    (``note`` says so). When the store holds only a log's head, a chunk that starts in it
+    holds the head, then the tail (``note`` says what lies between is missing).
     """
 
     try_number: int
