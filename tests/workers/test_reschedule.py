@@ -4,16 +4,20 @@ continues the same try and its log, and the timeout counts from the first poke."
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from engine.execution.remotelogs import RemoteLogs, S3LogStore
 from engine.models import DeadLetter, OutboxMessage, TaskInstance
 from engine.scheduling import Limits, promote_reschedules, queue_ready, waiting_instances
 from engine.services.taskinstances import clear_task_instance
+from tests.support.aws import LOG_BUCKET
 from tests.workers.conftest import (
     TI,
     Sessions,
@@ -81,6 +85,38 @@ def test_pokes_reschedule_in_one_try_until_done(
     log = attempt.log or ""
     assert [f"poke {n} of sensor third_r" in log for n in (1, 2, 3)] == [True] * 3
     assert log.count("Task rescheduled: next poke at") == 2
+
+
+@pytest.mark.usefixtures("pokes")
+def test_a_sensor_s_uploaded_log_holds_every_poke(
+    sessions: Sessions,
+    ctx: RunnerContext,
+    s3: S3LogStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)  # as a worker process logs (logging.level's default)
+    spools = tmp_path / "tmp"
+    spools.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spools))
+    remote = RemoteLogs(f"s3://{LOG_BUCKET}/prod", 100, s3)
+    ctx = dataclasses.replace(ctx, remote_logs=remote)
+
+    state, ti_id = _first_poke(sessions, ctx, "third_r")
+    assert state is TI.UP_FOR_RESCHEDULE
+    assert list(spools.iterdir()) == []  # a rescheduled poke uploads nothing, spools no more
+    assert _next_poke(sessions, ctx, ti_id) is TI.UP_FOR_RESCHEDULE
+    assert _next_poke(sessions, ctx, ti_id) is TI.SUCCESS
+
+    [attempt] = attempts(sessions, ti_id)
+    assert attempt.log_remote_url is not None
+    assert attempt.log_remote_start == 0
+    uploaded = s3.get(attempt.log_remote_url)
+    assert [f"poke {n} of sensor third_r" in uploaded for n in (1, 2, 3)] == [True] * 3
+    assert uploaded.endswith(attempt.log or "")
+    assert len(uploaded) == attempt.log_start + len(attempt.log or "")
+    assert list(spools.iterdir()) == []
 
 
 def test_the_timeout_counts_from_the_first_poke_and_fails_without_a_retry(
