@@ -67,7 +67,7 @@ def record_process_heartbeat(
             pid=_pid(key),
             started_at=now,
             last_heartbeat_at=now,
-        ),  # fmt: skip
+        ),
     )
 
 
