@@ -284,11 +284,13 @@ class SchedulerSettings(_Section):
     tick_interval: Duration = timedelta(seconds=1)
     """Pause between two scheduler ticks (a wake-up cuts it short)."""
     zombie_threshold: Duration = timedelta(seconds=60)
-    """A running task instance whose heartbeat is older than this is a zombie."""
+    """A running task instance whose heartbeat is older than this is a zombie; a worker or
+    notifier whose own heartbeat is older reads as silent on the home page."""
     parallelism: Count = 32
     """Most task instances queued or running at once, across all DAGs."""
     heartbeat_interval: Duration = timedelta(seconds=5)
-    """How often workers record a heartbeat for their running task instances."""
+    """How often workers record a heartbeat for their running task instances, and workers
+    and notifiers one of their own."""
     parse_interval: Duration = timedelta(seconds=1.5)
     """How often DAG files are re-scanned for changes."""
     create_cron_data_intervals: bool = False

@@ -31,6 +31,7 @@ from engine.executors.local import LocalExecutor
 from engine.models import User
 from engine.models.crypto import ensure_key_file
 from engine.runtime.database import session_factory_for
+from engine.runtime.heartbeat import run_notifier
 from engine.runtime.interrupt import Echo, Interrupts, record_interrupted, watch_interrupts
 from engine.runtime.processes import (
     SchedulerProcess,
@@ -118,8 +119,12 @@ class Standalone:
         logger.info("standalone stopped")
 
     def _start_notifier(self, stop: threading.Event) -> threading.Thread:
-        interval = self.settings.alerts.poll_interval
-        return start_thread("loom-notifier", self.notifier.run, stop, interval)
+        return start_thread("loom-notifier", self._run_notifier, stop)
+
+    def _run_notifier(self, stop: threading.Event) -> None:
+        run_notifier(
+            self.notifier, stop, settings=self.settings, session_factory=self.session_factory
+        )
 
     def _start_triggerer(self, stop: threading.Event) -> threading.Thread:
         return start_thread("loom-triggerer", self.triggerer.run, stop)
