@@ -24,6 +24,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from engine.config import Settings
+from engine.config.schema import local_url
 from engine.metrics.exposition import use_multiprocess_dir
 from engine.runtime.generated import WEBSERVER_SECRET_FILE
 from engine.runtime.processlog import configure_logging
@@ -92,7 +93,7 @@ def serve_in_thread(settings: Settings, stop_event: threading.Event) -> threadin
 
     thread = threading.Thread(target=run, name="loom-webserver", daemon=True)
     thread.start()
-    logger.info("webserver on http://%s:%s/ (API docs at /api/v2/docs)", web.host, web.port)
+    logger.info("webserver on %s/ (API docs at /api/v2/docs)", local_url(web.host, web.port))
     return thread
 
 

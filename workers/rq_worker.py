@@ -41,7 +41,9 @@ from engine.config.schema import LoggingSettings
 from engine.executors.base import LOOM_ENTRY_POINTS
 from engine.executors.rq_executor import job_queues
 from engine.metrics.retired import retire_process
+from engine.models.heartbeats import ProcessKind
 from engine.priority import QUEUE_NAMES, QUEUE_PREFIX, is_queue_name, queue_name
+from engine.runtime.heartbeat import HeartbeatSettings, ProcessHeartbeat
 from engine.runtime.processlog import configure_logging
 from engine.runtime.redisconn import check, connect
 from workers.entrypoints import RunsOnlyEntryPoints
@@ -76,7 +78,8 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
     """Run one RQ worker in this process until stopped (or, in burst mode, idle).
 
     ``prepare`` loads settings and the database engine once, before jobs fork from this
-    process. Returns whether any job was processed.
+    process, and records the worker's heartbeat (``process_heartbeat``) while it works.
+    Returns whether any job was processed.
     """
     connection = connect(options.redis_url)
     check(connection)  # a refused password is one clear line, not RQ's traceback
@@ -92,8 +95,7 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
         entry_points=options.entry_points,
         **extra,
     )
-    if prepare:
-        _prepare_entry()
+    beating = _prepare_entry() if prepare else contextlib.nullcontext()
     logger.info(
         "worker %s on %s (%s, %s)",
         worker.name,
@@ -101,12 +103,13 @@ def run_worker(options: WorkerOptions, *, prepare: bool = True) -> bool:
         "fork" if options.fork else "no fork",
         options.dequeue_strategy,
     )
-    worked: bool = worker.work(
-        burst=options.burst,
-        with_scheduler=True,
-        dequeue_strategy=DequeueStrategy(options.dequeue_strategy),
-        logging_level=options.logging.level,
-    )
+    with beating:
+        worked: bool = worker.work(
+            burst=options.burst,
+            with_scheduler=True,
+            dequeue_strategy=DequeueStrategy(options.dequeue_strategy),
+            logging_level=options.logging.level,
+        )
     return worked
 
 
@@ -163,13 +166,18 @@ class LoomSimpleWorker(RunsOnlyEntryPoints, _StopsPromptly, SimpleWorker):
     """RQ's in-process worker, stopping promptly, running only Loom's jobs."""
 
 
-def _prepare_entry() -> None:
+def _prepare_entry() -> ProcessHeartbeat:
+    """Warm the job entry up, recover what a killed worker of this host left running; the
+    worker's own heartbeat, to run around its work loop."""
     from engine.runtime.recovery import recover_orphans
     from workers.entry import warm_up
 
     shared = warm_up()
     # Tries an earlier worker on this host left running when it was killed.
     recover_orphans(shared.settings, shared.session_factory)
+    return ProcessHeartbeat(
+        ProcessKind.WORKER, HeartbeatSettings.from_settings(shared.settings), shared.session_factory
+    )
 
 
 def run_workers(options: WorkerOptions, concurrency: int) -> int:

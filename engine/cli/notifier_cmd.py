@@ -18,10 +18,12 @@ def command(once: bool, output: str) -> None:
 
     Fans each event out into deliveries (e-mail through ``smtp``, webhooks under
     ``webhooks``), sends them with retries and backoff, and records every outcome
-    (``GET /api/v2/notifications``). Several notifiers may run side by side.
+    (``GET /api/v2/notifications``). Several notifiers may run side by side; each
+    records its heartbeat, which the home page reads.
     """
     from engine.delivery.notifications import build_notifier
     from engine.runtime.endpoints import notifier_metrics
+    from engine.runtime.heartbeat import run_notifier
     from engine.runtime.processlog import configure_logging
 
     ctx = loom_context()
@@ -32,4 +34,6 @@ def command(once: bool, output: str) -> None:
         return
     configure_logging(settings.logging)
     with notifier_metrics(settings):
-        notifier.run(stop_on_signals(), settings.alerts.poll_interval)
+        run_notifier(
+            notifier, stop_on_signals(), settings=settings, session_factory=ctx.session_factory
+        )

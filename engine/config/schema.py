@@ -285,11 +285,13 @@ class SchedulerSettings(_Section):
     tick_interval: Duration = timedelta(seconds=1)
     """Pause between two scheduler ticks (a wake-up cuts it short)."""
     zombie_threshold: Duration = timedelta(seconds=60)
-    """A running task instance whose heartbeat is older than this is a zombie."""
+    """A running task instance whose heartbeat is older than this is a zombie; a worker or
+    notifier whose own heartbeat is older reads as silent on the home page."""
     parallelism: Count = 32
     """Most task instances queued or running at once, across all DAGs."""
     heartbeat_interval: Duration = timedelta(seconds=5)
-    """How often workers record a heartbeat for their running task instances."""
+    """How often workers record a heartbeat for their running task instances, and workers
+    and notifiers one of their own."""
     parse_interval: Duration = timedelta(seconds=1.5)
     """How often DAG files are re-scanned for changes."""
     create_cron_data_intervals: bool = False
@@ -317,6 +319,12 @@ class WorkerSettings(_Section):
     what a leaking task can grow; a changed DAG file or a dead child replaces it too)."""
 
 
+def local_url(host: str, port: int) -> str:
+    """The web UI's address as a browser on this machine opens it."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
 class WebserverSettings(_Section):
     """The web UI and the REST API."""
 
@@ -335,7 +343,8 @@ class WebserverSettings(_Section):
     keepalive: Duration = timedelta(seconds=5)
     """How long an idle client connection is kept open for its next request."""
     base_url: HttpUrl = "http://127.0.0.1:8080"
-    """Public URL of the web UI, used in links in e-mails and webhooks."""
+    """Public URL of the web UI, used in links in e-mails and webhooks. Unset, it follows
+    ``host`` and ``port`` (``http://127.0.0.1:<port>`` when listening on every address)."""
     access_token_ttl: Duration = timedelta(minutes=15)
     """Lifetime of a JWT access token."""
     refresh_token_ttl: Duration = timedelta(days=7)
@@ -344,6 +353,13 @@ class WebserverSettings(_Section):
     """Reverse proxies in front of the webserver whose X-Forwarded-For and -Proto are trusted."""
     access_log: bool = True
     """One log line per request; ``loom standalone`` turns it off unless set (``--access-log``)."""
+
+    @model_validator(mode="after")
+    def _base_url_follows_the_address(self) -> WebserverSettings:
+        if "base_url" not in self.model_fields_set:
+            # Frozen, and not a field the user set: written past pydantic's guard.
+            object.__setattr__(self, "base_url", local_url(self.host, self.port))
+        return self
 
 
 class LoginSettings(_Section):

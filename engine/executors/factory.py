@@ -35,6 +35,8 @@ def build_executor(
         from engine.executors.rq_executor import RQExecutor
 
         return RQExecutor(settings.redis.url, job_func=job_func)
+    from engine.runtime.heartbeat import HeartbeatSettings  # here: RQ schedulers need none
+
     forkserver.preload(*_pool_libraries(settings.database.url))
     return LocalExecutor(
         settings.executor.concurrency,
@@ -42,6 +44,7 @@ def build_executor(
         on_job_done=on_job_done,
         logging_settings=settings.logging,
         stop_timeout=stop_timeout,
+        heartbeat=HeartbeatSettings.from_settings(settings, with_database=True),
     )
 
 

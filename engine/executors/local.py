@@ -13,7 +13,8 @@ calling the job function (``workers.entry.run_job``) with ``ti_id`` and ``try_nu
 and reports back over its pipe. A task may submit follow-up jobs from inside a pool
 process through :func:`child_executor`, which forwards them to the parent. A process
 that dies is replaced; its job is dropped, like a job lost from Redis, and the
-database's reconciliation takes it from there.
+database's reconciliation takes it from there. Given ``heartbeat`` settings, each pool
+process records its own heartbeat as a worker (:mod:`engine.runtime.heartbeat`).
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ from datetime import datetime
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.config.schema import LoggingSettings
 from engine.executors.base import DEFAULT_JOB_FUNC, TaskJob
 from engine.runtime import forkserver, proctree
 from engine.runtime.processlog import configure_logging
 from engine.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from engine.runtime.heartbeat import HeartbeatSettings
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +120,7 @@ class LocalExecutor:
         clock: Callable[[], datetime] = utcnow,
         on_job_done: Callable[[], None] | None = None,
         logging_settings: LoggingSettings | None = None,
+        heartbeat: HeartbeatSettings | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -128,6 +133,7 @@ class LocalExecutor:
         self._clock = clock
         self._on_job_done = on_job_done
         self._logging = logging_settings or _logging_like_this_process()
+        self._heartbeat = heartbeat
         self._lock = threading.Lock()
         self._queues = _Queues()
         self._slots: list[_Slot] = []
@@ -295,7 +301,13 @@ class LocalExecutor:
         parent_end, child_end = context.Pipe()
         process = context.Process(
             target=_child_main,
-            args=(child_end, self._job_func, self._logging, forkserver.Surroundings.now()),
+            args=(
+                child_end,
+                self._job_func,
+                self._logging,
+                forkserver.Surroundings.now(),
+                self._heartbeat,
+            ),
             name="loom-local-worker",
             daemon=True,
         )
@@ -426,14 +438,27 @@ def _child_main(
     job_func: str,
     logging_settings: LoggingSettings,
     surroundings: forkserver.Surroundings,
+    heartbeat: HeartbeatSettings | None,
 ) -> None:
-    """A pool process: run jobs the parent sends until it sends ``None``."""
+    """A pool process: run jobs the parent sends until it sends ``None``, heartbeating as
+    a worker when ``heartbeat`` says how."""
     global _child_link
     surroundings.enter()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     configure_logging(logging_settings)
     link = _child_link = _ParentLink(conn)
     func = _import_function(job_func)
+    if heartbeat is None:
+        _run_jobs(conn, func, link)
+        return
+    from engine.models.heartbeats import ProcessKind
+    from engine.runtime.heartbeat import ProcessHeartbeat
+
+    with ProcessHeartbeat(ProcessKind.WORKER, heartbeat):
+        _run_jobs(conn, func, link)
+
+
+def _run_jobs(conn: Connection, func: Callable[..., Any], link: _ParentLink) -> None:
     while True:
         try:
             message = conn.recv()

@@ -22,6 +22,8 @@ from engine.models.dags import DagVersion as DagVersion
 from engine.models.dags import DagWarning as DagWarning
 from engine.models.dags import ParseImportError as ParseImportError
 from engine.models.dags import SerializedDag as SerializedDag
+from engine.models.heartbeats import ProcessHeartbeat as ProcessHeartbeat
+from engine.models.heartbeats import ProcessKind as ProcessKind
 from engine.models.heartbeats import SchedulerHeartbeat as SchedulerHeartbeat
 from engine.models.operations import DeadLetter as DeadLetter
 from engine.models.operations import DeadLetterState as DeadLetterState

@@ -1,8 +1,10 @@
-"""Liveness of the scheduler processes, read by the health check."""
+"""Liveness of Loom's processes: schedulers (read by the health check), workers and
+notifiers (read by the home page)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,5 +20,27 @@ class SchedulerHeartbeat(Base):
 
     scheduler_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
     hostname: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class ProcessKind(StrEnum):
+    """The processes that heartbeat themselves in :class:`ProcessHeartbeat`."""
+
+    WORKER = "worker"
+    """An RQ worker (``loom worker``) or a local executor's pool process (standalone)."""
+    NOTIFIER = "notifier"
+
+
+class ProcessHeartbeat(Base):
+    """The last heartbeat of one worker or notifier process (``host:pid``), written every
+    ``scheduler.heartbeat_interval`` while it runs and deleted when it stops cleanly."""
+
+    __tablename__ = "process_heartbeat"
+
+    process_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    hostname: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    pid: Mapped[int] = mapped_column(sa.Integer())
     started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
-from engine.config.schema import LoggingSettings
+from engine.config.schema import LoggingSettings, local_url
 from engine.delivery.dispatcher import Dispatcher
 from engine.delivery.notifications import build_notifier
 from engine.errors import LoomError
@@ -31,6 +31,7 @@ from engine.executors.local import LocalExecutor
 from engine.models import User
 from engine.models.crypto import ensure_key_file
 from engine.runtime.database import session_factory_for
+from engine.runtime.heartbeat import run_notifier
 from engine.runtime.interrupt import Echo, Interrupts, record_interrupted, watch_interrupts
 from engine.runtime.processes import (
     SchedulerProcess,
@@ -87,8 +88,8 @@ class Standalone:
             f"dead letters:  {dead_letters or 'kept in the database'}",
             f"alerts:        {_alert_channels(s)}",
             f"triggerer:     capacity {s.triggerer.capacity}",
-            f"web UI:        http://{s.webserver.host}:{s.webserver.port}/",
-            f"REST API:      http://{s.webserver.host}:{s.webserver.port}/api/v2/docs",
+            f"web UI:        {local_url(s.webserver.host, s.webserver.port)}/",
+            f"REST API:      {local_url(s.webserver.host, s.webserver.port)}/api/v2/docs",
             f"sign in as:    {self._sign_in_hint()}",
         ]
 
@@ -118,8 +119,12 @@ class Standalone:
         logger.info("standalone stopped")
 
     def _start_notifier(self, stop: threading.Event) -> threading.Thread:
-        interval = self.settings.alerts.poll_interval
-        return start_thread("loom-notifier", self.notifier.run, stop, interval)
+        return start_thread("loom-notifier", self._run_notifier, stop)
+
+    def _run_notifier(self, stop: threading.Event) -> None:
+        run_notifier(
+            self.notifier, stop, settings=self.settings, session_factory=self.session_factory
+        )
 
     def _start_triggerer(self, stop: threading.Event) -> threading.Thread:
         return start_thread("loom-triggerer", self.triggerer.run, stop)
@@ -165,9 +170,12 @@ def with_web_address(
     """``settings`` with the webserver keys given on the command line (``--host``,
     ``--port``, ``--access-log``) where given."""
     given = (("host", host), ("port", port), ("access_log", access_log))
-    update = {key: value for key, value in given if value is not None}
+    update: dict[str, object] = {key: value for key, value in given if value is not None}
     if not update:
         return settings
+    web = settings.webserver
+    if "base_url" not in web.model_fields_set:  # it follows the address given
+        update["base_url"] = local_url(host or web.host, port or web.port)
     webserver = settings.webserver.model_copy(update=update)
     return settings.model_copy(update={"webserver": webserver})
 

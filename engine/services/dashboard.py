@@ -4,9 +4,10 @@ and whether the long-running processes are alive.
 
 A run or task instance is *in the window* when its row changed within it (``updated_at``:
 it was created, moved state, started, ended or heartbeat). Liveness comes only from what
-the processes record: schedulers and triggerers write a heartbeat row each; workers
-heartbeat the tries they run (``task_instance.last_heartbeat_at``), not themselves; the
-notifier records none. Functions take ``session`` keyword-only and never commit.
+the processes record: schedulers and triggerers write a heartbeat row each; workers and
+notifiers write theirs in ``process_heartbeat`` (a row per process, deleted when it stops
+cleanly, so that a row left silent is a process that died). Functions take ``session``
+keyword-only and never commit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.models import DagRun, DeadLetter, DeadLetterState, Pool, TaskInstance
+from engine.models import (
+    DagRun,
+    DeadLetter,
+    DeadLetterState,
+    Pool,
+    ProcessHeartbeat,
+    ProcessKind,
+    TaskInstance,
+)
+from engine.scheduling.heartbeats import FORGET_AFTER
 from engine.services.deadletters import DeadLetterFilter, dead_letter_query
 from engine.services.health import (
     HEALTHY,
@@ -133,7 +143,9 @@ class Thresholds:
     scheduler: timedelta
     triggerer: timedelta
     worker: timedelta
-    """A running try's heartbeat (``scheduler.zombie_threshold``)."""
+    """A worker process's own heartbeat (``scheduler.zombie_threshold``)."""
+    notifier: timedelta
+    """A notifier's heartbeat (``scheduler.zombie_threshold`` too)."""
 
 
 def liveness(
@@ -144,11 +156,14 @@ def liveness(
     triggerer, triggered = check_triggerer(sessions, now=now, threshold=thresholds.triggerer)
     with sessions() as session:
         workers = worker_liveness(session=session, now=now, threshold=thresholds.worker)
+        notifier = process_liveness(
+            session=session, kind=ProcessKind.NOTIFIER, now=now, threshold=thresholds.notifier
+        )
     return [
         _from_health("scheduler", scheduler, beat),
         _from_health("triggerer", triggerer, triggered),
         workers,
-        Liveness("notifier", NO_HEARTBEAT, None, "the notifier does not write one"),
+        notifier,
     ]
 
 
@@ -161,21 +176,49 @@ def _from_health(name: str, health: ComponentHealth | None, beat: datetime | Non
     return Liveness(name, health.status, beat, health.detail or "heartbeat too old")
 
 
-def worker_liveness(*, session: Session, now: datetime, threshold: timedelta) -> Liveness:
-    """Workers heartbeat only the tries they run: the latest heartbeat of a running task
-    instance, or no heartbeat recorded when none runs."""
-    running = TaskInstance.state == TaskInstanceState.RUNNING
-    count, latest = session.execute(
-        sa.select(sa.func.count(), sa.func.max(TaskInstance.last_heartbeat_at)).where(running)
-    ).one()
-    if not count or latest is None:
-        return Liveness(
-            "workers",
-            NO_HEARTBEAT,
-            None,
-            "workers heartbeat only while they run a task, and none runs",
+LIVENESS_NAMES = {ProcessKind.WORKER: "workers", ProcessKind.NOTIFIER: "notifier"}
+"""The home page's name of each kind of process in ``process_heartbeat``."""
+
+
+def process_liveness(
+    *, session: Session, kind: ProcessKind, now: datetime, threshold: timedelta
+) -> Liveness:
+    """The ``kind`` processes: *N alive* (a heartbeat within ``threshold``) and *M silent*
+    (older: gone without a clean stop); healthy while one is alive, unhealthy when all are
+    silent, no heartbeat when none ran (within :data:`FORGET_AFTER`)."""
+    alive, silent, latest = _process_counts(session, kind, now - threshold, now - FORGET_AFTER)
+    name = LIVENESS_NAMES[kind]
+    if not alive and not silent:
+        return Liveness(name, NO_HEARTBEAT, None, f"no {kind.value} has run")
+    detail = f"{alive} alive" + (f", {silent} silent" if silent else "")
+    return Liveness(name, HEALTHY if alive else UNHEALTHY, latest, detail)
+
+
+def _process_counts(
+    session: Session, kind: ProcessKind, cutoff: datetime, forgotten: datetime
+) -> tuple[int, int, datetime | None]:
+    """Processes of ``kind`` alive since ``cutoff``, silent since (not before ``forgotten``),
+    and the latest heartbeat of any."""
+    beat = ProcessHeartbeat.last_heartbeat_at
+    fresh = sa.case((beat >= cutoff, 1), else_=0)
+    alive, total, latest = session.execute(
+        sa.select(sa.func.sum(fresh), sa.func.count(), sa.func.max(beat)).where(
+            ProcessHeartbeat.kind == kind.value, beat >= forgotten
         )
-    tries = f"{count} running task{'s' if count != 1 else ''}"
-    if now - latest > threshold:
-        return Liveness("workers", UNHEALTHY, latest, f"{tries}; latest heartbeat too old")
-    return Liveness("workers", HEALTHY, latest, f"{tries}; latest heartbeat within the threshold")
+    ).one()
+    return int(alive or 0), int(total) - int(alive or 0), latest
+
+
+def worker_liveness(*, session: Session, now: datetime, threshold: timedelta) -> Liveness:
+    """The worker processes (:func:`process_liveness`) and, as detail, how many tries run."""
+    workers = process_liveness(
+        session=session, kind=ProcessKind.WORKER, now=now, threshold=threshold
+    )
+    running = _count(
+        session,
+        sa.select(TaskInstance.id).where(TaskInstance.state == TaskInstanceState.RUNNING),
+    )
+    tries = f"{running} running task{'s' if running != 1 else ''}"
+    return Liveness(
+        workers.name, workers.status, workers.last_heartbeat, f"{workers.detail}; {tries}"
+    )

@@ -51,6 +51,10 @@ def test_sign_in_lands_on_the_home_page(page: Page, loom: Deployment) -> None:
     expect(page.get_by_role("heading", name="Home", exact=True)).to_be_visible()
     health = page.locator("table.health")
     expect(health.locator('tr[data-component="scheduler"]')).to_contain_text("healthy")
+    workers = health.locator('tr[data-component="workers"]')
+    expect(workers).to_contain_text("✓ healthy")  # an idle worker's own heartbeat
+    expect(workers).to_contain_text("1 alive")
+    # This deployment runs no notifier.
     expect(health.locator('tr[data-component="notifier"]')).to_contain_text("no heartbeat recorded")
     expect(page.get_by_role("list", name="Runs by state")).to_be_visible()
     waiting = page.locator('[data-waiting="import_errors"]')

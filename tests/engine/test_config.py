@@ -53,6 +53,22 @@ def test_defaults_are_the_embedded_setup(tmp_path: Path) -> None:
     assert settings.core.parse_parallelism >= 1
 
 
+def test_the_public_url_follows_the_address_unless_set(tmp_path: Path) -> None:
+    """Alert links point where the UI listens: another port moves them too."""
+    from engine.runtime.standalone import with_web_address
+
+    assert load_settings({}, cwd=tmp_path).webserver.base_url == "http://127.0.0.1:8080"
+    moved = load_settings({"LOOM__WEBSERVER__PORT": "8081"}, cwd=tmp_path)
+    assert moved.webserver.base_url == "http://127.0.0.1:8081"
+    everywhere = {"LOOM__WEBSERVER__HOST": "0.0.0.0", "LOOM__WEBSERVER__PORT": "9000"}
+    assert load_settings(everywhere, cwd=tmp_path).webserver.base_url == "http://127.0.0.1:9000"
+    flagged = with_web_address(load_settings({}, cwd=tmp_path), host=None, port=8082)
+    assert flagged.webserver.base_url == "http://127.0.0.1:8082"
+    public = {"LOOM__WEBSERVER__BASE_URL": "https://loom.example.com", **everywhere}
+    kept = with_web_address(load_settings(public, cwd=tmp_path), host=None, port=8082)
+    assert kept.webserver.base_url == "https://loom.example.com"
+
+
 def test_loom_home_defaults_to_dot_loom_in_the_working_directory(tmp_path: Path) -> None:
     settings = load_settings({}, cwd=tmp_path)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -122,6 +123,10 @@ def test_trigger_run_inspect_clear_and_mark() -> None:
     assert run_state("first") == "success"
 
 
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+"""When a task's log line was written (UTC), at its start."""
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("standalone")
 def test_tasks_logs_follow_prints_a_running_try_live(tmp_path: Path) -> None:
@@ -147,7 +152,7 @@ def test_tasks_logs_follow_prints_a_running_try_live(tmp_path: Path) -> None:
             first = lines.get(timeout=60)
             # Printed while the task still waits at its gate, so it was streamed, not read
             # at the finish.
-            assert first == "waiting at the gate\n"
+            assert re.fullmatch(rf"{STAMP} waiting at the gate\n", first)
             assert run_state("live", "gated") == "running"
             (tmp_path / "gate").touch()
             assert follower.wait(timeout=60) == 0

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.models import DagRun, TaskInstance
-from engine.scheduling.heartbeats import record_scheduler_heartbeat
+from engine.models import DagRun, ProcessKind, TaskInstance
+from engine.scheduling.heartbeats import record_process_heartbeat, record_scheduler_heartbeat
 from engine.security.roles import create_role
 from engine.security.users import create_user
 from engine.state import TaskInstanceState
@@ -124,13 +124,29 @@ def test_health_from_heartbeats_and_honest_about_none(app: Flask, client: FlaskC
     page = text_of(client.get("/"))
     assert component(page, "scheduler").startswith("Scheduler ✓ healthy")
     assert now.strftime("%Y-%m-%d %H:%M:%S") in component(page, "scheduler")
-    assert "1 running task; latest heartbeat within the threshold" in component(page, "workers")
-    assert "the notifier does not write one" in component(page, "notifier")
+    # A running try without a worker's own heartbeat is no proof of a live worker.
+    assert "no worker has run; 1 running task" in component(page, "workers")
+    assert "no notifier has run" in component(page, "notifier")
     assert "no heartbeat recorded" in component(page, "triggerer")
     with app.app_context():
-        record_scheduler_heartbeat(session=db.session(), now=now - timedelta(hours=1), id="host:1")
+        session = db.session()
+        for key, ago in (("host:2", 5), ("host:3", 3600)):  # host:3 died without a clean stop
+            at = now - timedelta(seconds=ago)
+            record_process_heartbeat(session=session, kind=ProcessKind.WORKER, now=at, id=key)
+        record_process_heartbeat(session=session, kind=ProcessKind.NOTIFIER, now=now, id="host:2")
         db.commit()
-    assert "✗ unhealthy" in component(text_of(client.get("/")), "scheduler")
+    page = text_of(client.get("/"))
+    assert component(page, "workers").startswith("Workers ✓ healthy 1 alive, 1 silent; 1 running")
+    assert component(page, "notifier").startswith("Notifier ✓ healthy 1 alive")
+    with app.app_context():
+        session = db.session()
+        record_scheduler_heartbeat(session=session, now=now - timedelta(hours=1), id="host:1")
+        old = now - timedelta(hours=1)
+        record_process_heartbeat(session=session, kind=ProcessKind.WORKER, now=old, id="host:2")
+        db.commit()
+    page = text_of(client.get("/"))
+    assert "✗ unhealthy" in component(page, "scheduler")
+    assert component(page, "workers").startswith("Workers ✗ unhealthy 0 alive, 2 silent")
 
 
 def test_pools_import_errors_and_dead_letters(app: Flask, client: FlaskClient) -> None:

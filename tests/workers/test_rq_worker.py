@@ -13,6 +13,7 @@ from pathlib import Path
 from subprocess import PIPE
 
 import pytest
+import sqlalchemy as sa
 from redis import Redis
 from rq import Queue
 
@@ -203,3 +204,42 @@ def test_parse_queues() -> None:
     assert parse_queues(["gpu,high"]) == ("loom.gpu", "loom.high")  # a named queue
     with pytest.raises(ValueError, match="unknown queue"):
         parse_queues(["no/such"])
+
+
+def _worker_beats(url: str) -> dict[int, datetime]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                sa.text(
+                    "SELECT pid, last_heartbeat_at FROM process_heartbeat WHERE kind = 'worker'"
+                )
+            )
+            return {int(pid): beat for pid, beat in found}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.redis
+def test_a_worker_heartbeats_itself_while_idle_and_removes_its_row_on_a_clean_stop(
+    redis_conn: Redis, db_url: str
+) -> None:
+    env = {
+        **_env(),
+        "LOOM__DATABASE__URL": db_url,
+        "LOOM__SCHEDULER__HEARTBEAT_INTERVAL": "200ms",
+    }
+    worker = subprocess.Popen([*LOOM_WORKER, "--no-fork"], cwd=ROOT, env=env, stderr=PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while worker.pid not in _worker_beats(db_url):
+            assert time.monotonic() < deadline, "the worker wrote no heartbeat"
+            time.sleep(0.1)
+        first = _worker_beats(db_url)[worker.pid]
+        while _worker_beats(db_url)[worker.pid] == first:
+            assert time.monotonic() < deadline, "the worker's heartbeat was not refreshed"
+            time.sleep(0.1)
+    finally:
+        stderr = _stop(worker)
+    assert worker.returncode == 0, stderr.decode()
+    assert _worker_beats(db_url) == {}

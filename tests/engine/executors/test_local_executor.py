@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -9,8 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from engine.config.schema import DatabaseSettings
 from engine.executors import LocalExecutor, TaskJob
+from engine.runtime.heartbeat import HeartbeatSettings
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records, record_times
 
 JOBS = "tests.engine.executors.jobs"
@@ -31,7 +35,7 @@ def record_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def make_executor(record_file: Path) -> Iterator[Callable[..., LocalExecutor]]:
     started: list[LocalExecutor] = []
 
-    def make(job_func: str = "record_in_file", concurrency: int = 1, **kw: float) -> LocalExecutor:
+    def make(job_func: str = "record_in_file", concurrency: int = 1, **kw: object) -> LocalExecutor:
         executor = LocalExecutor(concurrency, job_func=f"{JOBS}.{job_func}", **kw)  # type: ignore[arg-type]
         started.append(executor)
         return executor
@@ -224,3 +228,29 @@ def test_pool_processes_fork_from_the_frozen_forkserver_with_the_parents_surroun
     executor.submit(_job(1))
     _wait_until(lambda: record_file.exists() and record_file.read_text().endswith("\n"))
     assert record_file.read_text() == f"marked:{tmp_path}:True\n"
+
+
+def test_each_pool_process_heartbeats_as_a_worker_until_a_clean_stop(
+    make_executor: Callable[..., LocalExecutor], db_url: str
+) -> None:
+    beat = HeartbeatSettings(
+        interval=timedelta(milliseconds=100),
+        forget_dead_here=False,
+        database=DatabaseSettings(url=db_url),
+    )
+    executor = make_executor(concurrency=2, heartbeat=beat)
+    executor.start()
+    engine = sa.create_engine(db_url)
+
+    def worker_pids() -> set[int]:
+        with engine.connect() as connection:
+            query = "SELECT pid FROM process_heartbeat WHERE kind = 'worker'"
+            return {int(pid) for (pid,) in connection.execute(sa.text(query))}
+
+    try:
+        _wait_until(lambda: len(worker_pids()) == 2)
+        assert os.getpid() not in worker_pids()  # the pool's processes, not the scheduler's
+        executor.stop()
+        assert worker_pids() == set()
+    finally:
+        engine.dispose()

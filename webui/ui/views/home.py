@@ -72,4 +72,5 @@ def _thresholds() -> dashboard.Thresholds:
         scheduler=scheduler_threshold(settings.scheduler.tick_interval),
         triggerer=settings.triggerer.heartbeat_threshold,
         worker=settings.scheduler.zombie_threshold,
+        notifier=settings.scheduler.zombie_threshold,
     )
