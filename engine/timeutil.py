@@ -38,3 +38,22 @@ def log_time(moment: datetime) -> str:
         f"{u.year:04d}-{u.month:02d}-{u.day:02d} {u.hour:02d}:{u.minute:02d}:{u.second:02d},"
         f"{u.microsecond // 1000:03d}"
     )
+
+
+def split_log_time(line: str) -> tuple[datetime | None, str]:
+    """A log line's time (as :func:`log_time` wrote it at its start) and the rest of the
+    line; ``(None, line)`` for a line that does not start with one (the rest of a cut
+    line, a record's traceback)."""
+    stamp, _, rest = line.partition(" ")
+    day, _, rest = rest.partition(" ")
+    head = f"{stamp} {day}"
+    if len(head) != LOG_TIME_LENGTH or head[4] != "-" or head[19] != ",":
+        return None, line
+    try:
+        moment = datetime.strptime(head, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC)
+    except ValueError:
+        return None, line
+    return moment, rest
+
+
+LOG_TIME_LENGTH = len("2026-12-05 07:42:11,123")

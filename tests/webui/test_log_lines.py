@@ -3,10 +3,13 @@ whole, stamp and all, in a later answer; the UI's follower gets the text as it i
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
+from engine.timeutil import log_time
 from tests.webui.conftest import bearer, login, template_app
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import app_session, attempt_of
@@ -24,12 +27,26 @@ def set_log(app: Flask, log: str, state: str) -> None:
         attempt.log, attempt.log_start, attempt.state = log, 0, state
 
 
-def events(app: Flask, token: int | None = None) -> tuple[list[str], int]:
+def answer(app: Flask, token: int | None = None) -> dict[str, Any]:
     client = app.test_client()
     headers = bearer(login(client, "admin")["access_token"])
     query = "" if token is None else f"?token={token}"
-    body = client.get(LOG_PATH + query, headers=headers).get_json()
-    return [line["event"] for line in body["content"]], int(body["continuation_token"])
+    body: dict[str, Any] = client.get(LOG_PATH + query, headers=headers).get_json()
+    return body
+
+
+def events(app: Flask, token: int | None = None) -> tuple[list[str], int]:
+    """Each line as it was written (its time put back in front), and the next token."""
+    body = answer(app, token)
+    lines = [
+        f"{_stamp(line['timestamp'])} {line['event']}" if "timestamp" in line else line["event"]
+        for line in body["content"]
+    ]
+    return lines, int(body["continuation_token"])
+
+
+def _stamp(iso: str) -> str:
+    return log_time(datetime.fromisoformat(iso))
 
 
 def test_a_running_try_s_unfinished_line_comes_whole_in_a_later_answer(
@@ -55,3 +72,12 @@ def test_a_finished_try_s_last_line_is_answered_without_its_end(
         [FIRST.rstrip("\n"), "no newline at the end"],
         len(FIRST + "no newline at the end"),
     )
+
+
+def test_a_line_s_time_is_apart_as_in_airflow(template: Path, tmp_path: Path) -> None:
+    """Airflow's structured message: the text in ``event``, its time in ``timestamp``."""
+    app = template_app(template, tmp_path)
+    set_log(app, FIRST + "Traceback (most recent call last):\n", "failed")
+    first, traceback = answer(app)["content"]
+    assert first == {"event": "first line", "timestamp": "2026-12-05T07:42:11.123000Z"}
+    assert traceback == {"event": "Traceback (most recent call last):"}  # no time of its own

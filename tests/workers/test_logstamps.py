@@ -123,3 +123,13 @@ def test_a_process_log_line_reads_like_a_task_log_line(new_york: None) -> None:
     record = logging.LogRecord("engine.x", logging.INFO, __file__, 1, "hello", None, None)
     record.created = T1.timestamp()
     assert UtcFormatter().format(record) == f"{log_time(T1)} INFO engine.x: hello"
+
+
+def test_a_stamped_line_splits_back_into_its_time_and_text() -> None:
+    from engine.timeutil import split_log_time
+
+    assert split_log_time(f"{S1}hello world") == (T1.replace(microsecond=123000), "hello world")
+    assert split_log_time("  File 'x.py', line 1") == (None, "  File 'x.py', line 1")
+    assert split_log_time("2026-13-05 07:42:11,123 no such month") == (
+        None, "2026-13-05 07:42:11,123 no such month",
+    )  # fmt: skip

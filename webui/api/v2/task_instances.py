@@ -2,8 +2,9 @@
 or run), get, mapped instances, patch (state, note), tries, logs per try, XCom entries; and
 ``POST /dags/{dag_id}/clearTaskInstances``.
 
-A log answers lines as ``{"event": line}`` (each line starts with the time it was
-written, UTC) and a ``continuation_token`` (the offset to ask from next: Loom's log
+A log answers lines as Airflow's structured messages, ``{"event": text, "timestamp":
+when}`` (the time each line starts with, UTC; a line without one has no ``timestamp``),
+and a ``continuation_token`` (the offset to ask from next: Loom's log
 offsets); a running try's line still being written comes whole in a later answer.
 ``full_content`` reads from the start whatever the token.
 """
@@ -36,7 +37,7 @@ from engine.services.taskinstances import (
 )
 from engine.services.tasklogs import whole_lines
 from engine.state import TaskInstanceState
-from engine.timeutil import utcnow
+from engine.timeutil import split_log_time, utcnow
 from webui import db
 from webui.api.schemas.common import MAX_LIMIT
 from webui.api.v2.common import V2PageArgs, collection, page, v2_blueprint
@@ -280,10 +281,18 @@ def get_log(
         session=db.session(), ti=ti, try_number=try_number, offset=offset,
         remote=remote_log_store(),
     ))  # fmt: skip
-    lines: list[dict[str, Any]] = [{"event": line} for line in chunk.content.splitlines()]
+    lines = [_message(line) for line in chunk.content.splitlines()]
     if chunk.note is not None:  # the start is in a remote store that could not be read
         lines.insert(0, {"event": chunk.note, "level": "warning", "logger": "loom.remote_logs"})
     return {"content": lines, "continuation_token": str(chunk.next_offset)}
+
+
+def _message(line: str) -> dict[str, Any]:
+    """A log line as Airflow's structured message: its time apart, where it has one."""
+    moment, rest = split_log_time(line)
+    if moment is None:
+        return {"event": line}
+    return {"event": rest, "timestamp": moment.isoformat().replace("+00:00", "Z")}
 
 
 def _offset(token: str | None) -> int:
