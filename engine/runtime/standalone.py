@@ -174,9 +174,10 @@ def with_web_address(
     if not update:
         return settings
     web = settings.webserver
-    if "base_url" not in web.model_fields_set:  # it follows the address given
-        update["base_url"] = local_url(host or web.host, port or web.port)
-    webserver = settings.webserver.model_copy(update=update)
+    # Validated again, not copied: an unset base_url follows the new address there.
+    webserver = type(web).model_validate(
+        {key: getattr(web, key) for key in web.model_fields_set} | update
+    )
     return settings.model_copy(update={"webserver": webserver})
 
 
