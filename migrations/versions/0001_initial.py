@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+from migrations.ddl import JSON, cascade_foreign_key
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -202,9 +201,7 @@ def upgrade() -> None:
         sa.Column("last_scheduling_decision", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dag_id"], ["dag.dag_id"], name=op.f("fk_dag_run_dag_id_dag"), ondelete="CASCADE"
-        ),
+        cascade_foreign_key("dag_run", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dag_run")),
         sa.UniqueConstraint("dag_id", "run_id", name=op.f("uq_dag_run_dag_id_run_id")),
     )
@@ -216,18 +213,8 @@ def upgrade() -> None:
         "role_permission",
         sa.Column("role_id", sa.Integer(), nullable=False),
         sa.Column("permission_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["permission_id"],
-            ["permission.id"],
-            name=op.f("fk_role_permission_permission_id_permission"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["role_id"],
-            ["role.id"],
-            name=op.f("fk_role_permission_role_id_role"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("role_permission", "permission_id", "permission.id"),
+        cascade_foreign_key("role_permission", "role_id", "role.id"),
         sa.PrimaryKeyConstraint("role_id", "permission_id", name=op.f("pk_role_permission")),
     )
     op.create_table(
@@ -238,24 +225,15 @@ def upgrade() -> None:
         sa.Column("fileloc", sa.String(length=1000), nullable=False),
         sa.Column("file_hash", sa.String(length=64), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dag_id"],
-            ["dag.dag_id"],
-            name=op.f("fk_serialized_dag_dag_id_dag"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("serialized_dag", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("dag_id", name=op.f("pk_serialized_dag")),
     )
     op.create_table(
         "user_role",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("role_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["role_id"], ["role.id"], name=op.f("fk_user_role_role_id_role"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user.id"], name=op.f("fk_user_role_user_id_user"), ondelete="CASCADE"
-        ),
+        cascade_foreign_key("user_role", "role_id", "role.id"),
+        cascade_foreign_key("user_role", "user_id", "user.id"),
         sa.PrimaryKeyConstraint("user_id", "role_id", name=op.f("pk_user_role")),
     )
     op.create_table(
@@ -285,12 +263,7 @@ def upgrade() -> None:
         sa.Column("next_retry_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("job_id", sa.String(length=250), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dag_run_id"],
-            ["dag_run.id"],
-            name=op.f("fk_task_instance_dag_run_id_dag_run"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("task_instance", "dag_run_id", "dag_run.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_instance")),
         sa.UniqueConstraint(
             "dag_id", "run_id", "task_id", name=op.f("uq_task_instance_dag_id_run_id_task_id")
@@ -324,12 +297,7 @@ def upgrade() -> None:
         sa.Column("log", sa.Text(), nullable=True),
         sa.Column("log_truncated", sa.Boolean(), nullable=False),
         sa.Column("rendered", JSON, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["task_instance_id"],
-            ["task_instance.id"],
-            name=op.f("fk_task_attempt_task_instance_id_task_instance"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("task_attempt", "task_instance_id", "task_instance.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_task_attempt")),
         sa.UniqueConstraint(
             "task_instance_id",

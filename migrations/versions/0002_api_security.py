@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.ddl import cascade_foreign_key
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 
@@ -16,12 +18,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["user.id"],
-            name=op.f("fk_revoked_session_user_id_user"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("revoked_session", "user_id", "user.id"),
         sa.PrimaryKeyConstraint("session_id", name=op.f("pk_revoked_session")),
     )
     op.create_index(op.f("ix_revoked_session_expires_at"), "revoked_session", ["expires_at"])

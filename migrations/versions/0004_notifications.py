@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
+
+from migrations.ddl import JSON
 
 revision: str = "0004"
 down_revision: str | None = "0003"
 
-JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 TABLE = "notification_delivery"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from migrations.ddl import cascade_foreign_key
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 
@@ -16,8 +18,8 @@ def upgrade() -> None:
         sa.Column("warning_type", sa.String(length=64), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
         sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["dag_id"], ["dag.dag_id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("dag_id", "warning_type"),
+        cascade_foreign_key("dag_warning", "dag_id", "dag.dag_id"),
+        sa.PrimaryKeyConstraint("dag_id", "warning_type", name=op.f("pk_dag_warning")),
     )
 
 

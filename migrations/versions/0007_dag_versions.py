@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from migrations.ddl import JSON, cascade_foreign_key
 
 revision: str = "0007"
 down_revision: str | None = "0006"
-
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -29,9 +28,7 @@ def upgrade() -> None:
         sa.Column("file_hash", sa.String(length=64), nullable=False),
         sa.Column("source_code", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dag_id"], ["dag.dag_id"], name=op.f("fk_dag_version_dag_id_dag"), ondelete="CASCADE"
-        ),
+        cascade_foreign_key("dag_version", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_dag_version")),
         sa.UniqueConstraint(
             "dag_id", "version_number", name=op.f("uq_dag_version_dag_id_version_number")

@@ -4,23 +4,15 @@ A mapped task has one task instance per element of its input, told apart by
 ``map_index`` (-1 for a task that is not mapped); each instance pushes its own XComs.
 A dead letter names the instance it parks by ``map_index`` too.
 ``task_map`` keeps the length of a return value that a mapped task expands over.
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
 down_revision: str | None = "0007"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 _TI_OLD = "uq_task_instance_dag_id_run_id_task_id"
 _TI_NEW = "uq_task_instance_dag_id_run_id_task_id_map_index"

@@ -1,26 +1,18 @@
 """Deferrable tasks: the ``trigger`` table, triggerers' heartbeats, and what a deferred
 task instance resumes with (``trigger_id``, ``next_method``, ``next_kwargs``,
 ``trigger_timeout``).
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from migrations.ddl import JSON
 
 revision: str = "0011"
 down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 _FK = "fk_task_instance_trigger_id_trigger"
 
 

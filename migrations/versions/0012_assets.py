@@ -1,25 +1,16 @@
 """Assets: assets and aliases, their events, the DAGs scheduled on them, the queue of
 events not yet consumed per DAG, and the events each run consumed.
-
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-12-04
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from migrations.ddl import JSON, cascade_foreign_key
 
 revision: str = "0012"
 down_revision: str | None = "0011"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
-
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def upgrade() -> None:
@@ -47,18 +38,8 @@ def upgrade() -> None:
         "asset_alias_asset",
         sa.Column("alias_id", sa.Integer(), nullable=False),
         sa.Column("asset_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["alias_id"],
-            ["asset_alias.id"],
-            name=op.f("fk_asset_alias_asset_alias_id_asset_alias"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["asset_id"],
-            ["asset.id"],
-            name=op.f("fk_asset_alias_asset_asset_id_asset"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("asset_alias_asset", "alias_id", "asset_alias.id"),
+        cascade_foreign_key("asset_alias_asset", "asset_id", "asset.id"),
         sa.PrimaryKeyConstraint("alias_id", "asset_id", name=op.f("pk_asset_alias_asset")),
     )
     op.create_table(
@@ -66,18 +47,8 @@ def upgrade() -> None:
         sa.Column("asset_id", sa.Integer(), nullable=False),
         sa.Column("target_dag_id", sa.String(length=250), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["asset_id"],
-            ["asset.id"],
-            name=op.f("fk_asset_dag_run_queue_asset_id_asset"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["target_dag_id"],
-            ["dag.dag_id"],
-            name=op.f("fk_asset_dag_run_queue_target_dag_id_dag"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("asset_dag_run_queue", "asset_id", "asset.id"),
+        cascade_foreign_key("asset_dag_run_queue", "target_dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("asset_id", "target_dag_id", name=op.f("pk_asset_dag_run_queue")),
     )
     op.create_table(
@@ -91,12 +62,7 @@ def upgrade() -> None:
         sa.Column("source_map_index", sa.Integer(), server_default="-1", nullable=False),
         sa.Column("source_alias_name", sa.String(length=1500), nullable=True),
         sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["asset_id"],
-            ["asset.id"],
-            name=op.f("fk_asset_event_asset_id_asset"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("asset_event", "asset_id", "asset.id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_asset_event")),
     )
     with op.batch_alter_table("asset_event", schema=None) as batch_op:
@@ -108,18 +74,8 @@ def upgrade() -> None:
         "dag_schedule_asset_alias_reference",
         sa.Column("alias_id", sa.Integer(), nullable=False),
         sa.Column("dag_id", sa.String(length=250), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["alias_id"],
-            ["asset_alias.id"],
-            name=op.f("fk_dag_schedule_asset_alias_reference_alias_id_asset_alias"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["dag_id"],
-            ["dag.dag_id"],
-            name=op.f("fk_dag_schedule_asset_alias_reference_dag_id_dag"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("dag_schedule_asset_alias_reference", "alias_id", "asset_alias.id"),
+        cascade_foreign_key("dag_schedule_asset_alias_reference", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint(
             "alias_id", "dag_id", name=op.f("pk_dag_schedule_asset_alias_reference")
         ),
@@ -128,18 +84,8 @@ def upgrade() -> None:
         "dag_schedule_asset_reference",
         sa.Column("asset_id", sa.Integer(), nullable=False),
         sa.Column("dag_id", sa.String(length=250), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["asset_id"],
-            ["asset.id"],
-            name=op.f("fk_dag_schedule_asset_reference_asset_id_asset"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["dag_id"],
-            ["dag.dag_id"],
-            name=op.f("fk_dag_schedule_asset_reference_dag_id_dag"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("dag_schedule_asset_reference", "asset_id", "asset.id"),
+        cascade_foreign_key("dag_schedule_asset_reference", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("asset_id", "dag_id", name=op.f("pk_dag_schedule_asset_reference")),
     )
     op.create_table(
@@ -147,18 +93,8 @@ def upgrade() -> None:
         sa.Column("asset_id", sa.Integer(), nullable=False),
         sa.Column("dag_id", sa.String(length=250), nullable=False),
         sa.Column("task_id", sa.String(length=250), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["asset_id"],
-            ["asset.id"],
-            name=op.f("fk_task_outlet_asset_reference_asset_id_asset"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["dag_id"],
-            ["dag.dag_id"],
-            name=op.f("fk_task_outlet_asset_reference_dag_id_dag"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("task_outlet_asset_reference", "asset_id", "asset.id"),
+        cascade_foreign_key("task_outlet_asset_reference", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint(
             "asset_id", "dag_id", "task_id", name=op.f("pk_task_outlet_asset_reference")
         ),
@@ -167,18 +103,8 @@ def upgrade() -> None:
         "dagrun_asset_event",
         sa.Column("dag_run_id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["dag_run_id"],
-            ["dag_run.id"],
-            name=op.f("fk_dagrun_asset_event_dag_run_id_dag_run"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["event_id"],
-            ["asset_event.id"],
-            name=op.f("fk_dagrun_asset_event_event_id_asset_event"),
-            ondelete="CASCADE",
-        ),
+        cascade_foreign_key("dagrun_asset_event", "dag_run_id", "dag_run.id"),
+        cascade_foreign_key("dagrun_asset_event", "event_id", "asset_event.id"),
         sa.PrimaryKeyConstraint("dag_run_id", "event_id", name=op.f("pk_dagrun_asset_event")),
     )
     with op.batch_alter_table("dagrun_asset_event", schema=None) as batch_op:

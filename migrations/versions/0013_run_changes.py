@@ -5,23 +5,15 @@ scheduler tick advances only the runs whose task instances changed
 Every running run is noted once on upgrade, so that runs in flight are advanced again.
 Note for later migrations: on SQLite, ``batch_alter_table`` on ``task_instance`` or
 ``dag_run`` re-creates the table and drops its triggers; create them again there.
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
 down_revision: str | None = "0012"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 IN_FLIGHT = "('scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule', 'deferred')"
 """Moves between these states are not noted: nothing the advance step decides reads them."""

@@ -3,22 +3,14 @@
 ``GET /api/v2/dags/~/dagRuns/~/taskInstances`` orders by ``task_id``; without an index
 PostgreSQL sorted all task instances for each page (1.2 s over 400,000), with it the
 page is read in index order and stops after ``limit`` rows (0.4 ms).
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0014"
 down_revision: str | None = "0013"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -2,26 +2,18 @@
 
 On SQLite, altering ``dag_run`` re-creates the table, which drops the triggers migration
 0013 put on it: they are created again (on PostgreSQL they stay).
-
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects import postgresql
+
+from migrations.ddl import JSON, cascade_foreign_key
 
 revision: str = "0015"
 down_revision: str | None = "0014"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 NOTE = "INSERT INTO dag_run_change (dag_run_id) VALUES (NEW.id)"
 SQLITE_RUN_TRIGGERS = [
@@ -55,9 +47,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["dag_id"], ["dag.dag_id"], name=op.f("fk_backfill_dag_id_dag"), ondelete="CASCADE"
-        ),
+        cascade_foreign_key("backfill", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_backfill")),
     )
     op.create_index(op.f("ix_backfill_dag_id"), "backfill", ["dag_id"])

@@ -3,23 +3,15 @@
 Plain ``ADD COLUMN`` / ``DROP COLUMN`` on both databases (SQLite has had ``DROP COLUMN``
 since 3.35): no table is re-created, so migration 0013's triggers on ``dag_run`` and
 ``task_instance`` stay as they are.
-
-Revision ID: 0016
-Revises: 0015
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
 down_revision: str | None = "0015"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 TABLES = ("dag_run", "task_instance")
 

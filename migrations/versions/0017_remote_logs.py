@@ -2,23 +2,15 @@
 only its tail (``logging.remote_base_url``).
 
 Plain ``ADD COLUMN`` / ``DROP COLUMN`` on both databases, like 0016.
-
-Revision ID: 0017
-Revises: 0016
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
 down_revision: str | None = "0016"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -1,22 +1,14 @@
 """Process heartbeats: workers and notifiers record themselves (``process_heartbeat``), so
 that the home page tells an idle healthy worker from a dead one.
-
-Revision ID: 0018
-Revises: 0017
-Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
 down_revision: str | None = "0017"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import re
+from collections.abc import Callable
+
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from click.testing import CliRunner
 
 from engine.cli import db_cmd
@@ -239,3 +245,60 @@ def test_the_run_change_triggers_survive_every_later_migration(empty_db_url: str
     assert trigger_names(empty_db_url) >= RUN_CHANGE_TRIGGERS
     migrate.downgrade(empty_db_url, "0013")  # below 0014 and 0015
     assert trigger_names(empty_db_url) >= RUN_CHANGE_TRIGGERS
+
+
+def offline_postgres_sql(step: Callable[..., None], revisions: str) -> str:
+    """The SQL Alembic emits for PostgreSQL without a database (``--sql``)."""
+    config = migrate.alembic_config("postgresql+psycopg://")
+    config.output_buffer = io.StringIO()
+    step(config, revisions, sql=True)
+    return config.output_buffer.getvalue()
+
+
+def sql_per_revision(sql: str) -> dict[str, str]:
+    """Offline SQL cut at Alembic's ``-- Running upgrade A -> B`` lines, keyed by the
+    revision that runs (B upgrading, A downgrading)."""
+    parts = re.split(r"^-- Running (upgrade|downgrade) (\w*) -> (\w*)$", sql, flags=re.M)
+    return {
+        (new if direction == "upgrade" else old): text
+        for direction, old, new, text in zip(*[iter(parts[1:])] * 4, strict=True)
+    }
+
+
+FROZEN_SQL_SHA256 = {
+    "0001": "02d4fd7c37762ab6950157c8d113400ed718821973d6949372255d6daff85b06",
+    "0002": "d21c20af27c7d0b028fd0ce94105aabc7da37dedf1fc2e112cecb8d1f50ae186",
+    "0003": "08606b323fcbb8f120a5c6dc1a4e9004e403e9fe0ea196bb77a8f7ee0e58d93b",
+    "0004": "162c3186792d37a1ae5e848c6bbab196d95267558c8f05017ed04467601d2cf6",
+    "0005": "908e224bcae33f593e008302360db76c49449a5e5639094dda38e2fef5b0c833",
+    "0006": "cd1e36c33cc28788528b867cf9a662947d96e6bf4e56676933eabfdea7739c13",
+    "0007": "24ecf8496426afc4d97e2bb8c5ce01a4f67dcb9dd3cefbce9d822771ac8870b5",
+    "0008": "8e9b8889f88f86bcaccdf023f3ee60e2344b70331406b6bb228028edf012d12c",
+    "0009": "f020b9dbc03f2a90c5a024a1a687368dae41386a1eeb9846d057eab69837e474",
+    "0010": "14d3bdf4d11641ce3087ce31f733e5de27eabf8eac907cf0675e987559887b01",
+    "0011": "9f86873e50fc8268a94f06430a8e72f1206278b73fe30d12357ed0e1fc8238b6",
+    "0012": "427981900727363532c5871eb8213a405731a4d01fae4b278fd6d5c67278f3ff",
+    "0013": "b42ad35dd6beb6e2f0181274b2a744302f460b4d17f02c55ab3d96978ac28589",
+    "0014": "b34119f0fe68206e361fc3b2ba6445ca89111f09c46d2e9a0312610c90b9c008",
+    "0015": "36b80b63dece59bc5fa3743ac20b074a6688a6d7aacc3d63e6d33007eef3557b",
+    "0016": "482fd67fe2323860e27bfa62511e6e6751c667f1eb714540e4cd18f7b61fc5b4",
+    "0017": "aeea8ca51b03f785f4971d6d5098b421323c0b69f667f05e600d15f9754090af",
+    "0018": "034db59801b0fa800614466806be3cb081234eb2051e135fe4bf691dfe078a36",
+}
+"""Per revision, the sha256 of the PostgreSQL SQL it emits upgrading, then downgrading.
+
+A revision, once released, must create the same schema forever, and so must
+``migrations.ddl``, which revisions share. A new revision adds its line here; a changed
+digest of an old one means an edit changed history (or a new SQLAlchemy renders the
+same DDL differently: then compare the SQL and record the new digest)."""
+
+
+def test_every_revision_emits_the_sql_it_was_frozen_with() -> None:
+    up = sql_per_revision(offline_postgres_sql(command.upgrade, "base:head"))
+    down = sql_per_revision(offline_postgres_sql(command.downgrade, "head:base"))
+    assert up.keys() == down.keys()
+    emitted = {
+        revision: hashlib.sha256((up[revision] + down[revision]).encode()).hexdigest()
+        for revision in up
+    }
+    assert emitted == FROZEN_SQL_SHA256
