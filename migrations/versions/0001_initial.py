@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import JSON, cascade_foreign_key
+from migrations.ddl import JSON, cascade_foreign_key, create_link_table
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -209,13 +209,10 @@ def upgrade() -> None:
     op.create_index(op.f("ix_dag_run_dag_id_logical_date"), "dag_run", ["dag_id", "logical_date"])
     op.create_index(op.f("ix_dag_run_state"), "dag_run", ["state"])
     op.create_index(op.f("ix_dag_run_state_run_after"), "dag_run", ["state", "run_after"])
-    op.create_table(
+    create_link_table(
         "role_permission",
-        sa.Column("role_id", sa.Integer(), nullable=False),
-        sa.Column("permission_id", sa.Integer(), nullable=False),
-        cascade_foreign_key("role_permission", "permission_id", "permission.id"),
-        cascade_foreign_key("role_permission", "role_id", "role.id"),
-        sa.PrimaryKeyConstraint("role_id", "permission_id", name=op.f("pk_role_permission")),
+        ("role_id", sa.Integer(), "role.id"),
+        ("permission_id", sa.Integer(), "permission.id"),
     )
     op.create_table(
         "serialized_dag",
@@ -228,13 +225,8 @@ def upgrade() -> None:
         cascade_foreign_key("serialized_dag", "dag_id", "dag.dag_id"),
         sa.PrimaryKeyConstraint("dag_id", name=op.f("pk_serialized_dag")),
     )
-    op.create_table(
-        "user_role",
-        sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("role_id", sa.Integer(), nullable=False),
-        cascade_foreign_key("user_role", "role_id", "role.id"),
-        cascade_foreign_key("user_role", "user_id", "user.id"),
-        sa.PrimaryKeyConstraint("user_id", "role_id", name=op.f("pk_user_role")),
+    create_link_table(
+        "user_role", ("user_id", sa.Integer(), "user.id"), ("role_id", sa.Integer(), "role.id")
     )
     op.create_table(
         "task_instance",

@@ -7,10 +7,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from migrations.ddl import JSON, cascade_foreign_key
+from migrations.ddl import JSON, KeyColumn, cascade_foreign_key, create_link_table
 
 revision: str = "0012"
 down_revision: str | None = "0011"
+
+ASSET_ID: KeyColumn = ("asset_id", sa.Integer(), "asset.id")
+ALIAS_ID: KeyColumn = ("alias_id", sa.Integer(), "asset_alias.id")
+DAG_ID: KeyColumn = ("dag_id", sa.String(length=250), "dag.dag_id")
 
 
 def upgrade() -> None:
@@ -34,22 +38,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_asset_alias")),
         sa.UniqueConstraint("name", name=op.f("uq_asset_alias_name")),
     )
-    op.create_table(
-        "asset_alias_asset",
-        sa.Column("alias_id", sa.Integer(), nullable=False),
-        sa.Column("asset_id", sa.Integer(), nullable=False),
-        cascade_foreign_key("asset_alias_asset", "alias_id", "asset_alias.id"),
-        cascade_foreign_key("asset_alias_asset", "asset_id", "asset.id"),
-        sa.PrimaryKeyConstraint("alias_id", "asset_id", name=op.f("pk_asset_alias_asset")),
-    )
-    op.create_table(
+    create_link_table("asset_alias_asset", ALIAS_ID, ASSET_ID)
+    create_link_table(
         "asset_dag_run_queue",
-        sa.Column("asset_id", sa.Integer(), nullable=False),
-        sa.Column("target_dag_id", sa.String(length=250), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        cascade_foreign_key("asset_dag_run_queue", "asset_id", "asset.id"),
-        cascade_foreign_key("asset_dag_run_queue", "target_dag_id", "dag.dag_id"),
-        sa.PrimaryKeyConstraint("asset_id", "target_dag_id", name=op.f("pk_asset_dag_run_queue")),
+        ASSET_ID,
+        ("target_dag_id", sa.String(length=250), "dag.dag_id"),
+        columns=[sa.Column("created_at", sa.DateTime(timezone=True), nullable=False)],
     )
     op.create_table(
         "asset_event",
@@ -70,42 +64,15 @@ def upgrade() -> None:
             "ix_asset_event_asset_id_timestamp", ["asset_id", "timestamp"], unique=False
         )
 
-    op.create_table(
-        "dag_schedule_asset_alias_reference",
-        sa.Column("alias_id", sa.Integer(), nullable=False),
-        sa.Column("dag_id", sa.String(length=250), nullable=False),
-        cascade_foreign_key("dag_schedule_asset_alias_reference", "alias_id", "asset_alias.id"),
-        cascade_foreign_key("dag_schedule_asset_alias_reference", "dag_id", "dag.dag_id"),
-        sa.PrimaryKeyConstraint(
-            "alias_id", "dag_id", name=op.f("pk_dag_schedule_asset_alias_reference")
-        ),
+    create_link_table("dag_schedule_asset_alias_reference", ALIAS_ID, DAG_ID)
+    create_link_table("dag_schedule_asset_reference", ASSET_ID, DAG_ID)
+    create_link_table(
+        "task_outlet_asset_reference", ASSET_ID, DAG_ID, ("task_id", sa.String(length=250), None)
     )
-    op.create_table(
-        "dag_schedule_asset_reference",
-        sa.Column("asset_id", sa.Integer(), nullable=False),
-        sa.Column("dag_id", sa.String(length=250), nullable=False),
-        cascade_foreign_key("dag_schedule_asset_reference", "asset_id", "asset.id"),
-        cascade_foreign_key("dag_schedule_asset_reference", "dag_id", "dag.dag_id"),
-        sa.PrimaryKeyConstraint("asset_id", "dag_id", name=op.f("pk_dag_schedule_asset_reference")),
-    )
-    op.create_table(
-        "task_outlet_asset_reference",
-        sa.Column("asset_id", sa.Integer(), nullable=False),
-        sa.Column("dag_id", sa.String(length=250), nullable=False),
-        sa.Column("task_id", sa.String(length=250), nullable=False),
-        cascade_foreign_key("task_outlet_asset_reference", "asset_id", "asset.id"),
-        cascade_foreign_key("task_outlet_asset_reference", "dag_id", "dag.dag_id"),
-        sa.PrimaryKeyConstraint(
-            "asset_id", "dag_id", "task_id", name=op.f("pk_task_outlet_asset_reference")
-        ),
-    )
-    op.create_table(
+    create_link_table(
         "dagrun_asset_event",
-        sa.Column("dag_run_id", sa.Integer(), nullable=False),
-        sa.Column("event_id", sa.Integer(), nullable=False),
-        cascade_foreign_key("dagrun_asset_event", "dag_run_id", "dag_run.id"),
-        cascade_foreign_key("dagrun_asset_event", "event_id", "asset_event.id"),
-        sa.PrimaryKeyConstraint("dag_run_id", "event_id", name=op.f("pk_dagrun_asset_event")),
+        ("dag_run_id", sa.Integer(), "dag_run.id"),
+        ("event_id", sa.Integer(), "asset_event.id"),
     )
     with op.batch_alter_table("dagrun_asset_event", schema=None) as batch_op:
         batch_op.create_index(
