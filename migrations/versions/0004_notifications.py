@@ -16,18 +16,25 @@ revision: str = "0004"
 down_revision: str | None = "0003"
 
 TABLE = "notification_delivery"
+COLUMNS = (
+    ("event_type", sa.String(length=64), True),
+    ("recipients", JSON, True),
+    ("dag_id", sa.String(length=250), False),
+    ("run_id", sa.String(length=250), False),
+    ("task_id", sa.String(length=250), False),
+    ("payload", JSON, True),
+    ("next_attempt_at", sa.DateTime(timezone=True), True),
+)
+"""The columns ``notification_delivery`` gains, in order: name, type, NOT NULL once filled."""
+DEADLINE_TABLES = ("dag_run", "task_instance")
+"""The tables that gain ``deadline_missed_at``."""
 
 
 def upgrade() -> None:
     # Added nullable, filled, then made NOT NULL: works whether or not rows exist.
     with op.batch_alter_table(TABLE) as batch:
-        batch.add_column(sa.Column("event_type", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("recipients", JSON, nullable=True))
-        batch.add_column(sa.Column("dag_id", sa.String(length=250), nullable=True))
-        batch.add_column(sa.Column("run_id", sa.String(length=250), nullable=True))
-        batch.add_column(sa.Column("task_id", sa.String(length=250), nullable=True))
-        batch.add_column(sa.Column("payload", JSON, nullable=True))
-        batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
+        for name, type_, _required in COLUMNS:
+            batch.add_column(sa.Column(name, type_, nullable=True))
     op.execute(
         sa.text(
             f"UPDATE {TABLE} SET event_type = '', recipients = '[]', payload = '{{}}',"
@@ -35,18 +42,14 @@ def upgrade() -> None:
         )
     )
     with op.batch_alter_table(TABLE) as batch:
-        for name, type_ in (
-            ("event_type", sa.String(length=64)),
-            ("recipients", JSON),
-            ("payload", JSON),
-            ("next_attempt_at", sa.DateTime(timezone=True)),
-        ):
-            batch.alter_column(name, existing_type=type_, nullable=False)
+        for name, type_, required in COLUMNS:
+            if required:
+                batch.alter_column(name, existing_type=type_, nullable=False)
         batch.create_index(
             "ix_notification_delivery_status_next_attempt_at", ["status", "next_attempt_at"]
         )
         batch.create_index("ix_notification_delivery_dag_id_run_id", ["dag_id", "run_id"])
-    for table in ("dag_run", "task_instance"):
+    for table in DEADLINE_TABLES:
         with op.batch_alter_table(table) as batch:
             batch.add_column(
                 sa.Column("deadline_missed_at", sa.DateTime(timezone=True), nullable=True)
@@ -54,13 +57,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("task_instance", "dag_run"):
+    for table in reversed(DEADLINE_TABLES):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("deadline_missed_at")
     with op.batch_alter_table(TABLE) as batch:
         batch.drop_index("ix_notification_delivery_dag_id_run_id")
         batch.drop_index("ix_notification_delivery_status_next_attempt_at")
-        for name in (
-            "next_attempt_at", "payload", "task_id", "run_id", "dag_id", "recipients", "event_type",
-        ):  # fmt: skip
+        for name, _type, _required in reversed(COLUMNS):
             batch.drop_column(name)

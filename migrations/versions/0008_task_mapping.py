@@ -20,19 +20,24 @@ _XCOM_OLD = "uq_xcom_dag_id_run_id_task_id_key"
 _XCOM_NEW = "uq_xcom_dag_id_run_id_task_id_map_index_key"
 
 
+def _map_index() -> sa.Column[int]:
+    """``map_index``: an instance's place in its mapped task, -1 when the task is not mapped."""
+    return sa.Column("map_index", sa.Integer(), nullable=False, server_default="-1")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("task_instance") as batch:
-        batch.add_column(sa.Column("map_index", sa.Integer(), nullable=False, server_default="-1"))
+        batch.add_column(_map_index())
         batch.drop_constraint(_TI_OLD, type_="unique")
         batch.create_unique_constraint(_TI_NEW, ["dag_id", "run_id", "task_id", "map_index"])
     with op.batch_alter_table("xcom") as batch:
-        batch.add_column(sa.Column("map_index", sa.Integer(), nullable=False, server_default="-1"))
+        batch.add_column(_map_index())
         batch.drop_constraint(_XCOM_OLD, type_="unique")
         batch.create_unique_constraint(
             _XCOM_NEW, ["dag_id", "run_id", "task_id", "map_index", "key"]
         )
     with op.batch_alter_table("dead_letter") as batch:
-        batch.add_column(sa.Column("map_index", sa.Integer(), nullable=False, server_default="-1"))
+        batch.add_column(_map_index())
     op.create_table(
         "task_map",
         sa.Column("dag_id", sa.String(length=250), nullable=False),
