@@ -301,4 +301,6 @@ def test_every_revision_emits_the_sql_it_was_frozen_with() -> None:
         revision: hashlib.sha256((up[revision] + down[revision]).encode()).hexdigest()
         for revision in up
     }
-    assert emitted == FROZEN_SQL_SHA256
+    assert emitted == FROZEN_SQL_SHA256, (
+        "a revision's SQL changed, or a new one has no digest yet: see FROZEN_SQL_SHA256"
+    )
