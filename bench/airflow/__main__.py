@@ -58,6 +58,27 @@ def run_airflow(venv: Path, *, length: int, width: int) -> dict[str, Any]:
     }
 
 
+BENCHMARK = "airflow_side_by_side"
+
+
+def _shape_figures(
+    shape: str,
+    size: dict[str, int],
+    setup: dict[str, str],
+    airflow_run: dict[str, Any],
+    **figures: Any,
+) -> dict[str, Any]:
+    """One shape's line: what ran where, how Airflow's run ended, then the figures."""
+    return {
+        "benchmark": BENCHMARK,
+        "shape": shape,
+        **size,
+        **setup,
+        "airflow_state": airflow_run["state"],
+        **figures,
+    }
+
+
 def main() -> None:
     arguments = _arguments()
     length, width = arguments.length, arguments.width
@@ -72,37 +93,35 @@ def main() -> None:
     }
     chain_ms = 1000 * airflow["chain"]["seconds"] / length
     emit(
-        {
-            "benchmark": "airflow_side_by_side",
-            "shape": "chain",
-            "length": length,
-            **setup,
-            "airflow_state": airflow["chain"]["state"],
-            "airflow_ms_per_task": round(chain_ms, 1),
-            "loom_forking_ms_per_task": round(forking["ms_per_task"], 2),
-            "loom_in_process_ms_per_task": round(in_process["ms_per_task"], 2),
-            "ratio_forking": round(chain_ms / forking["ms_per_task"], 1),
-            "ratio_in_process": round(chain_ms / in_process["ms_per_task"], 1),
-            "target": {"ratio_forking": 200},
-        }
+        _shape_figures(
+            "chain",
+            {"length": length},
+            setup,
+            airflow["chain"],
+            airflow_ms_per_task=round(chain_ms, 1),
+            loom_forking_ms_per_task=round(forking["ms_per_task"], 2),
+            loom_in_process_ms_per_task=round(in_process["ms_per_task"], 2),
+            ratio_forking=round(chain_ms / forking["ms_per_task"], 1),
+            ratio_in_process=round(chain_ms / in_process["ms_per_task"], 1),
+            target={"ratio_forking": 200},
+        )
     )
     airflow_rate = airflow["fan_out"]["tasks"] / airflow["fan_out"]["seconds"]
     emit(
-        {
-            "benchmark": "airflow_side_by_side",
-            "shape": "fan_out",
-            "width": width,
-            **setup,
-            "airflow_state": airflow["fan_out"]["state"],
-            "airflow_tasks_per_second": round(airflow_rate, 2),
-            "loom_tasks_per_second_2_workers": round(fan_out["tasks_per_second"], 1),
-            "ratio": round(fan_out["tasks_per_second"] / airflow_rate, 1),
-            "target": {"ratio": 60},
-        }
+        _shape_figures(
+            "fan_out",
+            {"width": width},
+            setup,
+            airflow["fan_out"],
+            airflow_tasks_per_second=round(airflow_rate, 2),
+            loom_tasks_per_second_2_workers=round(fan_out["tasks_per_second"], 1),
+            ratio=round(fan_out["tasks_per_second"] / airflow_rate, 1),
+            target={"ratio": 60},
+        )
     )
     emit(
         {
-            "benchmark": "airflow_side_by_side",
+            "benchmark": BENCHMARK,
             "shape": "memory",
             "airflow_pss_mb": airflow["pss_mb"],
             "airflow_parse_seconds": airflow["parse_seconds"],
