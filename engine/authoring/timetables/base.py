@@ -14,14 +14,14 @@ Timetables ask :func:`utcnow` for the time, which the scheduler fixes per tick.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 from engine.errors import InvalidInputError
+from engine.scoped import scoped
 
 
 @dataclass(frozen=True)
@@ -191,11 +191,6 @@ def utcnow() -> datetime:
     return fixed if fixed is not None else datetime.now(UTC)
 
 
-@contextmanager
-def frozen_now(now: datetime) -> Iterator[None]:
+def frozen_now(now: datetime) -> AbstractContextManager[None]:
     """Let every timetable consulted inside see ``now`` as the current time."""
-    token = _now.set(now)
-    try:
-        yield
-    finally:
-        _now.reset(token)
+    return scoped(_now, now)
