@@ -59,22 +59,24 @@ def run_airflow(venv: Path, *, length: int, width: int) -> dict[str, Any]:
 
 
 BENCHMARK = "airflow_side_by_side"
+SETUP = {
+    "airflow": "LocalExecutor, PostgreSQL, scheduler + dag-processor + api-server",
+    "loom": "RQ workers (loom worker), PostgreSQL, Redis; scheduler in the bench process",
+}
+"""What ran on each side."""
 
 
 def _shape_figures(
-    shape: str,
-    size: dict[str, int],
-    setup: dict[str, str],
-    airflow_run: dict[str, Any],
-    **figures: Any,
+    airflow: dict[str, Any], shape: str, size: dict[str, int], **figures: Any
 ) -> dict[str, Any]:
-    """One shape's line: what ran where, how Airflow's run ended, then the figures."""
+    """One shape's line: its size, what ran where, how Airflow's run ended, then ``figures``."""
     return {
         "benchmark": BENCHMARK,
         "shape": shape,
         **size,
-        **setup,
-        "airflow_state": airflow_run["state"],
+        "airflow_version": airflow["version"],
+        **SETUP,
+        "airflow_state": airflow[shape]["state"],
         **figures,
     }
 
@@ -86,18 +88,12 @@ def main() -> None:
     forking = loom_runs.chain_once(length, fork=True)
     in_process = loom_runs.chain_once(length, fork=False)
     fan_out = loom_runs.fan_out_once(width)
-    setup = {
-        "airflow_version": airflow["version"],
-        "airflow": "LocalExecutor, PostgreSQL, scheduler + dag-processor + api-server",
-        "loom": "RQ workers (loom worker), PostgreSQL, Redis; scheduler in the bench process",
-    }
     chain_ms = 1000 * airflow["chain"]["seconds"] / length
     emit(
         _shape_figures(
+            airflow,
             "chain",
             {"length": length},
-            setup,
-            airflow["chain"],
             airflow_ms_per_task=round(chain_ms, 1),
             loom_forking_ms_per_task=round(forking["ms_per_task"], 2),
             loom_in_process_ms_per_task=round(in_process["ms_per_task"], 2),
@@ -109,10 +105,9 @@ def main() -> None:
     airflow_rate = airflow["fan_out"]["tasks"] / airflow["fan_out"]["seconds"]
     emit(
         _shape_figures(
+            airflow,
             "fan_out",
             {"width": width},
-            setup,
-            airflow["fan_out"],
             airflow_tasks_per_second=round(airflow_rate, 2),
             loom_tasks_per_second_2_workers=round(fan_out["tasks_per_second"], 1),
             ratio=round(fan_out["tasks_per_second"] / airflow_rate, 1),
