@@ -61,10 +61,15 @@ and reading its graph (once per worker) are, as parts of their own."""
 
 PY_SPY = str(Path(PYTHON).with_name("py-spy"))
 
-PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    # Cross-cutting first: a metric or a log line inside the claim counts here.
+CROSS_CUTTING_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("metrics (prometheus_client)", ("prometheus_client/",)),
     ("logging", ("logging/__init__.py", "processlog.py")),
+)
+"""The parts every process has, matched first: a metric or a log line inside the claim (or
+a step) counts here."""
+
+PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    *CROSS_CUTTING_PARTS,
     # The try's threads, by their own frames.
     ("heartbeat thread", ("heartbeat.py",)),
     ("log streaming thread", ("logstream.py",)),
@@ -101,8 +106,7 @@ torn (``--nonblocking``: only the innermost frames) match none: ``unattributed``
 
 
 SCHEDULER_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("metrics (prometheus_client)", ("prometheus_client/",)),
-    ("logging", ("logging/__init__.py", "processlog.py")),
+    *CROSS_CUTTING_PARTS,
     # Threads beside the ticks.
     ("parse loop (thread)", ("engine/parser/",)),
     ("outbox relay (thread)", ("engine/delivery/",)),

@@ -58,6 +58,29 @@ def run_airflow(venv: Path, *, length: int, width: int) -> dict[str, Any]:
     }
 
 
+BENCHMARK = "airflow_side_by_side"
+SETUP = {
+    "airflow": "LocalExecutor, PostgreSQL, scheduler + dag-processor + api-server",
+    "loom": "RQ workers (loom worker), PostgreSQL, Redis; scheduler in the bench process",
+}
+"""What ran on each side."""
+
+
+def _shape_figures(
+    airflow: dict[str, Any], shape: str, size: dict[str, int], **figures: Any
+) -> dict[str, Any]:
+    """One shape's line: its size, what ran where, how Airflow's run ended, then ``figures``."""
+    return {
+        "benchmark": BENCHMARK,
+        "shape": shape,
+        **size,
+        "airflow_version": airflow["version"],
+        **SETUP,
+        "airflow_state": airflow[shape]["state"],
+        **figures,
+    }
+
+
 def main() -> None:
     arguments = _arguments()
     length, width = arguments.length, arguments.width
@@ -65,44 +88,35 @@ def main() -> None:
     forking = loom_runs.chain_once(length, fork=True)
     in_process = loom_runs.chain_once(length, fork=False)
     fan_out = loom_runs.fan_out_once(width)
-    setup = {
-        "airflow_version": airflow["version"],
-        "airflow": "LocalExecutor, PostgreSQL, scheduler + dag-processor + api-server",
-        "loom": "RQ workers (loom worker), PostgreSQL, Redis; scheduler in the bench process",
-    }
     chain_ms = 1000 * airflow["chain"]["seconds"] / length
     emit(
-        {
-            "benchmark": "airflow_side_by_side",
-            "shape": "chain",
-            "length": length,
-            **setup,
-            "airflow_state": airflow["chain"]["state"],
-            "airflow_ms_per_task": round(chain_ms, 1),
-            "loom_forking_ms_per_task": round(forking["ms_per_task"], 2),
-            "loom_in_process_ms_per_task": round(in_process["ms_per_task"], 2),
-            "ratio_forking": round(chain_ms / forking["ms_per_task"], 1),
-            "ratio_in_process": round(chain_ms / in_process["ms_per_task"], 1),
-            "target": {"ratio_forking": 200},
-        }
+        _shape_figures(
+            airflow,
+            "chain",
+            {"length": length},
+            airflow_ms_per_task=round(chain_ms, 1),
+            loom_forking_ms_per_task=round(forking["ms_per_task"], 2),
+            loom_in_process_ms_per_task=round(in_process["ms_per_task"], 2),
+            ratio_forking=round(chain_ms / forking["ms_per_task"], 1),
+            ratio_in_process=round(chain_ms / in_process["ms_per_task"], 1),
+            target={"ratio_forking": 200},
+        )
     )
     airflow_rate = airflow["fan_out"]["tasks"] / airflow["fan_out"]["seconds"]
     emit(
-        {
-            "benchmark": "airflow_side_by_side",
-            "shape": "fan_out",
-            "width": width,
-            **setup,
-            "airflow_state": airflow["fan_out"]["state"],
-            "airflow_tasks_per_second": round(airflow_rate, 2),
-            "loom_tasks_per_second_2_workers": round(fan_out["tasks_per_second"], 1),
-            "ratio": round(fan_out["tasks_per_second"] / airflow_rate, 1),
-            "target": {"ratio": 60},
-        }
+        _shape_figures(
+            airflow,
+            "fan_out",
+            {"width": width},
+            airflow_tasks_per_second=round(airflow_rate, 2),
+            loom_tasks_per_second_2_workers=round(fan_out["tasks_per_second"], 1),
+            ratio=round(fan_out["tasks_per_second"] / airflow_rate, 1),
+            target={"ratio": 60},
+        )
     )
     emit(
         {
-            "benchmark": "airflow_side_by_side",
+            "benchmark": BENCHMARK,
             "shape": "memory",
             "airflow_pss_mb": airflow["pss_mb"],
             "airflow_parse_seconds": airflow["parse_seconds"],

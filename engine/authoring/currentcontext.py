@@ -7,10 +7,12 @@ in a context variable, so threads and tasks of other processes never see each ot
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import Any
+
+from engine.scoped import scoped
 
 _current: ContextVar[Mapping[str, Any] | None] = ContextVar("loom_task_context", default=None)
 
@@ -34,11 +36,6 @@ def get_current_context() -> Mapping[str, Any]:
     return context
 
 
-@contextmanager
-def current_context(context: Mapping[str, Any]) -> Iterator[None]:
+def current_context(context: Mapping[str, Any]) -> AbstractContextManager[None]:
     """Make ``context`` what :func:`get_current_context` returns inside the block."""
-    token = _current.set(context)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+    return scoped(_current, context)

@@ -13,8 +13,7 @@ A serialized timetable names its class by reference: built-ins by ``kind``, a pl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +48,7 @@ from engine.authoring.timetables.simple import (
     OnceTimetable,
 )
 from engine.errors import InvalidInputError
+from engine.scoped import scoped
 
 __all__ = ["DagRunInfo", "DataInterval", "Schedule", "TimeRestriction", "Timetable"]
 
@@ -61,15 +61,10 @@ _CRON_DATA_INTERVALS: ContextVar[bool] = ContextVar("create_cron_data_intervals"
 """``scheduler.create_cron_data_intervals`` of the DAG file being imported."""
 
 
-@contextmanager
-def cron_strings_as(*, data_intervals: bool) -> Iterator[None]:
+def cron_strings_as(*, data_intervals: bool) -> AbstractContextManager[None]:
     """Let ``schedule="<cron>"`` in the DAG files imported inside become a
     :class:`CronDataIntervalTimetable` (True) or a :class:`CronTriggerTimetable` (False)."""
-    token = _CRON_DATA_INTERVALS.set(data_intervals)
-    try:
-        yield
-    finally:
-        _CRON_DATA_INTERVALS.reset(token)
+    return scoped(_CRON_DATA_INTERVALS, data_intervals)
 
 
 BUILT_IN: dict[str, type[Timetable]] = {

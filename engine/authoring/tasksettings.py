@@ -67,60 +67,24 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _accept_count(name: str, value: Any, problems: Problems) -> Any:
-    if not _is_int(value) or value < 0:
-        problems.append(f"{name} must be a non-negative integer, got {value!r}")
-    return value
+def _is_positive_int(value: Any) -> bool:
+    return _is_int(value) and value >= 1
 
 
-def _accept_positive_count(name: str, value: Any, problems: Problems) -> Any:
-    if not _is_int(value) or value < 1:
-        problems.append(f"{name} must be a positive integer, got {value!r}")
-    return value
+def _checked(holds: Callable[[Any], bool], expected: str) -> Kind:
+    """Values kept as given; one for which ``holds`` is false is a problem saying that the
+    setting must be ``expected``."""
 
+    def accept(name: str, value: Any, problems: Problems) -> Any:
+        if not holds(value):
+            problems.append(f"{name} must be {expected}, got {value!r}")
+        return value
 
-def _accept_int(name: str, value: Any, problems: Problems) -> Any:
-    if not _is_int(value):
-        problems.append(f"{name} must be an integer, got {value!r}")
-    return value
-
-
-def _accept_priority(name: str, value: Any, problems: Problems) -> Any:
-    if value not in PRIORITY_CLASSES:
-        problems.append(f"{name} must be one of {', '.join(PRIORITY_CLASSES)}, got {value!r}")
-    return value
-
-
-def _accept_pool(name: str, value: Any, problems: Problems) -> Any:
-    if not isinstance(value, str) or not value:
-        problems.append(f"{name} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _accept_text(name: str, value: Any, problems: Problems) -> Any:
-    if value is not None and not isinstance(value, str):
-        problems.append(f"{name} must be a string, got {value!r}")
-    return value
-
-
-def _accept_optional_positive(name: str, value: Any, problems: Problems) -> Any:
-    return value if value is None else _accept_positive_count(name, value, problems)
+    return Kind(accept)
 
 
 WEIGHT_RULES = ("downstream", "upstream", "absolute")
 """How a task's effective priority weight adds up (see ``effective_weights``)."""
-
-
-def _accept_weight_rule(name: str, value: Any, problems: Problems) -> Any:
-    if value not in WEIGHT_RULES:
-        problems.append(f"{name} must be one of {', '.join(WEIGHT_RULES)}, got {value!r}")
-    return value
-
-
-def _accept_queue(name: str, value: Any, problems: Problems) -> Any:
-    if value is not None and (not isinstance(value, str) or not QUEUE_PATTERN.fullmatch(value)):
-        problems.append(f"{name} must be a queue name (letters, digits, '_', '-'), got {value!r}")
-    return value
 
 
 def _accept_params(name: str, value: Any, problems: Problems) -> dict[str, Param]:
@@ -214,21 +178,30 @@ def _delta(value: float | None) -> timedelta | None:
 
 ANY = Kind(_accept_any)
 BOOL = Kind(_accept_bool)
-COUNT = Kind(_accept_count)
-POSITIVE_COUNT = Kind(_accept_positive_count)
-INT = Kind(_accept_int)
-PRIORITY = Kind(_accept_priority)
-POOL = Kind(_accept_pool)
+COUNT = _checked(lambda value: _is_int(value) and value >= 0, "a non-negative integer")
+POSITIVE_COUNT = _checked(_is_positive_int, "a positive integer")
+OPTIONAL_POSITIVE = _checked(
+    lambda value: value is None or _is_positive_int(value), "a positive integer"
+)
+INT = _checked(_is_int, "an integer")
+PRIORITY = _checked(
+    lambda value: value in PRIORITY_CLASSES, f"one of {', '.join(PRIORITY_CLASSES)}"
+)
+POOL = _checked(lambda value: isinstance(value, str) and bool(value), "a non-empty string")
+TEXT = _checked(lambda value: value is None or isinstance(value, str), "a string")
+WEIGHT_RULE = _checked(lambda value: value in WEIGHT_RULES, f"one of {', '.join(WEIGHT_RULES)}")
+QUEUE = _checked(
+    lambda value: (
+        value is None or (isinstance(value, str) and bool(QUEUE_PATTERN.fullmatch(value)))
+    ),
+    "a queue name (letters, digits, '_', '-')",
+)
 DELAY = Kind(_accept_delay, dump=_seconds, load=_delta)
 DURATION = Kind(_accept_duration, dump=_seconds, load=_delta)
 LIMIT = Kind(_accept_limit, dump=_seconds, load=_delta)
 RULE = Kind(_accept_trigger_rule, dump=lambda rule: rule.value, load=TriggerRule)
 NAMES = Kind(_accept_names, dump=list, load=tuple)
 CALLBACKS = Kind(_accept_callbacks)
-TEXT = Kind(_accept_text)
-OPTIONAL_POSITIVE = Kind(_accept_optional_positive)
-WEIGHT_RULE = Kind(_accept_weight_rule)
-QUEUE = Kind(_accept_queue)
 ASSETS = Kind(as_outlets, dump=dump_outlets, load=load_outlets)
 PARAMS = Kind(
     _accept_params,

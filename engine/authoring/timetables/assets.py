@@ -14,15 +14,14 @@ from typing import Any
 from engine.authoring.assets import BaseAsset, as_condition, describe, deserialize_asset
 from engine.authoring.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
 from engine.authoring.timetables.serialized import deserialize_schedule, serialize_schedule
+from engine.authoring.timetables.simple import NeverScheduled
 from engine.errors import InvalidInputError
 
 
-class AssetTriggeredTimetable(Timetable):
+class AssetTriggeredTimetable(NeverScheduled):
     """Runs when the asset condition holds; never on time."""
 
     kind = "asset"
-    periodic = False
-    can_be_scheduled = False
 
     def __init__(self, condition: BaseAsset) -> None:
         self.asset_condition = condition
@@ -31,14 +30,6 @@ class AssetTriggeredTimetable(Timetable):
     @property
     def summary(self) -> str:
         return "Asset"
-
-    def next_dagrun_info(
-        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
-    ) -> DagRunInfo | None:
-        return None
-
-    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
-        return DataInterval.exact(run_after)
 
     def serialize(self) -> dict[str, Any]:
         return {"condition": self.asset_condition.serialize()}

@@ -14,14 +14,14 @@ Timetables ask :func:`utcnow` for the time, which the scheduler fixes per tick.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 from engine.errors import InvalidInputError
+from engine.scoped import scoped
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,63 @@ class Timetable:
         return f"{type(self).__name__}({self.summary})"
 
 
+class DataIntervalTimetable(Timetable):
+    """Runs that cover back-to-back intervals, each created when its interval ends (Airflow's
+    ``_DataIntervalTimetable``): a subclass says where intervals may start and how long one is."""
+
+    def earliest_start(self, restriction: TimeRestriction) -> datetime | None:
+        """The first start the restriction allows (without catchup: the latest interval's)."""
+        raise NotImplementedError(f"{type(self).__name__} must define earliest_start")
+
+    def start_after(self, end: datetime) -> datetime:
+        """The start of the interval that follows one ending at ``end``."""
+        raise NotImplementedError(f"{type(self).__name__} must define start_after")
+
+    def end_of(self, start: datetime) -> datetime:
+        """The end of the interval that starts at ``start``."""
+        raise NotImplementedError(f"{type(self).__name__} must define end_of")
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        earliest = self.earliest_start(restriction)
+        if last_automated_data_interval is None:
+            if earliest is None:
+                return None
+            start = earliest
+        else:
+            start = self.start_after(last_automated_data_interval.end)
+            if earliest is not None:
+                start = max(start, earliest)
+        if restriction.latest is not None and start > restriction.latest:
+            return None
+        return DagRunInfo.interval(start, self.end_of(start))
+
+
+class TriggerTimetable(Timetable):
+    """A run at each moment the schedule names, its data interval the ``interval`` before
+    it (Airflow's ``_TriggerTimetable``): a subclass says when the next run is."""
+
+    _interval: timedelta
+    """Set by the subclass from its ``interval`` argument (see :func:`trigger_interval`)."""
+
+    def next_run_at(self, last_run: datetime | None, restriction: TimeRestriction) -> datetime:
+        """When the run after ``last_run`` (the first one when None) is due."""
+        raise NotImplementedError(f"{type(self).__name__} must define next_run_at")
+
+    def next_dagrun_info(
+        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
+    ) -> DagRunInfo | None:
+        last_run = last_automated_data_interval.end if last_automated_data_interval else None
+        at = self.next_run_at(last_run, restriction)
+        if restriction.latest is not None and at > restriction.latest:
+            return None
+        return DagRunInfo.interval(at - self._interval, at)
+
+    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
+        return DataInterval(run_after - self._interval, run_after)
+
+
 def trigger_interval(interval: object) -> timedelta:
     """A trigger timetable's ``interval`` (the data interval before each run), checked."""
     if not isinstance(interval, timedelta) or interval < timedelta(0):
@@ -134,11 +191,6 @@ def utcnow() -> datetime:
     return fixed if fixed is not None else datetime.now(UTC)
 
 
-@contextmanager
-def frozen_now(now: datetime) -> Iterator[None]:
+def frozen_now(now: datetime) -> AbstractContextManager[None]:
     """Let every timetable consulted inside see ``now`` as the current time."""
-    token = _now.set(now)
-    try:
-        yield
-    finally:
-        _now.reset(token)
+    return scoped(_now, now)

@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from engine.authoring.timetables.base import (
     DagRunInfo,
     DataInterval,
+    DataIntervalTimetable,
     TimeRestriction,
     Timetable,
+    TriggerTimetable,
     trigger_interval,
     utcnow,
 )
@@ -100,7 +102,7 @@ class Cron:
         return f"{describe_cron(self.expression)} ({self.timezone})"
 
 
-class CronDataIntervalTimetable(Timetable):
+class CronDataIntervalTimetable(DataIntervalTimetable):
     """Runs cover the intervals between consecutive ticks; each is created when its interval
     ends (a cron string or preset under ``scheduler.create_cron_data_intervals``, as in
     Airflow 2). Without catchup only the latest complete interval runs."""
@@ -117,25 +119,17 @@ class CronDataIntervalTimetable(Timetable):
     def summary(self) -> str:
         return self.preset or self._cron.written
 
-    def next_dagrun_info(
-        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
-    ) -> DagRunInfo | None:
+    def earliest_start(self, restriction: TimeRestriction) -> datetime | None:
         earliest = restriction.earliest
         if not restriction.catchup:
-            earliest = self._skip_to_latest(earliest)
-        elif earliest is not None:
-            earliest = self._cron.align_next(earliest)
-        if last_automated_data_interval is None:
-            if earliest is None:
-                return None
-            start = earliest
-        else:
-            start = self._cron.align_prev(last_automated_data_interval.end)
-            if earliest is not None:
-                start = max(start, earliest)
-        if restriction.latest is not None and start > restriction.latest:
-            return None
-        return DagRunInfo.interval(start, self._cron.next(start))
+            return self._skip_to_latest(earliest)
+        return None if earliest is None else self._cron.align_next(earliest)
+
+    def start_after(self, end: datetime) -> datetime:
+        return self._cron.align_prev(end)
+
+    def end_of(self, start: datetime) -> datetime:
+        return self._cron.next(start)
 
     def _skip_to_latest(self, earliest: datetime | None) -> datetime:
         """The start of the latest interval that has ended by now (not before ``earliest``)."""
@@ -169,7 +163,16 @@ def _run_immediately(value: object) -> bool | timedelta:
     raise InvalidInputError(f"run_immediately must be True, False or a timedelta, not {value!r}")
 
 
-class CronTriggerTimetable(Timetable):
+def _dump_run_immediately(value: bool | timedelta) -> bool | float:
+    return value if isinstance(value, bool) else _seconds(value)
+
+
+def _load_run_immediately(data: dict[str, Any]) -> bool | timedelta:
+    stored = data.get("run_immediately", True)
+    return stored if isinstance(stored, bool) else timedelta(seconds=stored)
+
+
+class CronTriggerTimetable(TriggerTimetable):
     """A run at each tick (as POSIX cron does), its data interval the ``interval`` before the
     tick (none by default); Airflow 3's timetable for a cron string or preset.
 
@@ -198,25 +201,17 @@ class CronTriggerTimetable(Timetable):
     def summary(self) -> str:
         return self._cron.written
 
-    def next_dagrun_info(
-        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
-    ) -> DagRunInfo | None:
-        last_end = last_automated_data_interval.end if last_automated_data_interval else None
+    def next_run_at(self, last_run: datetime | None, restriction: TimeRestriction) -> datetime:
         earliest = restriction.earliest
         if restriction.catchup:
-            if last_end is not None:
-                at = self._cron.next(last_end)
-            else:
-                at = self._first_run() if earliest is None else self._cron.align_next(earliest)
-        elif last_end is None:
+            if last_run is not None:
+                return self._cron.next(last_run)
+            return self._first_run() if earliest is None else self._cron.align_next(earliest)
+        if last_run is None:
             at = self._first_run()
         else:  # the tick after the last run, or the latest tick when some were missed
-            at = max(self._cron.next(last_end), self._cron.align_prev(utcnow()))
-        if earliest is not None and not restriction.catchup:
-            at = max(at, self._cron.align_next(earliest))
-        if restriction.latest is not None and at > restriction.latest:
-            return None
-        return DagRunInfo.interval(at - self._interval, at)
+            at = max(self._cron.next(last_run), self._cron.align_prev(utcnow()))
+        return at if earliest is None else max(at, self._cron.align_next(earliest))
 
     def _first_run(self) -> datetime:
         """The first tick to run without catchup, as ``run_immediately`` says."""
@@ -228,30 +223,21 @@ class CronTriggerTimetable(Timetable):
             return upcoming
         return past if now - past <= self._run_immediately else upcoming
 
-    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
-        return DataInterval(run_after - self._interval, run_after)
-
     def serialize(self) -> dict[str, Any]:
-        immediately = self._run_immediately
         return {
             "expression": self._cron.written,
             "timezone": self._cron.timezone,
             "interval": _seconds(self._interval),
-            "run_immediately": immediately
-            if isinstance(immediately, bool)
-            else _seconds(immediately),
+            "run_immediately": _dump_run_immediately(self._run_immediately),
         }
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> CronTriggerTimetable:
-        immediately = data.get("run_immediately", True)
         return cls(
             data["expression"],
             timezone=data["timezone"],
             interval=timedelta(seconds=data.get("interval", 0)),
-            run_immediately=immediately
-            if isinstance(immediately, bool)
-            else timedelta(seconds=immediately),
+            run_immediately=_load_run_immediately(data),
         )
 
 
@@ -320,12 +306,9 @@ class MultipleCronTriggerTimetable(Timetable):
 
     @classmethod
     def deserialize(cls, data: dict[str, Any]) -> MultipleCronTriggerTimetable:
-        immediately = data.get("run_immediately", True)
         return cls(
             *data["expressions"],
             timezone=data["timezone"],
             interval=timedelta(seconds=data.get("interval", 0)),
-            run_immediately=immediately
-            if isinstance(immediately, bool)
-            else timedelta(seconds=immediately),
+            run_immediately=_load_run_immediately(data),
         )

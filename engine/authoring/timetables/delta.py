@@ -12,10 +12,11 @@ from typing import Any, TypeAlias
 from dateutil.relativedelta import relativedelta, weekday
 
 from engine.authoring.timetables.base import (
-    DagRunInfo,
     DataInterval,
+    DataIntervalTimetable,
     TimeRestriction,
     Timetable,
+    TriggerTimetable,
     trigger_interval,
     utcnow,
 )
@@ -69,31 +70,25 @@ class _DeltaTimetable(Timetable):
         return str(self._delta) if isinstance(self._delta, timedelta) else repr(self._delta)
 
 
-class DeltaDataIntervalTimetable(_DeltaTimetable):
+class DeltaDataIntervalTimetable(_DeltaTimetable, DataIntervalTimetable):
     """Intervals of ``delta`` from ``start_date``, each run created when its interval ends
     (``schedule=timedelta(...)``). Without catchup the next interval ends now (Airflow's
     rule: it is not aligned to the start date)."""
 
     kind = "delta"
 
-    def next_dagrun_info(
-        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
-    ) -> DagRunInfo | None:
+    def earliest_start(self, restriction: TimeRestriction) -> datetime | None:
         earliest = restriction.earliest
-        if not restriction.catchup:
-            latest_start = utcnow() - self._delta
-            earliest = latest_start if earliest is None else max(latest_start, earliest)
-        if last_automated_data_interval is None:
-            if earliest is None:
-                return None
-            start = earliest
-        else:
-            start = last_automated_data_interval.end
-            if earliest is not None:
-                start = max(start, earliest)
-        if restriction.latest is not None and start > restriction.latest:
-            return None
-        return DagRunInfo.interval(start, start + self._delta)
+        if restriction.catchup:
+            return earliest
+        latest_start = utcnow() - self._delta
+        return latest_start if earliest is None else max(latest_start, earliest)
+
+    def start_after(self, end: datetime) -> datetime:
+        return end
+
+    def end_of(self, start: datetime) -> datetime:
+        return start + self._delta
 
     def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
         return DataInterval(run_after - self._delta, run_after)
@@ -106,7 +101,7 @@ class DeltaDataIntervalTimetable(_DeltaTimetable):
         return cls(_deserialize_delta(data))
 
 
-class DeltaTriggerTimetable(_DeltaTimetable):
+class DeltaTriggerTimetable(_DeltaTimetable, TriggerTimetable):
     """A run every ``delta`` from ``start_date`` (at the start of each period), its data
     interval the ``interval`` before the run (none by default)."""
 
@@ -116,24 +111,16 @@ class DeltaTriggerTimetable(_DeltaTimetable):
         super().__init__(delta)
         self._interval = trigger_interval(interval)
 
-    def next_dagrun_info(
-        self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
-    ) -> DagRunInfo | None:
-        last_end = last_automated_data_interval.end if last_automated_data_interval else None
+    def next_run_at(self, last_run: datetime | None, restriction: TimeRestriction) -> datetime:
         earliest = restriction.earliest
         if restriction.catchup:
-            at = last_end + self._delta if last_end else earliest or utcnow()
-        else:
-            now = utcnow()
-            candidates = [self._latest_due(earliest, now)]
-            if last_end is not None:
-                candidates.append(last_end + self._delta)
-            if earliest is not None:
-                candidates.append(earliest)
-            at = max(candidates)
-        if restriction.latest is not None and at > restriction.latest:
-            return None
-        return DagRunInfo.interval(at - self._interval, at)
+            return last_run + self._delta if last_run else earliest or utcnow()
+        candidates = [self._latest_due(earliest, utcnow())]
+        if last_run is not None:
+            candidates.append(last_run + self._delta)
+        if earliest is not None:
+            candidates.append(earliest)
+        return max(candidates)
 
     def _latest_due(self, earliest: datetime | None, now: datetime) -> datetime:
         """The latest run time at or before ``now`` on the grid from ``earliest``."""
@@ -151,9 +138,6 @@ class DeltaTriggerTimetable(_DeltaTimetable):
             periods += 1
         found: datetime = earliest + self._delta * periods
         return found
-
-    def infer_manual_data_interval(self, *, run_after: datetime) -> DataInterval:
-        return DataInterval(run_after - self._interval, run_after)
 
     def serialize(self) -> dict[str, Any]:
         return {**_serialize_delta(self._delta), "interval": self._interval.total_seconds()}

@@ -24,21 +24,26 @@ class _Trivial(Timetable):
         return DataInterval.exact(run_after)
 
 
-class NullTimetable(_Trivial):
-    """``schedule=None``: manual (and API) triggers only."""
+class NeverScheduled(_Trivial):
+    """Plans no run in time: runs come only from outside (a trigger, the API, assets)."""
 
-    kind = "none"
     can_be_scheduled = False
-    description = "Never, external triggers only"
-
-    @property
-    def summary(self) -> str:
-        return "None"
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
     ) -> DagRunInfo | None:
         return None
+
+
+class NullTimetable(NeverScheduled):
+    """``schedule=None``: manual (and API) triggers only."""
+
+    kind = "none"
+    description = "Never, external triggers only"
+
+    @property
+    def summary(self) -> str:
+        return "None"
 
 
 class OnceTimetable(_Trivial):

@@ -31,6 +31,8 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from engine.scoped import scoped
+
 MARKER = "loom-venv.json"
 INSTALL_METHODS = ("auto", "uv", "pip")
 
@@ -55,14 +57,9 @@ _DEFAULTS: ContextVar[VirtualenvDefaults] = ContextVar(
 )
 
 
-@contextlib.contextmanager
-def virtualenv_defaults(defaults: VirtualenvDefaults) -> Iterator[None]:
+def virtualenv_defaults(defaults: VirtualenvDefaults) -> contextlib.AbstractContextManager[None]:
     """Run the block (a try) with ``defaults``; workers and ``loom dags test`` set them."""
-    token = _DEFAULTS.set(defaults)
-    try:
-        yield
-    finally:
-        _DEFAULTS.reset(token)
+    return scoped(_DEFAULTS, defaults)
 
 
 def current_defaults() -> VirtualenvDefaults:
