@@ -49,22 +49,31 @@ unsupported = only_null("not supported by Loom (clear one run: dag_run_id)")
 INFERRED = only_null("Loom infers a manual run's data interval from its schedule")
 
 
-class RunListArgs(V2PageArgs):
-    state = fields.List(fields.String(validate=validate.OneOf(RUN_STATES)), load_default=None)
-    run_type = fields.List(fields.String(), load_default=None)
+class RunDateFilters(ma.Schema):
+    """The dates a list of runs narrows by, in the query and in the batch list's body alike."""
+
     logical_date_gte = DateTime(load_default=None)
     logical_date_lte = DateTime(load_default=None)
     start_date_gte = DateTime(load_default=None)
     start_date_lte = DateTime(load_default=None)
 
 
-class RunBatchSchema(ma.Schema):
+class RunFilters(RunDateFilters):
+    """Airflow's filters of a list of runs, by :class:`~engine.services.runs.RunFilter`'s names."""
+
+    states = fields.List(
+        fields.String(validate=validate.OneOf(RUN_STATES)), data_key="state", load_default=None
+    )
+    run_types = fields.List(fields.String(), data_key="run_type", load_default=None)
+
+
+class RunListArgs(RunFilters, V2PageArgs):
+    """The list's filters and paging."""
+
+
+class RunBatchSchema(RunDateFilters):
     dag_ids = fields.List(fields.String(validate=validate.Length(max=250)), load_default=None)
     states = fields.List(fields.String(validate=validate.OneOf(RUN_STATES)), load_default=None)
-    logical_date_gte = DateTime(load_default=None)
-    logical_date_lte = DateTime(load_default=None)
-    start_date_gte = DateTime(load_default=None)
-    start_date_lte = DateTime(load_default=None)
     page_offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
     page_limit = fields.Integer(load_default=100, validate=validate.Range(min=0))
     order_by = fields.String(load_default=None, validate=validate.Length(max=64))
