@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from webui.api.schemas.common import DateTime
+from webui.api.schemas.common import DagNameSchema, DateTime
 from webui.api.v2.common import V2PageArgs, pattern_filter
 from webui.api.v2.schemas_runs import only_null
 
@@ -104,9 +104,7 @@ class AssetEventBodySchema(ma.Schema):
     )
 
 
-class QueuedEventSchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
+class QueuedEventSchema(DagNameSchema):
     asset_id = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
 

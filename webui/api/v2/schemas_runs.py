@@ -17,7 +17,7 @@ from engine.models import DagRun, DagVersion, TaskInstance
 from engine.models.runs import NOTE_LENGTH
 from engine.state import DagRunState, TaskInstanceState
 from webui import db
-from webui.api.schemas.common import RUN_ID, DateTime
+from webui.api.schemas.common import RUN_ID, DagNameSchema, DateTime
 from webui.api.v2.common import V2PageArgs
 
 TI_STATES = [s.value for s in TaskInstanceState if s is not TaskInstanceState.NONE]
@@ -334,10 +334,8 @@ class XComEntryArgs(ma.Schema):
     map_index = fields.Integer(load_default=-1, validate=validate.Range(min=-1))
 
 
-class XComSchema(ma.Schema):
+class XComSchema(DagNameSchema):
     key = fields.String(required=True)
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
     run_id = fields.String(required=True)
     task_id = fields.String(required=True)
     task_display_name = fields.String(required=True)
