@@ -30,7 +30,6 @@ from webui import db
 from webui.api.schemas.common import DateTime
 from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
 from webui.api.v2.common import V2PageArgs, filters_in, page, v2_blueprint
-from webui.api.v2.secrets import UpdateMaskArgs
 from webui.auth import visible_dag_ids
 
 pools = v2_blueprint("pools", "/pools", "Pool", Resource.POOLS)
@@ -120,14 +119,7 @@ def get_pool(pool_name: str) -> Any:
     return _one(require_pool(session=db.session(), name=pool_name))
 
 
-@pools.operation(
-    "PATCH",
-    "/<pool_name>",
-    Action.EDIT,
-    query=UpdateMaskArgs,
-    body=PoolPatchSchema,
-    returns=PoolSchema,
-)
+@pools.patching("/<pool_name>", body=PoolPatchSchema, returns=PoolSchema)
 def patch_pool(args: dict[str, Any], body: dict[str, Any], pool_name: str) -> Any:
     """Resize a pool or change its description (``update_mask``: only those named)."""
     pool = require_pool(session=db.session(), name=pool_name)
