@@ -47,7 +47,8 @@ class DeadLetterSchema(ma.Schema):
 
 
 class AuditFilters(ma.Schema):
-    """The filters of a list of audit entries (paged by the list's arguments)."""
+    """The filters of a list of audit entries (paged by the list's arguments), by
+    :class:`~engine.services.audit.AuditFilter`'s names."""
 
     username = fields.String(load_default=None, validate=validate.Length(max=250))
     action = fields.String(load_default=None, validate=validate.Length(max=250))
@@ -97,6 +98,7 @@ class NotificationFilters(ma.Schema):
 
     @ma.post_load
     def _status(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The status as the deliveries' query takes it."""
         if data["status"] is not None:
             data["status"] = DeliveryStatus(data["status"])
         return data

@@ -133,6 +133,7 @@ class AssetEventFilters(ma.Schema):
 
     @ma.post_load
     def _substring(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Airflow's pattern as the substring Loom searches for."""
         data["name_pattern"] = pattern_filter(data["name_pattern"])
         return data
 
