@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
@@ -45,14 +47,16 @@ class DeadLetterSchema(ma.Schema):
 
 
 class AuditFilters(ma.Schema):
-    """The filters of a list of audit entries (paged by the list's arguments)."""
+    """The filters of a list of audit entries (paged by the list's arguments), by
+    :class:`~engine.services.audit.AuditFilter`'s names."""
 
     username = fields.String(load_default=None, validate=validate.Length(max=250))
     action = fields.String(load_default=None, validate=validate.Length(max=250))
     outcome = fields.String(
         load_default=None, validate=validate.OneOf([outcome.value for outcome in Outcome])
     )
-    target = fields.String(
+    target_prefix = fields.String(
+        data_key="target",
         load_default=None,
         validate=validate.Length(max=1000),
         metadata={"description": "Targets starting with this text"},
@@ -91,6 +95,13 @@ class NotificationFilters(ma.Schema):
     dag_id = fields.String(load_default=None, validate=validate.Length(max=250))
     run_id = fields.String(load_default=None, validate=validate.Length(max=250))
     task_id = fields.String(load_default=None, validate=validate.Length(max=250))
+
+    @ma.post_load
+    def _status(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The status as the deliveries' query takes it."""
+        if data["status"] is not None:
+            data["status"] = DeliveryStatus(data["status"])
+        return data
 
 
 class NotificationSchema(ma.Schema):

@@ -47,6 +47,13 @@ RUN_ID = FullMatch(RUN_ID_PATTERN, RUN_ID_ALLOWED)
 """A run id a client may choose (Airflow's rule)."""
 
 
+class DagNameSchema(ma.Schema):
+    """How Airflow names the DAG in a payload about one: its id and the name the UI shows."""
+
+    dag_id = fields.String(required=True)
+    dag_display_name = fields.String(required=True)
+
+
 class MessageSchema(ma.Schema):
     """A short confirmation."""
 

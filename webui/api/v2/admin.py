@@ -29,8 +29,7 @@ from engine.services.pools import (
 from webui import db
 from webui.api.schemas.common import DateTime
 from webui.api.v2.bulk import BulkBodySchema, BulkResponseSchema, Kind, run_bulk
-from webui.api.v2.common import V2PageArgs, page, v2_blueprint
-from webui.api.v2.secrets import UpdateMaskArgs
+from webui.api.v2.common import V2PageArgs, filters_in, page, v2_blueprint
 from webui.auth import visible_dag_ids
 
 pools = v2_blueprint("pools", "/pools", "Pool", Resource.POOLS)
@@ -120,14 +119,7 @@ def get_pool(pool_name: str) -> Any:
     return _one(require_pool(session=db.session(), name=pool_name))
 
 
-@pools.operation(
-    "PATCH",
-    "/<pool_name>",
-    Action.EDIT,
-    query=UpdateMaskArgs,
-    body=PoolPatchSchema,
-    returns=PoolSchema,
-)
+@pools.patching("/<pool_name>", body=PoolPatchSchema, returns=PoolSchema)
 def patch_pool(args: dict[str, Any], body: dict[str, Any], pool_name: str) -> Any:
     """Resize a pool or change its description (``update_mask``: only those named)."""
     pool = require_pool(session=db.session(), name=pool_name)
@@ -216,12 +208,18 @@ def get_import_error_v2(import_error_id: int) -> Any:
     return get_import_error(session=db.session(), id=import_error_id, dag_ids=visible_dag_ids())
 
 
-class EventLogArgs(V2PageArgs):
+class EventLogFilters(ma.Schema):
+    """Airflow's filters of the event log, by the audit log's names."""
+
     dag_id = fields.String(load_default=None, validate=validate.Length(max=250))
-    event = fields.String(load_default=None, validate=validate.Length(max=250))
-    owner = fields.String(load_default=None, validate=validate.Length(max=250))
-    after = DateTime(load_default=None)
-    before = DateTime(load_default=None)
+    action = fields.String(data_key="event", load_default=None, validate=validate.Length(max=250))
+    username = fields.String(data_key="owner", load_default=None, validate=validate.Length(max=250))
+    since = DateTime(data_key="after", load_default=None)
+    until = DateTime(data_key="before", load_default=None)
+
+
+class EventLogArgs(EventLogFilters, V2PageArgs):
+    """The list's filters and paging."""
 
 
 _DAG_PATH = re.compile(r"/dags/([^/]+)(?:/dagRuns/([^/]+)(?:/taskInstances/([^/]+))?)?")
@@ -257,13 +255,7 @@ class EventLogSchema(ma.Schema):
 @event_logs.listing("", "event_logs", EventLogSchema, query=EventLogArgs)
 def list_event_logs(args: dict[str, Any]) -> Any:
     """Loom's audit log as Airflow's event log (``event``: the audited action)."""
-    filters = AuditFilter(
-        username=args["owner"],
-        action=args["event"],
-        dag_id=args["dag_id"],
-        since=args["after"],
-        until=args["before"],
-    )
+    filters = AuditFilter(**filters_in(args, EventLogFilters))
     aliases = {"event_log_id": "id", "when": "created_at", "event": "action", "owner": "username"}
     result = page("event_logs", audit_query(filters), args, AUDIT_ORDER, "-id", aliases)
     result["event_logs"] = [_event(entry) for entry in result["event_logs"]]

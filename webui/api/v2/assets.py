@@ -21,12 +21,20 @@ from engine.services import assets as service
 from engine.services.runs import trigger_dag
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.v2.common import V2PageArgs, collection, page, pattern_filter, v2_blueprint
+from webui.api.v2.common import (
+    V2PageArgs,
+    collection,
+    filters_in,
+    page,
+    pattern_filter,
+    v2_blueprint,
+)
 from webui.api.v2.schemas_assets import (
     AliasSchema,
     AssetArgs,
     AssetEventArgs,
     AssetEventBodySchema,
+    AssetEventFilters,
     AssetEventSchema,
     AssetSchema,
     QueuedEventArgs,
@@ -104,18 +112,7 @@ def get_alias(asset_alias_id: int) -> Any:
 @blp.listing("/events", "asset_events", AssetEventSchema, query=AssetEventArgs)
 def list_events(args: dict[str, Any]) -> Any:
     """List asset events (newest first unless ``order_by`` says otherwise)."""
-    filters = assetrefs.EventFilter(
-        asset_id=args["asset_id"],
-        source_dag_id=args["source_dag_id"],
-        source_task_id=args["source_task_id"],
-        source_run_id=args["source_run_id"],
-        source_map_index=args["source_map_index"],
-        name_pattern=pattern_filter(args["name_pattern"]),
-        timestamp_gte=args["timestamp_gte"],
-        timestamp_gt=args["timestamp_gt"],
-        timestamp_lte=args["timestamp_lte"],
-        timestamp_lt=args["timestamp_lt"],
-    )
+    filters = assetrefs.EventFilter(**filters_in(args, AssetEventFilters))
     stmt = assetrefs.event_query(filters)
     result = page("asset_events", stmt, args, assetrefs.EVENT_ORDER, "-id")
     result["asset_events"] = _events(result["asset_events"])

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.security.roles import Resource
 from engine.services.audit import AUDIT_ORDER, AuditFilter, audit_query
 from webui.api.schemas.admin import AuditEntrySchema, AuditFilters
-from webui.api.v2.common import V2PageArgs, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, filters_in, page, v2_blueprint
 
 blp = v2_blueprint(
     "audit_log", "/auditLog", "AuditLog (Loom): every change and sign-in", Resource.AUDIT_LOG
@@ -24,16 +24,7 @@ class AuditLogArgs(V2PageArgs, AuditFilters):
 
 def filtered_audit_log(args: Mapping[str, Any]) -> sa.Select[Any]:
     """The audit entries matching the list's filters in ``args``."""
-    filters = AuditFilter(
-        username=args["username"],
-        action=args["action"],
-        outcome=args["outcome"],
-        target_prefix=args["target"],
-        dag_id=args["dag_id"],
-        since=args["since"],
-        until=args["until"],
-    )
-    return audit_query(filters)
+    return audit_query(AuditFilter(**filters_in(args, AuditFilters)))
 
 
 @blp.listing("", "audit_log", AuditEntrySchema, query=AuditLogArgs)

@@ -77,6 +77,16 @@ def page(
     return {key: items, "total_entries": result.total}
 
 
+def filters_in(args: Mapping[str, Any], declared: type[ma.Schema]) -> dict[str, Any]:
+    """The values in ``args`` of the filters ``declared`` holds, by the names Loom's services
+    take them by: each field's attribute (its ``data_key`` is the parameter's name in the API),
+    so that the schema alone says which parameter is which filter."""
+    return {
+        field.attribute or name: args[field.attribute or name]
+        for name, field in declared().fields.items()
+    }
+
+
 def order_key(order_by: list[str] | None, aliases: Mapping[str, str]) -> str | None:
     """The first of ``order_by`` with Airflow's names mapped to Loom's columns."""
     if not order_by:

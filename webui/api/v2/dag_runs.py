@@ -25,12 +25,14 @@ from engine.services.taskinstances import clear_task_instances
 from engine.state import DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.v2.common import collection, page, v2_blueprint
+from webui.api.v2.common import collection, filters_in, page, v2_blueprint
 from webui.api.v2.schemas_runs import (
     VERSION_FIELDS,
     DagRunSchema,
     RunBatchSchema,
     RunClearSchema,
+    RunDateFilters,
+    RunFilters,
     RunListArgs,
     RunPatchArgs,
     RunPatchSchema,
@@ -64,15 +66,7 @@ def dag_ids_for(dag_id: str, wanted: list[str] | None = None) -> set[str] | None
 @blp.operation("GET", "", Action.READ, query=RunListArgs, returns=RUN_COLLECTION)
 def list_runs(args: dict[str, Any], dag_id: str) -> Any:
     """List runs of a DAG, or of every DAG with ``~`` (filter by state, type, dates)."""
-    filters = RunFilter(
-        dag_ids=dag_ids_for(dag_id),
-        states=args["state"],
-        run_types=args["run_type"],
-        logical_date_gte=args["logical_date_gte"],
-        logical_date_lte=args["logical_date_lte"],
-        start_date_gte=args["start_date_gte"],
-        start_date_lte=args["start_date_lte"],
-    )
+    filters = RunFilter(dag_ids=dag_ids_for(dag_id), **filters_in(args, RunFilters))
     return _with_versions(
         page("dag_runs", run_query(filters), args, RUN_ORDER, "id", ORDER_ALIASES)
     )
@@ -102,10 +96,7 @@ def list_runs_batch(body: dict[str, Any], dag_id: str) -> Any:
     filters = RunFilter(
         dag_ids=dag_ids_for(ALL, body["dag_ids"]),
         states=body["states"],
-        logical_date_gte=body["logical_date_gte"],
-        logical_date_lte=body["logical_date_lte"],
-        start_date_gte=body["start_date_gte"],
-        start_date_lte=body["start_date_lte"],
+        **filters_in(body, RunDateFilters),
     )
     args = {
         "limit": body["page_limit"],

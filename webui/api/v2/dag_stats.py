@@ -20,7 +20,7 @@ from engine.security.roles import Resource
 from engine.services.dagreports import NON_EXISTENT_POOL, missing_pool_warnings, run_counts
 from engine.timeutil import utcnow
 from webui import db
-from webui.api.schemas.common import MAX_LIMIT
+from webui.api.schemas.common import MAX_LIMIT, DagNameSchema
 from webui.api.v2.common import V2PageArgs, order_key, v2_blueprint
 from webui.auth import visible_dag_ids
 
@@ -41,9 +41,7 @@ class DagStatsStateSchema(ma.Schema):
     count = fields.Integer(required=True)
 
 
-class DagStatsSchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
+class DagStatsSchema(DagNameSchema):
     stats = fields.List(fields.Nested(DagStatsStateSchema), required=True)
 
 
@@ -71,9 +69,7 @@ class DagWarningArgs(V2PageArgs):
     warning_type = fields.String(load_default=None, validate=validate.OneOf(WARNING_TYPES))
 
 
-class DagWarningSchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
+class DagWarningSchema(DagNameSchema):
     warning_type = fields.String(required=True)
     message = fields.String(required=True)
     timestamp = fields.DateTime(required=True)

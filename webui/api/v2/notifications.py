@@ -15,12 +15,11 @@ from engine.delivery.notifications.deliveries import (
     get_delivery,
     retry_delivery,
 )
-from engine.models import DeliveryStatus
 from engine.security.roles import Action, Resource
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.schemas.admin import NotificationFilters, NotificationSchema
-from webui.api.v2.common import V2PageArgs, page, v2_blueprint
+from webui.api.v2.common import V2PageArgs, filters_in, page, v2_blueprint
 from webui.auth import visible_dag_ids
 
 blp = v2_blueprint(
@@ -37,18 +36,7 @@ class NotificationArgs(V2PageArgs, NotificationFilters):
 
 def filtered_deliveries(args: Mapping[str, Any]) -> sa.Select[Any]:
     """The deliveries the caller may see that match the list's filters in ``args``."""
-    status = args["status"]
-    return deliveries(
-        dag_ids=visible_dag_ids(),
-        status=DeliveryStatus(status) if status is not None else None,
-        channel=args["channel"],
-        target=args["target"],
-        event_type=args["event_type"],
-        event_id=args["event_id"],
-        dag_id=args["dag_id"],
-        run_id=args["run_id"],
-        task_id=args["task_id"],
-    )
+    return deliveries(dag_ids=visible_dag_ids(), **filters_in(args, NotificationFilters))
 
 
 @blp.listing("", "notifications", NotificationSchema, query=NotificationArgs)

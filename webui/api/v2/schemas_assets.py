@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from webui.api.schemas.common import DateTime
-from webui.api.v2.common import V2PageArgs
+from webui.api.schemas.common import DagNameSchema, DateTime
+from webui.api.v2.common import V2PageArgs, pattern_filter
 from webui.api.v2.schemas_runs import only_null
 
 TEXT = validate.Length(max=1500)
@@ -102,9 +104,7 @@ class AssetEventBodySchema(ma.Schema):
     )
 
 
-class QueuedEventSchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
+class QueuedEventSchema(DagNameSchema):
     asset_id = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
 
@@ -116,7 +116,10 @@ class AssetArgs(V2PageArgs):
     only_active = fields.Boolean(load_default=True)
 
 
-class AssetEventArgs(V2PageArgs):
+class AssetEventFilters(ma.Schema):
+    """Airflow's filters of the asset events, by :class:`~engine.services.assetrefs.EventFilter`'s
+    names (``name_pattern`` as Loom's substring: :func:`~webui.api.v2.common.pattern_filter`)."""
+
     asset_id = fields.Integer(load_default=None)
     source_dag_id = fields.String(load_default=None, validate=TEXT)
     source_task_id = fields.String(load_default=None, validate=TEXT)
@@ -127,6 +130,16 @@ class AssetEventArgs(V2PageArgs):
     timestamp_gt = DateTime(load_default=None)
     timestamp_lte = DateTime(load_default=None)
     timestamp_lt = DateTime(load_default=None)
+
+    @ma.post_load
+    def _substring(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Airflow's pattern as the substring Loom searches for."""
+        data["name_pattern"] = pattern_filter(data["name_pattern"])
+        return data
+
+
+class AssetEventArgs(AssetEventFilters, V2PageArgs):
+    """The list's filters and paging."""
 
 
 class QueuedEventArgs(ma.Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from webui.api.schemas.common import DagNameSchema
 from webui.api.v2.common import V2PageArgs
 
 
@@ -20,15 +21,11 @@ class DagListArgs(V2PageArgs):
     )
 
 
-class DagTagSchema(ma.Schema):
+class DagTagSchema(DagNameSchema):
     name = fields.String(required=True)
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
 
 
-class DagSchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
+class DagSchema(DagNameSchema):
     description = fields.String(allow_none=True)
     fileloc = fields.String(required=True)
     relative_fileloc = fields.String(allow_none=True)
@@ -133,8 +130,6 @@ class DagSourceArgs(ma.Schema):
     version_number = fields.Integer(load_default=None, validate=validate.Range(min=1))
 
 
-class DagSourceSchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
+class DagSourceSchema(DagNameSchema):
     content = fields.String(allow_none=True)
     version_number = fields.Integer(allow_none=True)

@@ -17,7 +17,7 @@ from engine.models import DagRun, DagVersion, TaskInstance
 from engine.models.runs import NOTE_LENGTH
 from engine.state import DagRunState, TaskInstanceState
 from webui import db
-from webui.api.schemas.common import RUN_ID, DateTime
+from webui.api.schemas.common import RUN_ID, DagNameSchema, DateTime
 from webui.api.v2.common import V2PageArgs
 
 TI_STATES = [s.value for s in TaskInstanceState if s is not TaskInstanceState.NONE]
@@ -49,22 +49,31 @@ unsupported = only_null("not supported by Loom (clear one run: dag_run_id)")
 INFERRED = only_null("Loom infers a manual run's data interval from its schedule")
 
 
-class RunListArgs(V2PageArgs):
-    state = fields.List(fields.String(validate=validate.OneOf(RUN_STATES)), load_default=None)
-    run_type = fields.List(fields.String(), load_default=None)
+class RunDateFilters(ma.Schema):
+    """The dates a list of runs narrows by, in the query and in the batch list's body alike."""
+
     logical_date_gte = DateTime(load_default=None)
     logical_date_lte = DateTime(load_default=None)
     start_date_gte = DateTime(load_default=None)
     start_date_lte = DateTime(load_default=None)
 
 
-class RunBatchSchema(ma.Schema):
+class RunFilters(RunDateFilters):
+    """Airflow's filters of a list of runs, by :class:`~engine.services.runs.RunFilter`'s names."""
+
+    states = fields.List(
+        fields.String(validate=validate.OneOf(RUN_STATES)), data_key="state", load_default=None
+    )
+    run_types = fields.List(fields.String(), data_key="run_type", load_default=None)
+
+
+class RunListArgs(RunFilters, V2PageArgs):
+    """The list's filters and paging."""
+
+
+class RunBatchSchema(RunDateFilters):
     dag_ids = fields.List(fields.String(validate=validate.Length(max=250)), load_default=None)
     states = fields.List(fields.String(validate=validate.OneOf(RUN_STATES)), load_default=None)
-    logical_date_gte = DateTime(load_default=None)
-    logical_date_lte = DateTime(load_default=None)
-    start_date_gte = DateTime(load_default=None)
-    start_date_lte = DateTime(load_default=None)
     page_offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
     page_limit = fields.Integer(load_default=100, validate=validate.Range(min=0))
     order_by = fields.String(load_default=None, validate=validate.Length(max=64))
@@ -196,30 +205,58 @@ def _ti_state(ti: TaskInstance) -> str | None:
     return None if ti.state is TaskInstanceState.NONE else ti.state.value
 
 
-class TaskInstanceSchema(ma.Schema):
-    id = fields.Function(_ti_uuid, required=True, metadata={"type": "string", "format": "uuid"})
+def _shown_as(attribute: str, **kwargs: Any) -> fields.Function:
+    """A string field repeating ``attribute`` under another name (Loom's display names are
+    its ids), from an object or a mapping alike."""
+    return fields.Function(
+        lambda obj: ma.utils.get_value(obj, attribute), metadata={"type": "string"}, **kwargs
+    )
+
+
+class _TaskInstanceKeySchema(ma.Schema):
+    """How Airflow names a task instance in every payload about one; read by the model's
+    names from a task instance or a row of it (Loom's display names are the ids)."""
+
     dag_id = fields.String(required=True)
-    dag_display_name = fields.Function(_display, required=True, metadata={"type": "string"})
+    dag_display_name = _shown_as("dag_id", required=True)
     dag_run_id = fields.String(attribute="run_id", required=True)
     task_id = fields.String(required=True)
-    task_display_name = fields.Function(
-        lambda ti: ti.task_id, required=True, metadata={"type": "string"}
-    )
+    task_display_name = _shown_as("task_id", required=True)
     map_index = fields.Integer(required=True)
-    state = fields.Function(_ti_state, allow_none=True, metadata={"type": "string"})
-    try_number = fields.Integer(required=True)
+
+
+class _TaskInstanceSettingsSchema(ma.Schema):
+    """What a task instance and each of its tries show of the task's settings."""
+
     max_tries = fields.Integer(required=True)
     pool = fields.String(required=True)
     pool_slots = fields.Integer(required=True)
     priority_weight = fields.Integer(allow_none=True)
     queue = fields.String(allow_none=True)
     operator = fields.String(allow_none=True)
-    operator_name = fields.Function(
-        lambda ti: ti.operator, allow_none=True, metadata={"type": "string"}
+    operator_name = _shown_as("operator", allow_none=True)
+    executor_config = fields.Constant("{}", required=True, metadata={"type": "string"})
+
+
+def read_attributes(*schemas: type[ma.Schema]) -> tuple[str, ...]:
+    """The attributes the fields of ``schemas`` read as they are (a computed field reads none
+    of its own)."""
+    return tuple(
+        dict.fromkeys(
+            field.attribute or name
+            for schema in schemas
+            for name, field in schema().fields.items()
+            if not isinstance(field, (fields.Constant, fields.Function))
+        )
     )
+
+
+class TaskInstanceSchema(_TaskInstanceKeySchema, _TaskInstanceSettingsSchema):
+    id = fields.Function(_ti_uuid, required=True, metadata={"type": "string", "format": "uuid"})
+    state = fields.Function(_ti_state, allow_none=True, metadata={"type": "string"})
+    try_number = fields.Integer(required=True)
     hostname = fields.String(allow_none=True)
     pid = fields.Integer(allow_none=True)
-    executor_config = fields.Constant("{}", required=True, metadata={"type": "string"})
     logical_date = fields.DateTime(attribute="dag_run.logical_date", allow_none=True)
     run_after = fields.DateTime(attribute="dag_run.run_after", required=True)
     scheduled_when = fields.DateTime(attribute="scheduled_at", allow_none=True)
@@ -297,10 +334,8 @@ class XComEntryArgs(ma.Schema):
     map_index = fields.Integer(load_default=-1, validate=validate.Range(min=-1))
 
 
-class XComSchema(ma.Schema):
+class XComSchema(DagNameSchema):
     key = fields.String(required=True)
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
     run_id = fields.String(required=True)
     task_id = fields.String(required=True)
     task_display_name = fields.String(required=True)
@@ -310,13 +345,12 @@ class XComSchema(ma.Schema):
     run_after = fields.DateTime(required=True)
 
 
-class TaskTrySchema(ma.Schema):
-    dag_id = fields.String(required=True)
-    dag_display_name = fields.String(required=True)
-    dag_run_id = fields.String(required=True)
-    task_id = fields.String(required=True)
-    task_display_name = fields.String(required=True)
-    map_index = fields.Integer(required=True)
+class TaskTrySchema(_TaskInstanceKeySchema, _TaskInstanceSettingsSchema):
+    """One try of a task instance: the instance's key and settings, the try's own fields."""
+
+    FROM_TASK_INSTANCE = read_attributes(_TaskInstanceKeySchema, _TaskInstanceSettingsSchema)
+    """What a try shows of its task instance, by the model's names."""
+
     try_number = fields.Integer(required=True)
     state = fields.String(allow_none=True)
     start_date = fields.DateTime(allow_none=True)
@@ -324,14 +358,6 @@ class TaskTrySchema(ma.Schema):
     duration = fields.Float(allow_none=True)
     hostname = fields.String(allow_none=True)
     pid = fields.Integer(allow_none=True)
-    max_tries = fields.Integer(required=True)
-    pool = fields.String(required=True)
-    pool_slots = fields.Integer(required=True)
-    priority_weight = fields.Integer(allow_none=True)
-    queue = fields.String(allow_none=True)
-    operator = fields.String(allow_none=True)
-    operator_name = fields.String(allow_none=True)
-    executor_config = fields.String(required=True)
 
 
 class XComValueSchema(XComSchema):

@@ -37,10 +37,6 @@ NO_TEAMS = only_null("Loom has no teams")
 _TEXT = validate.Length(max=100_000)
 
 
-class UpdateMaskArgs(ma.Schema):
-    update_mask = fields.List(fields.String(validate=validate.Length(max=64)), load_default=None)
-
-
 class VariableBodySchema(ma.Schema):
     key = fields.String(required=True, validate=validate.Length(min=1, max=250))
     value = fields.Raw(
@@ -111,14 +107,7 @@ def get_variable(variable_key: str) -> Any:
     return shown_variable(variable_service.require_variable(session=db.session(), key=variable_key))
 
 
-@variables.operation(
-    "PATCH",
-    "/<variable_key>",
-    Action.EDIT,
-    query=UpdateMaskArgs,
-    body=VariableBodySchema,
-    returns=VariableSchema,
-)
+@variables.patching("/<variable_key>", body=VariableBodySchema, returns=VariableSchema)
 def patch_variable(args: dict[str, Any], body: dict[str, Any], variable_key: str) -> Any:
     """Change a variable's value and description (``update_mask``: only those named)."""
     mask = patched_fields(args, body, ("key", variable_key), ("value", "description"))
@@ -198,14 +187,7 @@ def get_connection(connection_id: str) -> Any:
     )
 
 
-@connections.operation(
-    "PATCH",
-    "/<connection_id>",
-    Action.EDIT,
-    query=UpdateMaskArgs,
-    body=ConnectionV2BodySchema,
-    returns=ConnectionSchema,
-)
+@connections.patching("/<connection_id>", body=ConnectionV2BodySchema, returns=ConnectionSchema)
 def patch_connection(args: dict[str, Any], body: dict[str, Any], connection_id: str) -> Any:
     """Change a connection: the fields ``update_mask`` names, or all of them."""
     mask = patched_fields(args, body, ("connection_id", connection_id), CONNECTION_FIELDS)

@@ -201,14 +201,12 @@ def _patch(
 
 
 def _tries(ti: TaskInstance, attempts: list[TaskAttempt]) -> list[dict[str, Any]]:
+    """Each try as :class:`TaskTrySchema` reads it: the instance's key and settings by the
+    model's names, the attempt's own fields."""
+    shown_of_ti = {name: getattr(ti, name) for name in TaskTrySchema.FROM_TASK_INSTANCE}
     return [
         {
-            "dag_id": ti.dag_id,
-            "dag_display_name": ti.dag_id,
-            "dag_run_id": ti.run_id,
-            "task_id": ti.task_id,
-            "task_display_name": ti.task_id,
-            "map_index": ti.map_index,
+            **shown_of_ti,
             "try_number": attempt.try_number,
             "state": attempt.state,
             "start_date": attempt.start_date,
@@ -216,14 +214,6 @@ def _tries(ti: TaskInstance, attempts: list[TaskAttempt]) -> list[dict[str, Any]
             "duration": _seconds(attempt),
             "hostname": attempt.hostname,
             "pid": attempt.pid,
-            "max_tries": ti.max_tries,
-            "pool": ti.pool,
-            "pool_slots": ti.pool_slots,
-            "priority_weight": ti.priority_weight,
-            "queue": ti.queue,
-            "operator": ti.operator,
-            "operator_name": ti.operator,
-            "executor_config": "{}",
         }
         for attempt in attempts
     ]
