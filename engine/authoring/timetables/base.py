@@ -17,11 +17,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 from engine.errors import InvalidInputError
 from engine.scoped import scoped
+from engine.timeutil import utcnow
 
 
 @dataclass(frozen=True)
@@ -184,11 +185,11 @@ def trigger_interval(interval: object) -> timedelta:
 _now: ContextVar[datetime | None] = ContextVar("timetable_now", default=None)
 
 
-def utcnow() -> datetime:
+def planning_now() -> datetime:
     """The time timetables plan with: the scheduler tick's ``now`` inside :func:`frozen_now`,
     else the wall clock."""
     fixed = _now.get()
-    return fixed if fixed is not None else datetime.now(UTC)
+    return fixed if fixed is not None else utcnow()
 
 
 def frozen_now(now: datetime) -> AbstractContextManager[None]:

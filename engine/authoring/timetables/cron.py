@@ -17,8 +17,8 @@ from engine.authoring.timetables.base import (
     TimeRestriction,
     Timetable,
     TriggerTimetable,
+    planning_now,
     trigger_interval,
-    utcnow,
 )
 from engine.authoring.timetables.describe import describe_cron
 from engine.errors import InvalidInputError
@@ -133,7 +133,7 @@ class CronDataIntervalTimetable(DataIntervalTimetable):
 
     def _skip_to_latest(self, earliest: datetime | None) -> datetime:
         """The start of the latest interval that has ended by now (not before ``earliest``)."""
-        latest_end = self._cron.align_prev(utcnow())
+        latest_end = self._cron.align_prev(planning_now())
         start = self._cron.prev(latest_end)
         return start if earliest is None else max(start, self._cron.align_next(earliest))
 
@@ -210,12 +210,12 @@ class CronTriggerTimetable(TriggerTimetable):
         if last_run is None:
             at = self._first_run()
         else:  # the tick after the last run, or the latest tick when some were missed
-            at = max(self._cron.next(last_run), self._cron.align_prev(utcnow()))
+            at = max(self._cron.next(last_run), self._cron.align_prev(planning_now()))
         return at if earliest is None else max(at, self._cron.align_next(earliest))
 
     def _first_run(self) -> datetime:
         """The first tick to run without catchup, as ``run_immediately`` says."""
-        now = utcnow()
+        now = planning_now()
         past, upcoming = self._cron.align_prev(now), self._cron.align_next(now)
         if self._run_immediately is True:
             return past
@@ -285,7 +285,7 @@ class MultipleCronTriggerTimetable(Timetable):
             return None
         if restriction.catchup:
             return min(infos, key=lambda i: i.run_after)
-        now = utcnow()
+        now = planning_now()
         past = [i for i in infos if i.run_after <= now]
         # Without catchup: the latest tick that has come, else the soonest to come.
         return (

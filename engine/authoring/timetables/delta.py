@@ -17,8 +17,8 @@ from engine.authoring.timetables.base import (
     TimeRestriction,
     Timetable,
     TriggerTimetable,
+    planning_now,
     trigger_interval,
-    utcnow,
 )
 from engine.authoring.timetables.describe import describe_delta
 from engine.errors import InvalidInputError
@@ -81,7 +81,7 @@ class DeltaDataIntervalTimetable(_DeltaTimetable, DataIntervalTimetable):
         earliest = restriction.earliest
         if restriction.catchup:
             return earliest
-        latest_start = utcnow() - self._delta
+        latest_start = planning_now() - self._delta
         return latest_start if earliest is None else max(latest_start, earliest)
 
     def start_after(self, end: datetime) -> datetime:
@@ -114,8 +114,8 @@ class DeltaTriggerTimetable(_DeltaTimetable, TriggerTimetable):
     def next_run_at(self, last_run: datetime | None, restriction: TimeRestriction) -> datetime:
         earliest = restriction.earliest
         if restriction.catchup:
-            return last_run + self._delta if last_run else earliest or utcnow()
-        candidates = [self._latest_due(earliest, utcnow())]
+            return last_run + self._delta if last_run else earliest or planning_now()
+        candidates = [self._latest_due(earliest, planning_now())]
         if last_run is not None:
             candidates.append(last_run + self._delta)
         if earliest is not None:

@@ -11,7 +11,7 @@ from engine.authoring.timetables.base import (
     DataInterval,
     TimeRestriction,
     Timetable,
-    utcnow,
+    planning_now,
 )
 from engine.errors import InvalidInputError
 from engine.timeutil import ensure_aware
@@ -61,7 +61,7 @@ class OnceTimetable(_Trivial):
     ) -> DagRunInfo | None:
         if last_automated_data_interval is not None:
             return None
-        at = restriction.earliest or utcnow()
+        at = restriction.earliest or planning_now()
         if restriction.latest is not None and at > restriction.latest:
             return None
         return DagRunInfo.exact(at)
@@ -82,7 +82,7 @@ class ContinuousTimetable(_Trivial):
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
     ) -> DagRunInfo | None:
-        now = utcnow()
+        now = planning_now()
         start_date = restriction.earliest or now
         last = last_automated_data_interval
         if last is None:
@@ -137,7 +137,7 @@ class EventsTimetable(Timetable):
         if not restriction.catchup:
             # Loom plans afresh at each tick, so "skip what was missed" keeps the latest
             # event that has come (Airflow, planning once, starts from now).
-            passed = [event for event in self.event_dates if event <= utcnow()]
+            passed = [event for event in self.event_dates if event <= planning_now()]
             if passed and (earliest is None or passed[-1] > earliest):
                 earliest = passed[-1]
         last_end = last_automated_data_interval.end if last_automated_data_interval else None
