@@ -19,7 +19,6 @@ from engine.executors.base import Executor
 from engine.runtime.virtualenvs import virtualenv_defaults_from
 from engine.timeutil import utcnow
 from workers.dagcache import DagCache
-from workers.followup import FollowUp, fast_follow
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,6 @@ class RunnerContext:
     hostname: str = field(default_factory=socket.gethostname)
     pid: int = field(default_factory=os.getpid)
     clock: Callable[[], datetime] = utcnow
-    follow_up: FollowUp | None = fast_follow
-    """Fast-follow after a success (needs ``executor``); None leaves it to the scheduler."""
     dag_cache: DagCache = field(default_factory=DagCache)
     rng: random.Random | None = None
     """Randomness of the retry jitter (a seeded one in tests)."""

@@ -30,7 +30,6 @@ from engine.timeutil import utcnow
 from workers.context import RunnerContext, RunnerSettings
 from workers.dagcache import DagCache
 from workers.dagcallbacks import run_dag_callbacks as _run_dag_callbacks
-from workers.followup import fast_follow
 from workers.runner import run_task
 
 logger = logging.getLogger(__name__)
@@ -54,7 +53,6 @@ def run_job(ti_id: int, try_number: int) -> str | None:
         session_factory=shared.session_factory,
         executor=shared.executor,
         settings=RunnerSettings.from_settings(shared.settings),
-        follow_up=fast_follow,
         dag_cache=shared.dag_cache,
         remote_logs=shared.remote_logs,
     )

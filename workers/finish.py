@@ -43,6 +43,7 @@ from engine.state import TaskInstanceState
 from workers.attempt import AttemptRecord
 from workers.claim import Claim
 from workers.context import RunnerContext
+from workers.followup import fast_follow
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +202,10 @@ def _fast_follow(
     ctx: RunnerContext,
 ) -> list[TaskJob]:
     """Only after a success, and only with an executor to submit to (else the tick does it)."""
-    if state is not TI.SUCCESS or ctx.executor is None or ctx.follow_up is None:
+    if state is not TI.SUCCESS or ctx.executor is None:
         return []
     limits = Limits(parallelism=ctx.settings.parallelism)
-    return ctx.follow_up(
+    return fast_follow(
         session=session, dag_run_id=dag_run_id, task_id=claim.task_id, dag=claim.dag,
         limits=limits, now=now,
     )  # fmt: skip

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import Protocol
 
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -27,7 +26,6 @@ from engine.scheduling.emptytasks import decide_ready_finishing_empty
 from engine.scheduling.fanin import is_wide_join, still_waiting
 from engine.scheduling.submission import (
     Waiting,
-    queue_ready_in_one_statement,
     queue_waiting_in_run,
     waiting_in_run,
 )
@@ -36,21 +34,6 @@ SIBLINGS_OFFERED = 4
 """How many of its run's waiting instances a try that queued nothing below it offers its
 freed slot (the first in priority order; more than one, so that an instance held back by
 its pool or a per-task limit does not block the others)."""
-
-
-class FollowUp(Protocol):
-    """What the runner calls after a success, inside the finishing transaction."""
-
-    def __call__(
-        self,
-        *,
-        session: Session,
-        dag_run_id: int,
-        task_id: str,
-        dag: SerializedDAG,
-        limits: Limits,
-        now: datetime,
-    ) -> list[TaskJob]: ...
 
 
 def run_reference(session: Session, dag_run_id: int) -> DagRun:
@@ -94,12 +77,10 @@ def fast_follow(
             session=session, dag_run_id=dag_run_id, limit=SIBLINGS_OFFERED, limits=limits,
             now=now, graphs={dag_run_id: dag}, waiting=offered,
         )  # fmt: skip
-    queue = (
-        queue_ready_in_one_statement
-        if session.get_bind().dialect.name == "postgresql"
-        else queue_ready  # arrays and ``unnest``: PostgreSQL's
-    )
-    return queue(session=session, waiting=ready, limits=limits, now=now, graphs={dag_run_id: dag})
+    return queue_ready(
+        session=session, waiting=ready, limits=limits, now=now, graphs={dag_run_id: dag},
+        in_one_statement=session.get_bind().dialect.name == "postgresql",  # arrays, ``unnest``
+    )  # fmt: skip
 
 
 def _ready_below(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from engine.config import Settings
     from engine.models.crypto import Crypter
+    from engine.services.namedrows import NamedRows
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -196,6 +197,18 @@ def read_json_file(path: Path) -> Any:
         raise InvalidInputError(f"{path}: not JSON: {error}") from None
 
 
+def add_delete_command(group: click.Group, rows: NamedRows[Any], *, argument: str) -> None:
+    """Add ``delete ARGUMENT`` to ``group``: it deletes the row of ``rows`` so named."""
+
+    @group.command("delete", help=f"Delete {rows.noun} {argument.upper()}.")
+    @click.argument(argument)
+    def delete(**arguments: str) -> None:
+        key = arguments[argument]
+        with loom_context().session() as session:
+            rows.delete(session, key)
+        click.echo(f"{rows.noun} {key} deleted")
+
+
 def import_file(path: Path, *, what: str, load: Callable[[Session, Crypter, Any], int]) -> None:
     """Read the export file ``path`` and hand its JSON to ``load`` (with a session and the
     crypter), which returns how many ``what`` (``"variables"``) it set; say so."""
@@ -206,15 +219,23 @@ def import_file(path: Path, *, what: str, load: Callable[[Session, Crypter, Any]
     click.echo(f"{count} {what} imported")
 
 
-def export_file(
-    path: Path, *, what: str, dump: Callable[[Session, Crypter], dict[str, Any]]
+def add_export_command(
+    group: click.Group,
+    *,
+    what: str,
+    summary: str,
+    dump: Callable[[Session, Crypter], dict[str, Any]],
 ) -> None:
-    """Write what ``dump`` (with a session and the crypter) exports to ``path``, as
-    :func:`write_json_export` does."""
-    context = loom_context()
-    with context.session() as session:
-        data = dump(session, context.crypter)
-    write_json_export(path, data, what=what)
+    """Add ``export FILE`` to ``group``: it writes what ``dump`` (with a session and the
+    crypter) exports to FILE, as :func:`write_json_export` does; ``summary`` is its help."""
+
+    @group.command("export", help=summary)
+    @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+    def export(file: Path) -> None:
+        context = loom_context()
+        with context.session() as session:
+            data = dump(session, context.crypter)
+        write_json_export(file, data, what=what)
 
 
 def write_json_export(path: Path, data: dict[str, Any], *, what: str) -> None:

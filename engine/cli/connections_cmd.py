@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from engine.authoring.connection import Connection
-from engine.cli.common import emit, emit_rows, export_file, import_file, loom_context, output_option
+from engine.cli.common import (
+    add_delete_command,
+    add_export_command,
+    emit,
+    emit_rows,
+    import_file,
+    loom_context,
+    output_option,
+)
 from engine.config.masking import MASK
 from engine.errors import InvalidInputError
 from engine.models.secrets import StoredConnection
@@ -79,13 +87,7 @@ def _row(row: StoredConnection) -> dict[str, Any]:
     return shown | {"password": MASK if row.password else None}
 
 
-@group.command("delete")
-@click.argument("conn_id")
-def delete(conn_id: str) -> None:
-    """Delete connection CONN_ID."""
-    with loom_context().session() as session:
-        service.delete_connection(session=session, conn_id=conn_id)
-    click.echo(f"connection {conn_id} deleted")
+add_delete_command(group, service.CONNECTIONS, argument="conn_id")
 
 
 @group.command("test")
@@ -121,12 +123,9 @@ def import_(file: Path, overwrite: bool) -> None:
     )
 
 
-@group.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def export(file: Path) -> None:
-    """Write every connection to FILE in Airflow's JSON form ("-": standard output)."""
-    export_file(  # passwords in clear
-        file,
-        what="connections",
-        dump=lambda session, crypter: service.export_connections(session=session, crypter=crypter),
-    )
+add_export_command(  # passwords in clear
+    group,
+    what="connections",
+    summary='Write every connection to FILE in Airflow\'s JSON form ("-": standard output).',
+    dump=lambda session, crypter: service.export_connections(session=session, crypter=crypter),
+)

@@ -8,7 +8,14 @@ from typing import Any
 
 import click
 
-from engine.cli.common import emit_rows, export_file, import_file, loom_context, output_option
+from engine.cli.common import (
+    add_delete_command,
+    add_export_command,
+    emit_rows,
+    import_file,
+    loom_context,
+    output_option,
+)
 from engine.errors import InvalidInputError
 from engine.models.secrets import StoredVariable
 from engine.services import variables as service
@@ -70,13 +77,7 @@ def _row(row: StoredVariable) -> dict[str, Any]:
     return {"key": row.key, "description": row.description, "is_encrypted": row.is_encrypted}
 
 
-@group.command("delete")
-@click.argument("key")
-def delete(key: str) -> None:
-    """Delete variable KEY."""
-    with loom_context().session() as session:
-        service.delete_variable(session=session, key=key)
-    click.echo(f"variable {key} deleted")
+add_delete_command(group, service.VARIABLES, argument="key")
 
 
 @group.command("import")
@@ -92,15 +93,12 @@ def import_(file: Path) -> None:
     )
 
 
-@group.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def export(file: Path) -> None:
-    """Write every variable to FILE as JSON ({"key": value}; "-" for standard output)."""
-    export_file(  # values in clear
-        file,
-        what="variables",
-        dump=lambda session, crypter: service.export_variables(session=session, crypter=crypter),
-    )
+add_export_command(  # values in clear
+    group,
+    what="variables",
+    summary='Write every variable to FILE as JSON ({"key": value}; "-" for standard output).',
+    dump=lambda session, crypter: service.export_variables(session=session, crypter=crypter),
+)
 
 
 def _loads(where: str, text: str) -> object:

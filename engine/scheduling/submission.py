@@ -170,6 +170,7 @@ def queue_ready(
     limits: Limits,
     now: datetime,
     graphs: Mapping[int, SerializedDAG] | None = None,
+    in_one_statement: bool = False,
 ) -> list[TaskJob]:
     """Move ``waiting`` instances to ``queued`` (a new try, or a rescheduled sensor's next
     poke of its current one) in priority order, within limits.
@@ -178,11 +179,21 @@ def queue_ready(
     them (the others are loaded). An instance that another process queued meanwhile loses
     its compare-and-set and is left out. Returns one job per instance this call queued;
     submit them after the commit.
+
+    ``in_one_statement`` (a worker's fast-follow, PostgreSQL only): the same limits under
+    the same pool lock, then every admitted instance queued by ONE compare-and-set
+    statement (``UPDATE ... FROM unnest(arrays)`` on ``(id, state, try_number)``), so a
+    fan-out of a thousand is one round trip, not a thousand. Two harmless differences: an
+    instance whose compare-and-set loses (another process queued it first) has still
+    counted against the limits of this call, so this call may queue one fewer than it
+    could (the next tick fills the slot); and the session's ORM objects of these instances
+    are not synchronised (the worker's finishing transaction reads none of them afterwards).
     """
     if not waiting:
         return []
     usage = _usage(session=session, waiting=waiting, graphs=graphs)
-    return _queue_each(session, waiting, usage, limits, now)
+    queue = _queue_in_one_statement if in_one_statement else _queue_each
+    return queue(session, waiting, usage, limits, now)
 
 
 def _queue_each(
@@ -205,31 +216,6 @@ def _admit(
             usage.take(ti)
             admitted.append(ti)
     return admitted
-
-
-def queue_ready_in_one_statement(
-    *,
-    session: Session,
-    waiting: Sequence[Waiting],
-    limits: Limits,
-    now: datetime,
-    graphs: Mapping[int, SerializedDAG] | None = None,
-) -> list[TaskJob]:
-    """:func:`queue_ready` for a worker's fast-follow on PostgreSQL: the same limits under
-    the same pool lock, then every admitted instance queued by ONE compare-and-set
-    statement (``UPDATE ... FROM unnest(arrays)`` on ``(id, state, try_number)``), so a
-    fan-out of a thousand is one round trip, not a thousand.
-
-    Differences from :func:`queue_ready`, both harmless: an instance whose compare-and-set
-    loses (another process queued it first) has still counted against the limits of this
-    call, so this call may queue one fewer than it could (the next tick fills the slot);
-    and the session's ORM objects of these instances are not synchronised (the worker's
-    finishing transaction reads none of them afterwards).
-    """
-    if not waiting:
-        return []
-    usage = _usage(session=session, waiting=waiting, graphs=graphs)
-    return _queue_in_one_statement(session, waiting, usage, limits, now)
 
 
 def queue_waiting_in_run(

@@ -12,21 +12,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from engine.authoring.connection import Connection
-from engine.errors import ConflictError, InvalidInputError, NotFoundError
+from engine.errors import ConflictError, InvalidInputError
 from engine.models.crypto import Crypter
-from engine.models.dags import ID_LENGTH
 from engine.models.secrets import StoredConnection
+from engine.services.namedrows import NamedRows
+
+CONNECTIONS = NamedRows(StoredConnection, StoredConnection.conn_id, "connection", "connection id")
 
 PLAIN_FIELDS = ("conn_type", "description", "host", "schema", "login", "port")
 """What a connection stores as it is (the password and extra are encrypted)."""
 
 
 def check_conn_id(conn_id: str) -> str:
-    if not conn_id or len(conn_id) > ID_LENGTH or conn_id != conn_id.strip():
-        raise InvalidInputError(
-            f"connection id {conn_id!r}: 1 to {ID_LENGTH} characters, no surrounding blanks"
-        )
-    return conn_id
+    return CONNECTIONS.check_key(conn_id)
 
 
 def save_connection(
@@ -51,14 +49,11 @@ def save_connection(
 
 
 def find_connection(*, session: Session, conn_id: str) -> StoredConnection | None:
-    return session.scalar(sa.select(StoredConnection).where(StoredConnection.conn_id == conn_id))
+    return CONNECTIONS.find(session, conn_id)
 
 
 def require_connection(*, session: Session, conn_id: str) -> StoredConnection:
-    row = find_connection(session=session, conn_id=conn_id)
-    if row is None:
-        raise NotFoundError(f"no connection {conn_id!r}")
-    return row
+    return CONNECTIONS.require(session, conn_id)
 
 
 def as_connection(crypter: Crypter, row: StoredConnection) -> Connection:
@@ -70,12 +65,11 @@ def as_connection(crypter: Crypter, row: StoredConnection) -> Connection:
 
 
 def connection_query() -> sa.Select[Any]:
-    return sa.select(StoredConnection).order_by(StoredConnection.conn_id)
+    return CONNECTIONS.query()
 
 
 def delete_connection(*, session: Session, conn_id: str) -> None:
-    session.delete(require_connection(session=session, conn_id=conn_id))
-    session.flush()
+    CONNECTIONS.delete(session, conn_id)
 
 
 def export_connections(*, session: Session, crypter: Crypter) -> dict[str, Any]:

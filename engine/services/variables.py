@@ -11,19 +11,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from engine.errors import InvalidInputError, NotFoundError
+from engine.errors import InvalidInputError
 from engine.models.crypto import Crypter
-from engine.models.dags import ID_LENGTH
 from engine.models.secrets import StoredVariable
+from engine.services.namedrows import NamedRows
+
+VARIABLES = NamedRows(StoredVariable, StoredVariable.key, "variable", "variable key")
 
 
 def check_key(key: str) -> str:
     """``key`` when it is a usable variable key; InvalidInputError otherwise."""
-    if not key or len(key) > ID_LENGTH or key != key.strip():
-        raise InvalidInputError(
-            f"variable key {key!r}: 1 to {ID_LENGTH} characters, no surrounding blanks"
-        )
-    return key
+    return VARIABLES.check_key(key)
 
 
 def set_variable(
@@ -31,7 +29,7 @@ def set_variable(
 ) -> StoredVariable:
     """Create or replace variable ``key``; a None description keeps the old one."""
     stored, encrypted = crypter.encrypt(value)
-    row = session.scalar(sa.select(StoredVariable).where(StoredVariable.key == check_key(key)))
+    row = VARIABLES.find(session, check_key(key))
     if row is None:
         row = StoredVariable(key=key, description=description)
         session.add(row)
@@ -43,14 +41,11 @@ def set_variable(
 
 
 def find_variable(*, session: Session, key: str) -> StoredVariable | None:
-    return session.scalar(sa.select(StoredVariable).where(StoredVariable.key == key))
+    return VARIABLES.find(session, key)
 
 
 def require_variable(*, session: Session, key: str) -> StoredVariable:
-    row = find_variable(session=session, key=key)
-    if row is None:
-        raise NotFoundError(f"no variable {key!r}")
-    return row
+    return VARIABLES.require(session, key)
 
 
 def variable_value(crypter: Crypter, row: StoredVariable) -> str:
@@ -59,12 +54,11 @@ def variable_value(crypter: Crypter, row: StoredVariable) -> str:
 
 def variable_query() -> sa.Select[Any]:
     """Every variable, by key."""
-    return sa.select(StoredVariable).order_by(StoredVariable.key)
+    return VARIABLES.query()
 
 
 def delete_variable(*, session: Session, key: str) -> None:
-    session.delete(require_variable(session=session, key=key))
-    session.flush()
+    VARIABLES.delete(session, key)
 
 
 def export_variables(*, session: Session, crypter: Crypter) -> dict[str, Any]:
