@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, parsed_dag, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -32,9 +32,7 @@ SHOWN = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def shown(loom: Deployment) -> str:
-    return loom.add_dags("shown_dags.py", SHOWN, "shown_browser")
+shown = parsed_dag("shown_dags.py", SHOWN, "shown_browser")
 
 
 def test_the_list_shows_the_display_name_and_links_the_owner(

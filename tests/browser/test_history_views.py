@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, finished_run, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -29,11 +29,9 @@ HISTORY = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def history_run(loom: Deployment) -> str:
-    """The DAG, parsed and run to success; the run's id."""
-    dag_id = loom.add_dags("history_dags.py", HISTORY, "history_browser")
-    return loom.run_to_end(dag_id, "hist1", "success", timeout=90)
+history_run = finished_run(
+    "history_dags.py", HISTORY, "history_browser", run_id="hist1", state="success", timeout=90
+)
 
 
 def test_todays_calendar_square_is_green_and_opens_the_days_runs(

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, finished_run, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -27,11 +27,9 @@ MAPPED = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def mapped_run(loom: Deployment) -> str:
-    """The mapped DAG, parsed and run to its end (index 2 fails); the run's id."""
-    dag_id = loom.add_dags("mapped_dags.py", MAPPED, "mapped_browser")
-    return loom.run_to_end(dag_id, "maps1", "failed", timeout=90)
+mapped_run = finished_run(  # index 2 fails
+    "mapped_dags.py", MAPPED, "mapped_browser", run_id="maps1", state="failed", timeout=90
+)
 
 
 def test_the_grid_opens_a_mapped_tasks_instances_and_one_instances_log(

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, finished_run, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -30,11 +30,9 @@ GROUPED = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def grouped_run(loom: Deployment) -> str:
-    """The grouped DAG, parsed and run to success; the run's id."""
-    dag_id = loom.add_dags("grouped_dags.py", GROUPED, "grouped_browser")
-    return loom.run_to_end(dag_id, "groups1", "success", timeout=60)
+grouped_run = finished_run(
+    "grouped_dags.py", GROUPED, "grouped_browser", run_id="groups1", state="success", timeout=60
+)
 
 
 def test_clicking_a_collapsed_group_expands_it_in_place(

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, parsed_dag, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -37,9 +37,7 @@ FORM_DAG = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def form_dag(loom: Deployment) -> str:
-    return loom.add_dags("form_dags.py", FORM_DAG, "form_browser")
+form_dag = parsed_dag("form_dags.py", FORM_DAG, "form_browser")
 
 
 def test_the_generated_form_refuses_a_bad_number_keeps_the_values_then_triggers(
