@@ -247,6 +247,12 @@ def sign_in(page: Page, loom: Deployment, username: str) -> None:
     expect(page.get_by_role("heading", name="DAGs", exact=True)).to_be_visible()
 
 
+def open_as(page: Page, loom: Deployment, username: str, path: str) -> None:
+    """Sign in as ``username``, then open the page at ``path``."""
+    sign_in(page, loom, username)
+    page.goto(f"{loom.url}{path}")
+
+
 def shoot(page: Page, name: str) -> None:
     """Save a screenshot of the page as it is now into artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
