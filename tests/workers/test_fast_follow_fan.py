@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from engine.executors.base import TaskJob
 from engine.models import Pool, SerializedDag, TaskAttempt, TaskInstance
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
@@ -28,14 +29,21 @@ TI = TaskInstanceState
 dags_folder = folder_holding("chain.py")
 
 
+def _root_succeeded(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> tuple[int, list[TaskJob]]:
+    """A run of ``fan`` whose root's first try succeeded: its pk, and the jobs the root's
+    finish queued."""
+    run_pk = create_run(sessions, dag_id="fan")
+    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
+    return run_pk, list(executor.submitted)
+
+
 def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_join(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
-    run_pk = create_run(sessions, dag_id="fan")
+    _, first = _root_succeeded(sessions, ctx, executor)
 
-    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
-
-    first = list(executor.submitted)
     assert sorted(job.task_id for job in first) == ["leaf0", "leaf1", "leaf2"]
     assert {job.try_number for job in first} == {1}
     assert executor.batches == [3]  # the leaves in one batch: one Redis transaction with RQ
@@ -128,9 +136,7 @@ def test_a_wide_join_is_decided_by_the_finish_of_one_upstream_task(
 def test_a_leaf_offers_its_freed_slot_within_the_waiting_instances_pools(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
-    run_pk = create_run(sessions, dag_id="fan")
-    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
-    first = list(executor.submitted)
+    run_pk, first = _root_succeeded(sessions, ctx, executor)
     with sessions.begin() as session:  # leaf3, first in line, waits on a pool with no slot
         session.add(Pool(name="closed", slots=0))
         session.execute(
