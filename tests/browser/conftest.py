@@ -155,6 +155,32 @@ class Deployment:
         return run_id
 
 
+def parsed_dag(filename: str, source: str, dag_id: str) -> Any:
+    """A test module's fixture: the DAG file ``source``, added as ``filename`` and parsed
+    once for the module's tests; ``dag_id``."""
+
+    @pytest.fixture(scope="module")
+    def dag(loom: Deployment) -> str:
+        return loom.add_dags(filename, source, dag_id)
+
+    return dag
+
+
+def finished_run(
+    filename: str, source: str, dag_id: str, *, run_id: str, state: str, timeout: float
+) -> Any:
+    """A test module's fixture: the DAG file ``source``, added as ``filename`` and parsed,
+    and the run ``run_id`` of ``dag_id`` run once for the module's tests until it ends in
+    ``state``; the run's id."""
+
+    @pytest.fixture(scope="module")
+    def run(loom: Deployment) -> str:
+        loom.add_dags(filename, source, dag_id)
+        return loom.run_to_end(dag_id, run_id, state, timeout=timeout)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     require_browser()
@@ -219,6 +245,12 @@ def sign_in(page: Page, loom: Deployment, username: str) -> None:
     expect(page.get_by_role("heading", name="Home", exact=True)).to_be_visible()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="DAGs").click()
     expect(page.get_by_role("heading", name="DAGs", exact=True)).to_be_visible()
+
+
+def open_as(page: Page, loom: Deployment, username: str, path: str) -> None:
+    """Sign in as ``username``, then open the page at ``path``."""
+    sign_in(page, loom, username)
+    page.goto(f"{loom.url}{path}")
 
 
 def shoot(page: Page, name: str) -> None:

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, open_as, parsed_dag, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -32,16 +32,13 @@ SHOWN = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def shown(loom: Deployment) -> str:
-    return loom.add_dags("shown_dags.py", SHOWN, "shown_browser")
+shown = parsed_dag("shown_dags.py", SHOWN, "shown_browser")
 
 
 def test_the_list_shows_the_display_name_and_links_the_owner(
     page: Page, loom: Deployment, shown: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags?search=shown")
+    open_as(page, loom, "viewer", "/dags?search=shown")
     row = page.locator(f"tr[data-dag='{shown}']")
     expect(row.get_by_role("link", name="Nightly orders")).to_be_visible()
     owner = row.get_by_role("link", name="ann")
@@ -54,8 +51,7 @@ def test_the_list_shows_the_display_name_and_links_the_owner(
 def test_the_dag_page_has_the_display_name_and_renders_doc_md_safely(
     page: Page, loom: Deployment, shown: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/{shown}")
+    open_as(page, loom, "viewer", f"/dags/{shown}")
     expect(page).to_have_title(re.compile(r"^Nightly orders · Loom$"))
     expect(page.get_by_role("heading", level=1, name=re.compile("^Nightly orders"))).to_be_visible()
     docs = page.get_by_role("region", name="Documentation of Nightly orders")

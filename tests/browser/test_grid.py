@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, open_as, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -59,8 +59,7 @@ def grid_run(loom: Deployment) -> Iterator[str]:
 
 
 def test_run_bars_labels_and_rows_in_dag_order(page: Page, loom: Deployment, grid_run: str) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/grid_browser")
+    open_as(page, loom, "viewer", "/dags/grid_browser")
     bar = page.get_by_role("link", name=re.compile(rf"^Run {grid_run}, logical date .*: success"))
     expect(bar).to_be_visible()
     assert bar.bounding_box()["height"] >= 4  # type: ignore[index]
@@ -77,8 +76,7 @@ def test_run_bars_labels_and_rows_in_dag_order(page: Page, loom: Deployment, gri
 
 
 def test_a_group_folds_and_stays_as_left(page: Page, loom: Deployment, grid_run: str) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/grid_browser")
+    open_as(page, loom, "viewer", "/dags/grid_browser")
     toggle = page.get_by_role("button", name="stage", exact=True)
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(page.get_by_role("rowheader", name="stage.gate")).to_have_count(0)
@@ -97,8 +95,7 @@ def test_a_group_folds_and_stays_as_left(page: Page, loom: Deployment, grid_run:
 
 
 def test_details_by_click_and_by_keyboard(page: Page, loom: Deployment, grid_run: str) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/grid_browser")
+    open_as(page, loom, "viewer", "/dags/grid_browser")
     first = page.get_by_role("gridcell", name=f"task first, run {grid_run}: success")
     first.click()
     panel = page.locator("#grid-details")
@@ -132,8 +129,7 @@ def test_an_action_from_the_panel_changes_the_cell(
     page: Page, loom: Deployment, grid_run: str
 ) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
-    sign_in(page, loom, "op")
-    page.goto(f"{loom.url}/dags/grid_browser")
+    open_as(page, loom, "op", "/dags/grid_browser")
     page.get_by_role("gridcell", name=f"task last, run {grid_run}: success").click()
     page.locator("#grid-details").get_by_role("button", name="Mark failed").click()
     expect(page.get_by_role("gridcell", name=f"task last, run {grid_run}: failed")).to_be_visible()
@@ -145,8 +141,7 @@ def test_live_refresh_changes_a_cell_without_reloading(
 ) -> None:
     go_file(loom).unlink(missing_ok=True)
     loom.loom("dags", "trigger", "grid_browser", "--run-id", "g2")
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/grid_browser")
+    open_as(page, loom, "viewer", "/dags/grid_browser")
     page.get_by_role("button", name="stage", exact=True).click()
     running = page.get_by_role("gridcell", name="task stage.gate, run g2: running")
     expect(running).to_be_visible(timeout=RUN_TIMEOUT_MS)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, finished_run, open_as, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -29,19 +29,16 @@ HISTORY = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def history_run(loom: Deployment) -> str:
-    """The DAG, parsed and run to success; the run's id."""
-    dag_id = loom.add_dags("history_dags.py", HISTORY, "history_browser")
-    return loom.run_to_end(dag_id, "hist1", "success", timeout=90)
+history_run = finished_run(
+    "history_dags.py", HISTORY, "history_browser", run_id="hist1", state="success", timeout=90
+)
 
 
 def test_todays_calendar_square_is_green_and_opens_the_days_runs(
     page: Page, loom: Deployment, history_run: str
 ) -> None:
     today = datetime.now(UTC).date().isoformat()
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/history_browser")
+    open_as(page, loom, "viewer", "/dags/history_browser")
     page.get_by_role("link", name="Calendar").click()
     square = page.get_by_role("link", name=f"{today}: 1 run (1 success)")
     expect(square).to_have_attribute("data-outcome", "success")
@@ -58,8 +55,7 @@ def test_todays_calendar_square_is_green_and_opens_the_days_runs(
 def test_the_charts_plot_a_point_per_task_and_list_the_values(
     page: Page, loom: Deployment, history_run: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/history_browser/durations")
+    open_as(page, loom, "viewer", "/dags/history_browser/durations")
     for chart in ("#duration-chart", "#landing-chart"):
         for task_id in ("first", "fan"):
             point = page.locator(
@@ -80,8 +76,7 @@ def test_the_charts_plot_a_point_per_task_and_list_the_values(
 def test_the_gantt_chart_has_a_bar_per_task_instance(
     page: Page, loom: Deployment, history_run: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/history_browser/runs/{history_run}")
+    open_as(page, loom, "viewer", f"/dags/history_browser/runs/{history_run}")
     page.get_by_role("link", name="Gantt").click()
     expect(page).to_have_url(re.compile(r"/run-gantt/hist1$"))
     rows = page.locator("table.run-gantt tbody tr")
@@ -106,8 +101,7 @@ def test_the_gantt_chart_has_a_bar_per_task_instance(
 def test_a_users_note_shows_after_reload_and_in_the_runs_list(
     page: Page, loom: Deployment, history_run: str
 ) -> None:
-    sign_in(page, loom, "user")
-    page.goto(f"{loom.url}/dags/history_browser/runs/{history_run}")
+    open_as(page, loom, "user", f"/dags/history_browser/runs/{history_run}")
     page.get_by_label("Note").fill("checked by the on-call")
     page.get_by_role("button", name="Save note").click()
     expect(page.get_by_text("note saved")).to_be_visible()

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, Deployment, shoot, sign_in
+from tests.browser.conftest import PASSWORD, Deployment, parsed_dag, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -37,10 +37,8 @@ def run_states(loom: Deployment, dag_id: str) -> dict[str, str]:
     return {run["run_id"]: run["state"] for run in listed}
 
 
-@pytest.fixture(scope="module")
-def switchable(loom: Deployment) -> str:
-    """A paused DAG these tests may pause, unpause and trigger."""
-    return loom.add_dags("switchable_dags.py", SWITCHABLE, "switchable")
+# A paused DAG these tests may pause, unpause and trigger.
+switchable = parsed_dag("switchable_dags.py", SWITCHABLE, "switchable")
 
 
 def test_sign_in_lands_on_the_home_page(page: Page, loom: Deployment) -> None:

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, sign_in
+from tests.browser.conftest import Deployment, open_as
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -35,8 +35,7 @@ def test_a_live_graph_replaced_by_an_expand_link_stops_refreshing(
     loom.loom("dags", "reparse")
     loom.loom("dags", "unpause", "slow_group_browser")
     loom.loom("dags", "trigger", "slow_group_browser", "--run-id", "slow1")
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/slow_group_browser/graph?run_id=slow1")
+    open_as(page, loom, "viewer", "/dags/slow_group_browser/graph?run_id=slow1")
     for _ in range(3):
         page.get_by_role("link", name=re.compile("Expand group wait")).click()
         expect(page.locator('[data-task="wait.sleep"]')).to_be_visible()

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, finished_run, open_as, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -27,18 +27,15 @@ MAPPED = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def mapped_run(loom: Deployment) -> str:
-    """The mapped DAG, parsed and run to its end (index 2 fails); the run's id."""
-    dag_id = loom.add_dags("mapped_dags.py", MAPPED, "mapped_browser")
-    return loom.run_to_end(dag_id, "maps1", "failed", timeout=90)
+mapped_run = finished_run(  # index 2 fails
+    "mapped_dags.py", MAPPED, "mapped_browser", run_id="maps1", state="failed", timeout=90
+)
 
 
 def test_the_grid_opens_a_mapped_tasks_instances_and_one_instances_log(
     page: Page, loom: Deployment, mapped_run: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/mapped_browser")
+    open_as(page, loom, "viewer", "/dags/mapped_browser")
     expect(page.get_by_role("rowheader", name="shout [3]")).to_be_visible()
     cell = page.get_by_role(
         "gridcell", name=f"task shout, run {mapped_run}: 3 mapped: 2 success, 1 failed"

@@ -6,12 +6,11 @@ import json
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, open_as, shoot
 
 
 def test_variables_and_connections_round_trip(page: Page, loom: Deployment) -> None:
-    sign_in(page, loom, "admin")
-    page.goto(f"{loom.url}/variables")
+    open_as(page, loom, "admin", "/variables")
     page.get_by_label("Key", exact=True).fill("ui_bucket")
     page.get_by_label("Value", exact=True).fill("raw-from-ui")
     page.get_by_role("button", name="Create variable").click()

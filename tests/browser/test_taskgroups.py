@@ -9,7 +9,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, finished_run, open_as, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -30,18 +30,15 @@ GROUPED = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def grouped_run(loom: Deployment) -> str:
-    """The grouped DAG, parsed and run to success; the run's id."""
-    dag_id = loom.add_dags("grouped_dags.py", GROUPED, "grouped_browser")
-    return loom.run_to_end(dag_id, "groups1", "success", timeout=60)
+grouped_run = finished_run(
+    "grouped_dags.py", GROUPED, "grouped_browser", run_id="groups1", state="success", timeout=60
+)
 
 
 def test_clicking_a_collapsed_group_expands_it_in_place(
     page: Page, loom: Deployment, grouped_run: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/grouped_browser/graph")
+    open_as(page, loom, "viewer", "/dags/grouped_browser/graph")
     group = page.locator('[data-group="load"]')
     expect(group).to_have_class(re.compile("state-success"))
     expect(page.locator('[data-task="load.a"]')).to_have_count(0)
@@ -60,8 +57,7 @@ def test_clicking_a_collapsed_group_expands_it_in_place(
 def test_the_grid_folds_and_unfolds_a_groups_rows(
     page: Page, loom: Deployment, grouped_run: str
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/grouped_browser")
+    open_as(page, loom, "viewer", "/dags/grouped_browser")
     toggle = page.get_by_role("button", name="load", exact=True)
     expect(toggle).to_have_attribute("aria-expanded", "false")
     expect(page.get_by_role("rowheader", name="load.a")).to_have_count(0)

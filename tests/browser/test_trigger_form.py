@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, open_as, parsed_dag, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -37,16 +37,13 @@ FORM_DAG = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def form_dag(loom: Deployment) -> str:
-    return loom.add_dags("form_dags.py", FORM_DAG, "form_browser")
+form_dag = parsed_dag("form_dags.py", FORM_DAG, "form_browser")
 
 
 def test_the_generated_form_refuses_a_bad_number_keeps_the_values_then_triggers(
     page: Page, loom: Deployment, form_dag: str
 ) -> None:
-    sign_in(page, loom, "user")
-    page.goto(f"{loom.url}/dags/{form_dag}/trigger")
+    open_as(page, loom, "user", f"/dags/{form_dag}/trigger")
     expect(page.get_by_role("group", name="Numbers")).to_be_visible()
     expect(page.get_by_role("group", name="Where")).to_be_visible()
     expect(page.locator(".param-doc strong")).to_have_text("text")  # description_md
@@ -85,8 +82,7 @@ def test_the_generated_form_refuses_a_bad_number_keeps_the_values_then_triggers(
 
 
 def test_the_raw_json_view_is_the_alternative(page: Page, loom: Deployment, form_dag: str) -> None:
-    sign_in(page, loom, "user")
-    page.goto(f"{loom.url}/dags/{form_dag}/trigger")
+    open_as(page, loom, "user", f"/dags/{form_dag}/trigger")
     page.get_by_role("radio", name="raw JSON").check()
     expect(page.get_by_label("Batch size")).to_be_hidden()
     conf = page.get_by_label("Conf (raw JSON)")
@@ -100,8 +96,7 @@ def test_the_raw_json_view_is_the_alternative(page: Page, loom: Deployment, form
 def test_the_dag_page_describes_the_schedule_and_its_next_runs(
     page: Page, loom: Deployment
 ) -> None:
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/nightly")
+    open_as(page, loom, "viewer", "/dags/nightly")
     expect(page.locator(".schedule-words")).to_have_text("At 00:00 (UTC)")
     upcoming = page.get_by_role("list", name="Next runs").get_by_role("listitem")
     expect(upcoming).to_have_count(5)

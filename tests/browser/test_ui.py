@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, open_as, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -243,8 +243,7 @@ def test_a_run_shows_its_dag_version_and_links_to_that_versions_code(
     versions = json.loads(loom.loom("dags", "versions", "versioned", "-o", "json"))
     assert [v["version"] for v in versions] == [2, 1]
 
-    sign_in(page, loom, "viewer")
-    page.goto(f"{loom.url}/dags/versioned/runs/on_v1")
+    open_as(page, loom, "viewer", "/dags/versioned/runs/on_v1")
     page.get_by_role("link", name="version 1").click()
     expect(page).to_have_url(re.compile(r"/dags/versioned/code\?version=1"))
     expect(page.get_by_text("as parsed into version 1 of the DAG")).to_be_visible()

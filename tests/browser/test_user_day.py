@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Deployment, shoot, sign_in
+from tests.browser.conftest import Deployment, open_as, shoot, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -26,8 +26,7 @@ def kolkata(browser: Browser) -> Iterator[Page]:
 
 def test_a_trigger_lands_on_the_run_that_then_succeeds_live(page: Page, loom: Deployment) -> None:
     loom.loom("dags", "unpause", "greet")
-    sign_in(page, loom, "user")
-    page.goto(f"{loom.url}/dags/greet/trigger")
+    open_as(page, loom, "user", "/dags/greet/trigger")
     page.get_by_label("Run id (optional)").fill("day_live")
     page.get_by_role("button", name="Trigger", exact=True).click()
     expect(page).to_have_url(re.compile("/dags/greet/runs/day_live"))
@@ -83,8 +82,7 @@ def test_a_dag_whose_file_breaks_warns_on_trigger_and_its_run_waits_for_the_fix(
     (loom.dags_folder / "breaks.py").write_text(broken)
     loom.loom("dags", "reparse")
     try:
-        sign_in(page, loom, "user")
-        page.goto(f"{loom.url}/dags/breaks")
+        open_as(page, loom, "user", "/dags/breaks")
         expect(page.get_by_text("DAG file does not import").first).to_be_visible()
         expect(page.get_by_text("the config is gone").first).to_be_visible()
 

@@ -200,3 +200,14 @@ def loom_on(
             return Loom(env=env, processes=processes, db=db, dags_folder=dags_folder)
 
         yield deploy
+
+
+def loom_on_redis(redis_url: str, **settings: str) -> Any:
+    """The ``loom`` fixture of a test module that runs beside the others: its deployment
+    is on the Redis database ``redis_url``, the module's own, with ``settings``."""
+
+    @pytest.fixture
+    def loom(loom_on: Callable[..., Loom]) -> Loom:
+        return loom_on(redis_url, **settings)
+
+    return loom

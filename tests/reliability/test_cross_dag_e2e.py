@@ -7,20 +7,13 @@ runs it like any manual run; the controller's try waits for its end and takes it
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from tests.reliability.conftest import Loom
-
-REDIS_URL = "redis://127.0.0.1:6379/1"
+from tests.reliability.conftest import Loom, loom_on_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-
-@pytest.fixture
-def loom(loom_on: Callable[..., Loom]) -> Loom:
-    return loom_on(REDIS_URL)
+loom = loom_on_redis("redis://127.0.0.1:6379/1")
 
 
 TARGET = """

@@ -9,22 +9,16 @@ test sees that they ran, where (the worker's process) and with which run.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.conftest import Loom
+from tests.reliability.conftest import Loom, loom_on_redis
 from tests.support.processes import wait_until
-
-REDIS_URL = "redis://127.0.0.1:6379/6"
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-
-@pytest.fixture
-def loom(loom_on: Callable[..., Loom]) -> Loom:
-    return loom_on(REDIS_URL, LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.3s")
+loom = loom_on_redis("redis://127.0.0.1:6379/6", LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.3s")
 
 
 CALLBACK_DAG = """

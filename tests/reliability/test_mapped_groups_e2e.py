@@ -5,20 +5,13 @@ group collects every instance's value."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
-from tests.reliability.conftest import Loom
-
-REDIS_URL = "redis://127.0.0.1:6379/4"
+from tests.reliability.conftest import Loom, loom_on_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-
-@pytest.fixture
-def loom(loom_on: Callable[..., Loom]) -> Loom:
-    return loom_on(REDIS_URL)
+loom = loom_on_redis("redis://127.0.0.1:6379/4")
 
 
 GROUP_DAG = """

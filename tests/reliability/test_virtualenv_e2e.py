@@ -6,15 +6,12 @@ try's log; the scheduler never runs the function (nor builds anything)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.engine.virtualenv.wheels import build_wheel
-from tests.reliability.conftest import Loom
-
-REDIS_URL = "redis://127.0.0.1:6379/14"
+from tests.reliability.conftest import Loom, loom_on_redis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -52,10 +49,7 @@ with DAG("isolated_e2e", schedule=None, start_date=datetime(2026, 1, 1)):
     broken()
 """
 
-
-@pytest.fixture
-def loom(loom_on: Callable[..., Loom]) -> Loom:
-    return loom_on(REDIS_URL, LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s")
+loom = loom_on_redis("redis://127.0.0.1:6379/14", LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s")
 
 
 def test_a_worker_runs_virtualenv_tasks_in_a_cached_environment(loom: Loom, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from tests.support.services import flushed_redis
 from tests.webui.conftest import app_for, bearer
 from tests.webui.test_end_to_end import OnRQ, reparse, run_until_done
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as
 from tests.webui.world import PASSWORD, build_world
 
 pytestmark = pytest.mark.postgres
@@ -125,8 +125,7 @@ def test_the_source_of_a_version_is_the_file_it_was_parsed_from(
 
 def test_the_run_page_links_its_version_and_the_code_page_shows_it(versioned: Flask) -> None:
     client = versioned.test_client()
-    ui_sign_in(client, "Viewer")
-    run_page = client.get("/dags/example/runs/manual__1").get_data(as_text=True)
+    run_page = page_as(client, "Viewer", "/dags/example/runs/manual__1")
     assert 'href="/dags/example/code?version=1"' in run_page
     assert "version 1</a>" in run_page
 
@@ -153,8 +152,7 @@ def test_the_graph_of_a_run_is_its_versions(
 ) -> None:
     client, headers = api
     trigger(client, headers, "r2")
-    ui_sign_in(client, "Viewer")
-    old = client.get("/dags/example/graph?run_id=manual__1").get_data(as_text=True)
+    old = page_as(client, "Viewer", "/dags/example/graph?run_id=manual__1")
     new = client.get("/dags/example/graph?run_id=r2").get_data(as_text=True)
     assert "audit" not in old
     assert "DAG version 2</a>" in new

@@ -11,7 +11,7 @@ from flask import Flask
 from engine.parser import refresh_dags
 from tests.support.database import database_sessions
 from tests.webui.conftest import app_for, bearer, login
-from tests.webui.ui import ui_sign_in
+from tests.webui.ui import page_as
 from tests.webui.world import T0, build_world
 
 pytestmark = pytest.mark.postgres
@@ -57,8 +57,7 @@ def test_the_tasks_api_gives_the_teardowns_trigger_rule_and_edges(app: Flask) ->
 
 def test_the_graph_draws_the_setup_teardown_edge_dashed(app: Flask) -> None:
     client = app.test_client()
-    ui_sign_in(client, "Admin")
-    page = client.get("/dags/resource/graph").get_data(as_text=True)
+    page = page_as(client, "Admin", "/dags/resource/graph")
     assert 'class="edge setup-teardown" d=' in page
     assert page.count("setup-teardown") == 1
     assert 'data-edge="create-delete"' in page.split("setup-teardown")[1].split("/>")[0]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from engine.models import AuditLog, DeliveryStatus, NotificationDelivery
 from engine.models.session import create_db_engine, make_session_factory
 from tests.webui.test_notifications_api import MASKED_ERROR, add_deliveries
-from tests.webui.ui import csrf_of, ui_sign_in
+from tests.webui.ui import csrf_of, page_as, ui_sign_in
 from tests.webui.world import PASSWORD
 
 
@@ -25,8 +25,7 @@ def test_an_operator_sees_every_delivery_with_its_status(
     client: FlaskClient, tmp_path: Path
 ) -> None:
     add_deliveries(tmp_path)
-    ui_sign_in(client, "Op")
-    page = client.get("/notifications").get_data(as_text=True)
+    page = page_as(client, "Op", "/notifications")
     assert _rows(page) == 3
     assert "ops@x.io" in page  # an e-mail names its recipients
     assert 'class="delivery-status delivery-failed">failed' in page
@@ -95,8 +94,7 @@ def test_an_operator_retries_a_given_up_delivery_and_it_is_audited(
 ) -> None:
     add_deliveries(tmp_path)
     failed = _failed_id(tmp_path)
-    ui_sign_in(client, "Op")
-    page = client.get("/notifications").get_data(as_text=True)
+    page = page_as(client, "Op", "/notifications")
     assert page.count(">Retry</button>") == 1  # only the failed delivery has the button
     assert f'action="/notifications/{failed}/retry"' in page
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from engine.models import AuditLog, Dag
 from tests.webui.conftest import template_app
-from tests.webui.ui import csrf_of, ui_sign_in
+from tests.webui.ui import csrf_of, page_as, ui_sign_in
 from tests.webui.world import PASSWORD
 from webui import db
 from webui.ui.present import dag_file
@@ -132,8 +132,7 @@ def test_the_api_does_not_accept_the_ui_cookie(client: FlaskClient) -> None:
 
 
 def test_dag_list_shows_dags_runs_and_import_errors(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    page = client.get("/dags").get_data(as_text=True)
+    page = page_as(client, "Admin", "/dags")
     assert "example" in page
     assert "finance_report" in page
     assert "An ETL example" in page
@@ -151,8 +150,7 @@ def test_a_dag_file_is_named_relative_to_the_dags_folder() -> None:
 
 
 def test_dag_list_search_and_tag_filter(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    by_tag = client.get("/dags?tag=finance").get_data(as_text=True)
+    by_tag = page_as(client, "Admin", "/dags?tag=finance")
     assert "finance_report" in by_tag
     assert 'data-dag="example"' not in by_tag
     by_text = client.get("/dags?search=ETL+ex").get_data(as_text=True)
@@ -161,8 +159,7 @@ def test_dag_list_search_and_tag_filter(client: FlaskClient) -> None:
 
 
 def test_dag_list_respects_the_tag_scope(client: FlaskClient) -> None:
-    ui_sign_in(client, "etl")
-    page = client.get("/dags").get_data(as_text=True)
+    page = page_as(client, "etl", "/dags")
     assert 'data-dag="example"' in page
     assert 'data-dag="finance_report"' not in page
 
@@ -197,8 +194,7 @@ def test_viewer_has_no_pause_control_and_a_forged_pause_is_refused(
 
 
 def test_import_error_page_and_unknown_id(client: FlaskClient) -> None:
-    ui_sign_in(client, "Admin")
-    page = client.get("/dags").get_data(as_text=True)
+    page = page_as(client, "Admin", "/dags")
     link = page.split('href="/import-errors/')[1].split('"')[0]
     error = client.get(f"/import-errors/{link}")
     assert error.status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,6 @@ Sessions = sessionmaker[Session]
 
 
 @pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    """The DAG folder holding ``dagfiles/work.py``, parsed into the database."""
-    return holding(dags_folder, sessions, "work.py")
-
-
-@pytest.fixture
 def pokes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The file the counting sensors of ``dagfiles/sensors.py`` keep their pokes in."""
     path = tmp_path / "pokes"
@@ -47,6 +42,20 @@ def holding(folder: Path, sessions: Sessions, dag_file: str) -> Path:
     shutil.copy(DAG_FILES / dag_file, folder / dag_file)
     refresh(sessions, folder)
     return folder
+
+
+def folder_holding(dag_file: str) -> Any:
+    """The ``dags_folder`` fixture of tests that run ``dagfiles/<dag_file>``: the test's
+    DAG folder holding that file, parsed into the database."""
+
+    @pytest.fixture
+    def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
+        return holding(dags_folder, sessions, dag_file)
+
+    return dags_folder
+
+
+dags_folder = folder_holding("work.py")  # what tests/workers/ run unless a module says otherwise
 
 
 def refresh(sessions: Sessions, folder: Path) -> None:
@@ -157,6 +166,33 @@ def attempts(sessions: Sessions, ti_id: int) -> list[TaskAttempt]:
             .order_by(TaskAttempt.try_number)
         )
         return list(session.scalars(stmt))
+
+
+def states(sessions: Sessions, dag_id: str | None = None) -> dict[str, TI]:
+    """Each task instance's state by its task id (of ``dag_id``'s, when given)."""
+    stmt = sa.select(TaskInstance.task_id, TaskInstance.state)
+    if dag_id is not None:
+        stmt = stmt.where(TaskInstance.dag_id == dag_id)
+    with sessions() as session:
+        return dict(session.execute(stmt).all())
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What the finish of ``task_id``'s first try, a success, does at once: the tasks
+    ``then`` names are in those states and ``queued`` are the tasks it submitted."""
+
+    task_id: str
+    then: dict[str, TI]
+    queued: list[str]
+
+    def check(
+        self, sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor, run_pk: int
+    ) -> None:
+        assert run_first_try(sessions, ctx, self.task_id, run_pk)[0] is TI.SUCCESS
+        got = states(sessions)
+        assert {task: got[task] for task in self.then} == self.then
+        assert [job.task_id for job in executor.submitted] == self.queued
 
 
 def xcoms(sessions: Sessions, task_id: str) -> dict[str, Any]:

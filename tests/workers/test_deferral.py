@@ -4,9 +4,7 @@ method with the event, and an error after resuming follows the retry rules."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from engine.authoring.xcomvalues import decode, encode
@@ -19,7 +17,7 @@ from tests.workers.conftest import (
     Sessions,
     attempts,
     create_run,
-    holding,
+    folder_holding,
     load_ti,
     queue_try,
     run_first_try,
@@ -31,9 +29,7 @@ from workers.runner import run_task
 MOMENT = datetime(2026, 2, 1, tzinfo=UTC)
 
 
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "deferring.py")
+dags_folder = folder_holding("deferring.py")
 
 
 def _deferred(sessions: Sessions, ctx: RunnerContext, task_id: str) -> int:

@@ -4,39 +4,46 @@ worker that finishes the last leaf queues the join."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
+from engine.executors.base import TaskJob
 from engine.models import Pool, SerializedDag, TaskAttempt, TaskInstance
 from engine.state import TaskInstanceState
 from tests.support.executors import RecordingExecutor
-from tests.workers.conftest import Sessions, create_run, holding, queue_try, run_first_try, ti_id_of
+from tests.workers.conftest import (
+    Finish,
+    Sessions,
+    create_run,
+    folder_holding,
+    queue_try,
+    run_first_try,
+    states,
+    ti_id_of,
+)
 from workers import RunnerContext, run_task
 
 TI = TaskInstanceState
 
 
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "chain.py")
+dags_folder = folder_holding("chain.py")
 
 
-def states(sessions: Sessions) -> dict[str, TaskInstanceState]:
-    with sessions() as session:
-        rows = session.execute(sa.select(TaskInstance.task_id, TaskInstance.state))
-        return {row.task_id: row.state for row in rows}
+def _root_succeeded(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+) -> tuple[int, list[TaskJob]]:
+    """A run of ``fan`` whose root's first try succeeded: its pk, and the jobs the root's
+    finish queued."""
+    run_pk = create_run(sessions, dag_id="fan")
+    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
+    return run_pk, list(executor.submitted)
 
 
 def test_fan_out_queues_within_max_active_tasks_and_the_last_leaf_queues_the_join(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
-    run_pk = create_run(sessions, dag_id="fan")
+    _, first = _root_succeeded(sessions, ctx, executor)
 
-    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
-
-    first = list(executor.submitted)
     assert sorted(job.task_id for job in first) == ["leaf0", "leaf1", "leaf2"]
     assert {job.try_number for job in first} == {1}
     assert executor.batches == [3]  # the leaves in one batch: one Redis transaction with RQ
@@ -104,34 +111,32 @@ def test_a_wide_fan_ins_join_waits_for_its_last_upstream(
     assert states(sessions)["join"] is TI.QUEUED
 
 
-def test_a_wide_one_success_join_runs_after_the_first_success(
-    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
+@pytest.mark.parametrize(
+    ("dag_id", "finish"),
+    [
+        pytest.param(
+            "wide_fan_one_success",
+            Finish("w00", {}, ["join"]),
+            id="a_wide_one_success_join_runs_after_the_first_success",
+        ),
+        pytest.param(
+            "wide_branch",
+            # The join's other upstream tasks have not run: its skip is the branch's, not a tick's.
+            Finish("pick", {"join": TI.SKIPPED}, ["elsewhere"]),
+            id="a_branch_skips_the_wide_join_it_did_not_choose_at_once",
+        ),
+    ],
+)
+def test_a_wide_join_is_decided_by_the_finish_of_one_upstream_task(
+    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor, dag_id: str, finish: Finish
 ) -> None:
-    run_pk = create_run(sessions, dag_id="wide_fan_one_success")
-
-    assert run_first_try(sessions, ctx, "w00", run_pk)[0] is TI.SUCCESS
-
-    assert [job.task_id for job in executor.submitted] == ["join"]
-
-
-def test_a_branch_skips_the_wide_join_it_did_not_choose_at_once(
-    sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
-) -> None:
-    run_pk = create_run(sessions, dag_id="wide_branch")
-
-    assert run_first_try(sessions, ctx, "pick", run_pk)[0] is TI.SUCCESS
-
-    # The join's other upstream tasks have not run: its skip is the branch's, not a tick's.
-    assert states(sessions)["join"] is TI.SKIPPED
-    assert [job.task_id for job in executor.submitted] == ["elsewhere"]
+    finish.check(sessions, ctx, executor, create_run(sessions, dag_id=dag_id))
 
 
 def test_a_leaf_offers_its_freed_slot_within_the_waiting_instances_pools(
     sessions: Sessions, ctx: RunnerContext, executor: RecordingExecutor
 ) -> None:
-    run_pk = create_run(sessions, dag_id="fan")
-    assert run_first_try(sessions, ctx, "root", run_pk)[0] is TI.SUCCESS
-    first = list(executor.submitted)
+    run_pk, first = _root_succeeded(sessions, ctx, executor)
     with sessions.begin() as session:  # leaf3, first in line, waits on a pool with no slot
         session.add(Pool(name="closed", slots=0))
         session.execute(

@@ -23,17 +23,14 @@ from tests.workers.conftest import (
     Sessions,
     attempts,
     create_run,
-    holding,
+    folder_holding,
     load_ti,
     run_first_try,
 )
 from workers import RunnerContext
 from workers.runner import run_task
 
-
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "sensors.py")
+dags_folder = folder_holding("sensors.py")
 
 
 def _first_poke(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:

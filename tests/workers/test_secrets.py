@@ -4,7 +4,6 @@ and the secrets they read are masked in their stored logs."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,15 +20,12 @@ from tests.workers.conftest import (
     Sessions,
     attempts,
     create_run,
-    holding,
+    folder_holding,
     run_first_try,
 )
 from workers import RunnerContext
 
-
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "secrets_dag.py")
+dags_folder = folder_holding("secrets_dag.py")
 
 
 @pytest.fixture

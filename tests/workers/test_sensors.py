@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.workers.conftest import TI, Sessions, attempts, holding, run_first_try, the_run, xcoms
+from tests.workers.conftest import (
+    TI,
+    Sessions,
+    attempts,
+    folder_holding,
+    run_first_try,
+    the_run,
+    xcoms,
+)
 from workers import RunnerContext
 
-
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "sensors.py")
+dags_folder = folder_holding("sensors.py")
 
 
 def _run(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:

@@ -13,7 +13,16 @@ from engine.scheduling.scheduler import Scheduler
 from engine.state import DagRunState
 from tests.support.executors import RecordingExecutor
 from tests.support.settings import make_settings
-from tests.workers.conftest import T0, TI, Sessions, attempts, create_run, queue_try, refresh
+from tests.workers.conftest import (
+    T0,
+    TI,
+    Sessions,
+    attempts,
+    create_run,
+    queue_try,
+    refresh,
+    states,
+)
 from workers import RunnerContext, run_task
 
 DAG_FILE = """
@@ -41,14 +50,6 @@ with DAG("resource", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     cluster = create()
     use(cluster) >> delete(cluster)
 """
-
-
-def _states(sessions: Sessions) -> dict[str, TI]:
-    with sessions() as session:
-        stmt = sa.select(TaskInstance.task_id, TaskInstance.state).where(
-            TaskInstance.dag_id == "resource"
-        )
-        return dict(session.execute(stmt).all())
 
 
 def _ti_id(sessions: Sessions, task_id: str) -> int:
@@ -88,7 +89,11 @@ def test_teardown_runs_after_failed_work_and_the_run_fails(
     assert run_task(delete.ti_id, delete.try_number, ctx=ctx) is TI.SUCCESS
     scheduler.tick(T0)
 
-    assert _states(sessions) == {"create": TI.SUCCESS, "use": TI.FAILED, "delete": TI.SUCCESS}
+    assert states(sessions, "resource") == {
+        "create": TI.SUCCESS,
+        "use": TI.FAILED,
+        "delete": TI.SUCCESS,
+    }
     assert (dags_folder / "teardown.mark").read_text() == "deleted cluster-1"
     assert "work on cluster-1 broke" in (attempts(sessions, use.ti_id)[0].error_message or "")
     with sessions() as session:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from engine.models.transitions import set_task_state
 from engine.state import TaskInstanceState
 from tests.support.database import database_sessions
 from tests.support.executors import RecordingExecutor
-from tests.workers.conftest import create_run, holding, queue_try, ti_id_of
+from tests.workers.conftest import create_run, folder_holding, queue_try, ti_id_of
 from workers import RunnerContext, run_task
 
 pytestmark = pytest.mark.postgres
@@ -41,9 +40,7 @@ def sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
         yield factory
 
 
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: sessionmaker[Session]) -> Path:
-    return holding(dags_folder, sessions, "chain.py")
+dags_folder = folder_holding("chain.py")
 
 
 class Counted:

@@ -3,16 +3,12 @@ a task's params merged over the DAG's."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from engine.state import TaskInstanceState
 from tests.workers.conftest import (
     Sessions,
     attempts,
     create_run,
-    holding,
+    folder_holding,
     run_first_try,
     xcoms,
 )
@@ -21,9 +17,7 @@ from workers import RunnerContext
 TI = TaskInstanceState
 
 
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "knobs.py")
+dags_folder = folder_holding("knobs.py")
 
 
 def _run(sessions: Sessions, ctx: RunnerContext, task_id: str) -> tuple[TI | None, int]:

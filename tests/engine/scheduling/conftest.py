@@ -85,6 +85,15 @@ class Rig:
                 now=START,
             )  # fmt: skip
 
+    def first_tick(self, dag_id: str, **scheduler_settings: Any) -> Scheduler:
+        """Parse the folder, trigger run ``r`` of ``dag_id`` and tick once at ``START`` with
+        a scheduler of these settings; the scheduler, for the test's next ticks."""
+        self.load()
+        self.trigger(dag_id)
+        scheduler = self.scheduler(**scheduler_settings)
+        scheduler.tick(START)
+        return scheduler
+
     def runs(self, dag_id: str) -> list[DagRun]:
         return runs(self.sessions, dag_id)
 

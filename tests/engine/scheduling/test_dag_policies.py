@@ -49,10 +49,7 @@ def test_a_failed_task_fails_running_tasks_and_skips_the_rest_but_teardowns(rig:
         """,
         args="fail_fast=True",
     )
-    rig.load()
-    rig.trigger("ff")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("ff")
     assert sorted(rig.executor.task_ids) == ["first", "retrying", "slow"]
     rig.work(_job(rig, "slow"), TI.RUNNING, START)  # still running
     rig.work(_job(rig, "retrying"), TI.UP_FOR_RETRY, START)  # will be tried again
@@ -81,10 +78,7 @@ def test_without_fail_fast_the_other_branches_run_on(rig: Rig) -> None:
             first >> EmptyOperator(task_id='after')
         """,
     )
-    rig.load()
-    rig.trigger("slowpoke")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("slowpoke")
     rig.work(_job(rig, "slow"), TI.RUNNING, START)
     rig.work(_job(rig, "first"), TI.FAILED, START + SECOND)
     scheduler.tick(START + 2 * SECOND)
@@ -101,10 +95,7 @@ def test_a_failure_from_before_the_run_was_cleared_stops_nothing(rig: Rig) -> No
         """,
         args="fail_fast=True",
     )
-    rig.load()
-    rig.trigger("cleared")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("cleared")
     rig.work(_job(rig, "broken"), TI.FAILED, START)
     rig.work(_job(rig, "other"), TI.SUCCESS, START)
     scheduler.tick(START + SECOND)
@@ -234,10 +225,7 @@ def test_a_timed_out_run_asks_for_its_failure_callbacks_with_reason_timed_out(
         args="on_failure_callback=note, dagrun_timeout=timedelta(seconds=5)",
         prelude="def note(context):\n    pass\n",
     )
-    rig.load()
-    rig.trigger("late")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("late")
     rig.work(_job(rig, "t"), TI.RUNNING, START)
     scheduler.tick(START + timedelta(seconds=10))
     assert _run_state(rig, "late") is DagRunState.FAILED

@@ -68,10 +68,7 @@ def test_empty_operators_with_execute_or_success_callbacks_go_to_a_worker(rig: R
         EmptyOperator(task_id='on_failure', on_failure_callback=note)
         """,
     )
-    rig.load()
-    rig.trigger("hooks")
-
-    rig.scheduler().tick(START)
+    rig.first_tick("hooks")
 
     assert sorted(job.task_id for job in rig.executor.submitted) == ["on_execute", "on_success"]
     assert rig.states("hooks")["on_failure"] is TI.SUCCESS
@@ -86,10 +83,7 @@ def test_an_empty_join_below_real_work_finishes_when_the_work_does(rig: Rig) -> 
         work >> EmptyOperator(task_id='join') >> EmptyOperator(task_id='done')
         """,
     )
-    rig.load()
-    rig.trigger("work")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("work")
     [job] = rig.executor.submitted
     assert rig.states("work")["join"] is TI.NONE
 

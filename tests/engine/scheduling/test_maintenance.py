@@ -17,16 +17,13 @@ from tests.engine.scheduling.conftest import (
 SEC = timedelta(seconds=1)
 
 
-def _start(rig: Rig, **dag: str) -> None:
+def _chain(rig: Rig, **dag: str) -> None:
     chain_dag(rig.dags_folder, "chain", tasks="'a', 'b'", **dag)
-    rig.load()
-    rig.trigger("chain")
 
 
 def test_a_retry_is_queued_when_due_as_a_new_try(rig: Rig) -> None:
-    _start(rig)
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    _chain(rig)
+    scheduler = rig.first_tick("chain")
     rig.work(rig.executor.submitted[0], TI.UP_FOR_RETRY, START, next_retry_at=START + 60 * SEC)
     assert scheduler.tick(START + 59 * SEC).retries_promoted == 0
     assert scheduler.tick(START + 60 * SEC).retries_promoted == 1
@@ -36,9 +33,8 @@ def test_a_retry_is_queued_when_due_as_a_new_try(rig: Rig) -> None:
 
 
 def test_a_zombie_fails_its_try_and_is_retried(rig: Rig) -> None:
-    _start(rig, default_args="{'retries': 1, 'retry_delay': timedelta(0)}")
-    scheduler = rig.scheduler(zombie_threshold="60s")
-    scheduler.tick(START)
+    _chain(rig, default_args="{'retries': 1, 'retry_delay': timedelta(0)}")
+    scheduler = rig.first_tick("chain", zombie_threshold="60s")
     rig.work(rig.executor.submitted[0], TI.RUNNING, START)  # claimed, then the worker died
     assert scheduler.tick(START + 60 * SEC).zombies == 0
     assert scheduler.tick(START + 61 * SEC).zombies == 1
@@ -49,9 +45,8 @@ def test_a_zombie_fails_its_try_and_is_retried(rig: Rig) -> None:
 
 
 def test_a_run_past_its_timeout_fails_and_settles_its_tasks(rig: Rig) -> None:
-    _start(rig, dagrun_timeout="timedelta(minutes=5)")
-    scheduler = rig.scheduler(zombie_threshold="1h")
-    scheduler.tick(START)
+    _chain(rig, dagrun_timeout="timedelta(minutes=5)")
+    scheduler = rig.first_tick("chain", zombie_threshold="1h")
     rig.work(rig.executor.submitted[0], TI.RUNNING, START)
     assert scheduler.tick(START + 300 * SEC).runs_timed_out == 0
     assert scheduler.tick(START + 301 * SEC).runs_timed_out == 1
@@ -64,9 +59,8 @@ def test_a_run_past_its_timeout_fails_and_settles_its_tasks(rig: Rig) -> None:
 
 
 def test_reconcile_resubmits_a_queued_try_whose_job_vanished(rig: Rig) -> None:
-    _start(rig)
-    scheduler = rig.scheduler(tick_interval="1s")
-    scheduler.tick(START)
+    _chain(rig)
+    scheduler = rig.first_tick("chain", tick_interval="1s")
     job = rig.executor.submitted[0]
     rig.executor.lost.add(job.job_id)
     assert scheduler.tick(START + 4 * SEC).resubmitted == 0  # within the 5 s grace

@@ -23,14 +23,11 @@ def _two_tasks_one_slot(rig: Rig) -> None:
         EmptyOperator(task_id="other")
         """,
     )
-    rig.load()
-    rig.trigger("pair")
 
 
 def test_a_rescheduled_task_frees_its_slot_and_its_due_poke_continues_the_try(rig: Rig) -> None:
     _two_tasks_one_slot(rig)
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("pair")
     [first] = rig.executor.submitted  # max_active_tasks=1: one of the two
     waiting_task = "other" if first.task_id == "sensor" else "sensor"
     rig.work(
@@ -54,7 +51,7 @@ def test_a_rescheduled_task_frees_its_slot_and_its_due_poke_continues_the_try(ri
 
 def test_a_poke_is_promoted_once_and_only_when_due(rig: Rig) -> None:
     _two_tasks_one_slot(rig)
-    rig.scheduler().tick(START)
+    rig.first_tick("pair")
     [first] = rig.executor.submitted
     rig.work(first, TI.UP_FOR_RESCHEDULE, START, next_poke_at=START + 60 * SEC)
     with rig.sessions.begin() as session:
@@ -70,10 +67,7 @@ def test_a_poke_is_promoted_once_and_only_when_due(rig: Rig) -> None:
 
 def test_a_run_past_its_timeout_fails_a_sensor_waiting_for_its_poke(rig: Rig) -> None:
     chain_dag(rig.dags_folder, "chain", tasks="'a', 'b'", dagrun_timeout="timedelta(minutes=5)")
-    rig.load()
-    rig.trigger("chain")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("chain")
     rig.work(rig.executor.submitted[0], TI.UP_FOR_RESCHEDULE, START, next_poke_at=START + 600 * SEC)
     assert scheduler.tick(START + 301 * SEC).runs_timed_out == 1
     assert rig.states("chain") == {"a": TI.FAILED, "b": TI.SKIPPED}

@@ -53,10 +53,7 @@ def test_failure_propagates_upstream_failed_and_fails_the_run(rig: Rig) -> None:
             a >> alert
         """,
     )
-    rig.load()
-    rig.trigger("rules")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("rules")
     rig.work(rig.executor.submitted[0], TI.FAILED, START)
     scheduler.tick(START + SEC)
     got = rig.states("rules")
@@ -81,10 +78,7 @@ def test_branch_skips_the_tasks_it_did_not_choose(rig: Rig) -> None:
             [left, after_right] >> join
         """,
     )
-    rig.load()
-    rig.trigger("branchy")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("branchy")
     (job,) = rig.executor.submitted
     with rig.sessions.begin() as session:
         session.add(XCom(dag_id="branchy", run_id="r", task_id="pick", key=BRANCH_XCOM_KEY,
@@ -165,10 +159,7 @@ def test_fast_follow_helpers_work_inside_a_callers_transaction(rig: Rig) -> None
 
 def test_task_added_to_the_dag_later_does_not_block_finishing(rig: Rig) -> None:
     chain_dag(rig.dags_folder, "chain", tasks="'a'")
-    rig.load()
-    rig.trigger("chain")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("chain")
     chain_dag(rig.dags_folder, "chain", tasks="'a', 'b'")
     rig.load(START + SEC)
     rig.work(rig.executor.submitted[0], TI.SUCCESS, START)

@@ -23,10 +23,7 @@ def test_new_rules_decide_run_skip_and_upstream_failed(rig: Rig) -> None:
             t('setup_ok', 'all_done_setup_success', bad, good)
         """,
     )
-    rig.load()
-    rig.trigger("newrules")
-    scheduler = rig.scheduler()
-    scheduler.tick(START)
+    scheduler = rig.first_tick("newrules")
     for job in list(rig.executor.submitted):
         rig.work(job, TI.FAILED if job.task_id == "bad" else TI.SUCCESS, START)
     scheduler.tick(START)

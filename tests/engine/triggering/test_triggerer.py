@@ -8,7 +8,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +21,7 @@ from engine.models import TaskAttempt, TaskInstance, Trigger
 from engine.triggering.claims import TriggerSpec, claim_triggers, record_triggerer_heartbeat
 from engine.triggering.runner import LoopWatchdog, TriggerRunner
 from engine.triggering.triggerer import Triggerer
-from tests.workers.conftest import TI, Sessions, create_run, holding, queue_try, ti_id_of
+from tests.workers.conftest import TI, Sessions, create_run, folder_holding, queue_try, ti_id_of
 from workers import RunnerContext
 from workers.runner import run_task
 
@@ -30,9 +29,7 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 SETTINGS = TriggererSettings(capacity=10, heartbeat_threshold=timedelta(seconds=30))
 
 
-@pytest.fixture
-def dags_folder(dags_folder: Path, sessions: Sessions) -> Path:
-    return holding(dags_folder, sessions, "deferring.py")
+dags_folder = folder_holding("deferring.py")
 
 
 def _deferred(sessions: Sessions, ctx: RunnerContext, task_id: str, run_id: str) -> int:

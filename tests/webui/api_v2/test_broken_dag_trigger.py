@@ -21,7 +21,7 @@ from engine.parser import refresh_dags
 from engine.state import DagRunState, TaskInstanceState
 from tests.support.database import database_sessions
 from tests.webui.api_v2.conftest import app_with_dag_file
-from tests.webui.ui import csrf_of, ui_sign_in
+from tests.webui.ui import csrf_of, page_as
 from tests.webui.world import T0
 
 GOOD = """
@@ -99,8 +99,7 @@ def test_airflow_client_trigger_is_refused_unless_forced(admin: airflow.ApiClien
 
 
 def test_the_dag_page_shows_the_import_error(client: FlaskClient) -> None:
-    ui_sign_in(client, "Viewer")
-    page = client.get("/dags/fragile").get_data(as_text=True)
+    page = page_as(client, "Viewer", "/dags/fragile")
     assert "dag-import-error" in page
     assert "DAG file does not import: " in page
     assert "module_that_is_not_there" in page
@@ -109,8 +108,7 @@ def test_the_dag_page_shows_the_import_error(client: FlaskClient) -> None:
 
 
 def test_the_trigger_form_warns_and_requires_confirming(client: FlaskClient) -> None:
-    ui_sign_in(client, "Op")
-    form = client.get("/dags/fragile/trigger").get_data(as_text=True)
+    form = page_as(client, "Op", "/dags/fragile/trigger")
     assert 'id="broken-warning"' in form
     assert 'name="force"' in form
     sent = {"csrf_token": csrf_of(form), "mode": "json", "conf": "{}", "run_id": "ui1"}
@@ -135,8 +133,7 @@ def test_the_run_and_task_pages_say_why_the_tasks_wait(
         run.state = DagRunState.RUNNING
         for ti in run.task_instances:
             ti.state = TaskInstanceState.SCHEDULED
-    ui_sign_in(client, "Viewer")
-    run_page = client.get("/dags/fragile/runs/w").get_data(as_text=True)
+    run_page = page_as(client, "Viewer", "/dags/fragile/runs/w")
     assert "tasks wait: DAG file does not import: " in run_page
     ti_page = client.get("/dags/fragile/runs/w/tasks/only").get_data(as_text=True)
     assert "not queued: DAG file does not import: " in ti_page
