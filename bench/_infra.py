@@ -184,16 +184,11 @@ def write_dag(folder: Path, name: str, source: str) -> Path:
 
 def parse_into(session_factory: sessionmaker[Session], dags_folder: Path) -> None:
     """Parse the DAG folder into the database once, as the scheduler would."""
-    from engine.parser import refresh_dags
+    from engine.parser import ParseOptions, refresh_dags
 
+    options = ParseOptions(dags_folder, timeout=60, parallelism=os.cpu_count() or 2)
     with session_factory.begin() as session:
-        refresh_dags(
-            session=session,
-            dags_folder=dags_folder,
-            timeout=60,
-            parallelism=os.cpu_count() or 2,
-            now=utcnow(),
-        )
+        refresh_dags(session=session, options=options, now=utcnow())
 
 
 class SchedulerThread:

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from bench._infra import emit, postgres_database, utcnow
-from engine.parser import parse_folder
+from engine.parser import ParseOptions, parse_folder
 
 TEMPLATE = """
 from datetime import datetime
@@ -39,7 +39,7 @@ def main(count: int = 1000) -> dict[str, object]:
         folder = Path(tmp)
         write_files(folder, count)
         started = time.perf_counter()
-        results = parse_folder(folder, timeout=30, parallelism=parallelism)
+        results = parse_folder(ParseOptions(folder, timeout=30, parallelism=parallelism))
         elapsed = time.perf_counter() - started
         dags = sum(len(r.dags) for r in results)
         errors = sum(len(r.errors) for r in results)
@@ -72,11 +72,12 @@ def change_detection(count: int) -> dict[str, object]:
         try:
             sessions = make_session_factory(engine)
 
+            options = ParseOptions(folder, timeout=30, parallelism=parallelism)
+
             def refresh() -> tuple[float, object]:
                 started = time.perf_counter()
                 with sessions.begin() as session:
-                    report = refresh_dags(session=session, dags_folder=folder, timeout=30,
-                                          parallelism=parallelism, now=utcnow())  # fmt: skip
+                    report = refresh_dags(session=session, options=options, now=utcnow())
                 return time.perf_counter() - started, report
 
             first, _ = refresh()

@@ -7,9 +7,9 @@ commands read or write the database that ``loom db upgrade`` created.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,32 +236,18 @@ def validate(path: Path | None, output: str, tracebacks: bool) -> None:
 
 def _parse_for_validation(path: Path | None) -> list[FileParseResult]:
     from engine.parser.dagbag import parse_folder
+    from engine.parser.options import ParseOptions
     from engine.parser.processor import parse_file
 
-    settings = loom_context().settings
-    core, cron_data_intervals = settings.core, settings.scheduler.create_cron_data_intervals
-    timeout = core.parse_timeout.total_seconds()
-    target = (path or core.dags_folder).resolve()
+    options = ParseOptions.from_settings(loom_context().settings)
+    dags_folder = options.dags_folder
+    target = (path or dags_folder).resolve()
     if not target.exists():
         raise click.ClickException(f"no such file or folder: {target}")
     if target.is_file():
-        folder = core.dags_folder if target.is_relative_to(core.dags_folder) else target.parent
-        return [
-            parse_file(
-                target,
-                dags_folder=folder,
-                timeout=timeout,
-                plugins_folder=core.plugins_folder,
-                cron_data_intervals=cron_data_intervals,
-            )
-        ]
-    return parse_folder(
-        target,
-        timeout=timeout,
-        parallelism=core.parse_parallelism,
-        plugins_folder=core.plugins_folder,
-        cron_data_intervals=cron_data_intervals,
-    )
+        folder = dags_folder if target.is_relative_to(dags_folder) else target.parent
+        return [parse_file(target, replace(options, dags_folder=folder))]
+    return parse_folder(replace(options, dags_folder=target))
 
 
 def _print_problems(problems: list[dict[str, Any]], tracebacks: bool) -> None:
@@ -276,27 +262,14 @@ def _print_problems(problems: list[dict[str, Any]], tracebacks: bool) -> None:
 @output_option
 def reparse(force: bool, output: str) -> None:
     """Bring the database up to date with the DAG folder (only changed files are parsed)."""
-    from engine.parser.processor import parse_files
+    from engine.parser.options import ParseOptions
     from engine.parser.sync import refresh_dags, take_parse_lock
     from engine.timeutil import utcnow
 
-    settings = loom_context().settings
-    core = settings.core
+    options = ParseOptions.from_settings(loom_context().settings)
     with _session() as session:
         take_parse_lock(session=session, wait=True)  # after a scheduler's pass, not beside it
-        report = refresh_dags(
-            session=session,
-            dags_folder=core.dags_folder,
-            timeout=core.parse_timeout.total_seconds(),
-            parallelism=core.parse_parallelism,
-            now=utcnow(),
-            force=force,
-            parser=functools.partial(
-                parse_files,
-                plugins_folder=core.plugins_folder,
-                cron_data_intervals=settings.scheduler.create_cron_data_intervals,
-            ),
-        )
+        report = refresh_dags(session=session, options=options, now=utcnow(), force=force)
     _print_report(report, output)
 
 

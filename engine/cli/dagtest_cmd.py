@@ -12,6 +12,7 @@ from engine.authoring.operators.isolated.environments import virtualenv_defaults
 from engine.cli.common import emit, loom_context, output_option, parse_conf, parse_logical_date
 from engine.execution.dagtest import DagTestRun
 from engine.parser.inprocess import find_dag_file, load_dag
+from engine.parser.options import ParseOptions
 from engine.runtime.virtualenvs import virtualenv_defaults_from
 
 
@@ -47,26 +48,10 @@ def command(
     the run succeeded.
     """
     settings = loom_context().settings
-    core = settings.core
-    timeout = core.parse_timeout.total_seconds()
+    options = ParseOptions.from_settings(settings)
     run_conf, when = parse_conf(conf), parse_logical_date(logical_date)
-    path = (
-        file_.resolve()
-        if file_
-        else find_dag_file(
-            dag_id,
-            dags_folder=core.dags_folder,
-            timeout=timeout,
-            parallelism=core.parse_parallelism,
-            plugins_folder=core.plugins_folder,
-            cron_data_intervals=settings.scheduler.create_cron_data_intervals,
-        )
-    )
-    dag = load_dag(
-        dag_id, path, dags_folder=core.dags_folder, timeout=timeout,
-        plugins_folder=core.plugins_folder,
-        cron_data_intervals=settings.scheduler.create_cron_data_intervals,
-    )  # fmt: skip
+    path = file_.resolve() if file_ else find_dag_file(dag_id, options)
+    dag = load_dag(dag_id, path, options)
     as_json = output == "json"
     echo = (lambda _: None) if as_json else click.echo
     # With --output json, stdout carries the JSON alone: the tasks' own output goes to stderr.

@@ -1,5 +1,6 @@
 """Parsing DAG files: find them, import each in a child process, store what they define.
 
+* :class:`ParseOptions`: where DAG files live and how they are parsed (from settings).
 * :func:`discover_dag_files`: the DAG files of a folder (``.loomignore``, safe mode).
 * :func:`parse_file`, :func:`parse_files`: import in child processes, with a timeout.
 * :func:`parse_folder`: a whole folder, with the cross-file checks, no database.

@@ -1,6 +1,7 @@
 from engine.parser.dagbag import parse_folder as parse_folder
 from engine.parser.discovery import discover_dag_files as discover_dag_files
 from engine.parser.loop import ParseLoop as ParseLoop
+from engine.parser.options import ParseOptions as ParseOptions
 from engine.parser.pool import ParsePool as ParsePool
 from engine.parser.processor import FileParseResult as FileParseResult
 from engine.parser.processor import ImportErrorInfo as ImportErrorInfo

@@ -34,6 +34,7 @@ from engine.authoring.dag import DAG, collect_dags
 from engine.authoring.schedules import cron_strings_as
 from engine.authoring.serialization import serialize_dag
 from engine.authoring.validation import Problem, validate_dag
+from engine.parser.options import ParseOptions
 from engine.plugins.loading import load_plugins
 
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024
@@ -50,12 +51,9 @@ _ENGINE_DIR = str(Path(__file__).resolve().parent.parent)
 def parse_in_child(
     conn: Connection,
     path: str,
-    dags_folder: str,
     output_path: str,
-    timeout: float,
-    plugins_folder: str | None = None,
+    options: ParseOptions,
     environ: dict[str, str] | None = None,
-    cron_data_intervals: bool = False,
 ) -> None:
     """The child process's target: parse ``path`` and send the result over ``conn``.
 
@@ -72,34 +70,24 @@ def parse_in_child(
     # Not written next to the user's files, and never read stale: a file rewritten
     # within the same second with the same size would otherwise reuse old bytecode.
     sys.dont_write_bytecode = True
-    plugins = Path(plugins_folder) if plugins_folder else None
-    result = parse_dag_file(
-        Path(path), Path(dags_folder), plugins_folder=plugins,
-        cron_data_intervals=cron_data_intervals,
-    )  # fmt: skip
+    result = parse_dag_file(Path(path), options)
     conn.send_bytes(json.dumps(result).encode())
     conn.close()
     # Skip interpreter shutdown: threads or atexit hooks the file left must not delay us.
     os._exit(0)
 
 
-def parse_dag_file(
-    path: Path,
-    dags_folder: Path,
-    *,
-    plugins_folder: Path | None = None,
-    cron_data_intervals: bool = False,
-) -> dict[str, Any]:
+def parse_dag_file(path: Path, options: ParseOptions) -> dict[str, Any]:
     """Load the plugins, import ``path``, then validate and serialize every DAG it defined.
 
     A broken plugin is an import error of every file: it could change what any of them
     defines, so none is trusted.
     """
-    sys.path.insert(0, str(dags_folder))
+    sys.path.insert(0, str(options.dags_folder))
     with collect_dags() as dags:
         try:
-            load_plugins(plugins_folder)
-            import_dag_file(path, cron_data_intervals=cron_data_intervals)
+            load_plugins(options.plugins_folder)
+            import_dag_file(path, cron_data_intervals=options.cron_data_intervals)
         except SystemExit as exc:
             return _failure(f"{path}: called sys.exit({exc.code!r}) while being imported")
         except BaseException as exc:  # noqa: BLE001 - every failure becomes an import error

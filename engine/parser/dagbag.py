@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.parser.discovery import discover_dag_files, file_hash
+from engine.parser.options import ParseOptions
 from engine.parser.processor import FileParseResult, ImportErrorInfo, parse_files
 
 
@@ -141,20 +142,10 @@ def drop_duplicates(result: FileParseResult, winners: Mapping[str, str]) -> File
     return replace(result, dags=kept, errors=[*result.errors, *errors])
 
 
-def parse_folder(
-    folder: Path,
-    *,
-    timeout: float,
-    parallelism: int,
-    safe_mode: bool = True,
-    plugins_folder: Path | None = None,
-    cron_data_intervals: bool = False,
-) -> list[FileParseResult]:
-    """Parse every DAG file of ``folder`` and apply the cross-file checks (no database)."""
-    paths = discover_dag_files(folder, safe_mode=safe_mode)
-    results = parse_files(
-        paths, dags_folder=folder, timeout=timeout, parallelism=parallelism,
-        plugins_folder=plugins_folder, cron_data_intervals=cron_data_intervals,
-    )  # fmt: skip
+def parse_folder(options: ParseOptions, *, safe_mode: bool = True) -> list[FileParseResult]:
+    """Parse every DAG file of ``options.dags_folder`` and apply the cross-file checks (no
+    database)."""
+    paths = discover_dag_files(options.dags_folder, safe_mode=safe_mode)
+    results = parse_files(paths, options)
     winners = assign_dag_ids({str(r.path): r.dag_ids for r in results}, {})
     return [drop_duplicates(result, winners) for result in results]

@@ -17,6 +17,7 @@ from engine.authoring.dag import DAG, collect_dags
 from engine.authoring.validation import validate_dag
 from engine.errors import DagValidationError, NotFoundError
 from engine.parser.child import import_dag_file
+from engine.parser.options import ParseOptions
 from engine.plugins.loading import load_plugins
 
 logger = logging.getLogger(__name__)
@@ -67,26 +68,15 @@ def import_dags(
     return ImportedFile(str(path), file_hash, dags, problems)
 
 
-def find_dag_file(
-    dag_id: str,
-    *,
-    dags_folder: Path,
-    timeout: float,
-    parallelism: int,
-    plugins_folder: Path | None = None,
-    cron_data_intervals: bool = False,
-) -> Path:
-    """The file under ``dags_folder`` that defines ``dag_id``.
+def find_dag_file(dag_id: str, options: ParseOptions) -> Path:
+    """The file under ``options.dags_folder`` that defines ``dag_id``.
 
     Raises :class:`DagValidationError` when the DAG is defined but invalid, and
     :class:`NotFoundError` when no file defines it.
     """
     from engine.parser.dagbag import parse_folder  # child processes: not for workers
 
-    results = parse_folder(
-        dags_folder, timeout=timeout, parallelism=parallelism, plugins_folder=plugins_folder,
-        cron_data_intervals=cron_data_intervals,
-    )  # fmt: skip
+    results = parse_folder(options)
     for result in results:
         if dag_id in result.dag_ids:
             return result.path
@@ -98,36 +88,26 @@ def find_dag_file(
     # A file that failed to import may be the one that defines it: say which failed.
     failed = "".join(f"\n  {message}" for message in broken)
     raise NotFoundError(
-        f"no DAG {dag_id!r} in {dags_folder}; known DAGs: {', '.join(known) or 'none'}"
+        f"no DAG {dag_id!r} in {options.dags_folder}; known DAGs: {', '.join(known) or 'none'}"
         + (f"; files that failed to import:{failed}" if failed else "")
     )
 
 
-def load_dag(
-    dag_id: str,
-    path: Path,
-    *,
-    dags_folder: Path,
-    timeout: float,
-    plugins_folder: Path | None = None,
-    cron_data_intervals: bool = False,
-) -> DAG:
+def load_dag(dag_id: str, path: Path, options: ParseOptions) -> DAG:
     """Import ``path`` here and return its DAG ``dag_id`` (checked in a child first).
 
-    The plugins of ``plugins_folder`` are loaded into this process before the import."""
+    The plugins of ``options.plugins_folder`` are loaded into this process before the
+    import."""
     from engine.parser.processor import parse_file  # child processes: not for workers
 
-    checked = parse_file(
-        path, dags_folder=dags_folder, timeout=timeout, plugins_folder=plugins_folder,
-        cron_data_intervals=cron_data_intervals,
-    )  # fmt: skip
+    checked = parse_file(path, options)
     if dag_id not in checked.dag_ids:
         if checked.errors:
             raise DagValidationError([error.message for error in checked.errors])
         raise NotFoundError(f"{path} does not define DAG {dag_id!r}")
-    load_plugins(plugins_folder)
+    load_plugins(options.plugins_folder)
     imported = import_dags(
-        path, file_hash=checked.file_hash, dags_folder=dags_folder,
-        cron_data_intervals=cron_data_intervals,
+        path, file_hash=checked.file_hash, dags_folder=options.dags_folder,
+        cron_data_intervals=options.cron_data_intervals,
     )  # fmt: skip
     return imported.dag(dag_id)

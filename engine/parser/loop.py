@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.config import Settings
+from engine.parser.options import ParseOptions
 from engine.parser.pool import ParsePool
 from engine.parser.sync import RefreshReport, refresh_dags, take_parse_lock
 from engine.timeutil import utcnow
@@ -45,10 +46,8 @@ class ParseLoop:
         self._sessions = session_factory
         self._settings = settings
         self._clock = clock
-        self._pool = ParsePool(
-            plugins_folder=settings.core.plugins_folder,
-            cron_data_intervals=settings.scheduler.create_cron_data_intervals,
-        )
+        self._options = ParseOptions.from_settings(settings)
+        self._pool = ParsePool()
 
     @property
     def in_flight(self) -> list[str]:
@@ -57,21 +56,13 @@ class ParseLoop:
 
     def run_once(self, now: datetime) -> RefreshReport | None:
         """One pass at ``now``, committed; None when another scheduler's pass runs."""
-        core = self._settings.core
         # Children of files no longer asked for (deleted, or changed back) end here too;
         # uncollected, a dead one would keep waking the loop.
         self._pool.collect()
         with self._sessions.begin() as session:
             if not take_parse_lock(session=session, wait=False):
                 return None
-            return refresh_dags(
-                session=session,
-                dags_folder=core.dags_folder,
-                timeout=core.parse_timeout.total_seconds(),
-                parallelism=core.parse_parallelism,
-                now=now,
-                parser=self._pool,
-            )
+            return refresh_dags(session=session, options=self._options, now=now, parser=self._pool)
 
     def wait(self, timeout: float) -> None:
         """Block until a file's parse is done (or gives up its slot), or ``timeout``."""

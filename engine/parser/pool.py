@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.parser.dagbag import FileStat
+from engine.parser.options import ParseOptions
 from engine.parser.processor import FileParseResult, _Child, _forkserver_context, _Launcher
 
 logger = logging.getLogger(__name__)
@@ -52,30 +53,23 @@ class _Landed:
 class ParsePool:
     """Children parsing DAG files across calls; see the module docstring."""
 
-    def __init__(self, *, plugins_folder: Path | None = None, cron_data_intervals: bool = False):
-        self._plugins_folder = plugins_folder
-        self._cron_data_intervals = cron_data_intervals
+    def __init__(self) -> None:
         self._scratch: Path | None = None
         """Where children write their output; made at the first call, removed by close."""
         self._flights: dict[str, _Flight] = {}
         self._landed: dict[str, _Landed] = {}
         self._launched = 0
 
-    def __call__(
-        self, paths: Sequence[Path], *, dags_folder: Path, timeout: float, parallelism: int
-    ) -> list[FileParseResult]:
+    def __call__(self, paths: Sequence[Path], options: ParseOptions) -> list[FileParseResult]:
         """The ready results of ``paths``; the others are started (as slots allow) or
         left running, and come with a later call."""
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix="loom-parse-"))
-        launcher = _Launcher(
-            _forkserver_context(), dags_folder, timeout, self._scratch, self._plugins_folder,
-            self._cron_data_intervals,
-        )  # fmt: skip
+        launcher = _Launcher(_forkserver_context(), options, self._scratch)
         self.collect()
         results = []
         for path in paths:
-            result = self._take_or_start(path, launcher, parallelism)
+            result = self._take_or_start(path, launcher, options.parallelism)
             if result is not None:
                 results.append(result)
         return results

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.parser.discovery import file_hash
+from engine.parser.options import ParseOptions
 from engine.runtime import forkserver
 
 logger = logging.getLogger(__name__)
@@ -83,47 +84,23 @@ class FileParseResult:
         return [str(data["dag_id"]) for data in self.dags]
 
 
-def parse_file(
-    path: Path,
-    *,
-    dags_folder: Path,
-    timeout: float,
-    plugins_folder: Path | None = None,
-    cron_data_intervals: bool = False,
-) -> FileParseResult:
+def parse_file(path: Path, options: ParseOptions) -> FileParseResult:
     """Parse one DAG file in a child process."""
-    return parse_files(
-        [path], dags_folder=dags_folder, timeout=timeout, parallelism=1,
-        plugins_folder=plugins_folder, cron_data_intervals=cron_data_intervals,
-    )[0]  # fmt: skip
+    return parse_files([path], options)[0]
 
 
-def parse_files(
-    paths: Sequence[Path],
-    *,
-    dags_folder: Path,
-    timeout: float,
-    parallelism: int,
-    plugins_folder: Path | None = None,
-    cron_data_intervals: bool = False,
-) -> list[FileParseResult]:
-    """Parse ``paths``, up to ``parallelism`` at once; results in the order of ``paths``.
-
-    Each child loads the plugins of ``plugins_folder`` (None: no plugins) first; cron
-    strings become timetables as ``cron_data_intervals``
-    (``scheduler.create_cron_data_intervals``) says."""
+def parse_files(paths: Sequence[Path], options: ParseOptions) -> list[FileParseResult]:
+    """Parse ``paths``, up to ``options.parallelism`` at once; results in the order of
+    ``paths``."""
     started = time.monotonic()
     results: dict[int, FileParseResult] = {}
     with tempfile.TemporaryDirectory(prefix="loom-parse-") as scratch:
-        launcher = _Launcher(
-            _forkserver_context(), dags_folder, timeout, Path(scratch), plugins_folder,
-            cron_data_intervals,
-        )  # fmt: skip
+        launcher = _Launcher(_forkserver_context(), options, Path(scratch))
         pending = deque(enumerate(paths))
         running: list[_Child] = []
         try:
             while pending or running:
-                while pending and len(running) < max(1, parallelism):
+                while pending and len(running) < max(1, options.parallelism):
                     index, path = pending.popleft()
                     started_child = launcher.start(index, path)
                     if isinstance(started_child, FileParseResult):
@@ -168,14 +145,11 @@ def _parse_in_child(*args: Any) -> None:
 
 @dataclass(frozen=True)
 class _Launcher:
-    """Starts one child per file, all with the same settings."""
+    """Starts one child per file, all with the same options."""
 
     context: ForkServerContext
-    dags_folder: Path
-    timeout: float
+    options: ParseOptions
     scratch: Path
-    plugins_folder: Path | None = None
-    cron_data_intervals: bool = False
 
     def start(self, index: int, path: Path) -> _Child | FileParseResult:
         try:
@@ -187,16 +161,7 @@ class _Launcher:
         receiver, sender = self.context.Pipe(duplex=False)
         process = self.context.Process(
             target=_parse_in_child,
-            args=(
-                sender,
-                str(path),
-                str(self.dags_folder),
-                str(output),
-                self.timeout,
-                str(self.plugins_folder) if self.plugins_folder else None,
-                dict(os.environ),
-                self.cron_data_intervals,
-            ),
+            args=(sender, str(path), str(output), self.options, dict(os.environ)),
             name=f"loom-parse-{path.name}",
             daemon=True,
         )
@@ -204,9 +169,9 @@ class _Launcher:
         process.start()
         # Only the child may hold the sending end: its exit must read as end-of-file.
         sender.close()
-        deadline = started + self.timeout
+        timeout = self.options.timeout
         return _Child(
-            index, path, digest, process, receiver, output, started, deadline, self.timeout
+            index, path, digest, process, receiver, output, started, started + timeout, timeout
         )
 
 

@@ -43,6 +43,7 @@ from engine.parser.dagbag import (
     plan_changes,
 )
 from engine.parser.discovery import discover_dag_files
+from engine.parser.options import ParseOptions
 from engine.parser.processor import FileParseResult, parse_files
 from engine.parser.shell_safety import WARNING_TYPE as SHELL_WARNING_TYPE
 from engine.parser.shell_safety import shell_injection_warnings
@@ -54,9 +55,7 @@ logger = logging.getLogger(__name__)
 class FileParser(Protocol):
     """Parses files into results: :func:`engine.parser.processor.parse_files`."""
 
-    def __call__(
-        self, paths: Sequence[Path], *, dags_folder: Path, timeout: float, parallelism: int
-    ) -> list[FileParseResult]: ...
+    def __call__(self, paths: Sequence[Path], options: ParseOptions) -> list[FileParseResult]: ...
 
 
 @dataclass
@@ -104,18 +103,17 @@ def take_parse_lock(*, session: Session, wait: bool) -> bool:
 def refresh_dags(
     *,
     session: Session,
-    dags_folder: Path,
-    timeout: float,
-    parallelism: int,
+    options: ParseOptions,
     now: datetime,
     force: bool = False,
     parser: FileParser = parse_files,
 ) -> RefreshReport:
-    """Parse the changed files of ``dags_folder`` and write what they define.
+    """Parse the changed files of ``options.dags_folder`` and write what they define.
 
     Raises :class:`NotFoundError` when the folder does not exist: an unmounted volume
     must not read as "every DAG was deleted".
     """
+    dags_folder = options.dags_folder
     if not dags_folder.is_dir():
         raise NotFoundError(f"DAG folder {dags_folder} does not exist; nothing was changed")
     started = time.monotonic()
@@ -123,9 +121,7 @@ def refresh_dags(
     owners = active_owners(session=session)
     paths = discover_dag_files(dags_folder)
     plan = plan_changes(paths, known, force=force)
-    parse = functools.partial(
-        parser, dags_folder=dags_folder, timeout=timeout, parallelism=parallelism
-    )
+    parse = functools.partial(parser, options=options)
     results, claims, winners = _parse_and_assign(plan, known, owners, parse)
     report = RefreshReport(files=len(paths), parsed=sorted(results), deleted=plan.deleted)
     report.pending = sorted(str(path) for path in plan.to_parse if str(path) not in results)

@@ -133,10 +133,10 @@ def test_the_scheduler_and_standalone_processes_load_no_validation_or_queue_libr
         "from engine.config import load_settings\n"
         "LocalExecutor(1)\n"
         "build_callback_transport(load_settings())\n"
-        "from engine.parser import parse_file\n"
+        "from engine.parser import ParseOptions, parse_file\n"
         "from pathlib import Path\n"
         f"folder = Path({str(PARSER_FIXTURES / 'containment')!r})\n"
-        "assert parse_file(folder / 'good.py', dags_folder=folder, timeout=30).dags"
+        "assert parse_file(folder / 'good.py', ParseOptions(folder, timeout=30)).dags"
     )
     assert "engine.scheduling.scheduler" in loaded
     assert not loaded & {

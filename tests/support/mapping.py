@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import TaskInstance, XCom
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
 from engine.state import DagRunState, TaskInstanceState
@@ -84,7 +84,9 @@ class Harness:
         )
         with sessions.begin() as session:
             refresh_dags(
-                session=session, dags_folder=folder, timeout=30, parallelism=1, now=utcnow()
+                session=session,
+                options=ParseOptions(folder, timeout=30, parallelism=1),
+                now=utcnow(),
             )
             trigger_dag(session=session, dag_id="mapping", run_id="r", now=utcnow())
 

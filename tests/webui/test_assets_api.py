@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from tests.support.dagfiles import ASSET_DAGS
 from tests.support.database import database_sessions
 from tests.webui.conftest import app_for, bearer, login
@@ -33,7 +33,9 @@ def client(request: pytest.FixtureRequest, template: Path, tmp_path: Path) -> Fl
         build_world(url, dags)
     (dags / "asset_dags.py").write_text(ASSET_DAGS)
     with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
+        report = refresh_dags(
+            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=T0
+        )
         assert not report.import_errors, report.import_errors
     return app_for(url, tmp_path, dags).test_client()
 

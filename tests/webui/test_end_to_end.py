@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from engine.executors import RQExecutor
 from engine.models.session import create_db_engine, make_session_factory
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.timeutil import utcnow
 from tests.support.services import flushed_redis
@@ -122,7 +122,9 @@ def reparse(url: str, dags: Path) -> None:
     engine = create_db_engine(url)
     try:
         with make_session_factory(engine).begin() as session:
-            refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=utcnow())
+            refresh_dags(
+                session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=utcnow()
+            )
     finally:
         engine.dispose()
 

@@ -33,7 +33,7 @@ from engine.models import (
     User,
 )
 from engine.models.security import AuditLog
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.security.roles import BUILTIN_ROLES, Action, Resource
 from tests.support.database import database_sessions
 from tests.webui.conftest import app_for
@@ -226,7 +226,9 @@ def _seeded_template(template: Path, root: Path) -> tuple[Path, Path]:
     (dags / "daily.py").write_text(DAILY)
     url = f"sqlite:///{seeded}"
     with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
+        report = refresh_dags(
+            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=T0
+        )
         assert not report.import_errors, report.import_errors
         session.execute(sa.update(Dag).where(Dag.dag_id == "daily").values(is_paused=False))
         session.add_all(

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models.session import create_db_engine, make_session_factory
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.services import dags as dag_service
 from engine.services.runs import trigger_dag
 from tests.webui.conftest import app_for, bearer, login
@@ -54,7 +54,9 @@ def many_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         with make_session_factory(engine).begin() as session:
             refresh_dags(
-                session=session, dags_folder=world.dags_folder, timeout=60, parallelism=1, now=T0
+                session=session,
+                options=ParseOptions(world.dags_folder, timeout=60, parallelism=1),
+                now=T0,
             )
             for number in range(MANY):
                 trigger_dag(session=session, dag_id=f"many_{number:02d}", run_id="r1", now=T0)

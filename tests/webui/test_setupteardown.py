@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from tests.support.database import database_sessions
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.ui import page_as
@@ -35,7 +35,9 @@ def app(postgres_url: str, tmp_path: Path) -> Flask:
     (world.dags_folder / "resource.py").write_text(textwrap.dedent(DAG_FILE))
     with database_sessions(postgres_url) as sessions, sessions.begin() as session:
         report = refresh_dags(
-            session=session, dags_folder=world.dags_folder, timeout=60, parallelism=1, now=T0
+            session=session,
+            options=ParseOptions(world.dags_folder, timeout=60, parallelism=1),
+            now=T0,
         )
     assert not report.import_errors, report.import_errors
     return app_for(postgres_url, tmp_path, world.dags_folder)

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models import Dag
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.timeutil import utcnow
 from tests.support.database import database_sessions
 from tests.webui.admin import letter_id, text_of
@@ -122,7 +122,9 @@ def scheduled_app(template: Path, tmp_path: Path) -> Flask:
     (dags / "scheduled.py").write_text(SCHEDULED)
     url = f"sqlite:///{db_file}"
     with database_sessions(url) as sessions, sessions.begin() as session:
-        refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=utcnow())
+        refresh_dags(
+            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=utcnow()
+        )
     return app_for(url, tmp_path, dags)
 
 

@@ -30,7 +30,7 @@ from engine.models import (
 )
 from engine.models.crypto import Crypter
 from engine.models.session import create_db_engine, make_session_factory
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.security.roles import VIEWER, create_role
 from engine.security.users import create_user
 from engine.services.assets import asset_ids_of
@@ -82,7 +82,9 @@ def build_world(url: str, folder: Path) -> World:
     engine = create_db_engine(url)
     try:
         with make_session_factory(engine).begin() as session:
-            refresh_dags(session=session, dags_folder=folder, timeout=60, parallelism=1, now=T0)
+            refresh_dags(
+                session=session, options=ParseOptions(folder, timeout=60, parallelism=1), now=T0
+            )
             _people(session)
             _history(session)
     finally:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import DagRun, DagRunType, TaskAttempt, TaskInstance, XCom
 from engine.models.transitions import set_task_state
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run
 from engine.state import DagRunState, TaskInstanceState
@@ -60,7 +60,9 @@ dags_folder = folder_holding("work.py")  # what tests/workers/ run unless a modu
 
 def refresh(sessions: Sessions, folder: Path) -> None:
     with sessions.begin() as session:
-        refresh_dags(session=session, dags_folder=folder, timeout=60, parallelism=2, now=T0)
+        refresh_dags(
+            session=session, options=ParseOptions(folder, timeout=60, parallelism=2), now=T0
+        )
 
 
 @pytest.fixture

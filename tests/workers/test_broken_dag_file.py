@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.services.brokenfiles import broken_dag
 from engine.timeutil import utcnow
@@ -36,9 +36,10 @@ def parse(sessions: Sessions, folder: Path, minutes: int) -> None:
     """The parser's pass at ``T0 + minutes`` (each later than the one before)."""
     with sessions.begin() as session:
         refresh_dags(
-            session=session, dags_folder=folder, timeout=60, parallelism=1,
+            session=session,
+            options=ParseOptions(folder, timeout=60, parallelism=1),
             now=T0 + timedelta(minutes=minutes),
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from engine.delivery.notifications import build_notifier, verify_signature
 from engine.models import DeliveryStatus
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
@@ -67,7 +67,9 @@ def test_a_failing_run_alerts_by_email_and_webhook(
         webhooks={"ops": {"url": receiver.url, "secret": SECRET, "timeout": "2s"}},
     )
     with sessions.begin() as session:
-        refresh_dags(session=session, dags_folder=folder, timeout=30, parallelism=1, now=utcnow())
+        refresh_dags(
+            session=session, options=ParseOptions(folder, timeout=30, parallelism=1), now=utcnow()
+        )
         trigger_dag(session=session, dag_id="nightly", run_id="night", now=utcnow())
     executor = RecordingExecutor()
     scheduler = Scheduler(

@@ -11,7 +11,7 @@ import pytest
 
 from engine.delivery.notifications import build_notifier
 from engine.models import DeliveryStatus
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.services.runs import trigger_dag
 from engine.services.taskinstances import mark_task_instance
 from engine.state import TaskInstanceState
@@ -45,7 +45,9 @@ def nightly(sessions: Sessions, tmp_path: Path) -> Path:
     folder.mkdir()
     (folder / "nightly.py").write_text(DAG_FILE)
     with sessions.begin() as session:
-        refresh_dags(session=session, dags_folder=folder, timeout=30, parallelism=1, now=utcnow())
+        refresh_dags(
+            session=session, options=ParseOptions(folder, timeout=30, parallelism=1), now=utcnow()
+        )
         trigger_dag(session=session, dag_id="nightly", run_id="night", now=utcnow())
     return folder
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import migrate
+from engine.parser.options import ParseOptions
 from engine.parser.processor import FileParseResult, parse_files
 from tests.support.database import database_sessions
 
@@ -54,11 +55,9 @@ class CountingParser:
     def __init__(self) -> None:
         self.parsed: list[str] = []
 
-    def __call__(
-        self, paths: Sequence[Path], *, dags_folder: Path, timeout: float, parallelism: int
-    ) -> list[FileParseResult]:
+    def __call__(self, paths: Sequence[Path], options: ParseOptions) -> list[FileParseResult]:
         self.parsed += [path.name for path in paths]
-        return parse_files(paths, dags_folder=dags_folder, timeout=timeout, parallelism=parallelism)
+        return parse_files(paths, options)
 
 
 @pytest.fixture

@@ -215,6 +215,7 @@ def test_reparse_waits_for_a_schedulers_pass_instead_of_writing_beside_it(
     import sqlalchemy as sa
 
     from engine.models import migrate
+    from engine.parser.options import ParseOptions
     from engine.parser.processor import parse_files
     from engine.parser.sync import refresh_dags, take_parse_lock
     from engine.timeutil import utcnow
@@ -232,7 +233,7 @@ def test_reparse_waits_for_a_schedulers_pass_instead_of_writing_beside_it(
         with sessions.begin() as session:  # a scheduler's pass that has not committed yet
             assert take_parse_lock(session=session, wait=False)
             refresh_dags(
-                session=session, dags_folder=configured, timeout=10, parallelism=1,
+                session=session, options=ParseOptions(configured, timeout=10, parallelism=1),
                 now=utcnow(), parser=parse_files,
             )  # fmt: skip
             reparse = subprocess.Popen(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import NotFoundError
-from engine.parser import discover_dag_files, parse_file, parse_files, parse_folder
+from engine.parser import ParseOptions, discover_dag_files, parse_file, parse_files, parse_folder
 from engine.parser.inprocess import find_dag_file
 from engine.parser.processor import FileParseResult
 from tests.engine.parser.conftest import FIXTURES, marked_line
@@ -20,7 +20,7 @@ PARSER_DIR = str(Path(__file__).resolve().parents[3] / "engine" / "parser")
 
 def parse_all(folder: Path, *, timeout: float) -> dict[str, FileParseResult]:
     paths = sorted(folder.glob("*.py"))
-    results = parse_files(paths, dags_folder=folder, timeout=timeout, parallelism=4)
+    results = parse_files(paths, ParseOptions(folder, timeout=timeout, parallelism=4))
     return {result.path.stem: result for result in results}
 
 
@@ -63,7 +63,7 @@ def test_every_problem_of_a_dag_is_listed(tmp_path: Path) -> None:
         "    a >> EmptyOperator(task_id='b', priority='top')\n"
         "    a.set_upstream('missing')\n"
     )
-    [error] = parse_file(path, dags_folder=tmp_path, timeout=30).errors
+    [error] = parse_file(path, ParseOptions(tmp_path, timeout=30)).errors
     lines = error.message.splitlines()
     assert len(lines) == 3
     assert lines[0].startswith(f"{path}:5: DAG 'many': dependency refers to unknown task")
@@ -82,7 +82,7 @@ def test_a_valid_dag_next_to_an_invalid_one_in_the_same_file_still_loads(tmp_pat
         "with DAG('fine') as again:\n"
         "    EmptyOperator(task_id='b')\n"
     )
-    result = parse_file(path, dags_folder=tmp_path, timeout=30)
+    result = parse_file(path, ParseOptions(tmp_path, timeout=30))
     assert result.dag_ids == ["fine"]
     assert result.dags[0]["fileloc"] == str(path)
     assert result.invalid_dag_ids == ["broken", "fine"]
@@ -94,7 +94,7 @@ def test_a_valid_dag_next_to_an_invalid_one_in_the_same_file_still_loads(tmp_pat
 
 def test_same_dag_id_in_two_files_is_an_error_on_the_later_file_naming_both() -> None:
     folder = FIXTURES / "duplicate"
-    first, second = parse_folder(folder, timeout=30, parallelism=2)
+    first, second = parse_folder(ParseOptions(folder, timeout=30, parallelism=2))
     assert (first.dag_ids, first.errors) == (["shared"], [])
     assert second.dag_ids == ["only_second"]
     [error] = second.errors
@@ -116,7 +116,7 @@ def test_dags_folder_is_importable_and_equal_file_names_do_not_clash(tmp_path: P
         (tmp_path / team).mkdir()
         source = f"from common import make\n\nmake('{team}_etl')  # the team's DAG\n"
         (tmp_path / team / "etl.py").write_text(source)
-    results = parse_folder(tmp_path, timeout=30, parallelism=2)
+    results = parse_folder(ParseOptions(tmp_path, timeout=30, parallelism=2))
     assert {r.path.relative_to(tmp_path).as_posix(): r.dag_ids for r in results} == {
         "blue/etl.py": ["blue_etl"],
         "common.py": [],
@@ -130,7 +130,7 @@ def test_a_file_reads_the_environment_of_the_process_that_asks(
 ) -> None:
     """Children fork from a server started once; they still see the asker's environment
     as it is now (a variable set after the server started, one unset since)."""
-    parse_files([], dags_folder=tmp_path, timeout=30, parallelism=1)  # the server is up
+    parse_files([], ParseOptions(tmp_path, timeout=30, parallelism=1))  # the server is up
     monkeypatch.setenv("LOOM_TEST_DAG_ID", f"from_env_{tmp_path.name}")
     monkeypatch.delenv("HOME", raising=False)
     path = tmp_path / "env.py"
@@ -139,20 +139,20 @@ def test_a_file_reads_the_environment_of_the_process_that_asks(
         "assert 'HOME' not in os.environ\n"
         "with DAG(os.environ['LOOM_TEST_DAG_ID']):\n    EmptyOperator(task_id='t')\n"
     )
-    result = parse_file(path, dags_folder=tmp_path, timeout=30)
+    result = parse_file(path, ParseOptions(tmp_path, timeout=30))
     assert (result.dag_ids, result.errors) == ([f"from_env_{tmp_path.name}"], [])
 
 
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "syntax.py"
     path.write_text("from engine import DAG\n\nwith DAG('syntax' as dag:\n    pass\n")
-    result = parse_file(path, dags_folder=tmp_path, timeout=30)
+    result = parse_file(path, ParseOptions(tmp_path, timeout=30))
     assert not result.imported
     assert result.errors[0].message.startswith(f"{path}:3: SyntaxError: ")
 
 
 def test_unreadable_file_is_an_import_error(tmp_path: Path) -> None:
-    result = parse_file(tmp_path / "gone.py", dags_folder=tmp_path, timeout=30)
+    result = parse_file(tmp_path / "gone.py", ParseOptions(tmp_path, timeout=30))
     assert result.errors[0].message.startswith(f"{tmp_path / 'gone.py'}: cannot read the file")
 
 
@@ -245,7 +245,7 @@ def test_safe_mode_never_imports_a_helper_without_dags(
 @pytest.mark.slow
 def test_megabytes_of_output_are_contained_and_the_parent_stays_small() -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    result = parse_file(CONTAINMENT / "loud.py", dags_folder=CONTAINMENT, timeout=30)
+    result = parse_file(CONTAINMENT / "loud.py", ParseOptions(CONTAINMENT, timeout=30))
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert (result.dag_ids, result.errors) == (["loud"], [])
     assert grown_kib < 20 * 1024
@@ -254,7 +254,7 @@ def test_megabytes_of_output_are_contained_and_the_parent_stays_small() -> None:
 def test_a_dag_not_found_names_the_files_that_failed_to_import(tmp_path: Path) -> None:
     (tmp_path / "broken.py").write_text("from engine import DAG\nraise KeyError('SETTING')\n")
     with pytest.raises(NotFoundError) as caught:
-        find_dag_file("wanted", dags_folder=tmp_path, timeout=30, parallelism=1)
+        find_dag_file("wanted", ParseOptions(tmp_path, timeout=30, parallelism=1))
     message = str(caught.value)
     assert message.startswith(f"no DAG 'wanted' in {tmp_path}; known DAGs: none; files that")
     assert f"{tmp_path / 'broken.py'}:2: KeyError: 'SETTING'" in message

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.authoring.serialization import SerializedDAG, dag_hash
 from engine.errors import NotFoundError
 from engine.models import Dag, DagFile, DagWarning, ParseImportError, SerializedDag
-from engine.parser import RefreshReport, refresh_dags
+from engine.parser import ParseOptions, RefreshReport, refresh_dags
 from engine.parser.discovery import file_hash
 from engine.services.dags import set_dag_paused
 from tests.engine.parser.conftest import CountingParser, dag_source
@@ -31,9 +31,7 @@ def refresh(
     with sessions.begin() as session:
         return refresh_dags(
             session=session,
-            dags_folder=folder,
-            timeout=30,
-            parallelism=2,
+            options=ParseOptions(folder, timeout=30, parallelism=2),
             now=NOW,
             parser=parser or CountingParser(),
         )
@@ -132,8 +130,8 @@ def test_force_parses_unchanged_files(sessions: Sessions, dags_folder: Path) -> 
     parser = CountingParser()
     with sessions.begin() as session:
         refresh_dags(
-            session=session, dags_folder=dags_folder, timeout=30, parallelism=1, now=NOW,
-            force=True, parser=parser,
+            session=session, options=ParseOptions(dags_folder, timeout=30, parallelism=1),
+            now=NOW, force=True, parser=parser,
         )  # fmt: skip
     assert parser.parsed == ["etl.py"]
 

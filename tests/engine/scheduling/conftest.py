@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.executors.base import TaskJob
 from engine.models import DagRun, TaskInstance
 from engine.models.transitions import set_task_state
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
 from engine.state import TaskInstanceState
@@ -145,7 +145,7 @@ def write_dag(folder: Path, name: str, body: str) -> None:
 def load(sessions: sessionmaker[Session], folder: Path, now: datetime = START) -> None:
     with sessions.begin() as session:
         report = refresh_dags(
-            session=session, dags_folder=folder, timeout=30, parallelism=2, now=now
+            session=session, options=ParseOptions(folder, timeout=30, parallelism=2), now=now
         )
     assert not report.import_errors, report.import_errors
 

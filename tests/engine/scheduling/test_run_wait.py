@@ -9,7 +9,7 @@ import pytest
 
 from engine.errors import ConflictError
 from engine.models import Backfill, DagRun
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.dagruns import start_queued_runs
 from engine.services.backfill import BackfillRequest, create_backfill
 from engine.services.dags import set_dag_paused
@@ -111,9 +111,10 @@ def test_a_refused_trigger_of_a_broken_dag_names_the_import_error(rig: Rig) -> N
     )
     with rig.sessions.begin() as session:
         refresh_dags(
-            session=session, dags_folder=rig.dags_folder, timeout=30, parallelism=1,
+            session=session,
+            options=ParseOptions(rig.dags_folder, timeout=30, parallelism=1),
             now=START + HOUR,
-        )  # fmt: skip
+        )
     reason = wait_of(rig, "broken", "before")
     assert reason is not None
     assert reason.startswith("tasks wait: DAG file does not import: ")

@@ -4,7 +4,6 @@ timetable is the plugin's class, deployment code; the DAG file is not imported).
 
 from __future__ import annotations
 
-import functools
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from engine.models import DagRun
 from engine.models.transitions import set_run_state
-from engine.parser import refresh_dags
-from engine.parser.processor import parse_files
+from engine.parser import ParseOptions, refresh_dags
 from engine.plugins.loading import forget_plugins, load_plugins
 from engine.services.dags import set_dag_paused
 from engine.state import DagRunState
@@ -57,14 +55,15 @@ def parse(
     *,
     cron_data_intervals: bool = False,
 ) -> None:
-    parser = functools.partial(
-        parse_files, plugins_folder=plugins, cron_data_intervals=cron_data_intervals
+    options = ParseOptions(
+        folder,
+        timeout=30,
+        parallelism=2,
+        plugins_folder=plugins,
+        cron_data_intervals=cron_data_intervals,
     )
     with sessions.begin() as session:
-        report = refresh_dags(
-            session=session, dags_folder=folder, timeout=30, parallelism=2, now=START,
-            parser=parser,
-        )  # fmt: skip
+        report = refresh_dags(session=session, options=options, now=START)
     assert not report.import_errors, report.import_errors
 
 

@@ -15,7 +15,7 @@ from airflow_client import client as airflow
 from flask import Flask
 from werkzeug.serving import make_server
 
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from tests.support.database import database_sessions
 from tests.webui.conftest import app_for
 from tests.webui.world import PASSWORD, T0, USERNAMES
@@ -31,7 +31,9 @@ def app_with_dag_file(template: Path, tmp_path: Path, name: str, source: str) ->
     shutil.copytree(template / "dags", dags)
     (dags / name).write_text(source)
     with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(session=session, dags_folder=dags, timeout=60, parallelism=1, now=T0)
+        report = refresh_dags(
+            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=T0
+        )
         assert not report.import_errors, report.import_errors
     return app_for(url, tmp_path, dags)
 

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models import DagRun
-from engine.parser import refresh_dags
+from engine.parser import ParseOptions, refresh_dags
 from engine.state import DagRunState, TaskInstanceState
 from tests.support.database import database_sessions
 from tests.webui.api_v2.conftest import app_with_dag_file
@@ -44,9 +44,10 @@ def app(template: Path, tmp_path: Path) -> Flask:
     (settings.core.dags_folder / "fragile.py").write_text(BROKEN)
     with database_sessions(settings.database.url) as sessions, sessions.begin() as session:
         report = refresh_dags(
-            session=session, dags_folder=settings.core.dags_folder, timeout=60, parallelism=1,
+            session=session,
+            options=ParseOptions(settings.core.dags_folder, timeout=60, parallelism=1),
             now=T0 + timedelta(hours=1),
-        )  # fmt: skip
+        )
     assert report.import_errors
     return app
 
