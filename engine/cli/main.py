@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from typing import Any
@@ -60,8 +61,15 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     handler.setFormatter(UtcFormatter())
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, handlers=[handler])
     ctx.obj = LoomContext()
+    ctx.call_on_close(ctx.obj.close)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``loom`` console script."""
-    sys.exit(cli.main(args=argv, prog_name="loom"))
+    try:
+        sys.exit(cli.main(args=argv, prog_name="loom"))
+    finally:
+        # The process ends now, its database closed with the command. The interpreter's
+        # last full collection would walk every object the imports made (a tenth of a
+        # short command's time) only to free memory the exit returns anyway.
+        gc.freeze()
