@@ -36,6 +36,8 @@ class LoomContext:
         self._engine: Engine | None = None
         self._session_factory: sessionmaker[Session] | None = None
         self._crypter: Crypter | None = None
+        self.command: str | None = None
+        """The ``loom`` subcommand that runs (``"dags"`` for ``loom dags list``)."""
 
     @property
     def settings(self) -> Settings:

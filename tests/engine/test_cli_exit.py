@@ -40,3 +40,11 @@ def test_a_command_closes_its_sqlite_database_before_the_process_ends(
     done = _loom(tmp_path, f"sqlite:///{database}", *argv)
     assert done.returncode == status, done.stderr
     assert sorted(p.name for p in tmp_path.glob("loom.db*")) == ["loom.db"]
+
+
+def test_the_processes_that_exit_as_before_are_loom_commands() -> None:
+    """The long-running processes keep the interpreter's exit: each name is a command."""
+    from engine.cli.main import PROCESS_COMMANDS
+    from engine.cli.registry import registrations_under
+
+    assert set(registrations_under("")) >= PROCESS_COMMANDS
