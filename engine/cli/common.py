@@ -17,6 +17,7 @@ from engine.errors import InvalidInputError, LoomError
 from engine.services.userinput import checked_datetime, loads_json
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from engine.config import Settings
@@ -28,12 +29,16 @@ T = TypeVar("T")
 
 
 class LoomContext:
-    """Settings and database, loaded on first use so that ``--help`` never needs them."""
+    """Settings and database, loaded on first use so that ``--help`` never needs them;
+    :meth:`close` closes the database's connections when the command ends."""
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
+        self._engine: Engine | None = None
         self._session_factory: sessionmaker[Session] | None = None
         self._crypter: Crypter | None = None
+        self.command: str | None = None
+        """The ``loom`` subcommand that runs (``"dags"`` for ``loom dags list``)."""
 
     @property
     def settings(self) -> Settings:
@@ -46,10 +51,17 @@ class LoomContext:
     @property
     def session_factory(self) -> sessionmaker[Session]:
         if self._session_factory is None:
-            from engine.runtime.database import session_factory_for
+            from engine.models.session import engine_for, make_session_factory
 
-            self._session_factory = session_factory_for(self.settings)
+            self._engine = engine_for(self.settings.database)
+            self._session_factory = make_session_factory(self._engine)
         return self._session_factory
+
+    def close(self) -> None:
+        """Close the database's pooled connections (SQLite checkpoints its write-ahead log
+        when the last one closes), rather than leave them to the exit."""
+        if self._engine is not None:
+            self._engine.dispose()
 
     @property
     def crypter(self) -> Crypter:

@@ -14,7 +14,6 @@ from engine.cli.common import (
     parse_logical_date,
     shown_time,
 )
-from engine.cli.process import stop_on_signals
 from engine.errors import InvalidInputError, LoomError
 
 if TYPE_CHECKING:
@@ -30,6 +29,7 @@ def command() -> None:
     letters to RabbitMQ (safe beside other schedulers' relays: rows are claimed with a
     lease).
     """
+    from engine.cli.process import stop_on_signals
     from engine.runtime.endpoints import scheduler_metrics
     from engine.runtime.processes import build_scheduler_process
     from engine.runtime.processlog import configure_logging

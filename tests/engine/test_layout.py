@@ -75,7 +75,8 @@ def test_listing_dags_loads_only_what_it_reads(tmp_path: Path) -> None:
 def test_triggering_from_the_cli_reads_only_its_own_schedule_kind(tmp_path: Path) -> None:
     """``loom dags trigger`` of a DAG without a schedule loads neither the other timetables
     (cron, dateutil, assets), nor parsing ``schedule=``, nor trigger rules' setup/teardown
-    index, nor the authoring API, nor the parser."""
+    index, nor the authoring API, nor the parser, nor what the process commands share (the
+    trigger lives beside ``loom scheduler``)."""
     from engine.models import migrate
 
     url = f"sqlite:///{tmp_path / 'loom.db'}"
@@ -100,6 +101,7 @@ def test_triggering_from_the_cli_reads_only_its_own_schedule_kind(tmp_path: Path
         "engine.authoring.dag",
         "engine.authoring.baseoperator",
         "engine.parser.sync",
+        "engine.cli.process",
         "dateutil",
         "croniter",
         "jinja2",
