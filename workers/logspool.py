@@ -10,14 +10,13 @@ head and writes no more (``cut``); the in-memory tail still holds the end, so th
 keeps the head and the database the tail (see docs/decisions.md). A spool that cannot be
 written (a full disk) stops quietly (``failed``): the task never fails because of it, and
 the upload falls back to the in-memory tail. Its file lives in the worker's temporary
-directory (``TMPDIR``) and is deleted by :meth:`LogSpool.close`, after the upload or when
-there is none.
+directory (``TMPDIR``) with no name: it is unlinked as it is made, so its space returns
+when :meth:`LogSpool.close` closes it, or when the worker dies, even by SIGKILL.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -30,9 +29,9 @@ class LogSpool:
 
     def __init__(self, max_bytes: int, *, directory: Path | None = None) -> None:
         self.max_bytes = max_bytes
-        handle, name = tempfile.mkstemp(prefix="loom-log-", suffix=".log", dir=directory)
-        self.path = Path(name)
-        self._file: BinaryIO = os.fdopen(handle, "wb")
+        self._file: BinaryIO = tempfile.TemporaryFile(  # noqa: SIM115 - closed by close()
+            "w+b", prefix="loom-log-", suffix=".log", dir=directory
+        )
         self.start = 0
         """Where the spooled text starts in the try's whole output (characters)."""
         self.chars = 0
@@ -109,13 +108,18 @@ class LogSpool:
         self.cut = self.cut and not whole
         return whole
 
+    def contents(self) -> BinaryIO:
+        """The spooled bytes to read from their start (after :meth:`complete`); the spool
+        writes nothing more."""
+        self._file.seek(0)
+        return self._file
+
     def close(self) -> None:
-        """Delete the file (idempotent)."""
+        """Close the file, which returns its space (idempotent)."""
         try:
             self._file.close()
         except OSError as exc:
-            logger.warning("closing the log spool %s failed: %s", self.path, exc)
-        self.path.unlink(missing_ok=True)
+            logger.warning("closing the log spool failed: %s", exc)
 
 
 def _head(data: bytes, room: int) -> tuple[str, bytes]:

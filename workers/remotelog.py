@@ -77,7 +77,7 @@ def _upload(
                     claim.describe(), remote.max_bytes, url, spool.chars,
                     record.log_start - spool.end,
                 )  # fmt: skip
-            remote.store.put_file(url, spool.path)
+            remote.store.put_file(url, spool.contents())
             return spool.start, whole
     if spool is not None:
         logger.warning(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from engine.errors import LoomError
 
@@ -41,8 +41,9 @@ class RemoteLogStore(Protocol):
 
     def put(self, url: str, text: str) -> None: ...
 
-    def put_file(self, url: str, path: Path) -> None:
-        """Upload the file at ``path`` (UTF-8 text), streamed rather than read into memory."""
+    def put_file(self, url: str, body: BinaryIO) -> None:
+        """Upload what ``body`` (a seekable file of UTF-8 text) holds from where it stands,
+        streamed rather than read into memory."""
         ...
 
     def get(self, url: str) -> str: ...
@@ -107,15 +108,12 @@ class S3LogStore:
         body = text.encode("utf-8", "replace")
         self._call("put_object", Bucket=bucket, Key=key, Body=body, ContentType="text/plain")
 
-    def put_file(self, url: str, path: Path) -> None:
+    def put_file(self, url: str, body: BinaryIO) -> None:
         bucket, key = split_url(url)
-        try:
-            with path.open("rb") as body:  # seekable: botocore can retry and sign it
-                self._call(
-                    "put_object", Bucket=bucket, Key=key, Body=body, ContentType="text/plain"
-                )
+        try:  # a seekable body: botocore can retry and sign it
+            self._call("put_object", Bucket=bucket, Key=key, Body=body, ContentType="text/plain")
         except OSError as exc:
-            raise RemoteLogError(f"reading {path} failed: {exc}") from exc
+            raise RemoteLogError(f"reading the log to upload to {url} failed: {exc}") from exc
 
     def get(self, url: str) -> str:
         bucket, key = split_url(url)

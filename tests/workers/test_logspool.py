@@ -1,9 +1,12 @@
 """The spool of a log to upload: every piece of text the capture keeps, as it keeps it,
-up to ``logging.remote_max_bytes``; its file deleted when closed."""
+up to ``logging.remote_max_bytes``; its file has no name, so nothing is left behind."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +29,7 @@ def spool(tmp_path: Path) -> Iterator[LogSpool]:
 
 def spooled(spool: LogSpool) -> str:
     spool.complete("", spool.end)  # flushes
-    return spool.path.read_text("utf-8")
+    return spool.contents().read().decode("utf-8")
 
 
 def test_the_spool_gets_all_the_buffer_cuts_stamped_and_redacted_the_same(
@@ -79,7 +82,7 @@ def test_a_head_that_reaches_the_kept_tail_is_completed_by_it(tmp_path: Path) ->
     assert spool.cut
     assert spool.complete(tail, 14)
     assert not spool.cut
-    assert spool.path.read_text() == "".join(f"line {n}\n" for n in range(5))
+    assert spool.contents().read().decode() == "".join(f"line {n}\n" for n in range(5))
     spool.close()
 
 
@@ -90,19 +93,40 @@ def test_a_head_short_of_the_kept_tail_stays_a_head(tmp_path: Path) -> None:
 
     assert not spool.complete("line 4\n", 28)
     assert spool.cut
-    assert spool.path.read_text() == "line 0\n"
+    assert spool.contents().read().decode() == "line 0\n"
     spool.close()
 
 
-def test_close_deletes_the_file(tmp_path: Path) -> None:
+def test_the_file_lives_in_the_directory_with_no_name(tmp_path: Path) -> None:
     spool = LogSpool(100, directory=tmp_path)
     spool.write("text\n")
-    assert spool.path.parent == tmp_path
-    assert spool.path.name.startswith("loom-log-")
 
+    where = str(Path(f"/proc/self/fd/{spool.contents().fileno()}").readlink())
+    assert where.startswith(f"{tmp_path}/")  # its space is taken there...
+    assert list(tmp_path.iterdir()) == []  # ...but nothing there names it
     spool.close()
     spool.close()  # twice is harmless
 
+
+def test_a_worker_killed_mid_spool_leaves_no_file(tmp_path: Path) -> None:
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, sys\n"
+            "from workers.logspool import LogSpool\n"
+            "spool = LogSpool(10_000, directory=sys.argv[1])\n"
+            "spool.write('a line of a try that never ends\\n')\n"
+            "spool.complete('', spool.end)\n"
+            "os.kill(os.getpid(), signal.SIGKILL)\n",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert child.returncode == -signal.SIGKILL, child.stderr
     assert list(tmp_path.iterdir()) == []
 
 
