@@ -102,6 +102,9 @@ def test_details_by_click_and_by_keyboard(page: Page, loom: Deployment, grid_run
     expect(panel).to_be_visible()
     expect(panel.get_by_role("heading", name=f"first · {grid_run}")).to_be_visible()
     expect(panel.locator("pre.log-tail")).to_contain_text("second line")
+    expect(panel.locator("pre.log-tail .log-time").first).to_have_text(
+        re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}$")
+    )
     expect(panel.get_by_role("link", name="Task instance page")).to_have_attribute(
         "href", f"/dags/grid_browser/runs/{grid_run}/tasks/first"
     )

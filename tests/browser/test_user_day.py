@@ -64,6 +64,21 @@ def test_times_read_in_the_users_zone_when_chosen(kolkata: Page, loom: Deploymen
     expect(kolkata.locator("main time").first).to_have_text(re.compile(r" UTC$"))
 
 
+LOG_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}$")
+
+
+def test_a_log_shows_each_lines_time_dimmer_than_its_text(page: Page, loom: Deployment) -> None:
+    loom.run_to_end("greet", "day_log", "success", timeout=30)
+    open_as(page, loom, "viewer", "/dags/greet/runs/day_log/tasks/hello")
+    log = page.locator("pre.log")
+    expect(log).to_contain_text("hello")
+    stamp = log.locator(".log-time").first
+    expect(stamp).to_have_text(LOG_TIME)
+    assert log.inner_text().startswith(stamp.inner_text() + " ")  # still in the text
+    colour = "(element) => getComputedStyle(element).color"
+    assert stamp.evaluate(colour) != log.evaluate(colour)
+
+
 GOOD = """
 from datetime import datetime
 from engine import DAG, BashOperator

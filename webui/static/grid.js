@@ -418,7 +418,8 @@
     panel.append(links);
     if (details.log) {
       const head = element("h3", "", `Log of try ${details.log.try_number}${details.log.cut ? " (last lines)" : ""}`);
-      const pre = element("pre", "log log-tail", details.log.lines.join("\n") || "(empty)");
+      const pre = element("pre", "log log-tail");
+      pre.append(details.log.lines.length ? logFragment(details.log.lines.join("\n")) : "(empty)");
       panel.append(head, pre, link(details.log.href, "Whole log"));
     }
     if (details.actions.length) panel.append(actionButtons(details.actions));

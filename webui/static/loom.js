@@ -28,12 +28,38 @@ function refreshLive(element) {
       const fresh = holder.firstElementChild;
       if (!fresh || !element.isConnected) return;
       element.replaceWith(fresh);
+      dimLogTimes(fresh);
       fresh.querySelectorAll("pre[data-log]").forEach(followLog);
       if (fresh.dataset.live) refreshLive(fresh);
     } catch (error) {
       refreshLive(element);  // the server may be back on the next try
     }
   }, seconds * 1000);
+}
+
+// A log line starts with the time it was written, in UTC ("2026-12-05 07:42:11,123 "):
+// shown dimmer than what the task wrote, so the eye goes to the text. The time stays in
+// the text, so a copied log keeps it. The grid's panel (grid.js) shows logs this way too.
+const LOG_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}(?= )/;
+
+function logFragment(text) {
+  const fragment = document.createDocumentFragment();
+  for (const line of text.split(/(?<=\n)/)) {
+    const time = LOG_TIME.exec(line);
+    if (!time) {
+      fragment.append(line);
+      continue;
+    }
+    const stamp = document.createElement("span");
+    stamp.className = "log-time";
+    stamp.textContent = time[0];
+    fragment.append(stamp, line.slice(time[0].length));
+  }
+  return fragment;
+}
+
+function dimLogTimes(root) {
+  root.querySelectorAll("pre.log").forEach((pre) => pre.replaceChildren(logFragment(pre.textContent)));
 }
 
 // A <pre data-log="URL" data-offset="N"> keeps appending a running try's log.
@@ -47,7 +73,7 @@ function followLog(pre) {
       if (reply.ok) {
         const chunk = await reply.json();
         if (chunk.offset > offset) pre.append(`[... ${chunk.offset - offset} characters were cut ...]\n`);
-        pre.append(chunk.content);
+        pre.append(logFragment(chunk.content));
         offset = chunk.next_offset;
         if (chunk.complete) {
           pre.removeAttribute("data-log");
@@ -107,6 +133,7 @@ function drawLatestRuns(list, runs) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  dimLogTimes(document);
   document.querySelectorAll("[data-live]").forEach(refreshLive);
   document.querySelectorAll("[data-latest-runs]").forEach(followLatestRuns);
   document.querySelectorAll("pre[data-log]").forEach(followLog);
