@@ -67,6 +67,16 @@ def asset_query(
     return stmt
 
 
+def every_asset_query() -> sa.Select[Any]:
+    """Every asset, those no active DAG declares too; unordered (the caller pages them)."""
+    return sa.select(AssetModel)
+
+
+def alias_query() -> sa.Select[Any]:
+    """Every asset alias, unordered (the caller pages them)."""
+    return sa.select(AssetAliasModel)
+
+
 def _referenced_by(dag_condition: Any) -> Any:
     produced = (
         sa.select(TaskOutletAssetReference.asset_id)

@@ -212,6 +212,11 @@ def _left_alone(
     return [taken[i.start].run_id for i in intervals if i.start in taken and i.start not in planned]
 
 
+def backfill_query(*, dag_id: str) -> sa.Select[Any]:
+    """The backfills of ``dag_id``, unordered (the caller pages them)."""
+    return sa.select(Backfill).where(Backfill.dag_id == dag_id)
+
+
 def get_backfill(*, session: Session, backfill_id: int) -> Backfill:
     found = session.get(Backfill, backfill_id)
     if found is None:

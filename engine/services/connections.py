@@ -64,8 +64,9 @@ def as_connection(crypter: Crypter, row: StoredConnection) -> Connection:
     return Connection(conn_id=row.conn_id, password=password, extra=extra, **plain)
 
 
-def connection_query() -> sa.Select[Any]:
-    return CONNECTIONS.query()
+def connection_query(*, by_key: bool = True) -> sa.Select[Any]:
+    """Every connection, by id (``by_key=False``: unordered)."""
+    return CONNECTIONS.query(by_key=by_key)
 
 
 def delete_connection(*, session: Session, conn_id: str) -> None:

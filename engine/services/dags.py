@@ -116,6 +116,12 @@ class DagFilter:
     """Text found in the dag_id or the description (case-insensitive)."""
     dag_ids: Collection[str] | None = None
     """Only these DAGs (a reader limited to some DAGs)."""
+    dag_id_contains: str | None = None
+    """Text found in the dag_id (case-insensitive)."""
+    dag_id_prefix: str | None = None
+    """What the dag_id starts with (case as given)."""
+    owners: Collection[str] | None = None
+    """DAGs owned by one of these."""
 
 
 DAG_ORDER = order_columns(Dag.dag_id, Dag.last_parsed_at, Dag.next_dagrun_create_after)
@@ -139,6 +145,17 @@ def dag_query(filters: DagFilter, *, session: Session) -> sa.Select[Any]:
                 sa.func.lower(sa.func.coalesce(Dag.description, "")).like(pattern, escape="\\"),
             )
         )
+    return _by_dag_id_and_owner(stmt, filters)
+
+
+def _by_dag_id_and_owner(stmt: sa.Select[Any], filters: DagFilter) -> sa.Select[Any]:
+    if filters.dag_id_contains:
+        contained = filters.dag_id_contains.lower()
+        stmt = stmt.where(sa.func.lower(Dag.dag_id).contains(contained, autoescape=True))
+    if filters.dag_id_prefix:
+        stmt = stmt.where(Dag.dag_id.startswith(filters.dag_id_prefix, autoescape=True))
+    if filters.owners:
+        stmt = stmt.where(Dag.owner.in_(filters.owners))
     return stmt
 
 
@@ -151,6 +168,13 @@ def dag_ids_tagged(*, session: Session, tags: Collection[str]) -> list[str]:
     wanted = set(tags)
     rows = session.execute(sa.select(Dag.dag_id, Dag.tags))
     return sorted(dag_id for dag_id, dag_tags in rows if wanted.intersection(dag_tags or ()))
+
+
+def dag_ids_tagged_with_all(*, session: Session, tags: Collection[str]) -> set[str]:
+    """Ids of the DAGs carrying every one of ``tags`` (stale ones too)."""
+    wanted = set(tags)
+    rows = session.scalars(dag_query(DagFilter(active=None), session=session))
+    return {dag.dag_id for dag in rows if wanted <= set(dag.tags or ())}
 
 
 def _escape_like(text: str) -> str:

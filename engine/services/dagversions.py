@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from engine.authoring.serialization import SerializedDAG
 from engine.errors import NotFoundError
@@ -35,7 +35,7 @@ from engine.services.dags import (
     load_serialized_dag,
     require_dag,
 )
-from engine.services.pagination import Page
+from engine.services.pagination import Page, order_columns
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +167,44 @@ def _version_data(session: Session, version_id: int) -> dict[str, Any]:
 
 
 # -- the history of a DAG ------------------------------------------------------------------
+
+
+LISTED_FIELDS = load_only(
+    DagVersion.id, DagVersion.dag_id, DagVersion.version_number, DagVersion.created_at
+)
+"""What a version shows in lists and in its runs (not its graph or source)."""
+
+VERSION_ORDER = order_columns(DagVersion.id, DagVersion.version_number)
+"""Columns version lists may be ordered by."""
+
+
+def version_query(
+    *,
+    dag_id: str,
+    version_number: int | None = None,
+    bundle_name: str | None = None,
+    bundle_version: str | None = None,
+) -> sa.Select[Any]:
+    """The versions of ``dag_id`` (:data:`LISTED_FIELDS` loaded), only ``version_number``
+    when given; unordered (the caller pages them). Loom keeps no bundles: naming a
+    ``bundle_name`` or ``bundle_version`` matches no version."""
+    stmt = sa.select(DagVersion).options(LISTED_FIELDS).where(DagVersion.dag_id == dag_id)
+    if version_number is not None:
+        stmt = stmt.where(DagVersion.version_number == version_number)
+    if bundle_name is not None or bundle_version is not None:
+        stmt = stmt.where(sa.false())
+    return stmt
+
+
+def listed_versions(*, session: Session, ids: Collection[int]) -> list[DagVersion]:
+    """The versions ``ids`` (:data:`LISTED_FIELDS` loaded), in one query."""
+    stmt = sa.select(DagVersion).options(LISTED_FIELDS).where(DagVersion.id.in_(sorted(ids)))
+    return list(session.scalars(stmt))
+
+
+def listed_version(*, session: Session, id: int) -> DagVersion | None:
+    """Version ``id`` (:data:`LISTED_FIELDS` loaded); no query when the session holds it."""
+    return session.get(DagVersion, id, options=[LISTED_FIELDS])
 
 
 @dataclass(frozen=True)

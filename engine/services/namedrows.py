@@ -45,9 +45,11 @@ class NamedRows(Generic[Row]):
             raise NotFoundError(f"no {self.noun} {key!r}")
         return row
 
-    def query(self) -> sa.Select[Any]:
-        """Every row, by key."""
-        return sa.select(self.model).order_by(self.key)
+    def query(self, *, by_key: bool = True) -> sa.Select[Any]:
+        """Every row, by key (``by_key=False``: unordered, for a caller that pages them in
+        an order of its own)."""
+        stmt = sa.select(self.model)
+        return stmt.order_by(self.key) if by_key else stmt
 
     def delete(self, session: Session, key: str) -> None:
         session.delete(self.require(session, key))

@@ -1,4 +1,5 @@
-"""Task instances of a run: list, get, mark, clear, their XComs and a try's log chunk.
+"""Task instances of a run: list, get, mark, clear, and a try's log chunk (their XComs:
+:mod:`engine.services.xcoms`).
 
 What the CLI, the API and the UI call alike. Every function takes ``session``
 keyword-only and never commits; the caller owns the transaction.
@@ -12,17 +13,17 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, joinedload
 
 from engine.authoring.serialization import SerializedDAG
 from engine.durations import seconds_between
 from engine.errors import ConflictError, InvalidInputError, NotFoundError
-from engine.models import DagRun, TaskAttempt, TaskInstance, XCom
+from engine.models import DagRun, TaskAttempt, TaskInstance
 from engine.models.transitions import set_task_state
 from engine.scheduling.wakeup import request_wake
 from engine.services.dagversions import load_run_dag
 from engine.services.markers import marked_tasks, too_deep
-from engine.services.pagination import order_columns
+from engine.services.pagination import order_columns, within_dags
 from engine.services.runs import get_run
 from engine.services.tasklogs import LogChunk as LogChunk
 from engine.services.tasklogs import log_chunk as log_chunk
@@ -126,6 +127,41 @@ def task_instance_query(run: DagRun, *, states: Collection[str] | None = None) -
     return stmt
 
 
+def task_instance_list_query(
+    *,
+    dag_ids: Collection[str] | None,
+    run: DagRun | None = None,
+    states: Collection[str] | None = None,
+    task_id: str | None = None,
+) -> sa.Select[Any]:
+    """Task instances for a list, each with its run: of ``dag_ids`` (None: every DAG), of
+    ``run`` when given, in ``states`` and of ``task_id`` when given; unordered (the caller
+    pages them)."""
+    stmt = within_dags(sa.select(TaskInstance), TaskInstance.dag_id, dag_ids)
+    if run is not None:
+        stmt = stmt.where(TaskInstance.dag_run_id == run.id)
+    if states:
+        stmt = stmt.where(TaskInstance.state.in_(sorted(states)))
+    if task_id:
+        stmt = stmt.where(TaskInstance.task_id == task_id)
+    return with_runs(stmt)
+
+
+def with_runs(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """``stmt`` (of task instances) loading each one's run in the same query."""
+    return stmt.options(joinedload(TaskInstance.dag_run))
+
+
+def task_ids_in(
+    *, session: Session, run: DagRun, states: Collection[TaskInstanceState]
+) -> list[str]:
+    """The ids of ``run``'s tasks with an instance in one of ``states``, sorted."""
+    stmt = sa.select(TaskInstance.task_id).where(
+        TaskInstance.dag_run_id == run.id, TaskInstance.state.in_(states)
+    )
+    return sorted(set(session.scalars(stmt)))
+
+
 def task_instances(*, session: Session, run: DagRun) -> list[TaskInstance]:
     """The run's task instances, in start order (unstarted last, by task id)."""
     rows = list(session.scalars(task_instance_query(run)))
@@ -205,17 +241,6 @@ def attempts_of(*, session: Session, ti: TaskInstance) -> list[TaskAttempt]:
         .order_by(TaskAttempt.try_number)
     )
     return list(session.scalars(stmt))
-
-
-def xcoms_of(*, session: Session, ti: TaskInstance) -> list[XCom]:
-    """The XComs ``ti`` published, by key."""
-    stmt = sa.select(XCom).where(
-        XCom.dag_id == ti.dag_id,
-        XCom.run_id == ti.run_id,
-        XCom.task_id == ti.task_id,
-        XCom.map_index == ti.map_index,
-    )
-    return list(session.scalars(stmt.order_by(XCom.key)))
 
 
 # -- changing --------------------------------------------------------------------------------

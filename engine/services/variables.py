@@ -52,9 +52,9 @@ def variable_value(crypter: Crypter, row: StoredVariable) -> str:
     return crypter.decrypt(row.val, row.is_encrypted)
 
 
-def variable_query() -> sa.Select[Any]:
-    """Every variable, by key."""
-    return VARIABLES.query()
+def variable_query(*, by_key: bool = True) -> sa.Select[Any]:
+    """Every variable, by key (``by_key=False``: unordered)."""
+    return VARIABLES.query(by_key=by_key)
 
 
 def delete_variable(*, session: Session, key: str) -> None:

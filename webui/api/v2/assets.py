@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import g
 
 from engine.errors import ConflictError, NotFoundError
@@ -97,7 +96,7 @@ def list_assets(args: dict[str, Any]) -> Any:
 @blp.listing("/aliases", "asset_aliases", AliasSchema, query=V2PageArgs)
 def list_aliases(args: dict[str, Any]) -> Any:
     """List asset aliases."""
-    return page("asset_aliases", sa.select(AssetAliasModel), args, assetrefs.ALIAS_ORDER, "id")
+    return page("asset_aliases", assetrefs.alias_query(), args, assetrefs.ALIAS_ORDER, "id")
 
 
 @blp.operation("GET", "/aliases/<int:asset_alias_id>", Action.READ, returns=AliasSchema)

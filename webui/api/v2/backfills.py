@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-import sqlalchemy as sa
 from flask import g
 from marshmallow import fields, validate
 
@@ -97,7 +96,7 @@ def _visible(backfill_id: int) -> Backfill:
 def list_backfills(args: dict[str, Any]) -> Any:
     """List a DAG's backfills."""
     check_dag(args["dag_id"])
-    stmt = sa.select(Backfill).where(Backfill.dag_id == args["dag_id"])
+    stmt = service.backfill_query(dag_id=args["dag_id"])
     return page("backfills", stmt, args, BACKFILL_ORDER, "id")
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, g, jsonify
 
 from engine.errors import InvalidInputError
-from engine.models import DagVersion, TaskInstance
+from engine.models import TaskInstance
 from engine.security.roles import Action, Resource
+from engine.services.dagversions import listed_versions
 from engine.services.notes import checked_note, set_run_note
 from engine.services.runs import (
     RUN_ORDER,
@@ -21,13 +21,12 @@ from engine.services.runs import (
     run_query,
     trigger_dag,
 )
-from engine.services.taskinstances import clear_task_instances
+from engine.services.taskinstances import clear_task_instances, task_ids_in
 from engine.state import DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db
 from webui.api.v2.common import collection, filters_in, page, v2_blueprint
 from webui.api.v2.schemas_runs import (
-    VERSION_FIELDS,
     DagRunSchema,
     RunBatchSchema,
     RunClearSchema,
@@ -78,13 +77,7 @@ def _with_versions(result: dict[str, Any]) -> dict[str, Any]:
     holds objects weakly: ``g`` keeps them until the response is written."""
     ids = {run.dag_version_id for run in result["dag_runs"]} - {None}
     if ids:
-        g.loom_dag_versions = (
-            db.session()
-            .scalars(
-                sa.select(DagVersion).options(VERSION_FIELDS).where(DagVersion.id.in_(sorted(ids)))
-            )
-            .all()
-        )
+        g.loom_dag_versions = listed_versions(session=db.session(), ids=ids)
     return result
 
 
@@ -218,15 +211,7 @@ def _clear(dag_id: str, run_id: str, *, only_failed: bool) -> list[TaskInstance]
     task_ids = None
     if only_failed:
         run = get_run(session=session, dag_id=dag_id, run_id=run_id)
-        task_ids = sorted(
-            set(
-                session.scalars(
-                    sa.select(TaskInstance.task_id).where(
-                        TaskInstance.dag_run_id == run.id, TaskInstance.state.in_(FAILED)
-                    )
-                )
-            )
-        )
+        task_ids = task_ids_in(session=session, run=run, states=FAILED)
         if not task_ids:
             return []
     return clear_task_instances(

@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from marshmallow import fields, validate
 
-from engine.models import DagVersion
 from engine.security.roles import Action, Resource
 from engine.services.dags import require_dag
-from engine.services.dagversions import get_version
-from engine.services.pagination import order_columns
+from engine.services.dagversions import VERSION_ORDER, get_version, version_query
 from webui import db
 from webui.api.v2.common import V2PageArgs, page, v2_blueprint
-from webui.api.v2.schemas_runs import VERSION_FIELDS, DagVersionSchema
+from webui.api.v2.schemas_runs import DagVersionSchema
 from webui.auth import check_dag
 
 blp = v2_blueprint("dag_versions", "/dags/<dag_id>/dagVersions", "DagVersion", Resource.DAGS)
-
-VERSION_ORDER = order_columns(DagVersion.id, DagVersion.version_number)
 
 
 class VersionListArgs(V2PageArgs):
@@ -43,11 +38,12 @@ def list_dag_versions(args: dict[str, Any], dag_id: str) -> Any:
     ``version_number``)."""
     check_dag(dag_id)
     require_dag(session=db.session(), dag_id=dag_id)
-    stmt = sa.select(DagVersion).options(VERSION_FIELDS).where(DagVersion.dag_id == dag_id)
-    if args["version_number"] is not None:
-        stmt = stmt.where(DagVersion.version_number == args["version_number"])
-    if args["bundle_name"] is not None or args["bundle_version"] is not None:
-        stmt = stmt.where(sa.false())
+    stmt = version_query(
+        dag_id=dag_id,
+        version_number=args["version_number"],
+        bundle_name=args["bundle_name"],
+        bundle_version=args["bundle_version"],
+    )
     return page("dag_versions", stmt, args, VERSION_ORDER, "id")
 
 

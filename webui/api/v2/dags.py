@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from engine.authoring.serialization import SerializedDAG, SerializedTask
 from engine.errors import NotFoundError
 from engine.models import Dag
@@ -17,6 +15,7 @@ from engine.services.dagdetails import DagDetails, details_by_id
 from engine.services.dags import (
     DAG_ORDER,
     DagFilter,
+    dag_ids_tagged_with_all,
     dag_query,
     dag_source,
     delete_dag,
@@ -72,8 +71,7 @@ def _all_tags(tags: list[str] | None) -> set[str] | None:
     visible = visible_dag_ids()
     if not tags:
         return visible
-    rows = db.session().scalars(dag_query(DagFilter(active=None), session=db.session()))
-    wanted = {dag.dag_id for dag in rows if set(tags) <= set(dag.tags or ())}
+    wanted = dag_ids_tagged_with_all(session=db.session(), tags=tags)
     return wanted if visible is None else wanted & visible
 
 
@@ -185,16 +183,11 @@ def patch_dags(args: dict[str, Any], body: dict[str, Any]) -> Any:
         paused=args["paused"],
         active=True if args["exclude_stale"] else None,
         dag_ids=_all_tags(args["tags"]) if args["tags_match_mode"] == "all" else visible_dag_ids(),
+        dag_id_contains=None if pattern is None else pattern.replace("%", "").replace("~", ""),
+        dag_id_prefix=prefix,
+        owners=args["owners"],
     )
-    stmt = dag_query(filters, session=db.session())
-    text = None if pattern is None else pattern.replace("%", "").replace("~", "")
-    if text:
-        stmt = stmt.where(sa.func.lower(Dag.dag_id).contains(text.lower(), autoescape=True))
-    if prefix:
-        stmt = stmt.where(Dag.dag_id.startswith(prefix, autoescape=True))
-    if args["owners"]:
-        stmt = stmt.where(Dag.owner.in_(args["owners"]))
-    result = page("dags", stmt, args, DAG_ORDER, "dag_id")
+    result = page("dags", dag_query(filters, session=db.session()), args, DAG_ORDER, "dag_id")
     for dag in result["dags"]:
         set_dag_paused(session=db.session(), dag_id=dag.dag_id, is_paused=body["is_paused"])
     db.commit()

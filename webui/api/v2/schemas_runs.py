@@ -11,10 +11,10 @@ from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
-from sqlalchemy.orm import load_only
 
-from engine.models import DagRun, DagVersion, TaskInstance
+from engine.models import DagRun, TaskInstance
 from engine.models.runs import NOTE_LENGTH
+from engine.services.dagversions import listed_version
 from engine.state import DagRunState, TaskInstanceState
 from webui import db
 from webui.api.schemas.common import RUN_ID, DagNameSchema, DateTime
@@ -83,12 +83,6 @@ def _display(obj: Any) -> str:
     return str(obj.dag_id)
 
 
-VERSION_FIELDS = load_only(
-    DagVersion.id, DagVersion.dag_id, DagVersion.version_number, DagVersion.created_at
-)
-"""What a version's payload shows (not its graph or source)."""
-
-
 class DagVersionSchema(ma.Schema):
     """Airflow's ``DagVersionResponse`` (Loom has no bundles: their fields are null)."""
 
@@ -134,7 +128,7 @@ class DagRunSchema(ma.Schema):
         """The version the run was created with (none for runs older than versions)."""
         if run.dag_version_id is None:
             return []
-        version = db.session().get(DagVersion, run.dag_version_id, options=[VERSION_FIELDS])
+        version = listed_version(session=db.session(), id=run.dag_version_id)
         return [] if version is None else [DagVersionSchema().dump(version)]
 
     def _duration(self, run: DagRun) -> float | None:

@@ -77,7 +77,7 @@ def _text(value: Any) -> str:
 def list_variables(args: dict[str, Any]) -> Any:
     """List variables; values of sensitive keys are masked."""
     order = order_columns(StoredVariable.key)
-    query = variable_service.variable_query().order_by(None)
+    query = variable_service.variable_query(by_key=False)
     return page("variables", query, args, order, "key", shown=shown_variable)
 
 
@@ -151,7 +151,7 @@ CONNECTION_FIELDS = (
 def list_connections(args: dict[str, Any]) -> Any:
     """List connections (passwords and sensitive extra fields masked)."""
     order = order_columns(StoredConnection.conn_id, StoredConnection.conn_type)
-    query = connection_service.connection_query().order_by(None)
+    query = connection_service.connection_query(by_key=False)
     aliases = {"connection_id": "conn_id"}
     return page("connections", query, args, order, "conn_id", aliases, shown=shown_connection)
 

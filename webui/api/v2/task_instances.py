@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from engine.authoring.xcomvalues import readable
 from engine.errors import InvalidInputError, NotFoundError
@@ -23,7 +22,7 @@ from engine.security.roles import Action, Resource
 from engine.services.dags import load_serialized_dag
 from engine.services.dagversions import load_run_dag
 from engine.services.notes import set_task_instance_note
-from engine.services.pagination import Page, paginate, within_dags
+from engine.services.pagination import Page, paginate
 from engine.services.runs import get_run
 from engine.services.taskinstances import (
     TASK_INSTANCE_ORDER,
@@ -34,8 +33,11 @@ from engine.services.taskinstances import (
     log_chunk,
     mapped_instance_query,
     mark_task_instance,
+    task_instance_list_query,
+    with_runs,
 )
 from engine.services.tasklogs import whole_lines
+from engine.services.xcoms import XCOM_ORDER, get_xcom_entry, xcom_query
 from engine.state import TaskInstanceState
 from engine.timeutil import split_log_time, utcnow
 from webui import db
@@ -72,27 +74,21 @@ TRIES = collection("task_instances", TaskTrySchema)
 MAPPED = "/<task_id>/<int(signed=True):map_index>"
 
 
-def _with_run(stmt: sa.Select[Any]) -> sa.Select[Any]:
-    return stmt.options(joinedload(TaskInstance.dag_run))
-
-
 @blp.operation("GET", "", Action.READ, query=TaskInstanceListArgs, returns=TIS)
 def list_task_instances(args: dict[str, Any], dag_id: str, dag_run_id: str) -> Any:
     """List task instances of a run (``~``: of every run, of a DAG or of every DAG)."""
-    stmt = within_dags(sa.select(TaskInstance), TaskInstance.dag_id, dag_ids_for(dag_id))
+    dag_ids = dag_ids_for(dag_id)
     run = None
     if dag_run_id != ALL:
         if dag_id == ALL:
             raise InvalidInputError("dag_run_id: name a DAG to name a run, or give '~' for both")
         run = get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
-        stmt = stmt.where(TaskInstance.dag_run_id == run.id)
-    if args["state"]:
-        stmt = stmt.where(TaskInstance.state.in_(sorted(args["state"])))
-    if args["task_id"]:
-        stmt = stmt.where(TaskInstance.task_id == args["task_id"])
+    stmt = task_instance_list_query(
+        dag_ids=dag_ids, run=run, states=args["state"], task_id=args["task_id"]
+    )
     if args["order_by"] or dag_id == ALL:
-        return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "task_id")
-    return _in_dag_order(_with_run(stmt), args, dag_id, run)
+        return page("task_instances", stmt, args, TASK_INSTANCE_ORDER, "task_id")
+    return _in_dag_order(stmt, args, dag_id, run)
 
 
 def _in_dag_order(
@@ -138,7 +134,7 @@ def list_mapped(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str
     stmt = mapped_instance_query(
         session=db.session(), dag_id=dag_id, run_id=dag_run_id, task_id=task_id
     )
-    return page("task_instances", _with_run(stmt), args, TASK_INSTANCE_ORDER, "map_index")
+    return page("task_instances", with_runs(stmt), args, TASK_INSTANCE_ORDER, "map_index")
 
 
 @blp.operation(
@@ -309,12 +305,6 @@ def _xcom(xcom: XCom, run: DagRun) -> dict[str, Any]:
     }
 
 
-def _xcom_query(dag_id: str, run_id: str, task_id: str) -> sa.Select[Any]:
-    return sa.select(XCom).where(
-        XCom.dag_id == dag_id, XCom.run_id == run_id, XCom.task_id == task_id
-    )
-
-
 @blp.listing(
     "/<task_id>/xcomEntries", "xcom_entries", XComSchema, query=XComArgs, resource=Resource.XCOM
 )
@@ -322,11 +312,10 @@ def list_xcoms(args: dict[str, Any], dag_id: str, dag_run_id: str, task_id: str)
     """The XCom entries a task published (its return value is key ``return_value``)."""
     check_dag(dag_id)
     run = get_run(session=db.session(), dag_id=dag_id, run_id=dag_run_id)
-    stmt = _xcom_query(dag_id, dag_run_id, task_id)
-    if args["map_index"] is not None:
-        stmt = stmt.where(XCom.map_index == args["map_index"])
-    columns = {"key": XCom.key, "map_index": XCom.map_index, "id": XCom.id}
-    result = page("xcom_entries", stmt, args, columns, "key")
+    stmt = xcom_query(
+        dag_id=dag_id, run_id=dag_run_id, task_id=task_id, map_index=args["map_index"]
+    )
+    result = page("xcom_entries", stmt, args, XCOM_ORDER, "key")
     result["xcom_entries"] = [_xcom(xcom, run) for xcom in result["xcom_entries"]]
     return result
 
@@ -344,13 +333,14 @@ def get_xcom(
 ) -> Any:
     """One XCom entry with its value (as JSON); ``map_index`` names a mapped instance's."""
     ti = _get(dag_id, dag_run_id, task_id, args["map_index"])
-    xcom = db.session().scalar(
-        _xcom_query(dag_id, dag_run_id, task_id).where(
-            XCom.key == xcom_key, XCom.map_index == ti.map_index
-        )
+    xcom = get_xcom_entry(
+        session=db.session(),
+        dag_id=dag_id,
+        run_id=dag_run_id,
+        task_id=task_id,
+        map_index=ti.map_index,
+        key=xcom_key,
     )
-    if xcom is None:
-        raise NotFoundError(f"task {task_id!r} of run {dag_run_id!r} has no XCom {xcom_key!r}")
     return _xcom(xcom, ti.dag_run)
 
 

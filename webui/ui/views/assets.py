@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask import render_template
 
 from engine.models import AssetModel
 from engine.security.roles import Action, Resource
+from engine.services import assetrefs
 from engine.services import assets as service
 from engine.services.pagination import Page
 from webui import db
@@ -26,7 +26,7 @@ RECENT_EVENTS = 25
 @page(Action.READ, Resource.ASSETS)
 def assets() -> str:
     listed: Page[AssetModel] = list_page(
-        sa.select(AssetModel), order=[AssetModel.name, AssetModel.id], limit=PAGE_SIZE
+        assetrefs.every_asset_query(), order=[AssetModel.name, AssetModel.id], limit=PAGE_SIZE
     )
     rows = _described(list(listed.items))
     return render_template("ui/assets.html", page=listed, assets=rows)

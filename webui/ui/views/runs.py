@@ -41,8 +41,8 @@ from engine.services.taskinstances import (
     get_task_instance,
     log_chunk,
     mark_task_instance,
-    xcoms_of,
 )
+from engine.services.xcoms import xcoms_of
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db

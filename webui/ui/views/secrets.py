@@ -53,7 +53,7 @@ class VariablePages(
     def list_page(
         self, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
     ) -> str:
-        query = var_service.variable_query().order_by(None)
+        query = var_service.variable_query(by_key=False)
         page = _masked_page(query, order=StoredVariable.key, shown=shown_variable)
         return render_template("ui/variables.html", **page, **form_context(errors, form))
 
@@ -113,7 +113,7 @@ class ConnectionPages(
     def list_page(
         self, errors: FormErrors | None = None, form: Mapping[str, str] | None = None
     ) -> str:
-        query = conn_service.connection_query().order_by(None)
+        query = conn_service.connection_query(by_key=False)
         page = _masked_page(query, order=StoredConnection.conn_id, shown=shown_connection)
         return render_template("ui/connections.html", **page, **form_context(errors, form))
 
