@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import click
-import sqlalchemy as sa
 
 from engine.cli.common import loom_context, parse_logical_date, shown_time
-from engine.models import DagRun, ReprocessBehavior
+from engine.models import ReprocessBehavior
 from engine.services import backfill
 from engine.services.backfill import BackfillRequest
 from engine.state import RUN_FINISHED, DagRunState
@@ -89,13 +87,7 @@ def _wait(dag_id: str, run_ids: list[str]) -> bool:
     last_line = ""
     while True:
         with loom_context().session() as session:
-            states = Counter(
-                session.scalars(
-                    sa.select(DagRun.state).where(
-                        DagRun.dag_id == dag_id, DagRun.run_id.in_(run_ids)
-                    )
-                )
-            )
+            states = backfill.run_states(session=session, dag_id=dag_id, run_ids=run_ids)
         done = sum(states[s] for s in RUN_FINISHED)
         line = f"{done}/{len(run_ids)} finished: " + ", ".join(
             f"{count} {state.value}" for state, count in sorted(states.items())

@@ -79,7 +79,7 @@ def get(conn_id: str, output: str) -> None:
 @output_option
 def list_(output: str) -> None:
     """List connections (passwords and extras are not shown)."""
-    emit_rows(output, COLUMNS, lambda session: session.scalars(service.connection_query()), _row)
+    emit_rows(output, COLUMNS, service.CONNECTIONS.every, _row)
 
 
 def _row(row: StoredConnection) -> dict[str, Any]:

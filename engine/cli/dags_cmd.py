@@ -44,12 +44,10 @@ def group() -> None:
 @contextmanager
 def _session() -> Iterator[Session]:
     """A transaction on a database whose schema exists, else a clear error."""
-    import sqlalchemy as sa
-
-    from engine.models import Dag
+    from engine.services.daglist import has_schema
 
     with loom_context().session() as session:
-        if not sa.inspect(session.connection()).has_table(Dag.__tablename__):
+        if not has_schema(session=session):
             raise click.ClickException(NOT_INITIALISED)
         yield session
 
@@ -62,16 +60,12 @@ def _session() -> Iterator[Session]:
 @click.option("--include-inactive", is_flag=True, help="Also list DAGs whose file is gone.")
 def list_(output: str, include_inactive: bool) -> None:
     """List the DAGs in the database (import errors are counted on stderr)."""
-    import sqlalchemy as sa
-
-    from engine.models import Dag, ParseImportError
+    from engine.services.daglist import dag_list, import_error_count
 
     with _session() as session:
-        query = sa.select(Dag).order_by(Dag.dag_id)
-        if not include_inactive:
-            query = query.where(Dag.is_active)
-        rows = [_dag_row(dag, include_inactive) for dag in session.scalars(query)]
-        errors = session.scalar(sa.select(sa.func.count()).select_from(ParseImportError)) or 0
+        dags = dag_list(session=session, include_inactive=include_inactive)
+        rows = [_dag_row(dag, include_inactive) for dag in dags]
+        errors = import_error_count(session=session)
     columns = (*LIST_COLUMNS, "active") if include_inactive else LIST_COLUMNS
     emit(rows, output, columns)
     if errors:

@@ -70,7 +70,7 @@ def set_(key: str, value: str, description: str | None, as_json: bool) -> None:
 @output_option
 def list_(output: str) -> None:
     """List variables: keys and descriptions (values stay in `variables get`)."""
-    emit_rows(output, COLUMNS, lambda session: session.scalars(service.variable_query()), _row)
+    emit_rows(output, COLUMNS, service.VARIABLES.every, _row)
 
 
 def _row(row: StoredVariable) -> dict[str, Any]:

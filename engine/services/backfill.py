@@ -12,6 +12,8 @@ pauses, fails the runs not started yet and completes the backfill.
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -210,6 +212,12 @@ def _left_alone(
     taken = _runs_by_date(session, request.dag_id)
     intervals = backfill_intervals(dag, start=request.from_date, end=request.to_date)
     return [taken[i.start].run_id for i in intervals if i.start in taken and i.start not in planned]
+
+
+def run_states(*, session: Session, dag_id: str, run_ids: Collection[str]) -> Counter[DagRunState]:
+    """The runs ``run_ids`` of ``dag_id`` (those a backfill created), counted by state."""
+    where = (DagRun.dag_id == dag_id, DagRun.run_id.in_(sorted(run_ids)))
+    return Counter(session.scalars(sa.select(DagRun.state).where(*where)))
 
 
 def backfill_query(*, dag_id: str) -> sa.Select[Any]:

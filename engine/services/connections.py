@@ -75,7 +75,7 @@ def delete_connection(*, session: Session, conn_id: str) -> None:
 
 def export_connections(*, session: Session, crypter: Crypter) -> dict[str, Any]:
     """Airflow's JSON export: ``{conn_id: {conn_type, host, ..., extra}}``."""
-    rows = session.scalars(connection_query()).all()
+    rows = CONNECTIONS.every(session)
     return {row.conn_id: as_connection(crypter, row).to_dict() for row in rows}
 
 

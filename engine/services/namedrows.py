@@ -51,6 +51,10 @@ class NamedRows(Generic[Row]):
         stmt = sa.select(self.model)
         return stmt.order_by(self.key) if by_key else stmt
 
+    def every(self, session: Session) -> list[Row]:
+        """Every row, by key."""
+        return list(session.scalars(self.query()))
+
     def delete(self, session: Session, key: str) -> None:
         session.delete(self.require(session, key))
         session.flush()

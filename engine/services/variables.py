@@ -63,7 +63,7 @@ def delete_variable(*, session: Session, key: str) -> None:
 
 def export_variables(*, session: Session, crypter: Crypter) -> dict[str, Any]:
     """Airflow's export file: ``{key: value}``, values that are JSON given as JSON."""
-    rows = session.scalars(variable_query()).all()
+    rows = VARIABLES.every(session)
     return {row.key: _maybe_json(variable_value(crypter, row)) for row in rows}
 
 

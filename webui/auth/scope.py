@@ -17,7 +17,7 @@ from flask import g
 from engine.errors import ConflictError, NotFoundError
 from engine.models import Dag
 from engine.security.roles import Action, Resource
-from engine.services.dags import dag_ids_tagged
+from engine.services.daglist import dag_ids_tagged
 from webui import db
 from webui.auth.rbac import current_access
 

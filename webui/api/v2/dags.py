@@ -12,11 +12,8 @@ from engine.models import Dag
 from engine.security.roles import Action, Resource
 from engine.services.brokenfiles import broken_dags
 from engine.services.dagdetails import DagDetails, details_by_id
+from engine.services.daglist import DAG_ORDER, DagFilter, dag_ids_tagged_with_all, dag_query
 from engine.services.dags import (
-    DAG_ORDER,
-    DagFilter,
-    dag_ids_tagged_with_all,
-    dag_query,
     dag_source,
     delete_dag,
     load_serialized_dag,

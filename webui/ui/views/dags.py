@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response
 from engine.models import Dag
 from engine.security.roles import Action, Resource
 from engine.services.dagdetails import details_by_id
-from engine.services.dags import DagFilter, dag_query, get_import_error, set_dag_paused
+from engine.services.daglist import DagFilter, dag_query
+from engine.services.dags import get_import_error, set_dag_paused
 from engine.services.pagination import Page
 from engine.services.schedule import next_planned_runs
 from engine.timeutil import utcnow
