@@ -36,11 +36,8 @@ def get_xcom_entry(
     *, session: Session, dag_id: str, run_id: str, task_id: str, map_index: int, key: str
 ) -> XCom:
     """XCom ``key`` of one instance of a task; :class:`NotFoundError` when it has none."""
-    found: XCom | None = session.scalar(
-        xcom_query(dag_id=dag_id, run_id=run_id, task_id=task_id).where(
-            XCom.key == key, XCom.map_index == map_index
-        )
-    )
+    stmt = xcom_query(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
+    found: XCom | None = session.scalar(stmt.where(XCom.key == key))
     if found is None:
         raise NotFoundError(f"task {task_id!r} of run {run_id!r} has no XCom {key!r}")
     return found
@@ -48,10 +45,7 @@ def get_xcom_entry(
 
 def xcoms_of(*, session: Session, ti: TaskInstance) -> list[XCom]:
     """The XComs ``ti`` published, by key."""
-    stmt = sa.select(XCom).where(
-        XCom.dag_id == ti.dag_id,
-        XCom.run_id == ti.run_id,
-        XCom.task_id == ti.task_id,
-        XCom.map_index == ti.map_index,
+    stmt = xcom_query(
+        dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index
     )
     return list(session.scalars(stmt.order_by(XCom.key)))
