@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.execution.remotelogs import RemoteLogs, S3LogStore, split_url
-from engine.models import TaskInstance
+from engine.models import TaskAttempt, TaskInstance
 from engine.services.taskinstances import LogChunk, log_chunk
 from engine.state import TaskInstanceState
 from tests.support.aws import LOG_BUCKET
@@ -64,11 +64,20 @@ def read(sessions: Sessions, ti_id: int, remote: S3LogStore | None, offset: int 
         return log_chunk(session=session, ti=ti, try_number=1, offset=offset, remote=remote)
 
 
+def finished_try(
+    sessions: Sessions, ctx: RunnerContext, task_id: str, ends: TI, run_id: str = "manual__1"
+) -> tuple[int, TaskAttempt]:
+    """Queue ``task_id``'s first try in the run ``run_id`` and run it as a worker does with
+    ``ctx``; it must end ``ends``. The task instance's id and the try's one attempt."""
+    ti_id, try_number = queued(sessions, task_id, run_id=run_id)
+    assert run_task(ti_id, try_number, ctx=ctx) is ends
+    [attempt] = attempts(sessions, ti_id)
+    return ti_id, attempt
+
+
 def whole_log_without_remote(sessions: Sessions, ctx: RunnerContext) -> tuple[str, int]:
     """The chatty task's log as the database keeps it with remote logging off."""
-    ti_id, try_number = queued(sessions, "chatty", run_id="manual__plain")
-    assert run_task(ti_id, try_number, ctx=ctx) is TI.SUCCESS
-    [attempt] = attempts(sessions, ti_id)
+    _, attempt = finished_try(sessions, ctx, "chatty", TI.SUCCESS, run_id="manual__plain")
     assert attempt.log is not None
     assert attempt.log_remote_url is None
     return attempt.log, attempt.log_start
@@ -80,11 +89,9 @@ def test_a_finished_try_s_log_goes_to_the_store_and_the_database_keeps_its_tail(
     kept, kept_start = whole_log_without_remote(sessions, ctx)
     assert kept_start > 0  # without a store, the log's start is lost (core.max_log_bytes)
     assert spooled(tmp_dir) == []  # and nothing was spooled
-    ti_id, try_number = queued(sessions, "chatty")
 
-    assert run_task(ti_id, try_number, ctx=with_remote(ctx, s3)) is TI.SUCCESS
+    ti_id, attempt = finished_try(sessions, with_remote(ctx, s3), "chatty", TI.SUCCESS)
 
-    [attempt] = attempts(sessions, ti_id)
     url = f"{BASE}/work/manual__1/chatty/-1/try_1.log"
     assert attempt.log_remote_url == url
     whole = s3.get(url)  # every line the task printed, stamped as the capture keeps them
@@ -115,13 +122,11 @@ def test_an_upload_failure_keeps_the_log_in_the_database(
     sessions: Sessions, ctx: RunnerContext, caplog: pytest.LogCaptureFixture, tmp_dir: Path
 ) -> None:
     whole, whole_start = whole_log_without_remote(sessions, ctx)
-    ti_id, try_number = queued(sessions, "chatty")
 
     with caplog.at_level(logging.WARNING, logger="workers.remotelog"):
-        state = run_task(ti_id, try_number, ctx=with_remote(ctx, dead_store()))
+        # The outcome does not depend on the store.
+        _, attempt = finished_try(sessions, with_remote(ctx, dead_store()), "chatty", TI.SUCCESS)
 
-    assert state is TI.SUCCESS  # the outcome does not depend on the store
-    [attempt] = attempts(sessions, ti_id)
     assert (attempt.log, attempt.log_start, attempt.log_remote_url) == (whole, whole_start, None)
     [warning] = [r for r in caplog.records if r.name == "workers.remotelog"]
     assert warning.levelno == logging.WARNING
@@ -133,12 +138,9 @@ def test_an_upload_failure_keeps_the_log_in_the_database(
 def test_a_short_log_s_upload_failure_keeps_the_whole_log(
     sessions: Sessions, ctx: RunnerContext, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ti_id, try_number = queued(sessions, "final")
-
     with caplog.at_level(logging.WARNING, logger="workers.remotelog"):
-        assert run_task(ti_id, try_number, ctx=with_remote(ctx, dead_store())) is TI.FAILED
+        _, attempt = finished_try(sessions, with_remote(ctx, dead_store()), "final", TI.FAILED)
 
-    [attempt] = attempts(sessions, ti_id)
     assert (attempt.log_start, attempt.log_truncated, attempt.log_remote_url) == (0, False, None)
     [warning] = [r for r in caplog.records if r.name == "workers.remotelog"]
     assert "the database keeps the whole log" in warning.message
@@ -152,13 +154,11 @@ def test_past_remote_max_bytes_the_store_keeps_the_head_and_the_database_the_tai
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     kept, kept_start = whole_log_without_remote(sessions, ctx)
-    ti_id, try_number = queued(sessions, "chatty")
+    capped = with_remote(ctx, s3, max_bytes=20_000)
 
     with caplog.at_level(logging.WARNING, logger="workers.remotelog"):
-        state = run_task(ti_id, try_number, ctx=with_remote(ctx, s3, max_bytes=20_000))
+        ti_id, attempt = finished_try(sessions, capped, "chatty", TI.SUCCESS)
 
-    assert state is TI.SUCCESS
-    [attempt] = attempts(sessions, ti_id)
     assert attempt.log_remote_url is not None
     head = s3.get(attempt.log_remote_url)
     assert head.startswith(FIRST_LINE)
@@ -189,12 +189,11 @@ def test_a_head_that_reaches_the_kept_tail_makes_the_whole_log(
     sessions: Sessions, ctx: RunnerContext, s3: S3LogStore
 ) -> None:
     kept, kept_start = whole_log_without_remote(sessions, ctx)
-    ti_id, try_number = queued(sessions, "chatty")
     bound = len((FIRST_LINE * 5000).encode()) - 1000  # past where the kept tail starts
+    capped = with_remote(ctx, s3, max_bytes=bound)
 
-    assert run_task(ti_id, try_number, ctx=with_remote(ctx, s3, max_bytes=bound)) is TI.SUCCESS
+    ti_id, attempt = finished_try(sessions, capped, "chatty", TI.SUCCESS)
 
-    [attempt] = attempts(sessions, ti_id)
     assert attempt.log_remote_url is not None
     whole = s3.get(attempt.log_remote_url)
     assert whole.startswith(FIRST_LINE)
@@ -209,12 +208,10 @@ def test_without_a_spool_the_kept_log_is_uploaded(
     sessions: Sessions, ctx: RunnerContext, s3: S3LogStore, tmp_path: Path
 ) -> None:
     kept, kept_start = whole_log_without_remote(sessions, ctx)
-    ti_id, try_number = queued(sessions, "chatty")
-    nowhere = tmp_path / "no-such-folder"
+    unspooled = with_remote(ctx, s3, spool_dir=tmp_path / "no-such-folder")
 
-    assert run_task(ti_id, try_number, ctx=with_remote(ctx, s3, spool_dir=nowhere)) is TI.SUCCESS
+    _, attempt = finished_try(sessions, unspooled, "chatty", TI.SUCCESS)
 
-    [attempt] = attempts(sessions, ti_id)
     assert attempt.log_remote_url is not None
     assert s3.get(attempt.log_remote_url) == kept
     assert attempt.log_remote_start == kept_start
@@ -223,11 +220,8 @@ def test_without_a_spool_the_kept_log_is_uploaded(
 def test_a_failed_try_s_log_is_uploaded_too(
     sessions: Sessions, ctx: RunnerContext, s3: S3LogStore
 ) -> None:
-    ti_id, try_number = queued(sessions, "final")
+    _, attempt = finished_try(sessions, with_remote(ctx, s3), "final", TI.FAILED)
 
-    assert run_task(ti_id, try_number, ctx=with_remote(ctx, s3)) is TI.FAILED
-
-    [attempt] = attempts(sessions, ti_id)
     assert attempt.log_remote_url is not None
     assert "Traceback" in s3.get(attempt.log_remote_url)
 
@@ -235,9 +229,7 @@ def test_a_failed_try_s_log_is_uploaded_too(
 def test_reading_with_the_store_down_gives_the_tail_and_a_note(
     sessions: Sessions, ctx: RunnerContext, s3: S3LogStore
 ) -> None:
-    ti_id, try_number = queued(sessions, "chatty")
-    assert run_task(ti_id, try_number, ctx=with_remote(ctx, s3)) is TI.SUCCESS
-    [attempt] = attempts(sessions, ti_id)
+    ti_id, attempt = finished_try(sessions, with_remote(ctx, s3), "chatty", TI.SUCCESS)
 
     for remote, why in ((dead_store(), "could not be read"), (None, "no logging.remote_base")):
         chunk = read(sessions, ti_id, remote)
