@@ -13,15 +13,21 @@ from engine.models.base import Base, UtcDateTime
 from engine.models.dags import ID_LENGTH
 
 
-class SchedulerHeartbeat(Base):
+class HeartbeatColumns:
+    """What every heartbeat table holds besides its process's id: where the process runs,
+    when it started and when it last beat (the column liveness checks compare)."""
+
+    hostname: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class SchedulerHeartbeat(HeartbeatColumns, Base):
     """The last tick of one scheduler process (``host:pid``); a row per process."""
 
     __tablename__ = "scheduler_heartbeat"
 
     scheduler_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
-    hostname: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class ProcessKind(StrEnum):
@@ -32,7 +38,7 @@ class ProcessKind(StrEnum):
     NOTIFIER = "notifier"
 
 
-class ProcessHeartbeat(Base):
+class ProcessHeartbeat(HeartbeatColumns, Base):
     """The last heartbeat of one worker or notifier process (``host:pid``), written every
     ``scheduler.heartbeat_interval`` while it runs and deleted when it stops cleanly."""
 
@@ -40,7 +46,4 @@ class ProcessHeartbeat(Base):
 
     process_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    hostname: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
     pid: Mapped[int] = mapped_column(sa.Integer())
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Base, JSONType, UtcDateTime, created_at_column
 from engine.models.dags import ID_LENGTH
+from engine.models.heartbeats import HeartbeatColumns
 
 CLASSPATH_LENGTH = 1000
 
@@ -35,15 +36,12 @@ class Trigger(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
-class TriggererHeartbeat(Base):
+class TriggererHeartbeat(HeartbeatColumns, Base):
     """The last heartbeat of one triggerer process (``host:pid``)."""
 
     __tablename__ = "triggerer_heartbeat"
 
     triggerer_id: Mapped[str] = mapped_column(sa.String(ID_LENGTH), primary_key=True)
-    hostname: Mapped[str] = mapped_column(sa.String(ID_LENGTH))
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    last_heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     capacity: Mapped[int] = mapped_column(default=0)
     running: Mapped[int] = mapped_column(default=0)
     """Triggers it ran at its last heartbeat."""
