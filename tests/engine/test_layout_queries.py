@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +41,7 @@ STATEMENT_METHODS = frozenset(
 SHARED_METHODS = frozenset({"select", "join", "update", "delete", "insert"})
 """SQL when called on a statement or a session; ``str.join`` or ``dict.update`` otherwise."""
 FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-SQL_TYPES = ("Select", "Session", "Query", "Result", "Update", "Delete", "Insert")
+SQL_TYPES = frozenset({"Select", "Session", "Query", "Result", "Update", "Delete", "Insert"})
 """Words in an annotation that say a value is SQL."""
 
 
@@ -77,16 +78,23 @@ def _root(node: ast.expr) -> str | None:
 
 
 @functools.cache
-def _return_annotation(dotted: str) -> str:
+def _return_annotation(dotted: str, root: Path = ROOT) -> str:
     """What the function ``dotted`` (``package.module.function``) of this repository is
-    annotated to return; empty when it is not one."""
+    annotated to return; empty when it is not one. A name a package re-exports (in its
+    ``__init__.py`` or the lazy ``__init__.pyi`` stub) is followed to its definition."""
     module, _, name = dotted.rpartition(".")
-    base = ROOT / module.replace(".", "/")
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            for node in ast.parse(path.read_text(encoding="utf-8")).body:
-                if isinstance(node, ast.FunctionDef) and node.name == name and node.returns:
-                    return ast.unparse(node.returns)
+    base = root / module.replace(".", "/")
+    for path in (base.with_suffix(".py"), base / "__init__.py", base / "__init__.pyi"):
+        if not path.is_file():
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name == name and node.returns:
+                return ast.unparse(node.returns)
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module != module:
+                # (a package importing its own submodules binds modules, not functions)
+                for alias in node.names:
+                    if (alias.asname or alias.name) == name:
+                        return _return_annotation(f"{node.module}.{alias.name}", root)
     return ""
 
 
@@ -98,14 +106,21 @@ def _own_nodes(scope: ast.AST) -> Iterator[ast.AST]:
             yield from _own_nodes(child)
 
 
+def _names_sql(annotation: str) -> bool:
+    """Whether an annotation's text names one of :data:`SQL_TYPES` (``sa.Select[Any]``,
+    ``Session | None``; not ``FileParseResult``)."""
+    return not SQL_TYPES.isdisjoint(re.findall(r"\w+", annotation))
+
+
 def _says_sql(annotation: ast.expr | None) -> bool:
-    return annotation is not None and any(word in ast.unparse(annotation) for word in SQL_TYPES)
+    return annotation is not None and _names_sql(ast.unparse(annotation))
 
 
 class _Reader:
     """What one module's source calls that builds or runs SQL."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, root: Path) -> None:
+        self.root = root
         self.imports = _imports(tree)
         self.local_defs = {node.name: node for node in tree.body if isinstance(node, FUNCTIONS)}
         self.sqlalchemy = {
@@ -122,7 +137,7 @@ class _Reader:
         if first not in self.imports:
             return False
         path = self.imports[first] + (f".{rest}" if rest else "")
-        return any(word in _return_annotation(path) for word in SQL_TYPES)
+        return _names_sql(_return_annotation(path, self.root))
 
     def is_sql(self, node: ast.expr, names: set[str]) -> bool:
         """Whether ``node`` is a statement, a session or a result (as far as the source
@@ -173,10 +188,11 @@ class _Reader:
                 yield node.lineno, f"{ast.unparse(node.func)}()"
 
 
-def sql_built_in(source: str) -> list[str]:
-    """``line: call`` for each call in ``source`` that builds or runs SQL, in line order."""
+def sql_built_in(source: str, root: Path = ROOT) -> list[str]:
+    """``line: call`` for each call in ``source`` that builds or runs SQL, in line order
+    (the functions it imports are looked up below ``root``)."""
     tree = ast.parse(source)
-    reader = _Reader(tree)
+    reader = _Reader(tree, root)
     scopes = [tree, *(node for node in ast.walk(tree) if isinstance(node, FUNCTIONS))]
     found = {offence for scope in scopes for offence in reader.offences(scope)}
     return [f"{line}: {call}" for line, call in sorted(found)]
@@ -217,3 +233,21 @@ def listed(text, figures: dict, lines: list, session: "Session") -> object:
         "16: narrowed.where()",
         "16: sqla.func.lower()",
     ]
+
+
+def test_the_check_follows_a_package_s_re_exports(tmp_path: Path) -> None:
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "__init__.pyi").write_text(
+        "from shop.queries import orders as orders\nfrom shop.parse import read as read\n"
+    )
+    (package / "queries.py").write_text("def orders() -> sa.Select[Any]: ...\n")
+    (package / "parse.py").write_text("def read() -> FileParseResult: ...\n")
+    source = """
+from shop import orders, read
+
+def listed() -> object:
+    return orders().join(read().join())
+"""
+    assert sql_built_in(source, root=tmp_path) == ["5: orders().join()"]
