@@ -40,10 +40,7 @@ class NullTimetable(NeverScheduled):
 
     kind = "none"
     description = "Never, external triggers only"
-
-    @property
-    def summary(self) -> str:
-        return "None"
+    summary = "None"
 
 
 class OnceTimetable(_Trivial):
@@ -51,10 +48,7 @@ class OnceTimetable(_Trivial):
 
     kind = "once"
     description = "Once, as soon as possible"
-
-    @property
-    def summary(self) -> str:
-        return "@once"
+    summary = "@once"
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -73,11 +67,8 @@ class ContinuousTimetable(_Trivial):
 
     kind = "continuous"
     description = "As often as possible, one run at a time"
+    summary = "@continuous"
     active_runs_limit: ClassVar[int | None] = 1
-
-    @property
-    def summary(self) -> str:
-        return "@continuous"
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
