@@ -40,7 +40,10 @@ class NullTimetable(NeverScheduled):
 
     kind = "none"
     description = "Never, external triggers only"
-    summary = "None"
+
+    @property
+    def summary(self) -> str:
+        return "None"
 
 
 class OnceTimetable(_Trivial):
@@ -48,7 +51,10 @@ class OnceTimetable(_Trivial):
 
     kind = "once"
     description = "Once, as soon as possible"
-    summary = "@once"
+
+    @property
+    def summary(self) -> str:
+        return "@once"
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
@@ -67,8 +73,11 @@ class ContinuousTimetable(_Trivial):
 
     kind = "continuous"
     description = "As often as possible, one run at a time"
-    summary = "@continuous"
     active_runs_limit: ClassVar[int | None] = 1
+
+    @property
+    def summary(self) -> str:
+        return "@continuous"
 
     def next_dagrun_info(
         self, *, last_automated_data_interval: DataInterval | None, restriction: TimeRestriction
