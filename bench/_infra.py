@@ -258,6 +258,8 @@ class LoomSite:
     logs: Path
     env: dict[str, str]
     """The environment of a ``loom`` subprocess (:func:`loom_environ`)."""
+    engine: sa.Engine
+    """The database's engine (a benchmark's statement counter listens on it)."""
     sessions: sessionmaker[Session]
 
 
@@ -284,7 +286,7 @@ def loom_site(
         try:
             sessions = make_session_factory(engine)
             parse_into(sessions, dags)
-            yield LoomSite(url, connection, tmp, dags, logs, env, sessions)
+            yield LoomSite(url, connection, tmp, dags, logs, env, engine, sessions)
         finally:
             engine.dispose()
 

@@ -21,17 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench._infra import (
-    emit,
-    loom_environ,
-    median,
-    parse_into,
-    percentile,
-    postgres_database,
-    temp_dir,
-    utcnow,
-    write_dag,
-)
+from bench._infra import emit, loom_site, median, percentile, utcnow
 
 PAIRS = 49
 DAG_SOURCE = f"""
@@ -189,33 +179,23 @@ def one_size(runs: int, ticks: int = 20) -> dict[str, Any]:
     """Quiet and busy tick times with ``runs`` running runs of 100 instances."""
     from engine.config import load_settings
     from engine.models import DagRun
-    from engine.models.session import create_db_engine, make_session_factory
     from engine.scheduling.scheduler import Scheduler
 
-    with postgres_database() as url, temp_dir("loom-bench-tick-") as tmp:
-        dags = tmp / "dags"
-        dags.mkdir()
-        write_dag(dags, "bench_tick", DAG_SOURCE)
-        settings = load_settings(environ=loom_environ(database_url=url, dags_folder=dags,
-                                                      home=tmp))  # fmt: skip
-        engine = create_db_engine(url)
-        try:
-            sessions = make_session_factory(engine)
-            parse_into(sessions, dags)
-            instances, now = _populate(sessions, runs)
-            with sessions() as session:
-                run_pks = list(session.scalars(sa.select(DagRun.id).order_by(DagRun.id)))
-            executor = RecordingExecutor()
-            scheduler = Scheduler(session_factory=sessions, executor=executor,
-                                  settings=settings, parse_dags=False)  # fmt: skip
-            for _ in range(2):  # warm-up: connections, caches, what populating changed
-                scheduler.tick(now)
-            counter = StatementCounter(engine)
-            quiet = _timed(scheduler, now, ticks, counter)
-            busy = _timed(scheduler, now, ticks, counter,
-                          lambda tick: _finish_some(sessions, run_pks, tick, now))  # fmt: skip
-        finally:
-            engine.dispose()
+    with loom_site("loom-bench-tick-", {"bench_tick": DAG_SOURCE}) as site:
+        settings = load_settings(environ=site.env)
+        sessions = site.sessions
+        instances, now = _populate(sessions, runs)
+        with sessions() as session:
+            run_pks = list(session.scalars(sa.select(DagRun.id).order_by(DagRun.id)))
+        executor = RecordingExecutor()
+        scheduler = Scheduler(session_factory=sessions, executor=executor,
+                              settings=settings, parse_dags=False)  # fmt: skip
+        for _ in range(2):  # warm-up: connections, caches, what populating changed
+            scheduler.tick(now)
+        counter = StatementCounter(site.engine)
+        quiet = _timed(scheduler, now, ticks, counter)
+        busy = _timed(scheduler, now, ticks, counter,
+                      lambda tick: _finish_some(sessions, run_pks, tick, now))  # fmt: skip
     return emit(
         {
             "benchmark": "scheduler_tick",

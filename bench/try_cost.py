@@ -38,15 +38,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench._infra import (
-    emit,
-    loom_environ,
-    parse_into,
-    postgres_database,
-    temp_dir,
-    utcnow,
-    write_dag,
-)
+from bench._infra import emit, loom_site, temp_dir, utcnow
 from bench.loom_runs import CHAIN_DAG, FAN_OUT_DAG, MAPPED_FAN_OUT_DAG
 from bench.repeat import spread
 
@@ -145,35 +137,26 @@ class Try:
 def run_tries(source: str, dag_id: str, *, fast_follow: bool = True) -> list[Try]:
     """Trigger ``dag_id`` once and run every try in this process; each try's cost."""
     from engine.config import load_settings
-    from engine.models.session import create_db_engine, make_session_factory
     from engine.scheduling.scheduler import Scheduler
     from engine.services.runs import trigger_dag
     from workers.context import RunnerContext, RunnerSettings
 
-    with postgres_database() as url, temp_dir("loom-bench-try-") as tmp:
-        dags = tmp / "dags"
-        dags.mkdir()
-        write_dag(dags, dag_id, source)
-        settings = load_settings(environ=loom_environ(database_url=url, dags_folder=dags, home=tmp))
-        engine = create_db_engine(url)
-        try:
-            sessions = make_session_factory(engine)
-            parse_into(sessions, dags)
-            counter = Counter(engine)
-            executor = RecordingExecutor()
-            scheduler = Scheduler(
-                session_factory=sessions, executor=executor, settings=settings, parse_dags=False
-            )
-            ctx = RunnerContext(
-                session_factory=sessions,
-                executor=executor if fast_follow else None,
-                settings=RunnerSettings.from_settings(settings),
-            )
-            with sessions.begin() as session:
-                trigger_dag(session=session, dag_id=dag_id, now=utcnow())
-            return _drain(executor, lambda: scheduler.tick(utcnow()), counter, ctx)
-        finally:
-            engine.dispose()
+    with loom_site("loom-bench-try-", {dag_id: source}) as site:
+        settings = load_settings(environ=site.env)
+        sessions = site.sessions
+        counter = Counter(site.engine)
+        executor = RecordingExecutor()
+        scheduler = Scheduler(
+            session_factory=sessions, executor=executor, settings=settings, parse_dags=False
+        )
+        ctx = RunnerContext(
+            session_factory=sessions,
+            executor=executor if fast_follow else None,
+            settings=RunnerSettings.from_settings(settings),
+        )
+        with sessions.begin() as session:
+            trigger_dag(session=session, dag_id=dag_id, now=utcnow())
+        return _drain(executor, lambda: scheduler.tick(utcnow()), counter, ctx)
 
 
 def _drain(

@@ -231,7 +231,8 @@ class BaseOperator(DependencyMixin, SetupTeardownMixin, SerializedSettingValues)
         )
 
     def serialize_fields(self) -> dict[str, Any]:
-        """Operator-specific fields shown in the UI and API (JSON-safe by serialization)."""
+        """Operator-specific fields shown in the UI and API (JSON-safe by serialization):
+        here the template fields; a subclass adds its other settings to ``super()``'s."""
         return {name: getattr(self, name) for name in self.template_fields}
 
     def __repr__(self) -> str:

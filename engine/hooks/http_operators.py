@@ -213,7 +213,6 @@ class HttpSensor(BaseSensorOperator):
     def serialize_fields(self) -> dict[str, Any]:
         return {
             **super().serialize_fields(),
-            **{name: getattr(self, name) for name in self.template_fields},
             "method": self.method,
             "response_error_codes_allowlist": self.response_error_codes_allowlist,
             "response_check": optional_name(self.response_check),

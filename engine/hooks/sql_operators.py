@@ -150,9 +150,6 @@ class SqlSensor(BaseSensorOperator):
     def serialize_fields(self) -> dict[str, Any]:
         return {
             **super().serialize_fields(),
-            "conn_id": self.conn_id,
-            "sql": self.sql,
-            "parameters": self.parameters,
             "success": optional_name(self.success),
             "failure": optional_name(self.failure),
             "selector": optional_name(self.selector),

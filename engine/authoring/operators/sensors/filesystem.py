@@ -59,8 +59,4 @@ class FileSensor(BaseSensorOperator):
         return None
 
     def serialize_fields(self) -> dict[str, Any]:
-        return {
-            **super().serialize_fields(),
-            "filepath": self.filepath,
-            "recursive": self.recursive,
-        }
+        return {**super().serialize_fields(), "recursive": self.recursive}
