@@ -10,7 +10,8 @@ from engine.cli.common import loom_context
 from engine.errors import NotFoundError
 from engine.execution.remotelogs import RemoteLogStore, remote_logs_from
 from engine.models import TaskInstance
-from engine.services.taskinstances import clear_task_instances, get_task_instance, log_chunk
+from engine.services.taskchanges import clear_task_instances
+from engine.services.taskinstances import get_task_instance, log_chunk
 from engine.timeutil import utcnow
 
 FOLLOW_POLL_SECONDS = 1.0

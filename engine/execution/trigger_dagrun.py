@@ -149,7 +149,7 @@ class TriggerDagRunOperator(BaseOperator):
                 "(reset_dag_run=True clears it and runs it again)"
             )
         from engine.execution.metadata import metadata_session
-        from engine.services.taskinstances import clear_task_instances
+        from engine.services.taskchanges import clear_task_instances
         from engine.timeutil import utcnow
 
         with metadata_session(write=True) as session:

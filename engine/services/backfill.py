@@ -28,7 +28,7 @@ from engine.models import Backfill, Dag, DagRun, DagRunType, ReprocessBehavior
 from engine.models.transitions import set_run_state
 from engine.services.dagversions import latest_dag_version
 from engine.services.runs import create_dag_run, make_run_id
-from engine.services.taskinstances import clear_task_instances
+from engine.services.taskchanges import clear_task_instances
 from engine.state import RUN_FINISHED, DagRunState
 from engine.timeutil import ensure_aware, plain_utc
 

@@ -37,7 +37,7 @@ from engine.models import (
     TaskInstance,
 )
 from engine.services.pagination import Page, order_columns, paginate, within_dags
-from engine.services.taskinstances import clear_task_instances
+from engine.services.taskchanges import clear_task_instances
 from engine.state import FINISHED
 from engine.trykey import try_key
 
@@ -185,7 +185,7 @@ def replay_dead_letter(*, session: Session, id: int, now: datetime, by: str) -> 
 
     The task instance and its downstream task instances (which its failure marked
     ``upstream_failed``) are cleared by
-    :func:`engine.services.taskinstances.clear_task_instances`: back to ``none`` with
+    :func:`engine.services.taskchanges.clear_task_instances`: back to ``none`` with
     ``max_tries`` grown by ``retries + 1`` beyond the current try, and the dag run back
     to ``queued``.
     ConflictError when the dead letter is resolved already or its task instance is not

@@ -3,7 +3,7 @@
 Clearing with downstream in Airflow follows every ExternalTaskMarker among the cleared
 tasks into the DAG it names, and clears that task with its own downstream there, marker
 after marker. This module answers the lookup half (which run, which task, how deep it
-may go); :func:`engine.services.taskinstances.clear_task_instances` does the clearing.
+may go); :func:`engine.services.taskchanges.clear_task_instances` does the clearing.
 
 The marker's ``logical_date`` is a template. The webserver never runs DAG code, so it is
 rendered here in Jinja's sandbox with the run's dates only (Airflow's usual template

@@ -1,6 +1,6 @@
 """Dag runs: trigger, get, list, mark and delete one; what the scheduler and every edge
-(CLI, API, UI) call. Task instances of a run (clearing them too) are
-:mod:`engine.services.taskinstances`.
+(CLI, API, UI) call. Task instances of a run are :mod:`engine.services.taskinstances`
+(clearing and marking them: :mod:`engine.services.taskchanges`).
 
 Every function takes ``session`` keyword-only and never commits; the caller owns the
 transaction. Run ids read ``<run type>__<logical date, ISO 8601>`` unless given, and are

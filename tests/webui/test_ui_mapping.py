@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 
 from engine.models import TaskInstance, migrate
 from engine.services.runs import trigger_dag
-from engine.services.taskinstances import mark_task_instance
+from engine.services.taskchanges import mark_task_instance
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 from tests.support.database import database_sessions

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from engine.execution.remotelogs import RemoteLogs, S3LogStore
 from engine.models import DeadLetter, OutboxMessage, TaskInstance
 from engine.scheduling import Limits, promote_reschedules, queue_ready, waiting_instances
-from engine.services.taskinstances import clear_task_instance
+from engine.services.taskchanges import clear_task_instance
 from tests.support.aws import LOG_BUCKET
 from tests.workers.conftest import (
     TI,

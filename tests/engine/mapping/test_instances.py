@@ -13,13 +13,8 @@ import sqlalchemy as sa
 from engine.errors import InvalidInputError, NotFoundError
 from engine.models import TaskInstance
 from engine.services.runs import get_run
-from engine.services.taskinstances import (
-    clear_task_instance,
-    get_task_instance,
-    mapped_instances,
-    mark_task_instance,
-    task_states,
-)
+from engine.services.taskchanges import clear_task_instance, mark_task_instance
+from engine.services.taskinstances import get_task_instance, mapped_instances, task_states
 from engine.state import DagRunState
 from engine.timeutil import utcnow
 from tests.support.cli import loom

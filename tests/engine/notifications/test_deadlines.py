@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from engine.models import OutboxKind, OutboxMessage
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import trigger_dag
-from engine.services.taskinstances import clear_task_instances
+from engine.services.taskchanges import clear_task_instances
 from tests.engine.notifications.conftest import Sessions
 from tests.engine.scheduling.conftest import START, TI, load, work, write_dag
 from tests.support.executors import RecordingExecutor

@@ -13,7 +13,7 @@ from engine.delivery.notifications import build_notifier
 from engine.models import DeliveryStatus
 from engine.parser import ParseOptions, refresh_dags
 from engine.services.runs import trigger_dag
-from engine.services.taskinstances import mark_task_instance
+from engine.services.taskchanges import mark_task_instance
 from engine.state import TaskInstanceState
 from engine.timeutil import utcnow
 from tests.engine.notifications.conftest import (

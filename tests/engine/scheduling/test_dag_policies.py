@@ -15,7 +15,7 @@ from engine.executors.base import TaskJob
 from engine.models import AuditLog, Dag, DagRun, OutboxKind, OutboxMessage
 from engine.scheduling.runend import AUTO_PAUSE_ACTION
 from engine.scheduling.scheduler import Scheduler
-from engine.services.taskinstances import clear_task_instances
+from engine.services.taskchanges import clear_task_instances
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, TI, Rig
 from tests.support.executors import RecordingExecutor

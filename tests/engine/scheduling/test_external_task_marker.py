@@ -10,7 +10,7 @@ import pytest
 from engine import DAG, ExternalTaskMarker
 from engine.authoring.validation import validate_dag
 from engine.errors import ConflictError
-from engine.services.taskinstances import clear_task_instance
+from engine.services.taskchanges import clear_task_instance
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, TI, Rig
 

@@ -16,7 +16,7 @@ from engine.models.changes import DagRunChange
 from engine.scheduling import scheduler as scheduler_module
 from engine.scheduling.scheduler import Scheduler
 from engine.services.runs import mark_run
-from engine.services.taskinstances import clear_task_instances, mark_task_instance
+from engine.services.taskchanges import clear_task_instances, mark_task_instance
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, TI, Rig, chain_dag
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from engine.scheduling.scheduler import Scheduler
-from engine.services.taskinstances import clear_task_instance
+from engine.services.taskchanges import clear_task_instance
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, TI, Rig
 

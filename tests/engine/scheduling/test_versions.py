@@ -15,7 +15,7 @@ from engine.models import DagRun, DagVersion
 from engine.scheduling.scheduler import Scheduler
 from engine.services.dagversions import list_versions
 from engine.services.runs import trigger_dag
-from engine.services.taskinstances import clear_task_instances
+from engine.services.taskchanges import clear_task_instances
 from engine.state import DagRunState
 from tests.engine.scheduling.conftest import START, TI, chain_dag, load, runs, states, work
 from tests.support.executors import RecordingExecutor

@@ -21,7 +21,8 @@ from engine.services.runs import (
     run_query,
     trigger_dag,
 )
-from engine.services.taskinstances import clear_task_instances, task_ids_in
+from engine.services.taskchanges import clear_task_instances
+from engine.services.taskinstances import task_ids_in
 from engine.state import DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
 from webui import db

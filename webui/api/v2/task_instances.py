@@ -24,15 +24,14 @@ from engine.services.dagversions import load_run_dag
 from engine.services.notes import set_task_instance_note
 from engine.services.pagination import Page, paginate
 from engine.services.runs import get_run
+from engine.services.taskchanges import clear_task_instances, mark_task_instance
 from engine.services.taskinstances import (
     TASK_INSTANCE_ORDER,
     attempts_of,
-    clear_task_instances,
     dag_order_clauses,
     get_task_instance,
     log_chunk,
     mapped_instance_query,
-    mark_task_instance,
     task_instance_list_query,
     with_runs,
 )

@@ -33,15 +33,12 @@ from engine.services.brokenfiles import broken_dag
 from engine.services.crosslinks import RunLink, links_of, triggering_instance
 from engine.services.runs import mark_run
 from engine.services.runwait import RunWait, run_wait
-from engine.services.taskinstances import (
-    LogChunk,
-    attempts_of,
+from engine.services.taskchanges import (
     clear_task_instance,
     clear_task_instances,
-    get_task_instance,
-    log_chunk,
     mark_task_instance,
 )
+from engine.services.taskinstances import LogChunk, attempts_of, get_task_instance, log_chunk
 from engine.services.xcoms import xcoms_of
 from engine.state import FINISHED, DagRunState, TaskInstanceState
 from engine.timeutil import utcnow
