@@ -92,6 +92,29 @@ def _one(pool: Pool) -> dict[str, Any]:
     return _pool(usage(session=db.session(), pools=[pool])[0])
 
 
+def _write_pool(entity: dict[str, Any], names: set[str], create: bool) -> Pool:
+    """Create the pool ``entity`` describes, or change its fields ``names``; flushed, not
+    committed (the create route's body, or one of a bulk request's entities)."""
+    session = db.session()
+    if create:
+        return create_pool(
+            session=session,
+            name=entity["name"],
+            slots=entity["slots"],
+            description=entity["description"],
+        )
+    return update_pool(
+        session=session,
+        pool=require_pool(session=session, name=entity["name"]),
+        slots=entity["slots"] if "slots" in names else None,
+        description=entity["description"] if "description" in names else None,
+    )
+
+
+def _delete_pool(name: str) -> None:
+    delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=name))
+
+
 @pools.listing("", "pools", PoolSchema, query=V2PageArgs)
 def list_pools(args: dict[str, Any]) -> Any:
     """List pools with the slots in use."""
@@ -103,12 +126,7 @@ def list_pools(args: dict[str, Any]) -> Any:
 @pools.operation("POST", "", Action.CREATE, body=PoolBodySchema, status=201, returns=PoolSchema)
 def create(body: dict[str, Any]) -> Any:
     """Create a pool (deferred task instances: Loom has none, ``include_deferred`` is moot)."""
-    pool = create_pool(
-        session=db.session(),
-        name=body["name"],
-        slots=body["slots"],
-        description=body["description"],
-    )
+    pool = _write_pool(body, set(), create=True)
     db.commit()
     return _one(pool)
 
@@ -139,30 +157,8 @@ def patch_pool(args: dict[str, Any], body: dict[str, Any], pool_name: str) -> An
 @pools.operation("DELETE", "/<pool_name>", Action.DELETE, status=204)
 def delete(pool_name: str) -> None:
     """Delete a pool (``default_pool`` cannot be deleted)."""
-    delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=pool_name))
+    _delete_pool(pool_name)
     db.commit()
-
-
-def _write_pool(entity: dict[str, Any], names: set[str], create: bool) -> None:
-    session = db.session()
-    if create:
-        create_pool(
-            session=session,
-            name=entity["name"],
-            slots=entity["slots"],
-            description=entity["description"],
-        )
-        return
-    update_pool(
-        session=session,
-        pool=require_pool(session=session, name=entity["name"]),
-        slots=entity["slots"] if "slots" in names else None,
-        description=entity["description"] if "description" in names else None,
-    )
-
-
-def _delete_pool(name: str) -> None:
-    delete_pool(session=db.session(), pool=require_pool(session=db.session(), name=name))
 
 
 POOLS = Kind(

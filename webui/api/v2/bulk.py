@@ -65,7 +65,8 @@ class BulkResponseSchema(ma.Schema):
 @dataclass(frozen=True)
 class Kind:
     """How bulk actions reach one resource's objects (``fields``: what ``update_mask`` may
-    name; ``write(entity, fields, create)``: create, or change ``fields`` of, one)."""
+    name; ``write(entity, fields, create)``: create, or change ``fields`` of, one; what it
+    returns is not used)."""
 
     resource: Resource
     noun: str
@@ -73,7 +74,7 @@ class Kind:
     schema: type[ma.Schema]
     fields: tuple[str, ...]
     exists: Callable[[str], bool]
-    write: Callable[[dict[str, Any], set[str], bool], None]
+    write: Callable[[dict[str, Any], set[str], bool], object]
     delete: Callable[[str], None]
 
 

@@ -4,10 +4,8 @@ guard is the service's (:mod:`engine.security.admins`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from engine.models import Role
 from engine.security.roles import (
     ALL_PERMISSIONS,
     ROLE_ORDER,
@@ -38,8 +36,15 @@ def _pairs(permissions: list[dict[str, str]] | None) -> list[tuple[str, str]] | 
     return [(p["action"], p["resource"]) for p in permissions]
 
 
-def new_role(body: Mapping[str, Any]) -> Role:
-    """The role a create body describes; committed."""
+@blp.listing("", "roles", RoleSchema, query=V2PageArgs)
+def list_roles(args: dict[str, Any]) -> Any:
+    """List roles with their permissions and DAG tags (ordered by name by default)."""
+    return page("roles", role_query(), args, ROLE_ORDER, "name")
+
+
+@blp.operation("POST", "", Action.CREATE, body=RoleCreateSchema, status=201, returns=RoleSchema)
+def create(body: dict[str, Any]) -> Any:
+    """Create a custom role: permissions, optionally limited to DAGs with some tags."""
     role = create_role(
         session=db.session(),
         name=body["name"],
@@ -51,8 +56,15 @@ def new_role(body: Mapping[str, Any]) -> Role:
     return role
 
 
-def changed_role(role_name: str, body: Mapping[str, Any]) -> Role:
-    """Role ``role_name`` with what a patch body changes; committed."""
+@blp.operation("GET", "/<role_name>", Action.READ, returns=RoleSchema)
+def get_role(role_name: str) -> Any:
+    """Get one role."""
+    return require_role(session=db.session(), name=role_name)
+
+
+@blp.operation("PATCH", "/<role_name>", Action.EDIT, body=RolePatchSchema, returns=RoleSchema)
+def patch_role(body: dict[str, Any], role_name: str) -> Any:
+    """Change a role (a builtin role's permissions are fixed; its DAG tags are not)."""
     role = require_role(session=db.session(), name=role_name)
     update_role(
         session=db.session(),
@@ -65,49 +77,15 @@ def changed_role(role_name: str, body: Mapping[str, Any]) -> Role:
     return role
 
 
-def removed_role(role_name: str) -> None:
-    """Delete the custom role ``role_name``; committed."""
-    delete_role(session=db.session(), role=require_role(session=db.session(), name=role_name))
-    db.commit()
-
-
-def catalogue() -> list[dict[str, str]]:
-    """Every permission (every action on every resource), in order."""
-    return [{"action": a.value, "resource": r.value} for a, r in sorted(ALL_PERMISSIONS)]
-
-
-@blp.listing("", "roles", RoleSchema, query=V2PageArgs)
-def list_roles(args: dict[str, Any]) -> Any:
-    """List roles with their permissions and DAG tags (ordered by name by default)."""
-    return page("roles", role_query(), args, ROLE_ORDER, "name")
-
-
-@blp.operation("POST", "", Action.CREATE, body=RoleCreateSchema, status=201, returns=RoleSchema)
-def create(body: dict[str, Any]) -> Any:
-    """Create a custom role: permissions, optionally limited to DAGs with some tags."""
-    return new_role(body)
-
-
-@blp.operation("GET", "/<role_name>", Action.READ, returns=RoleSchema)
-def get_role(role_name: str) -> Any:
-    """Get one role."""
-    return require_role(session=db.session(), name=role_name)
-
-
-@blp.operation("PATCH", "/<role_name>", Action.EDIT, body=RolePatchSchema, returns=RoleSchema)
-def patch_role(body: dict[str, Any], role_name: str) -> Any:
-    """Change a role (a builtin role's permissions are fixed; its DAG tags are not)."""
-    return changed_role(role_name, body)
-
-
 @blp.operation("DELETE", "/<role_name>", Action.DELETE, status=204)
 def delete(role_name: str) -> None:
     """Delete a custom role."""
-    removed_role(role_name)
+    delete_role(session=db.session(), role=require_role(session=db.session(), name=role_name))
+    db.commit()
 
 
 @permissions.operation("GET", "", Action.READ, returns=collection("permissions", PermissionSchema))
 def list_permissions() -> Any:
     """Every permission of the catalogue (every action on every resource), not paged."""
-    every = catalogue()
+    every = [{"action": a.value, "resource": r.value} for a, r in sorted(ALL_PERMISSIONS)]
     return {"permissions": every, "total_entries": len(every)}

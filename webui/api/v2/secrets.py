@@ -73,6 +73,25 @@ def _text(value: Any) -> str:
     return text
 
 
+def _write_variable(entity: dict[str, Any], names: set[str], create: bool) -> StoredVariable:
+    """Create the variable ``entity`` describes, or change its fields ``names``; flushed,
+    not committed (a route's body, or one of a bulk request's entities)."""
+    session = db.session()
+    key = entity["key"]
+    row = None if create else variable_service.require_variable(session=session, key=key)
+    if "value" in names or row is None:
+        value = _text(entity["value"])
+    else:
+        value = variable_service.variable_value(crypter(), row)
+    return variable_service.set_variable(
+        session=session,
+        crypter=crypter(),
+        key=key,
+        value=value,
+        description=entity["description"] if "description" in names or create else None,
+    )
+
+
 @variables.listing("", "variables", VariableSchema, query=V2PageArgs)
 def list_variables(args: dict[str, Any]) -> Any:
     """List variables; values of sensitive keys are masked."""
@@ -87,16 +106,9 @@ def list_variables(args: dict[str, Any]) -> Any:
 def create_variable(body: dict[str, Any]) -> Any:
     """Create a variable (409 when the key exists)."""
     check_json(body, field="body")
-    session = db.session()
-    if variable_service.find_variable(session=session, key=body["key"]) is not None:
+    if variable_service.find_variable(session=db.session(), key=body["key"]) is not None:
         raise ConflictError(f"variable {body['key']!r} exists")
-    row = variable_service.set_variable(
-        session=session,
-        crypter=crypter(),
-        key=body["key"],
-        value=_text(body["value"]),
-        description=body["description"],
-    )
+    row = _write_variable(body, set(), create=True)
     db.commit()
     return shown_variable(row)
 
@@ -111,19 +123,7 @@ def get_variable(variable_key: str) -> Any:
 def patch_variable(args: dict[str, Any], body: dict[str, Any], variable_key: str) -> Any:
     """Change a variable's value and description (``update_mask``: only those named)."""
     mask = patched_fields(args, body, ("key", variable_key), ("value", "description"))
-    session = db.session()
-    row = variable_service.require_variable(session=session, key=variable_key)
-    value = _text(body["value"]) if "value" in mask else None
-    if value is None:
-        value = variable_service.variable_value(crypter(), row)
-    description = body["description"] if "description" in mask else None
-    row = variable_service.set_variable(
-        session=session,
-        crypter=crypter(),
-        key=variable_key,
-        value=value,
-        description=description,
-    )
+    row = _write_variable(body, mask, create=False)
     db.commit()
     return shown_variable(row)
 
@@ -147,6 +147,26 @@ CONNECTION_FIELDS = (
 )
 
 
+def _write_connection(entity: dict[str, Any], names: set[str], create: bool) -> StoredConnection:
+    """Create the connection ``entity`` describes (ConflictError when its id exists), or
+    change its fields ``names``; flushed, not committed."""
+    session = db.session()
+    conn_id = entity["connection_id"]
+    keys = crypter()
+    stored = None
+    if not create:
+        row = connection_service.require_connection(session=session, conn_id=conn_id)
+        stored = connection_service.as_connection(keys, row)
+    values = {
+        name: entity[name] if stored is None or name in names else getattr(stored, name)
+        for name in CONNECTION_FIELDS
+    }
+    conn = Connection(conn_id=conn_id, **values)
+    return connection_service.save_connection(
+        session=session, crypter=keys, conn=conn, replace=not create
+    )
+
+
 @connections.listing("", "connections", ConnectionSchema, query=V2PageArgs)
 def list_connections(args: dict[str, Any]) -> Any:
     """List connections (passwords and sensitive extra fields masked)."""
@@ -162,9 +182,7 @@ def list_connections(args: dict[str, Any]) -> Any:
 def create_connection(body: dict[str, Any]) -> Any:
     """Create a connection (409 when the id exists)."""
     check_json(body, field="body")
-    fields_ = {name: body[name] for name in CONNECTION_FIELDS}
-    conn = Connection(conn_id=body["connection_id"], **fields_)
-    row = connection_service.save_connection(session=db.session(), crypter=crypter(), conn=conn)
+    row = _write_connection(body, set(), create=True)
     db.commit()
     return shown_connection(row)
 
@@ -191,16 +209,7 @@ def get_connection(connection_id: str) -> Any:
 def patch_connection(args: dict[str, Any], body: dict[str, Any], connection_id: str) -> Any:
     """Change a connection: the fields ``update_mask`` names, or all of them."""
     mask = patched_fields(args, body, ("connection_id", connection_id), CONNECTION_FIELDS)
-    session = db.session()
-    row = connection_service.require_connection(session=session, conn_id=connection_id)
-    stored = connection_service.as_connection(crypter(), row)
-    fields_ = {
-        name: body[name] if name in mask else getattr(stored, name) for name in CONNECTION_FIELDS
-    }
-    conn = Connection(conn_id=connection_id, **fields_)
-    row = connection_service.save_connection(
-        session=session, crypter=crypter(), conn=conn, replace=True
-    )
+    row = _write_connection(body, mask, create=False)
     db.commit()
     return shown_connection(row)
 
@@ -210,23 +219,6 @@ def delete_connection(connection_id: str) -> None:
     """Delete a connection."""
     connection_service.delete_connection(session=db.session(), conn_id=connection_id)
     db.commit()
-
-
-def _write_variable(entity: dict[str, Any], names: set[str], create: bool) -> None:
-    session = db.session()
-    key = entity["key"]
-    row = None if create else variable_service.require_variable(session=session, key=key)
-    if "value" in names or row is None:
-        value = _text(entity["value"])
-    else:
-        value = variable_service.variable_value(crypter(), row)
-    variable_service.set_variable(
-        session=session,
-        crypter=crypter(),
-        key=key,
-        value=value,
-        description=entity["description"] if "description" in names or create else None,
-    )
 
 
 VARIABLES = Kind(
@@ -246,22 +238,6 @@ def bulk_variables(body: dict[str, Any]) -> Any:
     """Create, update and delete variables in one request (``create`` and ``delete``
     actions also need those permissions)."""
     return run_bulk(VARIABLES, body)
-
-
-def _write_connection(entity: dict[str, Any], names: set[str], create: bool) -> None:
-    session = db.session()
-    conn_id = entity["connection_id"]
-    keys = crypter()
-    stored = None
-    if not create:
-        row = connection_service.require_connection(session=session, conn_id=conn_id)
-        stored = connection_service.as_connection(keys, row)
-    values = {
-        name: entity[name] if stored is None or name in names else getattr(stored, name)
-        for name in CONNECTION_FIELDS
-    }
-    conn = Connection(conn_id=conn_id, **values)
-    connection_service.save_connection(session=session, crypter=keys, conn=conn, replace=not create)
 
 
 CONNECTIONS = Kind(

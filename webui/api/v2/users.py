@@ -32,20 +32,6 @@ from webui.api.v2.common import V2PageArgs, page, v2_blueprint
 blp = v2_blueprint("users", "/users", "User (Loom)", Resource.USERS)
 
 
-def new_user(body: Mapping[str, Any]) -> User:
-    """The user a create body describes; committed."""
-    user = create_user(
-        session=db.session(),
-        username=body["username"],
-        password=body["password"],
-        role_names=body["roles"],
-        email=body["email"],
-        full_name=body["full_name"],
-    )
-    db.commit()
-    return user
-
-
 def changed_user(username: str, changes: UserChanges) -> User:
     """User ``username`` with ``changes``, made by the signed-in user; committed."""
     user = require_user(session=db.session(), username=username)
@@ -65,13 +51,6 @@ def user_changes(body: Mapping[str, Any]) -> UserChanges:
     )
 
 
-def removed_user(username: str) -> None:
-    """Delete user ``username`` as the signed-in user; committed."""
-    user = require_user(session=db.session(), username=username)
-    delete_user(session=db.session(), user=user, acting=g.loom_user)
-    db.commit()
-
-
 @blp.listing("", "users", UserSchema, query=V2PageArgs)
 def list_users(args: dict[str, Any]) -> Any:
     """List users with their roles (ordered by username by default)."""
@@ -81,7 +60,16 @@ def list_users(args: dict[str, Any]) -> Any:
 @blp.operation("POST", "", Action.CREATE, body=UserCreateSchema, status=201, returns=UserSchema)
 def create(body: dict[str, Any]) -> Any:
     """Create a user with one or more roles."""
-    return new_user(body)
+    user = create_user(
+        session=db.session(),
+        username=body["username"],
+        password=body["password"],
+        role_names=body["roles"],
+        email=body["email"],
+        full_name=body["full_name"],
+    )
+    db.commit()
+    return user
 
 
 @blp.operation("GET", "/<username>", Action.READ, returns=UserSchema)
@@ -105,4 +93,6 @@ def disable(username: str) -> Any:
 @blp.operation("DELETE", "/<username>", Action.DELETE, status=204)
 def delete(username: str) -> None:
     """Delete a user (audit entries keep their name)."""
-    removed_user(username)
+    user = require_user(session=db.session(), username=username)
+    delete_user(session=db.session(), user=user, acting=g.loom_user)
+    db.commit()
