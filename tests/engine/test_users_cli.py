@@ -10,7 +10,6 @@ from click.testing import CliRunner, Result
 from engine.cli import users_cmd
 from engine.cli.main import cli
 from engine.errors import InvalidInputError
-from engine.models import migrate
 from engine.models.session import create_db_engine, make_session_factory
 from engine.security.admins import LAST_ADMIN
 from engine.security.passwords import verify_password
@@ -20,10 +19,9 @@ cli.add_command(users_cmd.group)
 
 
 @pytest.fixture
-def url(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    migrate.upgrade_and_seed(sqlite_url)
-    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
-    return sqlite_url
+def url(seeded_sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("LOOM__DATABASE__URL", seeded_sqlite_url)
+    return seeded_sqlite_url
 
 
 def invoke(*args: str, stdin: str | None = None) -> Result:

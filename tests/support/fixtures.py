@@ -1,6 +1,7 @@
 """Fixtures every test package may use, registered from ``tests/conftest.py``: a database
 per backend (empty, or migrated and seeded, with sessions on it), a DAG folder, an
-executor that records what it is given.
+executor that records what it is given. A migrated database is a copy of one migrated
+once per test session (:mod:`tests.support.templates`).
 
 A package that needs more (a DAG folder with files in it) overrides the fixture in its
 own conftest and asks for this one under the same name.
@@ -17,6 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.models import migrate
 from tests.support.database import database_sessions
 from tests.support.executors import RecordingExecutor
+from tests.support.templates import TemplateDatabases
+
+SEEDED = "seeded"
+"""The template at Loom's newest schema with its seed rows (``loom db upgrade``)."""
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -26,11 +31,37 @@ def empty_db_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-@pytest.fixture
-def db_url(empty_db_url: str) -> str:
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateDatabases]:
+    """Databases prepared once per test session, copied for each test."""
+    databases = TemplateDatabases(tmp_path_factory.mktemp("templates"))
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest, templates: TemplateDatabases, tmp_path: Path
+) -> Iterator[str]:
     """A migrated, seeded database: a SQLite file, then a fresh PostgreSQL database."""
-    migrate.upgrade_and_seed(empty_db_url)
-    return empty_db_url
+    if request.param == "sqlite":
+        yield request.getfixturevalue("seeded_sqlite_url")
+        return
+    with templates.postgres(SEEDED, migrate.upgrade_and_seed) as url:
+        yield url
+
+
+@pytest.fixture
+def seeded_sqlite_url(templates: TemplateDatabases, tmp_path: Path) -> str:
+    """The test's own SQLite database file (``sqlite_url``'s), migrated and seeded."""
+    return templates.sqlite(SEEDED, migrate.upgrade_and_seed, tmp_path / "loom.db")
+
+
+@pytest.fixture
+def seeded_postgres_url(templates: TemplateDatabases) -> Iterator[str]:
+    """A fresh PostgreSQL database, migrated and seeded."""
+    with templates.postgres(SEEDED, migrate.upgrade_and_seed) as url:
+        yield url
 
 
 @pytest.fixture

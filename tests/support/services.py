@@ -60,16 +60,18 @@ def flushed_redis(url: str) -> Iterator[Redis]:
 
 
 @contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty PostgreSQL database (its URL), dropped afterwards."""
+def fresh_postgres_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (its URL), dropped afterwards: empty, or a copy of the
+    database named ``template`` (which nobody may be connected to meanwhile)."""
     require_service("postgres")
     import sqlalchemy as sa
 
     name = f"loom_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
         yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

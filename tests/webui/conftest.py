@@ -1,8 +1,8 @@
 """App, client and token fixtures for the API (after Flask's tutorial: ``app``, ``client``).
 
 The test world (see :mod:`tests.webui.world`) is built once into a SQLite template file;
-each test gets a copy, so tests may change anything. ``pg_app`` builds the same world in
-a fresh PostgreSQL database.
+each test gets a copy, so tests may change anything. ``pg_app`` gets a copy of the same
+world built once into a PostgreSQL template database.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.settings import make_settings
+from tests.support.templates import TemplateDatabases
 from tests.webui.world import PASSWORD, SECRET, USERNAMES, build_world
 from webui import create_app
 from webui.db import dispose
@@ -65,9 +66,11 @@ def app(template: Path, tmp_path: Path) -> Flask:
 
 
 @pytest.fixture
-def pg_app(postgres_url: str, tmp_path: Path) -> Flask:
-    world = build_world(postgres_url, tmp_path / "dags")
-    return app_for(postgres_url, tmp_path, world.dags_folder)
+def pg_app(template: Path, templates: TemplateDatabases, tmp_path: Path) -> Iterator[Flask]:
+    """The test world's app on a copy of its PostgreSQL template database."""
+    dags = template / "dags"
+    with templates.postgres("webui-world", lambda url: build_world(url, dags)) as url:
+        yield app_for(url, tmp_path, dags)
 
 
 @pytest.fixture

@@ -43,10 +43,9 @@ def test_webserver_refuses_to_start_without_a_secret_key(
 
 
 def test_roles_list_shows_builtin_roles_and_permissions(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    seeded_sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    migrate.upgrade_and_seed(sqlite_url)
-    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
+    monkeypatch.setenv("LOOM__DATABASE__URL", seeded_sqlite_url)
     result = CliRunner().invoke(cli, ["roles", "list", "--output", "json"])
     assert result.exit_code == 0, result.output
     roles = {row["name"]: row for row in json.loads(result.output)}

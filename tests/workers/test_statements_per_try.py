@@ -17,7 +17,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.models import migrate
 from engine.models.transitions import set_task_state
 from engine.state import TaskInstanceState
 from tests.support.database import database_sessions
@@ -34,9 +33,8 @@ MAX_COMMITS_PER_TRY = 2
 
 
 @pytest.fixture
-def sessions(postgres_url: str) -> Iterator[sessionmaker[Session]]:
-    migrate.upgrade_and_seed(postgres_url)
-    with database_sessions(postgres_url) as factory:
+def sessions(seeded_postgres_url: str) -> Iterator[sessionmaker[Session]]:
+    with database_sessions(seeded_postgres_url) as factory:
         yield factory
 
 

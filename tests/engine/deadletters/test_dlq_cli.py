@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 from engine.cli import dlq_cmd
 from engine.cli.main import cli
 from engine.delivery.relay import make_relay
-from engine.models import DeadLetter, DeadLetterState, DeliveryStatus, OutboxMessage, migrate
+from engine.models import DeadLetter, DeadLetterState, DeliveryStatus, OutboxMessage
 from engine.models.session import create_db_engine, make_session_factory
 
 from .conftest import NOW, RUN_ID, Broker, add_dead_letter
@@ -19,11 +19,10 @@ cli.add_command(dlq_cmd.group)
 
 
 @pytest.fixture
-def ids(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Two pending dead letters in the database the CLI uses."""
-    migrate.upgrade_and_seed(sqlite_url)
-    monkeypatch.setenv("LOOM__DATABASE__URL", sqlite_url)
-    engine = create_db_engine(sqlite_url)
+def ids(seeded_sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Two pending dead letters in the database the CLI uses (``sqlite_url``'s file)."""
+    monkeypatch.setenv("LOOM__DATABASE__URL", seeded_sqlite_url)
+    engine = create_db_engine(seeded_sqlite_url)
     try:
         with make_session_factory(engine).begin() as session:
             return [add_dead_letter(session).id, add_dead_letter(session, run_id="manual__2").id]

@@ -32,7 +32,7 @@ from engine.config import Settings
 from engine.delivery.notifications.events import Event, EventType
 from engine.delivery.notifications.routing import Route
 from engine.delivery.outbox import enqueue
-from engine.models import NotificationDelivery, OutboxKind, migrate
+from engine.models import NotificationDelivery, OutboxKind
 from tests.support.database import database_sessions
 from tests.support.network import free_port
 from tests.support.settings import make_settings
@@ -256,9 +256,14 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
+def postgres_url(seeded_postgres_url: str) -> str:
+    """This package's PostgreSQL database is migrated and seeded."""
+    return seeded_postgres_url
+
+
+@pytest.fixture
 def sessions(postgres_url: str) -> Iterator[Sessions]:
-    """A migrated, seeded PostgreSQL database."""
-    migrate.upgrade_and_seed(postgres_url)
+    """Sessions on the migrated, seeded PostgreSQL database."""
     with database_sessions(postgres_url) as factory:
         yield factory
 

@@ -12,6 +12,7 @@ from engine.models import migrate
 from engine.parser.options import ParseOptions
 from engine.parser.processor import FileParseResult, parse_files
 from tests.support.database import database_sessions
+from tests.support.templates import TemplateDatabases
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = "# <- reported here"
@@ -61,10 +62,9 @@ class CountingParser:
 
 
 @pytest.fixture
-def migrated_sqlite(sqlite_url: str) -> str:
-    """A SQLite file database at the newest schema."""
-    migrate.upgrade(sqlite_url)
-    return sqlite_url
+def migrated_sqlite(templates: TemplateDatabases, tmp_path: Path) -> str:
+    """The test's SQLite file database (``sqlite_url``'s) at the newest schema, unseeded."""
+    return templates.sqlite("upgraded", migrate.upgrade, tmp_path / "loom.db")
 
 
 def _sessions_at_head(url: str) -> Iterator[sessionmaker[Session]]:
@@ -74,9 +74,10 @@ def _sessions_at_head(url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def sessions(sqlite_url: str) -> Iterator[sessionmaker[Session]]:
+def sessions(migrated_sqlite: str) -> Iterator[sessionmaker[Session]]:
     """Sessions on a SQLite file database at the newest schema."""
-    yield from _sessions_at_head(sqlite_url)
+    with database_sessions(migrated_sqlite) as factory:
+        yield factory
 
 
 @pytest.fixture

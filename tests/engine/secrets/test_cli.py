@@ -10,17 +10,15 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from engine.models import migrate
 from tests.support.cli import loom, ok
 from tests.support.database import database_sessions
 
 
 @pytest.fixture
-def loom_db(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    migrate.upgrade(empty_db_url)
-    monkeypatch.setenv("LOOM__DATABASE__URL", empty_db_url)
+def loom_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("LOOM__DATABASE__URL", db_url)
     monkeypatch.setenv("LOOM__CORE__FERNET_KEY", Fernet.generate_key().decode())
-    return empty_db_url
+    return db_url
 
 
 def test_variables_round_trip(loom_db: str, tmp_path: Path) -> None:
