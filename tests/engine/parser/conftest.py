@@ -74,10 +74,9 @@ def _sessions_at_head(url: str) -> Iterator[sessionmaker[Session]]:
 
 
 @pytest.fixture
-def sessions(migrated_sqlite: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a SQLite file database at the newest schema."""
-    with database_sessions(migrated_sqlite) as factory:
-        yield factory
+def db_url(migrated_sqlite: str) -> str:
+    """This package's database (``sessions`` are on it): SQLite at the newest schema."""
+    return migrated_sqlite
 
 
 @pytest.fixture
