@@ -40,15 +40,10 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemplateData
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(
-    request: pytest.FixtureRequest, templates: TemplateDatabases, tmp_path: Path
-) -> Iterator[str]:
+def db_url(request: pytest.FixtureRequest) -> str:
     """A migrated, seeded database: a SQLite file, then a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("seeded_sqlite_url")
-        return
-    with templates.postgres(SEEDED, migrate.upgrade_and_seed) as url:
-        yield url
+    url: str = request.getfixturevalue(f"seeded_{request.param}_url")
+    return url
 
 
 @pytest.fixture
