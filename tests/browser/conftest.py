@@ -32,7 +32,7 @@ from tests.support.processes import (
     processes_under,
     wait_until,
 )
-from tests.support.services import IN_CI, require_service, rq_deployment
+from tests.support.services import IN_CI, redis_url, require_service, rq_deployment
 
 CHROMIUM = os.environ.get("LOOM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -45,7 +45,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('LOOM_TEST_REDIS_DB', '10')}"
+REDIS_URL = redis_url(int(os.environ.get("LOOM_TEST_REDIS_DB", "10")))
 """Database 10 unless ``LOOM_TEST_REDIS_DB`` names another (test runs side by side)."""
 SECRET = "browser-tests-secret-key-long-enough-for-hs256"
 PASSWORD = "a-long-browser-password"

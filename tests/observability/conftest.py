@@ -27,9 +27,9 @@ from tests.support.processes import (
     processes_under,
     wait_until,
 )
-from tests.support.services import IN_CI, require_service, rq_deployment
+from tests.support.services import IN_CI, redis_url, require_service, rq_deployment
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = redis_url(11)
 SECRET = "metrics-tests-secret-key-long-enough-for-hs256"
 PROMTOOL = os.environ.get("LOOM_PROMTOOL", "promtool")
 

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from engine.metrics.state import DatabaseState, QueueDepths, StateCollector
 from engine.timeutil import utcnow
 from tests.observability.conftest import value
+from tests.support.services import redis_url
 
 pytestmark = pytest.mark.redis
 
@@ -20,9 +21,7 @@ def test_an_unreachable_database_reads_as_zero_and_redis_still_reports() -> None
     )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        StateCollector(
-            [DatabaseState(closed, clock=utcnow), QueueDepths("redis://127.0.0.1:6379/11")]
-        )
+        StateCollector([DatabaseState(closed, clock=utcnow), QueueDepths(redis_url(11))])
     )
     exposition = generate_latest(registry).decode()
     assert value(exposition, "loom_state_read_ok", source="database") == 0

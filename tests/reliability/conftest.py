@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from redis import Redis
 
 from tests.support.processes import LOOM, Processes, loom_cli, rq_deployment_env, wait_until
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = redis_url(13)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

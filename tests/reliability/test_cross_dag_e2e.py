@@ -10,10 +10,11 @@ from __future__ import annotations
 import pytest
 
 from tests.reliability.conftest import Loom, loom_on_redis
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-loom = loom_on_redis("redis://127.0.0.1:6379/1")
+loom = loom_on_redis(redis_url(1))
 
 
 TARGET = """

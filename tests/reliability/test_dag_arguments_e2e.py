@@ -15,10 +15,11 @@ import pytest
 
 from tests.reliability.conftest import Loom, loom_on_redis
 from tests.support.processes import wait_until
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-loom = loom_on_redis("redis://127.0.0.1:6379/6", LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.3s")
+loom = loom_on_redis(redis_url(6), LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.3s")
 
 
 CALLBACK_DAG = """

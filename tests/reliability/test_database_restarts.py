@@ -20,10 +20,11 @@ from redis import Redis
 
 from tests.support.privatepg import PrivateCluster, private_postgres
 from tests.support.processes import Processes
+from tests.support.services import redis_url
 
 from .conftest import Db, Loom, migrated_env
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = redis_url(13)
 
 DAG = """
 import time

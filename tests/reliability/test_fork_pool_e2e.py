@@ -11,8 +11,9 @@ import pytest
 
 from tests.reliability.conftest import Loom
 from tests.support.processes import wait_until
+from tests.support.services import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_url(14)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -12,10 +12,11 @@ import itertools
 import pytest
 
 from tests.reliability.conftest import Loom, loom_on_redis
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
-loom = loom_on_redis("redis://127.0.0.1:6379/9")
+loom = loom_on_redis(redis_url(9))
 
 
 MAPPED_DAG = """

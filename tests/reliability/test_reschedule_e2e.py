@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import Loom, loom_on_redis
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
-loom = loom_on_redis("redis://127.0.0.1:6379/2")
+loom = loom_on_redis(redis_url(2))
 
 
 GATE = """

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.processes import LOOM, wait_until
+from tests.support.services import redis_url
 
 from .conftest import Loom
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
+REDIS_URL = redis_url(12)
 
 DAG = """
 from datetime import datetime, timedelta

@@ -12,6 +12,7 @@ import pytest
 
 from tests.engine.virtualenv.wheels import build_wheel
 from tests.reliability.conftest import Loom, loom_on_redis
+from tests.support.services import redis_url
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -49,7 +50,7 @@ with DAG("isolated_e2e", schedule=None, start_date=datetime(2026, 1, 1)):
     broken()
 """
 
-loom = loom_on_redis("redis://127.0.0.1:6379/14", LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s")
+loom = loom_on_redis(redis_url(14), LOOM__SCHEDULER__HEARTBEAT_INTERVAL="0.5s")
 
 
 def test_a_worker_runs_virtualenv_tasks_in_a_cached_environment(loom: Loom, tmp_path: Path) -> None:

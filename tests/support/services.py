@@ -21,7 +21,14 @@ from redis import Redis
 
 from tests.support.processes import rq_deployment_env
 
-SERVICE_PORTS = {"postgres": 5432, "redis": 6379, "rabbitmq": 5672}
+REDIS_PORT_ENV = "TEST_REDIS_PORT"
+"""Names a parallel worker's own Redis server to the processes its tests start (job
+modules build ``redis_url`` when a worker process imports them)."""
+SERVICE_PORTS = {
+    "postgres": 5432,
+    "redis": int(os.environ.get(REDIS_PORT_ENV, 6379)),
+    "rabbitmq": 5672,
+}
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -44,11 +51,24 @@ def require_service(name: str) -> None:
     pytest.skip(message)
 
 
+def redis_url(db: int) -> str:
+    """The URL of database ``db`` on this test process's Redis server: the shared one, or
+    in a parallel run a worker's own (``use_redis_port``)."""
+    return f"redis://127.0.0.1:{SERVICE_PORTS['redis']}/{db}"
+
+
+def use_redis_port(port: int) -> None:
+    """Point ``redis_url`` and the ``redis`` marker's check at the server on ``port``, in
+    this process and the processes it starts."""
+    SERVICE_PORTS["redis"] = port
+    os.environ[REDIS_PORT_ENV] = str(port)
+
+
 @contextmanager
 def flushed_redis(url: str) -> Iterator[Redis]:
     """A connection to the Redis database of ``url``, emptied before and after use.
 
-    Each test package uses a database number of its own, never the default 0.
+    Each test module uses a database number of its own, never the default 0.
     """
     connection = Redis.from_url(url)
     connection.flushdb()

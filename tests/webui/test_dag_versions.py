@@ -11,14 +11,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 from tests.webui.conftest import app_for, bearer
 from tests.webui.test_end_to_end import OnRQ, reparse, run_until_done
 from tests.webui.ui import page_as
 from tests.webui.world import PASSWORD, build_world
 
 pytestmark = pytest.mark.postgres
-REDIS_URL = "redis://127.0.0.1:6379/3"
+REDIS_URL = redis_url(3)
 ADDED = 'BashOperator(task_id="audit", bash_command="echo audit")'
 
 

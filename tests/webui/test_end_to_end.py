@@ -20,11 +20,11 @@ from engine.models.session import create_db_engine, make_session_factory
 from engine.parser import ParseOptions, refresh_dags
 from engine.scheduling.scheduler import Scheduler
 from engine.timeutil import utcnow
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import build_world
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_URL = redis_url(11)
 # The RQ executor on the tests' Redis database: the app's settings, the workers' environment.
 ON_RQ = {"executor": {"kind": "rq"}, "redis": {"url": REDIS_URL}}
 RQ_ENV = {"LOOM__EXECUTOR__KIND": "rq", "LOOM__REDIS__URL": REDIS_URL}

@@ -25,7 +25,7 @@ from engine.models.session import create_db_engine, make_session_factory
 from engine.security.throttle import EVERY_ADDRESS, lock_duration
 from tests.support.network import answers, free_port
 from tests.support.processes import LOOM, outside_environ, processes_under, wait_until
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 from tests.webui.conftest import app_for
 from tests.webui.ui import csrf_of
 from tests.webui.world import PASSWORD, SECRET, build_world
@@ -34,7 +34,7 @@ from webui import db
 LOGIN = "/auth/token"
 SIGNED_IN = 201
 """What a successful ``POST /auth/token`` answers."""
-REDIS_URL = "redis://127.0.0.1:6379/8"
+REDIS_URL = redis_url(8)
 FREE = LoginSettings().free_failures
 A, B, C = "203.0.113.1", "203.0.113.2", "203.0.113.3"
 """Client addresses (TEST-NET-3)."""

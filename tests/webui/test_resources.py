@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from engine.scheduling.heartbeats import record_scheduler_heartbeat
 from engine.timeutil import utcnow
+from tests.support.services import redis_url
 from tests.webui.conftest import app_for, bearer, login
 from tests.webui.world import PASSWORD, build_world
 from webui import db
@@ -207,9 +208,7 @@ def test_health_reports_every_component(postgres_url: str, tmp_path: Path) -> No
             **sections,
         )
 
-    app = on_rq(
-        "redis://127.0.0.1:6379/11", dlq={"amqp_url": "amqp://guest:guest@127.0.0.1:5672/%2F"}
-    )
+    app = on_rq(redis_url(11), dlq={"amqp_url": "amqp://guest:guest@127.0.0.1:5672/%2F"})
     client = app.test_client()
     body = client.get("/api/v2/monitor/health").get_json()
     assert {name: c["status"] for name, c in body.items()} == {

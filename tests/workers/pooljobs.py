@@ -11,7 +11,9 @@ import signal
 
 from redis import Redis
 
-POOL_REDIS_URL = "redis://127.0.0.1:6379/14"
+from tests.support.services import redis_url
+
+POOL_REDIS_URL = redis_url(14)
 """The Redis database of these tests, flushed around each."""
 
 RAN_KEY = "loom-test:pool-ran"

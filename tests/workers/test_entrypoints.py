@@ -19,12 +19,12 @@ from engine.executors import DEFAULT_JOB_FUNC
 from engine.executors.base import DAG_CALLBACK_FUNC, LOOM_ENTRY_POINTS
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records
 from tests.support.processes import LOOM, REPO
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 from workers.entrypoints import refusal
 
 pytestmark = pytest.mark.redis
 
-REDIS_URL = "redis://127.0.0.1:6379/7"
+REDIS_URL = redis_url(7)
 RECORD_JOB = "tests.engine.executors.jobs.record_in_file"
 LOOM_ONLY = LOOM_ENTRY_POINTS
 

@@ -10,10 +10,10 @@ from redis import Redis
 from rq import Queue
 
 from engine.executors import RQExecutor, TaskJob
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 from workers.rq_worker import WorkerOptions, parse_queues, run_worker
 
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = redis_url(5)
 """This module's Redis database, flushed around every test."""
 
 RAN_KEY = "loom-test:named-queues:ran"

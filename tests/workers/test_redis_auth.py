@@ -19,17 +19,19 @@ from engine.runtime.redisconn import connect
 from engine.services.health import HEALTHY, UNHEALTHY, check_redis
 from tests.engine.executors.jobs import RECORD_FILE_ENV, read_records
 from tests.support.processes import LOOM, REPO
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 
 pytestmark = pytest.mark.redis
 
-ADMIN_URL = "redis://127.0.0.1:6379/7"
+ADMIN_URL = redis_url(7)
+SERVER = ADMIN_URL.removeprefix("redis://")
+"""Host, port and database."""
 USER = "loomtest"
 PASSWORD = "s/e@c:ret"
 """Holds the characters a URL must percent-encode."""
-URL = f"redis://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:6379/7"
-WRONG_URL = f"redis://{USER}:{quote('wrong/pass', safe='')}@127.0.0.1:6379/7"
-SHOWN = f"redis://{USER}@127.0.0.1:6379/7"
+URL = f"redis://{USER}:{quote(PASSWORD, safe='')}@{SERVER}"
+WRONG_URL = f"redis://{USER}:{quote('wrong/pass', safe='')}@{SERVER}"
+SHOWN = f"redis://{USER}@{SERVER}"
 """How an error names the server: user, host, port and database, no password."""
 RECORD_JOB = "tests.engine.executors.jobs.record_in_file"
 
@@ -69,7 +71,7 @@ def test_config_show_masks_the_password(acl_user: str, tmp_path: Path) -> None:
     shown = _loom(tmp_path, "config", "show", url=acl_user)
 
     assert shown.returncode == 0, shown.stderr
-    assert f"redis.url = redis://{USER}:***@127.0.0.1:6379/7" in shown.stdout.splitlines()
+    assert f"redis.url = redis://{USER}:***@{SERVER}" in shown.stdout.splitlines()
     assert quote(PASSWORD, safe="") not in shown.stdout
 
 
@@ -89,9 +91,9 @@ def test_a_wrong_password_is_one_clear_error(acl_user: str, tmp_path: Path) -> N
 
 def test_an_unencoded_password_is_refused_without_showing_it() -> None:
     with pytest.raises(ConfigError) as refused:
-        connect(f"redis://{USER}:{PASSWORD}@127.0.0.1:6379/7")
+        connect(f"redis://{USER}:{PASSWORD}@{SERVER}")
     assert str(refused.value).startswith(
-        f"redis.url: redis://{USER}:***@127.0.0.1:6379/7 is not a Redis URL Loom can read"
+        f"redis.url: redis://{USER}:***@{SERVER} is not a Redis URL Loom can read"
     )
     assert "percent-encoded" in str(refused.value)
     assert "s/e" not in str(refused.value)

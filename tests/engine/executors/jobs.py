@@ -13,8 +13,9 @@ from pathlib import Path
 from redis import Redis
 
 from engine.executors import TaskJob, child_executor
+from tests.support.services import redis_url
 
-TEST_REDIS_URL = "redis://127.0.0.1:6379/15"
+TEST_REDIS_URL = redis_url(15)
 """The Redis database executor tests use, flushed around every test (never db 0)."""
 
 RAN_KEY = "loom-test:ran"

@@ -15,9 +15,9 @@ from engine.executors.base import DAG_CALLBACK_FUNC, CallbackJob
 from engine.executors.callbacks import ProcessCallbackTransport, RQCallbackTransport
 from tests.engine.executors.jobs import RECORD_FILE_ENV
 from tests.support.processes import wait_until
-from tests.support.services import flushed_redis
+from tests.support.services import flushed_redis, redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/6"
+REDIS_URL = redis_url(6)
 JOB = CallbackJob(request_id=7, dag_run_id=3, state="failed", reason="task_failure")
 
 

@@ -9,6 +9,7 @@ import pytest
 import engine.executors
 from engine.config import load_settings
 from engine.executors import LocalExecutor, RQExecutor, TaskJob, build_executor, worker_executor
+from tests.support.services import redis_url
 
 
 def test_queue_names_are_loom_dot_priority_class() -> None:
@@ -29,7 +30,7 @@ def test_build_executor_follows_executor_kind(tmp_path: Path) -> None:
         {
             "LOOM_HOME": str(tmp_path),
             "LOOM__EXECUTOR__KIND": "rq",
-            "LOOM__REDIS__URL": "redis://127.0.0.1:6379/15",
+            "LOOM__REDIS__URL": redis_url(15),
         }
     )
     executor = build_executor(rq, runner="tests.engine.executors.jobs.record_in_redis")
