@@ -43,7 +43,7 @@ def test_a_private_redis_serves_until_stopped(tmp_path: Path) -> None:
 
 def test_redis_url_follows_the_workers_own_server(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(services.SERVICE_PORTS, "redis", 6379)
-    monkeypatch.delenv(services.REDIS_PORT_ENV, raising=False)
+    monkeypatch.setenv(services.REDIS_PORT_ENV, "6379")  # undone after the test, as it must be
     assert services.redis_url(11) == "redis://127.0.0.1:6379/11"
     services.use_redis_port(16001)
     assert services.redis_url(11) == "redis://127.0.0.1:16001/11"
