@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from engine.cli.main import cli
 from engine.config import load_settings
 from engine.models import migrate
+from tests.support.network import free_port
 from tests.webui.world import SECRET
 from webui.serve import (
     SECRET_FILE,
@@ -68,14 +69,15 @@ def test_standalone_secret_key_is_generated_once_and_kept_private(tmp_path: Path
 
 
 def test_serve_in_thread_serves_the_api_until_stopped(tmp_path: Path) -> None:
+    port = free_port()
     settings = load_settings(
-        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__PORT": "18765"}, cwd=tmp_path
+        {"LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__PORT": str(port)}, cwd=tmp_path
     )
     migrate.upgrade_and_seed(settings.database.url)
     stop = threading.Event()
     thread = serve_in_thread(settings, stop)
     try:
-        with urllib.request.urlopen("http://127.0.0.1:18765/api/v2/version", timeout=5) as reply:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version", timeout=5) as reply:
             assert set(json.load(reply)) == {"version", "git_version"}
     finally:
         stop.set()
@@ -87,21 +89,21 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
     env = {**os.environ, "LOOM_HOME": str(tmp_path), "LOOM__WEBSERVER__SECRET_KEY": SECRET}
     loom = str(Path(sys.executable).parent / "loom")
     subprocess.run([loom, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [loom, "webserver", "--port", "18767", "--workers", "1", "--threads", "2"],
+        [loom, "webserver", "--port", str(port), "--workers", "1", "--threads", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
-        body = _poll("http://127.0.0.1:18767/api/v2/monitor/health", deadline=time.monotonic() + 30)
+        body = _poll(f"{base}/api/v2/monitor/health", deadline=time.monotonic() + 30)
         assert body["metadatabase"]["status"] == "healthy"
         # gunicorn believes X-Forwarded-Proto from 127.0.0.1 by default; Loom does not
         # without webserver.proxy_fix, so a client cannot pass for HTTPS.
-        forged = urllib.request.Request(
-            "http://127.0.0.1:18767/login", headers={"X-Forwarded-Proto": "https"}
-        )
+        forged = urllib.request.Request(f"{base}/login", headers={"X-Forwarded-Proto": "https"})
         with urllib.request.urlopen(forged, timeout=5) as reply:
             cookies = reply.headers.get_all("Set-Cookie")
             assert reply.headers["X-Frame-Options"] == "DENY"
@@ -109,12 +111,12 @@ def test_loom_webserver_serves_the_api_with_gunicorn(tmp_path: Path) -> None:
         assert not any("secure" in c.lower().split("; ") for c in cookies), cookies
         # gunicorn's default request line limit (4094) would answer this itself, in plain
         # text; raised, it passes the URI to the app, which gives the JSON error shape.
-        long_uri = "http://127.0.0.1:18767/api/v2/dags?dag_id_pattern=" + "x" * 6000
+        long_uri = f"{base}/api/v2/dags?dag_id_pattern=" + "x" * 6000
         with pytest.raises(urllib.error.HTTPError) as too_long:
             urllib.request.urlopen(long_uri, timeout=5)
         assert too_long.value.code == 414
         assert json.load(too_long.value)["code"] == 414
-        _two_requests_on_one_connection_are_counted("127.0.0.1", 18767)
+        _two_requests_on_one_connection_are_counted("127.0.0.1", port)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
