@@ -41,9 +41,9 @@ lint: $(DEV)
 typecheck: $(DEV)
 	$(BIN)/mypy
 
-# Two test processes: most tests wait on PostgreSQL, Redis or a child process about
-# half their time, so two halve the suite's time on two cores; more gained nothing there
-# (docs/development.md). TEST_WORKERS=0 runs in this process.
+# Two test processes: most tests wait on PostgreSQL, Redis or a child process about half
+# their time, so two cut the suite's time by a third on two cores (21 to 14 minutes);
+# three gained nothing (docs/development.md). TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= 2
 
 pytest: $(DEV) services
