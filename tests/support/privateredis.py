@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.support.network import free_port
+from tests.support.processes import wait_until
 
 START_TIMEOUT = 15.0
 
@@ -34,32 +34,29 @@ class PrivateRedis:
             )
         folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
+        log = folder / "redis.log"
         self._process = subprocess.Popen(
             [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
              "--appendonly", "no", "--dir", str(folder),
-             "--logfile", str(folder / "redis.log")],
+             "--logfile", str(log)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        self._wait_until_it_answers(folder / "redis.log")
-
-    def _wait_until_it_answers(self, log: Path) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        client = Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        what = f"redis-server on port {self.port} to answer (its log: {log})"
         try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except RedisConnectionError:
-                    if self._process.poll() is not None or time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError(
-                            f"redis-server on port {self.port} did not start; see {log}"
-                        ) from None
-                    time.sleep(0.02)
-        finally:
-            client.close()
+            wait_until(lambda: self._answers(log), START_TIMEOUT, interval=0.02, what=what)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _answers(self, log: Path) -> bool:
+        if self._process.poll() is not None:
+            raise RuntimeError(f"redis-server on port {self.port} did not start; see {log}")
+        with Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5) as client:
+            try:
+                return bool(client.ping())
+            except RedisConnectionError:
+                return False
 
     def stop(self) -> None:
         if self._process.poll() is None:
