@@ -50,6 +50,7 @@ REDIS_URL = redis_url(int(os.environ.get("LOOM_TEST_REDIS_DB", "10")))
 SECRET = "browser-tests-secret-key-long-enough-for-hs256"
 PASSWORD = "a-long-browser-password"
 USERS = {"admin": "Admin", "op": "Op", "user": "User", "viewer": "Viewer"}
+SIGN_INS_ALLOWED = "1000 per minute"
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 
 DAG_FILE = textwrap.dedent(
@@ -200,6 +201,9 @@ def loom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         LOOM__SCHEDULER__PARSE_INTERVAL="1s",
         LOOM__WEBSERVER__SECRET_KEY=SECRET,
         LOOM__CORE__FERNET_KEY=FERNET_KEY,  # variables and connections encrypted at rest
+        # every test signs in from 127.0.0.1, faster than the default 20 a minute allows;
+        # the limits themselves are tested in tests/webui/test_login_throttle.py
+        LOOM__LOGIN__CLIENT_LIMIT=SIGN_INS_ALLOWED,
         LOOM__WEBSERVER__PORT=str(port),
         LOOM__WEBSERVER__BASE_URL=f"http://127.0.0.1:{port}",
         LOOM_BROWSER_MARKER=str(root / "marker"),
