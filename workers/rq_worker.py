@@ -16,17 +16,20 @@ Either way a job runs only if it calls one of ``entry_points`` (:mod:`workers.en
 With ``concurrency`` above 1, :func:`run_workers` spawns that many processes, each
 running one worker, restarts one that dies (a worker killed by the kernel's OOM killer
 or by hand), forwards SIGTERM/SIGINT to them (first signal: finish the current job and
-exit; second: abort it) and waits for them.
+exit; second: abort it) and waits for them. A worker whose supervisor dies (``kill -9``)
+is sent SIGTERM by the kernel, so none is left taking jobs unsupervised.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -250,7 +253,7 @@ class _Supervisor:
 
     def _start_child(self, number: int) -> multiprocessing.process.BaseProcess:
         child = self._context.Process(
-            target=_child_main, args=(self._options,), name=f"loom-worker-{number}"
+            target=_child_main, args=(self._options, os.getpid()), name=f"loom-worker-{number}"
         )
         child.start()
         child.loom_started = time.monotonic()  # type: ignore[attr-defined]
@@ -277,12 +280,32 @@ class _Supervisor:
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _child_main(options: WorkerOptions) -> None:
+def _child_main(options: WorkerOptions, supervisor: int) -> None:
     """A supervised worker process: in its own process group, so that a Ctrl-C on the
-    terminal reaches only the supervisor, which forwards it once."""
+    terminal reaches only the supervisor, which forwards it once; stopped like that when
+    the supervisor dies."""
     os.setpgrp()
+    if not _stop_with_supervisor(supervisor):
+        return
     configure_logging(options.logging)
     run_worker(options)
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option: the signal the kernel sends a process when its parent dies."""
+
+
+def _stop_with_supervisor(supervisor: int) -> bool:
+    """Have the kernel send this process SIGTERM (finish the current job, then exit) when
+    ``supervisor`` dies; False when it has died already. A supervisor killed with SIGKILL
+    (the OOM killer, ``kill -9``) would otherwise leave its workers taking jobs with
+    nothing to restart, count or stop them. Linux only; elsewhere they live on."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
+    return os.getppid() == supervisor
 
 
 def parse_queues(values: Sequence[str]) -> tuple[str, ...]:

@@ -18,8 +18,10 @@ from redis import Redis
 from rq import Queue
 
 from engine.executors import RQExecutor, TaskJob
+from engine.runtime.proctree import descendants, kill_all
+from engine.scheduling.orphans import pid_alive
 from tests.engine.executors.jobs import RAN_KEY, TEST_REDIS_URL
-from tests.support.processes import kill_tree
+from tests.support.processes import kill_tree, wait_until
 from tests.support.services import flushed_redis
 from workers.rq_worker import LoomSimpleWorker, parse_queues
 
@@ -122,6 +124,34 @@ def test_a_running_worker_runs_delayed_jobs_when_due_and_stops_on_sigterm(
     finally:
         stderr = _stop(worker)
     assert worker.returncode == 0, stderr.decode()
+
+
+@pytest.mark.redis
+def test_supervised_workers_stop_cleanly_when_their_supervisor_is_killed(
+    redis_conn: Redis,
+) -> None:
+    """``kill -9`` of ``loom worker --concurrency 2`` (or the OOM killer) must not leave its
+    workers taking jobs with nothing to restart or stop them: they stop as on SIGTERM."""
+    supervisor = subprocess.Popen(
+        [*LOOM_WORKER, "--concurrency", "2"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    started: list[int] = []
+    try:
+        wait_until(lambda: len(redis_conn.smembers("rq:workers")) == 2, 60, what="2 workers")
+        started = descendants(supervisor.pid)
+        os.kill(supervisor.pid, signal.SIGKILL)
+        supervisor.wait(timeout=10)
+        wait_until(
+            lambda: not any(pid_alive(pid) for pid in started), 60, what="the workers to stop"
+        )
+        assert not redis_conn.smembers("rq:workers")  # each said goodbye to RQ: a clean stop
+    finally:
+        kill_tree(supervisor)
+        kill_all(started)
 
 
 PROMPT_EXIT_SECONDS = 15
