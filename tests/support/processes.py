@@ -38,11 +38,25 @@ def wait_until(
         time.sleep(interval)
 
 
-def kill_tree(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-    """Send ``sig`` to ``proc`` and every process it spawned (also in other process groups)."""
-    for pid in [*descendants(proc.pid), proc.pid]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``proc`` and every process it spawned (also in other process groups).
+
+    The tree is stopped (SIGSTOP) from the root down before any of it is killed: a
+    supervisor seeing its worker killed would start another, which a listing taken
+    before would miss and nothing would kill."""
+    stopped = [proc.pid]
+    _signal(proc.pid, signal.SIGSTOP)
+    while new := [pid for pid in descendants(proc.pid) if pid not in stopped]:
+        for pid in new:
+            _signal(pid, signal.SIGSTOP)
+        stopped.extend(new)
+    for pid in stopped:
+        _signal(pid, signal.SIGKILL)
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 @dataclass
