@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine.parser import ParseOptions, refresh_dags
+from tests.support.database import database_sessions
 from tests.support.settings import make_settings
-from tests.support.templates import TemplateDatabases
-from tests.webui.world import PASSWORD, SECRET, USERNAMES, build_world
+from tests.support.templates import TemplateDatabases, sqlite_url
+from tests.webui.world import PASSWORD, SECRET, T0, USERNAMES, build_world
 from webui import create_app
 from webui.db import dispose
 
@@ -29,6 +32,31 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("world")
     build_world(f"sqlite:///{root / 'template.db'}", root / "dags")
     return root
+
+
+def world_copy(template: Path, db_file: Path) -> str:
+    """The URL of ``db_file``, made now a copy of the SQLite world."""
+    shutil.copy(template / "template.db", db_file)
+    return sqlite_url(db_file)
+
+
+def world_dags_copy(template: Path, folder: Path, **files: str) -> Path:
+    """``folder``/dags, a copy of the world's DAG folder with ``files`` (name: source)
+    added; parse them with :func:`parse_new_files`."""
+    dags = folder / "dags"
+    shutil.copytree(template / "dags", dags)
+    for name, source in files.items():
+        (dags / name).write_text(source)
+    return dags
+
+
+def parse_new_files(url: str, dags: Path, now: datetime = T0) -> None:
+    """Parse ``dags`` into the database at ``url`` (the files it has not seen there: a
+    copied folder's are new); every file must import."""
+    options = ParseOptions(dags, timeout=60, parallelism=1)
+    with database_sessions(url) as sessions, sessions.begin() as session:
+        report = refresh_dags(session=session, options=options, now=now)
+        assert not report.import_errors, report.import_errors
 
 
 _APPS: list[Flask] = []
@@ -55,9 +83,8 @@ def _dispose_apps() -> Iterator[None]:
 def template_app(template: Path, tmp_path: Path, **sections: dict[str, Any]) -> Flask:
     """The test world's app on a copy of its template database (``sections``: settings on
     top of the test world's)."""
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    return app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", **sections)
+    url = world_copy(template, tmp_path / "loom.db")
+    return app_for(url, tmp_path, template / "dags", **sections)
 
 
 @pytest.fixture

@@ -6,37 +6,34 @@ change is audited."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from engine.parser import ParseOptions, refresh_dags
 from tests.support.dagfiles import ASSET_DAGS
-from tests.support.database import database_sessions
-from tests.webui.conftest import app_for, bearer, login
-from tests.webui.world import T0, USERNAMES, build_world
+from tests.webui.conftest import (
+    app_for,
+    bearer,
+    login,
+    parse_new_files,
+    world_copy,
+    world_dags_copy,
+)
+from tests.webui.world import USERNAMES, build_world
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def client(request: pytest.FixtureRequest, template: Path, tmp_path: Path) -> FlaskClient:
-    dags = tmp_path / "dags"
     if request.param == "sqlite":
-        db_file = tmp_path / "loom.db"
-        shutil.copy(template / "template.db", db_file)
-        url = f"sqlite:///{db_file}"
-        shutil.copytree(template / "dags", dags)
+        url = world_copy(template, tmp_path / "loom.db")
+        dags = world_dags_copy(template, tmp_path)
     else:
         url = request.getfixturevalue("postgres_url")
-        build_world(url, dags)
+        dags = build_world(url, tmp_path / "dags").dags_folder
     (dags / "asset_dags.py").write_text(ASSET_DAGS)
-    with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(
-            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=T0
-        )
-        assert not report.import_errors, report.import_errors
+    parse_new_files(url, dags)
     return app_for(url, tmp_path, dags).test_client()
 
 

@@ -33,10 +33,9 @@ from engine.models import (
     User,
 )
 from engine.models.security import AuditLog
-from engine.parser import ParseOptions, refresh_dags
 from engine.security.roles import BUILTIN_ROLES, Action, Resource
 from tests.support.database import database_sessions
-from tests.webui.conftest import app_for
+from tests.webui.conftest import app_for, parse_new_files, world_copy, world_dags_copy
 from tests.webui.resettable import ResettableApp
 from tests.webui.spec import operations
 from tests.webui.world import PASSWORD, REVOKED_SID, ROLES, T0, USERNAMES
@@ -220,16 +219,10 @@ def _seeded_template(template: Path, root: Path) -> tuple[Path, Path]:
     backfill 1, asset alias 1, a queued event of asset 1 for ``example``, event log 1,
     notification 1, given up (and import error 1 again)."""
     seeded = root / "matrix-template.db"
-    shutil.copy(template / "template.db", seeded)
-    dags = root / "dags"
-    shutil.copytree(template / "dags", dags)
-    (dags / "daily.py").write_text(DAILY)
-    url = f"sqlite:///{seeded}"
+    url = world_copy(template, seeded)
+    dags = world_dags_copy(template, root, **{"daily.py": DAILY})
+    parse_new_files(url, dags)
     with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(
-            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=T0
-        )
-        assert not report.import_errors, report.import_errors
         session.execute(sa.update(Dag).where(Dag.dag_id == "daily").values(is_paused=False))
         session.add_all(
             [

@@ -3,7 +3,6 @@ from the remote store (moto in server mode), and say so when the store is unreac
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from flask import Flask
 from engine.execution.remotelogs import S3LogStore
 from tests.support.aws import LOG_BUCKET
 from tests.support.network import free_port
-from tests.webui.conftest import app_for, bearer, login
+from tests.webui.conftest import bearer, login, template_app
 from tests.webui.ui import ui_sign_in
 from tests.webui.world import app_session, attempt_of
 
@@ -25,10 +24,8 @@ UI_PATH = "/dags/example/task-try-log/extract/1/manual__1"
 
 def offloaded_app(template: Path, tmp_path: Path, endpoint: str) -> tuple[Flask, str]:
     """An app whose ``extract`` try 1 keeps only its tail, the whole log at ``URL``; the tail."""
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
     remote = {"remote_base_url": f"s3://{LOG_BUCKET}/prod", "remote_endpoint_url": endpoint}
-    app = app_for(f"sqlite:///{db_file}", tmp_path, template / "dags", logging=remote)
+    app = template_app(template, tmp_path, logging=remote)
     with app_session(app) as session:
         attempt = attempt_of(session, "extract", 1)
         tail = attempt.log or ""

@@ -5,7 +5,6 @@ focus, the dead letter's broker line."""
 from __future__ import annotations
 
 import re
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -14,11 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from engine.models import Dag
-from engine.parser import ParseOptions, refresh_dags
 from engine.timeutil import utcnow
-from tests.support.database import database_sessions
 from tests.webui.admin import letter_id, text_of
-from tests.webui.conftest import app_for
+from tests.webui.conftest import app_for, parse_new_files, template_app, world_copy, world_dags_copy
 from tests.webui.ui import csrf_of, page_as, ui_sign_in
 from tests.webui.world import PASSWORD
 from webui import db
@@ -116,15 +113,9 @@ def test_latest_runs_refuse_too_many_dags(client: FlaskClient) -> None:
 @pytest.fixture
 def scheduled_app(template: Path, tmp_path: Path) -> Flask:
     """The test world plus an hourly DAG."""
-    db_file, dags = tmp_path / "loom.db", tmp_path / "dags"
-    shutil.copy(template / "template.db", db_file)
-    shutil.copytree(template / "dags", dags)
-    (dags / "scheduled.py").write_text(SCHEDULED)
-    url = f"sqlite:///{db_file}"
-    with database_sessions(url) as sessions, sessions.begin() as session:
-        refresh_dags(
-            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=utcnow()
-        )
+    url = world_copy(template, tmp_path / "loom.db")
+    dags = world_dags_copy(template, tmp_path, **{"scheduled.py": SCHEDULED})
+    parse_new_files(url, dags, now=utcnow())
     return app_for(url, tmp_path, dags)
 
 
@@ -210,10 +201,7 @@ def test_dead_letters_without_a_broker_say_they_are_kept_in_the_database(
 def test_dead_letters_with_a_broker_say_whether_they_were_published(
     template: Path, tmp_path: Path
 ) -> None:
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    url = f"sqlite:///{db_file}"
-    app = app_for(url, tmp_path, template / "dags", dlq={"amqp_url": "amqp://guest:guest@x//"})
+    app = template_app(template, tmp_path, dlq={"amqp_url": "amqp://guest:guest@x//"})
     page = page_as(app.test_client(), "Op", f"/dead-letters/{letter_id(app)}")
     assert "<dt>Published to the broker</dt><dd>not yet</dd>" in page
     assert "kept in the database" not in page

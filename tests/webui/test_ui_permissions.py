@@ -35,7 +35,7 @@ from engine.security.roles import BUILTIN_ROLES, OP, Action, Resource, create_ro
 from engine.security.users import create_user
 from engine.services.runs import get_run
 from engine.state import TaskInstanceState
-from tests.webui.conftest import app_for
+from tests.webui.conftest import app_for, world_copy
 from tests.webui.resettable import ResettableApp
 from tests.webui.spec import ui_routes
 from tests.webui.ui import csrf_of
@@ -234,8 +234,7 @@ class Matrix(ResettableApp):
 def matrix(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     root = tmp_path_factory.mktemp("ui-matrix")
     module_template, db_file = root / "template.db", root / "loom.db"
-    shutil.copy(template / "template.db", module_template)
-    _add_scope_world(f"sqlite:///{module_template}")
+    _add_scope_world(world_copy(template, module_template))
     shutil.copy(module_template, db_file)
     app = app_for(f"sqlite:///{db_file}", root, template / "dags")
     with app.app_context():

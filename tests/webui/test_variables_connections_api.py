@@ -4,7 +4,6 @@ bad input refused with 4xx, and only Op and Admin allowed."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 
 from tests.support.database import database_sessions
-from tests.webui.conftest import app_for, bearer, login
+from tests.webui.conftest import app_for, bearer, login, world_copy
 from tests.webui.world import USERNAMES, build_world
 
 KEY = Fernet.generate_key().decode()
@@ -25,9 +24,7 @@ AUDIT = "/api/v2/eventLogs?limit=100"  # the audit log in Airflow's shape
 def world(request: pytest.FixtureRequest, template: Path, tmp_path: Path) -> tuple[str, Any]:
     """(database url, client) of an app whose settings carry a Fernet key."""
     if request.param == "sqlite":
-        db_file = tmp_path / "loom.db"
-        shutil.copy(template / "template.db", db_file)
-        url, dags = f"sqlite:///{db_file}", template / "dags"
+        url, dags = world_copy(template, tmp_path / "loom.db"), template / "dags"
     else:
         url = request.getfixturevalue("postgres_url")
         dags = build_world(url, tmp_path / "dags").dags_folder

@@ -4,7 +4,6 @@ Airflow's official client signed in to it through ``POST /auth/token``."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,26 +14,16 @@ from airflow_client import client as airflow
 from flask import Flask
 from werkzeug.serving import make_server
 
-from engine.parser import ParseOptions, refresh_dags
-from tests.support.database import database_sessions
-from tests.webui.conftest import app_for
-from tests.webui.world import PASSWORD, T0, USERNAMES
+from tests.webui.conftest import app_for, parse_new_files, world_copy, world_dags_copy
+from tests.webui.world import PASSWORD, USERNAMES
 
 
 def app_with_dag_file(template: Path, tmp_path: Path, name: str, source: str) -> Flask:
     """An app on a copy of the SQLite world whose DAG folder also holds ``name`` with
     ``source``, parsed."""
-    db_file = tmp_path / "loom.db"
-    shutil.copy(template / "template.db", db_file)
-    url = f"sqlite:///{db_file}"
-    dags = tmp_path / "dags"
-    shutil.copytree(template / "dags", dags)
-    (dags / name).write_text(source)
-    with database_sessions(url) as sessions, sessions.begin() as session:
-        report = refresh_dags(
-            session=session, options=ParseOptions(dags, timeout=60, parallelism=1), now=T0
-        )
-        assert not report.import_errors, report.import_errors
+    url = world_copy(template, tmp_path / "loom.db")
+    dags = world_dags_copy(template, tmp_path, **{name: source})
+    parse_new_files(url, dags)
     return app_for(url, tmp_path, dags)
 
 
