@@ -60,6 +60,13 @@ def _run(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[bytes]:
     return subprocess.CompletedProcess(worker.args, worker.returncode, stdout, stderr)
 
 
+def _start(*args: str, stderr: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
+    """``loom worker`` with ``args``, left running; its output dropped unless asked for."""
+    return subprocess.Popen(
+        [*LOOM_WORKER, *args], cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL, stderr=stderr
+    )
+
+
 def _stop(worker: subprocess.Popen[bytes], timeout: float = 90) -> bytes:
     """SIGTERM ``worker`` and wait for it; on a timeout, kill its whole tree. Its stderr."""
     worker.send_signal(signal.SIGTERM)
@@ -103,13 +110,7 @@ def test_loom_worker_with_concurrency_runs_all_jobs(redis_conn: Redis) -> None:
 def test_a_running_worker_runs_delayed_jobs_when_due_and_stops_on_sigterm(
     redis_conn: Redis,
 ) -> None:
-    worker = subprocess.Popen(
-        [*LOOM_WORKER, "--concurrency", "2"],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    worker = _start("--concurrency", "2", stderr=subprocess.PIPE)
     try:
         executor = RQExecutor(redis_conn, job_func=JOB_FUNC)
         at = datetime.now(UTC) + timedelta(seconds=2)
@@ -132,13 +133,7 @@ def test_supervised_workers_stop_cleanly_when_their_supervisor_is_killed(
 ) -> None:
     """``kill -9`` of ``loom worker --concurrency 2`` (or the OOM killer) must not leave its
     workers taking jobs with nothing to restart or stop them: they stop as on SIGTERM."""
-    supervisor = subprocess.Popen(
-        [*LOOM_WORKER, "--concurrency", "2"],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    supervisor = _start("--concurrency", "2")
     started: list[int] = []
     try:
         wait_until(lambda: len(redis_conn.smembers("rq:workers")) == 2, 60, what="2 workers")
