@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+from engine.runtime.proctree import kill_all
 from engine.scheduling.orphans import pid_alive
 from tests.support.processes import kill_tree, wait_until
 
@@ -37,13 +38,12 @@ def test_kill_tree_leaves_no_replacement_a_supervisor_started_while_dying(
     started = tmp_path / "started"
     started.touch()
     supervisor = subprocess.Popen([sys.executable, "-c", SUPERVISOR, str(started)])
-    wait_until(lambda: len(started.read_text().split()) >= 40, 30, what="40 children")
-    kill_tree(supervisor)
-    supervisor.wait(timeout=10)
-    pids = [int(line) for line in started.read_text().split()]
     try:
+        wait_until(lambda: len(started.read_text().split()) >= 40, 30, what="40 children")
+        kill_tree(supervisor)
+        supervisor.wait(timeout=10)
+        pids = [int(line) for line in started.read_text().split()]
         wait_until(lambda: not any(pid_alive(pid) for pid in pids), 10, what="no child left")
     finally:
-        for pid in pids:
-            if pid_alive(pid):
-                subprocess.run(["kill", "-9", str(pid)], check=False)
+        supervisor.kill()
+        kill_all([int(line) for line in started.read_text().split()])
