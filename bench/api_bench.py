@@ -21,18 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench._infra import (
-    LOOM,
-    emit,
-    loom_environ,
-    parse_into,
-    percentile,
-    postgres_database,
-    processes,
-    temp_dir,
-    utcnow,
-    write_dag,
-)
+from bench._infra import LOOM, LoomSite, emit, loom_site, percentile, processes, utcnow
 
 DAGS, RUNS, TASKS = 200, 100, 20
 CLIENTS, REQUESTS_PER_CLIENT = 50, 40
@@ -52,19 +41,20 @@ with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), tags=["benc
 """
 
 
-def _populate(url: str, dags_folder: Any) -> None:
+def _dag_files() -> dict[str, str]:
+    return {
+        dag_id: DAG_SOURCE.format(dag_id=dag_id, tasks=TASKS)
+        for dag_id in (f"bench_api_{number:03d}" for number in range(DAGS))
+    }
+
+
+def _populate(site: LoomSite) -> None:
+    """The runs and task instances, in bulk, and the benchmark's user."""
     from engine.models import DagRun, TaskInstance
-    from engine.models.session import create_db_engine, make_session_factory
     from engine.security.users import create_user
 
-    for number in range(DAGS):
-        dag_id = f"bench_api_{number:03d}"
-        write_dag(dags_folder, dag_id, DAG_SOURCE.format(dag_id=dag_id, tasks=TASKS))
-    engine = create_db_engine(url)
-    sessions = make_session_factory(engine)
-    parse_into(sessions, dags_folder)
     start = utcnow() - timedelta(days=1)
-    with engine.begin() as conn:
+    with site.engine.begin() as conn:
         runs = [
             {
                 "dag_id": f"bench_api_{d:03d}",
@@ -106,9 +96,8 @@ def _populate(url: str, dags_folder: Any) -> None:
         for chunk in range(0, len(tis), 20_000):
             conn.execute(sa.insert(TaskInstance.__table__), tis[chunk : chunk + 20_000])
         conn.execute(sa.text("ANALYZE"))
-    with sessions.begin() as session:
+    with site.sessions.begin() as session:
         create_user(session=session, username="bench", password=PASSWORD, role_names=["Admin"])
-    engine.dispose()
 
 
 def _request(conn: http.client.HTTPConnection, path: str, token: str) -> float:
@@ -179,22 +168,14 @@ def _ms(values: list[float], fraction: float) -> float:
 
 
 def main() -> dict[str, Any]:
-    with postgres_database() as url, temp_dir("loom-bench-api-") as tmp:
-        dags, home, logs = tmp / "dags", tmp / "home", tmp / "logs"
-        for folder in (dags, home, logs):
-            folder.mkdir()
-        _populate(url, dags)
-        env = loom_environ(
-            database_url=url,
-            dags_folder=dags,
-            home=home,
-            LOOM__WEBSERVER__SECRET_KEY=secrets.token_urlsafe(48),
-        )
+    secret = {"LOOM__WEBSERVER__SECRET_KEY": secrets.token_urlsafe(48)}
+    with loom_site("loom-bench-api-", _dag_files(), secret) as site:
+        _populate(site)
         command = [
             *(LOOM, "webserver", "--host", "127.0.0.1", "--port", str(PORT)),
             *("-w", str(WORKERS), "--threads", str(THREADS)),
         ]
-        with processes([command], env=env, log_dir=logs):
+        with processes([command], env=site.env, log_dir=site.logs):
             token = _login()
             _serial(PATHS, token)  # warm-up: connections, caches
             serial = _serial(PATHS, token)
