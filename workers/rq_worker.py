@@ -253,7 +253,7 @@ class _Supervisor:
 
     def _start_child(self, number: int) -> multiprocessing.process.BaseProcess:
         child = self._context.Process(
-            target=_child_main, args=(self._options, os.getpid()), name=f"loom-worker-{number}"
+            target=_child_main, args=(self._options,), name=f"loom-worker-{number}"
         )
         child.start()
         child.loom_started = time.monotonic()  # type: ignore[attr-defined]
@@ -280,12 +280,12 @@ class _Supervisor:
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _child_main(options: WorkerOptions, supervisor: int) -> None:
+def _child_main(options: WorkerOptions) -> None:
     """A supervised worker process: in its own process group, so that a Ctrl-C on the
     terminal reaches only the supervisor, which forwards it once; stopped like that when
     the supervisor dies."""
     os.setpgrp()
-    if not _stop_with_supervisor(supervisor):
+    if not _stop_with_supervisor():
         return
     configure_logging(options.logging)
     run_worker(options)
@@ -295,17 +295,19 @@ PR_SET_PDEATHSIG = 1
 """prctl(2)'s option: the signal the kernel sends a process when its parent dies."""
 
 
-def _stop_with_supervisor(supervisor: int) -> bool:
+def _stop_with_supervisor() -> bool:
     """Have the kernel send this process SIGTERM (finish the current job, then exit) when
-    ``supervisor`` dies; False when it has died already. A supervisor killed with SIGKILL
-    (the OOM killer, ``kill -9``) would otherwise leave its workers taking jobs with
-    nothing to restart, count or stop them. Linux only; elsewhere they live on."""
+    its supervisor (the parent that spawned it) dies; False when it has died already. A
+    supervisor killed with SIGKILL (the OOM killer, ``kill -9``) would otherwise leave its
+    workers taking jobs with nothing to restart, count or stop them. Linux only;
+    elsewhere they live on."""
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
-    return os.getppid() == supervisor
+    supervisor = multiprocessing.parent_process()
+    return supervisor is not None and os.getppid() == supervisor.pid
 
 
 def parse_queues(values: Sequence[str]) -> tuple[str, ...]:

@@ -43,7 +43,10 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
 
     The tree is stopped (SIGSTOP) from the root down before any of it is killed: a
     supervisor seeing its worker killed would start another, which a listing taken
-    before would miss and nothing would kill."""
+    before would miss and nothing would kill. A ``proc`` already reaped is left alone: its
+    pid may be another process's now, and its children are no longer its."""
+    if proc.poll() is not None:
+        return
     stopped = [proc.pid]
     _signal(proc.pid, signal.SIGSTOP)
     while new := [pid for pid in descendants(proc.pid) if pid not in stopped]:
